@@ -1,0 +1,83 @@
+//! Savin's configuration system: one schema, from which everything else derives.
+//!
+//! Contract: [`schema::root`] describes every statement once. [`Configuration`] is a data tree
+//! checked against it; the curly-brace and `set` parsers, both printers, the Junos-style diff,
+//! JSON, TAB completion and the typed view for subsystems ([`model::Config`]) all walk the
+//! schema instead of restating it. Nothing here performs I/O; persistence and the commit engine
+//! live in `savin-mgmt`. Parsing never panics on any input and refuses input over
+//! [`parse::MAX_TEXT`] bytes.
+
+pub mod complete;
+pub mod diff;
+pub mod error;
+pub mod model;
+pub mod parse;
+pub mod print;
+pub mod schema;
+pub mod subsystem;
+pub mod tree;
+pub mod value;
+
+pub use error::{ConfigError, Pos};
+pub use model::{Config, ValidationError};
+pub use tree::Block;
+
+/// A whole configuration (the candidate, the active one, or a rollback).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Configuration {
+    pub root: Block,
+}
+
+impl Configuration {
+    /// Parses the curly-brace form. `file` names the source in error messages.
+    pub fn parse(text: &str, file: Option<&str>) -> Result<Configuration, ConfigError> {
+        Ok(Configuration {
+            root: parse::parse_curly(text, file)?,
+        })
+    }
+
+    /// Parses the `set` form.
+    pub fn parse_set(text: &str, file: Option<&str>) -> Result<Configuration, ConfigError> {
+        let mut root = Block::default();
+        parse::apply_set_text(&mut root, text, file)?;
+        Ok(Configuration { root })
+    }
+
+    pub fn to_curly(&self) -> String {
+        print::curly(&self.root, schema::root())
+    }
+
+    pub fn to_set(&self) -> String {
+        print::set_form(&self.root, schema::root(), "")
+    }
+
+    /// `show configuration | display json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "configuration": print::json(&self.root, schema::root(), true) })
+    }
+
+    /// `show | compare` from `self` (old) to `new`, in the Junos format.
+    pub fn compare(&self, new: &Configuration) -> String {
+        diff::diff(&self.root, &new.root, schema::root(), &[])
+    }
+
+    /// The typed view subsystems receive: inactive statements left out.
+    pub fn typed(&self) -> Result<Config, String> {
+        let active = tree::active_only(&self.root);
+        let json = print::json(&active, schema::root(), false);
+        serde_json::from_value(json).map_err(|e| format!("internal error: schema and typed model disagree: {e}"))
+    }
+
+    /// Typed view plus the commit-time checks.
+    pub fn check(&self) -> Result<Config, Vec<ValidationError>> {
+        let typed = self
+            .typed()
+            .map_err(|e| vec![ValidationError::new(&[], "configuration", e)])?;
+        let errors = typed.validate();
+        if errors.is_empty() {
+            Ok(typed)
+        } else {
+            Err(errors)
+        }
+    }
+}

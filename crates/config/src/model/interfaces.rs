@@ -1,0 +1,241 @@
+//! `interfaces`: Linux netdevs owned by Savin, their logical units and address families.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::{Config, Flag, Prefix, ValidationError};
+use crate::schema::{container, flag, leaf, leaf_list, list, Node};
+use crate::value::{Type, UNIT_MAX};
+
+const VLAN_ID: Type = Type::Uint { min: 1, max: 4094 };
+
+pub fn schema() -> Node {
+    let address = |ty| list("address", "Interface address/destination prefix", ty, vec![]);
+    container(
+        "interfaces",
+        "Interface configuration",
+        vec![list(
+            "interface",
+            "Physical interface (Linux netdev name)",
+            Type::IfName,
+            vec![
+                leaf("description", "Text description of interface", Type::Text),
+                flag("disable", "Disable this interface"),
+                leaf("mtu", "Maximum transmit packet size", Type::Uint { min: 256, max: 9216 }),
+                flag("vlan-tagging", "802.1Q VLAN tagging support"),
+                list(
+                    "unit",
+                    "Logical interface",
+                    Type::Uint { min: 0, max: UNIT_MAX },
+                    vec![
+                        leaf("description", "Text description of interface", Type::Text),
+                        leaf("vlan-id", "Virtual LAN identifier value for 802.1q VLAN tags", VLAN_ID),
+                        container(
+                            "family",
+                            "Protocol family",
+                            vec![
+                                container("inet", "IPv4 parameters", vec![address(Type::Ipv4IfAddr)]).presence(),
+                                container("inet6", "IPv6 protocol parameters", vec![address(Type::Ipv6IfAddr)])
+                                    .presence(),
+                                container(
+                                    "ethernet-switching",
+                                    "Ethernet switching parameters",
+                                    vec![
+                                        leaf(
+                                            "interface-mode",
+                                            "Interface mode",
+                                            Type::Enum(&["access", "trunk"]),
+                                        ),
+                                        container(
+                                            "vlan",
+                                            "Virtual LAN membership",
+                                            vec![leaf_list(
+                                                "members",
+                                                "VLAN name or VLAN ID",
+                                                Type::Ref(&["vlans", "vlan"]),
+                                            )],
+                                        ),
+                                    ],
+                                )
+                                .presence(),
+                            ],
+                        )
+                        .flatten(),
+                    ],
+                ),
+            ],
+        )
+        .bare()],
+    )
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Interfaces {
+    #[serde(default)]
+    pub interface: Vec<Interface>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Interface {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub disable: Flag,
+    pub mtu: Option<u32>,
+    #[serde(default)]
+    pub vlan_tagging: Flag,
+    #[serde(default)]
+    pub unit: Vec<Unit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Unit {
+    pub name: u32,
+    pub description: Option<String>,
+    pub vlan_id: Option<u16>,
+    #[serde(default)]
+    pub family: Family,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Family {
+    pub inet: Option<Inet>,
+    pub inet6: Option<Inet>,
+    pub ethernet_switching: Option<EthernetSwitching>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Inet {
+    #[serde(default)]
+    pub address: Vec<Address>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Address {
+    pub name: Prefix,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InterfaceMode {
+    Access,
+    Trunk,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EthernetSwitching {
+    pub interface_mode: Option<InterfaceMode>,
+    #[serde(default)]
+    pub vlan: VlanMembership,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct VlanMembership {
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+impl Interfaces {
+    /// The logical interface `NAME.UNIT`, if configured.
+    pub fn unit(&self, ifl: &str) -> Option<(&Interface, &Unit)> {
+        let (ifd, unit) = crate::value::split_ifl(ifl)?;
+        let i = self.interface.iter().find(|i| i.name == ifd)?;
+        let u = i.unit.iter().find(|u| u64::from(u.name) == unit)?;
+        Some((i, u))
+    }
+}
+
+pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
+    let mut seen_addr: HashMap<std::net::IpAddr, String> = HashMap::new();
+    for ifd in &cfg.interfaces.interface {
+        let mut seen_vid: HashMap<u16, u32> = HashMap::new();
+        for unit in &ifd.unit {
+            let unit_s = unit.name.to_string();
+            let upath = ["interfaces", ifd.name.as_str(), "unit", unit_s.as_str()];
+            let ifl = format!("{}.{}", ifd.name, unit.name);
+            match unit.vlan_id {
+                Some(v) if !ifd.vlan_tagging.0 && ifd.name != "irb" => errors.push(ValidationError::new(
+                    &upath,
+                    format!("vlan-id {v}"),
+                    format!("vlan-id requires vlan-tagging on interface {}", ifd.name),
+                )),
+                Some(v) => {
+                    if let Some(other) = seen_vid.insert(v, unit.name) {
+                        errors.push(ValidationError::new(
+                            &upath,
+                            format!("vlan-id {v}"),
+                            format!("vlan-id {v} is already used by {}.{other}", ifd.name),
+                        ));
+                    }
+                }
+                None if ifd.vlan_tagging.0 => errors.push(ValidationError::new(
+                    &upath,
+                    format!("unit {}", unit.name),
+                    "vlan-id must be configured on a unit of an interface with vlan-tagging",
+                )),
+                None => {}
+            }
+            if !ifd.vlan_tagging.0 && unit.name != 0 && ifd.name != "irb" {
+                errors.push(ValidationError::new(
+                    &["interfaces", ifd.name.as_str()],
+                    format!("unit {}", unit.name),
+                    "only unit 0 is allowed on an interface without vlan-tagging",
+                ));
+            }
+            let fam = &unit.family;
+            if let Some(sw) = &fam.ethernet_switching {
+                let mut fpath = upath.to_vec();
+                fpath.extend(["family", "ethernet-switching"]);
+                if fam.inet.is_some() || fam.inet6.is_some() {
+                    errors.push(ValidationError::new(
+                        &upath,
+                        "family ethernet-switching",
+                        "family ethernet-switching cannot be configured with family inet or inet6 on the same unit",
+                    ));
+                }
+                let mode = sw.interface_mode.unwrap_or(InterfaceMode::Access);
+                if mode == InterfaceMode::Access && sw.vlan.members.len() > 1 {
+                    errors.push(ValidationError::new(
+                        &fpath,
+                        format!("vlan members [ {} ]", sw.vlan.members.join(" ")),
+                        "an access interface can be a member of only one VLAN",
+                    ));
+                }
+                for m in &sw.vlan.members {
+                    if super::vlans::find(cfg, m).is_none() {
+                        let mut vpath = fpath.clone();
+                        vpath.push("vlan");
+                        errors.push(ValidationError::new(
+                            &vpath,
+                            format!("members {m}"),
+                            format!("VLAN '{m}' is not configured under [edit vlans]"),
+                        ));
+                    }
+                }
+            }
+            for (fname, inet) in [("inet", &fam.inet), ("inet6", &fam.inet6)] {
+                let Some(inet) = inet else { continue };
+                for a in &inet.address {
+                    if let Some(other) = seen_addr.insert(a.name.addr, ifl.clone()) {
+                        let mut apath = upath.to_vec();
+                        apath.extend(["family", fname]);
+                        errors.push(ValidationError::new(
+                            &apath,
+                            format!("address {}", a.name),
+                            format!("address {} is already configured on {other}", a.name.addr),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}

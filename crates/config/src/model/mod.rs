@@ -1,0 +1,169 @@
+//! The configuration hierarchies: for each one, its schema and the typed view that subsystems
+//! read, side by side in one file, plus the commit-time checks that span statements.
+//!
+//! Adding a hierarchy (`security`, `protocols`) is local work: a new module with `schema()`, a
+//! typed struct and `validate()`, and one line in each function below.
+
+pub mod interfaces;
+pub mod routing_options;
+pub mod system;
+pub mod vlans;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::schema::Node;
+
+/// The top-level statements, in the order `show configuration` prints them.
+pub fn schema() -> Vec<Node> {
+    vec![
+        system::schema(),
+        interfaces::schema(),
+        vlans::schema(),
+        routing_options::schema(),
+    ]
+}
+
+/// The typed configuration that subsystems receive at commit. Inactive statements are absent.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub system: system::System,
+    #[serde(default)]
+    pub interfaces: interfaces::Interfaces,
+    #[serde(default)]
+    pub vlans: vlans::Vlans,
+    #[serde(default)]
+    pub routing_options: routing_options::RoutingOptions,
+}
+
+impl Config {
+    /// Cross-statement checks run by `commit` and `commit check`.
+    pub fn validate(&self) -> Vec<ValidationError> {
+        let mut errors = Vec::new();
+        interfaces::validate(self, &mut errors);
+        vlans::validate(self, &mut errors);
+        routing_options::validate(self, &mut errors);
+        errors
+    }
+}
+
+/// A commit-time error, printed the Junos way:
+/// `[edit interfaces eth1 unit 0 family inet]` / `'address 10.0.0.1/24'` / message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationError {
+    /// The hierarchy, as words after `edit`.
+    pub path: Vec<String>,
+    /// The offending statement as written in the configuration.
+    pub statement: String,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(path: &[&str], statement: impl Into<String>, message: impl Into<String>) -> Self {
+        ValidationError {
+            path: path.iter().map(|s| s.to_string()).collect(),
+            statement: statement.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "[edit]".to_string()
+        } else {
+            format!("[edit {}]", self.path.join(" "))
+        };
+        write!(f, "{path}\n  '{}'\n    {}", self.statement, self.message)
+    }
+}
+
+/// A statement that is either present or not (`disable;`). Junos JSON writes it `[null]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flag(pub bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(Flag(true))
+    }
+}
+
+/// An address with a prefix length, such as an interface address or a route destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Prefix {
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+impl Prefix {
+    /// The network this prefix lies in (host bits cleared).
+    pub fn network(&self) -> Prefix {
+        Prefix {
+            addr: crate::value::mask(self.addr, self.len),
+            len: self.len,
+        }
+    }
+
+    pub fn contains(&self, a: IpAddr) -> bool {
+        a.is_ipv4() == self.addr.is_ipv4() && crate::value::mask(a, self.len) == self.network().addr
+    }
+}
+
+impl fmt::Display for Prefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.len)
+    }
+}
+
+impl FromStr for Prefix {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, l) = s.split_once('/').ok_or_else(|| format!("'{s}' has no prefix length"))?;
+        let addr: IpAddr = a.parse().map_err(|_| format!("invalid address in '{s}'"))?;
+        let len: u8 = l.parse().map_err(|_| format!("invalid length in '{s}'"))?;
+        if len > if addr.is_ipv4() { 32 } else { 128 } {
+            return Err(format!("invalid length in '{s}'"));
+        }
+        Ok(Prefix { addr, len })
+    }
+}
+
+impl<'de> Deserialize<'de> for Prefix {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A next hop: a neighbour address or a logical interface.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NextHop {
+    Address(IpAddr),
+    Interface(String),
+}
+
+impl fmt::Display for NextHop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NextHop::Address(a) => write!(f, "{a}"),
+            NextHop::Interface(i) => f.write_str(i),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NextHop {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.parse::<IpAddr>() {
+            Ok(a) => NextHop::Address(a),
+            Err(_) => NextHop::Interface(s),
+        })
+    }
+}

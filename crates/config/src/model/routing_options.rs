@@ -1,0 +1,127 @@
+//! `routing-options`: router identity and static routes for inet.0 and inet6.0.
+
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+
+use super::{Config, Flag, NextHop, Prefix, ValidationError};
+use crate::schema::{container, flag, leaf, leaf_list, list, Node};
+use crate::value::Type;
+
+pub fn schema() -> Node {
+    container(
+        "routing-options",
+        "Protocol-independent routing option configuration",
+        vec![
+            leaf("router-id", "Router identifier", Type::Ipv4),
+            leaf(
+                "autonomous-system",
+                "Autonomous system number",
+                Type::Uint { min: 1, max: 4_294_967_295 },
+            ),
+            static_routes(false),
+            list("rib", "Routing table options", Type::Enum(&["inet6.0"]), vec![static_routes(true)]),
+        ],
+    )
+}
+
+fn static_routes(v6: bool) -> Node {
+    let prefix = if v6 { Type::Ipv6Prefix } else { Type::Ipv4Prefix };
+    container(
+        "static",
+        "Static routes",
+        vec![list(
+            "route",
+            "Destination prefix",
+            prefix,
+            vec![
+                leaf_list("next-hop", "Next hop to destination", Type::NextHop { v6 }).excludes(&["discard", "reject"]),
+                flag("discard", "Drop packets to destination; send no ICMP unreachables").excludes(&["next-hop", "reject"]),
+                flag("reject", "Drop packets to destination; send ICMP unreachables").excludes(&["next-hop", "discard"]),
+                leaf("preference", "Preference value", Type::Uint { min: 0, max: 4_294_967_295 }),
+            ],
+        )
+        .oneline()],
+    )
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RoutingOptions {
+    pub router_id: Option<Ipv4Addr>,
+    pub autonomous_system: Option<u32>,
+    #[serde(default, rename = "static")]
+    pub static_routes: StaticRoutes,
+    #[serde(default)]
+    pub rib: Vec<Rib>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Rib {
+    pub name: String,
+    #[serde(default, rename = "static")]
+    pub static_routes: StaticRoutes,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StaticRoutes {
+    #[serde(default)]
+    pub route: Vec<StaticRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StaticRoute {
+    pub name: Prefix,
+    #[serde(default)]
+    pub next_hop: Vec<NextHop>,
+    #[serde(default)]
+    pub discard: Flag,
+    #[serde(default)]
+    pub reject: Flag,
+    pub preference: Option<u32>,
+}
+
+impl RoutingOptions {
+    /// Static routes of both tables, with the table name.
+    pub fn all_static(&self) -> impl Iterator<Item = (&str, &StaticRoute)> {
+        let v4 = self.static_routes.route.iter().map(|r| ("inet.0", r));
+        let v6 = self
+            .rib
+            .iter()
+            .flat_map(|rib| rib.static_routes.route.iter().map(move |r| (rib.name.as_str(), r)));
+        v4.chain(v6)
+    }
+}
+
+pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
+    for (table, route) in cfg.routing_options.all_static() {
+        let prefix = route.name.to_string();
+        let mut path = vec!["routing-options"];
+        if table != "inet.0" {
+            path.extend(["rib", table]);
+        }
+        path.extend(["static", "route", prefix.as_str()]);
+        let kinds = usize::from(!route.next_hop.is_empty()) + usize::from(route.discard.0) + usize::from(route.reject.0);
+        if kinds == 0 {
+            errors.push(ValidationError::new(
+                &path[..path.len() - 2],
+                format!("route {prefix}"),
+                "missing next hop: configure next-hop, discard or reject",
+            ));
+        }
+        for nh in &route.next_hop {
+            if let NextHop::Interface(ifl) = nh {
+                if cfg.interfaces.unit(ifl).is_none() {
+                    errors.push(ValidationError::new(
+                        &path,
+                        format!("next-hop {ifl}"),
+                        format!("interface {ifl} is not configured under [edit interfaces]"),
+                    ));
+                }
+            }
+        }
+    }
+}

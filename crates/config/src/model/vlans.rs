@@ -1,0 +1,87 @@
+//! `vlans`: bridge domains and their routed (IRB) interfaces.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::{Config, ValidationError};
+use crate::schema::{container, leaf, list, Node};
+use crate::value::Type;
+
+pub fn schema() -> Node {
+    container(
+        "vlans",
+        "VLAN configuration",
+        vec![list(
+            "vlan",
+            "VLAN name",
+            Type::Name,
+            vec![
+                leaf("description", "Text description of VLAN", Type::Text),
+                leaf("vlan-id", "IEEE 802.1q VLAN identifier for VLAN", Type::Uint { min: 1, max: 4094 }),
+                leaf("l3-interface", "Layer 3 interface for this VLAN", Type::IflName),
+            ],
+        )
+        .bare()],
+    )
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Vlans {
+    #[serde(default)]
+    pub vlan: Vec<Vlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Vlan {
+    pub name: String,
+    pub description: Option<String>,
+    pub vlan_id: Option<u16>,
+    pub l3_interface: Option<String>,
+}
+
+/// The VLAN a `vlan members` entry names: by name, or by its VLAN ID.
+pub fn find<'a>(cfg: &'a Config, member: &str) -> Option<&'a Vlan> {
+    let by_name = cfg.vlans.vlan.iter().find(|v| v.name == member);
+    by_name.or_else(|| {
+        let id: u16 = member.parse().ok()?;
+        cfg.vlans.vlan.iter().find(|v| v.vlan_id == Some(id))
+    })
+}
+
+pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
+    let mut ids: HashMap<u16, &str> = HashMap::new();
+    let mut l3: HashMap<&str, &str> = HashMap::new();
+    for v in &cfg.vlans.vlan {
+        let path = ["vlans", v.name.as_str()];
+        if let Some(id) = v.vlan_id {
+            if let Some(other) = ids.insert(id, &v.name) {
+                errors.push(ValidationError::new(
+                    &path,
+                    format!("vlan-id {id}"),
+                    format!("vlan-id {id} is already used by VLAN {other}"),
+                ));
+            }
+        }
+        if let Some(ifl) = &v.l3_interface {
+            let stmt = format!("l3-interface {ifl}");
+            if !ifl.starts_with("irb.") {
+                errors.push(ValidationError::new(&path, stmt, "l3-interface must be an irb interface (irb.N)"));
+            } else if cfg.interfaces.unit(ifl).is_none() {
+                errors.push(ValidationError::new(
+                    &path,
+                    stmt,
+                    format!("interface {ifl} is not configured under [edit interfaces]"),
+                ));
+            } else if let Some(other) = l3.insert(ifl, &v.name) {
+                errors.push(ValidationError::new(
+                    &path,
+                    stmt,
+                    format!("{ifl} is already the l3-interface of VLAN {other}"),
+                ));
+            }
+        }
+    }
+}

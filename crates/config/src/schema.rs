@@ -1,0 +1,217 @@
+//! The schema: every configuration statement described once, with its type, range and help.
+//!
+//! The parser (both syntaxes), both printers, the diff, JSON, completion and `?` help all walk
+//! this tree; nothing about a statement is written down anywhere else. Typed views for the
+//! subsystems are deserialised from the tree's JSON form (see `model`).
+
+use crate::value::Type;
+
+/// One statement of the schema.
+#[derive(Debug)]
+pub struct Node {
+    /// The keyword (and the JSON member name).
+    pub name: &'static str,
+    /// One line of `?` help.
+    pub help: &'static str,
+    pub kind: Kind,
+    /// Sibling statements that setting this one removes (a Junos choice: `discard` vs `next-hop`).
+    pub excludes: &'static [&'static str],
+    /// A list entry with a single simple statement is printed on one line, as Junos prints
+    /// static routes: `route 0.0.0.0/0 next-hop 10.0.0.254;`.
+    pub oneline: bool,
+}
+
+#[derive(Debug)]
+pub enum Kind {
+    /// A block of statements. `presence`: kept and printed (`family inet;`) even when empty.
+    /// `flatten`: printed merged with its child (`family inet { ... }`, not `family { inet ... }`).
+    Container {
+        children: Vec<Node>,
+        presence: bool,
+        flatten: bool,
+    },
+    /// Named entries. `keyword: false` prints entries without the keyword (`interfaces { eth1 {`);
+    /// `user_ordered` keeps insertion order (policies) instead of sorting by key.
+    List {
+        key: Type,
+        keyword: bool,
+        user_ordered: bool,
+        children: Vec<Node>,
+    },
+    /// A single value: `mtu 1500;`.
+    Leaf(Type),
+    /// A keyword alone: `disable;`.
+    Flag,
+    /// Several values: `members [ v10 v20 ];`.
+    LeafList(Type),
+}
+
+impl Node {
+    /// The statements inside a container or a list entry.
+    pub fn children(&self) -> &[Node] {
+        match &self.kind {
+            Kind::Container { children, .. } | Kind::List { children, .. } => children,
+            _ => &[],
+        }
+    }
+
+    pub fn is_block(&self) -> bool {
+        matches!(self.kind, Kind::Container { .. } | Kind::List { .. })
+    }
+
+    pub fn is_flatten(&self) -> bool {
+        matches!(self.kind, Kind::Container { flatten: true, .. })
+    }
+
+    pub fn is_presence(&self) -> bool {
+        matches!(self.kind, Kind::Container { presence: true, .. })
+    }
+
+    /// Whether this is a list printed without its keyword.
+    pub fn is_bare_list(&self) -> bool {
+        matches!(self.kind, Kind::List { keyword: false, .. })
+    }
+
+    pub fn excludes(mut self, names: &'static [&'static str]) -> Node {
+        self.excludes = names;
+        self
+    }
+
+    /// Prints single-statement entries of this list on one line.
+    pub fn oneline(mut self) -> Node {
+        self.oneline = true;
+        self
+    }
+
+    /// Marks a container as kept when empty.
+    pub fn presence(mut self) -> Node {
+        if let Kind::Container { presence, .. } = &mut self.kind {
+            *presence = true;
+        }
+        self
+    }
+
+    /// Marks a container as printed merged with its child statement.
+    pub fn flatten(mut self) -> Node {
+        if let Kind::Container { flatten, .. } = &mut self.kind {
+            *flatten = true;
+        }
+        self
+    }
+
+    /// Marks a list as printed without its keyword.
+    pub fn bare(mut self) -> Node {
+        if let Kind::List { keyword, .. } = &mut self.kind {
+            *keyword = false;
+        }
+        self
+    }
+
+    /// Marks a list as kept in the order the operator wrote it.
+    pub fn ordered(mut self) -> Node {
+        if let Kind::List { user_ordered, .. } = &mut self.kind {
+            *user_ordered = true;
+        }
+        self
+    }
+}
+
+pub fn container(name: &'static str, help: &'static str, children: Vec<Node>) -> Node {
+    Node {
+        name,
+        help,
+        kind: Kind::Container {
+            children,
+            presence: false,
+            flatten: false,
+        },
+        excludes: &[],
+        oneline: false,
+    }
+}
+
+pub fn list(name: &'static str, help: &'static str, key: Type, children: Vec<Node>) -> Node {
+    Node {
+        name,
+        help,
+        kind: Kind::List {
+            key,
+            keyword: true,
+            user_ordered: false,
+            children,
+        },
+        excludes: &[],
+        oneline: false,
+    }
+}
+
+pub fn leaf(name: &'static str, help: &'static str, ty: Type) -> Node {
+    Node {
+        name,
+        help,
+        kind: Kind::Leaf(ty),
+        excludes: &[],
+        oneline: false,
+    }
+}
+
+pub fn flag(name: &'static str, help: &'static str) -> Node {
+    Node {
+        name,
+        help,
+        kind: Kind::Flag,
+        excludes: &[],
+        oneline: false,
+    }
+}
+
+pub fn leaf_list(name: &'static str, help: &'static str, ty: Type) -> Node {
+    Node {
+        name,
+        help,
+        kind: Kind::LeafList(ty),
+        excludes: &[],
+        oneline: false,
+    }
+}
+
+/// The root of the schema: the top-level statements.
+pub fn root() -> &'static Node {
+    static ROOT: std::sync::OnceLock<Node> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| container("configuration", "Configuration", crate::model::schema()))
+}
+
+/// Finds the list node at an absolute keyword path (used by `Type::Ref`).
+pub fn lookup(path: &[&str]) -> Option<&'static Node> {
+    let mut node = root();
+    for name in path {
+        node = node.children().iter().find(|c| c.name == *name)?;
+    }
+    Some(node)
+}
+
+/// Edit distance, for "did you mean" on unknown keywords.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest keyword among `children` to `word`, if it is close enough to be a typo.
+pub fn closest<'a>(children: &'a [Node], word: &str) -> Option<&'a str> {
+    children
+        .iter()
+        .filter(|c| !c.is_bare_list())
+        .map(|c| (edit_distance(word, c.name), c.name))
+        .filter(|(d, name)| *d <= 2.max(name.len() / 3) || name.starts_with(word))
+        .min()
+        .map(|(_, n)| n)
+}

@@ -1,0 +1,24 @@
+//! The contract between the commit engine and the parts of the system that act on a
+//! configuration (data plane, routing, security).
+//!
+//! A commit calls `prepare` on every subsystem with the old and new typed configurations. A
+//! subsystem checks what it alone can check (a netdev that must exist, a table that must fit)
+//! and returns a staged change without touching the running system. If every subsystem
+//! prepares, the engine persists the configuration and then calls `apply` on each staged
+//! change, which cannot fail. If any `prepare` fails, the staged changes are dropped, which is
+//! the abort: the running system is as it was.
+
+use crate::model::Config;
+
+/// A part of the system configured by commits.
+pub trait Subsystem: Send {
+    fn name(&self) -> &'static str;
+
+    /// Checks and stages the change from `old` to `new`. Must not change the running system.
+    fn prepare(&mut self, old: &Config, new: &Config) -> Result<Box<dyn Staged>, String>;
+}
+
+/// A prepared change: applying it cannot fail; dropping it aborts it.
+pub trait Staged: Send {
+    fn apply(self: Box<Self>);
+}

@@ -1,0 +1,724 @@
+//! The configuration data tree, its paths, and the edit operations on it.
+//!
+//! A `Block` holds the statements of a container or of a list entry, keyed by their index in
+//! the schema, so iteration is always in schema order and nothing is stored by name.
+//! Operations take the schema node of the block they start from.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+
+use crate::error::{ConfigError, Pos};
+use crate::schema::{closest, Kind, Node};
+use crate::value::Value;
+
+/// What Junos keeps beside a statement: `inactive:`, an annotation, and (while loading only)
+/// the `replace:` tag.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    pub inactive: bool,
+    pub comment: Option<String>,
+    pub replace: bool,
+}
+
+impl Meta {
+    pub fn is_default(&self) -> bool {
+        !self.inactive && self.comment.is_none() && !self.replace
+    }
+}
+
+/// The statements of a container or of one list entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Block {
+    pub meta: Meta,
+    pub items: BTreeMap<usize, Item>,
+}
+
+/// One statement in a block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Block(Block),
+    List(Entries),
+    Leaf(Meta, Value),
+    Flag(Meta),
+    LeafList(Meta, Vec<Value>),
+}
+
+impl Item {
+    pub fn meta(&self) -> Option<&Meta> {
+        match self {
+            Item::Block(b) => Some(&b.meta),
+            Item::List(_) => None,
+            Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => Some(m),
+        }
+    }
+
+    fn meta_mut(&mut self) -> Option<&mut Meta> {
+        match self {
+            Item::Block(b) => Some(&mut b.meta),
+            Item::List(_) => None,
+            Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => Some(m),
+        }
+    }
+}
+
+/// The entries of a list: sorted by key, or in the order the operator gave them.
+#[derive(Debug, Clone)]
+pub enum Entries {
+    Sorted(BTreeMap<Value, Block>),
+    Ordered(IndexMap<Value, Block>),
+}
+
+impl PartialEq for Entries {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Entries::Sorted(a), Entries::Sorted(b)) => a == b,
+            (Entries::Ordered(a), Entries::Ordered(b)) => a.len() == b.len() && a.iter().eq(b.iter()),
+            _ => false,
+        }
+    }
+}
+
+impl Entries {
+    pub fn new(node: &Node) -> Entries {
+        match node.kind {
+            Kind::List { user_ordered: true, .. } => Entries::Ordered(IndexMap::new()),
+            _ => Entries::Sorted(BTreeMap::new()),
+        }
+    }
+
+    pub fn get(&self, k: &Value) -> Option<&Block> {
+        match self {
+            Entries::Sorted(m) => m.get(k),
+            Entries::Ordered(m) => m.get(k),
+        }
+    }
+
+    pub fn get_mut(&mut self, k: &Value) -> Option<&mut Block> {
+        match self {
+            Entries::Sorted(m) => m.get_mut(k),
+            Entries::Ordered(m) => m.get_mut(k),
+        }
+    }
+
+    pub fn get_or_insert(&mut self, k: Value) -> &mut Block {
+        match self {
+            Entries::Sorted(m) => m.entry(k).or_default(),
+            Entries::Ordered(m) => m.entry(k).or_default(),
+        }
+    }
+
+    pub fn insert(&mut self, k: Value, b: Block) {
+        match self {
+            Entries::Sorted(m) => {
+                m.insert(k, b);
+            }
+            Entries::Ordered(m) => {
+                m.insert(k, b);
+            }
+        }
+    }
+
+    pub fn remove(&mut self, k: &Value) -> Option<Block> {
+        match self {
+            Entries::Sorted(m) => m.remove(k),
+            Entries::Ordered(m) => m.shift_remove(k),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Entries::Sorted(m) => m.len(),
+            Entries::Ordered(m) => m.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entries in display order.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&Value, &Block)> + '_> {
+        match self {
+            Entries::Sorted(m) => Box::new(m.iter()),
+            Entries::Ordered(m) => Box::new(m.iter()),
+        }
+    }
+
+    pub fn keys(&self) -> Vec<&Value> {
+        self.iter().map(|(k, _)| k).collect()
+    }
+}
+
+/// A word of a statement or command, with where it stood in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub text: String,
+    pub pos: Pos,
+    /// Quoted words are never punctuation (`"["` is a value, `[` opens a list).
+    pub quoted: bool,
+}
+
+impl Word {
+    pub fn new(text: &str) -> Word {
+        Word {
+            text: text.to_string(),
+            pos: Pos::default(),
+            quoted: false,
+        }
+    }
+
+    fn is(&self, punct: &str) -> bool {
+        !self.quoted && self.text == punct
+    }
+}
+
+/// One step down the tree: into a container, or into a list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Container(usize),
+    Entry(usize, Value),
+}
+
+/// What a path ends on, after its steps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum End {
+    /// The block the steps reach (or the starting block when there are none).
+    Here,
+    /// A list named without a key (`delete interfaces eth1 unit`).
+    List(usize),
+    Leaf(usize, Option<Value>),
+    Flag(usize),
+    LeafList(usize, Vec<Value>),
+}
+
+/// A resolved path, relative to the block it was resolved from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub steps: Vec<Step>,
+    pub end: End,
+}
+
+/// The schema node reached by following `steps` from `node`.
+pub fn node_at(mut node: &'static Node, steps: &[Step]) -> &'static Node {
+    for s in steps {
+        let (Step::Container(i) | Step::Entry(i, _)) = s;
+        node = &node.children()[*i];
+    }
+    node
+}
+
+/// The words an operator would type for `steps` (`interfaces eth1 unit 0 family inet`).
+pub fn path_words(mut node: &'static Node, steps: &[Step]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in steps {
+        match s {
+            Step::Container(i) => {
+                node = &node.children()[*i];
+                out.push(node.name.to_string());
+            }
+            Step::Entry(i, k) => {
+                node = &node.children()[*i];
+                if !node.is_bare_list() {
+                    out.push(node.name.to_string());
+                }
+                out.push(k.to_string());
+            }
+        }
+    }
+    out
+}
+
+enum Match {
+    Keyword(usize),
+    Key(usize),
+}
+
+fn find_child(node: &Node, w: &Word, abbrev: bool) -> Result<Match, ConfigError> {
+    let children = node.children();
+    if !node.is_block() {
+        return Err(ConfigError::at(w.pos, format!("syntax error: unexpected '{}'", w.text)));
+    }
+    if !w.quoted {
+        if let Some(i) = children.iter().position(|c| !c.is_bare_list() && c.name == w.text) {
+            return Ok(Match::Keyword(i));
+        }
+        if abbrev && !w.text.is_empty() {
+            let hits: Vec<usize> = children
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.is_bare_list() && c.name.starts_with(&w.text))
+                .map(|(i, _)| i)
+                .collect();
+            if hits.len() == 1 {
+                return Ok(Match::Keyword(hits[0]));
+            }
+            if hits.len() > 1 && !children.iter().any(|c| c.is_bare_list()) {
+                let names: Vec<&str> = hits.iter().map(|i| children[*i].name).collect();
+                return Err(ConfigError::at(
+                    w.pos,
+                    format!("'{}' is ambiguous; possible completions: {}", w.text, names.join(" ")),
+                ));
+            }
+        }
+    }
+    if let Some(i) = children.iter().position(|c| c.is_bare_list()) {
+        return Ok(Match::Key(i));
+    }
+    let mut msg = format!("syntax error: unknown statement '{}'", w.text);
+    if let Some(s) = closest(children, &w.text) {
+        msg.push_str(&format!("; did you mean '{s}'?"));
+    } else {
+        let names: Vec<&str> = children.iter().map(|c| c.name).collect();
+        if !names.is_empty() {
+            msg.push_str(&format!("; expected one of: {}", names.join(" ")));
+        }
+    }
+    Err(ConfigError::at(w.pos, msg))
+}
+
+fn parse_word(node: &Node, ty: &crate::value::Type, w: &Word) -> Result<Value, ConfigError> {
+    if w.is("[") || w.is("]") || w.is("{") || w.is("}") || w.is(";") {
+        return Err(ConfigError::at(
+            w.pos,
+            format!("syntax error: expected {} for '{}', found '{}'", ty.placeholder(), node.name, w.text),
+        ));
+    }
+    ty.parse(&w.text)
+        .map_err(|e| ConfigError::at(w.pos, format!("'{} {}': {e}", node.name, w.text)))
+}
+
+/// Resolves `words` into a path below `node`. `abbrev` accepts unique keyword prefixes, as the
+/// interactive CLI does; loaded files must spell keywords out.
+pub fn resolve(mut node: &'static Node, words: &[Word], abbrev: bool) -> Result<Target, ConfigError> {
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        if w.is("[") || w.is("]") {
+            return Err(ConfigError::at(w.pos, format!("syntax error: unexpected '{}'", w.text)));
+        }
+        let m = find_child(node, w, abbrev)?;
+        let (idx, keyed) = match m {
+            Match::Keyword(idx) => {
+                i += 1;
+                (idx, false)
+            }
+            Match::Key(idx) => (idx, true),
+        };
+        let child = &node.children()[idx];
+        match &child.kind {
+            Kind::Container { .. } => {
+                steps.push(Step::Container(idx));
+                node = child;
+            }
+            Kind::List { key, .. } => {
+                if i == words.len() {
+                    debug_assert!(!keyed);
+                    return Ok(Target {
+                        steps,
+                        end: End::List(idx),
+                    });
+                }
+                let k = parse_word(child, key, &words[i])?;
+                i += 1;
+                steps.push(Step::Entry(idx, k));
+                node = child;
+            }
+            Kind::Leaf(ty) => {
+                let value = match words.get(i) {
+                    None => None,
+                    Some(w) => {
+                        i += 1;
+                        Some(parse_word(child, ty, w)?)
+                    }
+                };
+                trailing(words, i)?;
+                return Ok(Target {
+                    steps,
+                    end: End::Leaf(idx, value),
+                });
+            }
+            Kind::Flag => {
+                trailing(words, i)?;
+                return Ok(Target {
+                    steps,
+                    end: End::Flag(idx),
+                });
+            }
+            Kind::LeafList(ty) => {
+                let mut values = Vec::new();
+                if let Some(first) = words.get(i) {
+                    if first.is("[") {
+                        i += 1;
+                        loop {
+                            let Some(w) = words.get(i) else {
+                                let pos = words.last().map(|w| w.pos).unwrap_or_default();
+                                return Err(ConfigError::at(pos, "syntax error: missing ']'"));
+                            };
+                            i += 1;
+                            if w.is("]") {
+                                break;
+                            }
+                            let v = parse_word(child, ty, w)?;
+                            if !values.contains(&v) {
+                                values.push(v);
+                            }
+                        }
+                    } else {
+                        values.push(parse_word(child, ty, first)?);
+                        i += 1;
+                    }
+                }
+                trailing(words, i)?;
+                return Ok(Target {
+                    steps,
+                    end: End::LeafList(idx, values),
+                });
+            }
+        }
+    }
+    Ok(Target { steps, end: End::Here })
+}
+
+fn trailing(words: &[Word], i: usize) -> Result<(), ConfigError> {
+    match words.get(i) {
+        None => Ok(()),
+        Some(w) => Err(ConfigError::at(w.pos, format!("syntax error: unexpected '{}'", w.text))),
+    }
+}
+
+/// The block at `steps` below `block`, if it exists.
+pub fn block_at<'a>(mut block: &'a Block, steps: &[Step]) -> Option<&'a Block> {
+    for s in steps {
+        block = match (s, block.items.get(match s {
+            Step::Container(i) | Step::Entry(i, _) => i,
+        })?) {
+            (Step::Container(_), Item::Block(b)) => b,
+            (Step::Entry(_, k), Item::List(e)) => e.get(k)?,
+            _ => return None,
+        };
+    }
+    Some(block)
+}
+
+fn block_at_mut<'a>(
+    mut block: &'a mut Block,
+    mut node: &'static Node,
+    steps: &[Step],
+    create: bool,
+) -> Option<&'a mut Block> {
+    for s in steps {
+        let (Step::Container(i) | Step::Entry(i, _)) = s;
+        let child = &node.children()[*i];
+        let item = if create {
+            block.items.entry(*i).or_insert_with(|| match s {
+                Step::Container(_) => Item::Block(Block::default()),
+                Step::Entry(..) => Item::List(Entries::new(child)),
+            })
+        } else {
+            block.items.get_mut(i)?
+        };
+        block = match (s, item) {
+            (Step::Container(_), Item::Block(b)) => b,
+            (Step::Entry(_, k), Item::List(e)) => {
+                if create {
+                    e.get_or_insert(k.clone())
+                } else {
+                    e.get_mut(k)?
+                }
+            }
+            _ => return None,
+        };
+        node = child;
+    }
+    Some(block)
+}
+
+/// `set`: creates what the path names. `meta`, when given, is set on the final statement.
+pub fn set(root: &mut Block, node: &'static Node, t: &Target, meta: Option<Meta>) -> Result<(), String> {
+    let here = node_at(node, &t.steps);
+    if let End::Here = t.end {
+        if t.steps.is_empty() {
+            if let Some(m) = meta {
+                root.meta = m;
+            }
+            return Ok(());
+        }
+        // A container that is not kept when empty is created only with content or metadata.
+        let is_plain_container = matches!(t.steps.last(), Some(Step::Container(_))) && !here.is_presence();
+        if is_plain_container && meta.as_ref().is_none_or(|m| m.is_default()) && block_at(root, &t.steps).is_none() {
+            return Ok(());
+        }
+    }
+    let block = block_at_mut(root, node, &t.steps, true).ok_or("path conflicts with the configuration")?;
+    let remove_excluded = |block: &mut Block, idx: usize| {
+        for name in here.children()[idx].excludes {
+            if let Some(j) = here.children().iter().position(|c| c.name == *name) {
+                block.items.remove(&j);
+            }
+        }
+    };
+    match &t.end {
+        End::Here => {
+            if let Some(m) = meta {
+                block.meta = m;
+            }
+        }
+        End::List(idx) => {
+            return Err(format!("missing {} name", here.children()[*idx].name));
+        }
+        End::Leaf(idx, value) => {
+            let child = &here.children()[*idx];
+            let Some(v) = value else {
+                let Kind::Leaf(ty) = &child.kind else { unreachable!() };
+                return Err(format!("missing argument: {} {}", child.name, ty.placeholder()));
+            };
+            remove_excluded(block, *idx);
+            block.items.insert(*idx, Item::Leaf(meta.unwrap_or_default(), v.clone()));
+        }
+        End::Flag(idx) => {
+            remove_excluded(block, *idx);
+            let keep = match block.items.get(idx) {
+                Some(Item::Flag(m)) => m.clone(),
+                _ => Meta::default(),
+            };
+            block.items.insert(*idx, Item::Flag(meta.unwrap_or(keep)));
+        }
+        End::LeafList(idx, values) => {
+            if values.is_empty() {
+                let child = &here.children()[*idx];
+                let Kind::LeafList(ty) = &child.kind else { unreachable!() };
+                return Err(format!("missing argument: {} {}", child.name, ty.placeholder()));
+            }
+            remove_excluded(block, *idx);
+            let item = block
+                .items
+                .entry(*idx)
+                .or_insert_with(|| Item::LeafList(Meta::default(), Vec::new()));
+            if let Item::LeafList(m, list) = item {
+                for v in values {
+                    if !list.contains(v) {
+                        list.push(v.clone());
+                    }
+                }
+                if let Some(meta) = meta {
+                    *m = meta;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `delete`: removes what the path names and any container left empty. Returns whether
+/// anything was there.
+pub fn delete(root: &mut Block, node: &'static Node, t: &Target) -> bool {
+    let (parent, last): (&[Step], Option<&Step>) = match (&t.end, t.steps.split_last()) {
+        (End::Here, Some((last, parent))) => (parent, Some(last)),
+        _ => (&t.steps, None),
+    };
+    if last.is_none() && t.end == End::Here {
+        let found = !root.items.is_empty();
+        root.items.clear();
+        return found;
+    }
+    delete_rec(root, node, parent, last, &t.end)
+}
+
+fn delete_rec(block: &mut Block, node: &'static Node, steps: &[Step], last: Option<&Step>, end: &End) -> bool {
+    let Some((first, rest)) = steps.split_first() else {
+        return remove_here(block, last, end);
+    };
+    let (Step::Container(i) | Step::Entry(i, _)) = first;
+    let child = &node.children()[*i];
+    let Some(item) = block.items.get_mut(i) else { return false };
+    let found = match (first, item) {
+        (Step::Container(_), Item::Block(b)) => {
+            let found = delete_rec(b, child, rest, last, end);
+            if b.items.is_empty() && !child.is_presence() && b.meta.is_default() {
+                block.items.remove(i);
+            }
+            found
+        }
+        (Step::Entry(_, k), Item::List(e)) => match e.get_mut(k) {
+            Some(b) => delete_rec(b, child, rest, last, end),
+            None => false,
+        },
+        _ => false,
+    };
+    found
+}
+
+fn remove_here(block: &mut Block, last: Option<&Step>, end: &End) -> bool {
+    match (last, end) {
+        (Some(Step::Container(i)), _) => block.items.remove(i).is_some(),
+        (Some(Step::Entry(i, k)), _) => {
+            let Some(Item::List(e)) = block.items.get_mut(i) else { return false };
+            let found = e.remove(k).is_some();
+            if e.is_empty() {
+                block.items.remove(i);
+            }
+            found
+        }
+        (None, End::List(i) | End::Leaf(i, _) | End::Flag(i)) => block.items.remove(i).is_some(),
+        (None, End::LeafList(i, values)) => {
+            if values.is_empty() {
+                return block.items.remove(i).is_some();
+            }
+            let Some(Item::LeafList(_, list)) = block.items.get_mut(i) else { return false };
+            let before = list.len();
+            list.retain(|v| !values.contains(v));
+            let found = list.len() != before;
+            if list.is_empty() {
+                block.items.remove(i);
+            }
+            found
+        }
+        (None, End::Here) => false,
+    }
+}
+
+/// The metadata of the statement a path names (`deactivate`, `activate`, `annotate`).
+pub fn meta_mut<'a>(root: &'a mut Block, node: &'static Node, t: &Target) -> Result<&'a mut Meta, String> {
+    if t.end == End::Here {
+        if t.steps.is_empty() {
+            return Err("a statement is required".into());
+        }
+        let here = node_at(node, &t.steps);
+        if here.is_flatten() {
+            return Err(format!("name the statement below '{}'", here.name));
+        }
+        return block_at_mut(root, node, &t.steps, false)
+            .map(|b| &mut b.meta)
+            .ok_or_else(|| "statement not found".into());
+    }
+    let block = block_at_mut(root, node, &t.steps, false).ok_or("statement not found")?;
+    let idx = match &t.end {
+        End::Leaf(i, _) | End::Flag(i) | End::LeafList(i, _) => *i,
+        End::List(_) => return Err("a name is required".into()),
+        End::Here => unreachable!(),
+    };
+    block
+        .items
+        .get_mut(&idx)
+        .and_then(Item::meta_mut)
+        .ok_or_else(|| "statement not found".into())
+}
+
+/// Merges `src` into `dst` as `load merge` does: new statements are added, leaves replaced,
+/// lists joined. Statements tagged `replace:` replace what was there.
+pub fn merge(dst: &mut Block, src: Block, node: &'static Node) {
+    if !src.meta.is_default() {
+        dst.meta = Meta {
+            replace: false,
+            ..src.meta
+        };
+    }
+    for (idx, item) in src.items {
+        let child = &node.children()[idx];
+        let replace = item.meta().is_some_and(|m| m.replace);
+        match (dst.items.get_mut(&idx), item) {
+            (Some(Item::Block(d)), Item::Block(s)) if !replace => merge(d, s, child),
+            (Some(Item::List(d)), Item::List(s)) => {
+                let s = match s {
+                    Entries::Sorted(m) => m.into_iter().collect::<Vec<_>>(),
+                    Entries::Ordered(m) => m.into_iter().collect(),
+                };
+                for (k, mut sb) in s {
+                    match d.get_mut(&k) {
+                        Some(db) if !sb.meta.replace => merge(db, sb, child),
+                        _ => {
+                            strip_replace(&mut sb);
+                            d.insert(k, sb);
+                        }
+                    }
+                }
+            }
+            (Some(Item::LeafList(m, d)), Item::LeafList(sm, s)) if !replace => {
+                for v in s {
+                    if !d.contains(&v) {
+                        d.push(v);
+                    }
+                }
+                if !sm.is_default() {
+                    *m = sm;
+                }
+            }
+            (_, mut s) => {
+                strip_item(&mut s);
+                dst.items.insert(idx, s);
+            }
+        }
+    }
+}
+
+/// Clears `replace:` tags, which live only while a file is being loaded.
+pub fn strip_replace(b: &mut Block) {
+    b.meta.replace = false;
+    for item in b.items.values_mut() {
+        strip_item(item);
+    }
+}
+
+fn strip_item(item: &mut Item) {
+    match item {
+        Item::Block(b) => strip_replace(b),
+        Item::List(Entries::Sorted(m)) => m.values_mut().for_each(strip_replace),
+        Item::List(Entries::Ordered(m)) => m.values_mut().for_each(strip_replace),
+        Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => m.replace = false,
+    }
+}
+
+/// Removes containers left empty (`system { }`) that Junos would not keep.
+pub fn prune(b: &mut Block, node: &'static Node) {
+    let children = node.children();
+    b.items.retain(|idx, item| {
+        let child = &children[*idx];
+        match item {
+            Item::Block(inner) => {
+                prune(inner, child);
+                !inner.items.is_empty() || child.is_presence() || !inner.meta.is_default()
+            }
+            Item::List(Entries::Sorted(m)) => {
+                m.values_mut().for_each(|e| prune(e, child));
+                !m.is_empty()
+            }
+            Item::List(Entries::Ordered(m)) => {
+                m.values_mut().for_each(|e| prune(e, child));
+                !m.is_empty()
+            }
+            Item::LeafList(_, v) => !v.is_empty(),
+            _ => true,
+        }
+    });
+}
+
+/// A copy without inactive statements: what subsystems are given.
+pub fn active_only(b: &Block) -> Block {
+    let mut out = Block::default();
+    for (idx, item) in &b.items {
+        if item.meta().is_some_and(|m| m.inactive) {
+            continue;
+        }
+        let copy = match item {
+            Item::Block(inner) => Item::Block(active_only(inner)),
+            Item::List(e) => {
+                let mut ne = match e {
+                    Entries::Sorted(_) => Entries::Sorted(BTreeMap::new()),
+                    Entries::Ordered(_) => Entries::Ordered(IndexMap::new()),
+                };
+                for (k, v) in e.iter().filter(|(_, v)| !v.meta.inactive) {
+                    ne.insert(k.clone(), active_only(v));
+                }
+                if ne.is_empty() {
+                    continue;
+                }
+                Item::List(ne)
+            }
+            other => other.clone(),
+        };
+        out.items.insert(*idx, copy);
+    }
+    out
+}
