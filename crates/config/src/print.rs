@@ -43,7 +43,7 @@ pub(crate) fn curly_items(out: &mut String, block: &Block, node: &Node, indent: 
 }
 
 /// One statement (for a list: all its entries), `prefix` being the words of flattened parents.
-pub(crate) fn curly_stmt(out: &mut String, node: &Node, item: &Item, indent: usize, prefix: &str) {
+pub fn curly_stmt(out: &mut String, node: &Node, item: &Item, indent: usize, prefix: &str) {
     match item {
         Item::Block(b) if node.is_flatten() => {
             let p = format!("{prefix}{} ", node.name);

@@ -1,0 +1,318 @@
+//! Network-namespace labs: hosts and routers joined by veth pairs, processes run inside them,
+//! and everything removed again.
+//!
+//! Contract: every namespace, link and process a [`Lab`] creates is removed when it is dropped,
+//! also when a test fails or panics (Drop runs during unwinding). Names carry the creating
+//! process's PID and a counter, so tests run in parallel without colliding, and a later lab
+//! removes namespaces left by a process that was killed. Links are created directly inside
+//! their namespaces, so nothing appears in the root namespace and traffic stays inside the lab.
+//!
+//! Labs need root and `ip netns`. [`Lab::require`] skips with a message where they are missing,
+//! and fails instead when `CI=true`.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    #[error("network namespaces need root (running as uid {0})")]
+    NotRoot(u32),
+    #[error("`{cmd}` failed: {stderr}")]
+    Command { cmd: String, stderr: String },
+    #[error("`{cmd}` did not finish within {secs} s")]
+    Timeout { cmd: String, secs: u64 },
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+const PREFIX: &str = "svlab";
+
+/// A namespace of a lab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ns {
+    /// The full `ip netns` name.
+    pub name: String,
+}
+
+/// A process started inside a lab namespace, in its own process group.
+pub struct Proc {
+    child: Child,
+    pub pid: u32,
+}
+
+pub struct Lab {
+    id: String,
+    namespaces: Vec<Ns>,
+    procs: Vec<Proc>,
+}
+
+fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, LabError> {
+    let desc = format!("{cmd:?}").replace('"', "");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| LabError::Io(desc.clone(), e))?;
+    // Read the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut so = child.stdout.take().expect("piped");
+    let mut se = child.stderr.take().expect("piped");
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = so.read_to_end(&mut b);
+        b
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = se.read_to_end(&mut b);
+        b
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| LabError::Io(desc.clone(), e))? {
+            break s;
+        }
+        if start.elapsed() > timeout {
+            let _ = killpg(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+            let _ = child.wait();
+            return Err(LabError::Timeout {
+                cmd: desc,
+                secs: timeout.as_secs(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ok(Output {
+        status,
+        stdout: t_out.join().unwrap_or_default(),
+        stderr: t_err.join().unwrap_or_default(),
+    })
+}
+
+fn ip(args: &[&str]) -> Result<Output, LabError> {
+    let out = run(Command::new("ip").args(args), Duration::from_secs(10))?;
+    if !out.status.success() {
+        return Err(LabError::Command {
+            cmd: format!("ip {}", args.join(" ")),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(out)
+}
+
+impl Lab {
+    /// A new, empty lab. Fails when namespaces cannot be made here.
+    pub fn new() -> Result<Lab, LabError> {
+        let uid = nix::unistd::geteuid().as_raw();
+        if uid != 0 {
+            return Err(LabError::NotRoot(uid));
+        }
+        remove_stale();
+        let pid = std::process::id();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let lab = Lab {
+            id: format!("{PREFIX}{pid}-{n}"),
+            namespaces: Vec::new(),
+            procs: Vec::new(),
+        };
+        // Probe: can we really create a namespace?
+        ip(&["netns", "add", &format!("{}-probe", lab.id)])?;
+        ip(&["netns", "del", &format!("{}-probe", lab.id)])?;
+        Ok(lab)
+    }
+
+    /// A lab for test `name`, or `None` (after saying why) where labs cannot run. Under
+    /// `CI=true` a missing capability is a failure, not a skip.
+    pub fn require(name: &str) -> Option<Lab> {
+        match Lab::new() {
+            Ok(l) => Some(l),
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("{name}: lab unavailable under CI=true: {e}")
+            }
+            Err(e) => {
+                eprintln!("SKIP {name}: lab unavailable: {e}");
+                None
+            }
+        }
+    }
+
+    /// Adds a namespace with its loopback up.
+    pub fn netns(&mut self, name: &str) -> Result<Ns, LabError> {
+        let ns = Ns {
+            name: format!("{}-{name}", self.id),
+        };
+        ip(&["netns", "add", &ns.name])?;
+        self.namespaces.push(ns.clone());
+        ip(&["-n", &ns.name, "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// Joins two namespaces with a veth pair (`a_if` in `a`, `b_if` in `b`), both up.
+    pub fn veth(&mut self, a: &Ns, a_if: &str, b: &Ns, b_if: &str) -> Result<(), LabError> {
+        ip(&[
+            "link", "add", a_if, "netns", &a.name, "type", "veth", "peer", "name", b_if, "netns", &b.name,
+        ])?;
+        ip(&["-n", &a.name, "link", "set", a_if, "up"])?;
+        ip(&["-n", &b.name, "link", "set", b_if, "up"])?;
+        Ok(())
+    }
+
+    /// Adds an 802.1Q subinterface `name` of `parent` with VLAN `id`, up. Needs a kernel
+    /// with 802.1Q support (CONFIG_VLAN_8021Q); some sandboxes have none.
+    pub fn vlan(&self, ns: &Ns, parent: &str, id: u16, name: &str) -> Result<(), LabError> {
+        let id = id.to_string();
+        ip(&[
+            "-n", &ns.name, "link", "add", "link", parent, "name", name, "type", "vlan", "id", &id,
+        ])
+        .map_err(|e| match e {
+            LabError::Command { cmd, stderr } if stderr.contains("Unknown device type") => LabError::Command {
+                cmd,
+                stderr: format!("{stderr} (this kernel has no 802.1Q support)"),
+            },
+            other => other,
+        })?;
+        ip(&["-n", &ns.name, "link", "set", name, "up"])?;
+        Ok(())
+    }
+
+    /// Adds an address (`10.0.0.1/24`) to an interface.
+    pub fn addr(&self, ns: &Ns, ifname: &str, cidr: &str) -> Result<(), LabError> {
+        ip(&["-n", &ns.name, "addr", "add", cidr, "dev", ifname]).map(|_| ())
+    }
+
+    /// Adds a route (`default via 10.0.0.1`).
+    pub fn route(&self, ns: &Ns, spec: &[&str]) -> Result<(), LabError> {
+        let mut args = vec!["-n", ns.name.as_str(), "route", "add"];
+        args.extend_from_slice(spec);
+        ip(&args).map(|_| ())
+    }
+
+    /// Runs a command inside `ns` to completion, killing it after `timeout`.
+    pub fn exec(&self, ns: &Ns, args: &[&str], timeout: Duration) -> Result<Output, LabError> {
+        run(Command::new("ip").args(["netns", "exec", &ns.name]).args(args), timeout)
+    }
+
+    /// Starts a long-running process inside `ns`; it is killed when the lab is dropped.
+    /// Its output goes to the given files (or is discarded).
+    pub fn spawn(
+        &mut self,
+        ns: &Ns,
+        args: &[&str],
+        stdout: Option<std::fs::File>,
+        stderr: Option<std::fs::File>,
+    ) -> Result<u32, LabError> {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns.name])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(stdout.map_or(Stdio::null(), Stdio::from))
+            .stderr(stderr.map_or(Stdio::null(), Stdio::from))
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .map_err(|e| LabError::Io(format!("spawn {}", args.join(" ")), e))?;
+        let pid = child.id();
+        self.procs.push(Proc { child, pid });
+        Ok(pid)
+    }
+
+    /// Sends `sig` to a process started with [`Lab::spawn`] (to its whole group).
+    pub fn signal(&self, pid: u32, sig: Signal) {
+        let _ = killpg(Pid::from_raw(pid as i32), sig);
+    }
+
+    /// Waits for a spawned process to exit, up to `timeout`; returns its status.
+    pub fn wait(&mut self, pid: u32, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let i = self.procs.iter().position(|p| p.pid == pid)?;
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(st)) = self.procs[i].child.try_wait() {
+                self.procs.remove(i);
+                return Some(st);
+            }
+            if start.elapsed() > timeout {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn namespaces(&self) -> &[Ns] {
+        &self.namespaces
+    }
+}
+
+/// Polls `cond` every 10 ms until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn kill_netns_pids(ns: &str) {
+    if let Ok(out) = ip(&["netns", "pids", ns]) {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if let Ok(p) = pid.parse::<i32>() {
+                let _ = nix::sys::signal::kill(Pid::from_raw(p), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Removes namespaces whose creating process no longer exists (a test killed mid-way).
+fn remove_stale() {
+    let Ok(out) = ip(&["netns", "list"]) else { return };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let Some(rest) = name.strip_prefix(PREFIX) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let alive = nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok();
+        if !alive {
+            kill_netns_pids(name);
+            let _ = ip(&["netns", "del", name]);
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for p in &mut self.procs {
+            let _ = killpg(Pid::from_raw(p.pid as i32), Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        for p in &mut self.procs {
+            loop {
+                if matches!(p.child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    let _ = killpg(Pid::from_raw(p.pid as i32), Signal::SIGKILL);
+                    let _ = p.child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        for ns in self.namespaces.iter().rev() {
+            kill_netns_pids(&ns.name);
+            if let Err(e) = ip(&["netns", "del", &ns.name]) {
+                tracing::warn!(ns = %ns.name, %e, "could not remove namespace");
+            }
+        }
+    }
+}

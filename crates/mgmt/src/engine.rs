@@ -1,0 +1,410 @@
+//! The commit engine: the active configuration, its history, and commits as transactions.
+//!
+//! A commit runs: validate the whole candidate → prepare on every subsystem (nothing changes
+//! yet) → persist durably → apply on every subsystem (cannot fail). Persisting before applying
+//! (DESIGN.md lists it after) means a full disk aborts the commit while the running system is
+//! still untouched, instead of leaving a running system that no file describes.
+//!
+//! Time comes in as an argument (`now_ms`), so `commit confirmed` runs under a virtual clock in
+//! tests; the daemon's timer task only calls [`Engine::expire`] when the deadline passes.
+
+use std::path::Path;
+
+use savin_config::subsystem::{Staged, Subsystem};
+use savin_config::{Config, Configuration, ValidationError};
+use tracing::{info, warn};
+
+use crate::store::{CommitRecord, PendingConfirm, Store, StoreError, KEEP};
+
+/// Junos's default for `commit confirmed` without a number.
+pub const DEFAULT_CONFIRM_MINUTES: u32 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("{}\nerror: configuration check-out failed", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ValidationError>),
+    #[error("error: {subsystem}: {message}\nerror: configuration check-out failed")]
+    Subsystem { subsystem: &'static str, message: String },
+    #[error("error: could not save the configuration: {0}\nerror: commit failed")]
+    Store(#[from] StoreError),
+}
+
+/// Options of one `commit` command.
+#[derive(Debug, Clone, Default)]
+pub struct CommitRequest {
+    pub user: String,
+    pub comment: Option<String>,
+    /// `commit confirmed N`.
+    pub confirm_minutes: Option<u32>,
+    /// `commit check`.
+    pub check_only: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Checked,
+    Committed { seq: u64, confirm_minutes: Option<u32> },
+}
+
+pub struct Engine {
+    store: Store,
+    active: Configuration,
+    active_typed: Config,
+    /// Newest first, at most `KEEP`.
+    history: Vec<CommitRecord>,
+    pending: Option<PendingConfirm>,
+    subsystems: Vec<Box<dyn Subsystem>>,
+    /// How long a "minute" of `commit confirmed` lasts, in milliseconds (tests shorten it).
+    minute_ms: i64,
+}
+
+impl Engine {
+    /// Opens the store and brings every subsystem to the last committed configuration.
+    pub fn open(
+        dir: &Path,
+        subsystems: Vec<Box<dyn Subsystem>>,
+        minute_ms: i64,
+    ) -> Result<Engine, CommitError> {
+        let store = Store::open(dir)?;
+        let mut history = Vec::new();
+        let mut active = Configuration::default();
+        for seq in store.list()? {
+            match store.record(seq) {
+                Ok(r) => history.push(r),
+                Err(e) => warn!(%e, "skipping unreadable commit file"),
+            }
+        }
+        if let Some(newest) = history.first() {
+            let (_, cfg) = store.load(newest.seq)?;
+            active = cfg;
+        }
+        let mut engine = Engine {
+            store,
+            active: Configuration::default(),
+            active_typed: Config::default(),
+            history,
+            pending: None,
+            subsystems,
+            minute_ms,
+        };
+        let typed = active.typed().map_err(|e| CommitError::Subsystem {
+            subsystem: "config",
+            message: e,
+        })?;
+        let staged = engine.prepare_all(&typed)?;
+        staged.into_iter().for_each(|s| s.apply());
+        engine.active = active;
+        engine.active_typed = typed;
+        // A pending confirmation whose commit never landed (crash in between) is void.
+        engine.pending = engine
+            .store
+            .read_pending()
+            .filter(|p| Some(p.seq) == engine.history.first().map(|r| r.seq));
+        if engine.pending.is_none() {
+            engine.store.write_pending(None)?;
+        }
+        info!(seq = engine.active_seq(), pending = engine.pending.is_some(), "configuration loaded");
+        Ok(engine)
+    }
+
+    pub fn active(&self) -> &Configuration {
+        &self.active
+    }
+
+    pub fn active_typed(&self) -> &Config {
+        &self.active_typed
+    }
+
+    pub fn history(&self) -> &[CommitRecord] {
+        &self.history
+    }
+
+    pub fn pending(&self) -> Option<&PendingConfirm> {
+        self.pending.as_ref()
+    }
+
+    /// The sequence number of the active configuration (0 before the first commit).
+    pub fn active_seq(&self) -> u64 {
+        self.history.first().map_or(0, |r| r.seq)
+    }
+
+    /// `rollback N`: the configuration committed N commits ago (0 = active).
+    pub fn rollback(&self, n: usize) -> Result<Configuration, String> {
+        if n >= KEEP {
+            return Err(format!("rollback {n}: value is not within range (0..{})", KEEP - 1));
+        }
+        if n == 0 {
+            return Ok(self.active.clone());
+        }
+        let rec = self
+            .history
+            .get(n)
+            .ok_or_else(|| format!("rollback {n}: configuration does not exist"))?;
+        self.store
+            .load(rec.seq)
+            .map(|(_, c)| c)
+            .map_err(|e| format!("rollback {n}: {e}"))
+    }
+
+    fn prepare_all(&mut self, new: &Config) -> Result<Vec<Box<dyn Staged>>, CommitError> {
+        let mut staged = Vec::with_capacity(self.subsystems.len());
+        for s in &mut self.subsystems {
+            match s.prepare(&self.active_typed, new) {
+                Ok(st) => staged.push(st),
+                Err(message) => {
+                    warn!(subsystem = s.name(), %message, "commit aborted in prepare");
+                    // Dropping `staged` aborts what the others prepared.
+                    return Err(CommitError::Subsystem {
+                        subsystem: s.name(),
+                        message,
+                    });
+                }
+            }
+        }
+        Ok(staged)
+    }
+
+    /// `commit`, `commit check`, `commit confirmed`. On error nothing has changed.
+    pub fn commit(
+        &mut self,
+        candidate: &Configuration,
+        req: &CommitRequest,
+        now_ms: i64,
+    ) -> Result<CommitOutcome, CommitError> {
+        let typed = candidate.check().map_err(CommitError::Invalid)?;
+        if req.check_only {
+            // As on Junos, `commit check` also confirms a pending `commit confirmed`.
+            self.confirm()?;
+            return Ok(CommitOutcome::Checked);
+        }
+        let changed = typed != self.active_typed;
+        let staged = if changed { self.prepare_all(&typed)? } else { Vec::new() };
+        let seq = self.active_seq() + 1;
+        let rec = CommitRecord {
+            seq,
+            time: now_ms.div_euclid(1000),
+            user: req.user.clone(),
+            via: "cli".into(),
+            comment: req.comment.clone(),
+            confirm_minutes: req.confirm_minutes,
+        };
+        let pending = req.confirm_minutes.map(|m| PendingConfirm {
+            seq,
+            // A second `commit confirmed` keeps the last confirmed configuration as the target.
+            rollback_to: self.pending.as_ref().map_or(self.active_seq(), |p| p.rollback_to),
+            deadline_ms: now_ms + i64::from(m) * self.minute_ms,
+        });
+        // The pending record goes first: if we crash before the commit file lands, the
+        // record names a commit that does not exist and is ignored on restart.
+        if let Some(p) = &pending {
+            self.store.write_pending(Some(p))?;
+        }
+        if let Err(e) = self.store.write(&rec, candidate) {
+            if pending.is_some() {
+                let _ = self.store.write_pending(self.pending.as_ref());
+            }
+            return Err(e.into());
+        }
+        staged.into_iter().for_each(|s| s.apply());
+        self.active = candidate.clone();
+        self.active_typed = typed;
+        self.history.insert(0, rec);
+        self.history.truncate(KEEP);
+        if let Err(e) = self.store.prune() {
+            warn!(%e, "could not remove old rollback files");
+        }
+        if pending.is_none() && self.pending.is_some() {
+            self.pending = None;
+            if let Err(e) = self.store.write_pending(None) {
+                warn!(%e, "could not clear the commit-confirmed record");
+            }
+        } else if pending.is_some() {
+            self.pending = pending;
+        }
+        info!(seq, user = %req.user, confirmed = ?req.confirm_minutes, "commit complete");
+        Ok(CommitOutcome::Committed {
+            seq,
+            confirm_minutes: req.confirm_minutes,
+        })
+    }
+
+    fn confirm(&mut self) -> Result<(), CommitError> {
+        if self.pending.take().is_some() {
+            self.store.write_pending(None)?;
+            info!("commit confirmed");
+        }
+        Ok(())
+    }
+
+    /// When the pending `commit confirmed` must be rolled back (Unix milliseconds).
+    pub fn deadline_ms(&self) -> Option<i64> {
+        self.pending.as_ref().map(|p| p.deadline_ms)
+    }
+
+    /// Rolls back an unconfirmed `commit confirmed` whose deadline has passed. Returns the
+    /// new commit's sequence number when it did.
+    pub fn expire(&mut self, now_ms: i64) -> Result<Option<u64>, CommitError> {
+        let Some(p) = self.pending.clone() else { return Ok(None) };
+        if now_ms < p.deadline_ms {
+            return Ok(None);
+        }
+        let (_, previous) = self.store.load(p.rollback_to).or_else(|e| {
+            if p.rollback_to == 0 {
+                Ok((rec_none(), Configuration::default()))
+            } else {
+                Err(e)
+            }
+        })?;
+        let req = CommitRequest {
+            user: "root".into(),
+            comment: Some(format!("automatic rollback: commit {} was not confirmed", p.seq)),
+            confirm_minutes: None,
+            check_only: false,
+        };
+        let typed = previous.typed().map_err(|e| CommitError::Subsystem {
+            subsystem: "config",
+            message: e,
+        })?;
+        let staged = self.prepare_all(&typed)?;
+        let seq = self.active_seq() + 1;
+        let rec = CommitRecord {
+            seq,
+            time: now_ms.div_euclid(1000),
+            user: req.user,
+            via: "confirm-timeout".into(),
+            comment: req.comment,
+            confirm_minutes: None,
+        };
+        self.store.write(&rec, &previous)?;
+        staged.into_iter().for_each(|s| s.apply());
+        self.active = previous;
+        self.active_typed = typed;
+        self.history.insert(0, rec);
+        self.history.truncate(KEEP);
+        self.pending = None;
+        self.store.write_pending(None)?;
+        let _ = self.store.prune();
+        warn!(seq, unconfirmed = p.seq, "commit confirmed was not confirmed: rolled back");
+        Ok(Some(seq))
+    }
+}
+
+fn rec_none() -> CommitRecord {
+    CommitRecord {
+        seq: 0,
+        time: 0,
+        user: String::new(),
+        via: String::new(),
+        comment: None,
+        confirm_minutes: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A subsystem that records what it applied and can be told to refuse.
+    struct Recorder {
+        applied: Arc<Mutex<Vec<Option<String>>>>,
+        refuse: Arc<Mutex<bool>>,
+    }
+
+    struct Apply(Arc<Mutex<Vec<Option<String>>>>, Option<String>);
+
+    impl Staged for Apply {
+        fn apply(self: Box<Self>) {
+            self.0.lock().unwrap().push(self.1);
+        }
+    }
+
+    impl Subsystem for Recorder {
+        fn name(&self) -> &'static str {
+            "recorder"
+        }
+        fn prepare(&mut self, _old: &Config, new: &Config) -> Result<Box<dyn Staged>, String> {
+            if *self.refuse.lock().unwrap() {
+                return Err("refused".into());
+            }
+            Ok(Box::new(Apply(self.applied.clone(), new.system.host_name.clone())))
+        }
+    }
+
+    fn cfg(host: &str) -> Configuration {
+        Configuration::parse(&format!("system {{ host-name {host}; }}"), None).unwrap()
+    }
+
+    fn req() -> CommitRequest {
+        CommitRequest {
+            user: "alice".into(),
+            ..Default::default()
+        }
+    }
+
+    fn engine(dir: &Path) -> (Engine, Arc<Mutex<Vec<Option<String>>>>, Arc<Mutex<bool>>) {
+        let applied = Arc::new(Mutex::new(Vec::new()));
+        let refuse = Arc::new(Mutex::new(false));
+        let r = Recorder {
+            applied: applied.clone(),
+            refuse: refuse.clone(),
+        };
+        (Engine::open(dir, vec![Box::new(r)], 60_000).unwrap(), applied, refuse)
+    }
+
+    #[test]
+    fn a_refused_prepare_leaves_everything_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut e, applied, refuse) = engine(dir.path());
+        e.commit(&cfg("r1"), &req(), 0).unwrap();
+        *refuse.lock().unwrap() = true;
+        let err = e.commit(&cfg("r2"), &req(), 1000).unwrap_err();
+        assert!(err.to_string().contains("recorder: refused"), "{err}");
+        assert_eq!(e.active(), &cfg("r1"));
+        assert_eq!(e.history().len(), 1);
+        assert_eq!(Store::open(dir.path()).unwrap().list().unwrap(), vec![1]);
+        // Startup applied the empty config, then r1; nothing of r2.
+        assert_eq!(*applied.lock().unwrap(), vec![None, Some("r1".into())]);
+    }
+
+    #[test]
+    fn commit_confirmed_rolls_back_at_the_deadline_under_a_virtual_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut e, applied, _) = engine(dir.path());
+        e.commit(&cfg("good"), &req(), 0).unwrap();
+        let r = CommitRequest {
+            confirm_minutes: Some(2),
+            ..req()
+        };
+        e.commit(&cfg("risky"), &r, 1_000).unwrap();
+        assert_eq!(e.deadline_ms(), Some(1_000 + 2 * 60_000));
+        assert_eq!(e.expire(60_000).unwrap(), None, "not yet");
+        assert_eq!(e.expire(121_000).unwrap(), Some(3));
+        assert_eq!(e.active(), &cfg("good"));
+        assert_eq!(e.pending(), None);
+        assert_eq!(applied.lock().unwrap().last().unwrap().as_deref(), Some("good"));
+        assert_eq!(e.history()[0].via, "confirm-timeout");
+    }
+
+    #[test]
+    fn a_later_commit_confirms_and_the_pending_state_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut e, _, _) = engine(dir.path());
+            e.commit(&cfg("good"), &req(), 0).unwrap();
+            let r = CommitRequest {
+                confirm_minutes: Some(1),
+                ..req()
+            };
+            e.commit(&cfg("risky"), &r, 0).unwrap();
+        }
+        let (mut e, _, _) = engine(dir.path());
+        assert_eq!(e.active(), &cfg("risky"), "restart applies the last commit");
+        assert_eq!(e.deadline_ms(), Some(60_000), "and still owes the rollback");
+        e.commit(&cfg("risky"), &req(), 10).unwrap();
+        assert_eq!(e.deadline_ms(), None);
+        assert_eq!(e.expire(i64::MAX).unwrap(), None);
+        assert_eq!(e.active(), &cfg("risky"));
+    }
+}

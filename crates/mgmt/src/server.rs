@@ -1,0 +1,226 @@
+//! The daemon's management socket: accepts CLI and API clients, runs their commands under one
+//! lock (so commits are serialised), and fires the `commit confirmed` timer.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::Notify;
+use tracing::{debug, error, info, warn};
+
+use crate::proto::{Reply, Request, MAX_FRAME};
+use crate::session::{Session, Shared};
+
+/// Wall-clock time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub struct Server {
+    shared: Arc<Mutex<Shared>>,
+    /// Wakes the commit-confirmed timer when the deadline may have changed.
+    timer: Arc<Notify>,
+    next_id: AtomicU64,
+}
+
+fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    // A panic while holding the lock must not take every later client down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Server {
+    pub fn new(shared: Shared) -> Arc<Server> {
+        Arc::new(Server {
+            shared: Arc::new(Mutex::new(shared)),
+            timer: Arc::new(Notify::new()),
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// Binds the socket (mode 0600) and serves until `shutdown` resolves.
+    pub async fn run(
+        self: Arc<Server>,
+        socket: &Path,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let _ = std::fs::remove_file(socket);
+        let listener = UnixListener::bind(socket)?;
+        std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+        info!(socket = %socket.display(), "management socket listening");
+        let guard = SocketGuard(socket.to_path_buf());
+        tokio::spawn(self.clone().confirm_timer());
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let me = self.clone();
+                        tokio::spawn(async move { me.serve(stream).await });
+                    }
+                    Err(e) => warn!(%e, "accept failed"),
+                },
+            }
+        }
+        drop(guard);
+        info!("management socket closed");
+        Ok(())
+    }
+
+    async fn confirm_timer(self: Arc<Server>) {
+        loop {
+            let deadline = lock(&self.shared).engine.deadline_ms();
+            match deadline {
+                None => self.timer.notified().await,
+                Some(d) => {
+                    let wait = Duration::from_millis((d - now_ms()).max(0) as u64);
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {
+                            if !self.expire_now() {
+                                tokio::time::sleep(Duration::from_secs(10)).await;
+                            }
+                        }
+                        _ = self.timer.notified() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rolls back an expired `commit confirmed`. False when the rollback failed.
+    fn expire_now(&self) -> bool {
+        let mut sh = lock(&self.shared);
+        let unconfirmed = sh.engine.active().clone();
+        match sh.engine.expire(now_ms()) {
+            Ok(Some(seq)) => {
+                sh.after_rollback(&unconfirmed);
+                info!(seq, "commit confirmed timed out: configuration rolled back");
+                true
+            }
+            Ok(None) => true,
+            Err(e) => {
+                error!(%e, "automatic rollback failed; retrying in 10 s");
+                false
+            }
+        }
+    }
+
+    async fn serve(self: Arc<Server>, stream: UnixStream) {
+        let user = peer_user(&stream);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        debug!(id, %user, "client connected");
+        let (rd, mut wr) = stream.into_split();
+        let mut rd = BufReader::new(rd);
+        let mut session = Some(Session::new(id, user));
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            let n = match (&mut rd).take(MAX_FRAME as u64 + 1).read_until(b'\n', &mut buf).await {
+                Ok(n) => n,
+                Err(e) => {
+                    debug!(id, %e, "read failed");
+                    break;
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if buf.len() > MAX_FRAME {
+                warn!(id, "request over {MAX_FRAME} bytes: closing the connection");
+                let r = error_reply(format!("error: request too large (limit {MAX_FRAME} bytes)"));
+                let _ = write_reply(&mut wr, &r).await;
+                break;
+            }
+            let reply = match serde_json::from_slice::<Request>(&buf) {
+                Err(e) => error_reply(format!("error: malformed request: {e}")),
+                Ok(req) => {
+                    let shared = self.shared.clone();
+                    let mut s = session.take().expect("session present");
+                    let res = tokio::task::spawn_blocking(move || {
+                        let mut sh = lock(&shared);
+                        let before = sh.engine.deadline_ms();
+                        let reply = match req {
+                            Request::Exec { line, data } => s.exec(&mut sh, &line, data, now_ms()),
+                            Request::Complete { line } => {
+                                let (prompt, banner) = s.prompt(&sh);
+                                Reply {
+                                    ok: true,
+                                    completions: s.complete(&sh, &line),
+                                    prompt,
+                                    banner,
+                                    ..Default::default()
+                                }
+                            }
+                        };
+                        let changed = sh.engine.deadline_ms() != before;
+                        (s, reply, changed)
+                    })
+                    .await;
+                    match res {
+                        Ok((s, reply, changed)) => {
+                            session = Some(s);
+                            if changed {
+                                self.timer.notify_one();
+                            }
+                            reply
+                        }
+                        Err(e) => {
+                            error!(id, %e, "command handler failed; closing the session");
+                            let r = error_reply("error: internal error".into());
+                            let _ = write_reply(&mut wr, &r).await;
+                            return;
+                        }
+                    }
+                }
+            };
+            let exit = reply.exit;
+            if write_reply(&mut wr, &reply).await.is_err() || exit {
+                break;
+            }
+        }
+        if let Some(mut s) = session {
+            s.close(&mut lock(&self.shared));
+        }
+        debug!(id, "client disconnected");
+    }
+}
+
+fn error_reply(output: String) -> Reply {
+    Reply {
+        ok: false,
+        output: output + "\n",
+        ..Default::default()
+    }
+}
+
+async fn write_reply(wr: &mut tokio::net::unix::OwnedWriteHalf, r: &Reply) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    wr.write_all(&line).await
+}
+
+/// The Unix user of the connecting process, from the socket's peer credentials.
+fn peer_user(stream: &UnixStream) -> String {
+    match stream.peer_cred() {
+        Ok(c) => match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(c.uid())) {
+            Ok(Some(u)) => u.name,
+            _ => format!("uid{}", c.uid()),
+        },
+        Err(_) => "unknown".into(),
+    }
+}
+
+/// Removes the socket file when the server stops.
+struct SocketGuard(PathBuf);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,763 @@
+//! One CLI session: operational mode (`>`), configuration mode (`#`), and the command set.
+//!
+//! Sessions share one [`Shared`] state behind the daemon's lock, so commits are serialised.
+//! In configuration mode a session edits the shared candidate (as plain `configure` on Junos)
+//! or a private copy (`configure private`).
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use savin_config::complete::{complete, Candidate};
+use savin_config::parse::{apply_set_text, command_words, is_edit_command, parse_curly, Editor};
+use savin_config::print::{curly, curly_stmt, json, set_form};
+use savin_config::schema::{self};
+use savin_config::tree::{self, block_at, node_at, path_words, resolve, Block, End, Entries, Item, Step, Word};
+use savin_config::{diff, Configuration};
+
+use crate::engine::{CommitOutcome, CommitRequest, Engine, DEFAULT_CONFIRM_MINUTES};
+use crate::ops;
+use crate::proto::{Attachment, Reply};
+
+/// What every session sees: the commit engine, the shared candidate, who is editing.
+pub struct Shared {
+    pub engine: Engine,
+    pub candidate: Configuration,
+    pub editors: BTreeMap<u64, EditorInfo>,
+    pub started_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct EditorInfo {
+    pub user: String,
+    pub since_ms: i64,
+    pub private: bool,
+}
+
+impl Shared {
+    pub fn new(engine: Engine, started_ms: i64) -> Shared {
+        let candidate = engine.active().clone();
+        Shared {
+            engine,
+            candidate,
+            editors: BTreeMap::new(),
+            started_ms,
+        }
+    }
+
+    pub fn host_name(&self) -> Option<String> {
+        self.engine.active_typed().system.host_name.clone()
+    }
+
+    /// After an automatic rollback, a shared candidate without uncommitted edits follows it.
+    pub fn after_rollback(&mut self, unconfirmed: &Configuration) {
+        if &self.candidate == unconfirmed {
+            self.candidate = self.engine.active().clone();
+        }
+    }
+}
+
+struct Private {
+    candidate: Configuration,
+    base_seq: u64,
+}
+
+enum Mode {
+    Operational,
+    Configure { editor: Editor, private: Option<Private> },
+}
+
+pub struct Session {
+    pub id: u64,
+    pub user: String,
+    mode: Mode,
+}
+
+/// Operational-mode commands with their `?` help.
+const OP_COMMANDS: &CommandTable = &[
+    (&["configure"], "Manipulate software configuration information"),
+    (&["configure", "private"], "Edit a private copy of the configuration"),
+    (&["show"], "Show system information"),
+    (&["show", "configuration"], "Show current configuration"),
+    (&["show", "system"], "Show system information"),
+    (&["show", "system", "commit"], "Show pending commits and commit history"),
+    (&["show", "system", "uptime"], "Show time since system and processes started"),
+    (&["show", "version"], "Show software process revision levels"),
+    (&["exit"], "Exit the management session"),
+    (&["quit"], "Exit the management session"),
+];
+
+/// Configuration-mode commands with their `?` help.
+const CONFIG_COMMANDS: &CommandTable = &[
+    (&["activate"], "Remove the inactive tag from a statement"),
+    (&["annotate"], "Annotate the statement with a comment"),
+    (&["commit"], "Commit current set of changes"),
+    (&["commit", "and-quit"], "Quit configuration mode if commit succeeds"),
+    (&["commit", "check"], "Check correctness of syntax; do not apply changes"),
+    (&["commit", "comment"], "Message to accompany configuration commit"),
+    (&["commit", "confirmed"], "Automatically rollback if not confirmed"),
+    (&["deactivate"], "Add the inactive tag to a statement"),
+    (&["delete"], "Delete a data element"),
+    (&["edit"], "Edit a sub-element"),
+    (&["exit"], "Exit from this level"),
+    (&["load"], "Load configuration from ASCII file"),
+    (&["load", "merge"], "Merge contents with existing configuration"),
+    (&["load", "override"], "Override existing configuration"),
+    (&["load", "replace"], "Replace configuration data"),
+    (&["load", "set"], "Execute set of commands on existing configuration"),
+    (&["quit"], "Quit from this level"),
+    (&["rollback"], "Roll back to previous committed configuration"),
+    (&["run"], "Run an operational-mode command"),
+    (&["set"], "Set a parameter"),
+    (&["show"], "Show a parameter"),
+    (&["top"], "Exit to top level of configuration"),
+    (&["up"], "Exit one level of configuration"),
+];
+
+/// Expands unique prefixes of command words (`sh conf` → `show configuration`). Returns the
+/// canonical words matched and how many input words they consumed.
+type CommandTable = [(&'static [&'static str], &'static str)];
+
+fn match_command(table: &CommandTable, words: &[Word]) -> Result<Vec<&'static str>, String> {
+    let mut matched: Vec<&'static str> = Vec::new();
+    for w in words {
+        let depth = matched.len();
+        let mut next: Vec<&'static str> = table
+            .iter()
+            .filter(|(p, _)| p.len() > depth && p[..depth] == matched[..])
+            .map(|(p, _)| p[depth])
+            .collect();
+        next.sort_unstable();
+        next.dedup();
+        if next.is_empty() {
+            break;
+        }
+        if let Some(exact) = next.iter().find(|n| **n == w.text) {
+            matched.push(exact);
+            continue;
+        }
+        let hits: Vec<&&str> = next.iter().filter(|n| n.starts_with(&w.text)).collect();
+        match hits.len() {
+            1 => matched.push(hits[0]),
+            0 if depth == 0 => return Err(format!("syntax error: unknown command '{}'", w.text)),
+            0 => break,
+            _ => {
+                return Err(format!(
+                    "'{}' is ambiguous; possible completions: {}",
+                    w.text,
+                    hits.iter().map(|h| **h).collect::<Vec<_>>().join(" ")
+                ))
+            }
+        }
+    }
+    Ok(matched)
+}
+
+/// The text after `|`: how a `show` renders and which lines it keeps.
+#[derive(Default)]
+struct Pipes {
+    display_set: bool,
+    display_json: bool,
+    /// `| compare` (None inside: against the active configuration) or `| compare rollback N`.
+    compare: Option<Option<usize>>,
+    filters: Vec<Filter>,
+}
+
+enum Filter {
+    Match(Regex),
+    Except(Regex),
+    Count,
+    Last(usize),
+}
+
+/// Splits `cmd | a | b` at bars outside quotes.
+fn split_pipes(line: &str) -> (String, Vec<String>) {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in line.chars() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' && quoted {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        } else if c == '|' && !quoted {
+            parts.push(std::mem::take(&mut cur));
+            continue;
+        }
+        cur.push(c);
+    }
+    parts.push(cur);
+    let cmd = parts.remove(0);
+    (cmd, parts.into_iter().map(|p| p.trim().to_string()).collect())
+}
+
+fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
+    let mut p = Pipes::default();
+    for part in parts {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let regex = |i: usize| -> Result<Regex, String> {
+            let pat = part.split_once(char::is_whitespace).map(|x| x.1.trim()).unwrap_or("");
+            let pat = pat.trim_matches('"');
+            if pat.is_empty() || i == 0 {
+                return Err(format!("'{}' needs a pattern", words[0]));
+            }
+            Regex::new(pat).map_err(|e| format!("invalid pattern: {e}"))
+        };
+        match words.as_slice() {
+            ["display", "set"] => p.display_set = true,
+            ["display", "json"] => p.display_json = true,
+            ["compare"] => p.compare = Some(None),
+            ["compare", "rollback", n] => {
+                let n: usize = n.parse().map_err(|_| format!("invalid rollback number '{n}'"))?;
+                p.compare = Some(Some(n));
+            }
+            ["count"] => p.filters.push(Filter::Count),
+            ["last"] => p.filters.push(Filter::Last(20)),
+            ["last", n] => p.filters.push(Filter::Last(n.parse().map_err(|_| format!("invalid count '{n}'"))?)),
+            ["no-more"] => {}
+            ["match", ..] => p.filters.push(Filter::Match(regex(1)?)),
+            ["except", ..] => p.filters.push(Filter::Except(regex(1)?)),
+            [] => return Err("missing command after '|'".into()),
+            _ => {
+                return Err(format!(
+                    "syntax error: unknown pipe '| {part}'; expected compare, count, display json, display set, except, last, match, no-more"
+                ))
+            }
+        }
+    }
+    Ok(p)
+}
+
+fn apply_filters(mut text: String, filters: &[Filter]) -> String {
+    for f in filters {
+        text = match f {
+            Filter::Match(r) => keep_lines(&text, |l| r.is_match(l)),
+            Filter::Except(r) => keep_lines(&text, |l| !r.is_match(l)),
+            Filter::Count => format!("Count: {} lines\n", text.lines().count()),
+            Filter::Last(n) => {
+                let lines: Vec<&str> = text.lines().collect();
+                let from = lines.len().saturating_sub(*n);
+                lines[from..].iter().map(|l| format!("{l}\n")).collect()
+            }
+        };
+    }
+    text
+}
+
+fn keep_lines(text: &str, keep: impl Fn(&str) -> bool) -> String {
+    text.lines().filter(|l| keep(l)).map(|l| format!("{l}\n")).collect()
+}
+
+/// A copy of `root` holding only the branch down to `steps` and everything below it, so that
+/// printers that start at the top (`display set`, JSON) show full paths.
+fn branch(root: &Block, steps: &[Step], end: &End) -> Block {
+    let node = schema::root();
+    let mut out = Block::default();
+    let Some(target) = block_at(root, steps) else { return out };
+    let mut leaf_only = target.clone();
+    match end {
+        End::Here => {}
+        End::List(i) | End::Leaf(i, _) | End::Flag(i) | End::LeafList(i, _) => {
+            leaf_only.items.retain(|k, _| k == i);
+        }
+    }
+    // Rebuild from the bottom up.
+    let mut inner = leaf_only;
+    for depth in (0..steps.len()).rev() {
+        let parent_steps = &steps[..depth];
+        let parent_node = node_at(node, parent_steps);
+        let mut parent = Block::default();
+        if let Some(orig) = block_at(root, parent_steps) {
+            parent.meta = if depth == 0 { Default::default() } else { orig.meta.clone() };
+        }
+        match &steps[depth] {
+            Step::Container(i) => {
+                parent.items.insert(*i, Item::Block(inner));
+            }
+            Step::Entry(i, k) => {
+                let mut e = Entries::new(&parent_node.children()[*i]);
+                e.insert(k.clone(), inner);
+                parent.items.insert(*i, Item::List(e));
+            }
+        }
+        inner = parent;
+    }
+    out.items = inner.items;
+    out
+}
+
+/// Renders the part of `root` named by `t` in the form the pipes ask for.
+fn render(root: &Block, t: &savin_config::tree::Target, pipes: &Pipes) -> String {
+    if pipes.display_json {
+        let b = branch(root, &t.steps, &t.end);
+        return ops::pretty(serde_json::json!({"configuration": json(&b, schema::root(), true)}));
+    }
+    if pipes.display_set {
+        let b = branch(root, &t.steps, &t.end);
+        return set_form(&b, schema::root(), "");
+    }
+    let Some(block) = block_at(root, &t.steps) else { return String::new() };
+    let node = node_at(schema::root(), &t.steps);
+    match &t.end {
+        End::Here => curly(block, node),
+        End::List(i) | End::Leaf(i, _) | End::Flag(i) | End::LeafList(i, _) => {
+            let mut out = String::new();
+            if let Some(item) = block.items.get(i) {
+                curly_stmt(&mut out, &node.children()[*i], item, 0, "");
+            }
+            out
+        }
+    }
+}
+
+fn err<T>(msg: impl std::fmt::Display) -> Result<T, String> {
+    let m = msg.to_string();
+    if m.starts_with("error:") || m.contains("\nerror:") || m.starts_with('[') {
+        Err(m)
+    } else {
+        Err(format!("error: {m}"))
+    }
+}
+
+impl Session {
+    pub fn new(id: u64, user: String) -> Session {
+        Session {
+            id,
+            user,
+            mode: Mode::Operational,
+        }
+    }
+
+    pub fn in_configuration_mode(&self) -> bool {
+        matches!(self.mode, Mode::Configure { .. })
+    }
+
+    /// The prompt and `[edit]` banner for the next command.
+    pub fn prompt(&self, sh: &Shared) -> (String, String) {
+        let host = sh.host_name().map(|h| format!("@{h}")).unwrap_or_default();
+        match &self.mode {
+            Mode::Operational => (format!("{}{host}> ", self.user), String::new()),
+            Mode::Configure { editor, .. } => (format!("{}{host}# ", self.user), editor.banner()),
+        }
+    }
+
+    /// Leaves configuration mode when the client goes away.
+    pub fn close(&mut self, sh: &mut Shared) {
+        sh.editors.remove(&self.id);
+        self.mode = Mode::Operational;
+    }
+
+    /// Runs one command line and answers it.
+    pub fn exec(&mut self, sh: &mut Shared, line: &str, data: Option<Attachment>, now_ms: i64) -> Reply {
+        let mut exit = false;
+        let result = self.dispatch(sh, line, data, now_ms, &mut exit);
+        let (prompt, banner) = self.prompt(sh);
+        let (ok, output) = match result {
+            Ok(o) => (true, o),
+            Err(e) => (false, if e.ends_with('\n') { e } else { format!("{e}\n") }),
+        };
+        Reply {
+            ok,
+            output,
+            prompt,
+            banner,
+            exit,
+            completions: Vec::new(),
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        sh: &mut Shared,
+        line: &str,
+        data: Option<Attachment>,
+        now_ms: i64,
+        exit: &mut bool,
+    ) -> Result<String, String> {
+        let (cmd, pipe_parts) = split_pipes(line);
+        let pipes = parse_pipes(&pipe_parts).or_else(err)?;
+        let words = command_words(&cmd).or_else(err)?;
+        if words.is_empty() {
+            return Ok(String::new());
+        }
+        let out = match self.mode {
+            Mode::Operational => self.operational(sh, &words, &pipes, now_ms, exit)?,
+            Mode::Configure { .. } => self.configure_cmd(sh, &words, &pipes, data, now_ms)?,
+        };
+        Ok(apply_filters(out, &pipes.filters))
+    }
+
+    fn operational(
+        &mut self,
+        sh: &mut Shared,
+        words: &[Word],
+        pipes: &Pipes,
+        now_ms: i64,
+        exit: &mut bool,
+    ) -> Result<String, String> {
+        let m = match_command(OP_COMMANDS, words).or_else(err)?;
+        let rest = &words[m.len()..];
+        let host = sh.host_name().unwrap_or_default();
+        let no_args = |out: String| {
+            if let Some(w) = rest.first() {
+                err(format!("syntax error: unexpected '{}'", w.text))
+            } else {
+                Ok(out)
+            }
+        };
+        match m.as_slice() {
+            ["configure"] => no_args(self.enter_configure(sh, false, now_ms)?),
+            ["configure", "private"] => no_args(self.enter_configure(sh, true, now_ms)?),
+            ["show", "configuration"] => {
+                let active = sh.engine.active();
+                let t = resolve(schema::root(), rest, true).or_else(err)?;
+                if let Some(n) = pipes.compare {
+                    let base = sh.engine.rollback(n.unwrap_or(0)).or_else(err)?;
+                    return Ok(compare_at(&base, active, &t.steps));
+                }
+                Ok(render(&active.root, &t, pipes))
+            }
+            ["show", "system", "commit"] => no_args(ops::commits(&sh.engine, now_ms, pipes.display_json)),
+            ["show", "system", "uptime"] => no_args(ops::uptime(&sh.engine, sh.started_ms, now_ms, pipes.display_json)),
+            ["show", "version"] => no_args(ops::version(&host, pipes.display_json)),
+            ["exit"] | ["quit"] => {
+                *exit = true;
+                no_args(String::new())
+            }
+            _ => err(format!(
+                "syntax error: incomplete command '{}'; try '?'",
+                words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
+            )),
+        }
+    }
+
+    fn enter_configure(&mut self, sh: &mut Shared, private: bool, now_ms: i64) -> Result<String, String> {
+        let mut out = String::new();
+        let others: Vec<String> = sh
+            .editors
+            .iter()
+            .filter(|(id, _)| **id != self.id)
+            .map(|(id, e)| {
+                let since = chrono::DateTime::from_timestamp_millis(e.since_ms)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_default();
+                let how = if e.private { ", private" } else { "" };
+                format!("  {} (session {id}{how}) on since {since}\n", e.user)
+            })
+            .collect();
+        let shared_modified = &sh.candidate != sh.engine.active();
+        if private && shared_modified {
+            let mut e = "error: shared configuration database modified\n".to_string();
+            if !others.is_empty() {
+                e.push_str("Users currently editing the configuration:\n");
+                e.extend(others);
+            }
+            return Err(e);
+        }
+        if !others.is_empty() {
+            out.push_str("Users currently editing the configuration:\n");
+            out.extend(others);
+        }
+        if !private && shared_modified {
+            out.push_str("The configuration has been changed but not committed\n");
+        }
+        let private = private.then(|| {
+            out.push_str("warning: uncommitted changes will be discarded on exit\n");
+            Private {
+                candidate: sh.engine.active().clone(),
+                base_seq: sh.engine.active_seq(),
+            }
+        });
+        sh.editors.insert(
+            self.id,
+            EditorInfo {
+                user: self.user.clone(),
+                since_ms: now_ms,
+                private: private.is_some(),
+            },
+        );
+        self.mode = Mode::Configure {
+            editor: Editor::new(true),
+            private,
+        };
+        out.push_str("Entering configuration mode\n");
+        Ok(out)
+    }
+
+    fn leave_configure(&mut self, sh: &mut Shared) -> String {
+        let mut out = String::new();
+        if let Mode::Configure { private, .. } = &self.mode {
+            let changed = match private {
+                Some(p) => &p.candidate != sh.engine.active(),
+                None => &sh.candidate != sh.engine.active(),
+            };
+            if changed {
+                out.push_str("The configuration has been changed but not committed\n");
+            }
+        }
+        self.close(sh);
+        out.push_str("Exiting configuration mode\n");
+        out
+    }
+
+    fn configure_cmd(
+        &mut self,
+        sh: &mut Shared,
+        words: &[Word],
+        pipes: &Pipes,
+        data: Option<Attachment>,
+        now_ms: i64,
+    ) -> Result<String, String> {
+        let m = match_command(CONFIG_COMMANDS, &words[..1]).or_else(err)?;
+        let cmd = m.first().copied().unwrap_or("");
+        let args = &words[1..];
+        let Mode::Configure { editor, private } = &mut self.mode else { unreachable!() };
+        let candidate = match private {
+            Some(p) => &mut p.candidate,
+            None => &mut sh.candidate,
+        };
+        match cmd {
+            c if is_edit_command(c) => {
+                let mut w = words.to_vec();
+                w[0].text = c.to_string();
+                let warn = editor.exec(&mut candidate.root, &w).or_else(err)?;
+                Ok(warn.map(|w| format!("{w}\n")).unwrap_or_default())
+            }
+            "show" => {
+                let ctx = node_at(schema::root(), &editor.level);
+                let rel = resolve(ctx, args, true).or_else(err)?;
+                let mut steps = editor.level.clone();
+                steps.extend(rel.steps);
+                let t = savin_config::tree::Target { steps, end: rel.end };
+                if let Some(n) = pipes.compare {
+                    let base = sh.engine.rollback(n.unwrap_or(0)).or_else(err)?;
+                    return Ok(compare_at(&base, candidate, &t.steps));
+                }
+                Ok(render(&candidate.root, &t, pipes))
+            }
+            "rollback" => {
+                let n = match args {
+                    [] => 0,
+                    [w] => w
+                        .text
+                        .parse::<usize>()
+                        .map_err(|_| format!("error: invalid rollback number '{}' (0..49)", w.text))?,
+                    _ => return err("usage: rollback [0..49]"),
+                };
+                *candidate = sh.engine.rollback(n).or_else(err)?;
+                Ok("load complete\n".into())
+            }
+            "load" => {
+                let lm = match_command(CONFIG_COMMANDS, &words[..words.len().min(2)]).or_else(err)?;
+                let mode = lm.get(1).copied().ok_or("error: usage: load merge|override|replace|set FILE|terminal")?;
+                if args.len() != 2 {
+                    return err(format!("usage: load {mode} FILE|terminal"));
+                }
+                let Some(data) = data else {
+                    return err(format!(
+                        "load {mode} {}: the client sent no text (use 'savin cli', which reads the file)",
+                        args[1].text
+                    ));
+                };
+                load(candidate, mode, &data).or_else(err)?;
+                Ok("load complete\n".into())
+            }
+            "commit" => {
+                let req = parse_commit(args, &self.user).or_else(err)?;
+                let and_quit = args.iter().any(|w| w.text == "and-quit");
+                if let Some(p) = private.as_ref() {
+                    if p.base_seq != sh.engine.active_seq() {
+                        return err(
+                            "configuration database modified by another commit since 'configure private'; \
+                             exit and run 'configure private' again",
+                        );
+                    }
+                }
+                let candidate = match private {
+                    Some(p) => p.candidate.clone(),
+                    None => sh.candidate.clone(),
+                };
+                let outcome = sh.engine.commit(&candidate, &req, now_ms).or_else(err)?;
+                if let Some(p) = private.as_mut() {
+                    p.base_seq = sh.engine.active_seq();
+                }
+                let mut out = String::new();
+                match outcome {
+                    CommitOutcome::Checked => out.push_str("configuration check succeeds\n"),
+                    CommitOutcome::Committed { confirm_minutes, .. } => {
+                        if let Some(m) = confirm_minutes {
+                            out.push_str(&format!(
+                                "commit confirmed will be automatically rolled back in {m} minutes unless confirmed\n"
+                            ));
+                        }
+                        out.push_str("commit complete\n");
+                        if and_quit {
+                            out.push_str(&self.leave_configure(sh));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            "exit" | "quit" => {
+                let to_top = args.first().is_some_and(|w| "configuration-mode".starts_with(w.text.as_str()));
+                if !to_top && !editor.level.is_empty() {
+                    editor.exec(&mut Block::default(), &[Word::new("up")]).or_else(err)?;
+                    return Ok(String::new());
+                }
+                Ok(self.leave_configure(sh))
+            }
+            "run" => {
+                let mut op = Session {
+                    id: self.id,
+                    user: self.user.clone(),
+                    mode: Mode::Operational,
+                };
+                let mut exit = false;
+                if args.first().is_some_and(|w| "configure".starts_with(w.text.as_str()) && w.text.len() >= 4) {
+                    return err("'run configure' is not allowed in configuration mode");
+                }
+                op.operational(sh, args, pipes, now_ms, &mut exit)
+            }
+            _ => err(format!("syntax error: unknown command '{}'", words[0].text)),
+        }
+    }
+
+    /// Completions for the last word of `line`.
+    pub fn complete(&self, sh: &Shared, line: &str) -> Vec<Candidate> {
+        let (cmd, pipes) = split_pipes(line);
+        if !pipes.is_empty() {
+            let last = pipes.last().map(String::as_str).unwrap_or("");
+            let opts = [
+                ("compare", "Compare configuration changes with a prior version"),
+                ("count", "Count occurrences"),
+                ("display", "Show additional kinds of information"),
+                ("except", "Show only text that does not match a pattern"),
+                ("last", "Display end of output only"),
+                ("match", "Show only text that matches a pattern"),
+                ("no-more", "Don't paginate output"),
+            ];
+            return opts
+                .iter()
+                .filter(|(w, _)| w.starts_with(last))
+                .map(|(w, h)| Candidate {
+                    word: w.to_string(),
+                    help: h.to_string(),
+                    placeholder: false,
+                })
+                .collect();
+        }
+        let partial_start = cmd.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let (done, partial) = cmd.split_at(partial_start);
+        let Ok(words) = command_words(done) else { return Vec::new() };
+        let (table, level, root): (&CommandTable, Vec<Step>, &Block) = match &self.mode {
+            Mode::Operational => (OP_COMMANDS, Vec::new(), &sh.engine.active().root),
+            Mode::Configure { editor, private } => (
+                CONFIG_COMMANDS,
+                editor.level.clone(),
+                match private {
+                    Some(p) => &p.candidate.root,
+                    None => &sh.candidate.root,
+                },
+            ),
+        };
+        let matched = match_command(table, &words).unwrap_or_default();
+        let path_cmd = matches!(
+            matched.as_slice(),
+            ["set"] | ["delete"] | ["edit"] | ["activate"] | ["deactivate"] | ["annotate"] | ["show"] | ["show", "configuration"]
+        );
+        if path_cmd && !(matched == ["show"] && table.len() == OP_COMMANDS.len()) {
+            let level = if matched.len() == 2 { Vec::new() } else { level };
+            return complete(root, &level, &words[matched.len()..], partial);
+        }
+        if matched.len() < words.len() {
+            return Vec::new();
+        }
+        let depth = matched.len();
+        let mut out: Vec<Candidate> = table
+            .iter()
+            .filter(|(p, _)| p.len() == depth + 1 && p[..depth] == matched[..] && p[depth].starts_with(partial))
+            .map(|(p, h)| Candidate {
+                word: p[depth].to_string(),
+                help: h.to_string(),
+                placeholder: false,
+            })
+            .collect();
+        out.dedup_by(|a, b| a.word == b.word);
+        out
+    }
+}
+
+/// `show | compare` limited to the block at `steps`, with banners naming the full path.
+fn compare_at(old: &Configuration, new: &Configuration, steps: &[Step]) -> String {
+    let empty = Block::default();
+    let a = block_at(&old.root, steps).unwrap_or(&empty);
+    let b = block_at(&new.root, steps).unwrap_or(&empty);
+    let node = node_at(schema::root(), steps);
+    diff::diff(a, b, node, &path_words(schema::root(), steps))
+}
+
+fn load(candidate: &mut Configuration, mode: &str, data: &Attachment) -> Result<(), String> {
+    let name = Some(data.name.as_str());
+    match mode {
+        "set" => apply_set_text(&mut candidate.root, &data.text, name).map_err(|e| e.to_string()),
+        "merge" | "replace" | "override" => {
+            let mut parsed = parse_curly(&data.text, name).map_err(|e| e.to_string())?;
+            match mode {
+                "override" => {
+                    tree::strip_replace(&mut parsed);
+                    candidate.root = parsed;
+                }
+                "merge" => {
+                    tree::strip_replace(&mut parsed);
+                    tree::merge(&mut candidate.root, parsed, schema::root());
+                }
+                _ => tree::merge(&mut candidate.root, parsed, schema::root()),
+            }
+            Ok(())
+        }
+        other => Err(format!("load: unknown mode '{other}'")),
+    }
+}
+
+fn parse_commit(args: &[Word], user: &str) -> Result<CommitRequest, String> {
+    let mut req = CommitRequest {
+        user: user.to_string(),
+        ..Default::default()
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let w = args[i].text.as_str();
+        i += 1;
+        let kw = ["and-quit", "check", "comment", "confirmed", "synchronize"]
+            .into_iter()
+            .filter(|k| k.starts_with(w) && !w.is_empty())
+            .collect::<Vec<_>>();
+        match kw.as_slice() {
+            ["check"] => req.check_only = true,
+            ["and-quit"] | ["synchronize"] => {}
+            ["comment"] => {
+                let c = args.get(i).ok_or("commit comment: missing text")?;
+                req.comment = Some(c.text.clone());
+                i += 1;
+            }
+            ["confirmed"] => {
+                let mut minutes = DEFAULT_CONFIRM_MINUTES;
+                if let Some(n) = args.get(i).and_then(|w| w.text.parse::<u32>().ok()) {
+                    if !(1..=65535).contains(&n) {
+                        return Err(format!("commit confirmed {n}: value is not within range (1..65535)"));
+                    }
+                    minutes = n;
+                    i += 1;
+                }
+                req.confirm_minutes = Some(minutes);
+            }
+            _ => return Err(format!("syntax error: commit: unexpected '{w}'")),
+        }
+    }
+    if req.check_only && (req.confirm_minutes.is_some() || req.comment.is_some()) {
+        return Err("commit check takes no other options".into());
+    }
+    Ok(req)
+}

@@ -1,0 +1,82 @@
+//! `savin`: the one binary. `savin daemon` runs the system, `savin cli` talks to it,
+//! `savin demo` shows it working in a lab of network namespaces, `savin bench` measures it.
+
+mod bench;
+mod cli;
+mod daemon;
+mod demo;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Where the daemon keeps its state when not told otherwise.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/savin";
+
+#[derive(Parser)]
+#[command(name = "savin", version, about = "Savin network operating system")]
+struct Args {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the daemon in the foreground.
+    Daemon {
+        /// Directory for the committed configurations and rollbacks.
+        #[arg(long, default_value = DEFAULT_STATE_DIR)]
+        state_dir: PathBuf,
+        /// Management socket (default: STATE_DIR/savin.sock).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Length of a `commit confirmed` minute in milliseconds (tests shorten it).
+        #[arg(long, default_value_t = 60_000, hide = true)]
+        minute_ms: i64,
+    },
+    /// The Junos-style CLI: interactive, or `-c 'CMD; CMD'` to run commands and exit.
+    Cli {
+        /// Management socket (default: $SAVIN_SOCKET, else /var/lib/savin/savin.sock).
+        #[arg(long)]
+        socket: Option<PathBuf>,
+        /// Commands separated by `;`; exits non-zero if any fails.
+        #[arg(short = 'c')]
+        commands: Option<String>,
+    },
+    /// Build a small lab of network namespaces, run Savin in it, and show it working.
+    Demo,
+    /// Benchmarks that print JSON.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCmd,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let result = match args.cmd {
+        Cmd::Daemon {
+            state_dir,
+            socket,
+            minute_ms,
+        } => daemon::run(state_dir, socket, minute_ms),
+        Cmd::Cli { socket, commands } => {
+            let socket = socket
+                .or_else(|| std::env::var_os("SAVIN_SOCKET").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR).join("savin.sock"));
+            match commands {
+                Some(c) => cli::run_commands(&socket, &c),
+                None => cli::interactive(&socket),
+            }
+        }
+        Cmd::Demo => demo::run(),
+        Cmd::Bench { what } => bench::run(what),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("savin: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
