@@ -116,7 +116,9 @@ fn config(lines: usize) -> anyhow::Result<ExitCode> {
     let mut c = loop {
         match Client::connect(&sock) {
             Ok(c) => break c,
-            Err(_) if start.elapsed() < Duration::from_secs(10) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) if start.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
             Err(e) => return Err(e).context("connecting to the daemon"),
         }
     };
@@ -132,7 +134,11 @@ fn config(lines: usize) -> anyhow::Result<ExitCode> {
     )?;
     let (commit_ms, _) = timed(&mut c, "commit", None)?;
     let rss_committed = rss_kib(pid);
-    timed(&mut c, "set routing-options static route 203.0.113.0/24 discard", None)?;
+    timed(
+        &mut c,
+        "set routing-options static route 203.0.113.0/24 discard",
+        None,
+    )?;
     let mut compares = Vec::new();
     let mut diff = String::new();
     for _ in 0..7 {
@@ -140,7 +146,10 @@ fn config(lines: usize) -> anyhow::Result<ExitCode> {
         compares.push(ms);
         diff = out;
     }
-    anyhow::ensure!(diff.contains("+   route 203.0.113.0/24 discard;"), "unexpected compare output: {diff}");
+    anyhow::ensure!(
+        diff.contains("+   route 203.0.113.0/24 discard;"),
+        "unexpected compare output: {diff}"
+    );
     let (small_commit_ms, _) = timed(&mut c, "commit", None)?;
     let (show_ms, curly) = timed(&mut c, "show", None)?;
     let (load_curly_ms, _) = timed(

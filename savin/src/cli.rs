@@ -11,7 +11,9 @@ use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
-use rustyline::{Cmd, ConditionalEventHandler, Event, EventContext, EventHandler, KeyEvent, RepeatCount};
+use rustyline::{
+    Cmd, ConditionalEventHandler, Event, EventContext, EventHandler, KeyEvent, RepeatCount,
+};
 use savin_mgmt::proto::{Attachment, Client, Reply, Request};
 
 /// Splits `a; b "x;y"; c` at semicolons outside quotes.
@@ -33,7 +35,10 @@ pub fn split_commands(s: &str) -> Vec<String> {
         cur.push(c);
     }
     out.push(cur);
-    out.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect()
+    out.into_iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 /// The text a `load ... FILE|terminal` command needs, read here with the user's permissions.
@@ -67,13 +72,20 @@ fn attachment(line: &str, interactive: bool) -> anyhow::Result<Option<Attachment
     }
     let bytes = std::fs::read(src).with_context(|| format!("error: {src}"))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("error: {src}: not a text file (invalid UTF-8 at byte {})", e.utf8_error().valid_up_to())
+        anyhow::anyhow!(
+            "error: {src}: not a text file (invalid UTF-8 at byte {})",
+            e.utf8_error().valid_up_to()
+        )
     })?;
-    Ok(Some(Attachment { name: src.into(), text }))
+    Ok(Some(Attachment {
+        name: src.into(),
+        text,
+    }))
 }
 
 fn connect(socket: &Path) -> anyhow::Result<Client> {
-    Client::connect(socket).with_context(|| format!("cannot connect to the Savin daemon at {}", socket.display()))
+    Client::connect(socket)
+        .with_context(|| format!("cannot connect to the Savin daemon at {}", socket.display()))
 }
 
 fn print_reply(r: &Reply) {
@@ -101,7 +113,11 @@ pub fn run_commands(socket: &Path, commands: &str) -> anyhow::Result<ExitCode> {
             break;
         }
     }
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 struct CliHelper {
@@ -117,7 +133,12 @@ fn candidates(client: &Mutex<Client>, line: &str) -> Vec<savin_config::complete:
 
 impl Completer for CliHelper {
     type Candidate = Pair;
-    fn complete(&self, line: &str, pos: usize, _: &rustyline::Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let before = &line[..pos];
         let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
         let list = candidates(&self.client, before)
@@ -174,11 +195,16 @@ pub fn interactive(socket: &Path) -> anyhow::Result<ExitCode> {
         let joined = text.lines().collect::<Vec<_>>().join(";");
         return run_commands(socket, &joined);
     }
-    let mut rl: rustyline::Editor<CliHelper, rustyline::history::DefaultHistory> = rustyline::Editor::new()?;
-    rl.set_helper(Some(CliHelper { client: client.clone() }));
+    let mut rl: rustyline::Editor<CliHelper, rustyline::history::DefaultHistory> =
+        rustyline::Editor::new()?;
+    rl.set_helper(Some(CliHelper {
+        client: client.clone(),
+    }));
     rl.bind_sequence(
         KeyEvent::from('?'),
-        EventHandler::Conditional(Box::new(HelpKey { client: client.clone() })),
+        EventHandler::Conditional(Box::new(HelpKey {
+            client: client.clone(),
+        })),
     );
     let history = std::env::var_os("HOME").map(|h| Path::new(&h).join(".savin_history"));
     if let Some(h) = &history {
@@ -203,7 +229,10 @@ pub fn interactive(socket: &Path) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        reply = client.lock().expect("client").request(&Request::Exec { line, data })?;
+        reply = client
+            .lock()
+            .expect("client")
+            .request(&Request::Exec { line, data })?;
         print_reply(&reply);
         if reply.exit {
             break;

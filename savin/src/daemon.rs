@@ -9,16 +9,25 @@ use savin_mgmt::server::{now_ms, Server};
 use savin_mgmt::session::Shared;
 use tracing::info;
 
-pub fn run(state_dir: PathBuf, socket: Option<PathBuf>, minute_ms: i64) -> anyhow::Result<ExitCode> {
+pub fn run(
+    state_dir: PathBuf,
+    socket: Option<PathBuf>,
+    minute_ms: i64,
+) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SAVIN_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SAVIN_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    std::fs::create_dir_all(&state_dir).with_context(|| format!("creating {}", state_dir.display()))?;
-    std::fs::set_permissions(&state_dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .with_context(|| format!("securing {}", state_dir.display()))?;
+    std::fs::create_dir_all(&state_dir)
+        .with_context(|| format!("creating {}", state_dir.display()))?;
+    std::fs::set_permissions(
+        &state_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .with_context(|| format!("securing {}", state_dir.display()))?;
     let socket = socket.unwrap_or_else(|| state_dir.join("savin.sock"));
     // Subsystems (data plane, routing, security) register here as they arrive.
     let engine = Engine::open(&state_dir, Vec::new(), minute_ms.max(1))
@@ -32,8 +41,9 @@ pub fn run(state_dir: PathBuf, socket: Option<PathBuf>, minute_ms: i64) -> anyho
     info!(version = env!("CARGO_PKG_VERSION"), state_dir = %state_dir.display(), "savin daemon starting");
     rt.block_on(async move {
         let shutdown = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
             tokio::select! {
                 _ = term.recv() => info!("SIGTERM: stopping"),
                 _ = tokio::signal::ctrl_c() => info!("SIGINT: stopping"),

@@ -87,8 +87,16 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let exe = exe.to_string_lossy().to_string();
     let dir = state.path().to_string_lossy().to_string();
     let log = std::fs::File::create(state.path().join("daemon.log"))?;
-    let pid = lab.spawn(&router, &[&exe, "daemon", "--state-dir", &dir], None, Some(log))?;
-    println!("== savin daemon started in namespace {} (pid {pid})\n", router.name);
+    let pid = lab.spawn(
+        &router,
+        &[&exe, "daemon", "--state-dir", &dir],
+        None,
+        Some(log),
+    )?;
+    println!(
+        "== savin daemon started in namespace {} (pid {pid})\n",
+        router.name
+    );
     if !wait_until(Duration::from_secs(10), || Client::connect(&sock).is_ok()) {
         let log = std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default();
         anyhow::bail!("the daemon did not open its socket within 10 s:\n{log}");
@@ -126,10 +134,16 @@ pub fn run() -> anyhow::Result<ExitCode> {
     ok &= t.run("show system commit")?;
     println!("\n== Stopping the daemon (SIGTERM)");
     lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
-    let stopped = lab.wait(pid, Duration::from_secs(5)).is_some_and(|s| s.success());
+    let stopped = lab
+        .wait(pid, Duration::from_secs(5))
+        .is_some_and(|s| s.success());
     println!("   stopped cleanly: {stopped}");
     ok &= stopped;
     drop(lab);
     println!("== Lab removed");
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

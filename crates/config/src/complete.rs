@@ -45,14 +45,20 @@ pub fn complete(root: &Block, level: &[Step], words: &[Word], partial: &str) -> 
         state = match state {
             State::At(node, block) => {
                 let children = node.children();
-                let exact = children.iter().position(|c| !c.is_bare_list() && c.name == w.text);
+                let exact = children
+                    .iter()
+                    .position(|c| !c.is_bare_list() && c.name == w.text);
                 let prefixed: Vec<usize> = children
                     .iter()
                     .enumerate()
                     .filter(|(_, c)| !c.is_bare_list() && c.name.starts_with(&w.text))
                     .map(|(i, _)| i)
                     .collect();
-                let idx = exact.or(if prefixed.len() == 1 { Some(prefixed[0]) } else { None });
+                let idx = exact.or(if prefixed.len() == 1 {
+                    Some(prefixed[0])
+                } else {
+                    None
+                });
                 match idx {
                     Some(i) => step_into(&children[i], block.and_then(|b| b.items.get(&i))),
                     None => match children.iter().position(|c| c.is_bare_list()) {
@@ -71,9 +77,7 @@ pub fn complete(root: &Block, level: &[Step], words: &[Word], partial: &str) -> 
                 State::At(list, entry)
             }
             State::Value(node, open) => {
-                if !w.quoted && w.text == "[" {
-                    State::Value(node, true)
-                } else if open && w.text != "]" {
+                if (!w.quoted && w.text == "[") || (open && w.text != "]") {
                     State::Value(node, true)
                 } else {
                     State::Done
@@ -91,7 +95,11 @@ pub fn complete(root: &Block, level: &[Step], words: &[Word], partial: &str) -> 
                         out.push(Candidate::placeholder(key.placeholder(), c.help));
                     }
                     if let Some(e) = entries_of(block.and_then(|b| b.items.get(&i))) {
-                        out.extend(e.keys().into_iter().map(|k| Candidate::keyword(&k.to_plain(), c.help)));
+                        out.extend(
+                            e.keys()
+                                .into_iter()
+                                .map(|k| Candidate::keyword(&k.to_plain(), c.help)),
+                        );
                     }
                 } else {
                     out.push(Candidate::keyword(c.name, c.help));
@@ -100,10 +108,16 @@ pub fn complete(root: &Block, level: &[Step], words: &[Word], partial: &str) -> 
             out
         }
         State::Key(list, entries) => {
-            let Kind::List { key, .. } = &list.kind else { return Vec::new() };
+            let Kind::List { key, .. } = &list.kind else {
+                return Vec::new();
+            };
             let mut out = vec![Candidate::placeholder(key.placeholder(), list.help)];
             if let Some(e) = entries {
-                out.extend(e.keys().into_iter().map(|k| Candidate::keyword(&k.to_plain(), list.help)));
+                out.extend(
+                    e.keys()
+                        .into_iter()
+                        .map(|k| Candidate::keyword(&k.to_plain(), list.help)),
+                );
             }
             out
         }
@@ -111,7 +125,11 @@ pub fn complete(root: &Block, level: &[Step], words: &[Word], partial: &str) -> 
         State::Done => Vec::new(),
     };
     out.retain(|c| c.placeholder || c.word.starts_with(partial));
-    out.sort_by(|a, b| b.placeholder.cmp(&a.placeholder).then_with(|| a.word.cmp(&b.word)));
+    out.sort_by(|a, b| {
+        b.placeholder
+            .cmp(&a.placeholder)
+            .then_with(|| a.word.cmp(&b.word))
+    });
     out.dedup();
     out
 }
@@ -139,7 +157,9 @@ fn entries_of(item: Option<&Item>) -> Option<&Entries> {
 }
 
 fn key_lookup<'a>(list: &Node, e: &'a Entries, text: &str) -> Option<&'a Block> {
-    let Kind::List { key, .. } = &list.kind else { return None };
+    let Kind::List { key, .. } = &list.kind else {
+        return None;
+    };
     e.get(&key.parse(text).ok()?)
 }
 
@@ -149,10 +169,17 @@ fn value_candidates(root: &Block, node: &Node) -> Vec<Candidate> {
         _ => return Vec::new(),
     };
     match ty {
-        Type::Enum(values) => values.iter().map(|v| Candidate::keyword(v, node.help)).collect(),
+        Type::Enum(values) => values
+            .iter()
+            .map(|v| Candidate::keyword(v, node.help))
+            .collect(),
         Type::Ref(path) => {
             let mut out = vec![Candidate::placeholder(ty.placeholder(), node.help)];
-            out.extend(keys_at(root, path).into_iter().map(|k| Candidate::keyword(&k, node.help)));
+            out.extend(
+                keys_at(root, path)
+                    .into_iter()
+                    .map(|k| Candidate::keyword(&k, node.help)),
+            );
             out
         }
         _ => vec![Candidate::placeholder(ty.placeholder(), node.help)],
@@ -164,7 +191,9 @@ pub fn keys_at(root: &Block, path: &[&str]) -> Vec<String> {
     let mut node = schema::root();
     let mut block = root;
     for (n, name) in path.iter().enumerate() {
-        let Some(i) = node.children().iter().position(|c| c.name == *name) else { return Vec::new() };
+        let Some(i) = node.children().iter().position(|c| c.name == *name) else {
+            return Vec::new();
+        };
         node = &node.children()[i];
         match block.items.get(&i) {
             Some(Item::Block(b)) => block = b,

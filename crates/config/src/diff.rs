@@ -50,7 +50,13 @@ fn stmt_text(node: &Node, item: &Item, prefix: &str) -> String {
 
 fn entry_text(node: &Node, prefix: &str, key: &Value, b: &Block) -> String {
     let mut s = String::new();
-    curly_block(&mut s, &entry_head(node, prefix, &key.to_string()), b, node, 0);
+    curly_block(
+        &mut s,
+        &entry_head(node, prefix, &key.to_string()),
+        b,
+        node,
+        0,
+    );
     s
 }
 
@@ -125,32 +131,68 @@ fn diff_entries(
     path: &mut Vec<String>,
     prefix: &str,
 ) {
-    let keys: Vec<&Value> = match (a, b) {
-        (Entries::Sorted(x), Entries::Sorted(y)) => {
-            let set: BTreeSet<&Value> = x.keys().chain(y.keys()).collect();
-            set.into_iter().collect()
+    if let (Entries::Sorted(x), Entries::Sorted(y)) = (a, b) {
+        // Both sorted: walk them side by side, no lookups.
+        let (mut xi, mut yi) = (x.iter().peekable(), y.iter().peekable());
+        loop {
+            let order = match (xi.peek(), yi.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some((kx, _)), Some((ky, _))) => kx.cmp(ky),
+            };
+            match order {
+                std::cmp::Ordering::Less => {
+                    let (k, xb) = xi.next().expect("peeked");
+                    signed(lines, '-', &entry_text(node, prefix, k, xb));
+                }
+                std::cmp::Ordering::Greater => {
+                    let (k, yb) = yi.next().expect("peeked");
+                    signed(lines, '+', &entry_text(node, prefix, k, yb));
+                }
+                std::cmp::Ordering::Equal => {
+                    let (k, xb) = xi.next().expect("peeked");
+                    let (_, yb) = yi.next().expect("peeked");
+                    if xb != yb {
+                        changed_entry(lines, nested, node, path, prefix, k, xb, yb);
+                    }
+                }
+            }
         }
-        _ => {
-            let mut v = b.keys();
-            v.extend(a.keys().into_iter().filter(|k| b.get(k).is_none()));
-            v
-        }
-    };
+        return;
+    }
+    // Ordered lists: the new order, then entries that were removed.
+    let mut keys = b.keys();
+    keys.extend(a.keys().into_iter().filter(|k| b.get(k).is_none()));
     for k in keys {
         match (a.get(k), b.get(k)) {
             (Some(x), None) => signed(lines, '-', &entry_text(node, prefix, k, x)),
             (None, Some(y)) => signed(lines, '+', &entry_text(node, prefix, k, y)),
             (Some(x), Some(y)) if x != y => {
-                let head = entry_head(node, prefix, &k.to_string());
-                meta_change(lines, &head, &x.meta, &y.meta);
-                if x.items != y.items {
-                    let depth = path.len();
-                    path.extend(head.split_whitespace().map(str::to_string));
-                    diff_block(nested, x, y, node, path);
-                    path.truncate(depth);
-                }
+                changed_entry(lines, nested, node, path, prefix, k, x, y)
             }
             _ => {}
         }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn changed_entry(
+    lines: &mut String,
+    nested: &mut String,
+    node: &Node,
+    path: &mut Vec<String>,
+    prefix: &str,
+    k: &Value,
+    x: &Block,
+    y: &Block,
+) {
+    let head = entry_head(node, prefix, &k.to_string());
+    meta_change(lines, &head, &x.meta, &y.meta);
+    if x.items != y.items {
+        let depth = path.len();
+        path.extend(head.split_whitespace().map(str::to_string));
+        diff_block(nested, x, y, node, path);
+        path.truncate(depth);
     }
 }

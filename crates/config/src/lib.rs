@@ -63,9 +63,9 @@ impl Configuration {
 
     /// The typed view subsystems receive: inactive statements left out.
     pub fn typed(&self) -> Result<Config, String> {
-        let active = tree::active_only(&self.root);
-        let json = print::json(&active, schema::root(), false);
-        serde_json::from_value(json).map_err(|e| format!("internal error: schema and typed model disagree: {e}"))
+        let json = print::json_active(&self.root, schema::root());
+        serde_json::from_value(json)
+            .map_err(|e| format!("internal error: schema and typed model disagree: {e}"))
     }
 
     /// Typed view plus the commit-time checks.

@@ -62,7 +62,10 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ConfigError> {
         if c.is_control() && !matches!(c, '\n' | '\t' | '\r') {
             return Err(ConfigError::at(
                 pos,
-                format!("binary data in configuration text (byte 0x{:02x})", c as u32),
+                format!(
+                    "binary data in configuration text (byte 0x{:02x})",
+                    c as u32
+                ),
             ));
         }
         match c {
@@ -93,7 +96,9 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ConfigError> {
                 let mut body = String::new();
                 loop {
                     match chars.next() {
-                        None => return Err(ConfigError::at(pos, "unterminated comment: missing '*/'")),
+                        None => {
+                            return Err(ConfigError::at(pos, "unterminated comment: missing '*/'"))
+                        }
                         Some('*') if chars.peek() == Some(&'/') => {
                             chars.next();
                             col += 2;
@@ -128,7 +133,9 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ConfigError> {
                         Some('\\') => {
                             col += 1;
                             match chars.next() {
-                                None => return Err(ConfigError::at(pos, "unterminated quoted string")),
+                                None => {
+                                    return Err(ConfigError::at(pos, "unterminated quoted string"))
+                                }
                                 Some(e) => {
                                     col += 1;
                                     s.push(e);
@@ -146,7 +153,10 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ConfigError> {
                         }
                     }
                 }
-                out.push(Token { tok: Tok::Quoted(s), pos });
+                out.push(Token {
+                    tok: Tok::Quoted(s),
+                    pos,
+                });
             }
             c => {
                 if cur.is_empty() {
@@ -168,7 +178,11 @@ fn word(t: &Token) -> Option<Word> {
         Tok::RBracket => ("]".into(), false),
         _ => return None,
     };
-    Some(Word { text, pos: t.pos, quoted })
+    Some(Word {
+        text,
+        pos: t.pos,
+        quoted,
+    })
 }
 
 /// Parses the curly-brace form into a tree rooted at the schema root.
@@ -198,7 +212,10 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
             Tok::Semi | Tok::LBrace => {
                 let Some(first) = words.first() else {
                     let what = if t.tok == Tok::Semi { ";" } else { "{" };
-                    return Err(ConfigError::at(t.pos, format!("syntax error: unexpected '{what}'")));
+                    return Err(ConfigError::at(
+                        t.pos,
+                        format!("syntax error: unexpected '{what}'"),
+                    ));
                 };
                 let first_pos = first.pos;
                 let (base, _) = stack.last().expect("stack never empty");
@@ -206,20 +223,30 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
                 let rel = resolve(ctx, &words, false)?;
                 let mut steps = base.clone();
                 steps.extend(rel.steps);
-                let target = Target { steps, end: rel.end };
-                if t.tok == Tok::LBrace && (target.end != End::Here || target.steps.len() == base.len()) {
+                let target = Target {
+                    steps,
+                    end: rel.end,
+                };
+                if t.tok == Tok::LBrace
+                    && (target.end != End::Here || target.steps.len() == base.len())
+                {
                     return Err(ConfigError::at(
                         first_pos,
-                        format!("syntax error: '{}' does not take a block; expected ';'", words_text(&words)),
+                        format!(
+                            "syntax error: '{}' does not take a block; expected ';'",
+                            words_text(&words)
+                        ),
                     ));
                 }
                 let m = std::mem::take(&mut meta);
-                tree::set(&mut root, root_node, &target, None).map_err(|e| ConfigError::at(first_pos, e))?;
+                tree::set(&mut root, root_node, &target, None)
+                    .map_err(|e| ConfigError::at(first_pos, e))?;
                 if !m.is_default() {
                     // `inactive:` and annotations belong to the first statement the line names
                     // (`inactive: route 192.0.2.0/24 discard;` deactivates the route).
                     let meta_target = first_statement(root_node, &target, base.len());
-                    *tree::meta_mut(&mut root, root_node, &meta_target).map_err(|e| ConfigError::at(first_pos, e))? = m;
+                    *tree::meta_mut(&mut root, root_node, &meta_target)
+                        .map_err(|e| ConfigError::at(first_pos, e))? = m;
                 }
                 if t.tok == Tok::LBrace {
                     stack.push((target.steps, t.pos));
@@ -230,7 +257,10 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
                 if let Some(w) = words.first() {
                     return Err(ConfigError::at(
                         w.pos,
-                        format!("syntax error: expected ';' or '{{' after '{}'", words_text(&words)),
+                        format!(
+                            "syntax error: expected ';' or '{{' after '{}'",
+                            words_text(&words)
+                        ),
                     ));
                 }
                 if stack.len() == 1 {
@@ -244,14 +274,20 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
     if let Some(w) = words.first() {
         return Err(ConfigError::at(
             w.pos,
-            format!("syntax error: expected ';' or '{{' after '{}'", words_text(&words)),
+            format!(
+                "syntax error: expected ';' or '{{' after '{}'",
+                words_text(&words)
+            ),
         ));
     }
     if stack.len() > 1 {
         let (_, open) = stack.last().expect("non-empty");
         return Err(ConfigError::at(
             last_pos,
-            format!("syntax error: missing '}}' for the block opened at {}:{}", open.line, open.col),
+            format!(
+                "syntax error: missing '}}' for the block opened at {}:{}",
+                open.line, open.col
+            ),
         ));
     }
     tree::prune(&mut root, root_node);
@@ -272,7 +308,11 @@ fn first_statement(root_node: &'static Node, t: &Target, base_len: usize) -> Tar
 }
 
 fn words_text(words: &[Word]) -> String {
-    words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
+    words
+        .iter()
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Splits one command line into words. Braces and semicolons are not part of a command.
@@ -284,7 +324,12 @@ pub fn command_words(line: &str) -> Result<Vec<Word>, ConfigError> {
             None if matches!(t.tok, Tok::Comment(_)) => {
                 return Err(ConfigError::at(t.pos, "syntax error: unexpected comment"));
             }
-            None => return Err(ConfigError::at(t.pos, "syntax error: unexpected punctuation")),
+            None => {
+                return Err(ConfigError::at(
+                    t.pos,
+                    "syntax error: unexpected punctuation",
+                ))
+            }
         }
     }
     Ok(out)
@@ -331,11 +376,18 @@ impl Editor {
         let rel = resolve(ctx, words, self.abbrev)?;
         let mut steps = self.level.clone();
         steps.extend(rel.steps);
-        Ok(Target { steps, end: rel.end })
+        Ok(Target {
+            steps,
+            end: rel.end,
+        })
     }
 
     /// Runs one editing command. Returns a warning to show, if any.
-    pub fn exec(&mut self, root: &mut Block, words: &[Word]) -> Result<Option<String>, ConfigError> {
+    pub fn exec(
+        &mut self,
+        root: &mut Block,
+        words: &[Word],
+    ) -> Result<Option<String>, ConfigError> {
         let Some((cmd, args)) = words.split_first() else {
             return Ok(None);
         };
@@ -375,7 +427,10 @@ impl Editor {
                     return Err(at("usage: annotate STATEMENT \"comment\"".into()));
                 }
                 if comment.text.contains("*/") {
-                    return Err(ConfigError::at(comment.pos, "a comment cannot contain '*/'"));
+                    return Err(ConfigError::at(
+                        comment.pos,
+                        "a comment cannot contain '*/'",
+                    ));
                 }
                 let t = self.resolve_here(path)?;
                 let m = tree::meta_mut(root, root_node, &t).map_err(at)?;
@@ -385,7 +440,9 @@ impl Editor {
             "edit" => {
                 let t = self.resolve_here(args)?;
                 if t.end != End::Here {
-                    return Err(at("edit: the path must name a container or a list entry".into()));
+                    return Err(at(
+                        "edit: the path must name a container or a list entry".into()
+                    ));
                 }
                 self.level = t.steps;
                 Ok(None)
@@ -435,8 +492,11 @@ pub fn apply_set_text(root: &mut Block, text: &str, file: Option<&str>) -> Resul
                 Some(w) => words.push(w),
                 None if matches!(t.tok, Tok::Comment(_)) => {}
                 None => {
-                    return Err(ConfigError::at(t.pos, "syntax error: braces and ';' are not set-form text; use 'load merge'")
-                        .in_file(file))
+                    return Err(ConfigError::at(
+                        t.pos,
+                        "syntax error: braces and ';' are not set-form text; use 'load merge'",
+                    )
+                    .in_file(file))
                 }
             }
         }
@@ -451,7 +511,9 @@ pub fn apply_set_text(root: &mut Block, text: &str, file: Option<&str>) -> Resul
             )
             .in_file(file));
         }
-        editor.exec(&mut work, &words).map_err(|e| e.in_file(file))?;
+        editor
+            .exec(&mut work, &words)
+            .map_err(|e| e.in_file(file))?;
     }
     tree::prune(&mut work, schema::root());
     *root = work;

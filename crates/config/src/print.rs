@@ -54,16 +54,30 @@ pub fn curly_stmt(out: &mut String, node: &Node, item: &Item, indent: usize, pre
         Item::Block(b) => curly_block(out, &format!("{prefix}{}", node.name), b, node, indent),
         Item::List(entries) => {
             for (k, b) in entries.iter() {
-                curly_block(out, &entry_head(node, prefix, &k.to_string()), b, node, indent);
+                curly_block(
+                    out,
+                    &entry_head(node, prefix, &k.to_string()),
+                    b,
+                    node,
+                    indent,
+                );
             }
         }
         Item::Leaf(m, v) => {
             meta_lines(out, m, indent);
-            line(out, indent, &format!("{}{prefix}{} {v};", inactive(m), node.name));
+            line(
+                out,
+                indent,
+                &format!("{}{prefix}{} {v};", inactive(m), node.name),
+            );
         }
         Item::Flag(m) => {
             meta_lines(out, m, indent);
-            line(out, indent, &format!("{}{prefix}{};", inactive(m), node.name));
+            line(
+                out,
+                indent,
+                &format!("{}{prefix}{};", inactive(m), node.name),
+            );
         }
         Item::LeafList(m, vs) => {
             meta_lines(out, m, indent);
@@ -73,7 +87,11 @@ pub fn curly_stmt(out: &mut String, node: &Node, item: &Item, indent: usize, pre
                 let inner: Vec<String> = vs.iter().map(|v| v.to_string()).collect();
                 format!("[ {} ]", inner.join(" "))
             };
-            line(out, indent, &format!("{}{prefix}{} {vals};", inactive(m), node.name));
+            line(
+                out,
+                indent,
+                &format!("{}{prefix}{} {vals};", inactive(m), node.name),
+            );
         }
     }
 }
@@ -136,7 +154,9 @@ fn set_stmt(out: &mut String, node: &Node, item: &Item, path: &str) {
         }
     };
     match item {
-        Item::Block(b) if node.is_flatten() => set_items(out, b, node, &format!("{path}{} ", node.name)),
+        Item::Block(b) if node.is_flatten() => {
+            set_items(out, b, node, &format!("{path}{} ", node.name))
+        }
         Item::Block(b) => {
             let p = format!("{path}{} ", node.name);
             set_block(out, b, node, &p);
@@ -177,6 +197,15 @@ fn set_block(out: &mut String, b: &Block, node: &Node, p: &str) {
 /// JSON in the Junos layout: lists are arrays of objects whose key is `name`, flags are
 /// `[null]`, and (when `meta`) inactive statements and annotations appear as `@` attributes.
 pub fn json(block: &Block, node: &Node, meta: bool) -> Json {
+    json_inner(block, node, meta, false)
+}
+
+/// JSON of the active statements only, without metadata: the input of the typed view.
+pub fn json_active(block: &Block, node: &Node) -> Json {
+    json_inner(block, node, false, true)
+}
+
+fn json_inner(block: &Block, node: &Node, meta: bool, skip_inactive: bool) -> Json {
     let mut obj = Map::new();
     if meta {
         if let Some(a) = meta_json(&block.meta) {
@@ -186,17 +215,21 @@ pub fn json(block: &Block, node: &Node, meta: bool) -> Json {
     for (idx, item) in &block.items {
         let child = &node.children()[*idx];
         let name = child.name.to_string();
+        if skip_inactive && item.meta().is_some_and(|m| m.inactive) {
+            continue;
+        }
         match item {
             Item::Block(b) => {
-                obj.insert(name, json(b, child, meta));
+                obj.insert(name, json_inner(b, child, meta, skip_inactive));
             }
             Item::List(entries) => {
                 let arr: Vec<Json> = entries
                     .iter()
+                    .filter(|(_, b)| !(skip_inactive && b.meta.inactive))
                     .map(|(k, b)| {
                         let mut o = Map::new();
                         o.insert("name".into(), k.to_json());
-                        if let Json::Object(rest) = json(b, child, meta) {
+                        if let Json::Object(rest) = json_inner(b, child, meta, skip_inactive) {
                             o.extend(rest);
                         }
                         Json::Object(o)

@@ -16,7 +16,10 @@ pub enum Type {
     /// A name without white space (VLAN names, RIB names).
     Name,
     /// An unsigned integer in an inclusive range.
-    Uint { min: u64, max: u64 },
+    Uint {
+        min: u64,
+        max: u64,
+    },
     Ipv4,
     Ipv6,
     /// An IPv4 network prefix; host bits are cleared as Junos does.
@@ -34,7 +37,9 @@ pub enum Type {
     /// A host name (letters, digits, `-` and `.`).
     HostName,
     /// A static-route next hop: an address of the given family or a logical interface.
-    NextHop { v6: bool },
+    NextHop {
+        v6: bool,
+    },
     /// The name of an entry of the list at this absolute path (completion offers its keys).
     Ref(&'static [&'static str]),
 }
@@ -92,7 +97,10 @@ impl Type {
                 if choices.contains(&text) {
                     Ok(Value::Text(text.into()))
                 } else {
-                    Err(format!("invalid value '{text}': expected one of {}", choices.join(", ")))
+                    Err(format!(
+                        "invalid value '{text}': expected one of {}",
+                        choices.join(", ")
+                    ))
                 }
             }
             Type::IfName => check_ifname(text).map(|()| Value::Text(text.into())),
@@ -108,7 +116,9 @@ impl Type {
                 }
                 check_iflname(text)
                     .map(|()| Value::Text(text.into()))
-                    .map_err(|_| format!("invalid next-hop '{text}': expected {}", self.placeholder()))
+                    .map_err(|_| {
+                        format!("invalid next-hop '{text}': expected {}", self.placeholder())
+                    })
             }
         }
     }
@@ -128,8 +138,14 @@ fn check_name(text: &str) -> Result<(), String> {
     if text.is_empty() || text.len() > 255 {
         return Err("name must be 1 to 255 characters".into());
     }
-    if text.chars().any(|c| c.is_whitespace() || c.is_control() || "{}[];\"".contains(c)) {
-        return Err(format!("invalid name '{}': no white space, quotes or braces", text.escape_default()));
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "{}[];\"".contains(c))
+    {
+        return Err(format!(
+            "invalid name '{}': no white space, quotes or braces",
+            text.escape_default()
+        ));
     }
     Ok(())
 }
@@ -153,8 +169,12 @@ fn check_ifname(text: &str) -> Result<(), String> {
 }
 
 fn check_iflname(text: &str) -> Result<(), String> {
-    let (ifd, unit) = split_ifl(text)
-        .ok_or_else(|| format!("invalid logical interface '{}': expected NAME.UNIT", text.escape_default()))?;
+    let (ifd, unit) = split_ifl(text).ok_or_else(|| {
+        format!(
+            "invalid logical interface '{}': expected NAME.UNIT",
+            text.escape_default()
+        )
+    })?;
     check_ifname(ifd)?;
     if unit > UNIT_MAX {
         return Err(format!("unit {unit} is not within range (0..{UNIT_MAX})"));
@@ -177,12 +197,17 @@ pub fn split_ifl(text: &str) -> Option<(&str, u64)> {
 fn check_hostname(text: &str) -> Result<(), String> {
     let ok = !text.is_empty()
         && text.len() <= 255
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         && !text.starts_with('-');
     if ok {
         Ok(())
     } else {
-        Err(format!("invalid host-name '{}': letters, digits, '-' and '.'", text.escape_default()))
+        Err(format!(
+            "invalid host-name '{}': letters, digits, '-' and '.'",
+            text.escape_default()
+        ))
     }
 }
 
@@ -196,7 +221,9 @@ fn parse_prefix(text: &str, v6: bool, network: bool) -> Result<Value, String> {
         .parse()
         .map_err(|_| format!("invalid prefix length in '{text}' (0..{max})"))?;
     if len > max {
-        return Err(format!("invalid prefix length {len} in '{text}' (0..{max})"));
+        return Err(format!(
+            "invalid prefix length {len} in '{text}' (0..{max})"
+        ));
     }
     let addr: IpAddr = if v6 {
         addr.parse::<Ipv6Addr>().map(IpAddr::from)
@@ -216,7 +243,11 @@ pub fn mask(addr: IpAddr, len: u8) -> IpAddr {
             IpAddr::V4(Ipv4Addr::from(u32::from(a) & m))
         }
         IpAddr::V6(a) => {
-            let m = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
             IpAddr::V6(Ipv6Addr::from(u128::from(a) & m))
         }
     }
@@ -273,7 +304,9 @@ pub fn quote(s: &str) -> String {
     let bare = !s.is_empty()
         && !s.starts_with('#')
         && !s.starts_with("/*")
-        && !s.chars().any(|c| c.is_whitespace() || "{}[];\"\\'".contains(c));
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || "{}[];\"\\'".contains(c));
     if bare {
         return s.to_string();
     }
@@ -324,7 +357,11 @@ fn natural_cmp(a: &str, b: &str) -> Ordering {
                 let (na, nb) = (&a[..da], &b[..db]);
                 let ta = trim_zeros(na);
                 let tb = trim_zeros(nb);
-                let ord = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb)).then_with(|| da.cmp(&db));
+                let ord = ta
+                    .len()
+                    .cmp(&tb.len())
+                    .then_with(|| ta.cmp(tb))
+                    .then_with(|| da.cmp(&db));
                 if ord != Ordering::Equal {
                     return ord;
                 }
@@ -353,7 +390,12 @@ mod tests {
 
     #[test]
     fn natural_order_puts_eth2_before_eth10() {
-        let mut v = vec![NatStr::from("eth10"), NatStr::from("eth2"), NatStr::from("eth1"), NatStr::from("a")];
+        let mut v = [
+            NatStr::from("eth10"),
+            NatStr::from("eth2"),
+            NatStr::from("eth1"),
+            NatStr::from("a"),
+        ];
         v.sort();
         let names: Vec<_> = v.iter().map(|s| s.0.as_str()).collect();
         assert_eq!(names, ["a", "eth1", "eth2", "eth10"]);
@@ -363,16 +405,28 @@ mod tests {
 
     #[test]
     fn prefixes_are_masked_and_interface_addresses_are_not() {
-        assert_eq!(Type::Ipv4Prefix.parse("10.1.2.3/8").unwrap().to_plain(), "10.0.0.0/8");
-        assert_eq!(Type::Ipv4IfAddr.parse("10.1.2.3/8").unwrap().to_plain(), "10.1.2.3/8");
-        assert!(Type::Ipv4IfAddr.parse("10.0.0.1/33").unwrap_err().contains("0..32"));
+        assert_eq!(
+            Type::Ipv4Prefix.parse("10.1.2.3/8").unwrap().to_plain(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            Type::Ipv4IfAddr.parse("10.1.2.3/8").unwrap().to_plain(),
+            "10.1.2.3/8"
+        );
+        assert!(Type::Ipv4IfAddr
+            .parse("10.0.0.1/33")
+            .unwrap_err()
+            .contains("0..32"));
         assert!(Type::Ipv6Prefix.parse("2001:db8::/129").is_err());
     }
 
     #[test]
     fn ranges_are_reported() {
         let t = Type::Uint { min: 1, max: 4094 };
-        assert_eq!(t.parse("4095").unwrap_err(), "value 4095 is not within range (1..4094)");
+        assert_eq!(
+            t.parse("4095").unwrap_err(),
+            "value 4095 is not within range (1..4094)"
+        );
         assert!(t.parse("x").unwrap_err().contains("(1..4094)"));
     }
 

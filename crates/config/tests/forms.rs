@@ -81,9 +81,15 @@ routing-options {
 fn curly_form_round_trips_and_sorts_interfaces_naturally() {
     let c = Configuration::parse(SAMPLE, Some("sample.conf")).unwrap();
     let text = c.to_curly();
-    assert!(text.find("eth2 {").unwrap() < text.find("eth10 {").unwrap(), "{text}");
+    assert!(
+        text.find("eth2 {").unwrap() < text.find("eth10 {").unwrap(),
+        "{text}"
+    );
     assert!(text.contains("    /* access port */\n    eth2 {"), "{text}");
-    assert!(text.contains("inactive: route 192.0.2.0/24 discard;"), "{text}");
+    assert!(
+        text.contains("inactive: route 192.0.2.0/24 discard;"),
+        "{text}"
+    );
     assert!(text.contains("members [ v10 v20 ];"), "{text}");
     assert!(text.contains("description \"uplink to core\";"), "{text}");
     let again = Configuration::parse(&text, None).unwrap();
@@ -95,10 +101,18 @@ fn curly_form_round_trips_and_sorts_interfaces_naturally() {
 fn set_form_round_trips() {
     let c = Configuration::parse(SAMPLE, None).unwrap();
     let set = c.to_set();
-    assert!(set.contains("set interfaces eth1 unit 0 family inet address 10.0.0.1/24\n"), "{set}");
+    assert!(
+        set.contains("set interfaces eth1 unit 0 family inet address 10.0.0.1/24\n"),
+        "{set}"
+    );
     assert!(set.contains("set interfaces irb unit 10 family inet address 192.168.10.1/24\n"));
-    assert!(set.contains("set routing-options rib inet6.0 static route ::/0 next-hop 2001:db8::ffff\n"));
-    assert!(set.contains("deactivate routing-options static route 192.0.2.0/24\n"), "{set}");
+    assert!(
+        set.contains("set routing-options rib inet6.0 static route ::/0 next-hop 2001:db8::ffff\n")
+    );
+    assert!(
+        set.contains("deactivate routing-options static route 192.0.2.0/24\n"),
+        "{set}"
+    );
     let back = Configuration::parse_set(&set, None).unwrap();
     // The set form carries no annotations (as on Junos); everything else survives.
     let mut expected = c.clone();
@@ -127,7 +141,10 @@ fn json_follows_the_junos_layout() {
     let ifs = &j["configuration"]["interfaces"]["interface"];
     assert_eq!(ifs[0]["name"], "eth1");
     assert_eq!(ifs[0]["mtu"], 9000);
-    assert_eq!(ifs[0]["unit"][0]["family"]["inet"]["address"][1]["name"], "10.0.1.1/24");
+    assert_eq!(
+        ifs[0]["unit"][0]["family"]["inet"]["address"][1]["name"],
+        "10.0.1.1/24"
+    );
     assert_eq!(ifs[2]["vlan-tagging"], serde_json::json!([null]));
     let routes = &j["configuration"]["routing-options"]["static"]["route"];
     assert_eq!(routes[1]["@"]["inactive"], true);
@@ -138,7 +155,11 @@ fn typed_view_leaves_out_inactive_statements() {
     let c = Configuration::parse(SAMPLE, None).unwrap();
     let t = c.check().unwrap();
     assert_eq!(t.system.host_name.as_deref(), Some("edge1"));
-    let routes: Vec<String> = t.routing_options.all_static().map(|(_, r)| r.name.to_string()).collect();
+    let routes: Vec<String> = t
+        .routing_options
+        .all_static()
+        .map(|(_, r)| r.name.to_string())
+        .collect();
     assert_eq!(routes, ["0.0.0.0/0", "198.51.100.0/24", "::/0"]);
 }
 
@@ -149,12 +170,27 @@ fn syntax_errors_name_file_line_and_column() {
         e.to_string(),
         "r1.conf:2:5: syntax error: unknown statement 'hostname'; did you mean 'host-name'?"
     );
-    let e = Configuration::parse("interfaces {\n  eth1 {\n    mtu 70000;\n  }\n}\n", Some("f")).unwrap_err();
-    assert_eq!(e.to_string(), "f:3:9: 'mtu 70000': value 70000 is not within range (256..9216)");
+    let e = Configuration::parse(
+        "interfaces {\n  eth1 {\n    mtu 70000;\n  }\n}\n",
+        Some("f"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "f:3:9: 'mtu 70000': value 70000 is not within range (256..9216)"
+    );
     let e = Configuration::parse("system {\n    host-name r1;\n", Some("f")).unwrap_err();
-    assert!(e.to_string().starts_with("f:2:17: syntax error: missing '}'"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("f:2:17: syntax error: missing '}'"),
+        "{e}"
+    );
     let e = Configuration::parse("system { host-name r1 }", Some("f")).unwrap_err();
-    assert!(e.to_string().starts_with("f:1:10: syntax error: expected ';'"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("f:1:10: syntax error: expected ';'"),
+        "{e}"
+    );
     let e = Configuration::parse("system {\u{0} }", Some("f")).unwrap_err();
     assert!(e.to_string().contains("binary data"), "{e}");
 }

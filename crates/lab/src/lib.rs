@@ -77,7 +77,10 @@ fn run(cmd: &mut Command, timeout: Duration) -> Result<Output, LabError> {
     });
     let start = Instant::now();
     let status = loop {
-        if let Some(s) = child.try_wait().map_err(|e| LabError::Io(desc.clone(), e))? {
+        if let Some(s) = child
+            .try_wait()
+            .map_err(|e| LabError::Io(desc.clone(), e))?
+        {
             break s;
         }
         if start.elapsed() > timeout {
@@ -158,7 +161,8 @@ impl Lab {
     /// Joins two namespaces with a veth pair (`a_if` in `a`, `b_if` in `b`), both up.
     pub fn veth(&mut self, a: &Ns, a_if: &str, b: &Ns, b_if: &str) -> Result<(), LabError> {
         ip(&[
-            "link", "add", a_if, "netns", &a.name, "type", "veth", "peer", "name", b_if, "netns", &b.name,
+            "link", "add", a_if, "netns", &a.name, "type", "veth", "peer", "name", b_if, "netns",
+            &b.name,
         ])?;
         ip(&["-n", &a.name, "link", "set", a_if, "up"])?;
         ip(&["-n", &b.name, "link", "set", b_if, "up"])?;
@@ -173,10 +177,12 @@ impl Lab {
             "-n", &ns.name, "link", "add", "link", parent, "name", name, "type", "vlan", "id", &id,
         ])
         .map_err(|e| match e {
-            LabError::Command { cmd, stderr } if stderr.contains("Unknown device type") => LabError::Command {
-                cmd,
-                stderr: format!("{stderr} (this kernel has no 802.1Q support)"),
-            },
+            LabError::Command { cmd, stderr } if stderr.contains("Unknown device type") => {
+                LabError::Command {
+                    cmd,
+                    stderr: format!("{stderr} (this kernel has no 802.1Q support)"),
+                }
+            }
             other => other,
         })?;
         ip(&["-n", &ns.name, "link", "set", name, "up"])?;
@@ -197,7 +203,12 @@ impl Lab {
 
     /// Runs a command inside `ns` to completion, killing it after `timeout`.
     pub fn exec(&self, ns: &Ns, args: &[&str], timeout: Duration) -> Result<Output, LabError> {
-        run(Command::new("ip").args(["netns", "exec", &ns.name]).args(args), timeout)
+        run(
+            Command::new("ip")
+                .args(["netns", "exec", &ns.name])
+                .args(args),
+            timeout,
+        )
     }
 
     /// Starts a long-running process inside `ns`; it is killed when the lab is dropped.
@@ -276,11 +287,17 @@ fn kill_netns_pids(ns: &str) {
 
 /// Removes namespaces whose creating process no longer exists (a test killed mid-way).
 fn remove_stale() {
-    let Ok(out) = ip(&["netns", "list"]) else { return };
+    let Ok(out) = ip(&["netns", "list"]) else {
+        return;
+    };
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let name = line.split_whitespace().next().unwrap_or("");
-        let Some(rest) = name.strip_prefix(PREFIX) else { continue };
-        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else { continue };
+        let Some(rest) = name.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
         let alive = nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok();
         if !alive {
             kill_netns_pids(name);

@@ -8,11 +8,12 @@
 //! Time comes in as an argument (`now_ms`), so `commit confirmed` runs under a virtual clock in
 //! tests; the daemon's timer task only calls [`Engine::expire`] when the deadline passes.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use savin_config::subsystem::{Staged, Subsystem};
 use savin_config::{Config, Configuration, ValidationError};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::store::{CommitRecord, PendingConfirm, Store, StoreError, KEEP};
 
@@ -24,7 +25,10 @@ pub enum CommitError {
     #[error("{}\nerror: configuration check-out failed", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Invalid(Vec<ValidationError>),
     #[error("error: {subsystem}: {message}\nerror: configuration check-out failed")]
-    Subsystem { subsystem: &'static str, message: String },
+    Subsystem {
+        subsystem: &'static str,
+        message: String,
+    },
     #[error("error: could not save the configuration: {0}\nerror: commit failed")]
     Store(#[from] StoreError),
 }
@@ -43,7 +47,10 @@ pub struct CommitRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommitOutcome {
     Checked,
-    Committed { seq: u64, confirm_minutes: Option<u32> },
+    Committed {
+        seq: u64,
+        confirm_minutes: Option<u32>,
+    },
 }
 
 pub struct Engine {
@@ -103,7 +110,11 @@ impl Engine {
         if engine.pending.is_none() {
             engine.store.write_pending(None)?;
         }
-        info!(seq = engine.active_seq(), pending = engine.pending.is_some(), "configuration loaded");
+        info!(
+            seq = engine.active_seq(),
+            pending = engine.pending.is_some(),
+            "configuration loaded"
+        );
         Ok(engine)
     }
 
@@ -129,12 +140,15 @@ impl Engine {
     }
 
     /// `rollback N`: the configuration committed N commits ago (0 = active).
-    pub fn rollback(&self, n: usize) -> Result<Configuration, String> {
+    pub fn rollback(&self, n: usize) -> Result<Cow<'_, Configuration>, String> {
         if n >= KEEP {
-            return Err(format!("rollback {n}: value is not within range (0..{})", KEEP - 1));
+            return Err(format!(
+                "rollback {n}: value is not within range (0..{})",
+                KEEP - 1
+            ));
         }
         if n == 0 {
-            return Ok(self.active.clone());
+            return Ok(Cow::Borrowed(&self.active));
         }
         let rec = self
             .history
@@ -142,7 +156,7 @@ impl Engine {
             .ok_or_else(|| format!("rollback {n}: configuration does not exist"))?;
         self.store
             .load(rec.seq)
-            .map(|(_, c)| c)
+            .map(|(_, c)| Cow::Owned(c))
             .map_err(|e| format!("rollback {n}: {e}"))
     }
 
@@ -171,14 +185,20 @@ impl Engine {
         req: &CommitRequest,
         now_ms: i64,
     ) -> Result<CommitOutcome, CommitError> {
+        let t0 = std::time::Instant::now();
         let typed = candidate.check().map_err(CommitError::Invalid)?;
+        let t_check = t0.elapsed();
         if req.check_only {
             // As on Junos, `commit check` also confirms a pending `commit confirmed`.
             self.confirm()?;
             return Ok(CommitOutcome::Checked);
         }
         let changed = typed != self.active_typed;
-        let staged = if changed { self.prepare_all(&typed)? } else { Vec::new() };
+        let staged = if changed {
+            self.prepare_all(&typed)?
+        } else {
+            Vec::new()
+        };
         let seq = self.active_seq() + 1;
         let rec = CommitRecord {
             seq,
@@ -191,7 +211,10 @@ impl Engine {
         let pending = req.confirm_minutes.map(|m| PendingConfirm {
             seq,
             // A second `commit confirmed` keeps the last confirmed configuration as the target.
-            rollback_to: self.pending.as_ref().map_or(self.active_seq(), |p| p.rollback_to),
+            rollback_to: self
+                .pending
+                .as_ref()
+                .map_or(self.active_seq(), |p| p.rollback_to),
             deadline_ms: now_ms + i64::from(m) * self.minute_ms,
         });
         // The pending record goes first: if we crash before the commit file lands, the
@@ -199,6 +222,7 @@ impl Engine {
         if let Some(p) = &pending {
             self.store.write_pending(Some(p))?;
         }
+        let t_prepare = t0.elapsed();
         if let Err(e) = self.store.write(&rec, candidate) {
             if pending.is_some() {
                 let _ = self.store.write_pending(self.pending.as_ref());
@@ -222,6 +246,7 @@ impl Engine {
             self.pending = pending;
         }
         info!(seq, user = %req.user, confirmed = ?req.confirm_minutes, "commit complete");
+        debug!(?t_check, ?t_prepare, total = ?t0.elapsed(), "commit timings");
         Ok(CommitOutcome::Committed {
             seq,
             confirm_minutes: req.confirm_minutes,
@@ -244,7 +269,9 @@ impl Engine {
     /// Rolls back an unconfirmed `commit confirmed` whose deadline has passed. Returns the
     /// new commit's sequence number when it did.
     pub fn expire(&mut self, now_ms: i64) -> Result<Option<u64>, CommitError> {
-        let Some(p) = self.pending.clone() else { return Ok(None) };
+        let Some(p) = self.pending.clone() else {
+            return Ok(None);
+        };
         if now_ms < p.deadline_ms {
             return Ok(None);
         }
@@ -257,7 +284,10 @@ impl Engine {
         })?;
         let req = CommitRequest {
             user: "root".into(),
-            comment: Some(format!("automatic rollback: commit {} was not confirmed", p.seq)),
+            comment: Some(format!(
+                "automatic rollback: commit {} was not confirmed",
+                p.seq
+            )),
             confirm_minutes: None,
             check_only: false,
         };
@@ -284,7 +314,11 @@ impl Engine {
         self.pending = None;
         self.store.write_pending(None)?;
         let _ = self.store.prune();
-        warn!(seq, unconfirmed = p.seq, "commit confirmed was not confirmed: rolled back");
+        warn!(
+            seq,
+            unconfirmed = p.seq,
+            "commit confirmed was not confirmed: rolled back"
+        );
         Ok(Some(seq))
     }
 }
@@ -328,7 +362,10 @@ mod tests {
             if *self.refuse.lock().unwrap() {
                 return Err("refused".into());
             }
-            Ok(Box::new(Apply(self.applied.clone(), new.system.host_name.clone())))
+            Ok(Box::new(Apply(
+                self.applied.clone(),
+                new.system.host_name.clone(),
+            )))
         }
     }
 
@@ -343,14 +380,20 @@ mod tests {
         }
     }
 
-    fn engine(dir: &Path) -> (Engine, Arc<Mutex<Vec<Option<String>>>>, Arc<Mutex<bool>>) {
+    type Applied = Arc<Mutex<Vec<Option<String>>>>;
+
+    fn engine(dir: &Path) -> (Engine, Applied, Arc<Mutex<bool>>) {
         let applied = Arc::new(Mutex::new(Vec::new()));
         let refuse = Arc::new(Mutex::new(false));
         let r = Recorder {
             applied: applied.clone(),
             refuse: refuse.clone(),
         };
-        (Engine::open(dir, vec![Box::new(r)], 60_000).unwrap(), applied, refuse)
+        (
+            Engine::open(dir, vec![Box::new(r)], 60_000).unwrap(),
+            applied,
+            refuse,
+        )
     }
 
     #[test]
@@ -383,7 +426,10 @@ mod tests {
         assert_eq!(e.expire(121_000).unwrap(), Some(3));
         assert_eq!(e.active(), &cfg("good"));
         assert_eq!(e.pending(), None);
-        assert_eq!(applied.lock().unwrap().last().unwrap().as_deref(), Some("good"));
+        assert_eq!(
+            applied.lock().unwrap().last().unwrap().as_deref(),
+            Some("good")
+        );
         assert_eq!(e.history()[0].via, "confirm-timeout");
     }
 

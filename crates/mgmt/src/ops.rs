@@ -55,11 +55,24 @@ pub fn uptime(engine: &Engine, started_ms: i64, now_ms: i64, as_json: bool) -> S
     }
     let mut out = format!("Current time: {}\n", when(now));
     if let Some(b) = boot {
-        out.push_str(&format!("System booted: {} ({} ago)\n", when(b), ago(now - b)));
+        out.push_str(&format!(
+            "System booted: {} ({} ago)\n",
+            when(b),
+            ago(now - b)
+        ));
     }
-    out.push_str(&format!("Protocols started: {} ({} ago)\n", when(started), ago(now - started)));
+    out.push_str(&format!(
+        "Protocols started: {} ({} ago)\n",
+        when(started),
+        ago(now - started)
+    ));
     if let Some(r) = last {
-        out.push_str(&format!("Last configured: {} ({} ago) by {}\n", when(r.time), ago(now - r.time), r.user));
+        out.push_str(&format!(
+            "Last configured: {} ({} ago) by {}\n",
+            when(r.time),
+            ago(now - r.time),
+            r.user
+        ));
     }
     out
 }
@@ -84,7 +97,12 @@ pub fn commits(engine: &Engine, now_ms: i64, as_json: bool) -> String {
     }
     let mut out = String::new();
     for (i, r) in engine.history().iter().enumerate() {
-        out.push_str(&format!("{i:<4}{} by {} via {}", when(r.time), r.user, r.via));
+        out.push_str(&format!(
+            "{i:<4}{} by {} via {}",
+            when(r.time),
+            r.user,
+            r.via
+        ));
         if let Some(m) = r.confirm_minutes {
             out.push_str(&format!(" commit confirmed, rollback in {m}mins"));
             if let Some(p) = pending.filter(|p| p.seq == r.seq) {

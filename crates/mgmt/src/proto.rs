@@ -69,7 +69,10 @@ impl Client {
         self.writer.write_all(&line)?;
         let mut buf = String::new();
         if self.reader.read_line(&mut buf)? == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the daemon closed the connection"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the daemon closed the connection",
+            ));
         }
         serde_json::from_str(&buf).map_err(io::Error::other)
     }

@@ -121,7 +121,11 @@ impl Server {
         let mut buf = Vec::new();
         loop {
             buf.clear();
-            let n = match (&mut rd).take(MAX_FRAME as u64 + 1).read_until(b'\n', &mut buf).await {
+            let n = match (&mut rd)
+                .take(MAX_FRAME as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .await
+            {
                 Ok(n) => n,
                 Err(e) => {
                     debug!(id, %e, "read failed");
@@ -133,7 +137,9 @@ impl Server {
             }
             if buf.len() > MAX_FRAME {
                 warn!(id, "request over {MAX_FRAME} bytes: closing the connection");
-                let r = error_reply(format!("error: request too large (limit {MAX_FRAME} bytes)"));
+                let r = error_reply(format!(
+                    "error: request too large (limit {MAX_FRAME} bytes)"
+                ));
                 let _ = write_reply(&mut wr, &r).await;
                 break;
             }

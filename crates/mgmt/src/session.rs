@@ -11,7 +11,9 @@ use savin_config::complete::{complete, Candidate};
 use savin_config::parse::{apply_set_text, command_words, is_edit_command, parse_curly, Editor};
 use savin_config::print::{curly, curly_stmt, json, set_form};
 use savin_config::schema::{self};
-use savin_config::tree::{self, block_at, node_at, path_words, resolve, Block, End, Entries, Item, Step, Word};
+use savin_config::tree::{
+    self, block_at, node_at, path_words, resolve, Block, End, Entries, Item, Step, Word,
+};
 use savin_config::{diff, Configuration};
 
 use crate::engine::{CommitOutcome, CommitRequest, Engine, DEFAULT_CONFIRM_MINUTES};
@@ -63,7 +65,10 @@ struct Private {
 
 enum Mode {
     Operational,
-    Configure { editor: Editor, private: Option<Private> },
+    Configure {
+        editor: Editor,
+        private: Option<Private>,
+    },
 }
 
 pub struct Session {
@@ -74,14 +79,29 @@ pub struct Session {
 
 /// Operational-mode commands with their `?` help.
 const OP_COMMANDS: &CommandTable = &[
-    (&["configure"], "Manipulate software configuration information"),
-    (&["configure", "private"], "Edit a private copy of the configuration"),
+    (
+        &["configure"],
+        "Manipulate software configuration information",
+    ),
+    (
+        &["configure", "private"],
+        "Edit a private copy of the configuration",
+    ),
     (&["show"], "Show system information"),
     (&["show", "configuration"], "Show current configuration"),
     (&["show", "system"], "Show system information"),
-    (&["show", "system", "commit"], "Show pending commits and commit history"),
-    (&["show", "system", "uptime"], "Show time since system and processes started"),
-    (&["show", "version"], "Show software process revision levels"),
+    (
+        &["show", "system", "commit"],
+        "Show pending commits and commit history",
+    ),
+    (
+        &["show", "system", "uptime"],
+        "Show time since system and processes started",
+    ),
+    (
+        &["show", "version"],
+        "Show software process revision levels",
+    ),
     (&["exit"], "Exit the management session"),
     (&["quit"], "Exit the management session"),
 ];
@@ -91,21 +111,42 @@ const CONFIG_COMMANDS: &CommandTable = &[
     (&["activate"], "Remove the inactive tag from a statement"),
     (&["annotate"], "Annotate the statement with a comment"),
     (&["commit"], "Commit current set of changes"),
-    (&["commit", "and-quit"], "Quit configuration mode if commit succeeds"),
-    (&["commit", "check"], "Check correctness of syntax; do not apply changes"),
-    (&["commit", "comment"], "Message to accompany configuration commit"),
-    (&["commit", "confirmed"], "Automatically rollback if not confirmed"),
+    (
+        &["commit", "and-quit"],
+        "Quit configuration mode if commit succeeds",
+    ),
+    (
+        &["commit", "check"],
+        "Check correctness of syntax; do not apply changes",
+    ),
+    (
+        &["commit", "comment"],
+        "Message to accompany configuration commit",
+    ),
+    (
+        &["commit", "confirmed"],
+        "Automatically rollback if not confirmed",
+    ),
     (&["deactivate"], "Add the inactive tag to a statement"),
     (&["delete"], "Delete a data element"),
     (&["edit"], "Edit a sub-element"),
     (&["exit"], "Exit from this level"),
     (&["load"], "Load configuration from ASCII file"),
-    (&["load", "merge"], "Merge contents with existing configuration"),
+    (
+        &["load", "merge"],
+        "Merge contents with existing configuration",
+    ),
     (&["load", "override"], "Override existing configuration"),
     (&["load", "replace"], "Replace configuration data"),
-    (&["load", "set"], "Execute set of commands on existing configuration"),
+    (
+        &["load", "set"],
+        "Execute set of commands on existing configuration",
+    ),
     (&["quit"], "Quit from this level"),
-    (&["rollback"], "Roll back to previous committed configuration"),
+    (
+        &["rollback"],
+        "Roll back to previous committed configuration",
+    ),
     (&["run"], "Run an operational-mode command"),
     (&["set"], "Set a parameter"),
     (&["show"], "Show a parameter"),
@@ -190,7 +231,10 @@ fn split_pipes(line: &str) -> (String, Vec<String>) {
     }
     parts.push(cur);
     let cmd = parts.remove(0);
-    (cmd, parts.into_iter().map(|p| p.trim().to_string()).collect())
+    (
+        cmd,
+        parts.into_iter().map(|p| p.trim().to_string()).collect(),
+    )
 }
 
 fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
@@ -198,7 +242,10 @@ fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
     for part in parts {
         let words: Vec<&str> = part.split_whitespace().collect();
         let regex = |i: usize| -> Result<Regex, String> {
-            let pat = part.split_once(char::is_whitespace).map(|x| x.1.trim()).unwrap_or("");
+            let pat = part
+                .split_once(char::is_whitespace)
+                .map(|x| x.1.trim())
+                .unwrap_or("");
             let pat = pat.trim_matches('"');
             if pat.is_empty() || i == 0 {
                 return Err(format!("'{}' needs a pattern", words[0]));
@@ -247,7 +294,10 @@ fn apply_filters(mut text: String, filters: &[Filter]) -> String {
 }
 
 fn keep_lines(text: &str, keep: impl Fn(&str) -> bool) -> String {
-    text.lines().filter(|l| keep(l)).map(|l| format!("{l}\n")).collect()
+    text.lines()
+        .filter(|l| keep(l))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// A copy of `root` holding only the branch down to `steps` and everything below it, so that
@@ -255,7 +305,9 @@ fn keep_lines(text: &str, keep: impl Fn(&str) -> bool) -> String {
 fn branch(root: &Block, steps: &[Step], end: &End) -> Block {
     let node = schema::root();
     let mut out = Block::default();
-    let Some(target) = block_at(root, steps) else { return out };
+    let Some(target) = block_at(root, steps) else {
+        return out;
+    };
     let mut leaf_only = target.clone();
     match end {
         End::Here => {}
@@ -270,7 +322,11 @@ fn branch(root: &Block, steps: &[Step], end: &End) -> Block {
         let parent_node = node_at(node, parent_steps);
         let mut parent = Block::default();
         if let Some(orig) = block_at(root, parent_steps) {
-            parent.meta = if depth == 0 { Default::default() } else { orig.meta.clone() };
+            parent.meta = if depth == 0 {
+                Default::default()
+            } else {
+                orig.meta.clone()
+            };
         }
         match &steps[depth] {
             Step::Container(i) => {
@@ -298,7 +354,9 @@ fn render(root: &Block, t: &savin_config::tree::Target, pipes: &Pipes) -> String
         let b = branch(root, &t.steps, &t.end);
         return set_form(&b, schema::root(), "");
     }
-    let Some(block) = block_at(root, &t.steps) else { return String::new() };
+    let Some(block) = block_at(root, &t.steps) else {
+        return String::new();
+    };
     let node = node_at(schema::root(), &t.steps);
     match &t.end {
         End::Here => curly(block, node),
@@ -350,13 +408,26 @@ impl Session {
     }
 
     /// Runs one command line and answers it.
-    pub fn exec(&mut self, sh: &mut Shared, line: &str, data: Option<Attachment>, now_ms: i64) -> Reply {
+    pub fn exec(
+        &mut self,
+        sh: &mut Shared,
+        line: &str,
+        data: Option<Attachment>,
+        now_ms: i64,
+    ) -> Reply {
         let mut exit = false;
         let result = self.dispatch(sh, line, data, now_ms, &mut exit);
         let (prompt, banner) = self.prompt(sh);
         let (ok, output) = match result {
             Ok(o) => (true, o),
-            Err(e) => (false, if e.ends_with('\n') { e } else { format!("{e}\n") }),
+            Err(e) => (
+                false,
+                if e.ends_with('\n') {
+                    e
+                } else {
+                    format!("{e}\n")
+                },
+            ),
         };
         Reply {
             ok,
@@ -419,8 +490,15 @@ impl Session {
                 }
                 Ok(render(&active.root, &t, pipes))
             }
-            ["show", "system", "commit"] => no_args(ops::commits(&sh.engine, now_ms, pipes.display_json)),
-            ["show", "system", "uptime"] => no_args(ops::uptime(&sh.engine, sh.started_ms, now_ms, pipes.display_json)),
+            ["show", "system", "commit"] => {
+                no_args(ops::commits(&sh.engine, now_ms, pipes.display_json))
+            }
+            ["show", "system", "uptime"] => no_args(ops::uptime(
+                &sh.engine,
+                sh.started_ms,
+                now_ms,
+                pipes.display_json,
+            )),
             ["show", "version"] => no_args(ops::version(&host, pipes.display_json)),
             ["exit"] | ["quit"] => {
                 *exit = true;
@@ -428,12 +506,21 @@ impl Session {
             }
             _ => err(format!(
                 "syntax error: incomplete command '{}'; try '?'",
-                words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ")
+                words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )),
         }
     }
 
-    fn enter_configure(&mut self, sh: &mut Shared, private: bool, now_ms: i64) -> Result<String, String> {
+    fn enter_configure(
+        &mut self,
+        sh: &mut Shared,
+        private: bool,
+        now_ms: i64,
+    ) -> Result<String, String> {
         let mut out = String::new();
         let others: Vec<String> = sh
             .editors
@@ -513,7 +600,9 @@ impl Session {
         let m = match_command(CONFIG_COMMANDS, &words[..1]).or_else(err)?;
         let cmd = m.first().copied().unwrap_or("");
         let args = &words[1..];
-        let Mode::Configure { editor, private } = &mut self.mode else { unreachable!() };
+        let Mode::Configure { editor, private } = &mut self.mode else {
+            unreachable!()
+        };
         let candidate = match private {
             Some(p) => &mut p.candidate,
             None => &mut sh.candidate,
@@ -530,7 +619,10 @@ impl Session {
                 let rel = resolve(ctx, args, true).or_else(err)?;
                 let mut steps = editor.level.clone();
                 steps.extend(rel.steps);
-                let t = savin_config::tree::Target { steps, end: rel.end };
+                let t = savin_config::tree::Target {
+                    steps,
+                    end: rel.end,
+                };
                 if let Some(n) = pipes.compare {
                     let base = sh.engine.rollback(n.unwrap_or(0)).or_else(err)?;
                     return Ok(compare_at(&base, candidate, &t.steps));
@@ -540,18 +632,21 @@ impl Session {
             "rollback" => {
                 let n = match args {
                     [] => 0,
-                    [w] => w
-                        .text
-                        .parse::<usize>()
-                        .map_err(|_| format!("error: invalid rollback number '{}' (0..49)", w.text))?,
+                    [w] => w.text.parse::<usize>().map_err(|_| {
+                        format!("error: invalid rollback number '{}' (0..49)", w.text)
+                    })?,
                     _ => return err("usage: rollback [0..49]"),
                 };
-                *candidate = sh.engine.rollback(n).or_else(err)?;
+                *candidate = sh.engine.rollback(n).or_else(err)?.into_owned();
                 Ok("load complete\n".into())
             }
             "load" => {
-                let lm = match_command(CONFIG_COMMANDS, &words[..words.len().min(2)]).or_else(err)?;
-                let mode = lm.get(1).copied().ok_or("error: usage: load merge|override|replace|set FILE|terminal")?;
+                let lm =
+                    match_command(CONFIG_COMMANDS, &words[..words.len().min(2)]).or_else(err)?;
+                let mode = lm
+                    .get(1)
+                    .copied()
+                    .ok_or("error: usage: load merge|override|replace|set FILE|terminal")?;
                 if args.len() != 2 {
                     return err(format!("usage: load {mode} FILE|terminal"));
                 }
@@ -575,18 +670,20 @@ impl Session {
                         );
                     }
                 }
-                let candidate = match private {
-                    Some(p) => p.candidate.clone(),
-                    None => sh.candidate.clone(),
-                };
-                let outcome = sh.engine.commit(&candidate, &req, now_ms).or_else(err)?;
+                let outcome = match private.as_ref() {
+                    Some(p) => sh.engine.commit(&p.candidate, &req, now_ms),
+                    None => sh.engine.commit(&sh.candidate, &req, now_ms),
+                }
+                .or_else(err)?;
                 if let Some(p) = private.as_mut() {
                     p.base_seq = sh.engine.active_seq();
                 }
                 let mut out = String::new();
                 match outcome {
                     CommitOutcome::Checked => out.push_str("configuration check succeeds\n"),
-                    CommitOutcome::Committed { confirm_minutes, .. } => {
+                    CommitOutcome::Committed {
+                        confirm_minutes, ..
+                    } => {
                         if let Some(m) = confirm_minutes {
                             out.push_str(&format!(
                                 "commit confirmed will be automatically rolled back in {m} minutes unless confirmed\n"
@@ -601,9 +698,13 @@ impl Session {
                 Ok(out)
             }
             "exit" | "quit" => {
-                let to_top = args.first().is_some_and(|w| "configuration-mode".starts_with(w.text.as_str()));
+                let to_top = args
+                    .first()
+                    .is_some_and(|w| "configuration-mode".starts_with(w.text.as_str()));
                 if !to_top && !editor.level.is_empty() {
-                    editor.exec(&mut Block::default(), &[Word::new("up")]).or_else(err)?;
+                    editor
+                        .exec(&mut Block::default(), &[Word::new("up")])
+                        .or_else(err)?;
                     return Ok(String::new());
                 }
                 Ok(self.leave_configure(sh))
@@ -615,7 +716,10 @@ impl Session {
                     mode: Mode::Operational,
                 };
                 let mut exit = false;
-                if args.first().is_some_and(|w| "configure".starts_with(w.text.as_str()) && w.text.len() >= 4) {
+                if args
+                    .first()
+                    .is_some_and(|w| "configure".starts_with(w.text.as_str()) && w.text.len() >= 4)
+                {
                     return err("'run configure' is not allowed in configuration mode");
                 }
                 op.operational(sh, args, pipes, now_ms, &mut exit)
@@ -630,7 +734,10 @@ impl Session {
         if !pipes.is_empty() {
             let last = pipes.last().map(String::as_str).unwrap_or("");
             let opts = [
-                ("compare", "Compare configuration changes with a prior version"),
+                (
+                    "compare",
+                    "Compare configuration changes with a prior version",
+                ),
                 ("count", "Count occurrences"),
                 ("display", "Show additional kinds of information"),
                 ("except", "Show only text that does not match a pattern"),
@@ -650,7 +757,9 @@ impl Session {
         }
         let partial_start = cmd.rfind(char::is_whitespace).map_or(0, |i| i + 1);
         let (done, partial) = cmd.split_at(partial_start);
-        let Ok(words) = command_words(done) else { return Vec::new() };
+        let Ok(words) = command_words(done) else {
+            return Vec::new();
+        };
         let (table, level, root): (&CommandTable, Vec<Step>, &Block) = match &self.mode {
             Mode::Operational => (OP_COMMANDS, Vec::new(), &sh.engine.active().root),
             Mode::Configure { editor, private } => (
@@ -665,10 +774,21 @@ impl Session {
         let matched = match_command(table, &words).unwrap_or_default();
         let path_cmd = matches!(
             matched.as_slice(),
-            ["set"] | ["delete"] | ["edit"] | ["activate"] | ["deactivate"] | ["annotate"] | ["show"] | ["show", "configuration"]
+            ["set"]
+                | ["delete"]
+                | ["edit"]
+                | ["activate"]
+                | ["deactivate"]
+                | ["annotate"]
+                | ["show"]
+                | ["show", "configuration"]
         );
         if path_cmd && !(matched == ["show"] && table.len() == OP_COMMANDS.len()) {
-            let level = if matched.len() == 2 { Vec::new() } else { level };
+            let level = if matched.len() == 2 {
+                Vec::new()
+            } else {
+                level
+            };
             return complete(root, &level, &words[matched.len()..], partial);
         }
         if matched.len() < words.len() {
@@ -677,7 +797,9 @@ impl Session {
         let depth = matched.len();
         let mut out: Vec<Candidate> = table
             .iter()
-            .filter(|(p, _)| p.len() == depth + 1 && p[..depth] == matched[..] && p[depth].starts_with(partial))
+            .filter(|(p, _)| {
+                p.len() == depth + 1 && p[..depth] == matched[..] && p[depth].starts_with(partial)
+            })
             .map(|(p, h)| Candidate {
                 word: p[depth].to_string(),
                 help: h.to_string(),
@@ -746,7 +868,9 @@ fn parse_commit(args: &[Word], user: &str) -> Result<CommitRequest, String> {
                 let mut minutes = DEFAULT_CONFIRM_MINUTES;
                 if let Some(n) = args.get(i).and_then(|w| w.text.parse::<u32>().ok()) {
                     if !(1..=65535).contains(&n) {
-                        return Err(format!("commit confirmed {n}: value is not within range (1..65535)"));
+                        return Err(format!(
+                            "commit confirmed {n}: value is not within range (1..65535)"
+                        ));
                     }
                     minutes = n;
                     i += 1;

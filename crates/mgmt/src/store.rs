@@ -98,7 +98,10 @@ impl Store {
             let e = e.map_err(io(&self.commits))?;
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if let Some(n) = name.strip_suffix(".conf").and_then(|n| n.parse::<u64>().ok()) {
+            if let Some(n) = name
+                .strip_suffix(".conf")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
                 seqs.push(n);
             }
         }
@@ -121,7 +124,8 @@ impl Store {
         let first = text.lines().next().unwrap_or("");
         let rec = parse_header(first).ok_or_else(|| StoreError::NoHeader { path: path.clone() })?;
         let name = path.display().to_string();
-        let cfg = Configuration::parse(&text, Some(&name)).map_err(|e| StoreError::Parse(e.to_string()))?;
+        let cfg = Configuration::parse(&text, Some(&name))
+            .map_err(|e| StoreError::Parse(e.to_string()))?;
         Ok((rec, cfg))
     }
 
@@ -131,7 +135,10 @@ impl Store {
         let when = chrono::DateTime::from_timestamp(rec.time, 0)
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_default();
-        let mut text = format!("{HEADER}{header}\n## Last commit: {when} by {} via {}\n", rec.user, rec.via);
+        let mut text = format!(
+            "{HEADER}{header}\n## Last commit: {when} by {} via {}\n",
+            rec.user, rec.via
+        );
         text.push_str(&cfg.to_curly());
         atomic_write(&self.path(rec.seq), text.as_bytes())
     }
@@ -153,7 +160,10 @@ impl Store {
     pub fn write_pending(&self, p: Option<&PendingConfirm>) -> Result<(), StoreError> {
         let path = self.pending_path();
         match p {
-            Some(p) => atomic_write(&path, serde_json::to_string(p).expect("serialises").as_bytes()),
+            Some(p) => atomic_write(
+                &path,
+                serde_json::to_string(p).expect("serialises").as_bytes(),
+            ),
             None => match fs::remove_file(&path) {
                 Ok(()) => sync_dir(&self.dir),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -175,7 +185,10 @@ fn parse_header(line: &str) -> Option<CommitRecord> {
 /// Temp file, write, fsync, rename, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".tmp.{name}.{}", std::process::id()));
     let mut f = File::create(&tmp).map_err(io(&tmp))?;
     f.write_all(bytes).map_err(io(&tmp))?;

@@ -11,7 +11,14 @@ use crate::value::{Type, UNIT_MAX};
 const VLAN_ID: Type = Type::Uint { min: 1, max: 4094 };
 
 pub fn schema() -> Node {
-    let address = |ty| list("address", "Interface address/destination prefix", ty, vec![]);
+    let address = |ty| {
+        list(
+            "address",
+            "Interface address/destination prefix",
+            ty,
+            vec![],
+        )
+    };
     container(
         "interfaces",
         "Interface configuration",
@@ -22,22 +29,45 @@ pub fn schema() -> Node {
             vec![
                 leaf("description", "Text description of interface", Type::Text),
                 flag("disable", "Disable this interface"),
-                leaf("mtu", "Maximum transmit packet size", Type::Uint { min: 256, max: 9216 }),
+                leaf(
+                    "mtu",
+                    "Maximum transmit packet size",
+                    Type::Uint {
+                        min: 256,
+                        max: 9216,
+                    },
+                ),
                 flag("vlan-tagging", "802.1Q VLAN tagging support"),
                 list(
                     "unit",
                     "Logical interface",
-                    Type::Uint { min: 0, max: UNIT_MAX },
+                    Type::Uint {
+                        min: 0,
+                        max: UNIT_MAX,
+                    },
                     vec![
                         leaf("description", "Text description of interface", Type::Text),
-                        leaf("vlan-id", "Virtual LAN identifier value for 802.1q VLAN tags", VLAN_ID),
+                        leaf(
+                            "vlan-id",
+                            "Virtual LAN identifier value for 802.1q VLAN tags",
+                            VLAN_ID,
+                        ),
                         container(
                             "family",
                             "Protocol family",
                             vec![
-                                container("inet", "IPv4 parameters", vec![address(Type::Ipv4IfAddr)]).presence(),
-                                container("inet6", "IPv6 protocol parameters", vec![address(Type::Ipv6IfAddr)])
-                                    .presence(),
+                                container(
+                                    "inet",
+                                    "IPv4 parameters",
+                                    vec![address(Type::Ipv4IfAddr)],
+                                )
+                                .presence(),
+                                container(
+                                    "inet6",
+                                    "IPv6 protocol parameters",
+                                    vec![address(Type::Ipv6IfAddr)],
+                                )
+                                .presence(),
                                 container(
                                     "ethernet-switching",
                                     "Ethernet switching parameters",
@@ -163,11 +193,13 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
             let upath = ["interfaces", ifd.name.as_str(), "unit", unit_s.as_str()];
             let ifl = format!("{}.{}", ifd.name, unit.name);
             match unit.vlan_id {
-                Some(v) if !ifd.vlan_tagging.0 && ifd.name != "irb" => errors.push(ValidationError::new(
-                    &upath,
-                    format!("vlan-id {v}"),
-                    format!("vlan-id requires vlan-tagging on interface {}", ifd.name),
-                )),
+                Some(v) if !ifd.vlan_tagging.0 && ifd.name != "irb" => {
+                    errors.push(ValidationError::new(
+                        &upath,
+                        format!("vlan-id {v}"),
+                        format!("vlan-id requires vlan-tagging on interface {}", ifd.name),
+                    ))
+                }
                 Some(v) => {
                     if let Some(other) = seen_vid.insert(v, unit.name) {
                         errors.push(ValidationError::new(

@@ -125,7 +125,9 @@ impl fmt::Display for Prefix {
 impl FromStr for Prefix {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (a, l) = s.split_once('/').ok_or_else(|| format!("'{s}' has no prefix length"))?;
+        let (a, l) = s
+            .split_once('/')
+            .ok_or_else(|| format!("'{s}' has no prefix length"))?;
         let addr: IpAddr = a.parse().map_err(|_| format!("invalid address in '{s}'"))?;
         let len: u8 = l.parse().map_err(|_| format!("invalid length in '{s}'"))?;
         if len > if addr.is_ipv4() { 32 } else { 128 } {

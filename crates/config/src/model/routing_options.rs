@@ -17,16 +17,28 @@ pub fn schema() -> Node {
             leaf(
                 "autonomous-system",
                 "Autonomous system number",
-                Type::Uint { min: 1, max: 4_294_967_295 },
+                Type::Uint {
+                    min: 1,
+                    max: 4_294_967_295,
+                },
             ),
             static_routes(false),
-            list("rib", "Routing table options", Type::Enum(&["inet6.0"]), vec![static_routes(true)]),
+            list(
+                "rib",
+                "Routing table options",
+                Type::Enum(&["inet6.0"]),
+                vec![static_routes(true)],
+            ),
         ],
     )
 }
 
 fn static_routes(v6: bool) -> Node {
-    let prefix = if v6 { Type::Ipv6Prefix } else { Type::Ipv4Prefix };
+    let prefix = if v6 {
+        Type::Ipv6Prefix
+    } else {
+        Type::Ipv4Prefix
+    };
     container(
         "static",
         "Static routes",
@@ -35,10 +47,26 @@ fn static_routes(v6: bool) -> Node {
             "Destination prefix",
             prefix,
             vec![
-                leaf_list("next-hop", "Next hop to destination", Type::NextHop { v6 }).excludes(&["discard", "reject"]),
-                flag("discard", "Drop packets to destination; send no ICMP unreachables").excludes(&["next-hop", "reject"]),
-                flag("reject", "Drop packets to destination; send ICMP unreachables").excludes(&["next-hop", "discard"]),
-                leaf("preference", "Preference value", Type::Uint { min: 0, max: 4_294_967_295 }),
+                leaf_list("next-hop", "Next hop to destination", Type::NextHop { v6 })
+                    .excludes(&["discard", "reject"]),
+                flag(
+                    "discard",
+                    "Drop packets to destination; send no ICMP unreachables",
+                )
+                .excludes(&["next-hop", "reject"]),
+                flag(
+                    "reject",
+                    "Drop packets to destination; send ICMP unreachables",
+                )
+                .excludes(&["next-hop", "discard"]),
+                leaf(
+                    "preference",
+                    "Preference value",
+                    Type::Uint {
+                        min: 0,
+                        max: 4_294_967_295,
+                    },
+                ),
             ],
         )
         .oneline()],
@@ -88,10 +116,12 @@ impl RoutingOptions {
     /// Static routes of both tables, with the table name.
     pub fn all_static(&self) -> impl Iterator<Item = (&str, &StaticRoute)> {
         let v4 = self.static_routes.route.iter().map(|r| ("inet.0", r));
-        let v6 = self
-            .rib
-            .iter()
-            .flat_map(|rib| rib.static_routes.route.iter().map(move |r| (rib.name.as_str(), r)));
+        let v6 = self.rib.iter().flat_map(|rib| {
+            rib.static_routes
+                .route
+                .iter()
+                .map(move |r| (rib.name.as_str(), r))
+        });
         v4.chain(v6)
     }
 }
@@ -104,7 +134,9 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
             path.extend(["rib", table]);
         }
         path.extend(["static", "route", prefix.as_str()]);
-        let kinds = usize::from(!route.next_hop.is_empty()) + usize::from(route.discard.0) + usize::from(route.reject.0);
+        let kinds = usize::from(!route.next_hop.is_empty())
+            + usize::from(route.discard.0)
+            + usize::from(route.reject.0);
         if kinds == 0 {
             errors.push(ValidationError::new(
                 &path[..path.len() - 2],

@@ -9,7 +9,11 @@ pub fn schema() -> Node {
     container(
         "system",
         "System parameters",
-        vec![leaf("host-name", "Hostname for this router", Type::HostName)],
+        vec![leaf(
+            "host-name",
+            "Hostname for this router",
+            Type::HostName,
+        )],
     )
 }
 

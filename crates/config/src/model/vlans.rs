@@ -18,8 +18,16 @@ pub fn schema() -> Node {
             Type::Name,
             vec![
                 leaf("description", "Text description of VLAN", Type::Text),
-                leaf("vlan-id", "IEEE 802.1q VLAN identifier for VLAN", Type::Uint { min: 1, max: 4094 }),
-                leaf("l3-interface", "Layer 3 interface for this VLAN", Type::IflName),
+                leaf(
+                    "vlan-id",
+                    "IEEE 802.1q VLAN identifier for VLAN",
+                    Type::Uint { min: 1, max: 4094 },
+                ),
+                leaf(
+                    "l3-interface",
+                    "Layer 3 interface for this VLAN",
+                    Type::IflName,
+                ),
             ],
         )
         .bare()],
@@ -68,7 +76,11 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
         if let Some(ifl) = &v.l3_interface {
             let stmt = format!("l3-interface {ifl}");
             if !ifl.starts_with("irb.") {
-                errors.push(ValidationError::new(&path, stmt, "l3-interface must be an irb interface (irb.N)"));
+                errors.push(ValidationError::new(
+                    &path,
+                    stmt,
+                    "l3-interface must be an irb interface (irb.N)",
+                ));
             } else if cfg.interfaces.unit(ifl).is_none() {
                 errors.push(ValidationError::new(
                     &path,
