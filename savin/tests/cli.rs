@@ -1,0 +1,691 @@
+//! The configuration system end to end: a running daemon driven through `savin cli -c`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+
+use common::{eventually, Daemon};
+use savin_mgmt::proto::{Attachment, Request};
+
+const BASE: &str = r#"system {
+    host-name r1;
+}
+interfaces {
+    eth1 {
+        description "uplink to core";
+        unit 0 {
+            family inet {
+                address 10.0.0.1/24;
+            }
+        }
+    }
+    eth2 {
+        unit 0 {
+            family ethernet-switching {
+                interface-mode access;
+                vlan {
+                    members v10;
+                }
+            }
+        }
+    }
+    irb {
+        unit 10 {
+            family inet {
+                address 192.168.10.1/24;
+            }
+        }
+    }
+}
+vlans {
+    v10 {
+        vlan-id 10;
+        l3-interface irb.10;
+    }
+}
+routing-options {
+    static {
+        route 0.0.0.0/0 next-hop 10.0.0.254;
+    }
+}
+"#;
+
+fn daemon_with_base() -> (tempfile::TempDir, Daemon) {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    let file = tmp.path().join("base.conf");
+    std::fs::write(&file, BASE).unwrap();
+    d.ok(&format!(
+        "configure; load override {}; commit comment \"base\"",
+        file.display()
+    ));
+    (tmp, d)
+}
+
+#[test]
+fn set_edit_delete_and_show_at_edit_levels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    let out = d.ok(
+        "configure; edit interfaces eth3; set description \"to server\"; set unit 0 family inet address 10.3.0.1/24; \
+         show; up; show eth3 unit 0; top; set sys host-name r9; show system",
+    );
+    assert_eq!(
+        out,
+        "Entering configuration mode\n\
+         description \"to server\";\nunit 0 {\n    family inet {\n        address 10.3.0.1/24;\n    }\n}\n\
+         family inet {\n    address 10.3.0.1/24;\n}\n\
+         host-name r9;\n"
+    );
+    // The shared candidate keeps uncommitted changes between sessions, as on Junos.
+    let out = d.ok(
+        "configure; delete interfaces eth3 description; delete system; show; delete system; commit",
+    );
+    assert_eq!(
+        out,
+        "The configuration has been changed but not committed\nEntering configuration mode\n\
+         interfaces {\n    eth3 {\n        unit 0 {\n            family inet {\n                address 10.3.0.1/24;\n            }\n        }\n    }\n}\n\
+         warning: statement not found\ncommit complete\n"
+    );
+    // Abbreviations and a typo with a suggestion.
+    let (ok, out) = d.cli("configure; set interfaces eth3 mut 1500");
+    assert!(!ok);
+    assert!(
+        out.contains("unknown statement 'mut'; did you mean 'mtu'?"),
+        "{out}"
+    );
+    let (ok, out) = d.cli("configure; set interfaces eth3 mtu 100000");
+    assert!(!ok);
+    assert!(
+        out.contains("value 100000 is not within range (256..9216)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn both_formats_and_json_round_trip_through_the_cli() {
+    let (tmp, d) = daemon_with_base();
+    let curly = d.ok("show configuration");
+    assert_eq!(curly, BASE);
+    let set = d.ok("show configuration | display set");
+    assert!(
+        set.contains("set interfaces eth1 description \"uplink to core\"\n"),
+        "{set}"
+    );
+    assert!(set.contains("set vlans v10 l3-interface irb.10\n"), "{set}");
+    // Load the set form into an empty daemon: the same configuration comes out.
+    let d2 = Daemon::start(&tmp.path().join("state2"));
+    let f = tmp.path().join("base.set");
+    std::fs::write(&f, &set).unwrap();
+    d2.ok(&format!("configure; load set {}; commit", f.display()));
+    assert_eq!(d2.ok("show configuration"), curly);
+    assert_eq!(d2.ok("show configuration | display set"), set);
+    let json: serde_json::Value =
+        serde_json::from_str(&d.ok("show configuration | display json")).unwrap();
+    assert_eq!(json["configuration"]["vlans"]["vlan"][0]["vlan-id"], 10);
+    let sub = d.ok("show configuration interfaces eth1 | display set");
+    assert_eq!(
+        sub,
+        "set interfaces eth1 description \"uplink to core\"\nset interfaces eth1 unit 0 family inet address 10.0.0.1/24\n"
+    );
+    assert_eq!(
+        d.ok("show configuration system host-name"),
+        "host-name r1;\n"
+    );
+}
+
+#[test]
+fn compare_against_active_and_rollbacks_uses_the_junos_format() {
+    let (_tmp, d) = daemon_with_base();
+    let out = d.ok(
+        "configure; set system host-name r2; delete interfaces eth2; \
+         set interfaces eth1 unit 0 family inet6 address 2001:db8::1/64; \
+         set routing-options static route 192.0.2.0/24 discard; show | compare",
+    );
+    let expected = "Entering configuration mode
+[edit system]
+-   host-name r1;
++   host-name r2;
+[edit interfaces]
+-   eth2 {
+-       unit 0 {
+-           family ethernet-switching {
+-               interface-mode access;
+-               vlan {
+-                   members v10;
+-               }
+-           }
+-       }
+-   }
+[edit interfaces eth1 unit 0]
++   family inet6 {
++       address 2001:db8::1/64;
++   }
+[edit routing-options static]
++   route 192.0.2.0/24 discard;
+";
+    assert_eq!(out, expected);
+    d.ok("configure; rollback 0; set system host-name r2; commit");
+    // Operational mode compares the active configuration with a rollback.
+    let out = d.ok("show configuration | compare rollback 1");
+    assert_eq!(out, "[edit system]\n-   host-name r1;\n+   host-name r2;\n");
+    let out = d.ok("configure; edit system; show | compare rollback 1");
+    assert_eq!(
+        out,
+        "Entering configuration mode\n[edit system]\n-   host-name r1;\n+   host-name r2;\n"
+    );
+    assert_eq!(
+        d.ok("configure; show | compare"),
+        "Entering configuration mode\n"
+    );
+}
+
+#[test]
+fn deactivate_and_annotate_are_kept_but_not_applied() {
+    let (_tmp, d) = daemon_with_base();
+    d.ok("configure; deactivate interfaces eth1; annotate system \"managed by savin\"; commit");
+    let cfg = d.ok("show configuration");
+    assert!(cfg.starts_with("/* managed by savin */\nsystem {"), "{cfg}");
+    assert!(cfg.contains("    inactive: eth1 {\n"), "{cfg}");
+    // The inactive interface is not in the applied configuration, so its route's
+    // next-hop interface reference below would fail only if it were active.
+    let (ok, out) = d.cli(
+        "configure; set routing-options static route 192.0.2.0/24 next-hop eth9.0; commit check",
+    );
+    assert!(!ok);
+    assert!(out.contains("interface eth9.0 is not configured"), "{out}");
+    let (ok, out) = d.cli("configure; rollback 0; set routing-options static route 192.0.2.0/24 next-hop eth1.0; commit check");
+    assert!(!ok, "eth1 is inactive, so eth1.0 does not exist: {out}");
+    d.ok("configure; rollback 0; activate interfaces eth1; set routing-options static route 192.0.2.0/24 next-hop eth1.0; commit check");
+    let set = d.ok("show configuration | display set | match deactivate");
+    assert_eq!(set, "deactivate interfaces eth1\n");
+}
+
+#[test]
+fn a_failed_commit_leaves_everything_unchanged() {
+    let (_tmp, d) = daemon_with_base();
+    let before = d.ok("show configuration");
+    let history = d.ok("show system commit");
+    let files = d.commit_files();
+    let (ok, out) = d.cli(
+        "configure; set interfaces eth4 unit 0 family inet address 10.0.0.1/24; \
+         set interfaces eth2 unit 0 family ethernet-switching vlan members v99; commit",
+    );
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "[edit interfaces eth4 unit 0 family inet]\n  'address 10.0.0.1/24'\n    address 10.0.0.1 is already configured on eth1.0\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "[edit interfaces eth2 unit 0 family ethernet-switching vlan]\n  'members v99'\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("error: configuration check-out failed"),
+        "{out}"
+    );
+    assert_eq!(d.ok("show configuration"), before);
+    assert_eq!(d.ok("show system commit"), history);
+    assert_eq!(d.commit_files(), files);
+    // commit check succeeds on a good candidate without committing it.
+    let out = d.ok("configure; rollback 0; set system host-name r5; commit check");
+    assert!(out.ends_with("configuration check succeeds\n"), "{out}");
+    assert_eq!(d.ok("show configuration"), before);
+}
+
+#[test]
+fn rollback_n_loads_an_earlier_commit_into_the_candidate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    for n in 1..=4 {
+        d.ok(&format!("configure; set system host-name r{n}; commit"));
+    }
+    let out = d.ok("configure; rollback 2; show | compare");
+    assert_eq!(out, "Entering configuration mode\nload complete\n[edit system]\n-   host-name r4;\n+   host-name r2;\n");
+    d.ok("configure; rollback 2; commit");
+    assert_eq!(d.ok("show configuration system"), "host-name r2;\n");
+    let (ok, out) = d.cli("configure; rollback 50");
+    assert!(!ok);
+    assert!(out.contains("(0..49)"), "{out}");
+    let (ok, out) = d.cli("configure; rollback 9");
+    assert!(!ok);
+    assert!(
+        out.contains("rollback 9: configuration does not exist"),
+        "{out}"
+    );
+}
+
+#[test]
+fn commit_history_records_user_time_and_comment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    d.ok("configure; set system host-name a; commit comment \"first change\"");
+    d.ok("configure; set system host-name b; commit");
+    let user = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .unwrap()
+        .name;
+    let out = d.ok("show system commit");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(
+        lines[0].starts_with("0   20") && lines[0].ends_with(&format!("UTC by {user} via cli")),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("1   20"), "{out}");
+    assert_eq!(lines[2], "    first change");
+    let json: serde_json::Value =
+        serde_json::from_str(&d.ok("show system commit | display json")).unwrap();
+    assert_eq!(
+        json["commit-information"]["commit-history"][1]["comment"],
+        "first change"
+    );
+    assert_eq!(
+        json["commit-information"]["commit-history"][0]["user"],
+        user.as_str()
+    );
+    let out = d.ok("show system uptime");
+    assert!(
+        out.contains("Last configured: ") && out.contains(&format!("by {user}")),
+        "{out}"
+    );
+    assert!(d
+        .ok("show version")
+        .starts_with("Hostname: b\nModel: savin\n"));
+}
+
+#[test]
+fn commit_confirmed_rolls_back_by_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A "minute" of 400 ms: `commit confirmed 1` rolls back after 0.4 s.
+    let d = Daemon::start_with(&tmp.path().join("state"), 400);
+    d.ok("configure; set system host-name good; commit");
+    let out = d.ok("configure; set system host-name risky; commit confirmed 1");
+    assert!(
+        out.contains("commit confirmed will be automatically rolled back in 1 minutes unless confirmed\ncommit complete"),
+        "{out}"
+    );
+    assert_eq!(d.ok("show configuration system"), "host-name risky;\n");
+    assert!(
+        eventually(10, || d.ok("show configuration system")
+            == "host-name good;\n"),
+        "not rolled back: {}",
+        d.log()
+    );
+    let hist = d.ok("show system commit");
+    assert!(
+        hist.lines()
+            .next()
+            .unwrap()
+            .ends_with("via confirm-timeout"),
+        "{hist}"
+    );
+    assert_eq!(hist.lines().count(), 4, "{hist}");
+    // The shared candidate follows the rollback, so the next edit starts from it.
+    assert_eq!(
+        d.ok("configure; show | compare"),
+        "Entering configuration mode\n"
+    );
+}
+
+#[test]
+fn a_confirming_commit_stops_the_rollback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start_with(&tmp.path().join("state"), 300);
+    d.ok("configure; set system host-name good; commit");
+    d.ok("configure; set system host-name risky; commit confirmed 1; commit");
+    std::thread::sleep(std::time::Duration::from_millis(900));
+    assert_eq!(d.ok("show configuration system"), "host-name risky;\n");
+    assert_eq!(d.ok("show system commit").lines().count(), 3);
+}
+
+#[test]
+fn commit_confirmed_still_rolls_back_across_a_daemon_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start_with(&tmp.path().join("state"), 1500);
+    d.ok("configure; set system host-name good; commit");
+    d.ok("configure; set system host-name risky; commit confirmed 1");
+    assert!(d.stop(), "SIGTERM stops the daemon cleanly");
+    d.start_again();
+    assert_eq!(
+        d.ok("show configuration system"),
+        "host-name risky;\n",
+        "restart applies the last commit"
+    );
+    assert!(
+        d.ok("show system commit").contains("unconfirmed"),
+        "still pending"
+    );
+    assert!(
+        eventually(10, || d.ok("show configuration system")
+            == "host-name good;\n"),
+        "{}",
+        d.log()
+    );
+    // And a pending rollback whose deadline passed while the daemon was down fires at start.
+    d.ok("configure; set system host-name risky2; commit confirmed 1");
+    d.kill9();
+    std::thread::sleep(std::time::Duration::from_millis(1600));
+    d.start_again();
+    assert!(
+        eventually(5, || d.ok("show configuration system")
+            == "host-name good;\n"),
+        "{}",
+        d.log()
+    );
+}
+
+#[test]
+fn a_restart_applies_the_last_commit_and_discards_uncommitted_edits() {
+    let (_tmp, mut d) = daemon_with_base();
+    d.ok("configure; set system host-name r7; commit; set system host-name uncommitted");
+    d.restart();
+    assert_eq!(d.ok("show configuration system"), "host-name r7;\n");
+    assert_eq!(
+        d.ok("configure; show | compare"),
+        "Entering configuration mode\n"
+    );
+    assert_eq!(
+        d.ok("show system commit")
+            .lines()
+            .filter(|l| !l.starts_with(' '))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn load_errors_name_file_line_and_column_and_load_nothing() {
+    let (tmp, d) = daemon_with_base();
+    let bad = tmp.path().join("bad.conf");
+    std::fs::write(
+        &bad,
+        "system {\n    host-name r2;\n}\ninterfaces {\n    eth1 {\n        mtu 99999;\n    }\n}\n",
+    )
+    .unwrap();
+    let (ok, out) = d.cli(&format!(
+        "configure; load merge {}; show | compare",
+        bad.display()
+    ));
+    assert!(!ok);
+    assert!(
+        out.contains(&format!(
+            "{}:6:13: 'mtu 99999': value 99999 is not within range (256..9216)",
+            bad.display()
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("[edit"), "nothing loaded: {out}");
+    let set = tmp.path().join("bad.set");
+    std::fs::write(
+        &set,
+        "set system host-name r3\nset interfaces eth1 descripton x\n",
+    )
+    .unwrap();
+    let (ok, out) = d.cli(&format!(
+        "configure; load set {}; show | compare",
+        set.display()
+    ));
+    assert!(!ok);
+    assert!(
+        out.contains(&format!(
+            "{}:2:21: syntax error: unknown statement 'descripton'; did you mean 'description'?",
+            set.display()
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("[edit system]"),
+        "the first line must not be applied: {out}"
+    );
+    let bin = tmp.path().join("bin.conf");
+    std::fs::write(&bin, b"system {\x00\x01\x02 }").unwrap();
+    let (ok, out) = d.cli(&format!("configure; load merge {}", bin.display()));
+    assert!(!ok);
+    assert!(out.contains("binary data"), "{out}");
+    let latin1 = tmp.path().join("latin1.conf");
+    std::fs::write(&latin1, b"system { host-name caf\xe9; }").unwrap();
+    let (ok, out) = d.cli(&format!("configure; load merge {}", latin1.display()));
+    assert!(!ok);
+    assert!(out.contains("not a text file"), "{out}");
+    assert_eq!(d.ok("show configuration"), BASE);
+}
+
+#[test]
+fn two_sessions_share_the_candidate_and_private_sessions_are_refused_while_it_is_dirty() {
+    let (_tmp, d) = daemon_with_base();
+    let mut a = d.client();
+    let mut b = d.client();
+    assert!(a.exec("configure").unwrap().ok);
+    assert!(a.exec("set system host-name shared-edit").unwrap().ok);
+    let r = b.exec("configure").unwrap();
+    assert!(
+        r.output
+            .contains("Users currently editing the configuration:"),
+        "{}",
+        r.output
+    );
+    assert!(
+        r.output
+            .contains("The configuration has been changed but not committed"),
+        "{}",
+        r.output
+    );
+    assert_eq!(
+        b.exec("show system host-name").unwrap().output,
+        "host-name shared-edit;\n"
+    );
+    let mut c = d.client();
+    let r = c.exec("configure private").unwrap();
+    assert!(!r.ok);
+    assert!(
+        r.output
+            .starts_with("error: shared configuration database modified"),
+        "{}",
+        r.output
+    );
+    // B commits what A set: the candidate is shared.
+    assert!(b.exec("commit").unwrap().ok);
+    assert_eq!(
+        d.ok("show configuration system"),
+        "host-name shared-edit;\n"
+    );
+    // Now a private session works on its own copy.
+    let r = c.exec("configure private").unwrap();
+    assert!(r.ok, "{}", r.output);
+    assert!(c.exec("set system host-name private-edit").unwrap().ok);
+    assert_eq!(
+        a.exec("show system host-name").unwrap().output,
+        "host-name shared-edit;\n"
+    );
+    assert!(c.exec("commit").unwrap().ok);
+    assert_eq!(
+        d.ok("show configuration system"),
+        "host-name private-edit;\n"
+    );
+}
+
+#[test]
+fn concurrent_commits_are_serialised() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    let sock = d.sock.clone();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let sock = sock.clone();
+            std::thread::spawn(move || {
+                let mut c = savin_mgmt::proto::Client::connect(&sock).unwrap();
+                assert!(c.exec("configure").unwrap().ok);
+                for i in 0..10 {
+                    let r = c
+                        .exec(&format!(
+                            "set routing-options static route 10.{t}.{i}.0/24 discard"
+                        ))
+                        .unwrap();
+                    assert!(r.ok, "{}", r.output);
+                    let r = c.exec("commit").unwrap();
+                    assert!(r.ok, "{}", r.output);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let routes = d.ok("show configuration routing-options | display set | count");
+    assert_eq!(routes, "Count: 40 lines\n");
+    assert_eq!(d.ok("show system commit | count"), "Count: 40 lines\n");
+    // Every stored commit is complete and parses.
+    for e in std::fs::read_dir(d.dir.join("commits")).unwrap() {
+        let p = e.unwrap().path();
+        savin_config::Configuration::parse(&std::fs::read_to_string(&p).unwrap(), None).unwrap();
+    }
+}
+
+#[test]
+fn the_socket_is_private_and_hostile_clients_do_not_hurt_the_daemon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    let mode = std::fs::metadata(&d.sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // Garbage that is not JSON gets an error, and the connection stays usable.
+    let mut s = std::os::unix::net::UnixStream::connect(&d.sock).unwrap();
+    s.write_all(b"\x00\xff\xfe garbage\n").unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.contains("malformed request"), "{line}");
+    // An oversized request is refused and the connection closed.
+    let big = vec![b'a'; savin_mgmt::proto::MAX_FRAME + 10];
+    let writer = std::thread::spawn(move || {
+        let _ = s.write_all(&big);
+    });
+    line.clear();
+    r.read_line(&mut line).unwrap();
+    assert!(line.contains("request too large"), "{line}");
+    let _ = writer.join();
+    // Oversized configuration text inside a valid request is refused by the parser.
+    let mut c = d.client();
+    assert!(c.exec("configure").unwrap().ok);
+    let text = "#".repeat(savin_config::parse::MAX_TEXT + 1);
+    let r = c
+        .request(&Request::Exec {
+            line: "load merge terminal".into(),
+            data: Some(Attachment {
+                name: "terminal".into(),
+                text,
+            }),
+        })
+        .unwrap();
+    assert!(!r.ok && r.output.contains("the limit is"), "{}", r.output);
+    // Unknown and malformed commands answer with errors; the daemon is still fine.
+    for bad in [
+        "frobnicate",
+        "show configuration | display xml",
+        "configure; set",
+        "set [ ] ;",
+        "commit confirmed 0",
+    ] {
+        let (ok, _) = d.cli(bad);
+        assert!(!ok, "{bad}");
+    }
+    assert!(d.ok("show version").contains("Savin"));
+}
+
+#[test]
+fn completion_and_help_come_from_the_schema() {
+    let (_tmp, d) = daemon_with_base();
+    let mut c = d.client();
+    let words = |c: &mut savin_mgmt::proto::Client, line: &str| -> Vec<String> {
+        let r = c.request(&Request::Complete { line: line.into() }).unwrap();
+        r.completions
+            .into_iter()
+            .filter(|c| !c.placeholder)
+            .map(|c| c.word)
+            .collect()
+    };
+    assert_eq!(words(&mut c, "sh"), ["show"]);
+    assert_eq!(
+        words(&mut c, "show "),
+        ["configuration", "system", "version"]
+    );
+    assert_eq!(words(&mut c, "show configuration inter"), ["interfaces"]);
+    assert!(c.exec("configure").unwrap().ok);
+    assert_eq!(
+        words(&mut c, "set interfaces eth1 unit 0 family "),
+        ["ethernet-switching", "inet", "inet6"]
+    );
+    assert_eq!(words(&mut c, "set interfaces e"), ["eth1", "eth2"]);
+    assert_eq!(
+        words(
+            &mut c,
+            "set interfaces eth2 unit 0 family ethernet-switching interface-mode "
+        ),
+        ["access", "trunk"]
+    );
+    assert_eq!(
+        words(
+            &mut c,
+            "set interfaces eth2 unit 0 family ethernet-switching vlan members "
+        ),
+        ["v10"]
+    );
+    let r = c
+        .request(&Request::Complete {
+            line: "set interfaces eth2 mtu ".into(),
+        })
+        .unwrap();
+    assert_eq!(r.completions.len(), 1);
+    assert_eq!(
+        (r.completions[0].word.as_str(), r.completions[0].placeholder),
+        ("<256..9216>", true)
+    );
+    let r = c
+        .request(&Request::Complete {
+            line: "set system ".into(),
+        })
+        .unwrap();
+    assert_eq!(r.completions[0].word, "host-name");
+    assert_eq!(r.completions[0].help, "Hostname for this router");
+    assert_eq!(words(&mut c, "com"), ["commit"]);
+    assert_eq!(
+        words(&mut c, "commit "),
+        ["and-quit", "check", "comment", "confirmed"]
+    );
+}
+
+#[test]
+fn exit_leaves_edit_levels_then_configuration_mode() {
+    let (_tmp, d) = daemon_with_base();
+    let mut c = d.client();
+    let r = c.exec("configure").unwrap();
+    assert_eq!(
+        (r.prompt.ends_with("@r1# "), r.banner.as_str()),
+        (true, "[edit]")
+    );
+    let r = c.exec("edit interfaces eth1 unit 0 family inet").unwrap();
+    assert_eq!(r.banner, "[edit interfaces eth1 unit 0 family inet]");
+    let r = c.exec("up").unwrap();
+    assert_eq!(
+        r.banner, "[edit interfaces eth1 unit 0]",
+        "up skips the flattened 'family'"
+    );
+    let r = c.exec("exit").unwrap();
+    assert_eq!(r.banner, "[edit interfaces eth1]");
+    c.exec("set description changed").unwrap();
+    let r = c.exec("exit configuration-mode").unwrap();
+    assert_eq!(
+        r.output,
+        "The configuration has been changed but not committed\nExiting configuration mode\n"
+    );
+    assert!(r.prompt.ends_with("@r1> "), "{}", r.prompt);
+    let r = c.exec("exit").unwrap();
+    assert!(r.exit);
+    let out = d.ok("configure; commit and-quit; show configuration interfaces eth1 description");
+    assert_eq!(out, "The configuration has been changed but not committed\nEntering configuration mode\ncommit complete\nExiting configuration mode\ndescription changed;\n");
+}
