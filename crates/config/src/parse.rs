@@ -245,6 +245,9 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
                     // `inactive:` and annotations belong to the first statement the line names
                     // (`inactive: route 192.0.2.0/24 discard;` deactivates the route).
                     let meta_target = first_statement(root_node, &target, base.len());
+                    if meta_target.end == End::Here {
+                        tree::ensure(&mut root, root_node, &meta_target.steps);
+                    }
                     *tree::meta_mut(&mut root, root_node, &meta_target)
                         .map_err(|e| ConfigError::at(first_pos, e))? = m;
                 }

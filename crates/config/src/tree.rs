@@ -562,6 +562,11 @@ fn block_at_mut<'a>(
     Some(block)
 }
 
+/// Creates the blocks along `steps` (containers and list entries) if they are missing.
+pub fn ensure(root: &mut Block, node: &'static Node, steps: &[Step]) {
+    block_at_mut(root, node, steps, true);
+}
+
 /// `set`: creates what the path names. `meta`, when given, is set on the final statement.
 pub fn set(
     root: &mut Block,

@@ -1,0 +1,165 @@
+//! Property tests: for configurations generated from the schema, printing and parsing again
+//! gives the same configuration, in both text forms; and the typed model accepts every
+//! statement the schema has (so the two cannot drift apart).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use savin_config::schema::{self, Kind, Node};
+use savin_config::tree::{Block, Entries, Item, Meta};
+use savin_config::value::{mask, NatStr, Type, Value};
+use savin_config::Configuration;
+
+const TEXTS: &[&str] = &["uplink", "to core", "a \"quoted\" word", "back\\slash", "#hash", "/*x*/", "tab\there", "ünïcode", ""];
+
+fn value(rng: &mut StdRng, ty: &Type) -> Value {
+    let v4 = |rng: &mut StdRng| IpAddr::V4(Ipv4Addr::from(rng.gen::<u32>()));
+    let v6 = |rng: &mut StdRng| IpAddr::V6(Ipv6Addr::from(rng.gen::<u128>()));
+    let name = |rng: &mut StdRng| format!("{}{}", ["v", "eth", "ge-0-0-", "x_y.", "A"][rng.gen_range(0..5)], rng.gen_range(0..40));
+    match ty {
+        Type::Text => Value::Text(NatStr::from(TEXTS[rng.gen_range(0..TEXTS.len())])),
+        Type::Name | Type::Ref(_) => Value::Text(NatStr(name(rng))),
+        Type::Uint { min, max } => Value::Num(rng.gen_range(*min..=*max)),
+        Type::Ipv4 => Value::Addr(v4(rng)),
+        Type::Ipv6 => Value::Addr(v6(rng)),
+        Type::Ipv4Prefix => {
+            let l = rng.gen_range(0..=32);
+            Value::Prefix(mask(v4(rng), l), l)
+        }
+        Type::Ipv6Prefix => {
+            let l = rng.gen_range(0..=128);
+            Value::Prefix(mask(v6(rng), l), l)
+        }
+        Type::Ipv4IfAddr => Value::Prefix(v4(rng), rng.gen_range(0..=32)),
+        Type::Ipv6IfAddr => Value::Prefix(v6(rng), rng.gen_range(0..=128)),
+        Type::Enum(e) => Value::Text(NatStr::from(e[rng.gen_range(0..e.len())])),
+        Type::IfName => Value::Text(NatStr(format!("eth{}", rng.gen_range(0..20)))),
+        Type::IflName => Value::Text(NatStr(format!("eth{}.{}", rng.gen_range(0..20), rng.gen_range(0..5)))),
+        Type::HostName => Value::Text(NatStr(format!("r{}.lab", rng.gen_range(0..100)))),
+        Type::NextHop { v6: is6 } => match (rng.gen_bool(0.7), is6) {
+            (true, false) => Value::Addr(v4(rng)),
+            (true, true) => Value::Addr(v6(rng)),
+            _ => Value::Text(NatStr(format!("irb.{}", rng.gen_range(0..9)))),
+        },
+    }
+}
+
+fn meta(rng: &mut StdRng) -> Meta {
+    Meta {
+        inactive: rng.gen_bool(0.15),
+        comment: rng.gen_bool(0.1).then(|| format!("note {}", rng.gen_range(0..9))),
+        replace: false,
+    }
+}
+
+fn block(rng: &mut StdRng, node: &'static Node, depth: usize) -> Block {
+    let mut b = Block::default();
+    for (idx, child) in node.children().iter().enumerate() {
+        if !rng.gen_bool(0.6) || depth > 8 {
+            continue;
+        }
+        let excluded = child
+            .excludes
+            .iter()
+            .any(|n| node.children().iter().position(|c| c.name == *n).is_some_and(|j| b.items.get(&j).is_some()));
+        if excluded {
+            continue;
+        }
+        let item = match &child.kind {
+            Kind::Container { .. } => {
+                let mut inner = block(rng, child, depth + 1);
+                if !child.is_flatten() {
+                    inner.meta = meta(rng);
+                }
+                if inner.items.is_empty() && !child.is_presence() {
+                    continue;
+                }
+                Item::Block(inner)
+            }
+            Kind::List { key, .. } => {
+                let mut e = Entries::new(child);
+                for _ in 0..rng.gen_range(1..4) {
+                    let mut inner = block(rng, child, depth + 1);
+                    inner.meta = meta(rng);
+                    e.insert(value(rng, key), inner);
+                }
+                Item::List(e)
+            }
+            Kind::Leaf(ty) => Item::Leaf(meta(rng), value(rng, ty)),
+            Kind::Flag => Item::Flag(meta(rng)),
+            Kind::LeafList(ty) => {
+                let mut vs = Vec::new();
+                for _ in 0..rng.gen_range(1..4) {
+                    let v = value(rng, ty);
+                    if !vs.contains(&v) {
+                        vs.push(v);
+                    }
+                }
+                Item::LeafList(meta(rng), vs)
+            }
+        };
+        b.items.insert(idx, item);
+    }
+    b
+}
+
+fn generate(seed: u64) -> Configuration {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Configuration {
+        root: block(&mut rng, schema::root(), 0),
+    }
+}
+
+fn strip_comments(b: &mut Block) {
+    b.meta.comment = None;
+    for item in b.items.values_mut() {
+        match item {
+            Item::Block(x) => strip_comments(x),
+            Item::List(Entries::Sorted(m)) => m.values_mut().for_each(strip_comments),
+            Item::List(Entries::Ordered(m)) => m.values_mut().for_each(strip_comments),
+            Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => m.comment = None,
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn curly_form_round_trips(seed in any::<u64>()) {
+        let c = generate(seed);
+        let text = c.to_curly();
+        let back = Configuration::parse(&text, None).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(&back, &c, "{}", text);
+    }
+
+    #[test]
+    fn set_form_round_trips(seed in any::<u64>()) {
+        let mut c = generate(seed);
+        let text = c.to_set();
+        let back = Configuration::parse_set(&text, None).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        strip_comments(&mut c.root);
+        prop_assert_eq!(&back, &c, "{}", text);
+    }
+
+    #[test]
+    fn the_typed_model_accepts_every_schema_statement(seed in any::<u64>()) {
+        let c = generate(seed);
+        prop_assert!(c.typed().is_ok(), "{:?}\n{}", c.typed().err(), c.to_curly());
+    }
+
+    #[test]
+    fn compare_is_empty_exactly_when_equal(a in any::<u64>(), b in any::<u64>()) {
+        let (x, y) = (generate(a), generate(b));
+        prop_assert_eq!(x.compare(&y).is_empty(), x == y);
+        prop_assert!(x.compare(&x).is_empty());
+    }
+
+    #[test]
+    fn parsing_arbitrary_text_never_panics(s in "\\PC{0,200}") {
+        let _ = Configuration::parse(&s, None);
+        let _ = Configuration::parse_set(&s, None);
+    }
+}
