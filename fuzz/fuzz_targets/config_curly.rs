@@ -1,0 +1,17 @@
+//! The curly-brace parser never panics, and whatever it accepts prints and parses back to
+//! the same configuration.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use savin_config::Configuration;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(c) = Configuration::parse(text, Some("fuzz")) {
+        let printed = c.to_curly();
+        let again = Configuration::parse(&printed, None).expect("printed configuration parses");
+        assert_eq!(again, c, "round trip changed the configuration:\n{printed}");
+        let _ = c.to_json();
+        let _ = c.typed();
+    }
+});

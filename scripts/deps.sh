@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
+# and cargo-fuzz. As root it installs; otherwise it says what is missing.
+set -euo pipefail
+
+pkgs=()
+command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
+command -v ping >/dev/null 2>&1 || pkgs+=(iputils-ping)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    [ -n "${SAVIN_APT_UPDATED:-}" ] || apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+  else
+    echo "deps: missing Debian packages: ${pkgs[*]} (install them as root)" >&2
+  fi
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install --locked cargo-fuzz >/dev/null 2>&1 || echo "deps: could not install cargo-fuzz" >&2
+fi
