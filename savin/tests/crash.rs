@@ -14,7 +14,13 @@ const ROUTES: usize = 20_000;
 
 fn routes() -> String {
     (0..ROUTES)
-        .map(|i| format!("set routing-options static route 10.{}.{}.0/24 discard\n", i >> 8, i & 255))
+        .map(|i| {
+            format!(
+                "set routing-options static route 10.{}.{}.0/24 discard\n",
+                i >> 8,
+                i & 255
+            )
+        })
         .collect()
 }
 
@@ -28,7 +34,10 @@ fn sigkill_during_repeated_commits_never_tears_the_store() {
         let r = c
             .request(&Request::Exec {
                 line: "load set terminal".into(),
-                data: Some(Attachment { name: "routes".into(), text: routes() }),
+                data: Some(Attachment {
+                    name: "routes".into(),
+                    text: routes(),
+                }),
             })
             .unwrap();
         assert!(r.ok, "{}", r.output);
@@ -43,13 +52,18 @@ fn sigkill_during_repeated_commits_never_tears_the_store() {
         let sock = d.sock.clone();
         let st = state.clone();
         let committer = std::thread::spawn(move || {
-            let Ok(mut c) = Client::connect(&sock) else { return 0 };
+            let Ok(mut c) = Client::connect(&sock) else {
+                return 0;
+            };
             if !c.exec("configure").is_ok_and(|r| r.ok) {
                 return 0;
             }
             for i in 0.. {
                 let name = format!("h{round}-{i}");
-                if !c.exec(&format!("set system host-name {name}")).is_ok_and(|r| r.ok) {
+                if !c
+                    .exec(&format!("set system host-name {name}"))
+                    .is_ok_and(|r| r.ok)
+                {
                     return i;
                 }
                 st.lock().unwrap().1 = Some(name.clone());
@@ -74,21 +88,38 @@ fn sigkill_during_repeated_commits_never_tears_the_store() {
             let c = savin_config::Configuration::parse(&text, Some(&name))
                 .unwrap_or_else(|e| panic!("round {round}: torn commit file: {e}"));
             let typed = c.typed().unwrap();
-            assert_eq!(typed.routing_options.static_routes.route.len(), ROUTES, "round {round}: {name}");
+            assert_eq!(
+                typed.routing_options.static_routes.route.len(),
+                ROUTES,
+                "round {round}: {name}"
+            );
         }
         d.start_again();
         let (last_acked, in_flight) = state.lock().unwrap().clone();
         let host = d.ok("show configuration system host-name");
         let ok = host == format!("host-name {last_acked};\n")
-            || in_flight.as_ref().is_some_and(|f| host == format!("host-name {f};\n"));
-        assert!(ok, "round {round}: came back with {host:?}, acked {last_acked}, in flight {in_flight:?}");
+            || in_flight
+                .as_ref()
+                .is_some_and(|f| host == format!("host-name {f};\n"));
         assert!(
-            !std::fs::read_dir(d.dir.join("commits"))
+            ok,
+            "round {round}: came back with {host:?}, acked {last_acked}, in flight {in_flight:?}"
+        );
+        assert!(
+            !std::fs::read_dir(d.dir.join("commits")).unwrap().any(|e| e
                 .unwrap()
-                .any(|e| e.unwrap().file_name().to_string_lossy().starts_with(".tmp")),
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".tmp")),
             "temporary files are removed at start"
         );
-        acked = host.trim_start_matches("host-name ").trim_end_matches(";\n").to_string();
+        acked = host
+            .trim_start_matches("host-name ")
+            .trim_end_matches(";\n")
+            .to_string();
     }
-    assert!(commits_made > 24, "the kills must land among commits: only {commits_made} commits ran");
+    assert!(
+        commits_made > 24,
+        "the kills must land among commits: only {commits_made} commits ran"
+    );
 }

@@ -6,17 +6,33 @@ use savin_lab::Lab;
 #[test]
 fn the_demo_runs_and_cleans_up() {
     // The demo makes its own lab; this one only checks that labs can run here.
-    let Some(probe) = Lab::require("the_demo_runs_and_cleans_up") else { return };
+    let Some(probe) = Lab::require("the_demo_runs_and_cleans_up") else {
+        return;
+    };
     drop(probe);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_savin")).arg("demo").output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_savin"))
+        .arg("demo")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("root@savin-demo# show | compare\n[edit routing-options static]\n-   route 203.0.113.0/24"), "{stdout}");
     assert!(stdout.contains("stopped cleanly: true"), "{stdout}");
     // The demo lists the namespaces it made; none may survive it.
-    let made: Vec<&str> = stdout.lines().map(str::trim).filter(|l| l.starts_with("svlab")).collect();
+    let made: Vec<&str> = stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("svlab"))
+        .collect();
     assert_eq!(made.len(), 3, "{stdout}");
-    let ns = std::process::Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let ns = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
     let list = String::from_utf8_lossy(&ns.stdout);
     for n in made {
         assert!(!list.contains(n), "the demo left {n} behind");

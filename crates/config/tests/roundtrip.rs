@@ -12,12 +12,28 @@ use savin_config::tree::{Block, Entries, Item, Meta};
 use savin_config::value::{mask, NatStr, Type, Value};
 use savin_config::Configuration;
 
-const TEXTS: &[&str] = &["uplink", "to core", "a \"quoted\" word", "back\\slash", "#hash", "/*x*/", "tab\there", "ünïcode", ""];
+const TEXTS: &[&str] = &[
+    "uplink",
+    "to core",
+    "a \"quoted\" word",
+    "back\\slash",
+    "#hash",
+    "/*x*/",
+    "tab\there",
+    "ünïcode",
+    "",
+];
 
 fn value(rng: &mut StdRng, ty: &Type) -> Value {
     let v4 = |rng: &mut StdRng| IpAddr::V4(Ipv4Addr::from(rng.gen::<u32>()));
     let v6 = |rng: &mut StdRng| IpAddr::V6(Ipv6Addr::from(rng.gen::<u128>()));
-    let name = |rng: &mut StdRng| format!("{}{}", ["v", "eth", "ge-0-0-", "x_y.", "A"][rng.gen_range(0..5)], rng.gen_range(0..40));
+    let name = |rng: &mut StdRng| {
+        format!(
+            "{}{}",
+            ["v", "eth", "ge-0-0-", "x_y.", "A"][rng.gen_range(0..5)],
+            rng.gen_range(0..40)
+        )
+    };
     match ty {
         Type::Text => Value::Text(NatStr::from(TEXTS[rng.gen_range(0..TEXTS.len())])),
         Type::Name | Type::Ref(_) => Value::Text(NatStr(name(rng))),
@@ -36,7 +52,11 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
         Type::Ipv6IfAddr => Value::Prefix(v6(rng), rng.gen_range(0..=128)),
         Type::Enum(e) => Value::Text(NatStr::from(e[rng.gen_range(0..e.len())])),
         Type::IfName => Value::Text(NatStr(format!("eth{}", rng.gen_range(0..20)))),
-        Type::IflName => Value::Text(NatStr(format!("eth{}.{}", rng.gen_range(0..20), rng.gen_range(0..5)))),
+        Type::IflName => Value::Text(NatStr(format!(
+            "eth{}.{}",
+            rng.gen_range(0..20),
+            rng.gen_range(0..5)
+        ))),
         Type::HostName => Value::Text(NatStr(format!("r{}.lab", rng.gen_range(0..100)))),
         Type::NextHop { v6: is6 } => match (rng.gen_bool(0.7), is6) {
             (true, false) => Value::Addr(v4(rng)),
@@ -49,7 +69,9 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
 fn meta(rng: &mut StdRng) -> Meta {
     Meta {
         inactive: rng.gen_bool(0.15),
-        comment: rng.gen_bool(0.1).then(|| format!("note {}", rng.gen_range(0..9))),
+        comment: rng
+            .gen_bool(0.1)
+            .then(|| format!("note {}", rng.gen_range(0..9))),
         replace: false,
     }
 }
@@ -60,10 +82,12 @@ fn block(rng: &mut StdRng, node: &'static Node, depth: usize) -> Block {
         if !rng.gen_bool(0.6) || depth > 8 {
             continue;
         }
-        let excluded = child
-            .excludes
-            .iter()
-            .any(|n| node.children().iter().position(|c| c.name == *n).is_some_and(|j| b.items.get(&j).is_some()));
+        let excluded = child.excludes.iter().any(|n| {
+            node.children()
+                .iter()
+                .position(|c| c.name == *n)
+                .is_some_and(|j| b.items.get(&j).is_some())
+        });
         if excluded {
             continue;
         }
