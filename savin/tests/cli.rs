@@ -689,3 +689,85 @@ fn exit_leaves_edit_levels_then_configuration_mode() {
     let out = d.ok("configure; commit and-quit; show configuration interfaces eth1 description");
     assert_eq!(out, "The configuration has been changed but not committed\nEntering configuration mode\ncommit complete\nExiting configuration mode\ndescription changed;\n");
 }
+
+#[test]
+fn a_private_commit_merges_onto_changes_committed_meanwhile() {
+    let (_tmp, d) = daemon_with_base();
+    let mut p = d.client();
+    assert!(p.exec("configure private").unwrap().ok);
+    assert!(p.exec("set interfaces eth1 mtu 9000").unwrap().ok);
+    assert!(
+        p.exec("delete routing-options static route 0.0.0.0/0")
+            .unwrap()
+            .ok
+    );
+    // Someone else commits in between, also under routing-options static.
+    d.ok("configure; rollback 0; set system host-name r2; set routing-options static route 198.51.100.0/24 reject; commit");
+    let r = p.exec("commit").unwrap();
+    assert!(r.ok, "{}", r.output);
+    let cfg = d.ok("show configuration | display set");
+    assert!(
+        cfg.contains("set system host-name r2\n"),
+        "the other commit is kept: {cfg}"
+    );
+    assert!(cfg.contains("set interfaces eth1 mtu 9000\n"), "{cfg}");
+    assert!(!cfg.contains("route 0.0.0.0/0"), "{cfg}");
+    assert!(
+        cfg.contains("set routing-options static route 198.51.100.0/24 reject\n"),
+        "{cfg}"
+    );
+}
+
+#[test]
+fn load_merge_replace_and_override_follow_junos() {
+    let (tmp, d) = daemon_with_base();
+    let f = tmp.path().join("part.conf");
+    std::fs::write(&f, "system { host-name r3; }\nrouting-options { replace: static { route 192.0.2.0/24 discard; } }\n").unwrap();
+    // merge: the replace: tag is ignored; routes are added to the existing ones.
+    let out = d.ok(&format!(
+        "configure; rollback 0; load merge {}; show routing-options static",
+        f.display()
+    ));
+    assert!(
+        out.contains("route 0.0.0.0/0 next-hop 10.0.0.254;")
+            && out.contains("route 192.0.2.0/24 discard;"),
+        "{out}"
+    );
+    // replace: the tagged statement replaces what was there.
+    let out = d.ok(&format!(
+        "configure; rollback 0; load replace {}; show routing-options static",
+        f.display()
+    ));
+    assert!(out.ends_with("Entering configuration mode\nload complete\nload complete\nroute 192.0.2.0/24 discard;\n"), "{out}");
+    // override: the file is the whole configuration.
+    let out = d.ok(&format!(
+        "configure; rollback 0; load override {}; show | display set",
+        f.display()
+    ));
+    assert!(
+        out.ends_with(
+            "set system host-name r3\nset routing-options static route 192.0.2.0/24 discard\n"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("interfaces"), "{out}");
+    // terminal input comes from the client's stdin.
+    let out = std::process::Command::new(common::SAVIN)
+        .args(["cli", "--socket"])
+        .arg(&d.sock)
+        .args([
+            "-c",
+            "configure; rollback 0; load set terminal; show system",
+        ])
+        .stdin(
+            std::fs::File::open({
+                let p = tmp.path().join("stdin.set");
+                std::fs::write(&p, "set system host-name from-stdin\n").unwrap();
+                p
+            })
+            .unwrap(),
+        )
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("host-name from-stdin;\n"));
+}

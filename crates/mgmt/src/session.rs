@@ -60,7 +60,65 @@ impl Shared {
 
 struct Private {
     candidate: Configuration,
+    /// The active configuration when the private copy was taken.
+    base: Configuration,
     base_seq: u64,
+}
+
+impl Private {
+    /// Replays this session's changes onto a newer active configuration, as Junos merges a
+    /// private candidate at commit: statements removed since `base` are deleted, statements
+    /// added are set. (Annotations are not carried across such a merge.)
+    fn rebase(&mut self, active: &Configuration, active_seq: u64) -> Result<(), String> {
+        use std::collections::HashSet;
+        let base_text = self.base.to_set();
+        let mine_text = self.candidate.to_set();
+        let active_text = active.to_set();
+        let base_lines: HashSet<&str> = base_text.lines().collect();
+        let mine_lines: HashSet<&str> = mine_text.lines().collect();
+        let active_lines: HashSet<&str> = active_text.lines().collect();
+        // Every statement path that still has something under it in this session's copy, and
+        // every path under which someone else changed something since the copy was taken.
+        let mine_prefixes: HashSet<String> = mine_text.lines().flat_map(set_prefixes).collect();
+        let others_prefixes: HashSet<String> = active_text
+            .lines()
+            .filter(|l| !base_lines.contains(l))
+            .chain(base_text.lines().filter(|l| !active_lines.contains(l)))
+            .flat_map(set_prefixes)
+            .collect();
+        let mut script = String::new();
+        let mut deleted: HashSet<String> = HashSet::new();
+        for l in base_text.lines().filter(|l| !mine_lines.contains(l)) {
+            if let Some(rest) = l.strip_prefix("deactivate ") {
+                script.push_str(&format!("activate {rest}\n"));
+                continue;
+            }
+            // Delete the largest statement this session removed that nobody else touched,
+            // so a removed route goes as a whole and a route added by someone else stays.
+            let prefixes = set_prefixes(l);
+            let target = prefixes
+                .iter()
+                .find(|p| !mine_prefixes.contains(*p) && !others_prefixes.contains(*p))
+                .or(prefixes.last());
+            if let Some(t) = target {
+                if deleted.insert(t.clone()) {
+                    script.push_str(&format!("delete {t}\n"));
+                }
+            }
+        }
+        for l in mine_text.lines().filter(|l| !base_lines.contains(l)) {
+            script.push_str(l);
+            script.push('\n');
+        }
+        let mut merged = active.clone();
+        apply_set_text(&mut merged.root, &script, Some("private changes")).map_err(|e| {
+            format!("error: private changes conflict with the committed configuration: {e}")
+        })?;
+        self.candidate = merged;
+        self.base = active.clone();
+        self.base_seq = active_seq;
+        Ok(())
+    }
 }
 
 enum Mode {
@@ -554,6 +612,7 @@ impl Session {
             out.push_str("warning: uncommitted changes will be discarded on exit\n");
             Private {
                 candidate: sh.engine.active().clone(),
+                base: sh.engine.active().clone(),
                 base_seq: sh.engine.active_seq(),
             }
         });
@@ -662,12 +721,9 @@ impl Session {
             "commit" => {
                 let req = parse_commit(args, &self.user).or_else(err)?;
                 let and_quit = args.iter().any(|w| w.text == "and-quit");
-                if let Some(p) = private.as_ref() {
+                if let Some(p) = private.as_mut() {
                     if p.base_seq != sh.engine.active_seq() {
-                        return err(
-                            "configuration database modified by another commit since 'configure private'; \
-                             exit and run 'configure private' again",
-                        );
+                        p.rebase(sh.engine.active(), sh.engine.active_seq())?;
                     }
                 }
                 let outcome = match private.as_ref() {
@@ -676,7 +732,10 @@ impl Session {
                 }
                 .or_else(err)?;
                 if let Some(p) = private.as_mut() {
-                    p.base_seq = sh.engine.active_seq();
+                    if matches!(outcome, CommitOutcome::Committed { .. }) {
+                        p.base = sh.engine.active().clone();
+                        p.base_seq = sh.engine.active_seq();
+                    }
                 }
                 let mut out = String::new();
                 match outcome {
@@ -809,6 +868,26 @@ impl Session {
         out.dedup_by(|a, b| a.word == b.word);
         out
     }
+}
+
+/// The statement paths of one `set` line, shortest first: `set a b c` gives `a`, `a b`, `a b c`.
+fn set_prefixes(line: &str) -> Vec<String> {
+    let Some(rest) = line.strip_prefix("set ") else {
+        return Vec::new();
+    };
+    let Ok(words) = command_words(rest) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(words.len());
+    let mut cur = String::new();
+    for w in words {
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(&savin_config::value::quote(&w.text));
+        out.push(cur.clone());
+    }
+    out
 }
 
 /// `show | compare` limited to the block at `steps`, with banners naming the full path.
