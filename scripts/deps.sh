@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
+# python3 (the lab's 802.1Q shim on kernels without 802.1Q),
 # and cargo-fuzz. As root it installs; otherwise it says what is missing.
 set -euo pipefail
 
 pkgs=()
 command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
 command -v ping >/dev/null 2>&1 || pkgs+=(iputils-ping)
+command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     [ -n "${SAVIN_APT_UPDATED:-}" ] || apt-get update -qq

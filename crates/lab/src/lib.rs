@@ -169,23 +169,44 @@ impl Lab {
         Ok(())
     }
 
-    /// Adds an 802.1Q subinterface `name` of `parent` with VLAN `id`, up. Needs a kernel
-    /// with 802.1Q support (CONFIG_VLAN_8021Q); some sandboxes have none.
-    pub fn vlan(&self, ns: &Ns, parent: &str, id: u16, name: &str) -> Result<(), LabError> {
-        let id = id.to_string();
-        ip(&[
-            "-n", &ns.name, "link", "add", "link", parent, "name", name, "type", "vlan", "id", &id,
-        ])
-        .map_err(|e| match e {
-            LabError::Command { cmd, stderr } if stderr.contains("Unknown device type") => {
-                LabError::Command {
-                    cmd,
-                    stderr: format!("{stderr} (this kernel has no 802.1Q support)"),
-                }
+    /// Adds an 802.1Q subinterface `name` of `parent` with VLAN `id`, up: a kernel VLAN device
+    /// where the kernel has 802.1Q support, else a userspace shim (a TAP device `name` whose
+    /// frames leave `parent` tagged), so lab hosts can sit on trunk ports either way.
+    pub fn vlan(&mut self, ns: &Ns, parent: &str, id: u16, name: &str) -> Result<(), LabError> {
+        let vid = id.to_string();
+        let kernel = ip(&[
+            "-n", &ns.name, "link", "add", "link", parent, "name", name, "type", "vlan", "id", &vid,
+        ]);
+        match kernel {
+            Ok(_) => {}
+            Err(LabError::Command { stderr, .. }) if stderr.contains("Unknown device type") => {
+                self.vlan_shim(ns, parent, &vid, name)?;
             }
-            other => other,
-        })?;
+            Err(e) => return Err(e),
+        }
         ip(&["-n", &ns.name, "link", "set", name, "up"])?;
+        Ok(())
+    }
+
+    fn vlan_shim(&mut self, ns: &Ns, parent: &str, vid: &str, name: &str) -> Result<(), LabError> {
+        const SHIM: &str = include_str!("vlan_shim.py");
+        // The parent must accept frames addressed to the shim's MAC address.
+        ip(&["-n", &ns.name, "link", "set", parent, "promisc", "on"])?;
+        self.spawn(
+            ns,
+            &["python3", "-u", "-c", SHIM, parent, vid, name],
+            None,
+            None,
+        )?;
+        let ready = wait_until(Duration::from_secs(10), || {
+            ip(&["-n", &ns.name, "link", "show", name]).is_ok()
+        });
+        if !ready {
+            return Err(LabError::Command {
+                cmd: format!("vlan shim {parent}.{vid} as {name}"),
+                stderr: "the TAP device did not appear within 10 s (is python3 installed?)".into(),
+            });
+        }
         Ok(())
     }
 

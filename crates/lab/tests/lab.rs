@@ -81,3 +81,44 @@ fn commands_that_hang_are_killed_at_the_timeout() {
         .unwrap_err();
     assert!(err.to_string().contains("did not finish"), "{err}");
 }
+
+#[test]
+fn hosts_on_vlan_tagged_links_reach_only_their_own_vlan() {
+    let Some(mut lab) = Lab::require("hosts_on_vlan_tagged_links_reach_only_their_own_vlan") else {
+        return;
+    };
+    let a = lab.netns("a").unwrap();
+    let b = lab.netns("b").unwrap();
+    lab.veth(&a, "eth0", &b, "eth0").unwrap();
+    lab.vlan(&a, "eth0", 100, "eth0.100").unwrap();
+    lab.vlan(&b, "eth0", 100, "eth0.100").unwrap();
+    lab.vlan(&a, "eth0", 200, "eth0.200").unwrap();
+    lab.addr(&a, "eth0.100", "192.0.2.1/24").unwrap();
+    lab.addr(&b, "eth0.100", "192.0.2.2/24").unwrap();
+    lab.addr(&a, "eth0.200", "198.51.100.1/24").unwrap();
+    let ping = |lab: &Lab, ns, dst: &str| {
+        lab.exec(
+            ns,
+            &["ping", "-c", "2", "-i", "0.2", "-W", "1", dst],
+            Duration::from_secs(10),
+        )
+        .unwrap()
+        .status
+        .success()
+    };
+    assert!(
+        ping(&lab, &a, "192.0.2.2"),
+        "VLAN 100 is connected end to end"
+    );
+    // The same subnet on VLAN 300 at B: tagged, but a different VLAN, so unreachable.
+    lab.vlan(&b, "eth0", 300, "eth0.300").unwrap();
+    lab.addr(&b, "eth0.300", "198.51.100.2/24").unwrap();
+    assert!(
+        !ping(&lab, &b, "198.51.100.1"),
+        "VLAN 300 must not reach VLAN 200"
+    );
+    assert!(
+        ping(&lab, &b, "192.0.2.1"),
+        "VLAN 100 still works from B's side"
+    );
+}
