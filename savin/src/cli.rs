@@ -18,23 +18,7 @@ use savin_mgmt::proto::{Attachment, Client, Reply, Request};
 
 /// Splits `a; b "x;y"; c` at semicolons outside quotes.
 pub fn split_commands(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let (mut quoted, mut escaped) = (false, false);
-    for c in s.chars() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' && quoted {
-            escaped = true;
-        } else if c == '"' {
-            quoted = !quoted;
-        } else if c == ';' && !quoted {
-            out.push(std::mem::take(&mut cur));
-            continue;
-        }
-        cur.push(c);
-    }
-    out.push(cur);
+    let out = savin_config::parse::split_unquoted(s, ';');
     out.into_iter()
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty())

@@ -318,6 +318,29 @@ fn words_text(words: &[Word]) -> String {
         .join(" ")
 }
 
+/// Splits `text` at `sep` where it is not inside a quoted string (`a; b "x;y"` at `;`, or
+/// `show | match "a|b"` at `|`). The parts are not trimmed.
+pub fn split_unquoted(text: &str, sep: char) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let (mut quoted, mut escaped) = (false, false);
+    for c in text.chars() {
+        if escaped {
+            escaped = false;
+        } else if c == '\\' && quoted {
+            escaped = true;
+        } else if c == '"' {
+            quoted = !quoted;
+        } else if c == sep && !quoted {
+            parts.push(std::mem::take(&mut cur));
+            continue;
+        }
+        cur.push(c);
+    }
+    parts.push(cur);
+    parts
+}
+
 /// Splits one command line into words. Braces and semicolons are not part of a command.
 pub fn command_words(line: &str) -> Result<Vec<Word>, ConfigError> {
     let mut out = Vec::new();

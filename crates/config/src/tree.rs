@@ -824,6 +824,19 @@ pub fn merge(dst: &mut Block, src: Block, node: &'static Node) {
     }
 }
 
+/// Removes every annotation (what the `set` form cannot carry).
+pub fn strip_comments(b: &mut Block) {
+    b.meta.comment = None;
+    for item in b.items.values_mut() {
+        match item {
+            Item::Block(x) => strip_comments(x),
+            Item::List(Entries::Sorted(m)) => m.values_mut().for_each(strip_comments),
+            Item::List(Entries::Ordered(m)) => m.values_mut().for_each(strip_comments),
+            Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => m.comment = None,
+        }
+    }
+}
+
 /// Clears `replace:` tags, which live only while a file is being loaded.
 pub fn strip_replace(b: &mut Block) {
     b.meta.replace = false;

@@ -116,22 +116,9 @@ fn set_form_round_trips() {
     let back = Configuration::parse_set(&set, None).unwrap();
     // The set form carries no annotations (as on Junos); everything else survives.
     let mut expected = c.clone();
-    strip_comments(&mut expected.root);
+    savin_config::tree::strip_comments(&mut expected.root);
     assert_eq!(back, expected);
     assert_eq!(back.to_set(), set);
-}
-
-fn strip_comments(b: &mut savin_config::Block) {
-    use savin_config::tree::{Entries, Item};
-    b.meta.comment = None;
-    for item in b.items.values_mut() {
-        match item {
-            Item::Block(x) => strip_comments(x),
-            Item::List(Entries::Sorted(m)) => m.values_mut().for_each(strip_comments),
-            Item::List(Entries::Ordered(m)) => m.values_mut().for_each(strip_comments),
-            Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => m.comment = None,
-        }
-    }
 }
 
 #[test]

@@ -136,18 +136,6 @@ fn generate(seed: u64) -> Configuration {
     }
 }
 
-fn strip_comments(b: &mut Block) {
-    b.meta.comment = None;
-    for item in b.items.values_mut() {
-        match item {
-            Item::Block(x) => strip_comments(x),
-            Item::List(Entries::Sorted(m)) => m.values_mut().for_each(strip_comments),
-            Item::List(Entries::Ordered(m)) => m.values_mut().for_each(strip_comments),
-            Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => m.comment = None,
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -164,7 +152,7 @@ proptest! {
         let mut c = generate(seed);
         let text = c.to_set();
         let back = Configuration::parse_set(&text, None).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        strip_comments(&mut c.root);
+        savin_config::tree::strip_comments(&mut c.root);
         prop_assert_eq!(&back, &c, "{}", text);
     }
 

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 use savin_config::complete::{complete, Candidate};
-use savin_config::parse::{apply_set_text, command_words, is_edit_command, parse_curly, Editor};
+use savin_config::parse::{
+    apply_set_text, command_words, is_edit_command, parse_curly, split_unquoted, Editor,
+};
 use savin_config::print::{curly, curly_stmt, json, set_form};
 use savin_config::schema::{self};
 use savin_config::tree::{
@@ -270,24 +272,7 @@ enum Filter {
 
 /// Splits `cmd | a | b` at bars outside quotes.
 fn split_pipes(line: &str) -> (String, Vec<String>) {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in line.chars() {
-        if escaped {
-            escaped = false;
-        } else if c == '\\' && quoted {
-            escaped = true;
-        } else if c == '"' {
-            quoted = !quoted;
-        } else if c == '|' && !quoted {
-            parts.push(std::mem::take(&mut cur));
-            continue;
-        }
-        cur.push(c);
-    }
-    parts.push(cur);
+    let mut parts = split_unquoted(line, '|');
     let cmd = parts.remove(0);
     (
         cmd,
