@@ -17,11 +17,18 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 100_000)]
         lines: usize,
     },
+    /// Forwarding-table build, memory, lookups and updates on the full Internet table,
+    /// against the prefix-trie crate in the same run.
+    Fib {
+        #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
+        table: std::path::PathBuf,
+    },
 }
 
 pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
     match what {
         BenchCmd::Config { lines } => config(lines),
+        BenchCmd::Fib { table } => fib(&table),
     }
 }
 
@@ -177,5 +184,179 @@ fn config(lines: usize) -> anyhow::Result<ExitCode> {
     });
     println!("{}", serde_json::to_string_pretty(&result)?);
     drop(daemon);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the full-table prefix list (one CIDR prefix a line, gzip).
+fn read_table(path: &std::path::Path) -> anyhow::Result<(Vec<(u32, u8)>, Vec<(u128, u8)>)> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(f).read_to_string(&mut text)?;
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    for l in text.lines() {
+        if let Ok(n) = l.parse::<ipnet::Ipv4Net>() {
+            v4.push((u32::from(n.network()), n.prefix_len()));
+        } else if let Ok(n) = l.parse::<ipnet::Ipv6Net>() {
+            v6.push((u128::from(n.network()), n.prefix_len()));
+        }
+    }
+    Ok((v4, v6))
+}
+
+fn self_rss_kib() -> u64 {
+    rss_kib(std::process::id()).unwrap_or(0)
+}
+
+/// Lookups per second over `keys`, repeated until at least `min` has passed.
+fn rate(keys_len: usize, min: Duration, mut pass: impl FnMut() -> u32) -> f64 {
+    let start = Instant::now();
+    let mut n = 0usize;
+    let mut acc = 0u32;
+    while start.elapsed() < min {
+        acc = acc.wrapping_add(pass());
+        n += keys_len;
+    }
+    std::hint::black_box(acc);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn fib_family<K: savin_fib::Key, P>(
+    name: &str,
+    prefixes: &[(K, u8)],
+    random: impl Fn(&mut rand::rngs::StdRng) -> K,
+    host_bits: impl Fn(K, u8, &mut rand::rngs::StdRng) -> K,
+    peer_build: impl Fn(&[(K, u8)]) -> P,
+    peer_lookup: impl Fn(&P, K) -> u32,
+) -> serde_json::Value {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5a71);
+    let nh = |i: usize| 1 + (i as u32 % 4000);
+    let rss0 = self_rss_kib();
+    let t = Instant::now();
+    let mut fib = savin_fib::Fib::from_routes(prefixes.iter().enumerate().map(|(i, (a, l))| (*a, *l, nh(i))));
+    let build_ms = t.elapsed().as_secs_f64() * 1e3;
+    let rss_fib = self_rss_kib().saturating_sub(rss0);
+    let stats = fib.stats();
+    let t = Instant::now();
+    let peer = peer_build(prefixes);
+    let peer_build_ms = t.elapsed().as_secs_f64() * 1e3;
+    let rss_peer = self_rss_kib().saturating_sub(rss0 + rss_fib);
+    let hits: Vec<K> = (0..1 << 20)
+        .map(|_| {
+            let (a, l) = prefixes[rng.gen_range(0..prefixes.len())];
+            host_bits(a, l, &mut rng)
+        })
+        .collect();
+    let misses: Vec<K> = std::iter::repeat_with(|| random(&mut rng))
+        .filter(|k| fib.lookup(*k) == savin_fib::MISS)
+        .take(1 << 18)
+        .collect();
+    // Both must agree before their speed means anything.
+    for k in hits.iter().take(20_000).chain(misses.iter().take(5_000)) {
+        assert_eq!(fib.lookup(*k), peer_lookup(&peer, *k), "{name}: disagreement at {k:?}");
+    }
+    let reader = fib.reader();
+    let min = Duration::from_millis(1500);
+    let measure = |keys: &[K]| {
+        let one_by_one = rate(keys.len(), min, || {
+            let t = reader.load();
+            keys.iter().fold(0u32, |a, k| a.wrapping_add(t.lookup(*k)))
+        });
+        // The data plane looks up a batch (256 packets) at a time.
+        let mut out = vec![0u32; 256];
+        let ours = rate(keys.len(), min, || {
+            let t = reader.load();
+            let mut acc = 0u32;
+            for chunk in keys.chunks(256) {
+                t.lookup_batch(chunk, &mut out[..chunk.len()]);
+                acc = acc.wrapping_add(out[0]);
+            }
+            acc
+        });
+        let theirs = rate(keys.len(), min, || keys.iter().fold(0u32, |a, k| a.wrapping_add(peer_lookup(&peer, *k))));
+        json!({
+            "savin_mlookups_per_s": ours / 1e6,
+            "savin_one_by_one_mlookups_per_s": one_by_one / 1e6,
+            "prefix_trie_mlookups_per_s": theirs / 1e6,
+            "ratio": ours / theirs,
+        })
+    };
+    let hit = measure(&hits);
+    let miss = measure(&misses);
+    // Incremental updates: remove and re-add existing prefixes, one at a time.
+    let mut times = Vec::with_capacity(20_000);
+    for _ in 0..10_000 {
+        let i = rng.gen_range(0..prefixes.len());
+        let (a, l) = prefixes[i];
+        let t = Instant::now();
+        fib.remove(a, l);
+        times.push(t.elapsed().as_nanos() as f64 / 1e3);
+        let t = Instant::now();
+        fib.insert(a, l, nh(i));
+        times.push(t.elapsed().as_nanos() as f64 / 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let after = fib.stats();
+    json!({
+        "family": name,
+        "prefixes": stats.prefixes,
+        "build_ms": build_ms,
+        "bytes": stats.bytes,
+        "mib": stats.bytes as f64 / (1 << 20) as f64,
+        "bytes_allocated": stats.bytes_allocated,
+        "rss_delta_kib": { "savin": rss_fib, "prefix_trie": rss_peer },
+        "prefix_trie_build_ms": peer_build_ms,
+        "lookup_hit_random_in_table": hit,
+        "lookup_miss": miss,
+        "update_us": { "median": times[times.len() / 2], "p99": times[times.len() * 99 / 100], "max": times[times.len() - 1], "ops": times.len() },
+        "garbage_nodes_after_updates": after.garbage_nodes,
+    })
+}
+
+pub fn fib(table: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use rand::Rng;
+    let (v4, v6) = read_table(table)?;
+    let r4 = fib_family(
+        "ipv4",
+        &v4,
+        |r| r.gen::<u32>(),
+        |a, l, r| a | (r.gen::<u32>() & if l == 0 { u32::MAX } else { u32::MAX >> l.min(31) } & if l >= 32 { 0 } else { u32::MAX }),
+        |p| {
+            let mut m = prefix_trie::PrefixMap::<ipnet::Ipv4Net, u32>::new();
+            for (i, (a, l)) in p.iter().enumerate() {
+                m.insert(ipnet::Ipv4Net::new((*a).into(), *l).expect("valid"), 1 + (i as u32 % 4000));
+            }
+            m
+        },
+        |m, k| {
+            let net = ipnet::Ipv4Net::new(k.into(), 32).expect("valid");
+            m.get_lpm(&net).map_or(savin_fib::MISS, |(_, v)| *v)
+        },
+    );
+    let r6 = fib_family(
+        "ipv6",
+        &v6,
+        |r| (0x2000u128 << 112) | (r.gen::<u128>() >> 4),
+        |a, l, r| a | if l >= 128 { 0 } else { r.gen::<u128>() >> l },
+        |p| {
+            let mut m = prefix_trie::PrefixMap::<ipnet::Ipv6Net, u32>::new();
+            for (i, (a, l)) in p.iter().enumerate() {
+                m.insert(ipnet::Ipv6Net::new((*a).into(), *l).expect("valid"), 1 + (i as u32 % 4000));
+            }
+            m
+        },
+        |m, k| {
+            let net = ipnet::Ipv6Net::new(k.into(), 128).expect("valid");
+            m.get_lpm(&net).map_or(savin_fib::MISS, |(_, v)| *v)
+        },
+    );
+    let out = json!({
+        "bench": "fib",
+        "table": table.display().to_string(),
+        "results": [r4, r6],
+        "goals": { "ipv4_mlookups_per_s": 150, "ipv6_mlookups_per_s": 50, "ipv4_mib": 16, "build_ms": 1000, "update_us_median": 10 },
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,119 @@
+//! The Poptrie against a naive longest-prefix match over random prefixes, after a bulk build
+//! and after every incremental insert and remove.
+
+use proptest::prelude::*;
+use savin_fib::{Fib, Key, MISS};
+
+fn naive<K: Key>(routes: &[(K, u8, u32)], key: K) -> u32 {
+    routes
+        .iter()
+        .filter(|(a, l, _)| key.masked(*l) == a.masked(*l))
+        .max_by_key(|(_, l, _)| *l)
+        .map_or(MISS, |r| r.2)
+}
+
+/// Later duplicates of the same prefix win, as with repeated inserts.
+fn dedup<K: Key>(routes: Vec<(K, u8, u32)>) -> Vec<(K, u8, u32)> {
+    let mut out: Vec<(K, u8, u32)> = Vec::new();
+    for (a, l, nh) in routes {
+        let a = a.masked(l);
+        out.retain(|(b, m, _)| !(*b == a && *m == l));
+        out.push((a, l, nh));
+    }
+    out
+}
+
+fn v4_routes() -> impl Strategy<Value = Vec<(u32, u8, u32)>> {
+    // Addresses clustered in a few /8s so prefixes nest and overlap.
+    prop::collection::vec(
+        (prop::sample::select(vec![0x0a00_0000u32, 0xc0a8_0000, 0x0b00_0000]), any::<u32>(), 0u8..=32, 1u32..1000),
+        0..120,
+    )
+    .prop_map(|v| v.into_iter().map(|(base, r, l, nh)| (base | (r & 0x00ff_ffff), l, nh)).collect())
+}
+
+fn probes(routes: &[(u32, u8, u32)], extra: &[u32]) -> Vec<u32> {
+    let mut p: Vec<u32> = extra.to_vec();
+    for (a, l, _) in routes {
+        p.push(*a);
+        let host = if *l >= 32 { 0 } else { u32::MAX >> l };
+        p.push(a | host);
+        p.push(a.wrapping_sub(1));
+    }
+    p
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn bulk_build_matches_naive_v4(routes in v4_routes(), extra in prop::collection::vec(any::<u32>(), 50)) {
+        let routes = dedup(routes);
+        let fib = Fib::from_routes(routes.iter().copied());
+        for k in probes(&routes, &extra) {
+            prop_assert_eq!(fib.lookup(k), naive(&routes, k), "key {:#x}", k);
+        }
+    }
+
+    #[test]
+    fn incremental_updates_match_naive_v4(
+        routes in v4_routes(),
+        removals in prop::collection::vec(any::<prop::sample::Index>(), 0..40),
+        extra in prop::collection::vec(any::<u32>(), 30),
+    ) {
+        let mut fib = Fib::new();
+        let mut live: Vec<(u32, u8, u32)> = Vec::new();
+        for (a, l, nh) in routes.iter().copied() {
+            fib.insert(a, l, nh);
+            live = dedup([live, vec![(a, l, nh)]].concat());
+        }
+        for r in removals {
+            if live.is_empty() { break; }
+            let (a, l, _) = live.remove(r.index(live.len()));
+            prop_assert!(fib.remove(a, l));
+        }
+        let reader = fib.reader();
+        let table = reader.load();
+        let keys = probes(&live, &extra);
+        let mut batch = vec![0u32; keys.len()];
+        table.lookup_batch(&keys, &mut batch);
+        for (k, b) in keys.iter().zip(&batch) {
+            prop_assert_eq!(table.lookup(*k), naive(&live, *k), "key {:#x}", k);
+            prop_assert_eq!(*b, naive(&live, *k), "batch, key {:#x}", k);
+        }
+    }
+
+    #[test]
+    fn bulk_build_matches_naive_v6(
+        routes in prop::collection::vec((any::<u64>(), 0u8..=128, 1u32..1000), 0..80),
+        extra in prop::collection::vec(any::<u128>(), 40),
+    ) {
+        // Keep the top 16 bits within two values so prefixes share direct slots.
+        let routes: Vec<(u128, u8, u32)> = dedup(routes.into_iter().map(|(r, l, nh)| {
+            let top: u128 = if r & 1 == 0 { 0x2001 } else { 0x2a00 };
+            ((top << 112) | ((r as u128) << 48) | (r as u128 >> 16), l, nh)
+        }).collect());
+        let fib = Fib::from_routes(routes.iter().copied());
+        let mut keys: Vec<u128> = extra;
+        for (a, l, _) in &routes {
+            keys.push(*a);
+            keys.push(a | if *l >= 128 { 0 } else { u128::MAX >> l });
+        }
+        for k in keys {
+            prop_assert_eq!(fib.lookup(k), naive(&routes, k), "key {:#x}", k);
+        }
+    }
+}
+
+#[test]
+fn a_default_route_and_a_host_route() {
+    let mut fib: Fib<u32> = Fib::new();
+    assert_eq!(fib.lookup(0x0a00_0001), MISS);
+    fib.insert(0, 0, 7);
+    fib.insert(0x0a00_0001, 32, 9);
+    assert_eq!(fib.lookup(0x0a00_0001), 9);
+    assert_eq!(fib.lookup(0x0a00_0002), 7);
+    assert!(fib.remove(0, 0));
+    assert_eq!(fib.lookup(0x0a00_0002), MISS);
+    assert!(!fib.remove(0, 0));
+}
