@@ -187,8 +187,11 @@ fn config(lines: usize) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// IPv4 and IPv6 prefixes as (network, length).
+type Prefixes = (Vec<(u32, u8)>, Vec<(u128, u8)>);
+
 /// Reads the full-table prefix list (one CIDR prefix a line, gzip).
-fn read_table(path: &std::path::Path) -> anyhow::Result<(Vec<(u32, u8)>, Vec<(u128, u8)>)> {
+fn read_table(path: &std::path::Path) -> anyhow::Result<Prefixes> {
     use std::io::Read;
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut text = String::new();
@@ -234,7 +237,12 @@ fn fib_family<K: savin_fib::Key, P>(
     let nh = |i: usize| 1 + (i as u32 % 4000);
     let rss0 = self_rss_kib();
     let t = Instant::now();
-    let mut fib = savin_fib::Fib::from_routes(prefixes.iter().enumerate().map(|(i, (a, l))| (*a, *l, nh(i))));
+    let mut fib = savin_fib::Fib::from_routes(
+        prefixes
+            .iter()
+            .enumerate()
+            .map(|(i, (a, l))| (*a, *l, nh(i))),
+    );
     let build_ms = t.elapsed().as_secs_f64() * 1e3;
     let rss_fib = self_rss_kib().saturating_sub(rss0);
     let stats = fib.stats();
@@ -254,7 +262,11 @@ fn fib_family<K: savin_fib::Key, P>(
         .collect();
     // Both must agree before their speed means anything.
     for k in hits.iter().take(20_000).chain(misses.iter().take(5_000)) {
-        assert_eq!(fib.lookup(*k), peer_lookup(&peer, *k), "{name}: disagreement at {k:?}");
+        assert_eq!(
+            fib.lookup(*k),
+            peer_lookup(&peer, *k),
+            "{name}: disagreement at {k:?}"
+        );
     }
     let reader = fib.reader();
     let min = Duration::from_millis(1500);
@@ -274,7 +286,10 @@ fn fib_family<K: savin_fib::Key, P>(
             }
             acc
         });
-        let theirs = rate(keys.len(), min, || keys.iter().fold(0u32, |a, k| a.wrapping_add(peer_lookup(&peer, *k))));
+        let theirs = rate(keys.len(), min, || {
+            keys.iter()
+                .fold(0u32, |a, k| a.wrapping_add(peer_lookup(&peer, *k)))
+        });
         json!({
             "savin_mlookups_per_s": ours / 1e6,
             "savin_one_by_one_mlookups_per_s": one_by_one / 1e6,
@@ -303,6 +318,8 @@ fn fib_family<K: savin_fib::Key, P>(
         "prefixes": stats.prefixes,
         "build_ms": build_ms,
         "bytes": stats.bytes,
+        "nodes": stats.nodes,
+        "leaves": stats.leaves,
         "mib": stats.bytes as f64 / (1 << 20) as f64,
         "bytes_allocated": stats.bytes_allocated,
         "rss_delta_kib": { "savin": rss_fib, "prefix_trie": rss_peer },
@@ -321,11 +338,22 @@ pub fn fib(table: &std::path::Path) -> anyhow::Result<ExitCode> {
         "ipv4",
         &v4,
         |r| r.gen::<u32>(),
-        |a, l, r| a | (r.gen::<u32>() & if l == 0 { u32::MAX } else { u32::MAX >> l.min(31) } & if l >= 32 { 0 } else { u32::MAX }),
+        |a, l, r| {
+            a | (r.gen::<u32>()
+                & if l == 0 {
+                    u32::MAX
+                } else {
+                    u32::MAX >> l.min(31)
+                }
+                & if l >= 32 { 0 } else { u32::MAX })
+        },
         |p| {
             let mut m = prefix_trie::PrefixMap::<ipnet::Ipv4Net, u32>::new();
             for (i, (a, l)) in p.iter().enumerate() {
-                m.insert(ipnet::Ipv4Net::new((*a).into(), *l).expect("valid"), 1 + (i as u32 % 4000));
+                m.insert(
+                    ipnet::Ipv4Net::new((*a).into(), *l).expect("valid"),
+                    1 + (i as u32 % 4000),
+                );
             }
             m
         },
@@ -342,7 +370,10 @@ pub fn fib(table: &std::path::Path) -> anyhow::Result<ExitCode> {
         |p| {
             let mut m = prefix_trie::PrefixMap::<ipnet::Ipv6Net, u32>::new();
             for (i, (a, l)) in p.iter().enumerate() {
-                m.insert(ipnet::Ipv6Net::new((*a).into(), *l).expect("valid"), 1 + (i as u32 % 4000));
+                m.insert(
+                    ipnet::Ipv6Net::new((*a).into(), *l).expect("valid"),
+                    1 + (i as u32 % 4000),
+                );
             }
             m
         },

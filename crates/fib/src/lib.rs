@@ -17,7 +17,7 @@ mod poptrie;
 mod rib;
 
 pub use key::Key;
-pub use poptrie::{Fib, FibStats};
+pub use poptrie::{Fib, FibReader, FibStats, Table, MAX_NEXT_HOP};
 
 /// The next hop returned when no prefix matches.
 pub const MISS: u32 = 0;

@@ -1,6 +1,6 @@
 //! The Poptrie lookup structure, its builder and its incremental updates.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
@@ -8,6 +8,9 @@ use arc_swap::{ArcSwap, Guard};
 use crate::key::Key;
 use crate::rib::Trie;
 use crate::MISS;
+
+/// The largest next-hop index a table holds (indices into the next-hop table).
+pub const MAX_NEXT_HOP: u32 = u16::MAX as u32;
 
 /// Direct-pointing entries with this bit hold a next hop; others hold a node index.
 const LEAF: u32 = 1 << 31;
@@ -29,7 +32,8 @@ struct Node {
 pub struct Table<K: Key> {
     direct: Box<[AtomicU32]>,
     nodes: Box<[Node]>,
-    leaves: Box<[AtomicU32]>,
+    /// Next hops, 16 bits each as in the Poptrie paper: half the cache footprint of u32.
+    leaves: Box<[AtomicU16]>,
     _k: std::marker::PhantomData<K>,
 }
 
@@ -54,7 +58,9 @@ impl<K: Key> Table<K> {
             } else {
                 let leafvec = n.leafvec.load(Ordering::Relaxed);
                 let bc = (leafvec & (bit | (bit - 1))).count_ones() as usize;
-                return self.leaves[(bases as u32) as usize + bc - 1].load(Ordering::Relaxed);
+                return u32::from(
+                    self.leaves[(bases as u32) as usize + bc - 1].load(Ordering::Relaxed),
+                );
             }
         }
     }
@@ -97,7 +103,9 @@ impl<K: Key> Table<K> {
                     } else {
                         let leafvec = n.leafvec.load(Ordering::Relaxed);
                         let bc = (leafvec & (bit | (bit - 1))).count_ones() as usize;
-                        oc[i] = self.leaves[(bases as u32) as usize + bc - 1].load(Ordering::Relaxed);
+                        oc[i] = u32::from(
+                            self.leaves[(bases as u32) as usize + bc - 1].load(Ordering::Relaxed),
+                        );
                     }
                 }
                 pending = next;
@@ -137,7 +145,7 @@ trait Sink {
 #[derive(Default)]
 struct VecSink {
     nodes: Vec<(u64, u64, u64)>,
-    leaves: Vec<u32>,
+    leaves: Vec<u16>,
 }
 
 impl Sink for VecSink {
@@ -155,7 +163,7 @@ impl Sink for VecSink {
         self.nodes[i] = (vector, leafvec, ((base1 as u64) << 32) | base0 as u64);
     }
     fn leaf(&mut self, i: usize, nh: u32) {
-        self.leaves[i] = nh;
+        self.leaves[i] = nh as u16;
     }
 }
 
@@ -185,15 +193,23 @@ impl<K: Key> Sink for LiveSink<'_, K> {
         let n = &self.table.nodes[i];
         n.vector.store(vector, Ordering::Relaxed);
         n.leafvec.store(leafvec, Ordering::Relaxed);
-        n.bases.store(((base1 as u64) << 32) | base0 as u64, Ordering::Relaxed);
+        n.bases
+            .store(((base1 as u64) << 32) | base0 as u64, Ordering::Relaxed);
     }
     fn leaf(&mut self, i: usize, nh: u32) {
-        self.table.leaves[i].store(nh, Ordering::Relaxed);
+        self.table.leaves[i].store(nh as u16, Ordering::Relaxed);
     }
 }
 
 /// Fills `out[idx .. idx + 2^depth_left]` with what lies `depth_left` bits below trie node `n`.
-fn expand<K: Key>(trie: &Trie<K>, n: u32, depth_left: u8, idx: usize, best: u32, out: &mut [Child]) {
+fn expand<K: Key>(
+    trie: &Trie<K>,
+    n: u32,
+    depth_left: u8,
+    idx: usize,
+    best: u32,
+    out: &mut [Child],
+) {
     let node = trie.nodes[n as usize];
     let best = if node.nh != MISS { node.nh } else { best };
     if depth_left == 0 {
@@ -208,14 +224,22 @@ fn expand<K: Key>(trie: &Trie<K>, n: u32, depth_left: u8, idx: usize, best: u32,
     for b in 0..2 {
         let at = idx + b * span;
         match node.child[b] {
-            0 => out[at..at + span].iter_mut().for_each(|c| *c = Child::Leaf(best)),
+            0 => out[at..at + span]
+                .iter_mut()
+                .for_each(|c| *c = Child::Leaf(best)),
             c => expand(trie, c, depth_left - 1, at, best, out),
         }
     }
 }
 
 /// Writes the Poptrie node for trie node `n` at index `at`, and its subtree.
-fn write_node<K: Key, S: Sink>(trie: &Trie<K>, sink: &mut S, at: usize, n: u32, best: u32) -> Option<usize> {
+fn write_node<K: Key, S: Sink>(
+    trie: &Trie<K>,
+    sink: &mut S,
+    at: usize,
+    n: u32,
+    best: u32,
+) -> Option<usize> {
     let mut kids: [Child; 64] = std::array::from_fn(|_| Child::Leaf(MISS));
     expand(trie, n, 6, 0, best, &mut kids);
     let (mut vector, mut leafvec) = (0u64, 0u64);
@@ -306,6 +330,10 @@ impl<K: Key> Fib<K> {
     pub fn from_routes(routes: impl IntoIterator<Item = (K, u8, u32)>) -> Fib<K> {
         let mut fib = Fib::new();
         for (a, l, nh) in routes {
+            assert!(
+                nh != MISS && nh <= MAX_NEXT_HOP,
+                "next hop {nh} out of range"
+            );
             fib.rib.insert(a.masked(l), l, nh);
         }
         fib.rebuild();
@@ -350,8 +378,8 @@ impl<K: Key> Fib<K> {
             })
             .collect();
         nodes.resize_with(node_cap, Node::default);
-        let mut leaves: Vec<AtomicU32> = sink.leaves.into_iter().map(AtomicU32::new).collect();
-        leaves.resize_with(leaf_cap, || AtomicU32::new(MISS));
+        let mut leaves: Vec<AtomicU16> = sink.leaves.into_iter().map(AtomicU16::new).collect();
+        leaves.resize_with(leaf_cap, || AtomicU16::new(MISS as u16));
         let table = Table {
             direct: direct.into_boxed_slice(),
             nodes: nodes.into_boxed_slice(),
@@ -373,7 +401,10 @@ impl<K: Key> Fib<K> {
 
     /// Adds or replaces `addr/len` → `nh` (`nh` must not be MISS).
     pub fn insert(&mut self, addr: K, len: u8, nh: u32) {
-        assert!(nh != MISS && nh & LEAF == 0, "next hop {nh} out of range");
+        assert!(
+            nh != MISS && nh <= MAX_NEXT_HOP,
+            "next hop {nh} out of range"
+        );
         let addr = addr.masked(len);
         if self.rib.insert(addr, len, nh) != nh {
             self.refresh(addr, len);
@@ -393,7 +424,11 @@ impl<K: Key> Fib<K> {
     /// Republishes the /16 slots a change to `addr/len` can affect.
     fn refresh(&mut self, addr: K, len: u8) {
         let first = addr.top(DIRECT_BITS);
-        let count = if len >= DIRECT_BITS { 1 } else { 1usize << (DIRECT_BITS - len) };
+        let count = if len >= DIRECT_BITS {
+            1
+        } else {
+            1usize << (DIRECT_BITS - len)
+        };
         let table = self.table.load_full();
         for slot in first..first + count {
             let mut sink = LiveSink {
@@ -432,8 +467,8 @@ impl<K: Key> Fib<K> {
             prefixes: self.rib.prefixes,
             nodes: self.nodes_used - self.garbage.min(self.nodes_used),
             leaves: self.leaves_used,
-            bytes: t.direct.len() * 4 + self.nodes_used * 24 + self.leaves_used * 4,
-            bytes_allocated: t.direct.len() * 4 + t.nodes.len() * 24 + t.leaves.len() * 4,
+            bytes: t.direct.len() * 4 + self.nodes_used * 24 + self.leaves_used * 2,
+            bytes_allocated: t.direct.len() * 4 + t.nodes.len() * 24 + t.leaves.len() * 2,
             garbage_nodes: self.garbage,
         }
     }

@@ -26,10 +26,19 @@ fn dedup<K: Key>(routes: Vec<(K, u8, u32)>) -> Vec<(K, u8, u32)> {
 fn v4_routes() -> impl Strategy<Value = Vec<(u32, u8, u32)>> {
     // Addresses clustered in a few /8s so prefixes nest and overlap.
     prop::collection::vec(
-        (prop::sample::select(vec![0x0a00_0000u32, 0xc0a8_0000, 0x0b00_0000]), any::<u32>(), 0u8..=32, 1u32..1000),
+        (
+            prop::sample::select(vec![0x0a00_0000u32, 0xc0a8_0000, 0x0b00_0000]),
+            any::<u32>(),
+            0u8..=32,
+            1u32..1000,
+        ),
         0..120,
     )
-    .prop_map(|v| v.into_iter().map(|(base, r, l, nh)| (base | (r & 0x00ff_ffff), l, nh)).collect())
+    .prop_map(|v| {
+        v.into_iter()
+            .map(|(base, r, l, nh)| (base | (r & 0x00ff_ffff), l, nh))
+            .collect()
+    })
 }
 
 fn probes(routes: &[(u32, u8, u32)], extra: &[u32]) -> Vec<u32> {
