@@ -201,6 +201,85 @@ impl<K: Key> Sink for LiveSink<'_, K> {
     }
 }
 
+impl<K: Key> LiveSink<'_, K> {
+    fn read(&self, i: usize) -> (u64, u64, u64) {
+        let n = &self.table.nodes[i];
+        (
+            n.vector.load(Ordering::Relaxed),
+            n.leafvec.load(Ordering::Relaxed),
+            n.bases.load(Ordering::Relaxed),
+        )
+    }
+
+    fn write(&mut self, i: usize, (v, l, b): (u64, u64, u64)) {
+        let n = &self.table.nodes[i];
+        n.vector.store(v, Ordering::Relaxed);
+        n.leafvec.store(l, Ordering::Relaxed);
+        n.bases.store(b, Ordering::Relaxed);
+    }
+}
+
+/// Whether child `i` of a node at bit offset `off` meets the prefix `addr/len` (`len > off`).
+fn child_meets<K: Key>(i: usize, off: u8, addr: K, len: u8) -> bool {
+    let k = (len.min(off + 6) - off) as u32;
+    (i as u32 >> (6 - k)) == (addr.six(off) >> (6 - k))
+}
+
+/// Rebuilds the node for trie node `n` at offset `off` into `at`, copying unchanged internal
+/// children (those that do not meet `addr/len`) from the old node `old` instead of rebuilding
+/// their subtrees.
+#[allow(clippy::too_many_arguments)]
+fn rewrite_node<K: Key>(
+    trie: &Trie<K>,
+    sink: &mut LiveSink<'_, K>,
+    at: usize,
+    n: u32,
+    best: u32,
+    off: u8,
+    old: (u64, u64, u64),
+    addr: K,
+    len: u8,
+) -> Option<()> {
+    let mut kids: [Child; 64] = std::array::from_fn(|_| Child::Leaf(MISS));
+    expand(trie, n, 6, 0, best, &mut kids);
+    let (mut vector, mut leafvec) = (0u64, 0u64);
+    let mut runs: Vec<u32> = Vec::new();
+    let mut internal: Vec<(usize, u32, u32)> = Vec::new();
+    for (i, k) in kids.iter().enumerate() {
+        match *k {
+            Child::Node(c, b) => {
+                vector |= 1 << i;
+                internal.push((i, c, b));
+            }
+            Child::Leaf(nh) => {
+                if runs.last() != Some(&nh) || leafvec == 0 {
+                    leafvec |= 1 << i;
+                    runs.push(nh);
+                }
+            }
+        }
+    }
+    let base0 = sink.alloc_leaves(runs.len())?;
+    for (j, nh) in runs.iter().enumerate() {
+        sink.leaf(base0 + j, *nh);
+    }
+    let base1 = sink.alloc_nodes(internal.len())?;
+    sink.node(at, vector, leafvec, base0, base1);
+    let (old_vector, _, old_bases) = old;
+    for (j, (i, c, b)) in internal.into_iter().enumerate() {
+        let bit = 1u64 << i;
+        if old_vector & bit != 0 && !child_meets(i, off, addr, len) {
+            let old_child =
+                (old_bases >> 32) as usize + (old_vector & (bit - 1)).count_ones() as usize;
+            let content = sink.read(old_child);
+            sink.write(base1 + j, content);
+        } else {
+            write_node(trie, sink, base1 + j, c, b)?;
+        }
+    }
+    Some(())
+}
+
 /// Fills `out[idx .. idx + 2^depth_left]` with what lies `depth_left` bits below trie node `n`.
 fn expand<K: Key>(
     trie: &Trie<K>,
@@ -421,8 +500,103 @@ impl<K: Key> Fib<K> {
         found
     }
 
-    /// Republishes the /16 slots a change to `addr/len` can affect.
+    /// Replaces only the part of a slot's subtree that a change to `addr/len` touches (the
+    /// node whose stride holds the end of the prefix, reusing its unaffected children) and
+    /// copies the path above it, so an update costs a few nodes even in the few IPv6 slots
+    /// that hold most of the table. `Some(false)`: the slot must be rebuilt whole; `None`: no
+    /// room left.
+    fn patch(&mut self, table: &Table<K>, addr: K, len: u8) -> Option<bool> {
+        let slot = addr.top(DIRECT_BITS);
+        let d = table.direct[slot].load(Ordering::Relaxed);
+        if d & LEAF != 0 || len <= DIRECT_BITS {
+            return Some(false);
+        }
+        let mut chain: Vec<(usize, u8)> = vec![(d as usize, DIRECT_BITS)];
+        loop {
+            let (idx, off) = *chain.last().expect("non-empty");
+            if len <= off + 6 {
+                break;
+            }
+            let n = &table.nodes[idx];
+            let vector = n.vector.load(Ordering::Relaxed);
+            let bit = 1u64 << addr.six(off);
+            if vector & bit == 0 {
+                break;
+            }
+            let base1 = (n.bases.load(Ordering::Relaxed) >> 32) as usize;
+            chain.push((base1 + (vector & (bit - 1)).count_ones() as usize, off + 6));
+        }
+        // The node to rebuild must still be a node; if the change made it a leaf, rebuild
+        // its parent instead.
+        let (tnode, best) = loop {
+            let (_, off) = *chain.last()?;
+            match self.rib.walk(addr, off) {
+                (Some(t), best) if self.rib.has_children(t) => break (t, best),
+                _ => {
+                    chain.pop();
+                    if chain.is_empty() {
+                        return Some(false);
+                    }
+                }
+            }
+        };
+        let mut sink = LiveSink {
+            table,
+            nodes_used: self.nodes_used,
+            leaves_used: self.leaves_used,
+        };
+        let start = sink.nodes_used;
+        let (x_idx, x_off) = *chain.last().expect("non-empty");
+        let old = sink.read(x_idx);
+        let scratch = sink.alloc_nodes(1)?;
+        rewrite_node(
+            &self.rib, &mut sink, scratch, tnode, best, x_off, old, addr, len,
+        )?;
+        let mut content = sink.read(scratch);
+        for &(p_idx, p_off) in chain[..chain.len() - 1].iter().rev() {
+            let (pv, pl, pb) = sink.read(p_idx);
+            let count = pv.count_ones() as usize;
+            let old_base1 = (pb >> 32) as usize;
+            let new_base1 = sink.alloc_nodes(count)?;
+            let replaced = (pv & ((1u64 << addr.six(p_off)) - 1)).count_ones() as usize;
+            for j in 0..count {
+                let c = if j == replaced {
+                    content
+                } else {
+                    sink.read(old_base1 + j)
+                };
+                sink.write(new_base1 + j, c);
+            }
+            content = (pv, pl, (pb & 0xffff_ffff) | ((new_base1 as u64) << 32));
+        }
+        let root = sink.alloc_nodes(1)?;
+        sink.write(root, content);
+        self.garbage += sink.nodes_used - start;
+        self.nodes_used = sink.nodes_used;
+        self.leaves_used = sink.leaves_used;
+        // Everything below `root` is written; now readers may see it.
+        table.direct[slot].store(root as u32, Ordering::Release);
+        Some(true)
+    }
+
+    /// Republishes what a change to `addr/len` can affect.
     fn refresh(&mut self, addr: K, len: u8) {
+        if len > DIRECT_BITS {
+            let table = self.table.load_full();
+            match self.patch(&table, addr, len) {
+                Some(true) => {
+                    if self.garbage > self.nodes_used / 2 + 65_536 {
+                        self.rebuild();
+                    }
+                    return;
+                }
+                Some(false) => {}
+                None => {
+                    self.rebuild();
+                    return;
+                }
+            }
+        }
         let first = addr.top(DIRECT_BITS);
         let count = if len >= DIRECT_BITS {
             1

@@ -76,8 +76,18 @@ fn full_table_lookups_agree_with_the_reference_before_and_after_updates() {
             fib4.insert(a, l, 60_001 + i % 1000);
         }
         let (a, l) = v6[rng.gen_range(0..v6.len())];
-        if i % 10 == 0 {
-            fib6.remove(a, l);
+        match i % 3 {
+            0 => {
+                fib6.remove(a, l);
+            }
+            1 => fib6.insert(a, l, 60_001 + i % 1000),
+            _ => {
+                // A more-specific inside an existing prefix.
+                let sub = (l + 8).min(128);
+                let more =
+                    a | (rng.gen::<u128>() & u128::MAX.checked_shr(u32::from(l)).unwrap_or(0));
+                fib6.insert(more, sub, 61_001 + i % 1000);
+            }
         }
     }
     fib4.insert(0x0a00_0000, 8, 65_000);
