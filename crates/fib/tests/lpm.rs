@@ -126,3 +126,44 @@ fn a_default_route_and_a_host_route() {
     assert_eq!(fib.lookup(0x0a00_0002), MISS);
     assert!(!fib.remove(0, 0));
 }
+
+#[test]
+fn readers_see_the_table_before_or_after_an_update_never_between() {
+    let mut fib: Fib<u32> = Fib::new();
+    // A covering /16 and background routes in the same slot, so updates rebuild real nodes.
+    fib.insert(0x0a0a_0000, 16, 1);
+    for i in 0..200u32 {
+        fib.insert(0x0a0a_0000 | (i << 8), 24, 100 + i);
+    }
+    let reader = fib.reader();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = stop.clone();
+    let key = 0x0a0a_fe01u32; // inside 10.10.254.0/24, which the writer toggles
+    let t = std::thread::spawn(move || {
+        let mut seen = [0u64; 3];
+        while !s.load(std::sync::atomic::Ordering::Relaxed) {
+            let table = reader.load();
+            match table.lookup(key) {
+                1 => seen[0] += 1,
+                2 => seen[1] += 1,
+                other => panic!("reader saw {other}"),
+            }
+            let mut out = [0u32; 4];
+            table.lookup_batch(&[key, key, 0x0a0a_0001, 0x0a0a_0001], &mut out);
+            assert!(out[0] == 1 || out[0] == 2, "batch saw {}", out[0]);
+            assert_eq!(out[2], 100, "an untouched route changed");
+            seen[2] += 1;
+        }
+        seen
+    });
+    for round in 0..20_000u32 {
+        if round % 2 == 0 {
+            fib.insert(0x0a0a_fe00, 24, 2);
+        } else {
+            assert!(fib.remove(0x0a0a_fe00, 24));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = t.join().unwrap();
+    assert!(seen[2] > 0, "the reader ran");
+}
