@@ -1,0 +1,104 @@
+//! Preallocated frame buffers, reused batch after batch.
+
+/// The largest frame a buffer holds (a 9216-byte jumbo frame plus a VLAN tag fits).
+pub const MAX_FRAME: usize = 9232;
+/// Room in front of each frame, so a stage can push a header without moving the frame.
+const HEADROOM: usize = 64;
+const SLOT: usize = HEADROOM + MAX_FRAME;
+
+/// A batch of frames. Allocated once per port and worker; `clear` makes it reusable.
+pub struct FrameBatch {
+    data: Box<[u8]>,
+    /// Offset of each frame in its slot (HEADROOM unless a header was pushed).
+    start: Box<[u16]>,
+    len: Box<[u16]>,
+    count: usize,
+}
+
+impl FrameBatch {
+    pub fn with_capacity(n: usize) -> FrameBatch {
+        FrameBatch {
+            data: vec![0u8; n * SLOT].into_boxed_slice(),
+            start: vec![HEADROOM as u16; n].into_boxed_slice(),
+            len: vec![0u16; n].into_boxed_slice(),
+            count: 0,
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.len.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.count == self.capacity()
+    }
+
+    pub fn clear(&mut self) {
+        self.count = 0;
+    }
+
+    /// Reserves the next buffer and lets `fill` write up to `MAX_FRAME` bytes into it;
+    /// `fill` returns the frame length. Returns false when the batch is full.
+    pub fn push_with(&mut self, fill: impl FnOnce(&mut [u8]) -> usize) -> bool {
+        if self.is_full() {
+            return false;
+        }
+        let i = self.count;
+        let slot = &mut self.data[i * SLOT + HEADROOM..(i + 1) * SLOT];
+        let n = fill(slot).min(MAX_FRAME);
+        self.start[i] = HEADROOM as u16;
+        self.len[i] = n as u16;
+        self.count += 1;
+        true
+    }
+
+    /// Copies `frame` into the next buffer (truncated to `MAX_FRAME`).
+    pub fn push(&mut self, frame: &[u8]) -> bool {
+        self.push_with(|buf| {
+            let n = frame.len().min(buf.len());
+            buf[..n].copy_from_slice(&frame[..n]);
+            n
+        })
+    }
+
+    pub fn frame(&self, i: usize) -> &[u8] {
+        let s = i * SLOT + self.start[i] as usize;
+        &self.data[s..s + self.len[i] as usize]
+    }
+
+    pub fn frame_mut(&mut self, i: usize) -> &mut [u8] {
+        let s = i * SLOT + self.start[i] as usize;
+        &mut self.data[s..s + self.len[i] as usize]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.count).map(|i| self.frame(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_kept_apart_and_the_batch_fills_up() {
+        let mut b = FrameBatch::with_capacity(2);
+        assert!(b.push(&[1, 2, 3]));
+        assert!(b.push(&[4; 100]));
+        assert!(!b.push(&[5]));
+        assert_eq!(b.frame(0), &[1, 2, 3]);
+        assert_eq!(b.frame(1).len(), 100);
+        b.frame_mut(0)[0] = 9;
+        assert_eq!(b.iter().next().unwrap(), &[9, 2, 3]);
+        b.clear();
+        assert!(b.is_empty());
+    }
+}

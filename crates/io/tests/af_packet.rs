@@ -1,0 +1,119 @@
+//! The AF_PACKET driver against a real Linux host in a namespace: frames we put in the TX ring
+//! reach the host's kernel, its replies come back through the RX ring, and a VLAN tag the
+//! kernel moved into metadata is back in the frame.
+
+use std::time::{Duration, Instant};
+
+use savin_io::af_packet::{AfPacket, RingConfig};
+use savin_io::{FrameBatch, PacketIo};
+use savin_lab::{Lab, Ns};
+
+const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+
+fn arp_request(vlan: Option<u16>, spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&OUR_MAC);
+    if let Some(v) = vlan {
+        f.extend_from_slice(&[0x81, 0x00]);
+        f.extend_from_slice(&v.to_be_bytes());
+    }
+    f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    f.extend_from_slice(&OUR_MAC);
+    f.extend_from_slice(&spa);
+    f.extend_from_slice(&[0; 6]);
+    f.extend_from_slice(&tpa);
+    f.resize(f.len().max(60), 0);
+    f
+}
+
+/// Opens the driver on `ifname` from a thread inside `ns`, and runs `f` there.
+fn in_ns<T: Send + 'static>(ns: &Ns, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{}", ns.name);
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).unwrap();
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+/// Sends `frame` and waits for a received frame that `want` accepts.
+fn exchange(port: &mut AfPacket, frame: &[u8], want: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
+    let mut out = FrameBatch::with_capacity(1);
+    out.push(frame);
+    assert_eq!(port.tx(&out, &[0]).unwrap(), 1);
+    let mut inb = FrameBatch::with_capacity(64);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        inb.clear();
+        port.rx(&mut inb).unwrap();
+        if let Some(f) = inb.iter().find(|f| want(f)) {
+            return Some(f.to_vec());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+#[test]
+fn arp_through_the_rings_untagged_and_tagged() {
+    let Some(mut lab) = Lab::require("arp_through_the_rings_untagged_and_tagged") else {
+        return;
+    };
+    let a = lab.netns("a").unwrap();
+    let b = lab.netns("b").unwrap();
+    lab.veth(&a, "eth0", &b, "eth0").unwrap();
+    lab.addr(&b, "eth0", "10.9.0.2/24").unwrap();
+    lab.vlan(&b, "eth0", 100, "eth0.100").unwrap();
+    lab.addr(&b, "eth0.100", "10.9.1.2/24").unwrap();
+    // Replies go to OUR_MAC, not eth0's own address.
+    lab.exec(
+        &a,
+        &["ip", "link", "set", "eth0", "promisc", "on"],
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let (plain, tagged) = in_ns(&a, || {
+        let mut port = AfPacket::open("eth0", RingConfig::default()).unwrap();
+        let is_reply_from = |ip: [u8; 4], tagged: bool| {
+            move |f: &[u8]| {
+                let arp = if tagged {
+                    if f.len() < 46 || f[12..16] != [0x81, 0x00, 0x00, 100] {
+                        return false;
+                    }
+                    &f[16..]
+                } else {
+                    &f[12..]
+                };
+                arp.len() >= 30
+                    && arp[..2] == [0x08, 0x06]
+                    && arp[8..10] == [0, 2]
+                    && arp[16..20] == ip
+            }
+        };
+        let plain = exchange(
+            &mut port,
+            &arp_request(None, [10, 9, 0, 1], [10, 9, 0, 2]),
+            is_reply_from([10, 9, 0, 2], false),
+        );
+        let tagged = exchange(
+            &mut port,
+            &arp_request(Some(100), [10, 9, 1, 1], [10, 9, 1, 2]),
+            is_reply_from([10, 9, 1, 2], true),
+        );
+        (plain, tagged)
+    });
+    let plain = plain.expect("ARP reply from the host on the untagged link");
+    assert_eq!(plain[..6], OUR_MAC, "addressed to us");
+    let tagged = tagged.expect("ARP reply from the host on VLAN 100, with its tag in the frame");
+    assert_eq!(tagged[..6], OUR_MAC);
+}
+
+#[test]
+fn a_missing_interface_is_a_clear_error() {
+    let err = AfPacket::open("no-such-if0", RingConfig::default())
+        .err()
+        .unwrap();
+    assert_eq!(err.to_string(), "no such interface: no-such-if0");
+}
