@@ -1,0 +1,80 @@
+//! Per-worker counters: what came in, what went out, and why anything else was dropped.
+
+/// Why a packet was dropped. Each dropped packet is counted under exactly one reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum DropReason {
+    /// Shorter than its headers claim.
+    Truncated,
+    /// Not IPv4 version 4 (on the IPv4 path).
+    BadVersion,
+    /// IHL below 5 or beyond the packet.
+    BadHeaderLength,
+    BadChecksum,
+    /// Total length below the header length or beyond the frame.
+    BadTotalLength,
+    /// TTL 0 or 1 on arrival (an ICMP time exceeded will be sent from here).
+    TtlExpired,
+    /// No route matches the destination.
+    NoRoute,
+    /// The route's next hop has no resolved adjacency yet.
+    Unresolved,
+    /// An ethertype this data plane does not handle yet.
+    UnsupportedProtocol,
+    /// The output ring was full.
+    TxFull,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 10] = [
+        DropReason::Truncated,
+        DropReason::BadVersion,
+        DropReason::BadHeaderLength,
+        DropReason::BadChecksum,
+        DropReason::BadTotalLength,
+        DropReason::TtlExpired,
+        DropReason::NoRoute,
+        DropReason::Unresolved,
+        DropReason::UnsupportedProtocol,
+        DropReason::TxFull,
+    ];
+
+    /// The name `show system statistics` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Truncated => "truncated",
+            DropReason::BadVersion => "bad-version",
+            DropReason::BadHeaderLength => "bad-header-length",
+            DropReason::BadChecksum => "bad-checksum",
+            DropReason::BadTotalLength => "bad-total-length",
+            DropReason::TtlExpired => "ttl-expired",
+            DropReason::NoRoute => "no-route",
+            DropReason::Unresolved => "unresolved-next-hop",
+            DropReason::UnsupportedProtocol => "unsupported-protocol",
+            DropReason::TxFull => "tx-ring-full",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub rx: u64,
+    pub tx: u64,
+    pub forwarded: u64,
+    pub drops: [u64; DropReason::ALL.len()],
+}
+
+impl Counters {
+    #[inline]
+    pub fn drop(&mut self, r: DropReason) {
+        self.drops[r as usize] += 1;
+    }
+
+    pub fn dropped(&self, r: DropReason) -> u64 {
+        self.drops[r as usize]
+    }
+
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+}

@@ -1,0 +1,17 @@
+//! The data plane: workers that take batches of frames from their ports, push each batch
+//! through the stages (parse and check, route lookup, rewrite) and hand it to the output ports.
+//!
+//! Contract: per packet, nothing is allocated and nothing is locked; tables (FIB, adjacencies)
+//! are read through snapshots taken once per batch. Every packet that is not forwarded is
+//! counted under exactly one drop reason. Malformed packets are dropped, never a panic.
+//!
+//! This first cut forwards IPv4 between routed ports. ARP/ND, ICMP errors, IPv6, L2 bridging,
+//! the punt path and feature arcs come next (issue 3).
+
+pub mod checksum;
+pub mod counters;
+pub mod ipv4;
+pub mod worker;
+
+pub use counters::{Counters, DropReason};
+pub use worker::{Adjacency, Pipeline, Tables, Worker};
