@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::{FrameBatch, IoError, PacketIo, MAX_FRAME};
+use crate::{FrameBatch, IoError, PacketIo};
 
 const TPACKET_V3: libc::c_int = 2;
 /// Size of `struct tpacket3_hdr`, already TPACKET_ALIGNed; TX data starts right after it.
@@ -254,7 +254,7 @@ impl PacketIo for AfPacket {
                 let mac = self.read_u16(h + H_MAC) as usize;
                 let status = self.read_u32(h + H_STATUS);
                 let start = (h + mac).min(bd + bs);
-                let len = snap.min(bd + bs - start).min(MAX_FRAME - 4);
+                let len = snap.min(bd + bs - start).min(batch.max_frame() - 4);
                 let frame = self.bytes(start, len);
                 if status & libc::TP_STATUS_VLAN_VALID != 0 && len >= 12 {
                     let tci = self.read_u32(h + H_VLAN_TCI) as u16;
