@@ -8,6 +8,7 @@
 //! This first cut forwards IPv4 between routed ports. ARP/ND, ICMP errors, IPv6, L2 bridging,
 //! the punt path and feature arcs come next (issue 3).
 
+pub mod arp;
 pub mod checksum;
 pub mod counters;
 pub mod ipv4;
