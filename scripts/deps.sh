@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
-# python3 (the lab's 802.1Q shim on kernels without 802.1Q),
+# python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets),
 # and cargo-fuzz. As root it installs; otherwise it says what is missing.
 set -euo pipefail
 
@@ -15,6 +15,10 @@ if [ ${#pkgs[@]} -gt 0 ]; then
   else
     echo "deps: missing Debian packages: ${pkgs[*]} (install them as root)" >&2
   fi
+fi
+# scapy crafts the malformed packets of the pcap replay tests.
+if ! python3 -c 'import scapy' >/dev/null 2>&1; then
+  python3 -m pip install -q scapy >/dev/null 2>&1 || echo "deps: could not install scapy (pip)" >&2
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz >/dev/null 2>&1 || echo "deps: could not install cargo-fuzz" >&2

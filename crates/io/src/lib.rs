@@ -10,6 +10,7 @@
 pub mod af_packet;
 mod batch;
 pub mod memory;
+pub mod pcap;
 
 pub use batch::{FrameBatch, MAX_FRAME};
 
