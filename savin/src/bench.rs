@@ -345,15 +345,7 @@ pub fn fib(table: &std::path::Path) -> anyhow::Result<ExitCode> {
         "ipv4",
         &v4,
         |r| r.gen::<u32>(),
-        |a, l, r| {
-            a | (r.gen::<u32>()
-                & if l == 0 {
-                    u32::MAX
-                } else {
-                    u32::MAX >> l.min(31)
-                }
-                & if l >= 32 { 0 } else { u32::MAX })
-        },
+        |a, l, r| a | (r.gen::<u32>() & u32::MAX.checked_shr(u32::from(l)).unwrap_or(0)),
         |p| {
             let mut m = prefix_trie::PrefixMap::<ipnet::Ipv4Net, u32>::new();
             for (i, (a, l)) in p.iter().enumerate() {
@@ -373,7 +365,7 @@ pub fn fib(table: &std::path::Path) -> anyhow::Result<ExitCode> {
         "ipv6",
         &v6,
         |r| (0x2000u128 << 112) | (r.gen::<u128>() >> 4),
-        |a, l, r| a | if l >= 128 { 0 } else { r.gen::<u128>() >> l },
+        |a, l, r| a | (r.gen::<u128>() & u128::MAX.checked_shr(u32::from(l)).unwrap_or(0)),
         |p| {
             let mut m = prefix_trie::PrefixMap::<ipnet::Ipv6Net, u32>::new();
             for (i, (a, l)) in p.iter().enumerate() {

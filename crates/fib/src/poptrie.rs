@@ -240,31 +240,7 @@ fn rewrite_node<K: Key>(
     addr: K,
     len: u8,
 ) -> Option<()> {
-    let mut kids: [Child; 64] = std::array::from_fn(|_| Child::Leaf(MISS));
-    expand(trie, n, 6, 0, best, &mut kids);
-    let (mut vector, mut leafvec) = (0u64, 0u64);
-    let mut runs: Vec<u32> = Vec::new();
-    let mut internal: Vec<(usize, u32, u32)> = Vec::new();
-    for (i, k) in kids.iter().enumerate() {
-        match *k {
-            Child::Node(c, b) => {
-                vector |= 1 << i;
-                internal.push((i, c, b));
-            }
-            Child::Leaf(nh) => {
-                if runs.last() != Some(&nh) || leafvec == 0 {
-                    leafvec |= 1 << i;
-                    runs.push(nh);
-                }
-            }
-        }
-    }
-    let base0 = sink.alloc_leaves(runs.len())?;
-    for (j, nh) in runs.iter().enumerate() {
-        sink.leaf(base0 + j, *nh);
-    }
-    let base1 = sink.alloc_nodes(internal.len())?;
-    sink.node(at, vector, leafvec, base0, base1);
+    let (base1, internal) = place(trie, sink, at, n, best)?;
     let (old_vector, _, old_bases) = old;
     for (j, (i, c, b)) in internal.into_iter().enumerate() {
         let bit = 1u64 << i;
@@ -311,24 +287,29 @@ fn expand<K: Key>(
     }
 }
 
-/// Writes the Poptrie node for trie node `n` at index `at`, and its subtree.
-fn write_node<K: Key, S: Sink>(
+/// An internal child to fill: its index among the 64, its trie node, its inherited next hop.
+type InternalChild = (usize, u32, u32);
+
+/// Writes the node for trie node `n` at `at`: its leaves (runs of equal next hops stored
+/// once) and an allocated block for its internal children, which are returned (child index,
+/// trie node, inherited next hop) with the block's base for the caller to fill.
+fn place<K: Key, S: Sink>(
     trie: &Trie<K>,
     sink: &mut S,
     at: usize,
     n: u32,
     best: u32,
-) -> Option<usize> {
+) -> Option<(usize, Vec<InternalChild>)> {
     let mut kids: [Child; 64] = std::array::from_fn(|_| Child::Leaf(MISS));
     expand(trie, n, 6, 0, best, &mut kids);
     let (mut vector, mut leafvec) = (0u64, 0u64);
     let mut runs: Vec<u32> = Vec::new();
-    let mut internal: Vec<(u32, u32)> = Vec::new();
+    let mut internal: Vec<InternalChild> = Vec::new();
     for (i, k) in kids.iter().enumerate() {
         match *k {
             Child::Node(c, b) => {
                 vector |= 1 << i;
-                internal.push((c, b));
+                internal.push((i, c, b));
             }
             Child::Leaf(nh) => {
                 if runs.last() != Some(&nh) || leafvec == 0 {
@@ -344,9 +325,21 @@ fn write_node<K: Key, S: Sink>(
     }
     let base1 = sink.alloc_nodes(internal.len())?;
     sink.node(at, vector, leafvec, base0, base1);
+    Some((base1, internal))
+}
+
+/// Writes the Poptrie node for trie node `n` at index `at`, and its subtree.
+fn write_node<K: Key, S: Sink>(
+    trie: &Trie<K>,
+    sink: &mut S,
+    at: usize,
+    n: u32,
+    best: u32,
+) -> Option<usize> {
+    let (base1, internal) = place(trie, sink, at, n, best)?;
     let mut count = 1;
-    for (j, (c, b)) in internal.iter().enumerate() {
-        count += write_node(trie, sink, base1 + j, *c, *b)?;
+    for (j, (_, c, b)) in internal.into_iter().enumerate() {
+        count += write_node(trie, sink, base1 + j, c, b)?;
     }
     Some(count)
 }
