@@ -301,9 +301,11 @@ impl fmt::Display for Value {
 
 /// Quotes `s` when it would not survive as a bare word.
 pub fn quote(s: &str) -> String {
+    // A bare word ending in ':' would read back as a tag (`inactive:`, `protect:`).
     let bare = !s.is_empty()
         && !s.starts_with('#')
         && !s.starts_with("/*")
+        && !s.ends_with(':')
         && !s
             .chars()
             .any(|c| c.is_whitespace() || "{}[];\"\\'".contains(c));

@@ -218,3 +218,14 @@ fn compare_prints_junos_banners_and_signs() {
     assert_eq!(d, expected);
     assert_eq!(new.compare(&new), "");
 }
+
+/// Found by the config_curly fuzzer: a VLAN named like a tag printed bare and read back as
+/// the tag. Such names are quoted now.
+#[test]
+fn fuzz_regression_names_that_look_like_tags_are_quoted() {
+    let c = Configuration::parse("vlans\rprotect:;", None).unwrap();
+    let text = c.to_curly();
+    assert_eq!(text, "vlans {\n    \"protect:\";\n}\n");
+    assert_eq!(Configuration::parse(&text, None).unwrap(), c);
+    assert_eq!(Configuration::parse_set(&c.to_set(), None).unwrap(), c);
+}
