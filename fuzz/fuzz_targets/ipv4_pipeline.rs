@@ -28,6 +28,18 @@ fuzz_target!(|data: &[u8]| {
     for chunk in data.split(|b| *b == 0xa5).take(8) {
         batch.push(chunk);
     }
+    // The ICMP builders on whatever passes the header checks.
+    for i in 0..batch.len() {
+        let f = batch.frame(i);
+        if f.len() >= 14 && savin_dataplane::ipv4::check(f, 14).is_ok() {
+            if savin_dataplane::icmp::may_send_error_about(f) {
+                let e = savin_dataplane::icmp::error(f, 11, 0, std::net::Ipv4Addr::new(10, 0, 0, 1), 0);
+                assert!(savin_dataplane::ipv4::check(&e, 14).is_ok());
+            }
+            let mut copy = f.to_vec();
+            savin_dataplane::icmp::echo_reply_in_place(&mut copy);
+        }
+    }
     let mut p = Pipeline::new(1, 8);
     p.process(&mut batch, t);
     let c = &p.counters;

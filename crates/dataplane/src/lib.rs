@@ -11,6 +11,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod counters;
+pub mod icmp;
 pub mod ipv4;
 pub mod worker;
 
