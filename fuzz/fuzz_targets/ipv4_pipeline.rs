@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use libfuzzer_sys::fuzz_target;
-use savin_dataplane::{checksum, Adjacency, Pipeline, Tables};
+use savin_dataplane::{checksum, Adjacency, NextHop, Pipeline, Tables};
 use savin_fib::Fib;
 use savin_io::FrameBatch;
 
@@ -16,7 +16,7 @@ fn tables() -> &'static (Fib<u32>, Tables) {
         let mut fib = Fib::new();
         fib.insert(0, 1, 1);
         fib.insert(0x8000_0000, 2, 2);
-        let adj = vec![None, Some(Adjacency { port: 0, dst_mac: [2; 6], src_mac: [4; 6] }), None];
+        let adj = vec![NextHop::Unresolved, NextHop::Forward(Adjacency { port: 0, dst_mac: [2; 6], src_mac: [4; 6] }), NextHop::Unresolved];
         let t = Tables { fib4: fib.reader(), adjacencies: Arc::new(ArcSwap::from_pointee(adj)) };
         (fib, t)
     })
@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
     let mut p = Pipeline::new(1, 8);
     p.process(&mut batch, t);
     let c = &p.counters;
-    assert_eq!(c.forwarded + c.total_drops(), batch.len() as u64);
+    assert_eq!(c.forwarded + c.punted + c.total_drops(), batch.len() as u64);
     for &i in &p.tx[0] {
         let f = batch.frame(i as usize);
         let ihl = usize::from(f[14] & 0x0f) * 4;

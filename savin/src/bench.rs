@@ -394,7 +394,7 @@ pub fn fib(table: &std::path::Path) -> anyhow::Result<ExitCode> {
 pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
     use rand::{Rng, SeedableRng};
     use savin_dataplane::ipv4::test_frame;
-    use savin_dataplane::{Adjacency, Pipeline, Tables};
+    use savin_dataplane::{Adjacency, NextHop, Pipeline, Tables};
     let (v4, _) = read_table(table)?;
     let next_hops = 4000u32;
     let fib = savin_fib::Fib::from_routes(
@@ -402,13 +402,14 @@ pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
             .enumerate()
             .map(|(i, (a, l))| (*a, *l, 1 + (i as u32 % next_hops))),
     );
-    let adj: Vec<Option<Adjacency>> = (0..=next_hops)
-        .map(|i| {
-            (i > 0).then_some(Adjacency {
+    let adj: Vec<NextHop> = (0..=next_hops)
+        .map(|i| match i {
+            0 => NextHop::Unresolved,
+            i => NextHop::Forward(Adjacency {
                 port: (i % 2) as u16,
                 dst_mac: [2, 0, 0, 0, (i >> 8) as u8, i as u8],
                 src_mac: [2, 0, 0, 1, 0, 1],
-            })
+            }),
         })
         .collect();
     let tables = Tables {

@@ -23,10 +23,14 @@ pub enum DropReason {
     UnsupportedProtocol,
     /// The output ring was full.
     TxFull,
+    /// A `discard` route.
+    Discarded,
+    /// The queue to the control plane (ARP, packets for the box) was full.
+    PuntQueueFull,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 12] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -37,6 +41,8 @@ impl DropReason {
         DropReason::Unresolved,
         DropReason::UnsupportedProtocol,
         DropReason::TxFull,
+        DropReason::Discarded,
+        DropReason::PuntQueueFull,
     ];
 
     /// The name `show system statistics` prints.
@@ -52,6 +58,8 @@ impl DropReason {
             DropReason::Unresolved => "unresolved-next-hop",
             DropReason::UnsupportedProtocol => "unsupported-protocol",
             DropReason::TxFull => "tx-ring-full",
+            DropReason::Discarded => "discard-route",
+            DropReason::PuntQueueFull => "punt-queue-full",
         }
     }
 }
@@ -61,6 +69,8 @@ pub struct Counters {
     pub rx: u64,
     pub tx: u64,
     pub forwarded: u64,
+    /// Handed to the control plane (ARP, packets for the box, unresolved neighbours).
+    pub punted: u64,
     pub drops: [u64; DropReason::ALL.len()],
 }
 

@@ -16,4 +16,4 @@ pub mod ipv4;
 pub mod worker;
 
 pub use counters::{Counters, DropReason};
-pub use worker::{Adjacency, Pipeline, Tables, Worker};
+pub use worker::{Adjacency, NextHop, Pipeline, PuntedFrame, Tables, Worker};

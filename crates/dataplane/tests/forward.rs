@@ -5,7 +5,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use savin_dataplane::checksum;
 use savin_dataplane::ipv4::test_frame;
-use savin_dataplane::{Adjacency, DropReason, Tables, Worker};
+use savin_dataplane::{Adjacency, DropReason, NextHop, Tables, Worker};
 use savin_fib::Fib;
 use savin_io::memory::{pair, MemoryPort};
 use savin_io::{FrameBatch, PacketIo};
@@ -28,13 +28,13 @@ fn rig() -> Rig {
     fib.insert(0x0a00_0000, 8, 1); // 10/8 -> next hop 1 (resolved, port 1)
     fib.insert(0x0b00_0000, 8, 2); // 11/8 -> next hop 2 (unresolved)
     let adj = vec![
-        None,
-        Some(Adjacency {
+        NextHop::Unresolved,
+        NextHop::Forward(Adjacency {
             port: 1,
             dst_mac: NEIGH_MAC,
             src_mac: OUT_MAC,
         }),
-        None,
+        NextHop::Unresolved,
     ];
     let tables = Tables {
         fib4: fib.reader(),
@@ -145,8 +145,8 @@ fn a_full_output_ring_counts_tx_drops() {
     let tables = Tables {
         fib4: fib.reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![
-            None,
-            Some(Adjacency {
+            NextHop::Unresolved,
+            NextHop::Forward(Adjacency {
                 port: 1,
                 dst_mac: NEIGH_MAC,
                 src_mac: OUT_MAC,
@@ -161,4 +161,52 @@ fn a_full_output_ring_counts_tx_drops() {
     w.poll(&tables).unwrap();
     assert_eq!(w.counters().tx, 3);
     assert_eq!(w.counters().dropped(DropReason::TxFull), 7);
+}
+
+#[test]
+fn arp_and_punt_routes_go_to_the_control_plane_and_injected_frames_go_out() {
+    let (a_router, mut host_a) = pair(1024);
+    let (b_router, mut host_b) = pair(1024);
+    let mut fib: Fib<u32> = Fib::new();
+    fib.insert(0x0a00_0000, 8, 1); // punt (e.g. a connected subnet still to resolve)
+    fib.insert(0x0b00_0000, 8, 2); // discard
+    let tables = Tables {
+        fib4: fib.reader(),
+        adjacencies: Arc::new(ArcSwap::from_pointee(vec![
+            NextHop::Unresolved,
+            NextHop::Punt,
+            NextHop::Discard,
+        ])),
+    };
+    let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(2);
+    let (inject_tx, inject_rx) = std::sync::mpsc::channel();
+    let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64)
+        .with_control(punt_tx, inject_rx);
+    let mut arp = vec![0xffu8; 6];
+    arp.extend_from_slice(&[2, 0, 0, 0, 0, 9, 0x08, 0x06]);
+    arp.resize(60, 0);
+    let frames = vec![
+        arp.clone(),
+        test_frame([192, 0, 2, 1], [10, 0, 0, 5], 64, 64),
+        test_frame([192, 0, 2, 1], [10, 0, 0, 6], 64, 64), // the queue holds two: dropped
+        test_frame([192, 0, 2, 1], [11, 0, 0, 1], 64, 64),
+    ];
+    send(&mut host_a, &frames);
+    inject_tx.send((1, vec![7u8; 60])).unwrap();
+    w.poll(&tables).unwrap();
+    let punted: Vec<_> = punt_rx.try_iter().collect();
+    assert_eq!(punted.len(), 2);
+    assert_eq!(punted[0], (0, arp));
+    assert_eq!(punted[1].1[30..34], [10, 0, 0, 5]);
+    let c = w.counters();
+    assert_eq!(c.punted, 3);
+    assert_eq!(c.dropped(DropReason::PuntQueueFull), 1);
+    assert_eq!(c.dropped(DropReason::Discarded), 1);
+    let mut got = FrameBatch::with_capacity(4);
+    assert_eq!(
+        host_b.rx(&mut got).unwrap(),
+        1,
+        "the injected frame went out of port 1"
+    );
+    assert_eq!(got.frame(0), &[7u8; 60][..]);
 }

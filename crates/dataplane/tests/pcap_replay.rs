@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use savin_dataplane::{Adjacency, DropReason, Tables, Worker};
+use savin_dataplane::{Adjacency, DropReason, NextHop, Tables, Worker};
 use savin_fib::Fib;
 use savin_io::pcap::PcapPort;
 use savin_io::{FrameBatch, PacketIo};
@@ -57,13 +57,13 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
     let tables = Tables {
         fib4: fib.reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![
-            None,
-            Some(Adjacency {
+            NextHop::Unresolved,
+            NextHop::Forward(Adjacency {
                 port: 1,
                 dst_mac: [2, 0, 0, 0, 2, 2],
                 src_mac: [2, 0, 0, 0, 1, 1],
             }),
-            None,
+            NextHop::Unresolved,
         ])),
     };
     let rx = PcapPort::open(Some(&input), None).unwrap();
