@@ -118,7 +118,7 @@ fn config(lines: usize) -> anyhow::Result<ExitCode> {
     let sock = dir.path().join("savin.sock");
     let text = generate(lines);
     let child = Command::new(std::env::current_exe()?)
-        .args(["daemon", "--state-dir"])
+        .args(["daemon", "--dataplane", "none", "--state-dir"])
         .arg(dir.path())
         .env("SAVIN_LOG", "warn")
         .stdin(Stdio::null())

@@ -13,6 +13,7 @@ pub fn run(
     state_dir: PathBuf,
     socket: Option<PathBuf>,
     minute_ms: i64,
+    dataplane: bool,
 ) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -30,7 +31,11 @@ pub fn run(
     .with_context(|| format!("securing {}", state_dir.display()))?;
     let socket = socket.unwrap_or_else(|| state_dir.join("savin.sock"));
     // Subsystems (data plane, routing, security) register here as they arrive.
-    let engine = Engine::open(&state_dir, Vec::new(), minute_ms.max(1))
+    let mut subsystems: Vec<Box<dyn savin_config::subsystem::Subsystem>> = Vec::new();
+    if dataplane {
+        subsystems.push(Box::new(savin_forwarding::Forwarding::default()));
+    }
+    let engine = Engine::open(&state_dir, subsystems, minute_ms.max(1))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("loading the configuration from {}", state_dir.display()))?;
     let server = Server::new(Shared::new(engine, now_ms()));

@@ -33,6 +33,10 @@ enum Cmd {
         /// Length of a `commit confirmed` minute in milliseconds (tests shorten it).
         #[arg(long, default_value_t = 60_000, hide = true)]
         minute_ms: i64,
+        /// The data plane: `af-packet` forwards between the configured interfaces; `none` runs
+        /// the management plane alone (configuration tests, a laptop).
+        #[arg(long, default_value = "af-packet", value_parser = ["af-packet", "none"])]
+        dataplane: String,
     },
     /// The Junos-style CLI: interactive, or `-c 'CMD; CMD'` to run commands and exit.
     Cli {
@@ -59,7 +63,8 @@ fn main() -> std::process::ExitCode {
             state_dir,
             socket,
             minute_ms,
-        } => daemon::run(state_dir, socket, minute_ms),
+            dataplane,
+        } => daemon::run(state_dir, socket, minute_ms, dataplane == "af-packet"),
         Cmd::Cli { socket, commands } => {
             let socket = socket
                 .or_else(|| std::env::var_os("SAVIN_SOCKET").map(PathBuf::from))

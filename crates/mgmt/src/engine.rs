@@ -98,8 +98,12 @@ impl Engine {
             subsystem: "config",
             message: e,
         })?;
-        let staged = engine.prepare_all(&typed)?;
-        staged.into_iter().for_each(|s| s.apply());
+        // The management plane must come up even if a subsystem refuses the stored
+        // configuration (a netdev gone since the last boot), so the operator can fix it.
+        match engine.prepare_all(&typed) {
+            Ok(staged) => staged.into_iter().for_each(|s| s.apply()),
+            Err(e) => tracing::error!(%e, "the last committed configuration could not be applied"),
+        }
         engine.active = active;
         engine.active_typed = typed;
         // A pending confirmation whose commit never landed (crash in between) is void.

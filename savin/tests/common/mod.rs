@@ -45,6 +45,9 @@ impl Daemon {
         let child = Command::new(SAVIN)
             .args([
                 "daemon",
+                // These tests are about configuration; their interfaces are not real netdevs.
+                "--dataplane",
+                "none",
                 "--minute-ms",
                 &self.minute_ms.to_string(),
                 "--state-dir",
