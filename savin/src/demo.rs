@@ -78,6 +78,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
     lab.veth(&router, "eth2", &h2, "eth0")?;
     lab.addr(&h1, "eth0", "10.0.1.2/24")?;
     lab.addr(&h2, "eth0", "10.0.2.2/24")?;
+    lab.route(&h1, &["default", "via", "10.0.1.1"])?;
+    lab.route(&h2, &["default", "via", "10.0.2.1"])?;
     println!("== Lab: h1 (10.0.1.2) --eth1-- router --eth2-- h2 (10.0.2.2), namespaces:");
     for ns in lab.namespaces() {
         println!("   {}", ns.name);
@@ -117,6 +119,17 @@ pub fn run() -> anyhow::Result<ExitCode> {
     )?;
     ok &= t.run("show | compare")?;
     ok &= t.run("commit comment \"demo: initial configuration\"")?;
+    println!("\n== Real traffic: h1 pings Savin's address, then h2 through Savin");
+    for (ns, dst) in [(&h1, "10.0.1.1"), (&h1, "10.0.2.2")] {
+        println!("h1$ ping -c 3 {dst}");
+        let out = lab.exec(
+            ns,
+            &["ping", "-c", "3", "-i", "0.2", "-W", "1", dst],
+            Duration::from_secs(15),
+        )?;
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        ok &= out.status.success();
+    }
     println!("\n== A change: a new static route and a typo caught before commit");
     ok &= t.run("set routing-options static route 203.0.113.0/24 next-hop 10.0.2.2")?;
     ok &= t.run("set interfaces eth2 unit 0 family inet address 10.0.1.1/24")?;

@@ -22,6 +22,11 @@ fn the_demo_runs_and_cleans_up() {
     );
     assert!(stdout.contains("root@savin-demo# show | compare\n[edit routing-options static]\n-   route 203.0.113.0/24"), "{stdout}");
     assert!(stdout.contains("stopped cleanly: true"), "{stdout}");
+    assert_eq!(
+        stdout.matches("3 packets transmitted, 3 received").count(),
+        2,
+        "{stdout}"
+    );
     // The demo lists the namespaces it made; none may survive it.
     let made: Vec<&str> = stdout
         .lines()
