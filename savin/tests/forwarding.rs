@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use savin_lab::{wait_until, Lab, Ns};
+use savin_lab::{wait_until, Lab};
 
 const SAVIN: &str = env!("CARGO_BIN_EXE_savin");
 
@@ -20,17 +20,6 @@ fn cli(sock: &Path, cmds: &str) -> (bool, String) {
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).to_string(),
     )
-}
-
-fn ping(lab: &Lab, ns: &Ns, dst: &str) -> bool {
-    lab.exec(
-        ns,
-        &["ping", "-c", "3", "-i", "0.2", "-W", "1", dst],
-        Duration::from_secs(15),
-    )
-    .unwrap()
-    .status
-    .success()
 }
 
 #[test]
@@ -67,22 +56,22 @@ fn hosts_ping_through_savin_on_connected_and_static_routes() {
     );
     assert!(ok, "{out}\n{}", daemon_log());
     assert!(
-        ping(&lab, &h1, "10.0.1.1"),
+        lab.ping(&h1, "10.0.1.1"),
         "Savin answers ARP and ping for its own address\n{}",
         daemon_log()
     );
     assert!(
-        ping(&lab, &h1, "10.0.2.2"),
+        lab.ping(&h1, "10.0.2.2"),
         "h1 reaches h2 through Savin\n{}",
         daemon_log()
     );
-    assert!(ping(&lab, &h2, "10.0.1.2"), "and back\n{}", daemon_log());
+    assert!(lab.ping(&h2, "10.0.1.2"), "and back\n{}", daemon_log());
     assert!(
-        ping(&lab, &h1, "192.0.2.1"),
+        lab.ping(&h1, "192.0.2.1"),
         "along the static route\n{}",
         daemon_log()
     );
-    assert!(!ping(&lab, &h1, "198.51.100.1"), "the discard route drops");
+    assert!(!lab.ping(&h1, "198.51.100.1"), "the discard route drops");
     // The router's own kernel has no addresses: the replies came from Savin.
     let kernel = lab
         .exec(&r, &["ip", "-4", "addr", "show"], Duration::from_secs(5))
@@ -96,7 +85,7 @@ fn hosts_ping_through_savin_on_connected_and_static_routes() {
     assert!(!ok);
     assert!(out.contains("interface eth9 does not exist"), "{out}");
     assert!(
-        ping(&lab, &h1, "10.0.2.2"),
+        lab.ping(&h1, "10.0.2.2"),
         "forwarding still runs after the refused commit"
     );
 }

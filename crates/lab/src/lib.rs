@@ -232,6 +232,16 @@ impl Lab {
         )
     }
 
+    /// `ping -c 3` from `ns` to `dst`: whether every echo was answered (within 15 s).
+    pub fn ping(&self, ns: &Ns, dst: &str) -> bool {
+        self.exec(
+            ns,
+            &["ping", "-c", "3", "-i", "0.2", "-W", "1", dst],
+            Duration::from_secs(15),
+        )
+        .is_ok_and(|o| o.status.success())
+    }
+
     /// Starts a long-running process inside `ns`; it is killed when the lab is dropped.
     /// Its output goes to the given files (or is discarded).
     pub fn spawn(

@@ -96,29 +96,19 @@ fn hosts_on_vlan_tagged_links_reach_only_their_own_vlan() {
     lab.addr(&a, "eth0.100", "192.0.2.1/24").unwrap();
     lab.addr(&b, "eth0.100", "192.0.2.2/24").unwrap();
     lab.addr(&a, "eth0.200", "198.51.100.1/24").unwrap();
-    let ping = |lab: &Lab, ns, dst: &str| {
-        lab.exec(
-            ns,
-            &["ping", "-c", "2", "-i", "0.2", "-W", "1", dst],
-            Duration::from_secs(10),
-        )
-        .unwrap()
-        .status
-        .success()
-    };
     assert!(
-        ping(&lab, &a, "192.0.2.2"),
+        lab.ping(&a, "192.0.2.2"),
         "VLAN 100 is connected end to end"
     );
     // The same subnet on VLAN 300 at B: tagged, but a different VLAN, so unreachable.
     lab.vlan(&b, "eth0", 300, "eth0.300").unwrap();
     lab.addr(&b, "eth0.300", "198.51.100.2/24").unwrap();
     assert!(
-        !ping(&lab, &b, "198.51.100.1"),
+        !lab.ping(&b, "198.51.100.1"),
         "VLAN 300 must not reach VLAN 200"
     );
     assert!(
-        ping(&lab, &b, "192.0.2.1"),
+        lab.ping(&b, "192.0.2.1"),
         "VLAN 100 still works from B's side"
     );
 }
