@@ -166,6 +166,8 @@ pub struct Worker {
     /// From the control plane: frames to send (ARP, ICMP, released packets).
     inject_rx: Option<std::sync::mpsc::Receiver<PuntedFrame>>,
     inject: FrameBatch,
+    /// The port of each frame in `inject`.
+    inject_ports: Vec<u16>,
 }
 
 impl Worker {
@@ -178,6 +180,7 @@ impl Worker {
             punt_tx: None,
             inject_rx: None,
             inject: FrameBatch::with_capacity(64),
+            inject_ports: Vec::with_capacity(64),
         }
     }
 
@@ -200,20 +203,20 @@ impl Worker {
         };
         for _ in 0..4 {
             self.inject.clear();
-            let mut ports: Vec<u16> = Vec::new();
+            self.inject_ports.clear();
             while !self.inject.is_full() {
                 let Ok((port, frame)) = rx.try_recv() else {
                     break;
                 };
                 if usize::from(port) < self.ports.len() {
                     self.inject.push(&frame);
-                    ports.push(port);
+                    self.inject_ports.push(port);
                 }
             }
             if self.inject.is_empty() {
                 break;
             }
-            for (i, port) in ports.iter().enumerate() {
+            for (i, port) in self.inject_ports.iter().enumerate() {
                 self.ports[usize::from(*port)].tx(&self.inject, &[i as u16])?;
             }
         }

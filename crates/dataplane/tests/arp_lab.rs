@@ -34,10 +34,7 @@ fn a_linux_host_resolves_us_and_we_resolve_it() {
         None,
     )
     .unwrap();
-    let path = format!("/run/netns/{}", a.name);
-    let (echo_to_us, host_mac) = std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+    let (echo_to_us, host_mac) = lab.run_in(&a, move || {
         let mut port = AfPacket::open("eth0", RingConfig::default()).unwrap();
         let ifc = ArpInterface {
             port: 0,
@@ -83,9 +80,7 @@ fn a_linux_host_resolves_us_and_we_resolve_it() {
             std::thread::sleep(Duration::from_millis(5));
         }
         (echo_to_us, host_mac)
-    })
-    .join()
-    .unwrap();
+    });
     assert!(
         echo_to_us,
         "the host never sent an ICMP echo to our MAC: it did not accept our ARP reply"

@@ -37,7 +37,30 @@ pub struct Table<K: Key> {
     _k: std::marker::PhantomData<K>,
 }
 
+/// One step through a node: `Ok(child index)` or `Err(next hop)` when the key ends in a leaf.
+enum Step {
+    Child(usize),
+    Leaf(u32),
+}
+
 impl<K: Key> Table<K> {
+    #[inline(always)]
+    fn step(&self, idx: usize, key: K, off: u8) -> Step {
+        let n = &self.nodes[idx];
+        let vector = n.vector.load(Ordering::Relaxed);
+        let bases = n.bases.load(Ordering::Relaxed);
+        let bit = 1u64 << key.six(off);
+        if vector & bit != 0 {
+            Step::Child((bases >> 32) as usize + (vector & (bit - 1)).count_ones() as usize)
+        } else {
+            let leafvec = n.leafvec.load(Ordering::Relaxed);
+            let bc = (leafvec & (bit | (bit - 1))).count_ones() as usize;
+            Step::Leaf(u32::from(
+                self.leaves[(bases as u32) as usize + bc - 1].load(Ordering::Relaxed),
+            ))
+        }
+    }
+
     /// The next hop for `key`, or MISS.
     #[inline]
     pub fn lookup(&self, key: K) -> u32 {
@@ -48,19 +71,12 @@ impl<K: Key> Table<K> {
         let mut idx = d as usize;
         let mut off = DIRECT_BITS;
         loop {
-            let n = &self.nodes[idx];
-            let vector = n.vector.load(Ordering::Relaxed);
-            let bases = n.bases.load(Ordering::Relaxed);
-            let bit = 1u64 << key.six(off);
-            if vector & bit != 0 {
-                idx = (bases >> 32) as usize + (vector & (bit - 1)).count_ones() as usize;
-                off += 6;
-            } else {
-                let leafvec = n.leafvec.load(Ordering::Relaxed);
-                let bc = (leafvec & (bit | (bit - 1))).count_ones() as usize;
-                return u32::from(
-                    self.leaves[(bases as u32) as usize + bc - 1].load(Ordering::Relaxed),
-                );
+            match self.step(idx, key, off) {
+                Step::Child(c) => {
+                    idx = c;
+                    off += 6;
+                }
+                Step::Leaf(nh) => return nh,
             }
         }
     }
@@ -93,19 +109,12 @@ impl<K: Key> Table<K> {
                     if pending & (1 << i) == 0 {
                         continue;
                     }
-                    let n = &self.nodes[idx[i] as usize];
-                    let vector = n.vector.load(Ordering::Relaxed);
-                    let bases = n.bases.load(Ordering::Relaxed);
-                    let bit = 1u64 << kc[i].six(off);
-                    if vector & bit != 0 {
-                        idx[i] = (bases >> 32) as u32 + (vector & (bit - 1)).count_ones();
-                        next |= 1 << i;
-                    } else {
-                        let leafvec = n.leafvec.load(Ordering::Relaxed);
-                        let bc = (leafvec & (bit | (bit - 1))).count_ones() as usize;
-                        oc[i] = u32::from(
-                            self.leaves[(bases as u32) as usize + bc - 1].load(Ordering::Relaxed),
-                        );
+                    match self.step(idx[i] as usize, kc[i], off) {
+                        Step::Child(c) => {
+                            idx[i] = c as u32;
+                            next |= 1 << i;
+                        }
+                        Step::Leaf(nh) => oc[i] = nh,
                     }
                 }
                 pending = next;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use savin_io::af_packet::{AfPacket, RingConfig};
 use savin_io::{FrameBatch, PacketIo};
-use savin_lab::{Lab, Ns};
+use savin_lab::Lab;
 
 const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 
@@ -24,18 +24,6 @@ fn arp_request(vlan: Option<u16>, spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
     f.extend_from_slice(&tpa);
     f.resize(f.len().max(60), 0);
     f
-}
-
-/// Opens the driver on `ifname` from a thread inside `ns`, and runs `f` there.
-fn in_ns<T: Send + 'static>(ns: &Ns, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{}", ns.name);
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(&path).unwrap();
-        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
-    .join()
-    .unwrap()
 }
 
 /// Sends `frame` and waits for a received frame that `want` accepts.
@@ -74,7 +62,7 @@ fn arp_through_the_rings_untagged_and_tagged() {
         Duration::from_secs(5),
     )
     .unwrap();
-    let (plain, tagged) = in_ns(&a, || {
+    let (plain, tagged) = lab.run_in(&a, || {
         let mut port = AfPacket::open("eth0", RingConfig::default()).unwrap();
         let is_reply_from = |ip: [u8; 4], tagged: bool| {
             move |f: &[u8]| {

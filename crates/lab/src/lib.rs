@@ -242,6 +242,20 @@ impl Lab {
         .is_ok_and(|o| o.status.success())
     }
 
+    /// Runs `f` on a thread that has entered `ns`, so sockets it opens (AF_PACKET ports, say)
+    /// belong to that namespace. Returns what `f` returns.
+    pub fn run_in<T: Send + 'static>(&self, ns: &Ns, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", ns.name);
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET)
+                .unwrap_or_else(|e| panic!("setns {path}: {e}"));
+            f()
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+
     /// Starts a long-running process inside `ns`; it is killed when the lab is dropped.
     /// Its output goes to the given files (or is discarded).
     pub fn spawn(

@@ -279,13 +279,12 @@ impl Engine {
         if now_ms < p.deadline_ms {
             return Ok(None);
         }
-        let (_, previous) = self.store.load(p.rollback_to).or_else(|e| {
-            if p.rollback_to == 0 {
-                Ok((rec_none(), Configuration::default()))
-            } else {
-                Err(e)
-            }
-        })?;
+        // Rolling back the first commit ever restores the empty configuration.
+        let previous = if p.rollback_to == 0 {
+            Configuration::default()
+        } else {
+            self.store.load(p.rollback_to)?.1
+        };
         let req = CommitRequest {
             user: "root".into(),
             comment: Some(format!(
@@ -324,17 +323,6 @@ impl Engine {
             "commit confirmed was not confirmed: rolled back"
         );
         Ok(Some(seq))
-    }
-}
-
-fn rec_none() -> CommitRecord {
-    CommitRecord {
-        seq: 0,
-        time: 0,
-        user: String::new(),
-        via: String::new(),
-        comment: None,
-        confirm_minutes: None,
     }
 }
 
