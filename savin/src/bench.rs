@@ -409,6 +409,7 @@ pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
                 port: (i % 2) as u16,
                 dst_mac: [2, 0, 0, 0, (i >> 8) as u8, i as u8],
                 src_mac: [2, 0, 0, 1, 0, 1],
+                mtu: 1500,
             }),
         })
         .collect();

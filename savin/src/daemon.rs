@@ -32,13 +32,19 @@ pub fn run(
     let socket = socket.unwrap_or_else(|| state_dir.join("savin.sock"));
     // Subsystems (data plane, routing, security) register here as they arrive.
     let mut subsystems: Vec<Box<dyn savin_config::subsystem::Subsystem>> = Vec::new();
+    let mut operational = Vec::new();
     if dataplane {
-        subsystems.push(Box::new(savin_forwarding::Forwarding::default()));
+        let fwd = savin_forwarding::Forwarding::default();
+        operational.push(fwd.operational());
+        subsystems.push(Box::new(fwd));
     }
     let engine = Engine::open(&state_dir, subsystems, minute_ms.max(1))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("loading the configuration from {}", state_dir.display()))?;
-    let server = Server::new(Shared::new(engine, now_ms()));
+    let shared = operational
+        .into_iter()
+        .fold(Shared::new(engine, now_ms()), Shared::with_operational);
+    let server = Server::new(shared);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -22,3 +22,18 @@ pub trait Subsystem: Send {
 pub trait Staged: Send {
     fn apply(self: Box<Self>);
 }
+
+/// One operational command: its canonical words and its `?` help.
+pub type OpCommand = (&'static [&'static str], &'static str);
+
+/// Operational commands answered by a part of the system (`show route`, `show arp`,
+/// `clear arp`): the management session matches the words (with abbreviations and `?`) and
+/// hands over the rest.
+pub trait Operational: Send + Sync {
+    /// The commands answered, with every prefix that `?` should list (`show`, `show route`).
+    fn commands(&self) -> &'static [OpCommand];
+
+    /// Runs `command` (canonical words, as listed) with the words after it; `json` for
+    /// `| display json`. Errors are shown to the user as they are.
+    fn run(&self, command: &[&str], args: &[String], json: bool) -> Result<String, String>;
+}

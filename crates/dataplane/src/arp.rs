@@ -69,12 +69,23 @@ pub enum ArpAction {
         ip: Ipv4Addr,
         mac: [u8; 6],
     },
-    /// `ip` did not answer: remove any adjacency; `dropped` packets were waiting for it.
+    /// `ip` did not answer: remove any adjacency. `dropped` are the packets that were waiting
+    /// for it (the caller answers them with ICMP host unreachable).
     Unreachable {
         port: u16,
         ip: Ipv4Addr,
-        dropped: usize,
+        dropped: Vec<Vec<u8>>,
     },
+}
+
+/// One row of `show arp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArpEntry {
+    pub port: u16,
+    pub ip: Ipv4Addr,
+    /// None while the neighbour is being resolved.
+    pub mac: Option<[u8; 6]>,
+    pub age_ms: u64,
 }
 
 /// Counters for `show system statistics arp`.
@@ -188,8 +199,56 @@ impl Arp {
     }
 
     /// `clear arp`: forget every entry; adjacencies are to be removed by the caller.
-    pub fn clear(&mut self) {
+    /// Every entry, resolved or not, sorted: what `show arp` lists (with `now`, the age).
+    pub fn entries(&self, now: u64) -> Vec<ArpEntry> {
+        let mut v: Vec<ArpEntry> = self
+            .entries
+            .iter()
+            .map(|(&(port, ip), s)| match s {
+                State::Reachable { mac, confirmed, .. } => ArpEntry {
+                    port,
+                    ip,
+                    mac: Some(*mac),
+                    age_ms: now.saturating_sub(*confirmed),
+                },
+                State::Incomplete { .. } => ArpEntry {
+                    port,
+                    ip,
+                    mac: None,
+                    age_ms: 0,
+                },
+            })
+            .collect();
+        v.sort_by_key(|e| (e.port, e.ip));
+        v
+    }
+
+    /// Forgets every entry (`clear arp`); returns the resolved ones so the caller can remove
+    /// their adjacencies. Queued packets are dropped.
+    pub fn clear(&mut self) -> Vec<(u16, Ipv4Addr)> {
+        let gone = self
+            .neighbors()
+            .into_iter()
+            .map(|(p, ip, _)| (p, ip))
+            .collect();
         self.entries.clear();
+        gone
+    }
+
+    /// Forgets the entries of `port` that `keep` rejects (an interface removed or renumbered);
+    /// returns the resolved ones removed.
+    pub fn forget(&mut self, port: u16, keep: impl Fn(Ipv4Addr) -> bool) -> Vec<Ipv4Addr> {
+        let mut gone = Vec::new();
+        self.entries.retain(|&(p, ip), s| {
+            if p != port || keep(ip) {
+                return true;
+            }
+            if matches!(s, State::Reachable { .. }) {
+                gone.push(ip);
+            }
+            false
+        });
+        gone
     }
 
     fn request(&mut self, ifc: &ArpInterface, ip: Ipv4Addr, dst: [u8; 6]) -> Option<ArpAction> {
@@ -234,14 +293,14 @@ impl Arp {
                     return vec![ArpAction::Unreachable {
                         port: ifc.port,
                         ip,
-                        dropped: 1,
+                        dropped: vec![packet],
                     }];
                 }
                 let Some(req) = self.request(ifc, ip, BROADCAST) else {
                     return vec![ArpAction::Unreachable {
                         port: ifc.port,
                         ip,
-                        dropped: 1,
+                        dropped: vec![packet],
                     }];
                 };
                 let mut queue = VecDeque::new();
@@ -325,7 +384,7 @@ impl Arp {
                         continue;
                     }
                     if *probes >= cfg.max_probes {
-                        gone.push((port, ip, queue.len()));
+                        gone.push((port, ip, std::mem::take(queue)));
                     } else {
                         *probes += 1;
                         *last_probe = now;
@@ -344,7 +403,7 @@ impl Arp {
                         continue;
                     }
                     if *probes >= cfg.max_probes {
-                        gone.push((port, ip, 0));
+                        gone.push((port, ip, VecDeque::new()));
                     } else {
                         *probes += 1;
                         *last_probe = now;
@@ -360,7 +419,11 @@ impl Arp {
         }
         for (port, ip, dropped) in gone {
             self.entries.remove(&(port, ip));
-            out.push(ArpAction::Unreachable { port, ip, dropped });
+            out.push(ArpAction::Unreachable {
+                port,
+                ip,
+                dropped: dropped.into(),
+            });
         }
         out
     }

@@ -11,6 +11,8 @@ pub enum DropReason {
     /// IHL below 5 or beyond the packet.
     BadHeaderLength,
     BadChecksum,
+    /// IPv4 options that do not parse (a length running past the header, or below 2).
+    BadOptions,
     /// Total length below the header length or beyond the frame.
     BadTotalLength,
     /// TTL 0 or 1 on arrival (an ICMP time exceeded will be sent from here).
@@ -27,14 +29,19 @@ pub enum DropReason {
     Discarded,
     /// The queue to the control plane (ARP, packets for the box) was full.
     PuntQueueFull,
+    /// A `reject` route (an ICMP unreachable is sent back, rate-limited).
+    Rejected,
+    /// Larger than the output MTU with DF set (an ICMP fragmentation needed is sent back).
+    FragmentationNeeded,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 12] = [
+    pub const ALL: [DropReason; 15] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
         DropReason::BadChecksum,
+        DropReason::BadOptions,
         DropReason::BadTotalLength,
         DropReason::TtlExpired,
         DropReason::NoRoute,
@@ -43,6 +50,8 @@ impl DropReason {
         DropReason::TxFull,
         DropReason::Discarded,
         DropReason::PuntQueueFull,
+        DropReason::Rejected,
+        DropReason::FragmentationNeeded,
     ];
 
     /// The name `show system statistics` prints.
@@ -52,6 +61,7 @@ impl DropReason {
             DropReason::BadVersion => "bad-version",
             DropReason::BadHeaderLength => "bad-header-length",
             DropReason::BadChecksum => "bad-checksum",
+            DropReason::BadOptions => "bad-options",
             DropReason::BadTotalLength => "bad-total-length",
             DropReason::TtlExpired => "ttl-expired",
             DropReason::NoRoute => "no-route",
@@ -60,6 +70,8 @@ impl DropReason {
             DropReason::TxFull => "tx-ring-full",
             DropReason::Discarded => "discard-route",
             DropReason::PuntQueueFull => "punt-queue-full",
+            DropReason::Rejected => "reject-route",
+            DropReason::FragmentationNeeded => "fragmentation-needed",
         }
     }
 }
@@ -69,9 +81,24 @@ pub struct Counters {
     pub rx: u64,
     pub tx: u64,
     pub forwarded: u64,
-    /// Handed to the control plane (ARP, packets for the box, unresolved neighbours).
+    /// Handed to the control plane (ARP, packets for the box, unresolved neighbours, packets
+    /// to fragment).
     pub punted: u64,
+    /// ICMP errors not generated because the worker's error budget was spent (the packets
+    /// themselves are counted under their drop reason).
+    pub errors_suppressed: u64,
     pub drops: [u64; DropReason::ALL.len()],
+}
+
+/// Per-port traffic, for `show interfaces`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortCounters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Driver errors (a netdev that went away, a failed send).
+    pub errors: u64,
 }
 
 impl Counters {

@@ -91,14 +91,16 @@ pub fn may_send_error_about(frame: &[u8]) -> bool {
 }
 
 /// An ICMP error about `original` (a checked IPv4 frame), from `router` to its source:
-/// Ethernet addresses swapped (the caller rewrites them for the return path), the original IP
-/// header and the first 8 bytes of its payload quoted. `mtu` fills the next-hop MTU field of
+/// Ethernet addresses swapped (the caller rewrites them for the return path), the original
+/// packet quoted as far as 576 bytes allow. `mtu` fills the next-hop MTU field of
 /// fragmentation-needed messages.
 pub fn error(original: &[u8], kind: u8, code: u8, router: Ipv4Addr, mtu: u16) -> Vec<u8> {
     let l3 = ETH_HDR;
     let ihl = usize::from(original[l3] & 0x0f) * 4;
     let total = usize::from(u16::from_be_bytes([original[l3 + 2], original[l3 + 3]]));
-    let quote_len = (ihl + 8).min(total).min(original.len() - l3);
+    // As much of the original as keeps the error within 576 bytes (RFC 1812 4.3.2.3); at
+    // least the header and 8 bytes, which is all RFC 792 asked for.
+    let quote_len = total.min(548).max(ihl + 8).min(original.len() - l3);
     let quoted = &original[l3..l3 + quote_len];
     let icmp_len = 8 + quoted.len();
     let mut f = Vec::with_capacity(ETH_HDR + 20 + icmp_len);

@@ -30,7 +30,28 @@ pub fn check(frame: &[u8], l3: usize) -> Result<u32, DropReason> {
     if checksum::sum(&ip[..ihl]) != 0xffff {
         return Err(DropReason::BadChecksum);
     }
+    if ihl > 20 && !options_well_formed(&ip[20..ihl]) {
+        return Err(DropReason::BadOptions);
+    }
     Ok(u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]))
+}
+
+/// Whether the options area parses as a list of options (RFC 791 section 3.1): end of list,
+/// no-operation, or type-length-value with a length of at least 2 that stays in the header.
+fn options_well_formed(mut opts: &[u8]) -> bool {
+    while let Some(&t) = opts.first() {
+        match t {
+            0 => return true,
+            1 => opts = &opts[1..],
+            _ => match opts.get(1) {
+                Some(&l) if l >= 2 && usize::from(l) <= opts.len() => {
+                    opts = &opts[usize::from(l)..]
+                }
+                _ => return false,
+            },
+        }
+    }
+    true
 }
 
 /// Decrements the TTL with an incremental checksum update. Fails when the TTL would reach
@@ -70,4 +91,84 @@ pub fn test_frame(src: [u8; 4], dst: [u8; 4], ttl: u8, len: usize) -> Vec<u8> {
     ip[22..24].copy_from_slice(&5678u16.to_be_bytes());
     ip[24..26].copy_from_slice(&(total - 20).to_be_bytes());
     f
+}
+
+/// Splits a checked IPv4 frame into frames whose IP packets fit `mtu` (RFC 791 section 3.2):
+/// data in multiples of 8 bytes, MF on all but the last (and on the last if the original was
+/// itself a non-final fragment), offsets relative to the original's, and only the options
+/// with the copied flag repeated after the first fragment. Returns nothing if `mtu` leaves no
+/// room for 8 bytes of data.
+pub fn fragment(frame: &[u8], mtu: u16) -> Vec<Vec<u8>> {
+    let l3 = ETH_HDR;
+    if frame.len() < l3 + 20 {
+        return Vec::new();
+    }
+    let ihl = usize::from(frame[l3] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([frame[l3 + 2], frame[l3 + 3]]));
+    if ihl < 20 || total < ihl || frame.len() < l3 + total {
+        return Vec::new();
+    }
+    let header = &frame[l3..l3 + ihl];
+    let payload = &frame[l3 + ihl..l3 + total];
+    let flags_off = u16::from_be_bytes([header[6], header[7]]);
+    let orig_mf = flags_off & 0x2000 != 0;
+    let orig_off = usize::from(flags_off & 0x1fff);
+    let later = later_header(header);
+    let mtu = usize::from(mtu);
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < payload.len() {
+        let hdr: &[u8] = if pos == 0 { header } else { &later };
+        let room = mtu.saturating_sub(hdr.len()) / 8 * 8;
+        if room == 0 {
+            return Vec::new();
+        }
+        let len = room.min(payload.len() - pos);
+        let last = pos + len == payload.len();
+        let mut f = Vec::with_capacity(l3 + hdr.len() + len);
+        f.extend_from_slice(&frame[..l3]);
+        f.extend_from_slice(hdr);
+        f.extend_from_slice(&payload[pos..pos + len]);
+        let ip = &mut f[l3..];
+        ip[0] = 0x40 | (hdr.len() / 4) as u8;
+        ip[2..4].copy_from_slice(&((hdr.len() + len) as u16).to_be_bytes());
+        let mf = !last || orig_mf;
+        let fo = (flags_off & 0x4000) | if mf { 0x2000 } else { 0 } | (orig_off + pos / 8) as u16;
+        ip[6..8].copy_from_slice(&fo.to_be_bytes());
+        ip[10..12].copy_from_slice(&[0, 0]);
+        let c = checksum::checksum(&ip[..hdr.len()]);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        out.push(f);
+        pos += len;
+    }
+    out
+}
+
+/// The header of the second and later fragments: the fixed part and the options whose copied
+/// flag is set, padded to a multiple of 4 bytes.
+fn later_header(header: &[u8]) -> Vec<u8> {
+    let mut h = header[..20].to_vec();
+    let mut i = 20;
+    while i < header.len() {
+        let t = header[i];
+        match t {
+            0 => break,
+            1 => i += 1,
+            _ => {
+                let Some(&l) = header.get(i + 1) else { break };
+                let l = usize::from(l);
+                if l < 2 || i + l > header.len() {
+                    break;
+                }
+                if t & 0x80 != 0 {
+                    h.extend_from_slice(&header[i..i + l]);
+                }
+                i += l;
+            }
+        }
+    }
+    while !h.len().is_multiple_of(4) {
+        h.push(0);
+    }
+    h
 }

@@ -15,5 +15,9 @@ pub mod icmp;
 pub mod ipv4;
 pub mod worker;
 
+pub use counters::PortCounters;
 pub use counters::{Counters, DropReason};
-pub use worker::{Adjacency, NextHop, Pipeline, PuntedFrame, Tables, Worker};
+pub use worker::{
+    Adjacency, NextHop, Pipeline, PuntReason, Punted, Tables, ToWorker, Worker, WorkerStats,
+    ERROR_QUOTE,
+};

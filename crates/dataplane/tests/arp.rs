@@ -75,7 +75,7 @@ fn a_silent_neighbour_gets_three_requests_then_is_unreachable() {
         vec![ArpAction::Unreachable {
             port: 3,
             ip: ip(9),
-            dropped: 1
+            dropped: vec![vec![0; 60]]
         }]
     );
     assert_eq!(arp.stats.requests_sent, 3);
@@ -134,7 +134,7 @@ fn aged_entries_are_probed_and_removed_if_silent() {
         vec![ArpAction::Unreachable {
             port: 3,
             ip: ip(2),
-            dropped: 0
+            dropped: vec![]
         }]
     );
     assert_eq!(arp.lookup(3, ip(2)), None);
@@ -159,7 +159,7 @@ fn queues_and_the_table_are_bounded_and_junk_is_counted() {
         vec![ArpAction::Unreachable {
             port: 3,
             ip: ip(4),
-            dropped: 1
+            dropped: vec![vec![0; 60]]
         }]
     );
     assert_eq!(arp.stats.table_full, 1);

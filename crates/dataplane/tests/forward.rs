@@ -5,7 +5,9 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use savin_dataplane::checksum;
 use savin_dataplane::ipv4::test_frame;
-use savin_dataplane::{Adjacency, DropReason, NextHop, Tables, Worker};
+use savin_dataplane::{
+    Adjacency, DropReason, NextHop, PuntReason, Punted, Tables, ToWorker, Worker, ERROR_QUOTE,
+};
 use savin_fib::Fib;
 use savin_io::memory::{pair, MemoryPort};
 use savin_io::{FrameBatch, PacketIo};
@@ -27,14 +29,19 @@ fn rig() -> Rig {
     let mut fib: Fib<u32> = Fib::new();
     fib.insert(0x0a00_0000, 8, 1); // 10/8 -> next hop 1 (resolved, port 1)
     fib.insert(0x0b00_0000, 8, 2); // 11/8 -> next hop 2 (unresolved)
+    fib.insert(0x0d00_0000, 8, 3); // 13/8 -> discard
+    fib.insert(0x0e00_0000, 8, 4); // 14/8 -> reject
     let adj = vec![
         NextHop::Unresolved,
         NextHop::Forward(Adjacency {
             port: 1,
             dst_mac: NEIGH_MAC,
             src_mac: OUT_MAC,
+            mtu: 1500,
         }),
         NextHop::Unresolved,
+        NextHop::Discard,
+        NextHop::Reject,
     ];
     let tables = Tables {
         fib4: fib.reader(),
@@ -56,6 +63,29 @@ fn send(port: &mut MemoryPort, frames: &[Vec<u8>]) {
     }
     let all: Vec<u16> = (0..frames.len() as u16).collect();
     assert_eq!(port.tx(&b, &all).unwrap(), frames.len());
+}
+
+fn fix_checksum(f: &mut [u8]) {
+    let ihl = usize::from(f[14] & 0x0f) * 4;
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum::checksum(&f[14..14 + ihl]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+}
+
+fn set_df(f: &mut [u8]) {
+    f[14 + 6] |= 0x40;
+    fix_checksum(f);
+}
+
+/// `f` with `opts` (a multiple of 4 bytes) inserted as IPv4 options.
+fn with_options(f: &[u8], opts: &[u8]) -> Vec<u8> {
+    let mut f = f.to_vec();
+    f.splice(34..34, opts.iter().copied());
+    f[14] = 0x45 + (opts.len() / 4) as u8;
+    let total = (f.len() - 14) as u16;
+    f[16..18].copy_from_slice(&total.to_be_bytes());
+    fix_checksum(&mut f);
+    f
 }
 
 #[test]
@@ -122,6 +152,18 @@ fn every_drop_reason_is_counted_and_nothing_malformed_is_forwarded() {
     let mut f = good.clone();
     f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
     cases.push((DropReason::UnsupportedProtocol, f));
+    cases.push((
+        DropReason::Discarded,
+        test_frame([192, 0, 2, 1], [13, 0, 0, 1], 64, 64),
+    ));
+    cases.push((
+        DropReason::Rejected,
+        test_frame([192, 0, 2, 1], [14, 0, 0, 1], 64, 64),
+    ));
+    let mut f = test_frame([192, 0, 2, 1], [10, 1, 2, 3], 64, 14 + 1501);
+    set_df(&mut f);
+    cases.push((DropReason::FragmentationNeeded, f));
+    cases.push((DropReason::BadOptions, with_options(&good, &[7, 9, 4, 0])));
     let frames: Vec<Vec<u8>> = cases.iter().map(|(_, f)| f.clone()).collect();
     send(&mut r.host_a, &frames);
     r.worker.poll(&r.tables).unwrap();
@@ -150,6 +192,7 @@ fn a_full_output_ring_counts_tx_drops() {
                 port: 1,
                 dst_mac: NEIGH_MAC,
                 src_mac: OUT_MAC,
+                mtu: 1500,
             }),
         ])),
     };
@@ -164,44 +207,97 @@ fn a_full_output_ring_counts_tx_drops() {
 }
 
 #[test]
-fn arp_and_punt_routes_go_to_the_control_plane_and_injected_frames_go_out() {
+fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_out() {
     let (a_router, mut host_a) = pair(1024);
     let (b_router, mut host_b) = pair(1024);
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0x0a00_0000, 8, 1); // punt (e.g. a connected subnet still to resolve)
+    fib.insert(0x0a00_0000, 8, 1); // a connected subnet still to resolve
     fib.insert(0x0b00_0000, 8, 2); // discard
+    fib.insert(0x0c00_0001, 32, 3); // the box itself
+    fib.insert(0x0d00_0000, 8, 4); // resolved, MTU 576
     let tables = Tables {
         fib4: fib.reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![
             NextHop::Unresolved,
-            NextHop::Punt,
+            NextHop::Resolve,
             NextHop::Discard,
+            NextHop::Local,
+            NextHop::Forward(Adjacency {
+                port: 1,
+                dst_mac: NEIGH_MAC,
+                src_mac: OUT_MAC,
+                mtu: 576,
+            }),
         ])),
     };
-    let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(2);
-    let (inject_tx, inject_rx) = std::sync::mpsc::channel();
+    let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(6);
+    let (control_tx, control_rx) = std::sync::mpsc::channel();
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64)
-        .with_control(punt_tx, inject_rx);
+        .with_control(punt_tx, control_rx);
     let mut arp = vec![0xffu8; 6];
     arp.extend_from_slice(&[2, 0, 0, 0, 0, 9, 0x08, 0x06]);
     arp.resize(60, 0);
+    let big = test_frame([192, 0, 2, 1], [13, 0, 0, 7], 64, 14 + 1000);
+    let mut big_df = big.clone();
+    set_df(&mut big_df);
     let frames = vec![
         arp.clone(),
         test_frame([192, 0, 2, 1], [10, 0, 0, 5], 64, 64),
-        test_frame([192, 0, 2, 1], [10, 0, 0, 6], 64, 64), // the queue holds two: dropped
+        test_frame([192, 0, 2, 1], [12, 0, 0, 1], 64, 64),
+        test_frame([192, 0, 2, 1], [10, 0, 0, 6], 1, 64),
+        big.clone(),
+        big_df.clone(),
+        test_frame([192, 0, 2, 1], [10, 0, 0, 7], 64, 64), // the queue holds six: dropped
         test_frame([192, 0, 2, 1], [11, 0, 0, 1], 64, 64),
     ];
     send(&mut host_a, &frames);
-    inject_tx.send((1, vec![7u8; 60])).unwrap();
+    control_tx
+        .send(ToWorker::Send {
+            port: 1,
+            frame: vec![7u8; 60],
+        })
+        .unwrap();
     w.poll(&tables).unwrap();
-    let punted: Vec<_> = punt_rx.try_iter().collect();
-    assert_eq!(punted.len(), 2);
-    assert_eq!(punted[0], (0, arp));
-    assert_eq!(punted[1].1[30..34], [10, 0, 0, 5]);
+    let punted: Vec<Punted> = punt_rx.try_iter().collect();
+    let reasons: Vec<PuntReason> = punted.iter().map(|p| p.reason).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            PuntReason::Host,
+            PuntReason::Resolve,
+            PuntReason::Host,
+            PuntReason::TtlExpired,
+            PuntReason::Fragment { mtu: 576 },
+            PuntReason::FragmentationNeeded { mtu: 576 },
+        ]
+    );
+    assert!(punted.iter().all(|p| p.port == 0));
+    assert_eq!(punted[0].frame, arp);
+    assert_eq!(punted[1].frame[14 + 8], 63, "routed: TTL decremented");
+    assert_eq!(
+        punted[3].frame, frames[3],
+        "an error quotes the packet as it came"
+    );
+    assert_eq!(
+        punted[4].frame.len(),
+        big.len(),
+        "to fragment: the whole packet"
+    );
+    assert_eq!(punted[4].frame[14 + 8], 63);
+    assert_eq!(
+        punted[5].frame,
+        big_df[..ERROR_QUOTE],
+        "an error copy is bounded"
+    );
     let c = w.counters();
-    assert_eq!(c.punted, 3);
+    assert_eq!(
+        c.punted, 5,
+        "ARP, resolve, local, fragment, and the one that did not fit"
+    );
     assert_eq!(c.dropped(DropReason::PuntQueueFull), 1);
     assert_eq!(c.dropped(DropReason::Discarded), 1);
+    assert_eq!(c.dropped(DropReason::TtlExpired), 1);
+    assert_eq!(c.dropped(DropReason::FragmentationNeeded), 1);
     let mut got = FrameBatch::with_capacity(4);
     assert_eq!(
         host_b.rx(&mut got).unwrap(),
@@ -209,4 +305,40 @@ fn arp_and_punt_routes_go_to_the_control_plane_and_injected_frames_go_out() {
         "the injected frame went out of port 1"
     );
     assert_eq!(got.frame(0), &[7u8; 60][..]);
+    assert_eq!(w.port_counters()[0].rx_packets, frames.len() as u64);
+    assert_eq!(w.port_counters()[1].tx_packets, 1);
+}
+
+#[test]
+fn icmp_error_requests_are_bounded_per_worker() {
+    let (a_router, mut host_a) = pair(4096);
+    let (b_router, _host_b) = pair(16);
+    let fib: Fib<u32> = Fib::new(); // no routes: every packet wants a net unreachable
+    let tables = Tables {
+        fib4: fib.reader(),
+        adjacencies: Arc::new(ArcSwap::from_pointee(vec![NextHop::Unresolved])),
+    };
+    let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(10_000);
+    let (_control_tx, control_rx) = std::sync::mpsc::channel();
+    let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 256)
+        .with_control(punt_tx, control_rx);
+    let frames: Vec<Vec<u8>> = (0..1000)
+        .map(|i| test_frame([192, 0, 2, 1], [12, 0, (i / 256) as u8, i as u8], 64, 64))
+        .collect();
+    for chunk in frames.chunks(250) {
+        send(&mut host_a, chunk);
+    }
+    let started = std::time::Instant::now();
+    while w.poll(&tables).unwrap() > 0 {}
+    // The budget refills at 1000/s: allow what the elapsed time could have added.
+    let refill = started.elapsed().as_millis() as u64 + 1;
+    let asked = punt_rx.try_iter().count() as u64;
+    let c = w.counters();
+    assert_eq!(c.dropped(DropReason::NoRoute), 1000);
+    assert!(
+        asked <= 200 + refill,
+        "at most the burst and what refilled in {refill} ms: {asked}"
+    );
+    assert!(asked >= 200, "the burst is used: {asked}");
+    assert_eq!(asked + c.errors_suppressed, 1000);
 }

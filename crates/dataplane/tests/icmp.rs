@@ -46,7 +46,7 @@ fn an_echo_request_becomes_a_valid_reply_in_place() {
 }
 
 #[test]
-fn time_exceeded_quotes_the_header_and_eight_bytes() {
+fn time_exceeded_quotes_as_much_of_the_packet_as_fits_576_bytes() {
     let orig = test_frame([192, 0, 2, 7], [203, 0, 113, 9], 1, 200);
     assert!(icmp::may_send_error_about(&orig));
     let e = icmp::error(&orig, icmp::TIME_EXCEEDED, 0, Ipv4Addr::new(10, 0, 0, 1), 0);
@@ -56,7 +56,16 @@ fn time_exceeded_quotes_the_header_and_eight_bytes() {
     assert_eq!(e[14 + 9], 1);
     assert_eq!((e[34], e[35]), (11, 0));
     assert_eq!(checksum::sum(&e[34..]), 0xffff);
-    assert_eq!(e[42..], orig[14..14 + 28], "original IP header + 8 bytes");
+    assert_eq!(e[42..], orig[14..], "a 186-byte packet is quoted whole");
+    let big = test_frame([192, 0, 2, 7], [203, 0, 113, 9], 1, 1514);
+    let e = icmp::error(&big, icmp::TIME_EXCEEDED, 0, Ipv4Addr::new(10, 0, 0, 1), 0);
+    assert_eq!(
+        e.len() - 14,
+        576,
+        "RFC 1812: the error stays within 576 bytes"
+    );
+    assert_eq!(e[42..], big[14..14 + 548]);
+    assert!(check(&e, 14).is_ok());
     let frag = icmp::error(
         &orig,
         icmp::DEST_UNREACHABLE,

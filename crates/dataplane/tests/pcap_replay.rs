@@ -26,6 +26,10 @@ pkts = [
     e()/IP(dst="12.0.0.1")/UDP(),                                 # no route
     e()/IP(dst="11.0.0.1")/UDP(),                                 # unresolved next hop
     e()/IPv6(dst="2001:db8::1")/UDP(),                            # not handled yet
+    e()/IP(dst="13.0.0.1")/UDP(),                                 # discard route
+    e()/IP(dst="14.0.0.1")/UDP(),                                 # reject route
+    e()/IP(dst="10.1.2.3", flags="DF")/UDP()/Raw(b"x" * 1200),    # DF, beyond the MTU
+    e()/IP(dst="10.1.2.3", options=b"\x07\x09\x04")/UDP(),        # option longer than header
 ]
 wrpcap(sys.argv[1], pkts)
 "#;
@@ -54,6 +58,8 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
     let mut fib: Fib<u32> = Fib::new();
     fib.insert(0x0a00_0000, 8, 1);
     fib.insert(0x0b00_0000, 8, 2);
+    fib.insert(0x0d00_0000, 8, 3);
+    fib.insert(0x0e00_0000, 8, 4);
     let tables = Tables {
         fib4: fib.reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![
@@ -62,8 +68,11 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
                 port: 1,
                 dst_mac: [2, 0, 0, 0, 2, 2],
                 src_mac: [2, 0, 0, 0, 1, 1],
+                mtu: 1000,
             }),
             NextHop::Unresolved,
+            NextHop::Discard,
+            NextHop::Reject,
         ])),
     };
     let rx = PcapPort::open(Some(&input), None).unwrap();
@@ -82,11 +91,16 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
         (DropReason::NoRoute, 1),
         (DropReason::Unresolved, 1),
         (DropReason::UnsupportedProtocol, 1),
+        (DropReason::Discarded, 1),
+        (DropReason::Rejected, 1),
+        (DropReason::FragmentationNeeded, 1),
+        (DropReason::BadOptions, 1),
     ];
     for (r, n) in expect {
         assert_eq!(c.dropped(r), n, "{}", r.name());
     }
-    assert_eq!(c.rx, 10);
+    assert_eq!(c.rx, 14);
+    assert_eq!(c.total_drops(), 13);
     assert_eq!(c.forwarded, 1);
     let mut out = PcapPort::open(Some(&output), None).unwrap();
     let mut got = FrameBatch::with_capacity(16);

@@ -1,67 +1,105 @@
-//! The engine's two threads: the worker (data plane) and the control loop (ARP, ICMP echo for
-//! the box, neighbour resolution and host routes).
+//! The engine's two threads: the worker (data plane) and the control loop. The control loop
+//! owns every table (FIB, next hops, ARP, ports) and is the only writer: commits, punted
+//! packets, link changes and `show` commands all reach it as messages, so none of them needs
+//! a lock on the forwarding path.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use savin_dataplane::arp::{Arp, ArpAction, ArpConfig, ArpInterface};
-use savin_dataplane::{icmp, ipv4, Adjacency, NextHop, PuntedFrame, Tables, Worker};
+use savin_dataplane::icmp::{self, RateLimit};
+use savin_dataplane::{
+    ipv4, Adjacency, NextHop, PortCounters, PuntReason, Punted, Tables, ToWorker, Worker,
+    WorkerStats,
+};
 use savin_fib::Fib;
-use savin_io::af_packet::AfPacket;
+use savin_io::af_packet::{AfPacket, RingConfig};
 use savin_io::PacketIo;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
-use crate::{Plan, Target};
+use crate::{mask, Plan, PortPlan, Protocol, Target};
 
 /// What a next-hop index stands for on the control side (the data plane sees `NextHop`).
+/// Ports in targets are port slots here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Role {
+pub(crate) enum Role {
     Route(Target),
     /// A resolved on-link neighbour's /32.
     Host(u16, Ipv4Addr),
 }
 
+/// A port slot in use.
+pub(crate) struct PortState {
+    pub name: String,
+    pub mac: [u8; 6],
+    pub addrs: Vec<(Ipv4Addr, u8)>,
+    pub mtu: u16,
+    /// The netdev's index; None while the netdev does not exist.
+    pub ifindex: Option<u32>,
+    pub link_up: bool,
+    /// Whether the worker has this port's I/O.
+    pub attached: bool,
+    pub flapped: SystemTime,
+    /// Counters at the last `clear interfaces statistics`.
+    pub baseline: PortCounters,
+    /// Input and output bits and packets per second, over the last sample.
+    pub rates: [u64; 4],
+    last_sample: Option<(Instant, PortCounters)>,
+}
+
+/// A route in the FIB from the plan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Installed {
+    pub target: Target,
+    pub protocol: Protocol,
+    pub preference: u32,
+    pub since: SystemTime,
+    pub nh: u32,
+}
+
+type Call = Box<dyn FnOnce(&mut Control) + Send>;
+
 /// A running forwarding engine.
 pub struct Engine {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    calls: Sender<Call>,
+    attached: Arc<Mutex<Vec<String>>>,
+}
+
+/// Opens a port's I/O by netdev name (AF_PACKET here; tests and other drivers may differ).
+pub type Opener = fn(&str) -> Result<Box<dyn PacketIo>, String>;
+
+fn open_af_packet(name: &str) -> Result<Box<dyn PacketIo>, String> {
+    AfPacket::open(name, RingConfig::default())
+        .map(|p| Box::new(p) as Box<dyn PacketIo>)
+        .map_err(|e| e.to_string())
 }
 
 impl Engine {
-    pub fn start(plan: Plan, ports: Vec<AfPacket>) -> Engine {
-        let mut fib: Fib<u32> = Fib::new();
-        let mut roles: Vec<Option<Role>> = vec![None];
-        let mut adj: Vec<NextHop> = vec![NextHop::Unresolved];
-        let mut index: HashMap<Target, u32> = HashMap::new();
-        for (dst, len, t) in &plan.routes {
-            let idx = *index.entry(*t).or_insert_with(|| {
-                roles.push(Some(Role::Route(*t)));
-                adj.push(match t {
-                    Target::Discard => NextHop::Discard,
-                    _ => NextHop::Punt,
-                });
-                (roles.len() - 1) as u32
-            });
-            fib.insert(u32::from(*dst), *len, idx);
-        }
+    /// Starts the worker and control threads with no ports; `reconfigure` adds them.
+    pub fn start() -> Engine {
+        Engine::start_with(open_af_packet)
+    }
+
+    pub fn start_with(opener: Opener) -> Engine {
+        let fib: Fib<u32> = Fib::new();
+        let adj = vec![NextHop::Unresolved];
         let adjacencies = Arc::new(ArcSwap::from_pointee(adj.clone()));
         let tables = Tables {
             fib4: fib.reader(),
             adjacencies: adjacencies.clone(),
         };
-        let (punt_tx, punt_rx) = sync_channel::<PuntedFrame>(1024);
-        let (inject_tx, inject_rx) = channel::<PuntedFrame>();
-        let ports: Vec<Box<dyn PacketIo>> = ports
-            .into_iter()
-            .map(|p| Box::new(p) as Box<dyn PacketIo>)
-            .collect();
-        let mut worker = Worker::new(ports, 256).with_control(punt_tx, inject_rx);
+        let (punt_tx, punt_rx) = sync_channel::<Punted>(1024);
+        let (to_worker, worker_rx) = channel::<ToWorker>();
+        let mut worker = Worker::new(Vec::new(), 256).with_control(punt_tx, worker_rx);
+        let stats = worker.stats();
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
         let worker_thread = std::thread::Builder::new()
@@ -72,120 +110,622 @@ impl Engine {
                         Ok(0) => std::thread::sleep(Duration::from_micros(50)),
                         Ok(_) => {}
                         Err(e) => {
-                            warn!(%e, "port error");
+                            warn!(%e, "worker error");
                             std::thread::sleep(Duration::from_millis(10));
                         }
                     }
                 }
+                worker.publish();
             })
             .expect("spawn worker");
-        let ifcs: Vec<ArpInterface> = plan
-            .ports
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ArpInterface {
-                port: i as u16,
-                mac: p.mac,
-                addrs: p.addrs.clone(),
-            })
-            .collect();
+        let attached = Arc::new(Mutex::new(Vec::new()));
         let mut control = Control {
-            ifcs,
+            ports: Vec::new(),
+            free_slots: Vec::new(),
+            quarantined_slots: Vec::new(),
+            ifcs: Vec::new(),
             fib,
-            roles,
+            roles: vec![None],
             adj,
             adjacencies,
-            arp: Arp::new(ArpConfig::default()),
+            targets: HashMap::new(),
+            free_nh: Vec::new(),
+            quarantined_nh: Vec::new(),
+            routes: BTreeMap::new(),
             hosts: HashMap::new(),
-            inject: inject_tx,
+            arp: Arp::new(ArpConfig::default()),
+            to_worker,
+            icmp_limit: RateLimit::new(1000, 200),
+            icmp_sent: 0,
             start: Instant::now(),
+            stats,
+            attached: attached.clone(),
+            opener,
         };
-        // Announce our addresses (gratuitous ARP), as a router does when an address comes up.
-        let mut hello = Vec::new();
-        for ifc in &control.ifcs {
-            for (a, _) in &ifc.addrs {
-                hello.push(ArpAction::Send {
-                    port: ifc.port,
-                    frame: Arp::gratuitous(ifc, *a),
-                });
-            }
-        }
-        control.apply(hello);
+        let (calls, calls_rx) = channel::<Call>();
         let s = stop.clone();
         let control_thread = std::thread::Builder::new()
             .name("savin-fwd-ctl".into())
-            .spawn(move || control.run(punt_rx, &s))
+            .spawn(move || control.run(punt_rx, calls_rx, &s))
             .expect("spawn control");
         Engine {
             stop,
             threads: vec![worker_thread, control_thread],
+            calls,
+            attached,
         }
     }
 
-    pub fn stop(self) {
+    /// Runs `f` on the control thread and returns its result (None if the engine stopped or
+    /// did not answer within 10 s).
+    pub(crate) fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Control) -> R + Send + 'static,
+    ) -> Option<R> {
+        let (tx, rx) = channel();
+        let call: Call = Box::new(move |c| {
+            let _ = tx.send(f(c));
+        });
+        self.calls.send(call).ok()?;
+        rx.recv_timeout(Duration::from_secs(10)).ok()
+    }
+
+    /// Moves the running engine to `plan`, one change at a time. `opened` are the ports the
+    /// engine did not have.
+    pub fn reconfigure(&self, plan: Plan, opened: Vec<(String, AfPacket)>) {
+        let opened: Vec<(String, Box<dyn PacketIo>)> = opened
+            .into_iter()
+            .map(|(n, p)| (n, Box::new(p) as Box<dyn PacketIo>))
+            .collect();
+        self.reconfigure_with(plan, opened);
+    }
+
+    pub fn reconfigure_with(&self, plan: Plan, opened: Vec<(String, Box<dyn PacketIo>)>) {
+        if self.call(move |c| c.reconfigure(plan, opened)).is_none() {
+            warn!("forwarding: the control thread did not take the new plan");
+        }
+    }
+
+    /// The netdevs whose I/O the engine holds.
+    pub fn attached(&self) -> Vec<String> {
+        self.attached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn shutdown(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
+
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
 }
 
-struct Control {
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+pub(crate) struct Control {
+    pub ports: Vec<Option<PortState>>,
+    free_slots: Vec<u16>,
+    /// Slots freed by the last change; reused only after the next, so a packet still in
+    /// flight for the old port never leaves by a new one.
+    quarantined_slots: Vec<u16>,
     ifcs: Vec<ArpInterface>,
-    fib: Fib<u32>,
-    roles: Vec<Option<Role>>,
-    adj: Vec<NextHop>,
+    pub fib: Fib<u32>,
+    pub roles: Vec<Option<Role>>,
+    pub adj: Vec<NextHop>,
     adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
-    arp: Arp,
-    hosts: HashMap<(u16, Ipv4Addr), u32>,
-    inject: Sender<PuntedFrame>,
+    targets: HashMap<Target, u32>,
+    free_nh: Vec<u32>,
+    quarantined_nh: Vec<u32>,
+    pub routes: BTreeMap<(u32, u8), Installed>,
+    pub hosts: HashMap<(u16, Ipv4Addr), u32>,
+    pub arp: Arp,
+    to_worker: Sender<ToWorker>,
+    icmp_limit: RateLimit,
+    pub icmp_sent: u64,
     start: Instant,
+    pub stats: Arc<Mutex<WorkerStats>>,
+    attached: Arc<Mutex<Vec<String>>>,
+    opener: Opener,
 }
 
 impl Control {
-    fn now(&self) -> u64 {
+    pub fn now(&self) -> u64 {
         self.start.elapsed().as_millis() as u64
     }
 
-    fn run(&mut self, punts: Receiver<PuntedFrame>, stop: &AtomicBool) {
+    fn run(&mut self, punts: Receiver<Punted>, calls: Receiver<Call>, stop: &AtomicBool) {
+        let mut last_monitor = Instant::now();
         while !stop.load(Ordering::Relaxed) {
-            match punts.recv_timeout(Duration::from_millis(20)) {
-                Ok((port, frame)) => self.handle(port, frame),
+            match punts.recv_timeout(Duration::from_millis(10)) {
+                Ok(p) => {
+                    self.handle(p);
+                    for p in punts.try_iter().take(255) {
+                        self.handle(p);
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            while let Ok(call) = calls.try_recv() {
+                call(self);
+            }
             let acts = self.arp.tick(&self.ifcs, self.now());
             self.apply(acts);
+            if last_monitor.elapsed() >= Duration::from_secs(1) {
+                last_monitor = Instant::now();
+                self.monitor_links();
+            }
         }
     }
 
-    fn handle(&mut self, port: u16, mut frame: Vec<u8>) {
-        if frame.len() < 14 {
-            return;
+    // ---- ports --------------------------------------------------------------------------
+
+    fn port(&self, slot: u16) -> Option<&PortState> {
+        self.ports.get(usize::from(slot)).and_then(Option::as_ref)
+    }
+
+    fn ifc(&self, slot: u16) -> Option<&ArpInterface> {
+        self.ifcs.iter().find(|i| i.port == slot)
+    }
+
+    fn rebuild_ifcs(&mut self) {
+        self.ifcs = self
+            .ports
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.as_ref().map(|p| ArpInterface {
+                    port: i as u16,
+                    mac: p.mac,
+                    addrs: p.addrs.clone(),
+                })
+            })
+            .collect();
+        let names = self.ports.iter().flatten().filter(|p| p.attached);
+        *self.attached.lock().unwrap_or_else(|e| e.into_inner()) =
+            names.map(|p| p.name.clone()).collect();
+    }
+
+    fn alloc_slot(&mut self) -> u16 {
+        if let Some(s) = self.free_slots.pop() {
+            return s;
         }
-        let now = self.now();
-        if frame[12..14] == [0x08, 0x06] {
-            if let Some(ifc) = self.ifcs.get(usize::from(port)) {
-                let acts = self.arp.receive(ifc, &frame, now);
-                self.apply(acts);
+        self.ports.push(None);
+        (self.ports.len() - 1) as u16
+    }
+
+    fn attach(&mut self, slot: u16, io: Box<dyn PacketIo>) {
+        let _ = self.to_worker.send(ToWorker::SetPort {
+            port: slot,
+            io: Some(io),
+        });
+        if let Some(p) = self.ports[usize::from(slot)].as_mut() {
+            p.attached = true;
+            p.last_sample = None;
+        }
+        self.announce(slot);
+    }
+
+    /// Gratuitous ARP for each address of the port, as a router does when an address comes up.
+    fn announce(&mut self, slot: u16) {
+        let Some(ifc) = self.ifc(slot).cloned() else {
+            return;
+        };
+        let acts = ifc
+            .addrs
+            .iter()
+            .map(|(a, _)| ArpAction::Send {
+                port: slot,
+                frame: Arp::gratuitous(&ifc, *a),
+            })
+            .collect();
+        self.apply(acts);
+    }
+
+    fn remove_port(&mut self, slot: u16) {
+        let _ = self.to_worker.send(ToWorker::SetPort {
+            port: slot,
+            io: None,
+        });
+        for ip in self.arp.forget(slot, |_| false) {
+            self.remove_host(slot, ip);
+        }
+        if let Some(p) = self.ports[usize::from(slot)].take() {
+            info!(interface = %p.name, "forwarding: port removed");
+        }
+        self.quarantined_slots.push(slot);
+    }
+
+    fn update_port(&mut self, slot: u16, pp: &PortPlan) {
+        let Some(p) = self.ports[usize::from(slot)].as_mut() else {
+            return;
+        };
+        let addrs_changed = p.addrs != pp.addrs;
+        let l2_changed = p.mtu != pp.mtu || p.mac != pp.mac;
+        p.addrs.clone_from(&pp.addrs);
+        p.mtu = pp.mtu;
+        p.mac = pp.mac;
+        let (mac, mtu) = (p.mac, p.mtu);
+        if l2_changed {
+            for a in &mut self.adj {
+                if let NextHop::Forward(x) = a {
+                    if x.port == slot {
+                        x.src_mac = mac;
+                        x.mtu = mtu;
+                    }
+                }
             }
-            return;
         }
-        if frame[12..14] != [0x08, 0x00] || ipv4::check(&frame, 14).is_err() {
+        if addrs_changed {
+            let addrs = pp.addrs.clone();
+            let on_link =
+                move |ip: Ipv4Addr| addrs.iter().any(|(a, l)| mask(*a, *l) == mask(ip, *l));
+            for ip in self.arp.forget(slot, on_link) {
+                self.remove_host(slot, ip);
+            }
+        }
+        self.rebuild_ifcs();
+        if addrs_changed {
+            self.announce(slot);
+        }
+    }
+
+    /// Once a second: link state, netdevs that went away or came back, and rates.
+    fn monitor_links(&mut self) {
+        let stats = self
+            .stats
+            .lock()
+            .map(|s| s.ports.clone())
+            .unwrap_or_default();
+        let now = Instant::now();
+        for slot in 0..self.ports.len() {
+            let Some(p) = self.ports[slot].as_mut() else {
+                continue;
+            };
+            let ifindex = crate::sysfs(&p.name, "ifindex").and_then(|s| s.parse::<u32>().ok());
+            let up = ifindex.is_some() && crate::sysfs(&p.name, "carrier").as_deref() == Some("1");
+            if up != p.link_up {
+                p.link_up = up;
+                p.flapped = SystemTime::now();
+                info!(interface = %p.name, up, "link state changed");
+            }
+            if let Some(c) = stats.get(slot) {
+                if let Some((t, last)) = p.last_sample {
+                    let secs = now.duration_since(t).as_secs_f64().max(0.001);
+                    let per_s = |a: u64, b: u64| (a.saturating_sub(b) as f64 / secs) as u64;
+                    p.rates = [
+                        per_s(c.rx_bytes, last.rx_bytes) * 8,
+                        per_s(c.rx_packets, last.rx_packets),
+                        per_s(c.tx_bytes, last.tx_bytes) * 8,
+                        per_s(c.tx_packets, last.tx_packets),
+                    ];
+                }
+                p.last_sample = Some((now, *c));
+            }
+            let name = p.name.clone();
+            match (ifindex, p.ifindex, p.attached) {
+                (None, _, true) => {
+                    warn!(interface = %name, "netdev went away: port down");
+                    p.attached = false;
+                    p.ifindex = None;
+                    let _ = self.to_worker.send(ToWorker::SetPort {
+                        port: slot as u16,
+                        io: None,
+                    });
+                    self.rebuild_ifcs();
+                }
+                (Some(new), old, attached) if !attached || old != Some(new) => {
+                    match (self.opener)(&name) {
+                        Ok(io) => {
+                            info!(interface = %name, "netdev present: port attached");
+                            if let Some(p) = self.ports[slot].as_mut() {
+                                p.ifindex = Some(new);
+                            }
+                            self.attach(slot as u16, io);
+                            self.rebuild_ifcs();
+                        }
+                        Err(e) => debug!(interface = %name, %e, "cannot attach yet"),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // ---- next hops and routes -----------------------------------------------------------
+
+    fn adjacency(&self, port: u16, mac: [u8; 6]) -> Option<NextHop> {
+        let p = self.port(port)?;
+        Some(NextHop::Forward(Adjacency {
+            port,
+            dst_mac: mac,
+            src_mac: p.mac,
+            mtu: p.mtu,
+        }))
+    }
+
+    fn alloc_nh(&mut self, role: Role, nh: NextHop) -> u32 {
+        if let Some(i) = self.free_nh.pop() {
+            self.roles[i as usize] = Some(role);
+            self.adj[i as usize] = nh;
+            return i;
+        }
+        self.roles.push(Some(role));
+        self.adj.push(nh);
+        (self.roles.len() - 1) as u32
+    }
+
+    fn intern(&mut self, t: Target) -> u32 {
+        if let Some(&i) = self.targets.get(&t) {
+            return i;
+        }
+        let nh = match t {
+            Target::Connected(_) => NextHop::Resolve,
+            Target::Local(_) => NextHop::Local,
+            Target::Via(p, gw) => self
+                .arp
+                .lookup(p, gw)
+                .and_then(|mac| self.adjacency(p, mac))
+                .unwrap_or(NextHop::Resolve),
+            Target::Discard => NextHop::Discard,
+            Target::Reject => NextHop::Reject,
+        };
+        let i = self.alloc_nh(Role::Route(t), nh);
+        self.targets.insert(t, i);
+        i
+    }
+
+    fn publish(&self) {
+        self.adjacencies.store(Arc::new(self.adj.clone()));
+    }
+
+    /// Moves the tables to `plan` by differences: each route added, replaced or removed in
+    /// place, each port attached or detached alone. Readers never see a table without the
+    /// routes that the change does not touch.
+    fn reconfigure(&mut self, plan: Plan, opened: Vec<(String, Box<dyn PacketIo>)>) {
+        self.free_nh.append(&mut self.quarantined_nh);
+        self.free_slots.append(&mut self.quarantined_slots);
+        let mut opened: HashMap<String, Box<dyn PacketIo>> = opened.into_iter().collect();
+        // Ports.
+        for slot in 0..self.ports.len() {
+            let gone = self.ports[slot]
+                .as_ref()
+                .is_some_and(|p| !plan.ports.iter().any(|pp| pp.name == p.name));
+            if gone {
+                self.remove_port(slot as u16);
+            }
+        }
+        let mut slot_of = Vec::with_capacity(plan.ports.len());
+        for pp in &plan.ports {
+            let existing = self
+                .ports
+                .iter()
+                .position(|p| p.as_ref().is_some_and(|p| p.name == pp.name));
+            let slot = match existing {
+                Some(s) => {
+                    self.update_port(s as u16, pp);
+                    s as u16
+                }
+                None => {
+                    let s = self.alloc_slot();
+                    self.ports[usize::from(s)] = Some(PortState {
+                        name: pp.name.clone(),
+                        mac: pp.mac,
+                        addrs: pp.addrs.clone(),
+                        mtu: pp.mtu,
+                        ifindex: crate::sysfs(&pp.name, "ifindex").and_then(|i| i.parse().ok()),
+                        link_up: crate::sysfs(&pp.name, "carrier").as_deref() == Some("1"),
+                        attached: false,
+                        flapped: SystemTime::now(),
+                        baseline: PortCounters::default(),
+                        rates: [0; 4],
+                        last_sample: None,
+                    });
+                    self.rebuild_ifcs();
+                    s
+                }
+            };
+            if let Some(io) = opened.remove(&pp.name) {
+                self.attach(slot, io);
+            }
+            slot_of.push(slot);
+        }
+        self.rebuild_ifcs();
+        // Routes, with plan port indices turned into slots.
+        let slot = |p: u16| slot_of[usize::from(p)];
+        let desired: BTreeMap<(u32, u8), (Target, Protocol, u32)> = plan
+            .routes
+            .iter()
+            .map(|r| {
+                let t = match r.target {
+                    Target::Connected(p) => Target::Connected(slot(p)),
+                    Target::Local(p) => Target::Local(slot(p)),
+                    Target::Via(p, gw) => Target::Via(slot(p), gw),
+                    t => t,
+                };
+                ((u32::from(r.dst), r.len), (t, r.protocol, r.preference))
+            })
+            .collect();
+        // New next hops first, visible before any route points at them.
+        let nhs: Vec<u32> = desired.values().map(|(t, ..)| self.intern(*t)).collect();
+        self.publish();
+        let removed: Vec<(u32, u8)> = self
+            .routes
+            .keys()
+            .filter(|k| !desired.contains_key(k))
+            .copied()
+            .collect();
+        for (((key, (t, protocol, preference)), nh), _) in desired.iter().zip(nhs).zip(0..) {
+            match self.routes.get_mut(key) {
+                Some(r) if r.target == *t => {
+                    r.protocol = *protocol;
+                    r.preference = *preference;
+                }
+                _ => {
+                    self.fib.insert(key.0, key.1, nh);
+                    self.routes.insert(
+                        *key,
+                        Installed {
+                            target: *t,
+                            protocol: *protocol,
+                            preference: *preference,
+                            since: SystemTime::now(),
+                            nh,
+                        },
+                    );
+                }
+            }
+        }
+        for key in removed {
+            self.routes.remove(&key);
+            self.fib.remove(key.0, key.1);
+            // A neighbour's own /32 comes back when a configured /32 over it goes.
+            if key.1 == 32 {
+                let ip = Ipv4Addr::from(key.0);
+                if let Some((_, &idx)) = self.hosts.iter().find(|((_, h), _)| *h == ip) {
+                    self.fib.insert(key.0, 32, idx);
+                }
+            }
+        }
+        // Next hops no route uses any more.
+        let used: std::collections::HashSet<Target> =
+            self.routes.values().map(|r| r.target).collect();
+        let unused: Vec<(Target, u32)> = self
+            .targets
+            .iter()
+            .filter(|(t, _)| !used.contains(t))
+            .map(|(t, i)| (*t, *i))
+            .collect();
+        for (t, i) in unused {
+            self.targets.remove(&t);
+            self.roles[i as usize] = None;
+            self.adj[i as usize] = NextHop::Unresolved;
+            self.quarantined_nh.push(i);
+        }
+        self.publish();
+        info!(
+            routes = self.routes.len(),
+            ports = self.ports.iter().flatten().count(),
+            "forwarding: tables updated"
+        );
+    }
+
+    fn remove_host(&mut self, port: u16, ip: Ipv4Addr) {
+        for (i, r) in self.roles.iter().enumerate() {
+            if *r == Some(Role::Route(Target::Via(port, ip))) {
+                self.adj[i] = NextHop::Resolve;
+            }
+        }
+        if let Some(idx) = self.hosts.remove(&(port, ip)) {
+            if !self.routes.contains_key(&(u32::from(ip), 32)) {
+                self.fib.remove(u32::from(ip), 32);
+            }
+            self.adj[idx as usize] = NextHop::Unresolved;
+            self.roles[idx as usize] = None;
+            self.quarantined_nh.push(idx);
+        }
+        self.publish();
+    }
+
+    /// `clear arp`: forgets every neighbour; they are learnt again on the next packet.
+    pub fn clear_arp(&mut self) -> usize {
+        let gone = self.arp.clear();
+        let n = gone.len();
+        for (port, ip) in gone {
+            self.remove_host(port, ip);
+        }
+        n
+    }
+
+    // ---- punted packets -----------------------------------------------------------------
+
+    fn handle(&mut self, p: Punted) {
+        let Punted {
+            port,
+            reason,
+            mut frame,
+        } = p;
+        if frame.len() < 34 && !(reason == PuntReason::Host && frame.len() >= 14) {
             return;
         }
         let dst = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
-        match self.role_for(dst) {
-            Some(Role::Route(Target::Local)) if icmp::echo_reply_in_place(&mut frame) => {
-                let to = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
-                self.output(frame, to);
+        match reason {
+            PuntReason::Host => {
+                if frame[12..14] == [0x08, 0x06] {
+                    if let Some(ifc) = self.ifc(port).cloned() {
+                        let acts = self.arp.receive(&ifc, &frame, self.now());
+                        self.apply(acts);
+                    }
+                    return;
+                }
+                if frame[12..14] != [0x08, 0x00] || ipv4::check(&frame, 14).is_err() {
+                    return;
+                }
+                if icmp::echo_reply_in_place(&mut frame) {
+                    let to = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
+                    self.output(frame, to);
+                }
+                // Anything else for the box goes to its host interface (TAP, to come).
             }
-            Some(Role::Route(Target::Local)) => {}
-            // Transit traffic waiting for its neighbour: it has been routed, so it ages.
-            Some(_) if ipv4::decrement_ttl(&mut frame, 14).is_ok() => self.output(frame, dst),
-            Some(_) => {}
-            None => {}
+            PuntReason::Resolve => self.output(frame, dst),
+            PuntReason::Fragment { mtu } => {
+                for f in ipv4::fragment(&frame, mtu) {
+                    self.output(f, dst);
+                }
+            }
+            PuntReason::TtlExpired => self.icmp_error(&frame, icmp::TIME_EXCEEDED, 0, 0),
+            PuntReason::NoRoute => {
+                self.icmp_error(&frame, icmp::DEST_UNREACHABLE, icmp::unreachable::NET, 0)
+            }
+            // As Linux, FRR and BIRD `unreachable` routes: host unreachable.
+            PuntReason::Reject => {
+                self.icmp_error(&frame, icmp::DEST_UNREACHABLE, icmp::unreachable::HOST, 0)
+            }
+            PuntReason::FragmentationNeeded { mtu } => self.icmp_error(
+                &frame,
+                icmp::DEST_UNREACHABLE,
+                icmp::unreachable::FRAGMENTATION_NEEDED,
+                mtu,
+            ),
         }
+    }
+
+    /// Sends an ICMP error about `original` back to its source, from the address of the
+    /// interface the error leaves by (RFC 1812 4.3.2.4), within the global rate limit.
+    fn icmp_error(&mut self, original: &[u8], kind: u8, code: u8, mtu: u16) {
+        if !icmp::may_send_error_about(original) {
+            return;
+        }
+        let src = Ipv4Addr::new(original[26], original[27], original[28], original[29]);
+        let port = match self.role_for(src) {
+            Some(Role::Route(Target::Connected(p) | Target::Via(p, _)) | Role::Host(p, _)) => p,
+            _ => return,
+        };
+        let Some(from) = self.port(port).and_then(|p| {
+            p.addrs
+                .iter()
+                .find(|(a, l)| mask(*a, *l) == mask(src, *l))
+                .or(p.addrs.first())
+                .map(|(a, _)| *a)
+        }) else {
+            return;
+        };
+        if !self.icmp_limit.allow(self.now()) {
+            return;
+        }
+        self.icmp_sent += 1;
+        let e = icmp::error(original, kind, code, from, mtu);
+        self.output(e, src);
     }
 
     fn role_for(&self, dst: Ipv4Addr) -> Option<Role> {
@@ -201,30 +741,24 @@ impl Control {
             Some(Role::Host(p, ip)) => (p, ip),
             _ => return,
         };
-        let Some(ifc) = self.ifcs.get(usize::from(port)) else {
+        let Some(ifc) = self.ifc(port).cloned() else {
             return;
         };
-        let acts = self.arp.resolve(ifc, neighbour, frame, self.now());
+        let acts = self.arp.resolve(&ifc, neighbour, frame, self.now());
         self.apply(acts);
-    }
-
-    fn publish(&self) {
-        self.adjacencies.store(Arc::new(self.adj.clone()));
     }
 
     fn apply(&mut self, actions: Vec<ArpAction>) {
         for a in actions {
             match a {
                 ArpAction::Send { port, frame } => {
-                    let _ = self.inject.send((port, frame));
+                    let _ = self.to_worker.send(ToWorker::Send { port, frame });
                 }
                 ArpAction::Resolved { port, ip, mac } => {
                     debug!(port, %ip, ?mac, "neighbour resolved");
-                    let fwd = NextHop::Forward(Adjacency {
-                        port,
-                        dst_mac: mac,
-                        src_mac: self.ifcs[usize::from(port)].mac,
-                    });
+                    let Some(fwd) = self.adjacency(port, mac) else {
+                        continue;
+                    };
                     for (i, r) in self.roles.iter().enumerate() {
                         if *r == Some(Role::Route(Target::Via(port, ip))) {
                             self.adj[i] = fwd;
@@ -233,9 +767,7 @@ impl Control {
                     let idx = match self.hosts.get(&(port, ip)) {
                         Some(i) => *i,
                         None => {
-                            self.roles.push(Some(Role::Host(port, ip)));
-                            self.adj.push(fwd);
-                            let i = (self.roles.len() - 1) as u32;
+                            let i = self.alloc_nh(Role::Host(port, ip), fwd);
                             self.hosts.insert((port, ip), i);
                             i
                         }
@@ -243,19 +775,15 @@ impl Control {
                     self.adj[idx as usize] = fwd;
                     // The adjacency is visible before the route that points at it.
                     self.publish();
-                    self.fib.insert(u32::from(ip), 32, idx);
+                    if !self.routes.contains_key(&(u32::from(ip), 32)) {
+                        self.fib.insert(u32::from(ip), 32, idx);
+                    }
                 }
-                ArpAction::Unreachable { port, ip, .. } => {
-                    for (i, r) in self.roles.iter().enumerate() {
-                        if *r == Some(Role::Route(Target::Via(port, ip))) {
-                            self.adj[i] = NextHop::Punt;
-                        }
+                ArpAction::Unreachable { port, ip, dropped } => {
+                    self.remove_host(port, ip);
+                    for pkt in dropped {
+                        self.icmp_error(&pkt, icmp::DEST_UNREACHABLE, icmp::unreachable::HOST, 0);
                     }
-                    if let Some(idx) = self.hosts.remove(&(port, ip)) {
-                        self.fib.remove(u32::from(ip), 32);
-                        self.adj[idx as usize] = NextHop::Unresolved;
-                    }
-                    self.publish();
                 }
             }
         }

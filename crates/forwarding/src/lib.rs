@@ -1,19 +1,24 @@
 //! The forwarding subsystem: on commit, the routed interfaces (`unit 0 family inet`) become
 //! AF_PACKET ports and the connected, local and static IPv4 routes become the FIB; a worker
-//! thread forwards, and a control thread answers ARP and ICMP echo for the box's addresses and
-//! resolves neighbours (each resolved neighbour becomes a /32 route with its own adjacency).
+//! thread forwards, and a control thread answers ARP and ICMP echo for the box's addresses,
+//! resolves neighbours (each resolved neighbour becomes a /32 route with its own adjacency)
+//! and sends ICMP errors.
 //!
-//! First cut (issue 3): one worker, untagged routed ports, IPv4 only; a change of ports or
-//! routes restarts the engine (hitless updates come with incremental table edits).
+//! Commits are hitless: the engine starts once, and each later commit is a diff applied to
+//! the running tables (routes added and removed one by one, ports attached and detached one by
+//! one), so traffic that the change does not touch keeps flowing.
+//!
+//! Still to come (issue 3): IPv6, ECMP, L2 bridging, TAP host interfaces.
 
 mod control;
+mod show;
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 
 use savin_config::model::interfaces::Interface;
 use savin_config::model::{Config, NextHop as CfgNextHop};
-use savin_config::subsystem::{Staged, Subsystem};
+use savin_config::subsystem::{OpCommand, Operational, Staged, Subsystem};
 use savin_io::af_packet::{AfPacket, RingConfig};
 use tracing::info;
 
@@ -25,32 +30,70 @@ pub struct PortPlan {
     pub name: String,
     pub mac: [u8; 6],
     pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// The IP MTU: larger packets are fragmented or refused with fragmentation needed.
+    pub mtu: u16,
 }
 
-/// What a route leads to.
+/// What a route leads to. Ports are indices into `Plan::ports`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     /// A connected subnet on this port: resolve the destination itself.
     Connected(u16),
-    /// One of the box's own addresses.
-    Local,
+    /// One of the box's own addresses, on this port.
+    Local(u16),
     /// Through a gateway on this port.
     Via(u16, Ipv4Addr),
     Discard,
+    /// Drop and answer with ICMP unreachable.
+    Reject,
+}
+
+/// Where a route came from, with its Junos name and default preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    Direct,
+    Local,
+    Static,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Direct => "Direct",
+            Protocol::Local => "Local",
+            Protocol::Static => "Static",
+        }
+    }
+}
+
+/// One active route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub dst: Ipv4Addr,
+    pub len: u8,
+    pub target: Target,
+    pub protocol: Protocol,
+    pub preference: u32,
 }
 
 /// Everything the engine needs, derived from a committed configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
     pub ports: Vec<PortPlan>,
-    pub routes: Vec<(Ipv4Addr, u8, Target)>,
+    /// The active route of each prefix (the lowest preference wins, as in Junos).
+    pub routes: Vec<Route>,
+}
+
+fn sysfs(name: &str, what: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/{what}"))
+        .ok()
+        .map(|s| s.trim().to_string())
 }
 
 fn read_mac(name: &str) -> Result<[u8; 6], String> {
-    let text = std::fs::read_to_string(format!("/sys/class/net/{name}/address"))
-        .map_err(|_| format!("interface {name} does not exist on this system"))?;
+    let text = sysfs(name, "address")
+        .ok_or_else(|| format!("interface {name} does not exist on this system"))?;
     let bytes: Vec<u8> = text
-        .trim()
         .split(':')
         .filter_map(|h| u8::from_str_radix(h, 16).ok())
         .collect();
@@ -59,24 +102,30 @@ fn read_mac(name: &str) -> Result<[u8; 6], String> {
         .map_err(|_| format!("interface {name}: unreadable MAC address {text:?}"))
 }
 
-fn routed(i: &Interface) -> Option<Vec<(Ipv4Addr, u8)>> {
+/// An interface's IPv4 addresses with their prefix lengths.
+type Addrs = Vec<(Ipv4Addr, u8)>;
+
+/// The addresses and IP MTU of a routed interface (unit 0, untagged, family inet).
+fn routed(i: &Interface) -> Option<(Addrs, Option<u32>)> {
     if i.disable.0 || i.vlan_tagging.0 || i.name == "irb" {
         return None;
     }
     let unit = i.unit.iter().find(|u| u.name == 0)?;
     let inet = unit.family.inet.as_ref()?;
-    Some(
-        inet.address
-            .iter()
-            .filter_map(|a| match a.name.addr {
-                std::net::IpAddr::V4(v4) => Some((v4, a.name.len)),
-                _ => None,
-            })
-            .collect(),
-    )
+    let addrs = inet
+        .address
+        .iter()
+        .filter_map(|a| match a.name.addr {
+            std::net::IpAddr::V4(v4) => Some((v4, a.name.len)),
+            _ => None,
+        })
+        .collect();
+    // Junos: `family inet mtu` is the IP MTU; the interface `mtu` counts the Ethernet header.
+    let mtu = inet.mtu.or(i.mtu.map(|m| m.saturating_sub(14)));
+    Some((addrs, mtu))
 }
 
-fn mask(a: Ipv4Addr, len: u8) -> Ipv4Addr {
+pub(crate) fn mask(a: Ipv4Addr, len: u8) -> Ipv4Addr {
     let m = if len == 0 { 0 } else { u32::MAX << (32 - len) };
     Ipv4Addr::from(u32::from(a) & m)
 }
@@ -85,27 +134,50 @@ impl Plan {
     /// Derives the plan; fails (and so fails the commit) when a routed interface does not exist.
     pub fn from_config(cfg: &Config) -> Result<Plan, String> {
         let mut plan = Plan::default();
+        let mut candidates: Vec<Route> = Vec::new();
         for i in &cfg.interfaces.interface {
-            let Some(addrs) = routed(i) else { continue };
+            let Some((addrs, mtu)) = routed(i) else {
+                continue;
+            };
             let mac = read_mac(&i.name)?;
+            let mtu = match mtu {
+                Some(m) => m,
+                None => sysfs(&i.name, "mtu")
+                    .and_then(|m| m.parse().ok())
+                    .unwrap_or(1500),
+            };
             let port = plan.ports.len() as u16;
             for (a, len) in &addrs {
-                plan.routes
-                    .push((mask(*a, *len), *len, Target::Connected(port)));
-                plan.routes.push((*a, 32, Target::Local));
+                candidates.push(Route {
+                    dst: mask(*a, *len),
+                    len: *len,
+                    target: Target::Connected(port),
+                    protocol: Protocol::Direct,
+                    preference: 0,
+                });
+                candidates.push(Route {
+                    dst: *a,
+                    len: 32,
+                    target: Target::Local(port),
+                    protocol: Protocol::Local,
+                    preference: 0,
+                });
             }
             plan.ports.push(PortPlan {
                 name: i.name.clone(),
                 mac,
                 addrs,
+                mtu: mtu.min(u32::from(u16::MAX)) as u16,
             });
         }
         for r in &cfg.routing_options.static_routes.route {
             let std::net::IpAddr::V4(dst) = r.name.addr else {
                 continue;
             };
-            let target = if r.discard.0 || r.reject.0 {
+            let target = if r.discard.0 {
                 Some(Target::Discard)
+            } else if r.reject.0 {
+                Some(Target::Reject)
             } else {
                 r.next_hop.iter().find_map(|nh| match nh {
                     CfgNextHop::Address(std::net::IpAddr::V4(gw)) => {
@@ -123,10 +195,20 @@ impl Plan {
             };
             // A next hop not on any connected subnet is not usable (as on Junos: the route is
             // kept in the configuration but not installed).
-            if let Some(t) = target {
-                plan.routes.push((mask(dst, r.name.len), r.name.len, t));
+            if let Some(target) = target {
+                candidates.push(Route {
+                    dst: mask(dst, r.name.len),
+                    len: r.name.len,
+                    target,
+                    protocol: Protocol::Static,
+                    preference: r.preference.unwrap_or(5),
+                });
             }
         }
+        // One active route per prefix: the lowest preference, the first configured on a tie.
+        candidates.sort_by_key(|r| (u32::from(r.dst), r.len, r.preference));
+        candidates.dedup_by_key(|r| (r.dst, r.len));
+        plan.routes = candidates;
         Ok(plan)
     }
 
@@ -143,35 +225,51 @@ impl Plan {
 }
 
 /// The running engine and the plan it runs.
-type Running = Arc<Mutex<(Option<Engine>, Plan)>>;
+#[derive(Default)]
+struct Running {
+    engine: Option<Engine>,
+    plan: Plan,
+}
+
+type Shared = Arc<Mutex<Running>>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Running> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// The subsystem registered with the commit engine.
 #[derive(Default)]
 pub struct Forwarding {
-    running: Running,
+    running: Shared,
+}
+
+impl Forwarding {
+    /// The operational commands (`show route`, `show arp`, `show interfaces`, ...).
+    pub fn operational(&self) -> Arc<dyn Operational> {
+        Arc::new(show::Ops {
+            running: self.running.clone(),
+        })
+    }
 }
 
 struct StagedPlan {
     plan: Plan,
-    ports: Vec<AfPacket>,
-    running: Running,
+    /// Ports opened for interfaces the running engine does not have yet.
+    opened: Vec<(String, AfPacket)>,
+    running: Shared,
 }
 
 impl Staged for StagedPlan {
     fn apply(self: Box<Self>) {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = running.0.take() {
-            old.stop();
-        }
-        if !self.plan.ports.is_empty() {
-            info!(
-                ports = self.plan.ports.len(),
-                routes = self.plan.routes.len(),
-                "forwarding engine starting"
-            );
-            running.0 = Some(Engine::start(self.plan.clone(), self.ports));
-        }
-        running.1 = self.plan;
+        let mut running = lock(&self.running);
+        info!(
+            ports = self.plan.ports.len(),
+            routes = self.plan.routes.len(),
+            "forwarding: applying the committed plan"
+        );
+        let engine = running.engine.get_or_insert_with(Engine::start);
+        engine.reconfigure(self.plan.clone(), self.opened);
+        running.plan = self.plan;
     }
 }
 
@@ -188,22 +286,59 @@ impl Subsystem for Forwarding {
 
     fn prepare(&mut self, _old: &Config, new: &Config) -> Result<Box<dyn Staged>, String> {
         let plan = Plan::from_config(new)?;
-        if plan == self.running.lock().unwrap_or_else(|e| e.into_inner()).1 {
+        let running = lock(&self.running);
+        if plan == running.plan && running.engine.is_some() {
             return Ok(Box::new(Unchanged));
         }
-        // Open the ports now, so a failure aborts the commit before anything changes.
-        let ports = plan
+        if plan.ports.is_empty() && running.engine.is_none() {
+            return Ok(Box::new(Unchanged));
+        }
+        // Open the new ports now, so a failure aborts the commit before anything changes;
+        // ports the engine already runs stay as they are.
+        let attached = running
+            .engine
+            .as_ref()
+            .map(|e| e.attached())
+            .unwrap_or_default();
+        let opened = plan
             .ports
             .iter()
+            .filter(|p| !attached.contains(&p.name))
             .map(|p| {
                 AfPacket::open(&p.name, RingConfig::default())
+                    .map(|io| (p.name.clone(), io))
                     .map_err(|e| format!("interface {}: {e}", p.name))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Box::new(StagedPlan {
             plan,
-            ports,
+            opened,
             running: self.running.clone(),
         }))
     }
 }
+
+/// The operational commands this crate answers.
+pub(crate) const COMMANDS: &[OpCommand] = &[
+    (&["clear"], "Clear information in the system"),
+    (&["clear", "arp"], "Clear address resolution information"),
+    (&["clear", "interfaces"], "Clear interface information"),
+    (
+        &["clear", "interfaces", "statistics"],
+        "Clear statistics on interfaces",
+    ),
+    (
+        &["show", "arp"],
+        "Show system Address Resolution Protocol table entries",
+    ),
+    (&["show", "interfaces"], "Show interface information"),
+    (&["show", "route"], "Show routing table information"),
+    (
+        &["show", "route", "forwarding-table"],
+        "Show forwarding table information",
+    ),
+    (
+        &["show", "system", "statistics"],
+        "Show statistics for protocol",
+    ),
+];

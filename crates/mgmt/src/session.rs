@@ -5,6 +5,7 @@
 //! or a private copy (`configure private`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use regex::Regex;
 use savin_config::complete::{complete, Candidate};
@@ -13,6 +14,7 @@ use savin_config::parse::{
 };
 use savin_config::print::{curly, curly_stmt, json, set_form};
 use savin_config::schema::{self};
+use savin_config::subsystem::{OpCommand, Operational};
 use savin_config::tree::{
     self, block_at, node_at, path_words, resolve, Block, End, Entries, Item, Step, Word,
 };
@@ -28,6 +30,10 @@ pub struct Shared {
     pub candidate: Configuration,
     pub editors: BTreeMap<u64, EditorInfo>,
     pub started_ms: i64,
+    /// Operational commands answered by subsystems (`show route`, `show arp`, ...).
+    operational: Vec<Arc<dyn Operational>>,
+    /// The built-in operational commands and the subsystems', for matching and `?`.
+    op_table: Vec<OpCommand>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,7 +51,21 @@ impl Shared {
             candidate,
             editors: BTreeMap::new(),
             started_ms,
+            operational: Vec::new(),
+            op_table: OP_COMMANDS.to_vec(),
         }
+    }
+
+    /// Adds a subsystem's operational commands.
+    pub fn with_operational(mut self, ops: Arc<dyn Operational>) -> Shared {
+        for c in ops.commands() {
+            if !self.op_table.iter().any(|(w, _)| w == &c.0) {
+                self.op_table.push(*c);
+            }
+        }
+        self.op_table.sort_by(|a, b| a.0.cmp(b.0));
+        self.operational.push(ops);
+        self
     }
 
     pub fn host_name(&self) -> Option<String> {
@@ -511,7 +531,7 @@ impl Session {
         now_ms: i64,
         exit: &mut bool,
     ) -> Result<String, String> {
-        let m = match_command(OP_COMMANDS, words).or_else(err)?;
+        let m = match_command(&sh.op_table, words).or_else(err)?;
         let rest = &words[m.len()..];
         let host = sh.host_name().unwrap_or_default();
         let no_args = |out: String| {
@@ -546,6 +566,26 @@ impl Session {
             ["exit"] | ["quit"] => {
                 *exit = true;
                 no_args(String::new())
+            }
+            m if m.len() > 1 => {
+                let provider = sh
+                    .operational
+                    .iter()
+                    .find(|o| o.commands().iter().any(|(w, _)| *w == m));
+                match provider {
+                    Some(o) => {
+                        let args: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
+                        o.run(m, &args, pipes.display_json).or_else(err)
+                    }
+                    None => err(format!(
+                        "syntax error: incomplete command '{}'; try '?'",
+                        words
+                            .iter()
+                            .map(|w| w.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )),
+                }
             }
             _ => err(format!(
                 "syntax error: incomplete command '{}'; try '?'",
@@ -805,7 +845,7 @@ impl Session {
             return Vec::new();
         };
         let (table, level, root): (&CommandTable, Vec<Step>, &Block) = match &self.mode {
-            Mode::Operational => (OP_COMMANDS, Vec::new(), &sh.engine.active().root),
+            Mode::Operational => (&sh.op_table[..], Vec::new(), &sh.engine.active().root),
             Mode::Configure { editor, private } => (
                 CONFIG_COMMANDS,
                 editor.level.clone(),
@@ -827,7 +867,8 @@ impl Session {
                 | ["show"]
                 | ["show", "configuration"]
         );
-        if path_cmd && !(matched == ["show"] && table.len() == OP_COMMANDS.len()) {
+        let operational = matches!(self.mode, Mode::Operational);
+        if path_cmd && !(matched == ["show"] && operational) {
             let level = if matched.len() == 2 {
                 Vec::new()
             } else {

@@ -10,6 +10,19 @@ use crate::value::{Type, UNIT_MAX};
 
 const VLAN_ID: Type = Type::Uint { min: 1, max: 4094 };
 
+/// `family inet|inet6 mtu`: the protocol MTU (Junos: the IP packet size, without the
+/// Ethernet header that the interface `mtu` counts).
+fn family_mtu() -> Node {
+    leaf(
+        "mtu",
+        "Protocol family maximum transmission unit",
+        Type::Uint {
+            min: 256,
+            max: 9192,
+        },
+    )
+}
+
 pub fn schema() -> Node {
     let address = |ty| {
         list(
@@ -59,13 +72,13 @@ pub fn schema() -> Node {
                                 container(
                                     "inet",
                                     "IPv4 parameters",
-                                    vec![address(Type::Ipv4IfAddr)],
+                                    vec![address(Type::Ipv4IfAddr), family_mtu()],
                                 )
                                 .presence(),
                                 container(
                                     "inet6",
                                     "IPv6 protocol parameters",
-                                    vec![address(Type::Ipv6IfAddr)],
+                                    vec![address(Type::Ipv6IfAddr), family_mtu()],
                                 )
                                 .presence(),
                                 container(
@@ -144,6 +157,7 @@ pub struct Family {
 pub struct Inet {
     #[serde(default)]
     pub address: Vec<Address>,
+    pub mtu: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

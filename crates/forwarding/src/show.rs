@@ -1,0 +1,666 @@
+//! The operational commands of the forwarding plane, in Junos's shapes: `show route`,
+//! `show route forwarding-table`, `show arp`, `show interfaces [terse|extensive]`,
+//! `show system statistics`, `clear arp`, `clear interfaces statistics`.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::time::SystemTime;
+
+use savin_config::subsystem::{OpCommand, Operational};
+use savin_dataplane::{Counters, DropReason, NextHop, PortCounters};
+use serde_json::{json, Value};
+
+use crate::control::{Control, Installed, PortState};
+use crate::{lock, Shared, Target, COMMANDS};
+
+pub(crate) struct Ops {
+    pub running: Shared,
+}
+
+fn pretty(v: Value) -> String {
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn mac(m: [u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Junos's route age: `00:01:02`, `1d 02:03:04`, `2w1d 03:04:05`.
+fn age(since: SystemTime) -> String {
+    let s = SystemTime::now()
+        .duration_since(since)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (w, d, h, m, sec) = (
+        s / 604_800,
+        (s / 86_400) % 7,
+        (s / 3600) % 24,
+        (s / 60) % 60,
+        s % 60,
+    );
+    match (w, d) {
+        (0, 0) => format!("{h:02}:{m:02}:{sec:02}"),
+        (0, d) => format!("{d}d {h:02}:{m:02}:{sec:02}"),
+        (w, d) => format!("{w}w{d}d {h:02}:{m:02}:{sec:02}"),
+    }
+}
+
+fn when(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+impl Control {
+    fn ifl(&self, port: u16) -> String {
+        self.ports
+            .get(usize::from(port))
+            .and_then(Option::as_ref)
+            .map_or_else(|| format!("port{port}"), |p| format!("{}.0", p.name))
+    }
+
+    fn port_counters(&self, slot: usize) -> PortCounters {
+        let c = self
+            .stats
+            .lock()
+            .ok()
+            .and_then(|s| s.ports.get(slot).copied())
+            .unwrap_or_default();
+        let b = self.ports[slot]
+            .as_ref()
+            .map(|p| p.baseline)
+            .unwrap_or_default();
+        PortCounters {
+            rx_packets: c.rx_packets.saturating_sub(b.rx_packets),
+            rx_bytes: c.rx_bytes.saturating_sub(b.rx_bytes),
+            tx_packets: c.tx_packets.saturating_sub(b.tx_packets),
+            tx_bytes: c.tx_bytes.saturating_sub(b.tx_bytes),
+            errors: c.errors.saturating_sub(b.errors),
+        }
+    }
+
+    /// The next hops of a route as (text lines, JSON).
+    fn route_nh(&self, r: &Installed) -> (Vec<String>, Value) {
+        match r.target {
+            Target::Connected(p) => (
+                vec![format!(">  via {}", self.ifl(p))],
+                json!([{"selected-next-hop": true, "via": self.ifl(p)}]),
+            ),
+            Target::Local(p) => (
+                vec![format!("   Local via {}", self.ifl(p))],
+                json!([{"nh-local-interface": self.ifl(p)}]),
+            ),
+            Target::Via(p, gw) => (
+                vec![format!(">  to {gw} via {}", self.ifl(p))],
+                json!([{"selected-next-hop": true, "to": gw.to_string(), "via": self.ifl(p)}]),
+            ),
+            Target::Discard => (vec!["   Discard".into()], json!([{"nh-type": "Discard"}])),
+            Target::Reject => (vec!["   Reject".into()], json!([{"nh-type": "Reject"}])),
+        }
+    }
+
+    pub fn show_route(&self, args: &[String], json_out: bool) -> Result<String, String> {
+        let mut filter: Option<(u32, u8, bool)> = None; // (prefix, len, given as an address)
+        let (mut exact, mut longer, mut detail) = (false, false, false);
+        let mut table = None;
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "exact" => exact = true,
+                "longer" => longer = true,
+                "detail" => detail = true,
+                "table" => {
+                    table = Some(
+                        it.next()
+                            .ok_or("syntax error: table name expected")?
+                            .clone(),
+                    )
+                }
+                p => {
+                    let (addr, len) = match p.split_once('/') {
+                        Some((a, l)) => (a, Some(l)),
+                        None => (p, None),
+                    };
+                    let ip: Ipv4Addr = addr
+                        .parse()
+                        .map_err(|_| format!("syntax error: unexpected '{p}'"))?;
+                    let l: u8 = match len {
+                        Some(l) => l
+                            .parse()
+                            .ok()
+                            .filter(|l| *l <= 32)
+                            .ok_or_else(|| format!("invalid prefix length in '{p}'"))?,
+                        None => 32,
+                    };
+                    filter = Some((u32::from(crate::mask(ip, l)), l, len.is_none()));
+                }
+            }
+        }
+        if table.as_deref().is_some_and(|t| t != "inet.0") {
+            // No IPv6 routes yet: the other tables are empty, and Junos then prints nothing.
+            return Ok(if json_out {
+                pretty(json!({"route-information": {"route-table": []}}))
+            } else {
+                String::new()
+            });
+        }
+        let within = |k: &(u32, u8)| -> bool {
+            let Some((p, l, addr)) = filter else {
+                return true;
+            };
+            let covers = |outer: (u32, u8), inner: (u32, u8)| {
+                outer.1 <= inner.1
+                    && u32::from(crate::mask(Ipv4Addr::from(inner.0), outer.1)) == outer.0
+            };
+            if addr {
+                return false; // handled below: the best match only
+            }
+            if exact {
+                *k == (p, l)
+            } else if longer {
+                k.1 > l && covers((p, l), *k)
+            } else {
+                covers((p, l), *k)
+            }
+        };
+        let mut rows: Vec<(&(u32, u8), &Installed)> =
+            self.routes.iter().filter(|(k, _)| within(k)).collect();
+        if let Some((p, _, true)) = filter {
+            // An address: its longest match.
+            let best = self
+                .routes
+                .iter()
+                .filter(|(k, _)| u32::from(crate::mask(Ipv4Addr::from(p), k.1)) == k.0)
+                .max_by_key(|(k, _)| k.1);
+            rows = best.into_iter().collect();
+        }
+        let n = self.routes.len();
+        if json_out {
+            let rt: Vec<Value> = rows
+                .iter()
+                .map(|(k, r)| {
+                    json!({
+                        "rt-destination": format!("{}/{}", Ipv4Addr::from(k.0), k.1),
+                        "rt-entry": {
+                            "active-tag": "*",
+                            "protocol-name": r.protocol.name(),
+                            "preference": r.preference,
+                            "age": age(r.since),
+                            "nh": self.route_nh(r).1,
+                        }
+                    })
+                })
+                .collect();
+            return Ok(pretty(json!({"route-information": {"route-table": [{
+                "table-name": "inet.0",
+                "destination-count": n,
+                "total-route-count": n,
+                "active-route-count": n,
+                "holddown-route-count": 0,
+                "hidden-route-count": 0,
+                "rt": rt,
+            }]}})));
+        }
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "\ninet.0: {n} destinations, {n} routes ({n} active, 0 holddown, 0 hidden)"
+        );
+        if !detail {
+            out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
+        }
+        for (k, r) in rows {
+            let dst = format!("{}/{}", Ipv4Addr::from(k.0), k.1);
+            let (lines, _) = self.route_nh(r);
+            if detail {
+                let _ = writeln!(out, "{dst} (1 entry, 1 announced)");
+                let _ = writeln!(
+                    out,
+                    "        *{} Preference: {}",
+                    r.protocol.name(),
+                    r.preference
+                );
+                for l in lines {
+                    let _ = writeln!(
+                        out,
+                        "                Next hop: {}",
+                        l.trim_start_matches(['>', ' '])
+                    );
+                }
+                let _ = writeln!(out, "                State: <Active>");
+                let _ = writeln!(out, "                Age: {}", age(r.since));
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "{dst:<18} *[{}/{}] {}",
+                r.protocol.name(),
+                r.preference,
+                age(r.since)
+            );
+            for l in lines {
+                let _ = writeln!(out, "                    {l}");
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn show_forwarding_table(&self, json_out: bool) -> String {
+        let mut rows: Vec<(String, &str, String, &str, u32, String)> = Vec::new();
+        for (k, r) in &self.routes {
+            let dst = if k.1 == 0 {
+                "default".to_string()
+            } else {
+                format!("{}/{}", Ipv4Addr::from(k.0), k.1)
+            };
+            let (ty, nh, nht, netif) = match r.target {
+                Target::Connected(p) => ("intf", String::new(), "rslv", self.ifl(p)),
+                Target::Local(p) => ("intf", Ipv4Addr::from(k.0).to_string(), "locl", self.ifl(p)),
+                Target::Via(p, gw) => {
+                    let t = match self.adj.get(r.nh as usize) {
+                        Some(NextHop::Forward(_)) => "ucst",
+                        _ => "rslv",
+                    };
+                    ("user", gw.to_string(), t, self.ifl(p))
+                }
+                Target::Discard => ("user", String::new(), "dscd", String::new()),
+                Target::Reject => ("user", String::new(), "rjct", String::new()),
+            };
+            rows.push((dst, ty, nh, nht, r.nh, netif));
+        }
+        let mut hosts: Vec<(&(u16, Ipv4Addr), &u32)> = self.hosts.iter().collect();
+        hosts.sort();
+        for ((p, ip), idx) in hosts {
+            if self.routes.contains_key(&(u32::from(*ip), 32)) {
+                continue;
+            }
+            let m = match self.adj.get(*idx as usize) {
+                Some(NextHop::Forward(a)) => mac(a.dst_mac),
+                _ => String::new(),
+            };
+            rows.push((format!("{ip}/32"), "dest", m, "ucst", *idx, self.ifl(*p)));
+        }
+        if json_out {
+            let entries: Vec<Value> = rows
+                .iter()
+                .map(|(d, t, nh, nht, idx, netif)| {
+                    json!({"rt-destination": d, "destination-type": t, "nh": {
+                        "to": nh, "nh-type": nht, "nh-index": idx, "nh-interface-name": netif}})
+                })
+                .collect();
+            return pretty(json!({"forwarding-table-information": {"route-table": [{
+                "table-name": "default", "address-family": "Internet", "rt-entry": entries}]}}));
+        }
+        let mut out = String::from("Routing table: default.inet\nInternet:\n");
+        let _ = writeln!(
+            out,
+            "{:<18} {:<4} {:<18} {:<4} {:>6} Netif",
+            "Destination", "Type", "Next hop", "Type", "Index"
+        );
+        for (d, t, nh, nht, idx, netif) in rows {
+            let _ = writeln!(out, "{d:<18} {t:<4} {nh:<18} {nht:<4} {idx:>6} {netif}");
+        }
+        out
+    }
+
+    pub fn show_arp(&self, json_out: bool) -> String {
+        let entries: Vec<_> = self
+            .arp
+            .entries(self.now())
+            .into_iter()
+            .filter_map(|e| e.mac.map(|m| (mac(m), e.ip, self.ifl(e.port))))
+            .collect();
+        if json_out {
+            let rows: Vec<Value> = entries
+                .iter()
+                .map(|(m, ip, ifl)| {
+                    json!({"mac-address": m, "ip-address": ip.to_string(),
+                        "hostname": ip.to_string(), "interface-name": ifl,
+                        "arp-table-entry-flags": "none"})
+                })
+                .collect();
+            return pretty(json!({"arp-table-information": {
+                "arp-table-entry": rows, "arp-entry-count": entries.len()}}));
+        }
+        let mut out = format!(
+            "{:<17} {:<15} {:<25} {:<23} {}\n",
+            "MAC Address", "Address", "Name", "Interface", "Flags"
+        );
+        for (m, ip, ifl) in &entries {
+            let ip = ip.to_string();
+            let _ = writeln!(out, "{m:<17} {ip:<15} {ip:<25} {ifl:<23} none");
+        }
+        let _ = writeln!(out, "Total entries: {}", entries.len());
+        out
+    }
+
+    fn selected_ports(&self, name: Option<&str>) -> Result<Vec<(usize, &PortState)>, String> {
+        let all: Vec<(usize, &PortState)> = self
+            .ports
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+            .filter(|(_, p)| name.is_none_or(|n| n == p.name || n == format!("{}.0", p.name)))
+            .collect();
+        if let (Some(n), true) = (name, all.is_empty()) {
+            return Err(format!("error: device {n} not found"));
+        }
+        let mut all = all;
+        all.sort_by(|a, b| savin_config::value::natural_cmp(&a.1.name, &b.1.name));
+        Ok(all)
+    }
+
+    pub fn show_interfaces(&self, args: &[String], json_out: bool) -> Result<String, String> {
+        let mut name = None;
+        let (mut terse, mut extensive) = (false, false);
+        for a in args {
+            match a.as_str() {
+                "terse" => terse = true,
+                "extensive" => extensive = true,
+                "detail" | "brief" => {}
+                n if name.is_none() => name = Some(n),
+                n => return Err(format!("syntax error: unexpected '{n}'")),
+            }
+        }
+        let ports = self.selected_ports(name)?;
+        let link = |p: &PortState| if p.link_up { "up" } else { "down" };
+        if json_out {
+            let list: Vec<Value> = ports
+                .iter()
+                .map(|(slot, p)| {
+                    let c = self.port_counters(*slot);
+                    json!({
+                        "name": p.name, "admin-status": "up", "oper-status": link(p),
+                        "snmp-index": p.ifindex, "mtu": u32::from(p.mtu) + 14,
+                        "current-physical-address": mac(p.mac),
+                        "interface-flapped": when(p.flapped),
+                        "traffic-statistics": {
+                            "input-bytes": c.rx_bytes, "input-packets": c.rx_packets,
+                            "output-bytes": c.tx_bytes, "output-packets": c.tx_packets,
+                            "input-bps": p.rates[0], "input-pps": p.rates[1],
+                            "output-bps": p.rates[2], "output-pps": p.rates[3],
+                        },
+                        "input-error-list": {"input-errors": c.errors},
+                        "logical-interface": [{
+                            "name": format!("{}.0", p.name), "admin-status": "up",
+                            "oper-status": link(p),
+                            "address-family": [{
+                                "address-family-name": "inet", "mtu": p.mtu,
+                                "interface-address": p.addrs.iter()
+                                    .map(|(a, l)| json!({"ifa-local": format!("{a}/{l}")}))
+                                    .collect::<Vec<_>>(),
+                            }],
+                        }],
+                    })
+                })
+                .collect();
+            return Ok(pretty(
+                json!({"interface-information": {"physical-interface": list}}),
+            ));
+        }
+        let mut out = String::new();
+        if terse {
+            let _ = writeln!(
+                out,
+                "{:<23} {:<5} {:<4} {:<8} {:<21} Remote",
+                "Interface", "Admin", "Link", "Proto", "Local"
+            );
+            for (_, p) in &ports {
+                let _ = writeln!(out, "{:<23} up    {:<4}", p.name, link(p));
+                let ifl = format!("{}.0", p.name);
+                let mut first = true;
+                for (a, l) in &p.addrs {
+                    let (n, proto) = if first {
+                        (ifl.as_str(), "inet")
+                    } else {
+                        ("", "")
+                    };
+                    let lk = if first { link(p) } else { "" };
+                    let adm = if first { "up" } else { "" };
+                    let _ = writeln!(out, "{n:<23} {adm:<5} {lk:<4} {proto:<8} {a}/{l}");
+                    first = false;
+                }
+                if p.addrs.is_empty() {
+                    let _ = writeln!(out, "{ifl:<23} up    {:<4} inet", link(p));
+                }
+            }
+            return Ok(out);
+        }
+        for (slot, p) in &ports {
+            let c = self.port_counters(*slot);
+            let _ = writeln!(
+                out,
+                "Physical interface: {}, Enabled, Physical link is {}",
+                p.name,
+                if p.link_up { "Up" } else { "Down" }
+            );
+            let idx = p.ifindex.map_or("-".to_string(), |i| i.to_string());
+            let _ = writeln!(out, "  Interface index: {idx}, SNMP ifIndex: {idx}");
+            let _ = writeln!(
+                out,
+                "  Link-level type: Ethernet, MTU: {}, Speed: Unspecified",
+                u32::from(p.mtu) + 14
+            );
+            let _ = writeln!(
+                out,
+                "  Current address: {}, Hardware address: {}",
+                mac(p.mac),
+                mac(p.mac)
+            );
+            let _ = writeln!(
+                out,
+                "  Last flapped   : {} ({} ago)",
+                when(p.flapped),
+                age(p.flapped)
+            );
+            if !p.attached {
+                let _ = writeln!(out, "  Device flags   : Present: no (netdev missing)");
+            }
+            if extensive {
+                let _ = writeln!(out, "  Traffic statistics:");
+                let _ = writeln!(
+                    out,
+                    "   Input  bytes  : {:>20} {:>12} bps",
+                    c.rx_bytes, p.rates[0]
+                );
+                let _ = writeln!(
+                    out,
+                    "   Output bytes  : {:>20} {:>12} bps",
+                    c.tx_bytes, p.rates[2]
+                );
+                let _ = writeln!(
+                    out,
+                    "   Input  packets: {:>20} {:>12} pps",
+                    c.rx_packets, p.rates[1]
+                );
+                let _ = writeln!(
+                    out,
+                    "   Output packets: {:>20} {:>12} pps",
+                    c.tx_packets, p.rates[3]
+                );
+                let _ = writeln!(out, "  Input errors:\n    Errors: {}", c.errors);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  Input rate     : {} bps ({} pps)",
+                    p.rates[0], p.rates[1]
+                );
+                let _ = writeln!(
+                    out,
+                    "  Output rate    : {} bps ({} pps)",
+                    p.rates[2], p.rates[3]
+                );
+            }
+            let _ = writeln!(out, "\n  Logical interface {}.0", p.name);
+            let _ = writeln!(out, "    Input packets : {}", c.rx_packets);
+            let _ = writeln!(out, "    Output packets: {}", c.tx_packets);
+            let _ = writeln!(out, "    Protocol inet, MTU: {}", p.mtu);
+            for (a, l) in &p.addrs {
+                let net = crate::mask(*a, *l);
+                let bcast = Ipv4Addr::from(
+                    u32::from(net) | (u32::MAX.checked_shr(u32::from(*l)).unwrap_or(0)),
+                );
+                let _ = writeln!(out, "      Addresses, Flags: Is-Preferred Is-Primary");
+                let _ = writeln!(
+                    out,
+                    "        Destination: {net}/{l}, Local: {a}, Broadcast: {bcast}"
+                );
+            }
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    pub fn show_statistics(&self, json_out: bool) -> String {
+        let c: Counters = self
+            .stats
+            .lock()
+            .map(|s| s.counters.clone())
+            .unwrap_or_default();
+        let a = self.arp.stats.clone();
+        if json_out {
+            let drops: serde_json::Map<String, Value> = DropReason::ALL
+                .iter()
+                .map(|r| (r.name().to_string(), json!(c.dropped(*r))))
+                .collect();
+            return pretty(json!({"statistics": {
+                "ip": {"packets-received": c.rx, "packets-forwarded": c.forwarded,
+                    "packets-sent": c.tx, "packets-punted": c.punted, "drops": drops},
+                "icmp": {"errors-sent": self.icmp_sent, "errors-rate-limited": c.errors_suppressed},
+                "arp": {"requests-sent": a.requests_sent, "replies-sent": a.replies_sent,
+                    "malformed": a.malformed, "queue-drops": a.queue_drops,
+                    "table-full": a.table_full},
+            }}));
+        }
+        let mut out = String::from("ip:\n");
+        let _ = writeln!(out, "{:>16} total packets received", c.rx);
+        let _ = writeln!(out, "{:>16} packets forwarded", c.forwarded);
+        let _ = writeln!(out, "{:>16} packets sent", c.tx);
+        let _ = writeln!(
+            out,
+            "{:>16} packets for this host or its control plane",
+            c.punted
+        );
+        for r in DropReason::ALL {
+            let _ = writeln!(out, "{:>16} packets dropped: {}", c.dropped(r), r.name());
+        }
+        out.push_str("icmp:\n");
+        let _ = writeln!(out, "{:>16} errors sent", self.icmp_sent);
+        let _ = writeln!(
+            out,
+            "{:>16} errors not sent: rate limit",
+            c.errors_suppressed
+        );
+        out.push_str("arp:\n");
+        let _ = writeln!(out, "{:>16} requests sent", a.requests_sent);
+        let _ = writeln!(out, "{:>16} replies sent", a.replies_sent);
+        let _ = writeln!(out, "{:>16} malformed packets", a.malformed);
+        let _ = writeln!(
+            out,
+            "{:>16} packets dropped waiting for resolution",
+            a.queue_drops
+        );
+        out
+    }
+
+    pub fn clear_statistics(&mut self, name: Option<&str>) -> Result<(), String> {
+        let slots: Vec<usize> = self.selected_ports(name)?.iter().map(|(s, _)| *s).collect();
+        let stats = self
+            .stats
+            .lock()
+            .map(|s| s.ports.clone())
+            .unwrap_or_default();
+        for s in slots {
+            if let Some(p) = self.ports[s].as_mut() {
+                p.baseline = stats.get(s).copied().unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Operational for Ops {
+    fn commands(&self) -> &'static [OpCommand] {
+        COMMANDS
+    }
+
+    fn run(&self, command: &[&str], args: &[String], json_out: bool) -> Result<String, String> {
+        let running = lock(&self.running);
+        let no_args = || match args.first() {
+            Some(a) => Err(format!("syntax error: unexpected '{a}'")),
+            None => Ok(()),
+        };
+        let Some(engine) = running.engine.as_ref() else {
+            // No interfaces committed yet: empty tables.
+            return match command {
+                ["show", "route"] => Ok(if json_out {
+                    pretty(json!({"route-information": {"route-table": []}}))
+                } else {
+                    String::new()
+                }),
+                ["show", "arp"] => Ok(if json_out {
+                    pretty(
+                        json!({"arp-table-information": {"arp-table-entry": [], "arp-entry-count": 0}}),
+                    )
+                } else {
+                    "Total entries: 0\n".into()
+                }),
+                ["clear", "arp"] => no_args().map(|_| String::new()),
+                ["show", "interfaces"] | ["clear", "interfaces", "statistics"] => {
+                    match args.first() {
+                        Some(n) if n != "terse" && n != "extensive" && n != "all" => {
+                            Err(format!("error: device {n} not found"))
+                        }
+                        _ => Ok(String::new()),
+                    }
+                }
+                _ => Err(
+                    "error: the forwarding engine is not running (no interfaces committed)".into(),
+                ),
+            };
+        };
+        let args = args.to_vec();
+        let cmd: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+        let out = engine.call(move |c| -> Result<String, String> {
+            let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+            match cmd.as_slice() {
+                ["show", "route"] => c.show_route(&args, json_out),
+                ["show", "route", "forwarding-table"] => Ok(c.show_forwarding_table(json_out)),
+                ["show", "arp"] => Ok(c.show_arp(json_out)),
+                ["show", "interfaces"] => c.show_interfaces(&args, json_out),
+                ["show", "system", "statistics"] => Ok(c.show_statistics(json_out)),
+                ["clear", "arp"] => {
+                    c.clear_arp();
+                    Ok(String::new())
+                }
+                ["clear", "interfaces", "statistics"] => {
+                    let name = args.first().map(String::as_str).filter(|n| *n != "all");
+                    c.clear_statistics(name).map(|_| String::new())
+                }
+                other => Err(format!(
+                    "syntax error: incomplete command '{}'",
+                    other.join(" ")
+                )),
+            }
+        });
+        if matches!(
+            command,
+            ["show", "route", "forwarding-table"]
+                | ["show", "arp"]
+                | ["show", "system", "statistics"]
+                | ["clear", "arp"]
+        ) {
+            no_args()?;
+        }
+        out.unwrap_or_else(|| Err("error: the forwarding engine did not answer".into()))
+    }
+}
