@@ -8,6 +8,12 @@ pkgs=()
 command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
 command -v ping >/dev/null 2>&1 || pkgs+=(iputils-ping)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+# The lab tests' hosts and oracles: traceroute, iperf3, tshark, and ethtool (hosts turn off
+# TSO/GSO on their veths until Savin takes GSO frames through PACKET_VNET_HDR).
+command -v traceroute >/dev/null 2>&1 || pkgs+=(traceroute)
+command -v iperf3 >/dev/null 2>&1 || pkgs+=(iperf3)
+command -v tshark >/dev/null 2>&1 || pkgs+=(tshark)
+command -v ethtool >/dev/null 2>&1 || pkgs+=(ethtool)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     [ -n "${SAVIN_APT_UPDATED:-}" ] || apt-get update -qq

@@ -99,6 +99,8 @@ pub struct PortCounters {
     pub tx_bytes: u64,
     /// Driver errors (a netdev that went away, a failed send).
     pub errors: u64,
+    /// Received frames too large for a batch slot, dropped by the driver.
+    pub giants: u64,
 }
 
 impl Counters {

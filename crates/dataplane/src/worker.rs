@@ -407,7 +407,12 @@ impl Worker {
     }
 
     /// Copies the counters to where the control plane reads them.
-    pub fn publish(&self) {
+    pub fn publish(&mut self) {
+        for (c, io) in self.port_counters.iter_mut().zip(&self.ports) {
+            if let Some(io) = io {
+                c.giants = io.giants();
+            }
+        }
         if let Ok(mut s) = self.stats.try_lock() {
             s.counters.clone_from(&self.pipeline.counters);
             s.ports.clone_from(&self.port_counters);

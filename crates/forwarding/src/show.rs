@@ -85,6 +85,7 @@ impl Control {
             tx_packets: c.tx_packets.saturating_sub(b.tx_packets),
             tx_bytes: c.tx_bytes.saturating_sub(b.tx_bytes),
             errors: c.errors.saturating_sub(b.errors),
+            giants: c.giants.saturating_sub(b.giants),
         }
     }
 
@@ -389,7 +390,7 @@ impl Control {
                             "input-bps": p.rates[0], "input-pps": p.rates[1],
                             "output-bps": p.rates[2], "output-pps": p.rates[3],
                         },
-                        "input-error-list": {"input-errors": c.errors},
+                        "input-error-list": {"input-errors": c.errors, "input-giants": c.giants},
                         "logical-interface": [{
                             "name": format!("{}.0", p.name), "admin-status": "up",
                             "oper-status": link(p),
@@ -487,7 +488,11 @@ impl Control {
                     "   Output packets: {:>20} {:>12} pps",
                     c.tx_packets, p.rates[3]
                 );
-                let _ = writeln!(out, "  Input errors:\n    Errors: {}", c.errors);
+                let _ = writeln!(
+                    out,
+                    "  Input errors:\n    Errors: {}, Giants: {}",
+                    c.errors, c.giants
+                );
             } else {
                 let _ = writeln!(
                     out,

@@ -68,6 +68,8 @@ pub struct AfPacket {
     tx_next: usize,
     /// Frames too large for a TX slot, dropped.
     pub tx_oversize: u64,
+    /// Received frames larger than a batch slot (jumbo, or GSO super-frames), dropped.
+    pub oversize: u64,
 }
 
 // SAFETY: the mapping belongs to this value alone and is only touched through `&mut self`; the
@@ -174,6 +176,7 @@ impl AfPacket {
             rx_left: 0,
             tx_next: 0,
             tx_oversize: 0,
+            oversize: 0,
         };
         // SAFETY: an all-zero sockaddr_ll is valid; we fill the fields bind needs.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -232,6 +235,10 @@ impl AfPacket {
 }
 
 impl PacketIo for AfPacket {
+    fn giants(&self) -> u64 {
+        self.oversize
+    }
+
     fn rx(&mut self, batch: &mut FrameBatch) -> Result<usize, IoError> {
         let bs = self.cfg.rx_block_size as usize;
         let mut n = 0;
@@ -256,7 +263,12 @@ impl PacketIo for AfPacket {
                 let start = (h + mac).min(bd + bs);
                 let len = snap.min(bd + bs - start).min(batch.max_frame() - 4);
                 let frame = self.bytes(start, len);
-                if status & libc::TP_STATUS_VLAN_VALID != 0 && len >= 12 {
+                let whole = self.read_u32(h + H_LEN) as usize;
+                if whole > len {
+                    // Larger than a batch slot (or a GSO super-frame): forwarding a cut
+                    // frame would corrupt it, so it is dropped and counted.
+                    self.oversize += 1;
+                } else if status & libc::TP_STATUS_VLAN_VALID != 0 && len >= 12 {
                     let tci = self.read_u32(h + H_VLAN_TCI) as u16;
                     let tpid = match self.read_u16(h + H_VLAN_TPID) {
                         0 => 0x8100,
@@ -272,7 +284,13 @@ impl PacketIo for AfPacket {
                 } else {
                     batch.push(frame);
                 }
-                n += 1;
+                if whole <= len {
+                    if status & libc::TP_STATUS_CSUMNOTREADY != 0 {
+                        let last = batch.len() - 1;
+                        crate::csum::complete_l4_checksum(batch.frame_mut(last));
+                    }
+                    n += 1;
+                }
                 self.rx_left -= 1;
                 self.rx_next += self.read_u32(h + H_NEXT) as usize;
             }

@@ -9,6 +9,7 @@
 
 pub mod af_packet;
 mod batch;
+pub mod csum;
 pub mod memory;
 pub mod pcap;
 
@@ -44,4 +45,10 @@ pub trait PacketIo: Send {
     /// Sends the frames `which` (indices into `batch`); returns how many were queued. Frames
     /// that do not fit in the ring are not sent (the caller counts them as tx drops).
     fn tx(&mut self, batch: &FrameBatch, which: &[u16]) -> Result<usize, IoError>;
+
+    /// Received frames the driver dropped because they did not fit a batch slot (Junos
+    /// calls them giants): jumbo frames, or GSO super-frames from a virtual device's peer.
+    fn giants(&self) -> u64 {
+        0
+    }
 }
