@@ -68,6 +68,14 @@ impl Transcript {
     }
 }
 
+fn which(tool: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(tool))
+            .find(|f| f.is_file())
+    })
+}
+
 pub fn run() -> anyhow::Result<ExitCode> {
     let state = tempfile::tempdir()?;
     let mut lab = Lab::new().context("the demo builds network namespaces: run it as root")?;
@@ -119,17 +127,53 @@ pub fn run() -> anyhow::Result<ExitCode> {
     )?;
     ok &= t.run("show | compare")?;
     ok &= t.run("commit comment \"demo: initial configuration\"")?;
-    println!("\n== Real traffic: h1 pings Savin's address, then h2 through Savin");
-    for (ns, dst) in [(&h1, "10.0.1.1"), (&h1, "10.0.2.2")] {
-        println!("h1$ ping -c 3 {dst}");
-        let out = lab.exec(
-            ns,
-            &["ping", "-c", "3", "-i", "0.2", "-W", "1", dst],
-            Duration::from_secs(15),
-        )?;
+    ok &= t.run("exit")?;
+    println!("\n== Real traffic: h1 pings Savin's address, then h2 through Savin, and a");
+    println!("   traceroute shows Savin's hop; the reject route answers unreachable");
+    let traffic: [(&str, &[&str], bool); 4] = [
+        (
+            "10.0.1.1",
+            &["ping", "-c", "3", "-i", "0.2", "-W", "1"],
+            true,
+        ),
+        (
+            "10.0.2.2",
+            &["ping", "-c", "3", "-i", "0.2", "-W", "1"],
+            true,
+        ),
+        (
+            "10.0.2.2",
+            &["traceroute", "-n", "-q", "1", "-w", "2", "-m", "3"],
+            true,
+        ),
+        ("198.51.100.7", &["ping", "-c", "1", "-W", "2"], false),
+    ];
+    for (dst, cmd, must_succeed) in traffic {
+        if which(cmd[0]).is_none() {
+            println!(
+                "h1$ {} {dst}   (skipped: {} is not installed)",
+                cmd.join(" "),
+                cmd[0]
+            );
+            continue;
+        }
+        println!("h1$ {} {dst}", cmd.join(" "));
+        let mut args = cmd.to_vec();
+        args.push(dst);
+        let out = lab.exec(&h1, &args, Duration::from_secs(20))?;
         print!("{}", String::from_utf8_lossy(&out.stdout));
-        ok &= out.status.success();
+        ok &= out.status.success() == must_succeed;
     }
+    println!("\n== What Savin saw");
+    for cmd in [
+        "show route",
+        "show arp",
+        "show interfaces terse",
+        "show system statistics | except \" 0 \"",
+    ] {
+        ok &= t.run(cmd)?;
+    }
+    ok &= t.run("configure")?;
     println!("\n== A change: a new static route and a typo caught before commit");
     ok &= t.run("set routing-options static route 203.0.113.0/24 next-hop 10.0.2.2")?;
     ok &= t.run("set interfaces eth2 unit 0 family inet address 10.0.1.1/24")?;

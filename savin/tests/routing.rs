@@ -51,6 +51,7 @@ fn have(test: &str, tools: &[&str]) -> bool {
 /// with the daemon running in the router namespace.
 struct Net {
     lab: Lab,
+    r: Ns,
     h1: Ns,
     h2: Ns,
     h3: Ns,
@@ -91,6 +92,7 @@ impl Net {
         assert!(wait_until(Duration::from_secs(10), || sock.exists()));
         let net = Net {
             lab,
+            r,
             h1,
             h2,
             h3,
@@ -447,5 +449,51 @@ fn commits_that_change_other_routes_and_addresses_lose_no_packets() {
         0,
         "no datagram of the untouched flow is lost: {sum}\n{}",
         net.log()
+    );
+}
+
+#[test]
+fn a_netdev_that_goes_away_is_reported_down_and_comes_back_when_it_returns() {
+    const T: &str = "a_netdev_that_goes_away_is_reported_down_and_comes_back_when_it_returns";
+    if !have(T, &["ethtool"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (r, h1, h3) = (net.r.clone(), net.h1.clone(), net.h3.clone());
+    assert!(net.lab.ping(&h3, "10.0.1.2"), "{}", net.log());
+    // The veth goes (both ends), as when a NIC is unplugged or a VM's tap is deleted.
+    net.run(&r, &["ip", "link", "del", "eth3"], 5);
+    let down = wait_until(Duration::from_secs(10), || {
+        net.cli("show interfaces terse")
+            .1
+            .lines()
+            .any(|l| l.starts_with("eth3 ") && l.contains("down"))
+    });
+    assert!(
+        down,
+        "{}\n{}",
+        net.cli("show interfaces terse").1,
+        net.log()
+    );
+    let (_, out) = net.cli("show interfaces eth3");
+    assert!(out.contains("Physical link is Down"), "{out}");
+    assert!(net.lab.ping(&h1, "10.0.2.2"), "the other ports forward on");
+    // It returns, under the same name.
+    net.lab.veth(&r, "eth3", &h3, "eth0").unwrap();
+    net.lab.addr(&h3, "eth0", "10.0.3.2/24").unwrap();
+    net.lab.route(&h3, &["default", "via", "10.0.3.1"]).unwrap();
+    let back = wait_until(Duration::from_secs(15), || net.lab.ping(&h3, "10.0.1.2"));
+    assert!(
+        back,
+        "h3 reaches h1 again through the returned port\n{}",
+        net.log()
+    );
+    let (_, out) = net.cli("show interfaces terse");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("eth3 ") && l.contains("up    up")),
+        "{out}"
     );
 }

@@ -416,7 +416,7 @@ impl Control {
                 "Interface", "Admin", "Link", "Proto", "Local"
             );
             for (_, p) in &ports {
-                let _ = writeln!(out, "{:<23} up    {:<4}", p.name, link(p));
+                let _ = writeln!(out, "{:<23} up    {}", p.name, link(p));
                 let ifl = format!("{}.0", p.name);
                 let mut first = true;
                 for (a, l) in &p.addrs {
