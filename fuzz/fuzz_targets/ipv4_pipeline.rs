@@ -1,5 +1,6 @@
 //! Arbitrary frames through the IPv4 forwarding pipeline: never a panic, every frame either
-//! forwarded or counted under one drop reason, and forwarded frames keep a valid checksum.
+//! forwarded or counted under one drop reason, and forwarded frames keep a valid checksum;
+//! the ICMP builders, fragmentation and checksum completion on the same input.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -38,7 +39,17 @@ fuzz_target!(|data: &[u8]| {
             }
             let mut copy = f.to_vec();
             savin_dataplane::icmp::echo_reply_in_place(&mut copy);
+            // Fragmentation: every fragment fits and has a valid header.
+            let mtu = 68 + u16::from(f[f.len() - 1]) * 4;
+            for fr in savin_dataplane::ipv4::fragment(f, mtu) {
+                assert!(fr.len() - 14 <= usize::from(mtu));
+                assert!(savin_dataplane::ipv4::check(&fr, 14).is_ok());
+            }
         }
+        // The driver's checksum completion takes any frame.
+        let mut copy = f.to_vec();
+        savin_io::csum::complete_l4_checksum(&mut copy);
+        assert_eq!(copy.len(), f.len());
     }
     let mut p = Pipeline::new(1, 8);
     p.process(&mut batch, t);
