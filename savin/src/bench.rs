@@ -415,6 +415,7 @@ pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
         .collect();
     let tables = Tables {
         fib4: fib.reader(),
+        fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(adj)),
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);

@@ -82,6 +82,15 @@ impl Net {
             lab.addr(h, "eth0", &format!("10.0.{net}.2/24")).unwrap();
             lab.route(h, &["default", "via", &format!("10.0.{net}.1")])
                 .unwrap();
+            let v6 = format!("2001:db8:{net}::2/64");
+            let gw6 = format!("2001:db8:{net}::1");
+            for cmd in [
+                vec!["ip", "-6", "addr", "add", &v6, "dev", "eth0", "nodad"],
+                vec!["ip", "-6", "route", "add", "default", "via", &gw6],
+            ] {
+                let o = lab.exec(h, &cmd, Duration::from_secs(5)).unwrap();
+                assert!(o.status.success(), "{cmd:?}: {o:?}");
+            }
         }
         let state = tempfile::tempdir().unwrap();
         let sock = state.path().join("savin.sock");
@@ -105,6 +114,11 @@ impl Net {
              set interfaces eth2 unit 0 family inet address 10.0.2.1/24; \
              set interfaces eth2 unit 0 family inet mtu 1280; \
              set interfaces eth3 unit 0 family inet address 10.0.3.1/24; \
+             set interfaces eth1 unit 0 family inet6 address 2001:db8:1::1/64; \
+             set interfaces eth2 unit 0 family inet6 address 2001:db8:2::1/64; \
+             set interfaces eth2 unit 0 family inet6 mtu 1280; \
+             set interfaces eth3 unit 0 family inet6 address 2001:db8:3::1/64; \
+             set routing-options rib inet6.0 static route 2001:db8:99::/48 reject; \
              set routing-options static route 203.0.113.0/24 reject; commit",
         );
         assert!(ok, "{out}\n{}", net.log());
@@ -496,4 +510,159 @@ fn a_netdev_that_goes_away_is_reported_down_and_comes_back_when_it_returns() {
             .any(|l| l.starts_with("eth3 ") && l.contains("up    up")),
         "{out}"
     );
+}
+
+#[test]
+fn ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin() {
+    const T: &str = "ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin";
+    if !have(T, &["traceroute", "iperf3", "tshark", "ethtool"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2) = (net.h1.clone(), net.h2.clone());
+    let ping6 = |net: &Net, dst: &str| {
+        net.run(
+            &h1,
+            &["ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", dst],
+            15,
+        )
+    };
+    let (ok, out) = ping6(&net, "2001:db8:1::1");
+    assert!(
+        ok,
+        "Savin answers ND and ping6 for its address: {out}\n{}",
+        net.log()
+    );
+    let (ok, out) = ping6(&net, "2001:db8:2::2");
+    assert!(ok, "h1 reaches h2 over IPv6 through Savin: {out}");
+    // Its link-local address answers too.
+    let (_, terse) = net.cli("show interfaces terse");
+    let ll = terse
+        .lines()
+        .skip_while(|l| !l.starts_with("eth1.0"))
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("fe80::")))
+        .expect("a link-local address on eth1.0")
+        .trim_end_matches("/64")
+        .to_string();
+    let (ok, out) = ping6(&net, &format!("{ll}%eth0"));
+    assert!(ok, "link-local {ll}: {out}");
+    // traceroute6: hop 1 is Savin's address on h1's side.
+    let (ok, out) = net.run(
+        &h1,
+        &[
+            "traceroute",
+            "-6",
+            "-n",
+            "-q",
+            "1",
+            "-w",
+            "2",
+            "-m",
+            "4",
+            "2001:db8:2::2",
+        ],
+        30,
+    );
+    assert!(ok, "{out}");
+    let hops: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(hops, ["2001:db8:1::1", "2001:db8:2::2"], "{out}");
+    // Reject and packet too big, on the wire.
+    let (pid, file) = net.capture(
+        &h1,
+        "icmpv6.type == 1 || icmpv6.type == 2",
+        &["ipv6.src", "icmpv6.type", "icmpv6.code", "icmpv6.mtu"],
+    );
+    let (ok, out) = net.run(
+        &h1,
+        &["ping", "-6", "-c", "1", "-W", "2", "2001:db8:99::7"],
+        10,
+    );
+    assert!(!ok);
+    assert!(out.contains("Destination unreachable"), "{out}");
+    let (ok, out) = net.run(
+        &h1,
+        &[
+            "ping",
+            "-6",
+            "-c",
+            "1",
+            "-W",
+            "2",
+            "-M",
+            "do",
+            "-s",
+            "1400",
+            "2001:db8:2::2",
+        ],
+        10,
+    );
+    assert!(!ok);
+    assert!(out.contains("Packet too big: mtu=1280"), "{out}");
+    let icmp = net.captured(pid, &file);
+    assert!(
+        icmp.iter().any(|l| l.starts_with("2001:db8:1::1\t1\t0")),
+        "unreachable: {icmp:?}"
+    );
+    assert!(
+        icmp.iter().any(|l| l == "2001:db8:1::1\t2\t0\t1280"),
+        "packet too big: {icmp:?}"
+    );
+    // TCP over IPv6 across the 1280 link: PMTUD with packet too big.
+    let server = net
+        .lab
+        .spawn(
+            &h2,
+            &["iperf3", "-s", "-1", "-B", "2001:db8:2::2"],
+            None,
+            None,
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, out) = net.run(
+        &h1,
+        &["iperf3", "-6", "-c", "2001:db8:2::2", "-n", "4M", "-J"],
+        60,
+    );
+    assert!(ok, "TCP over IPv6: {out}\n{}", net.log());
+    net.lab.wait(server, Duration::from_secs(10));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    eprintln!(
+        "IPv6 TCP {:.0} Mbit/s through Savin (PMTU 1280)",
+        v["end"]["sum_received"]["bits_per_second"]
+            .as_f64()
+            .unwrap()
+            / 1e6
+    );
+    // What Savin shows.
+    let (_, out) = net.cli("show route table inet6.0");
+    for want in [
+        "inet6.0: ",
+        "2001:db8:1::/64    *[Direct/0]",
+        "2001:db8:99::/48   *[Static/5]",
+        "Reject",
+    ] {
+        assert!(out.contains(want), "no {want:?}:\n{out}");
+    }
+    assert!(!out.contains("inet.0"), "only the table asked for: {out}");
+    let (_, out) = net.cli("show ipv6 neighbors");
+    assert!(
+        out.contains("2001:db8:1::2") && out.contains("reachable"),
+        "{out}"
+    );
+    let (_, out) = net.cli("show route 2001:db8:2::77");
+    assert!(
+        out.contains("2001:db8:2::/64") && !out.contains("10.0.2.0/24"),
+        "{out}"
+    );
+    net.cli("clear ipv6 neighbors");
+    let (_, out) = net.cli("show ipv6 neighbors");
+    assert!(out.contains("Total entries: 0"), "{out}");
+    let (ok, _) = ping6(&net, "2001:db8:2::2");
+    assert!(ok, "neighbours learnt again");
 }

@@ -12,7 +12,11 @@ pub mod arp;
 pub mod checksum;
 pub mod counters;
 pub mod icmp;
+pub mod icmp6;
 pub mod ipv4;
+pub mod ipv6;
+pub mod nd;
+pub mod neighbor;
 pub mod worker;
 
 pub use counters::PortCounters;

@@ -10,6 +10,7 @@ use savin_io::{FrameBatch, IoError, PacketIo};
 
 use crate::counters::{Counters, DropReason, PortCounters};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
+use crate::ipv6::{self, ETHERTYPE_IPV6};
 
 /// What a next hop resolves to: the output port, the Ethernet addresses to write and the
 /// port's IP MTU (larger packets are fragmented or answered with fragmentation needed).
@@ -45,6 +46,7 @@ pub enum NextHop {
 #[derive(Clone)]
 pub struct Tables {
     pub fib4: FibReader<u32>,
+    pub fib6: FibReader<u128>,
     /// Indexed by next-hop index.
     pub adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
 }
@@ -118,6 +120,9 @@ pub struct Pipeline {
     keys: Vec<u32>,
     next_hops: Vec<u32>,
     passed: Vec<u16>,
+    keys6: Vec<u128>,
+    next_hops6: Vec<u32>,
+    passed6: Vec<u16>,
     /// Per output port: indices of the frames to send there.
     pub tx: Vec<Vec<u16>>,
     /// Frames for the control plane: index and reason.
@@ -133,6 +138,9 @@ impl Pipeline {
             keys: Vec::with_capacity(batch),
             next_hops: vec![0; batch],
             passed: Vec::with_capacity(batch),
+            keys6: Vec::with_capacity(batch),
+            next_hops6: vec![0; batch],
+            passed6: Vec::with_capacity(batch),
             tx: (0..ports).map(|_| Vec::with_capacity(batch)).collect(),
             punt: Vec::with_capacity(batch),
             error_tokens: ERROR_BURST,
@@ -166,9 +174,11 @@ impl Pipeline {
         }
         self.keys.clear();
         self.passed.clear();
+        self.keys6.clear();
+        self.passed6.clear();
         self.punt.clear();
         self.counters.rx += batch.len() as u64;
-        // Stage 1: Ethernet and IPv4 header checks.
+        // Stage 1: Ethernet and IP header checks.
         for i in 0..batch.len() {
             let f = batch.frame(i);
             if f.len() < ETH_HDR {
@@ -176,106 +186,146 @@ impl Pipeline {
                 continue;
             }
             match u16::from_be_bytes([f[12], f[13]]) {
-                ETHERTYPE_IPV4 => {}
+                ETHERTYPE_IPV4 => match ipv4::check(f, ETH_HDR) {
+                    Ok(dst) => {
+                        self.keys.push(dst);
+                        self.passed.push(i as u16);
+                    }
+                    Err(r) => self.counters.drop(r),
+                },
+                ETHERTYPE_IPV6 => match ipv6::check(f, ETH_HDR) {
+                    // Neighbor Discovery and everything link-scoped is for the box.
+                    Ok(dst) if ipv6::is_link_scope(dst) => {
+                        self.punt.push((i as u16, PuntReason::Host));
+                        self.counters.punted += 1;
+                    }
+                    Ok(dst) => {
+                        self.keys6.push(dst);
+                        self.passed6.push(i as u16);
+                    }
+                    Err(r) => self.counters.drop(r),
+                },
                 ETHERTYPE_ARP => {
                     self.punt.push((i as u16, PuntReason::Host));
                     self.counters.punted += 1;
-                    continue;
                 }
-                _ => {
-                    self.counters.drop(DropReason::UnsupportedProtocol);
-                    continue;
-                }
-            }
-            match ipv4::check(f, ETH_HDR) {
-                Ok(dst) => {
-                    self.keys.push(dst);
-                    self.passed.push(i as u16);
-                }
-                Err(r) => self.counters.drop(r),
+                _ => self.counters.drop(DropReason::UnsupportedProtocol),
             }
         }
-        // Stage 2: route lookups for the whole batch against one snapshot.
+        // Stage 2: route lookups for the whole batch against one snapshot per table.
         let n = self.keys.len();
         if self.next_hops.len() < n {
             self.next_hops.resize(n, 0);
         }
-        tables
-            .fib4
-            .load()
-            .lookup_batch(&self.keys, &mut self.next_hops[..n]);
+        if n > 0 {
+            tables
+                .fib4
+                .load()
+                .lookup_batch(&self.keys, &mut self.next_hops[..n]);
+        }
+        let n6 = self.keys6.len();
+        if self.next_hops6.len() < n6 {
+            self.next_hops6.resize(n6, 0);
+        }
+        if n6 > 0 {
+            tables
+                .fib6
+                .load()
+                .lookup_batch(&self.keys6, &mut self.next_hops6[..n6]);
+        }
         // Stage 3: TTL, MTU, rewrite, and sort onto output ports.
         let adj = tables.adjacencies.load();
         for j in 0..n {
-            let i = self.passed[j];
-            let nh = self.next_hops[j];
-            if nh == MISS {
-                self.counters.drop(DropReason::NoRoute);
-                self.punt_error(i, PuntReason::NoRoute);
-                continue;
-            }
-            let a = match adj.get(nh as usize) {
-                Some(NextHop::Forward(a)) => *a,
-                Some(NextHop::Local) => {
-                    self.punt.push((i, PuntReason::Host));
-                    self.counters.punted += 1;
-                    continue;
-                }
-                Some(NextHop::Resolve) => {
-                    let f = batch.frame_mut(usize::from(i));
-                    if ipv4::decrement_ttl(f, ETH_HDR).is_err() {
-                        self.counters.drop(DropReason::TtlExpired);
-                        self.punt_error(i, PuntReason::TtlExpired);
-                    } else {
-                        self.punt.push((i, PuntReason::Resolve));
-                        self.counters.punted += 1;
-                    }
-                    continue;
-                }
-                Some(NextHop::Discard) => {
-                    self.counters.drop(DropReason::Discarded);
-                    continue;
-                }
-                Some(NextHop::Reject) => {
-                    self.counters.drop(DropReason::Rejected);
-                    self.punt_error(i, PuntReason::Reject);
-                    continue;
-                }
-                Some(NextHop::Unresolved) | None => {
-                    self.counters.drop(DropReason::Unresolved);
-                    continue;
-                }
-            };
-            if usize::from(a.port) >= self.tx.len() {
-                self.counters.drop(DropReason::Unresolved);
-                continue;
-            }
-            let f = batch.frame_mut(usize::from(i));
-            // As Linux orders it (ip_forward): TTL first, then the MTU, then the rewrite, so
-            // an error quotes the packet as it arrived.
-            if f[ETH_HDR + 8] <= 1 {
-                self.counters.drop(DropReason::TtlExpired);
-                self.punt_error(i, PuntReason::TtlExpired);
-                continue;
-            }
-            let total = u16::from_be_bytes([f[ETH_HDR + 2], f[ETH_HDR + 3]]);
-            if total > a.mtu {
-                if f[ETH_HDR + 6] & 0x40 != 0 {
-                    self.counters.drop(DropReason::FragmentationNeeded);
-                    self.punt_error(i, PuntReason::FragmentationNeeded { mtu: a.mtu });
-                } else {
-                    let _ = ipv4::decrement_ttl(f, ETH_HDR);
-                    self.punt.push((i, PuntReason::Fragment { mtu: a.mtu }));
-                    self.counters.punted += 1;
-                }
-                continue;
-            }
-            let _ = ipv4::decrement_ttl(f, ETH_HDR);
-            f[..6].copy_from_slice(&a.dst_mac);
-            f[6..12].copy_from_slice(&a.src_mac);
-            self.tx[usize::from(a.port)].push(i);
-            self.counters.forwarded += 1;
+            self.route(batch, self.passed[j], self.next_hops[j], &adj, false);
         }
+        for j in 0..n6 {
+            self.route(batch, self.passed6[j], self.next_hops6[j], &adj, true);
+        }
+    }
+
+    #[inline]
+    fn route(&mut self, batch: &mut FrameBatch, i: u16, nh: u32, adj: &[NextHop], v6: bool) {
+        if nh == MISS {
+            self.counters.drop(DropReason::NoRoute);
+            self.punt_error(i, PuntReason::NoRoute);
+            return;
+        }
+        let a = match adj.get(nh as usize) {
+            Some(NextHop::Forward(a)) => *a,
+            Some(NextHop::Local) => {
+                self.punt.push((i, PuntReason::Host));
+                self.counters.punted += 1;
+                return;
+            }
+            Some(NextHop::Resolve) => {
+                let f = batch.frame_mut(usize::from(i));
+                let aged = if v6 {
+                    ipv6::decrement_hop_limit(f, ETH_HDR)
+                } else {
+                    ipv4::decrement_ttl(f, ETH_HDR)
+                };
+                if aged.is_err() {
+                    self.counters.drop(DropReason::TtlExpired);
+                    self.punt_error(i, PuntReason::TtlExpired);
+                } else {
+                    self.punt.push((i, PuntReason::Resolve));
+                    self.counters.punted += 1;
+                }
+                return;
+            }
+            Some(NextHop::Discard) => {
+                self.counters.drop(DropReason::Discarded);
+                return;
+            }
+            Some(NextHop::Reject) => {
+                self.counters.drop(DropReason::Rejected);
+                self.punt_error(i, PuntReason::Reject);
+                return;
+            }
+            Some(NextHop::Unresolved) | None => {
+                self.counters.drop(DropReason::Unresolved);
+                return;
+            }
+        };
+        if usize::from(a.port) >= self.tx.len() {
+            self.counters.drop(DropReason::Unresolved);
+            return;
+        }
+        let f = batch.frame_mut(usize::from(i));
+        // As Linux orders it (ip_forward): TTL first, then the MTU, then the rewrite, so an
+        // error quotes the packet as it arrived.
+        let ttl_at = if v6 { ETH_HDR + 7 } else { ETH_HDR + 8 };
+        if f[ttl_at] <= 1 {
+            self.counters.drop(DropReason::TtlExpired);
+            self.punt_error(i, PuntReason::TtlExpired);
+            return;
+        }
+        let total = if v6 {
+            ipv6::total_len(f, ETH_HDR)
+        } else {
+            usize::from(u16::from_be_bytes([f[ETH_HDR + 2], f[ETH_HDR + 3]]))
+        };
+        if total > usize::from(a.mtu) {
+            // IPv6 routers never fragment (RFC 8200 5): packet too big, always.
+            if v6 || f[ETH_HDR + 6] & 0x40 != 0 {
+                self.counters.drop(DropReason::FragmentationNeeded);
+                self.punt_error(i, PuntReason::FragmentationNeeded { mtu: a.mtu });
+            } else {
+                let _ = ipv4::decrement_ttl(f, ETH_HDR);
+                self.punt.push((i, PuntReason::Fragment { mtu: a.mtu }));
+                self.counters.punted += 1;
+            }
+            return;
+        }
+        if v6 {
+            f[ttl_at] -= 1;
+        } else {
+            let _ = ipv4::decrement_ttl(f, ETH_HDR);
+        }
+        f[..6].copy_from_slice(&a.dst_mac);
+        f[6..12].copy_from_slice(&a.src_mac);
+        self.tx[usize::from(a.port)].push(i);
+        self.counters.forwarded += 1;
     }
 }
 

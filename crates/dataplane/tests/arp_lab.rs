@@ -72,7 +72,7 @@ fn a_linux_host_resolves_us_and_we_resolve_it() {
                         tx.push(&frame);
                     }
                     ArpAction::Resolved { mac, .. } => host_mac = Some(mac),
-                    ArpAction::Unreachable { .. } => {}
+                    ArpAction::Unreachable { .. } | ArpAction::Conflict { .. } => {}
                 }
             }
             let all: Vec<u16> = (0..tx.len() as u16).collect();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use savin_dataplane::checksum;
 use savin_dataplane::ipv4::test_frame;
+use savin_dataplane::ipv6;
 use savin_dataplane::{
     Adjacency, DropReason, NextHop, PuntReason, Punted, Tables, ToWorker, Worker, ERROR_QUOTE,
 };
@@ -13,6 +14,9 @@ use savin_io::memory::{pair, MemoryPort};
 use savin_io::{FrameBatch, PacketIo};
 
 const OUT_MAC: [u8; 6] = [0x02, 0, 0, 0, 1, 1];
+const V6_SRC: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+/// In 2001:db8:2::/48, routed to next hop 1.
+const V6_DST: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 const NEIGH_MAC: [u8; 6] = [0x02, 0, 0, 0, 2, 2];
 
 struct Rig {
@@ -21,6 +25,7 @@ struct Rig {
     host_a: MemoryPort,
     host_b: MemoryPort,
     _fib: Fib<u32>,
+    _fib6: Fib<u128>,
 }
 
 fn rig() -> Rig {
@@ -43,8 +48,11 @@ fn rig() -> Rig {
         NextHop::Discard,
         NextHop::Reject,
     ];
+    let mut fib6: Fib<u128> = Fib::new();
+    fib6.insert(u128::from_be_bytes(V6_DST) & (u128::MAX << 80), 48, 1);
     let tables = Tables {
         fib4: fib.reader(),
+        fib6: fib6.reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
     };
     Rig {
@@ -53,6 +61,7 @@ fn rig() -> Rig {
         host_a,
         host_b,
         _fib: fib,
+        _fib6: fib6,
     }
 }
 
@@ -112,6 +121,29 @@ fn a_packet_is_forwarded_with_ttl_checksum_and_macs_rewritten() {
 }
 
 #[test]
+fn an_ipv6_packet_is_forwarded_with_the_hop_limit_decremented() {
+    let mut r = rig();
+    let sent = ipv6::test_frame(V6_SRC, V6_DST, 64, 100);
+    send(&mut r.host_a, std::slice::from_ref(&sent));
+    r.worker.poll(&r.tables).unwrap();
+    let mut got = FrameBatch::with_capacity(4);
+    assert_eq!(r.host_b.rx(&mut got).unwrap(), 1);
+    let f = got.frame(0);
+    assert_eq!(f[..6], NEIGH_MAC);
+    assert_eq!(f[6..12], OUT_MAC);
+    assert_eq!(f[14 + 7], 63, "hop limit decremented");
+    assert_eq!(f[14..14 + 7], sent[14..14 + 7]);
+    assert_eq!(f[14 + 8..], sent[14 + 8..], "nothing else changes");
+    // Link-scoped destinations (ND) are for the box, never forwarded.
+    let mut ns = sent.clone();
+    ns[14 + 24..14 + 40].copy_from_slice(&[0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 2]);
+    send(&mut r.host_a, &[ns]);
+    r.worker.poll(&r.tables).unwrap();
+    assert_eq!(r.host_b.rx(&mut got).unwrap(), 0);
+    assert_eq!(r.worker.counters().punted, 1);
+}
+
+#[test]
 fn every_drop_reason_is_counted_and_nothing_malformed_is_forwarded() {
     let mut r = rig();
     let good = test_frame([192, 0, 2, 1], [10, 1, 2, 3], 64, 64);
@@ -150,8 +182,31 @@ fn every_drop_reason_is_counted_and_nothing_malformed_is_forwarded() {
         test_frame([192, 0, 2, 1], [11, 0, 0, 1], 64, 64),
     ));
     let mut f = good.clone();
-    f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+    f[12..14].copy_from_slice(&0x88ccu16.to_be_bytes()); // LLDP
     cases.push((DropReason::UnsupportedProtocol, f));
+    // IPv6: an IPv4 packet behind the IPv6 ethertype, a short header, a payload length
+    // beyond the frame, hop limit 1 towards a routed prefix, and no route.
+    let mut f = good.clone();
+    f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+    cases.push((DropReason::BadVersion, f));
+    let v6 = ipv6::test_frame(V6_SRC, V6_DST, 64, 100);
+    cases.push((DropReason::Truncated, v6[..50].to_vec()));
+    let mut f = v6.clone();
+    f[18..20].copy_from_slice(&1000u16.to_be_bytes());
+    cases.push((DropReason::BadTotalLength, f));
+    cases.push((
+        DropReason::TtlExpired,
+        ipv6::test_frame(V6_SRC, V6_DST, 1, 100),
+    ));
+    let mut other = V6_DST;
+    other[0] = 0x30;
+    cases.push((
+        DropReason::NoRoute,
+        ipv6::test_frame(V6_SRC, other, 64, 100),
+    ));
+    let mut big = ipv6::test_frame(V6_SRC, V6_DST, 64, 14 + 1501);
+    big[18..20].copy_from_slice(&(1501u16 - 40).to_be_bytes());
+    cases.push((DropReason::FragmentationNeeded, big));
     cases.push((
         DropReason::Discarded,
         test_frame([192, 0, 2, 1], [13, 0, 0, 1], 64, 64),
@@ -186,6 +241,7 @@ fn a_full_output_ring_counts_tx_drops() {
     fib.insert(0, 0, 1);
     let tables = Tables {
         fib4: fib.reader(),
+        fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![
             NextHop::Unresolved,
             NextHop::Forward(Adjacency {
@@ -217,6 +273,7 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
     fib.insert(0x0d00_0000, 8, 4); // resolved, MTU 576
     let tables = Tables {
         fib4: fib.reader(),
+        fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![
             NextHop::Unresolved,
             NextHop::Resolve,
@@ -316,6 +373,7 @@ fn icmp_error_requests_are_bounded_per_worker() {
     let fib: Fib<u32> = Fib::new(); // no routes: every packet wants a net unreachable
     let tables = Tables {
         fib4: fib.reader(),
+        fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![NextHop::Unresolved])),
     };
     let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(10_000);

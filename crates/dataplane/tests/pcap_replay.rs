@@ -12,7 +12,7 @@ use savin_io::{FrameBatch, PacketIo};
 
 const SCAPY: &str = r#"
 import sys
-from scapy.all import Ether, IP, IPv6, UDP, Raw, wrpcap
+from scapy.all import Ether, IP, IPv6, LLC, UDP, Raw, wrpcap
 e = lambda: Ether(src="02:00:00:00:00:bb", dst="02:00:00:00:00:aa")
 good = e()/IP(src="192.0.2.1", dst="10.1.2.3", ttl=64)/UDP(sport=1, dport=2)/Raw(b"x" * 18)
 pkts = [
@@ -25,7 +25,8 @@ pkts = [
     e()/IP(dst="10.1.2.3", ttl=1)/UDP(),                          # ttl expired
     e()/IP(dst="12.0.0.1")/UDP(),                                 # no route
     e()/IP(dst="11.0.0.1")/UDP(),                                 # unresolved next hop
-    e()/IPv6(dst="2001:db8::1")/UDP(),                            # not handled yet
+    e()/IPv6(dst="2001:db8::1")/UDP(),                            # no IPv6 route
+    e()/LLC()/Raw(b"x" * 40),                                      # not an ethertype we route
     e()/IP(dst="13.0.0.1")/UDP(),                                 # discard route
     e()/IP(dst="14.0.0.1")/UDP(),                                 # reject route
     e()/IP(dst="10.1.2.3", flags="DF")/UDP()/Raw(b"x" * 1200),    # DF, beyond the MTU
@@ -62,6 +63,7 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
     fib.insert(0x0e00_0000, 8, 4);
     let tables = Tables {
         fib4: fib.reader(),
+        fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![
             NextHop::Unresolved,
             NextHop::Forward(Adjacency {
@@ -88,7 +90,7 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
         (DropReason::BadChecksum, 1),
         (DropReason::BadTotalLength, 1),
         (DropReason::TtlExpired, 1),
-        (DropReason::NoRoute, 1),
+        (DropReason::NoRoute, 2),
         (DropReason::Unresolved, 1),
         (DropReason::UnsupportedProtocol, 1),
         (DropReason::Discarded, 1),
@@ -99,8 +101,8 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
     for (r, n) in expect {
         assert_eq!(c.dropped(r), n, "{}", r.name());
     }
-    assert_eq!(c.rx, 14);
-    assert_eq!(c.total_drops(), 13);
+    assert_eq!(c.rx, 15);
+    assert_eq!(c.total_drops(), 14);
     assert_eq!(c.forwarded, 1);
     let mut out = PcapPort::open(Some(&output), None).unwrap();
     let mut got = FrameBatch::with_capacity(16);

@@ -4,7 +4,7 @@
 //! a lock on the forwarding path.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -12,11 +12,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use savin_dataplane::arp::{Arp, ArpAction, ArpConfig, ArpInterface};
+use savin_dataplane::arp::{Arp, ArpConfig, ArpInterface};
 use savin_dataplane::icmp::{self, RateLimit};
+use savin_dataplane::nd::{self, Nd, NdInterface};
+use savin_dataplane::neighbor::Action;
 use savin_dataplane::{
-    ipv4, Adjacency, NextHop, PortCounters, PuntReason, Punted, Tables, ToWorker, Worker,
-    WorkerStats,
+    icmp6, ipv4, ipv6, Adjacency, NextHop, PortCounters, PuntReason, Punted, Tables, ToWorker,
+    Worker, WorkerStats,
 };
 use savin_fib::Fib;
 use savin_io::af_packet::{AfPacket, RingConfig};
@@ -30,8 +32,8 @@ use crate::{mask, Plan, PortPlan, Protocol, Target};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Role {
     Route(Target),
-    /// A resolved on-link neighbour's /32.
-    Host(u16, Ipv4Addr),
+    /// A resolved on-link neighbour's /32 or /128.
+    Host(u16, IpAddr),
 }
 
 /// A port slot in use.
@@ -39,6 +41,8 @@ pub(crate) struct PortState {
     pub name: String,
     pub mac: [u8; 6],
     pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses, the link-local one included (when the port has family inet6).
+    pub addrs6: Vec<(Ipv6Addr, u8)>,
     pub mtu: u16,
     /// The netdev's index; None while the netdev does not exist.
     pub ifindex: Option<u32>,
@@ -90,10 +94,12 @@ impl Engine {
 
     pub fn start_with(opener: Opener) -> Engine {
         let fib: Fib<u32> = Fib::new();
+        let fib6: Fib<u128> = Fib::new();
         let adj = vec![NextHop::Unresolved];
         let adjacencies = Arc::new(ArcSwap::from_pointee(adj.clone()));
         let tables = Tables {
             fib4: fib.reader(),
+            fib6: fib6.reader(),
             adjacencies: adjacencies.clone(),
         };
         let (punt_tx, punt_rx) = sync_channel::<Punted>(1024);
@@ -124,7 +130,9 @@ impl Engine {
             free_slots: Vec::new(),
             quarantined_slots: Vec::new(),
             ifcs: Vec::new(),
+            ifcs6: Vec::new(),
             fib,
+            fib6,
             roles: vec![None],
             adj,
             adjacencies,
@@ -134,6 +142,7 @@ impl Engine {
             routes: BTreeMap::new(),
             hosts: HashMap::new(),
             arp: Arp::new(ArpConfig::default()),
+            nd: Nd::new(ArpConfig::default()),
             to_worker,
             icmp_limit: RateLimit::new(1000, 200),
             icmp_sent: 0,
@@ -219,16 +228,19 @@ pub(crate) struct Control {
     /// flight for the old port never leaves by a new one.
     quarantined_slots: Vec<u16>,
     ifcs: Vec<ArpInterface>,
+    ifcs6: Vec<NdInterface>,
     pub fib: Fib<u32>,
+    pub fib6: Fib<u128>,
     pub roles: Vec<Option<Role>>,
     pub adj: Vec<NextHop>,
     adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
     targets: HashMap<Target, u32>,
     free_nh: Vec<u32>,
     quarantined_nh: Vec<u32>,
-    pub routes: BTreeMap<(u32, u8), Installed>,
-    pub hosts: HashMap<(u16, Ipv4Addr), u32>,
+    pub routes: BTreeMap<(IpAddr, u8), Installed>,
+    pub hosts: HashMap<(u16, IpAddr), u32>,
     pub arp: Arp,
+    pub nd: Nd,
     to_worker: Sender<ToWorker>,
     icmp_limit: RateLimit,
     pub icmp_sent: u64,
@@ -261,6 +273,8 @@ impl Control {
             }
             let acts = self.arp.tick(&self.ifcs, self.now());
             self.apply(acts);
+            let acts = self.nd.tick(&self.ifcs6, self.now());
+            self.apply(acts);
             if last_monitor.elapsed() >= Duration::from_secs(1) {
                 last_monitor = Instant::now();
                 self.monitor_links();
@@ -278,6 +292,10 @@ impl Control {
         self.ifcs.iter().find(|i| i.port == slot)
     }
 
+    fn ifc6(&self, slot: u16) -> Option<&NdInterface> {
+        self.ifcs6.iter().find(|i| i.port == slot)
+    }
+
     fn rebuild_ifcs(&mut self) {
         self.ifcs = self
             .ports
@@ -289,6 +307,20 @@ impl Control {
                     mac: p.mac,
                     addrs: p.addrs.clone(),
                 })
+            })
+            .collect();
+        self.ifcs6 = self
+            .ports
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                p.as_ref()
+                    .filter(|p| !p.addrs6.is_empty())
+                    .map(|p| NdInterface {
+                        port: i as u16,
+                        mac: p.mac,
+                        addrs: p.addrs6.clone(),
+                    })
             })
             .collect();
         let names = self.ports.iter().flatten().filter(|p| p.attached);
@@ -305,6 +337,15 @@ impl Control {
     }
 
     fn attach(&mut self, slot: u16, io: Box<dyn PacketIo>) {
+        if let Some(p) = self.port(slot) {
+            // The netdev is Savin's now: the kernel must not speak IPv6 on it too (its own
+            // link-local address, router solicitations, MLD). The host interface (TAP)
+            // carries the kernel's side.
+            let knob = format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", p.name);
+            if std::fs::write(&knob, "1").is_err() {
+                debug!(interface = %p.name, "could not disable the kernel's IPv6");
+            }
+        }
         let _ = self.to_worker.send(ToWorker::SetPort {
             port: slot,
             io: Some(io),
@@ -316,20 +357,22 @@ impl Control {
         self.announce(slot);
     }
 
-    /// Gratuitous ARP for each address of the port, as a router does when an address comes up.
+    /// Gratuitous ARP, and for IPv6 a DAD probe and an unsolicited advertisement, for each
+    /// address of the port, as a router does when an address comes up.
     fn announce(&mut self, slot: u16) {
-        let Some(ifc) = self.ifc(slot).cloned() else {
-            return;
-        };
-        let acts = ifc
-            .addrs
-            .iter()
-            .map(|(a, _)| ArpAction::Send {
-                port: slot,
-                frame: Arp::gratuitous(&ifc, *a),
-            })
-            .collect();
-        self.apply(acts);
+        let mut frames = Vec::new();
+        if let Some(ifc) = self.ifc(slot) {
+            frames.extend(ifc.addrs.iter().map(|(a, _)| Arp::gratuitous(ifc, *a)));
+        }
+        if let Some(ifc) = self.ifc6(slot) {
+            for (a, _) in &ifc.addrs {
+                frames.push(Nd::dad_probe(ifc, *a));
+                frames.push(Nd::unsolicited_na(ifc, *a));
+            }
+        }
+        for frame in frames {
+            let _ = self.to_worker.send(ToWorker::Send { port: slot, frame });
+        }
     }
 
     fn remove_port(&mut self, slot: u16) {
@@ -338,7 +381,10 @@ impl Control {
             io: None,
         });
         for ip in self.arp.forget(slot, |_| false) {
-            self.remove_host(slot, ip);
+            self.remove_host(slot, IpAddr::V4(ip));
+        }
+        for ip in self.nd.forget(slot, |_| false) {
+            self.remove_host(slot, IpAddr::V6(ip));
         }
         if let Some(p) = self.ports[usize::from(slot)].take() {
             info!(interface = %p.name, "forwarding: port removed");
@@ -347,12 +393,14 @@ impl Control {
     }
 
     fn update_port(&mut self, slot: u16, pp: &PortPlan) {
+        let addrs6 = port_addrs6(pp);
         let Some(p) = self.ports[usize::from(slot)].as_mut() else {
             return;
         };
-        let addrs_changed = p.addrs != pp.addrs;
+        let addrs_changed = p.addrs != pp.addrs || p.addrs6 != addrs6;
         let l2_changed = p.mtu != pp.mtu || p.mac != pp.mac;
         p.addrs.clone_from(&pp.addrs);
+        p.addrs6.clone_from(&addrs6);
         p.mtu = pp.mtu;
         p.mac = pp.mac;
         let (mac, mtu) = (p.mac, p.mtu);
@@ -367,11 +415,21 @@ impl Control {
             }
         }
         if addrs_changed {
-            let addrs = pp.addrs.clone();
-            let on_link =
-                move |ip: Ipv4Addr| addrs.iter().any(|(a, l)| mask(*a, *l) == mask(ip, *l));
+            let v4 = pp.addrs.clone();
+            let on_link = move |ip: Ipv4Addr| {
+                v4.iter()
+                    .any(|(a, l)| mask(IpAddr::V4(*a), *l) == mask(IpAddr::V4(ip), *l))
+            };
             for ip in self.arp.forget(slot, on_link) {
-                self.remove_host(slot, ip);
+                self.remove_host(slot, IpAddr::V4(ip));
+            }
+            let on_link6 = move |ip: Ipv6Addr| {
+                addrs6
+                    .iter()
+                    .any(|(a, l)| mask(IpAddr::V6(*a), *l) == mask(IpAddr::V6(ip), *l))
+            };
+            for ip in self.nd.forget(slot, on_link6) {
+                self.remove_host(slot, IpAddr::V6(ip));
             }
         }
         self.rebuild_ifcs();
@@ -473,7 +531,6 @@ impl Control {
             Target::Connected(_) => NextHop::Resolve,
             Target::Local(_) => NextHop::Local,
             Target::Via(p, gw) => self
-                .arp
                 .lookup(p, gw)
                 .and_then(|mac| self.adjacency(p, mac))
                 .unwrap_or(NextHop::Resolve),
@@ -483,6 +540,27 @@ impl Control {
         let i = self.alloc_nh(Role::Route(t), nh);
         self.targets.insert(t, i);
         i
+    }
+
+    fn lookup(&self, port: u16, ip: IpAddr) -> Option<[u8; 6]> {
+        match ip {
+            IpAddr::V4(ip) => self.arp.lookup(port, ip),
+            IpAddr::V6(ip) => self.nd.lookup(port, ip),
+        }
+    }
+
+    fn fib_insert(&mut self, dst: IpAddr, len: u8, nh: u32) {
+        match dst {
+            IpAddr::V4(a) => self.fib.insert(u32::from(a), len, nh),
+            IpAddr::V6(a) => self.fib6.insert(u128::from(a), len, nh),
+        }
+    }
+
+    fn fib_remove(&mut self, dst: IpAddr, len: u8) {
+        match dst {
+            IpAddr::V4(a) => self.fib.remove(u32::from(a), len),
+            IpAddr::V6(a) => self.fib6.remove(u128::from(a), len),
+        };
     }
 
     fn publish(&self) {
@@ -522,6 +600,7 @@ impl Control {
                         name: pp.name.clone(),
                         mac: pp.mac,
                         addrs: pp.addrs.clone(),
+                        addrs6: port_addrs6(pp),
                         mtu: pp.mtu,
                         ifindex: crate::sysfs(&pp.name, "ifindex").and_then(|i| i.parse().ok()),
                         link_up: crate::sysfs(&pp.name, "carrier").as_deref() == Some("1"),
@@ -543,7 +622,7 @@ impl Control {
         self.rebuild_ifcs();
         // Routes, with plan port indices turned into slots.
         let slot = |p: u16| slot_of[usize::from(p)];
-        let desired: BTreeMap<(u32, u8), (Target, Protocol, u32)> = plan
+        let desired: BTreeMap<(IpAddr, u8), (Target, Protocol, u32)> = plan
             .routes
             .iter()
             .map(|r| {
@@ -553,13 +632,13 @@ impl Control {
                     Target::Via(p, gw) => Target::Via(slot(p), gw),
                     t => t,
                 };
-                ((u32::from(r.dst), r.len), (t, r.protocol, r.preference))
+                ((r.dst, r.len), (t, r.protocol, r.preference))
             })
             .collect();
         // New next hops first, visible before any route points at them.
         let nhs: Vec<u32> = desired.values().map(|(t, ..)| self.intern(*t)).collect();
         self.publish();
-        let removed: Vec<(u32, u8)> = self
+        let removed: Vec<(IpAddr, u8)> = self
             .routes
             .keys()
             .filter(|k| !desired.contains_key(k))
@@ -572,7 +651,7 @@ impl Control {
                     r.preference = *preference;
                 }
                 _ => {
-                    self.fib.insert(key.0, key.1, nh);
+                    self.fib_insert(key.0, key.1, nh);
                     self.routes.insert(
                         *key,
                         Installed {
@@ -588,13 +667,14 @@ impl Control {
         }
         for key in removed {
             self.routes.remove(&key);
-            self.fib.remove(key.0, key.1);
-            // A neighbour's own /32 comes back when a configured /32 over it goes.
-            if key.1 == 32 {
-                let ip = Ipv4Addr::from(key.0);
-                if let Some((_, &idx)) = self.hosts.iter().find(|((_, h), _)| *h == ip) {
-                    self.fib.insert(key.0, 32, idx);
-                }
+            self.fib_remove(key.0, key.1);
+            // A neighbour's own host route comes back when a configured one over it goes.
+            if let Some((_, &idx)) = self
+                .hosts
+                .iter()
+                .find(|((_, h), _)| (*h, host_len(*h)) == key)
+            {
+                self.fib_insert(key.0, key.1, idx);
             }
         }
         // Next hops no route uses any more.
@@ -620,15 +700,15 @@ impl Control {
         );
     }
 
-    fn remove_host(&mut self, port: u16, ip: Ipv4Addr) {
+    fn remove_host(&mut self, port: u16, ip: IpAddr) {
         for (i, r) in self.roles.iter().enumerate() {
             if *r == Some(Role::Route(Target::Via(port, ip))) {
                 self.adj[i] = NextHop::Resolve;
             }
         }
         if let Some(idx) = self.hosts.remove(&(port, ip)) {
-            if !self.routes.contains_key(&(u32::from(ip), 32)) {
-                self.fib.remove(u32::from(ip), 32);
+            if !self.routes.contains_key(&(ip, host_len(ip))) {
+                self.fib_remove(ip, host_len(ip));
             }
             self.adj[idx as usize] = NextHop::Unresolved;
             self.roles[idx as usize] = None;
@@ -642,7 +722,17 @@ impl Control {
         let gone = self.arp.clear();
         let n = gone.len();
         for (port, ip) in gone {
-            self.remove_host(port, ip);
+            self.remove_host(port, IpAddr::V4(ip));
+        }
+        n
+    }
+
+    /// `clear ipv6 neighbors`.
+    pub fn clear_nd(&mut self) -> usize {
+        let gone = self.nd.clear();
+        let n = gone.len();
+        for (port, ip) in gone {
+            self.remove_host(port, IpAddr::V6(ip));
         }
         n
     }
@@ -653,108 +743,214 @@ impl Control {
         let Punted {
             port,
             reason,
-            mut frame,
+            frame,
         } = p;
-        if frame.len() < 34 && !(reason == PuntReason::Host && frame.len() >= 14) {
+        if frame.len() < 14 {
             return;
         }
-        let dst = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
-        match reason {
-            PuntReason::Host => {
-                if frame[12..14] == [0x08, 0x06] {
-                    if let Some(ifc) = self.ifc(port).cloned() {
-                        let acts = self.arp.receive(&ifc, &frame, self.now());
-                        self.apply(acts);
-                    }
-                    return;
-                }
-                if frame[12..14] != [0x08, 0x00] || ipv4::check(&frame, 14).is_err() {
-                    return;
-                }
-                if icmp::echo_reply_in_place(&mut frame) {
-                    let to = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
-                    self.output(frame, to);
-                }
-                // Anything else for the box goes to its host interface (TAP, to come).
+        let v6 = frame[12..14] == [0x86, 0xdd];
+        let dst = match (v6, frame.len()) {
+            (false, 34..) => IpAddr::V4(Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33])),
+            (true, 54..) => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&frame[38..54]);
+                IpAddr::V6(Ipv6Addr::from(a))
             }
+            _ if reason == PuntReason::Host => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            _ => return,
+        };
+        let (ttl_exceeded, unreach, no_route, reject, too_big) = if v6 {
+            (
+                (icmp6::TIME_EXCEEDED, 0),
+                icmp6::DEST_UNREACHABLE,
+                icmp6::unreachable::NO_ROUTE,
+                icmp6::unreachable::NO_ROUTE,
+                (icmp6::PACKET_TOO_BIG, 0),
+            )
+        } else {
+            (
+                (icmp::TIME_EXCEEDED, 0),
+                icmp::DEST_UNREACHABLE,
+                icmp::unreachable::NET,
+                // As Linux, FRR and BIRD `unreachable` routes: host unreachable.
+                icmp::unreachable::HOST,
+                (
+                    icmp::DEST_UNREACHABLE,
+                    icmp::unreachable::FRAGMENTATION_NEEDED,
+                ),
+            )
+        };
+        match reason {
+            PuntReason::Host => self.for_the_box(port, frame, v6),
             PuntReason::Resolve => self.output(frame, dst),
             PuntReason::Fragment { mtu } => {
                 for f in ipv4::fragment(&frame, mtu) {
                     self.output(f, dst);
                 }
             }
-            PuntReason::TtlExpired => self.icmp_error(&frame, icmp::TIME_EXCEEDED, 0, 0),
-            PuntReason::NoRoute => {
-                self.icmp_error(&frame, icmp::DEST_UNREACHABLE, icmp::unreachable::NET, 0)
+            PuntReason::TtlExpired => self.icmp_error(&frame, ttl_exceeded.0, ttl_exceeded.1, 0),
+            PuntReason::NoRoute => self.icmp_error(&frame, unreach, no_route, 0),
+            PuntReason::Reject => self.icmp_error(&frame, unreach, reject, 0),
+            PuntReason::FragmentationNeeded { mtu } => {
+                self.icmp_error(&frame, too_big.0, too_big.1, u32::from(mtu))
             }
-            // As Linux, FRR and BIRD `unreachable` routes: host unreachable.
-            PuntReason::Reject => {
-                self.icmp_error(&frame, icmp::DEST_UNREACHABLE, icmp::unreachable::HOST, 0)
-            }
-            PuntReason::FragmentationNeeded { mtu } => self.icmp_error(
-                &frame,
-                icmp::DEST_UNREACHABLE,
-                icmp::unreachable::FRAGMENTATION_NEEDED,
-                mtu,
-            ),
         }
     }
 
-    /// Sends an ICMP error about `original` back to its source, from the address of the
-    /// interface the error leaves by (RFC 1812 4.3.2.4), within the global rate limit.
-    fn icmp_error(&mut self, original: &[u8], kind: u8, code: u8, mtu: u16) {
-        if !icmp::may_send_error_about(original) {
+    /// ARP, Neighbor Discovery and echo requests for the box's own addresses. Anything else
+    /// for the box goes to its host interface (TAP, to come).
+    fn for_the_box(&mut self, port: u16, mut frame: Vec<u8>, v6: bool) {
+        let now = self.now();
+        if frame[12..14] == [0x08, 0x06] {
+            if let Some(ifc) = self.ifc(port).cloned() {
+                let acts = self.arp.receive(&ifc, &frame, now);
+                self.apply(acts);
+            }
             return;
         }
-        let src = Ipv4Addr::new(original[26], original[27], original[28], original[29]);
+        if v6 {
+            if ipv6::check(&frame, 14).is_err() {
+                return;
+            }
+            match icmp6::message_type(&frame) {
+                Some((icmp6::NEIGHBOR_SOLICIT | icmp6::NEIGHBOR_ADVERT, _)) => {
+                    if let Some(ifc) = self.ifc6(port).cloned() {
+                        let acts = self.nd.receive(&ifc, &frame, now);
+                        self.apply(acts);
+                    }
+                }
+                Some((icmp6::ECHO_REQUEST, _)) => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(&frame[38..54]);
+                    let to_us = Ipv6Addr::from(a);
+                    let ours = self.ifcs6.iter().any(|i| i.owns(to_us));
+                    if ours && icmp6::echo_reply_in_place(&mut frame) {
+                        let to = icmp6::destination(&frame);
+                        // Replies to link-local sources leave by the port they came in on.
+                        if to.is_unicast_link_local() {
+                            if let Some(ifc) = self.ifc6(port).cloned() {
+                                let acts = self.nd.resolve(&ifc, to, frame, now);
+                                self.apply(acts);
+                            }
+                        } else {
+                            self.output(frame, IpAddr::V6(to));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        if frame[12..14] != [0x08, 0x00] || ipv4::check(&frame, 14).is_err() {
+            return;
+        }
+        if icmp::echo_reply_in_place(&mut frame) {
+            let to = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
+            self.output(frame, IpAddr::V4(to));
+        }
+    }
+
+    /// Sends an ICMP or ICMPv6 error about `original` back to its source, from the address of
+    /// the interface the error leaves by (RFC 1812 4.3.2.4), within the global rate limit.
+    fn icmp_error(&mut self, original: &[u8], kind: u8, code: u8, param: u32) {
+        let v6 = original.len() >= 14 && original[12..14] == [0x86, 0xdd];
+        let ok = if v6 {
+            icmp6::may_send_error_about(original)
+        } else {
+            icmp::may_send_error_about(original)
+        };
+        if !ok {
+            return;
+        }
+        let src = if v6 {
+            IpAddr::V6(icmp6::source(original))
+        } else {
+            IpAddr::V4(Ipv4Addr::new(
+                original[26],
+                original[27],
+                original[28],
+                original[29],
+            ))
+        };
         let port = match self.role_for(src) {
             Some(Role::Route(Target::Connected(p) | Target::Via(p, _)) | Role::Host(p, _)) => p,
             _ => return,
         };
-        let Some(from) = self.port(port).and_then(|p| {
-            p.addrs
+        let Some(p) = self.port(port) else {
+            return;
+        };
+        let from = match src {
+            IpAddr::V4(s) => p
+                .addrs
                 .iter()
-                .find(|(a, l)| mask(*a, *l) == mask(src, *l))
+                .find(|(a, l)| mask(IpAddr::V4(*a), *l) == mask(IpAddr::V4(s), *l))
                 .or(p.addrs.first())
-                .map(|(a, _)| *a)
-        }) else {
+                .map(|(a, _)| IpAddr::V4(*a)),
+            IpAddr::V6(s) => p
+                .addrs6
+                .iter()
+                .find(|(a, l)| mask(IpAddr::V6(*a), *l) == mask(IpAddr::V6(s), *l))
+                .or(p.addrs6.iter().find(|(a, _)| !a.is_unicast_link_local()))
+                .or(p.addrs6.first())
+                .map(|(a, _)| IpAddr::V6(*a)),
+        };
+        let Some(from) = from else {
             return;
         };
         if !self.icmp_limit.allow(self.now()) {
             return;
         }
         self.icmp_sent += 1;
-        let e = icmp::error(original, kind, code, from, mtu);
+        let e = match from {
+            IpAddr::V4(f) => icmp::error(original, kind, code, f, param as u16),
+            IpAddr::V6(f) => icmp6::error(original, kind, code, f, param),
+        };
         self.output(e, src);
     }
 
-    fn role_for(&self, dst: Ipv4Addr) -> Option<Role> {
-        let nh = self.fib.lookup(u32::from(dst));
+    fn role_for(&self, dst: IpAddr) -> Option<Role> {
+        let nh = match dst {
+            IpAddr::V4(a) => self.fib.lookup(u32::from(a)),
+            IpAddr::V6(a) => self.fib6.lookup(u128::from(a)),
+        };
         self.roles.get(nh as usize).copied().flatten()
     }
 
     /// Sends a routed frame towards `to`, resolving its neighbour if needed.
-    fn output(&mut self, frame: Vec<u8>, to: Ipv4Addr) {
+    fn output(&mut self, frame: Vec<u8>, to: IpAddr) {
         let (port, neighbour) = match self.role_for(to) {
             Some(Role::Route(Target::Connected(p))) => (p, to),
             Some(Role::Route(Target::Via(p, gw))) => (p, gw),
             Some(Role::Host(p, ip)) => (p, ip),
             _ => return,
         };
-        let Some(ifc) = self.ifc(port).cloned() else {
-            return;
-        };
-        let acts = self.arp.resolve(&ifc, neighbour, frame, self.now());
-        self.apply(acts);
+        let now = self.now();
+        match neighbour {
+            IpAddr::V4(ip) => {
+                let Some(ifc) = self.ifc(port).cloned() else {
+                    return;
+                };
+                let acts = self.arp.resolve(&ifc, ip, frame, now);
+                self.apply(acts);
+            }
+            IpAddr::V6(ip) => {
+                let Some(ifc) = self.ifc6(port).cloned() else {
+                    return;
+                };
+                let acts = self.nd.resolve(&ifc, ip, frame, now);
+                self.apply(acts);
+            }
+        }
     }
 
-    fn apply(&mut self, actions: Vec<ArpAction>) {
+    fn apply<A: Into<IpAddr>>(&mut self, actions: Vec<Action<A>>) {
         for a in actions {
             match a {
-                ArpAction::Send { port, frame } => {
+                Action::Send { port, frame } => {
                     let _ = self.to_worker.send(ToWorker::Send { port, frame });
                 }
-                ArpAction::Resolved { port, ip, mac } => {
+                Action::Resolved { port, ip, mac } => {
+                    let ip: IpAddr = ip.into();
                     debug!(port, %ip, ?mac, "neighbour resolved");
                     let Some(fwd) = self.adjacency(port, mac) else {
                         continue;
@@ -775,17 +971,45 @@ impl Control {
                     self.adj[idx as usize] = fwd;
                     // The adjacency is visible before the route that points at it.
                     self.publish();
-                    if !self.routes.contains_key(&(u32::from(ip), 32)) {
-                        self.fib.insert(u32::from(ip), 32, idx);
+                    if !self.routes.contains_key(&(ip, host_len(ip))) {
+                        self.fib_insert(ip, host_len(ip), idx);
                     }
                 }
-                ArpAction::Unreachable { port, ip, dropped } => {
+                Action::Unreachable { port, ip, dropped } => {
+                    let ip: IpAddr = ip.into();
                     self.remove_host(port, ip);
                     for pkt in dropped {
-                        self.icmp_error(&pkt, icmp::DEST_UNREACHABLE, icmp::unreachable::HOST, 0);
+                        let (kind, code) = if ip.is_ipv4() {
+                            (icmp::DEST_UNREACHABLE, icmp::unreachable::HOST)
+                        } else {
+                            (icmp6::DEST_UNREACHABLE, icmp6::unreachable::ADDRESS)
+                        };
+                        self.icmp_error(&pkt, kind, code, 0);
                     }
+                }
+                Action::Conflict { port, ip, mac } => {
+                    let ip: IpAddr = ip.into();
+                    warn!(port, %ip, mac = ?mac, "another node claims our address (duplicate)");
                 }
             }
         }
     }
+}
+
+/// The prefix length of a host route: /32 or /128.
+pub(crate) fn host_len(ip: IpAddr) -> u8 {
+    if ip.is_ipv4() {
+        32
+    } else {
+        128
+    }
+}
+
+/// A port's IPv6 addresses: the configured ones and, with any, the link-local one.
+fn port_addrs6(pp: &PortPlan) -> Vec<(Ipv6Addr, u8)> {
+    let mut v = pp.addrs6.clone();
+    if pp.inet6 {
+        v.push((nd::link_local(pp.mac), 64));
+    }
+    v
 }

@@ -13,7 +13,7 @@
 mod control;
 mod show;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
 use savin_config::model::interfaces::Interface;
@@ -30,6 +30,10 @@ pub struct PortPlan {
     pub name: String,
     pub mac: [u8; 6],
     pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// Configured IPv6 addresses (the link-local one is derived from the MAC).
+    pub addrs6: Vec<(Ipv6Addr, u8)>,
+    /// Whether the port has `family inet6` (and so a link-local address).
+    pub inet6: bool,
     /// The IP MTU: larger packets are fragmented or refused with fragmentation needed.
     pub mtu: u16,
 }
@@ -42,7 +46,7 @@ pub enum Target {
     /// One of the box's own addresses, on this port.
     Local(u16),
     /// Through a gateway on this port.
-    Via(u16, Ipv4Addr),
+    Via(u16, IpAddr),
     Discard,
     /// Drop and answer with ICMP unreachable.
     Reject,
@@ -69,7 +73,7 @@ impl Protocol {
 /// One active route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     pub len: u8,
     pub target: Target,
     pub protocol: Protocol,
@@ -102,32 +106,68 @@ fn read_mac(name: &str) -> Result<[u8; 6], String> {
         .map_err(|_| format!("interface {name}: unreadable MAC address {text:?}"))
 }
 
-/// An interface's IPv4 addresses with their prefix lengths.
-type Addrs = Vec<(Ipv4Addr, u8)>;
+/// What a routed interface contributes: IPv4 and IPv6 addresses and the IP MTU.
+struct Routed {
+    v4: Vec<(Ipv4Addr, u8)>,
+    v6: Vec<(Ipv6Addr, u8)>,
+    mtu: Option<u32>,
+}
 
-/// The addresses and IP MTU of a routed interface (unit 0, untagged, family inet).
-fn routed(i: &Interface) -> Option<(Addrs, Option<u32>)> {
+/// The addresses and IP MTU of a routed interface (unit 0, untagged, family inet or inet6).
+fn routed(i: &Interface) -> Option<Routed> {
     if i.disable.0 || i.vlan_tagging.0 || i.name == "irb" {
         return None;
     }
     let unit = i.unit.iter().find(|u| u.name == 0)?;
-    let inet = unit.family.inet.as_ref()?;
-    let addrs = inet
-        .address
-        .iter()
-        .filter_map(|a| match a.name.addr {
-            std::net::IpAddr::V4(v4) => Some((v4, a.name.len)),
+    let fam = &unit.family;
+    if fam.inet.is_none() && fam.inet6.is_none() {
+        return None;
+    }
+    let addrs = |f: &Option<savin_config::model::interfaces::Inet>| -> Vec<(IpAddr, u8)> {
+        f.iter()
+            .flat_map(|f| f.address.iter().map(|a| (a.name.addr, a.name.len)))
+            .collect()
+    };
+    let v4 = addrs(&fam.inet)
+        .into_iter()
+        .filter_map(|(a, l)| match a {
+            IpAddr::V4(a) => Some((a, l)),
+            _ => None,
+        })
+        .collect();
+    let v6 = addrs(&fam.inet6)
+        .into_iter()
+        .filter_map(|(a, l)| match a {
+            IpAddr::V6(a) => Some((a, l)),
             _ => None,
         })
         .collect();
     // Junos: `family inet mtu` is the IP MTU; the interface `mtu` counts the Ethernet header.
-    let mtu = inet.mtu.or(i.mtu.map(|m| m.saturating_sub(14)));
-    Some((addrs, mtu))
+    let mtu = fam
+        .inet
+        .as_ref()
+        .and_then(|f| f.mtu)
+        .or(fam.inet6.as_ref().and_then(|f| f.mtu))
+        .or(i.mtu.map(|m| m.saturating_sub(14)));
+    Some(Routed { v4, v6, mtu })
 }
 
-pub(crate) fn mask(a: Ipv4Addr, len: u8) -> Ipv4Addr {
-    let m = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    Ipv4Addr::from(u32::from(a) & m)
+/// `a` with the bits beyond `len` cleared.
+pub(crate) fn mask(a: IpAddr, len: u8) -> IpAddr {
+    match a {
+        IpAddr::V4(a) => {
+            let m = u32::MAX
+                .checked_shl(32 - u32::from(len.min(32)))
+                .unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(u32::from(a) & m))
+        }
+        IpAddr::V6(a) => {
+            let m = u128::MAX
+                .checked_shl(128 - u32::from(len.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(a) & m))
+        }
+    }
 }
 
 impl Plan {
@@ -136,28 +176,43 @@ impl Plan {
         let mut plan = Plan::default();
         let mut candidates: Vec<Route> = Vec::new();
         for i in &cfg.interfaces.interface {
-            let Some((addrs, mtu)) = routed(i) else {
+            let Some(r) = routed(i) else {
                 continue;
             };
             let mac = read_mac(&i.name)?;
-            let mtu = match mtu {
+            let mtu = match r.mtu {
                 Some(m) => m,
                 None => sysfs(&i.name, "mtu")
                     .and_then(|m| m.parse().ok())
                     .unwrap_or(1500),
             };
             let port = plan.ports.len() as u16;
-            for (a, len) in &addrs {
+            let ll = savin_dataplane::nd::link_local(mac);
+            let all =
+                r.v4.iter()
+                    .map(|(a, l)| (IpAddr::V4(*a), *l))
+                    .chain(r.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l)));
+            for (a, len) in all {
                 candidates.push(Route {
-                    dst: mask(*a, *len),
-                    len: *len,
+                    dst: mask(a, len),
+                    len,
                     target: Target::Connected(port),
                     protocol: Protocol::Direct,
                     preference: 0,
                 });
                 candidates.push(Route {
-                    dst: *a,
-                    len: 32,
+                    dst: a,
+                    len: if a.is_ipv4() { 32 } else { 128 },
+                    target: Target::Local(port),
+                    protocol: Protocol::Local,
+                    preference: 0,
+                });
+            }
+            let inet6 = fam_inet6(i);
+            if inet6 {
+                candidates.push(Route {
+                    dst: IpAddr::V6(ll),
+                    len: 128,
                     target: Target::Local(port),
                     protocol: Protocol::Local,
                     preference: 0,
@@ -166,21 +221,21 @@ impl Plan {
             plan.ports.push(PortPlan {
                 name: i.name.clone(),
                 mac,
-                addrs,
+                addrs: r.v4,
+                addrs6: r.v6,
+                inet6,
                 mtu: mtu.min(u32::from(u16::MAX)) as u16,
             });
         }
-        for r in &cfg.routing_options.static_routes.route {
-            let std::net::IpAddr::V4(dst) = r.name.addr else {
-                continue;
-            };
+        for (_, r) in cfg.routing_options.all_static() {
+            let dst = r.name.addr;
             let target = if r.discard.0 {
                 Some(Target::Discard)
             } else if r.reject.0 {
                 Some(Target::Reject)
             } else {
                 r.next_hop.iter().find_map(|nh| match nh {
-                    CfgNextHop::Address(std::net::IpAddr::V4(gw)) => {
+                    CfgNextHop::Address(gw) if gw.is_ipv4() == dst.is_ipv4() => {
                         plan.port_on_link(*gw).map(|p| Target::Via(p, *gw))
                     }
                     CfgNextHop::Interface(ifl) => {
@@ -206,22 +261,30 @@ impl Plan {
             }
         }
         // One active route per prefix: the lowest preference, the first configured on a tie.
-        candidates.sort_by_key(|r| (u32::from(r.dst), r.len, r.preference));
+        candidates.sort_by_key(|r| (r.dst, r.len, r.preference));
         candidates.dedup_by_key(|r| (r.dst, r.len));
         plan.routes = candidates;
         Ok(plan)
     }
 
-    pub fn port_on_link(&self, ip: Ipv4Addr) -> Option<u16> {
+    /// The port whose subnet holds `ip` (not one of our own addresses).
+    pub fn port_on_link(&self, ip: IpAddr) -> Option<u16> {
         self.ports
             .iter()
             .position(|p| {
-                p.addrs
-                    .iter()
-                    .any(|(a, l)| mask(*a, *l) == mask(ip, *l) && *a != ip)
+                let v4 = p.addrs.iter().map(|(a, l)| (IpAddr::V4(*a), *l));
+                let v6 = p.addrs6.iter().map(|(a, l)| (IpAddr::V6(*a), *l));
+                v4.chain(v6)
+                    .any(|(a, l)| mask(a, l) == mask(ip, l) && a != ip)
             })
             .map(|p| p as u16)
     }
+}
+
+fn fam_inet6(i: &Interface) -> bool {
+    i.unit
+        .iter()
+        .any(|u| u.name == 0 && u.family.inet6.is_some())
 }
 
 /// The running engine and the plan it runs.
@@ -327,9 +390,19 @@ pub(crate) const COMMANDS: &[OpCommand] = &[
         &["clear", "interfaces", "statistics"],
         "Clear statistics on interfaces",
     ),
+    (&["clear", "ipv6"], "Clear IP version 6 information"),
+    (
+        &["clear", "ipv6", "neighbors"],
+        "Clear IPv6 neighbor cache information",
+    ),
     (
         &["show", "arp"],
         "Show system Address Resolution Protocol table entries",
+    ),
+    (&["show", "ipv6"], "Show IP version 6 information"),
+    (
+        &["show", "ipv6", "neighbors"],
+        "Show IPv6 neighbor cache information",
     ),
     (&["show", "interfaces"], "Show interface information"),
     (&["show", "route"], "Show routing table information"),

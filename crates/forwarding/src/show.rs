@@ -3,15 +3,18 @@
 //! `show system statistics`, `clear arp`, `clear interfaces statistics`.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
 use savin_config::subsystem::{OpCommand, Operational};
 use savin_dataplane::{Counters, DropReason, NextHop, PortCounters};
 use serde_json::{json, Value};
 
-use crate::control::{Control, Installed, PortState};
+use crate::control::{host_len, Control, Installed, PortState};
 use crate::{lock, Shared, Target, COMMANDS};
+
+/// A forwarding-table row: destination, type, next hop, next-hop type, index, interface.
+type FtRow = (String, &'static str, String, &'static str, u32, String);
 
 pub(crate) struct Ops {
     pub running: Shared,
@@ -110,7 +113,8 @@ impl Control {
     }
 
     pub fn show_route(&self, args: &[String], json_out: bool) -> Result<String, String> {
-        let mut filter: Option<(u32, u8, bool)> = None; // (prefix, len, given as an address)
+        // (prefix, len, given as a bare address)
+        let mut filter: Option<(IpAddr, u8, bool)> = None;
         let (mut exact, mut longer, mut detail) = (false, false, false);
         let mut table = None;
         let mut it = args.iter();
@@ -120,195 +124,245 @@ impl Control {
                 "longer" => longer = true,
                 "detail" => detail = true,
                 "table" => {
-                    table = Some(
-                        it.next()
-                            .ok_or("syntax error: table name expected")?
-                            .clone(),
-                    )
+                    let t = it.next().ok_or("syntax error: table name expected")?;
+                    if t != "inet.0" && t != "inet6.0" {
+                        return Err(format!("error: table {t} does not exist"));
+                    }
+                    table = Some(t.clone());
                 }
                 p => {
                     let (addr, len) = match p.split_once('/') {
                         Some((a, l)) => (a, Some(l)),
                         None => (p, None),
                     };
-                    let ip: Ipv4Addr = addr
+                    let ip: IpAddr = addr
                         .parse()
                         .map_err(|_| format!("syntax error: unexpected '{p}'"))?;
+                    let max = host_len(ip);
                     let l: u8 = match len {
                         Some(l) => l
                             .parse()
                             .ok()
-                            .filter(|l| *l <= 32)
+                            .filter(|l| *l <= max)
                             .ok_or_else(|| format!("invalid prefix length in '{p}'"))?,
-                        None => 32,
+                        None => max,
                     };
-                    filter = Some((u32::from(crate::mask(ip, l)), l, len.is_none()));
+                    filter = Some((crate::mask(ip, l), l, len.is_none()));
                 }
             }
         }
-        if table.as_deref().is_some_and(|t| t != "inet.0") {
-            // No IPv6 routes yet: the other tables are empty, and Junos then prints nothing.
-            return Ok(if json_out {
-                pretty(json!({"route-information": {"route-table": []}}))
-            } else {
-                String::new()
-            });
-        }
-        let within = |k: &(u32, u8)| -> bool {
-            let Some((p, l, addr)) = filter else {
-                return true;
-            };
-            let covers = |outer: (u32, u8), inner: (u32, u8)| {
-                outer.1 <= inner.1
-                    && u32::from(crate::mask(Ipv4Addr::from(inner.0), outer.1)) == outer.0
-            };
-            if addr {
-                return false; // handled below: the best match only
-            }
-            if exact {
-                *k == (p, l)
-            } else if longer {
-                k.1 > l && covers((p, l), *k)
-            } else {
-                covers((p, l), *k)
-            }
+        let covers = |outer: (IpAddr, u8), inner: (IpAddr, u8)| {
+            outer.0.is_ipv4() == inner.0.is_ipv4()
+                && outer.1 <= inner.1
+                && crate::mask(inner.0, outer.1) == outer.0
         };
-        let mut rows: Vec<(&(u32, u8), &Installed)> =
-            self.routes.iter().filter(|(k, _)| within(k)).collect();
-        if let Some((p, _, true)) = filter {
-            // An address: its longest match.
-            let best = self
+        let mut tables = Vec::new();
+        for (name, v4) in [("inet.0", true), ("inet6.0", false)] {
+            if table.as_deref().is_some_and(|t| t != name) {
+                continue;
+            }
+            let all: Vec<(&(IpAddr, u8), &Installed)> = self
                 .routes
                 .iter()
-                .filter(|(k, _)| u32::from(crate::mask(Ipv4Addr::from(p), k.1)) == k.0)
-                .max_by_key(|(k, _)| k.1);
-            rows = best.into_iter().collect();
-        }
-        let n = self.routes.len();
-        if json_out {
-            let rt: Vec<Value> = rows
-                .iter()
-                .map(|(k, r)| {
-                    json!({
-                        "rt-destination": format!("{}/{}", Ipv4Addr::from(k.0), k.1),
-                        "rt-entry": {
-                            "active-tag": "*",
-                            "protocol-name": r.protocol.name(),
-                            "preference": r.preference,
-                            "age": age(r.since),
-                            "nh": self.route_nh(r).1,
+                .filter(|(k, _)| k.0.is_ipv4() == v4)
+                .collect();
+            let rows: Vec<(&(IpAddr, u8), &Installed)> = match filter {
+                None => all.clone(),
+                Some((p, _, true)) => all
+                    .iter()
+                    .filter(|(k, _)| covers(**k, (p, host_len(p))))
+                    .max_by_key(|(k, _)| k.1)
+                    .into_iter()
+                    .copied()
+                    .collect(),
+                Some((p, l, false)) => all
+                    .iter()
+                    .filter(|(k, _)| {
+                        if exact {
+                            **k == (p, l)
+                        } else if longer {
+                            k.1 > l && covers((p, l), **k)
+                        } else {
+                            covers((p, l), **k)
                         }
+                    })
+                    .copied()
+                    .collect(),
+            };
+            if rows.is_empty() && (filter.is_some() || all.is_empty()) {
+                continue; // Junos prints only the tables with something to show
+            }
+            tables.push((name, all.len(), rows));
+        }
+        if json_out {
+            let list: Vec<Value> = tables
+                .iter()
+                .map(|(name, n, rows)| {
+                    let rt: Vec<Value> = rows
+                        .iter()
+                        .map(|(k, r)| {
+                            json!({
+                                "rt-destination": format!("{}/{}", k.0, k.1),
+                                "rt-entry": {
+                                    "active-tag": "*",
+                                    "protocol-name": r.protocol.name(),
+                                    "preference": r.preference,
+                                    "age": age(r.since),
+                                    "nh": self.route_nh(r).1,
+                                }
+                            })
+                        })
+                        .collect();
+                    json!({
+                        "table-name": name,
+                        "destination-count": n,
+                        "total-route-count": n,
+                        "active-route-count": n,
+                        "holddown-route-count": 0,
+                        "hidden-route-count": 0,
+                        "rt": rt,
                     })
                 })
                 .collect();
-            return Ok(pretty(json!({"route-information": {"route-table": [{
-                "table-name": "inet.0",
-                "destination-count": n,
-                "total-route-count": n,
-                "active-route-count": n,
-                "holddown-route-count": 0,
-                "hidden-route-count": 0,
-                "rt": rt,
-            }]}})));
+            return Ok(pretty(json!({"route-information": {"route-table": list}})));
         }
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "\ninet.0: {n} destinations, {n} routes ({n} active, 0 holddown, 0 hidden)"
-        );
-        if !detail {
-            out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
-        }
-        for (k, r) in rows {
-            let dst = format!("{}/{}", Ipv4Addr::from(k.0), k.1);
-            let (lines, _) = self.route_nh(r);
-            if detail {
-                let _ = writeln!(out, "{dst} (1 entry, 1 announced)");
-                let _ = writeln!(
-                    out,
-                    "        *{} Preference: {}",
-                    r.protocol.name(),
-                    r.preference
-                );
-                for l in lines {
-                    let _ = writeln!(
-                        out,
-                        "                Next hop: {}",
-                        l.trim_start_matches(['>', ' '])
-                    );
-                }
-                let _ = writeln!(out, "                State: <Active>");
-                let _ = writeln!(out, "                Age: {}", age(r.since));
-                continue;
-            }
+        for (name, n, rows) in tables {
             let _ = writeln!(
                 out,
-                "{dst:<18} *[{}/{}] {}",
-                r.protocol.name(),
-                r.preference,
-                age(r.since)
+                "\n{name}: {n} destinations, {n} routes ({n} active, 0 holddown, 0 hidden)"
             );
-            for l in lines {
-                let _ = writeln!(out, "                    {l}");
+            if !detail {
+                out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
+            }
+            for (k, r) in rows {
+                let dst = format!("{}/{}", k.0, k.1);
+                let (lines, _) = self.route_nh(r);
+                if detail {
+                    let _ = writeln!(out, "{dst} (1 entry, 1 announced)");
+                    let _ = writeln!(
+                        out,
+                        "        *{} Preference: {}",
+                        r.protocol.name(),
+                        r.preference
+                    );
+                    for l in lines {
+                        let _ = writeln!(
+                            out,
+                            "                Next hop: {}",
+                            l.trim_start_matches(['>', ' '])
+                        );
+                    }
+                    let _ = writeln!(out, "                State: <Active>");
+                    let _ = writeln!(out, "                Age: {}", age(r.since));
+                    continue;
+                }
+                // Junos moves the rest to the next line when the prefix is too long.
+                if dst.len() > 18 {
+                    let _ = writeln!(out, "{dst}");
+                    let _ = write!(out, "{:<18}", "");
+                } else {
+                    let _ = write!(out, "{dst:<18}");
+                }
+                let _ = writeln!(
+                    out,
+                    " *[{}/{}] {}",
+                    r.protocol.name(),
+                    r.preference,
+                    age(r.since)
+                );
+                for l in lines {
+                    let _ = writeln!(out, "                    {l}");
+                }
             }
         }
         Ok(out)
     }
 
     pub fn show_forwarding_table(&self, json_out: bool) -> String {
-        let mut rows: Vec<(String, &str, String, &str, u32, String)> = Vec::new();
-        for (k, r) in &self.routes {
-            let dst = if k.1 == 0 {
-                "default".to_string()
-            } else {
-                format!("{}/{}", Ipv4Addr::from(k.0), k.1)
-            };
-            let (ty, nh, nht, netif) = match r.target {
-                Target::Connected(p) => ("intf", String::new(), "rslv", self.ifl(p)),
-                Target::Local(p) => ("intf", Ipv4Addr::from(k.0).to_string(), "locl", self.ifl(p)),
-                Target::Via(p, gw) => {
-                    let t = match self.adj.get(r.nh as usize) {
-                        Some(NextHop::Forward(_)) => "ucst",
-                        _ => "rslv",
-                    };
-                    ("user", gw.to_string(), t, self.ifl(p))
-                }
-                Target::Discard => ("user", String::new(), "dscd", String::new()),
-                Target::Reject => ("user", String::new(), "rjct", String::new()),
-            };
-            rows.push((dst, ty, nh, nht, r.nh, netif));
-        }
-        let mut hosts: Vec<(&(u16, Ipv4Addr), &u32)> = self.hosts.iter().collect();
-        hosts.sort();
-        for ((p, ip), idx) in hosts {
-            if self.routes.contains_key(&(u32::from(*ip), 32)) {
-                continue;
+        let mut families: Vec<(&str, &str, Vec<FtRow>)> = Vec::new();
+        for (table, family, v4) in [
+            ("default.inet", "Internet", true),
+            ("default.inet6", "Internet6", false),
+        ] {
+            let mut rows: Vec<FtRow> = Vec::new();
+            for (k, r) in self.routes.iter().filter(|(k, _)| k.0.is_ipv4() == v4) {
+                let dst = if k.1 == 0 {
+                    "default".to_string()
+                } else {
+                    format!("{}/{}", k.0, k.1)
+                };
+                let (ty, nh, nht, netif) = match r.target {
+                    Target::Connected(p) => ("intf", String::new(), "rslv", self.ifl(p)),
+                    Target::Local(p) => ("intf", k.0.to_string(), "locl", self.ifl(p)),
+                    Target::Via(p, gw) => {
+                        let t = match self.adj.get(r.nh as usize) {
+                            Some(NextHop::Forward(_)) => "ucst",
+                            _ => "rslv",
+                        };
+                        ("user", gw.to_string(), t, self.ifl(p))
+                    }
+                    Target::Discard => ("user", String::new(), "dscd", String::new()),
+                    Target::Reject => ("user", String::new(), "rjct", String::new()),
+                };
+                rows.push((dst, ty, nh, nht, r.nh, netif));
             }
-            let m = match self.adj.get(*idx as usize) {
-                Some(NextHop::Forward(a)) => mac(a.dst_mac),
-                _ => String::new(),
-            };
-            rows.push((format!("{ip}/32"), "dest", m, "ucst", *idx, self.ifl(*p)));
+            let mut hosts: Vec<(&(u16, IpAddr), &u32)> = self
+                .hosts
+                .iter()
+                .filter(|((_, ip), _)| ip.is_ipv4() == v4)
+                .collect();
+            hosts.sort();
+            for ((p, ip), idx) in hosts {
+                if self.routes.contains_key(&(*ip, host_len(*ip))) {
+                    continue;
+                }
+                let m = match self.adj.get(*idx as usize) {
+                    Some(NextHop::Forward(a)) => mac(a.dst_mac),
+                    _ => String::new(),
+                };
+                rows.push((
+                    format!("{ip}/{}", host_len(*ip)),
+                    "dest",
+                    m,
+                    "ucst",
+                    *idx,
+                    self.ifl(*p),
+                ));
+            }
+            if !rows.is_empty() {
+                families.push((table, family, rows));
+            }
         }
         if json_out {
-            let entries: Vec<Value> = rows
+            let tables: Vec<Value> = families
                 .iter()
-                .map(|(d, t, nh, nht, idx, netif)| {
-                    json!({"rt-destination": d, "destination-type": t, "nh": {
-                        "to": nh, "nh-type": nht, "nh-index": idx, "nh-interface-name": netif}})
+                .map(|(table, family, rows)| {
+                    let entries: Vec<Value> = rows
+                        .iter()
+                        .map(|(d, t, nh, nht, idx, netif)| {
+                            json!({"rt-destination": d, "destination-type": t, "nh": {
+                                "to": nh, "nh-type": nht, "nh-index": idx,
+                                "nh-interface-name": netif}})
+                        })
+                        .collect();
+                    json!({"table-name": table, "address-family": family, "rt-entry": entries})
                 })
                 .collect();
-            return pretty(json!({"forwarding-table-information": {"route-table": [{
-                "table-name": "default", "address-family": "Internet", "rt-entry": entries}]}}));
+            return pretty(json!({"forwarding-table-information": {"route-table": tables}}));
         }
-        let mut out = String::from("Routing table: default.inet\nInternet:\n");
-        let _ = writeln!(
-            out,
-            "{:<18} {:<4} {:<18} {:<4} {:>6} Netif",
-            "Destination", "Type", "Next hop", "Type", "Index"
-        );
-        for (d, t, nh, nht, idx, netif) in rows {
-            let _ = writeln!(out, "{d:<18} {t:<4} {nh:<18} {nht:<4} {idx:>6} {netif}");
+        let mut out = String::new();
+        for (table, family, rows) in families {
+            let _ = writeln!(out, "Routing table: {table}\n{family}:");
+            let _ = writeln!(
+                out,
+                "{:<18} {:<4} {:<18} {:<4} {:>6} Netif",
+                "Destination", "Type", "Next hop", "Type", "Index"
+            );
+            for (d, t, nh, nht, idx, netif) in rows {
+                let _ = writeln!(out, "{d:<18} {t:<4} {nh:<18} {nht:<4} {idx:>6} {netif}");
+            }
+            out.push('\n');
         }
         out
     }
@@ -339,6 +393,44 @@ impl Control {
         for (m, ip, ifl) in &entries {
             let ip = ip.to_string();
             let _ = writeln!(out, "{m:<17} {ip:<15} {ip:<25} {ifl:<23} none");
+        }
+        let _ = writeln!(out, "Total entries: {}", entries.len());
+        out
+    }
+
+    pub fn show_nd(&self, json_out: bool) -> String {
+        let now = self.now();
+        let entries: Vec<_> = self.nd.entries(now);
+        if json_out {
+            let rows: Vec<Value> = entries
+                .iter()
+                .map(|e| {
+                    json!({"ipv6-nd-neighbor-address": e.ip.to_string(),
+                        "ipv6-nd-neighbor-l2-address": e.mac.map(mac).unwrap_or_else(|| "none".into()),
+                        "ipv6-nd-state": if e.mac.is_some() { "reachable" } else { "incomplete" },
+                        "ipv6-nd-interface-name": self.ifl(e.port)})
+                })
+                .collect();
+            return pretty(json!({"ipv6-nd-information": {"ipv6-nd-entry": rows}}));
+        }
+        let mut out = format!(
+            "{:<28} {:<18} {:<11} {:<5} {}\n",
+            "IPv6 Address", "Linklayer Address", "State", "Exp", "Interface"
+        );
+        for e in &entries {
+            let m = e.mac.map(mac).unwrap_or_else(|| "none".into());
+            let st = if e.mac.is_some() {
+                "reachable"
+            } else {
+                "incomplete"
+            };
+            let _ = writeln!(
+                out,
+                "{:<28} {m:<18} {st:<11} {:<5} {}",
+                e.ip.to_string(),
+                e.age_ms / 1000,
+                self.ifl(e.port)
+            );
         }
         let _ = writeln!(out, "Total entries: {}", entries.len());
         out
@@ -399,6 +491,11 @@ impl Control {
                                 "interface-address": p.addrs.iter()
                                     .map(|(a, l)| json!({"ifa-local": format!("{a}/{l}")}))
                                     .collect::<Vec<_>>(),
+                            }, {
+                                "address-family-name": "inet6", "mtu": p.mtu,
+                                "interface-address": p.addrs6.iter()
+                                    .map(|(a, l)| json!({"ifa-local": format!("{a}/{l}")}))
+                                    .collect::<Vec<_>>(),
                             }],
                         }],
                     })
@@ -419,18 +516,32 @@ impl Control {
                 let _ = writeln!(out, "{:<23} up    {}", p.name, link(p));
                 let ifl = format!("{}.0", p.name);
                 let mut first = true;
-                for (a, l) in &p.addrs {
-                    let (n, proto) = if first {
-                        (ifl.as_str(), "inet")
-                    } else {
-                        ("", "")
-                    };
-                    let lk = if first { link(p) } else { "" };
-                    let adm = if first { "up" } else { "" };
-                    let _ = writeln!(out, "{n:<23} {adm:<5} {lk:<4} {proto:<8} {a}/{l}");
-                    first = false;
+                let fams = [
+                    (
+                        "inet",
+                        p.addrs
+                            .iter()
+                            .map(|(a, l)| format!("{a}/{l}"))
+                            .collect::<Vec<_>>(),
+                    ),
+                    (
+                        "inet6",
+                        p.addrs6.iter().map(|(a, l)| format!("{a}/{l}")).collect(),
+                    ),
+                ];
+                for (fam, addrs) in fams {
+                    for (k, a) in addrs.iter().enumerate() {
+                        let (n, adm, lk) = if first {
+                            (ifl.as_str(), "up", link(p))
+                        } else {
+                            ("", "", "")
+                        };
+                        let proto = if k == 0 { fam } else { "" };
+                        let _ = writeln!(out, "{n:<23} {adm:<5} {lk:<4} {proto:<8} {a}");
+                        first = false;
+                    }
                 }
-                if p.addrs.is_empty() {
+                if first {
                     let _ = writeln!(out, "{ifl:<23} up    {:<4} inet", link(p));
                 }
             }
@@ -510,7 +621,8 @@ impl Control {
             let _ = writeln!(out, "    Output packets: {}", c.tx_packets);
             let _ = writeln!(out, "    Protocol inet, MTU: {}", p.mtu);
             for (a, l) in &p.addrs {
-                let net = crate::mask(*a, *l);
+                let net = crate::mask(IpAddr::V4(*a), *l);
+                let IpAddr::V4(net) = net else { continue };
                 let bcast = Ipv4Addr::from(
                     u32::from(net) | (u32::MAX.checked_shr(u32::from(*l)).unwrap_or(0)),
                 );
@@ -519,6 +631,14 @@ impl Control {
                     out,
                     "        Destination: {net}/{l}, Local: {a}, Broadcast: {bcast}"
                 );
+            }
+            if !p.addrs6.is_empty() {
+                let _ = writeln!(out, "    Protocol inet6, MTU: {}", p.mtu);
+                for (a, l) in &p.addrs6 {
+                    let net = crate::mask(IpAddr::V6(*a), *l);
+                    let _ = writeln!(out, "      Addresses, Flags: Is-Preferred");
+                    let _ = writeln!(out, "        Destination: {net}/{l}, Local: {a}");
+                }
             }
             out.push('\n');
         }
@@ -619,7 +739,14 @@ impl Operational for Ops {
                 } else {
                     "Total entries: 0\n".into()
                 }),
-                ["clear", "arp"] => no_args().map(|_| String::new()),
+                ["clear", "arp"] | ["clear", "ipv6", "neighbors"] => {
+                    no_args().map(|_| String::new())
+                }
+                ["show", "ipv6", "neighbors"] => Ok(if json_out {
+                    pretty(json!({"ipv6-nd-information": {"ipv6-nd-entry": []}}))
+                } else {
+                    "Total entries: 0\n".into()
+                }),
                 ["show", "interfaces"] | ["clear", "interfaces", "statistics"] => {
                     match args.first() {
                         Some(n) if n != "terse" && n != "extensive" && n != "all" => {
@@ -641,6 +768,11 @@ impl Operational for Ops {
                 ["show", "route"] => c.show_route(&args, json_out),
                 ["show", "route", "forwarding-table"] => Ok(c.show_forwarding_table(json_out)),
                 ["show", "arp"] => Ok(c.show_arp(json_out)),
+                ["show", "ipv6", "neighbors"] => Ok(c.show_nd(json_out)),
+                ["clear", "ipv6", "neighbors"] => {
+                    c.clear_nd();
+                    Ok(String::new())
+                }
                 ["show", "interfaces"] => c.show_interfaces(&args, json_out),
                 ["show", "system", "statistics"] => Ok(c.show_statistics(json_out)),
                 ["clear", "arp"] => {
