@@ -18,7 +18,7 @@ fn tables() -> &'static (Fib<u32>, Tables) {
         fib.insert(0, 1, 1);
         fib.insert(0x8000_0000, 2, 2);
         let adj = vec![NextHop::Unresolved, NextHop::Forward(Adjacency { port: 0, dst_mac: [2; 6], src_mac: [4; 6], mtu: 1500 }), NextHop::Unresolved];
-        let t = Tables { fib4: fib.reader(), fib6: Fib::<u128>::new().reader(), adjacencies: Arc::new(ArcSwap::from_pointee(adj)) };
+        let t = Tables { fib4: fib.reader(), fib6: Fib::<u128>::new().reader(), adjacencies: Arc::new(ArcSwap::from_pointee(adj)), l2: Default::default() };
         (fib, t)
     })
 }
@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(copy.len(), f.len());
     }
     let mut p = Pipeline::new(1, 8);
-    p.process(&mut batch, t);
+    p.process(&mut batch, t, 0);
     let c = &p.counters;
     assert_eq!(c.forwarded + c.punted + c.total_drops(), batch.len() as u64);
     for &i in &p.tx[0] {

@@ -417,6 +417,7 @@ pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
         fib4: fib.reader(),
         fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(adj)),
+        l2: Default::default(),
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     // 64k distinct destinations, each with its header checksum, kept compact (1 MiB) so the
@@ -450,7 +451,7 @@ pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
                 });
                 t = (t + 1) & 0xffff;
             }
-            p.process(&mut batch, &tables);
+            p.process(&mut batch, &tables, 0);
             packets += 256;
         }
     }

@@ -31,12 +31,17 @@ pub enum DropReason {
     PuntQueueFull,
     /// A `reject` route (an ICMP unreachable is sent back, rate-limited).
     Rejected,
-    /// Larger than the output MTU with DF set (an ICMP fragmentation needed is sent back).
+    /// Larger than the output MTU with DF set, or IPv6 (an ICMP fragmentation needed or
+    /// ICMPv6 packet too big is sent back).
     FragmentationNeeded,
+    /// A frame in a VLAN the port does not carry (or tagged on an access port).
+    VlanNotAllowed,
+    /// A switched frame whose destination is on the port it came from.
+    SamePort,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 15] = [
+    pub const ALL: [DropReason; 17] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -52,6 +57,8 @@ impl DropReason {
         DropReason::PuntQueueFull,
         DropReason::Rejected,
         DropReason::FragmentationNeeded,
+        DropReason::VlanNotAllowed,
+        DropReason::SamePort,
     ];
 
     /// The name `show system statistics` prints.
@@ -72,6 +79,8 @@ impl DropReason {
             DropReason::PuntQueueFull => "punt-queue-full",
             DropReason::Rejected => "reject-route",
             DropReason::FragmentationNeeded => "fragmentation-needed",
+            DropReason::VlanNotAllowed => "vlan-not-allowed",
+            DropReason::SamePort => "same-port",
         }
     }
 }
@@ -81,6 +90,10 @@ pub struct Counters {
     pub rx: u64,
     pub tx: u64,
     pub forwarded: u64,
+    /// Switched to one port (a known destination MAC).
+    pub bridged: u64,
+    /// Switched to every other port of the VLAN (broadcast, multicast, unknown unicast).
+    pub flooded: u64,
     /// Handed to the control plane (ARP, packets for the box, unresolved neighbours, packets
     /// to fragment).
     pub punted: u64,

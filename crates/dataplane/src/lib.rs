@@ -9,6 +9,7 @@
 //! the punt path and feature arcs come next (issue 3).
 
 pub mod arp;
+pub mod bridge;
 pub mod checksum;
 pub mod counters;
 pub mod icmp;

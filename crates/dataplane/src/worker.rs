@@ -8,6 +8,9 @@ use arc_swap::ArcSwap;
 use savin_fib::{FibReader, MISS};
 use savin_io::{FrameBatch, IoError, PacketIo};
 
+use crate::bridge::{
+    classify, Fdb, FdbRow, FdbStats, L2Tables, PortMode, VlanInfo, ETHERTYPE_VLAN,
+};
 use crate::counters::{Counters, DropReason, PortCounters};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
 use crate::ipv6::{self, ETHERTYPE_IPV6};
@@ -49,6 +52,8 @@ pub struct Tables {
     pub fib6: FibReader<u128>,
     /// Indexed by next-hop index.
     pub adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
+    /// Port modes and VLANs.
+    pub l2: Arc<ArcSwap<L2Tables>>,
 }
 
 /// Why a frame goes to the control plane.
@@ -94,8 +99,11 @@ pub struct Punted {
 
 /// What the control plane asks of a running worker, between two batches.
 pub enum ToWorker {
-    /// Send this frame out of `port` (ARP, ICMP, packets released after resolution).
+    /// Send this frame out of `port` (ARP, ICMP, packets released after resolution). An IRB
+    /// port sends through its VLAN's bridge.
     Send { port: u16, frame: Vec<u8> },
+    /// `clear ethernet-switching table`.
+    ClearFdb,
     /// Attach (Some) or detach (None) the port in slot `port`. Other ports are untouched.
     SetPort {
         port: u16,
@@ -125,8 +133,19 @@ pub struct Pipeline {
     passed6: Vec<u16>,
     /// Per output port: indices of the frames to send there.
     pub tx: Vec<Vec<u16>>,
+    /// Copies made while flooding (a frame tagged for some ports, untagged for others), and
+    /// per output port the indices of those to send.
+    pub extra: FrameBatch,
+    pub tx_extra: Vec<Vec<u16>>,
     /// Frames for the control plane: index and reason.
     pub punt: Vec<(u16, PuntReason)>,
+    /// The port each frame came in on, as the control plane sees it (an IRB's slot for
+    /// frames routed from a VLAN).
+    pub in_port: Vec<u16>,
+    /// The MAC table.
+    pub fdb: Fdb,
+    /// The worker's clock, in milliseconds (for MAC learning and aging).
+    pub now_ms: u64,
     /// ICMP errors that may still be asked for (see `ERROR_BURST`).
     pub error_tokens: u32,
     pub counters: Counters,
@@ -142,7 +161,12 @@ impl Pipeline {
             next_hops6: vec![0; batch],
             passed6: Vec::with_capacity(batch),
             tx: (0..ports).map(|_| Vec::with_capacity(batch)).collect(),
+            extra: FrameBatch::with_capacity(batch),
+            tx_extra: (0..ports).map(|_| Vec::with_capacity(batch)).collect(),
             punt: Vec::with_capacity(batch),
+            in_port: vec![0; batch],
+            fdb: Fdb::default(),
+            now_ms: 0,
             error_tokens: ERROR_BURST,
             counters: Counters::default(),
         }
@@ -153,6 +177,7 @@ impl Pipeline {
         let cap = self.passed.capacity();
         while self.tx.len() < ports {
             self.tx.push(Vec::with_capacity(cap));
+            self.tx_extra.push(Vec::with_capacity(cap));
         }
     }
 
@@ -166,25 +191,48 @@ impl Pipeline {
         }
     }
 
-    /// Runs one batch through check, lookup and rewrite; the frames to send are in `self.tx`,
-    /// those for the control plane in `self.punt`.
-    pub fn process(&mut self, batch: &mut FrameBatch, tables: &Tables) {
+    /// Clears the output lists (before a batch, or before injected frames).
+    pub fn clear_outputs(&mut self) {
         for l in &mut self.tx {
             l.clear();
         }
+        for l in &mut self.tx_extra {
+            l.clear();
+        }
+        self.extra.clear();
+    }
+
+    /// Runs one batch received on `port` through the stages: VLAN classification and
+    /// switching for switched ports, IP checks, route lookup and rewrite for routed frames.
+    /// The frames to send are in `self.tx` (and `self.tx_extra`), those for the control plane
+    /// in `self.punt`.
+    pub fn process(&mut self, batch: &mut FrameBatch, tables: &Tables, port: u16) {
+        self.clear_outputs();
         self.keys.clear();
         self.passed.clear();
         self.keys6.clear();
         self.passed6.clear();
         self.punt.clear();
+        if self.in_port.len() < batch.len() {
+            self.in_port.resize(batch.len(), 0);
+        }
         self.counters.rx += batch.len() as u64;
-        // Stage 1: Ethernet and IP header checks.
+        let l2 = tables.l2.load();
+        let mode = l2.mode(port);
+        // Stage 1: VLAN classification and switching; Ethernet and IP header checks.
         for i in 0..batch.len() {
-            let f = batch.frame(i);
-            if f.len() < ETH_HDR {
+            self.in_port[i] = port;
+            if batch.frame(i).len() < ETH_HDR {
                 self.counters.drop(DropReason::Truncated);
                 continue;
             }
+            if mode != PortMode::Routed {
+                match self.switch(batch, i, port, mode, &l2) {
+                    Some(irb) => self.in_port[i] = irb,
+                    None => continue,
+                }
+            }
+            let f = batch.frame(i);
             match u16::from_be_bytes([f[12], f[13]]) {
                 ETHERTYPE_IPV4 => match ipv4::check(f, ETH_HDR) {
                     Ok(dst) => {
@@ -236,15 +284,164 @@ impl Pipeline {
         // Stage 3: TTL, MTU, rewrite, and sort onto output ports.
         let adj = tables.adjacencies.load();
         for j in 0..n {
-            self.route(batch, self.passed[j], self.next_hops[j], &adj, false);
+            self.route(batch, self.passed[j], self.next_hops[j], &adj, &l2, false);
         }
         for j in 0..n6 {
-            self.route(batch, self.passed6[j], self.next_hops6[j], &adj, true);
+            self.route(batch, self.passed6[j], self.next_hops6[j], &adj, &l2, true);
+        }
+    }
+
+    /// Switches frame `i` from `port` (an access or trunk port). Returns the IRB slot when the
+    /// frame is for the VLAN's routed interface (its tag removed, ready for the IP stages);
+    /// None when the frame was switched, flooded or dropped here.
+    #[inline]
+    fn switch(
+        &mut self,
+        batch: &mut FrameBatch,
+        i: usize,
+        port: u16,
+        mode: PortMode,
+        l2: &L2Tables,
+    ) -> Option<u16> {
+        let f = batch.frame(i);
+        let tagged = f.len() >= 18 && u16::from_be_bytes([f[12], f[13]]) == ETHERTYPE_VLAN;
+        let tag = tagged.then(|| u16::from_be_bytes([f[14], f[15]]) & 0x0fff);
+        let Some(vid) = classify(mode, tag, l2, port) else {
+            self.counters.drop(DropReason::VlanNotAllowed);
+            return None;
+        };
+        let info = l2.vlan(vid)?;
+        self.fdb
+            .learn(vid, &f[6..12], port, self.now_ms, info.mac_limit);
+        if let Some((irb, mac)) = info.irb {
+            if f[..6] == mac {
+                if tagged {
+                    batch.pop_vlan(i);
+                }
+                return Some(irb);
+            }
+        }
+        if f[0] & 1 != 0 {
+            // Broadcast and multicast: every other port of the VLAN, and the IRB (ARP, ND).
+            if let Some((irb, _)) = info.irb {
+                self.punt.push((i as u16, PuntReason::Host));
+                self.in_port[i] = irb;
+            }
+            self.flood(batch, i, vid, port, info, tagged);
+            return None;
+        }
+        match self.fdb.lookup(vid, &f[..6]) {
+            Some(out) if out == port => self.counters.drop(DropReason::SamePort),
+            Some(out) => self.to_member(batch, i, vid, out, info, tagged),
+            None => self.flood(batch, i, vid, port, info, tagged),
+        }
+        None
+    }
+
+    /// Sends frame `i` of VLAN `vid` out of member port `out`, tagged as that port wants.
+    #[inline]
+    fn to_member(
+        &mut self,
+        batch: &mut FrameBatch,
+        i: usize,
+        vid: u16,
+        out: u16,
+        info: &VlanInfo,
+        tagged: bool,
+    ) {
+        let Some(want) = info.member(out) else {
+            self.counters.drop(DropReason::VlanNotAllowed);
+            return;
+        };
+        let ok = match (tagged, want) {
+            (true, false) => batch.pop_vlan(i),
+            (false, true) => batch.push_vlan(i, vid),
+            _ => true,
+        };
+        match self.tx.get_mut(usize::from(out)) {
+            Some(l) if ok => {
+                l.push(i as u16);
+                self.counters.bridged += 1;
+            }
+            _ => self.counters.drop(DropReason::Unresolved),
+        }
+    }
+
+    /// Sends frame `i` to every member of VLAN `vid` but `ingress`: the frame itself where the
+    /// port wants it as it is, one copy with the tag added or removed where it does not.
+    fn flood(
+        &mut self,
+        batch: &mut FrameBatch,
+        i: usize,
+        vid: u16,
+        ingress: u16,
+        info: &VlanInfo,
+        tagged: bool,
+    ) {
+        let mut copy: Option<u16> = None;
+        for &(m, want) in &info.members {
+            if m == ingress || usize::from(m) >= self.tx.len() {
+                continue;
+            }
+            if want == tagged {
+                self.tx[usize::from(m)].push(i as u16);
+                continue;
+            }
+            let c = match copy {
+                Some(c) => c,
+                None => {
+                    let c = self.extra.len();
+                    if !self.extra.push(batch.frame(i)) {
+                        self.counters.drop(DropReason::TxFull);
+                        continue;
+                    }
+                    let ok = if tagged {
+                        self.extra.pop_vlan(c)
+                    } else {
+                        self.extra.push_vlan(c, vid)
+                    };
+                    if !ok {
+                        continue;
+                    }
+                    copy = Some(c as u16);
+                    c as u16
+                }
+            };
+            self.tx_extra[usize::from(m)].push(c);
+        }
+        self.counters.flooded += 1;
+    }
+
+    /// A routed or injected frame (untagged, addressed) leaving by IRB `irb` of VLAN `vid`:
+    /// to the port that has its destination MAC, or flooded in the VLAN.
+    pub fn bridge_out(
+        &mut self,
+        batch: &mut FrameBatch,
+        i: usize,
+        irb: u16,
+        vid: u16,
+        l2: &L2Tables,
+    ) {
+        let Some(info) = l2.vlan(vid) else {
+            self.counters.drop(DropReason::Unresolved);
+            return;
+        };
+        match self.fdb.lookup(vid, &batch.frame(i)[..6]) {
+            Some(out) => self.to_member(batch, i, vid, out, info, false),
+            None => self.flood(batch, i, vid, irb, info, false),
         }
     }
 
     #[inline]
-    fn route(&mut self, batch: &mut FrameBatch, i: u16, nh: u32, adj: &[NextHop], v6: bool) {
+    fn route(
+        &mut self,
+        batch: &mut FrameBatch,
+        i: u16,
+        nh: u32,
+        adj: &[NextHop],
+        l2: &L2Tables,
+        v6: bool,
+    ) {
         if nh == MISS {
             self.counters.drop(DropReason::NoRoute);
             self.punt_error(i, PuntReason::NoRoute);
@@ -324,8 +521,15 @@ impl Pipeline {
         }
         f[..6].copy_from_slice(&a.dst_mac);
         f[6..12].copy_from_slice(&a.src_mac);
-        self.tx[usize::from(a.port)].push(i);
         self.counters.forwarded += 1;
+        if let PortMode::Irb { vlan } = l2.mode(a.port) {
+            // Into a VLAN: the bridge takes it from here. Counted once, as forwarded.
+            let (b, fl) = (self.counters.bridged, self.counters.flooded);
+            self.bridge_out(batch, usize::from(i), a.port, vlan, l2);
+            (self.counters.bridged, self.counters.flooded) = (b, fl);
+            return;
+        }
+        self.tx[usize::from(a.port)].push(i);
     }
 }
 
@@ -335,6 +539,9 @@ pub struct WorkerStats {
     pub counters: Counters,
     /// Indexed by port slot.
     pub ports: Vec<PortCounters>,
+    /// The MAC table (refreshed every second).
+    pub fdb: Vec<FdbRow>,
+    pub fdb_stats: FdbStats,
 }
 
 /// A worker: its ports, one reusable batch, and the pipeline. Runs to completion per batch.
@@ -352,8 +559,10 @@ pub struct Worker {
     /// The port of each frame in `inject`.
     inject_ports: Vec<u16>,
     stats: Arc<Mutex<WorkerStats>>,
+    started: Instant,
     last_refill: Instant,
     last_publish: Instant,
+    last_aging: Instant,
 }
 
 impl Worker {
@@ -369,8 +578,10 @@ impl Worker {
             inject: FrameBatch::with_capacity(64),
             inject_ports: Vec::with_capacity(64),
             stats: Arc::default(),
+            started: Instant::now(),
             last_refill: Instant::now(),
             last_publish: Instant::now(),
+            last_aging: Instant::now(),
         }
     }
 
@@ -398,11 +609,13 @@ impl Worker {
         self.port_counters[p] = PortCounters::default();
     }
 
-    /// Applies what the control plane queued (a bounded number of frames per call).
-    fn take_control_messages(&mut self) {
+    /// Applies what the control plane queued (a bounded number of frames per call). Frames
+    /// for an IRB go through its VLAN's bridge.
+    fn take_control_messages(&mut self, tables: &Tables) {
         if self.control_rx.is_none() {
             return;
         }
+        let l2 = tables.l2.load();
         for _ in 0..4 {
             self.inject.clear();
             self.inject_ports.clear();
@@ -413,37 +626,88 @@ impl Worker {
                 };
                 match msg {
                     ToWorker::Send { port, frame } => {
-                        if self
+                        let irb = matches!(l2.mode(port), PortMode::Irb { .. });
+                        let attached = self
                             .ports
                             .get(usize::from(port))
-                            .is_some_and(Option::is_some)
-                        {
+                            .is_some_and(Option::is_some);
+                        if irb || attached {
                             self.inject.push(&frame);
                             self.inject_ports.push(port);
                         }
                     }
                     ToWorker::SetPort { port, io } => self.set_port(port, io),
+                    ToWorker::ClearFdb => self.pipeline.fdb.clear(),
                 }
             }
             if self.inject.is_empty() {
                 break;
             }
-            for (i, &port) in self.inject_ports.iter().enumerate() {
-                if let Some(io) = self.ports[usize::from(port)].as_mut() {
-                    let c = &mut self.port_counters[usize::from(port)];
-                    let sent = io.tx(&self.inject, &[i as u16]).unwrap_or_else(|_| {
-                        c.errors += 1;
-                        0
-                    });
-                    c.tx_packets += sent as u64;
-                    c.tx_bytes += (sent * self.inject.frame(i).len()) as u64;
+            self.pipeline.clear_outputs();
+            for i in 0..self.inject.len() {
+                let port = self.inject_ports[i];
+                match l2.mode(port) {
+                    PortMode::Irb { vlan } => {
+                        self.pipeline
+                            .bridge_out(&mut self.inject, i, port, vlan, &l2)
+                    }
+                    _ => {
+                        if let Some(l) = self.pipeline.tx.get_mut(usize::from(port)) {
+                            l.push(i as u16);
+                        }
+                    }
                 }
+            }
+            Self::send_outputs(
+                &mut self.ports,
+                &mut self.port_counters,
+                &mut self.pipeline,
+                &self.inject,
+            );
+        }
+    }
+
+    /// Sends what the pipeline put on the output lists: frames of `batch`, and the copies in
+    /// the pipeline's `extra` batch.
+    fn send_outputs(
+        ports: &mut [Option<Box<dyn PacketIo>>],
+        port_counters: &mut [PortCounters],
+        pipeline: &mut Pipeline,
+        batch: &FrameBatch,
+    ) {
+        for q in 0..pipeline.tx.len() {
+            for extra in [false, true] {
+                let (list, from) = if extra {
+                    (&pipeline.tx_extra[q], &pipeline.extra)
+                } else {
+                    (&pipeline.tx[q], batch)
+                };
+                if list.is_empty() {
+                    continue;
+                }
+                let Some(out) = ports.get_mut(q).and_then(Option::as_mut) else {
+                    pipeline.counters.drops[DropReason::Unresolved as usize] += list.len() as u64;
+                    continue;
+                };
+                let c = &mut port_counters[q];
+                let sent = out.tx(from, list).unwrap_or_else(|_| {
+                    c.errors += 1;
+                    0
+                });
+                c.tx_packets += sent as u64;
+                c.tx_bytes += list[..sent]
+                    .iter()
+                    .map(|&i| from.frame(usize::from(i)).len() as u64)
+                    .sum::<u64>();
+                pipeline.counters.tx += sent as u64;
+                pipeline.counters.drops[DropReason::TxFull as usize] += (list.len() - sent) as u64;
             }
         }
     }
 
-    fn housekeeping(&mut self) {
+    fn housekeeping(&mut self, tables: &Tables) {
         let now = Instant::now();
+        self.pipeline.now_ms = now.duration_since(self.started).as_millis() as u64;
         let ms = now.duration_since(self.last_refill).as_millis() as u32;
         if ms > 0 {
             let add = ms.saturating_mul(ERRORS_PER_S / 1000);
@@ -453,6 +717,18 @@ impl Worker {
         if now.duration_since(self.last_publish).as_millis() >= 100 {
             self.publish();
             self.last_publish = now;
+        }
+        if now.duration_since(self.last_aging).as_millis() >= 1000 {
+            // Aging, and entries of ports that left their VLAN.
+            let l2 = tables.l2.load();
+            self.pipeline.fdb.age(self.pipeline.now_ms, |vid, port| {
+                l2.vlan(vid).is_some_and(|v| v.member(port).is_some())
+            });
+            if let Ok(mut s) = self.stats.try_lock() {
+                s.fdb = self.pipeline.fdb.rows(self.pipeline.now_ms);
+                s.fdb_stats = self.pipeline.fdb.stats;
+            }
+            self.last_aging = now;
         }
     }
 
@@ -473,8 +749,8 @@ impl Worker {
     /// errors are counted per port (`port_counters`), never returned: one broken port must
     /// not stop the others.
     pub fn poll(&mut self, tables: &Tables) -> Result<usize, IoError> {
-        self.housekeeping();
-        self.take_control_messages();
+        self.housekeeping(tables);
+        self.take_control_messages(tables);
         let mut received = 0;
         for p in 0..self.ports.len() {
             let Some(io) = self.ports[p].as_mut() else {
@@ -496,7 +772,7 @@ impl Worker {
             let c = &mut self.port_counters[p];
             c.rx_packets += got as u64;
             c.rx_bytes += self.batch.iter().map(|f| f.len() as u64).sum::<u64>();
-            self.pipeline.process(&mut self.batch, tables);
+            self.pipeline.process(&mut self.batch, tables, p as u16);
             for &(i, reason) in &self.pipeline.punt {
                 let frame = self.batch.frame(usize::from(i));
                 let frame = if reason.is_error() {
@@ -507,7 +783,7 @@ impl Worker {
                 let sent = match &self.punt_tx {
                     Some(tx) => tx
                         .try_send(Punted {
-                            port: p as u16,
+                            port: self.pipeline.in_port[usize::from(i)],
                             reason,
                             frame: frame.to_vec(),
                         })
@@ -522,30 +798,12 @@ impl Worker {
                     }
                 }
             }
-            for q in 0..self.pipeline.tx.len() {
-                let list = &self.pipeline.tx[q];
-                if list.is_empty() {
-                    continue;
-                }
-                let Some(out) = self.ports[q].as_mut() else {
-                    self.pipeline.counters.drops[DropReason::Unresolved as usize] +=
-                        list.len() as u64;
-                    continue;
-                };
-                let c = &mut self.port_counters[q];
-                let sent = out.tx(&self.batch, list).unwrap_or_else(|_| {
-                    c.errors += 1;
-                    0
-                });
-                c.tx_packets += sent as u64;
-                c.tx_bytes += list[..sent]
-                    .iter()
-                    .map(|&i| self.batch.frame(usize::from(i)).len() as u64)
-                    .sum::<u64>();
-                self.pipeline.counters.tx += sent as u64;
-                self.pipeline.counters.drops[DropReason::TxFull as usize] +=
-                    (list.len() - sent) as u64;
-            }
+            Self::send_outputs(
+                &mut self.ports,
+                &mut self.port_counters,
+                &mut self.pipeline,
+                &self.batch,
+            );
         }
         Ok(received)
     }

@@ -54,6 +54,7 @@ fn rig() -> Rig {
         fib4: fib.reader(),
         fib6: fib6.reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
+        l2: Default::default(),
     };
     Rig {
         worker: Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64),
@@ -251,6 +252,7 @@ fn a_full_output_ring_counts_tx_drops() {
                 mtu: 1500,
             }),
         ])),
+        l2: Default::default(),
     };
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64);
     let frames: Vec<Vec<u8>> = (0..10)
@@ -286,6 +288,7 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
                 mtu: 576,
             }),
         ])),
+        l2: Default::default(),
     };
     let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(6);
     let (control_tx, control_rx) = std::sync::mpsc::channel();
@@ -375,6 +378,7 @@ fn icmp_error_requests_are_bounded_per_worker() {
         fib4: fib.reader(),
         fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![NextHop::Unresolved])),
+        l2: Default::default(),
     };
     let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(10_000);
     let (_control_tx, control_rx) = std::sync::mpsc::channel();

@@ -101,6 +101,7 @@ impl Engine {
             fib4: fib.reader(),
             fib6: fib6.reader(),
             adjacencies: adjacencies.clone(),
+            l2: Default::default(),
         };
         let (punt_tx, punt_rx) = sync_channel::<Punted>(1024);
         let (to_worker, worker_rx) = channel::<ToWorker>();

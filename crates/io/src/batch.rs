@@ -95,6 +95,34 @@ impl FrameBatch {
         &mut self.data[s..s + self.len[i] as usize]
     }
 
+    /// Inserts an 802.1Q tag (TPID 0x8100, `tci`) after the MAC addresses of frame `i`, into
+    /// the headroom: 12 bytes move, the payload does not. False if there is no room.
+    pub fn push_vlan(&mut self, i: usize, tci: u16) -> bool {
+        let start = self.start[i] as usize;
+        if start < 4 || self.len[i] < 12 {
+            return false;
+        }
+        let s = i * self.slot + start;
+        self.data.copy_within(s..s + 12, s - 4);
+        self.data[s + 8..s + 10].copy_from_slice(&0x8100u16.to_be_bytes());
+        self.data[s + 10..s + 12].copy_from_slice(&tci.to_be_bytes());
+        self.start[i] -= 4;
+        self.len[i] += 4;
+        true
+    }
+
+    /// Removes the 802.1Q tag after the MAC addresses of frame `i`. False if it has none.
+    pub fn pop_vlan(&mut self, i: usize) -> bool {
+        let s = i * self.slot + self.start[i] as usize;
+        if self.len[i] < 18 || self.data[s + 12..s + 14] != [0x81, 0x00] {
+            return false;
+        }
+        self.data.copy_within(s..s + 12, s + 4);
+        self.start[i] += 4;
+        self.len[i] -= 4;
+        true
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.count).map(|i| self.frame(i))
     }
@@ -116,5 +144,22 @@ mod tests {
         assert_eq!(b.iter().next().unwrap(), &[9, 2, 3]);
         b.clear();
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn vlan_tags_go_in_and_out_without_touching_the_payload() {
+        let mut b = FrameBatch::with_capacity(1);
+        let mut f: Vec<u8> = (0..60).collect();
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        b.push(&f);
+        assert!(!b.pop_vlan(0), "untagged");
+        assert!(b.push_vlan(0, 100));
+        let t = b.frame(0).to_vec();
+        assert_eq!(t.len(), 64);
+        assert_eq!(t[..12], f[..12]);
+        assert_eq!(t[12..16], [0x81, 0x00, 0, 100]);
+        assert_eq!(t[16..], f[12..]);
+        assert!(b.pop_vlan(0));
+        assert_eq!(b.frame(0), &f[..]);
     }
 }

@@ -51,6 +51,11 @@ pub fn schema() -> Node {
                     },
                 ),
                 flag("vlan-tagging", "802.1Q VLAN tagging support"),
+                leaf(
+                    "native-vlan-id",
+                    "Virtual LAN identifier for untagged frames",
+                    VLAN_ID,
+                ),
                 list(
                     "unit",
                     "Logical interface",
@@ -130,6 +135,7 @@ pub struct Interface {
     pub mtu: Option<u32>,
     #[serde(default)]
     pub vlan_tagging: Flag,
+    pub native_vlan_id: Option<u16>,
     #[serde(default)]
     pub unit: Vec<Unit>,
 }
@@ -257,6 +263,15 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                     ));
                 }
                 for m in &sw.vlan.members {
+                    if super::vlans::find(cfg, m).is_some_and(|v| v.vlan_id.is_none()) {
+                        let mut vpath = fpath.clone();
+                        vpath.push("vlan");
+                        errors.push(ValidationError::new(
+                            &vpath,
+                            format!("members {m}"),
+                            format!("VLAN '{m}' has no vlan-id"),
+                        ));
+                    }
                     if super::vlans::find(cfg, m).is_none() {
                         let mut vpath = fpath.clone();
                         vpath.push("vlan");

@@ -28,6 +28,18 @@ pub fn schema() -> Node {
                     "Layer 3 interface for this VLAN",
                     Type::IflName,
                 ),
+                container(
+                    "switch-options",
+                    "VLAN switching options",
+                    vec![leaf(
+                        "mac-table-size",
+                        "Maximum MAC addresses learnt in this VLAN",
+                        Type::Uint {
+                            min: 1,
+                            max: 1_048_576,
+                        },
+                    )],
+                ),
             ],
         )
         .bare()],
@@ -48,6 +60,14 @@ pub struct Vlan {
     pub description: Option<String>,
     pub vlan_id: Option<u16>,
     pub l3_interface: Option<String>,
+    #[serde(default)]
+    pub switch_options: SwitchOptions,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SwitchOptions {
+    pub mac_table_size: Option<u32>,
 }
 
 /// The VLAN a `vlan members` entry names: by name, or by its VLAN ID.
