@@ -332,7 +332,7 @@ impl Pipeline {
         }
         match self.fdb.lookup(vid, &f[..6]) {
             Some(out) if out == port => self.counters.drop(DropReason::SamePort),
-            Some(out) => self.to_member(batch, i, vid, out, info, tagged),
+            Some(out) => self.send_to_member(batch, i, vid, out, info, tagged),
             None => self.flood(batch, i, vid, port, info, tagged),
         }
         None
@@ -340,7 +340,7 @@ impl Pipeline {
 
     /// Sends frame `i` of VLAN `vid` out of member port `out`, tagged as that port wants.
     #[inline]
-    fn to_member(
+    fn send_to_member(
         &mut self,
         batch: &mut FrameBatch,
         i: usize,
@@ -427,7 +427,7 @@ impl Pipeline {
             return;
         };
         match self.fdb.lookup(vid, &batch.frame(i)[..6]) {
-            Some(out) => self.to_member(batch, i, vid, out, info, false),
+            Some(out) => self.send_to_member(batch, i, vid, out, info, false),
             None => self.flood(batch, i, vid, irb, info, false),
         }
     }
@@ -675,7 +675,8 @@ impl Worker {
         pipeline: &mut Pipeline,
         batch: &FrameBatch,
     ) {
-        for q in 0..pipeline.tx.len() {
+        let n = pipeline.tx.len().min(port_counters.len());
+        for (q, c) in port_counters.iter_mut().enumerate().take(n) {
             for extra in [false, true] {
                 let (list, from) = if extra {
                     (&pipeline.tx_extra[q], &pipeline.extra)
@@ -689,7 +690,6 @@ impl Worker {
                     pipeline.counters.drops[DropReason::Unresolved as usize] += list.len() as u64;
                     continue;
                 };
-                let c = &mut port_counters[q];
                 let sent = out.tx(from, list).unwrap_or_else(|_| {
                     c.errors += 1;
                     0
