@@ -484,7 +484,11 @@ impl Pipeline {
                 return;
             }
         };
-        if usize::from(a.port) >= self.tx.len() {
+        let irb = match l2.mode(a.port) {
+            PortMode::Irb { vlan } => Some(vlan),
+            _ => None,
+        };
+        if irb.is_none() && usize::from(a.port) >= self.tx.len() {
             self.counters.drop(DropReason::Unresolved);
             return;
         }
@@ -522,7 +526,7 @@ impl Pipeline {
         f[..6].copy_from_slice(&a.dst_mac);
         f[6..12].copy_from_slice(&a.src_mac);
         self.counters.forwarded += 1;
-        if let PortMode::Irb { vlan } = l2.mode(a.port) {
+        if let Some(vlan) = irb {
             // Into a VLAN: the bridge takes it from here. Counted once, as forwarded.
             let (b, fl) = (self.counters.bridged, self.counters.flooded);
             self.bridge_out(batch, usize::from(i), a.port, vlan, l2);

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwap;
 use savin_dataplane::arp::{Arp, ArpConfig, ArpInterface};
+use savin_dataplane::bridge::{L2Tables, PortMode, VlanInfo};
 use savin_dataplane::icmp::{self, RateLimit};
 use savin_dataplane::nd::{self, Nd, NdInterface};
 use savin_dataplane::neighbor::Action;
@@ -25,7 +26,7 @@ use savin_io::af_packet::{AfPacket, RingConfig};
 use savin_io::PacketIo;
 use tracing::{debug, info, warn};
 
-use crate::{mask, Plan, PortPlan, Protocol, Target};
+use crate::{mask, Plan, PortPlan, Protocol, Target, VlanPlan};
 
 /// What a next-hop index stands for on the control side (the data plane sees `NextHop`).
 /// Ports in targets are port slots here.
@@ -44,6 +45,7 @@ pub(crate) struct PortState {
     /// IPv6 addresses, the link-local one included (when the port has family inet6).
     pub addrs6: Vec<(Ipv6Addr, u8)>,
     pub mtu: u16,
+    pub mode: PortMode,
     /// The netdev's index; None while the netdev does not exist.
     pub ifindex: Option<u32>,
     pub link_up: bool,
@@ -97,11 +99,12 @@ impl Engine {
         let fib6: Fib<u128> = Fib::new();
         let adj = vec![NextHop::Unresolved];
         let adjacencies = Arc::new(ArcSwap::from_pointee(adj.clone()));
+        let l2 = Arc::new(ArcSwap::from_pointee(L2Tables::default()));
         let tables = Tables {
             fib4: fib.reader(),
             fib6: fib6.reader(),
             adjacencies: adjacencies.clone(),
-            l2: Default::default(),
+            l2: l2.clone(),
         };
         let (punt_tx, punt_rx) = sync_channel::<Punted>(1024);
         let (to_worker, worker_rx) = channel::<ToWorker>();
@@ -137,6 +140,8 @@ impl Engine {
             roles: vec![None],
             adj,
             adjacencies,
+            l2,
+            vlans: Vec::new(),
             targets: HashMap::new(),
             free_nh: Vec::new(),
             quarantined_nh: Vec::new(),
@@ -235,6 +240,9 @@ pub(crate) struct Control {
     pub roles: Vec<Option<Role>>,
     pub adj: Vec<NextHop>,
     adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
+    l2: Arc<ArcSwap<L2Tables>>,
+    /// The VLANs, with ports as slots (for `show vlans`).
+    pub vlans: Vec<VlanPlan>,
     targets: HashMap<Target, u32>,
     free_nh: Vec<u32>,
     quarantined_nh: Vec<u32>,
@@ -404,6 +412,7 @@ impl Control {
         p.addrs6.clone_from(&addrs6);
         p.mtu = pp.mtu;
         p.mac = pp.mac;
+        p.mode = pp.mode;
         let (mac, mtu) = (p.mac, p.mtu);
         if l2_changed {
             for a in &mut self.adj {
@@ -451,6 +460,9 @@ impl Control {
             let Some(p) = self.ports[slot].as_mut() else {
                 continue;
             };
+            if matches!(p.mode, PortMode::Irb { .. }) {
+                continue;
+            }
             let ifindex = crate::sysfs(&p.name, "ifindex").and_then(|s| s.parse::<u32>().ok());
             let up = ifindex.is_some() && crate::sysfs(&p.name, "carrier").as_deref() == Some("1");
             if up != p.link_up {
@@ -603,6 +615,7 @@ impl Control {
                         addrs: pp.addrs.clone(),
                         addrs6: port_addrs6(pp),
                         mtu: pp.mtu,
+                        mode: pp.mode,
                         ifindex: crate::sysfs(&pp.name, "ifindex").and_then(|i| i.parse().ok()),
                         link_up: crate::sysfs(&pp.name, "carrier").as_deref() == Some("1"),
                         attached: false,
@@ -617,10 +630,22 @@ impl Control {
             };
             if let Some(io) = opened.remove(&pp.name) {
                 self.attach(slot, io);
+            } else if matches!(pp.mode, PortMode::Irb { .. }) {
+                // An IRB has no netdev: it is up, and speaks through its VLAN's bridge.
+                if let Some(p) = self.ports[usize::from(slot)].as_mut() {
+                    let fresh = !p.attached;
+                    p.attached = true;
+                    p.link_up = true;
+                    if fresh {
+                        self.rebuild_ifcs();
+                        self.announce(slot);
+                    }
+                }
             }
             slot_of.push(slot);
         }
         self.rebuild_ifcs();
+        self.publish_l2(&plan, &slot_of);
         // Routes, with plan port indices turned into slots.
         let slot = |p: u16| slot_of[usize::from(p)];
         let desired: BTreeMap<(IpAddr, u8), (Target, Protocol, u32)> = plan
@@ -699,6 +724,44 @@ impl Control {
             ports = self.ports.iter().flatten().count(),
             "forwarding: tables updated"
         );
+    }
+
+    /// Port modes and VLANs for the data plane, with plan ports turned into slots.
+    fn publish_l2(&mut self, plan: &Plan, slot_of: &[u16]) {
+        let mut l2 = L2Tables {
+            ports: self
+                .ports
+                .iter()
+                .map(|p| p.as_ref().map_or(PortMode::Routed, |p| p.mode))
+                .collect(),
+            ..L2Tables::default()
+        };
+        self.vlans = plan
+            .vlans
+            .iter()
+            .map(|v| VlanPlan {
+                members: v
+                    .members
+                    .iter()
+                    .map(|(p, t)| (slot_of[usize::from(*p)], *t))
+                    .collect(),
+                irb: v.irb.map(|p| slot_of[usize::from(p)]),
+                ..v.clone()
+            })
+            .collect();
+        for v in &self.vlans {
+            l2.vlans[usize::from(v.vid)] = Some(VlanInfo {
+                members: v.members.clone(),
+                irb: v.irb.and_then(|s| self.port(s).map(|p| (s, p.mac))),
+                mac_limit: v.mac_limit,
+            });
+        }
+        self.l2.store(Arc::new(l2));
+    }
+
+    /// `clear ethernet-switching table`.
+    pub fn clear_fdb(&mut self) {
+        let _ = self.to_worker.send(ToWorker::ClearFdb);
     }
 
     fn remove_host(&mut self, port: u16, ip: IpAddr) {
@@ -802,6 +865,11 @@ impl Control {
     /// for the box goes to its host interface (TAP, to come).
     fn for_the_box(&mut self, port: u16, mut frame: Vec<u8>, v6: bool) {
         let now = self.now();
+        // A broadcast copied to an IRB comes as it was on the wire: maybe tagged.
+        if frame.len() >= 18 && frame[12..14] == [0x81, 0x00] {
+            frame.drain(12..16);
+        }
+        let v6 = v6 || frame[12..14] == [0x86, 0xdd];
         if frame[12..14] == [0x08, 0x06] {
             if let Some(ifc) = self.ifc(port).cloned() {
                 let acts = self.arp.receive(&ifc, &frame, now);

@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use savin_config::model::interfaces::Interface;
 use savin_config::model::{Config, NextHop as CfgNextHop};
 use savin_config::subsystem::{OpCommand, Operational, Staged, Subsystem};
+use savin_dataplane::bridge::PortMode;
 use savin_io::af_packet::{AfPacket, RingConfig};
 use tracing::info;
 
@@ -36,6 +37,20 @@ pub struct PortPlan {
     pub inet6: bool,
     /// The IP MTU: larger packets are fragmented or refused with fragmentation needed.
     pub mtu: u16,
+    /// Routed, switched (access or trunk), or a VLAN's IRB (no netdev of its own).
+    pub mode: PortMode,
+}
+
+/// A VLAN's bridge domain as the plan sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VlanPlan {
+    pub name: String,
+    pub vid: u16,
+    /// Member ports (indices into `Plan::ports`) and whether frames leave them tagged.
+    pub members: Vec<(u16, bool)>,
+    /// The IRB port, if the VLAN has an `l3-interface`.
+    pub irb: Option<u16>,
+    pub mac_limit: u32,
 }
 
 /// What a route leads to. Ports are indices into `Plan::ports`.
@@ -84,6 +99,7 @@ pub struct Route {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
     pub ports: Vec<PortPlan>,
+    pub vlans: Vec<VlanPlan>,
     /// The active route of each prefix (the lowest preference wins, as in Junos).
     pub routes: Vec<Route>,
 }
@@ -119,6 +135,11 @@ fn routed(i: &Interface) -> Option<Routed> {
         return None;
     }
     let unit = i.unit.iter().find(|u| u.name == 0)?;
+    routed_unit(i, unit)
+}
+
+/// The addresses and IP MTU of a unit with family inet or inet6.
+fn routed_unit(i: &Interface, unit: &savin_config::model::interfaces::Unit) -> Option<Routed> {
     let fam = &unit.family;
     if fam.inet.is_none() && fam.inet6.is_none() {
         return None;
@@ -187,37 +208,8 @@ impl Plan {
                     .unwrap_or(1500),
             };
             let port = plan.ports.len() as u16;
-            let ll = savin_dataplane::nd::link_local(mac);
-            let all =
-                r.v4.iter()
-                    .map(|(a, l)| (IpAddr::V4(*a), *l))
-                    .chain(r.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l)));
-            for (a, len) in all {
-                candidates.push(Route {
-                    dst: mask(a, len),
-                    len,
-                    target: Target::Connected(port),
-                    protocol: Protocol::Direct,
-                    preference: 0,
-                });
-                candidates.push(Route {
-                    dst: a,
-                    len: if a.is_ipv4() { 32 } else { 128 },
-                    target: Target::Local(port),
-                    protocol: Protocol::Local,
-                    preference: 0,
-                });
-            }
             let inet6 = fam_inet6(i);
-            if inet6 {
-                candidates.push(Route {
-                    dst: IpAddr::V6(ll),
-                    len: 128,
-                    target: Target::Local(port),
-                    protocol: Protocol::Local,
-                    preference: 0,
-                });
-            }
+            add_interface_routes(&mut candidates, port, &r, mac, inet6);
             plan.ports.push(PortPlan {
                 name: i.name.clone(),
                 mac,
@@ -225,8 +217,10 @@ impl Plan {
                 addrs6: r.v6,
                 inet6,
                 mtu: mtu.min(u32::from(u16::MAX)) as u16,
+                mode: PortMode::Routed,
             });
         }
+        plan.add_switching(cfg, &mut candidates)?;
         for (_, r) in cfg.routing_options.all_static() {
             let dst = r.name.addr;
             let target = if r.discard.0 {
@@ -267,6 +261,109 @@ impl Plan {
         Ok(plan)
     }
 
+    /// Switched ports (unit 0 family ethernet-switching), VLANs with a VLAN ID, and the IRBs
+    /// that VLANs name as `l3-interface` (routed ports of their own, with their routes).
+    fn add_switching(&mut self, cfg: &Config, candidates: &mut Vec<Route>) -> Result<(), String> {
+        use savin_config::model::interfaces::InterfaceMode;
+        use savin_config::model::vlans;
+        let vid_of = |m: &str| vlans::find(cfg, m).and_then(|v| v.vlan_id);
+        // Per VLAN ID: its members.
+        let mut members: std::collections::BTreeMap<u16, Vec<(u16, bool)>> = Default::default();
+        let mut base_mac = None;
+        for i in &cfg.interfaces.interface {
+            if i.disable.0 || i.name == "irb" {
+                continue;
+            }
+            let Some(sw) = i
+                .unit
+                .iter()
+                .find(|u| u.name == 0)
+                .and_then(|u| u.family.ethernet_switching.as_ref())
+            else {
+                continue;
+            };
+            let mac = read_mac(&i.name)?;
+            base_mac.get_or_insert(mac);
+            let port = self.ports.len() as u16;
+            let vids: Vec<u16> = sw.vlan.members.iter().filter_map(|m| vid_of(m)).collect();
+            let mode = match sw.interface_mode.unwrap_or(InterfaceMode::Access) {
+                InterfaceMode::Access => match vids.first() {
+                    Some(v) => PortMode::Access { vlan: *v },
+                    None => continue,
+                },
+                InterfaceMode::Trunk => PortMode::Trunk {
+                    native: i.native_vlan_id,
+                },
+            };
+            for v in &vids {
+                let tagged = matches!(mode, PortMode::Trunk { native } if native != Some(*v));
+                members.entry(*v).or_default().push((port, tagged));
+            }
+            if let PortMode::Trunk { native: Some(n) } = mode {
+                let m = members.entry(n).or_default();
+                if !m.iter().any(|(p, _)| *p == port) {
+                    m.push((port, false));
+                }
+            }
+            let mtu = sysfs(&i.name, "mtu")
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(1500u16);
+            self.ports.push(PortPlan {
+                name: i.name.clone(),
+                mac,
+                addrs: Vec::new(),
+                addrs6: Vec::new(),
+                inet6: false,
+                mtu,
+                mode,
+            });
+        }
+        for v in &cfg.vlans.vlan {
+            let Some(vid) = v.vlan_id else { continue };
+            let mut irb = None;
+            if let Some((ifd, unit)) = v
+                .l3_interface
+                .as_deref()
+                .and_then(|l| cfg.interfaces.unit(l))
+            {
+                if let Some(r) = routed_unit(ifd, unit) {
+                    // A locally administered MAC from the box's first switched port, unique
+                    // per VLAN.
+                    let b = base_mac.unwrap_or([0x02, 0x5a, 0x76, 0, 0, 0]);
+                    let mac = [
+                        b[0] | 0x02,
+                        b[1],
+                        b[2] ^ 0x5a,
+                        b[3],
+                        (vid >> 8) as u8,
+                        vid as u8,
+                    ];
+                    let port = self.ports.len() as u16;
+                    let inet6 = unit.family.inet6.is_some();
+                    add_interface_routes(candidates, port, &r, mac, inet6);
+                    self.ports.push(PortPlan {
+                        name: format!("irb.{}", unit.name),
+                        mac,
+                        addrs: r.v4,
+                        addrs6: r.v6,
+                        inet6,
+                        mtu: r.mtu.unwrap_or(1500).min(u32::from(u16::MAX)) as u16,
+                        mode: PortMode::Irb { vlan: vid },
+                    });
+                    irb = Some(port);
+                }
+            }
+            self.vlans.push(VlanPlan {
+                name: v.name.clone(),
+                vid,
+                members: members.remove(&vid).unwrap_or_default(),
+                irb,
+                mac_limit: v.switch_options.mac_table_size.unwrap_or(131_072),
+            });
+        }
+        Ok(())
+    }
+
     /// The port whose subnet holds `ip` (not one of our own addresses).
     pub fn port_on_link(&self, ip: IpAddr) -> Option<u16> {
         self.ports
@@ -278,6 +375,45 @@ impl Plan {
                     .any(|(a, l)| mask(a, l) == mask(ip, l) && a != ip)
             })
             .map(|p| p as u16)
+    }
+}
+
+/// The direct and local routes of a routed port's addresses (and its link-local address).
+fn add_interface_routes(
+    candidates: &mut Vec<Route>,
+    port: u16,
+    r: &Routed,
+    mac: [u8; 6],
+    inet6: bool,
+) {
+    let all =
+        r.v4.iter()
+            .map(|(a, l)| (IpAddr::V4(*a), *l))
+            .chain(r.v6.iter().map(|(a, l)| (IpAddr::V6(*a), *l)));
+    for (a, len) in all {
+        candidates.push(Route {
+            dst: mask(a, len),
+            len,
+            target: Target::Connected(port),
+            protocol: Protocol::Direct,
+            preference: 0,
+        });
+        candidates.push(Route {
+            dst: a,
+            len: if a.is_ipv4() { 32 } else { 128 },
+            target: Target::Local(port),
+            protocol: Protocol::Local,
+            preference: 0,
+        });
+    }
+    if inet6 {
+        candidates.push(Route {
+            dst: IpAddr::V6(savin_dataplane::nd::link_local(mac)),
+            len: 128,
+            target: Target::Local(port),
+            protocol: Protocol::Local,
+            preference: 0,
+        });
     }
 }
 
@@ -366,7 +502,7 @@ impl Subsystem for Forwarding {
         let opened = plan
             .ports
             .iter()
-            .filter(|p| !attached.contains(&p.name))
+            .filter(|p| !attached.contains(&p.name) && !matches!(p.mode, PortMode::Irb { .. }))
             .map(|p| {
                 AfPacket::open(&p.name, RingConfig::default())
                     .map(|io| (p.name.clone(), io))
@@ -404,7 +540,24 @@ pub(crate) const COMMANDS: &[OpCommand] = &[
         &["show", "ipv6", "neighbors"],
         "Show IPv6 neighbor cache information",
     ),
+    (
+        &["clear", "ethernet-switching"],
+        "Clear Ethernet switching information",
+    ),
+    (
+        &["clear", "ethernet-switching", "table"],
+        "Clear learned MAC addresses",
+    ),
+    (
+        &["show", "ethernet-switching"],
+        "Show Ethernet switching information",
+    ),
+    (
+        &["show", "ethernet-switching", "table"],
+        "Show the MAC address table",
+    ),
     (&["show", "interfaces"], "Show interface information"),
+    (&["show", "vlans"], "Show VLAN information"),
     (&["show", "route"], "Show routing table information"),
     (
         &["show", "route", "forwarding-table"],

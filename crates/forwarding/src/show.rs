@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
 use savin_config::subsystem::{OpCommand, Operational};
+use savin_dataplane::bridge::PortMode;
 use savin_dataplane::{Counters, DropReason, NextHop, PortCounters};
 use serde_json::{json, Value};
 
@@ -53,6 +54,15 @@ fn age(since: SystemTime) -> String {
     }
 }
 
+/// The logical interface of a port: `eth1.0`, and an IRB's own name (`irb.100`).
+fn logical(name: &str) -> String {
+    if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("{name}.0")
+    }
+}
+
 fn when(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -68,7 +78,7 @@ impl Control {
         self.ports
             .get(usize::from(port))
             .and_then(Option::as_ref)
-            .map_or_else(|| format!("port{port}"), |p| format!("{}.0", p.name))
+            .map_or_else(|| format!("port{port}"), |p| logical(&p.name))
     }
 
     fn port_counters(&self, slot: usize) -> PortCounters {
@@ -436,6 +446,124 @@ impl Control {
         out
     }
 
+    pub fn show_fdb(&self, args: &[String], json_out: bool) -> Result<String, String> {
+        let mut vlan_filter: Option<u16> = None;
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "vlan" | "vlan-name" => {
+                    let v = it.next().ok_or("syntax error: VLAN name expected")?;
+                    let vid = self
+                        .vlans
+                        .iter()
+                        .find(|x| &x.name == v || x.vid.to_string() == *v)
+                        .map(|x| x.vid)
+                        .ok_or_else(|| format!("error: VLAN {v} does not exist"))?;
+                    vlan_filter = Some(vid);
+                }
+                other => return Err(format!("syntax error: unexpected '{other}'")),
+            }
+        }
+        let rows = self.stats.lock().map(|s| s.fdb.clone()).unwrap_or_default();
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|r| vlan_filter.is_none_or(|v| v == r.vlan))
+            .collect();
+        let vname = |vid: u16| {
+            self.vlans
+                .iter()
+                .find(|v| v.vid == vid)
+                .map_or_else(|| vid.to_string(), |v| v.name.clone())
+        };
+        if json_out {
+            let entries: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    json!({"l2ng-l2-mac-vlan-name": vname(r.vlan), "l2ng-l2-vlan-id": r.vlan,
+                        "l2ng-l2-mac-address": mac(r.mac), "l2ng-l2-mac-flags": "D",
+                        "l2ng-l2-mac-age": r.age_ms / 1000,
+                        "l2ng-l2-mac-logical-interface": self.ifl(r.port)})
+                })
+                .collect();
+            return Ok(pretty(
+                json!({"l2ng-l2ald-rtb-macdb": {"l2ng-l2ald-mac-entry-vlan": [{
+                "mac-count-global": rows.len(), "learnt-mac-count": rows.len(),
+                "l2ng-l2-mac-routing-instance": "default-switch",
+                "l2ng-mac-entry": entries}]}}),
+            ));
+        }
+        let mut out =
+            String::from("MAC flags (S - static MAC, D - dynamic MAC, L - locally learned)\n\n");
+        let _ = writeln!(
+            out,
+            "Ethernet switching table : {} entries, {} learned",
+            rows.len(),
+            rows.len()
+        );
+        out.push_str("Routing instance : default-switch\n");
+        out.push_str("   Vlan                MAC                 MAC       Age  Logical\n");
+        out.push_str("   name                address             flags          interface\n");
+        for r in &rows {
+            let _ = writeln!(
+                out,
+                "   {:<19} {:<19} {:<7} {:>5}  {}",
+                vname(r.vlan),
+                mac(r.mac),
+                "D",
+                r.age_ms / 1000,
+                self.ifl(r.port)
+            );
+        }
+        Ok(out)
+    }
+
+    pub fn show_vlans(&self, args: &[String], json_out: bool) -> Result<String, String> {
+        let name = args.first();
+        let vlans: Vec<&crate::VlanPlan> = self
+            .vlans
+            .iter()
+            .filter(|v| name.is_none_or(|n| *n == v.name || *n == v.vid.to_string()))
+            .collect();
+        if let (Some(n), true) = (name, vlans.is_empty()) {
+            return Err(format!("error: VLAN {n} does not exist"));
+        }
+        let up = |slot: u16| {
+            self.ports
+                .get(usize::from(slot))
+                .and_then(Option::as_ref)
+                .is_some_and(|p| p.link_up)
+        };
+        if json_out {
+            let list: Vec<Value> = vlans
+                .iter()
+                .map(|v| {
+                    json!({"l2ng-l2rtb-vlan-name": v.name, "l2ng-l2rtb-vlan-tag": v.vid,
+                        "l2ng-l2rtb-instance-name": "default-switch",
+                        "l2ng-l2rtb-vlan-member": v.members.iter().map(|(p, tagged)| json!({
+                            "l2ng-l2rtb-vlan-member-interface": format!("{}{}", self.ifl(*p), if up(*p) { "*" } else { "" }),
+                            "l2ng-l2rtb-vlan-member-tagness": if *tagged { "tagged" } else { "untagged" },
+                        })).collect::<Vec<_>>(),
+                        "l2ng-l2rtb-vlan-l3-interface": v.irb.map(|p| self.ifl(p)),
+                    })
+                })
+                .collect();
+            return Ok(pretty(json!({"l2ng-l2ald-vlan-instance-information": {
+                "l2ng-l2ald-vlan-instance-group": list}})));
+        }
+        let mut out = format!(
+            "{:<23} {:<21} {:<12} {}\n",
+            "Routing instance", "VLAN name", "Tag", "Interfaces"
+        );
+        for v in vlans {
+            let _ = writeln!(out, "{:<23} {:<21} {:<12}", "default-switch", v.name, v.vid);
+            for (p, _) in &v.members {
+                let star = if up(*p) { "*" } else { "" };
+                let _ = writeln!(out, "{:<58}{}{star}", "", self.ifl(*p));
+            }
+        }
+        Ok(out)
+    }
+
     fn selected_ports(&self, name: Option<&str>) -> Result<Vec<(usize, &PortState)>, String> {
         let all: Vec<(usize, &PortState)> = self
             .ports
@@ -513,9 +641,16 @@ impl Control {
                 "Interface", "Admin", "Link", "Proto", "Local"
             );
             for (_, p) in &ports {
-                let _ = writeln!(out, "{:<23} up    {}", p.name, link(p));
-                let ifl = format!("{}.0", p.name);
+                // An IRB has one logical interface and no physical line.
+                if !p.name.contains('.') {
+                    let _ = writeln!(out, "{:<23} up    {}", p.name, link(p));
+                }
+                let ifl = logical(&p.name);
                 let mut first = true;
+                if matches!(p.mode, PortMode::Access { .. } | PortMode::Trunk { .. }) {
+                    let _ = writeln!(out, "{ifl:<23} up    {:<4} eth-switch", link(p));
+                    continue;
+                }
                 let fams = [
                     (
                         "inet",
@@ -652,6 +787,7 @@ impl Control {
             .map(|s| s.counters.clone())
             .unwrap_or_default();
         let a = self.arp.stats.clone();
+        let f = self.stats.lock().map(|s| s.fdb_stats).unwrap_or_default();
         if json_out {
             let drops: serde_json::Map<String, Value> = DropReason::ALL
                 .iter()
@@ -661,6 +797,9 @@ impl Control {
                 "ip": {"packets-received": c.rx, "packets-forwarded": c.forwarded,
                     "packets-sent": c.tx, "packets-punted": c.punted, "drops": drops},
                 "icmp": {"errors-sent": self.icmp_sent, "errors-rate-limited": c.errors_suppressed},
+                "bridge": {"bridged": c.bridged, "flooded": c.flooded,
+                    "mac-learnt": f.learnt, "mac-moves": f.moves, "mac-limit-hits": f.limit_hits,
+                    "mac-aged": f.aged},
                 "arp": {"requests-sent": a.requests_sent, "replies-sent": a.replies_sent,
                     "malformed": a.malformed, "queue-drops": a.queue_drops,
                     "table-full": a.table_full},
@@ -678,6 +817,16 @@ impl Control {
         for r in DropReason::ALL {
             let _ = writeln!(out, "{:>16} packets dropped: {}", c.dropped(r), r.name());
         }
+        out.push_str("bridge:\n");
+        let _ = writeln!(out, "{:>16} frames switched", c.bridged);
+        let _ = writeln!(out, "{:>16} frames flooded", c.flooded);
+        let _ = writeln!(out, "{:>16} MAC addresses learnt", f.learnt);
+        let _ = writeln!(out, "{:>16} MAC moves", f.moves);
+        let _ = writeln!(
+            out,
+            "{:>16} MAC addresses not learnt: VLAN table full",
+            f.limit_hits
+        );
         out.push_str("icmp:\n");
         let _ = writeln!(out, "{:>16} errors sent", self.icmp_sent);
         let _ = writeln!(
@@ -769,6 +918,12 @@ impl Operational for Ops {
                 ["show", "route", "forwarding-table"] => Ok(c.show_forwarding_table(json_out)),
                 ["show", "arp"] => Ok(c.show_arp(json_out)),
                 ["show", "ipv6", "neighbors"] => Ok(c.show_nd(json_out)),
+                ["show", "ethernet-switching", "table"] => c.show_fdb(&args, json_out),
+                ["show", "vlans"] => c.show_vlans(&args, json_out),
+                ["clear", "ethernet-switching", "table"] => {
+                    c.clear_fdb();
+                    Ok(String::new())
+                }
                 ["clear", "ipv6", "neighbors"] => {
                     c.clear_nd();
                     Ok(String::new())

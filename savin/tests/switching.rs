@@ -1,0 +1,229 @@
+//! Layer 2 through Savin with real Linux hosts: two hosts in one VLAN switch through Savin
+//! (one on an access port, one on a trunk behind an 802.1Q subinterface), a third in another
+//! VLAN is reached through IRB routing, broadcasts never leak across VLANs (tshark on the
+//! other VLAN's host is the oracle), and the MAC table and VLANs show what happened.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use savin_lab::{wait_until, Lab, Ns};
+
+const SAVIN: &str = env!("CARGO_BIN_EXE_savin");
+
+fn cli(sock: &Path, cmds: &str) -> (bool, String) {
+    let out = std::process::Command::new(SAVIN)
+        .args(["cli", "--socket"])
+        .arg(sock)
+        .args(["-c", cmds])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn have(test: &str, tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| {
+            !std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("{test}: missing tools {missing:?} (scripts/deps.sh installs them)");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{why}");
+    }
+    eprintln!("SKIP {why}");
+    false
+}
+
+fn mac_of(lab: &Lab, ns: &Ns, ifname: &str) -> String {
+    let o = lab
+        .exec(
+            ns,
+            &["cat", &format!("/sys/class/net/{ifname}/address")],
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn hosts_switch_in_a_vlan_route_through_irb_and_broadcasts_stay_in_their_vlan() {
+    const T: &str = "hosts_switch_in_a_vlan_route_through_irb_and_broadcasts_stay_in_their_vlan";
+    if !have(T, &["tshark", "python3"]) {
+        return;
+    }
+    let Some(mut lab) = Lab::require(T) else {
+        return;
+    };
+    let r = lab.netns("router").unwrap();
+    let h1 = lab.netns("h1").unwrap();
+    let h2 = lab.netns("h2").unwrap();
+    let h3 = lab.netns("h3").unwrap();
+    lab.veth(&r, "eth1", &h1, "eth0").unwrap();
+    lab.veth(&r, "eth2", &h2, "eth0").unwrap();
+    lab.veth(&r, "eth3", &h3, "eth0").unwrap();
+    // h1: access port in VLAN 100. h2: on the trunk, in VLAN 100 through an 802.1Q
+    // subinterface. h3: access port in VLAN 200.
+    lab.addr(&h1, "eth0", "10.0.100.11/24").unwrap();
+    lab.route(&h1, &["default", "via", "10.0.100.1"]).unwrap();
+    lab.vlan(&h2, "eth0", 100, "v100").unwrap();
+    lab.addr(&h2, "v100", "10.0.100.12/24").unwrap();
+    lab.route(&h2, &["default", "via", "10.0.100.1"]).unwrap();
+    lab.addr(&h3, "eth0", "10.0.200.13/24").unwrap();
+    lab.route(&h3, &["default", "via", "10.0.200.1"]).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let sock = state.path().join("savin.sock");
+    let log_path = state.path().join("daemon.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let dir = state.path().to_string_lossy().to_string();
+    lab.spawn(&r, &[SAVIN, "daemon", "--state-dir", &dir], None, Some(log))
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || sock.exists()));
+    let daemon_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let (ok, out) = cli(
+        &sock,
+        "configure; \
+         set vlans v100 vlan-id 100; set vlans v100 l3-interface irb.100; \
+         set vlans v200 vlan-id 200; set vlans v200 l3-interface irb.200; \
+         set interfaces eth1 unit 0 family ethernet-switching interface-mode access; \
+         set interfaces eth1 unit 0 family ethernet-switching vlan members v100; \
+         set interfaces eth2 unit 0 family ethernet-switching interface-mode trunk; \
+         set interfaces eth2 unit 0 family ethernet-switching vlan members [ v100 v200 ]; \
+         set interfaces eth3 unit 0 family ethernet-switching vlan members v200; \
+         set interfaces irb unit 100 family inet address 10.0.100.1/24; \
+         set interfaces irb unit 200 family inet address 10.0.200.1/24; commit",
+    );
+    assert!(ok, "{out}\n{}", daemon_log());
+
+    // tshark on h3 (VLAN 200) watches every ARP while VLAN 100 talks.
+    let cap_out = state.path().join("h3.arp");
+    let cap_err = state.path().join("h3.err");
+    let cap = lab
+        .spawn(
+            &h3,
+            &[
+                "tshark",
+                "-l",
+                "-n",
+                "-i",
+                "eth0",
+                "-Y",
+                "arp",
+                "-T",
+                "fields",
+                "-e",
+                "arp.dst.proto_ipv4",
+            ],
+            Some(std::fs::File::create(&cap_out).unwrap()),
+            Some(std::fs::File::create(&cap_err).unwrap()),
+        )
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(20), || std::fs::read_to_string(
+            &cap_err
+        )
+        .unwrap_or_default()
+        .contains("Capture started")),
+        "tshark did not start"
+    );
+
+    assert!(
+        lab.ping(&h1, "10.0.100.12"),
+        "h1 (access) and h2 (trunk, tagged) switch through Savin\n{}",
+        daemon_log()
+    );
+    assert!(lab.ping(&h2, "10.0.100.11"), "and back");
+    assert!(
+        lab.ping(&h1, "10.0.100.1"),
+        "the IRB answers\n{}",
+        daemon_log()
+    );
+    assert!(
+        lab.ping(&h1, "10.0.200.13"),
+        "h1 reaches h3 in VLAN 200 through IRB routing\n{}",
+        daemon_log()
+    );
+    assert!(lab.ping(&h2, "10.0.200.13"), "so does h2, from the trunk");
+    // A broadcast in VLAN 100 for an address nobody has.
+    let _ = lab.exec(
+        &h1,
+        &["ping", "-c", "2", "-W", "1", "10.0.100.99"],
+        Duration::from_secs(10),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    lab.signal(cap, nix::sys::signal::Signal::SIGINT);
+    lab.wait(cap, Duration::from_secs(10));
+    let seen = std::fs::read_to_string(&cap_out).unwrap_or_default();
+    assert!(
+        seen.lines().any(|l| l.starts_with("10.0.200.")),
+        "the capture works: h3's own ARP for its gateway or from the IRB: {seen:?}"
+    );
+    assert!(
+        !seen.lines().any(|l| l.starts_with("10.0.100.")),
+        "no VLAN 100 broadcast reached VLAN 200: {seen:?}"
+    );
+
+    // What Savin shows.
+    let h1_mac = mac_of(&lab, &h1, "eth0");
+    let (_, out) = cli(&sock, "show ethernet-switching table");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("v100") && l.contains(&h1_mac) && l.contains("eth1.0")),
+        "h1's MAC learnt on eth1.0 in v100:\n{out}"
+    );
+    let (_, out) = cli(
+        &sock,
+        "show ethernet-switching table vlan v200 | display json",
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let entries = v["l2ng-l2ald-rtb-macdb"]["l2ng-l2ald-mac-entry-vlan"][0]["l2ng-mac-entry"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        !entries.is_empty() && entries.iter().all(|e| e["l2ng-l2-mac-vlan-name"] == "v200"),
+        "{out}"
+    );
+    let (_, out) = cli(&sock, "show vlans");
+    assert!(
+        out.contains("v100") && out.contains("eth1.0*") && out.contains("eth2.0*"),
+        "{out}"
+    );
+    let (_, out) = cli(&sock, "show interfaces terse");
+    assert!(
+        out.contains("eth-switch") && out.contains("irb.100") && out.contains("10.0.100.1/24"),
+        "{out}"
+    );
+    let (_, out) = cli(&sock, "show system statistics | display json");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["statistics"]["bridge"]["bridged"].as_u64().unwrap() > 0,
+        "{out}"
+    );
+    // Cleared addresses are learnt again: the learnt counter moves on.
+    let learnt = |sock: &Path| {
+        let (_, out) = cli(sock, "show system statistics | display json");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["statistics"]["bridge"]["mac-learnt"].as_u64().unwrap()
+    };
+    std::thread::sleep(Duration::from_millis(1100));
+    let before = learnt(&sock);
+    let (ok, _) = cli(&sock, "clear ethernet-switching table");
+    assert!(ok);
+    assert!(lab.ping(&h1, "10.0.100.12"), "relearnt");
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(
+        learnt(&sock) >= before + 2,
+        "h1 and h2 learnt again after the clear"
+    );
+}
