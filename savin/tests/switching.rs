@@ -3,7 +3,7 @@
 //! VLAN is reached through IRB routing, broadcasts never leak across VLANs (tshark on the
 //! other VLAN's host is the oracle), and the MAC table and VLANs show what happened.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use savin_lab::{wait_until, Lab, Ns};
