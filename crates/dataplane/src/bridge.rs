@@ -21,6 +21,8 @@ pub enum PortMode {
     Trunk { native: Option<u16> },
     /// The routed interface of `vlan` (no I/O of its own: frames to it leave by the bridge).
     Irb { vlan: u16 },
+    /// The kernel's side (a TAP) of port `phy`: what the kernel sends leaves by `phy` as it is.
+    Host { phy: u16 },
 }
 
 /// A VLAN's bridge domain.

@@ -92,6 +92,8 @@ pub struct Counters {
     pub forwarded: u64,
     /// Switched to one port (a known destination MAC).
     pub bridged: u64,
+    /// Sent by the kernel through a host interface (TAP) and out of its port.
+    pub from_host: u64,
     /// Switched to every other port of the VLAN (broadcast, multicast, unknown unicast).
     pub flooded: u64,
     /// Handed to the control plane (ARP, packets for the box, unresolved neighbours, packets
@@ -114,6 +116,8 @@ pub struct PortCounters {
     pub errors: u64,
     /// Received frames too large for a batch slot, dropped by the driver.
     pub giants: u64,
+    /// Frames the kernel dropped before the data plane saw them (receive ring full).
+    pub ring_drops: u64,
 }
 
 impl Counters {

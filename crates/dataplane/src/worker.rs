@@ -219,6 +219,20 @@ impl Pipeline {
         self.counters.rx += batch.len() as u64;
         let l2 = tables.l2.load();
         let mode = l2.mode(port);
+        if let PortMode::Host { phy } = mode {
+            // The kernel's frames: out of the port whose TAP this is, as they are.
+            for i in 0..batch.len() {
+                self.counters.from_host += 1;
+                match l2.mode(phy) {
+                    PortMode::Irb { vlan } => self.bridge_out(batch, i, phy, vlan, &l2),
+                    _ => match self.tx.get_mut(usize::from(phy)) {
+                        Some(l) => l.push(i as u16),
+                        None => self.counters.drop(DropReason::Unresolved),
+                    },
+                }
+            }
+            return;
+        }
         // Stage 1: VLAN classification and switching; Ethernet and IP header checks.
         for i in 0..batch.len() {
             self.in_port[i] = port;
@@ -564,6 +578,7 @@ pub struct Worker {
     inject_ports: Vec<u16>,
     stats: Arc<Mutex<WorkerStats>>,
     started: Instant,
+    polls: u32,
     last_refill: Instant,
     last_publish: Instant,
     last_aging: Instant,
@@ -583,6 +598,7 @@ impl Worker {
             inject_ports: Vec::with_capacity(64),
             stats: Arc::default(),
             started: Instant::now(),
+            polls: 0,
             last_refill: Instant::now(),
             last_publish: Instant::now(),
             last_aging: Instant::now(),
@@ -609,7 +625,13 @@ impl Worker {
             self.port_counters.resize(p + 1, PortCounters::default());
         }
         self.pipeline.set_ports(self.ports.len());
-        self.ports[p] = io;
+        if let Some(old) = std::mem::replace(&mut self.ports[p], io) {
+            // Closing a port waits for the kernel (an RCU grace period, tens of milliseconds):
+            // never on the forwarding thread.
+            let _ = std::thread::Builder::new()
+                .name("savin-port-close".into())
+                .spawn(move || drop(old));
+        }
         self.port_counters[p] = PortCounters::default();
     }
 
@@ -738,9 +760,10 @@ impl Worker {
 
     /// Copies the counters to where the control plane reads them.
     pub fn publish(&mut self) {
-        for (c, io) in self.port_counters.iter_mut().zip(&self.ports) {
+        for (c, io) in self.port_counters.iter_mut().zip(&mut self.ports) {
             if let Some(io) = io {
                 c.giants = io.giants();
+                c.ring_drops = io.ring_drops();
             }
         }
         if let Ok(mut s) = self.stats.try_lock() {
@@ -756,7 +779,13 @@ impl Worker {
         self.housekeeping(tables);
         self.take_control_messages(tables);
         let mut received = 0;
+        self.polls = self.polls.wrapping_add(1);
+        let l2 = tables.l2.load();
         for p in 0..self.ports.len() {
+            // Host interfaces carry little and cost a system call to look at: every 8th poll.
+            if !self.polls.is_multiple_of(8) && matches!(l2.mode(p as u16), PortMode::Host { .. }) {
+                continue;
+            }
             let Some(io) = self.ports[p].as_mut() else {
                 continue;
             };

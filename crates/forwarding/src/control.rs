@@ -57,6 +57,8 @@ pub(crate) struct PortState {
     /// Input and output bits and packets per second, over the last sample.
     pub rates: [u64; 4],
     last_sample: Option<(Instant, PortCounters)>,
+    /// The slot of the port's host interface (TAP), if it has one.
+    pub tap: Option<u16>,
 }
 
 /// A route in the FIB from the plan.
@@ -84,6 +86,12 @@ pub type Opener = fn(&str) -> Result<Box<dyn PacketIo>, String>;
 
 fn open_af_packet(name: &str) -> Result<Box<dyn PacketIo>, String> {
     AfPacket::open(name, RingConfig::default())
+        .map(|p| Box::new(p) as Box<dyn PacketIo>)
+        .map_err(|e| e.to_string())
+}
+
+fn open_tap(name: &str) -> Result<Box<dyn PacketIo>, String> {
+    savin_io::tap::TapPort::open(name)
         .map(|p| Box::new(p) as Box<dyn PacketIo>)
         .map_err(|e| e.to_string())
 }
@@ -152,10 +160,12 @@ impl Engine {
             to_worker,
             icmp_limit: RateLimit::new(1000, 200),
             icmp_sent: 0,
+            host_in: 0,
             start: Instant::now(),
             stats,
             attached: attached.clone(),
             opener,
+            tap_opener: open_tap,
         };
         let (calls, calls_rx) = channel::<Call>();
         let s = stop.clone();
@@ -253,10 +263,13 @@ pub(crate) struct Control {
     to_worker: Sender<ToWorker>,
     icmp_limit: RateLimit,
     pub icmp_sent: u64,
+    /// Frames handed to the kernel through host interfaces.
+    pub host_in: u64,
     start: Instant,
     pub stats: Arc<Mutex<WorkerStats>>,
     attached: Arc<Mutex<Vec<String>>>,
     opener: Opener,
+    tap_opener: Opener,
 }
 
 impl Control {
@@ -311,11 +324,13 @@ impl Control {
             .iter()
             .enumerate()
             .filter_map(|(i, p)| {
-                p.as_ref().map(|p| ArpInterface {
-                    port: i as u16,
-                    mac: p.mac,
-                    addrs: p.addrs.clone(),
-                })
+                p.as_ref()
+                    .filter(|p| !matches!(p.mode, PortMode::Host { .. }))
+                    .map(|p| ArpInterface {
+                        port: i as u16,
+                        mac: p.mac,
+                        addrs: p.addrs.clone(),
+                    })
             })
             .collect();
         self.ifcs6 = self
@@ -385,6 +400,7 @@ impl Control {
     }
 
     fn remove_port(&mut self, slot: u16) {
+        self.remove_tap(slot);
         let _ = self.to_worker.send(ToWorker::SetPort {
             port: slot,
             io: None,
@@ -443,6 +459,9 @@ impl Control {
             }
         }
         self.rebuild_ifcs();
+        if addrs_changed || l2_changed {
+            self.configure_tap(slot);
+        }
         if addrs_changed {
             self.announce(slot);
         }
@@ -460,7 +479,7 @@ impl Control {
             let Some(p) = self.ports[slot].as_mut() else {
                 continue;
             };
-            if matches!(p.mode, PortMode::Irb { .. }) {
+            if matches!(p.mode, PortMode::Irb { .. } | PortMode::Host { .. }) {
                 continue;
             }
             let ifindex = crate::sysfs(&p.name, "ifindex").and_then(|s| s.parse::<u32>().ok());
@@ -589,9 +608,11 @@ impl Control {
         let mut opened: HashMap<String, Box<dyn PacketIo>> = opened.into_iter().collect();
         // Ports.
         for slot in 0..self.ports.len() {
-            let gone = self.ports[slot]
-                .as_ref()
-                .is_some_and(|p| !plan.ports.iter().any(|pp| pp.name == p.name));
+            // Host interfaces go with their ports, not by name.
+            let gone = self.ports[slot].as_ref().is_some_and(|p| {
+                !matches!(p.mode, PortMode::Host { .. })
+                    && !plan.ports.iter().any(|pp| pp.name == p.name)
+            });
             if gone {
                 self.remove_port(slot as u16);
             }
@@ -623,8 +644,10 @@ impl Control {
                         baseline: PortCounters::default(),
                         rates: [0; 4],
                         last_sample: None,
+                        tap: None,
                     });
                     self.rebuild_ifcs();
+                    self.create_tap(s);
                     s
                 }
             };
@@ -861,8 +884,9 @@ impl Control {
         }
     }
 
-    /// ARP, Neighbor Discovery and echo requests for the box's own addresses. Anything else
-    /// for the box goes to its host interface (TAP, to come).
+    /// ARP, Neighbor Discovery and echo requests for the box's own addresses are answered
+    /// here; everything else for the box goes to the port's host interface (TAP), and so do
+    /// ARP replies and neighbour advertisements, which the kernel needs for its own sends.
     fn for_the_box(&mut self, port: u16, mut frame: Vec<u8>, v6: bool) {
         let now = self.now();
         // A broadcast copied to an IRB comes as it was on the wire: maybe tagged.
@@ -875,6 +899,9 @@ impl Control {
                 let acts = self.arp.receive(&ifc, &frame, now);
                 self.apply(acts);
             }
+            if frame.len() >= 22 && frame[20..22] == [0, 2] {
+                self.to_host(port, frame);
+            }
             return;
         }
         if v6 {
@@ -886,6 +913,9 @@ impl Control {
                     if let Some(ifc) = self.ifc6(port).cloned() {
                         let acts = self.nd.receive(&ifc, &frame, now);
                         self.apply(acts);
+                    }
+                    if frame[54] == icmp6::NEIGHBOR_ADVERT {
+                        self.to_host(port, frame);
                     }
                 }
                 Some((icmp6::ECHO_REQUEST, _)) => {
@@ -906,7 +936,9 @@ impl Control {
                         }
                     }
                 }
-                _ => {}
+                // Router solicitations, MLD and other multicast: not for the kernel either.
+                _ if frame[38] == 0xff => {}
+                _ => self.to_host(port, frame),
             }
             return;
         }
@@ -916,7 +948,133 @@ impl Control {
         if icmp::echo_reply_in_place(&mut frame) {
             let to = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
             self.output(frame, IpAddr::V4(to));
+            return;
         }
+        if frame[0] & 1 == 0 {
+            self.to_host(port, frame);
+        }
+    }
+
+    /// Hands a frame for the box to the kernel, through the TAP of the port it came in on.
+    fn to_host(&mut self, port: u16, frame: Vec<u8>) {
+        if let Some(tap) = self.port(port).and_then(|p| p.tap) {
+            self.host_in += 1;
+            let _ = self.to_worker.send(ToWorker::Send { port: tap, frame });
+        }
+    }
+
+    /// Creates the host interface (TAP) of a routed port or IRB, as `sv-NAME`, carrying the
+    /// port's MAC, MTU and addresses. Without it the box still routes; only its own sockets
+    /// on that interface go without (logged).
+    fn create_tap(&mut self, slot: u16) {
+        let Some(p) = self.port(slot) else { return };
+        if p.tap.is_some() || !matches!(p.mode, PortMode::Routed | PortMode::Irb { .. }) {
+            return;
+        }
+        let name: String = format!("sv-{}", p.name).chars().take(15).collect();
+        let io = match (self.tap_opener)(&name) {
+            Ok(io) => io,
+            Err(e) => {
+                warn!(interface = %p.name, %e, "no host interface: the kernel's sockets will not see this port");
+                return;
+            }
+        };
+        let tap = self.alloc_slot();
+        self.ports[usize::from(tap)] = Some(PortState {
+            name,
+            mac: [0; 6],
+            addrs: Vec::new(),
+            addrs6: Vec::new(),
+            mtu: 0,
+            mode: PortMode::Host { phy: slot },
+            ifindex: None,
+            link_up: true,
+            attached: true,
+            flapped: SystemTime::now(),
+            baseline: PortCounters::default(),
+            rates: [0; 4],
+            last_sample: None,
+            tap: None,
+        });
+        let _ = self.to_worker.send(ToWorker::SetPort {
+            port: tap,
+            io: Some(io),
+        });
+        if let Some(p) = self.ports[usize::from(slot)].as_mut() {
+            p.tap = Some(tap);
+        }
+        self.configure_tap(slot);
+    }
+
+    /// Gives the TAP of `slot` the port's MAC, MTU and addresses (with `ip`: the control
+    /// plane's slow path, once per change).
+    fn configure_tap(&self, slot: u16) {
+        let Some(p) = self.port(slot) else { return };
+        let Some(tap) = p.tap.and_then(|t| self.port(t)) else {
+            return;
+        };
+        let mac = p
+            .mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let t = tap.name.clone();
+        let mut cmds: Vec<Vec<String>> = vec![
+            [
+                "link",
+                "set",
+                "dev",
+                &t,
+                "address",
+                &mac,
+                "mtu",
+                &p.mtu.to_string(),
+                "up",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ["addr", "flush", "dev", &t].map(String::from).to_vec(),
+        ];
+        for (a, l) in &p.addrs {
+            cmds.push(
+                ["addr", "add", &format!("{a}/{l}"), "dev", &t]
+                    .map(String::from)
+                    .to_vec(),
+            );
+        }
+        for (a, l) in p.addrs6.iter().filter(|(a, _)| !a.is_unicast_link_local()) {
+            let cidr = format!("{a}/{l}");
+            cmds.push(
+                ["-6", "addr", "add", &cidr, "dev", &t, "nodad"]
+                    .map(String::from)
+                    .to_vec(),
+            );
+        }
+        for c in cmds {
+            match std::process::Command::new("ip").args(&c).output() {
+                Ok(o) if o.status.success() => {}
+                Ok(o) => {
+                    warn!(tap = %t, cmd = ?c, err = %String::from_utf8_lossy(&o.stderr), "configuring the host interface")
+                }
+                Err(e) => warn!(tap = %t, %e, "configuring the host interface: cannot run ip"),
+            }
+        }
+    }
+
+    fn remove_tap(&mut self, slot: u16) {
+        let Some(tap) = self.ports[usize::from(slot)]
+            .as_mut()
+            .and_then(|p| p.tap.take())
+        else {
+            return;
+        };
+        let _ = self.to_worker.send(ToWorker::SetPort {
+            port: tap,
+            io: None,
+        });
+        self.ports[usize::from(tap)] = None;
+        self.quarantined_slots.push(tap);
     }
 
     /// Sends an ICMP or ICMPv6 error about `original` back to its source, from the address of

@@ -99,6 +99,7 @@ impl Control {
             tx_bytes: c.tx_bytes.saturating_sub(b.tx_bytes),
             errors: c.errors.saturating_sub(b.errors),
             giants: c.giants.saturating_sub(b.giants),
+            ring_drops: c.ring_drops.saturating_sub(b.ring_drops),
         }
     }
 
@@ -570,6 +571,7 @@ impl Control {
             .iter()
             .enumerate()
             .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+            .filter(|(_, p)| !matches!(p.mode, PortMode::Host { .. }))
             .filter(|(_, p)| name.is_none_or(|n| n == p.name || n == format!("{}.0", p.name)))
             .collect();
         if let (Some(n), true) = (name, all.is_empty()) {
@@ -610,7 +612,8 @@ impl Control {
                             "input-bps": p.rates[0], "input-pps": p.rates[1],
                             "output-bps": p.rates[2], "output-pps": p.rates[3],
                         },
-                        "input-error-list": {"input-errors": c.errors, "input-giants": c.giants},
+                        "input-error-list": {"input-errors": c.errors, "input-giants": c.giants,
+                            "input-resource-errors": c.ring_drops},
                         "logical-interface": [{
                             "name": format!("{}.0", p.name), "admin-status": "up",
                             "oper-status": link(p),
@@ -736,8 +739,8 @@ impl Control {
                 );
                 let _ = writeln!(
                     out,
-                    "  Input errors:\n    Errors: {}, Giants: {}",
-                    c.errors, c.giants
+                    "  Input errors:\n    Errors: {}, Giants: {}, Resource errors: {}",
+                    c.errors, c.giants, c.ring_drops
                 );
             } else {
                 let _ = writeln!(
@@ -795,7 +798,9 @@ impl Control {
                 .collect();
             return pretty(json!({"statistics": {
                 "ip": {"packets-received": c.rx, "packets-forwarded": c.forwarded,
-                    "packets-sent": c.tx, "packets-punted": c.punted, "drops": drops},
+                    "packets-sent": c.tx, "packets-punted": c.punted,
+                    "packets-to-host": self.host_in, "packets-from-host": c.from_host,
+                    "drops": drops},
                 "icmp": {"errors-sent": self.icmp_sent, "errors-rate-limited": c.errors_suppressed},
                 "bridge": {"bridged": c.bridged, "flooded": c.flooded,
                     "mac-learnt": f.learnt, "mac-moves": f.moves, "mac-limit-hits": f.limit_hits,
@@ -813,6 +818,16 @@ impl Control {
             out,
             "{:>16} packets for this host or its control plane",
             c.punted
+        );
+        let _ = writeln!(
+            out,
+            "{:>16} packets to the kernel (host interfaces)",
+            self.host_in
+        );
+        let _ = writeln!(
+            out,
+            "{:>16} packets from the kernel (host interfaces)",
+            c.from_host
         );
         for r in DropReason::ALL {
             let _ = writeln!(out, "{:>16} packets dropped: {}", c.dropped(r), r.name());

@@ -70,6 +70,8 @@ pub struct AfPacket {
     pub tx_oversize: u64,
     /// Received frames larger than a batch slot (jumbo, or GSO super-frames), dropped.
     pub oversize: u64,
+    /// Frames the kernel dropped with the receive ring full.
+    ring_drops: u64,
 }
 
 // SAFETY: the mapping belongs to this value alone and is only touched through `&mut self`; the
@@ -177,6 +179,7 @@ impl AfPacket {
             tx_next: 0,
             tx_oversize: 0,
             oversize: 0,
+            ring_drops: 0,
         };
         // SAFETY: an all-zero sockaddr_ll is valid; we fill the fields bind needs.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -237,6 +240,26 @@ impl AfPacket {
 impl PacketIo for AfPacket {
     fn giants(&self) -> u64 {
         self.oversize
+    }
+
+    fn ring_drops(&mut self) -> u64 {
+        // tpacket_stats_v3: packets, drops, freeze_q_cnt. Reading resets the kernel's count.
+        let mut st = [0u32; 3];
+        let mut len = std::mem::size_of_val(&st) as libc::socklen_t;
+        // SAFETY: `st` has room for the `len` bytes the kernel writes; both outlive the call.
+        let r = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                6, // PACKET_STATISTICS
+                st.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if r == 0 {
+            self.ring_drops += u64::from(st[1]);
+        }
+        self.ring_drops
     }
 
     fn rx(&mut self, batch: &mut FrameBatch) -> Result<usize, IoError> {

@@ -61,6 +61,11 @@ impl FrameBatch {
         self.count = 0;
     }
 
+    /// Keeps the first `n` frames.
+    pub fn truncate(&mut self, n: usize) {
+        self.count = self.count.min(n);
+    }
+
     /// Reserves the next buffer and lets `fill` write up to `MAX_FRAME` bytes into it;
     /// `fill` returns the frame length. Returns false when the batch is full.
     pub fn push_with(&mut self, fill: impl FnOnce(&mut [u8]) -> usize) -> bool {

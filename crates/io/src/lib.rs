@@ -12,6 +12,7 @@ mod batch;
 pub mod csum;
 pub mod memory;
 pub mod pcap;
+pub mod tap;
 
 pub use batch::{FrameBatch, MAX_FRAME};
 
@@ -49,6 +50,11 @@ pub trait PacketIo: Send {
     /// Received frames the driver dropped because they did not fit a batch slot (Junos
     /// calls them giants): jumbo frames, or GSO super-frames from a virtual device's peer.
     fn giants(&self) -> u64 {
+        0
+    }
+
+    /// Frames the kernel dropped because the receive ring was full (so far, in all).
+    fn ring_drops(&mut self) -> u64 {
         0
     }
 }
