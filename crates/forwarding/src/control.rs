@@ -900,7 +900,7 @@ impl Control {
                 self.apply(acts);
             }
             if frame.len() >= 22 && frame[20..22] == [0, 2] {
-                self.to_host(port, frame);
+                self.deliver_to_host(port, frame);
             }
             return;
         }
@@ -915,7 +915,7 @@ impl Control {
                         self.apply(acts);
                     }
                     if frame[54] == icmp6::NEIGHBOR_ADVERT {
-                        self.to_host(port, frame);
+                        self.deliver_to_host(port, frame);
                     }
                 }
                 Some((icmp6::ECHO_REQUEST, _)) => {
@@ -938,7 +938,7 @@ impl Control {
                 }
                 // Router solicitations, MLD and other multicast: not for the kernel either.
                 _ if frame[38] == 0xff => {}
-                _ => self.to_host(port, frame),
+                _ => self.deliver_to_host(port, frame),
             }
             return;
         }
@@ -951,12 +951,12 @@ impl Control {
             return;
         }
         if frame[0] & 1 == 0 {
-            self.to_host(port, frame);
+            self.deliver_to_host(port, frame);
         }
     }
 
     /// Hands a frame for the box to the kernel, through the TAP of the port it came in on.
-    fn to_host(&mut self, port: u16, frame: Vec<u8>) {
+    fn deliver_to_host(&mut self, port: u16, frame: Vec<u8>) {
         if let Some(tap) = self.port(port).and_then(|p| p.tap) {
             self.host_in += 1;
             let _ = self.to_worker.send(ToWorker::Send { port: tap, frame });
