@@ -453,3 +453,99 @@ fn the_boxs_own_sockets_answer_through_host_interfaces() {
     // Ping is still the data plane's: answered without the kernel.
     assert!(net.lab.ping(&h1, "10.0.1.1"));
 }
+
+#[test]
+fn ecmp_spreads_flows_and_qualified_next_hops_float() {
+    const T: &str = "ecmp_spreads_flows_and_qualified_next_hops_float";
+    if !have(T, &["traceroute", "ethtool"]) {
+        return;
+    }
+    let Some(net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2, h3) = (net.h1.clone(), net.h2.clone(), net.h3.clone());
+    for h in [&h2, &h3] {
+        net.lab.addr(h, "lo", "192.0.2.1/32").unwrap();
+    }
+    let (ok, out) = net.cli(
+        "configure; \
+         set routing-options static route 192.0.2.0/24 next-hop [ 10.0.2.2 10.0.3.2 ]; \
+         set routing-options static route 198.51.100.0/24 qualified-next-hop 10.0.2.2 preference 10; \
+         set routing-options static route 198.51.100.0/24 qualified-next-hop 10.0.3.2 preference 20; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    let (_, out) = net.cli("show route 192.0.2.0/24 exact");
+    assert!(
+        out.contains(">  to 10.0.2.2 via eth2.0") && out.contains(">  to 10.0.3.2 via eth3.0"),
+        "both next hops active:\n{out}"
+    );
+    let (_, out) = net.cli("show route 198.51.100.0/24 exact");
+    assert!(
+        out.contains("*[Static/10]") && out.contains("to 10.0.2.2 via eth2.0"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("10.0.3.2"),
+        "the preference 20 next hop waits:\n{out}"
+    );
+    // 40 UDP probes with different ports (traceroute's, all at TTL 2): the flow hash sends
+    // some through h2 and some through h3, and both answer for 192.0.2.1.
+    let sent = |iface: &str| {
+        let (_, out) = net.cli(&format!("show interfaces {iface} | display json"));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["interface-information"]["physical-interface"][0]["traffic-statistics"]["output-packets"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(net.lab.ping(&h1, "10.0.2.2") && net.lab.ping(&h1, "10.0.3.2"));
+    std::thread::sleep(Duration::from_millis(300));
+    let before = (sent("eth2"), sent("eth3"));
+    for port in ["33434", "40000", "45000", "50000"] {
+        let (_, out) = net.run(
+            &h1,
+            &[
+                "traceroute",
+                "-n",
+                "-f",
+                "2",
+                "-m",
+                "2",
+                "-q",
+                "10",
+                "-N",
+                "10",
+                "-w",
+                "1",
+                "-p",
+                port,
+                "192.0.2.1",
+            ],
+            30,
+        );
+        assert!(out.contains("192.0.2.1"), "answered: {out}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = (sent("eth2"), sent("eth3"));
+    let (via2, via3) = (after.0 - before.0, after.1 - before.1);
+    eprintln!("40 flows: {via2} packets through h2, {via3} through h3");
+    assert!(
+        via2 >= 3 && via3 >= 3,
+        "both paths carry flows: {via2} and {via3}"
+    );
+    // The preferred next hop goes away (its subnet is removed): the route floats to the
+    // preference 20 one.
+    let (ok, out) = net.cli("configure; delete interfaces eth2 unit 0 family inet; commit");
+    assert!(ok, "{out}");
+    let (_, out) = net.cli("show route 198.51.100.0/24 exact");
+    assert!(
+        out.contains("*[Static/20]") && out.contains("to 10.0.3.2 via eth3.0"),
+        "{out}"
+    );
+    let (_, out) = net.cli("show route 192.0.2.0/24 exact");
+    assert!(
+        out.contains("to 10.0.3.2") && !out.contains("10.0.2.2"),
+        "ECMP down to one:\n{out}"
+    );
+    assert!(net.lab.ping(&h1, "192.0.2.1"), "still reachable through h3");
+}

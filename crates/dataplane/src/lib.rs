@@ -23,6 +23,6 @@ pub mod worker;
 pub use counters::PortCounters;
 pub use counters::{Counters, DropReason};
 pub use worker::{
-    Adjacency, NextHop, Pipeline, PuntReason, Punted, Tables, ToWorker, Worker, WorkerStats,
-    ERROR_QUOTE,
+    flow_hash, Adjacency, NextHop, Pipeline, PuntReason, Punted, Tables, ToWorker, Worker,
+    WorkerStats, ERROR_QUOTE,
 };

@@ -42,6 +42,45 @@ pub enum NextHop {
     Discard,
     /// A `reject` route: drop and send ICMP unreachable.
     Reject,
+    /// Equal-cost paths: the next hops at `base..base + n` in the same table; a flow hash
+    /// picks one, so a flow keeps its path and its packets their order.
+    Group { base: u32, n: u16 },
+}
+
+/// The flow hash of an IP packet in an Ethernet frame: addresses, protocol and (for TCP and
+/// UDP, unfragmented) ports, as Linux's and Junos's L3+L4 load balancing. Malformed input
+/// hashes to something; it never panics.
+#[inline]
+pub fn flow_hash(frame: &[u8], v6: bool) -> u32 {
+    let word = |at: usize| -> u64 {
+        frame.get(at..at + 4).map_or(0, |b| {
+            u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        })
+    };
+    let l3 = ETH_HDR;
+    let (mut h, proto, l4) = if v6 {
+        let mut h = 0u64;
+        for i in 0..8 {
+            h = (h ^ word(l3 + 8 + 4 * i)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        (h, frame.get(l3 + 6).copied().unwrap_or(0), Some(l3 + 40))
+    } else {
+        let ihl = usize::from(frame.get(l3).copied().unwrap_or(0x45) & 0x0f) * 4;
+        let frag = frame
+            .get(l3 + 6..l3 + 8)
+            .is_some_and(|b| u16::from_be_bytes([b[0], b[1]]) & 0x3fff != 0);
+        let h = (word(l3 + 12) << 32 | word(l3 + 16)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (
+            h,
+            frame.get(l3 + 9).copied().unwrap_or(0),
+            (!frag).then_some(l3 + ihl),
+        )
+    };
+    h ^= u64::from(proto);
+    if let (6 | 17, Some(at)) = (proto, l4) {
+        h = (h ^ word(at)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    (h ^ (h >> 29)) as u32
 }
 
 /// The tables workers read. The control plane publishes new versions; a worker takes one
@@ -461,7 +500,12 @@ impl Pipeline {
             self.punt_error(i, PuntReason::NoRoute);
             return;
         }
-        let a = match adj.get(nh as usize) {
+        let mut entry = adj.get(nh as usize);
+        if let Some(NextHop::Group { base, n }) = entry {
+            let pick = flow_hash(batch.frame(usize::from(i)), v6) % u32::from((*n).max(1));
+            entry = adj.get((base + pick) as usize);
+        }
+        let a = match entry {
             Some(NextHop::Forward(a)) => *a,
             Some(NextHop::Local) => {
                 self.punt.push((i, PuntReason::Host));
@@ -493,7 +537,7 @@ impl Pipeline {
                 self.punt_error(i, PuntReason::Reject);
                 return;
             }
-            Some(NextHop::Unresolved) | None => {
+            Some(NextHop::Unresolved | NextHop::Group { .. }) | None => {
                 self.counters.drop(DropReason::Unresolved);
                 return;
             }

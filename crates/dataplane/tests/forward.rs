@@ -404,3 +404,77 @@ fn icmp_error_requests_are_bounded_per_worker() {
     assert!(asked >= 200, "the burst is used: {asked}");
     assert_eq!(asked + c.errors_suppressed, 1000);
 }
+
+#[test]
+fn equal_cost_groups_spread_flows_and_keep_each_flow_on_one_path() {
+    let (a_router, mut host_a) = pair(4096);
+    let (b_router, mut host_b) = pair(4096);
+    let (c_router, mut host_c) = pair(4096);
+    let mut fib: Fib<u32> = Fib::new();
+    fib.insert(0x0a00_0000, 8, 1); // 10/8 -> group at 1: members 2 (port 1) and 3 (port 2)
+    let fwd = |port: u16| {
+        NextHop::Forward(Adjacency {
+            port,
+            dst_mac: NEIGH_MAC,
+            src_mac: OUT_MAC,
+            mtu: 1500,
+        })
+    };
+    let tables = Tables {
+        fib4: fib.reader(),
+        fib6: Fib::<u128>::new().reader(),
+        adjacencies: Arc::new(ArcSwap::from_pointee(vec![
+            NextHop::Unresolved,
+            NextHop::Group { base: 2, n: 2 },
+            fwd(1),
+            fwd(2),
+        ])),
+        l2: Default::default(),
+    };
+    let mut w = Worker::new(
+        vec![Box::new(a_router), Box::new(b_router), Box::new(c_router)],
+        256,
+    );
+    // 200 flows (UDP source ports), each sent twice.
+    let flow = |i: u16| {
+        let mut f = test_frame([192, 0, 2, 1], [10, 1, 2, 3], 64, 64);
+        f[34..36].copy_from_slice(&(1000 + i).to_be_bytes());
+        let c = savin_dataplane::checksum::checksum(&{
+            let mut h = f[14..34].to_vec();
+            h[10] = 0;
+            h[11] = 0;
+            h
+        });
+        f[24..26].copy_from_slice(&c.to_be_bytes());
+        f
+    };
+    let frames: Vec<Vec<u8>> = (0..200).map(flow).collect();
+    let mut first_paths: Option<Vec<[u8; 2]>> = None;
+    for round in 0..2 {
+        send(&mut host_a, &frames);
+        w.poll(&tables).unwrap();
+        let (mut b, mut c) = (
+            FrameBatch::with_capacity(256),
+            FrameBatch::with_capacity(256),
+        );
+        host_b.rx(&mut b).unwrap();
+        host_c.rx(&mut c).unwrap();
+        assert_eq!(
+            b.len() + c.len(),
+            200,
+            "round {round}: every packet forwarded once"
+        );
+        assert!(
+            b.len() > 60 && c.len() > 60,
+            "spread: {} and {}",
+            b.len(),
+            c.len()
+        );
+        // The same flows take the same paths every time.
+        let ports = |x: &FrameBatch| -> Vec<[u8; 2]> { x.iter().map(|f| [f[34], f[35]]).collect() };
+        match &first_paths {
+            None => first_paths = Some(ports(&b)),
+            Some(p) => assert_eq!(*p, ports(&b), "flows keep their path"),
+        }
+    }
+}

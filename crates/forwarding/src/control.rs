@@ -150,6 +150,7 @@ impl Engine {
             adjacencies,
             l2,
             vlans: Vec::new(),
+            groups: Vec::new(),
             targets: HashMap::new(),
             free_nh: Vec::new(),
             quarantined_nh: Vec::new(),
@@ -253,6 +254,8 @@ pub(crate) struct Control {
     l2: Arc<ArcSwap<L2Tables>>,
     /// The VLANs, with ports as slots (for `show vlans`).
     pub vlans: Vec<VlanPlan>,
+    /// Equal-cost sets by group id (members with ports as slots).
+    pub groups: Vec<Vec<Target>>,
     targets: HashMap<Target, u32>,
     free_nh: Vec<u32>,
     quarantined_nh: Vec<u32>,
@@ -555,11 +558,9 @@ impl Control {
         (self.roles.len() - 1) as u32
     }
 
-    fn intern(&mut self, t: Target) -> u32 {
-        if let Some(&i) = self.targets.get(&t) {
-            return i;
-        }
-        let nh = match t {
+    /// The data plane's view of a single (non-group) target.
+    fn next_hop_of(&self, t: Target) -> NextHop {
+        match t {
             Target::Connected(_) => NextHop::Resolve,
             Target::Local(_) => NextHop::Local,
             Target::Via(p, gw) => self
@@ -568,10 +569,46 @@ impl Control {
                 .unwrap_or(NextHop::Resolve),
             Target::Discard => NextHop::Discard,
             Target::Reject => NextHop::Reject,
-        };
+            Target::Ecmp(_) => NextHop::Unresolved,
+        }
+    }
+
+    fn intern(&mut self, t: Target) -> u32 {
+        if let Some(&i) = self.targets.get(&t) {
+            return i;
+        }
+        if let Target::Ecmp(g) = t {
+            // A group and its members, contiguous at the end of the table: the group entry
+            // first, then one entry per member (updated like any next hop as neighbours
+            // resolve).
+            let members = self.groups[g as usize].clone();
+            let i = self.roles.len() as u32;
+            self.roles.push(Some(Role::Route(t)));
+            self.adj.push(NextHop::Group {
+                base: i + 1,
+                n: members.len() as u16,
+            });
+            for m in members {
+                let nh = self.next_hop_of(m);
+                self.roles.push(Some(Role::Route(m)));
+                self.adj.push(nh);
+            }
+            self.targets.insert(t, i);
+            return i;
+        }
+        let nh = self.next_hop_of(t);
         let i = self.alloc_nh(Role::Route(t), nh);
         self.targets.insert(t, i);
         i
+    }
+
+    /// The engine's group id of an equal-cost set (ports as slots), made if new.
+    fn group(&mut self, members: Vec<Target>) -> u32 {
+        if let Some(g) = self.groups.iter().position(|m| *m == members) {
+            return g as u32;
+        }
+        self.groups.push(members);
+        (self.groups.len() - 1) as u32
     }
 
     fn lookup(&self, port: u16, ip: IpAddr) -> Option<[u8; 6]> {
@@ -671,19 +708,26 @@ impl Control {
         self.publish_l2(&plan, &slot_of);
         // Routes, with plan port indices turned into slots.
         let slot = |p: u16| slot_of[usize::from(p)];
-        let desired: BTreeMap<(IpAddr, u8), (Target, Protocol, u32)> = plan
-            .routes
-            .iter()
-            .map(|r| {
-                let t = match r.target {
-                    Target::Connected(p) => Target::Connected(slot(p)),
-                    Target::Local(p) => Target::Local(slot(p)),
-                    Target::Via(p, gw) => Target::Via(slot(p), gw),
-                    t => t,
-                };
-                ((r.dst, r.len), (t, r.protocol, r.preference))
-            })
-            .collect();
+        let to_slots = |t: Target| match t {
+            Target::Connected(p) => Target::Connected(slot(p)),
+            Target::Local(p) => Target::Local(slot(p)),
+            Target::Via(p, gw) => Target::Via(slot(p), gw),
+            t => t,
+        };
+        let mut desired: BTreeMap<(IpAddr, u8), (Target, Protocol, u32)> = BTreeMap::new();
+        for r in &plan.routes {
+            let t = match r.target {
+                Target::Ecmp(g) => {
+                    let members = plan.groups[g as usize]
+                        .iter()
+                        .map(|m| to_slots(*m))
+                        .collect();
+                    Target::Ecmp(self.group(members))
+                }
+                t => to_slots(t),
+            };
+            desired.insert((r.dst, r.len), (t, r.protocol, r.preference));
+        }
         // New next hops first, visible before any route points at them.
         let nhs: Vec<u32> = desired.values().map(|(t, ..)| self.intern(*t)).collect();
         self.publish();
@@ -737,6 +781,15 @@ impl Control {
             .collect();
         for (t, i) in unused {
             self.targets.remove(&t);
+            if let Target::Ecmp(g) = t {
+                // Group ranges are not reused (contiguity); they are emptied.
+                let n = self.groups[g as usize].len() as u32;
+                for e in i..=i + n {
+                    self.roles[e as usize] = None;
+                    self.adj[e as usize] = NextHop::Unresolved;
+                }
+                continue;
+            }
             self.roles[i as usize] = None;
             self.adj[i as usize] = NextHop::Unresolved;
             self.quarantined_nh.push(i);
@@ -1099,7 +1152,13 @@ impl Control {
                 original[29],
             ))
         };
-        let port = match self.role_for(src) {
+        let role = match self.role_for(src) {
+            Some(Role::Route(Target::Ecmp(g))) => {
+                self.groups[g as usize].first().map(|m| Role::Route(*m))
+            }
+            r => r,
+        };
+        let port = match role {
             Some(Role::Route(Target::Connected(p) | Target::Via(p, _)) | Role::Host(p, _)) => p,
             _ => return,
         };
@@ -1145,7 +1204,16 @@ impl Control {
 
     /// Sends a routed frame towards `to`, resolving its neighbour if needed.
     fn output(&mut self, frame: Vec<u8>, to: IpAddr) {
-        let (port, neighbour) = match self.role_for(to) {
+        let mut role = self.role_for(to);
+        if let Some(Role::Route(Target::Ecmp(g))) = role {
+            // The member the data plane would pick for this flow.
+            let members = &self.groups[g as usize];
+            let h = savin_dataplane::flow_hash(&frame, to.is_ipv6()) as usize;
+            role = members
+                .get(h % members.len().max(1))
+                .map(|m| Role::Route(*m));
+        }
+        let (port, neighbour) = match role {
             Some(Role::Route(Target::Connected(p))) => (p, to),
             Some(Role::Route(Target::Via(p, gw))) => (p, gw),
             Some(Role::Host(p, ip)) => (p, ip),

@@ -65,6 +65,8 @@ pub enum Target {
     Discard,
     /// Drop and answer with ICMP unreachable.
     Reject,
+    /// Equal-cost next hops: an index into `Plan::groups` (in the engine, into its own).
+    Ecmp(u32),
 }
 
 /// Where a route came from, with its Junos name and default preference.
@@ -100,6 +102,8 @@ pub struct Route {
 pub struct Plan {
     pub ports: Vec<PortPlan>,
     pub vlans: Vec<VlanPlan>,
+    /// Equal-cost next-hop sets (members are `Connected` or `Via`).
+    pub groups: Vec<Vec<Target>>,
     /// The active route of each prefix (the lowest preference wins, as in Junos).
     pub routes: Vec<Route>,
 }
@@ -223,34 +227,59 @@ impl Plan {
         plan.add_switching(cfg, &mut candidates)?;
         for (_, r) in cfg.routing_options.all_static() {
             let dst = r.name.addr;
+            let route_pref = r.preference.unwrap_or(5);
             let target = if r.discard.0 {
                 Some(Target::Discard)
             } else if r.reject.0 {
                 Some(Target::Reject)
             } else {
-                r.next_hop.iter().find_map(|nh| match nh {
-                    CfgNextHop::Address(gw) if gw.is_ipv4() == dst.is_ipv4() => {
-                        plan.port_on_link(*gw).map(|p| Target::Via(p, *gw))
+                // Every usable next hop with its preference; the best preference wins, and
+                // several at the best preference share the traffic (ECMP).
+                let plain = r.next_hop.iter().map(|nh| (nh, route_pref));
+                let qualified = r
+                    .qualified_next_hop
+                    .iter()
+                    .map(|q| (&q.name, q.preference.unwrap_or(route_pref)));
+                let mut usable: Vec<(u32, Target)> = plain
+                    .chain(qualified)
+                    .filter_map(|(nh, pref)| plan.resolve_next_hop(nh, dst).map(|t| (pref, t)))
+                    .collect();
+                usable.sort_by_key(|(p, t)| (*p, format!("{t:?}")));
+                let best = usable.first().map(|(p, _)| *p);
+                let mut members: Vec<Target> = usable
+                    .iter()
+                    .filter(|(p, _)| Some(*p) == best)
+                    .map(|(_, t)| *t)
+                    .collect();
+                members.dedup();
+                match members.len() {
+                    0 => None,
+                    1 => Some(members[0]),
+                    _ => {
+                        plan.groups.push(members);
+                        Some(Target::Ecmp((plan.groups.len() - 1) as u32))
                     }
-                    CfgNextHop::Interface(ifl) => {
-                        let name = ifl.rsplit_once('.').map_or(ifl.as_str(), |(n, _)| n);
-                        plan.ports
-                            .iter()
-                            .position(|p| p.name == name)
-                            .map(|p| Target::Connected(p as u16))
-                    }
-                    _ => None,
-                })
+                }
+                .map(|t| (t, best.unwrap_or(route_pref)))
+                .map(|(t, p)| {
+                    candidates.push(Route {
+                        dst: mask(dst, r.name.len),
+                        len: r.name.len,
+                        target: t,
+                        protocol: Protocol::Static,
+                        preference: p,
+                    });
+                    t
+                });
+                continue;
             };
-            // A next hop not on any connected subnet is not usable (as on Junos: the route is
-            // kept in the configuration but not installed).
             if let Some(target) = target {
                 candidates.push(Route {
                     dst: mask(dst, r.name.len),
                     len: r.name.len,
                     target,
                     protocol: Protocol::Static,
-                    preference: r.preference.unwrap_or(5),
+                    preference: route_pref,
                 });
             }
         }
@@ -362,6 +391,24 @@ impl Plan {
             });
         }
         Ok(())
+    }
+
+    /// What a configured next hop leads to: a gateway on a connected subnet, or an interface.
+    /// None if it is not usable (as on Junos: the route stays configured, not installed).
+    fn resolve_next_hop(&self, nh: &CfgNextHop, dst: IpAddr) -> Option<Target> {
+        match nh {
+            CfgNextHop::Address(gw) if gw.is_ipv4() == dst.is_ipv4() => {
+                self.port_on_link(*gw).map(|p| Target::Via(p, *gw))
+            }
+            CfgNextHop::Interface(ifl) => {
+                let name = ifl.rsplit_once('.').map_or(ifl.as_str(), |(n, _)| n);
+                self.ports
+                    .iter()
+                    .position(|p| p.name == name || p.name == *ifl)
+                    .map(|p| Target::Connected(p as u16))
+            }
+            _ => None,
+        }
     }
 
     /// The port whose subnet holds `ip` (not one of our own addresses).

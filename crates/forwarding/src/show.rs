@@ -120,6 +120,17 @@ impl Control {
             ),
             Target::Discard => (vec!["   Discard".into()], json!([{"nh-type": "Discard"}])),
             Target::Reject => (vec!["   Reject".into()], json!([{"nh-type": "Reject"}])),
+            Target::Ecmp(g) => {
+                // Every member carries traffic: all are marked selected.
+                let mut lines = Vec::new();
+                let mut js = Vec::new();
+                for m in self.groups.get(g as usize).into_iter().flatten() {
+                    let (l, j) = self.route_nh(&Installed { target: *m, ..*r });
+                    lines.extend(l);
+                    js.extend(j.as_array().cloned().unwrap_or_default());
+                }
+                (lines, Value::Array(js))
+            }
         }
     }
 
@@ -315,6 +326,10 @@ impl Control {
                     }
                     Target::Discard => ("user", String::new(), "dscd", String::new()),
                     Target::Reject => ("user", String::new(), "rjct", String::new()),
+                    Target::Ecmp(g) => {
+                        let n = self.groups.get(g as usize).map_or(0, Vec::len);
+                        ("user", format!("{n} next hops"), "ulst", String::new())
+                    }
                 };
                 rows.push((dst, ty, nh, nht, r.nh, netif));
             }

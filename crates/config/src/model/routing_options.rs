@@ -49,16 +49,30 @@ fn static_routes(v6: bool) -> Node {
             vec![
                 leaf_list("next-hop", "Next hop to destination", Type::NextHop { v6 })
                     .excludes(&["discard", "reject"]),
+                list(
+                    "qualified-next-hop",
+                    "Next hop with qualifiers",
+                    Type::NextHop { v6 },
+                    vec![leaf(
+                        "preference",
+                        "Preference of this next hop",
+                        Type::Uint {
+                            min: 0,
+                            max: 4_294_967_295,
+                        },
+                    )],
+                )
+                .excludes(&["discard", "reject"]),
                 flag(
                     "discard",
                     "Drop packets to destination; send no ICMP unreachables",
                 )
-                .excludes(&["next-hop", "reject"]),
+                .excludes(&["next-hop", "qualified-next-hop", "reject"]),
                 flag(
                     "reject",
                     "Drop packets to destination; send ICMP unreachables",
                 )
-                .excludes(&["next-hop", "discard"]),
+                .excludes(&["next-hop", "qualified-next-hop", "discard"]),
                 leaf(
                     "preference",
                     "Preference value",
@@ -106,9 +120,19 @@ pub struct StaticRoute {
     #[serde(default)]
     pub next_hop: Vec<NextHop>,
     #[serde(default)]
+    pub qualified_next_hop: Vec<QualifiedNextHop>,
+    #[serde(default)]
     pub discard: Flag,
     #[serde(default)]
     pub reject: Flag,
+    pub preference: Option<u32>,
+}
+
+/// A next hop with its own preference (a floating static next hop).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct QualifiedNextHop {
+    pub name: NextHop,
     pub preference: Option<u32>,
 }
 
@@ -134,17 +158,18 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
             path.extend(["rib", table]);
         }
         path.extend(["static", "route", prefix.as_str()]);
-        let kinds = usize::from(!route.next_hop.is_empty())
+        let kinds = usize::from(!route.next_hop.is_empty() || !route.qualified_next_hop.is_empty())
             + usize::from(route.discard.0)
             + usize::from(route.reject.0);
         if kinds == 0 {
             errors.push(ValidationError::new(
                 &path[..path.len() - 2],
                 format!("route {prefix}"),
-                "missing next hop: configure next-hop, discard or reject",
+                "missing next hop: configure next-hop, qualified-next-hop, discard or reject",
             ));
         }
-        for nh in &route.next_hop {
+        let qualified = route.qualified_next_hop.iter().map(|q| &q.name);
+        for nh in route.next_hop.iter().chain(qualified) {
             if let NextHop::Interface(ifl) = nh {
                 if cfg.interfaces.unit(ifl).is_none() {
                     errors.push(ValidationError::new(
