@@ -8,8 +8,15 @@ use libfuzzer_sys::fuzz_target;
 use savin_dataplane::arp::{Arp, ArpConfig, ArpInterface};
 
 fuzz_target!(|data: &[u8]| {
-    let ifc = ArpInterface { port: 0, mac: [2, 0, 0, 0, 0, 1], addrs: vec![(Ipv4Addr::new(10, 0, 0, 1), 8)] };
-    let mut arp = Arp::new(ArpConfig { max_entries: 8, ..ArpConfig::default() });
+    let ifc = ArpInterface {
+        port: 0,
+        mac: [2, 0, 0, 0, 0, 1],
+        addrs: vec![(Ipv4Addr::new(10, 0, 0, 1), 8)],
+    };
+    let mut arp = Arp::new(ArpConfig {
+        max_entries: 8,
+        ..ArpConfig::default()
+    });
     let mut now = 0u64;
     for chunk in data.split(|b| *b == 0xa5).take(32) {
         now += 700;

@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use savin_config::Configuration;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(c) = Configuration::parse(text, Some("fuzz")) {
         let printed = c.to_curly();
         let again = Configuration::parse(&printed, None).expect("printed configuration parses");

@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use savin_config::Configuration;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(c) = Configuration::parse_set(text, Some("fuzz")) {
         let printed = c.to_set();
         let again = Configuration::parse_set(&printed, None).expect("printed set form parses");

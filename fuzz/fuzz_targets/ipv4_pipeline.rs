@@ -17,8 +17,22 @@ fn tables() -> &'static (Fib<u32>, Tables) {
         let mut fib = Fib::new();
         fib.insert(0, 1, 1);
         fib.insert(0x8000_0000, 2, 2);
-        let adj = vec![NextHop::Unresolved, NextHop::Forward(Adjacency { port: 0, dst_mac: [2; 6], src_mac: [4; 6], mtu: 1500 }), NextHop::Unresolved];
-        let t = Tables { fib4: fib.reader(), fib6: Fib::<u128>::new().reader(), adjacencies: Arc::new(ArcSwap::from_pointee(adj)), l2: Default::default() };
+        let adj = vec![
+            NextHop::Unresolved,
+            NextHop::Forward(Adjacency {
+                port: 0,
+                dst_mac: [2; 6],
+                src_mac: [4; 6],
+                mtu: 1500,
+            }),
+            NextHop::Unresolved,
+        ];
+        let t = Tables {
+            fib4: fib.reader(),
+            fib6: Fib::<u128>::new().reader(),
+            adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
+            l2: Default::default(),
+        };
         (fib, t)
     })
 }
@@ -34,7 +48,8 @@ fuzz_target!(|data: &[u8]| {
         let f = batch.frame(i);
         if f.len() >= 14 && savin_dataplane::ipv4::check(f, 14).is_ok() {
             if savin_dataplane::icmp::may_send_error_about(f) {
-                let e = savin_dataplane::icmp::error(f, 11, 0, std::net::Ipv4Addr::new(10, 0, 0, 1), 0);
+                let e =
+                    savin_dataplane::icmp::error(f, 11, 0, std::net::Ipv4Addr::new(10, 0, 0, 1), 0);
                 assert!(savin_dataplane::ipv4::check(&e, 14).is_ok());
             }
             let mut copy = f.to_vec();
