@@ -35,6 +35,14 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 10_000)]
         macs: usize,
     },
+    /// Through namespaces: 64-byte UDP packet rate and TCP throughput between two lab hosts
+    /// (iperf3), Savin (AF_PACKET, one worker) against Linux kernel forwarding in the same
+    /// run. Needs root.
+    Forwarding {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5)]
+        secs: u32,
+    },
 }
 
 pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
@@ -43,6 +51,7 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Fib { table } => fib(&table),
         BenchCmd::Pipeline { table } => pipeline(&table),
         BenchCmd::Bridge { macs } => bridge(macs),
+        BenchCmd::Forwarding { secs } => forwarding(secs),
     }
 }
 
@@ -583,6 +592,146 @@ pub fn bridge(macs: usize) -> anyhow::Result<ExitCode> {
         "mpps": packets as f64 / secs / 1e6,
         "ns_per_packet": secs * 1e9 / packets as f64,
         "goal_mpps": 25,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One iperf3 run from h1 to h2 (10.0.2.2): (packets or bits) per second as the receiver saw.
+fn iperf3(
+    lab: &mut savin_lab::Lab,
+    h1: &savin_lab::Ns,
+    h2: &savin_lab::Ns,
+    args: &[&str],
+    secs: u32,
+) -> anyhow::Result<serde_json::Value> {
+    let server = lab.iperf3_server(h2, "10.0.2.2")?;
+    let t = secs.to_string();
+    let mut a = vec!["iperf3", "-c", "10.0.2.2", "-J", "-t", &t];
+    a.extend_from_slice(args);
+    let out = lab.exec(h1, &a, Duration::from_secs(u64::from(secs) + 30))?;
+    lab.wait(server, Duration::from_secs(10));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("iperf3 {args:?}: {}", String::from_utf8_lossy(&out.stderr)))?;
+    Ok(v)
+}
+
+/// Packet rate (64-byte frames: 18 bytes of UDP payload) and TCP throughput through one router.
+fn measure(
+    lab: &mut savin_lab::Lab,
+    h1: &savin_lab::Ns,
+    h2: &savin_lab::Ns,
+    secs: u32,
+) -> anyhow::Result<serde_json::Value> {
+    let udp = iperf3(lab, h1, h2, &["-u", "-b", "0", "-l", "18"], secs)?;
+    let sum = &udp["end"]["sum"];
+    let packets = sum["packets"].as_f64().unwrap_or(0.0);
+    let lost = sum["lost_packets"].as_f64().unwrap_or(0.0);
+    let seconds = sum["seconds"]
+        .as_f64()
+        .unwrap_or(f64::from(secs))
+        .max(0.001);
+    let tcp = iperf3(lab, h1, h2, &[], secs)?;
+    let bps = tcp["end"]["sum_received"]["bits_per_second"]
+        .as_f64()
+        .unwrap_or(0.0);
+    Ok(json!({
+        "udp64_sent_pps": packets / seconds,
+        "udp64_received_pps": (packets - lost) / seconds,
+        "udp64_loss_percent": if packets > 0.0 { lost * 100.0 / packets } else { 0.0 },
+        "tcp_mbit_s": bps / 1e6,
+    }))
+}
+
+pub fn forwarding(secs: u32) -> anyhow::Result<ExitCode> {
+    use savin_lab::Lab;
+    let mut lab =
+        Lab::new().context("bench forwarding builds network namespaces: run it as root")?;
+    let exe = std::env::current_exe()?.to_string_lossy().to_string();
+    let mut results = serde_json::Map::new();
+    // The same hosts and tools for both routers; TSO/GSO off on the hosts (Savin takes
+    // segments until it speaks PACKET_VNET_HDR), and the kernel measured with them on too.
+    for (name, savin, offload) in [
+        ("linux", false, false),
+        ("linux-offloads-on", false, true),
+        ("savin", true, false),
+    ] {
+        let r = lab.netns(&format!("r-{}", &name[..5.min(name.len())]))?;
+        let h1 = lab.netns("h1")?;
+        let h2 = lab.netns("h2")?;
+        lab.veth(&r, "eth1", &h1, "eth0")?;
+        lab.veth(&r, "eth2", &h2, "eth0")?;
+        for (h, n) in [(&h1, 1), (&h2, 2)] {
+            if !offload {
+                lab.exec(
+                    h,
+                    &["ethtool", "-K", "eth0", "tso", "off", "gso", "off"],
+                    Duration::from_secs(5),
+                )?;
+            }
+            lab.addr(h, "eth0", &format!("10.0.{n}.2/24"))?;
+            lab.route(h, &["default", "via", &format!("10.0.{n}.1")])?;
+        }
+        let state = tempfile::tempdir()?;
+        let mut daemon = None;
+        if savin {
+            let sock = state.path().join("savin.sock");
+            let dir = state.path().to_string_lossy().to_string();
+            daemon = Some(lab.spawn(&r, &[&exe, "daemon", "--state-dir", &dir], None, None)?);
+            anyhow::ensure!(
+                savin_lab::wait_until(Duration::from_secs(10), || sock.exists()),
+                "the daemon did not start"
+            );
+            let mut c = Client::connect(&sock)?;
+            for line in [
+                "configure",
+                "set interfaces eth1 unit 0 family inet address 10.0.1.1/24",
+                "set interfaces eth2 unit 0 family inet address 10.0.2.1/24",
+                "commit",
+            ] {
+                let r = c.request(&Request::Exec {
+                    line: line.into(),
+                    data: None,
+                })?;
+                anyhow::ensure!(r.ok, "{line}: {}", r.output);
+            }
+        } else {
+            lab.addr(&r, "eth1", "10.0.1.1/24")?;
+            lab.addr(&r, "eth2", "10.0.2.1/24")?;
+            lab.exec(
+                &r,
+                &["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+                Duration::from_secs(5),
+            )?;
+        }
+        anyhow::ensure!(lab.ping(&h1, "10.0.2.2"), "{name}: no path from h1 to h2");
+        results.insert(name.into(), measure(&mut lab, &h1, &h2, secs)?);
+        if let Some(pid) = daemon {
+            lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
+            lab.wait(pid, Duration::from_secs(5));
+        }
+        // A fresh lab per router, so names can repeat.
+        drop(lab);
+        lab = Lab::new()?;
+    }
+    let ratio = |k: &str| {
+        let s = results["savin"][k].as_f64().unwrap_or(0.0);
+        let l = results["linux"][k].as_f64().unwrap_or(0.0);
+        if l > 0.0 {
+            s / l
+        } else {
+            0.0
+        }
+    };
+    let out = json!({
+        "bench": "forwarding",
+        "workload": format!("two hosts in namespaces through one router over veth, iperf3 for {secs} s each: UDP with 18-byte payloads (64-byte frames) unlimited rate, then TCP; Savin on AF_PACKET with one worker"),
+        "results": results,
+        "ratio_savin_to_linux": {
+            "udp64_received_pps": ratio("udp64_received_pps"),
+            "tcp_mbit_s": ratio("tcp_mbit_s"),
+        },
+        "goals": {"udp64_received_pps_ratio": 1.0, "tcp_ratio": 0.5},
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)

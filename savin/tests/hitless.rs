@@ -20,11 +20,7 @@ fn commits_that_change_other_routes_and_addresses_lose_no_packets() {
     let (h1, h2, h3) = (net.h1.clone(), net.h2.clone(), net.h3.clone());
     assert!(net.lab.ping(&h1, "10.0.2.2"), "{}", net.log());
     assert!(net.lab.ping(&h3, "10.0.3.1"));
-    let server = net
-        .lab
-        .spawn(&h2, &["iperf3", "-s", "-1", "-B", "10.0.2.2"], None, None)
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let server = net.lab.iperf3_server(&h2, "10.0.2.2").unwrap();
     let out_file = net.state.path().join("iperf3.json");
     let client = net
         .lab

@@ -84,11 +84,7 @@ fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
 
     // PMTUD: a TCP transfer (DF set by Linux) of 4 MB completes across the 1280 link.
     net.run(&h1, &["ip", "route", "flush", "cache"], 5);
-    let server = net
-        .lab
-        .spawn(&h2, &["iperf3", "-s", "-1", "-B", "10.0.2.2"], None, None)
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let server = net.lab.iperf3_server(&h2, "10.0.2.2").unwrap();
     let (ok, out) = net.run(&h1, &["iperf3", "-c", "10.0.2.2", "-n", "4M", "-J"], 60);
     assert!(ok, "TCP across the 1280-byte link: {out}\n{}", net.log());
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -104,11 +100,7 @@ fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
     );
 
     // iperf3 UDP.
-    let server = net
-        .lab
-        .spawn(&h2, &["iperf3", "-s", "-1", "-B", "10.0.2.2"], None, None)
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let server = net.lab.iperf3_server(&h2, "10.0.2.2").unwrap();
     let (ok, out) = net.run(
         &h1,
         &[
@@ -353,16 +345,7 @@ fn ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin() {
         "packet too big: {icmp:?}"
     );
     // TCP over IPv6 across the 1280 link: PMTUD with packet too big.
-    let server = net
-        .lab
-        .spawn(
-            &h2,
-            &["iperf3", "-s", "-1", "-B", "2001:db8:2::2"],
-            None,
-            None,
-        )
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    let server = net.lab.iperf3_server(&h2, "2001:db8:2::2").unwrap();
     let (ok, out) = net.run(
         &h1,
         &["iperf3", "-6", "-c", "2001:db8:2::2", "-n", "4M", "-J"],
@@ -426,11 +409,7 @@ fn the_boxs_own_sockets_answer_through_host_interfaces() {
     );
     // TCP to a kernel socket on the box, IPv4 and IPv6, from a host on either side.
     for (bind, client) in [("10.0.1.1", &h1), ("10.0.1.1", &h3), ("2001:db8:1::1", &h1)] {
-        let server = net
-            .lab
-            .spawn(&r, &["iperf3", "-s", "-1", "-B", bind], None, None)
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(500));
+        let server = net.lab.iperf3_server(&r, bind).unwrap();
         let (ok, out) = net.run(client, &["iperf3", "-c", bind, "-n", "1M"], 30);
         assert!(
             ok,

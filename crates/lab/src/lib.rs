@@ -280,6 +280,27 @@ impl Lab {
         Ok(pid)
     }
 
+    /// Starts a one-off iperf3 server (`-s -1`) in `ns` bound to `bind`, and returns once it
+    /// listens (a client started earlier would be refused), within 15 s.
+    pub fn iperf3_server(&mut self, ns: &Ns, bind: &str) -> Result<u32, LabError> {
+        let pid = self.spawn(ns, &["iperf3", "-s", "-1", "-B", bind], None, None)?;
+        let listening = wait_until(Duration::from_secs(15), || {
+            self.exec(
+                ns,
+                &["ss", "-Hltn", "sport = :5201"],
+                Duration::from_secs(5),
+            )
+            .is_ok_and(|o| !o.stdout.is_empty())
+        });
+        if !listening {
+            return Err(LabError::Command {
+                cmd: format!("iperf3 -s -B {bind}"),
+                stderr: "not listening within 15 s".into(),
+            });
+        }
+        Ok(pid)
+    }
+
     /// Sends `sig` to a process started with [`Lab::spawn`] (to its whole group).
     pub fn signal(&self, pid: u32, sig: Signal) {
         let _ = killpg(Pid::from_raw(pid as i32), sig);
