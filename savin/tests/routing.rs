@@ -158,6 +158,17 @@ fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
         out.contains("eth1.0                  up    up   inet     10.0.1.1/24"),
         "{out}"
     );
+    let (_, out) = net.cli("monitor interface traffic");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("eth2 ") && l.contains("Up")),
+        "{out}"
+    );
+    let (_, out) = net.cli("monitor interface eth2");
+    assert!(
+        out.contains("Interface: eth2, Enabled, Link is Up") && out.contains("Output packets:"),
+        "{out}"
+    );
     let (_, out) = net.cli("show interfaces eth2 | display json");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let phy = &v["interface-information"]["physical-interface"][0];

@@ -798,6 +798,75 @@ impl Control {
         Ok(out)
     }
 
+    /// `monitor interface NAME` (one screen of counters and rates, as Junos refreshes it) and
+    /// `monitor interface traffic` (every port's packets and rates).
+    pub fn monitor_interface(&self, args: &[String], json_out: bool) -> Result<String, String> {
+        let now = chrono::Utc::now().format("%H:%M:%S");
+        match args.first().map(String::as_str) {
+            None => Err("syntax error: expecting an interface name or 'traffic'".into()),
+            Some("traffic") => {
+                let ports = self.selected_ports(None)?;
+                if json_out {
+                    return self.show_interfaces(&[], true);
+                }
+                let mut out = format!("Interface    Link  Input packets        (pps)     Output packets        (pps)   Time: {now}\n");
+                for (slot, p) in ports {
+                    let c = self.port_counters(slot);
+                    let _ = writeln!(
+                        out,
+                        " {:<11} {:<5} {:>13} {:>12} {:>18} {:>12}",
+                        p.name,
+                        if p.link_up { "Up" } else { "Down" },
+                        c.rx_packets,
+                        format!("({})", p.rates[1]),
+                        c.tx_packets,
+                        format!("({})", p.rates[3]),
+                    );
+                }
+                Ok(out)
+            }
+            Some(name) => {
+                let ports = self.selected_ports(Some(name))?;
+                if json_out {
+                    return self.show_interfaces(&[name.to_string()], true);
+                }
+                let (slot, p) = ports[0];
+                let c = self.port_counters(slot);
+                let mut out = format!(
+                    "Interface: {}, Enabled, Link is {}    Time: {now}\n",
+                    p.name,
+                    if p.link_up { "Up" } else { "Down" }
+                );
+                out.push_str("Encapsulation: Ethernet, Speed: Unspecified\nTraffic statistics:\n");
+                let _ = writeln!(
+                    out,
+                    "  Input bytes:    {:>20} ({} bps)",
+                    c.rx_bytes, p.rates[0]
+                );
+                let _ = writeln!(
+                    out,
+                    "  Output bytes:   {:>20} ({} bps)",
+                    c.tx_bytes, p.rates[2]
+                );
+                let _ = writeln!(
+                    out,
+                    "  Input packets:  {:>20} ({} pps)",
+                    c.rx_packets, p.rates[1]
+                );
+                let _ = writeln!(
+                    out,
+                    "  Output packets: {:>20} ({} pps)",
+                    c.tx_packets, p.rates[3]
+                );
+                out.push_str("Error statistics:\n");
+                let _ = writeln!(out, "  Input errors:          {:>13}", c.errors);
+                let _ = writeln!(out, "  Input giants:          {:>13}", c.giants);
+                let _ = writeln!(out, "  Input resource errors: {:>13}", c.ring_drops);
+                Ok(out)
+            }
+        }
+    }
+
     pub fn show_statistics(&self, json_out: bool) -> String {
         let c: Counters = self
             .stats
@@ -950,6 +1019,7 @@ impl Operational for Ops {
                 ["show", "ipv6", "neighbors"] => Ok(c.show_nd(json_out)),
                 ["show", "ethernet-switching", "table"] => c.show_fdb(&args, json_out),
                 ["show", "vlans"] => c.show_vlans(&args, json_out),
+                ["monitor", "interface"] => c.monitor_interface(&args, json_out),
                 ["clear", "ethernet-switching", "table"] => {
                     c.clear_fdb();
                     Ok(String::new())
