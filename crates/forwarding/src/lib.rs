@@ -603,6 +603,11 @@ pub(crate) const COMMANDS: &[OpCommand] = &[
         &["show", "ethernet-switching", "table"],
         "Show the MAC address table",
     ),
+    (&["monitor"], "Show real-time debugging information"),
+    (
+        &["monitor", "interface"],
+        "Show interface traffic and rates (NAME, or traffic for all)",
+    ),
     (&["show", "interfaces"], "Show interface information"),
     (&["show", "vlans"], "Show VLAN information"),
     (&["show", "route"], "Show routing table information"),
