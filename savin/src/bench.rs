@@ -616,29 +616,28 @@ fn iperf3(
     Ok(v)
 }
 
+fn rx_packets(lab: &savin_lab::Lab, ns: &savin_lab::Ns) -> anyhow::Result<f64> {
+    let o = lab.exec(ns, &["cat", "/sys/class/net/eth0/statistics/rx_packets"], Duration::from_secs(5))?;
+    Ok(String::from_utf8_lossy(&o.stdout).trim().parse::<f64>()?)
+}
+
 /// Packet rate (64-byte frames: 18 bytes of UDP payload) and TCP throughput through one router.
-fn measure(
-    lab: &mut savin_lab::Lab,
-    h1: &savin_lab::Ns,
-    h2: &savin_lab::Ns,
-    secs: u32,
-) -> anyhow::Result<serde_json::Value> {
+/// The router's rate is what reached h2's interface: the iperf3 server's own count also loses
+/// what its socket buffer could not hold, which measures the receiving host, not the router.
+fn measure(lab: &mut savin_lab::Lab, h1: &savin_lab::Ns, h2: &savin_lab::Ns, secs: u32) -> anyhow::Result<serde_json::Value> {
+    let before = rx_packets(lab, h2)?;
     let udp = iperf3(lab, h1, h2, &["-u", "-b", "0", "-l", "18"], secs)?;
+    let after = rx_packets(lab, h2)?;
     let sum = &udp["end"]["sum"];
     let packets = sum["packets"].as_f64().unwrap_or(0.0);
     let lost = sum["lost_packets"].as_f64().unwrap_or(0.0);
-    let seconds = sum["seconds"]
-        .as_f64()
-        .unwrap_or(f64::from(secs))
-        .max(0.001);
+    let seconds = sum["seconds"].as_f64().unwrap_or(f64::from(secs)).max(0.001);
     let tcp = iperf3(lab, h1, h2, &[], secs)?;
-    let bps = tcp["end"]["sum_received"]["bits_per_second"]
-        .as_f64()
-        .unwrap_or(0.0);
+    let bps = tcp["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
     Ok(json!({
         "udp64_sent_pps": packets / seconds,
-        "udp64_received_pps": (packets - lost) / seconds,
-        "udp64_loss_percent": if packets > 0.0 { lost * 100.0 / packets } else { 0.0 },
+        "udp64_forwarded_pps": (after - before).max(0.0) / seconds,
+        "udp64_delivered_to_socket_pps": (packets - lost) / seconds,
         "tcp_mbit_s": bps / 1e6,
     }))
 }
@@ -725,13 +724,14 @@ pub fn forwarding(secs: u32) -> anyhow::Result<ExitCode> {
     };
     let out = json!({
         "bench": "forwarding",
-        "workload": format!("two hosts in namespaces through one router over veth, iperf3 for {secs} s each: UDP with 18-byte payloads (64-byte frames) unlimited rate, then TCP; Savin on AF_PACKET with one worker"),
+        "workload": format!("two hosts in namespaces through one router over veth, iperf3 for {secs} s each: UDP with 18-byte payloads (64-byte frames) unlimited rate (forwarded = what reached h2's interface), then TCP; Savin on AF_PACKET with one worker"),
         "results": results,
         "ratio_savin_to_linux": {
-            "udp64_received_pps": ratio("udp64_received_pps"),
+            "udp64_forwarded_pps": ratio("udp64_forwarded_pps"),
             "tcp_mbit_s": ratio("tcp_mbit_s"),
         },
-        "goals": {"udp64_received_pps_ratio": 1.0, "tcp_ratio": 0.5},
+        "goals": {"udp64_forwarded_pps_ratio": 1.0, "tcp_ratio": 0.5},
+        "note": "the generator (iperf3, one core) limits the offered rate; both routers are measured with the same generator on the same two cores",
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)

@@ -44,9 +44,13 @@ pub struct RingConfig {
 
 impl Default for RingConfig {
     fn default() -> Self {
+        // 8 MiB of receive ring in 128 blocks of 64 KiB: a block is handed over when full
+        // or after the 1 ms timeout, so at low rates each block holds little, and the number
+        // of blocks is what bounds how long the worker may be descheduled (128 ms here)
+        // before the kernel drops.
         RingConfig {
-            rx_block_size: 1 << 18,
-            rx_blocks: 32,
+            rx_block_size: 1 << 16,
+            rx_blocks: 128,
             rx_block_timeout_ms: 1,
             tx_frame_size: 16384,
             tx_frames: 256,
