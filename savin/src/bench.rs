@@ -617,23 +617,37 @@ fn iperf3(
 }
 
 fn rx_packets(lab: &savin_lab::Lab, ns: &savin_lab::Ns) -> anyhow::Result<f64> {
-    let o = lab.exec(ns, &["cat", "/sys/class/net/eth0/statistics/rx_packets"], Duration::from_secs(5))?;
+    let o = lab.exec(
+        ns,
+        &["cat", "/sys/class/net/eth0/statistics/rx_packets"],
+        Duration::from_secs(5),
+    )?;
     Ok(String::from_utf8_lossy(&o.stdout).trim().parse::<f64>()?)
 }
 
 /// Packet rate (64-byte frames: 18 bytes of UDP payload) and TCP throughput through one router.
 /// The router's rate is what reached h2's interface: the iperf3 server's own count also loses
 /// what its socket buffer could not hold, which measures the receiving host, not the router.
-fn measure(lab: &mut savin_lab::Lab, h1: &savin_lab::Ns, h2: &savin_lab::Ns, secs: u32) -> anyhow::Result<serde_json::Value> {
+fn measure(
+    lab: &mut savin_lab::Lab,
+    h1: &savin_lab::Ns,
+    h2: &savin_lab::Ns,
+    secs: u32,
+) -> anyhow::Result<serde_json::Value> {
     let before = rx_packets(lab, h2)?;
     let udp = iperf3(lab, h1, h2, &["-u", "-b", "0", "-l", "18"], secs)?;
     let after = rx_packets(lab, h2)?;
     let sum = &udp["end"]["sum"];
     let packets = sum["packets"].as_f64().unwrap_or(0.0);
     let lost = sum["lost_packets"].as_f64().unwrap_or(0.0);
-    let seconds = sum["seconds"].as_f64().unwrap_or(f64::from(secs)).max(0.001);
+    let seconds = sum["seconds"]
+        .as_f64()
+        .unwrap_or(f64::from(secs))
+        .max(0.001);
     let tcp = iperf3(lab, h1, h2, &[], secs)?;
-    let bps = tcp["end"]["sum_received"]["bits_per_second"].as_f64().unwrap_or(0.0);
+    let bps = tcp["end"]["sum_received"]["bits_per_second"]
+        .as_f64()
+        .unwrap_or(0.0);
     Ok(json!({
         "udp64_sent_pps": packets / seconds,
         "udp64_forwarded_pps": (after - before).max(0.0) / seconds,

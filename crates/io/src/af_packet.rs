@@ -13,7 +13,19 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::{FrameBatch, IoError, PacketIo};
 
+const TPACKET_V2: libc::c_int = 1;
 const TPACKET_V3: libc::c_int = 2;
+/// TX data offset with TPACKET_V2: TPACKET2_HDRLEN minus the sockaddr_ll.
+const TPACKET2_HDR: usize = 32;
+// Offsets in `struct tpacket2_hdr`.
+const H2_STATUS: usize = 0;
+const H2_LEN: usize = 4;
+const H2_SNAPLEN: usize = 8;
+const H2_MAC: usize = 12;
+const H2_VLAN_TCI: usize = 24;
+const H2_VLAN_TPID: usize = 26;
+/// A V2 receive slot: header and a frame of up to 1,978 bytes (an MTU of 1500 and tags fit).
+const RX_FRAME: u32 = 2048;
 /// Size of `struct tpacket3_hdr`, already TPACKET_ALIGNed; TX data starts right after it.
 const TPACKET3_HDR: usize = 48;
 // Offsets in `struct tpacket_block_desc` (version, offset_to_priv, then tpacket_hdr_v1).
@@ -29,9 +41,20 @@ const H_MAC: usize = 24;
 const H_VLAN_TCI: usize = 32;
 const H_VLAN_TPID: usize = 36;
 
+/// The ring format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingVersion {
+    /// One frame per slot, handed over as soon as it is written: microseconds of latency.
+    V2,
+    /// Blocks of frames, handed over when full or after `rx_block_timeout_ms`: fewer wakeups
+    /// at high rates, a millisecond of latency at low ones.
+    V3,
+}
+
 /// Ring geometry.
 #[derive(Debug, Clone, Copy)]
 pub struct RingConfig {
+    pub version: RingVersion,
     /// RX block size in bytes (a multiple of the page size).
     pub rx_block_size: u32,
     pub rx_blocks: u32,
@@ -48,7 +71,12 @@ impl Default for RingConfig {
         // or after the 1 ms timeout, so at low rates each block holds little, and the number
         // of blocks is what bounds how long the worker may be descheduled (128 ms here)
         // before the kernel drops.
+        //
+        // TPACKET_V2 by default: with V3's block timeout (1 ms at least) every hop through
+        // Savin cost a millisecond, which TCP feels; V2 hands over each frame at once and the
+        // worker still takes them in batches.
         RingConfig {
+            version: RingVersion::V2,
             rx_block_size: 1 << 16,
             rx_blocks: 128,
             rx_block_timeout_ms: 1,
@@ -122,13 +150,15 @@ impl AfPacket {
         }
         // SAFETY: `raw` is a fresh descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        setsockopt(&fd, libc::PACKET_VERSION, &TPACKET_V3, "PACKET_VERSION")?;
+        let v2 = cfg.version == RingVersion::V2;
+        let version = if v2 { TPACKET_V2 } else { TPACKET_V3 };
+        setsockopt(&fd, libc::PACKET_VERSION, &version, "PACKET_VERSION")?;
         let rx = libc::tpacket_req3 {
             tp_block_size: cfg.rx_block_size,
             tp_block_nr: cfg.rx_blocks,
-            tp_frame_size: 2048,
-            tp_frame_nr: cfg.rx_block_size / 2048 * cfg.rx_blocks,
-            tp_retire_blk_tov: cfg.rx_block_timeout_ms,
+            tp_frame_size: RX_FRAME,
+            tp_frame_nr: cfg.rx_block_size / RX_FRAME * cfg.rx_blocks,
+            tp_retire_blk_tov: if v2 { 0 } else { cfg.rx_block_timeout_ms },
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
@@ -241,6 +271,74 @@ impl AfPacket {
     }
 }
 
+impl AfPacket {
+    /// Receive with TPACKET_V2: slot by slot, each handed back at once.
+    fn rx_v2(&mut self, batch: &mut FrameBatch) -> usize {
+        let fs = RX_FRAME as usize;
+        let slots = self.rx_len / fs;
+        let mut n = 0;
+        while !batch.is_full() {
+            let h = self.rx_next * fs;
+            let status = self.status(h + H2_STATUS).load(Ordering::Acquire);
+            if status & libc::TP_STATUS_USER == 0 {
+                break;
+            }
+            let snap = self.read_u32(h + H2_SNAPLEN) as usize;
+            let whole = self.read_u32(h + H2_LEN) as usize;
+            let mac = self.read_u16(h + H2_MAC) as usize;
+            let start = h + mac.min(fs);
+            let len = snap.min(h + fs - start).min(batch.max_frame() - 4);
+            if whole > len {
+                self.oversize += 1;
+            } else {
+                let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0 && len >= 12).then(|| {
+                    let tpid = match self.read_u16(h + H2_VLAN_TPID) {
+                        0 => 0x8100,
+                        t => t,
+                    };
+                    (tpid, self.read_u16(h + H2_VLAN_TCI))
+                });
+                self.push_frame(batch, start, len, vlan, status);
+                n += 1;
+            }
+            self.status(h + H2_STATUS).store(0, Ordering::Release); // TP_STATUS_KERNEL
+            self.rx_next = (self.rx_next + 1) % slots;
+        }
+        n
+    }
+
+    /// Copies a received frame into `batch`: the VLAN tag the kernel took out put back, the
+    /// transport checksum completed if the sender left it to offload.
+    fn push_frame(
+        &self,
+        batch: &mut FrameBatch,
+        start: usize,
+        len: usize,
+        vlan: Option<(u16, u16)>,
+        status: u32,
+    ) {
+        let frame = self.bytes(start, len);
+        match vlan {
+            Some((tpid, tci)) => {
+                batch.push_with(|buf| {
+                    buf[..12].copy_from_slice(&frame[..12]);
+                    buf[12..14].copy_from_slice(&tpid.to_be_bytes());
+                    buf[14..16].copy_from_slice(&tci.to_be_bytes());
+                    buf[16..len + 4].copy_from_slice(&frame[12..]);
+                    len + 4
+                });
+            }
+            None => {
+                batch.push(frame);
+            }
+        }
+        if status & libc::TP_STATUS_CSUMNOTREADY != 0 {
+            let last = batch.len() - 1;
+            crate::csum::complete_l4_checksum(batch.frame_mut(last));
+        }
+    }
+}
+
 impl PacketIo for AfPacket {
     fn giants(&self) -> u64 {
         self.oversize
@@ -267,6 +365,9 @@ impl PacketIo for AfPacket {
     }
 
     fn rx(&mut self, batch: &mut FrameBatch) -> Result<usize, IoError> {
+        if self.cfg.version == RingVersion::V2 {
+            return Ok(self.rx_v2(batch));
+        }
         let bs = self.cfg.rx_block_size as usize;
         let mut n = 0;
         while !batch.is_full() {
@@ -289,33 +390,20 @@ impl PacketIo for AfPacket {
                 let status = self.read_u32(h + H_STATUS);
                 let start = (h + mac).min(bd + bs);
                 let len = snap.min(bd + bs - start).min(batch.max_frame() - 4);
-                let frame = self.bytes(start, len);
                 let whole = self.read_u32(h + H_LEN) as usize;
                 if whole > len {
                     // Larger than a batch slot (or a GSO super-frame): forwarding a cut
                     // frame would corrupt it, so it is dropped and counted.
                     self.oversize += 1;
-                } else if status & libc::TP_STATUS_VLAN_VALID != 0 && len >= 12 {
-                    let tci = self.read_u32(h + H_VLAN_TCI) as u16;
-                    let tpid = match self.read_u16(h + H_VLAN_TPID) {
-                        0 => 0x8100,
-                        t => t,
-                    };
-                    batch.push_with(|buf| {
-                        buf[..12].copy_from_slice(&frame[..12]);
-                        buf[12..14].copy_from_slice(&tpid.to_be_bytes());
-                        buf[14..16].copy_from_slice(&tci.to_be_bytes());
-                        buf[16..len + 4].copy_from_slice(&frame[12..]);
-                        len + 4
-                    });
                 } else {
-                    batch.push(frame);
-                }
-                if whole <= len {
-                    if status & libc::TP_STATUS_CSUMNOTREADY != 0 {
-                        let last = batch.len() - 1;
-                        crate::csum::complete_l4_checksum(batch.frame_mut(last));
-                    }
+                    let vlan = (status & libc::TP_STATUS_VLAN_VALID != 0 && len >= 12).then(|| {
+                        let tpid = match self.read_u16(h + H_VLAN_TPID) {
+                            0 => 0x8100,
+                            t => t,
+                        };
+                        (tpid, self.read_u32(h + H_VLAN_TCI) as u16)
+                    });
+                    self.push_frame(batch, start, len, vlan, status);
                     n += 1;
                 }
                 self.rx_left -= 1;
@@ -332,25 +420,29 @@ impl PacketIo for AfPacket {
 
     fn tx(&mut self, batch: &FrameBatch, which: &[u16]) -> Result<usize, IoError> {
         let fs = self.cfg.tx_frame_size as usize;
+        let (hdr, h_status, h_len, h_snap) = match self.cfg.version {
+            RingVersion::V2 => (TPACKET2_HDR, H2_STATUS, H2_LEN, H2_SNAPLEN),
+            RingVersion::V3 => (TPACKET3_HDR, H_STATUS, H_LEN, H_SNAPLEN),
+        };
         let mut queued = 0;
         for &i in which {
             let frame = batch.frame(i as usize);
-            if frame.len() > fs - TPACKET3_HDR {
+            if frame.len() > fs - hdr {
                 self.tx_oversize += 1;
                 continue;
             }
             let slot = self.rx_len + self.tx_next * fs;
-            let status = self.status(slot + H_STATUS).load(Ordering::Acquire);
+            let status = self.status(slot + h_status).load(Ordering::Acquire);
             if status != libc::TP_STATUS_AVAILABLE && status & libc::TP_STATUS_WRONG_FORMAT == 0 {
                 break; // ring full: the kernel has not sent this slot yet
             }
-            self.bytes_mut(slot + TPACKET3_HDR, frame.len())
+            self.bytes_mut(slot + hdr, frame.len())
                 .copy_from_slice(frame);
-            self.status(slot + H_LEN)
+            self.status(slot + h_len)
                 .store(frame.len() as u32, Ordering::Relaxed);
-            self.status(slot + H_SNAPLEN)
+            self.status(slot + h_snap)
                 .store(frame.len() as u32, Ordering::Relaxed);
-            self.status(slot + H_STATUS)
+            self.status(slot + h_status)
                 .store(libc::TP_STATUS_SEND_REQUEST, Ordering::Release);
             self.tx_next = (self.tx_next + 1) % self.cfg.tx_frames as usize;
             queued += 1;
