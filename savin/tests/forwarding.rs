@@ -2,25 +2,12 @@
 //! forwards between connected subnets and along static routes, and refuses a commit that names
 //! a netdev that does not exist.
 
-use std::path::Path;
 use std::time::Duration;
 
+mod labnet;
+
+use labnet::{cli, SAVIN};
 use savin_lab::{wait_until, Lab};
-
-const SAVIN: &str = env!("CARGO_BIN_EXE_savin");
-
-fn cli(sock: &Path, cmds: &str) -> (bool, String) {
-    let out = std::process::Command::new(SAVIN)
-        .args(["cli", "--socket"])
-        .arg(sock)
-        .args(["-c", cmds])
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-    )
-}
 
 #[test]
 fn hosts_ping_through_savin_on_connected_and_static_routes() {

@@ -24,28 +24,8 @@ fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
     assert!(net.lab.ping(&h1, "10.0.2.2"), "{}", net.log());
 
     // traceroute: hop 1 is Savin (its time exceeded), hop 2 the host.
-    let (ok, out) = net.run(
-        &h1,
-        &[
-            "traceroute",
-            "-n",
-            "-q",
-            "1",
-            "-w",
-            "2",
-            "-m",
-            "4",
-            "10.0.2.2",
-        ],
-        30,
-    );
-    assert!(ok, "{out}");
-    let hops: Vec<&str> = out
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().nth(1))
-        .collect();
-    assert_eq!(hops, ["10.0.1.1", "10.0.2.2"], "{out}\n{}", net.log());
+    let hops = net.traceroute(&h1, "10.0.2.2");
+    assert_eq!(hops, ["10.0.1.1", "10.0.2.2"], "{}", net.log());
 
     // A reject route: ICMP host unreachable from Savin, seen on the wire.
     let (pid, file) = net.capture(&h1, "icmp.type == 3", &["ip.src", "icmp.code", "icmp.mtu"]);
@@ -291,29 +271,8 @@ fn ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin() {
     let (ok, out) = ping6(&net, &format!("{ll}%eth0"));
     assert!(ok, "link-local {ll}: {out}");
     // traceroute6: hop 1 is Savin's address on h1's side.
-    let (ok, out) = net.run(
-        &h1,
-        &[
-            "traceroute",
-            "-6",
-            "-n",
-            "-q",
-            "1",
-            "-w",
-            "2",
-            "-m",
-            "4",
-            "2001:db8:2::2",
-        ],
-        30,
-    );
-    assert!(ok, "{out}");
-    let hops: Vec<&str> = out
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_whitespace().nth(1))
-        .collect();
-    assert_eq!(hops, ["2001:db8:1::1", "2001:db8:2::2"], "{out}");
+    let hops = net.traceroute(&h1, "2001:db8:2::2");
+    assert_eq!(hops, ["2001:db8:1::1", "2001:db8:2::2"]);
     // Reject and packet too big, on the wire.
     let (pid, file) = net.capture(
         &h1,

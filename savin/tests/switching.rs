@@ -6,44 +6,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+mod labnet;
+
+use labnet::{cli, have, SAVIN};
 use savin_lab::{wait_until, Lab, Ns};
-
-const SAVIN: &str = env!("CARGO_BIN_EXE_savin");
-
-fn cli(sock: &Path, cmds: &str) -> (bool, String) {
-    let out = std::process::Command::new(SAVIN)
-        .args(["cli", "--socket"])
-        .arg(sock)
-        .args(["-c", cmds])
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
-fn have(test: &str, tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| {
-            !std::process::Command::new("sh")
-                .args(["-c", &format!("command -v {t}")])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!("{test}: missing tools {missing:?} (scripts/deps.sh installs them)");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{why}");
-    }
-    eprintln!("SKIP {why}");
-    false
-}
 
 fn mac_of(lab: &Lab, ns: &Ns, ifname: &str) -> String {
     let o = lab

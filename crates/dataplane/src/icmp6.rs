@@ -4,6 +4,8 @@
 
 use std::net::Ipv6Addr;
 
+use savin_io::csum::{fold, sum};
+
 use crate::ipv6::{ETHERTYPE_IPV6, HDR, NH_ICMPV6};
 
 pub const DEST_UNREACHABLE: u8 = 1;
@@ -25,24 +27,6 @@ pub mod unreachable {
 const L3: usize = 14;
 /// The minimum IPv6 MTU: an error never exceeds it (RFC 4443 2.4 c).
 const MIN_MTU: usize = 1280;
-
-fn sum(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
 
 /// The ICMPv6 checksum of the IPv6 packet at offset 14 of `frame` (over the pseudo header
 /// and the whole ICMPv6 message), with the checksum field counted as it stands: 0 for a

@@ -5,7 +5,8 @@
 //! the NIC would have filled it. A router that forwards such a frame must fill it, or the
 //! receiver drops it. Only such frames pay for this; frames from real NICs never do.
 
-fn sum(mut acc: u32, data: &[u8]) -> u32 {
+/// Adds `data` as big-endian 16-bit words (odd byte padded) to `acc`, unfolded.
+pub fn sum(mut acc: u32, data: &[u8]) -> u32 {
     let mut chunks = data.chunks_exact(2);
     for c in &mut chunks {
         acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
@@ -16,7 +17,8 @@ fn sum(mut acc: u32, data: &[u8]) -> u32 {
     acc
 }
 
-fn fold(mut acc: u32) -> u16 {
+/// Folds a sum to 16 bits and complements it: the Internet checksum (RFC 1071).
+pub fn fold(mut acc: u32) -> u16 {
     while acc > 0xffff {
         acc = (acc & 0xffff) + (acc >> 16);
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use savin_lab::{wait_until, Lab, Ns};
 
-const SAVIN: &str = env!("CARGO_BIN_EXE_savin");
+pub const SAVIN: &str = env!("CARGO_BIN_EXE_savin");
 
 pub fn cli(sock: &Path, cmds: &str) -> (bool, String) {
     let out = std::process::Command::new(SAVIN)
@@ -184,6 +184,22 @@ impl Net {
             std::fs::read_to_string(&err).unwrap_or_default()
         );
         (pid, out)
+    }
+
+    /// `traceroute -n -q 1` from `ns` to `dst` (with `-6` for IPv6): the address of each hop.
+    pub fn traceroute(&self, ns: &Ns, dst: &str) -> Vec<String> {
+        let mut args = vec!["traceroute", "-n", "-q", "1", "-w", "2", "-m", "4"];
+        if dst.contains(':') {
+            args.push("-6");
+        }
+        args.push(dst);
+        let (ok, out) = self.run(ns, &args, 30);
+        assert!(ok, "{out}");
+        out.lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Stops a capture and returns its lines.
