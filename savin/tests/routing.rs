@@ -24,6 +24,11 @@ fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
     assert!(net.lab.ping(&h1, "10.0.2.2"), "{}", net.log());
 
     // traceroute: hop 1 is Savin (its time exceeded), hop 2 the host.
+    let (_, features) = net.run(&net.r, &["ethtool", "-k", "eth1"], 5);
+    assert!(
+        features.contains("generic-receive-offload: off"),
+        "Savin turned GRO off on its port"
+    );
     let hops = net.traceroute(&h1, "10.0.2.2");
     assert_eq!(hops, ["10.0.1.1", "10.0.2.2"], "{}", net.log());
 

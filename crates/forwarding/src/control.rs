@@ -372,6 +372,12 @@ impl Control {
             if std::fs::write(&knob, "1").is_err() {
                 debug!(interface = %p.name, "could not disable the kernel's IPv6");
             }
+            // Merged super-frames cannot be forwarded as they are: no GRO on our ports.
+            if !matches!(p.mode, PortMode::Host { .. })
+                && !savin_io::af_packet::disable_gro(&p.name)
+            {
+                debug!(interface = %p.name, "GRO could not be turned off");
+            }
         }
         let _ = self.to_worker.send(ToWorker::SetPort {
             port: slot,

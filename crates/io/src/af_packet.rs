@@ -473,3 +473,49 @@ impl Drop for AfPacket {
         }
     }
 }
+
+/// Turns off generic receive offload on `ifname`, as a data plane that owns the interface
+/// needs: with GRO the kernel merges received segments into super-frames before AF_PACKET
+/// sees them, and those cannot be forwarded as they are. Best effort (a device without GRO
+/// refuses, which is fine); returns whether the device took it.
+pub fn disable_gro(ifname: &str) -> bool {
+    const SIOCETHTOOL: libc::c_ulong = 0x8946;
+    const ETHTOOL_SGRO: u32 = 0x2c;
+    #[repr(C)]
+    struct EthtoolValue {
+        cmd: u32,
+        data: u32,
+    }
+    #[repr(C)]
+    struct IfReq {
+        name: [libc::c_char; libc::IFNAMSIZ],
+        data: *mut EthtoolValue,
+        _pad: [u8; 16],
+    }
+    if ifname.len() >= libc::IFNAMSIZ {
+        return false;
+    }
+    let mut value = EthtoolValue {
+        cmd: ETHTOOL_SGRO,
+        data: 0,
+    };
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        data: &mut value,
+        _pad: [0; 16],
+    };
+    for (d, s) in req.name.iter_mut().zip(ifname.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: a datagram socket only to carry the ioctl; closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: SIOCETHTOOL reads a `struct ifreq` whose data member points at an
+    // `ethtool_value`; both live until the call returns.
+    let r = unsafe { libc::ioctl(fd, SIOCETHTOOL, &mut req as *mut IfReq) };
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    r == 0
+}

@@ -91,6 +91,15 @@ impl Net {
                 assert!(o.status.success(), "{cmd:?}: {o:?}");
             }
         }
+        // GRO on, as a NIC has it by default: Savin must turn it off on the ports it owns.
+        let o = lab
+            .exec(
+                &r,
+                &["ethtool", "-K", "eth1", "gro", "on"],
+                Duration::from_secs(5),
+            )
+            .unwrap();
+        assert!(o.status.success(), "ethtool: {o:?}");
         let state = tempfile::tempdir().unwrap();
         let sock = state.path().join("savin.sock");
         let log = std::fs::File::create(state.path().join("daemon.log")).unwrap();
