@@ -503,3 +503,42 @@ fn ecmp_spreads_flows_and_qualified_next_hops_float() {
     );
     assert!(net.lab.ping(&h1, "192.0.2.1"), "still reachable through h3");
 }
+
+#[test]
+fn addresses_added_by_commit_are_announced_with_gratuitous_arp_and_unsolicited_na() {
+    const T: &str =
+        "addresses_added_by_commit_are_announced_with_gratuitous_arp_and_unsolicited_na";
+    if !have(T, &["tshark", "ethtool"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let h3 = net.h3.clone();
+    let (pid, file) = net.capture(
+        &h3,
+        "arp || icmpv6.type == 136",
+        &[
+            "arp.src.proto_ipv4",
+            "arp.dst.proto_ipv4",
+            "icmpv6.nd.na.target_address",
+            "icmpv6.nd.na.flag.o",
+        ],
+    );
+    let (ok, out) = net.cli(
+        "configure; set interfaces eth3 unit 0 family inet address 10.0.33.1/24; \
+         set interfaces eth3 unit 0 family inet6 address 2001:db8:33::1/64; commit",
+    );
+    assert!(ok, "{out}");
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = net.captured(pid, &file);
+    assert!(
+        seen.iter().any(|l| l.starts_with("10.0.33.1\t10.0.33.1")),
+        "a gratuitous ARP for the new address: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("2001:db8:33::1") && (l.ends_with("True") || l.ends_with('1'))),
+        "an unsolicited NA (override) for the new IPv6 address: {seen:?}"
+    );
+}

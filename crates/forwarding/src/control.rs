@@ -372,6 +372,9 @@ impl Control {
             if std::fs::write(&knob, "1").is_err() {
                 debug!(interface = %p.name, "could not disable the kernel's IPv6");
             }
+            if !matches!(p.mode, PortMode::Host { .. }) && !savin_io::af_packet::set_up(&p.name) {
+                warn!(interface = %p.name, "could not bring the interface up");
+            }
             // Merged super-frames cannot be forwarded as they are: no GRO on our ports.
             if !matches!(p.mode, PortMode::Host { .. })
                 && !savin_io::af_packet::disable_gro(&p.name)

@@ -519,3 +519,41 @@ pub fn disable_gro(ifname: &str) -> bool {
     unsafe { libc::close(fd) };
     r == 0
 }
+
+/// Sets `ifname` administratively up (IFF_UP), as Junos brings up the interfaces it is
+/// configured with. Returns whether it is up.
+pub fn set_up(ifname: &str) -> bool {
+    #[repr(C)]
+    struct IfReqFlags {
+        name: [libc::c_char; libc::IFNAMSIZ],
+        flags: libc::c_short,
+        _pad: [u8; 22],
+    }
+    if ifname.len() >= libc::IFNAMSIZ {
+        return false;
+    }
+    let mut req = IfReqFlags {
+        name: [0; libc::IFNAMSIZ],
+        flags: 0,
+        _pad: [0; 22],
+    };
+    for (d, s) in req.name.iter_mut().zip(ifname.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: a datagram socket only to carry the ioctls; closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: SIOCGIFFLAGS and SIOCSIFFLAGS read and write the flags of a `struct ifreq`,
+    // which `IfReqFlags` lays out; `req` lives until the calls return.
+    let ok = unsafe {
+        libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req as *mut IfReqFlags) == 0 && {
+            req.flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(fd, libc::SIOCSIFFLAGS, &mut req as *mut IfReqFlags) == 0
+        }
+    };
+    // SAFETY: closing the descriptor opened above.
+    unsafe { libc::close(fd) };
+    ok
+}

@@ -91,6 +91,15 @@ impl Net {
                 assert!(o.status.success(), "{cmd:?}: {o:?}");
             }
         }
+        // eth3 down: Savin brings up the interfaces it is given.
+        let o = lab
+            .exec(
+                &r,
+                &["ip", "link", "set", "eth3", "down"],
+                Duration::from_secs(5),
+            )
+            .unwrap();
+        assert!(o.status.success());
         // GRO on, as a NIC has it by default: Savin must turn it off on the ports it owns.
         let o = lab
             .exec(
