@@ -487,6 +487,37 @@ fn ecmp_spreads_flows_and_qualified_next_hops_float() {
         via2 >= 3 && via3 >= 3,
         "both paths carry flows: {via2} and {via3}"
     );
+    // h2's side of the link goes down: eth2's routes are withdrawn, the floating static moves
+    // to its preference 20 next hop, the ECMP group shrinks to h3; and all comes back.
+    net.run(&h2, &["ip", "link", "set", "eth0", "down"], 5);
+    let floated = wait_until(Duration::from_secs(5), || {
+        net.cli("show route 198.51.100.0/24 exact")
+            .1
+            .contains("*[Static/20]")
+    });
+    let (_, out) = net.cli("show route");
+    assert!(floated, "{out}\n{}", net.log());
+    assert!(
+        !out.contains("10.0.2.0/24"),
+        "eth2's direct route withdrawn:\n{out}"
+    );
+    let (_, out) = net.cli("show route 192.0.2.0/24 exact");
+    assert!(
+        out.contains("to 10.0.3.2") && !out.contains("10.0.2.2"),
+        "{out}"
+    );
+    assert!(
+        net.lab.ping(&h1, "192.0.2.1"),
+        "through h3 while eth2 is down"
+    );
+    net.run(&h2, &["ip", "link", "set", "eth0", "up"], 5);
+    let back = wait_until(Duration::from_secs(5), || {
+        net.cli("show route 198.51.100.0/24 exact")
+            .1
+            .contains("*[Static/10]")
+    });
+    assert!(back, "{}", net.cli("show route").1);
+    assert!(net.cli("show route").1.contains("10.0.2.0/24"));
     // The preferred next hop goes away (its subnet is removed): the route floats to the
     // preference 20 one.
     let (ok, out) = net.cli("configure; delete interfaces eth2 unit 0 family inet; commit");

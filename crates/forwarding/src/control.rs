@@ -151,6 +151,8 @@ impl Engine {
             l2,
             vlans: Vec::new(),
             groups: Vec::new(),
+            plan: Plan::default(),
+            slot_of: Vec::new(),
             targets: HashMap::new(),
             free_nh: Vec::new(),
             quarantined_nh: Vec::new(),
@@ -256,6 +258,10 @@ pub(crate) struct Control {
     pub vlans: Vec<VlanPlan>,
     /// Equal-cost sets by group id (members with ports as slots).
     pub groups: Vec<Vec<Target>>,
+    /// The plan last applied, and its ports' slots: routes are chosen again from it when a
+    /// link goes down or up.
+    plan: Plan,
+    slot_of: Vec<u16>,
     targets: HashMap<Target, u32>,
     free_nh: Vec<u32>,
     quarantined_nh: Vec<u32>,
@@ -389,6 +395,11 @@ impl Control {
         if let Some(p) = self.ports[usize::from(slot)].as_mut() {
             p.attached = true;
             p.last_sample = None;
+            // Just brought up: a veth's carrier follows at once, a NIC's within a second
+            // (the link monitor then installs its routes).
+            if !matches!(p.mode, PortMode::Irb { .. } | PortMode::Host { .. }) {
+                p.link_up = crate::sysfs(&p.name, "carrier").as_deref() == Some("1");
+            }
         }
         self.announce(slot);
     }
@@ -479,8 +490,10 @@ impl Control {
         }
     }
 
-    /// Once a second: link state, netdevs that went away or came back, and rates.
+    /// Once a second: link state, netdevs that went away or came back, and rates. A change
+    /// of link state chooses the routes again.
     fn monitor_links(&mut self) {
+        let mut changed = false;
         let stats = self
             .stats
             .lock()
@@ -500,6 +513,7 @@ impl Control {
                 p.link_up = up;
                 p.flapped = SystemTime::now();
                 info!(interface = %p.name, up, "link state changed");
+                changed = true;
             }
             if let Some(c) = stats.get(slot) {
                 if let Some((t, last)) = p.last_sample {
@@ -541,6 +555,9 @@ impl Control {
                 }
                 _ => {}
             }
+        }
+        if changed {
+            self.apply_routes();
         }
     }
 
@@ -715,6 +732,53 @@ impl Control {
         }
         self.rebuild_ifcs();
         self.publish_l2(&plan, &slot_of);
+        self.slot_of = slot_of;
+        self.plan = plan;
+        self.apply_routes();
+    }
+
+    /// Whether a port can carry traffic now: its link is up (an IRB always is).
+    fn usable(&self, slot: u16) -> bool {
+        self.port(slot).is_some_and(|p| p.link_up && p.attached)
+    }
+
+    /// What of `t` can carry traffic now: None if nothing (a port down), or the target with
+    /// the members whose ports are down left out (an ECMP group may shrink to one).
+    fn alive(&mut self, t: Target) -> Option<Target> {
+        let member_ok = |c: &Control, m: &Target| match m {
+            Target::Connected(p) | Target::Local(p) | Target::Via(p, _) => c.usable(*p),
+            _ => true,
+        };
+        match t {
+            Target::Ecmp(g) => {
+                let members: Vec<Target> = self.groups[g as usize]
+                    .iter()
+                    .filter(|m| member_ok(self, m))
+                    .copied()
+                    .collect();
+                match members.len() {
+                    0 => None,
+                    1 => Some(members[0]),
+                    n if n == self.groups[g as usize].len() => Some(t),
+                    _ => Some(Target::Ecmp(self.group(members))),
+                }
+            }
+            t => member_ok(self, &t).then_some(t),
+        }
+    }
+
+    /// Installs, for each prefix, the best of its candidate routes that can carry traffic now
+    /// (a route through a port whose link is down is withdrawn, and a floating static takes
+    /// over), by difference against what is installed.
+    fn apply_routes(&mut self) {
+        let plan = std::mem::take(&mut self.plan);
+        let slot_of = std::mem::take(&mut self.slot_of);
+        self.apply_routes_of(&plan, &slot_of);
+        self.plan = plan;
+        self.slot_of = slot_of;
+    }
+
+    fn apply_routes_of(&mut self, plan: &Plan, slot_of: &[u16]) {
         // Routes, with plan port indices turned into slots.
         let slot = |p: u16| slot_of[usize::from(p)];
         let to_slots = |t: Target| match t {
@@ -724,7 +788,11 @@ impl Control {
             t => t,
         };
         let mut desired: BTreeMap<(IpAddr, u8), (Target, Protocol, u32)> = BTreeMap::new();
+        // Candidates come sorted by prefix and preference: the first usable one wins.
         for r in &plan.routes {
+            if desired.contains_key(&(r.dst, r.len)) {
+                continue;
+            }
             let t = match r.target {
                 Target::Ecmp(g) => {
                     let members = plan.groups[g as usize]
@@ -735,7 +803,9 @@ impl Control {
                 }
                 t => to_slots(t),
             };
-            desired.insert((r.dst, r.len), (t, r.protocol, r.preference));
+            if let Some(t) = self.alive(t) {
+                desired.insert((r.dst, r.len), (t, r.protocol, r.preference));
+            }
         }
         // New next hops first, visible before any route points at them.
         let nhs: Vec<u32> = desired.values().map(|(t, ..)| self.intern(*t)).collect();

@@ -104,7 +104,8 @@ pub struct Plan {
     pub vlans: Vec<VlanPlan>,
     /// Equal-cost next-hop sets (members are `Connected` or `Via`).
     pub groups: Vec<Vec<Target>>,
-    /// The active route of each prefix (the lowest preference wins, as in Junos).
+    /// Candidate routes, sorted by prefix and then preference: the engine installs, per
+    /// prefix, the first whose ports are up (the lowest preference wins, as in Junos).
     pub routes: Vec<Route>,
 }
 
@@ -233,8 +234,8 @@ impl Plan {
             } else if r.reject.0 {
                 Some(Target::Reject)
             } else {
-                // Every usable next hop with its preference; the best preference wins, and
-                // several at the best preference share the traffic (ECMP).
+                // Every usable next hop with its preference (a `qualified-next-hop` may have
+                // its own).
                 let plain = r.next_hop.iter().map(|nh| (nh, route_pref));
                 let qualified = r
                     .qualified_next_hop
@@ -245,32 +246,33 @@ impl Plan {
                     .filter_map(|(nh, pref)| plan.resolve_next_hop(nh, dst).map(|t| (pref, t)))
                     .collect();
                 usable.sort_by_key(|(p, t)| (*p, format!("{t:?}")));
-                let best = usable.first().map(|(p, _)| *p);
-                let mut members: Vec<Target> = usable
-                    .iter()
-                    .filter(|(p, _)| Some(*p) == best)
-                    .map(|(_, t)| *t)
-                    .collect();
-                members.dedup();
-                match members.len() {
-                    0 => None,
-                    1 => Some(members[0]),
-                    _ => {
+                usable.dedup();
+                // One candidate per preference level (several next hops at a level share the
+                // traffic): the engine installs the best level whose ports are up, so a
+                // floating static takes over when a link goes down.
+                let mut i = 0;
+                while i < usable.len() {
+                    let pref = usable[i].0;
+                    let members: Vec<Target> = usable[i..]
+                        .iter()
+                        .take_while(|(p, _)| *p == pref)
+                        .map(|(_, t)| *t)
+                        .collect();
+                    i += members.len();
+                    let target = if members.len() == 1 {
+                        members[0]
+                    } else {
                         plan.groups.push(members);
-                        Some(Target::Ecmp((plan.groups.len() - 1) as u32))
-                    }
-                }
-                .map(|t| (t, best.unwrap_or(route_pref)))
-                .map(|(t, p)| {
+                        Target::Ecmp((plan.groups.len() - 1) as u32)
+                    };
                     candidates.push(Route {
                         dst: mask(dst, r.name.len),
                         len: r.name.len,
-                        target: t,
+                        target,
                         protocol: Protocol::Static,
-                        preference: p,
+                        preference: pref,
                     });
-                    t
-                });
+                }
                 continue;
             };
             if let Some(target) = target {
@@ -283,9 +285,9 @@ impl Plan {
                 });
             }
         }
-        // One active route per prefix: the lowest preference, the first configured on a tie.
+        // Every candidate, best first per prefix: the lowest preference, the first configured
+        // on a tie. The engine installs the first one it can use.
         candidates.sort_by_key(|r| (r.dst, r.len, r.preference));
-        candidates.dedup_by_key(|r| (r.dst, r.len));
         plan.routes = candidates;
         Ok(plan)
     }
