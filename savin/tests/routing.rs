@@ -382,6 +382,29 @@ fn the_boxs_own_sockets_answer_through_host_interfaces() {
             .any(|l| l.starts_with("sv-eth1") && l.contains("10.0.1.1/24")),
         "{addrs}"
     );
+    // A host beyond a static route: the kernel needs the route to answer it.
+    net.lab.addr(&net.h2, "lo", "192.0.2.1/32").unwrap();
+    let (ok, out) = net
+        .cli("configure; set routing-options static route 192.0.2.0/24 next-hop 10.0.2.2; commit");
+    assert!(ok, "{out}");
+    let (_, routes) = net.run(&r, &["ip", "route", "show", "192.0.2.0/24"], 5);
+    assert!(
+        routes.contains("via 10.0.2.2 dev sv-eth2"),
+        "the kernel has the static route: {routes}"
+    );
+    let h2 = net.h2.clone();
+    let server = net.lab.iperf3_server(&r, "10.0.1.1").unwrap();
+    let (ok, out) = net.run(
+        &h2,
+        &["iperf3", "-c", "10.0.1.1", "-B", "192.0.2.1", "-n", "1M"],
+        30,
+    );
+    assert!(
+        ok,
+        "TCP to the box from beyond a static route: {out}\n{}",
+        net.log()
+    );
+    net.lab.wait(server, Duration::from_secs(10));
     // TCP to a kernel socket on the box, IPv4 and IPv6, from a host on either side.
     for (bind, client) in [("10.0.1.1", &h1), ("10.0.1.1", &h3), ("2001:db8:1::1", &h1)] {
         let server = net.lab.iperf3_server(&r, bind).unwrap();

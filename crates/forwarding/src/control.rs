@@ -153,6 +153,7 @@ impl Engine {
             groups: Vec::new(),
             plan: Plan::default(),
             slot_of: Vec::new(),
+            kernel_routes: BTreeMap::new(),
             targets: HashMap::new(),
             free_nh: Vec::new(),
             quarantined_nh: Vec::new(),
@@ -262,6 +263,8 @@ pub(crate) struct Control {
     /// link goes down or up.
     plan: Plan,
     slot_of: Vec<u16>,
+    /// Static routes given to the kernel (prefix -> `ip route` next-hop arguments).
+    kernel_routes: BTreeMap<(IpAddr, u8), Vec<String>>,
     targets: HashMap<Target, u32>,
     free_nh: Vec<u32>,
     quarantined_nh: Vec<u32>,
@@ -849,6 +852,7 @@ impl Control {
                 self.fib_insert(key.0, key.1, idx);
             }
         }
+        self.sync_kernel_routes();
         // Next hops no route uses any more.
         let used: std::collections::HashSet<Target> =
             self.routes.values().map(|r| r.target).collect();
@@ -912,6 +916,80 @@ impl Control {
             });
         }
         self.l2.store(Arc::new(l2));
+    }
+
+    /// The kernel's side (the host interfaces) gets the installed static routes through
+    /// gateways, so the box's own sockets can answer hosts beyond the connected subnets
+    /// (`ip route replace ... proto static`, by difference; a slow path, once per change).
+    fn sync_kernel_routes(&mut self) {
+        let mut want: BTreeMap<(IpAddr, u8), Vec<String>> = BTreeMap::new();
+        for (k, r) in &self.routes {
+            if r.protocol != Protocol::Static {
+                continue;
+            }
+            let members = match r.target {
+                Target::Ecmp(g) => self.groups[g as usize].clone(),
+                t => vec![t],
+            };
+            let hops: Vec<(IpAddr, String)> = members
+                .iter()
+                .filter_map(|m| match m {
+                    Target::Via(p, gw) => {
+                        let tap = self.port(*p)?.tap?;
+                        Some((*gw, self.port(tap)?.name.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let args: Vec<String> = match hops.as_slice() {
+                [] => continue,
+                [(gw, dev)] => vec!["via".into(), gw.to_string(), "dev".into(), dev.clone()],
+                many => many
+                    .iter()
+                    .flat_map(|(gw, dev)| {
+                        ["nexthop", "via", &gw.to_string(), "dev", dev].map(String::from)
+                    })
+                    .collect(),
+            };
+            want.insert(*k, args);
+        }
+        let run = |args: Vec<String>| match std::process::Command::new("ip").args(&args).output() {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => debug!(cmd = ?args, err = %String::from_utf8_lossy(&o.stderr), "kernel route"),
+            Err(e) => debug!(%e, "kernel route: cannot run ip"),
+        };
+        for (k, _) in self
+            .kernel_routes
+            .iter()
+            .filter(|(k, _)| !want.contains_key(k))
+        {
+            run([
+                "route",
+                "del",
+                &format!("{}/{}", k.0, k.1),
+                "proto",
+                "static",
+            ]
+            .map(String::from)
+            .to_vec());
+        }
+        for (k, args) in &want {
+            if self.kernel_routes.get(k) == Some(args) {
+                continue;
+            }
+            let mut cmd: Vec<String> = [
+                "route",
+                "replace",
+                &format!("{}/{}", k.0, k.1),
+                "proto",
+                "static",
+            ]
+            .map(String::from)
+            .to_vec();
+            cmd.extend(args.iter().cloned());
+            run(cmd);
+        }
+        self.kernel_routes = want;
     }
 
     /// `clear ethernet-switching table`.
