@@ -958,36 +958,21 @@ impl Control {
             Ok(o) => debug!(cmd = ?args, err = %String::from_utf8_lossy(&o.stderr), "kernel route"),
             Err(e) => debug!(%e, "kernel route: cannot run ip"),
         };
-        for (k, _) in self
-            .kernel_routes
-            .iter()
-            .filter(|(k, _)| !want.contains_key(k))
-        {
-            run([
-                "route",
-                "del",
-                &format!("{}/{}", k.0, k.1),
-                "proto",
-                "static",
-            ]
-            .map(String::from)
-            .to_vec());
+        let route = |verb: &str, k: &(IpAddr, u8)| -> Vec<String> {
+            let prefix = format!("{}/{}", k.0, k.1);
+            ["route", verb, prefix.as_str(), "proto", "static"]
+                .map(String::from)
+                .to_vec()
+        };
+        for k in self.kernel_routes.keys().filter(|k| !want.contains_key(k)) {
+            run(route("del", k));
         }
         for (k, args) in &want {
-            if self.kernel_routes.get(k) == Some(args) {
-                continue;
+            if self.kernel_routes.get(k) != Some(args) {
+                let mut cmd = route("replace", k);
+                cmd.extend(args.iter().cloned());
+                run(cmd);
             }
-            let mut cmd: Vec<String> = [
-                "route",
-                "replace",
-                &format!("{}/{}", k.0, k.1),
-                "proto",
-                "static",
-            ]
-            .map(String::from)
-            .to_vec();
-            cmd.extend(args.iter().cloned());
-            run(cmd);
         }
         self.kernel_routes = want;
     }
