@@ -6,8 +6,8 @@ use std::time::Duration;
 
 mod labnet;
 
-use labnet::{cli, SAVIN};
-use savin_lab::{wait_until, Lab};
+use labnet::{cli, start_daemon};
+use savin_lab::Lab;
 
 #[test]
 fn hosts_ping_through_savin_on_connected_and_static_routes() {
@@ -25,13 +25,7 @@ fn hosts_ping_through_savin_on_connected_and_static_routes() {
     lab.addr(&h2, "eth0", "10.0.2.2/24").unwrap();
     lab.route(&h2, &["default", "via", "10.0.2.1"]).unwrap();
     lab.addr(&h2, "lo", "192.0.2.1/32").unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let sock = state.path().join("savin.sock");
-    let log = std::fs::File::create(state.path().join("daemon.log")).unwrap();
-    let dir = state.path().to_string_lossy().to_string();
-    lab.spawn(&r, &[SAVIN, "daemon", "--state-dir", &dir], None, Some(log))
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(10), || sock.exists()));
+    let (state, sock) = start_daemon(&mut lab, &r);
     let daemon_log =
         || std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default();
     let (ok, out) = cli(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 mod labnet;
 
-use labnet::{cli, have, SAVIN};
+use labnet::{cli, have, start_daemon};
 use savin_lab::{wait_until, Lab, Ns};
 
 fn mac_of(lab: &Lab, ns: &Ns, ifname: &str) -> String {
@@ -47,14 +47,8 @@ fn hosts_switch_in_a_vlan_route_through_irb_and_broadcasts_stay_in_their_vlan() 
     lab.route(&h2, &["default", "via", "10.0.100.1"]).unwrap();
     lab.addr(&h3, "eth0", "10.0.200.13/24").unwrap();
     lab.route(&h3, &["default", "via", "10.0.200.1"]).unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let sock = state.path().join("savin.sock");
+    let (state, sock) = start_daemon(&mut lab, &r);
     let log_path = state.path().join("daemon.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let dir = state.path().to_string_lossy().to_string();
-    lab.spawn(&r, &[SAVIN, "daemon", "--state-dir", &dir], None, Some(log))
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(10), || sock.exists()));
     let daemon_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let (ok, out) = cli(
         &sock,

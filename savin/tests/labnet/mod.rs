@@ -23,6 +23,22 @@ pub fn cli(sock: &Path, cmds: &str) -> (bool, String) {
     )
 }
 
+/// Starts `savin daemon` in `ns` with a fresh state directory (its log in `daemon.log`
+/// there); returns the directory and the socket, once the socket exists.
+pub fn start_daemon(lab: &mut Lab, ns: &Ns) -> (tempfile::TempDir, PathBuf) {
+    let state = tempfile::tempdir().unwrap();
+    let sock = state.path().join("savin.sock");
+    let log = std::fs::File::create(state.path().join("daemon.log")).unwrap();
+    let dir = state.path().to_string_lossy().to_string();
+    lab.spawn(ns, &[SAVIN, "daemon", "--state-dir", &dir], None, Some(log))
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || sock.exists()),
+        "the daemon did not start"
+    );
+    (state, sock)
+}
+
 /// Whether the tools a test needs are installed; without them it skips, unless CI=true.
 pub fn have(test: &str, tools: &[&str]) -> bool {
     let missing: Vec<&str> = tools
@@ -109,13 +125,7 @@ impl Net {
             )
             .unwrap();
         assert!(o.status.success(), "ethtool: {o:?}");
-        let state = tempfile::tempdir().unwrap();
-        let sock = state.path().join("savin.sock");
-        let log = std::fs::File::create(state.path().join("daemon.log")).unwrap();
-        let dir = state.path().to_string_lossy().to_string();
-        lab.spawn(&r, &[SAVIN, "daemon", "--state-dir", &dir], None, Some(log))
-            .unwrap();
-        assert!(wait_until(Duration::from_secs(10), || sock.exists()));
+        let (state, sock) = start_daemon(&mut lab, &r);
         let net = Net {
             lab,
             r,
