@@ -431,12 +431,9 @@ impl Control {
             port: slot,
             io: None,
         });
-        for ip in self.arp.forget(slot, |_| false) {
-            self.remove_host(slot, IpAddr::V4(ip));
-        }
-        for ip in self.nd.forget(slot, |_| false) {
-            self.remove_host(slot, IpAddr::V6(ip));
-        }
+        let v4 = self.arp.forget(slot, |_| false).into_iter().map(IpAddr::V4);
+        let v6 = self.nd.forget(slot, |_| false).into_iter().map(IpAddr::V6);
+        self.remove_hosts(slot, v4.chain(v6).collect());
         if let Some(p) = self.ports[usize::from(slot)].take() {
             info!(interface = %p.name, "forwarding: port removed");
         }
@@ -472,17 +469,25 @@ impl Control {
                 v4.iter()
                     .any(|(a, l)| mask(IpAddr::V4(*a), *l) == mask(IpAddr::V4(ip), *l))
             };
-            for ip in self.arp.forget(slot, on_link) {
-                self.remove_host(slot, IpAddr::V4(ip));
-            }
+            let gone: Vec<IpAddr> = self
+                .arp
+                .forget(slot, on_link)
+                .into_iter()
+                .map(IpAddr::V4)
+                .collect();
+            self.remove_hosts(slot, gone);
             let on_link6 = move |ip: Ipv6Addr| {
                 addrs6
                     .iter()
                     .any(|(a, l)| mask(IpAddr::V6(*a), *l) == mask(IpAddr::V6(ip), *l))
             };
-            for ip in self.nd.forget(slot, on_link6) {
-                self.remove_host(slot, IpAddr::V6(ip));
-            }
+            let gone: Vec<IpAddr> = self
+                .nd
+                .forget(slot, on_link6)
+                .into_iter()
+                .map(IpAddr::V6)
+                .collect();
+            self.remove_hosts(slot, gone);
         }
         self.rebuild_ifcs();
         if addrs_changed || l2_changed {
@@ -982,7 +987,16 @@ impl Control {
         let _ = self.to_worker.send(ToWorker::ClearFdb);
     }
 
-    fn remove_host(&mut self, port: u16, ip: IpAddr) {
+    /// Removes neighbours (their host routes and adjacencies; gateways among them go back to
+    /// being resolved) and publishes the adjacencies once for all of them.
+    fn remove_hosts(&mut self, port: u16, ips: Vec<IpAddr>) {
+        for ip in ips {
+            self.forget_host(port, ip);
+        }
+        self.publish();
+    }
+
+    fn forget_host(&mut self, port: u16, ip: IpAddr) {
         for (i, r) in self.roles.iter().enumerate() {
             if *r == Some(Role::Route(Target::Via(port, ip))) {
                 self.adj[i] = NextHop::Resolve;
@@ -996,7 +1010,6 @@ impl Control {
             self.roles[idx as usize] = None;
             self.quarantined_nh.push(idx);
         }
-        self.publish();
     }
 
     /// `clear arp`: forgets every neighbour; they are learnt again on the next packet.
@@ -1004,8 +1017,9 @@ impl Control {
         let gone = self.arp.clear();
         let n = gone.len();
         for (port, ip) in gone {
-            self.remove_host(port, IpAddr::V4(ip));
+            self.forget_host(port, IpAddr::V4(ip));
         }
+        self.publish();
         n
     }
 
@@ -1014,8 +1028,9 @@ impl Control {
         let gone = self.nd.clear();
         let n = gone.len();
         for (port, ip) in gone {
-            self.remove_host(port, IpAddr::V6(ip));
+            self.forget_host(port, IpAddr::V6(ip));
         }
+        self.publish();
         n
     }
 
@@ -1414,7 +1429,7 @@ impl Control {
                 }
                 Action::Unreachable { port, ip, dropped } => {
                     let ip: IpAddr = ip.into();
-                    self.remove_host(port, ip);
+                    self.remove_hosts(port, vec![ip]);
                     for pkt in dropped {
                         let (kind, code) = if ip.is_ipv4() {
                             (icmp::DEST_UNREACHABLE, icmp::unreachable::HOST)
