@@ -273,8 +273,17 @@ impl Pipeline {
             return;
         }
         // Stage 1: VLAN classification and switching; Ethernet and IP header checks.
+        const AHEAD: usize = 8;
+        if mode != PortMode::Routed {
+            for i in 0..AHEAD.min(batch.len()) {
+                self.prefetch_fdb(batch, i, port, mode, &l2);
+            }
+        }
         for i in 0..batch.len() {
             self.in_port[i] = port;
+            if mode != PortMode::Routed && i + AHEAD < batch.len() {
+                self.prefetch_fdb(batch, i + AHEAD, port, mode, &l2);
+            }
             if batch.frame(i).len() < ETH_HDR {
                 self.counters.drop(DropReason::Truncated);
                 continue;
@@ -341,6 +350,21 @@ impl Pipeline {
         }
         for j in 0..n6 {
             self.route(batch, self.passed6[j], self.next_hops6[j], &adj, &l2, true);
+        }
+    }
+
+    /// Starts loading the MAC table slots (source and destination) of frame `i`, a few frames
+    /// before it is switched, so the switching stage does not wait on the cache.
+    #[inline(always)]
+    fn prefetch_fdb(&self, batch: &FrameBatch, i: usize, port: u16, mode: PortMode, l2: &L2Tables) {
+        let f = batch.frame(i);
+        if f.len() >= 18 {
+            let tag = (u16::from_be_bytes([f[12], f[13]]) == ETHERTYPE_VLAN)
+                .then(|| u16::from_be_bytes([f[14], f[15]]) & 0x0fff);
+            if let Some(vid) = classify(mode, tag, l2, port) {
+                self.fdb.prefetch(vid, &f[6..12]);
+                self.fdb.prefetch(vid, &f[..6]);
+            }
         }
     }
 

@@ -4,10 +4,10 @@
 //! Lookups never lock, never allocate and never block on an update: a writer builds the changed
 //! part beside the old one and publishes it with one atomic store, so a reader sees the table
 //! either before or after a change, never half of it. One prefix added or removed rebuilds only
-//! the part of the table under its /16 (or, for shorter prefixes, the /16 slots it covers).
+//! the part of the table under its /18 (or, for shorter prefixes, the /18 slots it covers).
 //!
 //! The lookup structure is a Poptrie (Asai and Ohara, SIGCOMM 2015): a direct-pointing array
-//! indexed by the top 16 bits, then 64-ary nodes that find their child with one popcount on a
+//! indexed by the top 18 bits, then 64-ary nodes that find their child with one popcount on a
 //! bit vector, with runs of equal leaves stored once. We write it ourselves because no crate
 //! offers lock-free incremental updates with this lookup cost; `prefix-trie` is the peer the
 //! benchmarks compare against.
@@ -17,7 +17,7 @@ mod poptrie;
 mod rib;
 
 pub use key::Key;
-pub use poptrie::{Fib, FibReader, FibStats, Table, MAX_NEXT_HOP};
+pub use poptrie::{prefetch, Fib, FibReader, FibStats, Table, MAX_NEXT_HOP};
 
 /// The next hop returned when no prefix matches.
 pub const MISS: u32 = 0;

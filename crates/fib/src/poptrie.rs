@@ -39,7 +39,7 @@ pub struct Table<K: Key> {
 
 /// Asks the CPU to bring `p`'s cache line in; a hint, it neither waits nor faults.
 #[inline(always)]
-fn prefetch<T>(p: &T) {
+pub fn prefetch<T>(p: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: PREFETCHT0 only hints the cache; it never faults, reads nothing into a register
     // and writes nothing. The pointer comes from a live reference. (The intrinsic is unsafe only
