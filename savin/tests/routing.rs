@@ -67,7 +67,29 @@ fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
         "fragmentation needed (MTU 1280) on the wire: {icmp:?}"
     );
 
-    // PMTUD: a TCP transfer (DF set by Linux) of 4 MB completes across the 1280 link.
+    // Super-frames: h1 and h3 keep TSO on, so TCP leaves h1 as 64 KB GSO frames; Savin takes
+    // them with virtio headers and forwards them whole (h3 sees TCP segments larger than an
+    // MSS), and none is dropped as a giant.
+    let h3 = net.h3.clone();
+    let (pid, file) = net.capture(&h3, "tcp.len > 1448", &["tcp.len"]);
+    let server = net.lab.iperf3_server(&h3, "10.0.3.2").unwrap();
+    let (ok, out) = net.run(&h1, &["iperf3", "-c", "10.0.3.2", "-n", "8M"], 60);
+    assert!(ok, "TCP with TSO on: {out}\n{}", net.log());
+    net.lab.wait(server, Duration::from_secs(10));
+    let big = net.captured(pid, &file);
+    assert!(
+        big.len() > 10,
+        "super-frames reached h3 whole: {} of them",
+        big.len()
+    );
+    let (_, out) = net.cli("show interfaces eth1 extensive | display json");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let giants =
+        &v["interface-information"]["physical-interface"][0]["input-error-list"]["input-giants"];
+    assert_eq!(giants.as_u64(), Some(0), "{out}");
+
+    // PMTUD: a TCP transfer (DF set by Linux) of 4 MB completes across the 1280 link, h1's
+    // super-frames cut to segments that fit (Savin checks each segment against the MTU).
     net.run(&h1, &["ip", "route", "flush", "cache"], 5);
     let server = net.lab.iperf3_server(&h2, "10.0.2.2").unwrap();
     let (ok, out) = net.run(&h1, &["iperf3", "-c", "10.0.2.2", "-n", "4M", "-J"], 60);
@@ -135,7 +157,7 @@ fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
     );
     let (_, out) = net.cli("show arp");
     assert!(out.contains("10.0.1.2") && out.contains("eth1.0"), "{out}");
-    assert!(out.contains("Total entries: 2"), "h1 and h2: {out}");
+    assert!(out.contains("Total entries: 3"), "h1, h2 and h3: {out}");
     let (_, out) = net.cli("show route forwarding-table");
     assert!(out.contains("10.0.2.2/32") && out.contains("dest"), "{out}");
     let (_, out) = net.cli("show interfaces terse");

@@ -200,7 +200,8 @@ impl Pipeline {
             next_hops6: vec![0; batch],
             passed6: Vec::with_capacity(batch),
             tx: (0..ports).map(|_| Vec::with_capacity(batch)).collect(),
-            extra: FrameBatch::with_capacity(batch),
+            // Flood copies may be super-frames: slots for the largest.
+            extra: FrameBatch::with_frame_size(batch, savin_io::MAX_GSO_FRAME),
             tx_extra: (0..ports).map(|_| Vec::with_capacity(batch)).collect(),
             punt: Vec::with_capacity(batch),
             in_port: vec![0; batch],
@@ -468,7 +469,7 @@ impl Pipeline {
                 Some(c) => c,
                 None => {
                     let c = self.extra.len();
-                    if !self.extra.push(batch.frame(i)) {
+                    if !self.extra.push_from(batch, i) {
                         self.counters.drop(DropReason::TxFull);
                         continue;
                     }
@@ -583,7 +584,13 @@ impl Pipeline {
             self.punt_error(i, PuntReason::TtlExpired);
             return;
         }
-        let total = if v6 {
+        let offload = batch.offload(usize::from(i));
+        let f = batch.frame_mut(usize::from(i));
+        let total = if offload.is_gso() {
+            // A super-frame leaves as segments: each of those must fit (as Linux checks with
+            // skb_gso_validate_network_len).
+            gso_segment_len(f, offload)
+        } else if v6 {
             ipv6::total_len(f, ETH_HDR)
         } else {
             usize::from(u16::from_be_bytes([f[ETH_HDR + 2], f[ETH_HDR + 3]]))
@@ -617,6 +624,25 @@ impl Pipeline {
         }
         self.tx[usize::from(a.port)].push(i);
     }
+}
+
+/// The IP length of each segment a GSO super-frame will be cut into: network and transport
+/// headers plus `gso_size`. Offsets the frame does not bear out count as too large.
+fn gso_segment_len(f: &[u8], o: savin_io::Offload) -> usize {
+    let l4 = usize::from(o.csum_start);
+    let l4_hdr = match o.gso_type & 0x7f {
+        // TCPv4, TCPv6: the data offset.
+        1 | 4 => match f.get(l4 + 12) {
+            Some(b) => usize::from(b >> 4) * 4,
+            None => return usize::MAX,
+        },
+        // UDP: 8 bytes.
+        _ => 8,
+    };
+    if !o.needs_csum() || l4 < ETH_HDR || l4 >= f.len() {
+        return usize::MAX;
+    }
+    l4 - ETH_HDR + l4_hdr + usize::from(o.gso_size)
 }
 
 /// What a worker publishes for `show interfaces` and `show system statistics`.
@@ -658,11 +684,13 @@ impl Worker {
         Worker {
             ports: ports.into_iter().map(Some).collect(),
             port_counters: vec![PortCounters::default(); n],
-            batch: FrameBatch::with_capacity(batch),
+            // Slots for GSO super-frames (ports with virtio headers hand them over); only the
+            // pages that frames fill are ever touched.
+            batch: FrameBatch::with_frame_size(batch, savin_io::MAX_GSO_FRAME),
             pipeline: Pipeline::new(n, batch),
             punt_tx: None,
             control_rx: None,
-            inject: FrameBatch::with_capacity(64),
+            inject: FrameBatch::with_frame_size(64, savin_io::MAX_GSO_FRAME),
             inject_ports: Vec::with_capacity(64),
             stats: Arc::default(),
             started: Instant::now(),
@@ -881,12 +909,17 @@ impl Worker {
                 } else {
                     frame
                 };
+                let mut frame = frame.to_vec();
+                if self.batch.offload(usize::from(i)).needs_csum() {
+                    // The control plane and the kernel behind the TAP want it whole.
+                    savin_io::csum::complete_l4_checksum(&mut frame);
+                }
                 let sent = match &self.punt_tx {
                     Some(tx) => tx
                         .try_send(Punted {
                             port: self.pipeline.in_port[usize::from(i)],
                             reason,
-                            frame: frame.to_vec(),
+                            frame,
                         })
                         .is_ok(),
                     None => false,

@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::{FrameBatch, IoError, PacketIo};
+use crate::{FrameBatch, IoError, Offload, PacketIo};
 
 const TPACKET_V2: libc::c_int = 1;
 const TPACKET_V3: libc::c_int = 2;
@@ -26,6 +26,10 @@ const H2_VLAN_TCI: usize = 24;
 const H2_VLAN_TPID: usize = 26;
 /// A V2 receive slot: header and a frame of up to 1,978 bytes (an MTU of 1500 and tags fit).
 const RX_FRAME: u32 = 2048;
+/// A slot for a GSO super-frame: 17 pages hold the ring header, the virtio header and a
+/// 65,535-byte IP packet with its Ethernet header.
+const GSO_SLOT: u32 = 17 * 4096;
+const PACKET_VNET_HDR: libc::c_int = 15;
 /// Size of `struct tpacket3_hdr`, already TPACKET_ALIGNed; TX data starts right after it.
 const TPACKET3_HDR: usize = 48;
 // Offsets in `struct tpacket_block_desc` (version, offset_to_priv, then tpacket_hdr_v1).
@@ -63,6 +67,12 @@ pub struct RingConfig {
     /// TX slot size: frames up to this minus 48 bytes can be sent.
     pub tx_frame_size: u32,
     pub tx_frames: u32,
+    /// PACKET_VNET_HDR: frames come and go with a `virtio_net_hdr`, so a peer that offloads
+    /// segmentation (a veth whose other end has TSO on, GRO on a NIC) hands over 64 KB
+    /// super-frames that are forwarded whole, and checksums left to offload stay so. Costs
+    /// 64 KiB+ slots: `rx_gso_frames` of them to receive, `tx_frames` to send.
+    pub vnet_hdr: bool,
+    pub rx_gso_frames: u32,
 }
 
 impl Default for RingConfig {
@@ -82,6 +92,8 @@ impl Default for RingConfig {
             rx_block_timeout_ms: 1,
             tx_frame_size: 16384,
             tx_frames: 256,
+            vnet_hdr: true,
+            rx_gso_frames: 256,
         }
     }
 }
@@ -98,6 +110,8 @@ pub struct AfPacket {
     rx_next: usize,
     rx_left: u32,
     tx_next: usize,
+    /// Size of a V2 receive slot.
+    rx_frame: usize,
     /// Frames too large for a TX slot, dropped.
     pub tx_oversize: u64,
     /// Received frames larger than a batch slot (jumbo, or GSO super-frames), dropped.
@@ -153,17 +167,34 @@ impl AfPacket {
         let v2 = cfg.version == RingVersion::V2;
         let version = if v2 { TPACKET_V2 } else { TPACKET_V3 };
         setsockopt(&fd, libc::PACKET_VERSION, &version, "PACKET_VERSION")?;
+        let mut cfg = cfg;
+        if cfg.vnet_hdr {
+            // Before the rings: the kernel refuses it once they exist.
+            setsockopt(&fd, PACKET_VNET_HDR, &1i32, "PACKET_VNET_HDR")?;
+            cfg.tx_frame_size = cfg.tx_frame_size.max(GSO_SLOT);
+            if v2 {
+                cfg.rx_block_size = GSO_SLOT;
+                cfg.rx_blocks = cfg.rx_gso_frames;
+            } else {
+                cfg.rx_block_size = cfg.rx_block_size.max(2 * GSO_SLOT);
+            }
+        }
+        let rx_frame = if v2 && cfg.vnet_hdr {
+            GSO_SLOT
+        } else {
+            RX_FRAME
+        };
         let rx = libc::tpacket_req3 {
             tp_block_size: cfg.rx_block_size,
             tp_block_nr: cfg.rx_blocks,
-            tp_frame_size: RX_FRAME,
-            tp_frame_nr: cfg.rx_block_size / RX_FRAME * cfg.rx_blocks,
+            tp_frame_size: rx_frame,
+            tp_frame_nr: cfg.rx_block_size / rx_frame * cfg.rx_blocks,
             tp_retire_blk_tov: if v2 { 0 } else { cfg.rx_block_timeout_ms },
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
         setsockopt(&fd, libc::PACKET_RX_RING, &rx, "PACKET_RX_RING")?;
-        let per_block = 4u32;
+        let per_block = if cfg.vnet_hdr { 1 } else { 4u32 };
         let tx = libc::tpacket_req3 {
             tp_block_size: cfg.tx_frame_size * per_block,
             tp_block_nr: cfg.tx_frames.div_ceil(per_block),
@@ -211,6 +242,7 @@ impl AfPacket {
             rx_next: 0,
             rx_left: 0,
             tx_next: 0,
+            rx_frame: rx_frame as usize,
             tx_oversize: 0,
             oversize: 0,
             ring_drops: 0,
@@ -274,7 +306,7 @@ impl AfPacket {
 impl AfPacket {
     /// Receive with TPACKET_V2: slot by slot, each handed back at once.
     fn rx_v2(&mut self, batch: &mut FrameBatch) -> usize {
-        let fs = RX_FRAME as usize;
+        let fs = self.rx_frame;
         let slots = self.rx_len / fs;
         let mut n = 0;
         while !batch.is_full() {
@@ -308,7 +340,8 @@ impl AfPacket {
     }
 
     /// Copies a received frame into `batch`: the VLAN tag the kernel took out put back, the
-    /// transport checksum completed if the sender left it to offload.
+    /// offload state (virtio header, just before the frame) kept with it, or, without virtio
+    /// headers, the transport checksum completed if the sender left it to offload.
     fn push_frame(
         &self,
         batch: &mut FrameBatch,
@@ -318,22 +351,37 @@ impl AfPacket {
         status: u32,
     ) {
         let frame = self.bytes(start, len);
-        match vlan {
-            Some((tpid, tci)) => {
-                batch.push_with(|buf| {
-                    buf[..12].copy_from_slice(&frame[..12]);
-                    buf[12..14].copy_from_slice(&tpid.to_be_bytes());
-                    buf[14..16].copy_from_slice(&tci.to_be_bytes());
-                    buf[16..len + 4].copy_from_slice(&frame[12..]);
-                    len + 4
-                });
-            }
-            None => {
-                batch.push(frame);
-            }
+        let pushed = match vlan {
+            Some((tpid, tci)) => batch.push_with(|buf| {
+                buf[..12].copy_from_slice(&frame[..12]);
+                buf[12..14].copy_from_slice(&tpid.to_be_bytes());
+                buf[14..16].copy_from_slice(&tci.to_be_bytes());
+                buf[16..len + 4].copy_from_slice(&frame[12..]);
+                len + 4
+            }),
+            None => batch.push(frame),
+        };
+        if !pushed {
+            return;
         }
-        if status & libc::TP_STATUS_CSUMNOTREADY != 0 {
-            let last = batch.len() - 1;
+        let last = batch.len() - 1;
+        if self.cfg.vnet_hdr && start >= Offload::LEN {
+            let raw: [u8; Offload::LEN] = self
+                .bytes(start - Offload::LEN, Offload::LEN)
+                .try_into()
+                .expect("10 bytes");
+            let mut o = Offload::from_bytes(&raw);
+            if vlan.is_some() {
+                // The kernel's offsets count from the frame without its tag.
+                if o.needs_csum() {
+                    o.csum_start = o.csum_start.saturating_add(4);
+                }
+                if o.hdr_len != 0 {
+                    o.hdr_len = o.hdr_len.saturating_add(4);
+                }
+            }
+            batch.set_offload(last, o);
+        } else if status & libc::TP_STATUS_CSUMNOTREADY != 0 {
             crate::csum::complete_l4_checksum(batch.frame_mut(last));
         }
     }
@@ -424,10 +472,11 @@ impl PacketIo for AfPacket {
             RingVersion::V2 => (TPACKET2_HDR, H2_STATUS, H2_LEN, H2_SNAPLEN),
             RingVersion::V3 => (TPACKET3_HDR, H_STATUS, H_LEN, H_SNAPLEN),
         };
+        let vnet = if self.cfg.vnet_hdr { Offload::LEN } else { 0 };
         let mut queued = 0;
         for &i in which {
             let frame = batch.frame(i as usize);
-            if frame.len() > fs - hdr {
+            if frame.len() + vnet > fs - hdr {
                 self.tx_oversize += 1;
                 continue;
             }
@@ -436,12 +485,15 @@ impl PacketIo for AfPacket {
             if status != libc::TP_STATUS_AVAILABLE && status & libc::TP_STATUS_WRONG_FORMAT == 0 {
                 break; // ring full: the kernel has not sent this slot yet
             }
-            self.bytes_mut(slot + hdr, frame.len())
+            if vnet > 0 {
+                self.bytes_mut(slot + hdr, vnet)
+                    .copy_from_slice(&batch.offload(i as usize).to_bytes());
+            }
+            self.bytes_mut(slot + hdr + vnet, frame.len())
                 .copy_from_slice(frame);
-            self.status(slot + h_len)
-                .store(frame.len() as u32, Ordering::Relaxed);
-            self.status(slot + h_snap)
-                .store(frame.len() as u32, Ordering::Relaxed);
+            let tp_len = (vnet + frame.len()) as u32;
+            self.status(slot + h_len).store(tp_len, Ordering::Relaxed);
+            self.status(slot + h_snap).store(tp_len, Ordering::Relaxed);
             self.status(slot + h_status)
                 .store(libc::TP_STATUS_SEND_REQUEST, Ordering::Release);
             self.tx_next = (self.tx_next + 1) % self.cfg.tx_frames as usize;

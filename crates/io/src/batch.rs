@@ -2,6 +2,79 @@
 
 /// The largest frame any batch can hold (a 9216-byte jumbo frame plus a VLAN tag fits).
 pub const MAX_FRAME: usize = 9232;
+/// The largest GSO super-frame: a 65,535-byte IP packet, an Ethernet header and a tag.
+pub const MAX_GSO_FRAME: usize = 65_535 + 18;
+
+/// What the sender's kernel left for "hardware" to do on a frame, as `struct virtio_net_hdr`
+/// carries it (AF_PACKET with PACKET_VNET_HDR): a transport checksum to fill in, and for a
+/// super-frame the segment size to cut it into. Offsets are from the start of the frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offload {
+    /// `VIRTIO_NET_HDR_F_NEEDS_CSUM` (1), `VIRTIO_NET_HDR_F_DATA_VALID` (2).
+    pub flags: u8,
+    /// `VIRTIO_NET_HDR_GSO_*`: 0 none, 1 TCPv4, 3 UDP, 4 TCPv6, 5 UDP_L4; 0x80 ECN.
+    pub gso_type: u8,
+    pub hdr_len: u16,
+    pub gso_size: u16,
+    pub csum_start: u16,
+    pub csum_offset: u16,
+}
+
+impl Offload {
+    pub const NEEDS_CSUM: u8 = 1;
+    /// The size of `struct virtio_net_hdr` on the wire to and from the kernel.
+    pub const LEN: usize = 10;
+
+    pub fn needs_csum(&self) -> bool {
+        self.flags & Self::NEEDS_CSUM != 0
+    }
+
+    /// Whether this is a super-frame to be cut into segments of `gso_size`.
+    pub fn is_gso(&self) -> bool {
+        self.gso_type & 0x7f != 0
+    }
+
+    /// Reads the kernel's header (host byte order, as a little-endian host's legacy virtio).
+    pub fn from_bytes(b: &[u8; 10]) -> Offload {
+        let u = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
+        Offload {
+            flags: b[0],
+            gso_type: b[1],
+            hdr_len: u(2),
+            gso_size: u(4),
+            csum_start: u(6),
+            csum_offset: u(8),
+        }
+    }
+
+    pub fn to_bytes(self) -> [u8; 10] {
+        let mut b = [0u8; 10];
+        b[0] = self.flags;
+        b[1] = self.gso_type;
+        for (i, v) in [
+            self.hdr_len,
+            self.gso_size,
+            self.csum_start,
+            self.csum_offset,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            b[2 + 2 * i..4 + 2 * i].copy_from_slice(&v.to_ne_bytes());
+        }
+        b
+    }
+
+    /// The frame grew (`by` > 0) or shrank in front of its L3 header (a tag pushed or popped).
+    fn shift(&mut self, by: i16) {
+        if self.flags & Self::NEEDS_CSUM != 0 {
+            self.csum_start = self.csum_start.wrapping_add_signed(by);
+        }
+        if self.hdr_len != 0 {
+            self.hdr_len = self.hdr_len.wrapping_add_signed(by);
+        }
+    }
+}
 /// Room in front of each frame, so a stage can push a header without moving the frame.
 const HEADROOM: usize = 64;
 /// The default buffer: 2 KiB slots hold a 1518-byte frame with tags and headroom. Small slots
@@ -14,7 +87,8 @@ pub struct FrameBatch {
     slot: usize,
     /// Offset of each frame in its slot (HEADROOM unless a header was pushed).
     start: Box<[u16]>,
-    len: Box<[u16]>,
+    len: Box<[u32]>,
+    offload: Box<[Offload]>,
     count: usize,
 }
 
@@ -24,16 +98,47 @@ impl FrameBatch {
         FrameBatch::with_frame_size(n, DEFAULT_SLOT - HEADROOM)
     }
 
-    /// `n` buffers for frames up to `max_frame` bytes (at most `MAX_FRAME`), for jumbo MTUs.
+    /// `n` buffers for frames up to `max_frame` bytes (at most `MAX_GSO_FRAME`): jumbo MTUs,
+    /// or super-frames from ports with segmentation offload.
     pub fn with_frame_size(n: usize, max_frame: usize) -> FrameBatch {
-        let slot = (HEADROOM + max_frame.min(MAX_FRAME)).next_multiple_of(64);
+        let mut slot = (HEADROOM + max_frame.min(MAX_GSO_FRAME)).next_multiple_of(64);
+        if slot.is_multiple_of(4096) {
+            // Slots a multiple of the page apart would put every frame's headers in the same
+            // cache set; one line more spreads them.
+            slot += 64;
+        }
         FrameBatch {
             slot,
+            // Zeroed memory from the allocator is untouched until written: a batch of large
+            // slots costs only the pages that frames actually fill.
             data: vec![0u8; n * slot].into_boxed_slice(),
             start: vec![HEADROOM as u16; n].into_boxed_slice(),
-            len: vec![0u16; n].into_boxed_slice(),
+            len: vec![0u32; n].into_boxed_slice(),
+            offload: vec![Offload::default(); n].into_boxed_slice(),
             count: 0,
         }
+    }
+
+    /// What is left to do on frame `i` (a checksum, segmentation), if the port told us.
+    #[inline]
+    pub fn offload(&self, i: usize) -> Offload {
+        self.offload[i]
+    }
+
+    #[inline]
+    pub fn set_offload(&mut self, i: usize, o: Offload) {
+        self.offload[i] = o;
+    }
+
+    /// Copies frame `i` of `from`, with its offload state, into the next buffer. False if the
+    /// batch is full or the frame does not fit a buffer.
+    pub fn push_from(&mut self, from: &FrameBatch, i: usize) -> bool {
+        if !self.push(from.frame(i)) {
+            return false;
+        }
+        let last = self.count - 1;
+        self.offload[last] = from.offload[i];
+        true
     }
 
     /// The largest frame a buffer of this batch holds.
@@ -82,14 +187,19 @@ impl FrameBatch {
         let slot = &mut self.data[i * self.slot + HEADROOM..(i + 1) * self.slot];
         let n = fill(slot).min(self.slot - HEADROOM);
         self.start[i] = HEADROOM as u16;
-        self.len[i] = n as u16;
+        self.len[i] = n as u32;
+        self.offload[i] = Offload::default();
         self.count += 1;
         true
     }
 
-    /// Copies `frame` into the next buffer (truncated to `max_frame`).
+    /// Copies `frame` into the next buffer. False if the batch is full or the frame is larger
+    /// than a buffer (never truncated: a cut frame would be forwarded corrupt).
     #[inline]
     pub fn push(&mut self, frame: &[u8]) -> bool {
+        if frame.len() > self.max_frame() {
+            return false;
+        }
         self.push_with(|buf| {
             let n = frame.len().min(buf.len());
             buf[..n].copy_from_slice(&frame[..n]);
@@ -125,6 +235,7 @@ impl FrameBatch {
         self.data[s + 10..s + 12].copy_from_slice(&tci.to_be_bytes());
         self.start[i] -= 4;
         self.len[i] += 4;
+        self.offload[i].shift(4);
         true
     }
 
@@ -139,6 +250,7 @@ impl FrameBatch {
         self.data[s + 4..s + 16].copy_from_slice(&macs);
         self.start[i] += 4;
         self.len[i] -= 4;
+        self.offload[i].shift(-4);
         true
     }
 

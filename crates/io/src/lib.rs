@@ -14,7 +14,7 @@ pub mod memory;
 pub mod pcap;
 pub mod tap;
 
-pub use batch::{FrameBatch, MAX_FRAME};
+pub use batch::{FrameBatch, Offload, MAX_FRAME, MAX_GSO_FRAME};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
