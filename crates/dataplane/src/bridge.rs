@@ -79,14 +79,21 @@ impl L2Tables {
 /// `tag` is the frame's 802.1Q VLAN ID, if it carries one (0: priority-tagged).
 #[inline]
 pub fn classify(mode: PortMode, tag: Option<u16>, l2: &L2Tables, port: u16) -> Option<u16> {
-    let vid = match (mode, tag) {
-        (PortMode::Access { vlan }, None | Some(0)) => vlan,
-        (PortMode::Trunk { native }, None | Some(0)) => native?,
-        (PortMode::Trunk { .. }, Some(v)) => v,
-        _ => return None,
-    };
+    let vid = port_vlan(mode, tag)?;
     l2.vlan(vid)?.member(port)?;
     Some(vid)
+}
+
+/// The VLAN a frame would belong to by the port's mode and its tag alone (membership not
+/// checked): enough to know which MAC table slots to prefetch.
+#[inline(always)]
+pub fn port_vlan(mode: PortMode, tag: Option<u16>) -> Option<u16> {
+    match (mode, tag) {
+        (PortMode::Access { vlan }, None | Some(0)) => Some(vlan),
+        (PortMode::Trunk { native }, None | Some(0)) => native,
+        (PortMode::Trunk { .. }, Some(v)) => Some(v),
+        _ => None,
+    }
 }
 
 /// One row of `show ethernet-switching table`.

@@ -277,13 +277,13 @@ impl Pipeline {
         const AHEAD: usize = 8;
         if mode != PortMode::Routed {
             for i in 0..AHEAD.min(batch.len()) {
-                self.prefetch_fdb(batch, i, port, mode, &l2);
+                self.prefetch_fdb(batch, i, mode);
             }
         }
         for i in 0..batch.len() {
             self.in_port[i] = port;
             if mode != PortMode::Routed && i + AHEAD < batch.len() {
-                self.prefetch_fdb(batch, i + AHEAD, port, mode, &l2);
+                self.prefetch_fdb(batch, i + AHEAD, mode);
             }
             if batch.frame(i).len() < ETH_HDR {
                 self.counters.drop(DropReason::Truncated);
@@ -357,12 +357,12 @@ impl Pipeline {
     /// Starts loading the MAC table slots (source and destination) of frame `i`, a few frames
     /// before it is switched, so the switching stage does not wait on the cache.
     #[inline(always)]
-    fn prefetch_fdb(&self, batch: &FrameBatch, i: usize, port: u16, mode: PortMode, l2: &L2Tables) {
+    fn prefetch_fdb(&self, batch: &FrameBatch, i: usize, mode: PortMode) {
         let f = batch.frame(i);
         if f.len() >= 18 {
             let tag = (u16::from_be_bytes([f[12], f[13]]) == ETHERTYPE_VLAN)
                 .then(|| u16::from_be_bytes([f[14], f[15]]) & 0x0fff);
-            if let Some(vid) = classify(mode, tag, l2, port) {
+            if let Some(vid) = crate::bridge::port_vlan(mode, tag) {
                 self.fdb.prefetch(vid, &f[6..12]);
                 self.fdb.prefetch(vid, &f[..6]);
             }
@@ -417,7 +417,7 @@ impl Pipeline {
     }
 
     /// Sends frame `i` of VLAN `vid` out of member port `out`, tagged as that port wants.
-    #[inline]
+    #[inline(always)]
     fn send_to_member(
         &mut self,
         batch: &mut FrameBatch,

@@ -221,7 +221,7 @@ impl FrameBatch {
 
     /// Inserts an 802.1Q tag (TPID 0x8100, `tci`) after the MAC addresses of frame `i`, into
     /// the headroom: 12 bytes move, the payload does not. False if there is no room.
-    #[inline]
+    #[inline(always)]
     pub fn push_vlan(&mut self, i: usize, tci: u16) -> bool {
         let start = self.start[i] as usize;
         if start < 4 || self.len[i] < 12 {
@@ -240,7 +240,7 @@ impl FrameBatch {
     }
 
     /// Removes the 802.1Q tag after the MAC addresses of frame `i`. False if it has none.
-    #[inline]
+    #[inline(always)]
     pub fn pop_vlan(&mut self, i: usize) -> bool {
         let s = i * self.slot + self.start[i] as usize;
         if self.len[i] < 18 || self.data[s + 12..s + 14] != [0x81, 0x00] {
