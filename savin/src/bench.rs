@@ -41,6 +41,12 @@ pub enum BenchCmd {
         #[arg(long, default_value = "../shared/data/classbench")]
         dir: std::path::PathBuf,
     },
+    /// The session table on one core: 1 million sessions created, then packets of established
+    /// sessions looked up and tracked, against std's HashMap doing the same lookups.
+    Sessions {
+        #[arg(long, default_value_t = 1 << 20)]
+        sessions: usize,
+    },
     /// Through namespaces: 64-byte UDP packet rate and TCP throughput between two lab hosts
     /// (iperf3), Savin (AF_PACKET, one worker) against Linux kernel forwarding in the same
     /// run. Needs root.
@@ -59,6 +65,7 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Bridge { macs } => bridge(macs),
         BenchCmd::Forwarding { secs } => forwarding(secs),
         BenchCmd::Classifier { dir } => classifier(&dir),
+        BenchCmd::Sessions { sessions } => sessions_bench(sessions),
     }
 }
 
@@ -875,6 +882,115 @@ pub fn classifier(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
         "results": results,
         "goals": { "mlookups_per_s_10k": 10, "mlookups_per_s_100k": 5, "build_ms": 1000 },
         "reference": "TupleMerge (one thread): about 60 ns per lookup at 1k rules, 84 ns at 10k, 191 ns at 100k",
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn sessions_bench(n: usize) -> anyhow::Result<ExitCode> {
+    use rand::{Rng, SeedableRng};
+    use savin_session::{FlowKey, SessionConfig, SessionTable, TcpSeg};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let keys: Vec<FlowKey> = (0..n)
+        .map(|i| FlowKey {
+            src: 0x0a00_0000 | (rng.gen::<u32>() & 0x00ff_ffff),
+            dst: 0xc633_6400 | (i as u32 & 0xff),
+            sport: rng.gen_range(1024..65535),
+            dport: [80, 443, 53, 22][i % 4],
+            proto: if i % 2 == 0 { 6 } else { 17 },
+        })
+        .collect();
+    let rss0 = self_rss_kib();
+    let mut t = SessionTable::new(
+        SessionConfig {
+            capacity: n,
+            ..SessionConfig::default()
+        },
+        0,
+    );
+    let syn = TcpSeg {
+        flags: 0x02,
+        seq: 1,
+        win: 64240,
+        ..TcpSeg::default()
+    };
+    let start = Instant::now();
+    let mut created = 0usize;
+    for k in &keys {
+        let tcp = (k.proto == 6).then_some(&syn);
+        if t.create(*k, k.reversed(), 1, None, tcp, 64, 0).is_ok() {
+            created += 1;
+        }
+    }
+    let create_s = start.elapsed().as_secs_f64();
+    let rss = self_rss_kib().saturating_sub(rss0);
+    anyhow::ensure!(
+        created >= n * 99 / 100,
+        "only {created} of {n} sessions created"
+    );
+    // Established path: random sessions, either direction, looked up and counted (UDP:
+    // no TCP state in the way of what is measured here, the table).
+    let order: Vec<(FlowKey, bool)> = (0..1 << 16)
+        .map(|_| {
+            let k = keys[rng.gen_range(0..n / 2) * 2 + 1];
+            let rev: bool = rng.gen();
+            (if rev { k.reversed() } else { k }, rev)
+        })
+        .collect();
+    let mut now = 1000u64;
+    let ours = Rate::sample(Duration::from_secs(2), || {
+        let mut hits = 0u64;
+        for (k, _) in &order[..4096] {
+            if let Some((id, dir)) = t.lookup(k) {
+                let _ = t.track(id, dir, None, 64, now);
+                hits += 1;
+            }
+        }
+        now += 1;
+        std::hint::black_box(hits);
+        4096
+    });
+    let hit = order.iter().filter(|(k, _)| t.lookup(k).is_some()).count();
+    // The peer: std's HashMap (SipHash) from both keys to the session number.
+    let mut peer: std::collections::HashMap<FlowKey, u32> =
+        std::collections::HashMap::with_capacity(2 * n);
+    for (i, k) in keys.iter().enumerate() {
+        peer.insert(*k, i as u32);
+        peer.insert(k.reversed(), i as u32);
+    }
+    let theirs = Rate::sample(Duration::from_secs(2), || {
+        let mut acc = 0u32;
+        for (k, _) in &order[..4096] {
+            acc = acc.wrapping_add(peer.get(k).copied().unwrap_or(0));
+        }
+        std::hint::black_box(acc);
+        4096
+    });
+    // Everything falls due at once: expired in bounded steps of 16k sessions.
+    let mut expired = 0;
+    let mut longest = 0f64;
+    let expire = Instant::now();
+    while !t.is_empty() {
+        let step = Instant::now();
+        expired += t.tick_bounded(10_000_000, 16 * 1024);
+        longest = longest.max(step.elapsed().as_secs_f64());
+    }
+    let expire_s = expire.elapsed().as_secs_f64();
+    let out = json!({
+        "bench": "sessions",
+        "sessions": n,
+        "created": created,
+        "new_sessions_per_s": created as f64 / create_s,
+        "bytes_per_session": t.bytes_per_session(),
+        "rss_delta_kib": rss,
+        "established_lookup_and_track_mpps": ours.scaled(1e6),
+        "lookups_that_hit": hit as f64 / order.len() as f64,
+        "std_hashmap_lookup_mpps": theirs.scaled(1e6),
+        "ratio": { "best": ours.best / theirs.best, "median": ours.median / theirs.median },
+        "expire_all_ms": expire_s * 1e3,
+        "longest_expiry_step_ms": longest * 1e3,
+        "expired": expired,
+        "goals": { "established_mpps": 10, "new_sessions_per_s": 1_000_000, "bytes_per_session": 256 },
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)

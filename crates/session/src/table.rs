@@ -1,0 +1,623 @@
+//! The table: sessions in a preallocated arena, a two-keys-per-session hash index, and a
+//! timer wheel for idle timeouts.
+
+use crate::tcp::{self, Peer, TcpSeg, ACK, FIN, RST, SYN};
+
+const NIL: u32 = u32::MAX;
+/// Timer wheel slots, one per second: a session due further ahead waits in the last slot
+/// and is looked at again then.
+const WHEEL: u64 = 4096;
+
+/// A flow's 5-tuple (IPv4). For ICMP the caller puts the echo identifier in the ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FlowKey {
+    pub src: u32,
+    pub dst: u32,
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+}
+
+impl FlowKey {
+    /// 104 bits, and the top bit set so that no key is 0 (an empty index slot).
+    #[inline(always)]
+    fn pack(&self) -> u128 {
+        1 << 127
+            | u128::from(self.src) << 72
+            | u128::from(self.dst) << 40
+            | u128::from(self.sport) << 24
+            | u128::from(self.dport) << 8
+            | u128::from(self.proto)
+    }
+
+    fn unpack(k: u128) -> FlowKey {
+        FlowKey {
+            src: (k >> 72) as u32,
+            dst: (k >> 40) as u32,
+            sport: (k >> 24) as u16,
+            dport: (k >> 8) as u16,
+            proto: k as u8,
+        }
+    }
+
+    /// The key of the reply when no address is translated.
+    pub fn reversed(&self) -> FlowKey {
+        FlowKey {
+            src: self.dst,
+            dst: self.src,
+            sport: self.dport,
+            dport: self.sport,
+            proto: self.proto,
+        }
+    }
+}
+
+/// Which way a packet goes relative to the packet that created its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    Forward = 0,
+    Reverse = 1,
+}
+
+/// A session's state (TCP), or `Active` for protocols without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// TCP: handshake not finished.
+    Init,
+    Established,
+    /// TCP: one side has sent FIN.
+    Closing,
+    /// TCP: both FINs, or a RST.
+    Closed,
+    Active,
+}
+
+/// Idle timeouts in seconds (the SRX defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp_initial: u32,
+    pub tcp_established: u32,
+    /// After one FIN.
+    pub tcp_closing: u32,
+    /// After both FINs or a RST: the session lingers briefly for retransmissions.
+    pub tcp_closed: u32,
+    pub udp: u32,
+    pub icmp: u32,
+    pub other: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            tcp_initial: 20,
+            tcp_established: 1800,
+            tcp_closing: 30,
+            tcp_closed: 2,
+            udp: 60,
+            icmp: 4,
+            other: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Sessions held at most (allocated when the table is made).
+    pub capacity: usize,
+    pub timeouts: Timeouts,
+    /// `security flow tcp-session` checks (both on by default, as on an SRX).
+    pub syn_check: bool,
+    pub sequence_check: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            capacity: 1 << 16,
+            timeouts: Timeouts::default(),
+            syn_check: true,
+            sequence_check: true,
+        }
+    }
+}
+
+/// Why a packet was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackError {
+    /// A TCP segment other than a SYN would have created a session.
+    NotSyn,
+    /// A TCP segment outside the sequence window.
+    Window,
+    /// The table is full.
+    Full,
+    /// One of the keys belongs to another session already.
+    Exists,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub created: u64,
+    pub expired: u64,
+    /// Removed by `clear security flow session`.
+    pub cleared: u64,
+    pub full: u64,
+    pub not_syn: u64,
+    pub window: u64,
+}
+
+/// One session, for `show security flow session`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Info {
+    pub id: u32,
+    pub key: FlowKey,
+    pub reply: FlowKey,
+    pub policy: u32,
+    pub state: State,
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    /// Idle timeout and what is left of it, in seconds.
+    pub timeout: u32,
+    pub remaining: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Session {
+    keys: [u128; 2],
+    packets: [u64; 2],
+    bytes: [u64; 2],
+    tcp: [Peer; 2],
+    policy: u32,
+    /// Seconds (since the table was made) of the last packet.
+    last: u32,
+    /// The idle timeout while established (TCP) or active: the application's, or the default.
+    idle: u32,
+    prev: u32,
+    next: u32,
+    /// The wheel slot it is filed in (when `prev` is NIL it is that slot's head).
+    slot: u32,
+    state: State,
+    /// Slot in use.
+    live: bool,
+    /// Created without a SYN (no-syn-check): the window was never learnt, so not checked.
+    loose: bool,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Session {
+            keys: [0; 2],
+            packets: [0; 2],
+            bytes: [0; 2],
+            tcp: [Peer::default(); 2],
+            policy: 0,
+            last: 0,
+            idle: 0,
+            prev: NIL,
+            next: NIL,
+            slot: 0,
+            state: State::Active,
+            live: false,
+            loose: false,
+        }
+    }
+}
+
+#[inline(always)]
+fn hash(k: u128) -> u64 {
+    let x = (k as u64) ^ ((k >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let x = (x ^ (x >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^ (x >> 29)
+}
+
+/// The session table. One per worker: the worker owns it and needs no lock.
+pub struct SessionTable {
+    cfg: SessionConfig,
+    sessions: Vec<Session>,
+    free: Vec<u32>,
+    /// The index: open addressing, linear probing, at most a quarter full; the value is the
+    /// session id times two plus the direction.
+    keys: Vec<u128>,
+    vals: Vec<u32>,
+    mask: usize,
+    wheel: Vec<u32>,
+    /// The next second the wheel will look at.
+    wheel_at: u64,
+    start_ms: u64,
+    counters: Counters,
+}
+
+impl SessionTable {
+    pub fn new(cfg: SessionConfig, now_ms: u64) -> SessionTable {
+        let cap = cfg.capacity.clamp(1, (NIL / 2) as usize);
+        let slots = (cap * 4).next_power_of_two();
+        SessionTable {
+            cfg: SessionConfig {
+                capacity: cap,
+                ..cfg
+            },
+            sessions: vec![Session::default(); cap],
+            free: (0..cap as u32).rev().collect(),
+            keys: vec![0; slots],
+            vals: vec![0; slots],
+            mask: slots - 1,
+            wheel: vec![NIL; WHEEL as usize],
+            wheel_at: 0,
+            start_ms: now_ms,
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn config(&self) -> &SessionConfig {
+        &self.cfg
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    pub fn len(&self) -> usize {
+        self.sessions.len() - self.free.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes the table holds per session of capacity (arena, index, wheel share).
+    pub fn bytes_per_session(&self) -> usize {
+        let total = self.sessions.len() * std::mem::size_of::<Session>()
+            + self.free.capacity() * 4
+            + self.keys.len() * 20
+            + self.wheel.len() * 4;
+        total / self.sessions.len()
+    }
+
+    fn secs(&self, now_ms: u64) -> u32 {
+        (now_ms.saturating_sub(self.start_ms) / 1000) as u32
+    }
+
+    // --- the index ---
+
+    #[inline(always)]
+    fn find(&self, k: u128) -> Option<usize> {
+        let mut i = hash(k) as usize & self.mask;
+        loop {
+            let s = self.keys[i];
+            if s == k {
+                return Some(i);
+            }
+            if s == 0 {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn index_insert(&mut self, k: u128, v: u32) {
+        let mut i = hash(k) as usize & self.mask;
+        while self.keys[i] != 0 {
+            i = (i + 1) & self.mask;
+        }
+        self.keys[i] = k;
+        self.vals[i] = v;
+    }
+
+    /// Removes `k`, shifting back the entries after it whose probe passed through its slot.
+    fn index_remove(&mut self, k: u128) {
+        let Some(mut i) = self.find(k) else { return };
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let kj = self.keys[j];
+            if kj == 0 {
+                break;
+            }
+            let h = hash(kj) as usize & self.mask;
+            let stays = if i <= j {
+                i < h && h <= j
+            } else {
+                i < h || h <= j
+            };
+            if !stays {
+                self.keys[i] = kj;
+                self.vals[i] = self.vals[j];
+                i = j;
+            }
+        }
+        self.keys[i] = 0;
+    }
+
+    /// The session of a packet with key `k`, and which way the packet goes.
+    #[inline]
+    pub fn lookup(&self, k: &FlowKey) -> Option<(u32, Dir)> {
+        let i = self.find(k.pack())?;
+        let v = self.vals[i];
+        Some((
+            v >> 1,
+            if v & 1 == 0 {
+                Dir::Forward
+            } else {
+                Dir::Reverse
+            },
+        ))
+    }
+
+    // --- the timer wheel ---
+
+    fn timeout_of(&self, s: &Session, proto: u8) -> u32 {
+        let t = &self.cfg.timeouts;
+        match (proto, s.state) {
+            (6, State::Init) => t.tcp_initial,
+            (6, State::Closing) => t.tcp_closing,
+            (6, State::Closed) => t.tcp_closed,
+            (1, _) => t.icmp,
+            _ => s.idle,
+        }
+    }
+
+    fn unlink(&mut self, id: u32) {
+        let (prev, next, slot) = {
+            let s = &self.sessions[id as usize];
+            (s.prev, s.next, s.slot as usize)
+        };
+        if prev == NIL {
+            if self.wheel[slot] == id {
+                self.wheel[slot] = next;
+            }
+        } else {
+            self.sessions[prev as usize].next = next;
+        }
+        if next != NIL {
+            self.sessions[next as usize].prev = prev;
+        }
+        let s = &mut self.sessions[id as usize];
+        s.prev = NIL;
+        s.next = NIL;
+    }
+
+    /// Files session `id` in the wheel slot of the second it falls due.
+    fn link(&mut self, id: u32, due: u64) {
+        let at = due.clamp(self.wheel_at, self.wheel_at + WHEEL - 1);
+        let slot = (at % WHEEL) as usize;
+        let head = self.wheel[slot];
+        if head != NIL {
+            self.sessions[head as usize].prev = id;
+        }
+        let s = &mut self.sessions[id as usize];
+        s.prev = NIL;
+        s.next = head;
+        s.slot = slot as u32;
+        self.wheel[slot] = id;
+    }
+
+    fn due(&self, id: u32) -> u64 {
+        let s = &self.sessions[id as usize];
+        let proto = s.keys[0] as u8;
+        u64::from(s.last) + u64::from(self.timeout_of(s, proto))
+    }
+
+    /// Expires the sessions whose idle timeout has passed by `now_ms`: only those filed
+    /// under the seconds passed since the last call are looked at (at most the whole wheel
+    /// once, after a long pause). Returns how many expired.
+    pub fn tick(&mut self, now_ms: u64) -> usize {
+        self.tick_bounded(now_ms, usize::MAX)
+    }
+
+    /// As [`tick`](Self::tick), looking at `budget` sessions at most; the rest wait for the
+    /// next call. The data plane calls this between batches, so that a million sessions
+    /// falling due in the same second cost many short pauses instead of one long one.
+    pub fn tick_bounded(&mut self, now_ms: u64, budget: usize) -> usize {
+        let now = u64::from(self.secs(now_ms));
+        if now < self.wheel_at {
+            return 0;
+        }
+        let first = self.wheel_at.max((now + 1).saturating_sub(WHEEL));
+        let mut expired = 0;
+        let mut looked = 0;
+        for sec in first..=now {
+            let slot = (sec % WHEEL) as usize;
+            let mut id = std::mem::replace(&mut self.wheel[slot], NIL);
+            // Re-filed sessions go at or after `now + 1`.
+            self.wheel_at = now + 1;
+            while id != NIL {
+                if looked == budget {
+                    // Out of budget: the rest of this slot stays, and the wheel resumes here.
+                    self.sessions[id as usize].prev = NIL;
+                    self.relink_rest(slot, id);
+                    self.wheel_at = sec;
+                    return expired;
+                }
+                looked += 1;
+                let next = self.sessions[id as usize].next;
+                let s = &mut self.sessions[id as usize];
+                s.prev = NIL;
+                s.next = NIL;
+                let due = self.due(id);
+                if due <= now {
+                    self.free_session(id);
+                    self.counters.expired += 1;
+                    expired += 1;
+                } else {
+                    self.link(id, due);
+                }
+                id = next;
+            }
+        }
+        self.wheel_at = now + 1;
+        expired
+    }
+
+    /// Puts the list starting at `id` back in front of `slot` (re-filed entries may have
+    /// gone there meanwhile).
+    fn relink_rest(&mut self, slot: usize, id: u32) {
+        let mut last = id;
+        loop {
+            self.sessions[last as usize].slot = slot as u32;
+            let n = self.sessions[last as usize].next;
+            if n == NIL {
+                break;
+            }
+            last = n;
+        }
+        let head = self.wheel[slot];
+        self.sessions[last as usize].next = head;
+        if head != NIL {
+            self.sessions[head as usize].prev = last;
+        }
+        self.wheel[slot] = id;
+    }
+
+    fn free_session(&mut self, id: u32) {
+        let keys = self.sessions[id as usize].keys;
+        for k in keys {
+            self.index_remove(k);
+        }
+        self.sessions[id as usize] = Session::default();
+        self.free.push(id);
+    }
+
+    /// Removes session `id` now (`clear security flow session`).
+    pub fn remove(&mut self, id: u32) -> bool {
+        if !self.sessions.get(id as usize).is_some_and(|s| s.live) {
+            return false;
+        }
+        self.unlink(id);
+        self.free_session(id);
+        self.counters.cleared += 1;
+        true
+    }
+
+    // --- sessions ---
+
+    /// Creates the session of a permitted first packet: `key` as it arrived, `reply` the key
+    /// its replies will carry (after NAT), `idle_timeout` the application's (None: the
+    /// protocol's default). `tcp` is the segment when the protocol is TCP; `len` counts bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create(
+        &mut self,
+        key: FlowKey,
+        reply: FlowKey,
+        policy: u32,
+        idle_timeout: Option<u32>,
+        tcp: Option<&TcpSeg>,
+        len: u32,
+        now_ms: u64,
+    ) -> Result<u32, TrackError> {
+        let is_tcp = key.proto == 6;
+        let syn_only = tcp.is_some_and(|t| t.flags & (SYN | ACK | RST) == SYN);
+        if is_tcp && self.cfg.syn_check && !syn_only {
+            self.counters.not_syn += 1;
+            return Err(TrackError::NotSyn);
+        }
+        let (kf, kr) = (key.pack(), reply.pack());
+        if kf == kr || self.find(kf).is_some() || self.find(kr).is_some() {
+            return Err(TrackError::Exists);
+        }
+        let Some(id) = self.free.pop() else {
+            self.counters.full += 1;
+            return Err(TrackError::Full);
+        };
+        let t = &self.cfg.timeouts;
+        let idle = idle_timeout.unwrap_or(match key.proto {
+            6 => t.tcp_established,
+            17 => t.udp,
+            1 => t.icmp,
+            _ => t.other,
+        });
+        self.sessions[id as usize] = Session {
+            keys: [kf, kr],
+            policy,
+            last: self.secs(now_ms),
+            idle,
+            state: if is_tcp { State::Init } else { State::Active },
+            live: true,
+            loose: is_tcp && !syn_only,
+            ..Session::default()
+        };
+        self.index_insert(kf, id << 1);
+        self.index_insert(kr, id << 1 | 1);
+        let due = self.due(id);
+        self.link(id, due);
+        self.counters.created += 1;
+        // The first packet is counted and, for TCP, starts the tracking.
+        if let Err(e) = self.track(id, Dir::Forward, tcp, len, now_ms) {
+            self.remove(id);
+            self.counters.cleared -= 1;
+            return Err(e);
+        }
+        Ok(id)
+    }
+
+    /// Checks and counts a packet of session `id` going `dir`: TCP state and window, idle
+    /// time. A refused segment changes nothing.
+    #[inline]
+    pub fn track(
+        &mut self,
+        id: u32,
+        dir: Dir,
+        tcp: Option<&TcpSeg>,
+        len: u32,
+        now_ms: u64,
+    ) -> Result<(), TrackError> {
+        let now = self.secs(now_ms);
+        let check = self.cfg.sequence_check;
+        let d = dir as usize;
+        let s = &mut self.sessions[id as usize];
+        let before = s.state;
+        if let Some(seg) = tcp {
+            let [a, b] = &mut s.tcp;
+            let (sender, receiver) = if d == 0 { (a, b) } else { (b, a) };
+            let ok = tcp::in_window(sender, receiver, seg);
+            if !ok && check && !s.loose {
+                self.counters.window += 1;
+                return Err(TrackError::Window);
+            }
+            s.state = match s.state {
+                _ if seg.flags & RST != 0 => State::Closed,
+                State::Init if s.tcp[0].seen && s.tcp[1].seen && seg.flags & (SYN | ACK) == ACK => {
+                    State::Established
+                }
+                State::Init | State::Established if seg.flags & FIN != 0 => State::Closing,
+                State::Closing if seg.flags & FIN != 0 => State::Closed,
+                st => st,
+            };
+            if s.loose && s.state == State::Init && s.tcp[0].seen && s.tcp[1].seen {
+                s.state = State::Established;
+            }
+        }
+        s.packets[d] += 1;
+        s.bytes[d] += u64::from(len);
+        s.last = now;
+        if s.state != before {
+            // A shorter timeout (closing) must not wait for the slot of the longer one.
+            self.unlink(id);
+            let due = self.due(id);
+            self.link(id, due);
+        }
+        Ok(())
+    }
+
+    pub fn info(&self, id: u32, now_ms: u64) -> Option<Info> {
+        let s = self.sessions.get(id as usize).filter(|s| s.live)?;
+        let timeout = self.timeout_of(s, s.keys[0] as u8);
+        let idle = self.secs(now_ms).saturating_sub(s.last);
+        Some(Info {
+            id,
+            key: FlowKey::unpack(s.keys[0]),
+            reply: FlowKey::unpack(s.keys[1]),
+            policy: s.policy,
+            state: s.state,
+            packets: s.packets,
+            bytes: s.bytes,
+            timeout,
+            remaining: timeout.saturating_sub(idle),
+        })
+    }
+
+    /// Every live session (for show commands: a walk of the arena, off the data path).
+    pub fn sessions(&self, now_ms: u64) -> Vec<Info> {
+        (0..self.sessions.len() as u32)
+            .filter_map(|id| self.info(id, now_ms))
+            .collect()
+    }
+}
