@@ -54,13 +54,26 @@ pub fn curly_stmt(out: &mut String, node: &Node, item: &Item, indent: usize, pre
         Item::Block(b) => curly_block(out, &format!("{prefix}{}", node.name), b, node, indent),
         Item::List(entries) => {
             for (k, b) in entries.iter() {
-                curly_block(
-                    out,
-                    &entry_head(node, prefix, &k.to_string()),
-                    b,
-                    node,
-                    indent,
-                );
+                let head = entry_head(node, prefix, &k.to_string());
+                match b.items.iter().next() {
+                    // Only plain entries merge: a comment or `inactive:` in front of the merged
+                    // line would read back as the outer entry's.
+                    Some((ci, inner @ Item::List(es)))
+                        if node.merged
+                            && b.items.len() == 1
+                            && b.meta.is_default()
+                            && es.iter().all(|(_, e)| e.meta.is_default()) =>
+                    {
+                        curly_stmt(
+                            out,
+                            &node.children()[*ci],
+                            inner,
+                            indent,
+                            &format!("{head} "),
+                        );
+                    }
+                    _ => curly_block(out, &head, b, node, indent),
+                }
             }
         }
         Item::Leaf(m, v) => {
@@ -124,8 +137,18 @@ fn oneline(b: &Block, node: &Node) -> Option<String> {
         return None;
     }
     let (idx, item) = b.items.iter().next()?;
-    let simple = matches!(item, Item::Leaf(..) | Item::Flag(_) | Item::LeafList(..));
-    if !simple || !item.meta().is_some_and(Meta::is_default) {
+    // A value-like bare entry counts as simple too: `address web 10.0.2.2/32;`.
+    let bare_value = |item: &Item| match item {
+        Item::List(entries) if node.children()[*idx].is_bare_list() && entries.len() == 1 => {
+            entries
+                .iter()
+                .all(|(_, e)| e.items.is_empty() && e.meta.is_default())
+        }
+        _ => false,
+    };
+    let simple =
+        matches!(item, Item::Leaf(..) | Item::Flag(_) | Item::LeafList(..)) || bare_value(item);
+    if !simple || !(bare_value(item) || item.meta().is_some_and(Meta::is_default)) {
         return None;
     }
     let mut s = String::new();

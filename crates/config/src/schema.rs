@@ -19,6 +19,9 @@ pub struct Node {
     /// A list entry with a single simple statement is printed on one line, as Junos prints
     /// static routes: `route 0.0.0.0/0 next-hop 10.0.0.254;`.
     pub oneline: bool,
+    /// A list whose entries hold one inner list are printed merged with it, as Junos prints
+    /// policy contexts: `from-zone trust to-zone untrust {`.
+    pub merged: bool,
 }
 
 #[derive(Debug)]
@@ -78,6 +81,11 @@ impl Node {
     }
 
     /// Prints single-statement entries of this list on one line.
+    pub fn merged(mut self) -> Node {
+        self.merged = true;
+        self
+    }
+
     pub fn oneline(mut self) -> Node {
         self.oneline = true;
         self
@@ -127,6 +135,7 @@ pub fn container(name: &'static str, help: &'static str, children: Vec<Node>) ->
         },
         excludes: &[],
         oneline: false,
+        merged: false,
     }
 }
 
@@ -142,6 +151,7 @@ pub fn list(name: &'static str, help: &'static str, key: Type, children: Vec<Nod
         },
         excludes: &[],
         oneline: false,
+        merged: false,
     }
 }
 
@@ -152,6 +162,7 @@ pub fn leaf(name: &'static str, help: &'static str, ty: Type) -> Node {
         kind: Kind::Leaf(ty),
         excludes: &[],
         oneline: false,
+        merged: false,
     }
 }
 
@@ -162,6 +173,7 @@ pub fn flag(name: &'static str, help: &'static str) -> Node {
         kind: Kind::Flag,
         excludes: &[],
         oneline: false,
+        merged: false,
     }
 }
 
@@ -172,6 +184,7 @@ pub fn leaf_list(name: &'static str, help: &'static str, ty: Type) -> Node {
         kind: Kind::LeafList(ty),
         excludes: &[],
         oneline: false,
+        merged: false,
     }
 }
 

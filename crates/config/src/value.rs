@@ -25,6 +25,8 @@ pub enum Type {
     /// An IPv4 network prefix; host bits are cleared as Junos does.
     Ipv4Prefix,
     Ipv6Prefix,
+    /// A network prefix of either family (address books).
+    IpPrefix,
     /// An interface address: host bits are kept (`10.0.0.1/24`).
     Ipv4IfAddr,
     Ipv6IfAddr,
@@ -55,6 +57,7 @@ impl Type {
             Type::Ipv6 => "<IPv6 address>".into(),
             Type::Ipv4Prefix => "<IPv4 prefix>".into(),
             Type::Ipv6Prefix => "<IPv6 prefix>".into(),
+            Type::IpPrefix => "<IP prefix>".into(),
             Type::Ipv4IfAddr => "<IPv4 address/length>".into(),
             Type::Ipv6IfAddr => "<IPv6 address/length>".into(),
             Type::Enum(v) => v.join("|"),
@@ -91,6 +94,7 @@ impl Type {
                 .map_err(|_| format!("invalid IPv6 address '{text}'")),
             Type::Ipv4Prefix => parse_prefix(text, false, true),
             Type::Ipv6Prefix => parse_prefix(text, true, true),
+            Type::IpPrefix => parse_prefix(text, text.contains(':'), true),
             Type::Ipv4IfAddr => parse_prefix(text, false, false),
             Type::Ipv6IfAddr => parse_prefix(text, true, false),
             Type::Enum(choices) => {

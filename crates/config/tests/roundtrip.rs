@@ -48,6 +48,10 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
             let l = rng.gen_range(0..=128);
             Value::Prefix(mask(v6(rng), l), l)
         }
+        Type::IpPrefix => {
+            let l = rng.gen_range(0..=32);
+            Value::Prefix(mask(v4(rng), l), l)
+        }
         Type::Ipv4IfAddr => Value::Prefix(v4(rng), rng.gen_range(0..=32)),
         Type::Ipv6IfAddr => Value::Prefix(v6(rng), rng.gen_range(0..=128)),
         Type::Enum(e) => Value::Text(NatStr::from(e[rng.gen_range(0..e.len())])),

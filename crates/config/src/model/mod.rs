@@ -4,8 +4,10 @@
 //! Adding a hierarchy (`security`, `protocols`) is local work: a new module with `schema()`, a
 //! typed struct and `validate()`, and one line in each function below.
 
+pub mod applications;
 pub mod interfaces;
 pub mod routing_options;
+pub mod security;
 pub mod system;
 pub mod vlans;
 
@@ -24,6 +26,8 @@ pub fn schema() -> Vec<Node> {
         interfaces::schema(),
         vlans::schema(),
         routing_options::schema(),
+        security::schema(),
+        applications::schema(),
     ]
 }
 
@@ -39,6 +43,10 @@ pub struct Config {
     pub vlans: vlans::Vlans,
     #[serde(default)]
     pub routing_options: routing_options::RoutingOptions,
+    #[serde(default)]
+    pub security: security::Security,
+    #[serde(default)]
+    pub applications: applications::Applications,
 }
 
 impl Config {
@@ -48,6 +56,8 @@ impl Config {
         interfaces::validate(self, &mut errors);
         vlans::validate(self, &mut errors);
         routing_options::validate(self, &mut errors);
+        security::validate(self, &mut errors);
+        applications::validate(self, &mut errors);
         errors
     }
 }

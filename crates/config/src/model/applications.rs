@@ -1,0 +1,312 @@
+//! `applications`: what a policy's `match application` names — protocols and ports — with the
+//! predefined `junos-*` applications an SRX user expects.
+
+use serde::Deserialize;
+
+use super::{Config, ValidationError};
+use crate::schema::{container, leaf, list, Node};
+use crate::value::Type;
+
+pub fn schema() -> Node {
+    container(
+        "applications",
+        "Define applications by protocol characteristics",
+        vec![
+            list(
+                "application",
+                "Define an application",
+                Type::Name,
+                vec![
+                    leaf("description", "Text description of application", Type::Text),
+                    leaf(
+                        "protocol",
+                        "Match IP protocol type (tcp, udp, icmp, icmp6 or a number)",
+                        Type::Name,
+                    ),
+                    leaf(
+                        "source-port",
+                        "Match TCP/UDP source port (PORT or LOW-HIGH)",
+                        Type::Name,
+                    ),
+                    leaf(
+                        "destination-port",
+                        "Match TCP/UDP destination port (PORT or LOW-HIGH)",
+                        Type::Name,
+                    ),
+                    leaf(
+                        "icmp-type",
+                        "Match ICMP message type",
+                        Type::Uint { min: 0, max: 255 },
+                    ),
+                    leaf(
+                        "icmp-code",
+                        "Match ICMP message code",
+                        Type::Uint { min: 0, max: 255 },
+                    ),
+                    leaf(
+                        "inactivity-timeout",
+                        "Application-specific inactivity timeout (seconds, or never)",
+                        Type::Name,
+                    ),
+                ],
+            ),
+            list(
+                "application-set",
+                "Define an application set",
+                Type::Name,
+                vec![
+                    leaf(
+                        "description",
+                        "Text description of application set",
+                        Type::Text,
+                    ),
+                    list(
+                        "application",
+                        "Application to be included in the set",
+                        Type::Name,
+                        vec![],
+                    ),
+                    list(
+                        "application-set",
+                        "Application set to be included in the set",
+                        Type::Name,
+                        vec![],
+                    ),
+                ],
+            ),
+        ],
+    )
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Applications {
+    #[serde(default)]
+    pub application: Vec<Application>,
+    #[serde(default)]
+    pub application_set: Vec<ApplicationSet>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Application {
+    pub name: String,
+    pub description: Option<String>,
+    pub protocol: Option<String>,
+    pub source_port: Option<String>,
+    pub destination_port: Option<String>,
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    pub inactivity_timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ApplicationSet {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub application: Vec<Named>,
+    #[serde(default)]
+    pub application_set: Vec<Named>,
+}
+
+/// A list entry that is only a name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Named {
+    pub name: String,
+}
+
+/// One term of an application, resolved: what the classifier matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Term {
+    /// None: any protocol.
+    pub protocol: Option<u8>,
+    pub source_ports: (u16, u16),
+    pub destination_ports: (u16, u16),
+    /// ICMP type, when the application names one.
+    pub icmp_type: Option<u8>,
+    /// Seconds; None: the protocol's default; Some(0): never.
+    pub inactivity_timeout: Option<u32>,
+}
+
+const ANY_PORT: (u16, u16) = (0, u16::MAX);
+
+/// The predefined applications: (name, protocol, destination ports). All ports from any
+/// source port; ICMP by type.
+const PREDEFINED: &[(&str, u8, u16, u16)] = &[
+    ("junos-http", 6, 80, 80),
+    ("junos-https", 6, 443, 443),
+    ("junos-ssh", 6, 22, 22),
+    ("junos-telnet", 6, 23, 23),
+    ("junos-ftp", 6, 21, 21),
+    ("junos-smtp", 6, 25, 25),
+    ("junos-dns-udp", 17, 53, 53),
+    ("junos-dns-tcp", 6, 53, 53),
+    ("junos-ntp", 17, 123, 123),
+    ("junos-bgp", 6, 179, 179),
+    ("junos-snmp-agentx", 6, 705, 705),
+    ("junos-syslog", 17, 514, 514),
+    ("junos-tftp", 17, 69, 69),
+    ("junos-radius", 17, 1812, 1812),
+    ("junos-ldap", 6, 389, 389),
+    ("junos-imap", 6, 143, 143),
+    ("junos-pop3", 6, 110, 110),
+    ("junos-mysql", 6, 3306, 3306),
+    ("junos-ike", 17, 500, 500),
+    ("junos-http-ext", 6, 7001, 7001),
+];
+
+/// The predefined application `name` as terms, if there is one. `any` matches everything;
+/// `junos-ping` is ICMP echo request, `junos-icmp-all` any ICMP.
+pub fn predefined(name: &str) -> Option<Vec<Term>> {
+    let term = |protocol, dst: (u16, u16), icmp_type| Term {
+        protocol,
+        source_ports: ANY_PORT,
+        destination_ports: dst,
+        icmp_type,
+        inactivity_timeout: None,
+    };
+    match name {
+        "any" => Some(vec![term(None, ANY_PORT, None)]),
+        "junos-ping" => Some(vec![term(Some(1), ANY_PORT, Some(8))]),
+        "junos-icmp-all" => Some(vec![term(Some(1), ANY_PORT, None)]),
+        "junos-icmp6-all" => Some(vec![term(Some(58), ANY_PORT, None)]),
+        _ => PREDEFINED
+            .iter()
+            .find(|(n, ..)| *n == name)
+            .map(|(_, p, lo, hi)| vec![term(Some(*p), (*lo, *hi), None)]),
+    }
+}
+
+/// Names of the predefined applications (for completion and `show`).
+pub fn predefined_names() -> Vec<&'static str> {
+    let mut v = vec!["any", "junos-ping", "junos-icmp-all", "junos-icmp6-all"];
+    v.extend(PREDEFINED.iter().map(|(n, ..)| *n));
+    v
+}
+
+fn protocol_number(p: &str) -> Result<u8, String> {
+    match p {
+        "tcp" => Ok(6),
+        "udp" => Ok(17),
+        "icmp" => Ok(1),
+        "icmp6" => Ok(58),
+        "gre" => Ok(47),
+        "esp" => Ok(50),
+        "ah" => Ok(51),
+        "sctp" => Ok(132),
+        n => n
+            .parse::<u8>()
+            .map_err(|_| format!("invalid protocol '{n}': expected tcp, udp, icmp, icmp6, gre, esp, ah, sctp or 0..255")),
+    }
+}
+
+fn port_range(p: &str) -> Result<(u16, u16), String> {
+    let one = |s: &str| {
+        s.parse::<u16>()
+            .map_err(|_| format!("invalid port '{s}': expected 0..65535"))
+    };
+    match p.split_once('-') {
+        Some((lo, hi)) => {
+            let (lo, hi) = (one(lo)?, one(hi)?);
+            if lo > hi {
+                return Err(format!("port range {p} is empty"));
+            }
+            Ok((lo, hi))
+        }
+        None => one(p).map(|x| (x, x)),
+    }
+}
+
+fn timeout(t: &str) -> Result<u32, String> {
+    if t == "never" {
+        return Ok(0);
+    }
+    match t.parse::<u32>() {
+        Ok(n) if (4..=86_400).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "invalid inactivity-timeout '{t}': expected 4..86400 seconds or never"
+        )),
+    }
+}
+
+impl Application {
+    /// The application as a term, or what is wrong with it.
+    pub fn term(&self) -> Result<Term, String> {
+        let protocol = self.protocol.as_deref().map(protocol_number).transpose()?;
+        let ports = |p: &Option<String>| p.as_deref().map(port_range).transpose();
+        let (src, dst) = (ports(&self.source_port)?, ports(&self.destination_port)?);
+        if (src.is_some() || dst.is_some()) && !matches!(protocol, Some(6 | 17 | 132)) {
+            return Err("ports need protocol tcp, udp or sctp".into());
+        }
+        if self.icmp_type.is_some() && !matches!(protocol, Some(1 | 58)) {
+            return Err("icmp-type needs protocol icmp or icmp6".into());
+        }
+        Ok(Term {
+            protocol,
+            source_ports: src.unwrap_or(ANY_PORT),
+            destination_ports: dst.unwrap_or(ANY_PORT),
+            icmp_type: self.icmp_type,
+            inactivity_timeout: self
+                .inactivity_timeout
+                .as_deref()
+                .map(timeout)
+                .transpose()?,
+        })
+    }
+}
+
+/// The terms `name` stands for: a configured application or set (sets expanded), or a
+/// predefined one. Err names what is missing.
+pub fn resolve(cfg: &Config, name: &str) -> Result<Vec<Term>, String> {
+    fn go(cfg: &Config, name: &str, depth: usize, out: &mut Vec<Term>) -> Result<(), String> {
+        if depth > 8 {
+            return Err(format!("application-set {name} nests too deep (a loop?)"));
+        }
+        let apps = &cfg.applications;
+        if let Some(a) = apps.application.iter().find(|a| a.name == name) {
+            out.push(a.term().map_err(|e| format!("application {name}: {e}"))?);
+        } else if let Some(s) = apps.application_set.iter().find(|s| s.name == name) {
+            for m in s.application.iter().chain(&s.application_set) {
+                go(cfg, &m.name, depth + 1, out)?;
+            }
+        } else if let Some(t) = predefined(name) {
+            out.extend(t);
+        } else {
+            return Err(format!("application '{name}' is not defined"));
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    go(cfg, name, 0, &mut out)?;
+    Ok(out)
+}
+
+pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
+    for a in &cfg.applications.application {
+        if predefined(&a.name).is_some() {
+            errors.push(ValidationError::new(
+                &["applications"],
+                format!("application {}", a.name),
+                "the name of a predefined application cannot be redefined",
+            ));
+        } else if let Err(e) = a.term() {
+            errors.push(ValidationError::new(
+                &["applications", "application", &a.name],
+                format!("application {}", a.name),
+                e,
+            ));
+        }
+    }
+    for s in &cfg.applications.application_set {
+        if let Err(e) = resolve(cfg, &s.name) {
+            errors.push(ValidationError::new(
+                &["applications", "application-set", &s.name],
+                format!("application-set {}", s.name),
+                e,
+            ));
+        }
+    }
+}

@@ -1,0 +1,655 @@
+//! `security`: zones, the address book, policies and flow options (NAT and screens come
+//! with their data-plane stages).
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::applications::{self, Named};
+use super::{Config, Flag, Prefix, ValidationError};
+use crate::schema::{container, flag, leaf, leaf_list, list, Node};
+use crate::value::Type;
+
+/// Services a zone may let through to the box itself.
+pub const SYSTEM_SERVICES: &[&str] = &[
+    "all",
+    "any-service",
+    "ping",
+    "traceroute",
+    "ssh",
+    "telnet",
+    "http",
+    "https",
+    "netconf",
+    "snmp",
+    "ntp",
+    "dns",
+    "dhcp",
+    "ike",
+];
+/// Routing protocols a zone may let through to the box itself.
+pub const PROTOCOLS: &[&str] = &["all", "bgp", "ospf", "ospf3", "bfd", "rip", "vrrp", "pim"];
+
+fn host_inbound() -> Node {
+    container(
+        "host-inbound-traffic",
+        "Allowed system services and protocols to the device",
+        vec![
+            container(
+                "system-services",
+                "Type of incoming system-service traffic to accept",
+                vec![list("service", "Service", Type::Enum(SYSTEM_SERVICES), vec![]).bare()],
+            ),
+            container(
+                "protocols",
+                "Protocol type of incoming traffic to accept",
+                vec![list("protocol", "Protocol", Type::Enum(PROTOCOLS), vec![]).bare()],
+            ),
+        ],
+    )
+}
+
+fn policy_body(global: bool) -> Vec<Node> {
+    let mut matches = vec![
+        leaf_list("source-address", "Match IP source address", Type::Name),
+        leaf_list(
+            "destination-address",
+            "Match IP destination address",
+            Type::Name,
+        ),
+        leaf_list("application", "Port-based application", Type::Name),
+    ];
+    if global {
+        matches.push(leaf_list(
+            "from-zone",
+            "Match multiple source zones",
+            Type::Name,
+        ));
+        matches.push(leaf_list(
+            "to-zone",
+            "Match multiple destination zones",
+            Type::Name,
+        ));
+    }
+    vec![
+        leaf("description", "Text description of policy", Type::Text),
+        container("match", "Specify security policy match-criteria", matches),
+        container(
+            "then",
+            "Specify policy action to take when packet match criteria",
+            vec![
+                flag("permit", "Permit packets").excludes(&["deny", "reject"]),
+                flag("deny", "Deny packets").excludes(&["permit", "reject"]),
+                flag("reject", "Reject packets").excludes(&["permit", "deny"]),
+                container(
+                    "log",
+                    "Enable log",
+                    vec![
+                        flag("session-init", "Log session init time"),
+                        flag("session-close", "Log session close time"),
+                    ],
+                ),
+                flag("count", "Enable count"),
+            ],
+        ),
+    ]
+}
+
+pub fn schema() -> Node {
+    container(
+        "security",
+        "Security configuration",
+        vec![
+            container(
+                "address-book",
+                "Security address book",
+                vec![list(
+                    "book",
+                    "Address book name (global)",
+                    Type::Name,
+                    vec![
+                        list(
+                            "address",
+                            "Define a security address",
+                            Type::Name,
+                            vec![list(
+                                "ip-prefix",
+                                "Numeric IPv4 or IPv6 address with prefix",
+                                Type::IpPrefix,
+                                vec![],
+                            )
+                            .bare()],
+                        )
+                        .oneline(),
+                        list(
+                            "address-set",
+                            "Define a security address set",
+                            Type::Name,
+                            vec![
+                                list("address", "Security address", Type::Name, vec![]),
+                                list("address-set", "Security address set", Type::Name, vec![]),
+                            ],
+                        ),
+                    ],
+                )
+                .bare()],
+            ),
+            container(
+                "zones",
+                "Zone configuration",
+                vec![list(
+                    "security-zone",
+                    "Security zones",
+                    Type::Name,
+                    vec![
+                        leaf("description", "Text description of zone", Type::Text),
+                        host_inbound(),
+                        container(
+                            "interfaces",
+                            "Interfaces that are part of this zone",
+                            vec![list(
+                                "interface",
+                                "Logical interface",
+                                Type::IflName,
+                                vec![host_inbound()],
+                            )
+                            .bare()],
+                        ),
+                    ],
+                )],
+            ),
+            container(
+                "policies",
+                "Configure security policies",
+                vec![
+                    list(
+                        "from-zone",
+                        "Define a policy context from this zone",
+                        Type::Name,
+                        vec![list(
+                            "to-zone",
+                            "Destination zone",
+                            Type::Name,
+                            vec![list(
+                                "policy",
+                                "Define security policy in specified zone-to-zone direction",
+                                Type::Name,
+                                policy_body(false),
+                            )
+                            .ordered()],
+                        )],
+                    )
+                    .merged(),
+                    container(
+                        "global",
+                        "Define a global policy context",
+                        vec![list(
+                            "policy",
+                            "Define security policy in global context",
+                            Type::Name,
+                            policy_body(true),
+                        )
+                        .ordered()],
+                    ),
+                    container(
+                        "default-policy",
+                        "Configure default action when no user-defined policy match",
+                        vec![
+                            flag("permit-all", "Permit all traffic if no policy match")
+                                .excludes(&["deny-all"]),
+                            flag("deny-all", "Deny all traffic if no policy match")
+                                .excludes(&["permit-all"]),
+                        ],
+                    ),
+                ],
+            ),
+            container(
+                "flow",
+                "FLOW configuration",
+                vec![container(
+                    "tcp-session",
+                    "TCP session configuration",
+                    vec![
+                        flag("no-syn-check", "Disable creation-time SYN-flag check"),
+                        flag("no-sequence-check", "Disable sequence-number checking"),
+                    ],
+                )],
+            ),
+        ],
+    )
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Security {
+    #[serde(default)]
+    pub address_book: AddressBooks,
+    #[serde(default)]
+    pub zones: Zones,
+    #[serde(default)]
+    pub policies: Policies,
+    #[serde(default)]
+    pub flow: Flow,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AddressBooks {
+    #[serde(default)]
+    pub book: Vec<AddressBook>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AddressBook {
+    pub name: String,
+    #[serde(default)]
+    pub address: Vec<Address>,
+    #[serde(default)]
+    pub address_set: Vec<AddressSet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Address {
+    pub name: String,
+    #[serde(default)]
+    pub ip_prefix: Vec<PrefixEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrefixEntry {
+    pub name: Prefix,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AddressSet {
+    pub name: String,
+    #[serde(default)]
+    pub address: Vec<Named>,
+    #[serde(default)]
+    pub address_set: Vec<Named>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Zones {
+    #[serde(default)]
+    pub security_zone: Vec<Zone>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Zone {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub host_inbound_traffic: HostInbound,
+    #[serde(default)]
+    pub interfaces: ZoneInterfaces,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ZoneInterfaces {
+    #[serde(default)]
+    pub interface: Vec<ZoneInterface>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ZoneInterface {
+    pub name: String,
+    #[serde(default)]
+    pub host_inbound_traffic: HostInbound,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct HostInbound {
+    #[serde(default)]
+    pub system_services: Services,
+    #[serde(default)]
+    pub protocols: Protocols,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Services {
+    #[serde(default)]
+    pub service: Vec<Named>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Protocols {
+    #[serde(default)]
+    pub protocol: Vec<Named>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Policies {
+    #[serde(default)]
+    pub from_zone: Vec<FromZone>,
+    #[serde(default)]
+    pub global: Global,
+    #[serde(default)]
+    pub default_policy: DefaultPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FromZone {
+    pub name: String,
+    #[serde(default)]
+    pub to_zone: Vec<ToZone>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ToZone {
+    pub name: String,
+    #[serde(default)]
+    pub policy: Vec<Policy>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Global {
+    #[serde(default)]
+    pub policy: Vec<Policy>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DefaultPolicy {
+    #[serde(default)]
+    pub permit_all: Flag,
+    #[serde(default)]
+    pub deny_all: Flag,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Policy {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default, rename = "match")]
+    pub matches: Match,
+    #[serde(default)]
+    pub then: Then,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Match {
+    #[serde(default)]
+    pub source_address: Vec<String>,
+    #[serde(default)]
+    pub destination_address: Vec<String>,
+    #[serde(default)]
+    pub application: Vec<String>,
+    #[serde(default)]
+    pub from_zone: Vec<String>,
+    #[serde(default)]
+    pub to_zone: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Then {
+    #[serde(default)]
+    pub permit: Flag,
+    #[serde(default)]
+    pub deny: Flag,
+    #[serde(default)]
+    pub reject: Flag,
+    #[serde(default)]
+    pub log: Log,
+    #[serde(default)]
+    pub count: Flag,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Log {
+    #[serde(default)]
+    pub session_init: Flag,
+    #[serde(default)]
+    pub session_close: Flag,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Flow {
+    #[serde(default)]
+    pub tcp_session: TcpSession,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TcpSession {
+    #[serde(default)]
+    pub no_syn_check: Flag,
+    #[serde(default)]
+    pub no_sequence_check: Flag,
+}
+
+/// What a policy does with a packet it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Permit,
+    Deny,
+    /// Deny, and tell the sender: a TCP RST, or ICMP unreachable for other protocols.
+    Reject,
+}
+
+impl Then {
+    pub fn action(&self) -> Option<Action> {
+        match (self.permit.0, self.deny.0, self.reject.0) {
+            (true, _, _) => Some(Action::Permit),
+            (_, true, _) => Some(Action::Deny),
+            (_, _, true) => Some(Action::Reject),
+            _ => None,
+        }
+    }
+}
+
+impl Security {
+    /// The zone an interface (IFL) belongs to.
+    pub fn zone_of(&self, ifl: &str) -> Option<&Zone> {
+        self.zones
+            .security_zone
+            .iter()
+            .find(|z| z.interfaces.interface.iter().any(|i| i.name == ifl))
+    }
+
+    pub fn zone(&self, name: &str) -> Option<&Zone> {
+        self.zones.security_zone.iter().find(|z| z.name == name)
+    }
+}
+
+/// The prefixes an address-book name stands for (`any`, `any-ipv4`, `any-ipv6` included;
+/// sets expanded), from the global book.
+pub fn resolve_address(cfg: &Config, name: &str) -> Result<Vec<Prefix>, String> {
+    fn go(
+        book: Option<&AddressBook>,
+        name: &str,
+        depth: usize,
+        out: &mut Vec<Prefix>,
+    ) -> Result<(), String> {
+        let any4 = Prefix {
+            addr: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            len: 0,
+        };
+        let any6 = Prefix {
+            addr: std::net::Ipv6Addr::UNSPECIFIED.into(),
+            len: 0,
+        };
+        match name {
+            "any" => out.extend([any4, any6]),
+            "any-ipv4" => out.push(any4),
+            "any-ipv6" => out.push(any6),
+            _ if depth > 8 => return Err(format!("address-set {name} nests too deep (a loop?)")),
+            _ => {
+                let book = book.ok_or_else(|| {
+                    format!("address '{name}' is not defined in the global address book")
+                })?;
+                if let Some(a) = book.address.iter().find(|a| a.name == name) {
+                    out.extend(a.ip_prefix.iter().map(|p| p.name.network()));
+                } else if let Some(s) = book.address_set.iter().find(|s| s.name == name) {
+                    for m in s.address.iter().chain(&s.address_set) {
+                        go(Some(book), &m.name, depth + 1, out)?;
+                    }
+                } else {
+                    return Err(format!(
+                        "address '{name}' is not defined in the global address book"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+    let book = cfg
+        .security
+        .address_book
+        .book
+        .iter()
+        .find(|b| b.name == "global");
+    let mut out = Vec::new();
+    go(book, name, 0, &mut out)?;
+    Ok(out)
+}
+
+pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
+    let sec = &cfg.security;
+    for b in &sec.address_book.book {
+        if b.name != "global" {
+            errors.push(ValidationError::new(
+                &["security"],
+                format!("address-book {}", b.name),
+                "only the global address book is supported",
+            ));
+        }
+        for a in &b.address {
+            if a.ip_prefix.len() != 1 {
+                errors.push(ValidationError::new(
+                    &["security", "address-book", &b.name],
+                    format!("address {}", a.name),
+                    "an address needs exactly one prefix",
+                ));
+            }
+        }
+        for s in &b.address_set {
+            if let Err(e) = resolve_address(cfg, &s.name) {
+                errors.push(ValidationError::new(
+                    &["security", "address-book", &b.name],
+                    format!("address-set {}", s.name),
+                    e,
+                ));
+            }
+        }
+    }
+    let mut owner: HashMap<&str, &str> = HashMap::new();
+    for z in &sec.zones.security_zone {
+        if z.name == "junos-host" {
+            errors.push(ValidationError::new(
+                &["security", "zones"],
+                format!("security-zone {}", z.name),
+                "junos-host is the zone of the device itself and cannot be configured",
+            ));
+        }
+        for i in &z.interfaces.interface {
+            let path = [
+                "security",
+                "zones",
+                "security-zone",
+                z.name.as_str(),
+                "interfaces",
+            ];
+            if cfg.interfaces.unit(&i.name).is_none() {
+                errors.push(ValidationError::new(
+                    &path,
+                    i.name.clone(),
+                    format!(
+                        "interface {} is not configured under [edit interfaces]",
+                        i.name
+                    ),
+                ));
+            }
+            if let Some(other) = owner.insert(&i.name, &z.name) {
+                errors.push(ValidationError::new(
+                    &path,
+                    i.name.clone(),
+                    format!("interface {} is already in zone {other}", i.name),
+                ));
+            }
+        }
+    }
+    let zone_ok = |z: &str| z == "junos-host" || sec.zone(z).is_some();
+    let check_policy = |errors: &mut Vec<ValidationError>, path: &[&str], p: &Policy| {
+        let stmt = format!("policy {}", p.name);
+        let mut err = |m: String| errors.push(ValidationError::new(path, stmt.clone(), m));
+        let m = &p.matches;
+        for (what, list) in [
+            ("source-address", &m.source_address),
+            ("destination-address", &m.destination_address),
+            ("application", &m.application),
+        ] {
+            if list.is_empty() {
+                err(format!("policy {}: match {what} is required", p.name));
+            }
+        }
+        for a in m.source_address.iter().chain(&m.destination_address) {
+            if let Err(e) = resolve_address(cfg, a) {
+                err(e);
+            }
+        }
+        for a in &m.application {
+            if let Err(e) = applications::resolve(cfg, a) {
+                err(e);
+            }
+        }
+        for z in m.from_zone.iter().chain(&m.to_zone) {
+            if z != "any" && !zone_ok(z) {
+                err(format!("zone '{z}' is not defined"));
+            }
+        }
+        if p.then.action().is_none() {
+            err(format!(
+                "policy {}: then needs permit, deny or reject",
+                p.name
+            ));
+        }
+    };
+    for f in &sec.policies.from_zone {
+        for t in &f.to_zone {
+            let path = [
+                "security",
+                "policies",
+                "from-zone",
+                f.name.as_str(),
+                "to-zone",
+                t.name.as_str(),
+            ];
+            for z in [&f.name, &t.name] {
+                if !zone_ok(z) {
+                    errors.push(ValidationError::new(
+                        &path[..4],
+                        format!("from-zone {} to-zone {}", f.name, t.name),
+                        format!("zone '{z}' is not defined"),
+                    ));
+                }
+            }
+            for p in &t.policy {
+                check_policy(errors, &path, p);
+            }
+        }
+    }
+    for p in &sec.policies.global.policy {
+        check_policy(errors, &["security", "policies", "global"], p);
+    }
+}
