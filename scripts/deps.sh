@@ -8,8 +8,8 @@ pkgs=()
 command -v ip >/dev/null 2>&1 || pkgs+=(iproute2)
 command -v ping >/dev/null 2>&1 || pkgs+=(iputils-ping)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
-# The lab tests' hosts and oracles: traceroute, iperf3, tshark, and ethtool (hosts turn off
-# TSO/GSO on their veths until Savin takes GSO frames through PACKET_VNET_HDR).
+# The lab tests' hosts and oracles: traceroute, iperf3, tshark, ethtool, curl.
+command -v curl >/dev/null 2>&1 || pkgs+=(curl)
 command -v traceroute >/dev/null 2>&1 || pkgs+=(traceroute)
 command -v iperf3 >/dev/null 2>&1 || pkgs+=(iperf3)
 command -v tshark >/dev/null 2>&1 || pkgs+=(tshark)

@@ -52,6 +52,7 @@ fn tables() -> &'static (Fib<u32>, Tables) {
             fib6: Fib::<u128>::new().reader(),
             adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
             l2: Arc::new(ArcSwap::from_pointee(l2)),
+            security: Default::default(),
         };
         (fib, t)
     })

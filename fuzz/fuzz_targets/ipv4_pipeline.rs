@@ -32,6 +32,7 @@ fn tables() -> &'static (Fib<u32>, Tables) {
             fib6: Fib::<u128>::new().reader(),
             adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
             l2: Default::default(),
+            security: Default::default(),
         };
         (fib, t)
     })

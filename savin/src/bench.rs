@@ -481,6 +481,7 @@ pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
         fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(adj)),
         l2: Default::default(),
+        security: Default::default(),
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     // 64k distinct destinations, each with its header checksum, kept compact (1 MiB) so the
@@ -556,6 +557,7 @@ pub fn bridge(macs: usize) -> anyhow::Result<ExitCode> {
         fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: Default::default(),
         l2: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(l2)),
+        security: Default::default(),
     };
     let mac = |i: usize| [0x02, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8];
     let mut p = Pipeline::new(2, 256);

@@ -439,14 +439,16 @@ fn the_boxs_own_sockets_answer_through_host_interfaces() {
         );
         net.lab.wait(server, Duration::from_secs(10));
     }
+    // Four 1 MB transfers each way through the host interfaces: with the hosts' TSO on
+    // the data crosses as super-frames, so a few dozen frames each way at least.
     let (_, out) = net.cli("show system statistics | display json");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!(
-        v["statistics"]["ip"]["packets-to-host"].as_u64().unwrap() > 100,
+        v["statistics"]["ip"]["packets-to-host"].as_u64().unwrap() > 30,
         "{out}"
     );
     assert!(
-        v["statistics"]["ip"]["packets-from-host"].as_u64().unwrap() > 100,
+        v["statistics"]["ip"]["packets-from-host"].as_u64().unwrap() > 30,
         "{out}"
     );
     // Ping is still the data plane's: answered without the kernel.

@@ -38,10 +38,24 @@ pub enum DropReason {
     VlanNotAllowed,
     /// A switched frame whose destination is on the port it came from.
     SamePort,
+    /// Security: no policy permits the flow (deny, or the default policy).
+    PolicyDenied,
+    /// Security: a policy rejects the flow (a TCP RST or ICMP unreachable goes back).
+    PolicyRejected,
+    /// Security: a TCP segment other than a SYN would have started a session.
+    TcpNotSyn,
+    /// Security: a TCP segment outside its session's sequence window.
+    TcpOutOfWindow,
+    /// Security: the session table is full.
+    SessionTableFull,
+    /// Security: an interface in no security zone.
+    NoZone,
+    /// Security: traffic to the box that its zone's host-inbound-traffic does not allow.
+    HostInboundDenied,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 17] = [
+    pub const ALL: [DropReason; 24] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -59,6 +73,13 @@ impl DropReason {
         DropReason::FragmentationNeeded,
         DropReason::VlanNotAllowed,
         DropReason::SamePort,
+        DropReason::PolicyDenied,
+        DropReason::PolicyRejected,
+        DropReason::TcpNotSyn,
+        DropReason::TcpOutOfWindow,
+        DropReason::SessionTableFull,
+        DropReason::NoZone,
+        DropReason::HostInboundDenied,
     ];
 
     /// The name `show system statistics` prints.
@@ -81,6 +102,13 @@ impl DropReason {
             DropReason::FragmentationNeeded => "fragmentation-needed",
             DropReason::VlanNotAllowed => "vlan-not-allowed",
             DropReason::SamePort => "same-port",
+            DropReason::PolicyDenied => "policy-denied",
+            DropReason::PolicyRejected => "policy-rejected",
+            DropReason::TcpNotSyn => "tcp-not-syn",
+            DropReason::TcpOutOfWindow => "tcp-out-of-window",
+            DropReason::SessionTableFull => "session-table-full",
+            DropReason::NoZone => "no-security-zone",
+            DropReason::HostInboundDenied => "host-inbound-denied",
         }
     }
 }

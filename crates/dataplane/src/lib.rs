@@ -18,6 +18,7 @@ pub mod ipv4;
 pub mod ipv6;
 pub mod nd;
 pub mod neighbor;
+pub mod security;
 pub mod worker;
 
 pub use counters::PortCounters;

@@ -14,6 +14,9 @@ use crate::bridge::{
 use crate::counters::{Counters, DropReason, PortCounters};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
 use crate::ipv6::{self, ETHERTYPE_IPV6};
+use crate::security::{self, SecurityTables};
+use savin_config::model::security::Action;
+use savin_session::SessionTable;
 
 /// What a next hop resolves to: the output port, the Ethernet addresses to write and the
 /// port's IP MTU (larger packets are fragmented or answered with fragmentation needed).
@@ -93,6 +96,8 @@ pub struct Tables {
     pub adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
     /// Port modes and VLANs.
     pub l2: Arc<ArcSwap<L2Tables>>,
+    /// Zones, policies and session settings; None: no `security zones`, nothing is filtered.
+    pub security: Arc<arc_swap::ArcSwapOption<SecurityTables>>,
 }
 
 /// Why a frame goes to the control plane.
@@ -114,6 +119,8 @@ pub enum PuntReason {
     Fragment {
         mtu: u16,
     },
+    /// A `reject` policy: answer with a TCP RST, or ICMP administratively prohibited.
+    PolicyReject,
 }
 
 impl PuntReason {
@@ -123,6 +130,7 @@ impl PuntReason {
             PuntReason::TtlExpired
                 | PuntReason::NoRoute
                 | PuntReason::Reject
+                | PuntReason::PolicyReject
                 | PuntReason::FragmentationNeeded { .. }
         )
     }
@@ -188,6 +196,9 @@ pub struct Pipeline {
     /// ICMP errors that may still be asked for (see `ERROR_BURST`).
     pub error_tokens: u32,
     pub counters: Counters,
+    /// The security tables for this batch, and the worker's sessions (while security is on).
+    sec: Option<Arc<SecurityTables>>,
+    pub sessions: Option<SessionTable>,
 }
 
 impl Pipeline {
@@ -207,6 +218,8 @@ impl Pipeline {
             in_port: vec![0; batch],
             fdb: Fdb::default(),
             now_ms: 0,
+            sec: None,
+            sessions: None,
             error_tokens: ERROR_BURST,
             counters: Counters::default(),
         }
@@ -257,6 +270,7 @@ impl Pipeline {
             self.in_port.resize(batch.len(), 0);
         }
         self.counters.rx += batch.len() as u64;
+        self.load_security(tables);
         let l2 = tables.l2.load();
         let mode = l2.mode(port);
         if let PortMode::Host { phy } = mode {
@@ -351,6 +365,92 @@ impl Pipeline {
         }
         for j in 0..n6 {
             self.route(batch, self.passed6[j], self.next_hops6[j], &adj, &l2, true);
+        }
+    }
+
+    /// Takes this batch's security tables; makes, reconfigures or drops the session table to
+    /// match; expires what is due (a bounded amount per batch).
+    fn load_security(&mut self, tables: &Tables) {
+        self.sec = tables.security.load_full();
+        match (&self.sec, &mut self.sessions) {
+            (None, s) => *s = None,
+            (Some(sec), Some(t)) if t.config().capacity == sec.sessions.capacity => {
+                if *t.config() != sec.sessions {
+                    t.reconfigure(sec.sessions);
+                }
+            }
+            (Some(sec), s) => *s = Some(SessionTable::new(sec.sessions, self.now_ms)),
+        }
+        if let Some(t) = &mut self.sessions {
+            t.tick_bounded(self.now_ms, 1024);
+        }
+    }
+
+    /// The security stage for routed frame `i` from `in_port` to `out_port` (None: for the
+    /// box). Err: drop it, counted under the reason (and for a reject, answer it).
+    fn secure(
+        &mut self,
+        sec: &SecurityTables,
+        f: &[u8],
+        in_port: u16,
+        out_port: Option<u16>,
+        v6: bool,
+    ) -> Result<(), DropReason> {
+        let Some(from) = sec.zone(in_port) else {
+            return Err(DropReason::NoZone);
+        };
+        if v6 {
+            // IPv6 is not classified yet: to the box it passes (ND, ping), through it is
+            // dropped, as an SRX does with IPv6 flow mode off.
+            return if out_port.is_none() {
+                Ok(())
+            } else {
+                Err(DropReason::PolicyDenied)
+            };
+        }
+        let Some(flow) = security::flow_of(f) else {
+            return Err(DropReason::Truncated);
+        };
+        let Some(out) = out_port else {
+            let h = &flow.header;
+            let allowed = sec
+                .host_inbound
+                .get(usize::from(in_port))
+                .is_some_and(|hi| hi.allows(h.proto, h.sport, h.dport, flow.icmp_type));
+            return if allowed {
+                Ok(())
+            } else {
+                Err(DropReason::HostInboundDenied)
+            };
+        };
+        let Some(to) = sec.zone(out) else {
+            return Err(DropReason::NoZone);
+        };
+        let now = self.now_ms;
+        let Some(table) = self.sessions.as_mut() else {
+            return Err(DropReason::SessionTableFull);
+        };
+        if let Some((id, dir)) = table.lookup(&flow.key) {
+            return table
+                .track(id, dir, flow.tcp.as_ref(), flow.len, now)
+                .map_err(security::drop_of);
+        }
+        let d = sec.policy.decide(from, to, &flow.header);
+        match d.action {
+            Action::Permit => table
+                .create(
+                    flow.key,
+                    flow.key.reversed(),
+                    d.policy,
+                    d.timeout,
+                    flow.tcp.as_ref(),
+                    flow.len,
+                    now,
+                )
+                .map(|_| ())
+                .map_err(security::drop_of),
+            Action::Deny => Err(DropReason::PolicyDenied),
+            Action::Reject => Err(DropReason::PolicyRejected),
         }
     }
 
@@ -533,6 +633,15 @@ impl Pipeline {
         let a = match entry {
             Some(NextHop::Forward(a)) => *a,
             Some(NextHop::Local) => {
+                if let Some(sec) = self.sec.take() {
+                    let f = batch.frame(usize::from(i));
+                    let r = self.secure(&sec, f, self.in_port[usize::from(i)], None, v6);
+                    self.sec = Some(sec);
+                    if let Err(reason) = r {
+                        self.counters.drop(reason);
+                        return;
+                    }
+                }
                 self.punt.push((i, PuntReason::Host));
                 self.counters.punted += 1;
                 return;
@@ -574,6 +683,18 @@ impl Pipeline {
         if irb.is_none() && usize::from(a.port) >= self.tx.len() {
             self.counters.drop(DropReason::Unresolved);
             return;
+        }
+        if let Some(sec) = self.sec.take() {
+            let f = batch.frame(usize::from(i));
+            let r = self.secure(&sec, f, self.in_port[usize::from(i)], Some(a.port), v6);
+            self.sec = Some(sec);
+            if let Err(reason) = r {
+                self.counters.drop(reason);
+                if reason == DropReason::PolicyRejected {
+                    self.punt_error(i, PuntReason::PolicyReject);
+                }
+                return;
+            }
         }
         let f = batch.frame_mut(usize::from(i));
         // As Linux orders it (ip_forward): TTL first, then the MTU, then the rewrite, so an

@@ -80,6 +80,7 @@ fn rig(mac_limit: u32) -> Rig {
         fib6: Fib::<u128>::new().reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
         l2: Arc::new(ArcSwap::from_pointee(l2.clone())),
+        security: Default::default(),
     };
     Rig {
         worker: Worker::new(ports, 64),

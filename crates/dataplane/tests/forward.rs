@@ -55,6 +55,7 @@ fn rig() -> Rig {
         fib6: fib6.reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
         l2: Default::default(),
+        security: Default::default(),
     };
     Rig {
         worker: Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64),
@@ -253,6 +254,7 @@ fn a_full_output_ring_counts_tx_drops() {
             }),
         ])),
         l2: Default::default(),
+        security: Default::default(),
     };
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64);
     let frames: Vec<Vec<u8>> = (0..10)
@@ -289,6 +291,7 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
             }),
         ])),
         l2: Default::default(),
+        security: Default::default(),
     };
     let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(6);
     let (control_tx, control_rx) = std::sync::mpsc::channel();
@@ -379,6 +382,7 @@ fn icmp_error_requests_are_bounded_per_worker() {
         fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![NextHop::Unresolved])),
         l2: Default::default(),
+        security: Default::default(),
     };
     let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(10_000);
     let (_control_tx, control_rx) = std::sync::mpsc::channel();
@@ -430,6 +434,7 @@ fn equal_cost_groups_spread_flows_and_keep_each_flow_on_one_path() {
             fwd(2),
         ])),
         l2: Default::default(),
+        security: Default::default(),
     };
     let mut w = Worker::new(
         vec![Box::new(a_router), Box::new(b_router), Box::new(c_router)],

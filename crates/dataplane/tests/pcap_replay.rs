@@ -77,6 +77,7 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
             NextHop::Reject,
         ])),
         l2: Default::default(),
+        security: Default::default(),
     };
     let rx = PcapPort::open(Some(&input), None).unwrap();
     let tx = PcapPort::open(None, Some(&output)).unwrap();

@@ -17,6 +17,7 @@ use savin_dataplane::bridge::{L2Tables, PortMode, VlanInfo};
 use savin_dataplane::icmp::{self, RateLimit};
 use savin_dataplane::nd::{self, Nd, NdInterface};
 use savin_dataplane::neighbor::Action;
+use savin_dataplane::security::SecurityTables;
 use savin_dataplane::{
     icmp6, ipv4, ipv6, Adjacency, NextHop, PortCounters, PuntReason, Punted, Tables, ToWorker,
     Worker, WorkerStats,
@@ -108,11 +109,13 @@ impl Engine {
         let adj = vec![NextHop::Unresolved];
         let adjacencies = Arc::new(ArcSwap::from_pointee(adj.clone()));
         let l2 = Arc::new(ArcSwap::from_pointee(L2Tables::default()));
+        let security: Arc<arc_swap::ArcSwapOption<SecurityTables>> = Default::default();
         let tables = Tables {
             fib4: fib.reader(),
             fib6: fib6.reader(),
             adjacencies: adjacencies.clone(),
             l2: l2.clone(),
+            security: security.clone(),
         };
         let (punt_tx, punt_rx) = sync_channel::<Punted>(1024);
         let (to_worker, worker_rx) = channel::<ToWorker>();
@@ -149,6 +152,7 @@ impl Engine {
             adj,
             adjacencies,
             l2,
+            security,
             vlans: Vec::new(),
             groups: Vec::new(),
             plan: Plan::default(),
@@ -255,6 +259,7 @@ pub(crate) struct Control {
     pub adj: Vec<NextHop>,
     adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
     l2: Arc<ArcSwap<L2Tables>>,
+    security: Arc<arc_swap::ArcSwapOption<SecurityTables>>,
     /// The VLANs, with ports as slots (for `show vlans`).
     pub vlans: Vec<VlanPlan>,
     /// Equal-cost sets by group id (members with ports as slots).
@@ -380,6 +385,18 @@ impl Control {
             let knob = format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", p.name);
             if std::fs::write(&knob, "1").is_err() {
                 debug!(interface = %p.name, "could not disable the kernel's IPv6");
+            }
+            // Nor IPv4: the kernel holds the port's addresses on the TAP, and by the weak host
+            // model it would answer ARP and pings for them on this netdev too, behind the
+            // data plane's back (and past security). No ARP answers here, and strict reverse
+            // path filtering drops what arrives (no route points out of this netdev).
+            if !matches!(p.mode, PortMode::Host { .. }) {
+                for (knob, v) in [("arp_ignore", "8"), ("rp_filter", "1")] {
+                    let path = format!("/proc/sys/net/ipv4/conf/{}/{knob}", p.name);
+                    if std::fs::write(&path, v).is_err() {
+                        debug!(interface = %p.name, knob, "could not set");
+                    }
+                }
             }
             if !matches!(p.mode, PortMode::Host { .. }) && !savin_io::af_packet::set_up(&p.name) {
                 warn!(interface = %p.name, "could not bring the interface up");
@@ -740,6 +757,7 @@ impl Control {
         }
         self.rebuild_ifcs();
         self.publish_l2(&plan, &slot_of);
+        self.publish_security(&plan);
         self.slot_of = slot_of;
         self.plan = plan;
         self.apply_routes();
@@ -888,6 +906,39 @@ impl Control {
             ports = self.ports.iter().flatten().count(),
             "forwarding: tables updated"
         );
+    }
+
+    /// Zones by port slot, host-inbound allowances and the compiled policies for the data
+    /// plane (None when no zones are configured: nothing is filtered).
+    fn publish_security(&mut self, plan: &Plan) {
+        let Some(spec) = &plan.security.0 else {
+            self.security.store(None);
+            return;
+        };
+        let zone_of_port = self
+            .ports
+            .iter()
+            .map(|p| {
+                p.as_ref()
+                    .filter(|p| !matches!(p.mode, PortMode::Host { .. }))
+                    .and_then(|p| spec.zone_of_port.get(&p.name).copied())
+            })
+            .collect();
+        let host_inbound = self
+            .ports
+            .iter()
+            .map(|p| {
+                p.as_ref()
+                    .and_then(|p| spec.host_inbound.get(&p.name).copied())
+                    .unwrap_or_default()
+            })
+            .collect();
+        self.security.store(Some(Arc::new(SecurityTables {
+            policy: spec.policy.clone(),
+            zone_of_port,
+            host_inbound,
+            sessions: spec.sessions,
+        })));
     }
 
     /// Port modes and VLANs for the data plane, with plan ports turned into slots.
@@ -1090,6 +1141,21 @@ impl Control {
             PuntReason::Reject => self.icmp_error(&frame, unreach, reject, 0),
             PuntReason::FragmentationNeeded { mtu } => {
                 self.icmp_error(&frame, too_big.0, too_big.1, u32::from(mtu))
+            }
+            PuntReason::PolicyReject => {
+                // TCP: a RST as if from the destination; else administratively prohibited.
+                match (!v6 && frame.len() > 23 && frame[23] == 6)
+                    .then(|| savin_dataplane::security::tcp_reset(&frame))
+                    .flatten()
+                {
+                    Some(rst) if self.icmp_limit.allow(self.now()) => {
+                        let src =
+                            IpAddr::V4(Ipv4Addr::new(frame[26], frame[27], frame[28], frame[29]));
+                        self.output(rst, src);
+                    }
+                    Some(_) => {}
+                    None => self.icmp_error(&frame, unreach, if v6 { 1 } else { 13 }, 0),
+                }
             }
         }
     }

@@ -13,6 +13,7 @@
 mod control;
 mod show;
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 
@@ -107,6 +108,119 @@ pub struct Plan {
     /// Candidate routes, sorted by prefix and then preference: the engine installs, per
     /// prefix, the first whose ports are up (the lowest preference wins, as in Junos).
     pub routes: Vec<Route>,
+    /// Zones and policies, when `security zones` is configured.
+    pub security: SecurityPlan,
+}
+
+/// The compiled security configuration, with ports named as the plan names them.
+pub struct SecuritySpec {
+    /// What it was compiled from (two plans are equal when these are).
+    source: (
+        savin_config::model::security::Security,
+        savin_config::model::applications::Applications,
+    ),
+    pub policy: Arc<savin_security::Compiled>,
+    /// Zone id by port name (`eth1` for `eth1.0`, `irb.10`).
+    pub zone_of_port: HashMap<String, u16>,
+    pub host_inbound: HashMap<String, savin_dataplane::security::HostInbound>,
+    pub sessions: savin_session::SessionConfig,
+}
+
+#[derive(Clone, Default)]
+pub struct SecurityPlan(pub Option<Arc<SecuritySpec>>);
+
+impl PartialEq for SecurityPlan {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.source == b.source,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SecurityPlan {}
+
+impl std::fmt::Debug for SecurityPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            None => f.write_str("SecurityPlan(off)"),
+            Some(s) => write!(f, "SecurityPlan(zones {:?})", s.policy.zones),
+        }
+    }
+}
+
+impl SecurityPlan {
+    /// Compiles `security` if zones are configured; the errors fail the commit.
+    pub fn from_config(cfg: &Config) -> Result<SecurityPlan, String> {
+        let sec = &cfg.security;
+        if sec.zones.security_zone.is_empty() {
+            return Ok(SecurityPlan(None));
+        }
+        let policy = Arc::new(savin_security::Compiled::new(cfg)?);
+        let mut zone_of_port = HashMap::new();
+        let mut host_inbound = HashMap::new();
+        let names = |h: &savin_config::model::security::HostInbound| {
+            let s: Vec<String> = h
+                .system_services
+                .service
+                .iter()
+                .map(|n| n.name.clone())
+                .collect();
+            let p: Vec<String> = h
+                .protocols
+                .protocol
+                .iter()
+                .map(|n| n.name.clone())
+                .collect();
+            (s, p)
+        };
+        for z in &sec.zones.security_zone {
+            let id = policy
+                .zone_id(&z.name)
+                .ok_or("zone vanished while compiling")?;
+            for i in &z.interfaces.interface {
+                // The interface's own host-inbound-traffic, if it has any, else the zone's.
+                let own = &i.host_inbound_traffic;
+                let h = if own.system_services.service.is_empty()
+                    && own.protocols.protocol.is_empty()
+                {
+                    &z.host_inbound_traffic
+                } else {
+                    own
+                };
+                let (s, p) = names(h);
+                let hi = savin_dataplane::security::HostInbound::new(
+                    s.iter().map(String::as_str),
+                    p.iter().map(String::as_str),
+                );
+                let mut keys = vec![i.name.clone()];
+                if let Some(dev) = i.name.strip_suffix(".0").filter(|d| *d != "irb") {
+                    keys.push(dev.to_string());
+                }
+                for k in keys {
+                    zone_of_port.insert(k.clone(), id);
+                    host_inbound.insert(k, hi);
+                }
+            }
+        }
+        let tcp = &sec.flow.tcp_session;
+        let sessions = savin_session::SessionConfig {
+            // 256k sessions a worker (about 55 MB); a configurable size comes with the
+            // session-capacity work.
+            capacity: 1 << 18,
+            syn_check: !tcp.no_syn_check.0,
+            sequence_check: !tcp.no_sequence_check.0,
+            ..savin_session::SessionConfig::default()
+        };
+        Ok(SecurityPlan(Some(Arc::new(SecuritySpec {
+            source: (sec.clone(), cfg.applications.clone()),
+            policy,
+            zone_of_port,
+            host_inbound,
+            sessions,
+        }))))
+    }
 }
 
 fn sysfs(name: &str, what: &str) -> Option<String> {
@@ -199,7 +313,10 @@ pub(crate) fn mask(a: IpAddr, len: u8) -> IpAddr {
 impl Plan {
     /// Derives the plan; fails (and so fails the commit) when a routed interface does not exist.
     pub fn from_config(cfg: &Config) -> Result<Plan, String> {
-        let mut plan = Plan::default();
+        let mut plan = Plan {
+            security: SecurityPlan::from_config(cfg)?,
+            ..Plan::default()
+        };
         let mut candidates: Vec<Route> = Vec::new();
         for i in &cfg.interfaces.interface {
             let Some(r) = routed(i) else {

@@ -251,6 +251,14 @@ impl SessionTable {
         &self.cfg
     }
 
+    /// Takes new checks and timeouts (a commit); the capacity stays as it was made.
+    pub fn reconfigure(&mut self, cfg: SessionConfig) {
+        self.cfg = SessionConfig {
+            capacity: self.cfg.capacity,
+            ..cfg
+        };
+    }
+
     pub fn counters(&self) -> Counters {
         self.counters
     }

@@ -1,0 +1,241 @@
+//! The security stage: zones, host-inbound traffic, sessions and policy for routed IPv4.
+//!
+//! Runs in `route`, once the egress port is known: a packet of an existing session (either
+//! direction) is checked and counted by the session table and skips policy; the first packet
+//! of a flow gets the policy of its zone pair, and a session if permitted. What the control
+//! plane publishes is [`SecurityTables`]; the session table belongs to the worker.
+
+use savin_classify::Header;
+use savin_security::{icmp_port, Compiled};
+use savin_session::{FlowKey, SessionConfig, TcpSeg};
+
+use crate::checksum;
+use crate::counters::DropReason;
+use crate::ipv4::{ETHERTYPE_IPV4, ETH_HDR};
+
+/// A zone's (or an interface's) `host-inbound-traffic`, as what to let through to the box.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostInbound {
+    pub all_services: bool,
+    pub all_protocols: bool,
+    /// TCP/UDP ports (either end) let through, and IP protocols.
+    pub tcp: [u16; 8],
+    pub udp: [u16; 8],
+    pub ping: bool,
+    pub ospf: bool,
+    pub vrrp: bool,
+    pub pim: bool,
+}
+
+impl HostInbound {
+    /// Builds from the configured service and protocol names.
+    pub fn new<'a>(
+        services: impl Iterator<Item = &'a str>,
+        protocols: impl Iterator<Item = &'a str>,
+    ) -> HostInbound {
+        let mut h = HostInbound::default();
+        let (mut t, mut u) = (0, 0);
+        let mut tcp = |p: u16, h: &mut HostInbound| {
+            if t < 8 {
+                h.tcp[t] = p;
+                t += 1;
+            }
+        };
+        let mut udp = |p: u16, h: &mut HostInbound| {
+            if u < 8 {
+                h.udp[u] = p;
+                u += 1;
+            }
+        };
+        for s in services {
+            match s {
+                "all" | "any-service" => h.all_services = true,
+                "ping" => h.ping = true,
+                "ssh" => tcp(22, &mut h),
+                "telnet" => tcp(23, &mut h),
+                "http" => tcp(80, &mut h),
+                "https" => tcp(443, &mut h),
+                "netconf" => tcp(830, &mut h),
+                "snmp" => udp(161, &mut h),
+                "ntp" => udp(123, &mut h),
+                "dns" => {
+                    udp(53, &mut h);
+                    tcp(53, &mut h);
+                }
+                "dhcp" => udp(67, &mut h),
+                "ike" => udp(500, &mut h),
+                // Answered in the data plane with ICMP time exceeded/unreachable already.
+                _ => {}
+            }
+        }
+        for p in protocols {
+            match p {
+                "all" => h.all_protocols = true,
+                "bgp" => tcp(179, &mut h),
+                "ospf" | "ospf3" => h.ospf = true,
+                "bfd" => {
+                    udp(3784, &mut h);
+                    udp(4784, &mut h);
+                }
+                "rip" => udp(520, &mut h),
+                "vrrp" => h.vrrp = true,
+                "pim" => h.pim = true,
+                _ => {}
+            }
+        }
+        h
+    }
+
+    /// Whether a packet to the box (protocol, ports, ICMP type) may reach it. ICMP other
+    /// than echo requests (replies and errors for the box's own traffic) always may.
+    pub fn allows(&self, proto: u8, sport: u16, dport: u16, icmp_type: u8) -> bool {
+        if self.all_services && self.all_protocols {
+            return true;
+        }
+        let port_in =
+            |list: &[u16; 8]| list.iter().any(|p| *p != 0 && (*p == sport || *p == dport));
+        match proto {
+            1 | 58 => !matches!(icmp_type, 8 | 128) || self.ping || self.all_services,
+            6 => self.all_services || self.all_protocols || port_in(&self.tcp),
+            17 => self.all_services || self.all_protocols || port_in(&self.udp),
+            89 => self.ospf || self.all_protocols,
+            112 => self.vrrp || self.all_protocols,
+            103 => self.pim || self.all_protocols,
+            _ => self.all_services,
+        }
+    }
+}
+
+/// What the control plane publishes when `security zones` is configured.
+pub struct SecurityTables {
+    pub policy: std::sync::Arc<Compiled>,
+    /// Zone of each port slot (None: in no zone; its traffic is dropped).
+    pub zone_of_port: Vec<Option<u16>>,
+    /// Host-inbound allowances of each port slot (its interface's, else its zone's).
+    pub host_inbound: Vec<HostInbound>,
+    pub sessions: SessionConfig,
+}
+
+impl SecurityTables {
+    pub fn zone(&self, port: u16) -> Option<u16> {
+        self.zone_of_port.get(usize::from(port)).copied().flatten()
+    }
+}
+
+/// The 5-tuple of a checked IPv4 frame, with what tracking needs.
+pub struct Flow {
+    pub key: FlowKey,
+    /// The classifier's view (ICMP type and code in the destination port).
+    pub header: Header,
+    pub tcp: Option<TcpSeg>,
+    pub icmp_type: u8,
+    /// IP length, for byte counters.
+    pub len: u32,
+}
+
+/// Reads the flow of a checked IPv4 frame. None: too short for its transport header.
+pub fn flow_of(f: &[u8]) -> Option<Flow> {
+    let l3 = ETH_HDR;
+    let ihl = usize::from(f[l3] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([f[l3 + 2], f[l3 + 3]]));
+    let proto = f[l3 + 9];
+    let src = u32::from_be_bytes([f[l3 + 12], f[l3 + 13], f[l3 + 14], f[l3 + 15]]);
+    let dst = u32::from_be_bytes([f[l3 + 16], f[l3 + 17], f[l3 + 18], f[l3 + 19]]);
+    let l4 = f.get(l3 + ihl..(l3 + total).min(f.len()))?;
+    let payload = (total - ihl) as u32;
+    let fragment = u16::from_be_bytes([f[l3 + 6], f[l3 + 7]]) & 0x1fff != 0;
+    let (sport, dport, hport, icmp_type, tcp) = match proto {
+        // A non-first fragment has no ports: it is classified as the protocol alone.
+        _ if fragment => (0, 0, 0, 0, None),
+        6 | 17 | 132 => {
+            let sp = u16::from_be_bytes([*l4.first()?, *l4.get(1)?]);
+            let dp = u16::from_be_bytes([*l4.get(2)?, *l4.get(3)?]);
+            let tcp = if proto == 6 {
+                Some(TcpSeg::parse(l4, payload)?)
+            } else {
+                None
+            };
+            (sp, dp, dp, 0, tcp)
+        }
+        1 => {
+            let (t, c) = (*l4.first()?, *l4.get(1)?);
+            // Echo request and reply share the identifier, so both ends have one key.
+            let id = if matches!(t, 0 | 8) {
+                u16::from_be_bytes([*l4.get(4)?, *l4.get(5)?])
+            } else {
+                icmp_port(t, c)
+            };
+            (id, id, icmp_port(t, c), t, None)
+        }
+        _ => (0, 0, 0, 0, None),
+    };
+    Some(Flow {
+        key: FlowKey {
+            src,
+            dst,
+            sport,
+            dport,
+            proto,
+        },
+        header: Header {
+            src,
+            dst,
+            sport,
+            dport: hport,
+            proto,
+        },
+        tcp,
+        icmp_type,
+        len: total as u32,
+    })
+}
+
+/// A TCP RST answering the (checked IPv4, TCP) frame `f`, from its destination, as a
+/// `reject` policy sends: Ethernet addresses swapped (the caller rewrites them).
+pub fn tcp_reset(f: &[u8]) -> Option<Vec<u8>> {
+    let fl = flow_of(f)?;
+    let seg = fl.tcp?;
+    if seg.flags & 0x04 != 0 {
+        return None; // never answer a RST
+    }
+    let l3 = ETH_HDR;
+    let ihl = usize::from(f[l3] & 0x0f) * 4;
+    let l4 = &f[l3 + ihl..];
+    let (seq, ack, flags) = if seg.flags & 0x10 != 0 {
+        (seg.ack, 0, 0x04)
+    } else {
+        (0, seg.end(), 0x14)
+    };
+    let mut r = Vec::with_capacity(54);
+    r.extend_from_slice(&f[6..12]);
+    r.extend_from_slice(&f[..6]);
+    r.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+    r.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
+    r.extend_from_slice(&f[l3 + 16..l3 + 20]);
+    r.extend_from_slice(&f[l3 + 12..l3 + 16]);
+    let c = checksum::checksum(&r[l3..l3 + 20]);
+    r[l3 + 10..l3 + 12].copy_from_slice(&c.to_be_bytes());
+    let t = r.len();
+    r.extend_from_slice(&l4[2..4]);
+    r.extend_from_slice(&l4[0..2]);
+    r.extend_from_slice(&seq.to_be_bytes());
+    r.extend_from_slice(&ack.to_be_bytes());
+    r.extend_from_slice(&[0x50, flags, 0, 0, 0, 0, 0, 0]);
+    let mut pseudo = Vec::with_capacity(32);
+    pseudo.extend_from_slice(&r[l3 + 12..l3 + 20]);
+    pseudo.extend_from_slice(&[0, 6, 0, 20]);
+    pseudo.extend_from_slice(&r[t..]);
+    let c = checksum::checksum(&pseudo);
+    r[t + 16..t + 18].copy_from_slice(&c.to_be_bytes());
+    Some(r)
+}
+
+/// The drop reason of a refused session operation.
+pub fn drop_of(e: savin_session::TrackError) -> DropReason {
+    match e {
+        savin_session::TrackError::NotSyn => DropReason::TcpNotSyn,
+        savin_session::TrackError::Window => DropReason::TcpOutOfWindow,
+        savin_session::TrackError::Full => DropReason::SessionTableFull,
+        savin_session::TrackError::Exists => DropReason::PolicyDenied,
+    }
+}
