@@ -160,21 +160,6 @@ impl SecurityPlan {
         let policy = Arc::new(savin_security::Compiled::new(cfg)?);
         let mut zone_of_port = HashMap::new();
         let mut host_inbound = HashMap::new();
-        let names = |h: &savin_config::model::security::HostInbound| {
-            let s: Vec<String> = h
-                .system_services
-                .service
-                .iter()
-                .map(|n| n.name.clone())
-                .collect();
-            let p: Vec<String> = h
-                .protocols
-                .protocol
-                .iter()
-                .map(|n| n.name.clone())
-                .collect();
-            (s, p)
-        };
         for z in &sec.zones.security_zone {
             let id = policy
                 .zone_id(&z.name)
@@ -189,10 +174,9 @@ impl SecurityPlan {
                 } else {
                     own
                 };
-                let (s, p) = names(h);
                 let hi = savin_dataplane::security::HostInbound::new(
-                    s.iter().map(String::as_str),
-                    p.iter().map(String::as_str),
+                    h.system_services.service.iter().map(|n| n.name.as_str()),
+                    h.protocols.protocol.iter().map(|n| n.name.as_str()),
                 );
                 let mut keys = vec![i.name.clone()];
                 if let Some(dev) = i.name.strip_suffix(".0").filter(|d| *d != "irb") {
