@@ -77,6 +77,56 @@ fn zone_policies_permit_http_reject_ssh_deny_the_rest_and_guard_the_box() {
         "curl: {page}\n{}",
         net.log()
     );
+    // A connection held open shows as a session, both directions, with its policy.
+    let hold = "import socket,time\ns=socket.create_connection(('10.0.2.2',80),timeout=3)\ntime.sleep(20)\n";
+    let holder = net
+        .lab
+        .spawn(&h1, &["python3", "-c", hold], None, None)
+        .unwrap();
+    let mut shown = String::new();
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(5), || {
+            shown = net.cli("show security flow session destination-port 80").1;
+            shown.contains("Total sessions: 1")
+        }),
+        "{shown}"
+    );
+    assert!(shown.contains("Policy name: allow-web/1"), "{shown}");
+    assert!(shown.contains("In: 10.0.1.2/"), "{shown}");
+    assert!(shown.contains("--> 10.0.2.2/80;tcp, If: eth1.0"), "{shown}");
+    assert!(shown.contains("Out: 10.0.2.2/80 --> 10.0.1.2/"), "{shown}");
+    assert!(shown.contains(";tcp, If: eth2.0"), "{shown}");
+    let (_, out) = net.cli("show security flow session summary | display json");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["flow-session-summary-information"]["active-sessions"].as_u64() >= Some(1),
+        "{out}"
+    );
+    let (_, out) = net.cli("clear security flow session destination-port 80");
+    assert!(out.contains("1 sessions cleared"), "{out}");
+    let (_, out) = net.cli("show security flow session destination-port 80");
+    assert!(out.contains("Total sessions: 0"), "{out}");
+    net.lab.signal(holder, nix::sys::signal::Signal::SIGKILL);
+    net.lab.wait(holder, Duration::from_secs(5));
+    let (_, out) = net.cli("show security policies");
+    for want in [
+        "Default policy: deny-all",
+        "From zone: trust, To zone: untrust",
+        "Policy: allow-web, State: enabled, Index: 1, Scope Policy: 0, Sequence number: 1",
+        "Applications: junos-http",
+        "Policy: no-ssh",
+        "Action: reject",
+    ] {
+        assert!(
+            out.contains(want),
+            "show security policies: no {want:?}\n{out}"
+        );
+    }
+    let (_, out) = net.cli("show security zones");
+    assert!(
+        out.contains("Security zone: untrust") && out.contains("    eth2.0"),
+        "{out}"
+    );
     // Rejected: SSH gets a RST at once.
     assert_eq!(connect(&net, &h1, "10.0.2.2", 22), "refused");
     // Denied by default: 8080 and other destinations see nothing at all.

@@ -151,6 +151,12 @@ pub enum ToWorker {
     Send { port: u16, frame: Vec<u8> },
     /// `clear ethernet-switching table`.
     ClearFdb,
+    /// `show security flow session`: the sessions `keep` selects; with `clear`, removed.
+    Sessions {
+        keep: Box<dyn Fn(&savin_session::Info) -> bool + Send>,
+        clear: bool,
+        reply: SyncSender<(Vec<savin_session::Info>, usize)>,
+    },
     /// Attach (Some) or detach (None) the port in slot `port`. Other ports are untouched.
     SetPort {
         port: u16,
@@ -437,18 +443,21 @@ impl Pipeline {
         }
         let d = sec.policy.decide(from, to, &flow.header);
         match d.action {
-            Action::Permit => table
-                .create(
-                    flow.key,
-                    flow.key.reversed(),
-                    d.policy,
-                    d.timeout,
-                    flow.tcp.as_ref(),
-                    flow.len,
-                    now,
-                )
-                .map(|_| ())
-                .map_err(security::drop_of),
+            Action::Permit => {
+                let id = table
+                    .create(
+                        flow.key,
+                        flow.key.reversed(),
+                        d.policy,
+                        d.timeout,
+                        flow.tcp.as_ref(),
+                        flow.len,
+                        now,
+                    )
+                    .map_err(security::drop_of)?;
+                table.set_ports(id, in_port, out);
+                Ok(())
+            }
             Action::Deny => Err(DropReason::PolicyDenied),
             Action::Reject => Err(DropReason::PolicyRejected),
         }
@@ -881,6 +890,23 @@ impl Worker {
                     }
                     ToWorker::SetPort { port, io } => self.set_port(port, io),
                     ToWorker::ClearFdb => self.pipeline.fdb.clear(),
+                    ToWorker::Sessions { keep, clear, reply } => {
+                        let now = self.pipeline.now_ms;
+                        let (list, capacity) = match &mut self.pipeline.sessions {
+                            Some(t) => {
+                                let list: Vec<_> =
+                                    t.sessions(now).into_iter().filter(|i| keep(i)).collect();
+                                if clear {
+                                    for i in &list {
+                                        t.remove(i.id);
+                                    }
+                                }
+                                (list, t.config().capacity)
+                            }
+                            None => (Vec::new(), 0),
+                        };
+                        let _ = reply.try_send((list, capacity));
+                    }
                 }
             }
             if self.inject.is_empty() {

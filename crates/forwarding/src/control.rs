@@ -259,7 +259,7 @@ pub(crate) struct Control {
     pub adj: Vec<NextHop>,
     adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
     l2: Arc<ArcSwap<L2Tables>>,
-    security: Arc<arc_swap::ArcSwapOption<SecurityTables>>,
+    pub(crate) security: Arc<arc_swap::ArcSwapOption<SecurityTables>>,
     /// The VLANs, with ports as slots (for `show vlans`).
     pub vlans: Vec<VlanPlan>,
     /// Equal-cost sets by group id (members with ports as slots).
@@ -277,7 +277,7 @@ pub(crate) struct Control {
     pub hosts: HashMap<(u16, IpAddr), u32>,
     pub arp: Arp,
     pub nd: Nd,
-    to_worker: Sender<ToWorker>,
+    pub(crate) to_worker: Sender<ToWorker>,
     icmp_limit: RateLimit,
     pub icmp_sent: u64,
     /// Frames handed to the kernel through host interfaces.

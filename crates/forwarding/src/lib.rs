@@ -11,6 +11,7 @@
 //! Still to come (issue 3): IPv6, ECMP, L2 bridging, TAP host interfaces.
 
 mod control;
+mod security_show;
 mod show;
 
 use std::collections::HashMap;
@@ -670,6 +671,20 @@ impl Subsystem for Forwarding {
 /// The operational commands this crate answers.
 pub(crate) const COMMANDS: &[OpCommand] = &[
     (&["clear"], "Clear information in the system"),
+    (&["clear", "security"], "Clear security information"),
+    (&["clear", "security", "flow"], "Clear flow information"),
+    (
+        &["clear", "security", "flow", "session"],
+        "Clear sessions (source-prefix, destination-prefix, destination-port, protocol)",
+    ),
+    (&["show", "security"], "Show security information"),
+    (&["show", "security", "flow"], "Show flow information"),
+    (
+        &["show", "security", "flow", "session"],
+        "Show sessions (source-prefix, destination-prefix, destination-port, protocol, summary)",
+    ),
+    (&["show", "security", "policies"], "Show security policies"),
+    (&["show", "security", "zones"], "Show security zones"),
     (&["clear", "arp"], "Clear address resolution information"),
     (&["clear", "interfaces"], "Clear interface information"),
     (

@@ -74,7 +74,7 @@ fn when(t: SystemTime) -> String {
 }
 
 impl Control {
-    fn ifl(&self, port: u16) -> String {
+    pub(crate) fn ifl(&self, port: u16) -> String {
         self.ports
             .get(usize::from(port))
             .and_then(Option::as_ref)
@@ -1030,6 +1030,10 @@ impl Operational for Ops {
                 }
                 ["show", "interfaces"] => c.show_interfaces(&args, json_out),
                 ["show", "system", "statistics"] => Ok(c.show_statistics(json_out)),
+                ["show", "security", "flow", "session"] => c.show_sessions(&args, json_out),
+                ["clear", "security", "flow", "session"] => c.clear_sessions(&args),
+                ["show", "security", "policies"] => Ok(c.show_policies(json_out)),
+                ["show", "security", "zones"] => Ok(c.show_zones(json_out)),
                 ["clear", "arp"] => {
                     c.clear_arp();
                     Ok(String::new())

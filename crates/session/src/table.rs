@@ -158,6 +158,8 @@ pub struct Info {
     /// Idle timeout and what is left of it, in seconds.
     pub timeout: u32,
     pub remaining: u32,
+    /// Ingress and egress ports of the first packet.
+    pub ports: [u16; 2],
 }
 
 #[derive(Clone, Copy)]
@@ -180,6 +182,8 @@ struct Session {
     live: bool,
     /// Created without a SYN (no-syn-check): the window was never learnt, so not checked.
     loose: bool,
+    /// The ports (the caller's numbering) the first packet came in on and left by.
+    ports: [u16; 2],
 }
 
 impl Default for Session {
@@ -198,6 +202,7 @@ impl Default for Session {
             state: State::Active,
             live: false,
             loose: false,
+            ports: [0; 2],
         }
     }
 }
@@ -605,6 +610,13 @@ impl SessionTable {
         Ok(())
     }
 
+    /// Records where session `id`'s first packet came in and went out (for show commands).
+    pub fn set_ports(&mut self, id: u32, ingress: u16, egress: u16) {
+        if let Some(s) = self.sessions.get_mut(id as usize).filter(|s| s.live) {
+            s.ports = [ingress, egress];
+        }
+    }
+
     pub fn info(&self, id: u32, now_ms: u64) -> Option<Info> {
         let s = self.sessions.get(id as usize).filter(|s| s.live)?;
         let timeout = self.timeout_of(s, s.keys[0] as u8);
@@ -619,6 +631,7 @@ impl SessionTable {
             bytes: s.bytes,
             timeout,
             remaining: timeout.saturating_sub(idle),
+            ports: s.ports,
         })
     }
 

@@ -1,0 +1,356 @@
+//! The security operational commands: `show security flow session [filters] [summary]`,
+//! `clear security flow session [filters]`, `show security policies`, `show security zones`.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::sync::mpsc::sync_channel;
+use std::time::Duration;
+
+use savin_config::model::security::Action;
+use savin_dataplane::ToWorker;
+use savin_security::DEFAULT_POLICY;
+use savin_session::{Info, State};
+use serde_json::{json, Value};
+
+use crate::control::Control;
+
+fn pretty(v: Value) -> String {
+    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        1 => "icmp".into(),
+        58 => "icmp6".into(),
+        n => n.to_string(),
+    }
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Permit => "permit",
+        Action::Deny => "deny",
+        Action::Reject => "reject",
+    }
+}
+
+/// The session filters Junos takes: `source-prefix P`, `destination-prefix P`,
+/// `source-port N`, `destination-port N`, `protocol NAME|N`.
+type Filter = Box<dyn Fn(&Info) -> bool + Send>;
+
+fn parse_filter(args: &[String]) -> Result<(Filter, bool), String> {
+    let mut summary = false;
+    let mut tests: Vec<Filter> = Vec::new();
+    let mut it = args.iter();
+    while let Some(word) = it.next() {
+        if word == "summary" {
+            summary = true;
+            continue;
+        }
+        let value = it
+            .next()
+            .ok_or_else(|| format!("syntax error: '{word}' needs a value"))?;
+        let prefix = |v: &str| -> Result<(u32, u32), String> {
+            let (a, l) = v.split_once('/').unwrap_or((v, "32"));
+            let a: Ipv4Addr = a.parse().map_err(|_| format!("invalid prefix '{v}'"))?;
+            let l: u32 = l
+                .parse()
+                .ok()
+                .filter(|l| *l <= 32)
+                .ok_or(format!("invalid prefix '{v}'"))?;
+            let m = u32::MAX.checked_shl(32 - l).unwrap_or(0);
+            Ok((u32::from(a) & m, m))
+        };
+        let port = |v: &str| v.parse::<u16>().map_err(|_| format!("invalid port '{v}'"));
+        match word.as_str() {
+            "source-prefix" => {
+                let (a, m) = prefix(value)?;
+                tests.push(Box::new(move |i| i.key.src & m == a));
+            }
+            "destination-prefix" => {
+                let (a, m) = prefix(value)?;
+                tests.push(Box::new(move |i| i.key.dst & m == a));
+            }
+            "source-port" => {
+                let p = port(value)?;
+                tests.push(Box::new(move |i| i.key.sport == p));
+            }
+            "destination-port" => {
+                let p = port(value)?;
+                tests.push(Box::new(move |i| i.key.dport == p));
+            }
+            "protocol" => {
+                let p = match value.as_str() {
+                    "tcp" => 6,
+                    "udp" => 17,
+                    "icmp" => 1,
+                    n => n
+                        .parse::<u8>()
+                        .map_err(|_| format!("invalid protocol '{n}'"))?,
+                };
+                tests.push(Box::new(move |i| i.key.proto == p));
+            }
+            w => return Err(format!("syntax error: unexpected '{w}'")),
+        }
+    }
+    Ok((Box::new(move |i| tests.iter().all(|t| t(i))), summary))
+}
+
+impl Control {
+    fn sessions(&self, keep: Filter, clear: bool) -> Result<(Vec<Info>, usize), String> {
+        let (tx, rx) = sync_channel(1);
+        self.to_worker
+            .send(ToWorker::Sessions {
+                keep,
+                clear,
+                reply: tx,
+            })
+            .map_err(|_| "error: the forwarding worker is not running".to_string())?;
+        rx.recv_timeout(Duration::from_secs(2))
+            .map_err(|_| "error: the forwarding worker did not answer".to_string())
+    }
+
+    fn policy_name(&self, id: u32) -> String {
+        let sec = self.security.load();
+        match sec.as_ref() {
+            Some(s) if id != DEFAULT_POLICY => s
+                .policy
+                .policies
+                .get(id as usize)
+                .map_or_else(|| format!("{id}"), |p| format!("{}/{}", p.name, id + 1)),
+            _ => "default-policy/0".into(),
+        }
+    }
+
+    pub(crate) fn show_sessions(&self, args: &[String], json_out: bool) -> Result<String, String> {
+        let (keep, summary) = parse_filter(args)?;
+        let (list, capacity) = self.sessions(keep, false)?;
+        if summary {
+            return Ok(if json_out {
+                pretty(json!({"flow-session-summary-information": {
+                    "active-unicast-sessions": list.len(), "active-sessions": list.len(),
+                    "max-sessions": capacity}}))
+            } else {
+                format!(
+                    "Unicast-sessions: {n}\nMulticast-sessions: 0\nSessions-in-use: {n}\n  Valid sessions: {n}\n  Pending sessions: 0\n  Invalidated sessions: 0\nMaximum-sessions: {capacity}\n",
+                    n = list.len()
+                )
+            });
+        }
+        let flow = |i: &Info, d: usize| {
+            let k = if d == 0 { i.key } else { i.reply };
+            (
+                Ipv4Addr::from(k.src),
+                k.sport,
+                Ipv4Addr::from(k.dst),
+                k.dport,
+                proto_name(k.proto),
+                self.ifl(i.ports[d]),
+            )
+        };
+        if json_out {
+            let rows: Vec<Value> = list
+                .iter()
+                .map(|i| {
+                    let dirs: Vec<Value> = (0..2)
+                        .map(|d| {
+                            let (s, sp, t, tp, p, ifl) = flow(i, d);
+                            json!({"direction": if d == 0 { "In" } else { "Out" },
+                                "source-address": s.to_string(), "source-port": sp,
+                                "destination-address": t.to_string(), "destination-port": tp,
+                                "protocol": p, "interface-name": ifl,
+                                "pkt-cnt": i.packets[d], "byte-cnt": i.bytes[d]})
+                        })
+                        .collect();
+                    json!({"session-identifier": i.id, "policy": self.policy_name(i.policy),
+                        "configured-timeout": i.timeout, "timeout": i.remaining,
+                        "session-state": state_name(i.state), "flow-information": dirs})
+                })
+                .collect();
+            return Ok(pretty(json!({"flow-session-information": {
+                "flow-session": rows, "displayed-session-count": list.len()}})));
+        }
+        let mut out = String::new();
+        for i in &list {
+            let _ = writeln!(
+                out,
+                "Session ID: {}, Policy name: {}, State: {}, Timeout: {}, Valid",
+                i.id,
+                self.policy_name(i.policy),
+                state_name(i.state),
+                i.remaining
+            );
+            for d in 0..2 {
+                let (s, sp, t, tp, p, ifl) = flow(i, d);
+                let _ = writeln!(
+                    out,
+                    "  {}: {s}/{sp} --> {t}/{tp};{p}, If: {ifl}, Pkts: {}, Bytes: {}",
+                    if d == 0 { "In" } else { "Out" },
+                    i.packets[d],
+                    i.bytes[d]
+                );
+            }
+        }
+        let _ = writeln!(out, "Total sessions: {}", list.len());
+        Ok(out)
+    }
+
+    pub(crate) fn clear_sessions(&self, args: &[String]) -> Result<String, String> {
+        let (keep, summary) = parse_filter(args)?;
+        if summary {
+            return Err("syntax error: unexpected 'summary'".into());
+        }
+        let (list, _) = self.sessions(keep, true)?;
+        Ok(format!("{} sessions cleared\n", list.len()))
+    }
+
+    pub(crate) fn show_policies(&self, json_out: bool) -> String {
+        let sec = self.security.load();
+        let Some(sec) = sec.as_ref() else {
+            return if json_out {
+                pretty(json!({"security-policies": [], "default-policy": "deny-all"}))
+            } else {
+                "Default policy: deny-all\n".into()
+            };
+        };
+        let c = &sec.policy;
+        let default = match c.default_action {
+            Action::Permit => "permit-all",
+            _ => "deny-all",
+        };
+        // Contexts in the order their first policy was written.
+        let mut contexts: Vec<(String, String, bool)> = Vec::new();
+        for p in &c.policies {
+            let k = (p.from_zone.clone(), p.to_zone.clone(), p.global);
+            if !contexts.contains(&k) {
+                contexts.push(k);
+            }
+        }
+        if json_out {
+            let ctxs: Vec<Value> = contexts
+                .iter()
+                .map(|(f, t, g)| {
+                    let pols: Vec<Value> = c
+                        .policies
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| (&p.from_zone, &p.to_zone, &p.global) == (f, t, g))
+                        .map(|(i, p)| {
+                            json!({"policy-name": p.name, "policy-index": i + 1,
+                                "policy-sequence-number": p.sequence,
+                                "policy-action": action_name(p.action),
+                                "source-addresses": p.source, "destination-addresses": p.destination,
+                                "applications": p.applications,
+                                "log": {"session-init": p.log_init, "session-close": p.log_close},
+                                "count": p.count})
+                        })
+                        .collect();
+                    json!({"context-information": {"source-zone-name": f, "destination-zone-name": t,
+                        "global": g}, "policies": pols})
+                })
+                .collect();
+            return pretty(json!({"security-policies": ctxs, "default-policy": default}));
+        }
+        let mut out = format!("Default policy: {default}\n");
+        for (f, t, g) in &contexts {
+            if *g {
+                out.push_str("Global policies:\n");
+            } else {
+                let _ = writeln!(out, "From zone: {f}, To zone: {t}");
+            }
+            for (i, p) in c.policies.iter().enumerate() {
+                if (&p.from_zone, &p.to_zone, &p.global) != (f, t, g) {
+                    continue;
+                }
+                let _ = writeln!(
+                    out,
+                    "  Policy: {}, State: enabled, Index: {}, Scope Policy: 0, Sequence number: {}",
+                    p.name,
+                    i + 1,
+                    p.sequence
+                );
+                let _ = writeln!(out, "    Source addresses: {}", p.source.join(", "));
+                let _ = writeln!(
+                    out,
+                    "    Destination addresses: {}",
+                    p.destination.join(", ")
+                );
+                let _ = writeln!(out, "    Applications: {}", p.applications.join(", "));
+                let mut action = action_name(p.action).to_string();
+                if p.log_init || p.log_close {
+                    action.push_str(", log");
+                }
+                if p.count {
+                    action.push_str(", count");
+                }
+                let _ = writeln!(out, "    Action: {action}");
+            }
+        }
+        out
+    }
+
+    pub(crate) fn show_zones(&self, json_out: bool) -> String {
+        let sec = self.security.load();
+        let Some(sec) = sec.as_ref() else {
+            return if json_out {
+                pretty(json!({"zones-information": {"zones-security": []}}))
+            } else {
+                String::new()
+            };
+        };
+        let zones: Vec<(String, Vec<String>)> = sec
+            .policy
+            .zones
+            .iter()
+            .enumerate()
+            .map(|(id, name)| {
+                let ifls: Vec<String> = sec
+                    .zone_of_port
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, z)| **z == Some(id as u16))
+                    .map(|(slot, _)| self.ifl(slot as u16))
+                    .collect();
+                (name.clone(), ifls)
+            })
+            .collect();
+        if json_out {
+            let z: Vec<Value> = zones
+                .iter()
+                .map(|(n, ifls)| {
+                    json!({"zones-security-zonename": n,
+                        "zones-security-interfaces-bound": ifls.len(),
+                        "zones-security-interfaces": ifls})
+                })
+                .collect();
+            return pretty(json!({"zones-information": {"zones-security": z}}));
+        }
+        let mut out = String::new();
+        for (n, ifls) in &zones {
+            let _ = writeln!(out, "Security zone: {n}");
+            let _ = writeln!(out, "  Send reset for non-SYN session TCP packets: Off");
+            let _ = writeln!(out, "  Policy configurable: Yes");
+            let _ = writeln!(out, "  Interfaces bound: {}", ifls.len());
+            let _ = writeln!(out, "  Interfaces:");
+            for i in ifls {
+                let _ = writeln!(out, "    {i}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn state_name(s: State) -> &'static str {
+    match s {
+        State::Init => "Init",
+        State::Established => "Established",
+        State::Closing => "Closing",
+        State::Closed => "Closed",
+        State::Active => "Active",
+    }
+}
