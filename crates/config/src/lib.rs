@@ -29,11 +29,13 @@ pub struct Configuration {
 }
 
 impl Configuration {
-    /// Parses the curly-brace form. `file` names the source in error messages.
+    /// Parses the curly-brace form. `file` names the source in error messages. `replace:`
+    /// tags mean something only to `load replace` (which parses with `parse_curly`); a
+    /// configuration does not keep them.
     pub fn parse(text: &str, file: Option<&str>) -> Result<Configuration, ConfigError> {
-        Ok(Configuration {
-            root: parse::parse_curly(text, file)?,
-        })
+        let mut root = parse::parse_curly(text, file)?;
+        tree::strip_replace(&mut root);
+        Ok(Configuration { root })
     }
 
     /// Parses the `set` form.

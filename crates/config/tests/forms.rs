@@ -229,3 +229,12 @@ fn fuzz_regression_names_that_look_like_tags_are_quoted() {
     assert_eq!(Configuration::parse(&text, None).unwrap(), c);
     assert_eq!(Configuration::parse_set(&c.to_set(), None).unwrap(), c);
 }
+
+#[test]
+fn a_replace_tag_is_not_kept_by_a_parsed_configuration() {
+    // Found by the config_curly fuzzer: the tag used to stay, unprinted, so the printed
+    // configuration read back different.
+    let c = savin_config::Configuration::parse("replace: vlans v1;", None).unwrap();
+    let again = savin_config::Configuration::parse(&c.to_curly(), None).unwrap();
+    assert_eq!(again, c);
+}
