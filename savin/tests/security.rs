@@ -177,3 +177,51 @@ fn zone_policies_permit_http_reject_ssh_deny_the_rest_and_guard_the_box() {
         net.lab.wait(pid, Duration::from_secs(5));
     }
 }
+
+/// Sends three bare TCP ACKs (no session, no SYN) from h1 to h2's port 80 with scapy, from
+/// source port 31337, and returns how many h2 saw.
+fn stray_acks_seen(net: &mut Net) -> usize {
+    let (h1, h2) = (net.h1.clone(), net.h2.clone());
+    let (pid, file) = net.capture(&h2, "tcp.srcport == 31337", &["tcp.flags"]);
+    let send = "from scapy.all import IP, TCP, send\n\
+                send(IP(dst='10.0.2.2')/TCP(sport=31337, dport=80, flags='A', seq=1000, ack=2000), count=3, verbose=False)\n";
+    let (ok, out) = net.run(&h1, &["python3", "-c", send], 20);
+    assert!(ok, "scapy: {out}");
+    net.captured(pid, &file).len()
+}
+
+#[test]
+fn a_tcp_segment_without_a_syn_starts_no_session_unless_the_check_is_off() {
+    const T: &str = "a_tcp_segment_without_a_syn_starts_no_session_unless_the_check_is_off";
+    if !have(T, &["python3", "tshark"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (ok, out) = net.cli(
+        "configure; \
+         set security zones security-zone trust interfaces eth1.0; \
+         set security zones security-zone untrust interfaces eth2.0; \
+         set security policies from-zone trust to-zone untrust policy all match source-address any; \
+         set security policies from-zone trust to-zone untrust policy all match destination-address any; \
+         set security policies from-zone trust to-zone untrust policy all match application any; \
+         set security policies from-zone trust to-zone untrust policy all then permit; \
+         commit",
+    );
+    assert!(ok, "{out}\n{}", net.log());
+    assert_eq!(stray_acks_seen(&mut net), 0, "the ACKs must not cross");
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, out) = net.cli("show system statistics | display json");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["statistics"]["ip"]["drops"]["tcp-not-syn"].as_u64() >= Some(3),
+        "{out}"
+    );
+    let (ok, out) = net.cli("configure; set security flow tcp-session no-syn-check; commit");
+    assert!(ok, "{out}");
+    assert!(
+        stray_acks_seen(&mut net) >= 1,
+        "with no-syn-check they cross"
+    );
+}

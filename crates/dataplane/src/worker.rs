@@ -37,10 +37,10 @@ pub enum NextHop {
     Forward(Adjacency),
     /// One of the box's own addresses: to the control plane.
     Local,
-    /// A neighbour still to be resolved (a connected destination or a gateway): the packet
-    /// is routed (TTL decremented) and handed to the control plane, which holds it while it
-    /// asks ARP.
-    Resolve,
+    /// A neighbour still to be resolved (a connected destination or a gateway) on `port`:
+    /// the packet is routed (TTL decremented) and handed to the control plane, which holds
+    /// it while it asks ARP. The port is known so that security sees the egress zone.
+    Resolve { port: u16 },
     /// A `discard` route: drop silently.
     Discard,
     /// A `reject` route: drop and send ICMP unreachable.
@@ -655,7 +655,19 @@ impl Pipeline {
                 self.counters.punted += 1;
                 return;
             }
-            Some(NextHop::Resolve) => {
+            Some(NextHop::Resolve { port }) => {
+                if let Some(sec) = self.sec.take() {
+                    let f = batch.frame(usize::from(i));
+                    let r = self.secure(&sec, f, self.in_port[usize::from(i)], Some(*port), v6);
+                    self.sec = Some(sec);
+                    if let Err(reason) = r {
+                        self.counters.drop(reason);
+                        if reason == DropReason::PolicyRejected {
+                            self.punt_error(i, PuntReason::PolicyReject);
+                        }
+                        return;
+                    }
+                }
                 let f = batch.frame_mut(usize::from(i));
                 let aged = if v6 {
                     ipv6::decrement_hop_limit(f, ETH_HDR)

@@ -280,7 +280,7 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
         fib6: savin_fib::Fib::<u128>::new().reader(),
         adjacencies: Arc::new(ArcSwap::from_pointee(vec![
             NextHop::Unresolved,
-            NextHop::Resolve,
+            NextHop::Resolve { port: 1 },
             NextHop::Discard,
             NextHop::Local,
             NextHop::Forward(Adjacency {

@@ -612,12 +612,12 @@ impl Control {
     /// The data plane's view of a single (non-group) target.
     fn next_hop_of(&self, t: Target) -> NextHop {
         match t {
-            Target::Connected(_) => NextHop::Resolve,
+            Target::Connected(p) => NextHop::Resolve { port: p },
             Target::Local(_) => NextHop::Local,
             Target::Via(p, gw) => self
                 .lookup(p, gw)
                 .and_then(|mac| self.adjacency(p, mac))
-                .unwrap_or(NextHop::Resolve),
+                .unwrap_or(NextHop::Resolve { port: p }),
             Target::Discard => NextHop::Discard,
             Target::Reject => NextHop::Reject,
             Target::Ecmp(_) => NextHop::Unresolved,
@@ -1050,7 +1050,7 @@ impl Control {
     fn forget_host(&mut self, port: u16, ip: IpAddr) {
         for (i, r) in self.roles.iter().enumerate() {
             if *r == Some(Role::Route(Target::Via(port, ip))) {
-                self.adj[i] = NextHop::Resolve;
+                self.adj[i] = NextHop::Resolve { port };
             }
         }
         if let Some(idx) = self.hosts.remove(&(port, ip)) {
