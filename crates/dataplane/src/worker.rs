@@ -392,6 +392,35 @@ impl Pipeline {
         }
     }
 
+    /// Runs the security stage (when zones are configured) on routed frame `i` leaving by
+    /// `out_port` (None: for the box). False: it was dropped and counted (and a reject
+    /// answered).
+    #[inline]
+    fn security_passes(
+        &mut self,
+        batch: &FrameBatch,
+        i: u16,
+        out_port: Option<u16>,
+        v6: bool,
+    ) -> bool {
+        let Some(sec) = self.sec.take() else {
+            return true;
+        };
+        let f = batch.frame(usize::from(i));
+        let r = self.secure(&sec, f, self.in_port[usize::from(i)], out_port, v6);
+        self.sec = Some(sec);
+        match r {
+            Ok(()) => true,
+            Err(reason) => {
+                self.counters.drop(reason);
+                if reason == DropReason::PolicyRejected {
+                    self.punt_error(i, PuntReason::PolicyReject);
+                }
+                false
+            }
+        }
+    }
+
     /// The security stage for routed frame `i` from `in_port` to `out_port` (None: for the
     /// box). Err: drop it, counted under the reason (and for a reject, answer it).
     fn secure(
@@ -642,31 +671,16 @@ impl Pipeline {
         let a = match entry {
             Some(NextHop::Forward(a)) => *a,
             Some(NextHop::Local) => {
-                if let Some(sec) = self.sec.take() {
-                    let f = batch.frame(usize::from(i));
-                    let r = self.secure(&sec, f, self.in_port[usize::from(i)], None, v6);
-                    self.sec = Some(sec);
-                    if let Err(reason) = r {
-                        self.counters.drop(reason);
-                        return;
-                    }
+                if !self.security_passes(batch, i, None, v6) {
+                    return;
                 }
                 self.punt.push((i, PuntReason::Host));
                 self.counters.punted += 1;
                 return;
             }
             Some(NextHop::Resolve { port }) => {
-                if let Some(sec) = self.sec.take() {
-                    let f = batch.frame(usize::from(i));
-                    let r = self.secure(&sec, f, self.in_port[usize::from(i)], Some(*port), v6);
-                    self.sec = Some(sec);
-                    if let Err(reason) = r {
-                        self.counters.drop(reason);
-                        if reason == DropReason::PolicyRejected {
-                            self.punt_error(i, PuntReason::PolicyReject);
-                        }
-                        return;
-                    }
+                if !self.security_passes(batch, i, Some(*port), v6) {
+                    return;
                 }
                 let f = batch.frame_mut(usize::from(i));
                 let aged = if v6 {
@@ -705,17 +719,8 @@ impl Pipeline {
             self.counters.drop(DropReason::Unresolved);
             return;
         }
-        if let Some(sec) = self.sec.take() {
-            let f = batch.frame(usize::from(i));
-            let r = self.secure(&sec, f, self.in_port[usize::from(i)], Some(a.port), v6);
-            self.sec = Some(sec);
-            if let Err(reason) = r {
-                self.counters.drop(reason);
-                if reason == DropReason::PolicyRejected {
-                    self.punt_error(i, PuntReason::PolicyReject);
-                }
-                return;
-            }
+        if !self.security_passes(batch, i, Some(a.port), v6) {
+            return;
         }
         let f = batch.frame_mut(usize::from(i));
         // As Linux orders it (ip_forward): TTL first, then the MTU, then the rewrite, so an
