@@ -551,13 +551,14 @@ impl SessionTable {
         self.index_insert(kr, id << 1 | 1);
         let due = self.due(id);
         self.link(id, due);
-        self.counters.created += 1;
-        // The first packet is counted and, for TCP, starts the tracking.
+        // The first packet is counted and, for TCP, starts the tracking; a session whose
+        // first packet is refused never existed.
         if let Err(e) = self.track(id, Dir::Forward, tcp, len, now_ms) {
-            self.remove(id);
-            self.counters.cleared -= 1;
+            self.unlink(id);
+            self.free_session(id);
             return Err(e);
         }
+        self.counters.created += 1;
         Ok(id)
     }
 
