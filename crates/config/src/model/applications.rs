@@ -187,7 +187,7 @@ pub fn predefined_names() -> Vec<&'static str> {
     v
 }
 
-fn protocol_number(p: &str) -> Result<u8, String> {
+pub fn protocol_number(p: &str) -> Result<u8, String> {
     match p {
         "tcp" => Ok(6),
         "udp" => Ok(17),

@@ -6,6 +6,7 @@
 
 pub mod applications;
 pub mod interfaces;
+pub mod nat;
 pub mod routing_options;
 pub mod security;
 pub mod system;
@@ -57,6 +58,7 @@ impl Config {
         vlans::validate(self, &mut errors);
         routing_options::validate(self, &mut errors);
         security::validate(self, &mut errors);
+        nat::validate(self, &mut errors);
         applications::validate(self, &mut errors);
         errors
     }

@@ -1,5 +1,4 @@
-//! `security`: zones, the address book, policies and flow options (NAT and screens come
-//! with their data-plane stages).
+//! `security`: zones, the address book, policies and flow options (NAT in `nat.rs`).
 
 use std::collections::HashMap;
 
@@ -203,6 +202,7 @@ pub fn schema() -> Node {
                     ),
                 ],
             ),
+            super::nat::schema(),
             container(
                 "flow",
                 "FLOW configuration",
@@ -228,6 +228,8 @@ pub struct Security {
     pub zones: Zones,
     #[serde(default)]
     pub policies: Policies,
+    #[serde(default)]
+    pub nat: super::nat::Nat,
     #[serde(default)]
     pub flow: Flow,
 }
