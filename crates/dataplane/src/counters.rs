@@ -52,10 +52,12 @@ pub enum DropReason {
     NoZone,
     /// Security: traffic to the box that its zone's host-inbound-traffic does not allow.
     HostInboundDenied,
+    /// Security: source NAT found no free address and port for a new session.
+    NatExhausted,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 24] = [
+    pub const ALL: [DropReason; 25] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -80,6 +82,7 @@ impl DropReason {
         DropReason::SessionTableFull,
         DropReason::NoZone,
         DropReason::HostInboundDenied,
+        DropReason::NatExhausted,
     ];
 
     /// The name `show system statistics` prints.
@@ -109,6 +112,7 @@ impl DropReason {
             DropReason::SessionTableFull => "session-table-full",
             DropReason::NoZone => "no-security-zone",
             DropReason::HostInboundDenied => "host-inbound-denied",
+            DropReason::NatExhausted => "nat-exhausted",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod icmp;
 pub mod icmp6;
 pub mod ipv4;
 pub mod ipv6;
+pub mod nat;
 pub mod nd;
 pub mod neighbor;
 pub mod security;

@@ -10,5 +10,7 @@
 //! the classifier takes IPv6 keys.
 
 mod compile;
+mod nat;
 
 pub use compile::{icmp_port, Compiled, Decision, PolicyInfo, ZonePair, DEFAULT_POLICY};
+pub use nat::{Context, DestinationPool, Nat, NatAction, NatRule, SourcePool};

@@ -355,6 +355,26 @@ impl SessionTable {
         ))
     }
 
+    /// Whether no session holds key `k` (a NAT mapping being chosen must not collide).
+    #[inline]
+    pub fn is_free(&self, k: &FlowKey) -> bool {
+        self.find(k.pack()).is_none()
+    }
+
+    /// What a packet of session `id` going `dir` must look like when it leaves: the reverse
+    /// of the other direction's key. Equal to the packet's own key unless NAT applies, so
+    /// a session stores its translation in its two keys and nothing else.
+    #[inline]
+    pub fn translated(&self, id: u32, dir: Dir) -> FlowKey {
+        let s = &self.sessions[id as usize];
+        FlowKey::unpack(s.keys[1 - dir as usize]).reversed()
+    }
+
+    /// The key of session `id` in direction `dir` (as packets going that way arrive).
+    pub fn key(&self, id: u32, dir: Dir) -> FlowKey {
+        FlowKey::unpack(self.sessions[id as usize].keys[dir as usize])
+    }
+
     // --- the timer wheel ---
 
     fn timeout_of(&self, s: &Session, proto: u8) -> u32 {

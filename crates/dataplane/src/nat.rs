@@ -1,0 +1,289 @@
+//! Address and port translation of IPv4 frames: the rewrite a session's keys call for, with
+//! checksums updated incrementally (RFC 1624), and ICMP errors translated inside too.
+
+use savin_session::FlowKey;
+
+use crate::checksum::{self, update};
+use crate::ipv4::ETH_HDR;
+
+/// ICMP types that quote the packet they are about.
+pub fn is_icmp_error(t: u8) -> bool {
+    matches!(t, 3 | 4 | 5 | 11 | 12)
+}
+
+/// One's-complement add of a 16-bit change to a checksum field that holds a non-inverted
+/// partial sum (a frame whose transport checksum the sender left to offload: the field holds
+/// the pseudo-header sum, as Linux's `inet_proto_csum_replace4` treats CHECKSUM_PARTIAL).
+#[inline]
+fn update_partial(sum: u16, old: u16, new: u16) -> u16 {
+    let mut s = u32::from(sum) + u32::from(!old) + u32::from(new);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s as u16
+}
+
+#[inline]
+fn get16(f: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([f[at], f[at + 1]])
+}
+
+#[inline]
+fn put16(f: &mut [u8], at: usize, v: u16) {
+    f[at..at + 2].copy_from_slice(&v.to_be_bytes());
+}
+
+/// Updates the checksum at `at` (if the frame holds it) for a 32-bit value changing.
+fn fix32(f: &mut [u8], at: Option<usize>, old: u32, new: u32, partial: bool) {
+    let Some(at) = at.filter(|a| a + 2 <= f.len()) else {
+        return;
+    };
+    let mut c = get16(f, at);
+    for (o, n) in [(old >> 16, new >> 16), (old & 0xffff, new & 0xffff)] {
+        c = if partial {
+            update_partial(c, o as u16, n as u16)
+        } else {
+            update(c, o as u16, n as u16)
+        };
+    }
+    put16(f, at, c);
+}
+
+fn fix16(f: &mut [u8], at: Option<usize>, old: u16, new: u16) {
+    if let Some(at) = at.filter(|a| a + 2 <= f.len()) {
+        let c = get16(f, at);
+        put16(f, at, update(c, old, new));
+    }
+}
+
+/// Where the transport checksum of the IPv4 packet at `l3` lies, if it has one to keep
+/// right: None for non-first fragments and UDP sent without a checksum.
+fn l4_checksum_at(f: &[u8], l3: usize, proto: u8, l4: usize) -> Option<usize> {
+    if get16(f, l3 + 6) & 0x1fff != 0 {
+        return None;
+    }
+    match proto {
+        6 => Some(l4 + 16),
+        17 if f.len() >= l4 + 8 && get16(f, l4 + 6) != 0 => Some(l4 + 6),
+        1 => Some(l4 + 2),
+        _ => None,
+    }
+}
+
+/// Rewrites the IPv4 packet at `l3` from the addresses and ports of `from` to those of `to`
+/// (for ICMP echo, the identifier is the port). `partial`: the transport checksum holds a
+/// pseudo-header sum for offload (ports are then not in it yet).
+pub fn rewrite_at(f: &mut [u8], l3: usize, from: &FlowKey, to: &FlowKey, partial: bool) {
+    let ihl = usize::from(f[l3] & 0x0f) * 4;
+    let l4 = l3 + ihl;
+    let proto = f[l3 + 9];
+    let l4sum = l4_checksum_at(f, l3, proto, l4);
+    let first = get16(f, l3 + 6) & 0x1fff == 0;
+    // ICMP has no pseudo header: addresses are not in its checksum.
+    let pseudo = if proto == 1 { None } else { l4sum };
+    for (off, old, new) in [(12, from.src, to.src), (16, from.dst, to.dst)] {
+        if old != new {
+            f[l3 + off..l3 + off + 4].copy_from_slice(&new.to_be_bytes());
+            fix32(f, Some(l3 + 10), old, new, false);
+            fix32(f, pseudo, old, new, partial);
+        }
+    }
+    if !first {
+        return;
+    }
+    match proto {
+        6 | 17 => {
+            let sum = if partial { None } else { l4sum };
+            for (off, old, new) in [(0, from.sport, to.sport), (2, from.dport, to.dport)] {
+                if old != new && l4 + off + 2 <= f.len() {
+                    put16(f, l4 + off, new);
+                    fix16(f, sum, old, new);
+                }
+            }
+        }
+        1 if l4 + 8 <= f.len() && matches!(f[l4], 0 | 8) && from.sport != to.sport => {
+            put16(f, l4 + 4, to.sport);
+            fix16(f, l4sum, from.sport, to.sport);
+        }
+        _ => {}
+    }
+}
+
+/// [`rewrite_at`] for a frame's own IPv4 header.
+#[inline]
+pub fn rewrite(f: &mut [u8], from: &FlowKey, to: &FlowKey, partial: bool) {
+    rewrite_at(f, ETH_HDR, from, to, partial)
+}
+
+/// The flow key of the packet an ICMP error quotes (as that packet was sent), if the error
+/// quotes enough of it: the IP header and the first 8 bytes after it.
+pub fn quoted_key(f: &[u8]) -> Option<FlowKey> {
+    let l3 = ETH_HDR;
+    let l4 = l3 + usize::from(f[l3] & 0x0f) * 4;
+    let inner = l4 + 8;
+    let b = f.get(inner..)?;
+    if b.len() < 20 || b[0] >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(b[0] & 0x0f) * 4;
+    let q = b.get(ihl..ihl + 8)?;
+    let proto = b[9];
+    let (sport, dport) = match proto {
+        6 | 17 | 132 => (get16(q, 0), get16(q, 2)),
+        1 if matches!(q[0], 0 | 8) => (get16(q, 4), get16(q, 4)),
+        _ => (0, 0),
+    };
+    Some(FlowKey {
+        src: u32::from_be_bytes([b[12], b[13], b[14], b[15]]),
+        dst: u32::from_be_bytes([b[16], b[17], b[18], b[19]]),
+        sport,
+        dport,
+        proto,
+    })
+}
+
+/// Translates an ICMP error: the quoted packet from `quoted` to `to` (its checksums fixed),
+/// the outer destination to `dst` and, when the error comes from the quoted packet's
+/// destination itself, the outer source to `to.dst`. The ICMP checksum is recomputed
+/// (errors are rare and short).
+pub fn translate_error(f: &mut [u8], quoted: &FlowKey, to: &FlowKey) {
+    let l3 = ETH_HDR;
+    let l4 = l3 + usize::from(f[l3] & 0x0f) * 4;
+    let inner = l4 + 8;
+    let total = (l3 + usize::from(get16(f, l3 + 2))).min(f.len());
+    let outer_src = u32::from_be_bytes([f[l3 + 12], f[l3 + 13], f[l3 + 14], f[l3 + 15]]);
+    let outer_dst = u32::from_be_bytes([f[l3 + 16], f[l3 + 17], f[l3 + 18], f[l3 + 19]]);
+    // The quoted packet was sent from the error's destination.
+    let new_src = if outer_src == quoted.dst {
+        to.dst
+    } else {
+        outer_src
+    };
+    rewrite_at(f, inner, quoted, to, false);
+    let outer_from = FlowKey {
+        src: outer_src,
+        dst: outer_dst,
+        ..*quoted
+    };
+    let outer_to = FlowKey {
+        src: new_src,
+        dst: to.src,
+        ..*quoted
+    };
+    // Addresses only (and the IP checksum); the ICMP checksum is redone below.
+    for (off, old, new) in [(12, outer_from.src, outer_to.src), (16, outer_from.dst, outer_to.dst)] {
+        if old != new {
+            f[l3 + off..l3 + off + 4].copy_from_slice(&new.to_be_bytes());
+            fix32(f, Some(l3 + 10), old, new, false);
+        }
+    }
+    if l4 + 4 <= total {
+        put16(f, l4 + 2, 0);
+        let c = checksum::checksum(&f[l4..total]);
+        put16(f, l4 + 2, c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An Ethernet + IPv4 + UDP/TCP frame with correct checksums.
+    fn frame(k: &FlowKey, payload: &[u8]) -> Vec<u8> {
+        let l4len = if k.proto == 6 { 20 } else { 8 } + payload.len();
+        let mut f = vec![0u8; 14];
+        f[12] = 8;
+        let total = 20 + l4len;
+        f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, k.proto, 0, 0]);
+        f.extend_from_slice(&k.src.to_be_bytes());
+        f.extend_from_slice(&k.dst.to_be_bytes());
+        let c = checksum::checksum(&f[14..34]);
+        f[24..26].copy_from_slice(&c.to_be_bytes());
+        let mut l4 = Vec::new();
+        l4.extend_from_slice(&k.sport.to_be_bytes());
+        l4.extend_from_slice(&k.dport.to_be_bytes());
+        if k.proto == 6 {
+            l4.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+        } else {
+            l4.extend_from_slice(&(l4len as u16).to_be_bytes());
+            l4.extend_from_slice(&[0, 0]);
+        }
+        l4.extend_from_slice(payload);
+        let at = if k.proto == 6 { 16 } else { 6 };
+        let c = l4_sum(k, &l4);
+        l4[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&l4);
+        f
+    }
+
+    fn l4_sum(k: &FlowKey, l4: &[u8]) -> u16 {
+        let mut p = Vec::new();
+        p.extend_from_slice(&k.src.to_be_bytes());
+        p.extend_from_slice(&k.dst.to_be_bytes());
+        p.extend_from_slice(&[0, k.proto]);
+        p.extend_from_slice(&(l4.len() as u16).to_be_bytes());
+        p.extend_from_slice(l4);
+        checksum::checksum(&p)
+    }
+
+    fn valid(f: &[u8], k: &FlowKey) -> bool {
+        let ip_ok = checksum::sum(&f[14..34]) == 0xffff;
+        let mut p = Vec::new();
+        p.extend_from_slice(&k.src.to_be_bytes());
+        p.extend_from_slice(&k.dst.to_be_bytes());
+        p.extend_from_slice(&[0, k.proto]);
+        p.extend_from_slice(&((f.len() - 34) as u16).to_be_bytes());
+        p.extend_from_slice(&f[34..]);
+        ip_ok && checksum::sum(&p) == 0xffff
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rewriting_keeps_every_checksum_valid(
+            a in proptest::array::uniform5(proptest::prelude::any::<u32>()),
+            b in proptest::array::uniform5(proptest::prelude::any::<u32>()),
+            tcp in proptest::prelude::any::<bool>(),
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        ) {
+            let proto = if tcp { 6 } else { 17 };
+            let from = FlowKey { src: a[0], dst: a[1], sport: a[2] as u16, dport: a[3] as u16, proto };
+            let to = FlowKey { src: b[0], dst: b[1], sport: b[2] as u16, dport: b[3] as u16, proto };
+            let mut f = frame(&from, &payload);
+            proptest::prop_assume!(f[40..42] != [0, 0] || tcp);
+            rewrite(&mut f, &from, &to, false);
+            proptest::prop_assert!(valid(&f, &to));
+            proptest::prop_assert_eq!(&f[34 + 4..], &frame(&to, &payload)[34 + 4..]);
+        }
+    }
+
+    #[test]
+    fn an_icmp_error_is_translated_inside_and_out() {
+        // The packet as it left the NAT: 203.0.113.10:2000 -> 198.51.100.2:33434 (UDP).
+        let sent = FlowKey { src: 0xcb00_710a, dst: 0xc633_6402, sport: 2000, dport: 33434, proto: 17 };
+        let quoted = frame(&sent, b"traceroute");
+        // Time exceeded from a router 192.0.2.1 to the NAT address, quoting it.
+        let mut f = vec![0u8; 14];
+        f[12] = 8;
+        let body_len = 8 + quoted.len() - 14;
+        let total = 20 + body_len;
+        f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0, 0, 64, 1, 0, 0]);
+        f.extend_from_slice(&0xc000_0201u32.to_be_bytes());
+        f.extend_from_slice(&sent.src.to_be_bytes());
+        let c = checksum::checksum(&f[14..34]);
+        f[24..26].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&[11, 0, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&quoted[14..]);
+        let c = checksum::checksum(&f[34..]);
+        f[36..38].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(quoted_key(&f), Some(sent));
+        // Back to what the client sent: 10.0.1.2:40000 -> 198.51.100.2:33434.
+        let orig = FlowKey { src: 0x0a00_0102, sport: 40000, ..sent };
+        translate_error(&mut f, &sent, &orig);
+        assert_eq!(quoted_key(&f), Some(orig));
+        assert_eq!(&f[30..34], &orig.src.to_be_bytes(), "outer destination is the client");
+        assert_eq!(&f[26..30], &0xc000_0201u32.to_be_bytes(), "the router stays the source");
+        assert_eq!(checksum::sum(&f[14..34]), 0xffff, "outer IP checksum");
+        assert_eq!(checksum::sum(&f[34..]), 0xffff, "ICMP checksum");
+        assert_eq!(checksum::sum(&f[42..62]), 0xffff, "quoted IP checksum");
+        assert!(valid(&[&f[..14], &f[42..]].concat(), &orig), "quoted UDP checksum");
+    }
+}
