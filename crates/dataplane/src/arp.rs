@@ -18,6 +18,8 @@ pub struct ArpInterface {
     pub port: u16,
     pub mac: [u8; 6],
     pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// Address ranges answered by proxy-ARP (NAT addresses that are not the interface's).
+    pub proxy: Vec<(u32, u32)>,
 }
 
 impl NeighborIfc for ArpInterface {
@@ -134,12 +136,17 @@ impl Cache<ArpProtocol> {
             return out;
         }
         let for_us = ifc.owns(p.tpa);
+        let proxied = !for_us
+            && ifc
+                .proxy
+                .iter()
+                .any(|(lo, hi)| (*lo..=*hi).contains(&u32::from(p.tpa)));
         // Learn or refresh the sender: always when it is in our table, and when the packet is
         // addressed to us (RFC 826's merge rule). A 0.0.0.0 sender is a DAD probe: never learned.
         if !p.spa.is_unspecified() && ifc.on_link(p.spa).is_some() && !ifc.owns(p.spa) {
             out.extend(self.learn(ifc, p.spa, p.sha, now, for_us));
         }
-        if p.op == 1 && for_us {
+        if p.op == 1 && (for_us || proxied) {
             self.stats.replies_sent += 1;
             out.push(ArpAction::Send {
                 port: ifc.port,

@@ -114,6 +114,10 @@ pub struct SecurityTables {
     /// Host-inbound allowances of each port slot (its interface's, else its zone's).
     pub host_inbound: Vec<HostInbound>,
     pub sessions: SessionConfig,
+    /// NAT rules, with interface-bound rule sets bound to port slots.
+    pub nat: std::sync::Arc<savin_security::Nat>,
+    /// Each port slot's primary IPv4 address (0: none), for `source-nat interface`.
+    pub port_addr: Vec<u32>,
 }
 
 impl SecurityTables {
@@ -123,6 +127,7 @@ impl SecurityTables {
 }
 
 /// The 5-tuple of a checked IPv4 frame, with what tracking needs.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Flow {
     pub key: FlowKey,
     /// The classifier's view (ICMP type and code in the destination port).

@@ -14,9 +14,11 @@ use crate::bridge::{
 use crate::counters::{Counters, DropReason, PortCounters};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
 use crate::ipv6::{self, ETHERTYPE_IPV6};
+use crate::nat;
 use crate::security::{self, SecurityTables};
 use savin_config::model::security::Action;
-use savin_session::SessionTable;
+use savin_security::NatAction;
+use savin_session::{Dir, FlowKey, SessionTable};
 
 /// What a next hop resolves to: the output port, the Ethernet addresses to write and the
 /// port's IP MTU (larger packets are fragmented or answered with fragmentation needed).
@@ -205,6 +207,29 @@ pub struct Pipeline {
     /// The security tables for this batch, and the worker's sessions (while security is on).
     sec: Option<Arc<SecurityTables>>,
     pub sessions: Option<SessionTable>,
+    /// Per frame of the batch: what the security stage decided before the route lookup,
+    /// the flow it read, and for session packets the rewrite left for after the checks.
+    pre: Vec<Pre>,
+    flows: Vec<security::Flow>,
+    rest: Vec<(FlowKey, FlowKey)>,
+    /// Where each source pool (and, last, interface NAT) resumes giving out ports.
+    nat_cursor: Vec<u32>,
+}
+
+/// What the security stage made of an IPv4 frame before its route lookup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Pre {
+    /// Security is off (or the frame is IPv6).
+    #[default]
+    Off,
+    /// Dropped and counted.
+    Dropped,
+    /// A packet of a session (or an ICMP error about one): tracked, and its destination
+    /// translated; the source part of the rewrite waits in `rest`.
+    Session,
+    /// The first packet of a flow (destination NAT applied): policy, source NAT and the
+    /// session come once the egress is known.
+    New,
 }
 
 impl Pipeline {
@@ -226,6 +251,10 @@ impl Pipeline {
             now_ms: 0,
             sec: None,
             sessions: None,
+            pre: vec![Pre::Off; batch],
+            flows: vec![security::Flow::default(); batch],
+            rest: vec![(FlowKey::default(), FlowKey::default()); batch],
+            nat_cursor: Vec::new(),
             error_tokens: ERROR_BURST,
             counters: Counters::default(),
         }
@@ -274,6 +303,10 @@ impl Pipeline {
         self.punt.clear();
         if self.in_port.len() < batch.len() {
             self.in_port.resize(batch.len(), 0);
+            self.pre.resize(batch.len(), Pre::Off);
+            self.flows.resize(batch.len(), security::Flow::default());
+            self.rest
+                .resize(batch.len(), (FlowKey::default(), FlowKey::default()));
         }
         self.counters.rx += batch.len() as u64;
         self.load_security(tables);
@@ -302,6 +335,7 @@ impl Pipeline {
         }
         for i in 0..batch.len() {
             self.in_port[i] = port;
+            self.pre[i] = Pre::Off;
             if mode != PortMode::Routed && i + AHEAD < batch.len() {
                 self.prefetch_fdb(batch, i + AHEAD, mode);
             }
@@ -343,6 +377,21 @@ impl Pipeline {
                 _ => self.counters.drop(DropReason::UnsupportedProtocol),
             }
         }
+        // Stage 1b: sessions and destination NAT, before the route lookup that must see the
+        // translated destination.
+        if let Some(sec) = self.sec.take() {
+            for j in 0..self.keys.len() {
+                let i = usize::from(self.passed[j]);
+                match self.pre_route(&sec, batch, i) {
+                    Ok(dst) => self.keys[j] = dst,
+                    Err(r) => {
+                        self.counters.drop(r);
+                        self.pre[i] = Pre::Dropped;
+                    }
+                }
+            }
+            self.sec = Some(sec);
+        }
         // Stage 2: route lookups for the whole batch against one snapshot per table.
         let n = self.keys.len();
         if self.next_hops.len() < n {
@@ -367,7 +416,10 @@ impl Pipeline {
         // Stage 3: TTL, MTU, rewrite, and sort onto output ports.
         let adj = tables.adjacencies.load();
         for j in 0..n {
-            self.route(batch, self.passed[j], self.next_hops[j], &adj, &l2, false);
+            let i = self.passed[j];
+            if self.pre[usize::from(i)] != Pre::Dropped {
+                self.route(batch, i, self.next_hops[j], &adj, &l2, false);
+            }
         }
         for j in 0..n6 {
             self.route(batch, self.passed6[j], self.next_hops6[j], &adj, &l2, true);
@@ -390,6 +442,108 @@ impl Pipeline {
         if let Some(t) = &mut self.sessions {
             t.tick_bounded(self.now_ms, 1024);
         }
+        if let Some(sec) = &self.sec {
+            let n = sec.nat.pools.len() + 1;
+            if self.nat_cursor.len() != n {
+                self.nat_cursor.resize(n, 0);
+            }
+        }
+    }
+
+    /// The security stage before the route lookup, for IPv4 frame `i` when zones are
+    /// configured: a packet of a session is tracked and its destination translated (an ICMP
+    /// error about a session is translated inside and out); the first packet of a flow gets
+    /// static or destination NAT. Returns the destination to route on.
+    fn pre_route(
+        &mut self,
+        sec: &SecurityTables,
+        batch: &mut FrameBatch,
+        i: usize,
+    ) -> Result<u32, DropReason> {
+        let in_port = self.in_port[i];
+        let Some(from) = sec.zone(in_port) else {
+            return Err(DropReason::NoZone);
+        };
+        let Some(mut flow) = security::flow_of(batch.frame(i)) else {
+            return Err(DropReason::Truncated);
+        };
+        let partial = batch.offload(i).needs_csum();
+        let now = self.now_ms;
+        let Some(table) = self.sessions.as_mut() else {
+            return Err(DropReason::SessionTableFull);
+        };
+        if let Some((id, dir)) = table.lookup(&flow.key) {
+            table
+                .track(id, dir, flow.tcp.as_ref(), flow.len, now)
+                .map_err(security::drop_of)?;
+            let to = table.translated(id, dir);
+            let mid = FlowKey {
+                dst: to.dst,
+                dport: to.dport,
+                ..flow.key
+            };
+            if mid != flow.key {
+                nat::rewrite(batch.frame_mut(i), &flow.key, &mid, partial);
+            }
+            self.rest[i] = (mid, to);
+            self.pre[i] = Pre::Session;
+            return Ok(to.dst);
+        }
+        if flow.key.proto == 1 && nat::is_icmp_error(flow.icmp_type) {
+            // An error about a packet of a session belongs to that session: translated back
+            // to what the packet's sender knows, and let through without a policy of its own.
+            if let Some(q) = nat::quoted_key(batch.frame(i)) {
+                if let Some((id, dir)) = table.lookup(&q.reversed()) {
+                    let sent = match dir {
+                        Dir::Forward => Dir::Reverse,
+                        Dir::Reverse => Dir::Forward,
+                    };
+                    let orig = table.key(id, sent);
+                    if orig != q {
+                        nat::translate_error(batch.frame_mut(i), &q, &orig);
+                    }
+                    let k = flow.key;
+                    self.rest[i] = (k, k);
+                    self.pre[i] = Pre::Session;
+                    return Ok(orig.src);
+                }
+            }
+        }
+        let nat = &sec.nat;
+        if !nat.destination.is_empty() || !nat.statics.is_empty() {
+            let h = &flow.header;
+            let ports = matches!(h.proto, 6 | 17);
+            let to = if let Some((_, dst)) = nat.static_destination(from, in_port, h) {
+                Some((dst, h.dport))
+            } else {
+                match nat.destination(from, in_port, h) {
+                    Some((_, NatAction::Destination(p))) => {
+                        nat.destination_pools.get(usize::from(p)).map(|pool| {
+                            (
+                                pool.address,
+                                pool.port.filter(|_| ports).unwrap_or(h.dport),
+                            )
+                        })
+                    }
+                    _ => None,
+                }
+            };
+            if let Some((dst, dport)) = to {
+                let k = flow.key;
+                let after = FlowKey {
+                    dst,
+                    dport: if ports { dport } else { k.dport },
+                    ..k
+                };
+                nat::rewrite(batch.frame_mut(i), &k, &after, partial);
+                flow.header.dst = dst;
+                flow.header.dport = if ports { dport } else { flow.header.dport };
+            }
+        }
+        let dst = flow.header.dst;
+        self.flows[i] = flow;
+        self.pre[i] = Pre::New;
+        Ok(dst)
     }
 
     /// Runs the security stage (when zones are configured) on routed frame `i` leaving by
@@ -398,7 +552,7 @@ impl Pipeline {
     #[inline]
     fn security_passes(
         &mut self,
-        batch: &FrameBatch,
+        batch: &mut FrameBatch,
         i: u16,
         out_port: Option<u16>,
         v6: bool,
@@ -406,8 +560,7 @@ impl Pipeline {
         let Some(sec) = self.sec.take() else {
             return true;
         };
-        let f = batch.frame(usize::from(i));
-        let r = self.secure(&sec, f, self.in_port[usize::from(i)], out_port, v6);
+        let r = self.secure(&sec, batch, usize::from(i), out_port, v6);
         self.sec = Some(sec);
         match r {
             Ok(()) => true,
@@ -421,16 +574,19 @@ impl Pipeline {
         }
     }
 
-    /// The security stage for routed frame `i` from `in_port` to `out_port` (None: for the
-    /// box). Err: drop it, counted under the reason (and for a reject, answer it).
+    /// The security stage for routed frame `i` leaving by `out_port` (None: for the box),
+    /// once the route is known: a session's packet gets the rest of its translation; a first
+    /// packet gets its policy, source NAT and session. Err: drop it, counted under the
+    /// reason (and for a reject, answer it).
     fn secure(
         &mut self,
         sec: &SecurityTables,
-        f: &[u8],
-        in_port: u16,
+        batch: &mut FrameBatch,
+        i: usize,
         out_port: Option<u16>,
         v6: bool,
     ) -> Result<(), DropReason> {
+        let in_port = self.in_port[i];
         let Some(from) = sec.zone(in_port) else {
             return Err(DropReason::NoZone);
         };
@@ -443,11 +599,21 @@ impl Pipeline {
                 Err(DropReason::PolicyDenied)
             };
         }
-        let Some(flow) = security::flow_of(f) else {
-            return Err(DropReason::Truncated);
-        };
+        let partial = batch.offload(i).needs_csum();
+        match self.pre[i] {
+            Pre::Session => {
+                let (mid, to) = self.rest[i];
+                if mid != to {
+                    nat::rewrite(batch.frame_mut(i), &mid, &to, partial);
+                }
+                return Ok(());
+            }
+            Pre::New => {}
+            Pre::Off | Pre::Dropped => return Err(DropReason::Truncated),
+        }
+        let flow = self.flows[i];
+        let h = flow.header;
         let Some(out) = out_port else {
-            let h = &flow.header;
             let allowed = sec
                 .host_inbound
                 .get(usize::from(in_port))
@@ -461,34 +627,117 @@ impl Pipeline {
         let Some(to) = sec.zone(out) else {
             return Err(DropReason::NoZone);
         };
+        let d = sec.policy.decide(from, to, &h);
+        match d.action {
+            Action::Permit => {}
+            Action::Deny => return Err(DropReason::PolicyDenied),
+            Action::Reject => return Err(DropReason::PolicyRejected),
+        }
+        // The packet as it is now (destination NAT done), and as it will leave.
+        let k = flow.key;
+        let post = FlowKey {
+            dst: h.dst,
+            dport: if matches!(k.proto, 6 | 17) {
+                h.dport
+            } else {
+                k.dport
+            },
+            ..k
+        };
+        let after = self.source_nat(sec, (from, in_port), (to, out), &post, &h)?;
         let now = self.now_ms;
         let Some(table) = self.sessions.as_mut() else {
             return Err(DropReason::SessionTableFull);
         };
-        if let Some((id, dir)) = table.lookup(&flow.key) {
-            return table
-                .track(id, dir, flow.tcp.as_ref(), flow.len, now)
-                .map_err(security::drop_of);
+        let id = table
+            .create(
+                k,
+                after.reversed(),
+                d.policy,
+                d.timeout,
+                flow.tcp.as_ref(),
+                flow.len,
+                now,
+            )
+            .map_err(security::drop_of)?;
+        table.set_ports(id, in_port, out);
+        if after != post {
+            nat::rewrite(batch.frame_mut(i), &post, &after, partial);
         }
-        let d = sec.policy.decide(from, to, &flow.header);
-        match d.action {
-            Action::Permit => {
-                let id = table
-                    .create(
-                        flow.key,
-                        flow.key.reversed(),
-                        d.policy,
-                        d.timeout,
-                        flow.tcp.as_ref(),
-                        flow.len,
-                        now,
-                    )
-                    .map_err(security::drop_of)?;
-                table.set_ports(id, in_port, out);
-                Ok(())
+        Ok(())
+    }
+
+    /// What source NAT (or reverse static NAT) makes of a new flow `post` from (zone, port)
+    /// `from` to `to`: the key it will leave with. The address comes from the pool by a hash
+    /// of the source (a host keeps its address, as with SRX `address-pooling paired`); ports
+    /// are handed out in turn from the pool's range and never to a mapping a live session
+    /// holds (the reply key is checked against the session table).
+    fn source_nat(
+        &mut self,
+        sec: &SecurityTables,
+        from: (u16, u16),
+        to: (u16, u16),
+        post: &FlowKey,
+        h: &savin_classify::Header,
+    ) -> Result<FlowKey, DropReason> {
+        let nat = &sec.nat;
+        if nat.source.is_empty() && nat.statics.is_empty() {
+            return Ok(*post);
+        }
+        if let Some((_, src)) = nat.static_source(to.0, to.1, post.src) {
+            return Ok(FlowKey { src, ..*post });
+        }
+        let probe = savin_classify::Header {
+            src: post.src,
+            dst: post.dst,
+            ..*h
+        };
+        let (addr, ports, cursor) = match nat.source(from, to, &probe) {
+            Some((_, NatAction::Pool(p))) => {
+                let Some(pool) = nat.pools.get(usize::from(p)) else {
+                    return Ok(*post);
+                };
+                let pick = u64::from(post.src.wrapping_mul(0x9e37_79b1) >> 8);
+                (pool.address(pick), pool.ports, usize::from(p))
             }
-            Action::Deny => Err(DropReason::PolicyDenied),
-            Action::Reject => Err(DropReason::PolicyRejected),
+            Some((_, NatAction::Interface)) => {
+                let Some(&a) = sec.port_addr.get(usize::from(to.1)).filter(|a| **a != 0) else {
+                    return Err(DropReason::NatExhausted);
+                };
+                (a, Some((1024, u16::MAX)), nat.pools.len())
+            }
+            _ => return Ok(*post),
+        };
+        let table = self.sessions.as_ref().ok_or(DropReason::SessionTableFull)?;
+        // ICMP echo: the identifier is the port; other ICMP and port-less protocols keep it.
+        let echo = post.proto == 1 && post.sport == post.dport && matches!(h.dport >> 8, 0 | 8);
+        match ports {
+            Some((lo, hi)) if matches!(post.proto, 6 | 17) || echo => {
+                let span = u32::from(hi - lo) + 1;
+                let c = &mut self.nat_cursor[cursor];
+                for _ in 0..64.min(span) {
+                    let p = lo + (*c % span) as u16;
+                    *c = c.wrapping_add(1);
+                    let cand = FlowKey {
+                        src: addr,
+                        sport: p,
+                        dport: if echo { p } else { post.dport },
+                        ..*post
+                    };
+                    if table.is_free(&cand.reversed()) {
+                        return Ok(cand);
+                    }
+                }
+                Err(DropReason::NatExhausted)
+            }
+            _ => {
+                let cand = FlowKey { src: addr, ..*post };
+                if table.is_free(&cand.reversed()) {
+                    Ok(cand)
+                } else {
+                    Err(DropReason::NatExhausted)
+                }
+            }
         }
     }
 
@@ -679,22 +928,23 @@ impl Pipeline {
                 return;
             }
             Some(NextHop::Resolve { port }) => {
+                let ttl_at = if v6 { ETH_HDR + 7 } else { ETH_HDR + 8 };
+                if batch.frame(usize::from(i))[ttl_at] <= 1 {
+                    self.counters.drop(DropReason::TtlExpired);
+                    self.punt_error(i, PuntReason::TtlExpired);
+                    return;
+                }
                 if !self.security_passes(batch, i, Some(*port), v6) {
                     return;
                 }
                 let f = batch.frame_mut(usize::from(i));
-                let aged = if v6 {
+                let _ = if v6 {
                     ipv6::decrement_hop_limit(f, ETH_HDR)
                 } else {
                     ipv4::decrement_ttl(f, ETH_HDR)
                 };
-                if aged.is_err() {
-                    self.counters.drop(DropReason::TtlExpired);
-                    self.punt_error(i, PuntReason::TtlExpired);
-                } else {
-                    self.punt.push((i, PuntReason::Resolve));
-                    self.counters.punted += 1;
-                }
+                self.punt.push((i, PuntReason::Resolve));
+                self.counters.punted += 1;
                 return;
             }
             Some(NextHop::Discard) => {
@@ -719,20 +969,17 @@ impl Pipeline {
             self.counters.drop(DropReason::Unresolved);
             return;
         }
-        if !self.security_passes(batch, i, Some(a.port), v6) {
-            return;
-        }
-        let f = batch.frame_mut(usize::from(i));
-        // As Linux orders it (ip_forward): TTL first, then the MTU, then the rewrite, so an
-        // error quotes the packet as it arrived.
+        // As Linux orders it (ip_forward): TTL first, then the MTU, then the security stage
+        // (Linux's FORWARD and POSTROUTING hooks) and the rewrite, so an error quotes the
+        // packet as its sender knows it (before source NAT).
         let ttl_at = if v6 { ETH_HDR + 7 } else { ETH_HDR + 8 };
-        if f[ttl_at] <= 1 {
+        if batch.frame(usize::from(i))[ttl_at] <= 1 {
             self.counters.drop(DropReason::TtlExpired);
             self.punt_error(i, PuntReason::TtlExpired);
             return;
         }
         let offload = batch.offload(usize::from(i));
-        let f = batch.frame_mut(usize::from(i));
+        let f = batch.frame(usize::from(i));
         let total = if offload.is_gso() {
             // A super-frame leaves as segments: each of those must fit (as Linux checks with
             // skb_gso_validate_network_len).
@@ -742,16 +989,21 @@ impl Pipeline {
         } else {
             usize::from(u16::from_be_bytes([f[ETH_HDR + 2], f[ETH_HDR + 3]]))
         };
-        if total > usize::from(a.mtu) {
-            // IPv6 routers never fragment (RFC 8200 5): packet too big, always.
-            if v6 || f[ETH_HDR + 6] & 0x40 != 0 {
-                self.counters.drop(DropReason::FragmentationNeeded);
-                self.punt_error(i, PuntReason::FragmentationNeeded { mtu: a.mtu });
-            } else {
-                let _ = ipv4::decrement_ttl(f, ETH_HDR);
-                self.punt.push((i, PuntReason::Fragment { mtu: a.mtu }));
-                self.counters.punted += 1;
-            }
+        let too_big = total > usize::from(a.mtu);
+        // IPv6 routers never fragment (RFC 8200 5): packet too big, always.
+        if too_big && (v6 || f[ETH_HDR + 6] & 0x40 != 0) {
+            self.counters.drop(DropReason::FragmentationNeeded);
+            self.punt_error(i, PuntReason::FragmentationNeeded { mtu: a.mtu });
+            return;
+        }
+        if !self.security_passes(batch, i, Some(a.port), v6) {
+            return;
+        }
+        let f = batch.frame_mut(usize::from(i));
+        if too_big {
+            let _ = ipv4::decrement_ttl(f, ETH_HDR);
+            self.punt.push((i, PuntReason::Fragment { mtu: a.mtu }));
+            self.counters.punted += 1;
             return;
         }
         if v6 {

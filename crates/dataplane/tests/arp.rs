@@ -13,6 +13,7 @@ fn ifc() -> ArpInterface {
         port: 3,
         mac: OUR,
         addrs: vec![(Ipv4Addr::new(10, 0, 0, 1), 24)],
+        proxy: Vec::new(),
     }
 }
 

@@ -145,6 +145,7 @@ impl Engine {
             free_slots: Vec::new(),
             quarantined_slots: Vec::new(),
             ifcs: Vec::new(),
+            proxy_arp: Vec::new(),
             ifcs6: Vec::new(),
             fib,
             fib6,
@@ -252,6 +253,8 @@ pub(crate) struct Control {
     /// flight for the old port never leaves by a new one.
     quarantined_slots: Vec<u16>,
     ifcs: Vec<ArpInterface>,
+    /// `security nat proxy-arp`: interface names and the address ranges answered there.
+    proxy_arp: Vec<(String, Vec<(u32, u32)>)>,
     ifcs6: Vec<NdInterface>,
     pub fib: Fib<u32>,
     pub fib6: Fib<u128>,
@@ -347,6 +350,12 @@ impl Control {
                         port: i as u16,
                         mac: p.mac,
                         addrs: p.addrs.clone(),
+                        proxy: self
+                            .proxy_arp
+                            .iter()
+                            .filter(|(n, _)| port_name(n) == p.name)
+                            .flat_map(|(_, r)| r.iter().copied())
+                            .collect(),
                     })
             })
             .collect();
@@ -911,6 +920,16 @@ impl Control {
     /// Zones by port slot, host-inbound allowances and the compiled policies for the data
     /// plane (None when no zones are configured: nothing is filtered).
     fn publish_security(&mut self, plan: &Plan) {
+        let proxy_arp = plan
+            .security
+            .0
+            .as_ref()
+            .map(|s| s.nat.proxy_arp.clone())
+            .unwrap_or_default();
+        if proxy_arp != self.proxy_arp {
+            self.proxy_arp = proxy_arp;
+            self.rebuild_ifcs();
+        }
         let Some(spec) = &plan.security.0 else {
             self.security.store(None);
             return;
@@ -933,11 +952,30 @@ impl Control {
                     .unwrap_or_default()
             })
             .collect();
+        let mut nat = spec.nat.clone();
+        nat.bind(&|ifl| {
+            let name = port_name(ifl);
+            self.ports
+                .iter()
+                .position(|p| p.as_ref().is_some_and(|p| p.name == name))
+                .map(|i| i as u16)
+        });
+        let port_addr = self
+            .ports
+            .iter()
+            .map(|p| {
+                p.as_ref()
+                    .and_then(|p| p.addrs.first())
+                    .map_or(0, |(a, _)| u32::from(*a))
+            })
+            .collect();
         self.security.store(Some(Arc::new(SecurityTables {
             policy: spec.policy.clone(),
             zone_of_port,
             host_inbound,
             sessions: spec.sessions,
+            nat: Arc::new(nat),
+            port_addr,
         })));
     }
 
@@ -1530,4 +1568,12 @@ fn port_addrs6(pp: &PortPlan) -> Vec<(Ipv6Addr, u8)> {
         v.push((nd::link_local(pp.mac), 64));
     }
     v
+}
+
+/// The port a logical interface is: `eth1` for `eth1.0`, `irb.10` itself.
+pub(crate) fn port_name(ifl: &str) -> &str {
+    match ifl.strip_suffix(".0") {
+        Some(dev) if dev != "irb" => dev,
+        _ => ifl,
+    }
 }

@@ -125,6 +125,8 @@ pub struct SecuritySpec {
     pub zone_of_port: HashMap<String, u16>,
     pub host_inbound: HashMap<String, savin_dataplane::security::HostInbound>,
     pub sessions: savin_session::SessionConfig,
+    /// NAT rules (interface contexts not yet bound to port slots).
+    pub nat: savin_security::Nat,
 }
 
 #[derive(Clone, Default)]
@@ -159,6 +161,7 @@ impl SecurityPlan {
             return Ok(SecurityPlan(None));
         }
         let policy = Arc::new(savin_security::Compiled::new(cfg)?);
+        let nat = savin_security::Nat::new(cfg, &|z| policy.zone_id(z))?;
         let mut zone_of_port = HashMap::new();
         let mut host_inbound = HashMap::new();
         for z in &sec.zones.security_zone {
@@ -204,6 +207,7 @@ impl SecurityPlan {
             zone_of_port,
             host_inbound,
             sessions,
+            nat,
         }))))
     }
 }
