@@ -58,7 +58,11 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
     let (ok, out) = net.run(&h2, &["ip", "route", "del", "default"], 5);
     assert!(ok, "{out}");
     let mut cmds = String::from("configure; ");
-    for zone in [("trust", "eth1.0"), ("untrust", "eth2.0"), ("dmz", "eth3.0")] {
+    for zone in [
+        ("trust", "eth1.0"),
+        ("untrust", "eth2.0"),
+        ("dmz", "eth3.0"),
+    ] {
         cmds += &format!(
             "set security zones security-zone {} interfaces {}; ",
             zone.0, zone.1
@@ -118,12 +122,12 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
     std::thread::sleep(Duration::from_millis(500));
 
     // Source NAT to the pool: 20 connections at once to port 80.
-    let (ok, out) = net.run(
-        &h1,
-        &["python3", "-c", CLIENTS, "10.0.2.2", "80", "20"],
-        20,
+    let (ok, out) = net.run(&h1, &["python3", "-c", CLIENTS, "10.0.2.2", "80", "20"], 20);
+    assert!(
+        ok && out.contains("ok"),
+        "pool clients: {out}\n{}",
+        net.log()
     );
-    assert!(ok && out.contains("ok"), "pool clients: {out}\n{}", net.log());
     // ... and to the interface address: 20 to port 9000.
     let (ok, out) = net.run(
         &h1,
@@ -139,10 +143,17 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
             ["10.0.2.100", "10.0.2.101", "10.0.2.102"].contains(&a.as_str()),
             "the server sees a pool address, not {a}"
         );
-        assert!((20000..=20999).contains(p), "port {p} outside the pool range");
+        assert!(
+            (20000..=20999).contains(p),
+            "port {p} outside the pool range"
+        );
     }
     let distinct: HashSet<_> = pool.iter().collect();
-    assert_eq!(distinct.len(), 20, "every connection its own port: {pool:?}");
+    assert_eq!(
+        distinct.len(),
+        20,
+        "every connection its own port: {pool:?}"
+    );
     let addrs: HashSet<_> = pool.iter().map(|(a, _)| a).collect();
     assert_eq!(addrs.len(), 1, "one host keeps one pool address: {pool:?}");
     let iface = peers(&seen, 9000);
@@ -160,10 +171,9 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
     let mut shown = String::new();
     assert!(
         savin_lab::wait_until(Duration::from_secs(5), || {
-            shown = net
-                .cli("show security flow session destination-port 80")
-                .1;
-            shown.contains("Out: 10.0.2.2/80 --> 10.0.2.10")
+            shown = net.cli("show security flow session destination-port 80").1;
+            // The held one (the 20 before it are closing).
+            shown.contains("State: Established") && shown.contains("Out: 10.0.2.2/80 --> 10.0.2.10")
         }),
         "{shown}"
     );
@@ -176,7 +186,11 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
     assert_eq!(hops, ["10.0.1.1", "10.0.2.2"], "traceroute through NAT");
 
     // Destination NAT: 10.0.2.50:8080 is h3's web server; proxy-ARP makes h2 find it.
-    let (ok, page) = net.run(&h2, &["curl", "-s", "-m", "5", "http://10.0.2.50:8080/"], 10);
+    let (ok, page) = net.run(
+        &h2,
+        &["curl", "-s", "-m", "5", "http://10.0.2.50:8080/"],
+        10,
+    );
     assert!(
         ok && page.contains("Directory listing"),
         "destination NAT: {page}\n{}",
@@ -184,7 +198,10 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
     );
     // Static NAT inbound: 10.0.2.60 is h3.
     let (ok, page) = net.run(&h2, &["curl", "-s", "-m", "5", "http://10.0.2.60/"], 10);
-    assert!(ok && page.contains("Directory listing"), "static NAT in: {page}");
+    assert!(
+        ok && page.contains("Directory listing"),
+        "static NAT in: {page}"
+    );
     // Static NAT outbound: h3's connections leave as 10.0.2.60.
     let (ok, out) = net.run(
         &h3,
@@ -209,8 +226,92 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
             .lines()
             .find(|l| l.starts_with(&format!("{a} ")))
             .unwrap_or_default();
-        assert!(line.contains(mac.trim()), "{a} not answered by proxy-ARP: {neigh}");
+        assert!(
+            line.contains(mac.trim()),
+            "{a} not answered by proxy-ARP: {neigh}"
+        );
     }
+    // The rules and pools count what they translated; policies count their first packets.
+    std::thread::sleep(Duration::from_millis(300)); // the worker publishes every 100 ms
+    let json = |cmd: &str| -> serde_json::Value {
+        let (ok, out) = net.cli(&format!("{cmd} | display json"));
+        assert!(ok, "{cmd}: {out}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{cmd}: {e}\n{out}"))
+    };
+    let v = json("show security nat source rule all");
+    let rules = &v["source-nat-rule-detail-information"]["rules"];
+    assert_eq!(rules[0]["rule-name"], "web", "{v}");
+    assert_eq!(rules[0]["rule-action"], "public", "{v}");
+    assert!(
+        rules[0]["rule-translation-hits"].as_u64() >= Some(21),
+        "{v}"
+    );
+    assert_eq!(rules[1]["rule-action"], "interface", "{v}");
+    assert!(
+        rules[1]["rule-translation-hits"].as_u64() >= Some(21),
+        "{v}"
+    );
+    let v = json("show security nat source pool all");
+    let p = &v["source-nat-pool-detail-information"]["pools"][0];
+    assert_eq!(p["pool-name"], "public", "{v}");
+    assert_eq!(p["total-addresses"], 3, "{v}");
+    assert!(p["translation-hits"].as_u64() >= Some(21), "{v}");
+    let v = json("show security nat destination rule all");
+    let r = &v["destination-nat-rule-detail-information"]["rules"][0];
+    assert_eq!(r["rule-action"], "dmz-web", "{v}");
+    assert_eq!(r["rule-translation-hits"], 1, "{v}");
+    let v = json("show security nat static rule all");
+    let r = &v["static-nat-rule-detail-information"]["rules"][0];
+    assert_eq!(r["rule-translation-hits"], 2, "one in, one out: {v}");
+    let (_, text) = net.cli("show security nat source rule all");
+    for want in [
+        "Total source-nat rules: 2",
+        "source NAT rule: web",
+        "Rule-set: out",
+        "From zone                  : trust",
+        "To zone                    : untrust",
+        "Action                     : public",
+    ] {
+        assert!(text.contains(want), "no {want:?} in\n{text}");
+    }
+    let (_, text) = net.cli("show security nat source pool all");
+    assert!(
+        text.contains("Port               : [20000, 20999]"),
+        "{text}"
+    );
+    assert!(text.contains("10.0.2.100 - 10.0.2.102"), "{text}");
+    let v = json("show security policies hit-count");
+    let entries = v["policy-hit-count"]["policy-hit-count-entry"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let out_hits = entries
+        .iter()
+        .find(|e| e["policy-hit-count-from-zone"] == "trust")
+        .and_then(|e| e["policy-hit-count-count"].as_u64());
+    assert!(out_hits >= Some(42), "{v}");
+    // Hit counts survive a commit that changes something else, and clear on request.
+    let (ok, out) =
+        net.cli("configure; set security zones security-zone dmz description servers; commit");
+    assert!(ok, "{out}");
+    let v = json("show security policies hit-count");
+    let again = v["policy-hit-count"]["policy-hit-count-entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["policy-hit-count-from-zone"] == "trust")
+        .and_then(|e| e["policy-hit-count-count"].as_u64());
+    assert!(
+        again >= out_hits,
+        "{again:?} after commit, {out_hits:?} before"
+    );
+    net.cli("clear security policies hit-count");
+    let (_, text) = net.cli("show security policies hit-count");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("trust") && l.trim_end().ends_with(" 0")),
+        "{text}"
+    );
     for pid in [recorder, web3] {
         net.lab.signal(pid, nix::sys::signal::Signal::SIGKILL);
     }

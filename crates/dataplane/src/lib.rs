@@ -25,6 +25,6 @@ pub mod worker;
 pub use counters::PortCounters;
 pub use counters::{Counters, DropReason};
 pub use worker::{
-    flow_hash, Adjacency, NextHop, Pipeline, PuntReason, Punted, Tables, ToWorker, Worker,
-    WorkerStats, ERROR_QUOTE,
+    flow_hash, Adjacency, Hits, HitsOf, NextHop, Pipeline, PuntReason, Punted, Tables, ToWorker,
+    Worker, WorkerStats, ERROR_QUOTE, NAT_DESTINATION, NAT_SOURCE, NAT_STATIC,
 };

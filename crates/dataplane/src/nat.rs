@@ -170,7 +170,10 @@ pub fn translate_error(f: &mut [u8], quoted: &FlowKey, to: &FlowKey) {
         ..*quoted
     };
     // Addresses only (and the IP checksum); the ICMP checksum is redone below.
-    for (off, old, new) in [(12, outer_from.src, outer_to.src), (16, outer_from.dst, outer_to.dst)] {
+    for (off, old, new) in [
+        (12, outer_from.src, outer_to.src),
+        (16, outer_from.dst, outer_to.dst),
+    ] {
         if old != new {
             f[l3 + off..l3 + off + 4].copy_from_slice(&new.to_be_bytes());
             fix32(f, Some(l3 + 10), old, new, false);
@@ -193,7 +196,20 @@ mod tests {
         let mut f = vec![0u8; 14];
         f[12] = 8;
         let total = 20 + l4len;
-        f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0x40, 0, 64, k.proto, 0, 0]);
+        f.extend_from_slice(&[
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0x40,
+            0,
+            64,
+            k.proto,
+            0,
+            0,
+        ]);
         f.extend_from_slice(&k.src.to_be_bytes());
         f.extend_from_slice(&k.dst.to_be_bytes());
         let c = checksum::checksum(&f[14..34]);
@@ -258,14 +274,33 @@ mod tests {
     #[test]
     fn an_icmp_error_is_translated_inside_and_out() {
         // The packet as it left the NAT: 203.0.113.10:2000 -> 198.51.100.2:33434 (UDP).
-        let sent = FlowKey { src: 0xcb00_710a, dst: 0xc633_6402, sport: 2000, dport: 33434, proto: 17 };
+        let sent = FlowKey {
+            src: 0xcb00_710a,
+            dst: 0xc633_6402,
+            sport: 2000,
+            dport: 33434,
+            proto: 17,
+        };
         let quoted = frame(&sent, b"traceroute");
         // Time exceeded from a router 192.0.2.1 to the NAT address, quoting it.
         let mut f = vec![0u8; 14];
         f[12] = 8;
         let body_len = 8 + quoted.len() - 14;
         let total = 20 + body_len;
-        f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0, 0, 64, 1, 0, 0]);
+        f.extend_from_slice(&[
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            0,
+            0,
+            0,
+            64,
+            1,
+            0,
+            0,
+        ]);
         f.extend_from_slice(&0xc000_0201u32.to_be_bytes());
         f.extend_from_slice(&sent.src.to_be_bytes());
         let c = checksum::checksum(&f[14..34]);
@@ -276,14 +311,29 @@ mod tests {
         f[36..38].copy_from_slice(&c.to_be_bytes());
         assert_eq!(quoted_key(&f), Some(sent));
         // Back to what the client sent: 10.0.1.2:40000 -> 198.51.100.2:33434.
-        let orig = FlowKey { src: 0x0a00_0102, sport: 40000, ..sent };
+        let orig = FlowKey {
+            src: 0x0a00_0102,
+            sport: 40000,
+            ..sent
+        };
         translate_error(&mut f, &sent, &orig);
         assert_eq!(quoted_key(&f), Some(orig));
-        assert_eq!(&f[30..34], &orig.src.to_be_bytes(), "outer destination is the client");
-        assert_eq!(&f[26..30], &0xc000_0201u32.to_be_bytes(), "the router stays the source");
+        assert_eq!(
+            &f[30..34],
+            &orig.src.to_be_bytes(),
+            "outer destination is the client"
+        );
+        assert_eq!(
+            &f[26..30],
+            &0xc000_0201u32.to_be_bytes(),
+            "the router stays the source"
+        );
         assert_eq!(checksum::sum(&f[14..34]), 0xffff, "outer IP checksum");
         assert_eq!(checksum::sum(&f[34..]), 0xffff, "ICMP checksum");
         assert_eq!(checksum::sum(&f[42..62]), 0xffff, "quoted IP checksum");
-        assert!(valid(&[&f[..14], &f[42..]].concat(), &orig), "quoted UDP checksum");
+        assert!(
+            valid(&[&f[..14], &f[42..]].concat(), &orig),
+            "quoted UDP checksum"
+        );
     }
 }

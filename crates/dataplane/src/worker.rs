@@ -214,6 +214,46 @@ pub struct Pipeline {
     rest: Vec<(FlowKey, FlowKey)>,
     /// Where each source pool (and, last, interface NAT) resumes giving out ports.
     nat_cursor: Vec<u32>,
+    /// Policy and NAT rule hits, for the security tables they count against.
+    pub hits: Hits,
+    hits_of: Option<Arc<SecurityTables>>,
+}
+
+/// How often each policy and NAT rule matched a first packet, by index into the tables
+/// that were in force (`show security policies hit-count`, `show security nat ... rule`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hits {
+    /// By policy index; the last entry is the default policy.
+    pub policy: Vec<u64>,
+    /// Source, destination and static NAT rules, by index.
+    pub nat: [Vec<u64>; 3],
+}
+
+/// Which NAT rules a hit is for (index into [`Hits::nat`]).
+pub const NAT_SOURCE: usize = 0;
+pub const NAT_DESTINATION: usize = 1;
+pub const NAT_STATIC: usize = 2;
+
+impl Hits {
+    fn reset(&mut self, sec: &SecurityTables) {
+        self.policy.clear();
+        self.policy.resize(sec.policy.policies.len() + 1, 0);
+        for (v, n) in self.nat.iter_mut().zip([
+            sec.nat.source.len(),
+            sec.nat.destination.len(),
+            sec.nat.statics.len(),
+        ]) {
+            v.clear();
+            v.resize(n, 0);
+        }
+    }
+
+    #[inline]
+    fn nat(&mut self, kind: usize, rule: u32) {
+        if let Some(c) = self.nat[kind].get_mut(rule as usize) {
+            *c += 1;
+        }
+    }
 }
 
 /// What the security stage made of an IPv4 frame before its route lookup.
@@ -255,6 +295,8 @@ impl Pipeline {
             flows: vec![security::Flow::default(); batch],
             rest: vec![(FlowKey::default(), FlowKey::default()); batch],
             nat_cursor: Vec::new(),
+            hits: Hits::default(),
+            hits_of: None,
             error_tokens: ERROR_BURST,
             counters: Counters::default(),
         }
@@ -447,6 +489,13 @@ impl Pipeline {
             if self.nat_cursor.len() != n {
                 self.nat_cursor.resize(n, 0);
             }
+            if !self.hits_of.as_ref().is_some_and(|h| Arc::ptr_eq(h, sec)) {
+                self.hits.reset(sec);
+                self.hits_of = Some(sec.clone());
+            }
+        } else if self.hits_of.is_some() {
+            self.hits_of = None;
+            self.hits = Hits::default();
         }
     }
 
@@ -513,16 +562,15 @@ impl Pipeline {
         if !nat.destination.is_empty() || !nat.statics.is_empty() {
             let h = &flow.header;
             let ports = matches!(h.proto, 6 | 17);
-            let to = if let Some((_, dst)) = nat.static_destination(from, in_port, h) {
+            let to = if let Some((rule, dst)) = nat.static_destination(from, in_port, h) {
+                self.hits.nat(NAT_STATIC, rule);
                 Some((dst, h.dport))
             } else {
                 match nat.destination(from, in_port, h) {
-                    Some((_, NatAction::Destination(p))) => {
+                    Some((rule, NatAction::Destination(p))) => {
+                        self.hits.nat(NAT_DESTINATION, rule);
                         nat.destination_pools.get(usize::from(p)).map(|pool| {
-                            (
-                                pool.address,
-                                pool.port.filter(|_| ports).unwrap_or(h.dport),
-                            )
+                            (pool.address, pool.port.filter(|_| ports).unwrap_or(h.dport))
                         })
                     }
                     _ => None,
@@ -628,6 +676,10 @@ impl Pipeline {
             return Err(DropReason::NoZone);
         };
         let d = sec.policy.decide(from, to, &h);
+        let hit = (d.policy as usize).min(self.hits.policy.len().saturating_sub(1));
+        if let Some(c) = self.hits.policy.get_mut(hit) {
+            *c += 1;
+        }
         match d.action {
             Action::Permit => {}
             Action::Deny => return Err(DropReason::PolicyDenied),
@@ -684,7 +736,8 @@ impl Pipeline {
         if nat.source.is_empty() && nat.statics.is_empty() {
             return Ok(*post);
         }
-        if let Some((_, src)) = nat.static_source(to.0, to.1, post.src) {
+        if let Some((rule, src)) = nat.static_source(to.0, to.1, post.src) {
+            self.hits.nat(NAT_STATIC, rule);
             return Ok(FlowKey { src, ..*post });
         }
         let probe = savin_classify::Header {
@@ -692,7 +745,11 @@ impl Pipeline {
             dst: post.dst,
             ..*h
         };
-        let (addr, ports, cursor) = match nat.source(from, to, &probe) {
+        let found = nat.source(from, to, &probe);
+        if let Some((rule, _)) = found {
+            self.hits.nat(NAT_SOURCE, rule);
+        }
+        let (addr, ports, cursor) = match found {
             Some((_, NatAction::Pool(p))) => {
                 let Some(pool) = nat.pools.get(usize::from(p)) else {
                     return Ok(*post);
@@ -1053,6 +1110,26 @@ pub struct WorkerStats {
     /// The MAC table (refreshed every second).
     pub fdb: Vec<FdbRow>,
     pub fdb_stats: FdbStats,
+    /// Policy and NAT rule hits, with the security tables their indices refer to.
+    pub hits: Option<HitsOf>,
+}
+
+/// Hits, and the security tables (compared by identity) whose indices they use.
+#[derive(Clone)]
+pub struct HitsOf(pub Arc<SecurityTables>, pub Hits);
+
+impl PartialEq for HitsOf {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &o.0) && self.1 == o.1
+    }
+}
+
+impl Eq for HitsOf {}
+
+impl std::fmt::Debug for HitsOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.1.fmt(f)
+    }
 }
 
 /// A worker: its ports, one reusable batch, and the pipeline. Runs to completion per batch.
@@ -1281,6 +1358,13 @@ impl Worker {
         if let Ok(mut s) = self.stats.try_lock() {
             s.counters.clone_from(&self.pipeline.counters);
             s.ports.clone_from(&self.port_counters);
+            match (&self.pipeline.hits_of, &mut s.hits) {
+                (Some(t), Some(HitsOf(st, h))) if Arc::ptr_eq(t, st) => {
+                    h.clone_from(&self.pipeline.hits)
+                }
+                (Some(t), h) => *h = Some(HitsOf(t.clone(), self.pipeline.hits.clone())),
+                (None, h) => *h = None,
+            }
         }
     }
 

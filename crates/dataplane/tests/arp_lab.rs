@@ -40,7 +40,7 @@ fn a_linux_host_resolves_us_and_we_resolve_it() {
             port: 0,
             mac: OUR_MAC,
             addrs: vec![(Ipv4Addr::new(10, 9, 0, 1), 24)],
-        proxy: Vec::new(),
+            proxy: Vec::new(),
         };
         let mut arp = Arp::new(ArpConfig::default());
         let start = Instant::now();

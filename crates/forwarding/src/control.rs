@@ -146,6 +146,7 @@ impl Engine {
             quarantined_slots: Vec::new(),
             ifcs: Vec::new(),
             proxy_arp: Vec::new(),
+            hit_base: Default::default(),
             ifcs6: Vec::new(),
             fib,
             fib6,
@@ -287,6 +288,8 @@ pub(crate) struct Control {
     pub host_in: u64,
     start: Instant,
     pub stats: Arc<Mutex<WorkerStats>>,
+    /// Hits carried over from security tables a commit replaced, by rule name.
+    pub(crate) hit_base: crate::hits::HitBase,
     attached: Arc<Mutex<Vec<String>>>,
     opener: Opener,
     tap_opener: Opener,
@@ -930,6 +933,8 @@ impl Control {
             self.proxy_arp = proxy_arp;
             self.rebuild_ifcs();
         }
+        // The worker's hits count against the tables being replaced: keep them by name.
+        self.fold_hits();
         let Some(spec) = &plan.security.0 else {
             self.security.store(None);
             return;

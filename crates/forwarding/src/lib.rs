@@ -11,6 +11,8 @@
 //! Still to come (issue 3): IPv6, ECMP, L2 bridging, TAP host interfaces.
 
 mod control;
+mod hits;
+mod nat_show;
 mod security_show;
 mod show;
 
@@ -687,7 +689,54 @@ pub(crate) const COMMANDS: &[OpCommand] = &[
         &["show", "security", "flow", "session"],
         "Show sessions (source-prefix, destination-prefix, destination-port, protocol, summary)",
     ),
-    (&["show", "security", "policies"], "Show security policies"),
+    (
+        &["show", "security", "policies"],
+        "Show security policies (hit-count: matches per policy)",
+    ),
+    (
+        &["clear", "security", "policies"],
+        "Clear security policy information",
+    ),
+    (
+        &["clear", "security", "policies", "hit-count"],
+        "Clear the policy hit counts",
+    ),
+    (
+        &["show", "security", "nat"],
+        "Show Network Address Translation information",
+    ),
+    (
+        &["show", "security", "nat", "source"],
+        "Show source NAT information",
+    ),
+    (
+        &["show", "security", "nat", "source", "rule"],
+        "Show source NAT rules (all or NAME)",
+    ),
+    (
+        &["show", "security", "nat", "source", "pool"],
+        "Show source NAT pools (all or NAME)",
+    ),
+    (
+        &["show", "security", "nat", "destination"],
+        "Show destination NAT information",
+    ),
+    (
+        &["show", "security", "nat", "destination", "rule"],
+        "Show destination NAT rules (all or NAME)",
+    ),
+    (
+        &["show", "security", "nat", "destination", "pool"],
+        "Show destination NAT pools (all or NAME)",
+    ),
+    (
+        &["show", "security", "nat", "static"],
+        "Show static NAT information",
+    ),
+    (
+        &["show", "security", "nat", "static", "rule"],
+        "Show static NAT rules (all or NAME)",
+    ),
     (&["show", "security", "zones"], "Show security zones"),
     (&["clear", "arp"], "Clear address resolution information"),
     (&["clear", "interfaces"], "Clear interface information"),

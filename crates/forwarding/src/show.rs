@@ -1032,7 +1032,21 @@ impl Operational for Ops {
                 ["show", "system", "statistics"] => Ok(c.show_statistics(json_out)),
                 ["show", "security", "flow", "session"] => c.show_sessions(&args, json_out),
                 ["clear", "security", "flow", "session"] => c.clear_sessions(&args),
-                ["show", "security", "policies"] => Ok(c.show_policies(json_out)),
+                ["show", "security", "policies"] => match args.first().map(String::as_str) {
+                    None => Ok(c.show_policies(json_out)),
+                    Some("hit-count") if args.len() == 1 => Ok(c.show_policy_hits(json_out)),
+                    Some(w) => Err(format!("syntax error: unexpected '{w}'")),
+                },
+                ["clear", "security", "policies", "hit-count"] => {
+                    c.clear_hits(crate::hits::POLICY);
+                    Ok(String::new())
+                }
+                ["show", "security", "nat", which @ ("source" | "destination" | "static"), "rule"] => {
+                    c.show_nat_rules(which, &args, json_out)
+                }
+                ["show", "security", "nat", which @ ("source" | "destination"), "pool"] => {
+                    c.show_nat_pools(which, &args, json_out)
+                }
                 ["show", "security", "zones"] => Ok(c.show_zones(json_out)),
                 ["clear", "arp"] => {
                     c.clear_arp();

@@ -64,7 +64,8 @@ pub struct NatRule {
 impl NatRule {
     #[inline]
     fn matches(&self, h: &Header) -> bool {
-        let any_or = |list: &[Prefix], a: u32| list.is_empty() || list.iter().any(|p| p.contains(a));
+        let any_or =
+            |list: &[Prefix], a: u32| list.is_empty() || list.iter().any(|p| p.contains(a));
         any_or(&self.source, h.src)
             && any_or(&self.destination, h.dst)
             && (self.destination_ports.is_empty()
@@ -222,7 +223,9 @@ impl Nat {
             Ok(match sn {
                 Some(s) if s.off.0 => NatAction::Off,
                 Some(s) if s.interface.0 => NatAction::Interface,
-                Some(nat::SourceNat { pool: Some(p), .. }) => NatAction::Pool(pool_id(p, &src_names)?),
+                Some(nat::SourceNat { pool: Some(p), .. }) => {
+                    NatAction::Pool(pool_id(p, &src_names)?)
+                }
                 _ => return Err(format!("rule {}: then source-nat is missing", r.name)),
             })
         })?;
@@ -237,11 +240,18 @@ impl Nat {
             })
         })?;
         let statics = rules(&n.static_nat.rule_set, zone_id, |r| {
-            let to = r.then.as_ref().and_then(|t| t.static_nat.prefix.as_ref()).and_then(v4);
+            let to = r
+                .then
+                .as_ref()
+                .and_then(|t| t.static_nat.prefix.as_ref())
+                .and_then(v4);
             let from = r.matches.destination_address.first().and_then(v4);
             match (from, to) {
                 (Some(from), Some(to)) if from.len == to.len => Ok(NatAction::Static { from, to }),
-                _ => Err(format!("rule {}: static-nat needs matching prefixes", r.name)),
+                _ => Err(format!(
+                    "rule {}: static-nat needs matching prefixes",
+                    r.name
+                )),
             }
         })?;
         let proxy_arp = n
@@ -286,24 +296,32 @@ impl Nat {
     /// Static NAT for a flow arriving from (`zone`, `port`): the rule and the new destination.
     #[inline]
     pub fn static_destination(&self, zone: u16, port: u16, h: &Header) -> Option<(u32, u32)> {
-        self.statics.iter().enumerate().find_map(|(i, r)| match r.action {
-            NatAction::Static { from, to } if r.from.matches(zone, port) && r.matches(h) => {
-                Some((i as u32, map(from, to, h.dst)))
-            }
-            _ => None,
-        })
+        self.statics
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| match r.action {
+                NatAction::Static { from, to } if r.from.matches(zone, port) && r.matches(h) => {
+                    Some((i as u32, map(from, to, h.dst)))
+                }
+                _ => None,
+            })
     }
 
     /// The reverse of static NAT for a flow leaving to (`zone`, `port`) from an address a
     /// static rule maps: the rule and the new source.
     #[inline]
     pub fn static_source(&self, zone: u16, port: u16, src: u32) -> Option<(u32, u32)> {
-        self.statics.iter().enumerate().find_map(|(i, r)| match r.action {
-            NatAction::Static { from, to } if r.from.matches(zone, port) && to.contains(src) => {
-                Some((i as u32, map(to, from, src)))
-            }
-            _ => None,
-        })
+        self.statics
+            .iter()
+            .enumerate()
+            .find_map(|(i, r)| match r.action {
+                NatAction::Static { from, to }
+                    if r.from.matches(zone, port) && to.contains(src) =>
+                {
+                    Some((i as u32, map(to, from, src)))
+                }
+                _ => None,
+            })
     }
 
     /// Destination NAT for a flow arriving from (`zone`, `port`): the rule and its action
@@ -319,12 +337,7 @@ impl Nat {
 
     /// Source NAT for a flow from (`from_zone`, `in_port`) to (`to_zone`, `out_port`).
     #[inline]
-    pub fn source(
-        &self,
-        from: (u16, u16),
-        to: (u16, u16),
-        h: &Header,
-    ) -> Option<(u32, NatAction)> {
+    pub fn source(&self, from: (u16, u16), to: (u16, u16), h: &Header) -> Option<(u32, NatAction)> {
         self.source
             .iter()
             .enumerate()
@@ -344,7 +357,11 @@ impl Nat {
 
 /// `a` (inside `from`) moved into `to`, host bits kept.
 fn map(from: Prefix, to: Prefix, a: u32) -> u32 {
-    let host = if from.len >= 32 { 0 } else { u32::MAX >> from.len };
+    let host = if from.len >= 32 {
+        0
+    } else {
+        u32::MAX >> from.len
+    };
     to.addr | (a & host)
 }
 
@@ -359,7 +376,10 @@ mod tests {
         assert_eq!(map(from, to, 0xcb00_7105), 0x0a00_0105);
         assert_eq!(map(to, from, 0x0a00_0105), 0xcb00_7105);
         let host = Prefix::new(0xcb00_711e, 32);
-        assert_eq!(map(host, Prefix::new(0x0a00_011e, 32), 0xcb00_711e), 0x0a00_011e);
+        assert_eq!(
+            map(host, Prefix::new(0x0a00_011e, 32), 0xcb00_711e),
+            0x0a00_011e
+        );
     }
 
     #[test]
