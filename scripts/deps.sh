@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
+# hping3, nmap, nftables,
 # python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets),
 # and cargo-fuzz. As root it installs; otherwise it says what is missing.
 set -euo pipefail
@@ -14,6 +15,11 @@ command -v traceroute >/dev/null 2>&1 || pkgs+=(traceroute)
 command -v iperf3 >/dev/null 2>&1 || pkgs+=(iperf3)
 command -v tshark >/dev/null 2>&1 || pkgs+=(tshark)
 command -v ethtool >/dev/null 2>&1 || pkgs+=(ethtool)
+# The security tests' attackers and the kernel peer of the security benchmark.
+command -v hping3 >/dev/null 2>&1 || pkgs+=(hping3)
+command -v nmap >/dev/null 2>&1 || pkgs+=(nmap)
+command -v nft >/dev/null 2>&1 || pkgs+=(nftables)
+command -v conntrack >/dev/null 2>&1 || pkgs+=(conntrack)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     [ -n "${SAVIN_APT_UPDATED:-}" ] || apt-get update -qq

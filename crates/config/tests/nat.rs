@@ -20,18 +20,6 @@ interfaces {
     }
 }
 security {
-    zones {
-        security-zone trust {
-            interfaces {
-                eth1.0;
-            }
-        }
-        security-zone untrust {
-            interfaces {
-                eth2.0;
-            }
-        }
-    }
     nat {
         source {
             pool public {
@@ -103,6 +91,18 @@ security {
             interface eth2.0 {
                 address 203.0.113.10/32 to 203.0.113.12/32;
                 address 203.0.113.20/32;
+            }
+        }
+    }
+    zones {
+        security-zone trust {
+            interfaces {
+                eth1.0;
+            }
+        }
+        security-zone untrust {
+            interfaces {
+                eth2.0;
             }
         }
     }

@@ -30,24 +30,6 @@ security {
             }
         }
     }
-    zones {
-        security-zone trust {
-            host-inbound-traffic {
-                system-services {
-                    ping;
-                    ssh;
-                }
-            }
-            interfaces {
-                eth1.0;
-            }
-        }
-        security-zone untrust {
-            interfaces {
-                eth2.0;
-            }
-        }
-    }
     policies {
         from-zone trust to-zone untrust {
             policy allow-web {
@@ -76,6 +58,24 @@ security {
         }
         default-policy {
             deny-all;
+        }
+    }
+    zones {
+        security-zone trust {
+            host-inbound-traffic {
+                system-services {
+                    ping;
+                    ssh;
+                }
+            }
+            interfaces {
+                eth1.0;
+            }
+        }
+        security-zone untrust {
+            interfaces {
+                eth2.0;
+            }
         }
     }
 }

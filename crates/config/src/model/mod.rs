@@ -8,6 +8,7 @@ pub mod applications;
 pub mod interfaces;
 pub mod nat;
 pub mod routing_options;
+pub mod screen;
 pub mod security;
 pub mod system;
 pub mod vlans;
@@ -59,6 +60,7 @@ impl Config {
         routing_options::validate(self, &mut errors);
         security::validate(self, &mut errors);
         nat::validate(self, &mut errors);
+        screen::validate(self, &mut errors);
         applications::validate(self, &mut errors);
         errors
     }

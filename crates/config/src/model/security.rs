@@ -133,30 +133,20 @@ pub fn schema() -> Node {
                 )
                 .bare()],
             ),
+            super::screen::schema(),
             container(
-                "zones",
-                "Zone configuration",
-                vec![list(
-                    "security-zone",
-                    "Security zones",
-                    Type::Name,
+                "flow",
+                "FLOW configuration",
+                vec![container(
+                    "tcp-session",
+                    "TCP session configuration",
                     vec![
-                        leaf("description", "Text description of zone", Type::Text),
-                        host_inbound(),
-                        container(
-                            "interfaces",
-                            "Interfaces that are part of this zone",
-                            vec![list(
-                                "interface",
-                                "Logical interface",
-                                Type::IflName,
-                                vec![host_inbound()],
-                            )
-                            .bare()],
-                        ),
+                        flag("no-syn-check", "Disable creation-time SYN-flag check"),
+                        flag("no-sequence-check", "Disable sequence-number checking"),
                     ],
                 )],
             ),
+            super::nat::schema(),
             container(
                 "policies",
                 "Configure security policies",
@@ -202,16 +192,32 @@ pub fn schema() -> Node {
                     ),
                 ],
             ),
-            super::nat::schema(),
             container(
-                "flow",
-                "FLOW configuration",
-                vec![container(
-                    "tcp-session",
-                    "TCP session configuration",
+                "zones",
+                "Zone configuration",
+                vec![list(
+                    "security-zone",
+                    "Security zones",
+                    Type::Name,
                     vec![
-                        flag("no-syn-check", "Disable creation-time SYN-flag check"),
-                        flag("no-sequence-check", "Disable sequence-number checking"),
+                        leaf("description", "Text description of zone", Type::Text),
+                        leaf(
+                            "screen",
+                            "Name of ids option object applied to the zone",
+                            Type::Ref(&["security", "screen", "ids-option"]),
+                        ),
+                        host_inbound(),
+                        container(
+                            "interfaces",
+                            "Interfaces that are part of this zone",
+                            vec![list(
+                                "interface",
+                                "Logical interface",
+                                Type::IflName,
+                                vec![host_inbound()],
+                            )
+                            .bare()],
+                        ),
                     ],
                 )],
             ),
@@ -230,6 +236,8 @@ pub struct Security {
     pub policies: Policies,
     #[serde(default)]
     pub nat: super::nat::Nat,
+    #[serde(default)]
+    pub screen: super::screen::Screen,
     #[serde(default)]
     pub flow: Flow,
 }
@@ -287,6 +295,7 @@ pub struct Zones {
 pub struct Zone {
     pub name: String,
     pub description: Option<String>,
+    pub screen: Option<String>,
     #[serde(default)]
     pub host_inbound_traffic: HostInbound,
     #[serde(default)]
