@@ -78,15 +78,23 @@ fn a_screen_round_trips_and_binds_to_a_zone() {
     assert_eq!(o.icmp.flood.as_ref().unwrap().threshold, Some(500));
     assert!(o.tcp.port_scan.is_some() && o.tcp.land.0);
     assert_eq!(o.tcp.syn_flood.as_ref().unwrap().source_threshold, Some(50));
-    assert_eq!(cfg.security.zones.security_zone[0].screen.as_deref(), Some("untrust-screen"));
+    assert_eq!(
+        cfg.security.zones.security_zone[0].screen.as_deref(),
+        Some("untrust-screen")
+    );
 }
 
 #[test]
 fn a_zone_naming_an_undefined_screen_fails_commit() {
     let text = TEXT.replace("screen untrust-screen;", "screen nosuch;");
-    let errs = Configuration::parse(&text, None).unwrap().check().unwrap_err();
+    let errs = Configuration::parse(&text, None)
+        .unwrap()
+        .check()
+        .unwrap_err();
     assert!(
-        errs.iter().any(|e| e.to_string().contains("screen ids-option 'nosuch' is not defined")),
+        errs.iter().any(|e| e
+            .to_string()
+            .contains("screen ids-option 'nosuch' is not defined")),
         "{errs:?}"
     );
 }

@@ -54,10 +54,12 @@ pub enum DropReason {
     HostInboundDenied,
     /// Security: source NAT found no free address and port for a new session.
     NatExhausted,
+    /// Security: a screen of the ingress zone (counted per attack in the screen statistics).
+    Screen,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 25] = [
+    pub const ALL: [DropReason; 26] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -83,6 +85,7 @@ impl DropReason {
         DropReason::NoZone,
         DropReason::HostInboundDenied,
         DropReason::NatExhausted,
+        DropReason::Screen,
     ];
 
     /// The name `show system statistics` prints.
@@ -113,6 +116,7 @@ impl DropReason {
             DropReason::NoZone => "no-security-zone",
             DropReason::HostInboundDenied => "host-inbound-denied",
             DropReason::NatExhausted => "nat-exhausted",
+            DropReason::Screen => "screen",
         }
     }
 }

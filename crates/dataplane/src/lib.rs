@@ -19,6 +19,7 @@ pub mod ipv6;
 pub mod nat;
 pub mod nd;
 pub mod neighbor;
+pub mod screen;
 pub mod security;
 pub mod worker;
 

@@ -118,11 +118,30 @@ pub struct SecurityTables {
     pub nat: std::sync::Arc<savin_security::Nat>,
     /// Each port slot's primary IPv4 address (0: none), for `source-nat interface`.
     pub port_addr: Vec<u32>,
+    /// Screens (`ids-option`s) and, by zone id, the one bound to the zone.
+    pub screens: Vec<crate::screen::Screen>,
+    pub screen_of_zone: Vec<Option<u16>>,
 }
 
 impl SecurityTables {
     pub fn zone(&self, port: u16) -> Option<u16> {
         self.zone_of_port.get(usize::from(port)).copied().flatten()
+    }
+
+    /// The screen bound to zone `zone`, if any.
+    #[inline]
+    pub fn screen(&self, zone: u16) -> Option<&crate::screen::Screen> {
+        let i = self
+            .screen_of_zone
+            .get(usize::from(zone))
+            .copied()
+            .flatten()?;
+        self.screens.get(usize::from(i))
+    }
+
+    /// Whether any screen limits sessions.
+    pub fn limits_sessions(&self) -> bool {
+        self.screens.iter().any(|s| s.limits_sessions())
     }
 }
 

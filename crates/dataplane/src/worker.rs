@@ -15,6 +15,7 @@ use crate::counters::{Counters, DropReason, PortCounters};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
 use crate::ipv6::{self, ETHERTYPE_IPV6};
 use crate::nat;
+use crate::screen::{self, Attack, ScreenState, SourceRoute};
 use crate::security::{self, SecurityTables};
 use savin_config::model::security::Action;
 use savin_security::NatAction;
@@ -217,6 +218,10 @@ pub struct Pipeline {
     /// Policy and NAT rule hits, for the security tables they count against.
     pub hits: Hits,
     hits_of: Option<Arc<SecurityTables>>,
+    /// Screen state (rates, fragments, scans, session counts) while a zone has a screen.
+    screen: Option<ScreenState>,
+    /// The worker's clock in microseconds (port-scan windows).
+    pub now_us: u64,
 }
 
 /// How often each policy and NAT rule matched a first packet, by index into the tables
@@ -227,6 +232,8 @@ pub struct Hits {
     pub policy: Vec<u64>,
     /// Source, destination and static NAT rules, by index.
     pub nat: [Vec<u64>; 3],
+    /// Screen drops by zone and attack: `zone * Attack::N + attack`.
+    pub screen: Vec<u64>,
 }
 
 /// Which NAT rules a hit is for (index into [`Hits::nat`]).
@@ -246,6 +253,8 @@ impl Hits {
             v.clear();
             v.resize(n, 0);
         }
+        self.screen.clear();
+        self.screen.resize(sec.policy.zones.len() * Attack::N, 0);
     }
 
     #[inline]
@@ -297,6 +306,8 @@ impl Pipeline {
             nat_cursor: Vec::new(),
             hits: Hits::default(),
             hits_of: None,
+            screen: None,
+            now_us: 0,
             error_tokens: ERROR_BURST,
             counters: Counters::default(),
         }
@@ -424,7 +435,7 @@ impl Pipeline {
         if let Some(sec) = self.sec.take() {
             for j in 0..self.keys.len() {
                 let i = usize::from(self.passed[j]);
-                match self.pre_route(&sec, batch, i) {
+                match self.pre_route(&sec, tables, batch, i) {
                     Ok(dst) => self.keys[j] = dst,
                     Err(r) => {
                         self.counters.drop(r);
@@ -492,10 +503,29 @@ impl Pipeline {
             if !self.hits_of.as_ref().is_some_and(|h| Arc::ptr_eq(h, sec)) {
                 self.hits.reset(sec);
                 self.hits_of = Some(sec.clone());
+                // Screen state follows the screens: made when one is bound, its session
+                // counts only when one limits sessions (counts start again from zero, so
+                // sessions counted before are let go uncounted).
+                let limits = sec.limits_sessions();
+                let wanted = !sec.screens.is_empty();
+                match &self.screen {
+                    Some(st) if wanted && st.limits() == limits => {}
+                    _ if wanted => {
+                        self.screen = Some(ScreenState::new(limits, sec.sessions.capacity))
+                    }
+                    _ => self.screen = None,
+                }
+                if let Some(t) = &mut self.sessions {
+                    t.take_freed(|_| {});
+                }
             }
         } else if self.hits_of.is_some() {
             self.hits_of = None;
             self.hits = Hits::default();
+            self.screen = None;
+        }
+        if let (Some(t), Some(st)) = (&mut self.sessions, &mut self.screen) {
+            t.take_freed(|k| st.session_removed(k.src, k.dst));
         }
     }
 
@@ -506,6 +536,7 @@ impl Pipeline {
     fn pre_route(
         &mut self,
         sec: &SecurityTables,
+        tables: &Tables,
         batch: &mut FrameBatch,
         i: usize,
     ) -> Result<u32, DropReason> {
@@ -513,6 +544,15 @@ impl Pipeline {
         let Some(from) = sec.zone(in_port) else {
             return Err(DropReason::NoZone);
         };
+        let scr = sec.screen(from);
+        let mut packet = screen::Packet::default();
+        if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
+            packet = screen::Packet::of(batch.frame(i), ETH_HDR);
+            let route = |src: u32| source_route(tables, src);
+            if let Err(a) = st.packet(scr, &packet, in_port, self.now_ms, route) {
+                return Err(self.screened(from, a));
+            }
+        }
         let Some(mut flow) = security::flow_of(batch.frame(i)) else {
             return Err(DropReason::Truncated);
         };
@@ -558,6 +598,13 @@ impl Pipeline {
                 }
             }
         }
+        if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
+            if packet.is_syn() {
+                if let Err(a) = st.new_syn(scr, &packet, self.now_us) {
+                    return Err(self.screened(from, a));
+                }
+            }
+        }
         let nat = &sec.nat;
         if !nat.destination.is_empty() || !nat.statics.is_empty() {
             let h = &flow.header;
@@ -592,6 +639,19 @@ impl Pipeline {
         self.flows[i] = flow;
         self.pre[i] = Pre::New;
         Ok(dst)
+    }
+
+    /// Counts a screened packet under its zone and attack; the drop reason to count it by.
+    #[inline]
+    fn screened(&mut self, zone: u16, a: Attack) -> DropReason {
+        if let Some(c) = self
+            .hits
+            .screen
+            .get_mut(usize::from(zone) * Attack::N + a as usize)
+        {
+            *c += 1;
+        }
+        DropReason::Screen
     }
 
     /// Runs the security stage (when zones are configured) on routed frame `i` leaving by
@@ -696,6 +756,15 @@ impl Pipeline {
             },
             ..k
         };
+        let limited = match (sec.screen(from), &self.screen) {
+            (Some(scr), Some(st)) if scr.limits_sessions() => {
+                if let Err(a) = st.session_allowed(scr, k.src, k.dst) {
+                    return Err(self.screened(from, a));
+                }
+                true
+            }
+            _ => false,
+        };
         let after = self.source_nat(sec, (from, in_port), (to, out), &post, &h)?;
         let now = self.now_ms;
         let Some(table) = self.sessions.as_mut() else {
@@ -713,6 +782,12 @@ impl Pipeline {
             )
             .map_err(security::drop_of)?;
         table.set_ports(id, in_port, out);
+        if limited {
+            table.mark_limited(id);
+            if let Some(st) = &mut self.screen {
+                st.session_added(k.src, k.dst);
+            }
+        }
         if after != post {
             nat::rewrite(batch.frame_mut(i), &post, &after, partial);
         }
@@ -1082,6 +1157,38 @@ impl Pipeline {
     }
 }
 
+/// Where the route to `src` leads (the spoofing screen's reverse-path check).
+fn source_route(tables: &Tables, src: u32) -> SourceRoute {
+    let nh = tables.fib4.load().lookup(src);
+    if nh == MISS {
+        return SourceRoute::Unknown;
+    }
+    let adj = tables.adjacencies.load();
+    let port_of = |e: Option<&NextHop>| match e {
+        Some(NextHop::Forward(a)) => Some(a.port),
+        Some(NextHop::Resolve { port }) => Some(*port),
+        _ => None,
+    };
+    match adj.get(nh as usize) {
+        Some(NextHop::Local) => SourceRoute::Local,
+        Some(NextHop::Group { base, n }) => {
+            let mut ports = [0; 4];
+            let mut k = 0;
+            for m in 0..u32::from(*n).min(4) {
+                if let Some(p) = port_of(adj.get((base + m) as usize)) {
+                    ports[k] = p;
+                    k += 1;
+                }
+            }
+            SourceRoute::Ports(ports, k as u8)
+        }
+        e => match port_of(e) {
+            Some(p) => SourceRoute::Ports([p, 0, 0, 0], 1),
+            None => SourceRoute::Unknown,
+        },
+    }
+}
+
 /// The IP length of each segment a GSO super-frame will be cut into: network and transport
 /// headers plus `gso_size`. Offsets the frame does not bear out count as too large.
 fn gso_segment_len(f: &[u8], o: savin_io::Offload) -> usize {
@@ -1323,6 +1430,7 @@ impl Worker {
     fn housekeeping(&mut self, tables: &Tables) {
         let now = Instant::now();
         self.pipeline.now_ms = now.duration_since(self.started).as_millis() as u64;
+        self.pipeline.now_us = now.duration_since(self.started).as_micros() as u64;
         let ms = now.duration_since(self.last_refill).as_millis() as u32;
         if ms > 0 {
             let add = ms.saturating_mul(ERRORS_PER_S / 1000);

@@ -981,6 +981,8 @@ impl Control {
             sessions: spec.sessions,
             nat: Arc::new(nat),
             port_addr,
+            screens: spec.screens.clone(),
+            screen_of_zone: spec.screen_of_zone.clone(),
         })));
     }
 

@@ -17,7 +17,8 @@ pub(crate) const POLICY: usize = 0;
 pub(crate) const fn nat(kind: usize) -> usize {
     kind + 1
 }
-const KINDS: usize = 4;
+pub(crate) const SCREEN: usize = 4;
+const KINDS: usize = 5;
 
 #[derive(Default)]
 pub(crate) struct HitBase {
@@ -27,18 +28,18 @@ pub(crate) struct HitBase {
 }
 
 fn counts(h: &Hits, kind: usize) -> &[u64] {
-    if kind == POLICY {
-        &h.policy
-    } else {
-        &h.nat[kind - 1]
+    match kind {
+        POLICY => &h.policy,
+        SCREEN => &h.screen,
+        _ => &h.nat[kind - 1],
     }
 }
 
 fn counts_mut(h: &mut Hits, kind: usize) -> &mut Vec<u64> {
-    if kind == POLICY {
-        &mut h.policy
-    } else {
-        &mut h.nat[kind - 1]
+    match kind {
+        POLICY => &mut h.policy,
+        SCREEN => &mut h.screen,
+        _ => &mut h.nat[kind - 1],
     }
 }
 
@@ -53,6 +54,18 @@ fn names(t: &SecurityTables, kind: usize) -> Vec<String> {
             .collect();
         v.push("default-policy".into());
         return v;
+    }
+    if kind == SCREEN {
+        return t
+            .policy
+            .zones
+            .iter()
+            .flat_map(|z| {
+                savin_dataplane::screen::Attack::ALL
+                    .iter()
+                    .map(move |a| format!("{z}/{}", a.key()))
+            })
+            .collect();
     }
     let rules = match kind - 1 {
         0 => &t.nat.source,

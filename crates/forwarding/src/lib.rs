@@ -129,6 +129,9 @@ pub struct SecuritySpec {
     pub sessions: savin_session::SessionConfig,
     /// NAT rules (interface contexts not yet bound to port slots).
     pub nat: savin_security::Nat,
+    /// Screens, and by zone id the one bound to it.
+    pub screens: Vec<savin_dataplane::screen::Screen>,
+    pub screen_of_zone: Vec<Option<u16>>,
 }
 
 #[derive(Clone, Default)]
@@ -203,8 +206,27 @@ impl SecurityPlan {
             sequence_check: !tcp.no_sequence_check.0,
             ..savin_session::SessionConfig::default()
         };
+        let screens: Vec<savin_dataplane::screen::Screen> = sec
+            .screen
+            .ids_option
+            .iter()
+            .map(savin_dataplane::screen::Screen::new)
+            .collect();
+        let screen_of_zone = sec
+            .zones
+            .security_zone
+            .iter()
+            .map(|z| {
+                z.screen
+                    .as_ref()
+                    .and_then(|s| screens.iter().position(|x| &x.name == s))
+                    .map(|i| i as u16)
+            })
+            .collect();
         Ok(SecurityPlan(Some(Arc::new(SecuritySpec {
             source: (sec.clone(), cfg.applications.clone()),
+            screens,
+            screen_of_zone,
             policy,
             zone_of_port,
             host_inbound,
@@ -700,6 +722,16 @@ pub(crate) const COMMANDS: &[OpCommand] = &[
     (
         &["clear", "security", "policies", "hit-count"],
         "Clear the policy hit counts",
+    ),
+    (&["show", "security", "screen"], "Show screen information"),
+    (
+        &["show", "security", "screen", "statistics"],
+        "Show screen statistics (zone NAME)",
+    ),
+    (&["clear", "security", "screen"], "Clear screen information"),
+    (
+        &["clear", "security", "screen", "statistics"],
+        "Clear screen statistics",
     ),
     (
         &["show", "security", "nat"],

@@ -385,3 +385,45 @@ impl Control {
         out
     }
 }
+
+impl Control {
+    /// `show security screen statistics zone Z`.
+    pub(crate) fn show_screen_statistics(
+        &self,
+        args: &[String],
+        json_out: bool,
+    ) -> Result<String, String> {
+        let zone = match args {
+            [w, z] if w == "zone" => z,
+            _ => return Err("syntax error: expecting 'zone NAME'".into()),
+        };
+        let sec = self.security.load();
+        let id = sec
+            .as_ref()
+            .and_then(|s| s.policy.zone_id(zone))
+            .ok_or_else(|| format!("error: zone {zone} is not configured"))?;
+        let counts = self.hit_counts(crate::hits::SCREEN);
+        let n = savin_dataplane::screen::Attack::N;
+        let of = |a: savin_dataplane::screen::Attack| {
+            counts
+                .get(usize::from(id) * n + a as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        let all = savin_dataplane::screen::Attack::ALL;
+        if json_out {
+            let mut m = serde_json::Map::new();
+            m.insert("zone-name".into(), json!(zone));
+            for a in all {
+                m.insert(a.key().into(), json!(of(a)));
+            }
+            return Ok(pretty(json!({"ids-statistics-information": m})));
+        }
+        let mut out = String::from("Screen statistics:\n\n");
+        let _ = writeln!(out, "  {:<45}Statistics", "IDS attack type");
+        for a in all {
+            let _ = writeln!(out, "  {:<45}{}", a.label(), of(a));
+        }
+        Ok(out)
+    }
+}

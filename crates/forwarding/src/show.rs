@@ -1037,6 +1037,13 @@ impl Operational for Ops {
                     Some("hit-count") if args.len() == 1 => Ok(c.show_policy_hits(json_out)),
                     Some(w) => Err(format!("syntax error: unexpected '{w}'")),
                 },
+                ["show", "security", "screen", "statistics"] => {
+                    c.show_screen_statistics(&args, json_out)
+                }
+                ["clear", "security", "screen", "statistics"] => {
+                    c.clear_hits(crate::hits::SCREEN);
+                    Ok(String::new())
+                }
                 ["clear", "security", "policies", "hit-count"] => {
                     c.clear_hits(crate::hits::POLICY);
                     Ok(String::new())

@@ -182,6 +182,8 @@ struct Session {
     live: bool,
     /// Created without a SYN (no-syn-check): the window was never learnt, so not checked.
     loose: bool,
+    /// Counted against a session limit: its key is reported when it goes.
+    limited: bool,
     /// The ports (the caller's numbering) the first packet came in on and left by.
     ports: [u16; 2],
 }
@@ -202,6 +204,7 @@ impl Default for Session {
             state: State::Active,
             live: false,
             loose: false,
+            limited: false,
             ports: [0; 2],
         }
     }
@@ -229,6 +232,8 @@ pub struct SessionTable {
     wheel_at: u64,
     start_ms: u64,
     counters: Counters,
+    /// Keys (as first seen) of limited sessions that went, for the caller to uncount.
+    freed: Vec<FlowKey>,
 }
 
 impl SessionTable {
@@ -249,6 +254,7 @@ impl SessionTable {
             wheel_at: 0,
             start_ms: now_ms,
             counters: Counters::default(),
+            freed: Vec::new(),
         }
     }
 
@@ -502,6 +508,9 @@ impl SessionTable {
 
     fn free_session(&mut self, id: u32) {
         let keys = self.sessions[id as usize].keys;
+        if self.sessions[id as usize].limited {
+            self.freed.push(FlowKey::unpack(keys[0]));
+        }
         for k in keys {
             self.index_remove(k);
         }
@@ -629,6 +638,21 @@ impl SessionTable {
             self.link(id, due);
         }
         Ok(())
+    }
+
+    /// Marks session `id` as counted against a session limit: when it goes, its key is
+    /// reported by [`take_freed`](Self::take_freed).
+    pub fn mark_limited(&mut self, id: u32) {
+        if let Some(s) = self.sessions.get_mut(id as usize).filter(|s| s.live) {
+            s.limited = true;
+        }
+    }
+
+    /// Hands over the keys of limited sessions gone since the last call.
+    pub fn take_freed(&mut self, mut f: impl FnMut(FlowKey)) {
+        for k in self.freed.drain(..) {
+            f(k);
+        }
     }
 
     /// Records where session `id`'s first packet came in and went out (for show commands).

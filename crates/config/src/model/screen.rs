@@ -28,7 +28,11 @@ pub fn schema() -> Node {
                         container(
                             "flood",
                             "Configure ICMP flood ids option",
-                            vec![threshold("Threshold (ICMP packets per second)", 1, 1_000_000)],
+                            vec![threshold(
+                                "Threshold (ICMP packets per second)",
+                                1,
+                                1_000_000,
+                            )],
                         )
                         .presence(),
                     ],
@@ -110,7 +114,11 @@ pub fn schema() -> Node {
                     vec![container(
                         "flood",
                         "Configure UDP flood ids option",
-                        vec![threshold("Threshold (UDP packets per second)", 1, 1_000_000)],
+                        vec![threshold(
+                            "Threshold (UDP packets per second)",
+                            1,
+                            1_000_000,
+                        )],
                     )
                     .presence()],
                 ),

@@ -1,0 +1,712 @@
+//! Screens: the SRX's stateless and rate-based attack checks, run on every IPv4 packet that
+//! enters a zone with an `ids-option` (before the session lookup), and on the first packet
+//! of a flow (SYN flood, port scan, session limits). A screened packet is dropped and
+//! counted per zone and attack.
+//!
+//! All state is fixed-size and allocated when the tables change: rates in direct-mapped
+//! per-second counters (a collision restarts a count: approximate, never unbounded),
+//! fragments and scans in small direct-mapped tables, session counts per address in an
+//! open-addressing table sized from the session capacity.
+
+use savin_config::model::screen::IdsOption;
+
+/// The attacks counted, in `show security screen statistics` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Attack {
+    IcmpFlood,
+    UdpFlood,
+    PortScan,
+    TearDrop,
+    SynFlood,
+    Spoofing,
+    PingOfDeath,
+    Land,
+    NoFlag,
+    SynFin,
+    SourceLimit,
+    DestinationLimit,
+}
+
+impl Attack {
+    pub const N: usize = 12;
+    pub const ALL: [Attack; Attack::N] = [
+        Attack::IcmpFlood,
+        Attack::UdpFlood,
+        Attack::PortScan,
+        Attack::TearDrop,
+        Attack::SynFlood,
+        Attack::Spoofing,
+        Attack::PingOfDeath,
+        Attack::Land,
+        Attack::NoFlag,
+        Attack::SynFin,
+        Attack::SourceLimit,
+        Attack::DestinationLimit,
+    ];
+
+    /// The label `show security screen statistics` prints.
+    pub fn label(self) -> &'static str {
+        match self {
+            Attack::IcmpFlood => "ICMP flood",
+            Attack::UdpFlood => "UDP flood",
+            Attack::PortScan => "TCP port scan",
+            Attack::TearDrop => "IP tear drop",
+            Attack::SynFlood => "TCP SYN flood",
+            Attack::Spoofing => "IP spoofing",
+            Attack::PingOfDeath => "ICMP ping of death",
+            Attack::Land => "TCP land attack",
+            Attack::NoFlag => "TCP no flag",
+            Attack::SynFin => "TCP SYN FIN",
+            Attack::SourceLimit => "Session source limit",
+            Attack::DestinationLimit => "Session destination limit",
+        }
+    }
+
+    /// The JSON member name (Junos XML style).
+    pub fn key(self) -> &'static str {
+        match self {
+            Attack::IcmpFlood => "icmp-flood",
+            Attack::UdpFlood => "udp-flood",
+            Attack::PortScan => "tcp-port-scan",
+            Attack::TearDrop => "ip-tear-drop",
+            Attack::SynFlood => "tcp-syn-flood",
+            Attack::Spoofing => "ip-spoofing",
+            Attack::PingOfDeath => "icmp-ping-of-death",
+            Attack::Land => "tcp-land-attack",
+            Attack::NoFlag => "tcp-no-flag",
+            Attack::SynFin => "tcp-syn-fin",
+            Attack::SourceLimit => "session-source-limit",
+            Attack::DestinationLimit => "session-destination-limit",
+        }
+    }
+}
+
+/// SYN flood thresholds, SYNs per second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SynFlood {
+    /// To one destination address and port. An SRX answers beyond it with a SYN proxy;
+    /// Savin drops (a SYN-cookie proxy is future work).
+    pub attack: u32,
+    /// Logged when passed (counted in `alarms`).
+    pub alarm: u32,
+    /// From one source address.
+    pub source: u32,
+    /// To one destination address.
+    pub destination: u32,
+}
+
+/// One `ids-option`, compiled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Screen {
+    pub name: String,
+    pub icmp_flood: Option<u32>,
+    pub udp_flood: Option<u32>,
+    pub syn_flood: Option<SynFlood>,
+    /// Ten ports from one source to one destination within this many microseconds.
+    pub port_scan_us: Option<u32>,
+    pub ping_death: bool,
+    pub tear_drop: bool,
+    pub spoofing: bool,
+    pub syn_fin: bool,
+    pub no_flag: bool,
+    pub land: bool,
+    pub limit_source: Option<u32>,
+    pub limit_destination: Option<u32>,
+}
+
+impl Screen {
+    /// With the SRX defaults for thresholds left out.
+    pub fn new(o: &IdsOption) -> Screen {
+        Screen {
+            name: o.name.clone(),
+            icmp_flood: o.icmp.flood.as_ref().map(|f| f.threshold.unwrap_or(1000)),
+            udp_flood: o.udp.flood.as_ref().map(|f| f.threshold.unwrap_or(1000)),
+            syn_flood: o.tcp.syn_flood.as_ref().map(|s| SynFlood {
+                attack: s.attack_threshold.unwrap_or(200),
+                alarm: s.alarm_threshold.unwrap_or(512),
+                source: s.source_threshold.unwrap_or(4000),
+                destination: s.destination_threshold.unwrap_or(4000),
+            }),
+            port_scan_us: o
+                .tcp
+                .port_scan
+                .as_ref()
+                .map(|p| p.threshold.unwrap_or(5000)),
+            ping_death: o.icmp.ping_death.0,
+            tear_drop: o.ip.tear_drop.0,
+            spoofing: o.ip.spoofing.0,
+            syn_fin: o.tcp.syn_fin.0,
+            no_flag: o.tcp.tcp_no_flag.0,
+            land: o.tcp.land.0,
+            limit_source: o.limit_session.source_ip_based,
+            limit_destination: o.limit_session.destination_ip_based,
+        }
+    }
+
+    pub fn limits_sessions(&self) -> bool {
+        self.limit_source.is_some() || self.limit_destination.is_some()
+    }
+}
+
+#[inline(always)]
+fn mix(k: u64) -> u64 {
+    let x = (k ^ (k >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^ (x >> 29)
+}
+
+/// Per-second counts by key, direct-mapped.
+#[derive(Clone)]
+struct Rates {
+    slots: Vec<(u64, u32, u32)>,
+}
+
+impl Rates {
+    const SLOTS: usize = 4096;
+
+    fn new() -> Rates {
+        Rates {
+            slots: vec![(u64::MAX, 0, 0); Rates::SLOTS],
+        }
+    }
+
+    /// Counts one for `key` in second `now`; the count so far this second.
+    #[inline]
+    fn count(&mut self, key: u64, now: u32) -> u32 {
+        let s = &mut self.slots[mix(key) as usize & (Rates::SLOTS - 1)];
+        if s.0 != key || s.1 != now {
+            *s = (key, now, 0);
+        }
+        s.2 = s.2.saturating_add(1);
+        s.2
+    }
+}
+
+/// Port-scan windows per (source, destination).
+#[derive(Clone, Copy)]
+struct Scan {
+    key: u64,
+    start_us: u64,
+    ports: [u16; 10],
+    n: u8,
+}
+
+/// Fragments seen per datagram: up to four byte ranges, merged when they touch.
+#[derive(Clone, Copy, Default)]
+struct Frags {
+    key: u128,
+    at_ms: u64,
+    ranges: [(u32, u32); 4],
+    n: u8,
+}
+
+/// Open addressing, linear probing, backward-shift removal: live sessions per address.
+#[derive(Clone)]
+struct Counts {
+    keys: Vec<u64>,
+    vals: Vec<u32>,
+    mask: usize,
+}
+
+impl Counts {
+    fn new(capacity: usize) -> Counts {
+        let slots = (capacity * 2).next_power_of_two().max(16);
+        Counts {
+            keys: vec![0; slots],
+            vals: vec![0; slots],
+            mask: slots - 1,
+        }
+    }
+
+    fn slot(&self, a: u32) -> (usize, bool) {
+        let k = u64::from(a) | 1 << 32;
+        let mut i = mix(k) as usize & self.mask;
+        loop {
+            if self.keys[i] == k {
+                return (i, true);
+            }
+            if self.keys[i] == 0 {
+                return (i, false);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    fn get(&self, a: u32) -> u32 {
+        match self.slot(a) {
+            (i, true) => self.vals[i],
+            _ => 0,
+        }
+    }
+
+    fn add(&mut self, a: u32) {
+        let (i, found) = self.slot(a);
+        if !found {
+            self.keys[i] = u64::from(a) | 1 << 32;
+            self.vals[i] = 0;
+        }
+        self.vals[i] += 1;
+    }
+
+    fn sub(&mut self, a: u32) {
+        let (mut i, found) = self.slot(a);
+        if !found {
+            return;
+        }
+        self.vals[i] -= 1;
+        if self.vals[i] > 0 {
+            return;
+        }
+        let mut j = i;
+        loop {
+            j = (j + 1) & self.mask;
+            let kj = self.keys[j];
+            if kj == 0 {
+                break;
+            }
+            let h = mix(kj) as usize & self.mask;
+            let stays = if i <= j {
+                i < h && h <= j
+            } else {
+                i < h || h <= j
+            };
+            if !stays {
+                self.keys[i] = kj;
+                self.vals[i] = self.vals[j];
+                i = j;
+            }
+        }
+        self.keys[i] = 0;
+    }
+}
+
+/// What the screens need to know of a packet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Packet {
+    pub src: u32,
+    pub dst: u32,
+    pub proto: u8,
+    pub id: u16,
+    /// Fragment offset in bytes, and whether more fragments follow.
+    pub frag_offset: u32,
+    pub more_fragments: bool,
+    /// IP header and payload lengths.
+    pub ihl: u32,
+    pub payload: u32,
+    /// TCP flags (first fragment of a TCP packet), and the destination port.
+    pub tcp_flags: Option<u8>,
+    pub dport: u16,
+}
+
+impl Packet {
+    /// Reads a checked IPv4 frame (`l3` is where the IP header starts).
+    pub fn of(f: &[u8], l3: usize) -> Packet {
+        let ihl = u32::from(f[l3] & 0x0f) * 4;
+        let total = u32::from(u16::from_be_bytes([f[l3 + 2], f[l3 + 3]]));
+        let frag = u16::from_be_bytes([f[l3 + 6], f[l3 + 7]]);
+        let proto = f[l3 + 9];
+        let offset = u32::from(frag & 0x1fff) * 8;
+        let l4 = l3 + ihl as usize;
+        let tcp_flags = (proto == 6 && offset == 0)
+            .then(|| f.get(l4 + 13).copied())
+            .flatten();
+        let dport = if offset == 0 && matches!(proto, 6 | 17) {
+            f.get(l4 + 2..l4 + 4)
+                .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+        } else {
+            0
+        };
+        Packet {
+            src: u32::from_be_bytes([f[l3 + 12], f[l3 + 13], f[l3 + 14], f[l3 + 15]]),
+            dst: u32::from_be_bytes([f[l3 + 16], f[l3 + 17], f[l3 + 18], f[l3 + 19]]),
+            proto,
+            id: u16::from_be_bytes([f[l3 + 4], f[l3 + 5]]),
+            frag_offset: offset,
+            more_fragments: frag & 0x2000 != 0,
+            ihl,
+            payload: total.saturating_sub(ihl),
+            tcp_flags,
+            dport,
+        }
+    }
+
+    fn is_fragment(&self) -> bool {
+        self.more_fragments || self.frag_offset != 0
+    }
+
+    /// A SYN without ACK: the first packet of a TCP connection.
+    pub fn is_syn(&self) -> bool {
+        self.tcp_flags.is_some_and(|f| f & 0x12 == 0x02)
+    }
+}
+
+/// Where the route back to a packet's source leads, for the spoofing check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceRoute {
+    /// No route: not judged (as an SRX, which checks only sources it has a route for).
+    Unknown,
+    /// Out of these ports (one, or the members of an equal-cost group).
+    Ports([u16; 4], u8),
+    /// One of the box's own addresses.
+    Local,
+}
+
+/// A worker's screen state and counters.
+pub struct ScreenState {
+    icmp: Rates,
+    udp: Rates,
+    syn_port: Rates,
+    syn_src: Rates,
+    syn_dst: Rates,
+    scans: Vec<Scan>,
+    frags: Vec<Frags>,
+    sources: Option<Counts>,
+    destinations: Option<Counts>,
+    /// SYN-flood alarms raised (the alarm threshold passed, once per second and target).
+    pub alarms: u64,
+}
+
+impl ScreenState {
+    const SCANS: usize = 1024;
+    const FRAGS: usize = 1024;
+
+    /// State for screens; session counts only if some screen limits sessions, sized for
+    /// `sessions` concurrent sessions.
+    pub fn new(limits: bool, sessions: usize) -> ScreenState {
+        ScreenState {
+            icmp: Rates::new(),
+            udp: Rates::new(),
+            syn_port: Rates::new(),
+            syn_src: Rates::new(),
+            syn_dst: Rates::new(),
+            scans: vec![
+                Scan {
+                    key: u64::MAX,
+                    start_us: 0,
+                    ports: [0; 10],
+                    n: 0
+                };
+                ScreenState::SCANS
+            ],
+            frags: vec![Frags::default(); ScreenState::FRAGS],
+            sources: limits.then(|| Counts::new(sessions)),
+            destinations: limits.then(|| Counts::new(sessions)),
+            alarms: 0,
+        }
+    }
+
+    pub fn limits(&self) -> bool {
+        self.sources.is_some()
+    }
+
+    /// The checks every packet entering the zone gets. `route` answers the spoofing check.
+    pub fn packet(
+        &mut self,
+        s: &Screen,
+        p: &Packet,
+        in_port: u16,
+        now_ms: u64,
+        route: impl FnOnce(u32) -> SourceRoute,
+    ) -> Result<(), Attack> {
+        let now_s = (now_ms / 1000) as u32;
+        if let Some(flags) = p.tcp_flags {
+            if s.syn_fin && flags & 0x03 == 0x03 {
+                return Err(Attack::SynFin);
+            }
+            if s.no_flag && flags & 0x3f == 0 {
+                return Err(Attack::NoFlag);
+            }
+            if s.land && p.is_syn() && p.src == p.dst {
+                return Err(Attack::Land);
+            }
+        }
+        if s.ping_death && p.proto == 1 && p.ihl + p.frag_offset + p.payload > 65_535 {
+            return Err(Attack::PingOfDeath);
+        }
+        if s.tear_drop && p.is_fragment() && self.overlaps(p, now_ms) {
+            return Err(Attack::TearDrop);
+        }
+        if s.spoofing {
+            let spoofed = match route(p.src) {
+                SourceRoute::Unknown => false,
+                SourceRoute::Local => true,
+                SourceRoute::Ports(ports, n) => !ports[..usize::from(n)].contains(&in_port),
+            };
+            if spoofed {
+                return Err(Attack::Spoofing);
+            }
+        }
+        match (p.proto, s.icmp_flood, s.udp_flood) {
+            (1, Some(t), _) if self.icmp.count(u64::from(p.dst), now_s) > t => {
+                return Err(Attack::IcmpFlood)
+            }
+            (17, _, Some(t)) if self.udp.count(u64::from(p.dst), now_s) > t => {
+                return Err(Attack::UdpFlood)
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The checks a SYN that would start a session gets: SYN flood and port scan.
+    pub fn new_syn(&mut self, s: &Screen, p: &Packet, now_us: u64) -> Result<(), Attack> {
+        let now_s = (now_us / 1_000_000) as u32;
+        if let Some(f) = s.syn_flood {
+            let to_port = self
+                .syn_port
+                .count(u64::from(p.dst) << 16 | u64::from(p.dport), now_s);
+            if to_port == f.alarm + 1 {
+                self.alarms += 1;
+            }
+            let from = self.syn_src.count(u64::from(p.src), now_s);
+            let to = self.syn_dst.count(u64::from(p.dst), now_s);
+            if to_port > f.attack || from > f.source || to > f.destination {
+                return Err(Attack::SynFlood);
+            }
+        }
+        if let Some(window) = s.port_scan_us {
+            let key = u64::from(p.src) << 32 | u64::from(p.dst);
+            let e = &mut self.scans[mix(key) as usize & (ScreenState::SCANS - 1)];
+            if e.key != key || now_us.saturating_sub(e.start_us) > u64::from(window) {
+                *e = Scan {
+                    key,
+                    start_us: now_us,
+                    ports: [0; 10],
+                    n: 0,
+                };
+            }
+            if e.n as usize >= e.ports.len() {
+                // Ten ports seen within the window: the rest of it is refused.
+                return Err(Attack::PortScan);
+            }
+            if !e.ports[..usize::from(e.n)].contains(&p.dport) {
+                e.ports[usize::from(e.n)] = p.dport;
+                e.n += 1;
+                if e.n as usize == e.ports.len() {
+                    return Err(Attack::PortScan);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether fragment `p` overlaps one seen before of the same datagram (a tear-drop).
+    fn overlaps(&mut self, p: &Packet, now_ms: u64) -> bool {
+        let key = 1u128 << 127
+            | u128::from(p.src) << 64
+            | u128::from(p.dst) << 32
+            | u128::from(p.id) << 8
+            | u128::from(p.proto);
+        let e = &mut self.frags
+            [mix((key >> 64) as u64 ^ key as u64) as usize & (ScreenState::FRAGS - 1)];
+        if e.key != key || now_ms.saturating_sub(e.at_ms) > 2000 {
+            *e = Frags {
+                key,
+                at_ms: now_ms,
+                ..Frags::default()
+            };
+        }
+        let (lo, hi) = (p.frag_offset, p.frag_offset + p.payload);
+        let n = usize::from(e.n);
+        if e.ranges[..n].iter().any(|(a, b)| lo < *b && *a < hi) {
+            return true;
+        }
+        // Merge with a range it touches, else keep it if there is room (a datagram in more
+        // than four separate pieces is no longer followed: never a false alarm).
+        if let Some(r) = e.ranges[..n].iter_mut().find(|(a, b)| *b == lo || hi == *a) {
+            *r = (r.0.min(lo), r.1.max(hi));
+        } else if n < e.ranges.len() {
+            e.ranges[n] = (lo, hi);
+            e.n += 1;
+        }
+        false
+    }
+
+    /// Whether one more session from `src` and to `dst` stays within the limits.
+    pub fn session_allowed(&self, s: &Screen, src: u32, dst: u32) -> Result<(), Attack> {
+        if let (Some(l), Some(c)) = (s.limit_source, &self.sources) {
+            if c.get(src) >= l {
+                return Err(Attack::SourceLimit);
+            }
+        }
+        if let (Some(l), Some(c)) = (s.limit_destination, &self.destinations) {
+            if c.get(dst) >= l {
+                return Err(Attack::DestinationLimit);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn session_added(&mut self, src: u32, dst: u32) {
+        if let (Some(s), Some(d)) = (&mut self.sources, &mut self.destinations) {
+            s.add(src);
+            d.add(dst);
+        }
+    }
+
+    pub fn session_removed(&mut self, src: u32, dst: u32) {
+        if let (Some(s), Some(d)) = (&mut self.sources, &mut self.destinations) {
+            s.sub(src);
+            d.sub(dst);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn screen() -> Screen {
+        Screen {
+            icmp_flood: Some(3),
+            syn_flood: Some(SynFlood {
+                attack: 100,
+                alarm: 50,
+                source: 5,
+                destination: 100,
+            }),
+            port_scan_us: Some(5000),
+            tear_drop: true,
+            ping_death: true,
+            land: true,
+            syn_fin: true,
+            no_flag: true,
+            spoofing: true,
+            limit_source: Some(2),
+            ..Screen::default()
+        }
+    }
+
+    fn pkt(proto: u8) -> Packet {
+        Packet {
+            src: 1,
+            dst: 2,
+            proto,
+            ihl: 20,
+            payload: 100,
+            ..Packet::default()
+        }
+    }
+
+    #[test]
+    fn malformed_and_spoofed_packets_are_caught() {
+        let s = screen();
+        let mut st = ScreenState::new(true, 16);
+        let ok = |_| SourceRoute::Unknown;
+        let tcp = |flags| Packet {
+            tcp_flags: Some(flags),
+            ..pkt(6)
+        };
+        assert_eq!(st.packet(&s, &tcp(0x03), 1, 0, ok), Err(Attack::SynFin));
+        assert_eq!(st.packet(&s, &tcp(0), 1, 0, ok), Err(Attack::NoFlag));
+        let land = Packet {
+            dst: 1,
+            ..tcp(0x02)
+        };
+        assert_eq!(st.packet(&s, &land, 1, 0, ok), Err(Attack::Land));
+        assert_eq!(st.packet(&s, &tcp(0x02), 1, 0, ok), Ok(()));
+        let death = Packet {
+            frag_offset: 65_528,
+            payload: 100,
+            ..pkt(1)
+        };
+        assert_eq!(st.packet(&s, &death, 1, 0, ok), Err(Attack::PingOfDeath));
+        let first = Packet {
+            more_fragments: true,
+            payload: 48,
+            ..pkt(17)
+        };
+        let overlapping = Packet {
+            frag_offset: 24,
+            payload: 40,
+            ..pkt(17)
+        };
+        let next = Packet {
+            frag_offset: 48,
+            payload: 40,
+            ..pkt(17)
+        };
+        assert_eq!(st.packet(&s, &first, 1, 0, ok), Ok(()));
+        assert_eq!(st.packet(&s, &next, 1, 0, ok), Ok(()), "adjacent is fine");
+        assert_eq!(st.packet(&s, &overlapping, 1, 0, ok), Err(Attack::TearDrop));
+        let elsewhere = |_| SourceRoute::Ports([7, 0, 0, 0], 1);
+        assert_eq!(
+            st.packet(&s, &tcp(0x10), 1, 0, elsewhere),
+            Err(Attack::Spoofing)
+        );
+        let here = |_| SourceRoute::Ports([7, 1, 0, 0], 2);
+        assert_eq!(st.packet(&s, &tcp(0x10), 1, 0, here), Ok(()));
+        assert_eq!(
+            st.packet(&s, &tcp(0x10), 1, 0, |_| SourceRoute::Local),
+            Err(Attack::Spoofing)
+        );
+    }
+
+    #[test]
+    fn floods_pass_up_to_the_threshold_each_second() {
+        let s = screen();
+        let mut st = ScreenState::new(false, 16);
+        let ping = pkt(1);
+        let r = |st: &mut ScreenState, ms| st.packet(&s, &ping, 1, ms, |_| SourceRoute::Unknown);
+        for _ in 0..3 {
+            assert_eq!(r(&mut st, 10), Ok(()));
+        }
+        assert_eq!(r(&mut st, 20), Err(Attack::IcmpFlood));
+        assert_eq!(r(&mut st, 1010), Ok(()), "a new second");
+        let syn = Packet {
+            tcp_flags: Some(0x02),
+            dport: 80,
+            ..pkt(6)
+        };
+        for _ in 0..5 {
+            assert_eq!(st.new_syn(&s, &syn, 5_000_000), Ok(()));
+        }
+        assert_eq!(st.new_syn(&s, &syn, 5_000_000), Err(Attack::SynFlood));
+        let other = Packet { src: 9, ..syn };
+        assert_eq!(st.new_syn(&s, &other, 5_000_000), Ok(()), "another source");
+    }
+
+    #[test]
+    fn ten_ports_within_the_window_is_a_scan() {
+        let s = Screen {
+            port_scan_us: Some(5000),
+            ..Screen::default()
+        };
+        let mut st = ScreenState::new(false, 16);
+        let syn = |port| Packet {
+            tcp_flags: Some(0x02),
+            dport: port,
+            ..pkt(6)
+        };
+        for port in 1..10 {
+            assert_eq!(st.new_syn(&s, &syn(port), 1000 + u64::from(port)), Ok(()));
+        }
+        assert_eq!(st.new_syn(&s, &syn(10), 1011), Err(Attack::PortScan));
+        assert_eq!(st.new_syn(&s, &syn(1), 1012), Err(Attack::PortScan));
+        // Slowly, the same ten ports are no scan.
+        let mut st = ScreenState::new(false, 16);
+        for port in 1..=10 {
+            assert_eq!(st.new_syn(&s, &syn(port), u64::from(port) * 10_000), Ok(()));
+        }
+    }
+
+    #[test]
+    fn session_counts_limit_and_release() {
+        let s = screen();
+        let mut st = ScreenState::new(true, 16);
+        for _ in 0..2 {
+            assert_eq!(st.session_allowed(&s, 1, 2), Ok(()));
+            st.session_added(1, 2);
+        }
+        assert_eq!(st.session_allowed(&s, 1, 3), Err(Attack::SourceLimit));
+        assert_eq!(st.session_allowed(&s, 4, 2), Ok(()));
+        st.session_removed(1, 2);
+        assert_eq!(st.session_allowed(&s, 1, 2), Ok(()));
+        // Many addresses come and go: the table never fills.
+        for a in 100..10_000u32 {
+            st.session_added(a, a);
+            st.session_removed(a, a);
+        }
+        assert_eq!(st.session_allowed(&s, 1, 2), Ok(()));
+    }
+}
