@@ -225,3 +225,197 @@ fn a_tcp_segment_without_a_syn_starts_no_session_unless_the_check_is_off() {
         "with no-syn-check they cross"
     );
 }
+
+/// The open, closed and filtered ports `nmap -sS` reports from `ns` for `host`.
+fn nmap(net: &Net, ns: &savin_lab::Ns, host: &str, ports: &str) -> Vec<(u16, String)> {
+    let (ok, out) = net.run(
+        ns,
+        &[
+            "nmap",
+            "-sS",
+            "-Pn",
+            "-n",
+            "-T4",
+            "--max-retries",
+            "1",
+            "--host-timeout",
+            "60s",
+            "-p",
+            ports,
+            "-oG",
+            "-",
+            host,
+        ],
+        90,
+    );
+    assert!(ok, "nmap: {out}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("Ports:"))
+        .unwrap_or_else(|| panic!("no ports in nmap output: {out}"));
+    line.split("Ports:")
+        .nth(1)
+        .unwrap()
+        .split("\t")
+        .next()
+        .unwrap()
+        .split(',')
+        .filter_map(|p| {
+            let mut f = p.trim().split('/');
+            Some((f.next()?.parse().ok()?, f.next()?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn nmap_from_untrust_sees_exactly_the_ports_a_policy_opens() {
+    const T: &str = "nmap_from_untrust_sees_exactly_the_ports_a_policy_opens";
+    if !have(T, &["nmap", "python3"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2) = (net.h1.clone(), net.h2.clone());
+    let p = "set security policies from-zone untrust to-zone trust policy";
+    let (ok, out) = net.cli(&format!(
+        "configure; \
+         set security zones security-zone trust interfaces eth1.0; \
+         set security zones security-zone untrust interfaces eth2.0; \
+         set applications application-set web-ssh application junos-http; \
+         set applications application-set web-ssh application junos-ssh; \
+         {p} open match source-address any; {p} open match destination-address any; \
+         {p} open match application web-ssh; {p} open then permit; commit"
+    ));
+    assert!(ok, "{out}\n{}", net.log());
+    // h1 listens on every port scanned: what nmap sees is the policy's doing.
+    let listen = "import socket,time\nss=[]\nfor p in (21,22,23,25,80,443,3306,8080):\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',p)); s.listen(64); ss.append(s)\ntime.sleep(120)\n";
+    let server = net
+        .lab
+        .spawn(&h1, &["python3", "-c", listen], None, None)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let ports = "21,22,23,25,80,443,3306,8080";
+    let seen = nmap(&net, &h2, "10.0.1.2", ports);
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    for (port, state) in &seen {
+        let want = if matches!(port, 22 | 80) {
+            "open"
+        } else {
+            "filtered"
+        };
+        assert_eq!(state, want, "port {port}: {seen:?}");
+    }
+    // A reject policy answers with a RST: nmap sees the port closed, not filtered.
+    let (ok, out) = net.cli(&format!(
+        "configure; {p} no-db match source-address any; {p} no-db match destination-address any; \
+         {p} no-db match application mysql; {p} no-db then reject; \
+         set applications application mysql protocol tcp; \
+         set applications application mysql destination-port 3306; commit"
+    ));
+    assert!(ok, "{out}");
+    let seen = nmap(&net, &h2, "10.0.1.2", "3306,8080");
+    assert_eq!(
+        seen,
+        [(3306, "closed".to_string()), (8080, "filtered".to_string())]
+    );
+    net.lab.signal(server, nix::sys::signal::Signal::SIGKILL);
+}
+
+#[test]
+fn a_tcp_segment_outside_the_window_is_dropped_unless_the_check_is_off() {
+    const T: &str = "a_tcp_segment_outside_the_window_is_dropped_unless_the_check_is_off";
+    if !have(T, &["python3", "tshark"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2) = (net.h1.clone(), net.h2.clone());
+    let p = "set security policies from-zone trust to-zone untrust policy all";
+    let (ok, out) = net.cli(&format!(
+        "configure; \
+         set security zones security-zone trust interfaces eth1.0; \
+         set security zones security-zone untrust interfaces eth2.0; \
+         {p} match source-address any; {p} match destination-address any; \
+         {p} match application any; {p} then permit; commit"
+    ));
+    assert!(ok, "{out}\n{}", net.log());
+    let listen = "import socket,time\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',9090)); s.listen(4)\nc=s.accept()\ntime.sleep(60)\n";
+    let server = net
+        .lab
+        .spawn(&h2, &["python3", "-c", listen], None, None)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // The handshake's sequence numbers, from h1's side.
+    let (pid, file) = net.capture(
+        &h1,
+        "tcp.port == 9090 && tcp.flags.syn == 1",
+        &["tcp.srcport", "tcp.seq_raw"],
+    );
+    let hold = "import socket,time\ns=socket.create_connection(('10.0.2.2',9090),timeout=3)\ntime.sleep(60)\n";
+    let client = net
+        .lab
+        .spawn(&h1, &["python3", "-c", hold], None, None)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let lines = net.captured(pid, &file);
+    let field = |l: &String| -> (u16, u32) {
+        let mut f = l.split_whitespace();
+        (
+            f.next().unwrap().parse().unwrap(),
+            f.next().unwrap().parse().unwrap(),
+        )
+    };
+    let (sport, isn) = lines
+        .iter()
+        .map(field)
+        .find(|(p, _)| *p != 9090)
+        .unwrap_or_else(|| panic!("no SYN: {lines:?}"));
+    let (_, server_isn) = lines
+        .iter()
+        .map(field)
+        .find(|(p, _)| *p == 9090)
+        .unwrap_or_else(|| panic!("no SYN-ACK: {lines:?}"));
+    // Two ACKs on that connection: one where the window is, one half the sequence space
+    // away; each tagged with an IP ID h2's capture looks for.
+    let send = |net: &mut Net, tag: u16, seq: u32| -> Vec<String> {
+        let (pid, file) = net.capture(&h2, &format!("ip.id == {tag}"), &["ip.id"]);
+        let code = format!(
+            "from scapy.all import IP, TCP, send\n\
+             send(IP(dst='10.0.2.2', id={tag})/TCP(sport={sport}, dport=9090, flags='A', seq={seq}, ack={ack}, window=502), verbose=False)\n",
+            ack = server_isn.wrapping_add(1)
+        );
+        let (ok, out) = net.run(&h1, &["python3", "-c", &code], 20);
+        assert!(ok, "scapy: {out}");
+        net.captured(pid, &file)
+    };
+    let in_window = isn.wrapping_add(1);
+    let far = isn.wrapping_add(1).wrapping_add(1 << 31);
+    assert_eq!(
+        send(&mut net, 5001, in_window).len(),
+        1,
+        "in the window it crosses"
+    );
+    assert!(
+        send(&mut net, 5002, far).is_empty(),
+        "out of the window it must not"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, out) = net.cli("show system statistics | display json");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["statistics"]["ip"]["drops"]["tcp-out-of-window"].as_u64() >= Some(1),
+        "{out}"
+    );
+    let (ok, out) = net.cli("configure; set security flow tcp-session no-sequence-check; commit");
+    assert!(ok, "{out}");
+    assert_eq!(
+        send(&mut net, 5003, far).len(),
+        1,
+        "with no-sequence-check it crosses"
+    );
+    for pid in [server, client] {
+        net.lab.signal(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+}
