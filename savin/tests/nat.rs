@@ -72,7 +72,8 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
         let p = format!("set security policies from-zone {from} to-zone {to} policy all");
         cmds += &format!(
             "{p} match source-address any; {p} match destination-address any; \
-             {p} match application any; {p} then permit; "
+             {p} match application any; {p} then permit; \
+             {p} then log session-init; {p} then log session-close; "
         );
     }
     cmds += "set security zones security-zone trust host-inbound-traffic system-services ping; \
@@ -311,6 +312,37 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
         text.lines()
             .any(|l| l.contains("trust") && l.trim_end().ends_with(" 0")),
         "{text}"
+    );
+    // Session logs, RT_FLOW style: creation with the NAT rule, close when cleared.
+    let (_, out) = net.cli("clear security flow session destination-port 80");
+    assert!(out.contains("sessions cleared"), "{out}");
+    let mut log = String::new();
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(5), || {
+            log = net.log();
+            log.contains("RT_FLOW_SESSION_CLOSE: session closed CLI: 10.0.1.2/")
+        }),
+        "no close log:\n{log}"
+    );
+    let create = log
+        .lines()
+        .find(|l| l.contains("RT_FLOW_SESSION_CREATE") && l.contains("->10.0.2.2/80 0x0"))
+        .unwrap_or_else(|| panic!("no create log:\n{log}"));
+    for want in [
+        "session created 10.0.1.2/",
+        " 0x0 any 10.0.2.10",
+        "->10.0.2.2/80 0x0 source rule web N/A N/A 6 all trust untrust ",
+        "N/A(N/A) eth1.0",
+    ] {
+        assert!(create.contains(want), "{want:?} not in {create}");
+    }
+    let dnat = log
+        .lines()
+        .find(|l| l.contains("RT_FLOW_SESSION_CREATE") && l.contains("->10.0.2.50/8080 "))
+        .unwrap_or_else(|| panic!("no destination NAT log:\n{log}"));
+    assert!(
+        dnat.contains("->10.0.3.2/80 0x0 N/A N/A destination rule web 6 all untrust dmz"),
+        "{dnat}"
     );
     for pid in [recorder, web3] {
         net.lab.signal(pid, nix::sys::signal::Signal::SIGKILL);

@@ -26,6 +26,7 @@ pub mod worker;
 pub use counters::PortCounters;
 pub use counters::{Counters, DropReason};
 pub use worker::{
-    flow_hash, Adjacency, Hits, HitsOf, NextHop, Pipeline, PuntReason, Punted, Tables, ToWorker,
-    Worker, WorkerStats, ERROR_QUOTE, NAT_DESTINATION, NAT_SOURCE, NAT_STATIC,
+    flow_hash, Adjacency, Hits, HitsOf, NextHop, Pipeline, PuntReason, Punted, SessionEvent,
+    Tables, ToWorker, Worker, WorkerStats, ERROR_QUOTE, MAX_EVENTS, NAT_DESTINATION, NAT_SOURCE,
+    NAT_STATIC,
 };

@@ -222,6 +222,31 @@ pub struct Pipeline {
     screen: Option<ScreenState>,
     /// The worker's clock in microseconds (port-scan windows).
     pub now_us: u64,
+    /// Session log events (`log session-init|session-close`) for the control plane, at
+    /// most `MAX_EVENTS` between two publications; the rest are counted in `events_lost`.
+    pub events: Vec<SessionEvent>,
+    pub events_lost: u64,
+    /// The NAT rules the current first packet matched: source, and destination or static
+    /// (`(kind, index)`), for its session-init log.
+    rule_hit: [Option<(usize, u32)>; 2],
+}
+
+/// Session log events beyond this many between two publications (100 ms) are counted, not
+/// kept: a flood of logged sessions must not grow the worker's memory.
+pub const MAX_EVENTS: usize = 8192;
+
+/// A session log event, RT_FLOW style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A session of a policy with `log session-init` was created. The NAT rules are
+    /// `(kind, index)`, kind one of `NAT_SOURCE`, `NAT_DESTINATION`, `NAT_STATIC`.
+    Create {
+        info: savin_session::Info,
+        source_rule: Option<(usize, u32)>,
+        destination_rule: Option<(usize, u32)>,
+    },
+    /// A session of a policy with `log session-close` ended.
+    Close(savin_session::Gone),
 }
 
 /// How often each policy and NAT rule matched a first packet, by index into the tables
@@ -276,9 +301,9 @@ enum Pre {
     /// A packet of a session (or an ICMP error about one): tracked, and its destination
     /// translated; the source part of the rewrite waits in `rest`.
     Session,
-    /// The first packet of a flow (destination NAT applied): policy, source NAT and the
-    /// session come once the egress is known.
-    New,
+    /// The first packet of a flow (destination NAT applied, by the rule named, as
+    /// `(kind, index)`): policy, source NAT and the session come once the egress is known.
+    New { dnat: Option<(u8, u32)> },
 }
 
 impl Pipeline {
@@ -308,6 +333,9 @@ impl Pipeline {
             hits_of: None,
             screen: None,
             now_us: 0,
+            events: Vec::new(),
+            events_lost: 0,
+            rule_hit: [None; 2],
             error_tokens: ERROR_BURST,
             counters: Counters::default(),
         }
@@ -515,17 +543,26 @@ impl Pipeline {
                     }
                     _ => self.screen = None,
                 }
-                if let Some(t) = &mut self.sessions {
-                    t.take_freed(|_| {});
-                }
             }
         } else if self.hits_of.is_some() {
             self.hits_of = None;
             self.hits = Hits::default();
             self.screen = None;
         }
-        if let (Some(t), Some(st)) = (&mut self.sessions, &mut self.screen) {
-            t.take_freed(|k| st.session_removed(k.src, k.dst));
+        if let Some(t) = &mut self.sessions {
+            let (st, events, lost) = (&mut self.screen, &mut self.events, &mut self.events_lost);
+            t.take_freed(|g| {
+                if let (true, Some(st)) = (g.limited, st.as_mut()) {
+                    st.session_removed(g.info.key.src, g.info.key.dst);
+                }
+                if g.log {
+                    if events.len() < MAX_EVENTS {
+                        events.push(SessionEvent::Close(g));
+                    } else {
+                        *lost += 1;
+                    }
+                }
+            });
         }
     }
 
@@ -605,17 +642,20 @@ impl Pipeline {
                 }
             }
         }
+        self.rule_hit[1] = None;
         let nat = &sec.nat;
         if !nat.destination.is_empty() || !nat.statics.is_empty() {
             let h = &flow.header;
             let ports = matches!(h.proto, 6 | 17);
             let to = if let Some((rule, dst)) = nat.static_destination(from, in_port, h) {
                 self.hits.nat(NAT_STATIC, rule);
+                self.rule_hit[1] = Some((NAT_STATIC, rule));
                 Some((dst, h.dport))
             } else {
                 match nat.destination(from, in_port, h) {
                     Some((rule, NatAction::Destination(p))) => {
                         self.hits.nat(NAT_DESTINATION, rule);
+                        self.rule_hit[1] = Some((NAT_DESTINATION, rule));
                         nat.destination_pools.get(usize::from(p)).map(|pool| {
                             (pool.address, pool.port.filter(|_| ports).unwrap_or(h.dport))
                         })
@@ -637,7 +677,9 @@ impl Pipeline {
         }
         let dst = flow.header.dst;
         self.flows[i] = flow;
-        self.pre[i] = Pre::New;
+        self.pre[i] = Pre::New {
+            dnat: self.rule_hit[1].map(|(k, r)| (k as u8, r)),
+        };
         Ok(dst)
     }
 
@@ -716,7 +758,9 @@ impl Pipeline {
                 }
                 return Ok(());
             }
-            Pre::New => {}
+            Pre::New { dnat } => {
+                self.rule_hit = [None, dnat.map(|(k, r)| (usize::from(k), r))];
+            }
             Pre::Off | Pre::Dropped => return Err(DropReason::Truncated),
         }
         let flow = self.flows[i];
@@ -782,10 +826,29 @@ impl Pipeline {
             )
             .map_err(security::drop_of)?;
         table.set_ports(id, in_port, out);
+        let (log_init, log_close) = sec
+            .policy
+            .policies
+            .get(d.policy as usize)
+            .map_or((false, false), |p| (p.log_init, p.log_close));
+        if limited || log_close {
+            table.mark(id, limited, log_close);
+        }
         if limited {
-            table.mark_limited(id);
             if let Some(st) = &mut self.screen {
                 st.session_added(k.src, k.dst);
+            }
+        }
+        if log_init {
+            match table.info(id, now) {
+                Some(info) if self.events.len() < MAX_EVENTS => {
+                    self.events.push(SessionEvent::Create {
+                        info,
+                        source_rule: self.rule_hit[0],
+                        destination_rule: self.rule_hit[1],
+                    })
+                }
+                _ => self.events_lost += 1,
             }
         }
         if after != post {
@@ -813,6 +876,7 @@ impl Pipeline {
         }
         if let Some((rule, src)) = nat.static_source(to.0, to.1, post.src) {
             self.hits.nat(NAT_STATIC, rule);
+            self.rule_hit[0] = Some((NAT_STATIC, rule));
             return Ok(FlowKey { src, ..*post });
         }
         let probe = savin_classify::Header {
@@ -821,8 +885,11 @@ impl Pipeline {
             ..*h
         };
         let found = nat.source(from, to, &probe);
-        if let Some((rule, _)) = found {
+        if let Some((rule, action)) = found {
             self.hits.nat(NAT_SOURCE, rule);
+            if action != NatAction::Off {
+                self.rule_hit[0] = Some((NAT_SOURCE, rule));
+            }
         }
         let (addr, ports, cursor) = match found {
             Some((_, NatAction::Pool(p))) => {
@@ -1219,6 +1286,9 @@ pub struct WorkerStats {
     pub fdb_stats: FdbStats,
     /// Policy and NAT rule hits, with the security tables their indices refer to.
     pub hits: Option<HitsOf>,
+    /// Session log events not yet taken by the control plane, and those lost.
+    pub events: Vec<SessionEvent>,
+    pub events_lost: u64,
 }
 
 /// Hits, and the security tables (compared by identity) whose indices they use.
@@ -1473,6 +1543,13 @@ impl Worker {
                 (Some(t), h) => *h = Some(HitsOf(t.clone(), self.pipeline.hits.clone())),
                 (None, h) => *h = None,
             }
+            let room = (4 * MAX_EVENTS).saturating_sub(s.events.len());
+            if self.pipeline.events.len() > room {
+                self.pipeline.events_lost += (self.pipeline.events.len() - room) as u64;
+                self.pipeline.events.truncate(room);
+            }
+            s.events.append(&mut self.pipeline.events);
+            s.events_lost = self.pipeline.events_lost;
         }
     }
 

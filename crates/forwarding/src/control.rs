@@ -147,6 +147,7 @@ impl Engine {
             ifcs: Vec::new(),
             proxy_arp: Vec::new(),
             hit_base: Default::default(),
+            events_lost_seen: 0,
             ifcs6: Vec::new(),
             fib,
             fib6,
@@ -290,6 +291,8 @@ pub(crate) struct Control {
     pub stats: Arc<Mutex<WorkerStats>>,
     /// Hits carried over from security tables a commit replaced, by rule name.
     pub(crate) hit_base: crate::hits::HitBase,
+    /// Session log events the worker reported lost, as last logged.
+    pub(crate) events_lost_seen: u64,
     attached: Arc<Mutex<Vec<String>>>,
     opener: Opener,
     tap_opener: Opener,
@@ -316,6 +319,7 @@ impl Control {
             while let Ok(call) = calls.try_recv() {
                 call(self);
             }
+            self.log_sessions();
             let acts = self.arp.tick(&self.ifcs, self.now());
             self.apply(acts);
             let acts = self.nd.tick(&self.ifcs6, self.now());

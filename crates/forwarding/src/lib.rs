@@ -11,6 +11,7 @@
 //! Still to come (issue 3): IPv6, ECMP, L2 bridging, TAP host interfaces.
 
 mod control;
+mod flow_log;
 mod hits;
 mod nat_show;
 mod security_show;

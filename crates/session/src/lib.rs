@@ -13,6 +13,7 @@ mod table;
 mod tcp;
 
 pub use table::{
-    Counters, Dir, FlowKey, Info, SessionConfig, SessionTable, State, Timeouts, TrackError,
+    CloseReason, Counters, Dir, FlowKey, Gone, Info, SessionConfig, SessionTable, State, Timeouts,
+    TrackError,
 };
 pub use tcp::TcpSeg;

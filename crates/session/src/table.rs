@@ -160,6 +160,41 @@ pub struct Info {
     pub remaining: u32,
     /// Ingress and egress ports of the first packet.
     pub ports: [u16; 2],
+    /// Seconds since the first packet.
+    pub duration: u32,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Idle timeout.
+    Idle,
+    /// Both FINs (then the short linger).
+    Fin,
+    Rst,
+    /// `clear security flow session`.
+    Cleared,
+}
+
+impl CloseReason {
+    /// As RT_FLOW_SESSION_CLOSE words it.
+    pub fn text(self) -> &'static str {
+        match self {
+            CloseReason::Idle => "idle Timeout",
+            CloseReason::Fin => "TCP FIN",
+            CloseReason::Rst => "TCP RST",
+            CloseReason::Cleared => "CLI",
+        }
+    }
+}
+
+/// A reported session that went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone {
+    pub info: Info,
+    pub limited: bool,
+    pub log: bool,
+    pub reason: CloseReason,
 }
 
 #[derive(Clone, Copy)]
@@ -182,8 +217,14 @@ struct Session {
     live: bool,
     /// Created without a SYN (no-syn-check): the window was never learnt, so not checked.
     loose: bool,
-    /// Counted against a session limit: its key is reported when it goes.
+    /// Reported when it goes ([`SessionTable::take_freed`]): counted against a session
+    /// limit, and/or logged at close.
     limited: bool,
+    log_close: bool,
+    /// Closed by a RST (else by FINs), for the close reason.
+    rst: bool,
+    /// Seconds (since the table was made) of the first packet.
+    start: u32,
     /// The ports (the caller's numbering) the first packet came in on and left by.
     ports: [u16; 2],
 }
@@ -205,6 +246,9 @@ impl Default for Session {
             live: false,
             loose: false,
             limited: false,
+            log_close: false,
+            rst: false,
+            start: 0,
             ports: [0; 2],
         }
     }
@@ -232,8 +276,8 @@ pub struct SessionTable {
     wheel_at: u64,
     start_ms: u64,
     counters: Counters,
-    /// Keys (as first seen) of limited sessions that went, for the caller to uncount.
-    freed: Vec<FlowKey>,
+    /// Reported sessions that went, for the caller to uncount and log.
+    freed: Vec<Gone>,
 }
 
 impl SessionTable {
@@ -473,7 +517,7 @@ impl SessionTable {
                 s.next = NIL;
                 let due = self.due(id);
                 if due <= now {
-                    self.free_session(id);
+                    self.free_session(id, CloseReason::Idle);
                     self.counters.expired += 1;
                     expired += 1;
                 } else {
@@ -506,10 +550,25 @@ impl SessionTable {
         self.wheel[slot] = id;
     }
 
-    fn free_session(&mut self, id: u32) {
+    fn free_session(&mut self, id: u32, reason: CloseReason) {
         let keys = self.sessions[id as usize].keys;
-        if self.sessions[id as usize].limited {
-            self.freed.push(FlowKey::unpack(keys[0]));
+        let s = &self.sessions[id as usize];
+        if s.limited || s.log_close {
+            let reason = match (reason, s.state) {
+                (CloseReason::Idle, State::Closed) if s.rst => CloseReason::Rst,
+                (CloseReason::Idle, State::Closed) => CloseReason::Fin,
+                (r, _) => r,
+            };
+            let info = self.info_of(id, s.last);
+            let (limited, log) = (s.limited, s.log_close);
+            if let Some(info) = info {
+                self.freed.push(Gone {
+                    info,
+                    limited,
+                    log,
+                    reason,
+                });
+            }
         }
         for k in keys {
             self.index_remove(k);
@@ -524,7 +583,7 @@ impl SessionTable {
             return false;
         }
         self.unlink(id);
-        self.free_session(id);
+        self.free_session(id, CloseReason::Cleared);
         self.counters.cleared += 1;
         true
     }
@@ -570,6 +629,7 @@ impl SessionTable {
             keys: [kf, kr],
             policy,
             last: self.secs(now_ms),
+            start: self.secs(now_ms),
             idle,
             state: if is_tcp { State::Init } else { State::Active },
             live: true,
@@ -584,7 +644,7 @@ impl SessionTable {
         // first packet is refused never existed.
         if let Err(e) = self.track(id, Dir::Forward, tcp, len, now_ms) {
             self.unlink(id);
-            self.free_session(id);
+            self.free_session(id, CloseReason::Idle);
             return Err(e);
         }
         self.counters.created += 1;
@@ -615,6 +675,9 @@ impl SessionTable {
                 self.counters.window += 1;
                 return Err(TrackError::Window);
             }
+            if seg.flags & RST != 0 {
+                s.rst = true;
+            }
             s.state = match s.state {
                 _ if seg.flags & RST != 0 => State::Closed,
                 State::Init if s.tcp[0].seen && s.tcp[1].seen && seg.flags & (SYN | ACK) == ACK => {
@@ -640,18 +703,19 @@ impl SessionTable {
         Ok(())
     }
 
-    /// Marks session `id` as counted against a session limit: when it goes, its key is
-    /// reported by [`take_freed`](Self::take_freed).
-    pub fn mark_limited(&mut self, id: u32) {
+    /// Marks session `id` to be reported by [`take_freed`](Self::take_freed) when it goes:
+    /// counted against a session limit, and/or to be logged at close.
+    pub fn mark(&mut self, id: u32, limited: bool, log_close: bool) {
         if let Some(s) = self.sessions.get_mut(id as usize).filter(|s| s.live) {
-            s.limited = true;
+            s.limited |= limited;
+            s.log_close |= log_close;
         }
     }
 
-    /// Hands over the keys of limited sessions gone since the last call.
-    pub fn take_freed(&mut self, mut f: impl FnMut(FlowKey)) {
-        for k in self.freed.drain(..) {
-            f(k);
+    /// Hands over the reported sessions gone since the last call.
+    pub fn take_freed(&mut self, mut f: impl FnMut(Gone)) {
+        for g in self.freed.drain(..) {
+            f(g);
         }
     }
 
@@ -663,10 +727,15 @@ impl SessionTable {
     }
 
     pub fn info(&self, id: u32, now_ms: u64) -> Option<Info> {
+        self.info_of(id, self.secs(now_ms))
+    }
+
+    fn info_of(&self, id: u32, now: u32) -> Option<Info> {
         let s = self.sessions.get(id as usize).filter(|s| s.live)?;
         let timeout = self.timeout_of(s, s.keys[0] as u8);
-        let idle = self.secs(now_ms).saturating_sub(s.last);
+        let idle = now.saturating_sub(s.last);
         Some(Info {
+            duration: now.saturating_sub(s.start),
             id,
             key: FlowKey::unpack(s.keys[0]),
             reply: FlowKey::unpack(s.keys[1]),
