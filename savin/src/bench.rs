@@ -47,6 +47,19 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1 << 20)]
         sessions: usize,
     },
+    /// The pipeline with the security stage on, one core, in memory: new sessions per second
+    /// through policy, source NAT and session insert, then established TCP packets with a
+    /// million sessions held, against the pipeline with security off.
+    Security {
+        #[arg(long, default_value_t = 1_000_000)]
+        sessions: usize,
+        /// Deny policies ahead of the permit (the classifier's work).
+        #[arg(long, default_value_t = 1000)]
+        rules: usize,
+        /// Without source NAT.
+        #[arg(long)]
+        no_nat: bool,
+    },
     /// Through namespaces: 64-byte UDP packet rate and TCP throughput between two lab hosts
     /// (iperf3), Savin (AF_PACKET, one worker) against Linux kernel forwarding in the same
     /// run. Needs root.
@@ -66,6 +79,11 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Forwarding { secs } => forwarding(secs),
         BenchCmd::Classifier { dir } => classifier(&dir),
         BenchCmd::Sessions { sessions } => sessions_bench(sessions),
+        BenchCmd::Security {
+            sessions,
+            rules,
+            no_nat,
+        } => crate::bench_security::security(sessions, rules, !no_nat),
     }
 }
 

@@ -48,13 +48,6 @@ fn fix32(f: &mut [u8], at: Option<usize>, old: u32, new: u32, partial: bool) {
     put16(f, at, c);
 }
 
-fn fix16(f: &mut [u8], at: Option<usize>, old: u16, new: u16) {
-    if let Some(at) = at.filter(|a| a + 2 <= f.len()) {
-        let c = get16(f, at);
-        put16(f, at, update(c, old, new));
-    }
-}
-
 /// Where the transport checksum of the IPv4 packet at `l3` lies, if it has one to keep
 /// right: None for non-first fragments and UDP sent without a checksum.
 fn l4_checksum_at(f: &[u8], l3: usize, proto: u8, l4: usize) -> Option<usize> {
@@ -69,40 +62,91 @@ fn l4_checksum_at(f: &[u8], l3: usize, proto: u8, l4: usize) -> Option<usize> {
     }
 }
 
+/// The one's-complement difference of a 32-bit value changing (RFC 1624: `~m + m'` per
+/// 16-bit word), unfolded.
+#[inline(always)]
+fn diff32(old: u32, new: u32) -> u32 {
+    u32::from(!(old >> 16) as u16) + (new >> 16) + u32::from(!(old as u16)) + (new & 0xffff)
+}
+
+#[inline(always)]
+fn diff16(old: u16, new: u16) -> u32 {
+    u32::from(!old) + u32::from(new)
+}
+
+#[inline(always)]
+fn fold(mut s: u32) -> u16 {
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s as u16
+}
+
+/// Applies a summed difference to the checksum at `at` (RFC 1624 eqn. 3, once for all the
+/// words that changed). `partial`: the field holds a non-inverted pseudo-header sum.
+#[inline(always)]
+fn apply(f: &mut [u8], at: usize, diff: u32, partial: bool, udp: bool) {
+    let c = get16(f, at);
+    let n = if partial {
+        fold(u32::from(c) + diff)
+    } else {
+        let n = !fold(u32::from(!c) + diff);
+        // UDP sends a computed zero as all ones (RFC 768): zero means "no checksum".
+        if udp && n == 0 {
+            0xffff
+        } else {
+            n
+        }
+    };
+    put16(f, at, n);
+}
+
 /// Rewrites the IPv4 packet at `l3` from the addresses and ports of `from` to those of `to`
 /// (for ICMP echo, the identifier is the port). `partial`: the transport checksum holds a
-/// pseudo-header sum for offload (ports are then not in it yet).
+/// pseudo-header sum for offload (ports are then not in it yet). Each checksum is updated
+/// once with the summed difference of every word that changed.
 pub fn rewrite_at(f: &mut [u8], l3: usize, from: &FlowKey, to: &FlowKey, partial: bool) {
     let ihl = usize::from(f[l3] & 0x0f) * 4;
     let l4 = l3 + ihl;
     let proto = f[l3 + 9];
-    let l4sum = l4_checksum_at(f, l3, proto, l4);
+    let l4sum = l4_checksum_at(f, l3, proto, l4).filter(|a| a + 2 <= f.len());
     let first = get16(f, l3 + 6) & 0x1fff == 0;
-    // ICMP has no pseudo header: addresses are not in its checksum.
-    let pseudo = if proto == 1 { None } else { l4sum };
-    for (off, old, new) in [(12, from.src, to.src), (16, from.dst, to.dst)] {
-        if old != new {
-            f[l3 + off..l3 + off + 4].copy_from_slice(&new.to_be_bytes());
-            fix32(f, Some(l3 + 10), old, new, false);
-            fix32(f, pseudo, old, new, partial);
-        }
+    let mut addrs = 0u32;
+    if from.src != to.src {
+        f[l3 + 12..l3 + 16].copy_from_slice(&to.src.to_be_bytes());
+        addrs += diff32(from.src, to.src);
+    }
+    if from.dst != to.dst {
+        f[l3 + 16..l3 + 20].copy_from_slice(&to.dst.to_be_bytes());
+        addrs += diff32(from.dst, to.dst);
+    }
+    if addrs != 0 {
+        apply(f, l3 + 10, addrs, false, false);
     }
     if !first {
         return;
     }
     match proto {
         6 | 17 => {
-            let sum = if partial { None } else { l4sum };
+            let mut l4diff = addrs;
             for (off, old, new) in [(0, from.sport, to.sport), (2, from.dport, to.dport)] {
                 if old != new && l4 + off + 2 <= f.len() {
                     put16(f, l4 + off, new);
-                    fix16(f, sum, old, new);
+                    // With offload the ports are summed later, by whoever completes it.
+                    if !partial {
+                        l4diff += diff16(old, new);
+                    }
                 }
             }
+            if let (Some(at), true) = (l4sum, l4diff != 0) {
+                apply(f, at, l4diff, partial, proto == 17);
+            }
         }
+        // ICMP has no pseudo header: only the echo identifier is in its checksum.
         1 if l4 + 8 <= f.len() && matches!(f[l4], 0 | 8) && from.sport != to.sport => {
             put16(f, l4 + 4, to.sport);
-            fix16(f, l4sum, from.sport, to.sport);
+            if let Some(at) = l4sum {
+                apply(f, at, diff16(from.sport, to.sport), false, false);
+            }
         }
         _ => {}
     }
@@ -269,6 +313,66 @@ mod tests {
             proptest::prop_assert!(valid(&f, &to));
             proptest::prop_assert_eq!(&f[34 + 4..], &frame(&to, &payload)[34 + 4..]);
         }
+    }
+
+    /// The pseudo-header sum a sender leaves in the checksum field for offload.
+    fn partial(k: &FlowKey, l4len: u16) -> u16 {
+        let mut p = Vec::new();
+        p.extend_from_slice(&k.src.to_be_bytes());
+        p.extend_from_slice(&k.dst.to_be_bytes());
+        p.extend_from_slice(&[0, k.proto]);
+        p.extend_from_slice(&l4len.to_be_bytes());
+        checksum::sum(&p)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn with_offload_the_pseudo_header_sum_follows_the_addresses(
+            a in proptest::array::uniform4(proptest::prelude::any::<u32>()),
+            b in proptest::array::uniform4(proptest::prelude::any::<u32>()),
+        ) {
+            let from = FlowKey { src: a[0], dst: a[1], sport: a[2] as u16, dport: a[3] as u16, proto: 6 };
+            let to = FlowKey { src: b[0], dst: b[1], sport: b[2] as u16, dport: b[3] as u16, proto: 6 };
+            let mut f = frame(&from, b"data");
+            let at = 34 + 16;
+            f[at..at + 2].copy_from_slice(&partial(&from, 24).to_be_bytes());
+            rewrite(&mut f, &from, &to, true);
+            let got = u16::from_be_bytes([f[at], f[at + 1]]);
+            let want = partial(&to, 24);
+            proptest::prop_assert!(got == want || (got == 0xffff && want == 0) || (got == 0 && want == 0xffff));
+            proptest::prop_assert_eq!(checksum::sum(&f[14..34]), 0xffff);
+        }
+    }
+
+    #[test]
+    fn an_icmp_echo_identifier_is_translated_with_its_checksum() {
+        let mut f = vec![0u8; 14];
+        f[12] = 8;
+        f.extend_from_slice(&[
+            0x45, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 2, 10, 0, 0, 9,
+        ]);
+        let c = checksum::checksum(&f[14..34]);
+        f[24..26].copy_from_slice(&c.to_be_bytes());
+        f.extend_from_slice(&[8, 0, 0, 0, 0x12, 0x34, 0, 1]);
+        let c = checksum::checksum(&f[34..]);
+        f[36..38].copy_from_slice(&c.to_be_bytes());
+        let from = FlowKey {
+            src: 0x0a00_0002,
+            dst: 0x0a00_0009,
+            sport: 0x1234,
+            dport: 0x1234,
+            proto: 1,
+        };
+        let to = FlowKey {
+            src: 0xcb00_710a,
+            sport: 20000,
+            dport: 20000,
+            ..from
+        };
+        rewrite(&mut f, &from, &to, false);
+        assert_eq!(u16::from_be_bytes([f[38], f[39]]), 20000);
+        assert_eq!(checksum::sum(&f[14..34]), 0xffff);
+        assert_eq!(checksum::sum(&f[34..]), 0xffff);
     }
 
     #[test]

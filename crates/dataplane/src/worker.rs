@@ -212,6 +212,9 @@ pub struct Pipeline {
     /// the flow it read, and for session packets the rewrite left for after the checks.
     pre: Vec<Pre>,
     flows: Vec<security::Flow>,
+    /// Per frame: its flow as read before the lookups (None: too short), and its session.
+    parsed: Vec<Option<security::Flow>>,
+    found: Vec<Option<(u32, Dir)>>,
     rest: Vec<(FlowKey, FlowKey)>,
     /// Where each source pool (and, last, interface NAT) resumes giving out ports.
     nat_cursor: Vec<u32>,
@@ -299,8 +302,8 @@ enum Pre {
     /// Dropped and counted.
     Dropped,
     /// A packet of a session (or an ICMP error about one): tracked, and its destination
-    /// translated; the source part of the rewrite waits in `rest`.
-    Session,
+    /// translated; with `nat`, the source part of the rewrite waits in `rest`.
+    Session { nat: bool },
     /// The first packet of a flow (destination NAT applied, by the rule named, as
     /// `(kind, index)`): policy, source NAT and the session come once the egress is known.
     New { dnat: Option<(u8, u32)> },
@@ -327,6 +330,8 @@ impl Pipeline {
             sessions: None,
             pre: vec![Pre::Off; batch],
             flows: vec![security::Flow::default(); batch],
+            parsed: vec![None; batch],
+            found: vec![None; batch],
             rest: vec![(FlowKey::default(), FlowKey::default()); batch],
             nat_cursor: Vec::new(),
             hits: Hits::default(),
@@ -386,6 +391,8 @@ impl Pipeline {
             self.in_port.resize(batch.len(), 0);
             self.pre.resize(batch.len(), Pre::Off);
             self.flows.resize(batch.len(), security::Flow::default());
+            self.parsed.resize(batch.len(), None);
+            self.found.resize(batch.len(), None);
             self.rest
                 .resize(batch.len(), (FlowKey::default(), FlowKey::default()));
         }
@@ -461,13 +468,38 @@ impl Pipeline {
         // Stage 1b: sessions and destination NAT, before the route lookup that must see the
         // translated destination.
         if let Some(sec) = self.sec.take() {
-            for j in 0..self.keys.len() {
-                let i = usize::from(self.passed[j]);
-                match self.pre_route(&sec, tables, batch, i) {
-                    Ok(dst) => self.keys[j] = dst,
-                    Err(r) => {
-                        self.counters.drop(r);
-                        self.pre[i] = Pre::Dropped;
+            // In groups of frames, three passes each, so that memory latency overlaps and
+            // what was prefetched is still in L1 when used: read each flow and start loading
+            // its index slot; find the sessions and start loading them; check and translate.
+            const GROUP: usize = 32;
+            let n = self.keys.len();
+            for g in (0..n).step_by(GROUP) {
+                let end = (g + GROUP).min(n);
+                if let Some(t) = &self.sessions {
+                    for j in g..end {
+                        let i = usize::from(self.passed[j]);
+                        let f = security::flow_of(batch.frame(i));
+                        if let Some(f) = &f {
+                            t.prefetch_key(&f.key);
+                        }
+                        self.parsed[i] = f;
+                    }
+                    for j in g..end {
+                        let i = usize::from(self.passed[j]);
+                        self.found[i] = self.parsed[i].and_then(|f| t.lookup(&f.key));
+                        if let Some((id, _)) = self.found[i] {
+                            t.prefetch_session(id);
+                        }
+                    }
+                }
+                for j in g..end {
+                    let i = usize::from(self.passed[j]);
+                    match self.pre_route(&sec, tables, batch, i) {
+                        Ok(dst) => self.keys[j] = dst,
+                        Err(r) => {
+                            self.counters.drop(r);
+                            self.pre[i] = Pre::Dropped;
+                        }
                     }
                 }
             }
@@ -570,6 +602,7 @@ impl Pipeline {
     /// configured: a packet of a session is tracked and its destination translated (an ICMP
     /// error about a session is translated inside and out); the first packet of a flow gets
     /// static or destination NAT. Returns the destination to route on.
+    #[inline(never)]
     fn pre_route(
         &mut self,
         sec: &SecurityTables,
@@ -590,7 +623,7 @@ impl Pipeline {
                 return Err(self.screened(from, a));
             }
         }
-        let Some(mut flow) = security::flow_of(batch.frame(i)) else {
+        let Some(mut flow) = self.parsed[i] else {
             return Err(DropReason::Truncated);
         };
         let partial = batch.offload(i).needs_csum();
@@ -598,10 +631,17 @@ impl Pipeline {
         let Some(table) = self.sessions.as_mut() else {
             return Err(DropReason::SessionTableFull);
         };
-        if let Some((id, dir)) = table.lookup(&flow.key) {
+        // Found before (sessions are never freed within a batch), or made since by an
+        // earlier frame of this batch.
+        let found = self.found[i].or_else(|| table.lookup(&flow.key));
+        if let Some((id, dir)) = found {
             table
                 .track(id, dir, flow.tcp.as_ref(), flow.len, now)
                 .map_err(security::drop_of)?;
+            if !table.translates(id, dir) {
+                self.pre[i] = Pre::Session { nat: false };
+                return Ok(flow.key.dst);
+            }
             let to = table.translated(id, dir);
             let mid = FlowKey {
                 dst: to.dst,
@@ -612,7 +652,7 @@ impl Pipeline {
                 nat::rewrite(batch.frame_mut(i), &flow.key, &mid, partial);
             }
             self.rest[i] = (mid, to);
-            self.pre[i] = Pre::Session;
+            self.pre[i] = Pre::Session { nat: true };
             return Ok(to.dst);
         }
         if flow.key.proto == 1 && nat::is_icmp_error(flow.icmp_type) {
@@ -628,9 +668,7 @@ impl Pipeline {
                     if orig != q {
                         nat::translate_error(batch.frame_mut(i), &q, &orig);
                     }
-                    let k = flow.key;
-                    self.rest[i] = (k, k);
-                    self.pre[i] = Pre::Session;
+                    self.pre[i] = Pre::Session { nat: false };
                     return Ok(orig.src);
                 }
             }
@@ -728,6 +766,7 @@ impl Pipeline {
     /// once the route is known: a session's packet gets the rest of its translation; a first
     /// packet gets its policy, source NAT and session. Err: drop it, counted under the
     /// reason (and for a reject, answer it).
+    #[inline(never)]
     fn secure(
         &mut self,
         sec: &SecurityTables,
@@ -751,10 +790,12 @@ impl Pipeline {
         }
         let partial = batch.offload(i).needs_csum();
         match self.pre[i] {
-            Pre::Session => {
-                let (mid, to) = self.rest[i];
-                if mid != to {
-                    nat::rewrite(batch.frame_mut(i), &mid, &to, partial);
+            Pre::Session { nat } => {
+                if nat {
+                    let (mid, to) = self.rest[i];
+                    if mid != to {
+                        nat::rewrite(batch.frame_mut(i), &mid, &to, partial);
+                    }
                 }
                 return Ok(());
             }

@@ -376,3 +376,31 @@ fn expiry_in_bounded_steps_loses_no_session_and_keeps_later_ones() {
     assert_eq!(t.lookup(&keep), Some((id, Dir::Forward)));
     assert_eq!(t.tick(110_000), 1);
 }
+
+#[test]
+fn a_session_translates_only_when_its_keys_are_not_mirror_images() {
+    let mut t = SessionTable::new(SessionConfig::default(), 0);
+    let k = FlowKey {
+        proto: 17,
+        ..key(5000)
+    };
+    let plain = t.create(k, k.reversed(), 0, None, None, 64, 0).unwrap();
+    let k2 = FlowKey {
+        proto: 17,
+        ..key(5001)
+    };
+    let natted = FlowKey {
+        dst: 0xcb00_710a,
+        dport: 20000,
+        ..k2.reversed()
+    };
+    let nat = t.create(k2, natted, 0, None, None, 64, 0).unwrap();
+    for d in [Dir::Forward, Dir::Reverse] {
+        assert!(!t.translates(plain, d));
+        assert!(t.translates(nat, d));
+        assert_eq!(t.translated(plain, d), t.key(plain, d));
+    }
+    assert_eq!(t.translated(nat, Dir::Forward).src, 0xcb00_710a);
+    assert_eq!(t.translated(nat, Dir::Forward).sport, 20000);
+    assert_eq!(t.translated(nat, Dir::Reverse).dst, k2.src);
+}
