@@ -60,6 +60,17 @@ pub enum BenchCmd {
         #[arg(long)]
         no_nat: bool,
     },
+    /// Through namespaces with a policy set: TCP throughput, 64-byte UDP packet rate and new
+    /// TCP connections per second between two lab hosts, Savin (zones, policies, sessions)
+    /// against the Linux kernel with the same rules in nftables and conntrack. Needs root.
+    SecurityLab {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5)]
+        secs: u32,
+        /// Deny rules ahead of the permits.
+        #[arg(long, default_value_t = 100)]
+        rules: usize,
+    },
     /// Through namespaces: 64-byte UDP packet rate and TCP throughput between two lab hosts
     /// (iperf3), Savin (AF_PACKET, one worker) against Linux kernel forwarding in the same
     /// run. Needs root.
@@ -77,6 +88,7 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Pipeline { table } => pipeline(&table),
         BenchCmd::Bridge { macs } => bridge(macs),
         BenchCmd::Forwarding { secs } => forwarding(secs),
+        BenchCmd::SecurityLab { secs, rules } => crate::bench_security::lab(secs, rules),
         BenchCmd::Classifier { dir } => classifier(&dir),
         BenchCmd::Sessions { sessions } => sessions_bench(sessions),
         BenchCmd::Security {
@@ -662,7 +674,7 @@ pub fn bridge(macs: usize) -> anyhow::Result<ExitCode> {
 }
 
 /// One iperf3 run from h1 to h2 (10.0.2.2): (packets or bits) per second as the receiver saw.
-fn iperf3(
+pub(crate) fn iperf3(
     lab: &mut savin_lab::Lab,
     h1: &savin_lab::Ns,
     h2: &savin_lab::Ns,
@@ -692,7 +704,7 @@ fn rx_packets(lab: &savin_lab::Lab, ns: &savin_lab::Ns) -> anyhow::Result<f64> {
 /// Packet rate (64-byte frames: 18 bytes of UDP payload) and TCP throughput through one router.
 /// The router's rate is what reached h2's interface: the iperf3 server's own count also loses
 /// what its socket buffer could not hold, which measures the receiving host, not the router.
-fn measure(
+pub(crate) fn measure(
     lab: &mut savin_lab::Lab,
     h1: &savin_lab::Ns,
     h2: &savin_lab::Ns,

@@ -349,3 +349,210 @@ mod tests {
         assert_eq!(savin_dataplane::checksum::sum(&buf[14..34]), 0xffff);
     }
 }
+
+/// Opens and resets TCP connections to `dst` one after another for `secs`; how many
+/// completed their handshake. (Reset, not closed: no TIME_WAIT on either side, so neither
+/// router's state table fills with closed connections.)
+fn connect_loop(dst: std::net::SocketAddr, secs: u32) -> u64 {
+    use std::time::Duration;
+    let end = Instant::now() + Duration::from_secs(u64::from(secs));
+    let mut n = 0;
+    while Instant::now() < end {
+        if let Ok(s) = std::net::TcpStream::connect_timeout(&dst, Duration::from_secs(1)) {
+            let _ = nix::sys::socket::setsockopt(
+                &s,
+                nix::sys::socket::sockopt::Linger,
+                &nix::libc::linger {
+                    l_onoff: 1,
+                    l_linger: 0,
+                },
+            );
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Accepts and drops connections on `addr` in a thread of the calling thread's namespace,
+/// until the process ends.
+fn accept_forever(addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let l = std::net::TcpListener::bind(addr)?;
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            drop(c);
+        }
+    });
+    Ok(())
+}
+
+/// The nftables ruleset equivalent to the Savin policy below: default drop in forward,
+/// established and related accepted (conntrack), invalid dropped, the deny rules, then the
+/// permits for new connections.
+fn nft_ruleset(denies: &[std::net::Ipv4Addr]) -> String {
+    let mut s = String::from(
+        "table inet bench {\n chain forward {\n  type filter hook forward priority 0; policy drop;\n  ct state established,related accept\n  ct state invalid drop\n",
+    );
+    for a in denies {
+        s += &format!("  ip saddr 10.0.1.0/24 ip daddr {a} tcp dport 22 drop\n");
+    }
+    s += "  ip saddr 10.0.1.0/24 tcp dport { 5201, 8080 } ct state new accept\n  ip saddr 10.0.1.0/24 udp dport 5201 ct state new accept\n }\n}\n";
+    s
+}
+
+pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use savin_lab::Lab;
+    use savin_mgmt::proto::{Client, Request};
+    use std::time::Duration;
+    let mut lab = Lab::new().context("bench security-lab builds network namespaces: run it as root")?;
+    let exe = std::env::current_exe()?.to_string_lossy().to_string();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+    let denies: Vec<std::net::Ipv4Addr> = (0..rules)
+        .map(|_| std::net::Ipv4Addr::from(0xc612_0000u32 | rng.gen_range(0..0x1_0000u32)))
+        .collect();
+    let mut results = serde_json::Map::new();
+    for (name, savin) in [("linux-nftables", false), ("savin", true)] {
+        let r = lab.netns(if savin { "r-savin" } else { "r-linux" })?;
+        let h1 = lab.netns("h1")?;
+        let h2 = lab.netns("h2")?;
+        lab.veth(&r, "eth1", &h1, "eth0")?;
+        lab.veth(&r, "eth2", &h2, "eth0")?;
+        for (h, n) in [(&h1, 1), (&h2, 2)] {
+            lab.addr(h, "eth0", &format!("10.0.{n}.2/24"))?;
+            lab.route(h, &["default", "via", &format!("10.0.{n}.1")])?;
+        }
+        lab.exec(
+            &h1,
+            &["sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000"],
+            Duration::from_secs(5),
+        )?;
+        let state = tempfile::tempdir()?;
+        let mut daemon = None;
+        if savin {
+            let sock = state.path().join("savin.sock");
+            let dir = state.path().to_string_lossy().to_string();
+            daemon = Some(lab.spawn(&r, &[&exe, "daemon", "--state-dir", &dir], None, None)?);
+            anyhow::ensure!(
+                savin_lab::wait_until(Duration::from_secs(10), || sock.exists()),
+                "the daemon did not start"
+            );
+            let mut c = Client::connect(&sock)?;
+            let p = "set security policies from-zone trust to-zone untrust policy";
+            let mut lines: Vec<String> = [
+                "configure",
+                "set interfaces eth1 unit 0 family inet address 10.0.1.1/24",
+                "set interfaces eth2 unit 0 family inet address 10.0.2.1/24",
+                "set security zones security-zone trust interfaces eth1.0",
+                "set security zones security-zone untrust interfaces eth2.0",
+                "set security zones security-zone trust host-inbound-traffic system-services ping",
+                "set applications application iperf-tcp protocol tcp",
+                "set applications application iperf-tcp destination-port 5201",
+                "set applications application iperf-udp protocol udp",
+                "set applications application iperf-udp destination-port 5201",
+                "set applications application web-alt protocol tcp",
+                "set applications application web-alt destination-port 8080",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            for (i, a) in denies.iter().enumerate() {
+                lines.push(format!("set security address-book global address d{i} {a}/32"));
+                for m in [
+                    "match source-address any".to_string(),
+                    format!("match destination-address d{i}"),
+                    "match application junos-ssh".to_string(),
+                    "then deny".to_string(),
+                ] {
+                    lines.push(format!("{p} d{i} {m}"));
+                }
+            }
+            for m in [
+                "match source-address any",
+                "match destination-address any",
+                "match application [ iperf-tcp iperf-udp web-alt ]",
+                "then permit",
+            ] {
+                lines.push(format!("{p} allow {m}"));
+            }
+            lines.push("commit".into());
+            for line in lines {
+                let r = c.request(&Request::Exec {
+                    line: line.clone(),
+                    data: None,
+                })?;
+                anyhow::ensure!(r.ok, "{line}: {}", r.output);
+            }
+        } else {
+            lab.addr(&r, "eth1", "10.0.1.1/24")?;
+            lab.addr(&r, "eth2", "10.0.2.1/24")?;
+            lab.exec(
+                &r,
+                &["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+                Duration::from_secs(5),
+            )?;
+            let rules_file = state.path().join("bench.nft");
+            std::fs::write(&rules_file, nft_ruleset(&denies))?;
+            let o = lab.exec(
+                &r,
+                &["nft", "-f", &rules_file.to_string_lossy()],
+                Duration::from_secs(10),
+            )?;
+            anyhow::ensure!(
+                o.status.success(),
+                "nft: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        lab.run_in(&h2, || accept_forever("10.0.2.2:8080".parse().unwrap()))?;
+        // The path works, and the policy holds: 8080 connects, 9090 does not.
+        let dst: std::net::SocketAddr = "10.0.2.2:8080".parse()?;
+        anyhow::ensure!(
+            savin_lab::wait_until(Duration::from_secs(10), || lab
+                .run_in(&h1, move || connect_loop(dst, 1))
+                > 0),
+            "{name}: no TCP path from h1 to h2:8080"
+        );
+        let closed: std::net::SocketAddr = "10.0.2.2:9090".parse()?;
+        let leaked = lab.run_in(&h1, move || {
+            std::net::TcpStream::connect_timeout(&closed, Duration::from_millis(500)).is_ok()
+                || std::io::ErrorKind::ConnectionRefused
+                    == std::net::TcpStream::connect_timeout(&closed, Duration::from_millis(500))
+                        .err()
+                        .map_or(std::io::ErrorKind::Other, |e| e.kind())
+        });
+        anyhow::ensure!(!leaked, "{name}: the policy let port 9090 through");
+        let mut m = crate::bench::measure(&mut lab, &h1, &h2, secs)?;
+        let conns = lab.run_in(&h1, move || connect_loop(dst, secs));
+        m["new_connections_per_s"] = json!(conns as f64 / f64::from(secs));
+        results.insert(name.into(), m);
+        if let Some(pid) = daemon {
+            lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
+            lab.wait(pid, Duration::from_secs(5));
+        }
+        drop(lab);
+        lab = Lab::new()?;
+    }
+    let ratio = |k: &str| {
+        let s = results["savin"][k].as_f64().unwrap_or(0.0);
+        let l = results["linux-nftables"][k].as_f64().unwrap_or(0.0);
+        if l > 0.0 {
+            s / l
+        } else {
+            0.0
+        }
+    };
+    let out = json!({
+        "bench": "security-lab",
+        "workload": format!("two hosts in namespaces through one router over veth (hosts' offloads on), a policy of {rules} deny rules then permits for TCP 5201/8080 and UDP 5201, default deny; iperf3 for {secs} s each (UDP with 18-byte payloads, unlimited; then TCP), then TCP connections opened and reset one after another for {secs} s; Savin with one worker against Linux forwarding with the same rules in nftables (conntrack)"),
+        "results": results,
+        "ratio_savin_to_linux": {
+            "udp64_forwarded_pps": ratio("udp64_forwarded_pps"),
+            "tcp_mbit_s": ratio("tcp_mbit_s"),
+            "new_connections_per_s": ratio("new_connections_per_s"),
+        },
+        "goal": "each ratio at least 1",
+        "note": "the generators (iperf3, one connecting thread) share the two cores with the router",
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1549,6 +1549,8 @@ impl Worker {
             self.last_refill = now;
         }
         if now.duration_since(self.last_publish).as_millis() >= 100 {
+            // Sessions age, and what went is reported, even while no traffic comes.
+            self.pipeline.load_security(tables);
             self.publish();
             self.last_publish = now;
         }
