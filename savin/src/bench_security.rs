@@ -395,7 +395,7 @@ fn nft_ruleset(denies: &[std::net::Ipv4Addr]) -> String {
     for a in denies {
         s += &format!("  ip saddr 10.0.1.0/24 ip daddr {a} tcp dport 22 drop\n");
     }
-    s += "  ip saddr 10.0.1.0/24 tcp dport { 5201, 8080 } ct state new accept\n  ip saddr 10.0.1.0/24 udp dport 5201 ct state new accept\n }\n}\n";
+    s += "  ip saddr 10.0.1.0/24 tcp dport { 5201, 8080 } ct state new accept\n  ip saddr 10.0.1.0/24 udp dport 5201 ct state new accept\n  ip saddr 10.0.1.0/24 icmp type echo-request ct state new accept\n }\n}\n";
     s
 }
 
@@ -404,7 +404,8 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
     use savin_lab::Lab;
     use savin_mgmt::proto::{Client, Request};
     use std::time::Duration;
-    let mut lab = Lab::new().context("bench security-lab builds network namespaces: run it as root")?;
+    let mut lab =
+        Lab::new().context("bench security-lab builds network namespaces: run it as root")?;
     let exe = std::env::current_exe()?.to_string_lossy().to_string();
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
     let denies: Vec<std::net::Ipv4Addr> = (0..rules)
@@ -445,6 +446,8 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
                 "set security zones security-zone trust interfaces eth1.0",
                 "set security zones security-zone untrust interfaces eth2.0",
                 "set security zones security-zone trust host-inbound-traffic system-services ping",
+                "set applications application echo protocol icmp",
+                "set applications application echo icmp-type 8",
                 "set applications application iperf-tcp protocol tcp",
                 "set applications application iperf-tcp destination-port 5201",
                 "set applications application iperf-udp protocol udp",
@@ -456,7 +459,9 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
             .map(|s| s.to_string())
             .collect();
             for (i, a) in denies.iter().enumerate() {
-                lines.push(format!("set security address-book global address d{i} {a}/32"));
+                lines.push(format!(
+                    "set security address-book global address d{i} {a}/32"
+                ));
                 for m in [
                     "match source-address any".to_string(),
                     format!("match destination-address d{i}"),
@@ -469,7 +474,7 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
             for m in [
                 "match source-address any",
                 "match destination-address any",
-                "match application [ iperf-tcp iperf-udp web-alt ]",
+                "match application [ iperf-tcp iperf-udp web-alt echo ]",
                 "then permit",
             ] {
                 lines.push(format!("{p} allow {m}"));
@@ -522,7 +527,27 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
         });
         anyhow::ensure!(!leaked, "{name}: the policy let port 9090 through");
         let mut m = crate::bench::measure(&mut lab, &h1, &h2, secs)?;
-        let conns = lab.run_in(&h1, move || connect_loop(dst, secs));
+        // Round trips one at a time: what a lone packet waits in the router.
+        let o = lab.exec(
+            &h1,
+            &["ping", "-q", "-c", "200", "-i", "0.005", "10.0.2.2"],
+            Duration::from_secs(20),
+        )?;
+        let text = String::from_utf8_lossy(&o.stdout);
+        let avg = text
+            .lines()
+            .find(|l| l.contains("rtt"))
+            .and_then(|l| l.split('=').nth(1))
+            .and_then(|v| v.trim().split('/').nth(1))
+            .and_then(|v| v.parse::<f64>().ok());
+        m["ping_rtt_avg_us"] = json!(avg.map(|ms| ms * 1000.0));
+        // Four connecting threads: the router's rate, not one connection's round trip.
+        let conns = lab.run_in(&h1, move || {
+            let t: Vec<_> = (0..4)
+                .map(|_| std::thread::spawn(move || connect_loop(dst, secs)))
+                .collect();
+            t.into_iter().map(|t| t.join().unwrap_or(0)).sum::<u64>()
+        });
         m["new_connections_per_s"] = json!(conns as f64 / f64::from(secs));
         results.insert(name.into(), m);
         if let Some(pid) = daemon {
@@ -543,7 +568,7 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
     };
     let out = json!({
         "bench": "security-lab",
-        "workload": format!("two hosts in namespaces through one router over veth (hosts' offloads on), a policy of {rules} deny rules then permits for TCP 5201/8080 and UDP 5201, default deny; iperf3 for {secs} s each (UDP with 18-byte payloads, unlimited; then TCP), then TCP connections opened and reset one after another for {secs} s; Savin with one worker against Linux forwarding with the same rules in nftables (conntrack)"),
+        "workload": format!("two hosts in namespaces through one router over veth (hosts' offloads on), a policy of {rules} deny rules then permits for TCP 5201/8080 and UDP 5201, default deny; iperf3 for {secs} s each (UDP with 18-byte payloads, unlimited; then TCP), then TCP connections opened and reset by four threads for {secs} s; Savin with one worker against Linux forwarding with the same rules in nftables (conntrack)"),
         "results": results,
         "ratio_savin_to_linux": {
             "udp64_forwarded_pps": ratio("udp64_forwarded_pps"),

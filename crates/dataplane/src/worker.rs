@@ -1670,6 +1670,20 @@ impl Worker {
         Ok(received)
     }
 
+    /// Sleeps until a port has frames waiting or `timeout_ms` passes (an idle worker's wait:
+    /// woken by the kernel, not by a timer, so a lone packet is not held back a tick).
+    pub fn wait(&self, timeout_ms: u16) {
+        use nix::poll::{poll, PollFd, PollFlags};
+        let mut fds: Vec<PollFd> = self
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| p.readiness_fd())
+            .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+            .collect();
+        let _ = poll(&mut fds, timeout_ms);
+    }
+
     pub fn counters(&self) -> &Counters {
         &self.pipeline.counters
     }

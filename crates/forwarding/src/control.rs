@@ -126,10 +126,15 @@ impl Engine {
         let worker_thread = std::thread::Builder::new()
             .name("savin-worker".into())
             .spawn(move || {
+                // Busy for a little while after traffic (a burst's next packet is near), then
+                // asleep in poll(2) on the ports until the kernel has frames, or 1 ms passes
+                // (control-plane messages and housekeeping wait at most that long).
+                let mut last = Instant::now();
                 while !s.load(Ordering::Relaxed) {
                     match worker.poll(&tables) {
-                        Ok(0) => std::thread::sleep(Duration::from_micros(50)),
-                        Ok(_) => {}
+                        Ok(0) if last.elapsed() < BUSY_AFTER_TRAFFIC => std::hint::spin_loop(),
+                        Ok(0) => worker.wait(1),
+                        Ok(_) => last = Instant::now(),
                         Err(e) => {
                             warn!(%e, "worker error");
                             std::thread::sleep(Duration::from_millis(10));
@@ -1580,6 +1585,11 @@ fn port_addrs6(pp: &PortPlan) -> Vec<(Ipv6Addr, u8)> {
     }
     v
 }
+
+/// How long the worker keeps polling after the last frame before it sleeps in poll(2): a
+/// request's answer or a burst's next packet usually comes sooner, and waking a sleeping
+/// thread costs tens of microseconds (more in a VM).
+const BUSY_AFTER_TRAFFIC: Duration = Duration::from_micros(300);
 
 /// The port a logical interface is: `eth1` for `eth1.0`, `irb.10` itself.
 pub(crate) fn port_name(ifl: &str) -> &str {

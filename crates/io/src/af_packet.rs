@@ -388,6 +388,11 @@ impl AfPacket {
 }
 
 impl PacketIo for AfPacket {
+    fn readiness_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        // The kernel reports POLLIN once the frame it last filled is the user's.
+        Some(std::os::fd::AsFd::as_fd(&self.fd))
+    }
+
     fn giants(&self) -> u64 {
         self.oversize
     }

@@ -57,4 +57,10 @@ pub trait PacketIo: Send {
     fn ring_drops(&mut self) -> u64 {
         0
     }
+
+    /// A descriptor that polls readable when frames wait, for an idle worker to sleep on
+    /// (None: the driver cannot wake anyone; the worker polls it on a timer).
+    fn readiness_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        None
+    }
 }

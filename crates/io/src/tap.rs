@@ -76,6 +76,10 @@ impl TapPort {
 }
 
 impl PacketIo for TapPort {
+    fn readiness_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        Some(std::os::fd::AsFd::as_fd(&self.file))
+    }
+
     fn rx(&mut self, batch: &mut FrameBatch) -> Result<usize, IoError> {
         let mut n = 0;
         while !batch.is_full() {
