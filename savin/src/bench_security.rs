@@ -340,15 +340,6 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_frames_carry_a_valid_header_checksum() {
-        let mut buf = [0u8; 64];
-        super::tcp_frame(&mut buf, (0x0a01_0203, 0xc633_6401, 1234, 80), 0x02, 7, 0);
-        assert_eq!(savin_dataplane::checksum::sum(&buf[14..34]), 0xffff);
-    }
-}
 
 /// Opens and resets TCP connections to `dst` one after another for `secs`; how many
 /// completed their handshake. (Reset, not closed: no TIME_WAIT on either side, so neither
@@ -580,4 +571,14 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_frames_carry_a_valid_header_checksum() {
+        let mut buf = [0u8; 64];
+        super::tcp_frame(&mut buf, (0x0a01_0203, 0xc633_6401, 1234, 80), 0x02, 7, 0);
+        assert_eq!(savin_dataplane::checksum::sum(&buf[14..34]), 0xffff);
+    }
 }
