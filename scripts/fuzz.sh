@@ -15,6 +15,11 @@ fi
 export RUSTC_BOOTSTRAP=1
 for target in $(cargo fuzz list); do
   echo "fuzz: $target for ${secs}s"
+  # Seeds kept in the repository start the corpus where valid input is hard to guess.
+  if [ -d seeds/"$target" ]; then
+    mkdir -p corpus/"$target"
+    cp seeds/"$target"/* corpus/"$target"/
+  fi
   cargo fuzz run "$target" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | grep -E '^(Done|INFO: -max_total_time)|SUMMARY|panicked|ERROR' || true
   # libFuzzer leaves a crash-* artifact behind when it finds one.
   if ls artifacts/"$target"/crash-* >/dev/null 2>&1; then

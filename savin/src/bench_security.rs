@@ -340,7 +340,6 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
     Ok(ExitCode::SUCCESS)
 }
 
-
 /// Opens and resets TCP connections to `dst` one after another for `secs`; how many
 /// completed their handshake. (Reset, not closed: no TIME_WAIT on either side, so neither
 /// router's state table fills with closed connections.)
