@@ -186,7 +186,45 @@ pub fn run() -> anyhow::Result<ExitCode> {
     ok &= t.run("rollback 1")?;
     ok &= t.run("show | compare")?;
     ok &= t.run("commit comment \"demo: rollback 1\"")?;
+    println!(
+        "\n== Security: trust and untrust zones, a logged policy out, source NAT to eth2's address"
+    );
+    for line in [
+        "set security zones security-zone trust interfaces eth1.0 host-inbound-traffic system-services ping",
+        "set security zones security-zone untrust interfaces eth2.0",
+        "set security policies from-zone trust to-zone untrust policy out match source-address any",
+        "set security policies from-zone trust to-zone untrust policy out match destination-address any",
+        "set security policies from-zone trust to-zone untrust policy out match application any",
+        "set security policies from-zone trust to-zone untrust policy out then permit",
+        "set security policies from-zone trust to-zone untrust policy out then log session-init",
+        "set security nat source rule-set out from zone trust",
+        "set security nat source rule-set out to zone untrust",
+        "set security nat source rule-set out rule all match source-address 0.0.0.0/0",
+        "set security nat source rule-set out rule all then source-nat interface",
+        "commit comment \"demo: zones, policy, NAT\"",
+    ] {
+        ok &= t.run(line)?;
+    }
     ok &= t.run("exit")?;
+    println!("\n== h1 (trust) reaches h2 through NAT; h2 (untrust) cannot start anything inward");
+    for (ns, dst, must_succeed) in [(&h1, "10.0.2.2", true), (&h2, "10.0.1.2", false)] {
+        let who = if must_succeed { "h1" } else { "h2" };
+        println!("{who}$ ping -c 2 -i 0.2 -W 1 {dst}");
+        let out = lab.exec(
+            ns,
+            &["ping", "-c", "2", "-i", "0.2", "-W", "1", dst],
+            Duration::from_secs(20),
+        )?;
+        print!("{}", String::from_utf8_lossy(&out.stdout));
+        ok &= out.status.success() == must_succeed;
+    }
+    for cmd in [
+        "show security flow session",
+        "show security nat source rule all",
+        "show security policies hit-count",
+    ] {
+        ok &= t.run(cmd)?;
+    }
     ok &= t.run("show configuration routing-options | display set")?;
     ok &= t.run("show system commit")?;
     println!("\n== Stopping the daemon (SIGTERM)");

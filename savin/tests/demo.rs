@@ -34,6 +34,11 @@ fn the_demo_runs_and_cleans_up() {
         "10.0.2.2        10.0.2.2                  eth2.0",
         "eth2.0                  up    up   inet     10.0.2.1/24",
         "packets forwarded",
+        // Security: h1's ping leaves as eth2's address; h2's ping inward is refused.
+        "Out: 10.0.2.2/",
+        "--> 10.0.2.1/",
+        "2 packets transmitted, 0 received",
+        "Action                     : interface",
     ] {
         if want.starts_with(" 1 ") && stdout.contains("traceroute is not installed") {
             continue; // the demo says so, and scripts/deps.sh installs it

@@ -181,15 +181,19 @@ impl Control {
             ] {
                 for p in list.iter() {
                     let (a, b) = range(p);
-                    let _ = writeln!(out, "    {what:<23}: {a:<15} - {b}");
+                    let _ = writeln!(out, "    {what:<25}: {a:<15} - {b}");
                 }
             }
             for p in &r.destination_ports {
-                let _ = writeln!(out, "    Destination port       : {:<15} - {}", p.lo, p.hi);
+                let _ = writeln!(
+                    out,
+                    "    Destination port         : {:<15} - {}",
+                    p.lo, p.hi
+                );
             }
             if !r.protocols.is_empty() {
                 let ps: Vec<String> = r.protocols.iter().map(|p| p.to_string()).collect();
-                let _ = writeln!(out, "    IP protocol            : {}", ps.join(", "));
+                let _ = writeln!(out, "    IP protocol              : {}", ps.join(", "));
             }
             if let NatAction::Static { from, to } = r.action {
                 let _ = writeln!(
