@@ -732,11 +732,90 @@ pub(crate) fn measure(
     }))
 }
 
+/// h1 (10.0.1.2) - eth1 [router] eth2 - h2 (10.0.2.2) in namespaces; the router is a Savin
+/// daemon (interfaces configured, then `config` lines, committed) or Linux with forwarding on.
+pub(crate) struct RouterLab {
+    pub r: savin_lab::Ns,
+    pub h1: savin_lab::Ns,
+    pub h2: savin_lab::Ns,
+    /// The Savin daemon's PID.
+    pub daemon: Option<u32>,
+    pub state: tempfile::TempDir,
+}
+
+pub(crate) fn router_lab(
+    lab: &mut savin_lab::Lab,
+    savin: bool,
+    offload: bool,
+    config: &[String],
+) -> anyhow::Result<RouterLab> {
+    let r = lab.netns(if savin { "r-savin" } else { "r-linux" })?;
+    let h1 = lab.netns("h1")?;
+    let h2 = lab.netns("h2")?;
+    lab.veth(&r, "eth1", &h1, "eth0")?;
+    lab.veth(&r, "eth2", &h2, "eth0")?;
+    for (h, n) in [(&h1, 1), (&h2, 2)] {
+        if !offload {
+            lab.exec(
+                h,
+                &["ethtool", "-K", "eth0", "tso", "off", "gso", "off"],
+                Duration::from_secs(5),
+            )?;
+        }
+        lab.addr(h, "eth0", &format!("10.0.{n}.2/24"))?;
+        lab.route(h, &["default", "via", &format!("10.0.{n}.1")])?;
+    }
+    let state = tempfile::tempdir()?;
+    let mut daemon = None;
+    if savin {
+        let exe = std::env::current_exe()?.to_string_lossy().to_string();
+        let sock = state.path().join("savin.sock");
+        let dir = state.path().to_string_lossy().to_string();
+        daemon = Some(lab.spawn(&r, &[&exe, "daemon", "--state-dir", &dir], None, None)?);
+        anyhow::ensure!(
+            savin_lab::wait_until(Duration::from_secs(10), || sock.exists()),
+            "the daemon did not start"
+        );
+        let mut c = Client::connect(&sock)?;
+        let mut lines: Vec<String> = [
+            "configure",
+            "set interfaces eth1 unit 0 family inet address 10.0.1.1/24",
+            "set interfaces eth2 unit 0 family inet address 10.0.2.1/24",
+        ]
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+        lines.extend_from_slice(config);
+        lines.push("commit".into());
+        for line in lines {
+            let r = c.request(&Request::Exec {
+                line: line.clone(),
+                data: None,
+            })?;
+            anyhow::ensure!(r.ok, "{line}: {}", r.output);
+        }
+    } else {
+        lab.addr(&r, "eth1", "10.0.1.1/24")?;
+        lab.addr(&r, "eth2", "10.0.2.1/24")?;
+        lab.exec(
+            &r,
+            &["sysctl", "-qw", "net.ipv4.ip_forward=1"],
+            Duration::from_secs(5),
+        )?;
+    }
+    Ok(RouterLab {
+        r,
+        h1,
+        h2,
+        daemon,
+        state,
+    })
+}
+
 pub fn forwarding(secs: u32) -> anyhow::Result<ExitCode> {
     use savin_lab::Lab;
     let mut lab =
         Lab::new().context("bench forwarding builds network namespaces: run it as root")?;
-    let exe = std::env::current_exe()?.to_string_lossy().to_string();
     let mut results = serde_json::Map::new();
     // The same hosts and tools for both routers, with the hosts' TSO/GSO off (every segment
     // crosses the router as a frame) and on (64 KB super-frames cross veth whole: Savin takes
@@ -747,57 +826,11 @@ pub fn forwarding(secs: u32) -> anyhow::Result<ExitCode> {
         ("linux-offloads-on", false, true),
         ("savin-offloads-on", true, true),
     ] {
-        let r = lab.netns(if savin { "r-savin" } else { "r-linux" })?;
-        let h1 = lab.netns("h1")?;
-        let h2 = lab.netns("h2")?;
-        lab.veth(&r, "eth1", &h1, "eth0")?;
-        lab.veth(&r, "eth2", &h2, "eth0")?;
-        for (h, n) in [(&h1, 1), (&h2, 2)] {
-            if !offload {
-                lab.exec(
-                    h,
-                    &["ethtool", "-K", "eth0", "tso", "off", "gso", "off"],
-                    Duration::from_secs(5),
-                )?;
-            }
-            lab.addr(h, "eth0", &format!("10.0.{n}.2/24"))?;
-            lab.route(h, &["default", "via", &format!("10.0.{n}.1")])?;
-        }
-        let state = tempfile::tempdir()?;
-        let mut daemon = None;
-        if savin {
-            let sock = state.path().join("savin.sock");
-            let dir = state.path().to_string_lossy().to_string();
-            daemon = Some(lab.spawn(&r, &[&exe, "daemon", "--state-dir", &dir], None, None)?);
-            anyhow::ensure!(
-                savin_lab::wait_until(Duration::from_secs(10), || sock.exists()),
-                "the daemon did not start"
-            );
-            let mut c = Client::connect(&sock)?;
-            for line in [
-                "configure",
-                "set interfaces eth1 unit 0 family inet address 10.0.1.1/24",
-                "set interfaces eth2 unit 0 family inet address 10.0.2.1/24",
-                "commit",
-            ] {
-                let r = c.request(&Request::Exec {
-                    line: line.into(),
-                    data: None,
-                })?;
-                anyhow::ensure!(r.ok, "{line}: {}", r.output);
-            }
-        } else {
-            lab.addr(&r, "eth1", "10.0.1.1/24")?;
-            lab.addr(&r, "eth2", "10.0.2.1/24")?;
-            lab.exec(
-                &r,
-                &["sysctl", "-qw", "net.ipv4.ip_forward=1"],
-                Duration::from_secs(5),
-            )?;
-        }
+        let rl = router_lab(&mut lab, savin, offload, &[])?;
+        let (h1, h2) = (rl.h1.clone(), rl.h2.clone());
         anyhow::ensure!(lab.ping(&h1, "10.0.2.2"), "{name}: no path from h1 to h2");
         results.insert(name.into(), measure(&mut lab, &h1, &h2, secs)?);
-        if let Some(pid) = daemon {
+        if let Some(pid) = rl.daemon {
             lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
             lab.wait(pid, Duration::from_secs(5));
         }

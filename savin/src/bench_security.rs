@@ -392,64 +392,37 @@ fn nft_ruleset(denies: &[std::net::Ipv4Addr]) -> String {
 pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     use savin_lab::Lab;
-    use savin_mgmt::proto::{Client, Request};
     use std::time::Duration;
     let mut lab =
         Lab::new().context("bench security-lab builds network namespaces: run it as root")?;
-    let exe = std::env::current_exe()?.to_string_lossy().to_string();
     let mut rng = rand::rngs::StdRng::seed_from_u64(9);
     let denies: Vec<std::net::Ipv4Addr> = (0..rules)
         .map(|_| std::net::Ipv4Addr::from(0xc612_0000u32 | rng.gen_range(0..0x1_0000u32)))
         .collect();
     let mut results = serde_json::Map::new();
     for (name, savin) in [("linux-nftables", false), ("savin", true)] {
-        let r = lab.netns(if savin { "r-savin" } else { "r-linux" })?;
-        let h1 = lab.netns("h1")?;
-        let h2 = lab.netns("h2")?;
-        lab.veth(&r, "eth1", &h1, "eth0")?;
-        lab.veth(&r, "eth2", &h2, "eth0")?;
-        for (h, n) in [(&h1, 1), (&h2, 2)] {
-            lab.addr(h, "eth0", &format!("10.0.{n}.2/24"))?;
-            lab.route(h, &["default", "via", &format!("10.0.{n}.1")])?;
-        }
-        lab.exec(
-            &h1,
-            &["sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000"],
-            Duration::from_secs(5),
-        )?;
-        let state = tempfile::tempdir()?;
-        let mut daemon = None;
+        let mut config = Vec::new();
         if savin {
-            let sock = state.path().join("savin.sock");
-            let dir = state.path().to_string_lossy().to_string();
-            daemon = Some(lab.spawn(&r, &[&exe, "daemon", "--state-dir", &dir], None, None)?);
-            anyhow::ensure!(
-                savin_lab::wait_until(Duration::from_secs(10), || sock.exists()),
-                "the daemon did not start"
-            );
-            let mut c = Client::connect(&sock)?;
             let p = "set security policies from-zone trust to-zone untrust policy";
-            let mut lines: Vec<String> = [
-                "configure",
-                "set interfaces eth1 unit 0 family inet address 10.0.1.1/24",
-                "set interfaces eth2 unit 0 family inet address 10.0.2.1/24",
-                "set security zones security-zone trust interfaces eth1.0",
-                "set security zones security-zone untrust interfaces eth2.0",
-                "set security zones security-zone trust host-inbound-traffic system-services ping",
-                "set applications application echo protocol icmp",
-                "set applications application echo icmp-type 8",
-                "set applications application iperf-tcp protocol tcp",
-                "set applications application iperf-tcp destination-port 5201",
-                "set applications application iperf-udp protocol udp",
-                "set applications application iperf-udp destination-port 5201",
-                "set applications application web-alt protocol tcp",
-                "set applications application web-alt destination-port 8080",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+            config.extend(
+                [
+                    "set security zones security-zone trust interfaces eth1.0",
+                    "set security zones security-zone untrust interfaces eth2.0",
+                    "set security zones security-zone trust host-inbound-traffic system-services ping",
+                    "set applications application echo protocol icmp",
+                    "set applications application echo icmp-type 8",
+                    "set applications application iperf-tcp protocol tcp",
+                    "set applications application iperf-tcp destination-port 5201",
+                    "set applications application iperf-udp protocol udp",
+                    "set applications application iperf-udp destination-port 5201",
+                    "set applications application web-alt protocol tcp",
+                    "set applications application web-alt destination-port 8080",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            );
             for (i, a) in denies.iter().enumerate() {
-                lines.push(format!(
+                config.push(format!(
                     "set security address-book global address d{i} {a}/32"
                 ));
                 for m in [
@@ -458,7 +431,7 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
                     "match application junos-ssh".to_string(),
                     "then deny".to_string(),
                 ] {
-                    lines.push(format!("{p} d{i} {m}"));
+                    config.push(format!("{p} d{i} {m}"));
                 }
             }
             for m in [
@@ -467,25 +440,18 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
                 "match application [ iperf-tcp iperf-udp web-alt echo ]",
                 "then permit",
             ] {
-                lines.push(format!("{p} allow {m}"));
+                config.push(format!("{p} allow {m}"));
             }
-            lines.push("commit".into());
-            for line in lines {
-                let r = c.request(&Request::Exec {
-                    line: line.clone(),
-                    data: None,
-                })?;
-                anyhow::ensure!(r.ok, "{line}: {}", r.output);
-            }
-        } else {
-            lab.addr(&r, "eth1", "10.0.1.1/24")?;
-            lab.addr(&r, "eth2", "10.0.2.1/24")?;
-            lab.exec(
-                &r,
-                &["sysctl", "-qw", "net.ipv4.ip_forward=1"],
-                Duration::from_secs(5),
-            )?;
-            let rules_file = state.path().join("bench.nft");
+        }
+        let rl = crate::bench::router_lab(&mut lab, savin, true, &config)?;
+        let (r, h1, h2) = (rl.r.clone(), rl.h1.clone(), rl.h2.clone());
+        lab.exec(
+            &h1,
+            &["sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65000"],
+            Duration::from_secs(5),
+        )?;
+        if !savin {
+            let rules_file = rl.state.path().join("bench.nft");
             std::fs::write(&rules_file, nft_ruleset(&denies))?;
             let o = lab.exec(
                 &r,
@@ -540,7 +506,7 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
         });
         m["new_connections_per_s"] = json!(conns as f64 / f64::from(secs));
         results.insert(name.into(), m);
-        if let Some(pid) = daemon {
+        if let Some(pid) = rl.daemon {
             lab.signal(pid, nix::sys::signal::Signal::SIGTERM);
             lab.wait(pid, Duration::from_secs(5));
         }
