@@ -771,3 +771,25 @@ fn load_merge_replace_and_override_follow_junos() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("host-name from-stdin;\n"));
 }
+
+#[test]
+fn insert_reorders_policies_at_an_edit_level() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    let p = "set security policies from-zone trust to-zone untrust policy";
+    d.ok(&format!(
+        "configure; {p} a match source-address any; {p} a then permit; \
+         {p} b match source-address any; {p} b then deny"
+    ));
+    let out = d.ok(
+        "configure; edit security policies from-zone trust to-zone untrust; \
+         insert policy b before policy a; top; show security policies | display set",
+    );
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("set ")).collect();
+    assert!(
+        lines[0].contains("policy b ") && lines.last().unwrap().contains("policy a "),
+        "{out}"
+    );
+    let (ok, out) = d.cli("configure; insert security policies from-zone trust to-zone untrust policy b before policy zz");
+    assert!(!ok && out.contains("policy zz not found"), "{out}");
+}

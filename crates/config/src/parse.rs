@@ -375,7 +375,15 @@ pub struct Editor {
 pub fn is_edit_command(cmd: &str) -> bool {
     matches!(
         cmd,
-        "set" | "delete" | "activate" | "deactivate" | "annotate" | "edit" | "up" | "top"
+        "set"
+            | "delete"
+            | "activate"
+            | "deactivate"
+            | "annotate"
+            | "insert"
+            | "edit"
+            | "up"
+            | "top"
     )
 }
 
@@ -443,6 +451,46 @@ impl Editor {
                 let t = self.resolve_here(args)?;
                 let m = tree::meta_mut(root, root_node, &t).map_err(at)?;
                 m.inactive = cmd.text == "deactivate";
+                Ok(None)
+            }
+            "insert" => {
+                // insert PATH-TO-ENTRY (before|after) [LIST-KEYWORD] KEY (no keyword for lists
+                // printed without one, such as interfaces).
+                let usage = || at("usage: insert STATEMENT (before|after) NAME KEY".into());
+                let is_rel = |w: &Word| matches!(w.text.as_str(), "before" | "after");
+                let n = args.len();
+                let rel_at = if n >= 3 && is_rel(&args[n - 2]) {
+                    n - 2
+                } else if n >= 4 && is_rel(&args[n - 3]) {
+                    n - 3
+                } else {
+                    return Err(usage());
+                };
+                let (path, rest) = args.split_at(rel_at);
+                let after = rest[0].text == "after";
+                let t = self.resolve_here(path)?;
+                let Some(tree::Step::Entry(idx, _)) = t.steps.last() else {
+                    return Err(usage());
+                };
+                let list = &node_at(root_node, &t.steps[..t.steps.len() - 1]).children()[*idx];
+                let key_word = match (rest.len(), list.is_bare_list()) {
+                    (2, true) => &rest[1],
+                    (3, false) if rest[1].text == list.name => &rest[2],
+                    (3, false) => {
+                        return Err(ConfigError::at(
+                            rest[1].pos,
+                            format!("expected '{}' after '{}'", list.name, rest[0].text),
+                        ))
+                    }
+                    _ => return Err(usage()),
+                };
+                let crate::schema::Kind::List { key, .. } = &list.kind else {
+                    return Err(usage());
+                };
+                let other = key
+                    .parse(&key_word.text)
+                    .map_err(|e| ConfigError::at(key_word.pos, e))?;
+                tree::insert_entry(root, root_node, &t, after, &other).map_err(at)?;
                 Ok(None)
             }
             "annotate" => {
@@ -531,7 +579,7 @@ pub fn apply_set_text(root: &mut Block, text: &str, file: Option<&str>) -> Resul
             return Err(ConfigError::at(
                 first.pos,
                 format!(
-                    "syntax error: unknown command '{}'; expected set, delete, activate, deactivate, annotate, edit, up or top",
+                    "syntax error: unknown command '{}'; expected set, delete, activate, deactivate, annotate, insert, edit, up or top",
                     first.text
                 ),
             )

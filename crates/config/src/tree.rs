@@ -746,6 +746,48 @@ fn remove_here(block: &mut Block, last: Option<&Step>, end: &End) -> bool {
     }
 }
 
+/// Moves the list entry `t` names to just before (or after) the entry `other` of the same
+/// list (`insert policy b before policy a`). Only lists kept in the operator's order can be
+/// reordered; a sorted list is always printed by key.
+pub fn insert_entry(
+    root: &mut Block,
+    node: &'static Node,
+    t: &Target,
+    after: bool,
+    other: &Value,
+) -> Result<(), String> {
+    let Some((Step::Entry(idx, key), parent_steps)) = t.steps.split_last() else {
+        return Err("insert: name a list entry to move".into());
+    };
+    if t.end != End::Here {
+        return Err("insert: name a list entry to move".into());
+    }
+    let list_node = &node_at(node, parent_steps).children()[*idx];
+    let parent = block_at_mut(root, node, parent_steps, false).ok_or("statement not found")?;
+    let Some(Item::List(Entries::Ordered(m))) = parent.items.get_mut(idx) else {
+        return match parent.items.get(idx) {
+            Some(Item::List(_)) => Err(format!(
+                "insert: '{}' entries are kept sorted, not in a chosen order",
+                list_node.name
+            )),
+            _ => Err("statement not found".into()),
+        };
+    };
+    if key == other {
+        return Err("insert: an entry cannot move relative to itself".into());
+    }
+    let Some(from) = m.get_index_of(key) else {
+        return Err(format!("insert: {} {key} not found", list_node.name));
+    };
+    let Some(to) = m.get_index_of(other) else {
+        return Err(format!("insert: {} {other} not found", list_node.name));
+    };
+    // Where `other` will be once `key` is out of the way, then before or after it.
+    let target = if from < to { to - 1 } else { to } + usize::from(after);
+    m.move_index(from, target);
+    Ok(())
+}
+
 /// The metadata of the statement a path names (`deactivate`, `activate`, `annotate`).
 pub fn meta_mut<'a>(
     root: &'a mut Block,

@@ -202,3 +202,74 @@ fn commit_check_names_what_is_wrong() {
     .unwrap();
     assert!(!c.to_curly().contains("permit"), "{}", c.to_curly());
 }
+
+#[test]
+fn insert_moves_a_policy_before_or_after_another_and_refuses_what_it_cannot() {
+    use savin_config::parse::{command_words, Editor};
+    let mut c = Configuration::parse(TEXT, None).unwrap();
+    let mut ed = Editor::new(false);
+    let mut run = |c: &mut Configuration, line: &str| {
+        ed.exec(&mut c.root, &command_words(line).unwrap())
+            .map_err(|e| e.to_string())
+    };
+    let order = |c: &Configuration| -> Vec<String> {
+        c.check().unwrap().security.policies.from_zone[0].to_zone[0]
+            .policy
+            .iter()
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    let ctx = "security policies from-zone trust to-zone untrust";
+    run(
+        &mut c,
+        &format!("insert {ctx} policy no-ssh before policy allow-web"),
+    )
+    .unwrap();
+    assert_eq!(order(&c), ["no-ssh", "allow-web"]);
+    run(
+        &mut c,
+        &format!("insert {ctx} policy no-ssh after policy allow-web"),
+    )
+    .unwrap();
+    assert_eq!(order(&c), ["allow-web", "no-ssh"]);
+    // A third policy, then moved to the front, relative to the one already there.
+    run(
+        &mut c,
+        &format!("set {ctx} policy p3 match source-address any"),
+    )
+    .unwrap();
+    run(
+        &mut c,
+        &format!("insert {ctx} policy p3 before policy allow-web"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.to_set()
+            .lines()
+            .filter(|l| l.contains(" policy ") && l.ends_with("source-address any"))
+            .map(|l| l.split_whitespace().nth(8).unwrap().to_string())
+            .collect::<Vec<_>>(),
+        ["p3", "allow-web", "no-ssh"]
+    );
+    for (line, want) in [
+        (
+            format!("insert {ctx} policy p3 before policy nosuch"),
+            "policy nosuch not found",
+        ),
+        (
+            format!("insert {ctx} policy p3 before rule allow-web"),
+            "expected 'policy'",
+        ),
+        (
+            format!("insert {ctx} policy p3 above policy allow-web"),
+            "usage: insert",
+        ),
+        (
+            "insert interfaces eth2 before eth1".to_string(),
+            "kept sorted",
+        ),
+    ] {
+        let e = run(&mut c, &line).unwrap_err();
+        assert!(e.contains(want), "{line}: {e}");
+    }
+}

@@ -211,6 +211,10 @@ const CONFIG_COMMANDS: &CommandTable = &[
     (&["delete"], "Delete a data element"),
     (&["edit"], "Edit a sub-element"),
     (&["exit"], "Exit from this level"),
+    (
+        &["insert"],
+        "Insert an entry of an ordered list before or after another",
+    ),
     (&["load"], "Load configuration from ASCII file"),
     (
         &["load", "merge"],
@@ -864,6 +868,7 @@ impl Session {
                 | ["activate"]
                 | ["deactivate"]
                 | ["annotate"]
+                | ["insert"]
                 | ["show"]
                 | ["show", "configuration"]
         );
