@@ -745,6 +745,10 @@ impl Pipeline {
         out_port: Option<u16>,
         v6: bool,
     ) -> bool {
+        // A session's packet without translation was settled before the route lookup.
+        if self.pre[usize::from(i)] == (Pre::Session { nat: false }) {
+            return true;
+        }
         let Some(sec) = self.sec.take() else {
             return true;
         };

@@ -126,13 +126,14 @@ impl Engine {
         let worker_thread = std::thread::Builder::new()
             .name("savin-worker".into())
             .spawn(move || {
-                // Busy for a little while after traffic (a burst's next packet is near), then
-                // asleep in poll(2) on the ports until the kernel has frames, or 1 ms passes
-                // (control-plane messages and housekeeping wait at most that long).
+                // Busy for a little while after traffic (a burst's next packet is near; the
+                // thread yields, so hosts sharing the core still run), then asleep in poll(2)
+                // on the ports until the kernel has frames, or 1 ms passes (control-plane
+                // messages and housekeeping wait at most that long).
                 let mut last = Instant::now();
                 while !s.load(Ordering::Relaxed) {
                     match worker.poll(&tables) {
-                        Ok(0) if last.elapsed() < BUSY_AFTER_TRAFFIC => std::hint::spin_loop(),
+                        Ok(0) if last.elapsed() < BUSY_AFTER_TRAFFIC => std::thread::yield_now(),
                         Ok(0) => worker.wait(1),
                         Ok(_) => last = Instant::now(),
                         Err(e) => {
