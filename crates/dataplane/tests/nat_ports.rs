@@ -1,0 +1,133 @@
+//! Source NAT port allocation through the pipeline: with a pool of one address and 100 ports,
+//! a hundred flows to one server get a hundred distinct ports in the range, the next flow is
+//! refused and counted (never given a port a live session holds), and flows to another
+//! server may reuse the ports (mappings are endpoint-dependent).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use savin_dataplane::security::{HostInbound, SecurityTables};
+use savin_dataplane::{checksum, Adjacency, DropReason, NextHop, Pipeline, Tables};
+use savin_fib::Fib;
+use savin_io::FrameBatch;
+
+const CONFIG: &str = "\
+set interfaces eth1 unit 0 family inet address 10.0.1.1/24
+set interfaces eth2 unit 0 family inet address 203.0.113.1/24
+set security zones security-zone trust interfaces eth1.0
+set security zones security-zone untrust interfaces eth2.0
+set security policies global policy any match source-address any
+set security policies global policy any match destination-address any
+set security policies global policy any match application any
+set security policies global policy any then permit
+set security nat source pool p address 203.0.113.10/32
+set security nat source pool p port range 2000 to 2099
+set security nat source rule-set s from zone trust
+set security nat source rule-set s to zone untrust
+set security nat source rule-set s rule a match source-address 10.0.0.0/8
+set security nat source rule-set s rule a then source-nat pool p
+";
+
+fn tables() -> (Fib<u32>, Tables) {
+    let cfg = savin_config::Configuration::parse_set(CONFIG, None)
+        .unwrap()
+        .check()
+        .unwrap();
+    let policy = Arc::new(savin_security::Compiled::new(&cfg).unwrap());
+    let nat = savin_security::Nat::new(&cfg, &|z| policy.zone_id(z)).unwrap();
+    let sec = SecurityTables {
+        policy: policy.clone(),
+        zone_of_port: vec![policy.zone_id("trust"), policy.zone_id("untrust")],
+        host_inbound: vec![HostInbound::default(); 2],
+        sessions: savin_session::SessionConfig {
+            capacity: 4096,
+            ..Default::default()
+        },
+        nat: Arc::new(nat),
+        port_addr: vec![0x0a00_0101, 0xcb00_7101],
+        screens: Vec::new(),
+        screen_of_zone: vec![None, None],
+    };
+    let mut fib = Fib::new();
+    fib.insert(0, 0, 1);
+    let adj = vec![
+        NextHop::Unresolved,
+        NextHop::Forward(Adjacency {
+            port: 1,
+            dst_mac: [2; 6],
+            src_mac: [4; 6],
+            mtu: 1500,
+        }),
+    ];
+    let t = Tables {
+        fib4: fib.reader(),
+        fib6: Fib::<u128>::new().reader(),
+        adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
+        l2: Default::default(),
+        security: Default::default(),
+    };
+    t.security.store(Some(Arc::new(sec)));
+    (fib, t)
+}
+
+/// A UDP frame from 10.0.1.2:`sport` to `dst`:53 with valid checksums.
+fn udp(sport: u16, dst: u32) -> Vec<u8> {
+    let mut f = savin_dataplane::ipv4::test_frame([10, 0, 1, 2], dst.to_be_bytes(), 64, 60);
+    f[34..36].copy_from_slice(&sport.to_be_bytes());
+    f[36..38].copy_from_slice(&53u16.to_be_bytes());
+    f
+}
+
+/// Sends `frames` in from port 0; returns the (source address, source port) of each frame
+/// that left, and the pipeline.
+fn send(p: &mut Pipeline, t: &Tables, frames: &[Vec<u8>]) -> Vec<(u32, u16)> {
+    let mut out = Vec::new();
+    for chunk in frames.chunks(32) {
+        let mut batch = FrameBatch::with_capacity(32);
+        for f in chunk {
+            assert!(batch.push(f));
+        }
+        p.process(&mut batch, t, 0);
+        for &i in &p.tx[1] {
+            let f = batch.frame(usize::from(i));
+            assert_eq!(checksum::sum(&f[14..34]), 0xffff);
+            out.push((
+                u32::from_be_bytes([f[26], f[27], f[28], f[29]]),
+                u16::from_be_bytes([f[34], f[35]]),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_pool_never_gives_out_a_port_a_live_session_holds() {
+    let (_fib, t) = tables();
+    let mut p = Pipeline::new(2, 32);
+    p.now_ms = 1000;
+    let server = 0xc633_6407; // 198.51.100.7
+    let flows: Vec<Vec<u8>> = (0..100).map(|i| udp(40_000 + i, server)).collect();
+    let out = send(&mut p, &t, &flows);
+    assert_eq!(out.len(), 100);
+    let ports: HashSet<u16> = out.iter().map(|(_, port)| *port).collect();
+    assert_eq!(ports.len(), 100, "distinct ports");
+    assert!(out
+        .iter()
+        .all(|(a, port)| *a == 0xcb00_710a && (2000..=2099).contains(port)));
+    // The 101st flow to the same server finds every port held: refused and counted.
+    let out = send(&mut p, &t, &[udp(50_000, server)]);
+    assert!(out.is_empty());
+    assert_eq!(p.counters.dropped(DropReason::NatExhausted), 1);
+    // The same flows again are their sessions' packets: the same ports, nothing new.
+    let again = send(&mut p, &t, &flows[..10]);
+    assert_eq!(again.len(), 10);
+    assert!(again.iter().all(|(_, port)| ports.contains(port)));
+    // Another server: the same address and ports serve new sessions (endpoint-dependent).
+    let other: Vec<Vec<u8>> = (0..100).map(|i| udp(41_000 + i, server + 1)).collect();
+    let out = send(&mut p, &t, &other);
+    assert_eq!(out.len(), 100);
+    let sessions = p.sessions.as_ref().unwrap().sessions(p.now_ms);
+    let replies: HashSet<_> = sessions.iter().map(|s| s.reply).collect();
+    assert_eq!(replies.len(), 200, "every live reply key is distinct");
+}
