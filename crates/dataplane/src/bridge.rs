@@ -257,27 +257,18 @@ impl Fdb {
     }
 
     /// Empties slot `i` and shifts back the entries after it whose probe passed through it.
-    fn remove_at(&mut self, mut i: usize) {
-        let mut j = i;
-        loop {
-            j = (j + 1) & self.mask;
-            let k = self.slots[j].key;
-            if k == 0 {
-                break;
-            }
-            let h = self.home(k);
-            // Move j into the hole at i unless its home lies cyclically in (i, j].
-            let stays = if i <= j {
-                i < h && h <= j
-            } else {
-                i < h || h <= j
-            };
-            if !stays {
-                self.slots[i] = self.slots[j];
-                i = j;
-            }
-        }
-        self.slots[i] = Slot::default();
+    fn remove_at(&mut self, i: usize) {
+        let empty = savin_session::probe::close_hole(
+            self,
+            self.mask,
+            i,
+            |t, j| {
+                let k = t.slots[j].key;
+                (k != 0).then(|| t.home(k))
+            },
+            |t, from, to| t.slots[to] = t.slots[from],
+        );
+        self.slots[empty] = Slot::default();
         self.len -= 1;
     }
 

@@ -249,7 +249,7 @@ impl Counts {
     }
 
     fn sub(&mut self, a: u32) {
-        let (mut i, found) = self.slot(a);
+        let (i, found) = self.slot(a);
         if !found {
             return;
         }
@@ -257,26 +257,17 @@ impl Counts {
         if self.vals[i] > 0 {
             return;
         }
-        let mut j = i;
-        loop {
-            j = (j + 1) & self.mask;
-            let kj = self.keys[j];
-            if kj == 0 {
-                break;
-            }
-            let h = mix(kj) as usize & self.mask;
-            let stays = if i <= j {
-                i < h && h <= j
-            } else {
-                i < h || h <= j
-            };
-            if !stays {
-                self.keys[i] = kj;
-                self.vals[i] = self.vals[j];
-                i = j;
-            }
-        }
-        self.keys[i] = 0;
+        let empty = savin_session::probe::close_hole(
+            self,
+            self.mask,
+            i,
+            |t, j| (t.keys[j] != 0).then(|| mix(t.keys[j]) as usize & t.mask),
+            |t, from, to| {
+                t.keys[to] = t.keys[from];
+                t.vals[to] = t.vals[from];
+            },
+        );
+        self.keys[empty] = 0;
     }
 }
 

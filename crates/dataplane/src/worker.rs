@@ -465,6 +465,10 @@ impl Pipeline {
                 _ => self.counters.drop(DropReason::UnsupportedProtocol),
             }
         }
+        // One snapshot of the routing tables for the whole batch: the spoofing screen's
+        // reverse lookups, the route lookups and the rewrite all see the same tables.
+        let fib4 = tables.fib4.load();
+        let adj = tables.adjacencies.load();
         // Stage 1b: sessions and destination NAT, before the route lookup that must see the
         // translated destination.
         if let Some(sec) = self.sec.take() {
@@ -494,7 +498,7 @@ impl Pipeline {
                 }
                 for j in g..end {
                     let i = usize::from(self.passed[j]);
-                    match self.pre_route(&sec, tables, batch, i) {
+                    match self.pre_route(&sec, (&fib4, &adj), batch, i) {
                         Ok(dst) => self.keys[j] = dst,
                         Err(r) => {
                             self.counters.drop(r);
@@ -511,10 +515,7 @@ impl Pipeline {
             self.next_hops.resize(n, 0);
         }
         if n > 0 {
-            tables
-                .fib4
-                .load()
-                .lookup_batch(&self.keys, &mut self.next_hops[..n]);
+            fib4.lookup_batch(&self.keys, &mut self.next_hops[..n]);
         }
         let n6 = self.keys6.len();
         if self.next_hops6.len() < n6 {
@@ -527,7 +528,6 @@ impl Pipeline {
                 .lookup_batch(&self.keys6, &mut self.next_hops6[..n6]);
         }
         // Stage 3: TTL, MTU, rewrite, and sort onto output ports.
-        let adj = tables.adjacencies.load();
         for j in 0..n {
             let i = self.passed[j];
             if self.pre[usize::from(i)] != Pre::Dropped {
@@ -606,7 +606,7 @@ impl Pipeline {
     fn pre_route(
         &mut self,
         sec: &SecurityTables,
-        tables: &Tables,
+        routes: (&savin_fib::Table<u32>, &[NextHop]),
         batch: &mut FrameBatch,
         i: usize,
     ) -> Result<u32, DropReason> {
@@ -618,7 +618,7 @@ impl Pipeline {
         let mut packet = screen::Packet::default();
         if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
             packet = screen::Packet::of(batch.frame(i), ETH_HDR);
-            let route = |src: u32| source_route(tables, src);
+            let route = |src: u32| source_route(routes, src);
             if let Err(a) = st.packet(scr, &packet, in_port, self.now_ms, route) {
                 return Err(self.screened(from, a));
             }
@@ -1270,12 +1270,11 @@ impl Pipeline {
 }
 
 /// Where the route to `src` leads (the spoofing screen's reverse-path check).
-fn source_route(tables: &Tables, src: u32) -> SourceRoute {
-    let nh = tables.fib4.load().lookup(src);
+fn source_route((fib4, adj): (&savin_fib::Table<u32>, &[NextHop]), src: u32) -> SourceRoute {
+    let nh = fib4.lookup(src);
     if nh == MISS {
         return SourceRoute::Unknown;
     }
-    let adj = tables.adjacencies.load();
     let port_of = |e: Option<&NextHop>| match e {
         Some(NextHop::Forward(a)) => Some(a.port),
         Some(NextHop::Resolve { port }) => Some(*port),

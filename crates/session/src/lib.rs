@@ -9,6 +9,7 @@
 //! hard capacity, allocated up front; a create beyond it fails and is counted. Time is passed
 //! in by the caller (milliseconds), so tests run on an injected clock.
 
+pub mod probe;
 mod table;
 mod tcp;
 

@@ -411,27 +411,18 @@ impl SessionTable {
 
     /// Removes `k`, shifting back the entries after it whose probe passed through its slot.
     fn index_remove(&mut self, k: u128) {
-        let Some(mut i) = self.find(k) else { return };
-        let mut j = i;
-        loop {
-            j = (j + 1) & self.mask;
-            let kj = self.keys[j];
-            if kj == 0 {
-                break;
-            }
-            let h = hash(kj) as usize & self.mask;
-            let stays = if i <= j {
-                i < h && h <= j
-            } else {
-                i < h || h <= j
-            };
-            if !stays {
-                self.keys[i] = kj;
-                self.vals[i] = self.vals[j];
-                i = j;
-            }
-        }
-        self.keys[i] = 0;
+        let Some(i) = self.find(k) else { return };
+        let empty = crate::probe::close_hole(
+            self,
+            self.mask,
+            i,
+            |t, j| (t.keys[j] != 0).then(|| hash(t.keys[j]) as usize & t.mask),
+            |t, from, to| {
+                t.keys[to] = t.keys[from];
+                t.vals[to] = t.vals[from];
+            },
+        );
+        self.keys[empty] = 0;
     }
 
     /// The session of a packet with key `k`, and which way the packet goes.
