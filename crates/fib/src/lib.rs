@@ -4,11 +4,13 @@
 //! Lookups never lock, never allocate and never block on an update: a writer builds the changed
 //! part beside the old one and publishes it with one atomic store, so a reader sees the table
 //! either before or after a change, never half of it. One prefix added or removed rebuilds only
-//! the part of the table under its /18 (or, for shorter prefixes, the /18 slots it covers).
+//! the part of the table under its direct-pointing slot (or, for shorter prefixes, the slots it
+//! covers), and within a slot only the path down to the node that holds the prefix's end.
 //!
 //! The lookup structure is a Poptrie (Asai and Ohara, SIGCOMM 2015): a direct-pointing array
-//! indexed by the top 18 bits, then 64-ary nodes that find their child with one popcount on a
-//! bit vector, with runs of equal leaves stored once. We write it ourselves because no crate
+//! (IPv4: the top 18 bits; IPv6: bits 3-24 of global unicast, the top 18 bits of the rest),
+//! then 64-ary nodes that find their child with one popcount on a bit vector, with runs of
+//! equal leaves stored once. We write it ourselves because no crate
 //! offers lock-free incremental updates with this lookup cost; `prefix-trie` is the peer the
 //! benchmarks compare against.
 

@@ -12,14 +12,14 @@ use crate::MISS;
 /// The largest next-hop index a table holds (indices into the next-hop table).
 pub const MAX_NEXT_HOP: u32 = u16::MAX as u32;
 
-/// Direct-pointing entries with this bit hold a next hop; others hold a node index.
+/// Direct-pointing entries with this bit hold a next hop; others hold a node index. (Which
+/// entry a key reads, and how many of its bits that resolves, is the address family's choice:
+/// [`Key::slot`].)
 const LEAF: u32 = 1 << 31;
-/// Bits resolved by the direct-pointing array. 18, as the Poptrie paper found best: a /24
-/// is then a leaf of the first node, three dependent loads in all.
-const DIRECT_BITS: u8 = 18;
-
 /// 32-byte aligned (8 bytes of padding): a 24-byte node at an arbitrary index straddles two
-/// cache lines one time in four, and a lookup would wait on both.
+/// cache lines one time in four, and a lookup would wait on both. (Using the padding for up
+/// to four inline leaf runs saved a load for 40% of IPv6 lookups but cost more in the
+/// unpredictable branch it needs: measured slower, not kept.)
 #[derive(Default)]
 #[repr(C, align(32))]
 struct Node {
@@ -29,6 +29,20 @@ struct Node {
     leafvec: AtomicU64,
     /// base0 (first leaf) in the low half, base1 (first child node) in the high half.
     bases: AtomicU64,
+}
+
+/// A node's contents, as the builder writes them and an update copies them.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+struct NodeVal {
+    vector: u64,
+    leafvec: u64,
+    bases: u64,
+}
+
+impl NodeVal {
+    fn base1(&self) -> usize {
+        (self.bases >> 32) as usize
+    }
 }
 
 /// One published version of the lookup structure. Readers use it through [`Fib::reader`].
@@ -83,12 +97,12 @@ impl<K: Key> Table<K> {
     /// The next hop for `key`, or MISS.
     #[inline]
     pub fn lookup(&self, key: K) -> u32 {
-        let d = self.direct[key.top(DIRECT_BITS)].load(Ordering::Acquire);
+        let (slot, mut off) = key.slot();
+        let d = self.direct[slot].load(Ordering::Acquire);
         if d & LEAF != 0 {
             return d & !LEAF;
         }
         let mut idx = d as usize;
-        let mut off = DIRECT_BITS;
         loop {
             match self.step(idx, key, off) {
                 Step::Child(c) => {
@@ -114,26 +128,33 @@ impl<K: Key> Table<K> {
             let mut idx = [0u32; G];
             let mut leaf = [u32::MAX; G];
             for k in kc {
-                prefetch(&self.direct[k.top(DIRECT_BITS)]);
+                prefetch(&self.direct[k.slot().0]);
             }
+            // Keys go down the levels together, so they must start at the same depth; a key
+            // whose direct array resolves another depth than the first key's (IPv6 outside
+            // 2000::/3 in a batch of global unicast, or the other way round) is looked up alone.
+            let first = kc[0].slot().1;
             let mut pending = 0u64;
             for (i, k) in kc.iter().enumerate() {
-                let d = self.direct[k.top(DIRECT_BITS)].load(Ordering::Relaxed);
+                let (slot, bits) = k.slot();
+                let d = self.direct[slot].load(Ordering::Relaxed);
                 if d & LEAF != 0 {
                     oc[i] = d & !LEAF;
+                } else if bits != first {
+                    oc[i] = self.lookup(*k);
                 } else {
                     idx[i] = d;
                     prefetch(&self.nodes[d as usize]);
                     pending |= 1 << i;
                 }
             }
-            let mut off = DIRECT_BITS;
+            let mut off = first;
             let mut ended = 0u64;
             while pending != 0 {
                 let mut next = 0u64;
                 let mut p = pending;
                 while p != 0 {
-                    let i = p.trailing_zeros() as usize;
+                    let i = p.trailing_zeros() as usize & (G - 1);
                     p &= p - 1;
                     let n = &self.nodes[idx[i] as usize];
                     let vector = n.vector.load(Ordering::Relaxed);
@@ -156,7 +177,7 @@ impl<K: Key> Table<K> {
                 off += 6;
             }
             while ended != 0 {
-                let i = ended.trailing_zeros() as usize;
+                let i = ended.trailing_zeros() as usize & (G - 1);
                 ended &= ended - 1;
                 oc[i] = u32::from(self.leaves[leaf[i] as usize].load(Ordering::Relaxed));
             }
@@ -187,20 +208,20 @@ enum Child {
 trait Sink {
     fn alloc_nodes(&mut self, n: usize) -> Option<usize>;
     fn alloc_leaves(&mut self, n: usize) -> Option<usize>;
-    fn node(&mut self, i: usize, vector: u64, leafvec: u64, base0: usize, base1: usize);
+    fn node(&mut self, i: usize, val: NodeVal);
     fn leaf(&mut self, i: usize, nh: u32);
 }
 
 #[derive(Default)]
 struct VecSink {
-    nodes: Vec<(u64, u64, u64)>,
+    nodes: Vec<NodeVal>,
     leaves: Vec<u16>,
 }
 
 impl Sink for VecSink {
     fn alloc_nodes(&mut self, n: usize) -> Option<usize> {
         let at = self.nodes.len();
-        self.nodes.resize(at + n, (0, 0, 0));
+        self.nodes.resize(at + n, NodeVal::default());
         Some(at)
     }
     fn alloc_leaves(&mut self, n: usize) -> Option<usize> {
@@ -208,8 +229,8 @@ impl Sink for VecSink {
         self.leaves.resize(at + n, 0);
         Some(at)
     }
-    fn node(&mut self, i: usize, vector: u64, leafvec: u64, base0: usize, base1: usize) {
-        self.nodes[i] = (vector, leafvec, ((base1 as u64) << 32) | base0 as u64);
+    fn node(&mut self, i: usize, val: NodeVal) {
+        self.nodes[i] = val;
     }
     fn leaf(&mut self, i: usize, nh: u32) {
         self.leaves[i] = nh as u16;
@@ -238,12 +259,8 @@ impl<K: Key> Sink for LiveSink<'_, K> {
             at
         })
     }
-    fn node(&mut self, i: usize, vector: u64, leafvec: u64, base0: usize, base1: usize) {
-        let n = &self.table.nodes[i];
-        n.vector.store(vector, Ordering::Relaxed);
-        n.leafvec.store(leafvec, Ordering::Relaxed);
-        n.bases
-            .store(((base1 as u64) << 32) | base0 as u64, Ordering::Relaxed);
+    fn node(&mut self, i: usize, val: NodeVal) {
+        self.write(i, val);
     }
     fn leaf(&mut self, i: usize, nh: u32) {
         self.table.leaves[i].store(nh as u16, Ordering::Relaxed);
@@ -251,20 +268,20 @@ impl<K: Key> Sink for LiveSink<'_, K> {
 }
 
 impl<K: Key> LiveSink<'_, K> {
-    fn read(&self, i: usize) -> (u64, u64, u64) {
+    fn read(&self, i: usize) -> NodeVal {
         let n = &self.table.nodes[i];
-        (
-            n.vector.load(Ordering::Relaxed),
-            n.leafvec.load(Ordering::Relaxed),
-            n.bases.load(Ordering::Relaxed),
-        )
+        NodeVal {
+            vector: n.vector.load(Ordering::Relaxed),
+            leafvec: n.leafvec.load(Ordering::Relaxed),
+            bases: n.bases.load(Ordering::Relaxed),
+        }
     }
 
-    fn write(&mut self, i: usize, (v, l, b): (u64, u64, u64)) {
+    fn write(&mut self, i: usize, val: NodeVal) {
         let n = &self.table.nodes[i];
-        n.vector.store(v, Ordering::Relaxed);
-        n.leafvec.store(l, Ordering::Relaxed);
-        n.bases.store(b, Ordering::Relaxed);
+        n.vector.store(val.vector, Ordering::Relaxed);
+        n.leafvec.store(val.leafvec, Ordering::Relaxed);
+        n.bases.store(val.bases, Ordering::Relaxed);
     }
 }
 
@@ -285,17 +302,15 @@ fn rewrite_node<K: Key>(
     n: u32,
     best: u32,
     off: u8,
-    old: (u64, u64, u64),
+    old: NodeVal,
     addr: K,
     len: u8,
 ) -> Option<()> {
     let (base1, internal) = place(trie, sink, at, n, best)?;
-    let (old_vector, _, old_bases) = old;
     for (j, (i, c, b)) in internal.into_iter().enumerate() {
         let bit = 1u64 << i;
-        if old_vector & bit != 0 && !child_meets(i, off, addr, len) {
-            let old_child =
-                (old_bases >> 32) as usize + (old_vector & (bit - 1)).count_ones() as usize;
+        if old.vector & bit != 0 && !child_meets(i, off, addr, len) {
+            let old_child = old.base1() + (old.vector & (bit - 1)).count_ones() as usize;
             let content = sink.read(old_child);
             sink.write(base1 + j, content);
         } else {
@@ -373,7 +388,14 @@ fn place<K: Key, S: Sink>(
         sink.leaf(base0 + j, *nh);
     }
     let base1 = sink.alloc_nodes(internal.len())?;
-    sink.node(at, vector, leafvec, base0, base1);
+    sink.node(
+        at,
+        NodeVal {
+            vector,
+            leafvec,
+            bases: ((base1 as u64) << 32) | base0 as u64,
+        },
+    );
     Some((base1, internal))
 }
 
@@ -395,7 +417,10 @@ fn write_node<K: Key, S: Sink>(
 
 /// The direct-pointing value for one slot, building its subtree if it has one.
 fn build_slot<K: Key, S: Sink>(trie: &Trie<K>, sink: &mut S, slot: usize) -> Option<(u32, usize)> {
-    let (node, best) = trie.walk(K::from_top(slot, DIRECT_BITS), DIRECT_BITS);
+    let Some((prefix, bits)) = K::slot_prefix(slot) else {
+        return Some((LEAF | MISS, 0));
+    };
+    let (node, best) = trie.walk(prefix, bits);
     match node {
         Some(n) if trie.has_children(n) => {
             let at = sink.alloc_nodes(1)?;
@@ -477,7 +502,7 @@ impl<K: Key> Fib<K> {
 
     fn build_table(rib: &Trie<K>) -> (Table<K>, usize, usize, Vec<u32>) {
         let mut sink = VecSink::default();
-        let slots = 1usize << DIRECT_BITS;
+        let slots = K::SLOTS;
         let mut direct = Vec::with_capacity(slots);
         let mut slot_nodes = vec![0u32; slots];
         for (slot, sn) in slot_nodes.iter_mut().enumerate() {
@@ -492,10 +517,10 @@ impl<K: Key> Fib<K> {
         let mut nodes: Vec<Node> = sink
             .nodes
             .into_iter()
-            .map(|(v, l, b)| Node {
-                vector: AtomicU64::new(v),
-                leafvec: AtomicU64::new(l),
-                bases: AtomicU64::new(b),
+            .map(|v| Node {
+                vector: AtomicU64::new(v.vector),
+                leafvec: AtomicU64::new(v.leafvec),
+                bases: AtomicU64::new(v.bases),
             })
             .collect();
         nodes.resize_with(node_cap, Node::default);
@@ -548,12 +573,12 @@ impl<K: Key> Fib<K> {
     /// that hold most of the table. `Some(false)`: the slot must be rebuilt whole; `None`: no
     /// room left.
     fn patch(&mut self, table: &Table<K>, addr: K, len: u8) -> Option<bool> {
-        let slot = addr.top(DIRECT_BITS);
+        let (slot, bits) = addr.slot();
         let d = table.direct[slot].load(Ordering::Relaxed);
-        if d & LEAF != 0 || len <= DIRECT_BITS {
+        if d & LEAF != 0 || len <= bits {
             return Some(false);
         }
-        let mut chain: Vec<(usize, u8)> = vec![(d as usize, DIRECT_BITS)];
+        let mut chain: Vec<(usize, u8)> = vec![(d as usize, bits)];
         loop {
             let (idx, off) = *chain.last().expect("non-empty");
             if len <= off + 6 {
@@ -596,11 +621,11 @@ impl<K: Key> Fib<K> {
         )?;
         let mut content = sink.read(scratch);
         for &(p_idx, p_off) in chain[..chain.len() - 1].iter().rev() {
-            let (pv, pl, pb) = sink.read(p_idx);
-            let count = pv.count_ones() as usize;
-            let old_base1 = (pb >> 32) as usize;
+            let parent = sink.read(p_idx);
+            let count = parent.vector.count_ones() as usize;
+            let old_base1 = parent.base1();
             let new_base1 = sink.alloc_nodes(count)?;
-            let replaced = (pv & ((1u64 << addr.six(p_off)) - 1)).count_ones() as usize;
+            let replaced = (parent.vector & ((1u64 << addr.six(p_off)) - 1)).count_ones() as usize;
             for j in 0..count {
                 let c = if j == replaced {
                     content
@@ -609,7 +634,10 @@ impl<K: Key> Fib<K> {
                 };
                 sink.write(new_base1 + j, c);
             }
-            content = (pv, pl, (pb & 0xffff_ffff) | ((new_base1 as u64) << 32));
+            content = NodeVal {
+                bases: (parent.bases & 0xffff_ffff) | ((new_base1 as u64) << 32),
+                ..parent
+            };
         }
         let root = sink.alloc_nodes(1)?;
         sink.write(root, content);
@@ -623,7 +651,7 @@ impl<K: Key> Fib<K> {
 
     /// Republishes what a change to `addr/len` can affect.
     fn refresh(&mut self, addr: K, len: u8) {
-        if len > DIRECT_BITS {
+        if len > addr.slot().1 {
             let table = self.table.load_full();
             match self.patch(&table, addr, len) {
                 Some(true) => {
@@ -639,14 +667,8 @@ impl<K: Key> Fib<K> {
                 }
             }
         }
-        let first = addr.top(DIRECT_BITS);
-        let count = if len >= DIRECT_BITS {
-            1
-        } else {
-            1usize << (DIRECT_BITS - len)
-        };
         let table = self.table.load_full();
-        for slot in first..first + count {
+        for slot in addr.slots_of(len).into_iter().flatten() {
             let mut sink = LiveSink {
                 table: &table,
                 nodes_used: self.nodes_used,

@@ -114,6 +114,112 @@ proptest! {
     }
 }
 
+/// IPv6 prefixes around the edges of the two direct arrays (global unicast 2000::/3 has one
+/// of its own, resolving 24 bits; everything else shares an 18-bit one): short prefixes that
+/// span both, prefixes right at the array depths, and keys just outside 2000::/3.
+fn v6_routes() -> impl Strategy<Value = Vec<(u128, u8, u32)>> {
+    prop::collection::vec(
+        (
+            prop::sample::select(vec![
+                0x2001_0db8u128,
+                0x2a00_1450,
+                0x3fff_ffff,
+                0x1fff_ffff,
+                0x4000_0000,
+                0xfe80_0000,
+                0xfd00_0000,
+                0x0000_0000,
+            ]),
+            any::<u128>(),
+            prop::sample::select(vec![
+                0u8, 1, 2, 3, 4, 16, 17, 18, 19, 23, 24, 25, 30, 32, 36, 47, 48, 64, 128,
+            ]),
+            1u32..1000,
+        ),
+        0..80,
+    )
+    .prop_map(|v| {
+        v.into_iter()
+            .map(|(top, r, l, nh)| ((top << 96) | (r >> 40), l, nh))
+            .collect()
+    })
+}
+
+fn probes_v6(routes: &[(u128, u8, u32)], extra: &[u128]) -> Vec<u128> {
+    let mut p: Vec<u128> = extra.to_vec();
+    for (a, l, _) in routes {
+        p.push(*a);
+        p.push(a | u128::MAX.checked_shr(u32::from(*l)).unwrap_or(0));
+        p.push(a.wrapping_sub(1));
+    }
+    p
+}
+
+proptest! {
+    // Fewer cases: each builds IPv6 tables of 2.3M direct slots.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn incremental_updates_match_naive_v6(
+        routes in v6_routes(),
+        removals in prop::collection::vec(any::<prop::sample::Index>(), 0..40),
+        extra in prop::collection::vec(any::<u128>(), 30),
+    ) {
+        let mut fib = Fib::new();
+        let mut live: Vec<(u128, u8, u32)> = Vec::new();
+        for (a, l, nh) in routes.iter().copied() {
+            fib.insert(a, l, nh);
+            live = dedup([live, vec![(a, l, nh)]].concat());
+        }
+        for r in removals {
+            if live.is_empty() { break; }
+            let (a, l, _) = live.remove(r.index(live.len()));
+            prop_assert!(fib.remove(a, l));
+        }
+        let reader = fib.reader();
+        let table = reader.load();
+        let keys = probes_v6(&live, &extra);
+        let mut batch = vec![0u32; keys.len()];
+        table.lookup_batch(&keys, &mut batch);
+        for (k, b) in keys.iter().zip(&batch) {
+            prop_assert_eq!(table.lookup(*k), naive(&live, *k), "key {:#x}", k);
+            prop_assert_eq!(*b, naive(&live, *k), "batch, key {:#x}", k);
+        }
+        let rebuilt = Fib::from_routes(live.iter().copied());
+        for k in &keys {
+            prop_assert_eq!(rebuilt.lookup(*k), naive(&live, *k), "bulk, key {:#x}", k);
+        }
+    }
+}
+
+/// Long prefixes, up to /128: a batch lookup going fifteen levels deep, keys branching at
+/// every level.
+#[test]
+fn batch_lookups_past_ten_levels() {
+    let base: u128 = 0x2001_0db8_0000_0000_0000_0000_0000_0000;
+    let mut routes = Vec::new();
+    for len in (24..=128u8).step_by(7) {
+        let a = (base | 0x0123_4567_89ab_cdef_0f1e_2d3c) & u128::MAX << (128 - u32::from(len));
+        routes.push((a, len, u32::from(len)));
+        // and, for the batch to branch, a sibling one bit off at the same length
+        routes.push((
+            a ^ (1u128 << (128 - u32::from(len))),
+            len,
+            1000 + u32::from(len),
+        ));
+    }
+    let routes = dedup(routes);
+    let fib = Fib::from_routes(routes.iter().copied());
+    let keys = probes_v6(&routes, &[base | 0x0123_4567_89ab_cdef_0f1e_2d3c]);
+    let mut batch = vec![0u32; keys.len()];
+    fib.reader().load().lookup_batch(&keys, &mut batch);
+    for (k, b) in keys.iter().zip(&batch) {
+        assert_eq!(*b, naive(&routes, *k), "key {k:#x}");
+        assert_eq!(fib.lookup(*k), naive(&routes, *k), "key {k:#x}");
+    }
+    assert_eq!(fib.lookup(base | 0x0123_4567_89ab_cdef_0f1e_2d3c), 122);
+}
+
 #[test]
 fn a_default_route_and_a_host_route() {
     let mut fib: Fib<u32> = Fib::new();
