@@ -66,6 +66,15 @@ struct Flow {
     dst: u32,
 }
 
+/// What differs between two established-session packets of the workload: addresses, header
+/// checksum, source port, sequence and acknowledgement numbers (20 bytes instead of 60).
+struct Ack {
+    addrs: [u8; 8],
+    check: [u8; 2],
+    sport: [u8; 2],
+    seq_ack: [u8; 8],
+}
+
 /// Writes a 60-byte Ethernet + IPv4 + TCP frame (TCP checksum left zero: nothing checks it).
 #[inline(always)]
 fn tcp_frame(buf: &mut [u8], k: (u32, u32, u16, u16), flags: u8, seq: u32, ack: u32) -> usize {
@@ -272,19 +281,50 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
     let held = order.len();
     let mut visit: Vec<usize> = (0..1 << 20).map(|_| rng.gen_range(0..held)).collect();
     let drops_before = p.counters.total_drops();
-    let est = |p: &mut Pipeline, visit: &[usize]| {
-        let mut rates = Vec::new();
-        for _ in 0..4 {
-            rates.extend(run(p, &t, visit.len(), 0, 1 << 16, |j, buf| {
-                let (_, i) = order[visit[j]];
+    // The packets are prepared before the clock starts, as compact records patched into a
+    // template (the stand-in for a NIC's receive copy, as in the forwarding pipeline bench):
+    // building each frame from the flow tables in the timed loop cost a third of the time
+    // and, over a million flows, two cache misses per packet that were the bench's own.
+    let template = {
+        let mut b = [0u8; 60];
+        tcp_frame(&mut b, (0, 0, 0, 80), 0x10, 0, 0);
+        b
+    };
+    let records = |visit: &[usize]| -> Vec<Ack> {
+        visit
+            .iter()
+            .map(|&j| {
+                let (_, i) = order[j];
                 let f = flows[i];
+                let mut b = [0u8; 60];
                 tcp_frame(
-                    buf,
+                    &mut b,
                     (f.src, f.dst, f.sport, 80),
                     0x10,
                     isn(i).wrapping_add(1),
                     srv(i).wrapping_add(1),
-                )
+                );
+                Ack {
+                    addrs: b[26..34].try_into().expect("8 bytes"),
+                    check: [b[24], b[25]],
+                    sport: [b[34], b[35]],
+                    seq_ack: b[38..46].try_into().expect("8 bytes"),
+                }
+            })
+            .collect()
+    };
+    let est = |p: &mut Pipeline, visit: &[usize]| {
+        let acks = records(visit);
+        let mut rates = Vec::new();
+        for _ in 0..4 {
+            rates.extend(run(p, &t, acks.len(), 0, 1 << 16, |j, buf| {
+                let a = &acks[j];
+                buf[..60].copy_from_slice(&template);
+                buf[24..26].copy_from_slice(&a.check);
+                buf[26..34].copy_from_slice(&a.addrs);
+                buf[34..36].copy_from_slice(&a.sport);
+                buf[38..46].copy_from_slice(&a.seq_ack);
+                60
             }));
         }
         rates
@@ -305,10 +345,16 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
     let plain = tables(None);
     let mut q = Pipeline::new(2, BATCH);
     let mut off = Vec::new();
+    let acks = records(&visit);
     for _ in 0..4 {
-        off.extend(run(&mut q, &plain, 1 << 20, 0, 1 << 16, |j, buf| {
-            let f = flows[j % sessions];
-            tcp_frame(buf, (f.src, f.dst, f.sport, 80), 0x10, 1, 1)
+        off.extend(run(&mut q, &plain, acks.len(), 0, 1 << 16, |j, buf| {
+            let a = &acks[j];
+            buf[..60].copy_from_slice(&template);
+            buf[24..26].copy_from_slice(&a.check);
+            buf[26..34].copy_from_slice(&a.addrs);
+            buf[34..36].copy_from_slice(&a.sport);
+            buf[38..46].copy_from_slice(&a.seq_ack);
+            60
         }));
     }
     let sort = |mut v: Vec<f64>| {

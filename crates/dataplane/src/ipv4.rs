@@ -55,8 +55,9 @@ fn options_well_formed(mut opts: &[u8]) -> bool {
 }
 
 /// Decrements the TTL with an incremental checksum update. Fails when the TTL would reach
-/// zero (the packet must not be forwarded).
-#[inline]
+/// zero (the packet must not be forwarded). Always inlined: once per forwarded packet, and
+/// the router's stage is too large for the compiler to inline it on its own.
+#[inline(always)]
 pub fn decrement_ttl(frame: &mut [u8], l3: usize) -> Result<(), DropReason> {
     let ttl = frame[l3 + 8];
     if ttl <= 1 {

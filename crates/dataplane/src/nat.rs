@@ -152,10 +152,70 @@ pub fn rewrite_at(f: &mut [u8], l3: usize, from: &FlowKey, to: &FlowKey, partial
     }
 }
 
-/// [`rewrite_at`] for a frame's own IPv4 header.
+/// [`rewrite_at`] for a frame's own IPv4 header: every packet of a translated session
+/// comes here, so the common case (no IP options, not a fragment, TCP or UDP with a
+/// checksum, no offload) takes a straight path over a fixed-size view of the headers:
+/// about a third of the instructions of the general one, which handles the rest.
 #[inline]
 pub fn rewrite(f: &mut [u8], from: &FlowKey, to: &FlowKey, partial: bool) {
-    rewrite_at(f, ETH_HDR, from, to, partial)
+    if partial || !rewrite_plain(f, from, to) {
+        rewrite_at(f, ETH_HDR, from, to, partial)
+    }
+}
+
+/// The common case of [`rewrite`]; false (nothing written) when the frame is not that case.
+#[inline(always)]
+fn rewrite_plain(f: &mut [u8], from: &FlowKey, to: &FlowKey) -> bool {
+    // IPv4 header and the first 8 bytes of the transport header (the UDP header whole).
+    let Some(h) = f.get_mut(ETH_HDR..ETH_HDR + 28) else {
+        return false;
+    };
+    let h: &mut [u8; 28] = h.try_into().expect("28 bytes");
+    // No options; fragment offset zero (a first fragment carries the ports, as in
+    // rewrite_at).
+    if h[0] != 0x45 || h[6] & 0x1f != 0 || h[7] != 0 {
+        return false;
+    }
+    let at = match h[9] {
+        6 => ETH_HDR + 20 + 16,
+        17 if h[26..28] != [0, 0] => ETH_HDR + 20 + 6,
+        _ => return false,
+    };
+    if at + 2 > f.len() {
+        return false;
+    }
+    let udp = at == ETH_HDR + 26;
+    let h: &mut [u8; 28] = (&mut f[ETH_HDR..ETH_HDR + 28])
+        .try_into()
+        .expect("28 bytes");
+    // Only what changed is summed: an unchanged word would add a negative zero, which can
+    // flip a checksum between its two encodings (the general path never does).
+    let mut addrs = 0u32;
+    if from.src != to.src {
+        h[12..16].copy_from_slice(&to.src.to_be_bytes());
+        addrs += diff32(from.src, to.src);
+    }
+    if from.dst != to.dst {
+        h[16..20].copy_from_slice(&to.dst.to_be_bytes());
+        addrs += diff32(from.dst, to.dst);
+    }
+    if addrs != 0 {
+        let ip = u16::from_be_bytes([h[10], h[11]]);
+        h[10..12].copy_from_slice(&(!fold(u32::from(!ip) + addrs)).to_be_bytes());
+    }
+    let mut l4 = addrs;
+    if from.sport != to.sport {
+        h[20..22].copy_from_slice(&to.sport.to_be_bytes());
+        l4 += diff16(from.sport, to.sport);
+    }
+    if from.dport != to.dport {
+        h[22..24].copy_from_slice(&to.dport.to_be_bytes());
+        l4 += diff16(from.dport, to.dport);
+    }
+    if l4 != 0 {
+        apply(f, at, l4, false, udp);
+    }
+    true
 }
 
 /// The flow key of the packet an ICMP error quotes (as that packet was sent), if the error
@@ -312,6 +372,52 @@ mod tests {
             rewrite(&mut f, &from, &to, false);
             proptest::prop_assert!(valid(&f, &to));
             proptest::prop_assert_eq!(&f[34 + 4..], &frame(&to, &payload)[34 + 4..]);
+        }
+    }
+
+    proptest::proptest! {
+        /// The straight path writes exactly what the general one does, and declines what it
+        /// does not handle (options, fragments, UDP without a checksum, short frames).
+        #[test]
+        fn the_common_case_path_matches_the_general_one(
+            a in proptest::array::uniform5(proptest::prelude::any::<u32>()),
+            b in proptest::array::uniform5(proptest::prelude::any::<u32>()),
+            same in proptest::array::uniform4(proptest::prelude::any::<bool>()),
+            proto in proptest::sample::select(vec![6u8, 17, 1]),
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            frag in proptest::sample::select(vec![0u16, 0x2000, 0x0001, 0x4000]),
+            udp_zero in proptest::prelude::any::<bool>(),
+            cut in 0usize..60,
+        ) {
+            let from = FlowKey { src: a[0], dst: a[1], sport: a[2] as u16, dport: a[3] as u16, proto };
+            let pick = |s: bool, x: u32, y: u32| if s { x } else { y };
+            let to = FlowKey {
+                src: pick(same[0], a[0], b[0]),
+                dst: pick(same[1], a[1], b[1]),
+                sport: pick(same[2], a[2], b[2]) as u16,
+                dport: pick(same[3], a[3], b[3]) as u16,
+                proto,
+            };
+            let mut f = frame(&FlowKey { proto: if proto == 1 { 17 } else { proto }, ..from }, &payload);
+            f[23] = proto;
+            f[20..22].copy_from_slice(&frag.to_be_bytes());
+            if proto == 17 && udp_zero {
+                f[40..42].copy_from_slice(&[0, 0]);
+            }
+            let c = checksum::checksum(&{ let mut h = f[14..34].to_vec(); h[10] = 0; h[11] = 0; h });
+            f[24..26].copy_from_slice(&c.to_be_bytes());
+            f.truncate(f.len().saturating_sub(cut).max(14 + 20));
+            let mut general = f.clone();
+            rewrite_at(&mut general, ETH_HDR, &from, &to, false);
+            let mut g = f.clone();
+            rewrite(&mut g, &from, &to, false);
+            proptest::prop_assert_eq!(&g, &general);
+            let mut plain = f.clone();
+            if rewrite_plain(&mut plain, &from, &to) {
+                proptest::prop_assert_eq!(&plain, &general);
+            } else {
+                proptest::prop_assert_eq!(&plain, &f, "declined but wrote");
+            }
         }
     }
 

@@ -158,6 +158,7 @@ pub struct Flow {
 }
 
 /// Reads the flow of a checked IPv4 frame. None: too short for its transport header.
+#[inline]
 pub fn flow_of(f: &[u8]) -> Option<Flow> {
     let l3 = ETH_HDR;
     let ihl = usize::from(f[l3] & 0x0f) * 4;

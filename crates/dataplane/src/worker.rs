@@ -19,7 +19,7 @@ use crate::screen::{self, Attack, ScreenState, SourceRoute};
 use crate::security::{self, SecurityTables};
 use savin_config::model::security::Action;
 use savin_security::NatAction;
-use savin_session::{Dir, FlowKey, SessionTable};
+use savin_session::{Dir, FlowKey, Probe, SessionTable};
 
 /// What a next hop resolves to: the output port, the Ethernet addresses to write and the
 /// port's IP MTU (larger packets are fragmented or answered with fragmentation needed).
@@ -215,7 +215,9 @@ pub struct Pipeline {
     /// Per frame: its flow as read before the lookups (None: too short), and its session.
     parsed: Vec<Option<security::Flow>>,
     found: Vec<Option<(u32, Dir)>>,
-    rest: Vec<(FlowKey, FlowKey)>,
+    /// Per frame of a translated session: the key it leaves with. (Its destination part is
+    /// applied before the route lookup, its source part after.)
+    rest: Vec<FlowKey>,
     /// Where each source pool (and, last, interface NAT) resumes giving out ports.
     nat_cursor: Vec<u32>,
     /// Policy and NAT rule hits, for the security tables they count against.
@@ -332,7 +334,7 @@ impl Pipeline {
             flows: vec![security::Flow::default(); batch],
             parsed: vec![None; batch],
             found: vec![None; batch],
-            rest: vec![(FlowKey::default(), FlowKey::default()); batch],
+            rest: vec![FlowKey::default(); batch],
             nat_cursor: Vec::new(),
             hits: Hits::default(),
             hits_of: None,
@@ -393,8 +395,7 @@ impl Pipeline {
             self.flows.resize(batch.len(), security::Flow::default());
             self.parsed.resize(batch.len(), None);
             self.found.resize(batch.len(), None);
-            self.rest
-                .resize(batch.len(), (FlowKey::default(), FlowKey::default()));
+            self.rest.resize(batch.len(), FlowKey::default());
         }
         self.counters.rx += batch.len() as u64;
         self.load_security(tables);
@@ -480,17 +481,21 @@ impl Pipeline {
             for g in (0..n).step_by(GROUP) {
                 let end = (g + GROUP).min(n);
                 if let Some(t) = &self.sessions {
+                    let mut probes = [Probe::default(); GROUP];
                     for j in g..end {
                         let i = usize::from(self.passed[j]);
                         let f = security::flow_of(batch.frame(i));
                         if let Some(f) = &f {
-                            t.prefetch_key(&f.key);
+                            probes[j - g] = t.prefetch_key(&f.key);
                         }
                         self.parsed[i] = f;
                     }
                     for j in g..end {
                         let i = usize::from(self.passed[j]);
-                        self.found[i] = self.parsed[i].and_then(|f| t.lookup(&f.key));
+                        self.found[i] = match self.parsed[i] {
+                            Some(_) => t.lookup_probe(&probes[j - g]),
+                            None => None,
+                        };
                         if let Some((id, _)) = self.found[i] {
                             t.prefetch_session(id);
                         }
@@ -623,7 +628,9 @@ impl Pipeline {
                 return Err(self.screened(from, a));
             }
         }
-        let Some(mut flow) = self.parsed[i] else {
+        // What a session's packet needs of its flow, read in place (the whole flow is
+        // copied only for a first packet).
+        let Some((key, tcp, len)) = self.parsed[i].as_ref().map(|f| (f.key, f.tcp, f.len)) else {
             return Err(DropReason::Truncated);
         };
         let partial = batch.offload(i).needs_csum();
@@ -633,28 +640,31 @@ impl Pipeline {
         };
         // Found before (sessions are never freed within a batch), or made since by an
         // earlier frame of this batch.
-        let found = self.found[i].or_else(|| table.lookup(&flow.key));
+        let found = self.found[i].or_else(|| table.lookup(&key));
         if let Some((id, dir)) = found {
             table
-                .track(id, dir, flow.tcp.as_ref(), flow.len, now)
+                .track(id, dir, tcp.as_ref(), len, now)
                 .map_err(security::drop_of)?;
             if !table.translates(id, dir) {
                 self.pre[i] = Pre::Session { nat: false };
-                return Ok(flow.key.dst);
+                return Ok(key.dst);
             }
             let to = table.translated(id, dir);
             let mid = FlowKey {
                 dst: to.dst,
                 dport: to.dport,
-                ..flow.key
+                ..key
             };
-            if mid != flow.key {
-                nat::rewrite(batch.frame_mut(i), &flow.key, &mid, partial);
+            if mid != key {
+                nat::rewrite(batch.frame_mut(i), &key, &mid, partial);
             }
-            self.rest[i] = (mid, to);
+            self.rest[i] = to;
             self.pre[i] = Pre::Session { nat: true };
             return Ok(to.dst);
         }
+        let Some(mut flow) = self.parsed[i] else {
+            return Err(DropReason::Truncated);
+        };
         if flow.key.proto == 1 && nat::is_icmp_error(flow.icmp_type) {
             // An error about a packet of a session belongs to that session: translated back
             // to what the packet's sender knows, and let through without a policy of its own.
@@ -721,6 +731,24 @@ impl Pipeline {
         Ok(dst)
     }
 
+    /// A translated session's frame `i`: its key as it is between the destination and the
+    /// source translation (what the frame holds after the route lookup), and the key it
+    /// leaves with. (Recomputed rather than stored: a key built and copied back at once
+    /// stalled on store forwarding.)
+    #[inline(always)]
+    fn after_dnat(&self, i: usize) -> (FlowKey, FlowKey) {
+        let to = self.rest[i];
+        let key = self.parsed[i].map(|f| f.key).unwrap_or(to);
+        (
+            FlowKey {
+                dst: to.dst,
+                dport: to.dport,
+                ..key
+            },
+            to,
+        )
+    }
+
     /// Counts a screened packet under its zone and attack; the drop reason to count it by.
     #[inline]
     fn screened(&mut self, zone: u16, a: Attack) -> DropReason {
@@ -745,9 +773,20 @@ impl Pipeline {
         out_port: Option<u16>,
         v6: bool,
     ) -> bool {
-        // A session's packet without translation was settled before the route lookup.
-        if self.pre[usize::from(i)] == (Pre::Session { nat: false }) {
-            return true;
+        match self.pre[usize::from(i)] {
+            // A session's packet without translation was settled before the route lookup.
+            Pre::Session { nat: false } => return true,
+            // One with translation gets the rest of it (source NAT) now that the route is
+            // known; no policy, nothing else to look up (the common case, kept out of the call).
+            Pre::Session { nat: true } if !v6 => {
+                let (mid, to) = self.after_dnat(usize::from(i));
+                if mid != to {
+                    let partial = batch.offload(usize::from(i)).needs_csum();
+                    nat::rewrite(batch.frame_mut(usize::from(i)), &mid, &to, partial);
+                }
+                return true;
+            }
+            _ => {}
         }
         let Some(sec) = self.sec.take() else {
             return true;
@@ -796,7 +835,7 @@ impl Pipeline {
         match self.pre[i] {
             Pre::Session { nat } => {
                 if nat {
-                    let (mid, to) = self.rest[i];
+                    let (mid, to) = self.after_dnat(i);
                     if mid != to {
                         nat::rewrite(batch.frame_mut(i), &mid, &to, partial);
                     }

@@ -14,7 +14,7 @@ mod table;
 mod tcp;
 
 pub use table::{
-    CloseReason, Counters, Dir, FlowKey, Gone, Info, SessionConfig, SessionTable, State, Timeouts,
-    TrackError,
+    CloseReason, Counters, Dir, FlowKey, Gone, Info, Probe, SessionConfig, SessionTable, State,
+    Timeouts, TrackError,
 };
 pub use tcp::TcpSeg;

@@ -305,6 +305,13 @@ fn hash(k: u128) -> u64 {
     x ^ (x >> 29)
 }
 
+/// A key packed and hashed for the index, by [`SessionTable::prefetch_key`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Probe {
+    packed: u128,
+    home: usize,
+}
+
 /// The session table. One per worker: the worker owns it and needs no lock.
 pub struct SessionTable {
     cfg: SessionConfig,
@@ -387,7 +394,12 @@ impl SessionTable {
 
     #[inline(always)]
     fn find(&self, k: u128) -> Option<usize> {
-        let mut i = hash(k) as usize & self.mask;
+        self.find_from(k, hash(k) as usize & self.mask)
+    }
+
+    /// Linear probing from `i`, the key's home slot.
+    #[inline(always)]
+    fn find_from(&self, k: u128, mut i: usize) -> Option<usize> {
         loop {
             let s = self.keys[i];
             if s == k {
@@ -441,12 +453,32 @@ impl SessionTable {
     }
 
     /// Starts loading the index slot where `k` would be, so that a lookup a little later
-    /// finds it in the cache (the data plane does this for a whole batch first).
+    /// finds it in the cache (the data plane does this for a whole batch first). The probe
+    /// it returns lets that lookup skip packing and hashing the key again.
     #[inline(always)]
-    pub fn prefetch_key(&self, k: &FlowKey) {
-        let i = hash(k.pack()) as usize & self.mask;
+    pub fn prefetch_key(&self, k: &FlowKey) -> Probe {
+        let packed = k.pack();
+        let i = hash(packed) as usize & self.mask;
         prefetch(&self.keys[i]);
         prefetch(&self.vals[i]);
+        Probe { packed, home: i }
+    }
+
+    /// [`lookup`](Self::lookup) of the key a [`prefetch_key`](Self::prefetch_key) gave
+    /// `p` for, in this table (as it is now: entries may have moved since, the probe only
+    /// says where to start).
+    #[inline(always)]
+    pub fn lookup_probe(&self, p: &Probe) -> Option<(u32, Dir)> {
+        let i = self.find_from(p.packed, p.home & self.mask)?;
+        let v = self.vals[i];
+        Some((
+            v >> 1,
+            if v & 1 == 0 {
+                Dir::Forward
+            } else {
+                Dir::Reverse
+            },
+        ))
     }
 
     /// Starts loading session `id`.
