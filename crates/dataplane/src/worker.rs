@@ -645,11 +645,10 @@ impl Pipeline {
             table
                 .track(id, dir, tcp.as_ref(), len, now)
                 .map_err(security::drop_of)?;
-            if !table.translates(id, dir) {
+            let Some(to) = table.translation(id, dir) else {
                 self.pre[i] = Pre::Session { nat: false };
                 return Ok(key.dst);
-            }
-            let to = table.translated(id, dir);
+            };
             let mid = FlowKey {
                 dst: to.dst,
                 dport: to.dport,
@@ -738,7 +737,7 @@ impl Pipeline {
     #[inline(always)]
     fn after_dnat(&self, i: usize) -> (FlowKey, FlowKey) {
         let to = self.rest[i];
-        let key = self.parsed[i].map(|f| f.key).unwrap_or(to);
+        let key = self.parsed[i].as_ref().map_or(to, |f| f.key);
         (
             FlowKey {
                 dst: to.dst,
@@ -764,8 +763,8 @@ impl Pipeline {
 
     /// Runs the security stage (when zones are configured) on routed frame `i` leaving by
     /// `out_port` (None: for the box). False: it was dropped and counted (and a reject
-    /// answered).
-    #[inline]
+    /// answered). The session cases are inlined into the route stage; the rest is a call.
+    #[inline(always)]
     fn security_passes(
         &mut self,
         batch: &mut FrameBatch,
@@ -788,6 +787,19 @@ impl Pipeline {
             }
             _ => {}
         }
+        self.security_first(batch, i, out_port, v6)
+    }
+
+    /// [`security_passes`](Self::security_passes) for a first packet, a frame to the box
+    /// or IPv6.
+    #[inline(never)]
+    fn security_first(
+        &mut self,
+        batch: &mut FrameBatch,
+        i: u16,
+        out_port: Option<u16>,
+        v6: bool,
+    ) -> bool {
         let Some(sec) = self.sec.take() else {
             return true;
         };

@@ -305,6 +305,15 @@ fn hash(k: u128) -> u64 {
     x ^ (x >> 29)
 }
 
+/// The packed key of the reply to packed key `k` when nothing is translated: addresses and
+/// ports swapped; the marker bit and the protocol stay.
+#[inline(always)]
+fn mirror(k: u128) -> u128 {
+    let addr = |at: u32| (k >> at) & 0xffff_ffff;
+    let port = |at: u32| (k >> at) & 0xffff;
+    1 << 127 | addr(40) << 72 | addr(72) << 40 | port(8) << 24 | port(24) << 8 | (k & 0xff)
+}
+
 /// A key packed and hashed for the index, by [`SessionTable::prefetch_key`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Probe {
@@ -516,16 +525,16 @@ impl SessionTable {
     pub fn translates(&self, id: u32, dir: Dir) -> bool {
         let s = &self.sessions[id as usize];
         let (mine, other) = (s.keys[dir as usize], s.keys[1 - dir as usize]);
-        // Reversing swaps the addresses and the ports; the marker bit and protocol stay.
-        let addr = |k: u128, at: u32| (k >> at) & 0xffff_ffff;
-        let port = |k: u128, at: u32| (k >> at) & 0xffff;
-        let rev = 1 << 127
-            | addr(mine, 40) << 72
-            | addr(mine, 72) << 40
-            | port(mine, 8) << 24
-            | port(mine, 24) << 8
-            | (mine & 0xff);
-        rev != other
+        mirror(mine) != other
+    }
+
+    /// [`translated`](Self::translated) when [`translates`](Self::translates), else None: the
+    /// data plane's one question per packet, answered from one read of the two keys.
+    #[inline(always)]
+    pub fn translation(&self, id: u32, dir: Dir) -> Option<FlowKey> {
+        let s = &self.sessions[id as usize];
+        let (mine, other) = (s.keys[dir as usize], s.keys[1 - dir as usize]);
+        (mirror(mine) != other).then(|| FlowKey::unpack(mirror(other)))
     }
 
     /// The key of session `id` in direction `dir` (as packets going that way arrive).

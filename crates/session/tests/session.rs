@@ -398,6 +398,8 @@ fn a_session_translates_only_when_its_keys_are_not_mirror_images() {
     for d in [Dir::Forward, Dir::Reverse] {
         assert!(!t.translates(plain, d));
         assert!(t.translates(nat, d));
+        assert_eq!(t.translation(plain, d), None);
+        assert_eq!(t.translation(nat, d), Some(t.translated(nat, d)));
         assert_eq!(t.translated(plain, d), t.key(plain, d));
     }
     assert_eq!(t.translated(nat, Dir::Forward).src, 0xcb00_710a);
