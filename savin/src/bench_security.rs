@@ -75,6 +75,20 @@ struct Ack {
     seq_ack: [u8; 8],
 }
 
+impl Ack {
+    /// The frame: `template` (a 60-byte frame of the workload) patched with this packet's
+    /// fields, as a receive copy would land it.
+    #[inline(always)]
+    fn write(&self, template: &[u8; 60], buf: &mut [u8]) -> usize {
+        buf[..60].copy_from_slice(template);
+        buf[24..26].copy_from_slice(&self.check);
+        buf[26..34].copy_from_slice(&self.addrs);
+        buf[34..36].copy_from_slice(&self.sport);
+        buf[38..46].copy_from_slice(&self.seq_ack);
+        60
+    }
+}
+
 /// Writes a 60-byte Ethernet + IPv4 + TCP frame (TCP checksum left zero: nothing checks it).
 #[inline(always)]
 fn tcp_frame(buf: &mut [u8], k: (u32, u32, u16, u16), flags: u8, seq: u32, ack: u32) -> usize {
@@ -318,13 +332,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
         let mut rates = Vec::new();
         for _ in 0..4 {
             rates.extend(run(p, &t, acks.len(), 0, 1 << 16, |j, buf| {
-                let a = &acks[j];
-                buf[..60].copy_from_slice(&template);
-                buf[24..26].copy_from_slice(&a.check);
-                buf[26..34].copy_from_slice(&a.addrs);
-                buf[34..36].copy_from_slice(&a.sport);
-                buf[38..46].copy_from_slice(&a.seq_ack);
-                60
+                acks[j].write(&template, buf)
             }));
         }
         rates
@@ -348,13 +356,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
     let acks = records(&visit);
     for _ in 0..4 {
         off.extend(run(&mut q, &plain, acks.len(), 0, 1 << 16, |j, buf| {
-            let a = &acks[j];
-            buf[..60].copy_from_slice(&template);
-            buf[24..26].copy_from_slice(&a.check);
-            buf[26..34].copy_from_slice(&a.addrs);
-            buf[34..36].copy_from_slice(&a.sport);
-            buf[38..46].copy_from_slice(&a.seq_ack);
-            60
+            acks[j].write(&template, buf)
         }));
     }
     let sort = |mut v: Vec<f64>| {

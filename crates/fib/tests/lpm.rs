@@ -23,6 +23,41 @@ fn dedup<K: Key>(routes: Vec<(K, u8, u32)>) -> Vec<(K, u8, u32)> {
     out
 }
 
+/// Prefixes (address, length, next hop).
+type Routes<K> = Vec<(K, u8, u32)>;
+
+/// Inserts `routes` one by one, removes the picked ones, then checks every probe (one at a
+/// time and in a batch) against the naive match; returns what is left and the probes.
+fn incremental<K: Key + std::fmt::LowerHex>(
+    routes: &[(K, u8, u32)],
+    removals: &[prop::sample::Index],
+    probes: impl Fn(&[(K, u8, u32)]) -> Vec<K>,
+) -> Result<(Routes<K>, Vec<K>), TestCaseError> {
+    let mut fib = Fib::new();
+    let mut live: Vec<(K, u8, u32)> = Vec::new();
+    for (a, l, nh) in routes.iter().copied() {
+        fib.insert(a, l, nh);
+        live = dedup([live, vec![(a, l, nh)]].concat());
+    }
+    for r in removals {
+        if live.is_empty() {
+            break;
+        }
+        let (a, l, _) = live.remove(r.index(live.len()));
+        prop_assert!(fib.remove(a, l));
+    }
+    let reader = fib.reader();
+    let table = reader.load();
+    let keys = probes(&live);
+    let mut batch = vec![0u32; keys.len()];
+    table.lookup_batch(&keys, &mut batch);
+    for (k, b) in keys.iter().zip(&batch) {
+        prop_assert_eq!(table.lookup(*k), naive(&live, *k), "key {:#x}", k);
+        prop_assert_eq!(*b, naive(&live, *k), "batch, key {:#x}", k);
+    }
+    Ok((live, keys))
+}
+
 fn v4_routes() -> impl Strategy<Value = Vec<(u32, u8, u32)>> {
     // Addresses clustered in a few /8s so prefixes nest and overlap.
     prop::collection::vec(
@@ -70,26 +105,7 @@ proptest! {
         removals in prop::collection::vec(any::<prop::sample::Index>(), 0..40),
         extra in prop::collection::vec(any::<u32>(), 30),
     ) {
-        let mut fib = Fib::new();
-        let mut live: Vec<(u32, u8, u32)> = Vec::new();
-        for (a, l, nh) in routes.iter().copied() {
-            fib.insert(a, l, nh);
-            live = dedup([live, vec![(a, l, nh)]].concat());
-        }
-        for r in removals {
-            if live.is_empty() { break; }
-            let (a, l, _) = live.remove(r.index(live.len()));
-            prop_assert!(fib.remove(a, l));
-        }
-        let reader = fib.reader();
-        let table = reader.load();
-        let keys = probes(&live, &extra);
-        let mut batch = vec![0u32; keys.len()];
-        table.lookup_batch(&keys, &mut batch);
-        for (k, b) in keys.iter().zip(&batch) {
-            prop_assert_eq!(table.lookup(*k), naive(&live, *k), "key {:#x}", k);
-            prop_assert_eq!(*b, naive(&live, *k), "batch, key {:#x}", k);
-        }
+        incremental(&routes, &removals, |live| probes(live, &extra))?;
     }
 
     #[test]
@@ -165,26 +181,7 @@ proptest! {
         removals in prop::collection::vec(any::<prop::sample::Index>(), 0..40),
         extra in prop::collection::vec(any::<u128>(), 30),
     ) {
-        let mut fib = Fib::new();
-        let mut live: Vec<(u128, u8, u32)> = Vec::new();
-        for (a, l, nh) in routes.iter().copied() {
-            fib.insert(a, l, nh);
-            live = dedup([live, vec![(a, l, nh)]].concat());
-        }
-        for r in removals {
-            if live.is_empty() { break; }
-            let (a, l, _) = live.remove(r.index(live.len()));
-            prop_assert!(fib.remove(a, l));
-        }
-        let reader = fib.reader();
-        let table = reader.load();
-        let keys = probes_v6(&live, &extra);
-        let mut batch = vec![0u32; keys.len()];
-        table.lookup_batch(&keys, &mut batch);
-        for (k, b) in keys.iter().zip(&batch) {
-            prop_assert_eq!(table.lookup(*k), naive(&live, *k), "key {:#x}", k);
-            prop_assert_eq!(*b, naive(&live, *k), "batch, key {:#x}", k);
-        }
+        let (live, keys) = incremental(&routes, &removals, |live| probes_v6(live, &extra))?;
         let rebuilt = Fib::from_routes(live.iter().copied());
         for k in &keys {
             prop_assert_eq!(rebuilt.lookup(*k), naive(&live, *k), "bulk, key {:#x}", k);

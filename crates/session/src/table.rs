@@ -449,16 +449,19 @@ impl SessionTable {
     /// The session of a packet with key `k`, and which way the packet goes.
     #[inline]
     pub fn lookup(&self, k: &FlowKey) -> Option<(u32, Dir)> {
-        let i = self.find(k.pack())?;
+        self.find(k.pack()).map(|i| self.entry(i))
+    }
+
+    /// What index slot `i` holds: a session and the direction of its key.
+    #[inline(always)]
+    fn entry(&self, i: usize) -> (u32, Dir) {
         let v = self.vals[i];
-        Some((
-            v >> 1,
-            if v & 1 == 0 {
-                Dir::Forward
-            } else {
-                Dir::Reverse
-            },
-        ))
+        let dir = if v & 1 == 0 {
+            Dir::Forward
+        } else {
+            Dir::Reverse
+        };
+        (v >> 1, dir)
     }
 
     /// Starts loading the index slot where `k` would be, so that a lookup a little later
@@ -478,16 +481,8 @@ impl SessionTable {
     /// says where to start).
     #[inline(always)]
     pub fn lookup_probe(&self, p: &Probe) -> Option<(u32, Dir)> {
-        let i = self.find_from(p.packed, p.home & self.mask)?;
-        let v = self.vals[i];
-        Some((
-            v >> 1,
-            if v & 1 == 0 {
-                Dir::Forward
-            } else {
-                Dir::Reverse
-            },
-        ))
+        self.find_from(p.packed, p.home & self.mask)
+            .map(|i| self.entry(i))
     }
 
     /// Starts loading session `id`.
