@@ -76,6 +76,13 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
              {p} then log session-init; {p} then log session-close; "
         );
     }
+    // HTTPS to the DMZ is refused: matched after destination NAT (8443 -> 443).
+    let p = "set security policies from-zone untrust to-zone dmz policy no-tls";
+    cmds += &format!(
+        "{p} match source-address any; {p} match destination-address any; \
+         {p} match application junos-https; {p} then reject; \
+         insert security policies from-zone untrust to-zone dmz policy no-tls before policy all; "
+    );
     cmds += "set security zones security-zone trust host-inbound-traffic system-services ping; \
         set security nat source pool public address 10.0.2.100/32 to 10.0.2.102/32; \
         set security nat source pool public port range 20000 to 20999; \
@@ -91,6 +98,10 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
         set security nat destination rule-set in rule web match destination-address 10.0.2.50/32; \
         set security nat destination rule-set in rule web match destination-port 8080; \
         set security nat destination rule-set in rule web then destination-nat pool dmz-web; \
+        set security nat destination pool dmz-tls address 10.0.3.2/32 port 443; \
+        set security nat destination rule-set in rule tls match destination-address 10.0.2.50/32; \
+        set security nat destination rule-set in rule tls match destination-port 8443; \
+        set security nat destination rule-set in rule tls then destination-nat pool dmz-tls; \
         set security nat static rule-set one from zone untrust; \
         set security nat static rule-set one rule h3 match destination-address 10.0.2.60/32; \
         set security nat static rule-set one rule h3 then static-nat prefix 10.0.3.2/32; \
@@ -195,6 +206,22 @@ fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors()
     assert!(
         ok && page.contains("Directory listing"),
         "destination NAT: {page}\n{}",
+        net.log()
+    );
+    // A reject after destination NAT answers as the address the client sent to: refused
+    // at once, not a silent timeout (an RST from 10.0.3.2:443 would match no socket of h2).
+    let (ok, out) = net.run(
+        &h2,
+        &[
+            "python3",
+            "-c",
+            "import socket\ntry:\n socket.create_connection(('10.0.2.50', 8443), timeout=3)\n print('connected')\nexcept ConnectionRefusedError:\n print('refused')\nexcept OSError as e:\n print('other', e)",
+        ],
+        10,
+    );
+    assert!(
+        ok && out.trim() == "refused",
+        "reject after destination NAT: {out}\n{}",
         net.log()
     );
     // Static NAT inbound: 10.0.2.60 is h3.

@@ -880,11 +880,6 @@ impl Pipeline {
         if let Some(c) = self.hits.policy.get_mut(hit) {
             *c += 1;
         }
-        match d.action {
-            Action::Permit => {}
-            Action::Deny => return Err(DropReason::PolicyDenied),
-            Action::Reject => return Err(DropReason::PolicyRejected),
-        }
         // The packet as it is now (destination NAT done), and as it will leave.
         let k = flow.key;
         let post = FlowKey {
@@ -896,6 +891,19 @@ impl Pipeline {
             },
             ..k
         };
+        match d.action {
+            Action::Permit => {}
+            Action::Deny => return Err(DropReason::PolicyDenied),
+            Action::Reject => {
+                // The answer (RST or unreachable) is built from the frame: it must come from
+                // the address and port the client sent to, not the inside ones destination
+                // NAT put there (the client would ignore it and wait for its timeout).
+                if post != k {
+                    nat::rewrite(batch.frame_mut(i), &post, &k, partial);
+                }
+                return Err(DropReason::PolicyRejected);
+            }
+        }
         let limited = match (sec.screen(from), &self.screen) {
             (Some(scr), Some(st)) if scr.limits_sessions() => {
                 if let Err(a) = st.session_allowed(scr, k.src, k.dst) {
