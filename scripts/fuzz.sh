@@ -20,10 +20,22 @@ for target in $(cargo fuzz list); do
     mkdir -p corpus/"$target"
     cp seeds/"$target"/* corpus/"$target"/
   fi
-  cargo fuzz run "$target" -- -max_total_time="$secs" -rss_limit_mb=2048 2>&1 | grep -E '^(Done|INFO: -max_total_time)|SUMMARY|panicked|ERROR' || true
+  out=$(mktemp)
+  cargo fuzz run "$target" -- -max_total_time="$secs" -rss_limit_mb=2048 >"$out" 2>&1 || true
+  grep -E '^(Done|INFO: -max_total_time)|SUMMARY|panicked|ERROR' "$out" || true
   # libFuzzer leaves a crash-* artifact behind when it finds one.
   if ls artifacts/"$target"/crash-* >/dev/null 2>&1; then
     echo "fuzz: $target found a crash: $(ls artifacts/"$target"/crash-*)" >&2
+    rm -f "$out"
     exit 1
   fi
+  # A run that never reached its time limit did not fuzz (a target that no longer builds
+  # once went unnoticed this way): show why and fail.
+  if ! grep -q '^Done' "$out"; then
+    echo "fuzz: $target did not run to its time limit:" >&2
+    tail -n 30 "$out" >&2
+    rm -f "$out"
+    exit 1
+  fi
+  rm -f "$out"
 done

@@ -12,6 +12,8 @@ fuzz_target!(|data: &[u8]| {
         port: 0,
         mac: [2, 0, 0, 0, 0, 1],
         addrs: vec![(Ipv4Addr::new(10, 0, 0, 1), 8)],
+        // A proxy-ARP range too, so requests for NAT addresses are fuzzed as well.
+        proxy: vec![(0x0a00_0064, 0x0a00_0066)],
     };
     let mut arp = Arp::new(ArpConfig {
         max_entries: 8,
