@@ -27,13 +27,7 @@ fn tables() -> &'static (Fib<u32>, Tables) {
             }),
             NextHop::Unresolved,
         ];
-        let t = Tables {
-            fib4: fib.reader(),
-            fib6: Fib::<u128>::new().reader(),
-            adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
-            l2: Default::default(),
-            security: Default::default(),
-        };
+        let t = Tables::routed(fib.reader(), adj);
         (fib, t)
     })
 }

@@ -96,13 +96,7 @@ fn tables() -> &'static (Fib<u32>, Tables) {
             }),
             NextHop::Local,
         ];
-        let t = Tables {
-            fib4: fib.reader(),
-            fib6: Fib::<u128>::new().reader(),
-            adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
-            l2: Default::default(),
-            security: Default::default(),
-        };
+        let t = Tables::routed(fib.reader(), adj);
         t.security.store(Some(Arc::new(sec)));
         (fib, t)
     })

@@ -506,13 +506,7 @@ pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
             }),
         })
         .collect();
-    let tables = Tables {
-        fib4: fib.reader(),
-        fib6: savin_fib::Fib::<u128>::new().reader(),
-        adjacencies: std::sync::Arc::new(arc_swap::ArcSwap::from_pointee(adj)),
-        l2: Default::default(),
-        security: Default::default(),
-    };
+    let tables = Tables::routed(fib.reader(), adj);
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
     // 64k distinct destinations, each with its header checksum, kept compact (1 MiB) so the
     // stand-in for the receive ring does not push the FIB out of the cache.

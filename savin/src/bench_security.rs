@@ -141,13 +141,7 @@ fn tables(security: Option<SecurityTables>) -> Tables {
             mtu: 1500,
         }),
     ];
-    let t = Tables {
-        fib4: fib.reader(),
-        fib6: savin_fib::Fib::<u128>::new().reader(),
-        adjacencies: Arc::new(arc_swap::ArcSwap::from_pointee(adj)),
-        l2: Default::default(),
-        security: Default::default(),
-    };
+    let t = Tables::routed(fib.reader(), adj);
     t.security.store(security.map(Arc::new));
     std::mem::forget(fib); // the reader keeps what it needs; the writer is not needed
     t

@@ -103,6 +103,20 @@ pub struct Tables {
     pub security: Arc<arc_swap::ArcSwapOption<SecurityTables>>,
 }
 
+impl Tables {
+    /// Tables for IPv4 routing alone: `fib4` and its next hops, an empty IPv6 FIB, no VLANs,
+    /// no security (what tests, benchmarks and fuzz targets start from).
+    pub fn routed(fib4: FibReader<u32>, adjacencies: Vec<NextHop>) -> Tables {
+        Tables {
+            fib4,
+            fib6: savin_fib::Fib::<u128>::new().reader(),
+            adjacencies: Arc::new(ArcSwap::from_pointee(adjacencies)),
+            l2: Default::default(),
+            security: Default::default(),
+        }
+    }
+}
+
 /// Why a frame goes to the control plane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PuntReason {

@@ -241,10 +241,9 @@ fn a_full_output_ring_counts_tx_drops() {
     let (b_router, _host_b) = pair(3); // room for three
     let mut fib: Fib<u32> = Fib::new();
     fib.insert(0, 0, 1);
-    let tables = Tables {
-        fib4: fib.reader(),
-        fib6: savin_fib::Fib::<u128>::new().reader(),
-        adjacencies: Arc::new(ArcSwap::from_pointee(vec![
+    let tables = Tables::routed(
+        fib.reader(),
+        vec![
             NextHop::Unresolved,
             NextHop::Forward(Adjacency {
                 port: 1,
@@ -252,10 +251,8 @@ fn a_full_output_ring_counts_tx_drops() {
                 src_mac: OUT_MAC,
                 mtu: 1500,
             }),
-        ])),
-        l2: Default::default(),
-        security: Default::default(),
-    };
+        ],
+    );
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64);
     let frames: Vec<Vec<u8>> = (0..10)
         .map(|i| test_frame([192, 0, 2, 1], [10, 0, 0, i], 64, 64))
@@ -275,10 +272,9 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
     fib.insert(0x0b00_0000, 8, 2); // discard
     fib.insert(0x0c00_0001, 32, 3); // the box itself
     fib.insert(0x0d00_0000, 8, 4); // resolved, MTU 576
-    let tables = Tables {
-        fib4: fib.reader(),
-        fib6: savin_fib::Fib::<u128>::new().reader(),
-        adjacencies: Arc::new(ArcSwap::from_pointee(vec![
+    let tables = Tables::routed(
+        fib.reader(),
+        vec![
             NextHop::Unresolved,
             NextHop::Resolve { port: 1 },
             NextHop::Discard,
@@ -289,10 +285,8 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
                 src_mac: OUT_MAC,
                 mtu: 576,
             }),
-        ])),
-        l2: Default::default(),
-        security: Default::default(),
-    };
+        ],
+    );
     let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(6);
     let (control_tx, control_rx) = std::sync::mpsc::channel();
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64)
@@ -377,13 +371,7 @@ fn icmp_error_requests_are_bounded_per_worker() {
     let (a_router, mut host_a) = pair(4096);
     let (b_router, _host_b) = pair(16);
     let fib: Fib<u32> = Fib::new(); // no routes: every packet wants a net unreachable
-    let tables = Tables {
-        fib4: fib.reader(),
-        fib6: savin_fib::Fib::<u128>::new().reader(),
-        adjacencies: Arc::new(ArcSwap::from_pointee(vec![NextHop::Unresolved])),
-        l2: Default::default(),
-        security: Default::default(),
-    };
+    let tables = Tables::routed(fib.reader(), vec![NextHop::Unresolved]);
     let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(10_000);
     let (_control_tx, control_rx) = std::sync::mpsc::channel();
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 256)
@@ -424,18 +412,15 @@ fn equal_cost_groups_spread_flows_and_keep_each_flow_on_one_path() {
             mtu: 1500,
         })
     };
-    let tables = Tables {
-        fib4: fib.reader(),
-        fib6: Fib::<u128>::new().reader(),
-        adjacencies: Arc::new(ArcSwap::from_pointee(vec![
+    let tables = Tables::routed(
+        fib.reader(),
+        vec![
             NextHop::Unresolved,
             NextHop::Group { base: 2, n: 2 },
             fwd(1),
             fwd(2),
-        ])),
-        l2: Default::default(),
-        security: Default::default(),
-    };
+        ],
+    );
     let mut w = Worker::new(
         vec![Box::new(a_router), Box::new(b_router), Box::new(c_router)],
         256,

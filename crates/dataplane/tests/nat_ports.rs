@@ -6,7 +6,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use savin_dataplane::security::{HostInbound, SecurityTables};
 use savin_dataplane::{checksum, Adjacency, DropReason, NextHop, Pipeline, Tables};
 use savin_fib::Fib;
@@ -60,13 +59,7 @@ fn tables() -> (Fib<u32>, Tables) {
             mtu: 1500,
         }),
     ];
-    let t = Tables {
-        fib4: fib.reader(),
-        fib6: Fib::<u128>::new().reader(),
-        adjacencies: Arc::new(ArcSwap::from_pointee(adj)),
-        l2: Default::default(),
-        security: Default::default(),
-    };
+    let t = Tables::routed(fib.reader(), adj);
     t.security.store(Some(Arc::new(sec)));
     (fib, t)
 }

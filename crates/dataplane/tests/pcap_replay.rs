@@ -2,9 +2,7 @@
 //! unroutable packet is dropped under its reason, and only the good one is written out.
 
 use std::process::Command;
-use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use savin_dataplane::{Adjacency, DropReason, NextHop, Tables, Worker};
 use savin_fib::Fib;
 use savin_io::pcap::PcapPort;
@@ -61,10 +59,9 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
     fib.insert(0x0b00_0000, 8, 2);
     fib.insert(0x0d00_0000, 8, 3);
     fib.insert(0x0e00_0000, 8, 4);
-    let tables = Tables {
-        fib4: fib.reader(),
-        fib6: savin_fib::Fib::<u128>::new().reader(),
-        adjacencies: Arc::new(ArcSwap::from_pointee(vec![
+    let tables = Tables::routed(
+        fib.reader(),
+        vec![
             NextHop::Unresolved,
             NextHop::Forward(Adjacency {
                 port: 1,
@@ -75,10 +72,8 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
             NextHop::Unresolved,
             NextHop::Discard,
             NextHop::Reject,
-        ])),
-        l2: Default::default(),
-        security: Default::default(),
-    };
+        ],
+    );
     let rx = PcapPort::open(Some(&input), None).unwrap();
     let tx = PcapPort::open(None, Some(&output)).unwrap();
     let mut w = Worker::new(vec![Box::new(rx), Box::new(tx)], 4);
