@@ -859,15 +859,8 @@ impl Pipeline {
         }
         let partial = batch.offload(i).needs_csum();
         match self.pre[i] {
-            Pre::Session { nat } => {
-                if nat {
-                    let (mid, to) = self.after_dnat(i);
-                    if mid != to {
-                        nat::rewrite(batch.frame_mut(i), &mid, &to, partial);
-                    }
-                }
-                return Ok(());
-            }
+            // A session's IPv4 packet is finished in `security_passes` and never comes here.
+            Pre::Session { .. } => return Ok(()),
             Pre::New { dnat } => {
                 self.rule_hit = [None, dnat.map(|(k, r)| (usize::from(k), r))];
             }
