@@ -44,6 +44,9 @@ pub trait Key: Copy + Eq + Ord + std::fmt::Debug + Send + Sync + 'static {
     fn top(self, n: u8) -> usize;
     /// Six bits starting at bit `off` from the top; bits past the end read as zero.
     fn six(self, off: u8) -> u32;
+    /// The 64 bits starting at bit `start` from the top (zeros past the end): the lookup
+    /// reads its six-bit strides from this instead of shifting the whole key each level.
+    fn window(self, start: u8) -> u64;
     /// Bit `i` from the top.
     fn bit(self, i: u8) -> usize;
     /// The address with bits from `len` on cleared.
@@ -72,6 +75,10 @@ impl Key for u32 {
     #[inline(always)]
     fn six(self, off: u8) -> u32 {
         ((((self as u64) << 32) << off) >> 58) as u32
+    }
+    #[inline(always)]
+    fn window(self, start: u8) -> u64 {
+        ((self as u64) << 32) << start
     }
     #[inline(always)]
     fn bit(self, i: u8) -> usize {
@@ -148,6 +155,10 @@ impl Key for u128 {
         }
         let shifted = self << off;
         (shifted >> 122) as u32
+    }
+    #[inline(always)]
+    fn window(self, start: u8) -> u64 {
+        ((self << start) >> 64) as u64
     }
     #[inline(always)]
     fn bit(self, i: u8) -> usize {
