@@ -565,6 +565,43 @@ fn ecmp_spreads_flows_and_qualified_next_hops_float() {
     });
     assert!(back, "{}", net.cli("show route").1);
     assert!(net.cli("show route").1.contains("10.0.2.0/24"));
+    // Each flap shrinks the group and grows it back: the next-hop entries it frees are reused
+    // (after their grace second), so the table does not grow with flaps.
+    let top_index = || {
+        let (_, out) = net.cli("show route forwarding-table | display json");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let mut top = 0;
+        for t in v["forwarding-table-information"]["route-table"]
+            .as_array()
+            .unwrap()
+        {
+            for r in t["rt-entry"].as_array().unwrap() {
+                top = top.max(r["nh"]["nh-index"].as_u64().unwrap());
+            }
+        }
+        top
+    };
+    let before = top_index();
+    for _ in 0..3 {
+        for (state, pref) in [("down", "*[Static/20]"), ("up", "*[Static/10]")] {
+            std::thread::sleep(Duration::from_millis(1100));
+            net.run(&h2, &["ip", "link", "set", "eth0", state], 5);
+            assert!(wait_until(Duration::from_secs(5), || {
+                net.cli("show route 198.51.100.0/24 exact").1.contains(pref)
+            }));
+        }
+    }
+    let after = top_index();
+    assert!(
+        after <= before,
+        "next-hop indices grew with flaps: {before} -> {after}"
+    );
+    // (No ping through h2 here: its kernel dropped its routes when its link went down.)
+    let (_, out) = net.cli("show route 192.0.2.0/24 exact");
+    assert!(
+        out.contains("to 10.0.2.2") && out.contains("to 10.0.3.2"),
+        "the group is whole again:\n{out}"
+    );
     // The preferred next hop goes away (its subnet is removed): the route floats to the
     // preference 20 one.
     let (ok, out) = net.cli("configure; delete interfaces eth2 unit 0 family inet; commit");

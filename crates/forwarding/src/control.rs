@@ -169,7 +169,9 @@ impl Engine {
             kernel_routes: BTreeMap::new(),
             targets: HashMap::new(),
             free_nh: Vec::new(),
-            quarantined_nh: Vec::new(),
+            quarantined_nh: Quarantine::default(),
+            free_ranges: Vec::new(),
+            quarantined_ranges: Quarantine::default(),
             routes: BTreeMap::new(),
             hosts: HashMap::new(),
             arp: Arp::new(ArpConfig::default()),
@@ -283,7 +285,10 @@ pub(crate) struct Control {
     kernel_routes: BTreeMap<(IpAddr, u8), Vec<String>>,
     targets: HashMap<Target, u32>,
     free_nh: Vec<u32>,
-    quarantined_nh: Vec<u32>,
+    quarantined_nh: Quarantine<u32>,
+    /// Freed ECMP ranges (first entry, length): a group and its members are contiguous.
+    free_ranges: Vec<(u32, u32)>,
+    quarantined_ranges: Quarantine<(u32, u32)>,
     pub routes: BTreeMap<(IpAddr, u8), Installed>,
     pub hosts: HashMap<(u16, IpAddr), u32>,
     pub arp: Arp,
@@ -621,6 +626,7 @@ impl Control {
     }
 
     fn alloc_nh(&mut self, role: Role, nh: NextHop) -> u32 {
+        self.free_nh.extend(self.quarantined_nh.release());
         if let Some(i) = self.free_nh.pop() {
             self.roles[i as usize] = Some(role);
             self.adj[i as usize] = nh;
@@ -655,16 +661,16 @@ impl Control {
             // first, then one entry per member (updated like any next hop as neighbours
             // resolve).
             let members = self.groups[g as usize].clone();
-            let i = self.roles.len() as u32;
-            self.roles.push(Some(Role::Route(t)));
-            self.adj.push(NextHop::Group {
+            let i = self.alloc_range(members.len() as u32 + 1);
+            self.roles[i as usize] = Some(Role::Route(t));
+            self.adj[i as usize] = NextHop::Group {
                 base: i + 1,
                 n: members.len() as u16,
-            });
-            for m in members {
-                let nh = self.next_hop_of(m);
-                self.roles.push(Some(Role::Route(m)));
-                self.adj.push(nh);
+            };
+            for (k, m) in members.into_iter().enumerate() {
+                let e = i as usize + 1 + k;
+                self.roles[e] = Some(Role::Route(m));
+                self.adj[e] = self.next_hop_of(m);
             }
             self.targets.insert(t, i);
             return i;
@@ -675,9 +681,31 @@ impl Control {
         i
     }
 
-    /// The engine's group id of an equal-cost set (ports as slots), made if new.
+    /// `len` contiguous next-hop entries for an ECMP group: a freed range that is long
+    /// enough (first fit, the rest kept free), or new ones at the end.
+    fn alloc_range(&mut self, len: u32) -> u32 {
+        self.free_ranges.extend(self.quarantined_ranges.release());
+        if let Some(pos) = self.free_ranges.iter().position(|&(_, n)| n >= len) {
+            let (start, n) = self.free_ranges.swap_remove(pos);
+            if n > len {
+                self.free_ranges.push((start + len, n - len));
+            }
+            return start;
+        }
+        let start = self.roles.len();
+        self.roles.resize(start + len as usize, None);
+        self.adj.resize(start + len as usize, NextHop::Unresolved);
+        start as u32
+    }
+
+    /// The engine's group id of an equal-cost set (ports as slots), made if new (in the
+    /// place of a group no route uses any more, if there is one).
     fn group(&mut self, members: Vec<Target>) -> u32 {
         if let Some(g) = self.groups.iter().position(|m| *m == members) {
+            return g as u32;
+        }
+        if let Some(g) = self.groups.iter().position(Vec::is_empty) {
+            self.groups[g] = members;
             return g as u32;
         }
         self.groups.push(members);
@@ -713,7 +741,6 @@ impl Control {
     /// place, each port attached or detached alone. Readers never see a table without the
     /// routes that the change does not touch.
     fn reconfigure(&mut self, plan: Plan, opened: Vec<(String, Box<dyn PacketIo>)>) {
-        self.free_nh.append(&mut self.quarantined_nh);
         self.free_slots.append(&mut self.quarantined_slots);
         let mut opened: HashMap<String, Box<dyn PacketIo>> = opened.into_iter().collect();
         // Ports.
@@ -910,17 +937,32 @@ impl Control {
         for (t, i) in unused {
             self.targets.remove(&t);
             if let Target::Ecmp(g) = t {
-                // Group ranges are not reused (contiguity); they are emptied.
                 let n = self.groups[g as usize].len() as u32;
                 for e in i..=i + n {
                     self.roles[e as usize] = None;
                     self.adj[e as usize] = NextHop::Unresolved;
                 }
+                self.quarantined_ranges.hold((i, n + 1));
                 continue;
             }
             self.roles[i as usize] = None;
             self.adj[i as usize] = NextHop::Unresolved;
-            self.quarantined_nh.push(i);
+            self.quarantined_nh.hold(i);
+        }
+        // Groups no next hop stands for any more (withdrawn, or shrunk by a link going down
+        // and grown back) leave their ids for new ones.
+        let live: std::collections::HashSet<u32> = self
+            .targets
+            .keys()
+            .filter_map(|t| match t {
+                Target::Ecmp(g) => Some(*g),
+                _ => None,
+            })
+            .collect();
+        for (g, members) in self.groups.iter_mut().enumerate() {
+            if !live.contains(&(g as u32)) {
+                members.clear();
+            }
         }
         self.publish();
         info!(
@@ -1114,7 +1156,7 @@ impl Control {
             }
             self.adj[idx as usize] = NextHop::Unresolved;
             self.roles[idx as usize] = None;
-            self.quarantined_nh.push(idx);
+            self.quarantined_nh.hold(idx);
         }
     }
 
@@ -1597,5 +1639,41 @@ pub(crate) fn port_name(ifl: &str) -> &str {
     match ifl.strip_suffix(".0") {
         Some(dev) if dev != "irb" => dev,
         _ => ifl,
+    }
+}
+
+/// Next-hop indices freed while workers may still hold them: a worker looks a destination
+/// up in the FIB and then reads the next-hop table it loaded for the batch, so an index must
+/// not stand for another next hop until every batch that could have read it has finished
+/// (microseconds; the grace is a second). Released by age, not by the next commit: a box
+/// whose neighbours come and go without commits must reuse them too.
+struct Quarantine<T> {
+    held: std::collections::VecDeque<(Instant, T)>,
+}
+
+impl<T> Default for Quarantine<T> {
+    fn default() -> Self {
+        Quarantine {
+            held: Default::default(),
+        }
+    }
+}
+
+impl<T> Quarantine<T> {
+    const GRACE: Duration = Duration::from_secs(1);
+
+    fn hold(&mut self, t: T) {
+        self.held.push_back((Instant::now(), t));
+    }
+
+    /// What has waited out the grace period.
+    fn release(&mut self) -> impl Iterator<Item = T> + '_ {
+        let now = Instant::now();
+        std::iter::from_fn(move || {
+            let (at, _) = self.held.front()?;
+            (now.duration_since(*at) >= Self::GRACE)
+                .then(|| self.held.pop_front().map(|(_, t)| t))
+                .flatten()
+        })
     }
 }
