@@ -149,12 +149,27 @@ impl SecurityTables {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Flow {
     pub key: FlowKey,
-    /// The classifier's view (ICMP type and code in the destination port).
-    pub header: Header,
+    /// The classifier's destination port: the key's, or for ICMP its type and code (the key
+    /// carries the echo identifier there).
+    pub hport: u16,
     pub tcp: Option<TcpSeg>,
     pub icmp_type: u8,
     /// IP length, for byte counters.
     pub len: u32,
+}
+
+impl Flow {
+    /// The classifier's view of the flow. (Made when wanted, for first packets: the header
+    /// kept beside the key in every parsed flow was 16 bytes more to write per packet.)
+    pub fn header(&self) -> Header {
+        Header {
+            src: self.key.src,
+            dst: self.key.dst,
+            sport: self.key.sport,
+            dport: self.hport,
+            proto: self.key.proto,
+        }
+    }
 }
 
 /// Reads the flow of a checked IPv4 frame. None: too short for its transport header.
@@ -202,13 +217,7 @@ pub fn flow_of(f: &[u8]) -> Option<Flow> {
             dport,
             proto,
         },
-        header: Header {
-            src,
-            dst,
-            sport,
-            dport: hport,
-            proto,
-        },
+        hport,
         tcp,
         icmp_type,
         len: total as u32,

@@ -17,6 +17,7 @@ use crate::ipv6::{self, ETHERTYPE_IPV6};
 use crate::nat;
 use crate::screen::{self, Attack, ScreenState, SourceRoute};
 use crate::security::{self, SecurityTables};
+use savin_classify::Header;
 use savin_config::model::security::Action;
 use savin_security::NatAction;
 use savin_session::{Dir, FlowKey, Probe, SessionTable};
@@ -225,7 +226,8 @@ pub struct Pipeline {
     /// Per frame of the batch: what the security stage decided before the route lookup,
     /// the flow it read, and for session packets the rewrite left for after the checks.
     pre: Vec<Pre>,
-    flows: Vec<security::Flow>,
+    /// First packets' flows and their classifier headers (after destination NAT).
+    flows: Vec<(security::Flow, Header)>,
     /// Per frame: its flow as read before the lookups (None: too short), and its session.
     parsed: Vec<Option<security::Flow>>,
     found: Vec<Option<(u32, Dir)>>,
@@ -345,7 +347,7 @@ impl Pipeline {
             sec: None,
             sessions: None,
             pre: vec![Pre::Off; batch],
-            flows: vec![security::Flow::default(); batch],
+            flows: vec![(security::Flow::default(), Header::default()); batch],
             parsed: vec![None; batch],
             found: vec![None; batch],
             rest: vec![FlowKey::default(); batch],
@@ -406,7 +408,8 @@ impl Pipeline {
         if self.in_port.len() < batch.len() {
             self.in_port.resize(batch.len(), 0);
             self.pre.resize(batch.len(), Pre::Off);
-            self.flows.resize(batch.len(), security::Flow::default());
+            self.flows
+                .resize(batch.len(), (security::Flow::default(), Header::default()));
             self.parsed.resize(batch.len(), None);
             self.found.resize(batch.len(), None);
             self.rest.resize(batch.len(), FlowKey::default());
@@ -442,17 +445,21 @@ impl Pipeline {
             if mode != PortMode::Routed && i + AHEAD < batch.len() {
                 self.prefetch_fdb(batch, i + AHEAD, mode);
             }
-            if batch.frame(i).len() < ETH_HDR {
-                self.counters.drop(DropReason::Truncated);
-                continue;
-            }
             if mode != PortMode::Routed {
+                if batch.frame(i).len() < ETH_HDR {
+                    self.counters.drop(DropReason::Truncated);
+                    continue;
+                }
                 match self.switch(batch, i, port, mode, &l2) {
                     Some(irb) => self.in_port[i] = irb,
                     None => continue,
                 }
             }
             let f = batch.frame(i);
+            if f.len() < ETH_HDR {
+                self.counters.drop(DropReason::Truncated);
+                continue;
+            }
             match u16::from_be_bytes([f[12], f[13]]) {
                 ETHERTYPE_IPV4 => match ipv4::check(f, ETH_HDR) {
                     Ok(dst) => {
@@ -675,7 +682,7 @@ impl Pipeline {
             self.pre[i] = Pre::Session { nat: true };
             return Ok(to.dst);
         }
-        let Some(mut flow) = self.parsed[i] else {
+        let Some(flow) = self.parsed[i] else {
             return Err(DropReason::Truncated);
         };
         if flow.key.proto == 1 && nat::is_icmp_error(flow.icmp_type) {
@@ -705,8 +712,9 @@ impl Pipeline {
         }
         self.rule_hit[1] = None;
         let nat = &sec.nat;
+        let mut header = flow.header();
         if !nat.destination.is_empty() || !nat.statics.is_empty() {
-            let h = &flow.header;
+            let h = &header;
             let ports = matches!(h.proto, 6 | 17);
             let to = if let Some((rule, dst)) = nat.static_destination(from, in_port, h) {
                 self.hits.nat(NAT_STATIC, rule);
@@ -732,12 +740,12 @@ impl Pipeline {
                     ..k
                 };
                 nat::rewrite(batch.frame_mut(i), &k, &after, partial);
-                flow.header.dst = dst;
-                flow.header.dport = if ports { dport } else { flow.header.dport };
+                header.dst = dst;
+                header.dport = if ports { dport } else { header.dport };
             }
         }
-        let dst = flow.header.dst;
-        self.flows[i] = flow;
+        let dst = header.dst;
+        self.flows[i] = (flow, header);
         self.pre[i] = Pre::New {
             dnat: self.rule_hit[1].map(|(k, r)| (k as u8, r)),
         };
@@ -866,8 +874,7 @@ impl Pipeline {
             }
             Pre::Off | Pre::Dropped => return Err(DropReason::Truncated),
         }
-        let flow = self.flows[i];
-        let h = flow.header;
+        let (flow, h) = self.flows[i];
         let Some(out) = out_port else {
             let allowed = sec
                 .host_inbound
