@@ -56,10 +56,13 @@ pub enum DropReason {
     NatExhausted,
     /// Security: a screen of the ingress zone (counted per attack in the screen statistics).
     Screen,
+    /// Security: a fragment after the first whose first fragment did not pass (or came
+    /// later): it has no ports to find or start a session by.
+    FragmentNoSession,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 26] = [
+    pub const ALL: [DropReason; 27] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -86,6 +89,7 @@ impl DropReason {
         DropReason::HostInboundDenied,
         DropReason::NatExhausted,
         DropReason::Screen,
+        DropReason::FragmentNoSession,
     ];
 
     /// The name `show system statistics` prints.
@@ -117,6 +121,7 @@ impl DropReason {
             DropReason::HostInboundDenied => "host-inbound-denied",
             DropReason::NatExhausted => "nat-exhausted",
             DropReason::Screen => "screen",
+            DropReason::FragmentNoSession => "fragment-no-session",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod arp;
 pub mod bridge;
 pub mod checksum;
 pub mod counters;
+pub mod fragments;
 pub mod icmp;
 pub mod icmp6;
 pub mod ipv4;

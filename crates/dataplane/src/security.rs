@@ -156,6 +156,8 @@ pub struct Flow {
     pub icmp_type: u8,
     /// IP length, for byte counters.
     pub len: u32,
+    /// A fragment (first or later): its session is found or left by datagram too.
+    pub fragment: bool,
 }
 
 impl Flow {
@@ -183,7 +185,8 @@ pub fn flow_of(f: &[u8]) -> Option<Flow> {
     let dst = u32::from_be_bytes([f[l3 + 16], f[l3 + 17], f[l3 + 18], f[l3 + 19]]);
     let l4 = f.get(l3 + ihl..(l3 + total).min(f.len()))?;
     let payload = (total - ihl) as u32;
-    let fragment = u16::from_be_bytes([f[l3 + 6], f[l3 + 7]]) & 0x1fff != 0;
+    let frag = u16::from_be_bytes([f[l3 + 6], f[l3 + 7]]);
+    let fragment = frag & 0x1fff != 0;
     let (sport, dport, hport, icmp_type, tcp) = match proto {
         // A non-first fragment has no ports: it is classified as the protocol alone.
         _ if fragment => (0, 0, 0, 0, None),
@@ -221,6 +224,7 @@ pub fn flow_of(f: &[u8]) -> Option<Flow> {
         tcp,
         icmp_type,
         len: total as u32,
+        fragment: frag & 0x3fff != 0,
     })
 }
 

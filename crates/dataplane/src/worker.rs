@@ -12,6 +12,7 @@ use crate::bridge::{
     classify, Fdb, FdbRow, FdbStats, L2Tables, PortMode, VlanInfo, ETHERTYPE_VLAN,
 };
 use crate::counters::{Counters, DropReason, PortCounters};
+use crate::fragments::{fragment_of, Fragment, FragmentMap};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
 use crate::ipv6::{self, ETHERTYPE_IPV6};
 use crate::nat;
@@ -234,6 +235,11 @@ pub struct Pipeline {
     /// Per frame of a translated session: the key it leaves with. (Its destination part is
     /// applied before the route lookup, its source part after.)
     rest: Vec<FlowKey>,
+    /// Fragmented datagrams whose first fragment passed, and their sessions.
+    frags: FragmentMap,
+    /// Later fragments that found no session before the route stage: looked for again at
+    /// the end of the batch (their first fragment may start a session in it).
+    deferred: Vec<u16>,
     /// Where each source pool (and, last, interface NAT) resumes giving out ports.
     nat_cursor: Vec<u32>,
     /// Policy and NAT rule hits, for the security tables they count against.
@@ -325,6 +331,8 @@ enum Pre {
     /// The first packet of a flow (destination NAT applied, by the rule named, as
     /// `(kind, index)`): policy, source NAT and the session come once the egress is known.
     New { dnat: Option<(u8, u32)> },
+    /// A later fragment whose session is looked for again at the end of the batch.
+    Deferred,
 }
 
 impl Pipeline {
@@ -351,6 +359,8 @@ impl Pipeline {
             parsed: vec![None; batch],
             found: vec![None; batch],
             rest: vec![FlowKey::default(); batch],
+            frags: FragmentMap::default(),
+            deferred: Vec::new(),
             nat_cursor: Vec::new(),
             hits: Hits::default(),
             hits_of: None,
@@ -405,6 +415,7 @@ impl Pipeline {
         self.keys6.clear();
         self.passed6.clear();
         self.punt.clear();
+        self.deferred.clear();
         if self.in_port.len() < batch.len() {
             self.in_port.resize(batch.len(), 0);
             self.pre.resize(batch.len(), Pre::Off);
@@ -556,13 +567,58 @@ impl Pipeline {
         // Stage 3: TTL, MTU, rewrite, and sort onto output ports.
         for j in 0..n {
             let i = self.passed[j];
-            if self.pre[usize::from(i)] != Pre::Dropped {
+            if !matches!(self.pre[usize::from(i)], Pre::Dropped | Pre::Deferred) {
                 self.route(batch, i, self.next_hops[j], &adj, &l2, false);
             }
         }
         for j in 0..n6 {
             self.route(batch, self.passed6[j], self.next_hops6[j], &adj, &l2, true);
         }
+        if !self.deferred.is_empty() {
+            self.later_fragments(batch, (&fib4, &adj), &l2);
+        }
+    }
+
+    /// The later fragments that found no session before the route stage, now that the
+    /// batch's first packets have made theirs: each found is tracked, translated (addresses
+    /// only: it has no ports) as its session's packets are, routed and sent; the rest are
+    /// dropped.
+    #[inline(never)]
+    fn later_fragments(
+        &mut self,
+        batch: &mut FrameBatch,
+        routes: (&savin_fib::Table<u32>, &[NextHop]),
+        l2: &L2Tables,
+    ) {
+        let deferred = std::mem::take(&mut self.deferred);
+        for &i in &deferred {
+            let at = usize::from(i);
+            let now = self.now_ms;
+            let found = match (fragment_of(batch.frame(at)), self.sessions.as_mut()) {
+                (Fragment::Later(d), Some(table)) => {
+                    self.frags.get(&d, now).and_then(|(id, dir)| {
+                        let len = self.parsed[at].as_ref().map_or(0, |f| f.len);
+                        table.track(id, dir, None, len, now).ok()?;
+                        let wire = table.key(id, dir);
+                        Some((wire, table.translation(id, dir).unwrap_or(wire)))
+                    })
+                }
+                _ => None,
+            };
+            let Some((wire, to)) = found else {
+                self.counters.drop(DropReason::FragmentNoSession);
+                self.pre[at] = Pre::Dropped;
+                continue;
+            };
+            if to != wire {
+                let partial = batch.offload(at).needs_csum();
+                nat::rewrite(batch.frame_mut(at), &wire, &to, partial);
+            }
+            self.pre[at] = Pre::Session { nat: false };
+            let nh = routes.0.lookup(to.dst);
+            self.route(batch, i, nh, routes.1, l2, false);
+        }
+        self.deferred = deferred;
     }
 
     /// Takes this batch's security tables; makes, reconfigures or drops the session table to
@@ -651,17 +707,26 @@ impl Pipeline {
         }
         // What a session's packet needs of its flow, read in place (the whole flow is
         // copied only for a first packet).
-        let Some((key, tcp, len)) = self.parsed[i].as_ref().map(|f| (f.key, f.tcp, f.len)) else {
+        let Some((key, tcp, len, fragment)) = self.parsed[i]
+            .as_ref()
+            .map(|f| (f.key, f.tcp, f.len, f.fragment))
+        else {
             return Err(DropReason::Truncated);
         };
         let partial = batch.offload(i).needs_csum();
         let now = self.now_ms;
+        // Found before (sessions are never freed within a batch), or made since by an
+        // earlier frame of this batch; a later fragment by its datagram.
+        let mut found = self.found[i].or_else(|| self.sessions.as_ref()?.lookup(&key));
+        if fragment {
+            match self.fragment_session(batch, i, found) {
+                Some(f) => found = f,
+                None => return Ok(key.dst),
+            }
+        }
         let Some(table) = self.sessions.as_mut() else {
             return Err(DropReason::SessionTableFull);
         };
-        // Found before (sessions are never freed within a batch), or made since by an
-        // earlier frame of this batch.
-        let found = self.found[i].or_else(|| table.lookup(&key));
         if let Some((id, dir)) = found {
             table
                 .track(id, dir, tcp.as_ref(), len, now)
@@ -750,6 +815,37 @@ impl Pipeline {
             dnat: self.rule_hit[1].map(|(k, r)| (k as u8, r)),
         };
         Ok(dst)
+    }
+
+    /// The session of fragment `i`: a first fragment leaves the session it found for the
+    /// fragments after it; a later one takes the session its first left, or is deferred to
+    /// the end of the batch (None) when there is none yet. Out of line: few packets are
+    /// fragments, and the session path must stay small enough to keep its calls inlined.
+    #[cold]
+    #[inline(never)]
+    fn fragment_session(
+        &mut self,
+        batch: &FrameBatch,
+        i: usize,
+        found: Option<(u32, Dir)>,
+    ) -> Option<Option<(u32, Dir)>> {
+        match fragment_of(batch.frame(i)) {
+            Fragment::Whole => Some(found),
+            Fragment::First(d) => {
+                if let Some((id, dir)) = found {
+                    self.frags.insert(d, id, dir, self.now_ms);
+                }
+                Some(found)
+            }
+            Fragment::Later(d) => match self.frags.get(&d, self.now_ms) {
+                Some(f) => Some(Some(f)),
+                None => {
+                    self.deferred.push(i as u16);
+                    self.pre[i] = Pre::Deferred;
+                    None
+                }
+            },
+        }
     }
 
     /// A translated session's frame `i`: its key as it is between the destination and the
@@ -872,7 +968,7 @@ impl Pipeline {
             Pre::New { dnat } => {
                 self.rule_hit = [None, dnat.map(|(k, r)| (usize::from(k), r))];
             }
-            Pre::Off | Pre::Dropped => return Err(DropReason::Truncated),
+            Pre::Off | Pre::Dropped | Pre::Deferred => return Err(DropReason::Truncated),
         }
         let (flow, h) = self.flows[i];
         let Some(out) = out_port else {
@@ -944,6 +1040,15 @@ impl Pipeline {
             )
             .map_err(security::drop_of)?;
         table.set_ports(id, in_port, out);
+        if let Fragment::First(d) = fragment_of(batch.frame(i)) {
+            // The datagram as its later fragments arrive: before any translation.
+            let d = crate::fragments::Datagram {
+                src: k.src,
+                dst: k.dst,
+                ..d
+            };
+            self.frags.insert(d, id, Dir::Forward, now);
+        }
         let (log_init, log_close) = sec
             .policy
             .policies

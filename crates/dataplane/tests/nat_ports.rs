@@ -1,7 +1,9 @@
 //! Source NAT port allocation through the pipeline: with a pool of one address and 100 ports,
 //! a hundred flows to one server get a hundred distinct ports in the range, the next flow is
 //! refused and counted (never given a port a live session holds), and flows to another
-//! server may reuse the ports (mappings are endpoint-dependent).
+//! server may reuse the ports (mappings are endpoint-dependent). Fragments: a datagram's
+//! later fragments (no ports) follow the session of its first, in or across batches and in
+//! any order within one; without their first they are dropped.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -123,4 +125,73 @@ fn a_pool_never_gives_out_a_port_a_live_session_holds() {
     let sessions = p.sessions.as_ref().unwrap().sessions(p.now_ms);
     let replies: HashSet<_> = sessions.iter().map(|s| s.reply).collect();
     assert_eq!(replies.len(), 200, "every live reply key is distinct");
+}
+
+/// A 3000-byte UDP datagram from 10.0.1.2:`sport` to `dst`:53 (valid checksums, IP
+/// identification `id`), as the frames of its fragments for a 1500-byte MTU.
+fn fragmented(sport: u16, dst: u32, id: u16) -> Vec<Vec<u8>> {
+    let mut f = savin_dataplane::ipv4::test_frame([10, 0, 1, 2], dst.to_be_bytes(), 64, 3014);
+    f[34..36].copy_from_slice(&sport.to_be_bytes());
+    f[36..38].copy_from_slice(&53u16.to_be_bytes());
+    f[18..20].copy_from_slice(&id.to_be_bytes());
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum::checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    savin_dataplane::ipv4::fragment(&f, 1500)
+}
+
+/// Sends `frames` in one batch; returns what left: (source address, IP identification,
+/// fragment offset) of each.
+fn send_one_batch(p: &mut Pipeline, t: &Tables, frames: &[Vec<u8>]) -> Vec<(u32, u16, u16)> {
+    let mut batch = FrameBatch::with_capacity(32);
+    for f in frames {
+        assert!(batch.push(f));
+    }
+    p.process(&mut batch, t, 0);
+    p.tx[1]
+        .iter()
+        .map(|&i| {
+            let f = batch.frame(usize::from(i));
+            assert_eq!(checksum::sum(&f[14..34]), 0xffff, "IP header checksum");
+            (
+                u32::from_be_bytes([f[26], f[27], f[28], f[29]]),
+                u16::from_be_bytes([f[18], f[19]]),
+                u16::from_be_bytes([f[20], f[21]]) & 0x1fff,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn later_fragments_follow_the_session_of_their_first() {
+    let (_fib, t) = tables();
+    let mut p = Pipeline::new(2, 32);
+    p.now_ms = 1000;
+    let server = 0xc633_6407;
+    let pool = 0xcb00_710a;
+    // A new flow's first datagram, its fragments in one batch, the first in the middle: the
+    // later ones wait for the session it starts and leave translated with it.
+    let d1 = fragmented(40_000, server, 7);
+    assert_eq!(d1.len(), 3);
+    let out = send_one_batch(&mut p, &t, &[d1[1].clone(), d1[0].clone(), d1[2].clone()]);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(
+        out.iter().all(|&(src, id, _)| src == pool && id == 7),
+        "{out:?}"
+    );
+    // The next datagram of the session: the first fragment in one batch, the rest in the next.
+    let d2 = fragmented(40_000, server, 8);
+    assert_eq!(send_one_batch(&mut p, &t, &d2[..1]), [(pool, 8, 0)]);
+    let out = send_one_batch(&mut p, &t, &d2[1..]);
+    assert_eq!(out.len(), 2);
+    assert!(out.iter().all(|&(src, _, off)| src == pool && off > 0));
+    // Later fragments whose first never came: no session to join, dropped and counted.
+    let d3 = fragmented(40_001, server, 9);
+    assert!(send_one_batch(&mut p, &t, &d3[1..]).is_empty());
+    assert_eq!(p.counters.dropped(DropReason::FragmentNoSession), 2);
+    assert_eq!(
+        p.sessions.as_ref().unwrap().sessions(p.now_ms).len(),
+        1,
+        "fragments start no session"
+    );
 }

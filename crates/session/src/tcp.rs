@@ -108,7 +108,7 @@ pub(crate) struct Peer {
 
 /// Checks `s` from `sender` to `receiver` against the window and updates both. False: the
 /// segment lies outside the window and must be dropped (nothing is updated then).
-#[inline]
+#[inline(always)]
 pub(crate) fn in_window(sender: &mut Peer, receiver: &mut Peer, s: &TcpSeg) -> bool {
     let syn = s.flags & SYN != 0;
     let win = if syn {
