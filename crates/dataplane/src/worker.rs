@@ -637,32 +637,8 @@ impl Pipeline {
         if let Some(t) = &mut self.sessions {
             t.tick_bounded(self.now_ms, 1024);
         }
-        if let Some(sec) = &self.sec {
-            let n = sec.nat.pools.len() + 1;
-            if self.nat_cursor.len() != n {
-                self.nat_cursor.resize(n, 0);
-            }
-            if !self.hits_of.as_ref().is_some_and(|h| Arc::ptr_eq(h, sec)) {
-                self.hits.reset(sec);
-                self.hits_of = Some(sec.clone());
-                // Screen state follows the screens: made when one is bound, its session
-                // counts only when one limits sessions (counts start again from zero, so
-                // sessions counted before are let go uncounted).
-                let limits = sec.limits_sessions();
-                let wanted = !sec.screens.is_empty();
-                match &self.screen {
-                    Some(st) if wanted && st.limits() == limits => {}
-                    _ if wanted => {
-                        self.screen = Some(ScreenState::new(limits, sec.sessions.capacity))
-                    }
-                    _ => self.screen = None,
-                }
-            }
-        } else if self.hits_of.is_some() {
-            self.hits_of = None;
-            self.hits = Hits::default();
-            self.screen = None;
-        }
+        // Sessions gone, counted against the screen state they were counted in (before a
+        // new one may replace it below).
         if let Some(t) = &mut self.sessions {
             let (st, events, lost) = (&mut self.screen, &mut self.events, &mut self.events_lost);
             t.take_freed(|g| {
@@ -677,6 +653,47 @@ impl Pipeline {
                     }
                 }
             });
+        }
+        if let Some(sec) = &self.sec {
+            let n = sec.nat.pools.len() + 1;
+            if self.nat_cursor.len() != n {
+                self.nat_cursor.resize(n, 0);
+            }
+            if !self.hits_of.as_ref().is_some_and(|h| Arc::ptr_eq(h, sec)) {
+                self.hits.reset(sec);
+                self.hits_of = Some(sec.clone());
+                // Screen state follows the screens: made when one is bound, its session
+                // counts only when one limits sessions. A new state counts the live
+                // sessions of the zones whose screens limit them (and only those are
+                // subtracted when they go).
+                let limits = sec.limits_sessions();
+                let wanted = !sec.screens.is_empty();
+                match &self.screen {
+                    Some(st) if wanted && st.limits() == limits => {}
+                    _ if wanted => {
+                        let mut st = ScreenState::new(limits, sec.sessions.capacity);
+                        if let Some(t) = &mut self.sessions {
+                            t.recount(|port, key| {
+                                let counted = limits
+                                    && sec
+                                        .zone(port)
+                                        .and_then(|z| sec.screen(z))
+                                        .is_some_and(|s| s.limits_sessions());
+                                if counted {
+                                    st.session_added(key.src, key.dst);
+                                }
+                                counted
+                            });
+                        }
+                        self.screen = Some(st);
+                    }
+                    _ => self.screen = None,
+                }
+            }
+        } else if self.hits_of.is_some() {
+            self.hits_of = None;
+            self.hits = Hits::default();
+            self.screen = None;
         }
     }
 

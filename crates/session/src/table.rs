@@ -825,6 +825,17 @@ impl SessionTable {
         }
     }
 
+    /// Decides again, for every live session, whether it counts against a session limit:
+    /// `counted(ingress port, key)` says, and the mark follows (for a limit that has just
+    /// been turned on, so that the sessions that already exist are counted, and those
+    /// counted before are not subtracted from counts that never held them). A walk of the
+    /// arena: for commits that change the limits, not for packets.
+    pub fn recount(&mut self, mut counted: impl FnMut(u16, FlowKey) -> bool) {
+        for s in self.sessions.iter_mut().filter(|s| s.live) {
+            s.limited = counted(s.ports[0], FlowKey::unpack(s.keys[0]));
+        }
+    }
+
     /// Hands over the reported sessions gone since the last call.
     pub fn take_freed(&mut self, mut f: impl FnMut(Gone)) {
         for g in self.freed.drain(..) {
