@@ -684,11 +684,27 @@ impl Control {
     /// `len` contiguous next-hop entries for an ECMP group: a freed range that is long
     /// enough (first fit, the rest kept free), or new ones at the end.
     fn alloc_range(&mut self, len: u32) -> u32 {
-        self.free_ranges.extend(self.quarantined_ranges.release());
+        let released: Vec<(u32, u32)> = self.quarantined_ranges.release().collect();
+        if !released.is_empty() {
+            // Neighbouring free ranges become one, so that groups of other sizes fit.
+            self.free_ranges.extend(released);
+            self.free_ranges.sort_unstable();
+            let mut merged: Vec<(u32, u32)> = Vec::with_capacity(self.free_ranges.len());
+            for (start, n) in self.free_ranges.drain(..) {
+                match merged.last_mut() {
+                    Some((s, m)) if *s + *m == start => *m += n,
+                    _ => merged.push((start, n)),
+                }
+            }
+            self.free_ranges = merged;
+        }
         if let Some(pos) = self.free_ranges.iter().position(|&(_, n)| n >= len) {
             let (start, n) = self.free_ranges.swap_remove(pos);
-            if n > len {
-                self.free_ranges.push((start + len, n - len));
+            match n - len {
+                0 => {}
+                // Too short for a group (a group and two members at least): a single entry.
+                1 => self.free_nh.push(start + len),
+                rest => self.free_ranges.push((start + len, rest)),
             }
             return start;
         }
