@@ -5,11 +5,11 @@
 //! later fragments (no ports) follow the session of its first, in or across batches and in
 //! any order within one; without their first they are dropped.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+mod common;
 
-use savin_dataplane::security::{HostInbound, SecurityTables};
-use savin_dataplane::{checksum, Adjacency, DropReason, NextHop, Pipeline, Tables};
+use std::collections::HashSet;
+
+use savin_dataplane::{checksum, DropReason, Pipeline, Tables};
 use savin_fib::Fib;
 use savin_io::FrameBatch;
 
@@ -31,39 +31,7 @@ set security nat source rule-set s rule a then source-nat pool p
 ";
 
 fn tables() -> (Fib<u32>, Tables) {
-    let cfg = savin_config::Configuration::parse_set(CONFIG, None)
-        .unwrap()
-        .check()
-        .unwrap();
-    let policy = Arc::new(savin_security::Compiled::new(&cfg).unwrap());
-    let nat = savin_security::Nat::new(&cfg, &|z| policy.zone_id(z)).unwrap();
-    let sec = SecurityTables {
-        policy: policy.clone(),
-        zone_of_port: vec![policy.zone_id("trust"), policy.zone_id("untrust")],
-        host_inbound: vec![HostInbound::default(); 2],
-        sessions: savin_session::SessionConfig {
-            capacity: 4096,
-            ..Default::default()
-        },
-        nat: Arc::new(nat),
-        port_addr: vec![0x0a00_0101, 0xcb00_7101],
-        screens: Vec::new(),
-        screen_of_zone: vec![None, None],
-    };
-    let mut fib = Fib::new();
-    fib.insert(0, 0, 1);
-    let adj = vec![
-        NextHop::Unresolved,
-        NextHop::Forward(Adjacency {
-            port: 1,
-            dst_mac: [2; 6],
-            src_mac: [4; 6],
-            mtu: 1500,
-        }),
-    ];
-    let t = Tables::routed(fib.reader(), adj);
-    t.security.store(Some(Arc::new(sec)));
-    (fib, t)
+    common::tables(common::security(CONFIG, false))
 }
 
 /// A UDP frame from 10.0.1.2:`sport` to `dst`:53 with valid checksums.
