@@ -201,6 +201,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
         port_addr: vec![0x0a00_0001, 0xcb00_7101],
         screens: Vec::new(),
         screen_of_zone: vec![None, None],
+        ipv6_packet_based: false,
     };
     let t = tables(Some(sec));
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);

@@ -168,6 +168,30 @@ fn zone_policies_permit_http_reject_ssh_deny_the_rest_and_guard_the_box() {
     );
     assert!(ok, "{out}");
     assert_eq!(connect(&net, &h1, "10.0.2.2", 8080), "ok");
+    // IPv6 through the box: dropped by default (SRX inet6 mode drop); routed without
+    // security in packet-based mode; flow-based is refused at commit, with the reason.
+    assert!(
+        !net.lab.ping(&h1, "2001:db8:2::2"),
+        "IPv6 crossed in drop mode"
+    );
+    let (ok, out) =
+        net.cli("configure; set security forwarding-options family inet6 mode flow-based; commit");
+    assert!(
+        !ok && out.contains("flow-based processing of IPv6 is not supported"),
+        "{out}"
+    );
+    let (ok, out) = net
+        .cli("configure; set security forwarding-options family inet6 mode packet-based; commit");
+    assert!(ok, "{out}");
+    assert!(
+        net.lab.ping(&h1, "2001:db8:2::2"),
+        "IPv6 routed in packet-based mode"
+    );
+    assert_eq!(
+        connect(&net, &h1, "10.0.2.2", 9090),
+        "timeout",
+        "IPv4 still filtered"
+    );
     // Without zones, nothing is filtered.
     let (ok, out) = net.cli("configure; delete security; delete applications; commit");
     assert!(ok, "{out}");

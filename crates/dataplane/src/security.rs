@@ -121,6 +121,9 @@ pub struct SecurityTables {
     /// Screens (`ids-option`s) and, by zone id, the one bound to the zone.
     pub screens: Vec<crate::screen::Screen>,
     pub screen_of_zone: Vec<Option<u16>>,
+    /// IPv6 through the box is routed without security processing (SRX `security
+    /// forwarding-options family inet6 mode packet-based`); otherwise it is dropped.
+    pub ipv6_packet_based: bool,
 }
 
 impl SecurityTables {

@@ -966,12 +966,16 @@ impl Pipeline {
         v6: bool,
     ) -> Result<(), DropReason> {
         let in_port = self.in_port[i];
+        if v6 && sec.ipv6_packet_based {
+            // Routed as it is, without security processing (SRX packet-based mode).
+            return Ok(());
+        }
         let Some(from) = sec.zone(in_port) else {
             return Err(DropReason::NoZone);
         };
         if v6 {
             // IPv6 is not classified yet: to the box it passes (ND, ping), through it is
-            // dropped, as an SRX does with IPv6 flow mode off.
+            // dropped, as an SRX does in its default inet6 mode (drop).
             return if out_port.is_none() {
                 Ok(())
             } else {

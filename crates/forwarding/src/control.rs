@@ -1051,6 +1051,7 @@ impl Control {
             port_addr,
             screens: spec.screens.clone(),
             screen_of_zone: spec.screen_of_zone.clone(),
+            ipv6_packet_based: spec.ipv6_packet_based,
         })));
     }
 

@@ -133,6 +133,8 @@ pub struct SecuritySpec {
     /// Screens, and by zone id the one bound to it.
     pub screens: Vec<savin_dataplane::screen::Screen>,
     pub screen_of_zone: Vec<Option<u16>>,
+    /// `security forwarding-options family inet6 mode packet-based`.
+    pub ipv6_packet_based: bool,
 }
 
 #[derive(Clone, Default)]
@@ -228,6 +230,8 @@ impl SecurityPlan {
             source: (sec.clone(), cfg.applications.clone()),
             screens,
             screen_of_zone,
+            ipv6_packet_based: sec.forwarding_options.family.inet6.mode
+                == Some(savin_config::model::security::Inet6Mode::PacketBased),
             policy,
             zone_of_port,
             host_inbound,

@@ -146,6 +146,23 @@ pub fn schema() -> Node {
                     ],
                 )],
             ),
+            container(
+                "forwarding-options",
+                "Security-forwarding-options configuration",
+                vec![container(
+                    "family",
+                    "Security forwarding-options protocol family",
+                    vec![container(
+                        "inet6",
+                        "Family IPv6",
+                        vec![leaf(
+                            "mode",
+                            "Forwarding mode",
+                            Type::Enum(&["drop", "flow-based", "packet-based"]),
+                        )],
+                    )],
+                )],
+            ),
             super::nat::schema(),
             container(
                 "policies",
@@ -240,6 +257,41 @@ pub struct Security {
     pub screen: super::screen::Screen,
     #[serde(default)]
     pub flow: Flow,
+    #[serde(default)]
+    pub forwarding_options: ForwardingOptions,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ForwardingOptions {
+    #[serde(default)]
+    pub family: Families,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Families {
+    #[serde(default)]
+    pub inet6: Inet6,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Inet6 {
+    pub mode: Option<Inet6Mode>,
+}
+
+/// How IPv6 through the box is handled while security is configured (SRX
+/// `security forwarding-options family inet6 mode`; the default is `drop`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Inet6Mode {
+    #[default]
+    Drop,
+    /// Zones, policies and sessions for IPv6 (not implemented yet: refused at commit).
+    FlowBased,
+    /// Routed without security processing.
+    PacketBased,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -537,6 +589,14 @@ pub fn resolve_address(cfg: &Config, name: &str) -> Result<Vec<Prefix>, String> 
 
 pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
     let sec = &cfg.security;
+    if sec.forwarding_options.family.inet6.mode == Some(Inet6Mode::FlowBased) {
+        errors.push(ValidationError::new(
+            &["security", "forwarding-options", "family", "inet6"],
+            "mode flow-based",
+            "flow-based processing of IPv6 is not supported yet: use packet-based (routed \
+             without security) or drop (the default)",
+        ));
+    }
     for b in &sec.address_book.book {
         if b.name != "global" {
             errors.push(ValidationError::new(
