@@ -59,10 +59,13 @@ pub enum DropReason {
     /// Security: a fragment after the first whose first fragment did not pass (or came
     /// later): it has no ports to find or start a session by.
     FragmentNoSession,
+    /// Security: a TCP fragment at offset 8 bytes, which can only rewrite the TCP header
+    /// the first fragment was checked with (RFC 1858's overlapping-fragment attack).
+    FragmentOverlap,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 27] = [
+    pub const ALL: [DropReason; 28] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -90,6 +93,7 @@ impl DropReason {
         DropReason::NatExhausted,
         DropReason::Screen,
         DropReason::FragmentNoSession,
+        DropReason::FragmentOverlap,
     ];
 
     /// The name `show system statistics` prints.
@@ -122,6 +126,7 @@ impl DropReason {
             DropReason::NatExhausted => "nat-exhausted",
             DropReason::Screen => "screen",
             DropReason::FragmentNoSession => "fragment-no-session",
+            DropReason::FragmentOverlap => "fragment-overlap",
         }
     }
 }

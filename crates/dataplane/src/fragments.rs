@@ -35,8 +35,8 @@ pub enum Fragment {
     Whole,
     /// The first fragment of a datagram, with more to come.
     First(Datagram),
-    /// A later fragment.
-    Later(Datagram),
+    /// A later fragment, and its offset (in 8-byte units).
+    Later(Datagram, u16),
 }
 
 /// Reads the fragment fields of the checked IPv4 frame `f`.
@@ -60,7 +60,7 @@ pub fn fragment_of(f: &[u8]) -> Fragment {
     if offset == 0 {
         Fragment::First(d)
     } else {
-        Fragment::Later(d)
+        Fragment::Later(d, offset)
     }
 }
 
@@ -145,10 +145,13 @@ mod tests {
             id: 7,
         };
         assert_eq!(fragment_of(&frame(0x2000, 7)), Fragment::First(d));
-        assert_eq!(fragment_of(&frame(0x2000 | 185, 7)), Fragment::Later(d));
+        assert_eq!(
+            fragment_of(&frame(0x2000 | 185, 7)),
+            Fragment::Later(d, 185)
+        );
         assert_eq!(
             fragment_of(&frame(185, 7)),
-            Fragment::Later(d),
+            Fragment::Later(d, 185),
             "the last one"
         );
         assert_eq!(fragment_of(&[0u8; 20]), Fragment::Whole, "too short to say");

@@ -595,7 +595,7 @@ impl Pipeline {
             let at = usize::from(i);
             let now = self.now_ms;
             let found = match (fragment_of(batch.frame(at)), self.sessions.as_mut()) {
-                (Fragment::Later(d), Some(table)) => {
+                (Fragment::Later(d, _), Some(table)) => {
                     self.frags.get(&d, now).and_then(|(id, dir)| {
                         let len = self.parsed[at].as_ref().map_or(0, |f| f.len);
                         table.track(id, dir, None, len, now).ok()?;
@@ -737,8 +737,9 @@ impl Pipeline {
         let mut found = self.found[i].or_else(|| self.sessions.as_ref()?.lookup(&key));
         if fragment {
             match self.fragment_session(batch, i, found) {
-                Some(f) => found = f,
-                None => return Ok(key.dst),
+                Ok(f) => found = f,
+                Err(None) => return Ok(key.dst),
+                Err(Some(r)) => return Err(r),
             }
         }
         let Some(table) = self.sessions.as_mut() else {
@@ -836,7 +837,7 @@ impl Pipeline {
 
     /// The session of fragment `i`: a first fragment leaves the session it found for the
     /// fragments after it; a later one takes the session its first left, or is deferred to
-    /// the end of the batch (None) when there is none yet. Out of line: few packets are
+    /// the end of the batch (`Err(None)`) when there is none yet, or dropped (`Err(Some)`). Out of line: few packets are
     /// fragments, and the session path must stay small enough to keep its calls inlined.
     #[cold]
     #[inline(never)]
@@ -845,21 +846,24 @@ impl Pipeline {
         batch: &FrameBatch,
         i: usize,
         found: Option<(u32, Dir)>,
-    ) -> Option<Option<(u32, Dir)>> {
+    ) -> Result<Option<(u32, Dir)>, Option<DropReason>> {
         match fragment_of(batch.frame(i)) {
-            Fragment::Whole => Some(found),
+            Fragment::Whole => Ok(found),
             Fragment::First(d) => {
                 if let Some((id, dir)) = found {
                     self.frags.insert(d, id, dir, self.now_ms);
                 }
-                Some(found)
+                Ok(found)
             }
-            Fragment::Later(d) => match self.frags.get(&d, self.now_ms) {
-                Some(f) => Some(Some(f)),
+            // RFC 1858: a TCP fragment at offset 1 (8 bytes) can only rewrite the header the
+            // session was checked by; no honest sender makes one.
+            Fragment::Later(d, 1) if d.proto == 6 => Err(Some(DropReason::FragmentOverlap)),
+            Fragment::Later(d, _) => match self.frags.get(&d, self.now_ms) {
+                Some(f) => Ok(Some(f)),
                 None => {
                     self.deferred.push(i as u16);
                     self.pre[i] = Pre::Deferred;
-                    None
+                    Err(None)
                 }
             },
         }

@@ -3,7 +3,8 @@
 //! refused and counted (never given a port a live session holds), and flows to another
 //! server may reuse the ports (mappings are endpoint-dependent). Fragments: a datagram's
 //! later fragments (no ports) follow the session of its first, in or across batches and in
-//! any order within one; without their first they are dropped.
+//! any order within one; without their first they are dropped, and TCP fragments at offset
+//! 8 bytes always are.
 
 mod common;
 
@@ -162,4 +163,14 @@ fn later_fragments_follow_the_session_of_their_first() {
         1,
         "fragments start no session"
     );
+    // A TCP fragment at offset 8 bytes could rewrite the header its first was checked by
+    // (RFC 1858): dropped whatever it claims to belong to.
+    let mut f = d2[1].clone();
+    f[23] = 6;
+    f[20..22].copy_from_slice(&1u16.to_be_bytes());
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum::checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    assert!(send_one_batch(&mut p, &t, &[f]).is_empty());
+    assert_eq!(p.counters.dropped(DropReason::FragmentOverlap), 1);
 }
