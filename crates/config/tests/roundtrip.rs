@@ -179,3 +179,25 @@ proptest! {
         let _ = Configuration::parse_set(&s, None);
     }
 }
+
+/// `replace:` tags are for `load replace` only: an empty block they tagged is as absent as an
+/// untagged empty block, so the configuration prints and parses back the same (the
+/// config_curly fuzz target found `replace: vlans;` kept as an empty `vlans` that printed as
+/// nothing).
+#[test]
+fn an_empty_block_tagged_replace_is_no_block() {
+    for text in [
+        "replace: vlans;",
+        "replace: vlans { }",
+        "\nreplace:\nvlans\n;",
+    ] {
+        let c = Configuration::parse(text, None).unwrap();
+        assert_eq!(c, Configuration::default(), "{text:?}");
+        let back = Configuration::parse(&c.to_curly(), None).unwrap();
+        assert_eq!(back, c);
+    }
+    // A tagged block with contents keeps them (only the tag goes).
+    let c = Configuration::parse("replace: vlans { v10 { vlan-id 10; } }", None).unwrap();
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    assert!(c.to_curly().contains("vlan-id 10;"), "{}", c.to_curly());
+}
