@@ -1065,14 +1065,18 @@ impl Pipeline {
             )
             .map_err(security::drop_of)?;
         table.set_ports(id, in_port, out);
-        if let Fragment::First(d) = fragment_of(batch.frame(i)) {
-            // The datagram as its later fragments arrive: before any translation.
-            let d = crate::fragments::Datagram {
-                src: k.src,
-                dst: k.dst,
-                ..d
-            };
-            self.frags.insert(d, id, Dir::Forward, now);
+        // The parsed flow already says whether this is a fragment: the frame is read again
+        // only for those.
+        if flow.fragment {
+            if let Fragment::First(d) = fragment_of(batch.frame(i)) {
+                // The datagram as its later fragments arrive: before any translation.
+                let d = crate::fragments::Datagram {
+                    src: k.src,
+                    dst: k.dst,
+                    ..d
+                };
+                self.frags.insert(d, id, Dir::Forward, now);
+            }
         }
         let (log_init, log_close) = sec
             .policy
