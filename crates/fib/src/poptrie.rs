@@ -128,7 +128,8 @@ impl<K: Key> Table<K> {
     /// L2, every level is a miss). Each key's strides are read from a 64-bit window taken
     /// once where the nodes start ([`Key::window`]; a u128 shift per level was a third of an
     /// IPv6 step), and prefetches take unchecked addresses: in-process A/B on the full IPv6
-    /// table 1.16-1.4x.
+    /// table 1.16-1.4x. Keys whose direct entries resolve different depths (IPv6 global
+    /// unicast and the rest) step together: each window starts at its own depth.
     #[inline]
     pub fn lookup_batch(&self, keys: &[K], out: &mut [u32]) {
         const G: usize = 32;
@@ -139,18 +140,15 @@ impl<K: Key> Table<K> {
             for k in kc {
                 prefetch_ptr(self.direct.as_ptr().wrapping_add(k.slot().0));
             }
-            let first = kc[0].slot().1;
             let mut pending = 0u64;
             for (i, k) in kc.iter().enumerate() {
                 let (slot, bits) = k.slot();
                 let d = self.direct[slot].load(Ordering::Relaxed);
                 if d & LEAF != 0 {
                     oc[i] = d & !LEAF;
-                } else if bits != first {
-                    oc[i] = self.lookup(*k);
                 } else {
                     idx[i] = d;
-                    win[i] = k.window(first);
+                    win[i] = k.window(bits);
                     prefetch_ptr(self.nodes.as_ptr().wrapping_add(d as usize));
                     pending |= 1 << i;
                 }
@@ -165,7 +163,7 @@ impl<K: Key> Table<K> {
                     while p != 0 {
                         let i = p.trailing_zeros() as usize & (G - 1);
                         p &= p - 1;
-                        oc[i] = self.finish(idx[i] as usize, kc[i], first + rel);
+                        oc[i] = self.finish(idx[i] as usize, kc[i], kc[i].slot().1 + rel);
                     }
                     break;
                 }
