@@ -384,37 +384,51 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
 }
 
 /// Opens and resets TCP connections to `dst` one after another for `secs`; how many
-/// completed their handshake. (Reset, not closed: no TIME_WAIT on either side, so neither
-/// router's state table fills with closed connections.)
-fn connect_loop(dst: std::net::SocketAddr, secs: u32) -> u64 {
+/// completed their handshake, and how many did not (timed out: a lost SYN costs the thread
+/// the whole second). (Reset, not closed: no TIME_WAIT on either side, so neither router's
+/// state table fills with closed connections; the client reuses ports of reset connections
+/// at once, which a router must take as new connections.)
+fn connect_loop(dst: std::net::SocketAddr, secs: u32) -> (u64, u64) {
     use std::time::Duration;
     let end = Instant::now() + Duration::from_secs(u64::from(secs));
-    let mut n = 0;
+    let (mut n, mut failed) = (0, 0);
     while Instant::now() < end {
-        if let Ok(s) = std::net::TcpStream::connect_timeout(&dst, Duration::from_secs(1)) {
-            let _ = nix::sys::socket::setsockopt(
-                &s,
-                nix::sys::socket::sockopt::Linger,
-                &nix::libc::linger {
-                    l_onoff: 1,
-                    l_linger: 0,
-                },
-            );
-            n += 1;
+        match std::net::TcpStream::connect_timeout(&dst, Duration::from_secs(1)) {
+            Ok(s) => {
+                let _ = nix::sys::socket::setsockopt(
+                    &s,
+                    nix::sys::socket::sockopt::Linger,
+                    &nix::libc::linger {
+                        l_onoff: 1,
+                        l_linger: 0,
+                    },
+                );
+                n += 1;
+            }
+            Err(_) => failed += 1,
         }
     }
-    n
+    (n, failed)
 }
 
-/// Accepts and drops connections on `addr` in a thread of the calling thread's namespace,
-/// until the process ends.
+/// Accepts and drops connections on `addr` in two threads of the calling thread's
+/// namespace, until the process ends. The listen queue is as long as the kernel allows
+/// (std's 128 overflowed at the kernel's rate: the SYNs it dropped cost the connecting
+/// thread a second each, and measured the server instead of the router).
 fn accept_forever(addr: std::net::SocketAddr) -> anyhow::Result<()> {
-    let l = std::net::TcpListener::bind(addr)?;
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            drop(c);
-        }
-    });
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(65535)?;
+    let l: std::net::TcpListener = s.into();
+    for _ in 0..2 {
+        let l = l.try_clone()?;
+        std::thread::spawn(move || {
+            for c in l.incoming() {
+                drop(c);
+            }
+        });
+    }
     Ok(())
 }
 
@@ -513,6 +527,7 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
         anyhow::ensure!(
             savin_lab::wait_until(Duration::from_secs(10), || lab
                 .run_in(&h1, move || connect_loop(dst, 1))
+                .0
                 > 0),
             "{name}: no TCP path from h1 to h2:8080"
         );
@@ -541,13 +556,16 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
             .and_then(|v| v.parse::<f64>().ok());
         m["ping_rtt_avg_us"] = json!(avg.map(|ms| ms * 1000.0));
         // Four connecting threads: the router's rate, not one connection's round trip.
-        let conns = lab.run_in(&h1, move || {
+        let (conns, failed) = lab.run_in(&h1, move || {
             let t: Vec<_> = (0..4)
                 .map(|_| std::thread::spawn(move || connect_loop(dst, secs)))
                 .collect();
-            t.into_iter().map(|t| t.join().unwrap_or(0)).sum::<u64>()
+            t.into_iter()
+                .map(|t| t.join().unwrap_or((0, 0)))
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
         });
         m["new_connections_per_s"] = json!(conns as f64 / f64::from(secs));
+        m["connections_failed"] = json!(failed);
         results.insert(name.into(), m);
         if let Some(pid) = rl.daemon {
             lab.signal(pid, nix::sys::signal::Signal::SIGTERM);

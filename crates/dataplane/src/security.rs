@@ -278,5 +278,7 @@ pub fn drop_of(e: savin_session::TrackError) -> DropReason {
         savin_session::TrackError::Window => DropReason::TcpOutOfWindow,
         savin_session::TrackError::Full => DropReason::SessionTableFull,
         savin_session::TrackError::Exists => DropReason::PolicyDenied,
+        // Callers that meet it retire the session and start another; one that cannot, drops.
+        savin_session::TrackError::Reopen => DropReason::TcpOutOfWindow,
     }
 }

@@ -746,9 +746,15 @@ impl Pipeline {
             return Err(DropReason::SessionTableFull);
         };
         if let Some((id, dir)) = found {
-            table
-                .track(id, dir, tcp.as_ref(), len, now)
-                .map_err(security::drop_of)?;
+            match table.track(id, dir, tcp.as_ref(), len, now) {
+                Ok(()) => {}
+                Err(savin_session::TrackError::Reopen) => {
+                    found = reopen(table, id, &key, tcp.as_ref(), len, now)?;
+                }
+                Err(e) => return Err(security::drop_of(e)),
+            }
+        }
+        if let Some((id, dir)) = found {
             let Some(to) = table.translation(id, dir) else {
                 self.pre[i] = Pre::Session { nat: false };
                 return Ok(key.dst);
@@ -1901,4 +1907,29 @@ impl Worker {
     pub fn port_counters(&self) -> &[PortCounters] {
         &self.port_counters
     }
+}
+
+/// A SYN for a new connection on the tuple of closed session `id`: the old session goes and
+/// the SYN continues as a first packet (policy, NAT, a new session), as conntrack reopens a
+/// closed connection; a session an earlier frame of this batch made for the tuple takes it
+/// instead. Before, such a SYN was dropped as out of window until the closed session aged
+/// out (2 s), and a client that resets its connections and reuses ports lost them.
+#[cold]
+#[inline(never)]
+fn reopen(
+    table: &mut SessionTable,
+    id: u32,
+    key: &FlowKey,
+    tcp: Option<&savin_session::TcpSeg>,
+    len: u32,
+    now: u64,
+) -> Result<Option<(u32, Dir)>, DropReason> {
+    table.retire(id);
+    let Some((id, dir)) = table.lookup(key) else {
+        return Ok(None);
+    };
+    table
+        .track(id, dir, tcp, len, now)
+        .map_err(security::drop_of)?;
+    Ok(Some((id, dir)))
 }

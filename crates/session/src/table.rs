@@ -132,6 +132,10 @@ pub enum TrackError {
     Full,
     /// One of the keys belongs to another session already.
     Exists,
+    /// A SYN opening a new connection on the tuple of a closed session (RFC 1122 lets a
+    /// client reuse it at once, and a client that resets its connections does): the caller
+    /// [retires](SessionTable::retire) the old session and takes the SYN as a first packet.
+    Reopen,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -143,6 +147,8 @@ pub struct Counters {
     pub full: u64,
     pub not_syn: u64,
     pub window: u64,
+    /// Closed sessions replaced by a new connection on the same tuple.
+    pub reopened: u64,
 }
 
 /// One session, for `show security flow session`.
@@ -338,6 +344,9 @@ pub struct SessionTable {
     counters: Counters,
     /// Reported sessions that went, for the caller to uncount and log.
     freed: Vec<Gone>,
+    /// Retired sessions: out of the index, their slots freed by
+    /// [`release_retired`](Self::release_retired) once no packet of the batch can name them.
+    retired: Vec<u32>,
 }
 
 impl SessionTable {
@@ -359,6 +368,7 @@ impl SessionTable {
             start_ms: now_ms,
             counters: Counters::default(),
             freed: Vec::new(),
+            retired: Vec::new(),
         }
     }
 
@@ -379,7 +389,7 @@ impl SessionTable {
     }
 
     pub fn len(&self) -> usize {
-        self.sessions.len() - self.free.len()
+        self.sessions.len() - self.free.len() - self.retired.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -602,6 +612,7 @@ impl SessionTable {
     /// next call. The data plane calls this between batches, so that a million sessions
     /// falling due in the same second cost many short pauses instead of one long one.
     pub fn tick_bounded(&mut self, now_ms: u64, budget: usize) -> usize {
+        self.release_retired();
         let now = u64::from(self.secs(now_ms));
         if now < self.wheel_at {
             return 0;
@@ -663,7 +674,16 @@ impl SessionTable {
     }
 
     fn free_session(&mut self, id: u32, reason: CloseReason) {
-        let keys = self.sessions[id as usize].keys;
+        self.report(id, reason);
+        for k in self.sessions[id as usize].keys {
+            self.index_remove(k);
+        }
+        self.sessions[id as usize] = Session::default();
+        self.free.push(id);
+    }
+
+    /// Files session `id`'s close report when it is counted against a limit or logged.
+    fn report(&mut self, id: u32, reason: CloseReason) {
         let s = &self.sessions[id as usize];
         if s.limited || s.log_close {
             let reason = match (reason, s.state) {
@@ -682,11 +702,33 @@ impl SessionTable {
                 });
             }
         }
-        for k in keys {
+    }
+
+    /// Ends closed session `id` for a new connection on its tuple ([`TrackError::Reopen`]):
+    /// reported as closed and out of the index now, so the SYN finds no session and makes a
+    /// new one; its slot stays untouched until [`release_retired`](Self::release_retired),
+    /// because other packets of the batch may have looked it up already (they are counted
+    /// on it, as if they had come just before).
+    pub fn retire(&mut self, id: u32) {
+        if !self.sessions.get(id as usize).is_some_and(|s| s.live) {
+            return;
+        }
+        self.report(id, CloseReason::Idle);
+        for k in self.sessions[id as usize].keys {
             self.index_remove(k);
         }
-        self.sessions[id as usize] = Session::default();
-        self.free.push(id);
+        self.sessions[id as usize].live = false;
+        self.retired.push(id);
+        self.counters.reopened += 1;
+    }
+
+    /// Frees the slots of retired sessions (between batches: [`tick`](Self::tick) does).
+    pub fn release_retired(&mut self) {
+        while let Some(id) = self.retired.pop() {
+            self.unlink(id);
+            self.sessions[id as usize] = Session::default();
+            self.free.push(id);
+        }
     }
 
     /// Removes session `id` now (`clear security flow session`).
@@ -781,6 +823,9 @@ impl SessionTable {
         let s = &mut self.sessions[id as usize];
         let before = s.state;
         if let Some(seg) = tcp {
+            if s.state == State::Closed && d == 0 && seg.flags & (SYN | ACK | RST) == SYN {
+                return Err(TrackError::Reopen);
+            }
             let [a, b] = &mut s.tcp;
             let (sender, receiver) = if d == 0 { (a, b) } else { (b, a) };
             let ok = tcp::in_window(sender, receiver, seg);

@@ -406,3 +406,68 @@ fn a_session_translates_only_when_its_keys_are_not_mirror_images() {
     assert_eq!(t.translated(nat, Dir::Forward).sport, 20000);
     assert_eq!(t.translated(nat, Dir::Reverse).dst, k2.src);
 }
+
+#[test]
+fn a_syn_on_a_closed_session_asks_for_a_new_one_and_the_old_slot_waits_for_the_batch_end() {
+    let mut t = SessionTable::new(SessionConfig::default(), 0);
+    let k = key(40001);
+    let id = handshake(&mut t, k, 0);
+    // Open: a SYN from the client is no new connection (out of window), and from the server
+    // side never is.
+    let syn = seg(SYN, 123_456_789, 0, 64240, 0);
+    assert_eq!(
+        t.track(id, Dir::Forward, Some(&syn), 60, 0),
+        Err(TrackError::Window)
+    );
+    t.track(
+        id,
+        Dir::Forward,
+        Some(&seg(RST | ACK, 31_001, 5001, 502, 0)),
+        52,
+        0,
+    )
+    .unwrap();
+    assert_eq!(t.info(id, 0).unwrap().state, State::Closed);
+    assert_ne!(
+        t.track(id, Dir::Reverse, Some(&syn), 60, 0),
+        Err(TrackError::Reopen)
+    );
+    // Closed: the client's SYN reopens, whatever its sequence number.
+    assert_eq!(
+        t.track(id, Dir::Forward, Some(&syn), 60, 0),
+        Err(TrackError::Reopen)
+    );
+    t.mark(id, false, true);
+    t.retire(id);
+    assert_eq!(t.counters().reopened, 1);
+    assert_eq!(t.lookup(&k), None);
+    assert_eq!(t.lookup(&k.reversed()), None);
+    assert!(t.is_empty());
+    let mut gone = Vec::new();
+    t.take_freed(|g| gone.push(g));
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].reason, savin_session::CloseReason::Rst);
+    // The new session takes the tuple; the retired slot is not given out before the tick
+    // (a packet of the same batch may still name it).
+    let new = t
+        .create(k, k.reversed(), 7, None, Some(&syn), 60, 0)
+        .unwrap();
+    assert_ne!(new, id);
+    assert_eq!(t.lookup(&k), Some((new, Dir::Forward)));
+    assert_eq!(t.len(), 1);
+    t.tick(0);
+    assert_eq!(t.len(), 1);
+    let third = t
+        .create(
+            key(40002),
+            key(40002).reversed(),
+            7,
+            None,
+            Some(&syn),
+            60,
+            0,
+        )
+        .unwrap();
+    assert_eq!(third, id, "the released slot is the next one given out");
+    assert_eq!(t.lookup(&k), Some((new, Dir::Forward)));
+}

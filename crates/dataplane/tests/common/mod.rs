@@ -2,6 +2,9 @@
 //! on eth1.0 (port 0, 10.0.1.1) and eth2.0 (port 1, 203.0.113.1), compiled as the control
 //! plane does, and a default route out of port 1.
 
+// Each test crate uses part of it.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 
 use savin_dataplane::screen::Screen;
