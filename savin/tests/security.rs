@@ -443,3 +443,56 @@ fn a_tcp_segment_outside_the_window_is_dropped_unless_the_check_is_off() {
         net.lab.signal(pid, nix::sys::signal::Signal::SIGKILL);
     }
 }
+
+#[test]
+fn a_client_reusing_the_port_of_a_reset_connection_connects_at_once() {
+    const T: &str = "a_client_reusing_the_port_of_a_reset_connection_connects_at_once";
+    if !have(T, &["python3"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2) = (net.h1.clone(), net.h2.clone());
+    let p = "set security policies from-zone trust to-zone untrust policy all";
+    let (ok, out) = net.cli(&format!(
+        "configure; \
+         set security zones security-zone trust interfaces eth1.0; \
+         set security zones security-zone untrust interfaces eth2.0; \
+         {p} match source-address any; {p} match destination-address any; \
+         {p} match application any; {p} then permit; commit"
+    ));
+    assert!(ok, "{out}\n{}", net.log());
+    let listen = "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',9091)); s.listen(64)\nwhile True:\n    c,_=s.accept(); c.settimeout(10)\n    try:\n        if c.recv(16) == b'ping': c.sendall(b'pong')\n    except OSError:\n        pass\n    c.close()\n";
+    let server = net
+        .lab
+        .spawn(&h2, &["python3", "-c", listen], None, None)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // Five connections from one source port, each reset by the client (SO_LINGER 0: no
+    // TIME_WAIT, so the port is free at once) before the next; then one more that lives
+    // longer than a closed session lingers (2 s) and still carries data: it has a session of
+    // its own, not the closed one's.
+    let code = "import socket,struct,time\n\
+        def conn():\n    \
+            s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n    \
+            s.bind(('0.0.0.0', 45123)); s.settimeout(1.5)\n    \
+            s.connect(('10.0.2.2', 9091)); return s\n\
+        for i in range(5):\n    \
+            try:\n        s=conn(); print('ok')\n    \
+            except OSError as e:\n        print('failed', e); continue\n    \
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); s.close()\n\
+        try:\n    \
+            s=conn(); time.sleep(3); s.settimeout(3); s.sendall(b'ping'); print(s.recv(16).decode())\n\
+        except OSError as e:\n    print('failed', e)\n";
+    let (ran, out) = net.run(&h1, &["python3", "-c", code], 30);
+    net.lab.signal(server, nix::sys::signal::Signal::SIGTERM);
+    assert!(ran, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines,
+        vec!["ok", "ok", "ok", "ok", "ok", "pong"],
+        "{out}\n{}",
+        net.log()
+    );
+}

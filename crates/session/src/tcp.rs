@@ -104,72 +104,72 @@ pub(crate) struct Peer {
     pub seen: bool,
     /// Sent the window-scale option on its SYN.
     pub wscale_ok: bool,
+    /// Its first segment was a SYN.
+    pub syn: bool,
 }
 
 /// Checks `s` from `sender` to `receiver` against the window and updates both. False: the
-/// segment lies outside the window and must be dropped (nothing is updated then).
+/// segment lies outside the window and must be dropped (nothing is updated then: the check
+/// works on copies, so a refused segment cannot become a side's first view of the
+/// connection).
 #[inline(always)]
 pub(crate) fn in_window(sender: &mut Peer, receiver: &mut Peer, s: &TcpSeg) -> bool {
+    let (mut snd, mut rcv) = (*sender, *receiver);
     let syn = s.flags & SYN != 0;
     let win = if syn {
         u32::from(s.win)
     } else {
-        u32::from(s.win) << sender.scale
+        u32::from(s.win) << snd.scale
     };
     let end = s.end();
-    if !sender.seen {
-        sender.seen = true;
-        sender.end = end;
-        sender.maxend = end;
-        sender.maxwin = win.max(1);
+    if !snd.seen {
+        // The answer to a SYN is a SYN-ACK, or a RST refusing it. Anything else is not
+        // this connection's (a server's late FIN of the previous connection on a reused
+        // tuple, say) and would leave its sequence numbers as the responder's.
+        if rcv.syn && s.flags & (SYN | RST) == 0 {
+            return false;
+        }
+        snd.seen = true;
+        snd.end = end;
+        snd.maxend = end;
+        snd.maxwin = win.max(1);
         if syn {
-            sender.wscale_ok = s.wscale.is_some();
-            sender.scale = s.wscale.unwrap_or(0);
+            snd.syn = true;
+            snd.wscale_ok = s.wscale.is_some();
+            snd.scale = s.wscale.unwrap_or(0);
         }
         if syn && s.flags & ACK != 0 {
             // The SYN-ACK settles scaling: both sides must have offered it.
-            if !(sender.wscale_ok && receiver.wscale_ok) {
-                sender.scale = 0;
-                receiver.scale = 0;
+            if !(snd.wscale_ok && rcv.wscale_ok) {
+                snd.scale = 0;
+                rcv.scale = 0;
             }
         }
     }
-    let ack = if s.flags & ACK != 0 {
-        s.ack
-    } else {
-        receiver.end
-    };
-    let max_ack_window = if sender.maxwin == 0 {
-        66_000
-    } else {
-        sender.maxwin
-    };
-    let acked_ok = !receiver.seen
+    let ack = if s.flags & ACK != 0 { s.ack } else { rcv.end };
+    let max_ack_window = if snd.maxwin == 0 { 66_000 } else { snd.maxwin };
+    let acked_ok = !rcv.seen
         || s.flags & ACK == 0
-        || (before(ack, receiver.end.wrapping_add(1))
-            && after(
-                ack,
-                receiver.end.wrapping_sub(max_ack_window).wrapping_sub(1),
-            ));
-    let ok = before(s.seq, sender.maxend.wrapping_add(1))
-        && after(
-            end,
-            sender.end.wrapping_sub(receiver.maxwin).wrapping_sub(1),
-        )
+        || (before(ack, rcv.end.wrapping_add(1))
+            && after(ack, rcv.end.wrapping_sub(max_ack_window).wrapping_sub(1)));
+    let ok = before(s.seq, snd.maxend.wrapping_add(1))
+        && after(end, snd.end.wrapping_sub(rcv.maxwin).wrapping_sub(1))
         && acked_ok;
     if !ok {
         return false;
     }
-    if after(end, sender.end) {
-        sender.end = end;
+    if after(end, snd.end) {
+        snd.end = end;
     }
-    if sender.maxwin < win {
-        sender.maxwin = win;
+    if snd.maxwin < win {
+        snd.maxwin = win;
     }
     let edge = ack.wrapping_add(win.max(1));
-    if after(edge, receiver.maxend.wrapping_sub(1)) || !receiver.seen {
-        receiver.maxend = edge;
+    if after(edge, rcv.maxend.wrapping_sub(1)) || !rcv.seen {
+        rcv.maxend = edge;
     }
+    *sender = snd;
+    *receiver = rcv;
     true
 }
 

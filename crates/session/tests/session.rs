@@ -471,3 +471,37 @@ fn a_syn_on_a_closed_session_asks_for_a_new_one_and_the_old_slot_waits_for_the_b
     assert_eq!(third, id, "the released slot is the next one given out");
     assert_eq!(t.lookup(&k), Some((new, Dir::Forward)));
 }
+
+#[test]
+fn before_the_syn_ack_a_segment_of_an_older_connection_is_refused_and_leaves_no_trace() {
+    let mut t = SessionTable::new(SessionConfig::default(), 0);
+    let k = key(40003);
+    let syn = TcpSeg {
+        wscale: Some(7),
+        ..seg(SYN, 3_261_785_379, 0, 64240, 0)
+    };
+    let id = t
+        .create(k, k.reversed(), 7, None, Some(&syn), 60, 0)
+        .unwrap();
+    // The server's FIN of the connection the tuple had before (its sequence space, an ack
+    // of the old client's): refused, and not taken as the server's first view.
+    let old_fin = seg(FIN | ACK, 3_882_925_713, 3_245_798_091, 502, 0);
+    assert_eq!(
+        t.track(id, Dir::Reverse, Some(&old_fin), 52, 0),
+        Err(TrackError::Window)
+    );
+    let synack = TcpSeg {
+        wscale: Some(7),
+        ..seg(SYN | ACK, 3_898_913_079, 3_261_785_380, 65160, 0)
+    };
+    assert_eq!(t.track(id, Dir::Reverse, Some(&synack), 60, 0), Ok(()));
+    t.track(
+        id,
+        Dir::Forward,
+        Some(&seg(ACK, 3_261_785_380, 3_898_913_080, 502, 0)),
+        52,
+        0,
+    )
+    .unwrap();
+    assert_eq!(t.info(id, 0).unwrap().state, State::Established);
+}
