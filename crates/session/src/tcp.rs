@@ -109,67 +109,100 @@ pub(crate) struct Peer {
 }
 
 /// Checks `s` from `sender` to `receiver` against the window and updates both. False: the
-/// segment lies outside the window and must be dropped (nothing is updated then: the check
-/// works on copies, so a refused segment cannot become a side's first view of the
-/// connection).
+/// segment lies outside the window and must be dropped (nothing is updated then, not even
+/// by a side's first segment: see [`first_segment`]).
 #[inline(always)]
 pub(crate) fn in_window(sender: &mut Peer, receiver: &mut Peer, s: &TcpSeg) -> bool {
-    let (mut snd, mut rcv) = (*sender, *receiver);
-    let syn = s.flags & SYN != 0;
-    let win = if syn {
+    if !sender.seen {
+        return first_segment(sender, receiver, s);
+    }
+    let win = if s.flags & SYN != 0 {
         u32::from(s.win)
     } else {
-        u32::from(s.win) << snd.scale
+        u32::from(s.win) << sender.scale
     };
+    check_and_update(sender, receiver, s, win)
+}
+
+/// A side's first segment: it sets that side's view, so it is checked on copies and kept
+/// only if it passes. The answer to a SYN is a SYN-ACK, or a RST refusing it; anything else
+/// is not this connection's (a server's late FIN of the previous connection on a reused
+/// tuple, say) and, taken as the responder's first view, would leave every SYN-ACK after it
+/// out of window.
+#[cold]
+#[inline(never)]
+fn first_segment(sender: &mut Peer, receiver: &mut Peer, s: &TcpSeg) -> bool {
+    let (mut snd, mut rcv) = (*sender, *receiver);
+    let syn = s.flags & SYN != 0;
+    if rcv.syn && s.flags & (SYN | RST) == 0 {
+        return false;
+    }
+    let win = u32::from(s.win); // a SYN's window is never scaled; before one, no scale is known
     let end = s.end();
-    if !snd.seen {
-        // The answer to a SYN is a SYN-ACK, or a RST refusing it. Anything else is not
-        // this connection's (a server's late FIN of the previous connection on a reused
-        // tuple, say) and would leave its sequence numbers as the responder's.
-        if rcv.syn && s.flags & (SYN | RST) == 0 {
-            return false;
-        }
-        snd.seen = true;
-        snd.end = end;
-        snd.maxend = end;
-        snd.maxwin = win.max(1);
-        if syn {
-            snd.syn = true;
-            snd.wscale_ok = s.wscale.is_some();
-            snd.scale = s.wscale.unwrap_or(0);
-        }
-        if syn && s.flags & ACK != 0 {
-            // The SYN-ACK settles scaling: both sides must have offered it.
-            if !(snd.wscale_ok && rcv.wscale_ok) {
-                snd.scale = 0;
-                rcv.scale = 0;
-            }
+    snd.seen = true;
+    snd.end = end;
+    snd.maxend = end;
+    snd.maxwin = win.max(1);
+    if syn {
+        snd.syn = true;
+        snd.wscale_ok = s.wscale.is_some();
+        snd.scale = s.wscale.unwrap_or(0);
+    }
+    if syn && s.flags & ACK != 0 {
+        // The SYN-ACK settles scaling: both sides must have offered it.
+        if !(snd.wscale_ok && rcv.wscale_ok) {
+            snd.scale = 0;
+            rcv.scale = 0;
         }
     }
-    let ack = if s.flags & ACK != 0 { s.ack } else { rcv.end };
-    let max_ack_window = if snd.maxwin == 0 { 66_000 } else { snd.maxwin };
-    let acked_ok = !rcv.seen
+    if !check_and_update(&mut snd, &mut rcv, s, win) {
+        return false;
+    }
+    *sender = snd;
+    *receiver = rcv;
+    true
+}
+
+/// The window check proper, for a side already seen; updates both views when it passes.
+#[inline(always)]
+fn check_and_update(sender: &mut Peer, receiver: &mut Peer, s: &TcpSeg, win: u32) -> bool {
+    let end = s.end();
+    let ack = if s.flags & ACK != 0 {
+        s.ack
+    } else {
+        receiver.end
+    };
+    let max_ack_window = if sender.maxwin == 0 {
+        66_000
+    } else {
+        sender.maxwin
+    };
+    let acked_ok = !receiver.seen
         || s.flags & ACK == 0
-        || (before(ack, rcv.end.wrapping_add(1))
-            && after(ack, rcv.end.wrapping_sub(max_ack_window).wrapping_sub(1)));
-    let ok = before(s.seq, snd.maxend.wrapping_add(1))
-        && after(end, snd.end.wrapping_sub(rcv.maxwin).wrapping_sub(1))
+        || (before(ack, receiver.end.wrapping_add(1))
+            && after(
+                ack,
+                receiver.end.wrapping_sub(max_ack_window).wrapping_sub(1),
+            ));
+    let ok = before(s.seq, sender.maxend.wrapping_add(1))
+        && after(
+            end,
+            sender.end.wrapping_sub(receiver.maxwin).wrapping_sub(1),
+        )
         && acked_ok;
     if !ok {
         return false;
     }
-    if after(end, snd.end) {
-        snd.end = end;
+    if after(end, sender.end) {
+        sender.end = end;
     }
-    if snd.maxwin < win {
-        snd.maxwin = win;
+    if sender.maxwin < win {
+        sender.maxwin = win;
     }
     let edge = ack.wrapping_add(win.max(1));
-    if after(edge, rcv.maxend.wrapping_sub(1)) || !rcv.seen {
-        rcv.maxend = edge;
+    if after(edge, receiver.maxend.wrapping_sub(1)) || !receiver.seen {
+        receiver.maxend = edge;
     }
-    *sender = snd;
-    *receiver = rcv;
     true
 }
 
