@@ -30,6 +30,12 @@ const RX_FRAME: u32 = 2048;
 /// 65,535-byte IP packet with its Ethernet header.
 const GSO_SLOT: u32 = 17 * 4096;
 const PACKET_VNET_HDR: libc::c_int = 15;
+/// Frames longer than this (GSO super-frames) are sent with sendmsg on a second socket
+/// instead of through the TX ring: the ring costs a copy into its slot and, on a veth whose
+/// peer delivers to a local socket, the kernel copies the slot's pages again
+/// (`skb_copy_ubufs`, zero-copy undone); sendmsg copies once. Small frames stay on the ring,
+/// where one system call sends a batch.
+const DIRECT_MIN: usize = 4096;
 /// Size of `struct tpacket3_hdr`, already TPACKET_ALIGNed; TX data starts right after it.
 const TPACKET3_HDR: usize = 48;
 // Offsets in `struct tpacket_block_desc` (version, offset_to_priv, then tpacket_hdr_v1).
@@ -118,6 +124,11 @@ pub struct AfPacket {
     pub oversize: u64,
     /// Frames the kernel dropped with the receive ring full.
     ring_drops: u64,
+    /// A send-only socket on the same interface (bound to no protocol, it receives nothing)
+    /// for super-frames: see [`DIRECT_MIN`]. A socket with a TX ring sends only from the ring.
+    direct: Option<OwnedFd>,
+    /// Frames sent on `direct`.
+    pub tx_direct: u64,
 }
 
 // SAFETY: the mapping belongs to this value alone and is only touched through `&mut self`; the
@@ -246,6 +257,12 @@ impl AfPacket {
             tx_oversize: 0,
             oversize: 0,
             ring_drops: 0,
+            direct: if cfg.vnet_hdr {
+                send_only_socket(ifindex)
+            } else {
+                None
+            },
+            tx_direct: 0,
         };
         // SAFETY: an all-zero sockaddr_ll is valid; we fill the fields bind needs.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
@@ -479,8 +496,23 @@ impl PacketIo for AfPacket {
         };
         let vnet = if self.cfg.vnet_hdr { Offload::LEN } else { 0 };
         let mut queued = 0;
+        // Frames in the ring not yet handed to the kernel.
+        let mut in_ring = 0;
         for &i in which {
             let frame = batch.frame(i as usize);
+            if frame.len() > DIRECT_MIN && self.direct.is_some() {
+                // In order: what the ring holds goes first.
+                if in_ring > 0 {
+                    self.kick()?;
+                    in_ring = 0;
+                }
+                if !self.send_direct(&batch.offload(i as usize).to_bytes(), frame)? {
+                    break;
+                }
+                self.tx_direct += 1;
+                queued += 1;
+                continue;
+            }
             if frame.len() + vnet > fs - hdr {
                 self.tx_oversize += 1;
                 continue;
@@ -503,23 +535,100 @@ impl PacketIo for AfPacket {
                 .store(libc::TP_STATUS_SEND_REQUEST, Ordering::Release);
             self.tx_next = (self.tx_next + 1) % self.cfg.tx_frames as usize;
             queued += 1;
+            in_ring += 1;
         }
-        if queued > 0 {
-            // SAFETY: a zero-length send on our socket only asks the kernel to walk the ring.
-            let r =
-                unsafe { libc::send(self.fd.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT) };
-            if r < 0 {
-                let e = std::io::Error::last_os_error();
-                if !matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::ENOBUFS)) {
-                    return Err(IoError::Os {
-                        what: "send (TX ring)".into(),
-                        source: e,
-                    });
-                }
-            }
+        if in_ring > 0 {
+            self.kick()?;
         }
         Ok(queued)
     }
+}
+
+impl AfPacket {
+    /// Asks the kernel to send what the TX ring holds.
+    fn kick(&self) -> Result<(), IoError> {
+        // SAFETY: a zero-length send on our socket only asks the kernel to walk the ring.
+        let r = unsafe { libc::send(self.fd.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if !matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::ENOBUFS)) {
+                return Err(IoError::Os {
+                    what: "send (TX ring)".into(),
+                    source: e,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one frame (after its virtio-net header) on the send-only socket; false when the
+    /// kernel has no room now (the frame is dropped, as with a full ring).
+    fn send_direct(&self, vnet: &[u8], frame: &[u8]) -> Result<bool, IoError> {
+        let Some(fd) = &self.direct else {
+            return Ok(false);
+        };
+        let iov = [
+            libc::iovec {
+                iov_base: vnet.as_ptr() as *mut libc::c_void,
+                iov_len: vnet.len(),
+            },
+            libc::iovec {
+                iov_base: frame.as_ptr() as *mut libc::c_void,
+                iov_len: frame.len(),
+            },
+        ];
+        // SAFETY: an all-zero msghdr is valid; we set the two fields sendmsg reads here.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = iov.len();
+        // SAFETY: `msg` points at two iovecs over live buffers the kernel only reads; the
+        // socket is bound to the interface, so no address is needed.
+        let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::ENOBUFS)) {
+                return Ok(false);
+            }
+            return Err(IoError::Os {
+                what: "sendmsg (super-frame)".into(),
+                source: e,
+            });
+        }
+        Ok(true)
+    }
+}
+
+/// A socket that sends on `ifindex` with virtio-net headers and receives nothing (bound to
+/// protocol 0); None if the kernel refuses any step (the TX ring then sends everything).
+fn send_only_socket(ifindex: u32) -> Option<OwnedFd> {
+    // SAFETY: plain system call; the result is checked and owned below.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    if raw < 0 {
+        return None;
+    }
+    // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    setsockopt(&fd, PACKET_VNET_HDR, &1i32, "PACKET_VNET_HDR").ok()?;
+    // SAFETY: an all-zero sockaddr_ll is valid; we fill the fields bind needs.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = 0;
+    sll.sll_ifindex = ifindex as i32;
+    // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
+    let r = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    (r == 0).then_some(fd)
 }
 
 impl Drop for AfPacket {

@@ -1,6 +1,7 @@
 //! The AF_PACKET driver against a real Linux host in a namespace: frames we put in the TX ring
 //! reach the host's kernel, its replies come back through the RX ring, and a VLAN tag the
-//! kernel moved into metadata is back in the frame.
+//! kernel moved into metadata is back in the frame; a GSO super-frame goes out whole (by
+//! sendmsg, after the ring's frames) and arrives whole with its offload header.
 
 use std::time::{Duration, Instant};
 
@@ -104,4 +105,104 @@ fn a_missing_interface_is_a_clear_error() {
         .err()
         .unwrap();
     assert_eq!(err.to_string(), "no such interface: no-such-if0");
+}
+
+/// A TCP/IPv4 super-frame of `payload` bytes (GSO, segments of 1448) from a0 to b0.
+fn super_frame(payload: usize) -> (Vec<u8>, savin_io::Offload) {
+    let mut f = vec![0x02, 0, 0, 0, 0, 0x02];
+    f.extend_from_slice(&OUR_MAC);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let total = (40 + payload) as u16;
+    f.extend_from_slice(&[
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0x40,
+        0,
+        64,
+        6,
+        0,
+        0,
+    ]);
+    f.extend_from_slice(&[10, 9, 2, 1, 10, 9, 2, 2]);
+    let c = savin_dataplane_free_checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f.extend_from_slice(&[
+        0x9c, 0x40, 0x14, 0x51, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 0x50, 0x18, 0x01, 0xf5, 0, 0, 0, 0,
+    ]);
+    f.extend((0..payload).map(|i| (i % 251) as u8));
+    let o = savin_io::Offload {
+        flags: savin_io::Offload::NEEDS_CSUM,
+        gso_type: 1,
+        hdr_len: 54,
+        gso_size: 1448,
+        csum_start: 34,
+        csum_offset: 16,
+    };
+    (f, o)
+}
+
+/// The IPv4 header checksum (RFC 1071).
+fn savin_dataplane_free_checksum(h: &[u8]) -> u16 {
+    let mut s: u32 = h
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+        .sum();
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+#[test]
+fn a_super_frame_goes_out_whole_with_its_offload_header() {
+    let Some(mut lab) = Lab::require("a_super_frame_goes_out_whole_with_its_offload_header") else {
+        return;
+    };
+    let a = lab.netns("a").unwrap();
+    let b = lab.netns("b").unwrap();
+    lab.veth(&a, "a0", &b, "b0").unwrap();
+    lab.exec(
+        &b,
+        &["ip", "link", "set", "b0", "promisc", "on"],
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    // Sockets stay in the namespace they were made in, whichever thread uses them.
+    let mut rx = lab.run_in(&b, || AfPacket::open("b0", RingConfig::default()).unwrap());
+    let mut tx = lab.run_in(&a, || AfPacket::open("a0", RingConfig::default()).unwrap());
+    let (frame, offload) = super_frame(20_000);
+    let mut out = FrameBatch::with_frame_size(2, savin_io::MAX_GSO_FRAME);
+    // A small frame first, then the super-frame: both go, in order.
+    out.push(&arp_request(None, [10, 9, 2, 1], [10, 9, 2, 2]));
+    out.push(&frame);
+    out.set_offload(1, offload);
+    assert_eq!(tx.tx(&out, &[0, 1]).unwrap(), 2);
+    assert_eq!(
+        tx.tx_direct, 1,
+        "the super-frame by sendmsg, not through the ring"
+    );
+    let mut inb = FrameBatch::with_frame_size(64, savin_io::MAX_GSO_FRAME);
+    let mut got = Vec::new();
+    let start = Instant::now();
+    while got.len() < 2 && start.elapsed() < Duration::from_secs(3) {
+        inb.clear();
+        rx.rx(&mut inb).unwrap();
+        got.extend((0..inb.len()).map(|i| (inb.frame(i).to_vec(), inb.offload(i))));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(got.len(), 2, "both frames arrive");
+    assert_eq!(got[0].0[12..14], [0x08, 0x06], "the small frame first");
+    let (got, o) = &got[1];
+    let expect = &frame;
+    assert_eq!(got.len(), expect.len());
+    assert_eq!(&got[54..], &expect[54..], "payload intact");
+    assert_eq!(
+        (o.gso_type & 0x7f, o.gso_size),
+        (1, 1448),
+        "still a super-frame"
+    );
 }
