@@ -441,16 +441,16 @@ fn the_boxs_own_sockets_answer_through_host_interfaces() {
     }
     // Four 1 MB transfers each way through the host interfaces: with the hosts' TSO on
     // the data crosses as super-frames, so a few dozen frames each way at least.
-    let (_, out) = net.cli("show system statistics | display json");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(
-        v["statistics"]["ip"]["packets-to-host"].as_u64().unwrap() > 30,
-        "{out}"
-    );
-    assert!(
-        v["statistics"]["ip"]["packets-from-host"].as_u64().unwrap() > 30,
-        "{out}"
-    );
+    // (The worker publishes its counters every 100 ms: allow for that.)
+    let mut out = String::new();
+    let counted = savin_lab::wait_until(Duration::from_secs(5), || {
+        out = net.cli("show system statistics | display json").1;
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let ip = &v["statistics"]["ip"];
+        ip["packets-to-host"].as_u64().unwrap() > 30
+            && ip["packets-from-host"].as_u64().unwrap() > 30
+    });
+    assert!(counted, "{out}");
     // Ping is still the data plane's: answered without the kernel.
     assert!(net.lab.ping(&h1, "10.0.1.1"));
 }

@@ -17,6 +17,20 @@ fn connect(net: &Net, ns: &savin_lab::Ns, host: &str, port: u16) -> String {
     out.trim().to_string()
 }
 
+/// Commits zones trust (eth1) and untrust (eth2) and one policy permitting everything from
+/// trust to untrust.
+fn permit_all(net: &mut Net) {
+    let p = "set security policies from-zone trust to-zone untrust policy all";
+    let (ok, out) = net.cli(&format!(
+        "configure; \
+         set security zones security-zone trust interfaces eth1.0; \
+         set security zones security-zone untrust interfaces eth2.0; \
+         {p} match source-address any; {p} match destination-address any; \
+         {p} match application any; {p} then permit; commit"
+    ));
+    assert!(ok, "{out}\n{}", net.log());
+}
+
 #[test]
 fn zone_policies_permit_http_reject_ssh_deny_the_rest_and_guard_the_box() {
     const T: &str = "zone_policies_permit_http_reject_ssh_deny_the_rest_and_guard_the_box";
@@ -223,17 +237,7 @@ fn a_tcp_segment_without_a_syn_starts_no_session_unless_the_check_is_off() {
     let Some(mut net) = Net::new(T) else {
         return;
     };
-    let (ok, out) = net.cli(
-        "configure; \
-         set security zones security-zone trust interfaces eth1.0; \
-         set security zones security-zone untrust interfaces eth2.0; \
-         set security policies from-zone trust to-zone untrust policy all match source-address any; \
-         set security policies from-zone trust to-zone untrust policy all match destination-address any; \
-         set security policies from-zone trust to-zone untrust policy all match application any; \
-         set security policies from-zone trust to-zone untrust policy all then permit; \
-         commit",
-    );
-    assert!(ok, "{out}\n{}", net.log());
+    permit_all(&mut net);
     assert_eq!(stray_acks_seen(&mut net), 0, "the ACKs must not cross");
     std::thread::sleep(Duration::from_millis(300));
     let (_, out) = net.cli("show system statistics | display json");
@@ -356,15 +360,7 @@ fn a_tcp_segment_outside_the_window_is_dropped_unless_the_check_is_off() {
         return;
     };
     let (h1, h2) = (net.h1.clone(), net.h2.clone());
-    let p = "set security policies from-zone trust to-zone untrust policy all";
-    let (ok, out) = net.cli(&format!(
-        "configure; \
-         set security zones security-zone trust interfaces eth1.0; \
-         set security zones security-zone untrust interfaces eth2.0; \
-         {p} match source-address any; {p} match destination-address any; \
-         {p} match application any; {p} then permit; commit"
-    ));
-    assert!(ok, "{out}\n{}", net.log());
+    permit_all(&mut net);
     let listen = "import socket,time\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',9090)); s.listen(4)\nc=s.accept()\ntime.sleep(60)\n";
     let server = net
         .lab
@@ -454,15 +450,7 @@ fn a_client_reusing_the_port_of_a_reset_connection_connects_at_once() {
         return;
     };
     let (h1, h2) = (net.h1.clone(), net.h2.clone());
-    let p = "set security policies from-zone trust to-zone untrust policy all";
-    let (ok, out) = net.cli(&format!(
-        "configure; \
-         set security zones security-zone trust interfaces eth1.0; \
-         set security zones security-zone untrust interfaces eth2.0; \
-         {p} match source-address any; {p} match destination-address any; \
-         {p} match application any; {p} then permit; commit"
-    ));
-    assert!(ok, "{out}\n{}", net.log());
+    permit_all(&mut net);
     let listen = "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',9091)); s.listen(64)\nwhile True:\n    c,_=s.accept(); c.settimeout(10)\n    try:\n        if c.recv(16) == b'ping': c.sendall(b'pong')\n    except OSError:\n        pass\n    c.close()\n";
     let server = net
         .lab

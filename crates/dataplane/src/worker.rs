@@ -1767,8 +1767,11 @@ impl Worker {
         if now.duration_since(self.last_publish).as_millis() >= 100 {
             // Sessions age, and what went is reported, even while no traffic comes.
             self.pipeline.load_security(tables);
-            self.publish();
-            self.last_publish = now;
+            // Published, or tried again at the next poll: a reader holding the lock must not
+            // leave the counters a whole period (or, under load, many) behind.
+            if self.publish() {
+                self.last_publish = now;
+            }
         }
         if now.duration_since(self.last_aging).as_millis() >= 1000 {
             // Aging, and entries of ports that left their VLAN.
@@ -1784,8 +1787,9 @@ impl Worker {
         }
     }
 
-    /// Copies the counters to where the control plane reads them.
-    pub fn publish(&mut self) {
+    /// Copies the counters to where the control plane reads them; false if the control
+    /// plane held the lock (the worker never waits for it).
+    pub fn publish(&mut self) -> bool {
         for (c, io) in self.port_counters.iter_mut().zip(&mut self.ports) {
             if let Some(io) = io {
                 c.giants = io.giants();
@@ -1809,7 +1813,9 @@ impl Worker {
             }
             s.events.append(&mut self.pipeline.events);
             s.events_lost = self.pipeline.events_lost;
+            return true;
         }
+        false
     }
 
     /// Receives one batch from each port and forwards it. Returns the frames received. Port
