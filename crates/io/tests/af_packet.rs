@@ -128,7 +128,7 @@ fn super_frame(payload: usize) -> (Vec<u8>, savin_io::Offload) {
         0,
     ]);
     f.extend_from_slice(&[10, 9, 2, 1, 10, 9, 2, 2]);
-    let c = ip_checksum(&f[14..34]);
+    let c = savin_io::csum::fold(savin_io::csum::sum(0, &f[14..34]));
     f[24..26].copy_from_slice(&c.to_be_bytes());
     f.extend_from_slice(&[
         0x9c, 0x40, 0x14, 0x51, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 0x50, 0x18, 0x01, 0xf5, 0, 0, 0, 0,
@@ -143,18 +143,6 @@ fn super_frame(payload: usize) -> (Vec<u8>, savin_io::Offload) {
         csum_offset: 16,
     };
     (f, o)
-}
-
-/// The IPv4 header checksum (RFC 1071).
-fn ip_checksum(h: &[u8]) -> u16 {
-    let mut s: u32 = h
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
 }
 
 #[test]

@@ -674,12 +674,18 @@ impl SessionTable {
     }
 
     fn free_session(&mut self, id: u32, reason: CloseReason) {
+        self.end(id, reason);
+        self.sessions[id as usize] = Session::default();
+        self.free.push(id);
+    }
+
+    /// Reports session `id` as gone and takes its keys out of the index (its slot is the
+    /// caller's to free: now, or after the batch for a retired one).
+    fn end(&mut self, id: u32, reason: CloseReason) {
         self.report(id, reason);
         for k in self.sessions[id as usize].keys {
             self.index_remove(k);
         }
-        self.sessions[id as usize] = Session::default();
-        self.free.push(id);
     }
 
     /// Files session `id`'s close report when it is counted against a limit or logged.
@@ -713,10 +719,7 @@ impl SessionTable {
         if !self.sessions.get(id as usize).is_some_and(|s| s.live) {
             return;
         }
-        self.report(id, CloseReason::Idle);
-        for k in self.sessions[id as usize].keys {
-            self.index_remove(k);
-        }
+        self.end(id, CloseReason::Idle);
         self.sessions[id as usize].live = false;
         self.retired.push(id);
         self.counters.reopened += 1;
