@@ -2,6 +2,7 @@
 //! `savin demo` shows it working in a lab of network namespaces, `savin bench` measures it.
 
 mod bench;
+mod bench_relay;
 mod bench_security;
 mod cli;
 mod daemon;
