@@ -2,7 +2,7 @@
 //! and after every incremental insert and remove.
 
 use proptest::prelude::*;
-use savin_fib::{Fib, Key, MISS};
+use savin_fib::{Fib, Key, MAX_NEXT_HOP, MISS};
 
 fn naive<K: Key>(routes: &[(K, u8, u32)], key: K) -> u32 {
     routes
@@ -269,4 +269,49 @@ fn readers_see_the_table_before_or_after_an_update_never_between() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let seen = t.join().unwrap();
     assert!(seen[2] > 0, "the reader ran");
+}
+
+#[test]
+fn a_block_whose_64_children_are_all_nodes_and_the_largest_next_hop() {
+    // 10.0.0.0/18 is one direct slot; a /25 in each of its 64 /24s makes every child of its
+    // block a node (ranks 0 to 63), and the covering route carries the largest next hop.
+    let mut fib: Fib<u32> = Fib::new();
+    fib.insert(0x0a00_0000, 18, MAX_NEXT_HOP);
+    for j in 0..64u32 {
+        fib.insert(0x0a00_0080 | j << 8, 25, 1000 + j);
+    }
+    let check = |fib: &Fib<u32>, gone: &[u32]| {
+        let keys: Vec<u32> = (0..64u32)
+            .flat_map(|j| [0x0a00_0001 | j << 8, 0x0a00_0081 | j << 8])
+            .collect();
+        let want: Vec<u32> = (0..64u32)
+            .flat_map(|j| {
+                let deep = if gone.contains(&j) {
+                    MAX_NEXT_HOP
+                } else {
+                    1000 + j
+                };
+                [MAX_NEXT_HOP, deep]
+            })
+            .collect();
+        let single: Vec<u32> = keys.iter().map(|k| fib.lookup(*k)).collect();
+        let mut batch = vec![0u32; keys.len()];
+        fib.reader().load().lookup_batch(&keys, &mut batch);
+        assert_eq!(single, want);
+        assert_eq!(batch, want);
+    };
+    check(&fib, &[]);
+    // Children leave one by one: ranks shift under the ones that stay.
+    let gone = [0u32, 17, 63, 31];
+    for (n, j) in gone.iter().enumerate() {
+        assert!(fib.remove(0x0a00_0080 | j << 8, 25));
+        check(&fib, &gone[..=n]);
+    }
+}
+
+#[test]
+#[should_panic(expected = "out of range")]
+fn a_next_hop_past_the_largest_is_refused() {
+    let mut fib: Fib<u32> = Fib::new();
+    fib.insert(0x0a00_0000, 24, MAX_NEXT_HOP + 1);
 }
