@@ -272,9 +272,9 @@ fn readers_see_the_table_before_or_after_an_update_never_between() {
 }
 
 #[test]
-fn a_block_whose_64_children_are_all_nodes_and_the_largest_next_hop() {
+fn a_node_whose_64_children_are_all_nodes_and_the_largest_next_hop() {
     // 10.0.0.0/18 is one direct slot; a /25 in each of its 64 /24s makes every child of its
-    // block a node (ranks 0 to 63), and the covering route carries the largest next hop.
+    // node a node (ranks 0 to 63), and the covering route carries the largest next hop.
     let mut fib: Fib<u32> = Fib::new();
     fib.insert(0x0a00_0000, 18, MAX_NEXT_HOP);
     for j in 0..64u32 {
