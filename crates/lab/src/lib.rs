@@ -166,6 +166,23 @@ impl Lab {
         ])?;
         ip(&["-n", &a.name, "link", "set", a_if, "up"])?;
         ip(&["-n", &b.name, "link", "set", b_if, "up"])?;
+        // The kernel turns a device's carrier on, and gives it a real queue in place of the
+        // one that drops everything, from a deferred work item (linkwatch), under load only
+        // after tens of milliseconds: a frame sent before that is lost. Wait for both ends.
+        for (ns, ifname) in [(a, a_if), (b, b_if)] {
+            let up = || {
+                Command::new("ip")
+                    .args(["-n", &ns.name, "-o", "link", "show", ifname])
+                    .output()
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(" state UP "))
+            };
+            if !wait_until(Duration::from_secs(5), up) {
+                return Err(LabError::Io(
+                    format!("{ifname} in {} did not come up", ns.name),
+                    std::io::Error::from(std::io::ErrorKind::TimedOut),
+                ));
+            }
+        }
         Ok(())
     }
 
