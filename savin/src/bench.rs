@@ -70,6 +70,9 @@ pub enum BenchCmd {
         /// Deny rules ahead of the permits.
         #[arg(long, default_value_t = 100)]
         rules: usize,
+        /// Threads of the relay (more than one: a PACKET_FANOUT group per interface).
+        #[arg(long, default_value_t = 1)]
+        relay_threads: usize,
     },
     /// Through namespaces: 64-byte UDP packet rate and TCP throughput between two lab hosts
     /// (iperf3), Savin (AF_PACKET, one worker) against Linux kernel forwarding in the same
@@ -88,7 +91,11 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Pipeline { table } => pipeline(&table),
         BenchCmd::Bridge { macs } => bridge(macs),
         BenchCmd::Forwarding { secs } => forwarding(secs),
-        BenchCmd::SecurityLab { secs, rules } => crate::bench_security::lab(secs, rules),
+        BenchCmd::SecurityLab {
+            secs,
+            rules,
+            relay_threads,
+        } => crate::bench_security::lab(secs, rules, relay_threads),
         BenchCmd::Classifier { dir } => classifier(&dir),
         BenchCmd::Sessions { sessions } => sessions_bench(sessions),
         BenchCmd::Security {

@@ -136,7 +136,8 @@ fn wait(sides: &[Side; 2]) {
 /// answers nor forwards), and the hosts given the gateway's MAC address statically.
 pub(crate) fn relay_lab(
     lab: &mut savin_lab::Lab,
-) -> anyhow::Result<(crate::bench::RouterLab, Relay)> {
+    threads: usize,
+) -> anyhow::Result<(crate::bench::RouterLab, Vec<Relay>)> {
     let r = lab.netns("r-relay")?;
     let h1 = lab.netns("h1")?;
     let h2 = lab.netns("h2")?;
@@ -158,7 +159,7 @@ pub(crate) fn relay_lab(
             .try_into()
             .map_err(|_| anyhow::anyhow!("no MAC address for {ifname}: {text:?}"))
     };
-    let mut sides = Vec::new();
+    let mut ends = Vec::new();
     for (h, n) in [(&h1, 1), (&h2, 2)] {
         let port = format!("eth{n}");
         let (own, peer) = (mac(lab, &r, &port)?, mac(lab, h, "eth0")?);
@@ -187,15 +188,41 @@ pub(crate) fn relay_lab(
             "ip neigh: {}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let io = lab.run_in(&r, move || open(&port))?;
-        sides.push(Side {
-            port: io,
-            mac: own,
-            peer,
-        });
+        // One socket per thread; with more than one, a fanout group per interface spreads
+        // the frames over them.
+        let group = 0x5a00 + n as u16;
+        let ios = lab.run_in(&r, move || -> anyhow::Result<Vec<AfPacket>> {
+            (0..threads)
+                .map(|_| {
+                    let io = open(&port)?;
+                    if threads > 1 {
+                        io.join_fanout(group)?;
+                    }
+                    Ok(io)
+                })
+                .collect()
+        })?;
+        ends.push((ios, own, peer));
     }
-    let sides: [Side; 2] = sides.try_into().map_err(|_| anyhow::anyhow!("two sides"))?;
-    let relay = Relay::start(sides)?;
+    let mut relays = Vec::new();
+    let (mut a, mut b) = (ends.remove(0), ends.remove(0));
+    for _ in 0..threads {
+        let (Some(pa), Some(pb)) = (a.0.pop(), b.0.pop()) else {
+            break;
+        };
+        relays.push(Relay::start([
+            Side {
+                port: pa,
+                mac: a.1,
+                peer: a.2,
+            },
+            Side {
+                port: pb,
+                mac: b.1,
+                peer: b.2,
+            },
+        ])?);
+    }
     let rl = crate::bench::RouterLab {
         r,
         h1,
@@ -203,7 +230,7 @@ pub(crate) fn relay_lab(
         daemon: None,
         state: tempfile::tempdir()?,
     };
-    Ok((rl, relay))
+    Ok((rl, relays))
 }
 
 #[cfg(test)]

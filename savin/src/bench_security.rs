@@ -13,6 +13,8 @@ use savin_dataplane::security::{HostInbound, SecurityTables};
 use savin_dataplane::{Adjacency, NextHop, Pipeline, Tables};
 use serde_json::json;
 
+use crate::bench_relay::Relay;
+
 const BATCH: usize = 256;
 
 /// The policy: `rules` deny policies for other destinations (so the classifier has work),
@@ -446,7 +448,7 @@ fn nft_ruleset(denies: &[std::net::Ipv4Addr]) -> String {
     s
 }
 
-pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
+pub fn lab(secs: u32, rules: usize, relay_threads: usize) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     use savin_lab::Lab;
     use std::time::Duration;
@@ -507,10 +509,10 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
                 config.push(format!("{p} allow {m}"));
             }
         }
-        let mut relay = None;
+        let mut relay = Vec::new();
         let rl = if router == "relay" {
-            let (rl, r) = crate::bench_relay::relay_lab(&mut lab)?;
-            relay = Some(r);
+            let (rl, r) = crate::bench_relay::relay_lab(&mut lab, relay_threads.max(1))?;
+            relay = r;
             rl
         } else {
             crate::bench::router_lab(&mut lab, savin, true, &config)?
@@ -584,8 +586,8 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
         });
         m["new_connections_per_s"] = json!(conns as f64 / f64::from(secs));
         m["connections_failed"] = json!(failed);
-        if let Some(r) = relay {
-            m["frames_relayed"] = json!(r.finish());
+        if !relay.is_empty() {
+            m["frames_relayed"] = json!(relay.into_iter().map(Relay::finish).sum::<u64>());
         }
         results.insert(name.into(), m);
         if let Some(pid) = rl.daemon {
@@ -614,7 +616,7 @@ pub fn lab(secs: u32, rules: usize) -> anyhow::Result<ExitCode> {
     };
     let out = json!({
         "bench": "security-lab",
-        "workload": format!("two hosts in namespaces through one router over veth (hosts' offloads on), a policy of {rules} deny rules then permits for TCP 5201/8080 and UDP 5201, default deny; iperf3 for {secs} s each (UDP with 18-byte payloads, unlimited; then TCP), then TCP connections opened and reset by four threads for {secs} s; Savin with one worker against Linux forwarding with the same rules in nftables (conntrack), and against af-packet-relay: a thread that only moves frames between the two AF_PACKET ports as Savin opens them (MACs and TTL rewritten, no policy, no sessions), the ceiling of any data plane on this I/O"),
+        "workload": format!("two hosts in namespaces through one router over veth (hosts' offloads on), a policy of {rules} deny rules then permits for TCP 5201/8080 and UDP 5201, default deny; iperf3 for {secs} s each (UDP with 18-byte payloads, unlimited; then TCP), then TCP connections opened and reset by four threads for {secs} s; Savin with one worker against Linux forwarding with the same rules in nftables (conntrack), and against af-packet-relay: {relay_threads} thread(s) that only move frames between the two AF_PACKET ports as Savin opens them (MACs and TTL rewritten, no policy, no sessions), the ceiling of any data plane on this I/O"),
         "results": results,
         "ratio_savin_to_linux": {
             "udp64_forwarded_pps": ratio("udp64_forwarded_pps"),

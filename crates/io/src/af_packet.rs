@@ -283,6 +283,16 @@ impl AfPacket {
         Ok(port)
     }
 
+    /// Joins fanout group `group` (PACKET_FANOUT_HASH): the kernel spreads the interface's
+    /// received frames over the group's sockets by flow hash, one socket per worker, each
+    /// flow always to the same one.
+    pub fn join_fanout(&self, group: u16) -> Result<(), IoError> {
+        const PACKET_FANOUT: libc::c_int = 18;
+        const PACKET_FANOUT_HASH: u32 = 0;
+        let arg = u32::from(group) | PACKET_FANOUT_HASH << 16;
+        setsockopt(&self.fd, PACKET_FANOUT, &arg, "PACKET_FANOUT")
+    }
+
     fn status(&self, off: usize) -> &AtomicU32 {
         assert!(
             off.is_multiple_of(4) && off + 4 <= self.map_len,
