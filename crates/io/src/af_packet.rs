@@ -285,11 +285,17 @@ impl AfPacket {
 
     /// Joins fanout group `group` (PACKET_FANOUT_HASH): the kernel spreads the interface's
     /// received frames over the group's sockets by flow hash, one socket per worker, each
-    /// flow always to the same one.
+    /// flow always to the same one. The group ignores outgoing frames as our sockets do: it
+    /// listens with a hook of its own, which skips what its members send from their rings
+    /// but not the super-frames sent by the send-only socket, so without the flag those came
+    /// back to the group and were forwarded again (a two-thread relay looped TCP down to 3%
+    /// of its rate). Kernels without the flag (before 6.8) refuse it, and the join fails.
     pub fn join_fanout(&self, group: u16) -> Result<(), IoError> {
         const PACKET_FANOUT: libc::c_int = 18;
         const PACKET_FANOUT_HASH: u32 = 0;
-        let arg = u32::from(group) | PACKET_FANOUT_HASH << 16;
+        const PACKET_FANOUT_FLAG_IGNORE_OUTGOING: u32 = 0x4000;
+        let arg =
+            u32::from(group) | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_IGNORE_OUTGOING) << 16;
         setsockopt(&self.fd, PACKET_FANOUT, &arg, "PACKET_FANOUT")
     }
 

@@ -276,4 +276,28 @@ fn a_fanout_group_keeps_each_flow_on_one_socket_and_loses_nothing() {
     }
     let used: std::collections::BTreeSet<usize> = seen.iter().map(|s| s.1).collect();
     assert_eq!(used.len(), 2, "16 flows spread over both sockets");
+    // What a worker sends on the interface does not come back to the group (a router on
+    // a fanout group would otherwise forward its own output again): small frames from the
+    // ring, and super-frames, which go by the send-only socket outside the group.
+    let mut own = FrameBatch::with_frame_size(2, savin_io::MAX_GSO_FRAME);
+    own.push(&udp_frame(99, 0));
+    let (big, offload) = super_frame(20_000);
+    own.push(&big);
+    own.set_offload(1, offload);
+    assert_eq!(workers[0].tx(&own, &[0, 1]).unwrap(), 2);
+    assert_eq!(workers[0].tx_direct, 1);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(300) {
+        for port in workers.iter_mut() {
+            inb.clear();
+            port.rx(&mut inb).unwrap();
+            assert!(
+                !inb.iter()
+                    .any(|f| f.len() > 4096
+                        || (f.len() >= 42 && f[34..36] == (10_099u16).to_be_bytes())),
+                "the group received a frame one of its sockets sent"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
