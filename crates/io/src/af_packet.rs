@@ -289,7 +289,7 @@ impl AfPacket {
     /// listens with a hook of its own, which skips what its members send from their rings
     /// but not the super-frames sent by the send-only socket, so without the flag those came
     /// back to the group and were forwarded again (a two-thread relay looped TCP down to 3%
-    /// of its rate). Kernels without the flag (before 6.8) refuse it, and the join fails.
+    /// of its rate). Older kernels without the flag refuse it, and the join fails.
     pub fn join_fanout(&self, group: u16) -> Result<(), IoError> {
         const PACKET_FANOUT: libc::c_int = 18;
         const PACKET_FANOUT_HASH: u32 = 0;
