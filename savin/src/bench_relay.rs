@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// Savin's worker's own wait: busy (yielding) this long after the last frame, then asleep
+// in poll(2), so the relay waits for frames exactly as the worker does.
+use savin_forwarding::BUSY_AFTER_TRAFFIC;
 use savin_io::af_packet::{AfPacket, RingConfig};
 use savin_io::{FrameBatch, PacketIo};
-
-/// As Savin's worker: busy (yielding) this long after the last frame, then asleep in poll(2).
-const BUSY_AFTER_TRAFFIC: Duration = Duration::from_micros(300);
 
 /// A running relay between two ports; stops when dropped.
 pub(crate) struct Relay {
@@ -107,15 +107,13 @@ fn run(mut sides: [Side; 2], stop: &AtomicBool) -> u64 {
 /// What a router does to an IPv4 frame it forwards, and no more: new MAC addresses, TTL
 /// down by one with the header checksum adjusted (RFC 1624). False for anything else.
 fn route(f: &mut [u8], mac: [u8; 6], peer: [u8; 6]) -> bool {
-    if f.len() < 34 || f[12..14] != [0x08, 0x00] || f[14] >> 4 != 4 || f[22] <= 1 {
+    if f.len() < 34 || f[12..14] != [0x08, 0x00] || f[14] >> 4 != 4 {
         return false;
     }
-    f[22] -= 1;
-    // The TTL is the high byte of its 16-bit word: the sum drops by 0x0100, so the
-    // complement rises by 0x0100, with the end-around carry.
-    let sum = u32::from(u16::from_be_bytes([f[24], f[25]])) + 0x0100;
-    let sum = (sum & 0xffff) + (sum >> 16);
-    f[24..26].copy_from_slice(&(sum as u16).to_be_bytes());
+    // Savin's own TTL step (refuses TTL 1, updates the checksum as RFC 1624 says).
+    if savin_dataplane::ipv4::decrement_ttl(f, 14).is_err() {
+        return false;
+    }
     f[..6].copy_from_slice(&peer);
     f[6..12].copy_from_slice(&mac);
     true

@@ -1649,7 +1649,7 @@ fn port_addrs6(pp: &PortPlan) -> Vec<(Ipv6Addr, u8)> {
 /// How long the worker keeps polling after the last frame before it sleeps in poll(2): a
 /// request's answer or a burst's next packet usually comes sooner, and waking a sleeping
 /// thread costs tens of microseconds (more in a VM).
-const BUSY_AFTER_TRAFFIC: Duration = Duration::from_micros(300);
+pub const BUSY_AFTER_TRAFFIC: Duration = Duration::from_micros(300);
 
 /// The port a logical interface is: `eth1` for `eth1.0`, `irb.10` itself.
 pub(crate) fn port_name(ifl: &str) -> &str {

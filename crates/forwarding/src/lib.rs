@@ -28,7 +28,7 @@ use savin_dataplane::bridge::PortMode;
 use savin_io::af_packet::{AfPacket, RingConfig};
 use tracing::info;
 
-pub use control::Engine;
+pub use control::{Engine, BUSY_AFTER_TRAFFIC};
 
 /// A routed port as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
