@@ -349,7 +349,8 @@ fn fib_family<K: savin_fib::Key, P>(
             .iter()
             .enumerate()
             .map(|(i, (a, l))| (*a, *l, nh(i))),
-    );
+    )
+    .expect("next hops in range");
     let build_ms = t.elapsed().as_secs_f64() * 1e3;
     let rss_fib = self_rss_kib().saturating_sub(rss0);
     let stats = fib.stats();
@@ -415,7 +416,7 @@ fn fib_family<K: savin_fib::Key, P>(
         fib.remove(a, l);
         times.push(t.elapsed().as_nanos() as f64 / 1e3);
         let t = Instant::now();
-        fib.insert(a, l, nh(i));
+        fib.insert(a, l, nh(i)).expect("next hop in range");
         times.push(t.elapsed().as_nanos() as f64 / 1e3);
     }
     times.sort_by(f64::total_cmp);
@@ -501,7 +502,8 @@ pub fn pipeline(table: &std::path::Path) -> anyhow::Result<ExitCode> {
         v4.iter()
             .enumerate()
             .map(|(i, (a, l))| (*a, *l, 1 + (i as u32 % next_hops))),
-    );
+    )
+    .expect("next hops in range");
     let adj: Vec<NextHop> = (0..=next_hops)
         .map(|i| match i {
             0 => NextHop::Unresolved,

@@ -126,8 +126,8 @@ fn tcp_frame(buf: &mut [u8], k: (u32, u32, u16, u16), flags: u8, seq: u32, ack: 
 fn tables(security: Option<SecurityTables>) -> Tables {
     // Everything routes out of port 1 (untrust) except 10/8, back out of port 0 (trust).
     let mut fib = savin_fib::Fib::<u32>::new();
-    fib.insert(0, 0, 1);
-    fib.insert(0x0a00_0000, 8, 2);
+    fib.insert(0, 0, 1).expect("next hop in range");
+    fib.insert(0x0a00_0000, 8, 2).expect("next hop in range");
     let adj = vec![
         NextHop::Unresolved,
         NextHop::Forward(Adjacency {

@@ -76,3 +76,154 @@ fn hosts_ping_through_savin_on_connected_and_static_routes() {
         "forwarding still runs after the refused commit"
     );
 }
+
+/// Sends ARP requests for `target` from `count` senders, `first` and up (consecutive IPv4
+/// addresses, one MAC), out of `ifname`, paced in bursts so that a router's punt path can
+/// keep up; prints how many were sent.
+const ARP_FLOOD: &str = r#"
+import socket, struct, sys, time
+ifname, target, first, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((ifname, 0))
+mac = bytes.fromhex(open(f"/sys/class/net/{ifname}/address").read().strip().replace(":", ""))
+tpa = socket.inet_aton(target)
+base = struct.unpack("!I", socket.inet_aton(first))[0]
+head = b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + mac
+for i in range(count):
+    f = head + struct.pack("!I", base + i) + b"\x00" * 6 + tpa
+    s.send(f + b"\x00" * (60 - len(f)))
+    if i % 200 == 199:
+        time.sleep(0.002)
+print(count)
+"#;
+
+#[test]
+fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_on() {
+    // One host answers for a whole /14: each ARP request to Savin from a new sender makes a
+    // neighbour and its host route, each with a next-hop index; the FIB holds 65,535 of those.
+    let test = "a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_on";
+    let Some(mut lab) = Lab::require(test) else {
+        return;
+    };
+    if !labnet::have(test, &["python3"]) {
+        return;
+    }
+    let r = lab.netns("router").unwrap();
+    let h1 = lab.netns("h1").unwrap();
+    let h2 = lab.netns("h2").unwrap();
+    lab.veth(&r, "eth1", &h1, "eth0").unwrap();
+    lab.veth(&r, "eth2", &h2, "eth0").unwrap();
+    lab.addr(&h1, "eth0", "10.64.0.2/14").unwrap();
+    lab.route(&h1, &["default", "via", "10.64.0.1"]).unwrap();
+    lab.addr(&h2, "eth0", "10.0.2.2/24").unwrap();
+    lab.route(&h2, &["default", "via", "10.0.2.1"]).unwrap();
+    let (state, sock) = start_daemon(&mut lab, &r);
+    let daemon_log =
+        || std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default();
+    let (ok, out) = cli(
+        &sock,
+        "configure; set interfaces eth1 unit 0 family inet address 10.64.0.1/14; \
+         set interfaces eth2 unit 0 family inet address 10.0.2.1/24; commit",
+    );
+    assert!(ok, "{out}\n{}", daemon_log());
+    assert!(lab.ping(&h2, "10.64.0.2"), "h2 reaches h1 before the flood");
+    let stats = || -> serde_json::Value {
+        let (ok, out) = cli(&sock, "show system statistics | display json");
+        assert!(ok, "the daemon answers\n{out}\n{}", daemon_log());
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["statistics"].clone()
+    };
+    // 66,000 senders: more than the 65,536 neighbours ARP keeps and the indices the FIB has.
+    // Punts the control plane cannot take at once are dropped, so the flood goes again until
+    // the table is full (known neighbours are only refreshed).
+    let mut full = false;
+    for _ in 0..4 {
+        let out = lab
+            .exec(
+                &h1,
+                &[
+                    "python3",
+                    "-c",
+                    ARP_FLOOD,
+                    "eth0",
+                    "10.64.0.1",
+                    "10.64.1.0",
+                    "66000",
+                ],
+                Duration::from_secs(120),
+            )
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        full = savin_lab::wait_until(Duration::from_secs(30), || {
+            stats()["route"]["not-installed-next-hop-table-full"]
+                .as_u64()
+                .is_some_and(|n| n > 0)
+        });
+        if full {
+            break;
+        }
+    }
+    let s = stats();
+    assert!(
+        full,
+        "the flood filled the next-hop table: {s}\n{}",
+        daemon_log()
+    );
+    assert_eq!(
+        s["route"]["next-hops"].as_u64(),
+        Some(u64::from(savin_fib::MAX_NEXT_HOP)),
+        "every index is in use, none past the last: {s}"
+    );
+    assert!(
+        daemon_log().contains("next-hop table full"),
+        "and it is logged"
+    );
+    // The daemon lives on and forwards: a neighbour with a host route (h1 was learnt before
+    // the flood) and, through its subnet's route, one that found no index.
+    assert!(
+        lab.ping(&h2, "10.64.0.2"),
+        "h2 still reaches h1\n{}",
+        daemon_log()
+    );
+    let (ok, out) = cli(&sock, "show arp | display json");
+    assert!(ok, "{out}");
+    let arp: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let neighbours: std::collections::BTreeSet<String> = arp["arp-table-information"]
+        ["arp-table-entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ip-address"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        neighbours.len() > savin_fib::MAX_NEXT_HOP as usize - 10,
+        "the neighbours are there: {}",
+        neighbours.len()
+    );
+    let (ok, out) = cli(&sock, "show route forwarding-table | display json");
+    assert!(ok, "{out}");
+    let ft: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let routed: std::collections::HashSet<String> = ft["forwarding-table-information"]
+        ["route-table"][0]["rt-entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["destination-type"] == "dest")
+        .map(|e| e["rt-destination"].as_str().unwrap().to_string())
+        .collect();
+    assert!(routed.len() > 65_000, "host routes: {}", routed.len());
+    let homeless = neighbours
+        .iter()
+        .find(|ip| !routed.contains(&format!("{ip}/32")))
+        .expect("a neighbour without a host route")
+        .clone();
+    lab.addr(&h1, "eth0", &format!("{homeless}/14")).unwrap();
+    assert!(
+        lab.ping(&h2, &homeless),
+        "and {homeless}, which found no room, through its subnet's route\n{}",
+        daemon_log()
+    );
+}

@@ -58,8 +58,8 @@ fn rig(mac_limit: u32) -> Rig {
         mac_limit,
     });
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0x0a09_0000, 16, 1); // 10.9/16 out of the routed port
-    fib.insert(0x0a64_0000, 16, 2); // 10.100/16 into VLAN 100 through the IRB, to A
+    fib.insert(0x0a09_0000, 16, 1).expect("next hop in range"); // 10.9/16 out of the routed port
+    fib.insert(0x0a64_0000, 16, 2).expect("next hop in range"); // 10.100/16 into VLAN 100 through the IRB, to A
     let adj = vec![
         NextHop::Unresolved,
         NextHop::Forward(Adjacency {

@@ -32,10 +32,10 @@ fn rig() -> Rig {
     let (a_router, host_a) = pair(1024);
     let (b_router, host_b) = pair(1024);
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0x0a00_0000, 8, 1); // 10/8 -> next hop 1 (resolved, port 1)
-    fib.insert(0x0b00_0000, 8, 2); // 11/8 -> next hop 2 (unresolved)
-    fib.insert(0x0d00_0000, 8, 3); // 13/8 -> discard
-    fib.insert(0x0e00_0000, 8, 4); // 14/8 -> reject
+    fib.insert(0x0a00_0000, 8, 1).expect("next hop in range"); // 10/8 -> next hop 1 (resolved, port 1)
+    fib.insert(0x0b00_0000, 8, 2).expect("next hop in range"); // 11/8 -> next hop 2 (unresolved)
+    fib.insert(0x0d00_0000, 8, 3).expect("next hop in range"); // 13/8 -> discard
+    fib.insert(0x0e00_0000, 8, 4).expect("next hop in range"); // 14/8 -> reject
     let adj = vec![
         NextHop::Unresolved,
         NextHop::Forward(Adjacency {
@@ -49,7 +49,8 @@ fn rig() -> Rig {
         NextHop::Reject,
     ];
     let mut fib6: Fib<u128> = Fib::new();
-    fib6.insert(u128::from_be_bytes(V6_DST) & (u128::MAX << 80), 48, 1);
+    fib6.insert(u128::from_be_bytes(V6_DST) & (u128::MAX << 80), 48, 1)
+        .expect("next hop in range");
     let tables = Tables {
         fib4: fib.reader(),
         fib6: fib6.reader(),
@@ -240,7 +241,7 @@ fn a_full_output_ring_counts_tx_drops() {
     let (a_router, mut host_a) = pair(1024);
     let (b_router, _host_b) = pair(3); // room for three
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0, 0, 1);
+    fib.insert(0, 0, 1).expect("next hop in range");
     let tables = Tables::routed(
         fib.reader(),
         vec![
@@ -268,10 +269,10 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
     let (a_router, mut host_a) = pair(1024);
     let (b_router, mut host_b) = pair(1024);
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0x0a00_0000, 8, 1); // a connected subnet still to resolve
-    fib.insert(0x0b00_0000, 8, 2); // discard
-    fib.insert(0x0c00_0001, 32, 3); // the box itself
-    fib.insert(0x0d00_0000, 8, 4); // resolved, MTU 576
+    fib.insert(0x0a00_0000, 8, 1).expect("next hop in range"); // a connected subnet still to resolve
+    fib.insert(0x0b00_0000, 8, 2).expect("next hop in range"); // discard
+    fib.insert(0x0c00_0001, 32, 3).expect("next hop in range"); // the box itself
+    fib.insert(0x0d00_0000, 8, 4).expect("next hop in range"); // resolved, MTU 576
     let tables = Tables::routed(
         fib.reader(),
         vec![
@@ -403,7 +404,7 @@ fn equal_cost_groups_spread_flows_and_keep_each_flow_on_one_path() {
     let (b_router, mut host_b) = pair(4096);
     let (c_router, mut host_c) = pair(4096);
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0x0a00_0000, 8, 1); // 10/8 -> group at 1: members 2 (port 1) and 3 (port 2)
+    fib.insert(0x0a00_0000, 8, 1).expect("next hop in range"); // 10/8 -> group at 1: members 2 (port 1) and 3 (port 2)
     let fwd = |port: u16| {
         NextHop::Forward(Adjacency {
             port,

@@ -55,10 +55,10 @@ fn a_scapy_capture_replays_with_every_drop_reason_counted() {
         }
     }
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0x0a00_0000, 8, 1);
-    fib.insert(0x0b00_0000, 8, 2);
-    fib.insert(0x0d00_0000, 8, 3);
-    fib.insert(0x0e00_0000, 8, 4);
+    fib.insert(0x0a00_0000, 8, 1).expect("next hop in range");
+    fib.insert(0x0b00_0000, 8, 2).expect("next hop in range");
+    fib.insert(0x0d00_0000, 8, 3).expect("next hop in range");
+    fib.insert(0x0e00_0000, 8, 4).expect("next hop in range");
     let tables = Tables::routed(
         fib.reader(),
         vec![

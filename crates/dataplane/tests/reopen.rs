@@ -56,8 +56,8 @@ fn tcp(src: ([u8; 4], u16), dst: ([u8; 4], u16), flags: u8, seq: u32, ack: u32) 
 /// Tables routing 10.0.1.0/24 out of port 0 (trust) and everything else out of port 1.
 fn tables() -> (Fib<u32>, Tables) {
     let mut fib = Fib::new();
-    fib.insert(0, 0, 1);
-    fib.insert(0x0a00_0100, 24, 2);
+    fib.insert(0, 0, 1).expect("next hop in range");
+    fib.insert(0x0a00_0100, 24, 2).expect("next hop in range");
     let adj = |port| {
         NextHop::Forward(Adjacency {
             port,

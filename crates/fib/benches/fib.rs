@@ -30,7 +30,8 @@ fn bench(c: &mut Criterion) {
             .iter()
             .enumerate()
             .map(|(i, (a, l))| (*a, *l, 1 + (i as u32 % 4000))),
-    );
+    )
+    .expect("next hops in range");
     let mut peer = prefix_trie::PrefixMap::<ipnet::Ipv4Net, u32>::new();
     for (i, (a, l)) in prefixes.iter().enumerate() {
         peer.insert(

@@ -9,8 +9,23 @@ use crate::key::Key;
 use crate::rib::Trie;
 use crate::MISS;
 
-/// The largest next-hop index a table holds (indices into the next-hop table).
+/// The largest next-hop index a table holds (indices into the next-hop table): leaves are
+/// 16 bits, as in the Poptrie paper, half the cache footprint of 32.
 pub const MAX_NEXT_HOP: u32 = u16::MAX as u32;
+
+/// Why a table refused a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FibError {
+    #[error("next hop {0} out of range (1..={MAX_NEXT_HOP})")]
+    NextHopOutOfRange(u32),
+}
+
+fn check_next_hop(nh: u32) -> Result<(), FibError> {
+    if nh == MISS || nh > MAX_NEXT_HOP {
+        return Err(FibError::NextHopOutOfRange(nh));
+    }
+    Ok(())
+}
 
 /// Direct-pointing entries with this bit hold a next hop; others hold a node index. (Which
 /// entry a key reads, and how many of its bits that resolves, is the address family's choice:
@@ -503,17 +518,14 @@ impl<K: Key> Fib<K> {
     }
 
     /// Builds a table holding `routes` (prefix address, length, next hop) in one go.
-    pub fn from_routes(routes: impl IntoIterator<Item = (K, u8, u32)>) -> Fib<K> {
+    pub fn from_routes(routes: impl IntoIterator<Item = (K, u8, u32)>) -> Result<Fib<K>, FibError> {
         let mut fib = Fib::new();
         for (a, l, nh) in routes {
-            assert!(
-                nh != MISS && nh <= MAX_NEXT_HOP,
-                "next hop {nh} out of range"
-            );
+            check_next_hop(nh)?;
             fib.rib.insert(a.masked(l), l, nh);
         }
         fib.rebuild();
-        fib
+        Ok(fib)
     }
 
     pub fn reader(&self) -> FibReader<K> {
@@ -575,16 +587,15 @@ impl<K: Key> Fib<K> {
         self.garbage = 0;
     }
 
-    /// Adds or replaces `addr/len` → `nh` (`nh` must not be MISS).
-    pub fn insert(&mut self, addr: K, len: u8, nh: u32) {
-        assert!(
-            nh != MISS && nh <= MAX_NEXT_HOP,
-            "next hop {nh} out of range"
-        );
+    /// Adds or replaces `addr/len` → `nh`. A next hop outside 1..=[`MAX_NEXT_HOP`] is refused
+    /// and the table left as it was.
+    pub fn insert(&mut self, addr: K, len: u8, nh: u32) -> Result<(), FibError> {
+        check_next_hop(nh)?;
         let addr = addr.masked(len);
         if self.rib.insert(addr, len, nh) != nh {
             self.refresh(addr, len);
         }
+        Ok(())
     }
 
     /// Removes `addr/len`; returns whether it was there.

@@ -46,12 +46,14 @@ fn full_table_lookups_agree_with_the_reference_before_and_after_updates() {
         v4.iter()
             .enumerate()
             .map(|(i, (a, l))| (*a, *l, 1 + (i as u32 % 60_000))),
-    );
+    )
+    .expect("next hops in range");
     let mut fib6 = Fib::from_routes(
         v6.iter()
             .enumerate()
             .map(|(i, (a, l))| (*a, *l, 1 + (i as u32 % 60_000))),
-    );
+    )
+    .expect("next hops in range");
     let check = |fib4: &Fib<u32>, fib6: &Fib<u128>, rng: &mut rand::rngs::StdRng| {
         for _ in 0..200_000 {
             let (a, l) = v4[rng.gen_range(0..v4.len())];
@@ -73,24 +75,29 @@ fn full_table_lookups_agree_with_the_reference_before_and_after_updates() {
         if i % 2 == 0 {
             fib4.remove(a, l);
         } else {
-            fib4.insert(a, l, 60_001 + i % 1000);
+            fib4.insert(a, l, 60_001 + i % 1000)
+                .expect("next hop in range");
         }
         let (a, l) = v6[rng.gen_range(0..v6.len())];
         match i % 3 {
             0 => {
                 fib6.remove(a, l);
             }
-            1 => fib6.insert(a, l, 60_001 + i % 1000),
+            1 => fib6
+                .insert(a, l, 60_001 + i % 1000)
+                .expect("next hop in range"),
             _ => {
                 // A more-specific inside an existing prefix.
                 let sub = (l + 8).min(128);
                 let more =
                     a | (rng.gen::<u128>() & u128::MAX.checked_shr(u32::from(l)).unwrap_or(0));
-                fib6.insert(more, sub, 61_001 + i % 1000);
+                fib6.insert(more, sub, 61_001 + i % 1000)
+                    .expect("next hop in range");
             }
         }
     }
-    fib4.insert(0x0a00_0000, 8, 65_000);
-    fib4.insert(0, 1, 65_001);
+    fib4.insert(0x0a00_0000, 8, 65_000)
+        .expect("next hop in range");
+    fib4.insert(0, 1, 65_001).expect("next hop in range");
     check(&fib4, &fib6, &mut rng);
 }

@@ -2,7 +2,7 @@
 //! and after every incremental insert and remove.
 
 use proptest::prelude::*;
-use savin_fib::{Fib, Key, MAX_NEXT_HOP, MISS};
+use savin_fib::{Fib, FibError, Key, MAX_NEXT_HOP, MISS};
 
 fn naive<K: Key>(routes: &[(K, u8, u32)], key: K) -> u32 {
     routes
@@ -36,7 +36,7 @@ fn incremental<K: Key + std::fmt::LowerHex>(
     let mut fib = Fib::new();
     let mut live: Vec<(K, u8, u32)> = Vec::new();
     for (a, l, nh) in routes.iter().copied() {
-        fib.insert(a, l, nh);
+        fib.insert(a, l, nh).expect("next hop in range");
         live = dedup([live, vec![(a, l, nh)]].concat());
     }
     for r in removals {
@@ -93,7 +93,7 @@ proptest! {
     #[test]
     fn bulk_build_matches_naive_v4(routes in v4_routes(), extra in prop::collection::vec(any::<u32>(), 50)) {
         let routes = dedup(routes);
-        let fib = Fib::from_routes(routes.iter().copied());
+        let fib = Fib::from_routes(routes.iter().copied()).expect("next hops in range");
         for k in probes(&routes, &extra) {
             prop_assert_eq!(fib.lookup(k), naive(&routes, k), "key {:#x}", k);
         }
@@ -118,7 +118,7 @@ proptest! {
             let top: u128 = if r & 1 == 0 { 0x2001 } else { 0x2a00 };
             ((top << 112) | ((r as u128) << 48) | (r as u128 >> 16), l, nh)
         }).collect());
-        let fib = Fib::from_routes(routes.iter().copied());
+        let fib = Fib::from_routes(routes.iter().copied()).expect("next hops in range");
         let mut keys: Vec<u128> = extra;
         for (a, l, _) in &routes {
             keys.push(*a);
@@ -182,7 +182,7 @@ proptest! {
         extra in prop::collection::vec(any::<u128>(), 30),
     ) {
         let (live, keys) = incremental(&routes, &removals, |live| probes_v6(live, &extra))?;
-        let rebuilt = Fib::from_routes(live.iter().copied());
+        let rebuilt = Fib::from_routes(live.iter().copied()).expect("next hops in range");
         for k in &keys {
             prop_assert_eq!(rebuilt.lookup(*k), naive(&live, *k), "bulk, key {:#x}", k);
         }
@@ -206,7 +206,7 @@ fn batch_lookups_past_ten_levels() {
         ));
     }
     let routes = dedup(routes);
-    let fib = Fib::from_routes(routes.iter().copied());
+    let fib = Fib::from_routes(routes.iter().copied()).expect("next hops in range");
     let keys = probes_v6(&routes, &[base | 0x0123_4567_89ab_cdef_0f1e_2d3c]);
     let mut batch = vec![0u32; keys.len()];
     fib.reader().load().lookup_batch(&keys, &mut batch);
@@ -221,8 +221,8 @@ fn batch_lookups_past_ten_levels() {
 fn a_default_route_and_a_host_route() {
     let mut fib: Fib<u32> = Fib::new();
     assert_eq!(fib.lookup(0x0a00_0001), MISS);
-    fib.insert(0, 0, 7);
-    fib.insert(0x0a00_0001, 32, 9);
+    fib.insert(0, 0, 7).expect("next hop in range");
+    fib.insert(0x0a00_0001, 32, 9).expect("next hop in range");
     assert_eq!(fib.lookup(0x0a00_0001), 9);
     assert_eq!(fib.lookup(0x0a00_0002), 7);
     assert!(fib.remove(0, 0));
@@ -234,9 +234,10 @@ fn a_default_route_and_a_host_route() {
 fn readers_see_the_table_before_or_after_an_update_never_between() {
     let mut fib: Fib<u32> = Fib::new();
     // A covering /16 and background routes in the same slot, so updates rebuild real nodes.
-    fib.insert(0x0a0a_0000, 16, 1);
+    fib.insert(0x0a0a_0000, 16, 1).expect("next hop in range");
     for i in 0..200u32 {
-        fib.insert(0x0a0a_0000 | (i << 8), 24, 100 + i);
+        fib.insert(0x0a0a_0000 | (i << 8), 24, 100 + i)
+            .expect("next hop in range");
     }
     let reader = fib.reader();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -261,7 +262,7 @@ fn readers_see_the_table_before_or_after_an_update_never_between() {
     });
     for round in 0..20_000u32 {
         if round % 2 == 0 {
-            fib.insert(0x0a0a_fe00, 24, 2);
+            fib.insert(0x0a0a_fe00, 24, 2).expect("next hop in range");
         } else {
             assert!(fib.remove(0x0a0a_fe00, 24));
         }
@@ -276,9 +277,11 @@ fn a_node_whose_64_children_are_all_nodes_and_the_largest_next_hop() {
     // 10.0.0.0/18 is one direct slot; a /25 in each of its 64 /24s makes every child of its
     // node a node (ranks 0 to 63), and the covering route carries the largest next hop.
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0x0a00_0000, 18, MAX_NEXT_HOP);
+    fib.insert(0x0a00_0000, 18, MAX_NEXT_HOP)
+        .expect("next hop in range");
     for j in 0..64u32 {
-        fib.insert(0x0a00_0080 | j << 8, 25, 1000 + j);
+        fib.insert(0x0a00_0080 | j << 8, 25, 1000 + j)
+            .expect("next hop in range");
     }
     let check = |fib: &Fib<u32>, gone: &[u32]| {
         let keys: Vec<u32> = (0..64u32)
@@ -310,8 +313,23 @@ fn a_node_whose_64_children_are_all_nodes_and_the_largest_next_hop() {
 }
 
 #[test]
-#[should_panic(expected = "out of range")]
-fn a_next_hop_past_the_largest_is_refused() {
+fn a_next_hop_past_the_largest_or_miss_is_refused_and_the_table_kept() {
     let mut fib: Fib<u32> = Fib::new();
-    fib.insert(0x0a00_0000, 24, MAX_NEXT_HOP + 1);
+    fib.insert(0x0a00_0000, 24, 7).expect("in range");
+    for nh in [MAX_NEXT_HOP + 1, u32::MAX, MISS] {
+        assert_eq!(
+            fib.insert(0x0a00_0000, 24, nh),
+            Err(FibError::NextHopOutOfRange(nh))
+        );
+        assert_eq!(
+            fib.insert(0x0b00_0000, 8, nh),
+            Err(FibError::NextHopOutOfRange(nh))
+        );
+        assert_eq!(fib.lookup(0x0a00_0001), 7, "the route is kept");
+        assert_eq!(fib.lookup(0x0b00_0001), MISS, "nothing was added");
+    }
+    assert!(matches!(
+        Fib::<u32>::from_routes([(0x0a00_0000, 24, 1), (0x0b00_0000, 8, MAX_NEXT_HOP + 1)]),
+        Err(FibError::NextHopOutOfRange(n)) if n == MAX_NEXT_HOP + 1
+    ));
 }

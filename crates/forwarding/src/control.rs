@@ -179,6 +179,9 @@ impl Engine {
             to_worker,
             icmp_limit: RateLimit::new(1000, 200),
             icmp_sent: 0,
+            nh_table_full: 0,
+            resolved: Vec::new(),
+            adj_dirty: false,
             host_in: 0,
             start: Instant::now(),
             stats,
@@ -296,6 +299,14 @@ pub(crate) struct Control {
     pub(crate) to_worker: Sender<ToWorker>,
     icmp_limit: RateLimit,
     pub icmp_sent: u64,
+    /// Routes and neighbour host routes not installed because every next-hop index the FIB
+    /// can hold ([`savin_fib::MAX_NEXT_HOP`]) was taken.
+    pub nh_table_full: u64,
+    /// Neighbours resolved since the last [`Control::flush_resolved`]: (port, address, index)
+    /// whose host routes go into the FIB once their adjacencies are published.
+    resolved: Vec<(u16, IpAddr, u32)>,
+    /// Adjacencies changed and not yet published.
+    adj_dirty: bool,
     /// Frames handed to the kernel through host interfaces.
     pub host_in: u64,
     start: Instant,
@@ -323,6 +334,7 @@ impl Control {
                     for p in punts.try_iter().take(255) {
                         self.handle(p);
                     }
+                    self.flush_resolved();
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -335,6 +347,7 @@ impl Control {
             self.apply(acts);
             let acts = self.nd.tick(&self.ifcs6, self.now());
             self.apply(acts);
+            self.flush_resolved();
             if last_monitor.elapsed() >= Duration::from_secs(1) {
                 last_monitor = Instant::now();
                 self.monitor_links();
@@ -625,16 +638,35 @@ impl Control {
         }))
     }
 
-    fn alloc_nh(&mut self, role: Role, nh: NextHop) -> u32 {
+    /// A next-hop index for `role`: a freed one, or a new one while the FIB can hold it
+    /// (None when all [`savin_fib::MAX_NEXT_HOP`] are taken; 65k neighbours on a LAN that
+    /// answers for a whole /15 get there).
+    fn alloc_nh(&mut self, role: Role, nh: NextHop) -> Option<u32> {
         self.free_nh.extend(self.quarantined_nh.release());
         if let Some(i) = self.free_nh.pop() {
             self.roles[i as usize] = Some(role);
             self.adj[i as usize] = nh;
-            return i;
+            return Some(i);
         }
+        let i = u32::try_from(self.roles.len())
+            .ok()
+            .filter(|i| *i <= savin_fib::MAX_NEXT_HOP)?;
         self.roles.push(Some(role));
         self.adj.push(nh);
-        (self.roles.len() - 1) as u32
+        Some(i)
+    }
+
+    /// Counts a route that found no next-hop index, and says so in the log now and then
+    /// (at the 1st, 2nd, 4th, 8th... time: a flood of neighbours must not flood the log).
+    fn no_next_hop(&mut self, dst: IpAddr, len: u8) {
+        self.nh_table_full += 1;
+        if self.nh_table_full.is_power_of_two() {
+            warn!(
+                route = %format!("{dst}/{len}"),
+                refused = self.nh_table_full,
+                "next-hop table full: route not installed"
+            );
+        }
     }
 
     /// The data plane's view of a single (non-group) target.
@@ -652,16 +684,16 @@ impl Control {
         }
     }
 
-    fn intern(&mut self, t: Target) -> u32 {
+    fn intern(&mut self, t: Target) -> Option<u32> {
         if let Some(&i) = self.targets.get(&t) {
-            return i;
+            return Some(i);
         }
         if let Target::Ecmp(g) = t {
             // A group and its members, contiguous at the end of the table: the group entry
             // first, then one entry per member (updated like any next hop as neighbours
             // resolve).
             let members = self.groups[g as usize].clone();
-            let i = self.alloc_range(members.len() as u32 + 1);
+            let i = self.alloc_range(members.len() as u32 + 1)?;
             self.roles[i as usize] = Some(Role::Route(t));
             self.adj[i as usize] = NextHop::Group {
                 base: i + 1,
@@ -673,17 +705,18 @@ impl Control {
                 self.adj[e] = self.next_hop_of(m);
             }
             self.targets.insert(t, i);
-            return i;
+            return Some(i);
         }
         let nh = self.next_hop_of(t);
-        let i = self.alloc_nh(Role::Route(t), nh);
+        let i = self.alloc_nh(Role::Route(t), nh)?;
         self.targets.insert(t, i);
-        i
+        Some(i)
     }
 
     /// `len` contiguous next-hop entries for an ECMP group: a freed range that is long
-    /// enough (first fit, the rest kept free), or new ones at the end.
-    fn alloc_range(&mut self, len: u32) -> u32 {
+    /// enough (first fit, the rest kept free), or new ones at the end while the FIB can hold
+    /// them.
+    fn alloc_range(&mut self, len: u32) -> Option<u32> {
         let released: Vec<(u32, u32)> = self.quarantined_ranges.release().collect();
         if !released.is_empty() {
             // Neighbouring free ranges become one, so that groups of other sizes fit.
@@ -706,12 +739,15 @@ impl Control {
                 1 => self.free_nh.push(start + len),
                 rest => self.free_ranges.push((start + len, rest)),
             }
-            return start;
+            return Some(start);
         }
         let start = self.roles.len();
+        if start + len as usize > savin_fib::MAX_NEXT_HOP as usize + 1 {
+            return None;
+        }
         self.roles.resize(start + len as usize, None);
         self.adj.resize(start + len as usize, NextHop::Unresolved);
-        start as u32
+        Some(start as u32)
     }
 
     /// The engine's group id of an equal-cost set (ports as slots), made if new (in the
@@ -735,11 +771,16 @@ impl Control {
         }
     }
 
-    fn fib_insert(&mut self, dst: IpAddr, len: u8, nh: u32) {
-        match dst {
+    /// Installs `dst/len` → `nh`; false (logged, nothing changed) if the FIB refuses it.
+    fn fib_insert(&mut self, dst: IpAddr, len: u8, nh: u32) -> bool {
+        let done = match dst {
             IpAddr::V4(a) => self.fib.insert(u32::from(a), len, nh),
             IpAddr::V6(a) => self.fib6.insert(u128::from(a), len, nh),
+        };
+        if let Err(e) = done {
+            warn!(route = %format!("{dst}/{len}"), %e, "route not installed");
         }
+        done.is_ok()
     }
 
     fn fib_remove(&mut self, dst: IpAddr, len: u8) {
@@ -899,7 +940,7 @@ impl Control {
             }
         }
         // New next hops first, visible before any route points at them.
-        let nhs: Vec<u32> = desired.values().map(|(t, ..)| self.intern(*t)).collect();
+        let nhs: Vec<Option<u32>> = desired.values().map(|(t, ..)| self.intern(*t)).collect();
         self.publish();
         let removed: Vec<(IpAddr, u8)> = self
             .routes
@@ -908,13 +949,23 @@ impl Control {
             .copied()
             .collect();
         for (((key, (t, protocol, preference)), nh), _) in desired.iter().zip(nhs).zip(0..) {
-            match self.routes.get_mut(key) {
-                Some(r) if r.target == *t => {
+            match (self.routes.get_mut(key), nh) {
+                (Some(r), _) if r.target == *t => {
                     r.protocol = *protocol;
                     r.preference = *preference;
                 }
-                _ => {
-                    self.fib_insert(key.0, key.1, nh);
+                (_, None) => {
+                    // No index for its next hop: not installed (an older route to the same
+                    // prefix goes, rather than forward where the configuration no longer says).
+                    if self.routes.remove(key).is_some() {
+                        self.fib_remove(key.0, key.1);
+                    }
+                    self.no_next_hop(key.0, key.1);
+                }
+                (_, Some(nh)) => {
+                    if !self.fib_insert(key.0, key.1, nh) {
+                        continue;
+                    }
                     self.routes.insert(
                         *key,
                         Installed {
@@ -1161,10 +1212,38 @@ impl Control {
         self.publish();
     }
 
+    /// Whether a route's next hop (alone or in an equal-cost set) is `ip` on `port`: only
+    /// then does its resolution touch entries other than its own host route's.
+    fn is_gateway(&self, port: u16, ip: IpAddr) -> bool {
+        let t = Target::Via(port, ip);
+        self.targets.contains_key(&t) || self.groups.iter().any(|g| g.contains(&t))
+    }
+
+    /// Publishes the adjacencies changed by a burst of resolutions, once, and then installs
+    /// the host routes that point at them (a worker never sees a route before its
+    /// adjacency). One publication per neighbour would copy the whole next-hop table each
+    /// time: a LAN of 65k neighbours took minutes to learn.
+    fn flush_resolved(&mut self) {
+        if self.adj_dirty {
+            self.publish();
+            self.adj_dirty = false;
+        }
+        for (port, ip, idx) in std::mem::take(&mut self.resolved) {
+            // Forgotten (or moved to another index) since: nothing to install.
+            if self.hosts.get(&(port, ip)) == Some(&idx)
+                && !self.routes.contains_key(&(ip, host_len(ip)))
+            {
+                self.fib_insert(ip, host_len(ip), idx);
+            }
+        }
+    }
+
     fn forget_host(&mut self, port: u16, ip: IpAddr) {
-        for (i, r) in self.roles.iter().enumerate() {
-            if *r == Some(Role::Route(Target::Via(port, ip))) {
-                self.adj[i] = NextHop::Resolve { port };
+        if self.is_gateway(port, ip) {
+            for (i, r) in self.roles.iter().enumerate() {
+                if *r == Some(Role::Route(Target::Via(port, ip))) {
+                    self.adj[i] = NextHop::Resolve { port };
+                }
             }
         }
         if let Some(idx) = self.hosts.remove(&(port, ip)) {
@@ -1587,25 +1666,29 @@ impl Control {
                     let Some(fwd) = self.adjacency(port, mac) else {
                         continue;
                     };
-                    for (i, r) in self.roles.iter().enumerate() {
-                        if *r == Some(Role::Route(Target::Via(port, ip))) {
-                            self.adj[i] = fwd;
+                    if self.is_gateway(port, ip) {
+                        for (i, r) in self.roles.iter().enumerate() {
+                            if *r == Some(Role::Route(Target::Via(port, ip))) {
+                                self.adj[i] = fwd;
+                            }
                         }
                     }
                     let idx = match self.hosts.get(&(port, ip)) {
                         Some(i) => *i,
                         None => {
-                            let i = self.alloc_nh(Role::Host(port, ip), fwd);
+                            let Some(i) = self.alloc_nh(Role::Host(port, ip), fwd) else {
+                                // Reached through its subnet's route instead (each packet
+                                // resolved by the control plane): slower, but reached.
+                                self.no_next_hop(ip, host_len(ip));
+                                continue;
+                            };
                             self.hosts.insert((port, ip), i);
                             i
                         }
                     };
                     self.adj[idx as usize] = fwd;
-                    // The adjacency is visible before the route that points at it.
-                    self.publish();
-                    if !self.routes.contains_key(&(ip, host_len(ip))) {
-                        self.fib_insert(ip, host_len(ip), idx);
-                    }
+                    self.adj_dirty = true;
+                    self.resolved.push((port, ip, idx));
                 }
                 Action::Unreachable { port, ip, dropped } => {
                     let ip: IpAddr = ip.into();

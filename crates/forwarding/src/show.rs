@@ -892,6 +892,9 @@ impl Control {
                 "arp": {"requests-sent": a.requests_sent, "replies-sent": a.replies_sent,
                     "malformed": a.malformed, "queue-drops": a.queue_drops,
                     "table-full": a.table_full},
+                "route": {"next-hops": self.next_hops_in_use(),
+                    "next-hops-max": savin_fib::MAX_NEXT_HOP,
+                    "not-installed-next-hop-table-full": self.nh_table_full},
             }}));
         }
         let mut out = String::from("ip:\n");
@@ -942,7 +945,24 @@ impl Control {
             "{:>16} packets dropped waiting for resolution",
             a.queue_drops
         );
+        out.push_str("route:\n");
+        let _ = writeln!(
+            out,
+            "{:>16} next hops in use (of {})",
+            self.next_hops_in_use(),
+            savin_fib::MAX_NEXT_HOP
+        );
+        let _ = writeln!(
+            out,
+            "{:>16} routes not installed: next-hop table full",
+            self.nh_table_full
+        );
         out
+    }
+
+    /// Next-hop indices that stand for something (index 0 is the FIB's miss).
+    fn next_hops_in_use(&self) -> usize {
+        self.roles.iter().flatten().count()
     }
 
     pub fn clear_statistics(&mut self, name: Option<&str>) -> Result<(), String> {

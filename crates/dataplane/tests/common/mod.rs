@@ -56,7 +56,7 @@ pub fn security(config: &str, screens: bool) -> Arc<SecurityTables> {
 /// returned to keep it alive.)
 pub fn tables(sec: Arc<SecurityTables>) -> (Fib<u32>, Tables) {
     let mut fib = Fib::new();
-    fib.insert(0, 0, 1);
+    fib.insert(0, 0, 1).expect("next hop in range");
     let adj = vec![
         NextHop::Unresolved,
         NextHop::Forward(Adjacency {
