@@ -145,40 +145,53 @@ impl<K: Key> Table<K> {
     /// IPv6 step), and prefetches take unchecked addresses: in-process A/B on the full IPv6
     /// table 1.16-1.4x. Keys whose direct entries resolve different depths (IPv6 global
     /// unicast and the rest) step together: each window starts at its own depth.
+    ///
+    /// The direct step has no branch on whether the entry is a next hop: which keys end
+    /// there is data, and on uniformly random addresses (half of them end there) each was a
+    /// mispredicted branch. Every key writes its result, node and window; keys that ended
+    /// point at node 0 (a line that stays in L1) and leave the pending mask. In-process A/B on
+    /// the full tables: random addresses 1.3-1.56x (IPv4 and IPv6), random prefixes (13% of
+    /// IPv4 keys end there) 0.94-1.0x.
     #[inline]
     pub fn lookup_batch(&self, keys: &[K], out: &mut [u32]) {
         const G: usize = 32;
+        let nodes = &*self.nodes;
+        let leaves = &*self.leaves;
+        let direct = &*self.direct;
         for (kc, oc) in keys.chunks(G).zip(out.chunks_mut(G)) {
             let mut idx = [0u32; G];
-            let mut leaf = [0u32; G];
             let mut win = [0u64; G];
             for k in kc {
-                prefetch_ptr(self.direct.as_ptr().wrapping_add(k.slot().0));
+                prefetch_ptr(direct.as_ptr().wrapping_add(k.slot().0));
             }
             let mut pending = 0u64;
-            for (i, k) in kc.iter().enumerate() {
+            for (i, ((k, o), (x, w))) in kc
+                .iter()
+                .zip(oc.iter_mut())
+                .zip(idx.iter_mut().zip(win.iter_mut()))
+                .enumerate()
+            {
                 let (slot, bits) = k.slot();
-                let d = self.direct[slot].load(Ordering::Relaxed);
-                if d & LEAF != 0 {
-                    oc[i] = d & !LEAF;
-                } else {
-                    idx[i] = d;
-                    win[i] = k.window(bits);
-                    prefetch_ptr(self.nodes.as_ptr().wrapping_add(d as usize));
-                    pending |= 1 << i;
-                }
+                let d = direct[slot].load(Ordering::Relaxed);
+                let is_node = (d >> 31) ^ 1;
+                let n = d & 0u32.wrapping_sub(is_node);
+                *o = d & !LEAF;
+                *x = n;
+                *w = k.window(bits);
+                prefetch_ptr(nodes.as_ptr().wrapping_add(n as usize));
+                pending |= u64::from(is_node) << i;
             }
-            let mut rel = 0u8;
+            let mut depth = 0u8;
             let mut ended = 0u64;
             while pending != 0 {
-                if rel > 58 {
+                if depth > 58 {
                     // Deeper than the window reaches (prefixes longer than /82 in IPv6):
                     // finish these one by one.
                     let mut p = pending;
                     while p != 0 {
                         let i = p.trailing_zeros() as usize & (G - 1);
                         p &= p - 1;
-                        oc[i] = self.finish(idx[i] as usize, kc[i], kc[i].slot().1 + rel);
+                        oc[i] = self.finish(idx[i] as usize, kc[i], kc[i].slot().1 + depth);
                     }
                     break;
                 }
@@ -187,30 +200,34 @@ impl<K: Key> Table<K> {
                 while p != 0 {
                     let i = p.trailing_zeros() as usize & (G - 1);
                     p &= p - 1;
-                    let n = &self.nodes[idx[i] as usize];
+                    let n = &nodes[idx[i] as usize];
                     let vector = n.vector.load(Ordering::Relaxed);
                     let bases = n.bases.load(Ordering::Relaxed);
-                    let bit = 1u64 << ((win[i] << rel) >> 58);
-                    if vector & bit != 0 {
-                        let c = (bases >> 32) as u32 + (vector & (bit - 1)).count_ones();
+                    let w = win[i];
+                    let b = (w >> 58) as u32;
+                    if (vector >> b) & 1 != 0 {
+                        // Children below b: `vector << (64 - b)`, in two shifts for b = 0.
+                        let c = (bases >> 32) as u32 + ((vector << 1) << (63 - b)).count_ones();
                         idx[i] = c;
-                        prefetch_ptr(self.nodes.as_ptr().wrapping_add(c as usize));
+                        win[i] = w << 6;
+                        prefetch_ptr(nodes.as_ptr().wrapping_add(c as usize));
                         next |= 1 << i;
                     } else {
+                        // Runs starting at or below b; the first leaf always starts one.
                         let leafvec = n.leafvec.load(Ordering::Relaxed);
-                        let l = (bases as u32) + (leafvec & (bit | (bit - 1))).count_ones() - 1;
-                        leaf[i] = l;
-                        prefetch_ptr(self.leaves.as_ptr().wrapping_add(l as usize));
+                        let l = (bases as u32) + (leafvec << (63 - b)).count_ones() - 1;
+                        idx[i] = l;
+                        prefetch_ptr(leaves.as_ptr().wrapping_add(l as usize));
                         ended |= 1 << i;
                     }
                 }
                 pending = next;
-                rel += 6;
+                depth += 6;
             }
             while ended != 0 {
                 let i = ended.trailing_zeros() as usize & (G - 1);
                 ended &= ended - 1;
-                oc[i] = u32::from(self.leaves[leaf[i] as usize].load(Ordering::Relaxed));
+                oc[i] = u32::from(leaves[idx[i] as usize].load(Ordering::Relaxed));
             }
         }
     }
