@@ -333,3 +333,37 @@ fn a_next_hop_past_the_largest_or_miss_is_refused_and_the_table_kept() {
         Err(FibError::NextHopOutOfRange(n)) if n == MAX_NEXT_HOP + 1
     ));
 }
+
+#[test]
+fn batches_switch_between_the_branching_and_branch_free_direct_step_and_agree() {
+    // 10/8 ends in the direct array; 11.0.0.0/18 holds /24s, so its keys go a node deeper.
+    // Groups of 32 with many direct ends take the branch-free step for the group after them,
+    // groups with few take the branching one: each mix follows each other mix here.
+    let mut fib: Fib<u32> = Fib::new();
+    fib.insert(0x0a00_0000, 8, 1).expect("in range");
+    for j in 0..64u32 {
+        fib.insert(0x0b00_0000 | j << 8, 24, 100 + j)
+            .expect("in range");
+    }
+    let direct = |i: u32| 0x0a00_0000 | i.wrapping_mul(2_654_435_761) >> 8;
+    let deep = |i: u32| 0x0b00_0000 | (i % 64) << 8 | (i & 0xff);
+    let mixes = [0usize, 32, 8, 7, 31, 1, 16, 0, 32, 24];
+    let mut keys = Vec::new();
+    for (g, ends) in mixes.iter().enumerate() {
+        for i in 0..32u32 {
+            let n = g as u32 * 32 + i;
+            // The direct ends spread through the group, not first.
+            keys.push(if (i as usize * 7) % 32 < *ends {
+                direct(n)
+            } else {
+                deep(n)
+            });
+        }
+    }
+    keys.push(deep(5)); // and a short last group
+    let want: Vec<u32> = keys.iter().map(|k| fib.lookup_reference(*k)).collect();
+    assert!(want.iter().all(|nh| *nh != MISS));
+    let mut got = vec![0u32; keys.len()];
+    fib.reader().load().lookup_batch(&keys, &mut got);
+    assert_eq!(got, want);
+}
