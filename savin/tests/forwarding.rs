@@ -7,7 +7,17 @@ use std::time::Duration;
 mod labnet;
 
 use labnet::{cli, start_daemon};
-use savin_lab::Lab;
+use savin_lab::{Lab, Ns};
+
+/// h1 - eth1 [router] eth2 - h2, each host's side named eth0.
+fn router_and_two_hosts(lab: &mut Lab) -> (Ns, Ns, Ns) {
+    let r = lab.netns("router").unwrap();
+    let h1 = lab.netns("h1").unwrap();
+    let h2 = lab.netns("h2").unwrap();
+    lab.veth(&r, "eth1", &h1, "eth0").unwrap();
+    lab.veth(&r, "eth2", &h2, "eth0").unwrap();
+    (r, h1, h2)
+}
 
 #[test]
 fn hosts_ping_through_savin_on_connected_and_static_routes() {
@@ -15,11 +25,7 @@ fn hosts_ping_through_savin_on_connected_and_static_routes() {
     else {
         return;
     };
-    let r = lab.netns("router").unwrap();
-    let h1 = lab.netns("h1").unwrap();
-    let h2 = lab.netns("h2").unwrap();
-    lab.veth(&r, "eth1", &h1, "eth0").unwrap();
-    lab.veth(&r, "eth2", &h2, "eth0").unwrap();
+    let (r, h1, h2) = router_and_two_hosts(&mut lab);
     lab.addr(&h1, "eth0", "10.0.1.2/24").unwrap();
     lab.route(&h1, &["default", "via", "10.0.1.1"]).unwrap();
     lab.addr(&h2, "eth0", "10.0.2.2/24").unwrap();
@@ -108,11 +114,7 @@ fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_
     if !labnet::have(test, &["python3"]) {
         return;
     }
-    let r = lab.netns("router").unwrap();
-    let h1 = lab.netns("h1").unwrap();
-    let h2 = lab.netns("h2").unwrap();
-    lab.veth(&r, "eth1", &h1, "eth0").unwrap();
-    lab.veth(&r, "eth2", &h2, "eth0").unwrap();
+    let (r, h1, h2) = router_and_two_hosts(&mut lab);
     lab.addr(&h1, "eth0", "10.64.0.2/14").unwrap();
     lab.route(&h1, &["default", "via", "10.64.0.1"]).unwrap();
     lab.addr(&h2, "eth0", "10.0.2.2/24").unwrap();
