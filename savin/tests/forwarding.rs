@@ -89,6 +89,7 @@ fn hosts_ping_through_savin_on_connected_and_static_routes() {
 const ARP_FLOOD: &str = r#"
 import socket, struct, sys, time
 ifname, target, first, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+paced = sys.argv[5:] != ["unpaced"]
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((ifname, 0))
 mac = bytes.fromhex(open(f"/sys/class/net/{ifname}/address").read().strip().replace(":", ""))
@@ -98,7 +99,7 @@ head = b"\xff" * 6 + mac + b"\x08\x06" + struct.pack("!HHBBH", 1, 0x0800, 6, 4, 
 for i in range(count):
     f = head + struct.pack("!I", base + i) + b"\x00" * 6 + tpa
     s.send(f + b"\x00" * (60 - len(f)))
-    if i % 200 == 199:
+    if paced and i % 200 == 199:
         time.sleep(0.002)
 print(count)
 "#;
@@ -227,5 +228,148 @@ fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_
         lab.ping(&h2, &homeless),
         "and {homeless}, which found no room, through its subnet's route\n{}",
         daemon_log()
+    );
+}
+
+/// A TCP echo server on `sys.argv[1]` port 1790, one connection at a time.
+const ECHO_SERVER: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 1790))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    with c:
+        c.settimeout(10)
+        c.sendall(c.recv(100))
+"#;
+
+/// Connects to `sys.argv[1]` port 1790 and exchanges 100 bytes, over and over for
+/// `sys.argv[2]` seconds; prints how many exchanges completed and how many failed.
+const ECHO_CLIENT: &str = r#"
+import socket, sys, time
+end, ok, failed = time.time() + float(sys.argv[2]), 0, 0
+while time.time() < end:
+    try:
+        with socket.create_connection((sys.argv[1], 1790), timeout=10) as c:
+            c.sendall(b"k" * 100)
+            got = b""
+            while len(got) < 100:
+                b = c.recv(100 - len(got))
+                if not b:
+                    break
+                got += b
+            ok, failed = (ok + 1, failed) if got == b"k" * 100 else (ok, failed + 1)
+    except OSError:
+        failed += 1
+print(ok, failed)
+"#;
+
+#[test]
+fn an_arp_flood_does_not_crowd_out_tcp_to_the_boxs_sockets() {
+    // The punt queue keeps a share for the box's own sockets: a flood of ARP requests from
+    // new senders overflows the queue, and a TCP exchange with a socket on the box (as BGP
+    // keepalives would be) loses no frame in it.
+    let test = "an_arp_flood_does_not_crowd_out_tcp_to_the_boxs_sockets";
+    let Some(mut lab) = Lab::require(test) else {
+        return;
+    };
+    if !labnet::have(test, &["python3"]) {
+        return;
+    }
+    let (r, h1, h2) = router_and_two_hosts(&mut lab);
+    lab.addr(&h1, "eth0", "10.64.0.2/14").unwrap();
+    lab.addr(&h2, "eth0", "10.0.2.2/24").unwrap();
+    let (state, sock) = start_daemon(&mut lab, &r);
+    let daemon_log =
+        || std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default();
+    let (ok, out) = cli(
+        &sock,
+        "configure; set interfaces eth1 unit 0 family inet address 10.64.0.1/14; \
+         set interfaces eth2 unit 0 family inet address 10.0.2.1/24; commit",
+    );
+    assert!(ok, "{out}\n{}", daemon_log());
+    lab.spawn(&r, &["python3", "-c", ECHO_SERVER, "10.0.2.1"], None, None)
+        .unwrap();
+    let listening = savin_lab::wait_until(Duration::from_secs(10), || {
+        lab.exec(
+            &r,
+            &["ss", "-Hltn", "sport = :1790"],
+            Duration::from_secs(5),
+        )
+        .is_ok_and(|o| !o.stdout.is_empty())
+    });
+    assert!(listening, "the echo server listens on the box");
+    let stats = || -> serde_json::Value {
+        let (ok, out) = cli(&sock, "show system statistics | display json");
+        assert!(ok, "the daemon answers\n{out}\n{}", daemon_log());
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["statistics"].clone()
+    };
+    let drops = |s: &serde_json::Value, reason: &str| -> u64 {
+        s["ip"]["drops"][reason]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {reason} in {s}"))
+    };
+    // Two senders at once, each from its own part of the /14, as fast as python sends.
+    let floods: Vec<u32> = ["10.64.1.0", "10.66.0.0"]
+        .iter()
+        .map(|first| {
+            lab.spawn(
+                &h1,
+                &[
+                    "python3",
+                    "-c",
+                    ARP_FLOOD,
+                    "eth0",
+                    "10.64.0.1",
+                    first,
+                    "150000",
+                    "unpaced",
+                ],
+                None,
+                None,
+            )
+            .unwrap()
+        })
+        .collect();
+    let out = lab
+        .exec(
+            &h2,
+            &["python3", "-c", ECHO_CLIENT, "10.0.2.1", "3"],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    for pid in floods {
+        lab.wait(pid, Duration::from_secs(60));
+    }
+    let s = stats();
+    let (ok, failed) = report
+        .split_once(' ')
+        .map(|(a, b)| {
+            (
+                a.trim().parse::<u64>().unwrap(),
+                b.trim().parse::<u64>().unwrap(),
+            )
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "client report: {report:?} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(
+        drops(&s, "punt-queue-full") > 0,
+        "the flood overflowed the punt queue: {s}"
+    );
+    assert_eq!(
+        drops(&s, "host-queue-full"),
+        0,
+        "no frame for the box's sockets was dropped: {s}"
+    );
+    assert!(
+        ok > 0 && failed == 0,
+        "echo exchanges during the flood: {ok} ok, {failed} failed"
     );
 }

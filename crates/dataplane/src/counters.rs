@@ -27,8 +27,12 @@ pub enum DropReason {
     TxFull,
     /// A `discard` route.
     Discarded,
-    /// The queue to the control plane (ARP, packets for the box) was full.
+    /// The queue to the control plane was full (ARP, ND, packets waiting for a neighbour,
+    /// frames to fragment).
     PuntQueueFull,
+    /// For the box's own sockets (BGP, SSH behind the host interfaces), and even the queue's
+    /// share kept for them was full.
+    HostQueueFull,
     /// A `reject` route (an ICMP unreachable is sent back, rate-limited).
     Rejected,
     /// Larger than the output MTU with DF set, or IPv6 (an ICMP fragmentation needed or
@@ -65,7 +69,7 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 28] = [
+    pub const ALL: [DropReason; 29] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -79,6 +83,7 @@ impl DropReason {
         DropReason::TxFull,
         DropReason::Discarded,
         DropReason::PuntQueueFull,
+        DropReason::HostQueueFull,
         DropReason::Rejected,
         DropReason::FragmentationNeeded,
         DropReason::VlanNotAllowed,
@@ -112,6 +117,7 @@ impl DropReason {
             DropReason::TxFull => "tx-ring-full",
             DropReason::Discarded => "discard-route",
             DropReason::PuntQueueFull => "punt-queue-full",
+            DropReason::HostQueueFull => "host-queue-full",
             DropReason::Rejected => "reject-route",
             DropReason::FragmentationNeeded => "fragmentation-needed",
             DropReason::VlanNotAllowed => "vlan-not-allowed",

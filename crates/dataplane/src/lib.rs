@@ -20,12 +20,14 @@ pub mod ipv6;
 pub mod nat;
 pub mod nd;
 pub mod neighbor;
+pub mod punt;
 pub mod screen;
 pub mod security;
 pub mod worker;
 
 pub use counters::PortCounters;
 pub use counters::{Counters, DropReason};
+pub use punt::{punt_queue, PuntReceiver, PuntSender};
 pub use worker::{
     flow_hash, Adjacency, Hits, HitsOf, NextHop, Pipeline, PuntReason, Punted, SessionEvent,
     Tables, ToWorker, Worker, WorkerStats, ERROR_QUOTE, MAX_EVENTS, NAT_DESTINATION, NAT_SOURCE,

@@ -16,6 +16,8 @@ use crate::fragments::{fragment_of, Fragment, FragmentMap};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
 use crate::ipv6::{self, ETHERTYPE_IPV6};
 use crate::nat;
+use crate::punt::PuntSender;
+pub use crate::punt::{PuntReason, Punted};
 use crate::screen::{self, Attack, ScreenState, SourceRoute};
 use crate::security::{self, SecurityTables};
 use savin_classify::Header;
@@ -117,50 +119,6 @@ impl Tables {
             security: Default::default(),
         }
     }
-}
-
-/// Why a frame goes to the control plane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PuntReason {
-    /// For the box (ARP, its own addresses).
-    Host,
-    /// Routed, waiting for its neighbour to be resolved.
-    Resolve,
-    /// Dropped; the control plane answers with an ICMP error (the frame is a copy of the
-    /// first bytes, enough to quote).
-    TtlExpired,
-    NoRoute,
-    Reject,
-    FragmentationNeeded {
-        mtu: u16,
-    },
-    /// Routed (TTL decremented), larger than `mtu` with DF clear: fragment and send.
-    Fragment {
-        mtu: u16,
-    },
-    /// A `reject` policy: answer with a TCP RST, or ICMP administratively prohibited.
-    PolicyReject,
-}
-
-impl PuntReason {
-    fn is_error(self) -> bool {
-        matches!(
-            self,
-            PuntReason::TtlExpired
-                | PuntReason::NoRoute
-                | PuntReason::Reject
-                | PuntReason::PolicyReject
-                | PuntReason::FragmentationNeeded { .. }
-        )
-    }
-}
-
-/// A frame for the control plane, with the port it came in on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Punted {
-    pub port: u16,
-    pub reason: PuntReason,
-    pub frame: Vec<u8>,
 }
 
 /// What the control plane asks of a running worker, between two batches.
@@ -1574,7 +1532,7 @@ pub struct Worker {
     batch: FrameBatch,
     pub pipeline: Pipeline,
     /// To the control plane (bounded: a full queue drops and counts).
-    punt_tx: Option<SyncSender<Punted>>,
+    punt_tx: Option<PuntSender>,
     /// From the control plane: frames to send and port changes.
     control_rx: Option<Receiver<ToWorker>>,
     inject: FrameBatch,
@@ -1613,7 +1571,7 @@ impl Worker {
 
     /// Connects the worker to a control plane: punted frames go to `punt`; frames to send
     /// and port changes come from `control`.
-    pub fn with_control(mut self, punt: SyncSender<Punted>, control: Receiver<ToWorker>) -> Worker {
+    pub fn with_control(mut self, punt: PuntSender, control: Receiver<ToWorker>) -> Worker {
         self.punt_tx = Some(punt);
         self.control_rx = Some(control);
         self
@@ -1864,19 +1822,20 @@ impl Worker {
                     // The control plane and the kernel behind the TAP want it whole.
                     savin_io::csum::complete_l4_checksum(&mut frame);
                 }
-                let sent = match &self.punt_tx {
-                    Some(tx) => tx
-                        .try_send(Punted {
-                            port: self.pipeline.in_port[usize::from(i)],
-                            reason,
-                            frame,
-                        })
-                        .is_ok(),
-                    None => false,
+                let p = Punted {
+                    port: self.pipeline.in_port[usize::from(i)],
+                    reason,
+                    frame,
                 };
-                if !sent {
+                let refused = match &self.punt_tx {
+                    Some(tx) => tx.try_send(p).err(),
+                    None => Some(p),
+                };
+                if let Some(p) = refused {
                     if reason.is_error() {
                         self.pipeline.counters.errors_suppressed += 1;
+                    } else if p.for_sockets() {
+                        self.pipeline.counters.drop(DropReason::HostQueueFull);
                     } else {
                         self.pipeline.counters.drop(DropReason::PuntQueueFull);
                     }

@@ -288,7 +288,7 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
             }),
         ],
     );
-    let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(6);
+    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(6, 0);
     let (control_tx, control_rx) = std::sync::mpsc::channel();
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64)
         .with_control(punt_tx, control_rx);
@@ -368,12 +368,61 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
 }
 
 #[test]
+fn an_arp_flood_fills_its_share_of_the_punt_queue_and_frames_for_the_boxs_sockets_still_pass() {
+    let (a_router, mut host_a) = pair(1024);
+    let (b_router, _host_b) = pair(16);
+    let mut fib: Fib<u32> = Fib::new();
+    fib.insert(0x0c00_0001, 32, 1).expect("next hop in range"); // the box itself
+    let tables = Tables::routed(fib.reader(), vec![NextHop::Unresolved, NextHop::Local]);
+    // Eight places, two of them kept for the box's sockets.
+    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(8, 2);
+    let (_control_tx, control_rx) = std::sync::mpsc::channel();
+    let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64)
+        .with_control(punt_tx, control_rx);
+    let arp = |sender: u8| {
+        let mut f = vec![0xffu8; 6];
+        f.extend_from_slice(&[2, 0, 0, 0, 0, sender, 0x08, 0x06]);
+        f.resize(60, 0);
+        f
+    };
+    let for_the_box = test_frame([192, 0, 2, 1], [12, 0, 0, 1], 64, 64);
+    let mut frames: Vec<Vec<u8>> = (0..10).map(arp).collect();
+    frames.extend([
+        for_the_box.clone(),
+        for_the_box.clone(),
+        for_the_box.clone(),
+    ]);
+    send(&mut host_a, &frames);
+    w.poll(&tables).unwrap();
+    let c = w.counters();
+    assert_eq!(
+        c.dropped(DropReason::PuntQueueFull),
+        4,
+        "ARP takes six places and no more"
+    );
+    assert_eq!(
+        c.dropped(DropReason::HostQueueFull),
+        1,
+        "the box's frames take the two kept for them, then the queue is full"
+    );
+    let punted: Vec<Punted> = punt_rx.try_iter().collect();
+    assert_eq!(punted.len(), 8);
+    assert_eq!(punted.iter().filter(|p| p.for_sockets()).count(), 2);
+    assert!(punted[6..].iter().all(|p| p.frame == for_the_box));
+    // Taken off the queue, ARP has its six places again.
+    send(&mut host_a, &(20..27).map(arp).collect::<Vec<_>>());
+    w.poll(&tables).unwrap();
+    assert_eq!(punt_rx.try_iter().count(), 6);
+    assert_eq!(w.counters().dropped(DropReason::PuntQueueFull), 5);
+}
+
+#[test]
 fn icmp_error_requests_are_bounded_per_worker() {
     let (a_router, mut host_a) = pair(4096);
     let (b_router, _host_b) = pair(16);
     let fib: Fib<u32> = Fib::new(); // no routes: every packet wants a net unreachable
     let tables = Tables::routed(fib.reader(), vec![NextHop::Unresolved]);
-    let (punt_tx, punt_rx) = std::sync::mpsc::sync_channel(10_000);
+    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(10_000, 0);
     let (_control_tx, control_rx) = std::sync::mpsc::channel();
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 256)
         .with_control(punt_tx, control_rx);

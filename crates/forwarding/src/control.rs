@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -117,7 +117,9 @@ impl Engine {
             l2: l2.clone(),
             security: security.clone(),
         };
-        let (punt_tx, punt_rx) = sync_channel::<Punted>(1024);
+        // 1024 for ARP, ND and the rest, as before; 256 more that only frames for the box's
+        // sockets may take (the control thread takes up to 256 punts a turn).
+        let (punt_tx, punt_rx) = savin_dataplane::punt_queue(1280, 256);
         let (to_worker, worker_rx) = channel::<ToWorker>();
         let mut worker = Worker::new(Vec::new(), 256).with_control(punt_tx, worker_rx);
         let stats = worker.stats();
@@ -325,7 +327,12 @@ impl Control {
         self.start.elapsed().as_millis() as u64
     }
 
-    fn run(&mut self, punts: Receiver<Punted>, calls: Receiver<Call>, stop: &AtomicBool) {
+    fn run(
+        &mut self,
+        punts: savin_dataplane::PuntReceiver,
+        calls: Receiver<Call>,
+        stop: &AtomicBool,
+    ) {
         let mut last_monitor = Instant::now();
         while !stop.load(Ordering::Relaxed) {
             match punts.recv_timeout(Duration::from_millis(10)) {
