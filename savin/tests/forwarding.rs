@@ -104,37 +104,74 @@ for i in range(count):
 print(count)
 "#;
 
+/// h1 on a /14 (room for a flood of ARP senders) and h2 on a /24, either side of a running
+/// Savin with both addresses committed.
+struct FloodLab {
+    lab: Lab,
+    r: Ns,
+    h1: Ns,
+    h2: Ns,
+    state: tempfile::TempDir,
+    sock: std::path::PathBuf,
+}
+
+impl FloodLab {
+    fn new(test: &str) -> Option<FloodLab> {
+        let mut lab = Lab::require(test)?;
+        if !labnet::have(test, &["python3"]) {
+            return None;
+        }
+        let (r, h1, h2) = router_and_two_hosts(&mut lab);
+        lab.addr(&h1, "eth0", "10.64.0.2/14").unwrap();
+        lab.route(&h1, &["default", "via", "10.64.0.1"]).unwrap();
+        lab.addr(&h2, "eth0", "10.0.2.2/24").unwrap();
+        lab.route(&h2, &["default", "via", "10.0.2.1"]).unwrap();
+        let (state, sock) = start_daemon(&mut lab, &r);
+        let f = FloodLab {
+            lab,
+            r,
+            h1,
+            h2,
+            state,
+            sock,
+        };
+        let (ok, out) = f.cli(
+            "configure; set interfaces eth1 unit 0 family inet address 10.64.0.1/14; \
+             set interfaces eth2 unit 0 family inet address 10.0.2.1/24; commit",
+        );
+        assert!(ok, "{out}\n{}", f.log());
+        Some(f)
+    }
+
+    fn cli(&self, cmds: &str) -> (bool, String) {
+        cli(&self.sock, cmds)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.state.path().join("daemon.log")).unwrap_or_default()
+    }
+
+    /// `show system statistics | display json`, its `statistics` object.
+    fn stats(&self) -> serde_json::Value {
+        let (ok, out) = self.cli("show system statistics | display json");
+        assert!(ok, "the daemon answers\n{out}\n{}", self.log());
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["statistics"].clone()
+    }
+}
+
 #[test]
 fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_on() {
     // One host answers for a whole /14: each ARP request to Savin from a new sender makes a
     // neighbour and its host route, each with a next-hop index; the FIB holds 65,535 of those.
-    let test = "a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_on";
-    let Some(mut lab) = Lab::require(test) else {
+    let Some(f) = FloodLab::new(
+        "a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_on",
+    ) else {
         return;
     };
-    if !labnet::have(test, &["python3"]) {
-        return;
-    }
-    let (r, h1, h2) = router_and_two_hosts(&mut lab);
-    lab.addr(&h1, "eth0", "10.64.0.2/14").unwrap();
-    lab.route(&h1, &["default", "via", "10.64.0.1"]).unwrap();
-    lab.addr(&h2, "eth0", "10.0.2.2/24").unwrap();
-    lab.route(&h2, &["default", "via", "10.0.2.1"]).unwrap();
-    let (state, sock) = start_daemon(&mut lab, &r);
-    let daemon_log =
-        || std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default();
-    let (ok, out) = cli(
-        &sock,
-        "configure; set interfaces eth1 unit 0 family inet address 10.64.0.1/14; \
-         set interfaces eth2 unit 0 family inet address 10.0.2.1/24; commit",
-    );
-    assert!(ok, "{out}\n{}", daemon_log());
-    assert!(lab.ping(&h2, "10.64.0.2"), "h2 reaches h1 before the flood");
-    let stats = || -> serde_json::Value {
-        let (ok, out) = cli(&sock, "show system statistics | display json");
-        assert!(ok, "the daemon answers\n{out}\n{}", daemon_log());
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()["statistics"].clone()
-    };
+    let (lab, h1, h2) = (&f.lab, &f.h1, &f.h2);
+    let daemon_log = || f.log();
+    let stats = || f.stats();
+    assert!(lab.ping(h2, "10.64.0.2"), "h2 reaches h1 before the flood");
     // 66,000 senders: more than the 65,536 neighbours ARP keeps and the indices the FIB has.
     // Punts the control plane cannot take at once are dropped, so the flood goes again until
     // the table is full (known neighbours are only refreshed).
@@ -142,7 +179,7 @@ fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_
     for _ in 0..4 {
         let out = lab
             .exec(
-                &h1,
+                h1,
                 &[
                     "python3",
                     "-c",
@@ -187,11 +224,11 @@ fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_
     // The daemon lives on and forwards: a neighbour with a host route (h1 was learnt before
     // the flood) and, through its subnet's route, one that found no index.
     assert!(
-        lab.ping(&h2, "10.64.0.2"),
+        lab.ping(h2, "10.64.0.2"),
         "h2 still reaches h1\n{}",
         daemon_log()
     );
-    let (ok, out) = cli(&sock, "show arp | display json");
+    let (ok, out) = f.cli("show arp | display json");
     assert!(ok, "{out}");
     let arp: serde_json::Value = serde_json::from_str(&out).unwrap();
     let neighbours: std::collections::BTreeSet<String> = arp["arp-table-information"]
@@ -206,7 +243,7 @@ fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_
         "the neighbours are there: {}",
         neighbours.len()
     );
-    let (ok, out) = cli(&sock, "show route forwarding-table | display json");
+    let (ok, out) = f.cli("show route forwarding-table | display json");
     assert!(ok, "{out}");
     let ft: serde_json::Value = serde_json::from_str(&out).unwrap();
     let routed: std::collections::HashSet<String> = ft["forwarding-table-information"]
@@ -223,9 +260,9 @@ fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_
         .find(|ip| !routed.contains(&format!("{ip}/32")))
         .expect("a neighbour without a host route")
         .clone();
-    lab.addr(&h1, "eth0", &format!("{homeless}/14")).unwrap();
+    lab.addr(h1, "eth0", &format!("{homeless}/14")).unwrap();
     assert!(
-        lab.ping(&h2, &homeless),
+        lab.ping(h2, &homeless),
         "and {homeless}, which found no room, through its subnet's route\n{}",
         daemon_log()
     );
@@ -271,80 +308,66 @@ fn an_arp_flood_does_not_crowd_out_tcp_to_the_boxs_sockets() {
     // The punt queue keeps a share for the box's own sockets: a flood of ARP requests from
     // new senders overflows the queue, and a TCP exchange with a socket on the box (as BGP
     // keepalives would be) loses no frame in it.
-    let test = "an_arp_flood_does_not_crowd_out_tcp_to_the_boxs_sockets";
-    let Some(mut lab) = Lab::require(test) else {
+    let Some(mut f) = FloodLab::new("an_arp_flood_does_not_crowd_out_tcp_to_the_boxs_sockets")
+    else {
         return;
     };
-    if !labnet::have(test, &["python3"]) {
-        return;
-    }
-    let (r, h1, h2) = router_and_two_hosts(&mut lab);
-    lab.addr(&h1, "eth0", "10.64.0.2/14").unwrap();
-    lab.addr(&h2, "eth0", "10.0.2.2/24").unwrap();
-    let (state, sock) = start_daemon(&mut lab, &r);
-    let daemon_log =
-        || std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default();
-    let (ok, out) = cli(
-        &sock,
-        "configure; set interfaces eth1 unit 0 family inet address 10.64.0.1/14; \
-         set interfaces eth2 unit 0 family inet address 10.0.2.1/24; commit",
-    );
-    assert!(ok, "{out}\n{}", daemon_log());
-    lab.spawn(&r, &["python3", "-c", ECHO_SERVER, "10.0.2.1"], None, None)
+    let r = f.r.clone();
+    f.lab
+        .spawn(&r, &["python3", "-c", ECHO_SERVER, "10.0.2.1"], None, None)
         .unwrap();
     let listening = savin_lab::wait_until(Duration::from_secs(10), || {
-        lab.exec(
-            &r,
-            &["ss", "-Hltn", "sport = :1790"],
-            Duration::from_secs(5),
-        )
-        .is_ok_and(|o| !o.stdout.is_empty())
+        f.lab
+            .exec(
+                &r,
+                &["ss", "-Hltn", "sport = :1790"],
+                Duration::from_secs(5),
+            )
+            .is_ok_and(|o| !o.stdout.is_empty())
     });
     assert!(listening, "the echo server listens on the box");
-    let stats = || -> serde_json::Value {
-        let (ok, out) = cli(&sock, "show system statistics | display json");
-        assert!(ok, "the daemon answers\n{out}\n{}", daemon_log());
-        serde_json::from_str::<serde_json::Value>(&out).unwrap()["statistics"].clone()
-    };
     let drops = |s: &serde_json::Value, reason: &str| -> u64 {
         s["ip"]["drops"][reason]
             .as_u64()
             .unwrap_or_else(|| panic!("no {reason} in {s}"))
     };
     // Two senders at once, each from its own part of the /14, as fast as python sends.
+    let h1 = f.h1.clone();
     let floods: Vec<u32> = ["10.64.1.0", "10.66.0.0"]
         .iter()
         .map(|first| {
-            lab.spawn(
-                &h1,
-                &[
-                    "python3",
-                    "-c",
-                    ARP_FLOOD,
-                    "eth0",
-                    "10.64.0.1",
-                    first,
-                    "150000",
-                    "unpaced",
-                ],
-                None,
-                None,
-            )
-            .unwrap()
+            f.lab
+                .spawn(
+                    &h1,
+                    &[
+                        "python3",
+                        "-c",
+                        ARP_FLOOD,
+                        "eth0",
+                        "10.64.0.1",
+                        first,
+                        "150000",
+                        "unpaced",
+                    ],
+                    None,
+                    None,
+                )
+                .unwrap()
         })
         .collect();
-    let out = lab
+    let out = f
+        .lab
         .exec(
-            &h2,
+            &f.h2,
             &["python3", "-c", ECHO_CLIENT, "10.0.2.1", "3"],
             Duration::from_secs(60),
         )
         .unwrap();
     let report = String::from_utf8_lossy(&out.stdout).to_string();
     for pid in floods {
-        lab.wait(pid, Duration::from_secs(60));
+        f.lab.wait(pid, Duration::from_secs(60));
     }
-    let s = stats();
+    let s = f.stats();
     let (ok, failed) = report
         .split_once(' ')
         .map(|(a, b)| {
