@@ -36,8 +36,8 @@ fn tables() -> &'static (Fib<u32>, Tables) {
             mac_limit: 16,
         });
         let mut fib = Fib::new();
-        fib.insert(0, 1, 1);
-        fib.insert(0x8000_0000, 1, 2);
+        fib.insert(0, 1, 1).expect("next hop in range");
+        fib.insert(0x8000_0000, 1, 2).expect("next hop in range");
         let fwd = |port| {
             NextHop::Forward(Adjacency {
                 port,

@@ -1,11 +1,11 @@
 //! Arbitrary frames through the IPv4 forwarding pipeline: never a panic, every frame either
 //! forwarded or counted under one drop reason, and forwarded frames keep a valid checksum;
-//! the ICMP builders, fragmentation and checksum completion on the same input.
+//! the ICMP builders, fragmentation and checksum completion on the same input; the punt
+//! queue's sorting of what is for the box's sockets on what the pipeline punts.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use arc_swap::ArcSwap;
 use libfuzzer_sys::fuzz_target;
 use savin_dataplane::{checksum, Adjacency, NextHop, Pipeline, Tables};
 use savin_fib::Fib;
@@ -15,8 +15,8 @@ fn tables() -> &'static (Fib<u32>, Tables) {
     static T: OnceLock<(Fib<u32>, Tables)> = OnceLock::new();
     T.get_or_init(|| {
         let mut fib = Fib::new();
-        fib.insert(0, 1, 1);
-        fib.insert(0x8000_0000, 2, 2);
+        fib.insert(0, 1, 1).expect("next hop in range");
+        fib.insert(0x8000_0000, 2, 2).expect("next hop in range");
         let adj = vec![
             NextHop::Unresolved,
             NextHop::Forward(Adjacency {
@@ -69,5 +69,13 @@ fuzz_target!(|data: &[u8]| {
         let f = batch.frame(i as usize);
         let ihl = usize::from(f[14] & 0x0f) * 4;
         assert_eq!(checksum::sum(&f[14..14 + ihl]), 0xffff);
+    }
+    for &(i, reason) in &p.punt {
+        let punted = savin_dataplane::Punted {
+            port: 0,
+            reason,
+            frame: batch.frame(usize::from(i)).to_vec(),
+        };
+        let _ = punted.for_sockets();
     }
 });

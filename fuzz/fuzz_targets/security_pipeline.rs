@@ -6,7 +6,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use arc_swap::ArcSwap;
 use libfuzzer_sys::fuzz_target;
 use savin_dataplane::screen::Screen;
 use savin_dataplane::security::{HostInbound, SecurityTables};
@@ -78,9 +77,9 @@ fn tables() -> &'static (Fib<u32>, Tables) {
         };
         // 10.0.1.0/24 out of port 0, everything else out of port 1, 10.0.1.1 is the box.
         let mut fib = Fib::new();
-        fib.insert(0, 0, 1);
-        fib.insert(0x0a00_0100, 24, 2);
-        fib.insert(0x0a00_0101, 32, 3);
+        fib.insert(0, 0, 1).expect("next hop in range");
+        fib.insert(0x0a00_0100, 24, 2).expect("next hop in range");
+        fib.insert(0x0a00_0101, 32, 3).expect("next hop in range");
         let adj = vec![
             NextHop::Unresolved,
             NextHop::Forward(Adjacency {
