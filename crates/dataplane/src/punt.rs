@@ -1,11 +1,12 @@
 //! The queue from the workers to the control plane, and what goes on it.
 //!
-//! One bounded queue carries every punted frame: ARP and ND, packets waiting for a neighbour,
-//! ICMP errors to send, frames to fragment, and frames for the box's own sockets (BGP, SSH,
-//! NETCONF behind the host interfaces). A full queue drops. Without a share of its own, an ARP
-//! flood (every request from a new sender costs the control plane a neighbour) would fill the
-//! queue and drop the BGP keepalives behind it: so a part of the queue is kept for the box's
-//! sockets, as a router's control-plane protection keeps routing protocols apart from ARP.
+//! One queue carries every punted frame: ARP and ND, packets waiting for a neighbour, ICMP
+//! errors to send, frames to fragment, and frames for the box's own sockets (BGP, SSH, NETCONF
+//! behind the host interfaces). Each of the two kinds has its own bound, and a kind past its
+//! bound drops: an ARP flood (every request from a new sender costs the control plane a
+//! neighbour) cannot drop the BGP keepalives behind it, and a flood of SYNs to the box cannot
+//! keep ARP from resolving neighbours - as a router's control-plane protection keeps routing
+//! protocols and ARP apart.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{
@@ -63,8 +64,8 @@ pub struct Punted {
 
 impl Punted {
     /// For the box's own sockets: IPv4 or IPv6 addressed to it, other than neighbour discovery
-    /// (which the control plane answers itself, as it does ARP). These may use the queue's
-    /// reserved share; anything not known to be one of them may not.
+    /// (which the control plane answers itself, as it does ARP). These have their own share
+    /// of the queue; anything not known to be one of them has the other.
     pub fn for_sockets(&self) -> bool {
         self.reason == PuntReason::Host && is_ip_but_not_nd(&self.frame)
     }
@@ -89,65 +90,62 @@ fn is_ip_but_not_nd(frame: &[u8]) -> bool {
     }
 }
 
-/// A queue of `capacity` frames of which `reserved` are kept for frames for the box's sockets
-/// ([`Punted::for_sockets`]): other frames are refused once `capacity - reserved` of them wait.
-pub fn punt_queue(capacity: usize, reserved: usize) -> (PuntSender, PuntReceiver) {
-    let (tx, rx) = sync_channel(capacity);
-    let others = Arc::new(AtomicUsize::new(0));
+/// A queue that holds up to `others` frames that are not for the box's sockets and, beside
+/// them, up to `sockets` that are ([`Punted::for_sockets`]).
+pub fn punt_queue(others: usize, sockets: usize) -> (PuntSender, PuntReceiver) {
+    let (tx, rx) = sync_channel(others + sockets);
+    let queued: Arc<[AtomicUsize; 2]> = Arc::default();
     (
         PuntSender {
             tx,
-            others: others.clone(),
-            others_max: capacity.saturating_sub(reserved),
+            queued: queued.clone(),
+            max: [others, sockets],
         },
-        PuntReceiver { rx, others },
+        PuntReceiver { rx, queued },
     )
+}
+
+/// Which count a frame is under: 0 the rest, 1 for the box's sockets.
+fn kind(p: &Punted) -> usize {
+    usize::from(p.for_sockets())
 }
 
 /// The workers' end. Never blocks.
 #[derive(Clone)]
 pub struct PuntSender {
     tx: SyncSender<Punted>,
-    /// Frames not for the box's sockets that are queued (never fewer than are: counted up
-    /// before they are sent and down after they are received).
-    others: Arc<AtomicUsize>,
-    others_max: usize,
+    /// Frames of each kind in the queue (never fewer than there are: counted up before they
+    /// are sent and down after they are received).
+    queued: Arc<[AtomicUsize; 2]>,
+    max: [usize; 2],
 }
 
 impl PuntSender {
-    /// Queues `p`, or gives it back when its share of the queue is full.
+    /// Queues `p`, or gives it back when its kind's share of the queue is full.
     pub fn try_send(&self, p: Punted) -> Result<(), Punted> {
-        if p.for_sockets() {
-            return self.tx.try_send(p).map_err(unsent);
-        }
-        if self.others.fetch_add(1, Ordering::Relaxed) >= self.others_max {
-            self.others.fetch_sub(1, Ordering::Relaxed);
+        let k = kind(&p);
+        if self.queued[k].fetch_add(1, Ordering::Relaxed) >= self.max[k] {
+            self.queued[k].fetch_sub(1, Ordering::Relaxed);
             return Err(p);
         }
         self.tx.try_send(p).map_err(|e| {
-            self.others.fetch_sub(1, Ordering::Relaxed);
-            unsent(e)
+            self.queued[k].fetch_sub(1, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(p) | TrySendError::Disconnected(p) => p,
+            }
         })
-    }
-}
-
-fn unsent(e: TrySendError<Punted>) -> Punted {
-    match e {
-        TrySendError::Full(p) | TrySendError::Disconnected(p) => p,
     }
 }
 
 /// The control plane's end.
 pub struct PuntReceiver {
     rx: Receiver<Punted>,
-    others: Arc<AtomicUsize>,
+    queued: Arc<[AtomicUsize; 2]>,
 }
 
 impl PuntReceiver {
     fn took(&self, p: Punted) -> Punted {
-        if !p.for_sockets() {
-            self.others.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.queued[kind(&p)].fetch_sub(1, Ordering::Relaxed);
         p
     }
 

@@ -288,7 +288,8 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
             }),
         ],
     );
-    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(6, 0);
+    // Five places for ARP and the rest, one for the box's sockets.
+    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(5, 1);
     let (control_tx, control_rx) = std::sync::mpsc::channel();
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64)
         .with_control(punt_tx, control_rx);
@@ -305,7 +306,7 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
         test_frame([192, 0, 2, 1], [10, 0, 0, 6], 1, 64),
         big.clone(),
         big_df.clone(),
-        test_frame([192, 0, 2, 1], [10, 0, 0, 7], 64, 64), // the queue holds six: dropped
+        test_frame([192, 0, 2, 1], [10, 0, 0, 7], 64, 64), // the sixth of the rest: dropped
         test_frame([192, 0, 2, 1], [11, 0, 0, 1], 64, 64),
     ];
     send(&mut host_a, &frames);
@@ -368,14 +369,14 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
 }
 
 #[test]
-fn an_arp_flood_fills_its_share_of_the_punt_queue_and_frames_for_the_boxs_sockets_still_pass() {
+fn a_flood_of_either_kind_of_punt_fills_its_own_share_of_the_queue_and_not_the_others() {
     let (a_router, mut host_a) = pair(1024);
     let (b_router, _host_b) = pair(16);
     let mut fib: Fib<u32> = Fib::new();
     fib.insert(0x0c00_0001, 32, 1).expect("next hop in range"); // the box itself
     let tables = Tables::routed(fib.reader(), vec![NextHop::Unresolved, NextHop::Local]);
-    // Eight places, two of them kept for the box's sockets.
-    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(8, 2);
+    // Six places for ARP and the rest, two beside them for the box's sockets.
+    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(6, 2);
     let (_control_tx, control_rx) = std::sync::mpsc::channel();
     let mut w = Worker::new(vec![Box::new(a_router), Box::new(b_router)], 64)
         .with_control(punt_tx, control_rx);
@@ -386,34 +387,37 @@ fn an_arp_flood_fills_its_share_of_the_punt_queue_and_frames_for_the_boxs_socket
         f
     };
     let for_the_box = test_frame([192, 0, 2, 1], [12, 0, 0, 1], 64, 64);
+    // An ARP flood, then the box's frames.
     let mut frames: Vec<Vec<u8>> = (0..10).map(arp).collect();
-    frames.extend([
-        for_the_box.clone(),
-        for_the_box.clone(),
-        for_the_box.clone(),
-    ]);
+    frames.extend(std::iter::repeat_n(for_the_box.clone(), 3));
     send(&mut host_a, &frames);
     w.poll(&tables).unwrap();
-    let c = w.counters();
+    let dropped = |w: &Worker| {
+        let c = w.counters();
+        (
+            c.dropped(DropReason::PuntQueueFull),
+            c.dropped(DropReason::HostQueueFull),
+        )
+    };
     assert_eq!(
-        c.dropped(DropReason::PuntQueueFull),
-        4,
-        "ARP takes six places and no more"
-    );
-    assert_eq!(
-        c.dropped(DropReason::HostQueueFull),
-        1,
-        "the box's frames take the two kept for them, then the queue is full"
+        dropped(&w),
+        (4, 1),
+        "ARP takes its six places and no more; the box's frames their two"
     );
     let punted: Vec<Punted> = punt_rx.try_iter().collect();
     assert_eq!(punted.len(), 8);
-    assert_eq!(punted.iter().filter(|p| p.for_sockets()).count(), 2);
+    assert!(punted[..6].iter().all(|p| !p.for_sockets()));
     assert!(punted[6..].iter().all(|p| p.frame == for_the_box));
-    // Taken off the queue, ARP has its six places again.
-    send(&mut host_a, &(20..27).map(arp).collect::<Vec<_>>());
+    // Taken off the queue, each kind has its places again. A flood of frames for the box,
+    // then ARP: ARP still gets its six.
+    let mut frames = vec![for_the_box.clone(); 5];
+    frames.extend((20..27).map(arp));
+    send(&mut host_a, &frames);
     w.poll(&tables).unwrap();
-    assert_eq!(punt_rx.try_iter().count(), 6);
-    assert_eq!(w.counters().dropped(DropReason::PuntQueueFull), 5);
+    assert_eq!(dropped(&w), (4 + 1, 1 + 3));
+    let punted: Vec<Punted> = punt_rx.try_iter().collect();
+    assert_eq!(punted.iter().filter(|p| p.for_sockets()).count(), 2);
+    assert_eq!(punted.iter().filter(|p| !p.for_sockets()).count(), 6);
 }
 
 #[test]

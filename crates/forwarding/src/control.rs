@@ -117,9 +117,10 @@ impl Engine {
             l2: l2.clone(),
             security: security.clone(),
         };
-        // 1024 for ARP, ND and the rest, as before; 256 more that only frames for the box's
-        // sockets may take (the control thread takes up to 256 punts a turn).
-        let (punt_tx, punt_rx) = savin_dataplane::punt_queue(1280, 256);
+        // 1024 for ARP, ND and the rest, as the queue held before; 512 beside them for the box's
+        // sockets (a TCP stream to the box keeps fewer in flight; the control thread takes up to
+        // 256 punts a turn).
+        let (punt_tx, punt_rx) = savin_dataplane::punt_queue(1024, 512);
         let (to_worker, worker_rx) = channel::<ToWorker>();
         let mut worker = Worker::new(Vec::new(), 256).with_control(punt_tx, worker_rx);
         let stats = worker.stats();
