@@ -318,7 +318,7 @@ impl Rate {
     /// Runs each of `units` for one 100 ms slice in turn, `rounds` times over. Every unit sees
     /// the same quiet and busy spells of the host, so their rates compare, and a quiet spell
     /// that comes while one of them runs is not that one's luck alone.
-    fn interleaved(rounds: usize, units: &mut [&mut dyn FnMut() -> u64]) -> Vec<Rate> {
+    fn interleaved(rounds: usize, units: &mut [Box<dyn FnMut() -> u64 + '_>]) -> Vec<Rate> {
         let slice = Duration::from_millis(100);
         let mut rates = vec![Vec::with_capacity(rounds); units.len()];
         for _ in 0..rounds {
@@ -448,10 +448,7 @@ fn fib_family<K: savin_fib::Key, P>(
             part.len() as u64
         }));
     }
-    let mut refs: Vec<&mut dyn FnMut() -> u64> = units.iter_mut().map(|u| &mut **u as _).collect();
-    let rates = Rate::interleaved(12, &mut refs);
-    drop(refs);
-    drop(units);
+    let rates = Rate::interleaved(12, &mut units);
     let result = |set: usize| {
         let [ours, one_by_one, theirs] = [rates[3 * set], rates[3 * set + 1], rates[3 * set + 2]];
         json!({
