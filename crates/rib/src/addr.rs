@@ -1,0 +1,144 @@
+//! Address families as table keys, and prefixes of them.
+
+use std::fmt;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An address a table is keyed by: `u32` for inet.0, `u128` for inet6.0 (the same keys the
+/// FIB uses, so an update needs no conversion on its way down).
+pub trait Addr: Copy + Ord + Eq + Hash + fmt::Debug + Send + Sync + 'static {
+    const BITS: u8;
+    /// The address with the bits from `len` on cleared.
+    fn masked(self, len: u8) -> Self;
+    /// The address with the bits from `len` on set (the last address of the prefix).
+    fn filled(self, len: u8) -> Self;
+    fn to_ip(self) -> IpAddr;
+    /// The address, if `ip` is of this family.
+    fn from_ip(ip: IpAddr) -> Option<Self>;
+}
+
+impl Addr for u32 {
+    const BITS: u8 = 32;
+    fn masked(self, len: u8) -> u32 {
+        self & u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0)
+    }
+    fn filled(self, len: u8) -> u32 {
+        self | !u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0)
+    }
+    fn to_ip(self) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(self))
+    }
+    fn from_ip(ip: IpAddr) -> Option<u32> {
+        match ip {
+            IpAddr::V4(a) => Some(a.into()),
+            IpAddr::V6(_) => None,
+        }
+    }
+}
+
+impl Addr for u128 {
+    const BITS: u8 = 128;
+    fn masked(self, len: u8) -> u128 {
+        self & u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0)
+    }
+    fn filled(self, len: u8) -> u128 {
+        self | !u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0)
+    }
+    fn to_ip(self) -> IpAddr {
+        IpAddr::V6(Ipv6Addr::from(self))
+    }
+    fn from_ip(ip: IpAddr) -> Option<u128> {
+        match ip {
+            IpAddr::V6(a) => Some(a.into()),
+            IpAddr::V4(_) => None,
+        }
+    }
+}
+
+/// A destination prefix: the address is always masked to the length. Ordered as Junos lists
+/// routes, by address and then by length (10.0.0.0/8 before 10.0.0.0/24).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Prefix<A> {
+    addr: A,
+    len: u8,
+}
+
+impl<A: Addr> Prefix<A> {
+    /// `addr/len`, with host bits cleared; a length past the family's is clamped to it.
+    pub fn new(addr: A, len: u8) -> Prefix<A> {
+        let len = len.min(A::BITS);
+        Prefix {
+            addr: addr.masked(len),
+            len,
+        }
+    }
+
+    pub fn addr(self) -> A {
+        self.addr
+    }
+
+    pub fn len(self) -> u8 {
+        self.len
+    }
+
+    /// Whether `other` lies inside this prefix (itself included).
+    pub fn covers(self, other: Prefix<A>) -> bool {
+        other.len >= self.len && other.addr.masked(self.len) == self.addr
+    }
+
+    pub fn ip(self) -> IpAddr {
+        self.addr.to_ip()
+    }
+}
+
+impl<A: Addr> fmt::Display for Prefix<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr.to_ip(), self.len)
+    }
+}
+
+impl<A: Addr> fmt::Debug for Prefix<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// A prefix of either family, as updates and producers name them.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum IpPrefix {
+    V4(Prefix<u32>),
+    V6(Prefix<u128>),
+}
+
+impl IpPrefix {
+    /// `ip/len`, host bits cleared.
+    pub fn new(ip: IpAddr, len: u8) -> IpPrefix {
+        match ip {
+            IpAddr::V4(a) => IpPrefix::V4(Prefix::new(a.into(), len)),
+            IpAddr::V6(a) => IpPrefix::V6(Prefix::new(a.into(), len)),
+        }
+    }
+
+    pub fn ip(self) -> IpAddr {
+        match self {
+            IpPrefix::V4(p) => p.ip(),
+            IpPrefix::V6(p) => p.ip(),
+        }
+    }
+
+    pub fn len(self) -> u8 {
+        match self {
+            IpPrefix::V4(p) => p.len(),
+            IpPrefix::V6(p) => p.len(),
+        }
+    }
+}
+
+impl fmt::Display for IpPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IpPrefix::V4(p) => p.fmt(f),
+            IpPrefix::V6(p) => p.fmt(f),
+        }
+    }
+}

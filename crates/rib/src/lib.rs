@@ -1,0 +1,195 @@
+//! The routing information base.
+//!
+//! Contract: producers (direct and local routes from interfaces, static routes from the
+//! configuration; BGP and OSPF next) hand the [`Rib`] one candidate route per prefix and
+//! source with [`Rib::update`], withdraw it with `None`, and report interface state with
+//! [`Rib::set_interface`]. The RIB keeps every candidate, chooses the active one per prefix by
+//! Junos preference (then metric, then source), and queues what the forwarding plane must
+//! change; [`Rib::drain_fib_updates`] hands that over as one batch, one update per prefix
+//! however often it changed. Nothing is recomputed whole: a route change touches its prefix,
+//! and an interface change touches the next-hop sets with a member on it and, through the
+//! next-hop index, only the prefixes that use them.
+//!
+//! Sans-IO: no threads, no clock (the caller sets [`Rib::set_time`]), no sockets. BIRD's
+//! tables and channels are the model: protocols never choose, the table does.
+
+mod addr;
+mod nexthop;
+mod table;
+
+pub use addr::{Addr, IpPrefix, Prefix};
+pub use nexthop::{Hop, IfId, NextHopTable, NextHops, NhId, MAX_ECMP};
+pub use table::{ActiveRoute, Candidate, Entry, Inactive, Summary, Table, TableUpdate};
+
+/// Where a route came from, in Junos' words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Direct,
+    Local,
+    Static,
+    Ospf,
+    OspfExternal,
+    Aggregate,
+    Bgp,
+}
+
+impl Protocol {
+    /// The name `show route` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Direct => "Direct",
+            Protocol::Local => "Local",
+            Protocol::Static => "Static",
+            Protocol::Ospf | Protocol::OspfExternal => "OSPF",
+            Protocol::Aggregate => "Aggregate",
+            Protocol::Bgp => "BGP",
+        }
+    }
+
+    /// Junos' default route preference.
+    pub fn default_preference(self) -> u32 {
+        match self {
+            Protocol::Direct | Protocol::Local => 0,
+            Protocol::Static => 5,
+            Protocol::Ospf => 10,
+            Protocol::Aggregate => 130,
+            Protocol::OspfExternal => 150,
+            Protocol::Bgp => 170,
+        }
+    }
+
+    /// The protocol `show route protocol NAME` means.
+    pub fn from_name(name: &str) -> Option<&'static [Protocol]> {
+        Some(match name {
+            "direct" => &[Protocol::Direct],
+            "local" => &[Protocol::Local],
+            "static" => &[Protocol::Static],
+            "ospf" => &[Protocol::Ospf, Protocol::OspfExternal],
+            "aggregate" => &[Protocol::Aggregate],
+            "bgp" => &[Protocol::Bgp],
+            _ => return None,
+        })
+    }
+}
+
+/// One producer of routes: its protocol, and an id that tells its routes for one prefix apart
+/// (a static route's preference level, a BGP neighbour, an interface).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Source {
+    pub protocol: Protocol,
+    pub id: u32,
+}
+
+impl Source {
+    pub fn new(protocol: Protocol, id: u32) -> Source {
+        Source { protocol, id }
+    }
+}
+
+/// A candidate route as a producer offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub preference: u32,
+    pub metric: u32,
+    pub hops: NextHops,
+}
+
+impl Route {
+    /// A route with its protocol's default preference and metric 0.
+    pub fn new(protocol: Protocol, hops: NextHops) -> Route {
+        Route {
+            preference: protocol.default_preference(),
+            metric: 0,
+            hops,
+        }
+    }
+}
+
+/// A change for the forwarding plane, in either family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FibUpdate {
+    pub prefix: IpPrefix,
+    /// The route to forward by now, or None: remove the prefix.
+    pub active: Option<ActiveRoute>,
+}
+
+/// inet.0 and inet6.0, and the next-hop sets their routes share.
+#[derive(Default)]
+pub struct Rib {
+    pub inet: Table<u32>,
+    pub inet6: Table<u128>,
+    nhs: NextHopTable,
+    now: u64,
+}
+
+impl Rib {
+    pub fn new() -> Rib {
+        Rib::default()
+    }
+
+    /// The clock routes are stamped with (seconds; the caller's epoch).
+    pub fn set_time(&mut self, now: u64) {
+        self.now = now;
+    }
+
+    /// Adds or replaces (`Some`) or withdraws (`None`) `source`'s route to `prefix`.
+    pub fn update(&mut self, prefix: IpPrefix, source: Source, route: Option<Route>) {
+        let route = route.map(|r| (r.preference, r.metric, self.nhs.intern(r.hops)));
+        match prefix {
+            IpPrefix::V4(p) => self.inet.update(&mut self.nhs, p, source, route, self.now),
+            IpPrefix::V6(p) => self.inet6.update(&mut self.nhs, p, source, route, self.now),
+        }
+    }
+
+    /// An interface came up or went down: routes through it are chosen again (only those).
+    pub fn set_interface(&mut self, ifid: IfId, up: bool) {
+        for nh in self.nhs.set_interface(ifid, up) {
+            self.inet.touch_nh(nh);
+            self.inet6.touch_nh(nh);
+        }
+    }
+
+    pub fn interface_up(&self, ifid: IfId) -> bool {
+        self.nhs.interface_up(ifid)
+    }
+
+    /// What the FIB must change since the last call.
+    pub fn drain_fib_updates(&mut self) -> Vec<FibUpdate> {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        self.inet.drain(&mut self.nhs, &mut v4);
+        self.inet6.drain(&mut self.nhs, &mut v6);
+        v4.into_iter()
+            .map(|u| FibUpdate {
+                prefix: IpPrefix::V4(u.prefix),
+                active: u.active,
+            })
+            .chain(v6.into_iter().map(|u| FibUpdate {
+                prefix: IpPrefix::V6(u.prefix),
+                active: u.active,
+            }))
+            .collect()
+    }
+
+    /// inet.0's changes alone, as the table's own keys (no conversion: the bench and a FIB
+    /// writer for one family use this).
+    pub fn drain_inet(&mut self) -> Vec<TableUpdate<u32>> {
+        let mut out = Vec::new();
+        self.inet.drain(&mut self.nhs, &mut out);
+        out
+    }
+
+    pub fn next_hops(&self) -> &NextHopTable {
+        &self.nhs
+    }
+
+    /// The hops of a set.
+    pub fn hops(&self, nh: NhId) -> &NextHops {
+        self.nhs.hops(nh)
+    }
+
+    /// The members of the active route's set that carry traffic.
+    pub fn usable_hops(&self, active: &ActiveRoute) -> NextHops {
+        self.nhs.hops(active.nh).select(active.usable)
+    }
+}

@@ -1,0 +1,365 @@
+//! One routing table (inet.0 or inet6.0): every candidate per prefix, ordered best first.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use smallvec::SmallVec;
+
+use crate::addr::{Addr, Prefix};
+use crate::nexthop::{NextHopTable, NhId};
+use crate::{Protocol, Source};
+
+/// One route to a prefix from one source.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate {
+    pub source: Source,
+    pub preference: u32,
+    /// Within one preference: lower wins (OSPF cost, BGP's ranking as its producer gives it).
+    pub metric: u32,
+    pub nh: NhId,
+    /// When the route arrived or last changed (the RIB's clock, seconds).
+    pub since: u64,
+}
+
+impl Candidate {
+    /// Junos order: preference, then metric, then the source (a stable tie-breaker).
+    fn rank(&self) -> (u32, u32, Source) {
+        (self.preference, self.metric, self.source)
+    }
+}
+
+/// Why a candidate is not the active route, as `show route detail` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inactive {
+    /// Its next hops cannot carry traffic (an interface down, a gateway off-link): hidden.
+    Unusable,
+    /// Another route has a lower preference.
+    Preference,
+    /// Same preference, a lower metric elsewhere.
+    Metric,
+    /// Equal in everything, an earlier source won.
+    Tie,
+}
+
+/// Every candidate route to one prefix.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    /// Best first; the active route is the first usable one.
+    cands: SmallVec<[Candidate; 1]>,
+    /// The source of the active route (None: nothing usable).
+    active: Option<Source>,
+    /// The source that was active before the last change, while it is still a candidate.
+    last_active: Option<Source>,
+    /// What the FIB was last told. The entry holds a reference to its next-hop set, so the
+    /// set's id cannot be reused while this names it.
+    fib: Option<ActiveRoute>,
+    dirty: bool,
+}
+
+impl Entry {
+    pub fn candidates(&self) -> &[Candidate] {
+        &self.cands
+    }
+
+    pub fn active(&self) -> Option<&Candidate> {
+        let a = self.active?;
+        self.cands.iter().find(|c| c.source == a)
+    }
+
+    pub fn is_active(&self, c: &Candidate) -> bool {
+        self.active == Some(c.source)
+    }
+
+    pub fn is_last_active(&self, c: &Candidate) -> bool {
+        self.last_active == Some(c.source)
+    }
+
+    /// Why `c` is not active (None if it is).
+    pub fn inactive_reason(&self, c: &Candidate, nhs: &NextHopTable) -> Option<Inactive> {
+        if self.is_active(c) {
+            return None;
+        }
+        if nhs.usable(c.nh) == 0 {
+            return Some(Inactive::Unusable);
+        }
+        let a = self.active()?;
+        Some(if a.preference != c.preference {
+            Inactive::Preference
+        } else if a.metric != c.metric {
+            Inactive::Metric
+        } else {
+            Inactive::Tie
+        })
+    }
+}
+
+/// A change for the forwarding plane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableUpdate<A: Addr> {
+    pub prefix: Prefix<A>,
+    /// The active route now, or None: remove the prefix from the FIB.
+    pub active: Option<ActiveRoute>,
+}
+
+/// What the FIB should forward a prefix by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActiveRoute {
+    pub protocol: Protocol,
+    pub preference: u32,
+    /// The route's next-hop set; `usable` says which of its members carry traffic now.
+    pub nh: NhId,
+    pub usable: u64,
+}
+
+/// Counts for `show route summary` and the table header.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub destinations: usize,
+    pub routes: usize,
+    pub active: usize,
+    pub hidden: usize,
+    /// By protocol: (routes, active), in protocol order.
+    pub protocols: BTreeMap<Protocol, (usize, usize)>,
+}
+
+/// One routing table.
+pub struct Table<A: Addr> {
+    routes: BTreeMap<Prefix<A>, Entry>,
+    /// Next-hop set -> the prefixes with a candidate through it: a link change reaches the
+    /// routes it touches and no others.
+    by_nh: HashMap<NhId, HashSet<Prefix<A>>>,
+    dirty: Vec<Prefix<A>>,
+    candidates: usize,
+}
+
+impl<A: Addr> Default for Table<A> {
+    fn default() -> Self {
+        Table {
+            routes: BTreeMap::new(),
+            by_nh: HashMap::new(),
+            dirty: Vec::new(),
+            candidates: 0,
+        }
+    }
+}
+
+impl<A: Addr> Table<A> {
+    fn mark(&mut self, prefix: Prefix<A>) {
+        if let Some(e) = self.routes.get_mut(&prefix) {
+            if !e.dirty {
+                e.dirty = true;
+                self.dirty.push(prefix);
+            }
+        }
+    }
+
+    fn unindex(&mut self, prefix: Prefix<A>, nh: NhId) {
+        if let Some(set) = self.by_nh.get_mut(&nh) {
+            set.remove(&prefix);
+            if set.is_empty() {
+                self.by_nh.remove(&nh);
+            }
+        }
+    }
+
+    /// Adds, replaces (`Some`) or withdraws (`None`) the candidate of `source` for `prefix`.
+    /// `nh` is a reference the caller interned; the table keeps it or releases it.
+    pub(crate) fn update(
+        &mut self,
+        nhs: &mut NextHopTable,
+        prefix: Prefix<A>,
+        source: Source,
+        route: Option<(u32, u32, NhId)>,
+        now: u64,
+    ) {
+        let entry = match (self.routes.get_mut(&prefix), route) {
+            (Some(e), _) => e,
+            (None, None) => return,
+            (None, Some(_)) => self.routes.entry(prefix).or_default(),
+        };
+        let pos = entry.cands.iter().position(|c| c.source == source);
+        let old_nh = match (pos, route) {
+            (Some(i), Some((preference, metric, nh))) => {
+                let c = &mut entry.cands[i];
+                if c.preference == preference && c.metric == metric && c.nh == nh {
+                    nhs.release(nh);
+                    return;
+                }
+                let old = c.nh;
+                *c = Candidate {
+                    source,
+                    preference,
+                    metric,
+                    nh,
+                    since: now,
+                };
+                entry.cands.sort_by_key(Candidate::rank);
+                Some(old)
+            }
+            (None, Some((preference, metric, nh))) => {
+                let c = Candidate {
+                    source,
+                    preference,
+                    metric,
+                    nh,
+                    since: now,
+                };
+                let at = entry
+                    .cands
+                    .iter()
+                    .position(|x| x.rank() > c.rank())
+                    .unwrap_or(entry.cands.len());
+                entry.cands.insert(at, c);
+                self.candidates += 1;
+                None
+            }
+            (Some(i), None) => {
+                self.candidates -= 1;
+                Some(entry.cands.remove(i).nh)
+            }
+            (None, None) => return,
+        };
+        let still_used = |e: &Entry, nh: NhId| e.cands.iter().any(|c| c.nh == nh);
+        let (new_used, old_used) = {
+            let e = &self.routes[&prefix];
+            (
+                route.map(|(_, _, nh)| nh),
+                old_nh.filter(|nh| still_used(e, *nh)),
+            )
+        };
+        if let Some(old) = old_nh {
+            if old_used.is_none() && Some(old) != new_used {
+                self.unindex(prefix, old);
+            }
+            nhs.release(old);
+        }
+        if let Some(nh) = new_used {
+            self.by_nh.entry(nh).or_default().insert(prefix);
+        }
+        self.mark(prefix);
+    }
+
+    /// Marks every prefix with a candidate through `nh` for selection again.
+    pub(crate) fn touch_nh(&mut self, nh: NhId) {
+        let Some(set) = self.by_nh.get(&nh) else {
+            return;
+        };
+        let prefixes: Vec<Prefix<A>> = set.iter().copied().collect();
+        for p in prefixes {
+            self.mark(p);
+        }
+    }
+
+    /// Chooses the active route of every prefix that changed and returns what the FIB must
+    /// change, one update per prefix however often it changed since the last call.
+    pub(crate) fn drain(&mut self, nhs: &mut NextHopTable, out: &mut Vec<TableUpdate<A>>) {
+        for prefix in std::mem::take(&mut self.dirty) {
+            let Some(e) = self.routes.get_mut(&prefix) else {
+                continue;
+            };
+            e.dirty = false;
+            let best = e
+                .cands
+                .iter()
+                .map(|c| (c, nhs.usable(c.nh)))
+                .find(|(_, m)| *m != 0);
+            let now_active = best.map(|(c, _)| c.source);
+            if now_active != e.active {
+                if e.active.is_some() {
+                    e.last_active = e.active;
+                }
+                e.active = now_active;
+            }
+            let fib = best.map(|(c, usable)| ActiveRoute {
+                protocol: c.source.protocol,
+                preference: c.preference,
+                nh: c.nh,
+                usable,
+            });
+            if fib != e.fib {
+                if let Some(a) = fib {
+                    nhs.hold(a.nh);
+                }
+                if let Some(old) = e.fib {
+                    nhs.release(old.nh);
+                }
+                e.fib = fib;
+                out.push(TableUpdate {
+                    prefix,
+                    active: fib,
+                });
+            }
+            if let Some(l) = e.last_active {
+                if !e.cands.iter().any(|c| c.source == l) {
+                    e.last_active = None;
+                }
+            }
+            if e.cands.is_empty() {
+                self.routes.remove(&prefix);
+            }
+        }
+    }
+
+    pub fn get(&self, prefix: Prefix<A>) -> Option<&Entry> {
+        self.routes.get(&prefix)
+    }
+
+    /// The longest prefix holding `addr` whose entry `keep` accepts (a logarithmic probe per
+    /// length, not a scan).
+    pub fn longest_match(
+        &self,
+        addr: A,
+        keep: impl Fn(&Entry) -> bool,
+    ) -> Option<(Prefix<A>, &Entry)> {
+        (0..=A::BITS).rev().find_map(|len| {
+            let p = Prefix::new(addr, len);
+            self.routes.get(&p).filter(|e| keep(e)).map(|e| (p, e))
+        })
+    }
+
+    /// The prefixes inside `outer` (itself included), in order.
+    pub fn within(&self, outer: Prefix<A>) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
+        let last = Prefix::new(outer.addr().filled(outer.len()), A::BITS);
+        self.routes
+            .range(outer..=last)
+            .filter(move |(p, _)| outer.covers(**p))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
+        self.routes.iter()
+    }
+
+    /// Destinations (prefixes with at least one candidate).
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Candidate routes, active or not.
+    pub fn candidates(&self) -> usize {
+        self.candidates
+    }
+
+    pub fn summary(&self, nhs: &NextHopTable) -> Summary {
+        let mut s = Summary {
+            destinations: self.routes.len(),
+            ..Summary::default()
+        };
+        for e in self.routes.values() {
+            for c in &e.cands {
+                s.routes += 1;
+                let p = s.protocols.entry(c.source.protocol).or_default();
+                p.0 += 1;
+                if e.is_active(c) {
+                    s.active += 1;
+                    p.1 += 1;
+                } else if nhs.usable(c.nh) == 0 {
+                    s.hidden += 1;
+                }
+            }
+        }
+        s
+    }
+}
