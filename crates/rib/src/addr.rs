@@ -77,7 +77,7 @@ impl<A: Addr> Prefix<A> {
         self.addr
     }
 
-    pub fn len(self) -> u8 {
+    pub fn length(self) -> u8 {
         self.len
     }
 
@@ -126,10 +126,10 @@ impl IpPrefix {
         }
     }
 
-    pub fn len(self) -> u8 {
+    pub fn length(self) -> u8 {
         match self {
-            IpPrefix::V4(p) => p.len(),
-            IpPrefix::V6(p) => p.len(),
+            IpPrefix::V4(p) => p.length(),
+            IpPrefix::V6(p) => p.length(),
         }
     }
 }

@@ -318,7 +318,7 @@ impl<A: Addr> Table<A> {
 
     /// The prefixes inside `outer` (itself included), in order.
     pub fn within(&self, outer: Prefix<A>) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
-        let last = Prefix::new(outer.addr().filled(outer.len()), A::BITS);
+        let last = Prefix::new(outer.addr().filled(outer.length()), A::BITS);
         self.routes
             .range(outer..=last)
             .filter(move |(p, _)| outer.covers(**p))
