@@ -23,6 +23,19 @@ pub enum BenchCmd {
         #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
         table: std::path::PathBuf,
     },
+    /// The routing information base on the full table plus generated routes (1M or more),
+    /// with the FIB under it: insert time, bytes per route, one route change and one next
+    /// hop carrying ~100k routes going down and up (median and p99, FIB writes included).
+    Rib {
+        #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
+        table: std::path::PathBuf,
+        /// Prefixes at least (the full table's 1.06M, or generated /24s up to this).
+        #[arg(long, default_value_t = 1_100_000)]
+        routes: usize,
+        /// Link-down rounds (and thousands of single route changes).
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
     /// The in-memory forwarding pipeline on one core: 64-byte IPv4 packets to random
     /// destinations inside the full table, in batches of 256.
     Pipeline {
@@ -88,6 +101,11 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
     match what {
         BenchCmd::Config { lines } => config(lines),
         BenchCmd::Fib { table } => fib(&table),
+        BenchCmd::Rib {
+            table,
+            routes,
+            rounds,
+        } => crate::bench_rib::rib(&table, routes, rounds),
         BenchCmd::Pipeline { table } => pipeline(&table),
         BenchCmd::Bridge { macs } => bridge(macs),
         BenchCmd::Forwarding { secs } => forwarding(secs),
@@ -265,7 +283,7 @@ fn config(lines: usize) -> anyhow::Result<ExitCode> {
 type Prefixes = (Vec<(u32, u8)>, Vec<(u128, u8)>);
 
 /// Reads the full-table prefix list (one CIDR prefix a line, gzip).
-fn read_table(path: &std::path::Path) -> anyhow::Result<Prefixes> {
+pub(crate) fn read_table(path: &std::path::Path) -> anyhow::Result<Prefixes> {
     use std::io::Read;
     let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut text = String::new();
@@ -281,7 +299,7 @@ fn read_table(path: &std::path::Path) -> anyhow::Result<Prefixes> {
     Ok((v4, v6))
 }
 
-fn self_rss_kib() -> u64 {
+pub(crate) fn self_rss_kib() -> u64 {
     rss_kib(std::process::id()).unwrap_or(0)
 }
 

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_relay;
+mod bench_rib;
 mod bench_security;
 mod cli;
 mod daemon;

@@ -636,6 +636,94 @@ impl<K: Key> Fib<K> {
         Ok(())
     }
 
+    /// Applies many changes (`Some(nh)`: add or replace, `None`: remove) and publishes each
+    /// direct slot they touch once: a link that carries 100k routes going down rewrites each
+    /// slot once instead of once per route, and the garbage of a hundred thousand path copies
+    /// (and the full rebuilds it forces) is never made. A slot with one change is patched as
+    /// [`Fib::insert`] does; a slot with several is rebuilt; when the changes reach a quarter
+    /// of the table, the whole table is rebuilt and published at once. Every next hop is
+    /// checked first: one out of range refuses the whole batch and leaves the table as it was.
+    /// Returns how many prefixes changed.
+    pub fn apply(
+        &mut self,
+        changes: impl IntoIterator<Item = (K, u8, Option<u32>)>,
+    ) -> Result<usize, FibError> {
+        let changes: Vec<(K, u8, Option<u32>)> = changes.into_iter().collect();
+        for (_, _, nh) in &changes {
+            if let Some(nh) = nh {
+                check_next_hop(*nh)?;
+            }
+        }
+        let mut touched: Vec<(K, u8)> = Vec::with_capacity(changes.len());
+        for (addr, len, nh) in changes {
+            let addr = addr.masked(len);
+            let changed = match nh {
+                Some(nh) => self.rib.insert(addr, len, nh) != nh,
+                None => self.rib.remove(addr, len) != MISS,
+            };
+            if changed {
+                touched.push((addr, len));
+            }
+        }
+        let n = touched.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        if n >= self.rib.prefixes / 4 + 1024 {
+            self.rebuild();
+            return Ok(n);
+        }
+        // Per direct slot, its changes (a short prefix counts in every slot it covers).
+        let mut by_slot: Vec<(usize, (K, u8))> = Vec::with_capacity(n);
+        for (addr, len) in touched {
+            for slot in addr.slots_of(len).into_iter().flatten() {
+                by_slot.push((slot, (addr, len)));
+            }
+        }
+        by_slot.sort_unstable_by_key(|(slot, _)| *slot);
+        let mut i = 0;
+        while i < by_slot.len() {
+            let slot = by_slot[i].0;
+            let j = i + by_slot[i..].iter().take_while(|(s, _)| *s == slot).count();
+            let (addr, len) = by_slot[i].1;
+            let alone = j - i == 1 && addr.slots_of(len).into_iter().flatten().count() == 1;
+            i = j;
+            if alone {
+                self.refresh(addr, len);
+                continue;
+            }
+            if !self.rebuild_slot(slot) {
+                return Ok(n);
+            }
+        }
+        if self.garbage > self.nodes_used / 2 + 65_536 {
+            self.rebuild();
+        }
+        Ok(n)
+    }
+
+    /// Builds one direct slot's subtree again from the trie and publishes it; false when a
+    /// full rebuild was needed (and done) instead.
+    fn rebuild_slot(&mut self, slot: usize) -> bool {
+        let table = self.table.load_full();
+        let mut sink = LiveSink {
+            table: &table,
+            nodes_used: self.nodes_used,
+            leaves_used: self.leaves_used,
+        };
+        let Some((value, nodes)) = build_slot(&self.rib, &mut sink, slot) else {
+            self.rebuild();
+            return false;
+        };
+        self.nodes_used = sink.nodes_used;
+        self.leaves_used = sink.leaves_used;
+        // Everything the new subtree needs is written; now readers may see it.
+        table.direct[slot].store(value, Ordering::Release);
+        self.garbage += self.slot_nodes[slot] as usize;
+        self.slot_nodes[slot] = nodes as u32;
+        true
+    }
+
     /// Removes `addr/len`; returns whether it was there.
     pub fn remove(&mut self, addr: K, len: u8) -> bool {
         let addr = addr.masked(len);
@@ -746,24 +834,11 @@ impl<K: Key> Fib<K> {
                 }
             }
         }
-        let table = self.table.load_full();
         for slot in addr.slots_of(len).into_iter().flatten() {
-            let mut sink = LiveSink {
-                table: &table,
-                nodes_used: self.nodes_used,
-                leaves_used: self.leaves_used,
-            };
-            let Some((value, nodes)) = build_slot(&self.rib, &mut sink, slot) else {
-                // Out of room: a full rebuild publishes everything at once.
-                self.rebuild();
+            // Out of room: a full rebuild published everything at once.
+            if !self.rebuild_slot(slot) {
                 return;
-            };
-            self.nodes_used = sink.nodes_used;
-            self.leaves_used = sink.leaves_used;
-            // Everything the new subtree needs is written; now readers may see it.
-            table.direct[slot].store(value, Ordering::Release);
-            self.garbage += self.slot_nodes[slot] as usize;
-            self.slot_nodes[slot] = nodes as u32;
+            }
         }
         if self.garbage > self.nodes_used / 2 + 65_536 {
             self.rebuild();

@@ -108,6 +108,43 @@ proptest! {
         incremental(&routes, &removals, |live| probes(live, &extra))?;
     }
 
+    /// Batches of adds, replaces and removes through `apply` give the table that the same
+    /// changes one by one give (and the naive match): slots patched alone, rebuilt together,
+    /// and the whole table rebuilt when a batch is large.
+    #[test]
+    fn batched_updates_match_naive_v4(
+        first in v4_routes(),
+        batch in v4_routes(),
+        removals in prop::collection::vec(any::<prop::sample::Index>(), 0..60),
+        extra in prop::collection::vec(any::<u32>(), 30),
+    ) {
+        let first = dedup(first);
+        let mut fib = Fib::from_routes(first.iter().copied()).expect("next hops in range");
+        let mut live = first.clone();
+        let mut changes: Vec<(u32, u8, Option<u32>)> = batch.iter().map(|(a, l, nh)| (*a, *l, Some(*nh))).collect();
+        for r in &removals {
+            if first.is_empty() {
+                break;
+            }
+            let (a, l, _) = first[r.index(first.len())];
+            changes.push((a, l, None));
+        }
+        for (a, l, nh) in &changes {
+            let a = a.masked(*l);
+            live.retain(|(b, m, _)| !(*b == a && m == l));
+            if let Some(nh) = nh {
+                live.push((a, *l, *nh));
+            }
+        }
+        fib.apply(changes).expect("next hops in range");
+        let reader = fib.reader();
+        let table = reader.load();
+        for k in probes(&live, &extra).into_iter().chain(probes(&first, &[])) {
+            prop_assert_eq!(table.lookup(k), naive(&live, k), "key {:#x}", k);
+        }
+        prop_assert_eq!(fib.len(), live.len());
+    }
+
     #[test]
     fn bulk_build_matches_naive_v6(
         routes in prop::collection::vec((any::<u64>(), 0u8..=128, 1u32..1000), 0..80),

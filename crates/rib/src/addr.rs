@@ -20,10 +20,14 @@ pub trait Addr: Copy + Ord + Eq + Hash + fmt::Debug + Send + Sync + 'static {
 impl Addr for u32 {
     const BITS: u8 = 32;
     fn masked(self, len: u8) -> u32 {
-        self & u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0)
+        self & u32::MAX
+            .checked_shl(32 - u32::from(len.min(32)))
+            .unwrap_or(0)
     }
     fn filled(self, len: u8) -> u32 {
-        self | !u32::MAX.checked_shl(32 - u32::from(len.min(32))).unwrap_or(0)
+        self | !u32::MAX
+            .checked_shl(32 - u32::from(len.min(32)))
+            .unwrap_or(0)
     }
     fn to_ip(self) -> IpAddr {
         IpAddr::V4(Ipv4Addr::from(self))
@@ -39,10 +43,14 @@ impl Addr for u32 {
 impl Addr for u128 {
     const BITS: u8 = 128;
     fn masked(self, len: u8) -> u128 {
-        self & u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0)
+        self & u128::MAX
+            .checked_shl(128 - u32::from(len.min(128)))
+            .unwrap_or(0)
     }
     fn filled(self, len: u8) -> u128 {
-        self | !u128::MAX.checked_shl(128 - u32::from(len.min(128))).unwrap_or(0)
+        self | !u128::MAX
+            .checked_shl(128 - u32::from(len.min(128)))
+            .unwrap_or(0)
     }
     fn to_ip(self) -> IpAddr {
         IpAddr::V6(Ipv6Addr::from(self))

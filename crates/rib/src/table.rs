@@ -252,7 +252,11 @@ impl<A: Addr> Table<A> {
     /// Chooses the active route of every prefix that changed and returns what the FIB must
     /// change, one update per prefix however often it changed since the last call.
     pub(crate) fn drain(&mut self, nhs: &mut NextHopTable, out: &mut Vec<TableUpdate<A>>) {
-        for prefix in std::mem::take(&mut self.dirty) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        // In address order: the FIB under it then writes neighbouring prefixes one after
+        // another, in the same part of its tree (the index hands them over in hash order).
+        dirty.sort_unstable();
+        for prefix in dirty {
             let Some(e) = self.routes.get_mut(&prefix) else {
                 continue;
             };

@@ -70,7 +70,10 @@ fn a_floating_static_takes_over_when_the_preferred_link_goes_down_and_gives_back
     let IpPrefix::V4(k) = dst else { unreachable!() };
     let e = rib.inet.get(k).unwrap();
     let c5 = e.candidates().iter().find(|c| c.source == STATIC5).unwrap();
-    assert!(e.is_last_active(c5), "the route that was active is marked last active");
+    assert!(
+        e.is_last_active(c5),
+        "the route that was active is marked last active"
+    );
     assert!(!e.is_active(c5));
 
     rib.set_interface(1, true);
@@ -104,10 +107,7 @@ fn ecmp_shrinks_to_the_members_whose_links_are_up_and_grows_back() {
     let dst = p("198.51.100.0/24");
     let all = [gw(1, "10.0.1.2"), gw(2, "10.0.2.2"), gw(3, "10.0.3.2")];
     rib.update(dst, STATIC5, stat(5, &all));
-    assert_eq!(
-        step(&mut rib),
-        Some((Protocol::Static, 5, all.to_vec()))
-    );
+    assert_eq!(step(&mut rib), Some((Protocol::Static, 5, all.to_vec())));
     rib.set_interface(2, false);
     assert_eq!(
         step(&mut rib),
@@ -120,12 +120,8 @@ fn ecmp_shrinks_to_the_members_whose_links_are_up_and_grows_back() {
     rib.set_interface(2, true);
     rib.set_interface(3, true);
     // Three changes, one update: the set as it is now.
-    assert_eq!(
-        step(&mut rib),
-        Some((Protocol::Static, 5, all.to_vec()))
-    );
+    assert_eq!(step(&mut rib), Some((Protocol::Static, 5, all.to_vec())));
 }
-
 
 #[test]
 fn qualified_next_hops_at_the_route_preference_share_and_others_float() {
@@ -139,20 +135,11 @@ fn qualified_next_hops_at_the_route_preference_share_and_others_float() {
     let (a, b, c) = (gw(1, "10.0.1.2"), gw(2, "10.0.2.2"), gw(3, "10.0.3.2"));
     rib.update(dst, STATIC5, stat(5, &[b, a]));
     rib.update(dst, STATIC7, stat(7, &[c]));
-    assert_eq!(
-        step(&mut rib),
-        Some((Protocol::Static, 5, vec![a, b]))
-    );
+    assert_eq!(step(&mut rib), Some((Protocol::Static, 5, vec![a, b])));
     rib.set_interface(1, false);
-    assert_eq!(
-        step(&mut rib),
-        Some((Protocol::Static, 5, vec![b]))
-    );
+    assert_eq!(step(&mut rib), Some((Protocol::Static, 5, vec![b])));
     rib.set_interface(2, false);
-    assert_eq!(
-        step(&mut rib),
-        Some((Protocol::Static, 7, vec![c]))
-    );
+    assert_eq!(step(&mut rib), Some((Protocol::Static, 7, vec![c])));
 }
 
 #[test]
@@ -164,7 +151,10 @@ fn a_direct_route_beats_a_static_to_the_same_prefix_and_the_static_takes_over_wh
     rib.update(
         dst,
         Source::new(Protocol::Direct, 1),
-        Some(Route::new(Protocol::Direct, NextHops::one(Hop::Connected(1)))),
+        Some(Route::new(
+            Protocol::Direct,
+            NextHops::one(Hop::Connected(1)),
+        )),
     );
     rib.update(dst, STATIC5, stat(5, &[gw(2, "10.0.2.2")]));
     assert_eq!(
@@ -248,8 +238,10 @@ fn a_link_change_reaches_only_the_routes_through_it() {
     rib.set_interface(1, false);
     let u = rib.drain_fib_updates();
     assert_eq!(u.len(), 1000);
-    assert!(u.iter().all(|u| u.active.is_none()
-        && matches!(u.prefix, IpPrefix::V4(p) if (p.addr() >> 8) % 2 == 0)));
+    assert!(u
+        .iter()
+        .all(|u| u.active.is_none()
+            && matches!(u.prefix, IpPrefix::V4(p) if (p.addr() >> 8) % 2 == 0)));
     // An interface no route uses changes nothing.
     rib.set_interface(7, false);
     rib.set_interface(7, true);
@@ -259,7 +251,13 @@ fn a_link_change_reaches_only_the_routes_through_it() {
 #[test]
 fn longest_match_and_within_find_prefixes_without_a_scan() {
     let mut rib = Rib::new();
-    for s in ["0.0.0.0/0", "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "11.0.0.0/8"] {
+    for s in [
+        "0.0.0.0/0",
+        "10.0.0.0/8",
+        "10.1.0.0/16",
+        "10.1.2.0/24",
+        "11.0.0.0/8",
+    ] {
         rib.update(p(s), STATIC5, stat(5, &[Hop::Discard]));
     }
     rib.drain_fib_updates();
@@ -283,9 +281,20 @@ fn longest_match_and_within_find_prefixes_without_a_scan() {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Update { prefix: u8, source: u8, pref: u8, hops: Vec<u8> },
-    Withdraw { prefix: u8, source: u8 },
-    Link { ifid: u8, up: bool },
+    Update {
+        prefix: u8,
+        source: u8,
+        pref: u8,
+        hops: Vec<u8>,
+    },
+    Withdraw {
+        prefix: u8,
+        source: u8,
+    },
+    Link {
+        ifid: u8,
+        up: bool,
+    },
     Drain,
 }
 
