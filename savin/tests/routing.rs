@@ -486,9 +486,16 @@ fn ecmp_spreads_flows_and_qualified_next_hops_float() {
         out.contains("*[Static/10]") && out.contains("to 10.0.2.2 via eth2.0"),
         "{out}"
     );
+    // The preference 20 next hop waits, listed as an inactive route (no mark), as on Junos.
     assert!(
-        !out.contains("10.0.3.2"),
-        "the preference 20 next hop waits:\n{out}"
+        out.contains("                   [Static/20]") && out.contains("to 10.0.3.2 via eth3.0"),
+        "the preference 20 next hop waits, shown inactive:\n{out}"
+    );
+    let (_, out) = net.cli("show route 198.51.100.0/24 exact detail");
+    assert!(
+        out.contains("(2 entries, 1 announced)")
+            && out.contains("Inactive reason: Route Preference"),
+        "{out}"
     );
     // 40 UDP probes with different ports (traceroute's, all at TTL 2): the flow hash sends
     // some through h2 and some through h3, and both answer for 192.0.2.1.

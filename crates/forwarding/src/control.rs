@@ -27,7 +27,16 @@ use savin_io::af_packet::{AfPacket, RingConfig};
 use savin_io::PacketIo;
 use tracing::{debug, info, warn};
 
+use savin_rib::{Hop, IpPrefix, NextHops, Rib, Route as RibRoute, Source};
+
 use crate::{mask, Plan, PortPlan, Protocol, Target, VlanPlan};
+
+/// Seconds since the Unix epoch (the RIB's clock: route ages).
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// What a next-hop index stands for on the control side (the data plane sees `NextHop`).
 /// Ports in targets are port slots here.
@@ -62,13 +71,11 @@ pub(crate) struct PortState {
     pub tap: Option<u16>,
 }
 
-/// A route in the FIB from the plan.
+/// A route in the FIB: the RIB's active route as the data plane has it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Installed {
     pub target: Target,
     pub protocol: Protocol,
-    pub preference: u32,
-    pub since: SystemTime,
     pub nh: u32,
 }
 
@@ -167,10 +174,12 @@ impl Engine {
             security,
             vlans: Vec::new(),
             groups: Vec::new(),
-            plan: Plan::default(),
-            slot_of: Vec::new(),
+            rib: Rib::new(),
+            fed: HashMap::new(),
             kernel_routes: BTreeMap::new(),
             targets: HashMap::new(),
+            target_refs: HashMap::new(),
+            unused_targets: Vec::new(),
             free_nh: Vec::new(),
             quarantined_nh: Quarantine::default(),
             free_ranges: Vec::new(),
@@ -283,13 +292,17 @@ pub(crate) struct Control {
     pub vlans: Vec<VlanPlan>,
     /// Equal-cost sets by group id (members with ports as slots).
     pub groups: Vec<Vec<Target>>,
-    /// The plan last applied, and its ports' slots: routes are chosen again from it when a
-    /// link goes down or up.
-    plan: Plan,
-    slot_of: Vec<u16>,
+    /// Every candidate route; the active ones are what `routes` and the FIB hold.
+    pub rib: Rib,
+    /// What the configuration's producers gave the RIB at the last commit (ports as slots).
+    fed: HashMap<(IpPrefix, Source), RibRoute>,
     /// Static routes given to the kernel (prefix -> `ip route` next-hop arguments).
     kernel_routes: BTreeMap<(IpAddr, u8), Vec<String>>,
     targets: HashMap<Target, u32>,
+    /// Installed routes per target: a target goes when its last route does.
+    target_refs: HashMap<Target, u32>,
+    /// Targets whose last route went in this change, released at its end.
+    unused_targets: Vec<Target>,
     free_nh: Vec<u32>,
     quarantined_nh: Quarantine<u32>,
     /// Freed ECMP ranges (first entry, length): a group and its members are contiguous.
@@ -630,7 +643,8 @@ impl Control {
             }
         }
         if changed {
-            self.apply_routes();
+            self.sync_interfaces();
+            self.apply_rib();
         }
     }
 
@@ -688,7 +702,7 @@ impl Control {
                 .unwrap_or(NextHop::Resolve { port: p }),
             Target::Discard => NextHop::Discard,
             Target::Reject => NextHop::Reject,
-            Target::Ecmp(_) => NextHop::Unresolved,
+            Target::Ecmp(_) | Target::Unresolved(_) => NextHop::Unresolved,
         }
     }
 
@@ -872,9 +886,9 @@ impl Control {
         self.rebuild_ifcs();
         self.publish_l2(&plan, &slot_of);
         self.publish_security(&plan);
-        self.slot_of = slot_of;
-        self.plan = plan;
-        self.apply_routes();
+        self.sync_interfaces();
+        self.feed_rib(&plan, &slot_of);
+        self.apply_rib();
     }
 
     /// Whether a port can carry traffic now: its link is up (an IRB always is).
@@ -882,135 +896,188 @@ impl Control {
         self.port(slot).is_some_and(|p| p.link_up && p.attached)
     }
 
-    /// What of `t` can carry traffic now: None if nothing (a port down), or the target with
-    /// the members whose ports are down left out (an ECMP group may shrink to one).
-    fn alive(&mut self, t: Target) -> Option<Target> {
-        let member_ok = |c: &Control, m: &Target| match m {
-            Target::Connected(p) | Target::Local(p) | Target::Via(p, _) => c.usable(*p),
-            _ => true,
-        };
-        match t {
-            Target::Ecmp(g) => {
-                let members: Vec<Target> = self.groups[g as usize]
-                    .iter()
-                    .filter(|m| member_ok(self, m))
-                    .copied()
-                    .collect();
-                match members.len() {
-                    0 => None,
-                    1 => Some(members[0]),
-                    n if n == self.groups[g as usize].len() => Some(t),
-                    _ => Some(Target::Ecmp(self.group(members))),
-                }
-            }
-            t => member_ok(self, &t).then_some(t),
+    /// Tells the RIB which ports can carry traffic (a no-op for those that did not change).
+    fn sync_interfaces(&mut self) {
+        for slot in 0..self.ports.len() as u16 {
+            let up = self.usable(slot);
+            self.rib.set_interface(u32::from(slot), up);
         }
     }
 
-    /// Installs, for each prefix, the best of its candidate routes that can carry traffic now
-    /// (a route through a port whose link is down is withdrawn, and a floating static takes
-    /// over), by difference against what is installed.
-    fn apply_routes(&mut self) {
-        let plan = std::mem::take(&mut self.plan);
-        let slot_of = std::mem::take(&mut self.slot_of);
-        self.apply_routes_of(&plan, &slot_of);
-        self.plan = plan;
-        self.slot_of = slot_of;
-    }
-
-    fn apply_routes_of(&mut self, plan: &Plan, slot_of: &[u16]) {
-        // Routes, with plan port indices turned into slots.
-        let slot = |p: u16| slot_of[usize::from(p)];
-        let to_slots = |t: Target| match t {
-            Target::Connected(p) => Target::Connected(slot(p)),
-            Target::Local(p) => Target::Local(slot(p)),
-            Target::Via(p, gw) => Target::Via(slot(p), gw),
-            t => t,
+    /// The configuration's producers (direct and local routes of the ports, static routes)
+    /// hand the RIB what changed since the last commit: routes that are the same are not
+    /// touched, so the RIB and the FIB change only where the configuration did.
+    fn feed_rib(&mut self, plan: &Plan, slot_of: &[u16]) {
+        let slot = |p: u16| u32::from(slot_of[usize::from(p)]);
+        let hop = |t: &Target| match *t {
+            Target::Connected(p) => Some(Hop::Connected(slot(p))),
+            Target::Local(p) => Some(Hop::Local(slot(p))),
+            Target::Via(p, gw) => Some(Hop::Gateway(slot(p), gw)),
+            Target::Discard => Some(Hop::Discard),
+            Target::Reject => Some(Hop::Reject),
+            Target::Unresolved(gw) => Some(Hop::Unresolved(gw)),
+            Target::Ecmp(_) => None,
         };
-        let mut desired: BTreeMap<(IpAddr, u8), (Target, Protocol, u32)> = BTreeMap::new();
-        // Candidates come sorted by prefix and preference: the first usable one wins.
+        let mut fed: HashMap<(IpPrefix, Source), RibRoute> =
+            HashMap::with_capacity(plan.routes.len());
         for r in &plan.routes {
-            if desired.contains_key(&(r.dst, r.len)) {
-                continue;
-            }
-            let t = match r.target {
-                Target::Ecmp(g) => {
-                    let members = plan.groups[g as usize]
-                        .iter()
-                        .map(|m| to_slots(*m))
-                        .collect();
-                    Target::Ecmp(self.group(members))
-                }
-                t => to_slots(t),
+            let hops = match r.target {
+                Target::Ecmp(g) => NextHops::new(plan.groups[g as usize].iter().filter_map(hop)),
+                t => NextHops::new(hop(&t)),
             };
-            if let Some(t) = self.alive(t) {
-                desired.insert((r.dst, r.len), (t, r.protocol, r.preference));
+            // Direct and local routes are told apart by port, statics by preference level.
+            let id = match r.target {
+                Target::Connected(p) | Target::Local(p) if r.protocol != Protocol::Static => {
+                    slot(p)
+                }
+                _ => r.preference,
+            };
+            let route = RibRoute {
+                preference: r.preference,
+                metric: 0,
+                hops,
+            };
+            fed.insert(
+                (IpPrefix::new(r.dst, r.len), Source::new(r.protocol, id)),
+                route,
+            );
+        }
+        self.rib.set_time(unix_now());
+        for (k, _) in self.fed.iter().filter(|(k, _)| !fed.contains_key(k)) {
+            self.rib.update(k.0, k.1, None);
+        }
+        for (k, r) in &fed {
+            if self.fed.get(k) != Some(r) {
+                self.rib.update(k.0, k.1, Some(r.clone()));
             }
         }
-        // New next hops first, visible before any route points at them.
-        let nhs: Vec<Option<u32>> = desired.values().map(|(t, ..)| self.intern(*t)).collect();
-        self.publish();
-        let removed: Vec<(IpAddr, u8)> = self
-            .routes
-            .keys()
-            .filter(|k| !desired.contains_key(k))
-            .copied()
-            .collect();
-        for (((key, (t, protocol, preference)), nh), _) in desired.iter().zip(nhs).zip(0..) {
-            match (self.routes.get_mut(key), nh) {
-                (Some(r), _) if r.target == *t => {
-                    r.protocol = *protocol;
-                    r.preference = *preference;
+        self.fed = fed;
+    }
+
+    /// The data plane's target for a set of usable hops: one hop, or an equal-cost group.
+    fn target_of(&mut self, hops: &NextHops) -> Option<Target> {
+        let t = |h: &Hop| match *h {
+            Hop::Connected(p) => Some(Target::Connected(p as u16)),
+            Hop::Local(p) => Some(Target::Local(p as u16)),
+            Hop::Gateway(p, gw) => Some(Target::Via(p as u16, gw)),
+            Hop::Discard => Some(Target::Discard),
+            Hop::Reject => Some(Target::Reject),
+            Hop::Unresolved(_) => None,
+        };
+        let members: Vec<Target> = hops.hops().iter().filter_map(t).collect();
+        match members.len() {
+            0 => None,
+            1 => Some(members[0]),
+            _ => Some(Target::Ecmp(self.group(members))),
+        }
+    }
+
+    /// Applies what the RIB chose since the last call: next hops first (visible before any
+    /// route points at them), then the FIB in one batch per family, then next hops no route
+    /// uses any more. Only the prefixes that changed are touched.
+    fn apply_rib(&mut self) {
+        let updates = self.rib.drain_fib_updates();
+        if updates.is_empty() {
+            return;
+        }
+        let mut changes: Vec<(IpAddr, u8, Option<(Target, Protocol, u32)>)> =
+            Vec::with_capacity(updates.len());
+        for u in updates {
+            let (dst, len) = (u.prefix.ip(), u.prefix.length());
+            let Some(a) = u.active else {
+                changes.push((dst, len, None));
+                continue;
+            };
+            let hops = self.rib.usable_hops(&a);
+            let Some(t) = self.target_of(&hops) else {
+                changes.push((dst, len, None));
+                continue;
+            };
+            match self.intern(t) {
+                Some(nh) => {
+                    *self.target_refs.entry(t).or_default() += 1;
+                    changes.push((dst, len, Some((t, a.protocol, nh))));
                 }
-                (_, None) => {
+                None => {
                     // No index for its next hop: not installed (an older route to the same
                     // prefix goes, rather than forward where the configuration no longer says).
-                    if self.routes.remove(key).is_some() {
-                        self.fib_remove(key.0, key.1);
-                    }
-                    self.no_next_hop(key.0, key.1);
-                }
-                (_, Some(nh)) => {
-                    if !self.fib_insert(key.0, key.1, nh) {
-                        continue;
-                    }
-                    self.routes.insert(
-                        *key,
-                        Installed {
-                            target: *t,
-                            protocol: *protocol,
-                            preference: *preference,
-                            since: SystemTime::now(),
-                            nh,
-                        },
-                    );
+                    self.no_next_hop(dst, len);
+                    changes.push((dst, len, None));
                 }
             }
         }
-        for key in removed {
-            self.routes.remove(&key);
-            self.fib_remove(key.0, key.1);
+        self.publish();
+        let (mut v4, mut v6) = (Vec::new(), Vec::new());
+        let mut kernel = Vec::new();
+        for (dst, len, new) in changes {
+            let key = (dst, len);
+            let old = match new {
+                Some((target, protocol, nh)) => self.routes.insert(
+                    key,
+                    Installed {
+                        target,
+                        protocol,
+                        nh,
+                    },
+                ),
+                None => self.routes.remove(&key),
+            };
+            if let Some(old) = &old {
+                self.unref_target(old.target);
+            }
+            let static_touched =
+                |r: &Option<Installed>| r.as_ref().is_some_and(|r| r.protocol == Protocol::Static);
+            if static_touched(&old) || new.is_some_and(|n| n.1 == Protocol::Static) {
+                kernel.push(key);
+            }
             // A neighbour's own host route comes back when a configured one over it goes.
-            if let Some((_, &idx)) = self
-                .hosts
-                .iter()
-                .find(|((_, h), _)| (*h, host_len(*h)) == key)
-            {
-                self.fib_insert(key.0, key.1, idx);
+            let nh = new.map(|n| n.2).or_else(|| {
+                self.hosts
+                    .iter()
+                    .find(|((_, h), _)| (*h, host_len(*h)) == key)
+                    .map(|(_, &idx)| idx)
+            });
+            match dst {
+                IpAddr::V4(a) => v4.push((u32::from(a), len, nh)),
+                IpAddr::V6(a) => v6.push((u128::from(a), len, nh)),
             }
         }
-        self.sync_kernel_routes();
-        // Next hops no route uses any more.
-        let used: std::collections::HashSet<Target> =
-            self.routes.values().map(|r| r.target).collect();
-        let unused: Vec<(Target, u32)> = self
-            .targets
-            .iter()
-            .filter(|(t, _)| !used.contains(t))
-            .map(|(t, i)| (*t, *i))
-            .collect();
-        for (t, i) in unused {
-            self.targets.remove(&t);
+        if let Err(e) = self.fib.apply(v4) {
+            warn!(%e, "IPv4 routes not installed");
+        }
+        if let Err(e) = self.fib6.apply(v6) {
+            warn!(%e, "IPv6 routes not installed");
+        }
+        self.sync_kernel_routes(&kernel);
+        self.release_unused_targets();
+        self.publish();
+        info!(
+            routes = self.routes.len(),
+            ports = self.ports.iter().flatten().count(),
+            "forwarding: tables updated"
+        );
+    }
+
+    fn unref_target(&mut self, t: Target) {
+        if let Some(n) = self.target_refs.get_mut(&t) {
+            *n -= 1;
+            if *n == 0 {
+                self.target_refs.remove(&t);
+                self.unused_targets.push(t);
+            }
+        }
+    }
+
+    /// Next hops no route uses any more leave their indices (after a quarantine) and their
+    /// groups' ids.
+    fn release_unused_targets(&mut self) {
+        for t in std::mem::take(&mut self.unused_targets) {
+            if self.target_refs.contains_key(&t) {
+                continue; // used again since
+            }
+            let Some(i) = self.targets.remove(&t) else {
+                continue;
+            };
             if let Target::Ecmp(g) = t {
                 let n = self.groups[g as usize].len() as u32;
                 for e in i..=i + n {
@@ -1018,33 +1085,13 @@ impl Control {
                     self.adj[e as usize] = NextHop::Unresolved;
                 }
                 self.quarantined_ranges.hold((i, n + 1));
+                self.groups[g as usize].clear();
                 continue;
             }
             self.roles[i as usize] = None;
             self.adj[i as usize] = NextHop::Unresolved;
             self.quarantined_nh.hold(i);
         }
-        // Groups no next hop stands for any more (withdrawn, or shrunk by a link going down
-        // and grown back) leave their ids for new ones.
-        let live: std::collections::HashSet<u32> = self
-            .targets
-            .keys()
-            .filter_map(|t| match t {
-                Target::Ecmp(g) => Some(*g),
-                _ => None,
-            })
-            .collect();
-        for (g, members) in self.groups.iter_mut().enumerate() {
-            if !live.contains(&(g as u32)) {
-                members.clear();
-            }
-        }
-        self.publish();
-        info!(
-            routes = self.routes.len(),
-            ports = self.ports.iter().flatten().count(),
-            "forwarding: tables updated"
-        );
     }
 
     /// Zones by port slot, host-inbound allowances and the compiled policies for the data
@@ -1149,39 +1196,8 @@ impl Control {
 
     /// The kernel's side (the host interfaces) gets the installed static routes through
     /// gateways, so the box's own sockets can answer hosts beyond the connected subnets
-    /// (`ip route replace ... proto static`, by difference; a slow path, once per change).
-    fn sync_kernel_routes(&mut self) {
-        let mut want: BTreeMap<(IpAddr, u8), Vec<String>> = BTreeMap::new();
-        for (k, r) in &self.routes {
-            if r.protocol != Protocol::Static {
-                continue;
-            }
-            let members = match r.target {
-                Target::Ecmp(g) => self.groups[g as usize].clone(),
-                t => vec![t],
-            };
-            let hops: Vec<(IpAddr, String)> = members
-                .iter()
-                .filter_map(|m| match m {
-                    Target::Via(p, gw) => {
-                        let tap = self.port(*p)?.tap?;
-                        Some((*gw, self.port(tap)?.name.clone()))
-                    }
-                    _ => None,
-                })
-                .collect();
-            let args: Vec<String> = match hops.as_slice() {
-                [] => continue,
-                [(gw, dev)] => vec!["via".into(), gw.to_string(), "dev".into(), dev.clone()],
-                many => many
-                    .iter()
-                    .flat_map(|(gw, dev)| {
-                        ["nexthop", "via", &gw.to_string(), "dev", dev].map(String::from)
-                    })
-                    .collect(),
-            };
-            want.insert(*k, args);
-        }
+    /// (`ip route replace ... proto static`, for the prefixes that changed; a slow path).
+    fn sync_kernel_routes(&mut self, keys: &[(IpAddr, u8)]) {
         let run = |args: Vec<String>| match std::process::Command::new("ip").args(&args).output() {
             Ok(o) if o.status.success() => {}
             Ok(o) => debug!(cmd = ?args, err = %String::from_utf8_lossy(&o.stderr), "kernel route"),
@@ -1193,17 +1209,62 @@ impl Control {
                 .map(String::from)
                 .to_vec()
         };
-        for k in self.kernel_routes.keys().filter(|k| !want.contains_key(k)) {
-            run(route("del", k));
-        }
-        for (k, args) in &want {
-            if self.kernel_routes.get(k) != Some(args) {
-                let mut cmd = route("replace", k);
-                cmd.extend(args.iter().cloned());
-                run(cmd);
+        for k in keys {
+            let want = self.kernel_args(k);
+            if self.kernel_routes.get(k) == want.as_ref() {
+                continue;
+            }
+            match want {
+                Some(args) => {
+                    let mut cmd = route("replace", k);
+                    cmd.extend(args.iter().cloned());
+                    run(cmd);
+                    self.kernel_routes.insert(*k, args);
+                }
+                None => {
+                    run(route("del", k));
+                    self.kernel_routes.remove(k);
+                }
             }
         }
-        self.kernel_routes = want;
+    }
+
+    /// The `ip route` next-hop arguments for an installed static route through gateways.
+    fn kernel_args(&self, k: &(IpAddr, u8)) -> Option<Vec<String>> {
+        let r = self
+            .routes
+            .get(k)
+            .filter(|r| r.protocol == Protocol::Static)?;
+        let members = match r.target {
+            Target::Ecmp(g) => self.groups[g as usize].clone(),
+            t => vec![t],
+        };
+        let hops: Vec<(IpAddr, String)> = members
+            .iter()
+            .filter_map(|m| match m {
+                Target::Via(p, gw) => {
+                    let tap = self.port(*p)?.tap?;
+                    Some((*gw, self.port(tap)?.name.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        match hops.as_slice() {
+            [] => None,
+            [(gw, dev)] => Some(vec![
+                "via".into(),
+                gw.to_string(),
+                "dev".into(),
+                dev.clone(),
+            ]),
+            many => Some(
+                many.iter()
+                    .flat_map(|(gw, dev)| {
+                        ["nexthop", "via", &gw.to_string(), "dev", dev].map(String::from)
+                    })
+                    .collect(),
+            ),
+        }
     }
 
     /// `clear ethernet-switching table`.

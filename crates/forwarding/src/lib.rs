@@ -14,6 +14,7 @@ mod control;
 mod flow_log;
 mod hits;
 mod nat_show;
+mod route_show;
 mod security_show;
 mod show;
 
@@ -72,25 +73,12 @@ pub enum Target {
     Reject,
     /// Equal-cost next hops: an index into `Plan::groups` (in the engine, into its own).
     Ecmp(u32),
+    /// A gateway on no connected subnet: the route is kept, hidden (as Junos does).
+    Unresolved(IpAddr),
 }
 
-/// Where a route came from, with its Junos name and default preference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Protocol {
-    Direct,
-    Local,
-    Static,
-}
-
-impl Protocol {
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Direct => "Direct",
-            Protocol::Local => "Local",
-            Protocol::Static => "Static",
-        }
-    }
-}
+/// Where a route came from (the RIB's protocols).
+pub use savin_rib::Protocol;
 
 /// One active route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -530,13 +518,15 @@ impl Plan {
         Ok(())
     }
 
-    /// What a configured next hop leads to: a gateway on a connected subnet, or an interface.
-    /// None if it is not usable (as on Junos: the route stays configured, not installed).
+    /// What a configured next hop leads to: a gateway on a connected subnet (or off-link,
+    /// unresolved: the route stays, hidden, as on Junos), or an interface.
     fn resolve_next_hop(&self, nh: &CfgNextHop, dst: IpAddr) -> Option<Target> {
         match nh {
-            CfgNextHop::Address(gw) if gw.is_ipv4() == dst.is_ipv4() => {
-                self.port_on_link(*gw).map(|p| Target::Via(p, *gw))
-            }
+            // Off-link: kept as an unresolved hop (a level with nothing else is hidden).
+            CfgNextHop::Address(gw) if gw.is_ipv4() == dst.is_ipv4() => Some(
+                self.port_on_link(*gw)
+                    .map_or(Target::Unresolved(*gw), |p| Target::Via(p, *gw)),
+            ),
             CfgNextHop::Interface(ifl) => {
                 let name = ifl.rsplit_once('.').map_or(ifl.as_str(), |(n, _)| n);
                 self.ports

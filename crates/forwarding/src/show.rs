@@ -11,7 +11,7 @@ use savin_dataplane::bridge::PortMode;
 use savin_dataplane::{Counters, DropReason, NextHop, PortCounters};
 use serde_json::{json, Value};
 
-use crate::control::{host_len, Control, Installed, PortState};
+use crate::control::{host_len, Control, PortState};
 use crate::{lock, Shared, Target, COMMANDS};
 
 /// A forwarding-table row: destination, type, next hop, next-hop type, index, interface.
@@ -21,7 +21,7 @@ pub(crate) struct Ops {
     pub running: Shared,
 }
 
-fn pretty(v: Value) -> String {
+pub(crate) fn pretty(v: Value) -> String {
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');
     s
@@ -35,7 +35,7 @@ fn mac(m: [u8; 6]) -> String {
 }
 
 /// Junos's route age: `00:01:02`, `1d 02:03:04`, `2w1d 03:04:05`.
-fn age(since: SystemTime) -> String {
+pub(crate) fn age(since: SystemTime) -> String {
     let s = SystemTime::now()
         .duration_since(since)
         .map(|d| d.as_secs())
@@ -103,204 +103,6 @@ impl Control {
         }
     }
 
-    /// The next hops of a route as (text lines, JSON).
-    fn route_nh(&self, r: &Installed) -> (Vec<String>, Value) {
-        match r.target {
-            Target::Connected(p) => (
-                vec![format!(">  via {}", self.ifl(p))],
-                json!([{"selected-next-hop": true, "via": self.ifl(p)}]),
-            ),
-            Target::Local(p) => (
-                vec![format!("   Local via {}", self.ifl(p))],
-                json!([{"nh-local-interface": self.ifl(p)}]),
-            ),
-            Target::Via(p, gw) => (
-                vec![format!(">  to {gw} via {}", self.ifl(p))],
-                json!([{"selected-next-hop": true, "to": gw.to_string(), "via": self.ifl(p)}]),
-            ),
-            Target::Discard => (vec!["   Discard".into()], json!([{"nh-type": "Discard"}])),
-            Target::Reject => (vec!["   Reject".into()], json!([{"nh-type": "Reject"}])),
-            Target::Ecmp(g) => {
-                // Every member carries traffic: all are marked selected.
-                let mut lines = Vec::new();
-                let mut js = Vec::new();
-                for m in self.groups.get(g as usize).into_iter().flatten() {
-                    let (l, j) = self.route_nh(&Installed { target: *m, ..*r });
-                    lines.extend(l);
-                    js.extend(j.as_array().cloned().unwrap_or_default());
-                }
-                (lines, Value::Array(js))
-            }
-        }
-    }
-
-    pub fn show_route(&self, args: &[String], json_out: bool) -> Result<String, String> {
-        // (prefix, len, given as a bare address)
-        let mut filter: Option<(IpAddr, u8, bool)> = None;
-        let (mut exact, mut longer, mut detail) = (false, false, false);
-        let mut table = None;
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            match a.as_str() {
-                "exact" => exact = true,
-                "longer" => longer = true,
-                "detail" => detail = true,
-                "table" => {
-                    let t = it.next().ok_or("syntax error: table name expected")?;
-                    if t != "inet.0" && t != "inet6.0" {
-                        return Err(format!("error: table {t} does not exist"));
-                    }
-                    table = Some(t.clone());
-                }
-                p => {
-                    let (addr, len) = match p.split_once('/') {
-                        Some((a, l)) => (a, Some(l)),
-                        None => (p, None),
-                    };
-                    let ip: IpAddr = addr
-                        .parse()
-                        .map_err(|_| format!("syntax error: unexpected '{p}'"))?;
-                    let max = host_len(ip);
-                    let l: u8 = match len {
-                        Some(l) => l
-                            .parse()
-                            .ok()
-                            .filter(|l| *l <= max)
-                            .ok_or_else(|| format!("invalid prefix length in '{p}'"))?,
-                        None => max,
-                    };
-                    filter = Some((crate::mask(ip, l), l, len.is_none()));
-                }
-            }
-        }
-        let covers = |outer: (IpAddr, u8), inner: (IpAddr, u8)| {
-            outer.0.is_ipv4() == inner.0.is_ipv4()
-                && outer.1 <= inner.1
-                && crate::mask(inner.0, outer.1) == outer.0
-        };
-        let mut tables = Vec::new();
-        for (name, v4) in [("inet.0", true), ("inet6.0", false)] {
-            if table.as_deref().is_some_and(|t| t != name) {
-                continue;
-            }
-            let all: Vec<(&(IpAddr, u8), &Installed)> = self
-                .routes
-                .iter()
-                .filter(|(k, _)| k.0.is_ipv4() == v4)
-                .collect();
-            let rows: Vec<(&(IpAddr, u8), &Installed)> = match filter {
-                None => all.clone(),
-                Some((p, _, true)) => all
-                    .iter()
-                    .filter(|(k, _)| covers(**k, (p, host_len(p))))
-                    .max_by_key(|(k, _)| k.1)
-                    .into_iter()
-                    .copied()
-                    .collect(),
-                Some((p, l, false)) => all
-                    .iter()
-                    .filter(|(k, _)| {
-                        if exact {
-                            **k == (p, l)
-                        } else if longer {
-                            k.1 > l && covers((p, l), **k)
-                        } else {
-                            covers((p, l), **k)
-                        }
-                    })
-                    .copied()
-                    .collect(),
-            };
-            if rows.is_empty() && (filter.is_some() || all.is_empty()) {
-                continue; // Junos prints only the tables with something to show
-            }
-            tables.push((name, all.len(), rows));
-        }
-        if json_out {
-            let list: Vec<Value> = tables
-                .iter()
-                .map(|(name, n, rows)| {
-                    let rt: Vec<Value> = rows
-                        .iter()
-                        .map(|(k, r)| {
-                            json!({
-                                "rt-destination": format!("{}/{}", k.0, k.1),
-                                "rt-entry": {
-                                    "active-tag": "*",
-                                    "protocol-name": r.protocol.name(),
-                                    "preference": r.preference,
-                                    "age": age(r.since),
-                                    "nh": self.route_nh(r).1,
-                                }
-                            })
-                        })
-                        .collect();
-                    json!({
-                        "table-name": name,
-                        "destination-count": n,
-                        "total-route-count": n,
-                        "active-route-count": n,
-                        "holddown-route-count": 0,
-                        "hidden-route-count": 0,
-                        "rt": rt,
-                    })
-                })
-                .collect();
-            return Ok(pretty(json!({"route-information": {"route-table": list}})));
-        }
-        let mut out = String::new();
-        for (name, n, rows) in tables {
-            let _ = writeln!(
-                out,
-                "\n{name}: {n} destinations, {n} routes ({n} active, 0 holddown, 0 hidden)"
-            );
-            if !detail {
-                out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
-            }
-            for (k, r) in rows {
-                let dst = format!("{}/{}", k.0, k.1);
-                let (lines, _) = self.route_nh(r);
-                if detail {
-                    let _ = writeln!(out, "{dst} (1 entry, 1 announced)");
-                    let _ = writeln!(
-                        out,
-                        "        *{} Preference: {}",
-                        r.protocol.name(),
-                        r.preference
-                    );
-                    for l in lines {
-                        let _ = writeln!(
-                            out,
-                            "                Next hop: {}",
-                            l.trim_start_matches(['>', ' '])
-                        );
-                    }
-                    let _ = writeln!(out, "                State: <Active>");
-                    let _ = writeln!(out, "                Age: {}", age(r.since));
-                    continue;
-                }
-                // Junos moves the rest to the next line when the prefix is too long.
-                if dst.len() > 18 {
-                    let _ = writeln!(out, "{dst}");
-                    let _ = write!(out, "{:<18}", "");
-                } else {
-                    let _ = write!(out, "{dst:<18}");
-                }
-                let _ = writeln!(
-                    out,
-                    " *[{}/{}] {}",
-                    r.protocol.name(),
-                    r.preference,
-                    age(r.since)
-                );
-                for l in lines {
-                    let _ = writeln!(out, "                    {l}");
-                }
-            }
-        }
-        Ok(out)
-    }
-
     pub fn show_forwarding_table(&self, json_out: bool) -> String {
         let mut families: Vec<(&str, &str, Vec<FtRow>)> = Vec::new();
         for (table, family, v4) in [
@@ -326,6 +128,7 @@ impl Control {
                     }
                     Target::Discard => ("user", String::new(), "dscd", String::new()),
                     Target::Reject => ("user", String::new(), "rjct", String::new()),
+                    Target::Unresolved(gw) => ("user", gw.to_string(), "unrs", String::new()),
                     Target::Ecmp(g) => {
                         let n = self.groups.get(g as usize).map_or(0, Vec::len);
                         ("user", format!("{n} next hops"), "ulst", String::new())
