@@ -261,6 +261,77 @@ fn a_netdev_that_goes_away_is_reported_down_and_comes_back_when_it_returns() {
     );
 }
 
+/// Junos keeps the configuration of an interface that is not there. A restart with a
+/// configured netdev missing applies everything else (before, the whole last commit failed to
+/// apply and the box came up with no configuration in effect); the interface shows as not
+/// present, a commit naming it succeeds with a warning, and when the netdev appears (a
+/// netlink link event) its routes come alive with no commit.
+#[test]
+fn a_configured_interface_that_is_missing_is_not_present_and_the_rest_applies() {
+    const T: &str = "a_configured_interface_that_is_missing_is_not_present_and_the_rest_applies";
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (r, h1, h2, h3) = (
+        net.r.clone(),
+        net.h1.clone(),
+        net.h2.clone(),
+        net.h3.clone(),
+    );
+    assert!(net.lab.ping(&h3, "10.0.1.2"), "{}", net.log());
+    let (ok, out) = net.cli(
+        "configure; set routing-options static route 198.51.100.0/24 next-hop 10.0.3.2; commit",
+    );
+    assert!(ok, "{out}");
+    // The veth goes while the daemon is down; the daemon comes back.
+    net.run(&r, &["ip", "link", "del", "eth3"], 5);
+    net.restart();
+    assert!(
+        wait_until(Duration::from_secs(10), || net.lab.ping(&h1, "10.0.2.2")),
+        "eth1 and eth2 forward after a restart with eth3 missing\n{}",
+        net.log()
+    );
+    let (_, out) = net.cli("show interfaces eth3");
+    assert!(out.contains("eth3, Enabled, Not present"), "{out}");
+    let (_, out) = net.cli("show interfaces terse");
+    assert!(
+        out.contains("(not present)") && out.contains("eth1.0"),
+        "{out}"
+    );
+    // Its static route stays configured, hidden (its gateway is on no present subnet).
+    let (_, out) = net.cli("show route 198.51.100.0/24 exact");
+    assert!(!out.contains("198.51.100.0/24"), "{out}");
+    let (_, out) = net.cli("show route hidden");
+    assert!(
+        out.contains("198.51.100.0/24") && out.contains("[Static/5]"),
+        "{out}"
+    );
+    // A commit that names it goes through, with a warning.
+    let (ok, out) = net.cli("configure; set interfaces eth3 description \"to h3\"; commit");
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("warning: interface eth3 is not present") && out.contains("commit complete"),
+        "{out}"
+    );
+    assert!(
+        net.lab.ping(&h2, "10.0.1.2"),
+        "still forwarding after the commit"
+    );
+    // The netdev appears: taken over, its routes alive, traffic through it flows.
+    net.lab.veth(&r, "eth3", &h3, "eth0").unwrap();
+    net.lab.addr(&h3, "eth0", "10.0.3.2/24").unwrap();
+    net.lab.route(&h3, &["default", "via", "10.0.3.1"]).unwrap();
+    let back = wait_until(Duration::from_secs(15), || net.lab.ping(&h3, "10.0.1.2"));
+    assert!(back, "h3 reaches h1 through the new eth3\n{}", net.log());
+    let (_, out) = net.cli("show route 198.51.100.0/24 exact");
+    assert!(
+        out.contains("*[Static/5]") && out.contains("to 10.0.3.2 via eth3.0"),
+        "{out}"
+    );
+    let (_, out) = net.cli("show interfaces terse");
+    assert!(!out.contains("not present"), "{out}");
+}
+
 #[test]
 fn ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin() {
     const T: &str = "ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin";

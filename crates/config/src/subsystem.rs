@@ -21,6 +21,12 @@ pub trait Subsystem: Send {
 /// A prepared change: applying it cannot fail; dropping it aborts it.
 pub trait Staged: Send {
     fn apply(self: Box<Self>);
+
+    /// What the user should know about a change that goes ahead (an interface configured
+    /// but not present): shown with `commit complete`.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// One operational command: its canonical words and its `?` help.

@@ -176,6 +176,8 @@ impl Engine {
             groups: Vec::new(),
             rib: Rib::new(),
             fed: HashMap::new(),
+            absent: Vec::new(),
+            link_events: crate::link_events::LinkEvents::open(),
             kernel_routes: BTreeMap::new(),
             targets: HashMap::new(),
             target_refs: HashMap::new(),
@@ -296,6 +298,9 @@ pub(crate) struct Control {
     pub rib: Rib,
     /// What the configuration's producers gave the RIB at the last commit (ports as slots).
     fed: HashMap<(IpPrefix, Source), RibRoute>,
+    /// Configured interfaces whose netdev does not exist (for `show interfaces`).
+    pub absent: Vec<String>,
+    link_events: Option<crate::link_events::LinkEvents>,
     /// Static routes given to the kernel (prefix -> `ip route` next-hop arguments).
     kernel_routes: BTreeMap<(IpAddr, u8), Vec<String>>,
     targets: HashMap<Target, u32>,
@@ -369,6 +374,11 @@ impl Control {
             let acts = self.nd.tick(&self.ifcs6, self.now());
             self.apply(acts);
             self.flush_resolved();
+            // A link event: act on it now (routes withdrawn or back within milliseconds);
+            // the once-a-second pass below also samples rates.
+            if self.link_events.as_ref().is_some_and(|l| l.wait(0)) {
+                self.monitor_links();
+            }
             if last_monitor.elapsed() >= Duration::from_secs(1) {
                 last_monitor = Instant::now();
                 self.monitor_links();
@@ -886,6 +896,7 @@ impl Control {
         self.rebuild_ifcs();
         self.publish_l2(&plan, &slot_of);
         self.publish_security(&plan);
+        self.absent.clone_from(&plan.absent);
         self.sync_interfaces();
         self.feed_rib(&plan, &slot_of);
         self.apply_rib();
@@ -980,8 +991,9 @@ impl Control {
         if updates.is_empty() {
             return;
         }
-        let mut changes: Vec<(IpAddr, u8, Option<(Target, Protocol, u32)>)> =
-            Vec::with_capacity(updates.len());
+        // Per prefix: the installed route it gets (target, protocol, next-hop index), or none.
+        type Change = (IpAddr, u8, Option<(Target, Protocol, u32)>);
+        let mut changes: Vec<Change> = Vec::with_capacity(updates.len());
         for u in updates {
             let (dst, len) = (u.prefix.ip(), u.prefix.length());
             let Some(a) = u.active else {

@@ -13,6 +13,7 @@
 mod control;
 mod flow_log;
 mod hits;
+mod link_events;
 mod nat_show;
 mod route_show;
 mod security_show;
@@ -102,6 +103,9 @@ pub struct Plan {
     pub routes: Vec<Route>,
     /// Zones and policies, when `security zones` is configured.
     pub security: SecurityPlan,
+    /// Configured interfaces whose netdev does not exist (yet): left out until it appears,
+    /// as Junos keeps the configuration of a card that is not plugged in.
+    pub absent: Vec<String>,
 }
 
 /// The compiled security configuration, with ports named as the plan names them.
@@ -235,6 +239,11 @@ fn sysfs(name: &str, what: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
+/// Whether a netdev of this name exists now.
+pub(crate) fn netdev_exists(name: &str) -> bool {
+    std::path::Path::new("/sys/class/net").join(name).exists()
+}
+
 fn read_mac(name: &str) -> Result<[u8; 6], String> {
     let text = sysfs(name, "address")
         .ok_or_else(|| format!("interface {name} does not exist on this system"))?;
@@ -328,6 +337,10 @@ impl Plan {
             let Some(r) = routed(i) else {
                 continue;
             };
+            if !netdev_exists(&i.name) {
+                plan.absent.push(i.name.clone());
+                continue;
+            }
             let mac = read_mac(&i.name)?;
             let mtu = match r.mtu {
                 Some(m) => m,
@@ -436,6 +449,10 @@ impl Plan {
             else {
                 continue;
             };
+            if !netdev_exists(&i.name) {
+                self.absent.push(i.name.clone());
+                continue;
+            }
             let mac = read_mac(&i.name)?;
             base_mac.get_or_insert(mac);
             let port = self.ports.len() as u16;
@@ -597,11 +614,15 @@ fn fam_inet6(i: &Interface) -> bool {
         .any(|u| u.name == 0 && u.family.inet6.is_some())
 }
 
-/// The running engine and the plan it runs.
+/// The running engine, the plan it runs and the configuration it came from (planned again
+/// when an absent interface appears).
 #[derive(Default)]
 struct Running {
     engine: Option<Engine>,
     plan: Plan,
+    config: Option<Config>,
+    /// Whether the thread that waits for absent interfaces runs.
+    watching: bool,
 }
 
 type Shared = Arc<Mutex<Running>>;
@@ -627,9 +648,16 @@ impl Forwarding {
 
 struct StagedPlan {
     plan: Plan,
+    config: Config,
     /// Ports opened for interfaces the running engine does not have yet.
     opened: Vec<(String, AfPacket)>,
     running: Shared,
+}
+
+fn absent_warning(name: &str) -> String {
+    format!(
+        "interface {name} is not present on this system: its configuration is kept and applied when it appears"
+    )
 }
 
 impl Staged for StagedPlan {
@@ -638,18 +666,117 @@ impl Staged for StagedPlan {
         info!(
             ports = self.plan.ports.len(),
             routes = self.plan.routes.len(),
+            absent = ?self.plan.absent,
             "forwarding: applying the committed plan"
         );
         let engine = running.engine.get_or_insert_with(Engine::start);
         engine.reconfigure(self.plan.clone(), self.opened);
         running.plan = self.plan;
+        running.config = Some(self.config);
+        if !running.watching {
+            running.watching = true;
+            watch_absent(Arc::downgrade(&self.running));
+        }
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.plan.absent.iter().map(|n| absent_warning(n)).collect()
     }
 }
 
-struct Unchanged;
+struct Unchanged {
+    config: Config,
+    running: Shared,
+    /// Interfaces configured and still absent.
+    absent: Vec<String>,
+}
 
 impl Staged for Unchanged {
-    fn apply(self: Box<Self>) {}
+    fn apply(self: Box<Self>) {
+        lock(&self.running).config = Some(self.config);
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.absent.iter().map(|n| absent_warning(n)).collect()
+    }
+}
+
+/// Opens AF_PACKET on the plan's ports the engine does not hold yet (not IRBs: they have no
+/// netdev).
+fn open_new_ports(plan: &Plan, attached: &[String]) -> Result<Vec<(String, AfPacket)>, String> {
+    plan.ports
+        .iter()
+        .filter(|p| !attached.contains(&p.name) && !matches!(p.mode, PortMode::Irb { .. }))
+        .map(|p| {
+            AfPacket::open(&p.name, RingConfig::default())
+                .map(|io| (p.name.clone(), io))
+                .map_err(|e| format!("interface {}: {e}", p.name))
+        })
+        .collect()
+}
+
+/// A thread that waits for link events (netlink) and, when a configured interface that was
+/// absent appears, plans the committed configuration again and applies it: the interface's
+/// routes, zones and switching come alive with no commit. It ends with the subsystem.
+fn watch_absent(running: std::sync::Weak<Mutex<Running>>) {
+    let spawned = std::thread::Builder::new()
+        .name("savin-fwd-links".into())
+        .spawn(move || {
+            let events = link_events::LinkEvents::open();
+            if events.is_none() {
+                tracing::warn!("no netlink link events: absent interfaces are checked each second");
+            }
+            loop {
+                match &events {
+                    Some(ev) => {
+                        ev.wait(1000);
+                    }
+                    None => std::thread::sleep(std::time::Duration::from_secs(1)),
+                }
+                let Some(shared) = running.upgrade() else {
+                    return;
+                };
+                replan_if_present(&shared);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(%e, "could not start the interface watcher");
+    }
+}
+
+fn replan_if_present(shared: &Shared) {
+    let mut running = lock(shared);
+    if !running.plan.absent.iter().any(|n| netdev_exists(n)) {
+        return;
+    }
+    let Some(cfg) = running.config.clone() else {
+        return;
+    };
+    let plan = match Plan::from_config(&cfg) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(%e, "forwarding: an interface appeared but the plan failed");
+            return;
+        }
+    };
+    let Some(engine) = running.engine.as_ref() else {
+        return;
+    };
+    match open_new_ports(&plan, &engine.attached()) {
+        Ok(opened) => {
+            let came: Vec<&String> = running
+                .plan
+                .absent
+                .iter()
+                .filter(|n| !plan.absent.contains(n))
+                .collect();
+            info!(interfaces = ?came, "forwarding: configured interfaces appeared; applying them");
+            engine.reconfigure(plan.clone(), opened);
+            running.plan = plan;
+        }
+        // Not ready yet (a netdev being set up): the next event or second tries again.
+        Err(e) => tracing::debug!(%e, "forwarding: an appeared interface cannot be opened yet"),
+    }
 }
 
 impl Subsystem for Forwarding {
@@ -660,11 +787,16 @@ impl Subsystem for Forwarding {
     fn prepare(&mut self, _old: &Config, new: &Config) -> Result<Box<dyn Staged>, String> {
         let plan = Plan::from_config(new)?;
         let running = lock(&self.running);
+        let unchanged = Box::new(Unchanged {
+            config: new.clone(),
+            running: self.running.clone(),
+            absent: plan.absent.clone(),
+        });
         if plan == running.plan && running.engine.is_some() {
-            return Ok(Box::new(Unchanged));
+            return Ok(unchanged);
         }
-        if plan.ports.is_empty() && running.engine.is_none() {
-            return Ok(Box::new(Unchanged));
+        if plan.ports.is_empty() && plan.absent.is_empty() && running.engine.is_none() {
+            return Ok(unchanged);
         }
         // Open the new ports now, so a failure aborts the commit before anything changes;
         // ports the engine already runs stay as they are.
@@ -673,18 +805,10 @@ impl Subsystem for Forwarding {
             .as_ref()
             .map(|e| e.attached())
             .unwrap_or_default();
-        let opened = plan
-            .ports
-            .iter()
-            .filter(|p| !attached.contains(&p.name) && !matches!(p.mode, PortMode::Irb { .. }))
-            .map(|p| {
-                AfPacket::open(&p.name, RingConfig::default())
-                    .map(|io| (p.name.clone(), io))
-                    .map_err(|e| format!("interface {}: {e}", p.name))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let opened = open_new_ports(&plan, &attached)?;
         Ok(Box::new(StagedPlan {
             plan,
+            config: new.clone(),
             opened,
             running: self.running.clone(),
         }))

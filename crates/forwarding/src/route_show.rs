@@ -204,7 +204,8 @@ impl Control {
             .into_iter()
             .map(|(p, e)| (p.to_string(), e))
             .collect();
-        let mut tables: Vec<(&str, Counts, Vec<(String, &Entry)>)> = Vec::new();
+        type Shown<'e> = (&'static str, Counts, Vec<(String, &'e Entry)>);
+        let mut tables: Vec<Shown> = Vec::new();
         for (name, s, rows) in [
             ("inet.0", self.rib.inet.summary(nhs), rows4),
             ("inet6.0", self.rib.inet6.summary(nhs), rows6),

@@ -412,6 +412,25 @@ impl Control {
                 n => return Err(format!("syntax error: unexpected '{n}'")),
             }
         }
+        // Configured, no netdev: Junos keeps such an interface's configuration and shows it
+        // as not present.
+        let absent: Vec<&String> = self
+            .absent
+            .iter()
+            .filter(|a| name.is_none_or(|n| n == a.as_str() || n == format!("{a}.0")))
+            .collect();
+        if name.is_some() && !absent.is_empty() {
+            if json_out {
+                return Ok(pretty(
+                    json!({"interface-information": {"physical-interface": [
+                    {"name": absent[0], "admin-status": "up", "oper-status": "not-present"}]}}),
+                ));
+            }
+            return Ok(format!(
+                "Physical interface: {}, Enabled, Not present\n",
+                absent[0]
+            ));
+        }
         let ports = self.selected_ports(name)?;
         let link = |p: &PortState| if p.link_up { "up" } else { "down" };
         if json_out {
@@ -450,6 +469,12 @@ impl Control {
                     })
                 })
                 .collect();
+            let mut list = list;
+            list.extend(
+                absent.iter().map(
+                    |a| json!({"name": a, "admin-status": "up", "oper-status": "not-present"}),
+                ),
+            );
             return Ok(pretty(
                 json!({"interface-information": {"physical-interface": list}}),
             ));
@@ -500,6 +525,9 @@ impl Control {
                 if first {
                     let _ = writeln!(out, "{ifl:<23} up    {:<4} inet", link(p));
                 }
+            }
+            for a in &absent {
+                let _ = writeln!(out, "{a:<23} up    down (not present)");
             }
             return Ok(out);
         }
@@ -597,6 +625,9 @@ impl Control {
                 }
             }
             out.push('\n');
+        }
+        for a in &absent {
+            let _ = writeln!(out, "Physical interface: {a}, Enabled, Not present\n");
         }
         Ok(out)
     }

@@ -50,6 +50,8 @@ pub enum CommitOutcome {
     Committed {
         seq: u64,
         confirm_minutes: Option<u32>,
+        /// The subsystems' warnings about a change that went ahead.
+        warnings: Vec<String>,
     },
 }
 
@@ -233,6 +235,7 @@ impl Engine {
             }
             return Err(e.into());
         }
+        let warnings: Vec<String> = staged.iter().flat_map(|s| s.warnings()).collect();
         staged.into_iter().for_each(|s| s.apply());
         self.active = candidate.clone();
         self.active_typed = typed;
@@ -254,6 +257,7 @@ impl Engine {
         Ok(CommitOutcome::Committed {
             seq,
             confirm_minutes: req.confirm_minutes,
+            warnings,
         })
     }
 

@@ -770,8 +770,13 @@ impl Session {
                 match outcome {
                     CommitOutcome::Checked => out.push_str("configuration check succeeds\n"),
                     CommitOutcome::Committed {
-                        confirm_minutes, ..
+                        confirm_minutes,
+                        warnings,
+                        ..
                     } => {
+                        for w in warnings {
+                            out.push_str(&format!("warning: {w}\n"));
+                        }
                         if let Some(m) = confirm_minutes {
                             out.push_str(&format!(
                                 "commit confirmed will be automatically rolled back in {m} minutes unless confirmed\n"

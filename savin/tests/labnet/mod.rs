@@ -28,15 +28,29 @@ pub fn cli(sock: &Path, cmds: &str) -> (bool, String) {
 pub fn start_daemon(lab: &mut Lab, ns: &Ns) -> (tempfile::TempDir, PathBuf) {
     let state = tempfile::tempdir().unwrap();
     let sock = state.path().join("savin.sock");
-    let log = std::fs::File::create(state.path().join("daemon.log")).unwrap();
-    let dir = state.path().to_string_lossy().to_string();
-    lab.spawn(ns, &[SAVIN, "daemon", "--state-dir", &dir], None, Some(log))
+    run_daemon(lab, ns, state.path());
+    (state, sock)
+}
+
+/// Starts `savin daemon` in `ns` on the state directory `dir` (its log appended to
+/// `daemon.log` there), once its socket answers; returns its PID.
+pub fn run_daemon(lab: &mut Lab, ns: &Ns, dir: &Path) -> u32 {
+    let sock = dir.join("savin.sock");
+    let _ = std::fs::remove_file(&sock);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("daemon.log"))
+        .unwrap();
+    let d = dir.to_string_lossy().to_string();
+    let pid = lab
+        .spawn(ns, &[SAVIN, "daemon", "--state-dir", &d], None, Some(log))
         .unwrap();
     assert!(
         wait_until(Duration::from_secs(10), || sock.exists()),
         "the daemon did not start"
     );
-    (state, sock)
+    pid
 }
 
 /// Whether the tools a test needs are installed; without them it skips, unless CI=true.
@@ -72,6 +86,8 @@ pub struct Net {
     pub h3: Ns,
     pub state: tempfile::TempDir,
     pub sock: PathBuf,
+    /// The daemon's PID (for restarts).
+    pub daemon: u32,
 }
 
 impl Net {
@@ -118,8 +134,11 @@ impl Net {
             )
             .unwrap();
         assert!(o.status.success(), "ethtool: {o:?}");
-        let (state, sock) = start_daemon(&mut lab, &r);
+        let state = tempfile::tempdir().unwrap();
+        let sock = state.path().join("savin.sock");
+        let daemon = run_daemon(&mut lab, &r, state.path());
         let net = Net {
+            daemon,
             lab,
             r,
             h1,
@@ -147,6 +166,19 @@ impl Net {
 
     pub fn cli(&self, cmds: &str) -> (bool, String) {
         cli(&self.sock, cmds)
+    }
+
+    /// Stops the daemon (SIGTERM) and starts it again on the same state directory.
+    pub fn restart(&mut self) {
+        self.lab
+            .signal(self.daemon, nix::sys::signal::Signal::SIGTERM);
+        assert!(
+            self.lab
+                .wait(self.daemon, Duration::from_secs(10))
+                .is_some(),
+            "the daemon stops on SIGTERM"
+        );
+        self.daemon = run_daemon(&mut self.lab, &self.r, self.state.path());
     }
 
     pub fn log(&self) -> String {
