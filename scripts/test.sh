@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-cargo test --workspace --release
+cargo test --workspace --release --locked
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 echo "all tests passed"
