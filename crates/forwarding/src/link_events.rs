@@ -84,11 +84,16 @@ fn has_link_message(mut b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn msg(ty: u16, len: u32) -> Vec<u8> {
-        let mut m = vec![0u8; len as usize];
+    /// A message of `size` bytes whose header says `len` (they differ for malformed ones).
+    fn msg_sized(ty: u16, len: u32, size: usize) -> Vec<u8> {
+        let mut m = vec![0u8; size];
         m[..4].copy_from_slice(&len.to_ne_bytes());
         m[4..6].copy_from_slice(&ty.to_ne_bytes());
         m
+    }
+
+    fn msg(ty: u16, len: u32) -> Vec<u8> {
+        msg_sized(ty, len, len as usize)
     }
 
     #[test]
@@ -99,10 +104,10 @@ mod tests {
         assert!(!has_link_message(&msg(20, 16)), "an address message");
         // A length shorter than a header, or past the end: stop, no panic.
         assert!(!has_link_message(
-            &[msg(20, 3), msg(RTM_NEWLINK, 16)].concat()
+            &[msg_sized(20, 3, 16), msg(RTM_NEWLINK, 16)].concat()
         ));
         assert!(!has_link_message(
-            &[msg(20, 4000), msg(RTM_NEWLINK, 16)].concat()
+            &[msg_sized(20, 4000, 16), msg(RTM_NEWLINK, 16)].concat()
         ));
         assert!(!has_link_message(&[1, 2, 3]));
     }
