@@ -8,6 +8,7 @@ mod bench_security;
 mod cli;
 mod daemon;
 mod demo;
+mod probe;
 
 use std::path::PathBuf;
 

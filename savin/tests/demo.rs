@@ -61,3 +61,50 @@ fn the_demo_runs_and_cleans_up() {
         assert!(!list.contains(n), "the demo left {n} behind");
     }
 }
+
+/// On a fresh machine without `ping` or `traceroute` the demo still shows real traffic
+/// through Savin (its own ICMP probes) and exits 0; before, it printed "skipped" for all the
+/// traffic and exited 1.
+#[test]
+fn the_demo_shows_traffic_on_a_machine_without_ping_or_traceroute() {
+    let Some(probe) =
+        Lab::require("the_demo_shows_traffic_on_a_machine_without_ping_or_traceroute")
+    else {
+        return;
+    };
+    drop(probe);
+    // A PATH with what the lab and the daemon use, and no ping or traceroute.
+    let bin = tempfile::tempdir().unwrap();
+    for tool in ["ip", "sh", "sysctl", "ethtool", "nft"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+        if !path.is_empty() {
+            std::os::unix::fs::symlink(&path, bin.path().join(tool)).unwrap();
+        }
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_savin"))
+        .arg("demo")
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "ping is not installed: Savin's own ICMP probes",
+        "reply from 10.0.2.2: icmp_seq=3",
+        " 1  10.0.1.1  ",
+        " 2  10.0.2.2  ",
+        "From 10.0.1.1 icmp_seq=1 Destination Unreachable",
+        "icmp_seq=2: no answer within 1 s",
+    ] {
+        assert!(stdout.contains(want), "the demo shows {want:?}:\n{stdout}");
+    }
+    assert!(!stdout.contains("skipped"), "{stdout}");
+}
