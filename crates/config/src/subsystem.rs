@@ -18,9 +18,11 @@ pub trait Subsystem: Send {
     fn prepare(&mut self, old: &Config, new: &Config) -> Result<Box<dyn Staged>, String>;
 }
 
-/// A prepared change: applying it cannot fail; dropping it aborts it.
+/// A prepared change: dropping it aborts it. Applying it fails only when the part of the
+/// system it hands over to does not take it (a data-plane thread that does not answer): then
+/// the commit engine reports the commit failed and puts the previous configuration back.
 pub trait Staged: Send {
-    fn apply(self: Box<Self>);
+    fn apply(self: Box<Self>) -> Result<(), String>;
 
     /// What the user should know about a change that goes ahead (an interface configured
     /// but not present): shown with `commit complete`.

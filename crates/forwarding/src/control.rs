@@ -232,19 +232,21 @@ impl Engine {
     }
 
     /// Moves the running engine to `plan`, one change at a time. `opened` are the ports the
-    /// engine did not have.
-    pub fn reconfigure(&self, plan: Plan, opened: Vec<(String, AfPacket)>) {
+    /// engine did not have. False if the control thread did not finish it within 10 s.
+    pub fn reconfigure(&self, plan: Plan, opened: Vec<(String, AfPacket)>) -> bool {
         let opened: Vec<(String, Box<dyn PacketIo>)> = opened
             .into_iter()
             .map(|(n, p)| (n, Box::new(p) as Box<dyn PacketIo>))
             .collect();
-        self.reconfigure_with(plan, opened);
+        self.reconfigure_with(plan, opened)
     }
 
-    pub fn reconfigure_with(&self, plan: Plan, opened: Vec<(String, Box<dyn PacketIo>)>) {
-        if self.call(move |c| c.reconfigure(plan, opened)).is_none() {
+    pub fn reconfigure_with(&self, plan: Plan, opened: Vec<(String, Box<dyn PacketIo>)>) -> bool {
+        let taken = self.call(move |c| c.reconfigure(plan, opened)).is_some();
+        if !taken {
             warn!("forwarding: the control thread did not take the new plan");
         }
+        taken
     }
 
     /// The netdevs whose I/O the engine holds.

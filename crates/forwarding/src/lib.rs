@@ -661,7 +661,7 @@ fn absent_warning(name: &str) -> String {
 }
 
 impl Staged for StagedPlan {
-    fn apply(self: Box<Self>) {
+    fn apply(self: Box<Self>) -> Result<(), String> {
         let mut running = lock(&self.running);
         info!(
             ports = self.plan.ports.len(),
@@ -670,13 +670,19 @@ impl Staged for StagedPlan {
             "forwarding: applying the committed plan"
         );
         let engine = running.engine.get_or_insert_with(Engine::start);
-        engine.reconfigure(self.plan.clone(), self.opened);
+        let taken = engine.reconfigure(self.plan.clone(), self.opened);
+        // Even a hand-over that timed out may land later: the plan is recorded as the
+        // engine's, so the undo (the previous plan) is a change the engine applies.
         running.plan = self.plan;
-        running.config = Some(self.config);
         if !running.watching {
             running.watching = true;
             watch_absent(Arc::downgrade(&self.running));
         }
+        if !taken {
+            return Err("the forwarding plane did not take the change within 10 s".into());
+        }
+        running.config = Some(self.config);
+        Ok(())
     }
 
     fn warnings(&self) -> Vec<String> {
@@ -692,8 +698,9 @@ struct Unchanged {
 }
 
 impl Staged for Unchanged {
-    fn apply(self: Box<Self>) {
+    fn apply(self: Box<Self>) -> Result<(), String> {
         lock(&self.running).config = Some(self.config);
+        Ok(())
     }
 
     fn warnings(&self) -> Vec<String> {
@@ -771,7 +778,9 @@ fn replan_if_present(shared: &Shared) {
                 .filter(|n| !plan.absent.contains(n))
                 .collect();
             info!(interfaces = ?came, "forwarding: configured interfaces appeared; applying them");
-            engine.reconfigure(plan.clone(), opened);
+            if !engine.reconfigure(plan.clone(), opened) {
+                tracing::warn!("forwarding: the control thread did not take the new plan");
+            }
             running.plan = plan;
         }
         // Not ready yet (a netdev being set up): the next event or second tries again.

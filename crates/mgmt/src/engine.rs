@@ -31,6 +31,12 @@ pub enum CommitError {
     },
     #[error("error: could not save the configuration: {0}\nerror: commit failed")]
     Store(#[from] StoreError),
+    /// A subsystem did not take the change; the previous configuration was put back.
+    #[error("error: {subsystem}: {message}\nerror: commit failed (the previous configuration remains in effect)")]
+    Apply {
+        subsystem: &'static str,
+        message: String,
+    },
 }
 
 /// Options of one `commit` command.
@@ -53,6 +59,22 @@ pub enum CommitOutcome {
         /// The subsystems' warnings about a change that went ahead.
         warnings: Vec<String>,
     },
+}
+
+/// A staged change and the subsystem it belongs to.
+type Named = (&'static str, Box<dyn Staged>);
+
+/// Applies every staged change (all of them, even after a failure, so that the system is in
+/// one state: the undo then moves every subsystem back); the first failure is returned.
+fn apply_all(staged: Vec<Named>) -> Result<(), CommitError> {
+    let mut first = None;
+    for (subsystem, s) in staged {
+        if let Err(message) = s.apply() {
+            warn!(subsystem, %message, "apply failed");
+            first.get_or_insert(CommitError::Apply { subsystem, message });
+        }
+    }
+    first.map_or(Ok(()), Err)
 }
 
 pub struct Engine {
@@ -103,7 +125,11 @@ impl Engine {
         // The management plane must come up even if a subsystem refuses the stored
         // configuration (a netdev gone since the last boot), so the operator can fix it.
         match engine.prepare_all(&typed) {
-            Ok(staged) => staged.into_iter().for_each(|s| s.apply()),
+            Ok(staged) => {
+                if let Err(e) = apply_all(staged) {
+                    tracing::error!(%e, "the last committed configuration was not taken whole");
+                }
+            }
             Err(e) => tracing::error!(%e, "the last committed configuration could not be applied"),
         }
         engine.active = active;
@@ -166,11 +192,11 @@ impl Engine {
             .map_err(|e| format!("rollback {n}: {e}"))
     }
 
-    fn prepare_all(&mut self, new: &Config) -> Result<Vec<Box<dyn Staged>>, CommitError> {
+    fn prepare_all(&mut self, new: &Config) -> Result<Vec<Named>, CommitError> {
         let mut staged = Vec::with_capacity(self.subsystems.len());
         for s in &mut self.subsystems {
             match s.prepare(&self.active_typed, new) {
-                Ok(st) => staged.push(st),
+                Ok(st) => staged.push((s.name(), st)),
                 Err(message) => {
                     warn!(subsystem = s.name(), %message, "commit aborted in prepare");
                     // Dropping `staged` aborts what the others prepared.
@@ -205,6 +231,7 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let warnings: Vec<String> = staged.iter().flat_map(|(_, s)| s.warnings()).collect();
         let seq = self.active_seq() + 1;
         let rec = CommitRecord {
             seq,
@@ -235,8 +262,10 @@ impl Engine {
             }
             return Err(e.into());
         }
-        let warnings: Vec<String> = staged.iter().flat_map(|s| s.warnings()).collect();
-        staged.into_iter().for_each(|s| s.apply());
+        if let Err(e) = apply_all(staged) {
+            self.undo(seq);
+            return Err(e);
+        }
         self.active = candidate.clone();
         self.active_typed = typed;
         self.history.insert(0, rec);
@@ -259,6 +288,26 @@ impl Engine {
             confirm_minutes: req.confirm_minutes,
             warnings,
         })
+    }
+
+    /// Takes back commit `seq`, whose apply failed: its file goes, the pending confirmation is
+    /// as before, and the subsystems get the active configuration again (best effort: what
+    /// failed to take the new one may fail this too, and says so in the log).
+    fn undo(&mut self, seq: u64) {
+        if let Err(e) = self.store.remove(seq) {
+            warn!(%e, seq, "could not remove the failed commit");
+        }
+        if let Err(e) = self.store.write_pending(self.pending.as_ref()) {
+            warn!(%e, "could not restore the commit-confirmed record");
+        }
+        let active = self.active_typed.clone();
+        match self.prepare_all(&active).map(apply_all) {
+            Ok(Ok(())) => info!(
+                seq,
+                "failed commit undone: the previous configuration is back"
+            ),
+            Ok(Err(e)) | Err(e) => tracing::error!(%e, "undoing a failed commit"),
+        }
     }
 
     fn confirm(&mut self) -> Result<(), CommitError> {
@@ -313,7 +362,10 @@ impl Engine {
             confirm_minutes: None,
         };
         self.store.write(&rec, &previous)?;
-        staged.into_iter().for_each(|s| s.apply());
+        if let Err(e) = apply_all(staged) {
+            self.undo(seq);
+            return Err(e);
+        }
         self.active = previous;
         self.active_typed = typed;
         self.history.insert(0, rec);
@@ -344,9 +396,17 @@ mod tests {
 
     struct Apply(Arc<Mutex<Vec<Option<String>>>>, Option<String>);
 
+    /// A host name that the recorder takes in prepare and then fails to apply (as a data
+    /// plane that does not answer the hand-over).
+    const STUCK: &str = "stuck";
+
     impl Staged for Apply {
-        fn apply(self: Box<Self>) {
-            self.0.lock().unwrap().push(self.1);
+        fn apply(self: Box<Self>) -> Result<(), String> {
+            self.0.lock().unwrap().push(self.1.clone());
+            if self.1.as_deref() == Some(STUCK) {
+                return Err("did not take the change within 10 s".into());
+            }
+            Ok(())
         }
     }
 
@@ -405,6 +465,38 @@ mod tests {
         assert_eq!(Store::open(dir.path()).unwrap().list().unwrap(), vec![1]);
         // Startup applied the empty config, then r1; nothing of r2.
         assert_eq!(*applied.lock().unwrap(), vec![None, Some("r1".into())]);
+    }
+
+    #[test]
+    fn a_failed_apply_fails_the_commit_and_puts_the_previous_configuration_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut e, applied, _) = engine(dir.path());
+        e.commit(&cfg("r1"), &req(), 0).unwrap();
+        let err = e.commit(&cfg(STUCK), &req(), 1000).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("recorder: did not take the change") && text.contains("commit failed"),
+            "{text}"
+        );
+        assert_eq!(e.active(), &cfg("r1"));
+        assert_eq!(e.history().len(), 1, "no record of the failed commit");
+        assert_eq!(Store::open(dir.path()).unwrap().list().unwrap(), vec![1]);
+        // Startup's empty config, r1, the failed attempt, then r1 again.
+        assert_eq!(
+            *applied.lock().unwrap(),
+            vec![
+                None,
+                Some("r1".into()),
+                Some(STUCK.into()),
+                Some("r1".into())
+            ]
+        );
+        // The next commit goes on from there, and a restart comes back with r1's successor.
+        e.commit(&cfg("r2"), &req(), 2000).unwrap();
+        assert_eq!(e.history()[0].seq, 2);
+        drop(e);
+        let (e, _, _) = engine(dir.path());
+        assert_eq!(e.active(), &cfg("r2"));
     }
 
     #[test]

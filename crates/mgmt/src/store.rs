@@ -143,6 +143,12 @@ impl Store {
         atomic_write(&self.path(rec.seq), text.as_bytes())
     }
 
+    /// Deletes commit `seq` (a commit whose apply failed is undone).
+    pub fn remove(&self, seq: u64) -> Result<(), StoreError> {
+        let p = self.path(seq);
+        fs::remove_file(&p).map_err(io(&p))
+    }
+
     /// Deletes all but the newest `KEEP` commits.
     pub fn prune(&self) -> Result<(), StoreError> {
         for seq in self.list()?.into_iter().skip(KEEP) {
