@@ -332,6 +332,91 @@ fn a_configured_interface_that_is_missing_is_not_present_and_the_rest_applies() 
     assert!(!out.contains("not present"), "{out}");
 }
 
+/// Receives one OSPF packet (IP protocol 89) sent to 224.0.0.5 on the box's host interface
+/// sv-eth1 (joined as an OSPF daemon joins), within argv[1] seconds: prints its source.
+const OSPF_LISTEN: &str = r#"
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 89)
+mreq = struct.pack('4s4s', socket.inet_aton('224.0.0.5'), socket.inet_aton('10.0.1.1'))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+s.settimeout(float(sys.argv[1]))
+print('joined', flush=True)
+try:
+    data, addr = s.recvfrom(2048)
+    print('hello from', addr[0], flush=True)
+except socket.timeout:
+    print('nothing', flush=True)
+"#;
+
+/// Sends OSPFv2 hellos to 224.0.0.5 with TTL 1 out of eth0 (10.0.1.2), every 0.2 s for 4 s.
+const OSPF_HELLO: &str = r#"
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 89)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('10.0.1.2'))
+hello = bytes([2, 1, 0, 44]) + socket.inet_aton('10.0.1.2') + bytes(4) + bytes(36)
+for _ in range(20):
+    s.sendto(hello, ('224.0.0.5', 0))
+    time.sleep(0.2)
+"#;
+
+/// Link-local multicast reaches the box's own sockets, subject to host-inbound: an OSPF hello
+/// from a host arrives on a raw socket on the box when the zone allows `protocols ospf`, and
+/// not when it does not (counted as host-inbound-denied). Before, 224.0.0.0/24 fell into a
+/// route miss and never reached the box.
+#[test]
+fn an_ospf_hello_reaches_the_box_when_host_inbound_allows_ospf_and_not_otherwise() {
+    const T: &str = "an_ospf_hello_reaches_the_box_when_host_inbound_allows_ospf_and_not_otherwise";
+    if !have(T, &["python3"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (r, h1) = (net.r.clone(), net.h1.clone());
+    let (ok, out) = net.cli(
+        "configure; \
+         set security zones security-zone trust interfaces eth1.0 host-inbound-traffic protocols ospf; \
+         set security zones security-zone trust interfaces eth1.0 host-inbound-traffic system-services ping; \
+         set security zones security-zone untrust interfaces eth2.0; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    assert!(net.lab.ping(&h1, "10.0.1.1"), "{}", net.log());
+    let hello_seen = |net: &mut Net| {
+        let sender = net
+            .lab
+            .spawn(&h1, &["python3", "-c", OSPF_HELLO], None, None)
+            .unwrap();
+        let (_, out) = net.run(&r, &["python3", "-c", OSPF_LISTEN, "3"], 10);
+        net.lab.signal(sender, nix::sys::signal::Signal::SIGKILL);
+        net.lab.wait(sender, Duration::from_secs(5));
+        assert!(out.contains("joined"), "{out}");
+        out.contains("hello from 10.0.1.2")
+    };
+    assert!(
+        hello_seen(&mut net),
+        "allowed: the hello arrives\n{}",
+        net.log()
+    );
+    let denied = |net: &Net| {
+        let (_, out) = net.cli("show system statistics | display json");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["statistics"]["ip"]["drops"]["host-inbound-denied"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = denied(&net);
+    let (ok, out) = net.cli(
+        "configure; \
+         delete security zones security-zone trust interfaces eth1.0 host-inbound-traffic protocols; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    assert!(!hello_seen(&mut net), "not allowed: nothing arrives");
+    assert!(denied(&net) > before, "counted as host-inbound-denied");
+}
+
 #[test]
 fn ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin() {
     const T: &str = "ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin";

@@ -49,6 +49,9 @@ pub struct L2Tables {
     pub ports: Vec<PortMode>,
     /// Indexed by VLAN ID (0..4096).
     pub vlans: Vec<Option<VlanInfo>>,
+    /// Indexed by port slot: the slot of its host interface (TAP), where frames for the
+    /// box's own sockets go straight from the worker.
+    pub host_tap: Vec<Option<u16>>,
 }
 
 impl Default for L2Tables {
@@ -56,11 +59,17 @@ impl Default for L2Tables {
         L2Tables {
             ports: Vec::new(),
             vlans: vec![None; 4096],
+            host_tap: Vec::new(),
         }
     }
 }
 
 impl L2Tables {
+    /// The host interface (TAP) of a port, if it has one.
+    pub fn host_tap(&self, port: u16) -> Option<u16> {
+        self.host_tap.get(usize::from(port)).copied().flatten()
+    }
+
     #[inline]
     pub fn mode(&self, port: u16) -> PortMode {
         self.ports

@@ -146,6 +146,8 @@ pub struct Counters {
     pub bridged: u64,
     /// Sent by the kernel through a host interface (TAP) and out of its port.
     pub from_host: u64,
+    /// Handed straight to the box's sockets through a port's host interface (TAP).
+    pub to_host: u64,
     /// Switched to every other port of the VLAN (broadcast, multicast, unknown unicast).
     pub flooded: u64,
     /// Handed to the control plane (ARP, packets for the box, unresolved neighbours, packets

@@ -71,6 +71,46 @@ impl Punted {
     }
 }
 
+/// Whether a frame for the box goes straight to the kernel's sockets through the port's host
+/// interface (TAP), with no stop at the control thread: IP to the box that the control plane
+/// does not answer itself (not ARP, not Neighbor Discovery, not an echo request), untagged;
+/// unicast, or link-local multicast of a routing protocol (224.0.0.0/24: OSPF, VRRP; IPv6
+/// ff02::/16 other than ICMPv6: OSPFv3, VRRP). The control thread still gets the rest.
+pub fn straight_to_host(frame: &[u8]) -> bool {
+    let Some(t) = frame.get(12..14) else {
+        return false;
+    };
+    let unicast = frame[0] & 1 == 0;
+    match u16::from_be_bytes([t[0], t[1]]) {
+        ETHERTYPE_IPV4 => {
+            let Some(ip) = frame.get(ETH_HDR..ETH_HDR + 20) else {
+                return false;
+            };
+            let ihl = usize::from(ip[0] & 0x0f) * 4;
+            let link_mcast = ip[16] == 224 && ip[17] == 0 && ip[18] == 0;
+            let echo = ip[9] == 1 && frame.get(ETH_HDR + ihl) == Some(&8);
+            (unicast || link_mcast) && !echo
+        }
+        ETHERTYPE_IPV6 => {
+            let Some(ip) = frame.get(ETH_HDR..ETH_HDR + 40) else {
+                return false;
+            };
+            let icmp = ip[6] == 58;
+            if ip[24] == 0xff {
+                // Multicast: MLD, router solicitations and the like stay with the control plane.
+                return !icmp;
+            }
+            // ND (133-137) and echo requests (128) are answered by the control plane.
+            unicast
+                && !(icmp
+                    && frame
+                        .get(ETH_HDR + 40)
+                        .is_none_or(|t| *t == 128 || (133..=137).contains(t)))
+        }
+        _ => false,
+    }
+}
+
 fn is_ip_but_not_nd(frame: &[u8]) -> bool {
     let Some(t) = frame.get(12..14) else {
         return false;

@@ -431,6 +431,13 @@ impl Pipeline {
             }
             match u16::from_be_bytes([f[12], f[13]]) {
                 ETHERTYPE_IPV4 => match ipv4::check(f, ETH_HDR) {
+                    // Link-local multicast (224.0.0.0/24: OSPF, VRRP) is for the box, past
+                    // host-inbound; it is never routed.
+                    Ok(dst) if dst >> 8 == 0x00e0_0000 => {
+                        let ihl = usize::from(f[ETH_HDR] & 0x0f) * 4;
+                        let (proto, sport, dport) = ip_ports(f, ETH_HDR + 9, ETH_HDR + ihl);
+                        self.link_multicast(i, proto, sport, dport);
+                    }
                     Ok(dst) => {
                         self.keys.push(dst);
                         self.passed.push(i as u16);
@@ -438,6 +445,15 @@ impl Pipeline {
                     Err(r) => self.counters.drop(r),
                 },
                 ETHERTYPE_IPV6 => match ipv6::check(f, ETH_HDR) {
+                    // Link-local multicast other than ICMPv6 (OSPFv3, VRRP): past host-inbound.
+                    Ok(dst)
+                        if dst >> 120 == 0xff
+                            && ipv6::is_link_scope(dst)
+                            && f[ETH_HDR + 6] != 58 =>
+                    {
+                        let (proto, sport, dport) = ip_ports(f, ETH_HDR + 6, ETH_HDR + 40);
+                        self.link_multicast(i, proto, sport, dport);
+                    }
                     // Neighbor Discovery and everything link-scoped is for the box.
                     Ok(dst) if ipv6::is_link_scope(dst) => {
                         self.punt.push((i as u16, PuntReason::Host));
@@ -868,6 +884,29 @@ impl Pipeline {
     /// `out_port` (None: for the box). False: it was dropped and counted (and a reject
     /// answered). The session cases are inlined into the route stage; the rest is a call.
     #[inline(always)]
+    /// A link-local multicast frame for the box: with zones, its port must be in one and
+    /// the host-inbound traffic of the port (or its zone) must allow the protocol (`protocols
+    /// ospf`, `vrrp`, ...); then it is punted for the box's sockets.
+    fn link_multicast(&mut self, i: usize, proto: u8, sport: u16, dport: u16) {
+        if let Some(sec) = &self.sec {
+            let port = self.in_port[i];
+            if sec.zone(port).is_none() {
+                self.counters.drop(DropReason::NoZone);
+                return;
+            }
+            let allowed = sec
+                .host_inbound
+                .get(usize::from(port))
+                .is_some_and(|h| h.allows(proto, sport, dport, 0));
+            if !allowed {
+                self.counters.drop(DropReason::HostInboundDenied);
+                return;
+            }
+        }
+        self.punt.push((i as u16, PuntReason::Host));
+        self.counters.punted += 1;
+    }
+
     fn security_passes(
         &mut self,
         batch: &mut FrameBatch,
@@ -1811,6 +1850,27 @@ impl Worker {
             c.rx_bytes += self.batch.iter().map(|f| f.len() as u64).sum::<u64>();
             self.pipeline.process(&mut self.batch, tables, p as u16);
             for &(i, reason) in &self.pipeline.punt {
+                // For the box's own sockets: straight to the port's host interface, as it is
+                // (checksums completed: the kernel behind a TAP wants them whole); the control
+                // thread only sees what it answers itself.
+                if reason == PuntReason::Host {
+                    let in_port = self.pipeline.in_port[usize::from(i)];
+                    let tap = l2.host_tap(in_port);
+                    if let Some(tap) = tap
+                        .filter(|_| crate::punt::straight_to_host(self.batch.frame(usize::from(i))))
+                    {
+                        if self.batch.offload(usize::from(i)).needs_csum() {
+                            savin_io::csum::complete_l4_checksum(
+                                self.batch.frame_mut(usize::from(i)),
+                            );
+                        }
+                        if let Some(list) = self.pipeline.tx.get_mut(usize::from(tap)) {
+                            list.push(i);
+                            self.pipeline.counters.to_host += 1;
+                            continue;
+                        }
+                    }
+                }
                 let frame = self.batch.frame(usize::from(i));
                 let frame = if reason.is_error() {
                     &frame[..frame.len().min(ERROR_QUOTE)]
@@ -1871,6 +1931,20 @@ impl Worker {
 
     pub fn port_counters(&self) -> &[PortCounters] {
         &self.port_counters
+    }
+}
+
+/// The protocol at `proto_at` and, for TCP and UDP, the ports of the header at `l4`
+/// (zeros where the frame is too short).
+fn ip_ports(f: &[u8], proto_at: usize, l4: usize) -> (u8, u16, u16) {
+    let proto = f.get(proto_at).copied().unwrap_or(0);
+    let port = |at: usize| {
+        f.get(at..at + 2)
+            .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    match proto {
+        6 | 17 => (proto, port(l4), port(l4 + 2)),
+        _ => (proto, 0, 0),
     }
 }
 

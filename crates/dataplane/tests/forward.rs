@@ -522,3 +522,65 @@ fn equal_cost_groups_spread_flows_and_keep_each_flow_on_one_path() {
         }
     }
 }
+
+/// A frame for the box's own sockets goes from the worker straight to its port's host
+/// interface (TAP), not through the control thread and back; what the control plane answers
+/// itself (ARP, echo requests) still goes to it. Link-local multicast (an OSPF hello to
+/// 224.0.0.5) reaches the TAP too, where before it fell into a route miss.
+#[test]
+fn frames_for_the_boxs_sockets_go_straight_to_the_host_interface() {
+    use savin_dataplane::bridge::{L2Tables, PortMode};
+    let (a_router, mut host_a) = pair(1024);
+    let (b_router, _host_b) = pair(16);
+    let (tap_router, mut kernel) = pair(16);
+    let mut fib: Fib<u32> = Fib::new();
+    fib.insert(0x0c00_0001, 32, 1).expect("next hop in range"); // the box itself
+    let mut tables = Tables::routed(fib.reader(), vec![NextHop::Unresolved, NextHop::Local]);
+    tables.l2 = Arc::new(ArcSwap::from_pointee(L2Tables {
+        ports: vec![
+            PortMode::Routed,
+            PortMode::Routed,
+            PortMode::Host { phy: 0 },
+        ],
+        host_tap: vec![Some(2), None, None],
+        ..L2Tables::default()
+    }));
+    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(16, 16);
+    let (_control_tx, control_rx) = std::sync::mpsc::channel();
+    let mut w = Worker::new(
+        vec![Box::new(a_router), Box::new(b_router), Box::new(tap_router)],
+        64,
+    )
+    .with_control(punt_tx, control_rx);
+    let udp = test_frame([192, 0, 2, 1], [12, 0, 0, 1], 64, 64);
+    let mut echo = udp.clone();
+    echo[14 + 9] = 1; // ICMP
+    echo[34] = 8; // echo request
+    fix_checksum(&mut echo);
+    let mut hello = test_frame([10, 0, 1, 2], [224, 0, 0, 5], 1, 64);
+    hello[..6].copy_from_slice(&[0x01, 0x00, 0x5e, 0, 0, 5]);
+    hello[14 + 9] = 89; // OSPF
+    fix_checksum(&mut hello);
+    let mut arp = vec![0xffu8; 6];
+    arp.extend_from_slice(&[2, 0, 0, 0, 0, 9, 0x08, 0x06]);
+    arp.resize(60, 0);
+    send(&mut host_a, &[udp.clone(), echo, hello.clone(), arp]);
+    w.poll(&tables).unwrap();
+    let mut got = FrameBatch::with_capacity(8);
+    assert_eq!(
+        kernel.rx(&mut got).unwrap(),
+        2,
+        "the UDP datagram and the OSPF hello"
+    );
+    let to_kernel: Vec<&[u8]> = (0..2).map(|i| got.frame(i)).collect();
+    // The hello is punted at the header checks, the datagram after its route lookup.
+    assert_eq!(to_kernel, vec![&hello[..], &udp[..]]);
+    let punted: Vec<PuntReason> = punt_rx.try_iter().map(|p| p.reason).collect();
+    assert_eq!(
+        punted,
+        vec![PuntReason::Host, PuntReason::Host],
+        "the echo request and the ARP request go to the control plane"
+    );
+    assert_eq!(w.counters().to_host, 2);
+    assert_eq!(w.counters().dropped(DropReason::NoRoute), 0);
+}

@@ -1183,6 +1183,11 @@ impl Control {
                 .iter()
                 .map(|p| p.as_ref().map_or(PortMode::Routed, |p| p.mode))
                 .collect(),
+            host_tap: self
+                .ports
+                .iter()
+                .map(|p| p.as_ref().and_then(|p| p.tap))
+                .collect(),
             ..L2Tables::default()
         };
         self.vlans = plan
@@ -1488,8 +1493,8 @@ impl Control {
                         }
                     }
                 }
-                // Router solicitations, MLD and other multicast: not for the kernel either.
-                _ if frame[38] == 0xff => {}
+                // Router solicitations, MLD and other ICMPv6 multicast: not for the kernel.
+                _ if frame[38] == 0xff && frame[20] == 58 => {}
                 _ => self.deliver_to_host(port, frame),
             }
             return;
@@ -1502,7 +1507,8 @@ impl Control {
             self.output(frame, IpAddr::V4(to));
             return;
         }
-        if frame[0] & 1 == 0 {
+        // Unicast, and link-local multicast (224.0.0.0/24) that host-inbound let through.
+        if frame[0] & 1 == 0 || frame[30..33] == [224, 0, 0] {
             self.deliver_to_host(port, frame);
         }
     }

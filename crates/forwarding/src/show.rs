@@ -717,7 +717,7 @@ impl Control {
             return pretty(json!({"statistics": {
                 "ip": {"packets-received": c.rx, "packets-forwarded": c.forwarded,
                     "packets-sent": c.tx, "packets-punted": c.punted,
-                    "packets-to-host": self.host_in, "packets-from-host": c.from_host,
+                    "packets-to-host": self.host_in + c.to_host, "packets-from-host": c.from_host,
                     "drops": drops},
                 "icmp": {"errors-sent": self.icmp_sent, "errors-rate-limited": c.errors_suppressed},
                 "bridge": {"bridged": c.bridged, "flooded": c.flooded,
@@ -743,7 +743,7 @@ impl Control {
         let _ = writeln!(
             out,
             "{:>16} packets to the kernel (host interfaces)",
-            self.host_in
+            self.host_in + c.to_host
         );
         let _ = writeln!(
             out,
