@@ -27,7 +27,9 @@ use savin_io::af_packet::{AfPacket, RingConfig};
 use savin_io::PacketIo;
 use tracing::{debug, info, warn};
 
-use savin_rib::{Hop, IpPrefix, NextHops, Rib, Route as RibRoute, Source};
+use savin_rib::{Hop, IpPrefix, NextHops, Route as RibRoute, Source};
+
+use crate::route_show::RibShared;
 
 use crate::{mask, Plan, PortPlan, Protocol, Target, VlanPlan};
 
@@ -87,6 +89,28 @@ pub struct Engine {
     threads: Vec<JoinHandle<()>>,
     calls: Sender<Call>,
     attached: Arc<Mutex<Vec<String>>>,
+    rib: Arc<RibShared>,
+}
+
+/// A handle that runs closures on the control thread, held apart from the engine so an
+/// operational command does not keep the subsystem locked (and a commit waiting) meanwhile.
+#[derive(Clone)]
+pub(crate) struct Caller(Sender<Call>);
+
+impl Caller {
+    /// Runs `f` on the control thread and returns its result (None if the engine stopped or
+    /// did not answer within 10 s).
+    pub(crate) fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Control) -> R + Send + 'static,
+    ) -> Option<R> {
+        let (tx, rx) = channel();
+        let call: Call = Box::new(move |c| {
+            let _ = tx.send(f(c));
+        });
+        self.0.send(call).ok()?;
+        rx.recv_timeout(Duration::from_secs(10)).ok()
+    }
 }
 
 /// Opens a port's I/O by netdev name (AF_PACKET here; tests and other drivers may differ).
@@ -156,6 +180,7 @@ impl Engine {
             })
             .expect("spawn worker");
         let attached = Arc::new(Mutex::new(Vec::new()));
+        let rib: Arc<RibShared> = Arc::default();
         let mut control = Control {
             ports: Vec::new(),
             free_slots: Vec::new(),
@@ -174,7 +199,7 @@ impl Engine {
             security,
             vlans: Vec::new(),
             groups: Vec::new(),
-            rib: Rib::new(),
+            rib: rib.clone(),
             fed: HashMap::new(),
             absent: Vec::new(),
             link_events: crate::link_events::LinkEvents::open(),
@@ -214,6 +239,7 @@ impl Engine {
             threads: vec![worker_thread, control_thread],
             calls,
             attached,
+            rib,
         }
     }
 
@@ -223,12 +249,16 @@ impl Engine {
         &self,
         f: impl FnOnce(&mut Control) -> R + Send + 'static,
     ) -> Option<R> {
-        let (tx, rx) = channel();
-        let call: Call = Box::new(move |c| {
-            let _ = tx.send(f(c));
-        });
-        self.calls.send(call).ok()?;
-        rx.recv_timeout(Duration::from_secs(10)).ok()
+        self.caller().call(f)
+    }
+
+    pub(crate) fn caller(&self) -> Caller {
+        Caller(self.calls.clone())
+    }
+
+    /// The RIB, for `show route` on the asking thread.
+    pub(crate) fn rib(&self) -> Arc<RibShared> {
+        self.rib.clone()
     }
 
     /// Moves the running engine to `plan`, one change at a time. `opened` are the ports the
@@ -296,8 +326,9 @@ pub(crate) struct Control {
     pub vlans: Vec<VlanPlan>,
     /// Equal-cost sets by group id (members with ports as slots).
     pub groups: Vec<Vec<Target>>,
-    /// Every candidate route; the active ones are what `routes` and the FIB hold.
-    pub rib: Rib,
+    /// Every candidate route (the active ones are what `routes` and the FIB hold), shared
+    /// with the threads that answer `show route`.
+    pub rib: Arc<RibShared>,
     /// What the configuration's producers gave the RIB at the last commit (ports as slots).
     fed: HashMap<(IpPrefix, Source), RibRoute>,
     /// Configured interfaces whose netdev does not exist (for `show interfaces`).
@@ -440,6 +471,12 @@ impl Control {
         let names = self.ports.iter().flatten().filter(|p| p.attached);
         *self.attached.lock().unwrap_or_else(|e| e.into_inner()) =
             names.map(|p| p.name.clone()).collect();
+        self.rib.names.store(Arc::new(
+            self.ports
+                .iter()
+                .map(|p| p.as_ref().map_or_else(String::new, |p| p.name.clone()))
+                .collect(),
+        ));
     }
 
     fn alloc_slot(&mut self) -> u16 {
@@ -911,9 +948,10 @@ impl Control {
 
     /// Tells the RIB which ports can carry traffic (a no-op for those that did not change).
     fn sync_interfaces(&mut self) {
+        let shared = self.rib.clone();
+        let mut rib = shared.write();
         for slot in 0..self.ports.len() as u16 {
-            let up = self.usable(slot);
-            self.rib.set_interface(u32::from(slot), up);
+            rib.set_interface(u32::from(slot), self.usable(slot));
         }
     }
 
@@ -955,13 +993,15 @@ impl Control {
                 route,
             );
         }
-        self.rib.set_time(unix_now());
+        let shared = self.rib.clone();
+        let mut rib = shared.write();
+        rib.set_time(unix_now());
         for (k, _) in self.fed.iter().filter(|(k, _)| !fed.contains_key(k)) {
-            self.rib.update(k.0, k.1, None);
+            rib.update(k.0, k.1, None);
         }
         for (k, r) in &fed {
             if self.fed.get(k) != Some(r) {
-                self.rib.update(k.0, k.1, Some(r.clone()));
+                rib.update(k.0, k.1, Some(r.clone()));
             }
         }
         self.fed = fed;
@@ -989,20 +1029,30 @@ impl Control {
     /// route points at them), then the FIB in one batch per family, then next hops no route
     /// uses any more. Only the prefixes that changed are touched.
     fn apply_rib(&mut self) {
-        let updates = self.rib.drain_fib_updates();
+        // Under the write lock only as long as the drain takes; the FIB is written after.
+        type Update = (IpAddr, u8, Option<(NextHops, Protocol)>);
+        let updates: Vec<Update> = {
+            let mut rib = self.rib.write();
+            let drained = rib.drain_fib_updates();
+            drained
+                .into_iter()
+                .map(|u| {
+                    let active = u.active.map(|a| (rib.usable_hops(&a), a.protocol));
+                    (u.prefix.ip(), u.prefix.length(), active)
+                })
+                .collect()
+        };
         if updates.is_empty() {
             return;
         }
         // Per prefix: the installed route it gets (target, protocol, next-hop index), or none.
         type Change = (IpAddr, u8, Option<(Target, Protocol, u32)>);
         let mut changes: Vec<Change> = Vec::with_capacity(updates.len());
-        for u in updates {
-            let (dst, len) = (u.prefix.ip(), u.prefix.length());
-            let Some(a) = u.active else {
+        for (dst, len, active) in updates {
+            let Some((hops, protocol)) = active else {
                 changes.push((dst, len, None));
                 continue;
             };
-            let hops = self.rib.usable_hops(&a);
             let Some(t) = self.target_of(&hops) else {
                 changes.push((dst, len, None));
                 continue;
@@ -1010,7 +1060,7 @@ impl Control {
             match self.intern(t) {
                 Some(nh) => {
                     *self.target_refs.entry(t).or_default() += 1;
-                    changes.push((dst, len, Some((t, a.protocol, nh))));
+                    changes.push((dst, len, Some((t, protocol, nh))));
                 }
                 None => {
                     // No index for its next hop: not installed (an older route to the same

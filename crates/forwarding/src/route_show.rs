@@ -1,17 +1,48 @@
 //! `show route` from the RIB, in Junos's shapes: every candidate per prefix (`*` active,
 //! `-` last active, blank inactive), hidden routes apart (`show route hidden`), a longest-prefix
 //! match for a bare address, `exact`, `longer`, `protocol NAME`, `detail`, `summary`.
+//!
+//! It runs on the thread that asks, not the control thread (which answers ARP), and reads the
+//! RIB a chunk of prefixes at a time under its read lock: between chunks the control thread
+//! may write (a commit, a link change), so a full-table listing never holds them up for more
+//! than one chunk. As on Junos, a listing taken while routes change may show some of each.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime};
 
-use savin_rib::{Addr, Candidate, Entry, Hop, Inactive, NextHopTable, Prefix, Protocol, Table};
+use arc_swap::ArcSwap;
+use savin_rib::{
+    Addr, Candidate, Entry, Hop, Inactive, NextHopTable, Prefix, Protocol, Rib, Summary, Table,
+};
 use serde_json::{json, Value};
 
-use crate::control::{host_len, Control};
-use crate::show::{age, pretty};
+use crate::control::host_len;
+use crate::show::{age, logical, pretty};
+
+/// Prefixes read under one hold of the read lock.
+const CHUNK: usize = 2048;
+
+/// The RIB and what its renderers need, shared between the control thread (the writer) and
+/// the threads that answer `show route`.
+#[derive(Default)]
+pub struct RibShared {
+    pub rib: RwLock<Rib>,
+    /// Each port slot's netdev name (empty: no port).
+    pub names: ArcSwap<Vec<String>>,
+}
+
+impl RibShared {
+    pub fn read(&self) -> RwLockReadGuard<'_, Rib> {
+        self.rib.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rib> {
+        self.rib.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// What `show route` was asked for.
 #[derive(Default)]
@@ -83,43 +114,6 @@ impl Query {
                 .protocols
                 .is_none_or(|p| p.contains(&c.source.protocol))
     }
-
-    /// The prefixes of `table` the query selects, in order.
-    fn rows<'t, A: Addr>(
-        &self,
-        table: &'t Table<A>,
-        nhs: &NextHopTable,
-    ) -> Vec<(Prefix<A>, &'t Entry)> {
-        let visible = |e: &Entry| e.candidates().iter().any(|c| self.shows(e, c, nhs));
-        let Some((ip, len, bare)) = self.filter else {
-            return table
-                .iter()
-                .filter(|(_, e)| visible(e))
-                .map(|(p, e)| (*p, e))
-                .collect();
-        };
-        let Some(addr) = A::from_ip(ip) else {
-            return Vec::new();
-        };
-        let p = Prefix::new(addr, len);
-        if bare && !self.exact {
-            // Junos: an address alone is the longest match (and what lies under a host route).
-            return table.longest_match(addr, visible).into_iter().collect();
-        }
-        if self.exact {
-            return table
-                .get(p)
-                .filter(|e| visible(e))
-                .map(|e| (p, e))
-                .into_iter()
-                .collect();
-        }
-        table
-            .within(p)
-            .filter(|(q, e)| (!self.longer || q.length() > len) && visible(e))
-            .map(|(q, e)| (*q, e))
-            .collect()
-    }
 }
 
 /// Junos's mark in front of a route: `*` active, `-` last active, blank otherwise.
@@ -137,21 +131,26 @@ fn since(c: &Candidate) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(c.since)
 }
 
-/// A table's header counts.
-struct Counts {
-    destinations: usize,
-    routes: usize,
-    active: usize,
-    hidden: usize,
+/// Renders routes: the RIB under a read lock, and the port names.
+struct View<'a> {
+    nhs: &'a NextHopTable,
+    names: &'a [String],
 }
 
-impl Control {
+impl View<'_> {
+    fn ifl(&self, port: u32) -> String {
+        match self.names.get(port as usize) {
+            Some(n) if !n.is_empty() => logical(n),
+            _ => format!("port{port}"),
+        }
+    }
+
     /// The hops of a candidate as shown: a route that carries traffic shows its usable
     /// members (selected); a hidden one shows all it has.
     fn shown_hops(&self, c: &Candidate) -> Vec<(Hop, bool)> {
-        let nhs = self.rib.next_hops();
-        let mask = nhs.usable(c.nh);
-        nhs.hops(c.nh)
+        let mask = self.nhs.usable(c.nh);
+        self.nhs
+            .hops(c.nh)
             .hops()
             .iter()
             .enumerate()
@@ -163,9 +162,9 @@ impl Control {
     fn hop_text(&self, h: Hop, selected: bool) -> String {
         let sel = if selected { '>' } else { ' ' };
         match h {
-            Hop::Connected(p) => format!("{sel}  via {}", self.ifl(p as u16)),
-            Hop::Gateway(p, gw) => format!("{sel}  to {gw} via {}", self.ifl(p as u16)),
-            Hop::Local(p) => format!("   Local via {}", self.ifl(p as u16)),
+            Hop::Connected(p) => format!("{sel}  via {}", self.ifl(p)),
+            Hop::Gateway(p, gw) => format!("{sel}  to {gw} via {}", self.ifl(p)),
+            Hop::Local(p) => format!("   Local via {}", self.ifl(p)),
             Hop::Discard => "   Discard".into(),
             Hop::Reject => "   Reject".into(),
             Hop::Unresolved(gw) => format!("   to {gw} (unresolved)"),
@@ -174,9 +173,9 @@ impl Control {
 
     fn hop_json(&self, h: Hop, selected: bool) -> Value {
         let mut v = match h {
-            Hop::Connected(p) => json!({"via": self.ifl(p as u16)}),
-            Hop::Gateway(p, gw) => json!({"to": gw.to_string(), "via": self.ifl(p as u16)}),
-            Hop::Local(p) => json!({"nh-local-interface": self.ifl(p as u16)}),
+            Hop::Connected(p) => json!({"via": self.ifl(p)}),
+            Hop::Gateway(p, gw) => json!({"to": gw.to_string(), "via": self.ifl(p)}),
+            Hop::Local(p) => json!({"nh-local-interface": self.ifl(p)}),
             Hop::Discard => json!({"nh-type": "Discard"}),
             Hop::Reject => json!({"nh-type": "Reject"}),
             Hop::Unresolved(gw) => json!({"to": gw.to_string(), "nh-type": "Unusable"}),
@@ -187,120 +186,51 @@ impl Control {
         v
     }
 
-    pub fn show_route(&self, args: &[String], json_out: bool) -> Result<String, String> {
-        let q = Query::parse(args)?;
-        let nhs = self.rib.next_hops();
-        if q.summary {
-            return Ok(self.route_summary(&q, json_out));
-        }
-        // (name, counts, rows as (prefix text, entry))
-        let rows4: Vec<(String, &Entry)> = q
-            .rows(&self.rib.inet, nhs)
-            .into_iter()
-            .map(|(p, e)| (p.to_string(), e))
+    /// One destination, in the brief text form.
+    fn text(&self, out: &mut String, dst: &str, e: &Entry, q: &Query) {
+        let shown: Vec<&Candidate> = e
+            .candidates()
+            .iter()
+            .filter(|c| q.shows(e, c, self.nhs))
             .collect();
-        let rows6: Vec<(String, &Entry)> = q
-            .rows(&self.rib.inet6, nhs)
-            .into_iter()
-            .map(|(p, e)| (p.to_string(), e))
-            .collect();
-        type Shown<'e> = (&'static str, Counts, Vec<(String, &'e Entry)>);
-        let mut tables: Vec<Shown> = Vec::new();
-        for (name, s, rows) in [
-            ("inet.0", self.rib.inet.summary(nhs), rows4),
-            ("inet6.0", self.rib.inet6.summary(nhs), rows6),
-        ] {
-            if q.table.as_deref().is_some_and(|t| t != name) {
-                continue;
-            }
-            // Junos prints only the tables with something to show.
-            if rows.is_empty() && (q.filter.is_some() || s.destinations == 0) {
-                continue;
-            }
-            let c = Counts {
-                destinations: s.destinations,
-                routes: s.routes,
-                active: s.active,
-                hidden: s.hidden,
-            };
-            tables.push((name, c, rows));
+        if q.detail {
+            self.detail(out, dst, e, &shown);
+            return;
         }
-
-        if json_out {
-            let list: Vec<Value> = tables
-                .iter()
-                .map(|(name, c, rows)| {
-                    let rt: Vec<Value> = rows
-                        .iter()
-                        .map(|(dst, e)| {
-                            let entries: Vec<Value> = e
-                                .candidates()
-                                .iter()
-                                .filter(|c| q.shows(e, c, nhs))
-                                .map(|c| self.entry_json(e, c))
-                                .collect();
-                            json!({"rt-destination": dst, "rt-entry": entries})
-                        })
-                        .collect();
-                    json!({
-                        "table-name": name,
-                        "destination-count": c.destinations,
-                        "total-route-count": c.routes,
-                        "active-route-count": c.active,
-                        "holddown-route-count": 0,
-                        "hidden-route-count": c.hidden,
-                        "rt": rt,
-                    })
-                })
-                .collect();
-            return Ok(pretty(json!({"route-information": {"route-table": list}})));
+        // Junos moves the rest to the next line when the prefix is too long.
+        if dst.len() > 18 {
+            let _ = writeln!(out, "{dst}");
+            let _ = write!(out, "{:<18}", "");
+        } else {
+            let _ = write!(out, "{dst:<18}");
         }
-        let mut out = String::new();
-        for (name, c, rows) in tables {
+        for (i, c) in shown.iter().enumerate() {
+            if i > 0 {
+                let _ = write!(out, "{:<18}", "");
+            }
             let _ = writeln!(
                 out,
-                "\n{name}: {} destinations, {} routes ({} active, 0 holddown, {} hidden)",
-                c.destinations, c.routes, c.active, c.hidden
+                " {}[{}/{}] {}",
+                mark(e, c),
+                c.source.protocol.name(),
+                c.preference,
+                age(since(c))
             );
-            if !q.detail {
-                out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
-            }
-            for (dst, e) in rows {
-                let shown: Vec<&Candidate> = e
-                    .candidates()
-                    .iter()
-                    .filter(|c| q.shows(e, c, nhs))
-                    .collect();
-                if q.detail {
-                    self.entry_detail(&mut out, &dst, e, &shown);
-                    continue;
-                }
-                // Junos moves the rest to the next line when the prefix is too long.
-                if dst.len() > 18 {
-                    let _ = writeln!(out, "{dst}");
-                    let _ = write!(out, "{:<18}", "");
-                } else {
-                    let _ = write!(out, "{dst:<18}");
-                }
-                for (i, c) in shown.iter().enumerate() {
-                    if i > 0 {
-                        let _ = write!(out, "{:<18}", "");
-                    }
-                    let _ = writeln!(
-                        out,
-                        " {}[{}/{}] {}",
-                        mark(e, c),
-                        c.source.protocol.name(),
-                        c.preference,
-                        age(since(c))
-                    );
-                    for (h, sel) in self.shown_hops(c) {
-                        let _ = writeln!(out, "                    {}", self.hop_text(h, sel));
-                    }
-                }
+            for (h, sel) in self.shown_hops(c) {
+                let _ = writeln!(out, "                    {}", self.hop_text(h, sel));
             }
         }
-        Ok(out)
+    }
+
+    /// One destination as JSON.
+    fn json(&self, dst: &str, e: &Entry, q: &Query) -> Value {
+        let entries: Vec<Value> = e
+            .candidates()
+            .iter()
+            .filter(|c| q.shows(e, c, self.nhs))
+            .map(|c| self.entry_json(e, c))
+            .collect();
+        json!({"rt-destination": dst, "rt-entry": entries})
     }
 
     fn entry_json(&self, e: &Entry, c: &Candidate) -> Value {
@@ -325,14 +255,14 @@ impl Control {
         if c.metric != 0 {
             v["metric"] = json!(c.metric);
         }
-        if let Some(r) = e.inactive_reason(c, self.rib.next_hops()) {
+        if let Some(r) = e.inactive_reason(c, self.nhs) {
             v["inactive-reason"] = json!(inactive_text(r));
         }
         v
     }
 
     /// `show route detail`: one block per prefix, one paragraph per route.
-    fn entry_detail(&self, out: &mut String, dst: &str, e: &Entry, shown: &[&Candidate]) {
+    fn detail(&self, out: &mut String, dst: &str, e: &Entry, shown: &[&Candidate]) {
         let announced = usize::from(e.active().is_some());
         let n = e.candidates().len();
         let entries = if n == 1 { "entry" } else { "entries" };
@@ -371,67 +301,264 @@ impl Control {
                 "<Int>"
             };
             let _ = writeln!(out, "                State: {state}");
-            if let Some(r) = e.inactive_reason(c, self.rib.next_hops()) {
+            if let Some(r) = e.inactive_reason(c, self.nhs) {
                 let _ = writeln!(out, "                Inactive reason: {}", inactive_text(r));
             }
             let _ = writeln!(out, "                Age: {}", age(since(c)));
         }
     }
+}
 
-    /// `show route summary`.
-    fn route_summary(&self, q: &Query, json_out: bool) -> String {
-        let nhs = self.rib.next_hops();
-        let mut tables = vec![("inet.0", self.rib.inet.summary(nhs))];
-        tables.push(("inet6.0", self.rib.inet6.summary(nhs)));
-        tables.retain(|(name, _)| q.table.as_deref().is_none_or(|t| t == *name));
-        // By protocol name (OSPF internal and external are one line, as on Junos).
-        let by_name = |s: &savin_rib::Summary| {
-            let mut m: BTreeMap<(Protocol, &str), (usize, usize)> = BTreeMap::new();
-            let mut seen: BTreeMap<&str, Protocol> = BTreeMap::new();
-            for (p, (r, a)) in &s.protocols {
-                let first = *seen.entry(p.name()).or_insert(*p);
-                let e = m.entry((first, p.name())).or_default();
-                e.0 += r;
-                e.1 += a;
-            }
-            m.into_iter().map(|((_, n), c)| (n, c)).collect::<Vec<_>>()
-        };
-        if json_out {
-            let list: Vec<Value> = tables
-                .iter()
-                .map(|(name, s)| {
-                    let protocols: Vec<Value> = by_name(s)
-                        .into_iter()
-                        .map(|(n, (r, a))| {
-                            json!({"protocol-name": n, "protocol-route-count": r, "active-route-count": a})
-                        })
-                        .collect();
-                    json!({
-                        "table-name": name,
-                        "destination-count": s.destinations,
-                        "total-route-count": s.routes,
-                        "active-route-count": s.active,
-                        "holddown-route-count": 0,
-                        "hidden-route-count": s.hidden,
-                        "protocols": protocols,
-                    })
-                })
-                .collect();
-            return pretty(json!({"route-summary-information": {"route-table": list}}));
+/// One family's table within the RIB.
+type Pick<A> = fn(&Rib) -> &Table<A>;
+
+/// A table's counts, read a chunk at a time.
+fn count<A: Addr>(shared: &RibShared, pick: Pick<A>) -> Summary {
+    let mut s = Summary::default();
+    let all = Prefix::new(A::masked(first_addr::<A>(), 0), 0);
+    let mut after = None;
+    loop {
+        let rib = shared.read();
+        let mut n = 0;
+        for (p, e) in pick(&rib).within_after(all, after).take(CHUNK) {
+            s.add(e, rib.next_hops());
+            after = Some(*p);
+            n += 1;
         }
-        let mut out = String::new();
-        for (name, s) in tables {
-            let _ = writeln!(
-                out,
-                "\n{name}: {} destinations, {} routes ({} active, 0 holddown, {} hidden)",
-                s.destinations, s.routes, s.active, s.hidden
-            );
-            for (n, (r, a)) in by_name(&s) {
-                let _ = writeln!(out, "{n:>20}: {r:>6} routes, {a:>6} active");
-            }
+        if n < CHUNK {
+            return s;
         }
-        out
     }
+}
+
+/// The zero address of a family (`Addr` has no constructor of its own).
+fn first_addr<A: Addr>() -> A {
+    let ip = if A::BITS == 32 {
+        IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+    };
+    A::from_ip(ip).expect("the family's own zero address")
+}
+
+/// What a table shows: rendered text or JSON rows, and how many destinations.
+enum Rows {
+    Text(String),
+    Json(Vec<Value>),
+}
+
+fn rows<A: Addr>(
+    shared: &RibShared,
+    pick: Pick<A>,
+    q: &Query,
+    names: &[String],
+    json_out: bool,
+) -> (usize, Rows) {
+    let mut text = String::new();
+    let mut js = Vec::new();
+    let mut shown = 0;
+    let mut emit = |view: &View, p: Prefix<A>, e: &Entry| {
+        let dst = p.to_string();
+        if json_out {
+            js.push(view.json(&dst, e, q));
+        } else {
+            view.text(&mut text, &dst, e, q);
+        }
+    };
+    let finish = |shown, text, js| {
+        (
+            shown,
+            if json_out {
+                Rows::Json(js)
+            } else {
+                Rows::Text(text)
+            },
+        )
+    };
+    let Some((ip, len, bare)) = q.filter else {
+        let all = Prefix::new(first_addr::<A>(), 0);
+        shown = walk(shared, pick, all, q, names, &mut emit);
+        return finish(shown, text, js);
+    };
+    let Some(addr) = A::from_ip(ip) else {
+        return finish(0, text, js);
+    };
+    let p = Prefix::new(addr, len);
+    if bare || q.exact {
+        let rib = shared.read();
+        let nhs = rib.next_hops();
+        let view = View { nhs, names };
+        let table = pick(&rib);
+        let visible = |e: &Entry| e.candidates().iter().any(|c| q.shows(e, c, nhs));
+        // Junos: an address alone is the longest match.
+        let hit = if q.exact {
+            table.get(p).filter(|e| visible(e)).map(|e| (p, e))
+        } else {
+            table.longest_match(addr, visible)
+        };
+        if let Some((p, e)) = hit {
+            emit(&view, p, e);
+            shown = 1;
+        }
+        drop(rib);
+        return finish(shown, text, js);
+    }
+    shown = walk(shared, pick, p, q, names, &mut emit);
+    finish(shown, text, js)
+}
+
+/// Walks the destinations inside `outer` that the query shows, a chunk per read lock.
+fn walk<A: Addr>(
+    shared: &RibShared,
+    pick: Pick<A>,
+    outer: Prefix<A>,
+    q: &Query,
+    names: &[String],
+    emit: &mut impl FnMut(&View, Prefix<A>, &Entry),
+) -> usize {
+    let mut after = None;
+    let mut shown = 0;
+    loop {
+        let rib = shared.read();
+        let nhs = rib.next_hops();
+        let view = View { nhs, names };
+        let mut n = 0;
+        for (p, e) in pick(&rib).within_after(outer, after).take(CHUNK) {
+            n += 1;
+            after = Some(*p);
+            let longer_ok = !q.longer || p.length() > outer.length();
+            if longer_ok && e.candidates().iter().any(|c| q.shows(e, c, nhs)) {
+                emit(&view, *p, e);
+                shown += 1;
+            }
+        }
+        if n < CHUNK {
+            return shown;
+        }
+    }
+}
+
+/// `show route ...`, on the caller's thread.
+pub fn show_route(shared: &RibShared, args: &[String], json_out: bool) -> Result<String, String> {
+    let q = Query::parse(args)?;
+    let names = shared.names.load_full();
+    let v4: Pick<u32> = |r| &r.inet;
+    let v6: Pick<u128> = |r| &r.inet6;
+    let wanted = |name: &str| q.table.as_deref().is_none_or(|t| t == name);
+    let mut tables: Vec<(&str, Summary, usize, Rows)> = Vec::new();
+    if wanted("inet.0") {
+        let s = count(shared, v4);
+        let (n, r) = if q.summary {
+            (0, Rows::Text(String::new()))
+        } else {
+            rows(shared, v4, &q, &names, json_out)
+        };
+        tables.push(("inet.0", s, n, r));
+    }
+    if wanted("inet6.0") {
+        let s = count(shared, v6);
+        let (n, r) = if q.summary {
+            (0, Rows::Text(String::new()))
+        } else {
+            rows(shared, v6, &q, &names, json_out)
+        };
+        tables.push(("inet6.0", s, n, r));
+    }
+    if q.summary {
+        return Ok(summary(
+            tables.into_iter().map(|(n, s, ..)| (n, s)).collect(),
+            json_out,
+        ));
+    }
+    // Junos prints only the tables with something to show.
+    tables.retain(|(_, s, n, _)| *n > 0 || (q.filter.is_none() && s.destinations > 0));
+    if json_out {
+        let list: Vec<Value> = tables
+            .into_iter()
+            .map(|(name, s, _, r)| {
+                let rt = match r {
+                    Rows::Json(v) => v,
+                    Rows::Text(_) => Vec::new(),
+                };
+                json!({
+                    "table-name": name,
+                    "destination-count": s.destinations,
+                    "total-route-count": s.routes,
+                    "active-route-count": s.active,
+                    "holddown-route-count": 0,
+                    "hidden-route-count": s.hidden,
+                    "rt": rt,
+                })
+            })
+            .collect();
+        return Ok(pretty(json!({"route-information": {"route-table": list}})));
+    }
+    let mut out = String::new();
+    for (name, s, _, r) in tables {
+        let _ = writeln!(
+            out,
+            "\n{name}: {} destinations, {} routes ({} active, 0 holddown, {} hidden)",
+            s.destinations, s.routes, s.active, s.hidden
+        );
+        if !q.detail {
+            out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
+        }
+        if let Rows::Text(t) = r {
+            out.push_str(&t);
+        }
+    }
+    Ok(out)
+}
+
+/// `show route summary`.
+fn summary(tables: Vec<(&str, Summary)>, json_out: bool) -> String {
+    // By protocol name (OSPF internal and external are one line, as on Junos).
+    let by_name = |s: &Summary| {
+        let mut m: BTreeMap<(Protocol, &str), (usize, usize)> = BTreeMap::new();
+        let mut seen: BTreeMap<&str, Protocol> = BTreeMap::new();
+        for (p, (r, a)) in &s.protocols {
+            let first = *seen.entry(p.name()).or_insert(*p);
+            let e = m.entry((first, p.name())).or_default();
+            e.0 += r;
+            e.1 += a;
+        }
+        m.into_iter().map(|((_, n), c)| (n, c)).collect::<Vec<_>>()
+    };
+    if json_out {
+        let list: Vec<Value> = tables
+            .iter()
+            .map(|(name, s)| {
+                let protocols: Vec<Value> = by_name(s)
+                    .into_iter()
+                    .map(|(n, (r, a))| {
+                        json!({"protocol-name": n, "protocol-route-count": r, "active-route-count": a})
+                    })
+                    .collect();
+                json!({
+                    "table-name": name,
+                    "destination-count": s.destinations,
+                    "total-route-count": s.routes,
+                    "active-route-count": s.active,
+                    "holddown-route-count": 0,
+                    "hidden-route-count": s.hidden,
+                    "protocols": protocols,
+                })
+            })
+            .collect();
+        return pretty(json!({"route-summary-information": {"route-table": list}}));
+    }
+    let mut out = String::new();
+    for (name, s) in tables {
+        let _ = writeln!(
+            out,
+            "\n{name}: {} destinations, {} routes ({} active, 0 holddown, {} hidden)",
+            s.destinations, s.routes, s.active, s.hidden
+        );
+        for (n, (r, a)) in by_name(&s) {
+            let _ = writeln!(out, "{n:>20}: {r:>6} routes, {a:>6} active");
+        }
+    }
+    out
 }
 
 fn inactive_text(r: Inactive) -> &'static str {

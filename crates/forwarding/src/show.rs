@@ -55,7 +55,7 @@ pub(crate) fn age(since: SystemTime) -> String {
 }
 
 /// The logical interface of a port: `eth1.0`, and an IRB's own name (`irb.100`).
-fn logical(name: &str) -> String {
+pub(crate) fn logical(name: &str) -> String {
     if name.contains('.') {
         name.to_string()
     } else {
@@ -862,12 +862,20 @@ impl Operational for Ops {
                 ),
             };
         };
+        // `show route` reads the RIB on this thread; the rest runs on the control thread.
+        // Neither holds the subsystem's lock meanwhile (a commit may go on).
+        if command == ["show", "route"] {
+            let rib = engine.rib();
+            drop(running);
+            return crate::route_show::show_route(&rib, args, json_out);
+        }
+        let caller = engine.caller();
+        drop(running);
         let args = args.to_vec();
         let cmd: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-        let out = engine.call(move |c| -> Result<String, String> {
+        let out = caller.call(move |c| -> Result<String, String> {
             let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
             match cmd.as_slice() {
-                ["show", "route"] => c.show_route(&args, json_out),
                 ["show", "route", "forwarding-table"] => Ok(c.show_forwarding_table(json_out)),
                 ["show", "arp"] => Ok(c.show_arp(json_out)),
                 ["show", "ipv6", "neighbors"] => Ok(c.show_nd(json_out)),

@@ -150,6 +150,13 @@ impl Server {
                     let mut s = session.take().expect("session present");
                     let res = tokio::task::spawn_blocking(move || {
                         let mut sh = lock(&shared);
+                        // A subsystem's show command runs after the lock is released.
+                        if let Request::Exec { line, .. } = &req {
+                            if let Some(op) = s.deferred_op(&sh, line) {
+                                drop(sh);
+                                return (s, op.run(), false);
+                            }
+                        }
                         let before = sh.engine.deadline_ms();
                         let reply = match req {
                             Request::Exec { line, data } => s.exec(&mut sh, &line, data, now_ms()),

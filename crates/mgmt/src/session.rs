@@ -295,6 +295,45 @@ enum Filter {
 }
 
 /// Splits `cmd | a | b` at bars outside quotes.
+/// An operational command of a subsystem, taken out from under the management lock.
+pub struct DeferredOp {
+    provider: Arc<dyn Operational>,
+    command: &'static [&'static str],
+    args: Vec<String>,
+    json: bool,
+    filters: Vec<Filter>,
+    prompt: String,
+    banner: String,
+}
+
+impl DeferredOp {
+    /// Runs the command and makes the session's reply.
+    pub fn run(self) -> Reply {
+        let (ok, output) = match self.provider.run(self.command, &self.args, self.json) {
+            Ok(o) => (true, apply_filters(o, &self.filters)),
+            Err(e) => {
+                let e = err::<()>(e).unwrap_err();
+                (
+                    false,
+                    if e.ends_with('\n') {
+                        e
+                    } else {
+                        format!("{e}\n")
+                    },
+                )
+            }
+        };
+        Reply {
+            ok,
+            output,
+            prompt: self.prompt,
+            banner: self.banner,
+            exit: false,
+            completions: Vec::new(),
+        }
+    }
+}
+
 fn split_pipes(line: &str) -> (String, Vec<String>) {
     let mut parts = split_unquoted(line, '|');
     let cmd = parts.remove(0);
@@ -504,6 +543,43 @@ impl Session {
             exit,
             completions: Vec::new(),
         }
+    }
+
+    /// The operational command of `line` if a subsystem answers it (`show route`, `show
+    /// arp`, ...): the server runs it after releasing the management lock, so a long `show`
+    /// never holds up a commit or another session. None for everything else (configuration
+    /// mode, the commands answered here, `| compare`, a line that does not parse: `exec`
+    /// reports those).
+    pub fn deferred_op(&self, sh: &Shared, line: &str) -> Option<DeferredOp> {
+        if !matches!(self.mode, Mode::Operational) {
+            return None;
+        }
+        let (cmd, pipe_parts) = split_pipes(line);
+        let pipes = parse_pipes(&pipe_parts).ok()?;
+        if pipes.compare.is_some() || pipes.display_set {
+            return None;
+        }
+        let words = command_words(&cmd).ok()?;
+        let m = match_command(&sh.op_table, &words).ok()?;
+        if m.len() < 2 {
+            return None;
+        }
+        let (provider, command) = sh.operational.iter().find_map(|o| {
+            o.commands()
+                .iter()
+                .find(|(w, _)| *w == m.as_slice())
+                .map(|(w, _)| (o.clone(), *w))
+        })?;
+        let (prompt, banner) = self.prompt(sh);
+        Some(DeferredOp {
+            provider,
+            command,
+            args: words[m.len()..].iter().map(|w| w.text.clone()).collect(),
+            json: pipes.display_json,
+            filters: pipes.filters,
+            prompt,
+            banner,
+        })
     }
 
     fn dispatch(

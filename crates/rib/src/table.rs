@@ -121,6 +121,24 @@ pub struct Summary {
     pub protocols: BTreeMap<Protocol, (usize, usize)>,
 }
 
+impl Summary {
+    /// Counts one destination and its routes.
+    pub fn add(&mut self, e: &Entry, nhs: &NextHopTable) {
+        self.destinations += 1;
+        for c in &e.cands {
+            self.routes += 1;
+            let p = self.protocols.entry(c.source.protocol).or_default();
+            p.0 += 1;
+            if e.is_active(c) {
+                self.active += 1;
+                p.1 += 1;
+            } else if nhs.usable(c.nh) == 0 {
+                self.hidden += 1;
+            }
+        }
+    }
+}
+
 /// One routing table.
 pub struct Table<A: Addr> {
     routes: BTreeMap<Prefix<A>, Entry>,
@@ -322,10 +340,33 @@ impl<A: Addr> Table<A> {
 
     /// The prefixes inside `outer` (itself included), in order.
     pub fn within(&self, outer: Prefix<A>) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
+        self.within_after(outer, None)
+    }
+
+    /// The prefixes inside `outer` that come after `after`, in order: a reader that walks a
+    /// large table a chunk at a time (letting writers in between) goes on from where it was.
+    pub fn within_after(
+        &self,
+        outer: Prefix<A>,
+        after: Option<Prefix<A>>,
+    ) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
+        use std::ops::Bound;
         let last = Prefix::new(outer.addr().filled(outer.length()), A::BITS);
-        self.routes
-            .range(outer..=last)
-            .filter(move |(p, _)| outer.covers(**p))
+        let start = match after {
+            Some(a) if a >= outer => Bound::Excluded(a),
+            _ => Bound::Included(outer),
+        };
+        let end = if after.is_some_and(|a| a > last) {
+            Bound::Excluded(outer) // nothing left: an empty range
+        } else {
+            Bound::Included(last)
+        };
+        let range = if matches!((start, end), (Bound::Excluded(_), Bound::Excluded(_))) {
+            self.routes.range(outer..outer)
+        } else {
+            self.routes.range((start, end))
+        };
+        range.filter(move |(p, _)| outer.covers(**p))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
@@ -347,22 +388,9 @@ impl<A: Addr> Table<A> {
     }
 
     pub fn summary(&self, nhs: &NextHopTable) -> Summary {
-        let mut s = Summary {
-            destinations: self.routes.len(),
-            ..Summary::default()
-        };
+        let mut s = Summary::default();
         for e in self.routes.values() {
-            for c in &e.cands {
-                s.routes += 1;
-                let p = s.protocols.entry(c.source.protocol).or_default();
-                p.0 += 1;
-                if e.is_active(c) {
-                    s.active += 1;
-                    p.1 += 1;
-                } else if nhs.usable(c.nh) == 0 {
-                    s.hidden += 1;
-                }
-            }
+            s.add(e, nhs);
         }
         s
     }

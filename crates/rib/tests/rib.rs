@@ -277,6 +277,28 @@ fn longest_match_and_within_find_prefixes_without_a_scan() {
         .map(|(p, _)| p.to_string())
         .collect();
     assert_eq!(inside, ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24"]);
+    // A chunked walk goes on from where it was, to the end and no further.
+    let outer = Prefix::new(u32::from(Ipv4Addr::new(10, 0, 0, 0)), 8);
+    let mut after = None;
+    let mut walked = Vec::new();
+    loop {
+        let chunk: Vec<Prefix<u32>> = rib
+            .inet
+            .within_after(outer, after)
+            .take(2)
+            .map(|(p, _)| *p)
+            .collect();
+        walked.extend(chunk.iter().map(|p| p.to_string()));
+        match chunk.last() {
+            Some(p) if chunk.len() == 2 => after = Some(*p),
+            _ => break,
+        }
+    }
+    assert_eq!(walked, inside);
+    let last = Prefix::new(u32::from(Ipv4Addr::new(12, 0, 0, 0)), 8);
+    assert_eq!(rib.inet.within_after(outer, Some(last)).count(), 0);
+    let all = Prefix::new(0u32, 0);
+    assert_eq!(rib.inet.within_after(all, Some(outer)).count(), 3);
 }
 
 #[derive(Debug, Clone)]
