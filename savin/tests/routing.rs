@@ -417,6 +417,100 @@ fn an_ospf_hello_reaches_the_box_when_host_inbound_allows_ospf_and_not_otherwise
     assert!(denied(&net) > before, "counted as host-inbound-denied");
 }
 
+/// `show route` over a large table runs off the control thread and outside the management
+/// lock: while listings of 150,000 routes run, a commit completes and a neighbour is resolved
+/// (ARP, answered by the control thread) without waiting for them. Before, each listing ran
+/// on the control thread under the management lock, so both waited for it.
+#[test]
+fn a_long_show_route_does_not_hold_up_a_commit_or_neighbour_resolution() {
+    use savin_mgmt::proto::{Attachment, Client, Request};
+    use std::time::Instant;
+    const T: &str = "a_long_show_route_does_not_hold_up_a_commit_or_neighbour_resolution";
+    let Some(net) = Net::new(T) else {
+        return;
+    };
+    let h1 = net.h1.clone();
+    let mut set = String::new();
+    for i in 0..150_000u32 {
+        let n = 0x6400_0000u32 + (i << 8);
+        set.push_str(&format!(
+            "set routing-options static route {}.{}.{}.0/24 discard\n",
+            n >> 24,
+            (n >> 16) & 255,
+            (n >> 8) & 255
+        ));
+    }
+    let mut c = Client::connect(&net.sock).unwrap();
+    let exec = |c: &mut Client, line: &str, data: Option<Attachment>| {
+        let r = c
+            .request(&Request::Exec {
+                line: line.into(),
+                data,
+            })
+            .unwrap();
+        assert!(r.ok, "{line}: {}", r.output);
+    };
+    let t = Instant::now();
+    exec(&mut c, "configure", None);
+    exec(
+        &mut c,
+        "load set terminal",
+        Some(Attachment {
+            name: "terminal".into(),
+            text: set,
+        }),
+    );
+    exec(&mut c, "commit", None);
+    eprintln!("150k routes committed in {:?}", t.elapsed());
+    let (_, out) = net.cli("show route summary");
+    assert!(
+        out.contains("Static: 150001 routes, 150001 active"),
+        "{out}"
+    );
+    // The listing alone, for the record.
+    let t = Instant::now();
+    let (ok, out) = net.cli("show route | count");
+    assert!(ok, "{out}");
+    let alone = t.elapsed();
+    // Listings at once; meanwhile the management plane (an edit, `show version`) and the
+    // control thread (`clear arp`, a neighbour resolved again) answer at once, each before
+    // the first listing is done. Before, a listing held the management lock and the control
+    // thread for its whole length, and these waited behind it.
+    let sock = net.sock.clone();
+    let started = Instant::now();
+    let shows: Vec<_> = (0..4)
+        .map(|_| {
+            let sock = sock.clone();
+            std::thread::spawn(move || {
+                let (ok, out) = labnet::cli(&sock, "show route detail | count");
+                assert!(ok, "{out}");
+                started.elapsed()
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    exec(&mut c, "set system host-name during-show", None);
+    let (ok, out) = net.cli("show version");
+    assert!(ok, "{out}");
+    let mgmt_done = started.elapsed();
+    let (ok, out) = net.cli("clear arp");
+    assert!(ok, "{out}");
+    let control_done = started.elapsed();
+    let first_show = shows.into_iter().map(|h| h.join().unwrap()).min().unwrap();
+    eprintln!(
+        "show route alone {alone:?}; with four listings running: an edit and show version \
+         done at {mgmt_done:?}, clear arp at {control_done:?}, the first listing at \
+         {first_show:?}"
+    );
+    assert!(
+        mgmt_done < first_show && control_done < first_show,
+        "the management plane and the control thread answered while the listings ran"
+    );
+    // The neighbour is learnt again, and the edit commits.
+    assert!(net.lab.ping(&h1, "10.0.2.2"), "{}", net.log());
+    exec(&mut c, "commit", None);
+}
+
 #[test]
 fn ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin() {
     const T: &str = "ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin";

@@ -347,6 +347,46 @@ enum Rows {
     Json(Vec<Value>),
 }
 
+/// Where rendered rows go: a chunk's worth under the read lock, then appended to the whole
+/// after the lock is released (growing a large output copies it; not while writers wait).
+struct Sink<'q> {
+    q: &'q Query,
+    json_out: bool,
+    chunk_text: String,
+    chunk_js: Vec<Value>,
+    text: String,
+    js: Vec<Value>,
+    shown: usize,
+}
+
+impl Sink<'_> {
+    fn row<A: Addr>(&mut self, view: &View, p: Prefix<A>, e: &Entry) {
+        let dst = p.to_string();
+        if self.json_out {
+            self.chunk_js.push(view.json(&dst, e, self.q));
+        } else {
+            view.text(&mut self.chunk_text, &dst, e, self.q);
+        }
+        self.shown += 1;
+    }
+
+    fn flush(&mut self) {
+        self.text.push_str(&self.chunk_text);
+        self.chunk_text.clear();
+        self.js.append(&mut self.chunk_js);
+    }
+
+    fn finish(mut self) -> (usize, Rows) {
+        self.flush();
+        let rows = if self.json_out {
+            Rows::Json(self.js)
+        } else {
+            Rows::Text(self.text)
+        };
+        (self.shown, rows)
+    }
+}
+
 fn rows<A: Addr>(
     shared: &RibShared,
     pick: Pick<A>,
@@ -354,34 +394,22 @@ fn rows<A: Addr>(
     names: &[String],
     json_out: bool,
 ) -> (usize, Rows) {
-    let mut text = String::new();
-    let mut js = Vec::new();
-    let mut shown = 0;
-    let mut emit = |view: &View, p: Prefix<A>, e: &Entry| {
-        let dst = p.to_string();
-        if json_out {
-            js.push(view.json(&dst, e, q));
-        } else {
-            view.text(&mut text, &dst, e, q);
-        }
-    };
-    let finish = |shown, text, js| {
-        (
-            shown,
-            if json_out {
-                Rows::Json(js)
-            } else {
-                Rows::Text(text)
-            },
-        )
+    let mut sink = Sink {
+        q,
+        json_out,
+        chunk_text: String::new(),
+        chunk_js: Vec::new(),
+        text: String::new(),
+        js: Vec::new(),
+        shown: 0,
     };
     let Some((ip, len, bare)) = q.filter else {
         let all = Prefix::new(first_addr::<A>(), 0);
-        shown = walk(shared, pick, all, q, names, &mut emit);
-        return finish(shown, text, js);
+        walk(shared, pick, all, names, &mut sink);
+        return sink.finish();
     };
     let Some(addr) = A::from_ip(ip) else {
-        return finish(0, text, js);
+        return sink.finish();
     };
     let p = Prefix::new(addr, len);
     if bare || q.exact {
@@ -397,14 +425,13 @@ fn rows<A: Addr>(
             table.longest_match(addr, visible)
         };
         if let Some((p, e)) = hit {
-            emit(&view, p, e);
-            shown = 1;
+            sink.row(&view, p, e);
         }
         drop(rib);
-        return finish(shown, text, js);
+        return sink.finish();
     }
-    shown = walk(shared, pick, p, q, names, &mut emit);
-    finish(shown, text, js)
+    walk(shared, pick, p, names, &mut sink);
+    sink.finish()
 }
 
 /// Walks the destinations inside `outer` that the query shows, a chunk per read lock.
@@ -412,12 +439,11 @@ fn walk<A: Addr>(
     shared: &RibShared,
     pick: Pick<A>,
     outer: Prefix<A>,
-    q: &Query,
     names: &[String],
-    emit: &mut impl FnMut(&View, Prefix<A>, &Entry),
-) -> usize {
+    sink: &mut Sink,
+) {
+    let q = sink.q;
     let mut after = None;
-    let mut shown = 0;
     loop {
         let rib = shared.read();
         let nhs = rib.next_hops();
@@ -428,12 +454,13 @@ fn walk<A: Addr>(
             after = Some(*p);
             let longer_ok = !q.longer || p.length() > outer.length();
             if longer_ok && e.candidates().iter().any(|c| q.shows(e, c, nhs)) {
-                emit(&view, *p, e);
-                shown += 1;
+                sink.row(&view, *p, e);
             }
         }
+        drop(rib);
+        sink.flush();
         if n < CHUNK {
-            return shown;
+            return;
         }
     }
 }
@@ -567,5 +594,67 @@ fn inactive_text(r: Inactive) -> &'static str {
         Inactive::Preference => "Route Preference",
         Inactive::Metric => "Route Metric or MED comparison",
         Inactive::Tie => "Not Best in its group",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use savin_rib::{IpPrefix, NextHops, Route, Source};
+
+    use super::*;
+
+    /// A listing of a million routes lets the writer (the control thread applying a commit or
+    /// a link change) in between its chunks: no wait for the write lock is more than a small
+    /// part of the listing. With one read lock over the whole listing the writer would wait
+    /// for most of it at once.
+    #[test]
+    fn a_full_table_listing_lets_the_writer_in_between_chunks() {
+        let shared = Arc::new(RibShared::default());
+        {
+            let mut rib = shared.write();
+            for i in 0..1_000_000u32 {
+                let p = IpPrefix::new(IpAddr::V4((0x0100_0000 + (i << 8)).into()), 24);
+                rib.update(
+                    p,
+                    Source::new(Protocol::Static, 5),
+                    Some(Route::new(Protocol::Static, NextHops::one(Hop::Discard))),
+                );
+            }
+            assert_eq!(rib.drain_fib_updates().len(), 1_000_000);
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        let listing = {
+            let (shared, done) = (shared.clone(), done.clone());
+            std::thread::spawn(move || {
+                let out = show_route(&shared, &[], false).unwrap();
+                done.store(true, Ordering::SeqCst);
+                out
+            })
+        };
+        let started = std::time::Instant::now();
+        let (mut writes, mut longest) = (0u64, Duration::ZERO);
+        while !done.load(Ordering::SeqCst) {
+            let t = std::time::Instant::now();
+            shared.write().set_time(writes);
+            longest = longest.max(t.elapsed());
+            writes += 1;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let listing_took = started.elapsed();
+        let out = listing.join().unwrap();
+        assert!(
+            out.contains("inet.0: 1000000 destinations"),
+            "{}",
+            &out[..200]
+        );
+        assert_eq!(out.matches("*[Static/5]").count(), 1_000_000);
+        eprintln!("listing {listing_took:?}, {writes} writes, the longest wait {longest:?}");
+        assert!(
+            longest * 4 < listing_took,
+            "the writer waited {longest:?} at once during a listing of {listing_took:?}"
+        );
     }
 }
