@@ -422,10 +422,10 @@ fn an_ospf_hello_reaches_the_box_when_host_inbound_allows_ospf_and_not_otherwise
 /// (ARP, answered by the control thread) without waiting for them. Before, each listing ran
 /// on the control thread under the management lock, so both waited for it.
 #[test]
-fn a_long_show_route_does_not_hold_up_a_commit_or_neighbour_resolution() {
+fn a_long_show_route_does_not_hold_up_the_management_plane_or_the_control_thread() {
     use savin_mgmt::proto::{Attachment, Client, Request};
     use std::time::Instant;
-    const T: &str = "a_long_show_route_does_not_hold_up_a_commit_or_neighbour_resolution";
+    const T: &str = "a_long_show_route_does_not_hold_up_the_management_plane_or_the_control_thread";
     let Some(net) = Net::new(T) else {
         return;
     };
