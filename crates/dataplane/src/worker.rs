@@ -21,8 +21,7 @@ pub use crate::punt::{PuntReason, Punted};
 use crate::screen::{self, Attack, ScreenState, SourceRoute};
 use crate::security::{self, SecurityTables};
 use savin_classify::Header;
-use savin_config::model::security::Action;
-use savin_security::NatAction;
+use savin_security::{Action, NatAction};
 use savin_session::{Dir, FlowKey, Probe, SessionTable};
 
 /// What a next hop resolves to: the output port, the Ethernet addresses to write and the

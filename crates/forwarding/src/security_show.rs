@@ -6,8 +6,8 @@ use std::net::Ipv4Addr;
 use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
-use savin_config::model::security::Action;
 use savin_dataplane::ToWorker;
+use savin_security::Action;
 use savin_security::DEFAULT_POLICY;
 use savin_session::{Info, State};
 use serde_json::{json, Value};

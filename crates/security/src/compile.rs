@@ -5,8 +5,28 @@ use std::net::IpAddr;
 
 use savin_classify::{Classifier, Header, PortRange, Prefix, Rule};
 use savin_config::model::applications::{self, Term};
-use savin_config::model::security::{self, Action, Policy};
+use savin_config::model::security::{self, Policy};
 use savin_config::Config;
+
+/// What a policy does with the first packet of a flow (the data plane's own type, so that it
+/// reads compiled tables only, never the configuration model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Permit,
+    Deny,
+    /// Deny, and tell the sender: a TCP RST, or ICMP unreachable for other protocols.
+    Reject,
+}
+
+impl From<security::Action> for Action {
+    fn from(a: security::Action) -> Action {
+        match a {
+            security::Action::Permit => Action::Permit,
+            security::Action::Deny => Action::Deny,
+            security::Action::Reject => Action::Reject,
+        }
+    }
+}
 
 /// The policy index the default policy answers with.
 pub const DEFAULT_POLICY: u32 = u32::MAX;
@@ -141,7 +161,7 @@ impl Compiled {
             from_zone: from.into(),
             to_zone: to.into(),
             global,
-            action: p.then.action().unwrap_or(Action::Deny),
+            action: p.then.action().map_or(Action::Deny, Action::from),
             log_init: p.then.log.session_init.0,
             log_close: p.then.log.session_close.0,
             count: p.then.count.0,

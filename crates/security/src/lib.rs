@@ -10,7 +10,10 @@
 //! the classifier takes IPv6 keys.
 
 mod compile;
+mod host;
 mod nat;
+pub mod screen;
 
-pub use compile::{icmp_port, Compiled, Decision, PolicyInfo, ZonePair, DEFAULT_POLICY};
+pub use compile::{icmp_port, Action, Compiled, Decision, PolicyInfo, ZonePair, DEFAULT_POLICY};
+pub use host::HostInbound;
 pub use nat::{Context, DestinationPool, Nat, NatAction, NatRule, SourcePool};

@@ -4,9 +4,9 @@
 use proptest::prelude::*;
 use savin_classify::Header;
 use savin_config::model::applications;
-use savin_config::model::security::{self, Action};
+use savin_config::model::security;
 use savin_config::{Config, Configuration};
-use savin_security::{icmp_port, Compiled, DEFAULT_POLICY};
+use savin_security::{icmp_port, Action, Compiled, DEFAULT_POLICY};
 
 const BASE: &str = "\
 set interfaces eth1 unit 0 family inet address 10.0.1.1/24
@@ -171,7 +171,7 @@ fn reference(cfg: &Config, from: &str, to: &str, h: &Header) -> (Option<String>,
     for f in sec.policies.from_zone.iter().filter(|f| f.name == from) {
         for t in f.to_zone.iter().filter(|t| t.name == to) {
             if let Some(p) = t.policy.iter().find(|p| matches(p)) {
-                return (Some(p.name.clone()), p.then.action().unwrap());
+                return (Some(p.name.clone()), p.then.action().unwrap().into());
             }
         }
     }
@@ -180,7 +180,7 @@ fn reference(cfg: &Config, from: &str, to: &str, h: &Header) -> (Option<String>,
     if let Some(p) = sec.policies.global.policy.iter().find(|p| {
         zone_in(&p.matches.from_zone, from) && zone_in(&p.matches.to_zone, to) && matches(p)
     }) {
-        return (Some(p.name.clone()), p.then.action().unwrap());
+        return (Some(p.name.clone()), p.then.action().unwrap().into());
     }
     let dflt = if sec.policies.default_policy.permit_all.0 {
         Action::Permit
