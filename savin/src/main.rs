@@ -1,10 +1,6 @@
 //! `savin`: the one binary. `savin daemon` runs the system, `savin cli` talks to it,
 //! `savin demo` shows it working in a lab of network namespaces, `savin bench` measures it.
 
-mod bench;
-mod bench_relay;
-mod bench_rib;
-mod bench_security;
 mod cli;
 mod daemon;
 mod demo;
@@ -56,7 +52,7 @@ enum Cmd {
     /// Benchmarks that print JSON.
     Bench {
         #[command(subcommand)]
-        what: bench::BenchCmd,
+        what: savin_bench::BenchCmd,
     },
 }
 
@@ -79,7 +75,7 @@ fn main() -> std::process::ExitCode {
             }
         }
         Cmd::Demo => demo::run(),
-        Cmd::Bench { what } => bench::run(what),
+        Cmd::Bench { what } => savin_bench::run(what),
     };
     match result {
         Ok(code) => code,

@@ -70,7 +70,7 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 pub fn rib(table: &std::path::Path, routes: usize, rounds: usize) -> anyhow::Result<ExitCode> {
-    let (v4, v6) = crate::bench::read_table(table)?;
+    let (v4, v6) = crate::read_table(table)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(16);
     let mut prefixes: Vec<IpPrefix> = v4
         .iter()
@@ -90,7 +90,7 @@ pub fn rib(table: &std::path::Path, routes: usize, rounds: usize) -> anyhow::Res
         .map(|_| rng.gen_range(0..GATEWAYS))
         .collect();
 
-    let rss0 = crate::bench::self_rss_kib();
+    let rss0 = crate::self_rss_kib();
     let mut rib = Rib::new();
     let t = Instant::now();
     for i in 0..=GATEWAYS {
@@ -108,7 +108,7 @@ pub fn rib(table: &std::path::Path, routes: usize, rounds: usize) -> anyhow::Res
         }
     }
     let rib_insert = t.elapsed();
-    let rss_rib = crate::bench::self_rss_kib();
+    let rss_rib = crate::self_rss_kib();
     let mut fibs = Fibs {
         v4: Fib::new(),
         v6: Fib::new(),

@@ -13,7 +13,7 @@ use savin_dataplane::security::{HostInbound, SecurityTables};
 use savin_dataplane::{Adjacency, NextHop, Pipeline, Tables};
 use serde_json::json;
 
-use crate::bench_relay::Relay;
+use crate::relay::Relay;
 
 const BATCH: usize = 256;
 
@@ -511,11 +511,11 @@ pub fn lab(secs: u32, rules: usize, relay_threads: usize) -> anyhow::Result<Exit
         }
         let mut relay = Vec::new();
         let rl = if router == "relay" {
-            let (rl, r) = crate::bench_relay::relay_lab(&mut lab, relay_threads.max(1))?;
+            let (rl, r) = crate::relay::relay_lab(&mut lab, relay_threads.max(1))?;
             relay = r;
             rl
         } else {
-            crate::bench::router_lab(&mut lab, savin, true, &config)?
+            crate::router_lab(&mut lab, savin, true, &config)?
         };
         let (r, h1, h2) = (rl.r.clone(), rl.h1.clone(), rl.h2.clone());
         lab.exec(
@@ -560,7 +560,7 @@ pub fn lab(secs: u32, rules: usize, relay_threads: usize) -> anyhow::Result<Exit
             !leaked || router == "relay",
             "{name}: the policy let port 9090 through"
         );
-        let mut m = crate::bench::measure(&mut lab, &h1, &h2, secs)?;
+        let mut m = crate::measure(&mut lab, &h1, &h2, secs)?;
         // Round trips one at a time: what a lone packet waits in the router.
         let o = lab.exec(
             &h1,

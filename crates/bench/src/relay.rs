@@ -129,13 +129,13 @@ fn wait(sides: &[Side; 2]) {
     let _ = poll(&mut fds, 1u16);
 }
 
-/// The router lab of [`crate::bench::router_lab`] with a relay as the router: the same hosts,
+/// The router lab of [`crate::router_lab`] with a relay as the router: the same hosts,
 /// addresses and routes, the router's interfaces without addresses (its kernel neither
 /// answers nor forwards), and the hosts given the gateway's MAC address statically.
 pub(crate) fn relay_lab(
     lab: &mut savin_lab::Lab,
     threads: usize,
-) -> anyhow::Result<(crate::bench::RouterLab, Vec<Relay>)> {
+) -> anyhow::Result<(crate::RouterLab, Vec<Relay>)> {
     let r = lab.netns("r-relay")?;
     let h1 = lab.netns("h1")?;
     let h2 = lab.netns("h2")?;
@@ -221,7 +221,7 @@ pub(crate) fn relay_lab(
             },
         ])?);
     }
-    let rl = crate::bench::RouterLab {
+    let rl = crate::RouterLab {
         r,
         h1,
         h2,

@@ -1,4 +1,12 @@
-//! `savin bench`: whole-system measurements, printed as JSON.
+//! `savin bench`: measurements printed as JSON, kept out of the production binary's own code
+//! (the binary's `bench` subcommand only calls [`run`]). Whole-system runs (config, forwarding,
+//! security-lab) start the daemon and lab namespaces; the in-process ones (fib, rib, pipeline,
+//! bridge, classifier, sessions, security) measure one crate's kernel against a peer in the
+//! same run. A harness at the binary's edge: errors are `anyhow`, as the binary's are.
+
+mod relay;
+mod rib;
+mod security;
 
 use std::fmt::Write as _;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -105,7 +113,7 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
             table,
             routes,
             rounds,
-        } => crate::bench_rib::rib(&table, routes, rounds),
+        } => crate::rib::rib(&table, routes, rounds),
         BenchCmd::Pipeline { table } => pipeline(&table),
         BenchCmd::Bridge { macs } => bridge(macs),
         BenchCmd::Forwarding { secs } => forwarding(secs),
@@ -113,14 +121,14 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
             secs,
             rules,
             relay_threads,
-        } => crate::bench_security::lab(secs, rules, relay_threads),
+        } => crate::security::lab(secs, rules, relay_threads),
         BenchCmd::Classifier { dir } => classifier(&dir),
         BenchCmd::Sessions { sessions } => sessions_bench(sessions),
         BenchCmd::Security {
             sessions,
             rules,
             no_nat,
-        } => crate::bench_security::security(sessions, rules, !no_nat),
+        } => crate::security::security(sessions, rules, !no_nat),
     }
 }
 
