@@ -793,3 +793,94 @@ fn insert_reorders_policies_at_an_edit_level() {
     let (ok, out) = d.cli("configure; insert security policies from-zone trust to-zone untrust policy b before policy zz");
     assert!(!ok && out.contains("policy zz not found"), "{out}");
 }
+
+/// The typed requests of the management socket (what an API or NETCONF server uses): load,
+/// commit with who and how, the configuration in each format, and operational queries, with
+/// no CLI text and no session mode; errors name the place; nothing half-loads.
+#[test]
+fn typed_requests_load_commit_and_query_without_cli_text() {
+    use savin_mgmt::proto::{ConfigFormat, LoadMode};
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    let mut c = d.client();
+    let mut ask = |req: Request| c.request(&req).unwrap();
+    let r = ask(Request::Load {
+        mode: LoadMode::Set,
+        text:
+            "set system host-name api-r1\nset routing-options static route 192.0.2.0/24 discard\n"
+                .into(),
+        name: Some("api".into()),
+    });
+    assert!(r.ok, "{}", r.output);
+    // A bad line: an error at api2:2:..., and nothing of it loaded.
+    let r = ask(Request::Load {
+        mode: LoadMode::Set,
+        text: "set system host-name other\nset routing-options static route 300.0.0.0/8 discard\n"
+            .into(),
+        name: Some("api2".into()),
+    });
+    assert!(!r.ok && r.output.contains("api2:2:"), "{}", r.output);
+    let r = ask(Request::Commit {
+        check: true,
+        comment: None,
+        confirmed: None,
+        via: None,
+    });
+    assert!(
+        r.ok && r.output.contains("configuration check succeeds"),
+        "{}",
+        r.output
+    );
+    let r = ask(Request::Commit {
+        check: false,
+        comment: Some("from a program".into()),
+        confirmed: None,
+        via: Some("netconf".into()),
+    });
+    assert!(r.ok && r.output.contains("commit complete"), "{}", r.output);
+    let r = ask(Request::GetConfiguration {
+        format: ConfigFormat::Set,
+        rollback: None,
+    });
+    assert!(r.ok, "{}", r.output);
+    assert!(
+        r.output.contains("set system host-name api-r1")
+            && r.output
+                .contains("set routing-options static route 192.0.2.0/24 discard"),
+        "{}",
+        r.output
+    );
+    let r = ask(Request::GetConfiguration {
+        format: ConfigFormat::Json,
+        rollback: None,
+    });
+    let v: serde_json::Value = serde_json::from_str(&r.output).unwrap();
+    assert_eq!(v["configuration"]["system"]["host-name"], "api-r1");
+    // The history says who and how.
+    let r = ask(Request::Show {
+        command: "show system commit".into(),
+        json: true,
+    });
+    let v: serde_json::Value = serde_json::from_str(&r.output).unwrap();
+    let last = &v["commit-information"]["commit-history"][0];
+    assert_eq!(last["client"], "netconf", "{}", r.output);
+    assert_eq!(last["comment"], "from a program", "{}", r.output);
+    // (This daemon runs without a data plane: subsystem queries are the lab tests'.) A command
+    // that does not exist is an error, not a crash.
+    let r = ask(Request::Show {
+        command: "show nonsense".into(),
+        json: false,
+    });
+    assert!(!r.ok && r.output.contains("syntax error"), "{}", r.output);
+    let r = ask(Request::Commit {
+        check: false,
+        comment: None,
+        confirmed: Some(0),
+        via: None,
+    });
+    assert!(
+        !r.ok && r.output.contains("not within range"),
+        "{}",
+        r.output
+    );
+}

@@ -467,6 +467,21 @@ fn a_long_show_route_does_not_hold_up_the_management_plane_or_the_control_thread
         out.contains("Static: 150001 routes, 150001 active"),
         "{out}"
     );
+    // The same as a typed query (what an API or NETCONF server sends), as JSON.
+    let r = c
+        .request(&Request::Show {
+            command: "show route summary".into(),
+            json: true,
+        })
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&r.output).unwrap();
+    let inet = &v["route-summary-information"]["route-table"][0];
+    assert_eq!(inet["table-name"], "inet.0", "{}", r.output);
+    assert!(
+        inet["active-route-count"].as_u64().unwrap() > 150_000,
+        "{}",
+        r.output
+    );
     // The listing alone, for the record.
     let t = Instant::now();
     let (ok, out) = net.cli("show route | count");

@@ -43,6 +43,8 @@ pub enum CommitError {
 #[derive(Debug, Clone, Default)]
 pub struct CommitRequest {
     pub user: String,
+    /// How the commit came (`cli`, `api`, `netconf`); `cli` if not said.
+    pub via: Option<String>,
     pub comment: Option<String>,
     /// `commit confirmed N`.
     pub confirm_minutes: Option<u32>,
@@ -237,7 +239,7 @@ impl Engine {
             seq,
             time: now_ms.div_euclid(1000),
             user: req.user.clone(),
-            via: "cli".into(),
+            via: req.via.clone().unwrap_or_else(|| "cli".into()),
             comment: req.comment.clone(),
             confirm_minutes: req.confirm_minutes,
         };
@@ -346,6 +348,7 @@ impl Engine {
             )),
             confirm_minutes: None,
             check_only: false,
+            via: None,
         };
         let typed = previous.typed().map_err(|e| CommitError::Subsystem {
             subsystem: "config",

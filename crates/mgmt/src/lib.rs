@@ -5,6 +5,7 @@
 //! ([`engine`]); every CLI command a client sends is answered with text and a status, and no
 //! input from a client makes the daemon panic or grow without bound ([`session`], [`server`]).
 
+pub mod datastore;
 pub mod engine;
 pub mod ops;
 pub mod proto;

@@ -25,6 +25,76 @@ pub enum Request {
     },
     /// Completions for the last word of `line` (TAB and `?`).
     Complete { line: String },
+    /// Typed requests on the datastore, for programs (an API, NETCONF): no CLI text, no
+    /// session mode. The active configuration (or rollback N) in a format.
+    GetConfiguration {
+        #[serde(default)]
+        format: ConfigFormat,
+        #[serde(default)]
+        rollback: Option<usize>,
+    },
+    /// Loads text into the shared candidate, as `load MODE terminal`: all of it or nothing.
+    Load {
+        mode: LoadMode,
+        text: String,
+        /// The name errors give the text (`file:line:col`); `terminal` if absent.
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// Commits (or checks) the shared candidate; `via` is recorded in the commit history
+    /// (`api`, `netconf`; `api` if absent).
+    Commit {
+        #[serde(default)]
+        check: bool,
+        #[serde(default)]
+        comment: Option<String>,
+        /// `commit confirmed N`.
+        #[serde(default)]
+        confirmed: Option<u32>,
+        #[serde(default)]
+        via: Option<String>,
+    },
+    /// An operational command (`show route 10.0.0.0/8`), as text or JSON; a subsystem's
+    /// command runs outside the management lock.
+    Show {
+        command: String,
+        #[serde(default)]
+        json: bool,
+    },
+}
+
+/// How [`Request::GetConfiguration`] prints the configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigFormat {
+    /// The curly-brace text `show configuration` prints.
+    #[default]
+    Text,
+    /// `| display set`.
+    Set,
+    /// `| display json`.
+    Json,
+}
+
+/// The modes of `load`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadMode {
+    Merge,
+    Override,
+    Replace,
+    Set,
+}
+
+impl LoadMode {
+    pub fn word(self) -> &'static str {
+        match self {
+            LoadMode::Merge => "merge",
+            LoadMode::Override => "override",
+            LoadMode::Replace => "replace",
+            LoadMode::Set => "set",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

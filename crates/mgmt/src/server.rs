@@ -12,8 +12,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Notify;
 use tracing::{debug, error, info, warn};
 
+use crate::datastore::Shared;
+use crate::engine::{CommitOutcome, CommitRequest};
 use crate::proto::{Reply, Request, MAX_FRAME};
-use crate::session::{Session, Shared};
+use crate::session::Session;
 
 /// Wall-clock time in Unix milliseconds.
 pub fn now_ms() -> i64 {
@@ -151,11 +153,20 @@ impl Server {
                     let res = tokio::task::spawn_blocking(move || {
                         let mut sh = lock(&shared);
                         // A subsystem's show command runs after the lock is released.
-                        if let Request::Exec { line, .. } = &req {
-                            if let Some(op) = s.deferred_op(&sh, line) {
-                                drop(sh);
-                                return (s, op.run(), false);
-                            }
+                        let deferred = match &req {
+                            Request::Exec { line, .. } => s.deferred_op(&sh, line),
+                            Request::Show { command, json } => crate::session::deferred_op(
+                                &sh,
+                                command,
+                                *json,
+                                String::new(),
+                                String::new(),
+                            ),
+                            _ => None,
+                        };
+                        if let Some(op) = deferred {
+                            drop(sh);
+                            return (s, op.run(), false);
                         }
                         let before = sh.engine.deadline_ms();
                         let reply = match req {
@@ -170,6 +181,7 @@ impl Server {
                                     ..Default::default()
                                 }
                             }
+                            typed => typed_request(&mut sh, &s, typed),
                         };
                         let changed = sh.engine.deadline_ms() != before;
                         (s, reply, changed)
@@ -201,6 +213,64 @@ impl Server {
             s.close(&mut lock(&self.shared));
         }
         debug!(id, "client disconnected");
+    }
+}
+
+/// The typed requests: on the datastore, with no session mode and no CLI text.
+fn typed_request(sh: &mut Shared, s: &Session, req: Request) -> Reply {
+    let result = match req {
+        Request::Exec { .. } | Request::Complete { .. } => Err("error: not a typed request".into()),
+        Request::GetConfiguration { format, rollback } => sh.configuration(format, rollback),
+        Request::Load { mode, text, name } => sh
+            .load(mode, name.as_deref().unwrap_or("terminal"), &text)
+            .map(|()| "load complete\n".to_string()),
+        Request::Commit {
+            check,
+            comment,
+            confirmed,
+            via,
+        } => match confirmed {
+            Some(m) if !(1..=65535).contains(&m) => Err(format!(
+                "error: commit confirmed {m}: value is not within range (1..65535)"
+            )),
+            _ => {
+                let req = CommitRequest {
+                    user: s.user.clone(),
+                    via: Some(via.unwrap_or_else(|| "api".into())),
+                    comment,
+                    confirm_minutes: confirmed,
+                    check_only: check,
+                };
+                sh.commit(&req, now_ms())
+                    .map(|o| match o {
+                        CommitOutcome::Checked => "configuration check succeeds\n".to_string(),
+                        CommitOutcome::Committed { warnings, .. } => warnings
+                            .iter()
+                            .map(|w| format!("warning: {w}\n"))
+                            .chain(["commit complete\n".to_string()])
+                            .collect(),
+                    })
+                    .map_err(|e| e.to_string())
+            }
+        },
+        // Commands answered here (`show version`, `show system commit`): as a fresh session
+        // in operational mode would answer them.
+        Request::Show { command, json } => {
+            let line = if json {
+                format!("{command} | display json")
+            } else {
+                command
+            };
+            return Session::new(s.id, s.user.clone()).exec(sh, &line, None, now_ms());
+        }
+    };
+    match result {
+        Ok(output) => Reply {
+            ok: true,
+            output,
+            ..Default::default()
+        },
+        Err(e) => error_reply(e.trim_end().to_string()),
     }
 }
 

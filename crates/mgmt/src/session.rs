@@ -4,144 +4,24 @@
 //! In configuration mode a session edits the shared candidate (as plain `configure` on Junos)
 //! or a private copy (`configure private`).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use regex::Regex;
 use savin_config::complete::{complete, Candidate};
-use savin_config::parse::{
-    apply_set_text, command_words, is_edit_command, parse_curly, split_unquoted, Editor,
-};
+use savin_config::parse::{command_words, is_edit_command, split_unquoted, Editor};
 use savin_config::print::{curly, curly_stmt, json, set_form};
 use savin_config::schema::{self};
-use savin_config::subsystem::{OpCommand, Operational};
+use savin_config::subsystem::Operational;
 use savin_config::tree::{
-    self, block_at, node_at, path_words, resolve, Block, End, Entries, Item, Step, Word,
+    block_at, node_at, path_words, resolve, Block, End, Entries, Item, Step, Word,
 };
 use savin_config::{diff, Configuration};
 
-use crate::engine::{CommitOutcome, CommitRequest, Engine, DEFAULT_CONFIRM_MINUTES};
+pub use crate::datastore::Shared;
+use crate::datastore::{EditorInfo, Private};
+use crate::engine::{CommitOutcome, CommitRequest, DEFAULT_CONFIRM_MINUTES};
 use crate::ops;
 use crate::proto::{Attachment, Reply};
-
-/// What every session sees: the commit engine, the shared candidate, who is editing.
-pub struct Shared {
-    pub engine: Engine,
-    pub candidate: Configuration,
-    pub editors: BTreeMap<u64, EditorInfo>,
-    pub started_ms: i64,
-    /// Operational commands answered by subsystems (`show route`, `show arp`, ...).
-    operational: Vec<Arc<dyn Operational>>,
-    /// The built-in operational commands and the subsystems', for matching and `?`.
-    op_table: Vec<OpCommand>,
-}
-
-#[derive(Debug, Clone)]
-pub struct EditorInfo {
-    pub user: String,
-    pub since_ms: i64,
-    pub private: bool,
-}
-
-impl Shared {
-    pub fn new(engine: Engine, started_ms: i64) -> Shared {
-        let candidate = engine.active().clone();
-        Shared {
-            engine,
-            candidate,
-            editors: BTreeMap::new(),
-            started_ms,
-            operational: Vec::new(),
-            op_table: OP_COMMANDS.to_vec(),
-        }
-    }
-
-    /// Adds a subsystem's operational commands.
-    pub fn with_operational(mut self, ops: Arc<dyn Operational>) -> Shared {
-        for c in ops.commands() {
-            if !self.op_table.iter().any(|(w, _)| w == &c.0) {
-                self.op_table.push(*c);
-            }
-        }
-        self.op_table.sort_by(|a, b| a.0.cmp(b.0));
-        self.operational.push(ops);
-        self
-    }
-
-    pub fn host_name(&self) -> Option<String> {
-        self.engine.active_typed().system.host_name.clone()
-    }
-
-    /// After an automatic rollback, a shared candidate without uncommitted edits follows it.
-    pub fn after_rollback(&mut self, unconfirmed: &Configuration) {
-        if &self.candidate == unconfirmed {
-            self.candidate = self.engine.active().clone();
-        }
-    }
-}
-
-struct Private {
-    candidate: Configuration,
-    /// The active configuration when the private copy was taken.
-    base: Configuration,
-    base_seq: u64,
-}
-
-impl Private {
-    /// Replays this session's changes onto a newer active configuration, as Junos merges a
-    /// private candidate at commit: statements removed since `base` are deleted, statements
-    /// added are set. (Annotations are not carried across such a merge.)
-    fn rebase(&mut self, active: &Configuration, active_seq: u64) -> Result<(), String> {
-        use std::collections::HashSet;
-        let base_text = self.base.to_set();
-        let mine_text = self.candidate.to_set();
-        let active_text = active.to_set();
-        let base_lines: HashSet<&str> = base_text.lines().collect();
-        let mine_lines: HashSet<&str> = mine_text.lines().collect();
-        let active_lines: HashSet<&str> = active_text.lines().collect();
-        // Every statement path that still has something under it in this session's copy, and
-        // every path under which someone else changed something since the copy was taken.
-        let mine_prefixes: HashSet<String> = mine_text.lines().flat_map(set_prefixes).collect();
-        let others_prefixes: HashSet<String> = active_text
-            .lines()
-            .filter(|l| !base_lines.contains(l))
-            .chain(base_text.lines().filter(|l| !active_lines.contains(l)))
-            .flat_map(set_prefixes)
-            .collect();
-        let mut script = String::new();
-        let mut deleted: HashSet<String> = HashSet::new();
-        for l in base_text.lines().filter(|l| !mine_lines.contains(l)) {
-            if let Some(rest) = l.strip_prefix("deactivate ") {
-                script.push_str(&format!("activate {rest}\n"));
-                continue;
-            }
-            // Delete the largest statement this session removed that nobody else touched,
-            // so a removed route goes as a whole and a route added by someone else stays.
-            let prefixes = set_prefixes(l);
-            let target = prefixes
-                .iter()
-                .find(|p| !mine_prefixes.contains(*p) && !others_prefixes.contains(*p))
-                .or(prefixes.last());
-            if let Some(t) = target {
-                if deleted.insert(t.clone()) {
-                    script.push_str(&format!("delete {t}\n"));
-                }
-            }
-        }
-        for l in mine_text.lines().filter(|l| !base_lines.contains(l)) {
-            script.push_str(l);
-            script.push('\n');
-        }
-        let mut merged = active.clone();
-        apply_set_text(&mut merged.root, &script, Some("private changes")).map_err(|e| {
-            format!("error: private changes conflict with the committed configuration: {e}")
-        })?;
-        self.candidate = merged;
-        self.base = active.clone();
-        self.base_seq = active_seq;
-        Ok(())
-    }
-}
 
 enum Mode {
     Operational,
@@ -158,7 +38,7 @@ pub struct Session {
 }
 
 /// Operational-mode commands with their `?` help.
-const OP_COMMANDS: &CommandTable = &[
+pub(crate) const OP_COMMANDS: &CommandTable = &[
     (
         &["configure"],
         "Manipulate software configuration information",
@@ -295,6 +175,42 @@ enum Filter {
 }
 
 /// Splits `cmd | a | b` at bars outside quotes.
+/// The operational command of `line` if a subsystem answers it (see [`Session::deferred_op`]);
+/// `json` as if `| display json` were given.
+pub(crate) fn deferred_op(
+    sh: &Shared,
+    line: &str,
+    json: bool,
+    prompt: String,
+    banner: String,
+) -> Option<DeferredOp> {
+    let (cmd, pipe_parts) = split_pipes(line);
+    let pipes = parse_pipes(&pipe_parts).ok()?;
+    if pipes.compare.is_some() || pipes.display_set {
+        return None;
+    }
+    let words = command_words(&cmd).ok()?;
+    let m = match_command(&sh.op_table, &words).ok()?;
+    if m.len() < 2 {
+        return None;
+    }
+    let (provider, command) = sh.operational.iter().find_map(|o| {
+        o.commands()
+            .iter()
+            .find(|(w, _)| *w == m.as_slice())
+            .map(|(w, _)| (o.clone(), *w))
+    })?;
+    Some(DeferredOp {
+        provider,
+        command,
+        args: words[m.len()..].iter().map(|w| w.text.clone()).collect(),
+        json: json || pipes.display_json,
+        filters: pipes.filters,
+        prompt,
+        banner,
+    })
+}
+
 /// An operational command of a subsystem, taken out from under the management lock.
 pub struct DeferredOp {
     provider: Arc<dyn Operational>,
@@ -554,32 +470,8 @@ impl Session {
         if !matches!(self.mode, Mode::Operational) {
             return None;
         }
-        let (cmd, pipe_parts) = split_pipes(line);
-        let pipes = parse_pipes(&pipe_parts).ok()?;
-        if pipes.compare.is_some() || pipes.display_set {
-            return None;
-        }
-        let words = command_words(&cmd).ok()?;
-        let m = match_command(&sh.op_table, &words).ok()?;
-        if m.len() < 2 {
-            return None;
-        }
-        let (provider, command) = sh.operational.iter().find_map(|o| {
-            o.commands()
-                .iter()
-                .find(|(w, _)| *w == m.as_slice())
-                .map(|(w, _)| (o.clone(), *w))
-        })?;
         let (prompt, banner) = self.prompt(sh);
-        Some(DeferredOp {
-            provider,
-            command,
-            args: words[m.len()..].iter().map(|w| w.text.clone()).collect(),
-            json: pipes.display_json,
-            filters: pipes.filters,
-            prompt,
-            banner,
-        })
+        deferred_op(sh, line, false, prompt, banner)
     }
 
     fn dispatch(
@@ -820,7 +712,7 @@ impl Session {
                         args[1].text
                     ));
                 };
-                load(candidate, mode, &data).or_else(err)?;
+                crate::datastore::load(candidate, mode, &data.name, &data.text).or_else(err)?;
                 Ok("load complete\n".into())
             }
             "commit" => {
@@ -982,26 +874,6 @@ impl Session {
     }
 }
 
-/// The statement paths of one `set` line, shortest first: `set a b c` gives `a`, `a b`, `a b c`.
-fn set_prefixes(line: &str) -> Vec<String> {
-    let Some(rest) = line.strip_prefix("set ") else {
-        return Vec::new();
-    };
-    let Ok(words) = command_words(rest) else {
-        return Vec::new();
-    };
-    let mut out = Vec::with_capacity(words.len());
-    let mut cur = String::new();
-    for w in words {
-        if !cur.is_empty() {
-            cur.push(' ');
-        }
-        cur.push_str(&savin_config::value::quote(&w.text));
-        out.push(cur.clone());
-    }
-    out
-}
-
 /// `show | compare` limited to the block at `steps`, with banners naming the full path.
 fn compare_at(old: &Configuration, new: &Configuration, steps: &[Step]) -> String {
     let empty = Block::default();
@@ -1009,29 +881,6 @@ fn compare_at(old: &Configuration, new: &Configuration, steps: &[Step]) -> Strin
     let b = block_at(&new.root, steps).unwrap_or(&empty);
     let node = node_at(schema::root(), steps);
     diff::diff(a, b, node, &path_words(schema::root(), steps))
-}
-
-fn load(candidate: &mut Configuration, mode: &str, data: &Attachment) -> Result<(), String> {
-    let name = Some(data.name.as_str());
-    match mode {
-        "set" => apply_set_text(&mut candidate.root, &data.text, name).map_err(|e| e.to_string()),
-        "merge" | "replace" | "override" => {
-            let mut parsed = parse_curly(&data.text, name).map_err(|e| e.to_string())?;
-            match mode {
-                "override" => {
-                    tree::strip_replace(&mut parsed);
-                    candidate.root = parsed;
-                }
-                "merge" => {
-                    tree::strip_replace(&mut parsed);
-                    tree::merge(&mut candidate.root, parsed, schema::root());
-                }
-                _ => tree::merge(&mut candidate.root, parsed, schema::root()),
-            }
-            Ok(())
-        }
-        other => Err(format!("load: unknown mode '{other}'")),
-    }
 }
 
 fn parse_commit(args: &[Word], user: &str) -> Result<CommitRequest, String> {
