@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 
 use savin_config::model::interfaces::Interface;
 use savin_config::model::{Config, NextHop as CfgNextHop};
-use savin_config::subsystem::{OpCommand, Operational, Staged, Subsystem};
+use savin_config::subsystem::{Changes, OpCommand, Operational, PrepareError, Staged, Subsystem};
 use savin_dataplane::bridge::PortMode;
 use savin_io::af_packet::{AfPacket, RingConfig};
 use tracing::info;
@@ -710,14 +710,17 @@ impl Staged for Unchanged {
 
 /// Opens AF_PACKET on the plan's ports the engine does not hold yet (not IRBs: they have no
 /// netdev).
-fn open_new_ports(plan: &Plan, attached: &[String]) -> Result<Vec<(String, AfPacket)>, String> {
+fn open_new_ports(
+    plan: &Plan,
+    attached: &[String],
+) -> Result<Vec<(String, AfPacket)>, (String, String)> {
     plan.ports
         .iter()
         .filter(|p| !attached.contains(&p.name) && !matches!(p.mode, PortMode::Irb { .. }))
         .map(|p| {
             AfPacket::open(&p.name, RingConfig::default())
                 .map(|io| (p.name.clone(), io))
-                .map_err(|e| format!("interface {}: {e}", p.name))
+                .map_err(|e| (p.name.clone(), format!("interface {}: {e}", p.name)))
         })
         .collect()
 }
@@ -784,7 +787,9 @@ fn replan_if_present(shared: &Shared) {
             running.plan = plan;
         }
         // Not ready yet (a netdev being set up): the next event or second tries again.
-        Err(e) => tracing::debug!(%e, "forwarding: an appeared interface cannot be opened yet"),
+        Err((_, e)) => {
+            tracing::debug!(%e, "forwarding: an appeared interface cannot be opened yet")
+        }
     }
 }
 
@@ -793,7 +798,22 @@ impl Subsystem for Forwarding {
         "forwarding"
     }
 
-    fn prepare(&mut self, _old: &Config, new: &Config) -> Result<Box<dyn Staged>, String> {
+    fn hierarchies(&self) -> &'static [&'static str] {
+        &[
+            "interfaces",
+            "vlans",
+            "routing-options",
+            "security",
+            "applications",
+        ]
+    }
+
+    fn prepare(
+        &mut self,
+        _old: &Config,
+        new: &Config,
+        _changed: &Changes,
+    ) -> Result<Box<dyn Staged>, PrepareError> {
         let plan = Plan::from_config(new)?;
         let running = lock(&self.running);
         let unchanged = Box::new(Unchanged {
@@ -814,7 +834,8 @@ impl Subsystem for Forwarding {
             .as_ref()
             .map(|e| e.attached())
             .unwrap_or_default();
-        let opened = open_new_ports(&plan, &attached)?;
+        let opened = open_new_ports(&plan, &attached)
+            .map_err(|(name, e)| PrepareError::at(format!("interfaces {name}"), e))?;
         Ok(Box::new(StagedPlan {
             plan,
             config: new.clone(),

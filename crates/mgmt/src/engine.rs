@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use savin_config::subsystem::{Staged, Subsystem};
+use savin_config::subsystem::{Changes, Staged, Subsystem};
 use savin_config::{Config, Configuration, ValidationError};
 use tracing::{debug, info, warn};
 
@@ -126,7 +126,7 @@ impl Engine {
         })?;
         // The management plane must come up even if a subsystem refuses the stored
         // configuration (a netdev gone since the last boot), so the operator can fix it.
-        match engine.prepare_all(&typed) {
+        match engine.prepare_all(&typed, &Changes::everything()) {
             Ok(staged) => {
                 if let Err(e) = apply_all(staged) {
                     tracing::error!(%e, "the last committed configuration was not taken whole");
@@ -194,12 +194,19 @@ impl Engine {
             .map_err(|e| format!("rollback {n}: {e}"))
     }
 
-    fn prepare_all(&mut self, new: &Config) -> Result<Vec<Named>, CommitError> {
+    /// Prepares every subsystem whose hierarchies `changed` touches (all of them for
+    /// [`Changes::everything`]).
+    fn prepare_all(&mut self, new: &Config, changed: &Changes) -> Result<Vec<Named>, CommitError> {
         let mut staged = Vec::with_capacity(self.subsystems.len());
         for s in &mut self.subsystems {
-            match s.prepare(&self.active_typed, new) {
+            let owns = s.hierarchies();
+            if !owns.is_empty() && !owns.iter().any(|h| changed.touches(h)) {
+                continue;
+            }
+            match s.prepare(&self.active_typed, new, changed) {
                 Ok(st) => staged.push((s.name(), st)),
-                Err(message) => {
+                Err(e) => {
+                    let message = e.to_string();
                     warn!(subsystem = s.name(), %message, "commit aborted in prepare");
                     // Dropping `staged` aborts what the others prepared.
                     return Err(CommitError::Subsystem {
@@ -229,7 +236,7 @@ impl Engine {
         }
         let changed = typed != self.active_typed;
         let staged = if changed {
-            self.prepare_all(&typed)?
+            self.prepare_all(&typed, &Changes::between(&self.active, candidate))?
         } else {
             Vec::new()
         };
@@ -303,7 +310,10 @@ impl Engine {
             warn!(%e, "could not restore the commit-confirmed record");
         }
         let active = self.active_typed.clone();
-        match self.prepare_all(&active).map(apply_all) {
+        match self
+            .prepare_all(&active, &Changes::everything())
+            .map(apply_all)
+        {
             Ok(Ok(())) => info!(
                 seq,
                 "failed commit undone: the previous configuration is back"
@@ -354,7 +364,8 @@ impl Engine {
             subsystem: "config",
             message: e,
         })?;
-        let staged = self.prepare_all(&typed)?;
+        let changed = Changes::between(&self.active, &previous);
+        let staged = self.prepare_all(&typed, &changed)?;
         let seq = self.active_seq() + 1;
         let rec = CommitRecord {
             seq,
@@ -389,6 +400,8 @@ impl Engine {
 mod tests {
     use std::sync::{Arc, Mutex};
 
+    use savin_config::subsystem::PrepareError;
+
     use super::*;
 
     /// A subsystem that records what it applied and can be told to refuse.
@@ -417,10 +430,19 @@ mod tests {
         fn name(&self) -> &'static str {
             "recorder"
         }
-        fn prepare(&mut self, _old: &Config, new: &Config) -> Result<Box<dyn Staged>, String> {
+        fn hierarchies(&self) -> &'static [&'static str] {
+            &["system"]
+        }
+        fn prepare(
+            &mut self,
+            _old: &Config,
+            new: &Config,
+            changed: &Changes,
+        ) -> Result<Box<dyn Staged>, PrepareError> {
             if *self.refuse.lock().unwrap() {
-                return Err("refused".into());
+                return Err(PrepareError::at("system host-name", "refused"));
             }
+            assert!(changed.touches("system"), "prepared for {changed:?}");
             Ok(Box::new(Apply(
                 self.applied.clone(),
                 new.system.host_name.clone(),
@@ -462,12 +484,38 @@ mod tests {
         e.commit(&cfg("r1"), &req(), 0).unwrap();
         *refuse.lock().unwrap() = true;
         let err = e.commit(&cfg("r2"), &req(), 1000).unwrap_err();
-        assert!(err.to_string().contains("recorder: refused"), "{err}");
+        assert!(err.to_string().contains("refused"), "{err}");
         assert_eq!(e.active(), &cfg("r1"));
         assert_eq!(e.history().len(), 1);
         assert_eq!(Store::open(dir.path()).unwrap().list().unwrap(), vec![1]);
         // Startup applied the empty config, then r1; nothing of r2.
         assert_eq!(*applied.lock().unwrap(), vec![None, Some("r1".into())]);
+    }
+
+    #[test]
+    fn a_subsystem_is_prepared_only_when_its_hierarchies_change_and_errors_name_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut e, applied, refuse) = engine(dir.path());
+        e.commit(&cfg("r1"), &req(), 0).unwrap();
+        let n = applied.lock().unwrap().len();
+        // Only routing-options changes: the recorder (system) is not asked.
+        let other = Configuration::parse(
+            "system { host-name r1; } routing-options { router-id 10.0.0.1; }",
+            None,
+        )
+        .unwrap();
+        e.commit(&other, &req(), 1000).unwrap();
+        assert_eq!(applied.lock().unwrap().len(), n, "not woken");
+        assert_eq!(e.active(), &other);
+        *refuse.lock().unwrap() = true;
+        let err = e.commit(&cfg("r2"), &req(), 2000).unwrap_err().to_string();
+        assert!(
+            err.contains("recorder: [edit system host-name]") && err.contains("refused"),
+            "{err}"
+        );
+        let c = Changes::between(&other, &cfg("r2"));
+        assert!(c.touches("system") && c.touches("routing-options") && !c.touches("interfaces"));
+        assert!(c.paths.contains("system host-name"), "{c:?}");
     }
 
     #[test]
