@@ -5,8 +5,11 @@
 //! are read through snapshots taken once per batch. Every packet that is not forwarded is
 //! counted under exactly one drop reason. Malformed packets are dropped, never a panic.
 //!
-//! This first cut forwards IPv4 between routed ports. ARP/ND, ICMP errors, IPv6, L2 bridging,
-//! the punt path and feature arcs come next (issue 3).
+//! Layout: [`tables`] (what the control plane publishes), [`pipeline`] (the stages and the
+//! per-frame metadata), [`worker`] (ports, the poll loop, control messages, statistics), and the
+//! protocol pieces the control plane also uses (ARP/ND state machines, ICMP builders).
+//! Feature arcs that a new stage joins come next; the security stage is still part of the
+//! pipeline here rather than a crate of its own.
 
 pub mod arp;
 pub mod bridge;
@@ -20,16 +23,19 @@ pub mod ipv6;
 pub mod nat;
 pub mod nd;
 pub mod neighbor;
+pub mod pipeline;
 pub mod punt;
 pub mod screen;
 pub mod security;
+pub mod tables;
 pub mod worker;
 
 pub use counters::PortCounters;
 pub use counters::{Counters, DropReason};
-pub use punt::{punt_queue, PuntReceiver, PuntSender};
-pub use worker::{
-    flow_hash, Adjacency, Hits, HitsOf, NextHop, Pipeline, PuntReason, Punted, SessionEvent,
-    Tables, ToWorker, Worker, WorkerStats, ERROR_QUOTE, MAX_EVENTS, NAT_DESTINATION, NAT_SOURCE,
-    NAT_STATIC,
+pub use pipeline::{
+    Hits, Pipeline, SessionEvent, ERROR_QUOTE, MAX_EVENTS, NAT_DESTINATION, NAT_SOURCE, NAT_STATIC,
 };
+pub use punt::{punt_queue, PuntReceiver, PuntSender};
+pub use punt::{PuntReason, Punted};
+pub use tables::{flow_hash, Adjacency, NextHop, Tables};
+pub use worker::{HitsOf, ToWorker, Worker, WorkerStats};

@@ -1,0 +1,674 @@
+//! The security stage's steps on the pipeline: the snapshot of the tables, screens and
+//! sessions before the route lookup, destination NAT, and after it host-inbound, policy,
+//! source NAT, session creation and logs; fragments follow their first.
+
+use super::*;
+
+impl Pipeline {
+    /// The later fragments that found no session before the route stage, now that the
+    /// batch's first packets have made theirs: each found is tracked, translated (addresses
+    /// only: it has no ports) as its session's packets are, routed and sent; the rest are
+    /// dropped.
+    #[inline(never)]
+    pub(crate) fn later_fragments(
+        &mut self,
+        batch: &mut FrameBatch,
+        routes: (&savin_fib::Table<u32>, &[NextHop]),
+        l2: &L2Tables,
+    ) {
+        let deferred = std::mem::take(&mut self.deferred);
+        for &i in &deferred {
+            let at = usize::from(i);
+            let now = self.now_ms;
+            let found = match (fragment_of(batch.frame(at)), self.sessions.as_mut()) {
+                (Fragment::Later(d, _), Some(table)) => {
+                    self.frags.get(&d, now).and_then(|(id, dir)| {
+                        let len = self.parsed[at].as_ref().map_or(0, |f| f.len);
+                        table.track(id, dir, None, len, now).ok()?;
+                        let wire = table.key(id, dir);
+                        Some((wire, table.translation(id, dir).unwrap_or(wire)))
+                    })
+                }
+                _ => None,
+            };
+            let Some((wire, to)) = found else {
+                self.counters.drop(DropReason::FragmentNoSession);
+                self.pre[at] = Pre::Dropped;
+                continue;
+            };
+            if to != wire {
+                let partial = batch.offload(at).needs_csum();
+                nat::rewrite(batch.frame_mut(at), &wire, &to, partial);
+            }
+            self.pre[at] = Pre::Session { nat: false };
+            let nh = routes.0.lookup(to.dst);
+            self.route(batch, i, nh, routes.1, l2, false);
+        }
+        self.deferred = deferred;
+    }
+
+    /// Takes this batch's security tables; makes, reconfigures or drops the session table to
+    /// match; expires what is due (a bounded amount per batch).
+    pub(crate) fn load_security(&mut self, tables: &Tables) {
+        self.sec = tables.security.load_full();
+        match (&self.sec, &mut self.sessions) {
+            (None, s) => *s = None,
+            (Some(sec), Some(t)) if t.config().capacity == sec.sessions.capacity => {
+                if *t.config() != sec.sessions {
+                    t.reconfigure(sec.sessions);
+                }
+            }
+            (Some(sec), s) => *s = Some(SessionTable::new(sec.sessions, self.now_ms)),
+        }
+        if let Some(t) = &mut self.sessions {
+            t.tick_bounded(self.now_ms, 1024);
+        }
+        // Sessions gone, counted against the screen state they were counted in (before a
+        // new one may replace it below).
+        if let Some(t) = &mut self.sessions {
+            let (st, events, lost) = (&mut self.screen, &mut self.events, &mut self.events_lost);
+            t.take_freed(|g| {
+                if let (true, Some(st)) = (g.limited, st.as_mut()) {
+                    st.session_removed(g.info.key.src, g.info.key.dst);
+                }
+                if g.log {
+                    if events.len() < MAX_EVENTS {
+                        events.push(SessionEvent::Close(g));
+                    } else {
+                        *lost += 1;
+                    }
+                }
+            });
+        }
+        if let Some(sec) = &self.sec {
+            let n = sec.nat.pools.len() + 1;
+            if self.nat_cursor.len() != n {
+                self.nat_cursor.resize(n, 0);
+            }
+            if !self.hits_of.as_ref().is_some_and(|h| Arc::ptr_eq(h, sec)) {
+                self.hits.reset(sec);
+                self.hits_of = Some(sec.clone());
+                // Screen state follows the screens: made when one is bound, its session
+                // counts only when one limits sessions. A new state counts the live
+                // sessions of the zones whose screens limit them (and only those are
+                // subtracted when they go).
+                let limits = sec.limits_sessions();
+                let wanted = !sec.screens.is_empty();
+                match &self.screen {
+                    Some(st) if wanted && st.limits() == limits => {}
+                    _ if wanted => {
+                        let mut st = ScreenState::new(limits, sec.sessions.capacity);
+                        if let Some(t) = &mut self.sessions {
+                            t.recount(|port, key| {
+                                let counted = limits
+                                    && sec
+                                        .zone(port)
+                                        .and_then(|z| sec.screen(z))
+                                        .is_some_and(|s| s.limits_sessions());
+                                if counted {
+                                    st.session_added(key.src, key.dst);
+                                }
+                                counted
+                            });
+                        }
+                        self.screen = Some(st);
+                    }
+                    _ => self.screen = None,
+                }
+            }
+        } else if self.hits_of.is_some() {
+            self.hits_of = None;
+            self.hits = Hits::default();
+            self.screen = None;
+        }
+    }
+
+    /// The security stage before the route lookup, for IPv4 frame `i` when zones are
+    /// configured: a packet of a session is tracked and its destination translated (an ICMP
+    /// error about a session is translated inside and out); the first packet of a flow gets
+    /// static or destination NAT. Returns the destination to route on.
+    #[inline(never)]
+    pub(crate) fn pre_route(
+        &mut self,
+        sec: &SecurityTables,
+        routes: (&savin_fib::Table<u32>, &[NextHop]),
+        batch: &mut FrameBatch,
+        i: usize,
+    ) -> Result<u32, DropReason> {
+        let in_port = self.in_port[i];
+        let Some(from) = sec.zone(in_port) else {
+            return Err(DropReason::NoZone);
+        };
+        let scr = sec.screen(from);
+        let mut packet = screen::Packet::default();
+        if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
+            packet = screen::Packet::of(batch.frame(i), ETH_HDR);
+            let route = |src: u32| source_route(routes, src);
+            if let Err(a) = st.packet(scr, &packet, in_port, self.now_ms, route) {
+                return Err(self.screened(from, a));
+            }
+        }
+        // What a session's packet needs of its flow, read in place (the whole flow is
+        // copied only for a first packet).
+        let Some((key, tcp, len, fragment)) = self.parsed[i]
+            .as_ref()
+            .map(|f| (f.key, f.tcp, f.len, f.fragment))
+        else {
+            return Err(DropReason::Truncated);
+        };
+        let partial = batch.offload(i).needs_csum();
+        let now = self.now_ms;
+        // Found before (sessions are never freed within a batch), or made since by an
+        // earlier frame of this batch; a later fragment by its datagram.
+        let mut found = self.found[i].or_else(|| self.sessions.as_ref()?.lookup(&key));
+        if fragment {
+            match self.fragment_session(batch, i, found) {
+                Ok(f) => found = f,
+                Err(None) => return Ok(key.dst),
+                Err(Some(r)) => return Err(r),
+            }
+        }
+        let Some(table) = self.sessions.as_mut() else {
+            return Err(DropReason::SessionTableFull);
+        };
+        if let Some((id, dir)) = found {
+            match table.track(id, dir, tcp.as_ref(), len, now) {
+                Ok(()) => {}
+                Err(savin_session::TrackError::Reopen) => {
+                    found = reopen(table, id, &key, tcp.as_ref(), len, now)?;
+                }
+                Err(e) => return Err(security::drop_of(e)),
+            }
+        }
+        if let Some((id, dir)) = found {
+            let Some(to) = table.translation(id, dir) else {
+                self.pre[i] = Pre::Session { nat: false };
+                return Ok(key.dst);
+            };
+            let mid = FlowKey {
+                dst: to.dst,
+                dport: to.dport,
+                ..key
+            };
+            if mid != key {
+                nat::rewrite(batch.frame_mut(i), &key, &mid, partial);
+            }
+            self.rest[i] = to;
+            self.pre[i] = Pre::Session { nat: true };
+            return Ok(to.dst);
+        }
+        let Some(flow) = self.parsed[i] else {
+            return Err(DropReason::Truncated);
+        };
+        if flow.key.proto == 1 && nat::is_icmp_error(flow.icmp_type) {
+            // An error about a packet of a session belongs to that session: translated back
+            // to what the packet's sender knows, and let through without a policy of its own.
+            if let Some(q) = nat::quoted_key(batch.frame(i)) {
+                if let Some((id, dir)) = table.lookup(&q.reversed()) {
+                    let sent = match dir {
+                        Dir::Forward => Dir::Reverse,
+                        Dir::Reverse => Dir::Forward,
+                    };
+                    let orig = table.key(id, sent);
+                    if orig != q {
+                        nat::translate_error(batch.frame_mut(i), &q, &orig);
+                    }
+                    self.pre[i] = Pre::Session { nat: false };
+                    return Ok(orig.src);
+                }
+            }
+        }
+        if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
+            if packet.is_syn() {
+                if let Err(a) = st.new_syn(scr, &packet, self.now_us) {
+                    return Err(self.screened(from, a));
+                }
+            }
+        }
+        self.rule_hit[1] = None;
+        let nat = &sec.nat;
+        let mut header = flow.header();
+        if !nat.destination.is_empty() || !nat.statics.is_empty() {
+            let h = &header;
+            let ports = matches!(h.proto, 6 | 17);
+            let to = if let Some((rule, dst)) = nat.static_destination(from, in_port, h) {
+                self.hits.nat(NAT_STATIC, rule);
+                self.rule_hit[1] = Some((NAT_STATIC, rule));
+                Some((dst, h.dport))
+            } else {
+                match nat.destination(from, in_port, h) {
+                    Some((rule, NatAction::Destination(p))) => {
+                        self.hits.nat(NAT_DESTINATION, rule);
+                        self.rule_hit[1] = Some((NAT_DESTINATION, rule));
+                        nat.destination_pools.get(usize::from(p)).map(|pool| {
+                            (pool.address, pool.port.filter(|_| ports).unwrap_or(h.dport))
+                        })
+                    }
+                    _ => None,
+                }
+            };
+            if let Some((dst, dport)) = to {
+                let k = flow.key;
+                let after = FlowKey {
+                    dst,
+                    dport: if ports { dport } else { k.dport },
+                    ..k
+                };
+                nat::rewrite(batch.frame_mut(i), &k, &after, partial);
+                header.dst = dst;
+                header.dport = if ports { dport } else { header.dport };
+            }
+        }
+        let dst = header.dst;
+        self.flows[i] = (flow, header);
+        self.pre[i] = Pre::New {
+            dnat: self.rule_hit[1].map(|(k, r)| (k as u8, r)),
+        };
+        Ok(dst)
+    }
+
+    /// The session of fragment `i`: a first fragment leaves the session it found for the
+    /// fragments after it; a later one takes the session its first left, or is deferred to
+    /// the end of the batch (`Err(None)`) when there is none yet, or dropped (`Err(Some)`). Out of line: few packets are
+    /// fragments, and the session path must stay small enough to keep its calls inlined.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn fragment_session(
+        &mut self,
+        batch: &FrameBatch,
+        i: usize,
+        found: Option<(u32, Dir)>,
+    ) -> Result<Option<(u32, Dir)>, Option<DropReason>> {
+        match fragment_of(batch.frame(i)) {
+            Fragment::Whole => Ok(found),
+            Fragment::First(d) => {
+                if let Some((id, dir)) = found {
+                    self.frags.insert(d, id, dir, self.now_ms);
+                }
+                Ok(found)
+            }
+            // RFC 1858: a TCP fragment at offset 1 (8 bytes) can only rewrite the header the
+            // session was checked by; no honest sender makes one.
+            Fragment::Later(d, 1) if d.proto == 6 => Err(Some(DropReason::FragmentOverlap)),
+            Fragment::Later(d, _) => match self.frags.get(&d, self.now_ms) {
+                Some(f) => Ok(Some(f)),
+                None => {
+                    self.deferred.push(i as u16);
+                    self.pre[i] = Pre::Deferred;
+                    Err(None)
+                }
+            },
+        }
+    }
+
+    /// A translated session's frame `i`: its key as it is between the destination and the
+    /// source translation (what the frame holds after the route lookup), and the key it
+    /// leaves with. (Recomputed rather than stored: a key built and copied back at once
+    /// stalled on store forwarding.)
+    #[inline(always)]
+    pub(crate) fn after_dnat(&self, i: usize) -> (FlowKey, FlowKey) {
+        let to = self.rest[i];
+        let key = self.parsed[i].as_ref().map_or(to, |f| f.key);
+        (
+            FlowKey {
+                dst: to.dst,
+                dport: to.dport,
+                ..key
+            },
+            to,
+        )
+    }
+
+    /// Counts a screened packet under its zone and attack; the drop reason to count it by.
+    #[inline]
+    pub(crate) fn screened(&mut self, zone: u16, a: Attack) -> DropReason {
+        if let Some(c) = self
+            .hits
+            .screen
+            .get_mut(usize::from(zone) * Attack::N + a as usize)
+        {
+            *c += 1;
+        }
+        DropReason::Screen
+    }
+
+    /// Runs the security stage (when zones are configured) on routed frame `i` leaving by
+    /// `out_port` (None: for the box). False: it was dropped and counted (and a reject
+    /// answered). The session cases are inlined into the route stage; the rest is a call.
+    #[inline(always)]
+    /// A link-local multicast frame for the box: with zones, its port must be in one and
+    /// the host-inbound traffic of the port (or its zone) must allow the protocol (`protocols
+    /// ospf`, `vrrp`, ...); then it is punted for the box's sockets.
+    pub(crate) fn link_multicast(&mut self, i: usize, proto: u8, sport: u16, dport: u16) {
+        if let Some(sec) = &self.sec {
+            let port = self.in_port[i];
+            if sec.zone(port).is_none() {
+                self.counters.drop(DropReason::NoZone);
+                return;
+            }
+            let allowed = sec
+                .host_inbound
+                .get(usize::from(port))
+                .is_some_and(|h| h.allows(proto, sport, dport, 0));
+            if !allowed {
+                self.counters.drop(DropReason::HostInboundDenied);
+                return;
+            }
+        }
+        self.punt.push((i as u16, PuntReason::Host));
+        self.counters.punted += 1;
+    }
+
+    pub(crate) fn security_passes(
+        &mut self,
+        batch: &mut FrameBatch,
+        i: u16,
+        out_port: Option<u16>,
+        v6: bool,
+    ) -> bool {
+        match self.pre[usize::from(i)] {
+            // A session's packet without translation was settled before the route lookup.
+            Pre::Session { nat: false } => return true,
+            // One with translation gets the rest of it (source NAT) now that the route is
+            // known; no policy, nothing else to look up (the common case, kept out of the call).
+            Pre::Session { nat: true } if !v6 => {
+                let (mid, to) = self.after_dnat(usize::from(i));
+                if mid != to {
+                    let partial = batch.offload(usize::from(i)).needs_csum();
+                    nat::rewrite(batch.frame_mut(usize::from(i)), &mid, &to, partial);
+                }
+                return true;
+            }
+            _ => {}
+        }
+        self.security_first(batch, i, out_port, v6)
+    }
+
+    /// [`security_passes`](Self::security_passes) for a first packet, a frame to the box
+    /// or IPv6.
+    #[inline(never)]
+    pub(crate) fn security_first(
+        &mut self,
+        batch: &mut FrameBatch,
+        i: u16,
+        out_port: Option<u16>,
+        v6: bool,
+    ) -> bool {
+        let Some(sec) = self.sec.take() else {
+            return true;
+        };
+        let r = self.secure(&sec, batch, usize::from(i), out_port, v6);
+        self.sec = Some(sec);
+        match r {
+            Ok(()) => true,
+            Err(reason) => {
+                self.counters.drop(reason);
+                if reason == DropReason::PolicyRejected {
+                    self.punt_error(i, PuntReason::PolicyReject);
+                }
+                false
+            }
+        }
+    }
+
+    /// The security stage for routed frame `i` leaving by `out_port` (None: for the box),
+    /// once the route is known: a session's packet gets the rest of its translation; a first
+    /// packet gets its policy, source NAT and session. Err: drop it, counted under the
+    /// reason (and for a reject, answer it).
+    #[inline(never)]
+    pub(crate) fn secure(
+        &mut self,
+        sec: &SecurityTables,
+        batch: &mut FrameBatch,
+        i: usize,
+        out_port: Option<u16>,
+        v6: bool,
+    ) -> Result<(), DropReason> {
+        let in_port = self.in_port[i];
+        if v6 && sec.ipv6_packet_based {
+            // Routed as it is, without security processing (SRX packet-based mode).
+            return Ok(());
+        }
+        let Some(from) = sec.zone(in_port) else {
+            return Err(DropReason::NoZone);
+        };
+        if v6 {
+            // IPv6 is not classified yet: to the box it passes (ND, ping), through it is
+            // dropped, as an SRX does in its default inet6 mode (drop).
+            return if out_port.is_none() {
+                Ok(())
+            } else {
+                Err(DropReason::PolicyDenied)
+            };
+        }
+        let partial = batch.offload(i).needs_csum();
+        match self.pre[i] {
+            // A session's IPv4 packet is finished in `security_passes` and never comes here.
+            Pre::Session { .. } => return Ok(()),
+            Pre::New { dnat } => {
+                self.rule_hit = [None, dnat.map(|(k, r)| (usize::from(k), r))];
+            }
+            Pre::Off | Pre::Dropped | Pre::Deferred => return Err(DropReason::Truncated),
+        }
+        let (flow, h) = self.flows[i];
+        let Some(out) = out_port else {
+            let allowed = sec
+                .host_inbound
+                .get(usize::from(in_port))
+                .is_some_and(|hi| hi.allows(h.proto, h.sport, h.dport, flow.icmp_type));
+            return if allowed {
+                Ok(())
+            } else {
+                Err(DropReason::HostInboundDenied)
+            };
+        };
+        let Some(to) = sec.zone(out) else {
+            return Err(DropReason::NoZone);
+        };
+        let d = sec.policy.decide(from, to, &h);
+        let hit = (d.policy as usize).min(self.hits.policy.len().saturating_sub(1));
+        if let Some(c) = self.hits.policy.get_mut(hit) {
+            *c += 1;
+        }
+        // The packet as it is now (destination NAT done), and as it will leave.
+        let k = flow.key;
+        let post = FlowKey {
+            dst: h.dst,
+            dport: if matches!(k.proto, 6 | 17) {
+                h.dport
+            } else {
+                k.dport
+            },
+            ..k
+        };
+        match d.action {
+            Action::Permit => {}
+            Action::Deny => return Err(DropReason::PolicyDenied),
+            Action::Reject => {
+                // The answer (RST or unreachable) is built from the frame: it must come from
+                // the address and port the client sent to, not the inside ones destination
+                // NAT put there (the client would ignore it and wait for its timeout).
+                if post != k {
+                    nat::rewrite(batch.frame_mut(i), &post, &k, partial);
+                }
+                return Err(DropReason::PolicyRejected);
+            }
+        }
+        let limited = match (sec.screen(from), &self.screen) {
+            (Some(scr), Some(st)) if scr.limits_sessions() => {
+                if let Err(a) = st.session_allowed(scr, k.src, k.dst) {
+                    return Err(self.screened(from, a));
+                }
+                true
+            }
+            _ => false,
+        };
+        let after = self.source_nat(sec, (from, in_port), (to, out), &post, &h)?;
+        let now = self.now_ms;
+        let Some(table) = self.sessions.as_mut() else {
+            return Err(DropReason::SessionTableFull);
+        };
+        let id = table
+            .create(
+                k,
+                after.reversed(),
+                d.policy,
+                d.timeout,
+                flow.tcp.as_ref(),
+                flow.len,
+                now,
+            )
+            .map_err(security::drop_of)?;
+        table.set_ports(id, in_port, out);
+        // The parsed flow already says whether this is a fragment: the frame is read again
+        // only for those.
+        if flow.fragment {
+            if let Fragment::First(d) = fragment_of(batch.frame(i)) {
+                // The datagram as its later fragments arrive: before any translation.
+                let d = crate::fragments::Datagram {
+                    src: k.src,
+                    dst: k.dst,
+                    ..d
+                };
+                self.frags.insert(d, id, Dir::Forward, now);
+            }
+        }
+        let (log_init, log_close) = sec
+            .policy
+            .policies
+            .get(d.policy as usize)
+            .map_or((false, false), |p| (p.log_init, p.log_close));
+        if limited || log_close {
+            table.mark(id, limited, log_close);
+        }
+        if limited {
+            if let Some(st) = &mut self.screen {
+                st.session_added(k.src, k.dst);
+            }
+        }
+        if log_init {
+            match table.info(id, now) {
+                Some(info) if self.events.len() < MAX_EVENTS => {
+                    self.events.push(SessionEvent::Create {
+                        info,
+                        source_rule: self.rule_hit[0],
+                        destination_rule: self.rule_hit[1],
+                    })
+                }
+                _ => self.events_lost += 1,
+            }
+        }
+        if after != post {
+            nat::rewrite(batch.frame_mut(i), &post, &after, partial);
+        }
+        Ok(())
+    }
+
+    /// What source NAT (or reverse static NAT) makes of a new flow `post` from (zone, port)
+    /// `from` to `to`: the key it will leave with. The address comes from the pool by a hash
+    /// of the source (a host keeps its address, as with SRX `address-pooling paired`); ports
+    /// are handed out in turn from the pool's range and never to a mapping a live session
+    /// holds (the reply key is checked against the session table).
+    pub(crate) fn source_nat(
+        &mut self,
+        sec: &SecurityTables,
+        from: (u16, u16),
+        to: (u16, u16),
+        post: &FlowKey,
+        h: &savin_classify::Header,
+    ) -> Result<FlowKey, DropReason> {
+        let nat = &sec.nat;
+        if nat.source.is_empty() && nat.statics.is_empty() {
+            return Ok(*post);
+        }
+        if let Some((rule, src)) = nat.static_source(to.0, to.1, post.src) {
+            self.hits.nat(NAT_STATIC, rule);
+            self.rule_hit[0] = Some((NAT_STATIC, rule));
+            return Ok(FlowKey { src, ..*post });
+        }
+        let probe = savin_classify::Header {
+            src: post.src,
+            dst: post.dst,
+            ..*h
+        };
+        let found = nat.source(from, to, &probe);
+        if let Some((rule, action)) = found {
+            self.hits.nat(NAT_SOURCE, rule);
+            if action != NatAction::Off {
+                self.rule_hit[0] = Some((NAT_SOURCE, rule));
+            }
+        }
+        let (addr, ports, cursor) = match found {
+            Some((_, NatAction::Pool(p))) => {
+                let Some(pool) = nat.pools.get(usize::from(p)) else {
+                    return Ok(*post);
+                };
+                let pick = u64::from(post.src.wrapping_mul(0x9e37_79b1) >> 8);
+                (pool.address(pick), pool.ports, usize::from(p))
+            }
+            Some((_, NatAction::Interface)) => {
+                let Some(&a) = sec.port_addr.get(usize::from(to.1)).filter(|a| **a != 0) else {
+                    return Err(DropReason::NatExhausted);
+                };
+                (a, Some((1024, u16::MAX)), nat.pools.len())
+            }
+            _ => return Ok(*post),
+        };
+        let table = self.sessions.as_ref().ok_or(DropReason::SessionTableFull)?;
+        // ICMP echo: the identifier is the port; other ICMP and port-less protocols keep it.
+        let echo = post.proto == 1 && post.sport == post.dport && matches!(h.dport >> 8, 0 | 8);
+        match ports {
+            Some((lo, hi)) if matches!(post.proto, 6 | 17) || echo => {
+                let span = u32::from(hi - lo) + 1;
+                let c = &mut self.nat_cursor[cursor];
+                for _ in 0..64.min(span) {
+                    let p = lo + (*c % span) as u16;
+                    *c = c.wrapping_add(1);
+                    let cand = FlowKey {
+                        src: addr,
+                        sport: p,
+                        dport: if echo { p } else { post.dport },
+                        ..*post
+                    };
+                    if table.is_free(&cand.reversed()) {
+                        return Ok(cand);
+                    }
+                }
+                Err(DropReason::NatExhausted)
+            }
+            _ => {
+                let cand = FlowKey { src: addr, ..*post };
+                if table.is_free(&cand.reversed()) {
+                    Ok(cand)
+                } else {
+                    Err(DropReason::NatExhausted)
+                }
+            }
+        }
+    }
+}
+
+/// A SYN for a new connection on the tuple of closed session `id`: the old session goes and
+/// the SYN continues as a first packet (policy, NAT, a new session), as conntrack reopens a
+/// closed connection; a session an earlier frame of this batch made for the tuple takes it
+/// instead. Before, such a SYN was dropped as out of window until the closed session aged
+/// out (2 s), and a client that resets its connections and reuses ports lost them.
+#[cold]
+#[inline(never)]
+pub(crate) fn reopen(
+    table: &mut SessionTable,
+    id: u32,
+    key: &FlowKey,
+    tcp: Option<&savin_session::TcpSeg>,
+    len: u32,
+    now: u64,
+) -> Result<Option<(u32, Dir)>, DropReason> {
+    table.retire(id);
+    let Some((id, dir)) = table.lookup(key) else {
+        return Ok(None);
+    };
+    table
+        .track(id, dir, tcp, len, now)
+        .map_err(security::drop_of)?;
+    Ok(Some((id, dir)))
+}
