@@ -884,3 +884,27 @@ fn typed_requests_load_commit_and_query_without_cli_text() {
         r.output
     );
 }
+
+/// `| display xml` prints Junos XML from the same data as `| display json`: the operational
+/// replies and the configuration, inside `<rpc-reply>`.
+#[test]
+fn display_xml_renders_the_json_views_as_junos_xml() {
+    let (_tmp, d) = daemon_with_base();
+    let out = d.ok("show system commit | display xml");
+    assert!(
+        out.contains("<rpc-reply") && out.contains("<commit-information>"),
+        "{out}"
+    );
+    assert!(
+        out.contains("<commit-history>") && out.contains("<user>"),
+        "{out}"
+    );
+    let out = d.ok("show configuration | display xml");
+    assert!(
+        out.contains("<configuration>") && out.contains("<host-name>r1</host-name>"),
+        "{out}"
+    );
+    assert!(out.contains("<name>eth1</name>"), "{out}");
+    let out = d.ok("show configuration | display xml | match host-name");
+    assert_eq!(out.trim(), "<host-name>r1</host-name>", "{out}");
+}

@@ -123,3 +123,84 @@ pub fn pretty(v: serde_json::Value) -> String {
     s.push('\n');
     s
 }
+
+/// Junos XML from the JSON a command prints (the JSON already uses Junos's element names):
+/// an object's members become elements, an array repeats its element, `true` and `[null]` are
+/// empty elements (`<current-active/>`), `false` and `null` are left out, and members whose
+/// name starts with `@` (configuration metadata) are not elements. Wrapped in `<rpc-reply>`
+/// as the CLI's `| display xml` shows it.
+pub fn json_to_xml(v: &serde_json::Value) -> String {
+    let mut out =
+        String::from("<rpc-reply xmlns:junos=\"http://xml.juniper.net/junos/*/junos\">\n");
+    if let serde_json::Value::Object(m) = v {
+        for (k, v) in m {
+            xml_member(&mut out, k, v, 1);
+        }
+    }
+    out.push_str("</rpc-reply>\n");
+    out
+}
+
+fn xml_member(out: &mut String, name: &str, v: &serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    if name.starts_with('@') {
+        return;
+    }
+    let pad = "    ".repeat(depth);
+    match v {
+        Value::Null | Value::Bool(false) => {}
+        Value::Bool(true) => out.push_str(&format!("{pad}<{name}/>\n")),
+        Value::Array(a) if a.len() == 1 && a[0].is_null() => {
+            out.push_str(&format!("{pad}<{name}/>\n"))
+        }
+        Value::Array(a) => {
+            for e in a {
+                xml_member(out, name, e, depth);
+            }
+        }
+        Value::Object(m) => {
+            out.push_str(&format!("{pad}<{name}>\n"));
+            for (k, v) in m {
+                xml_member(out, k, v, depth + 1);
+            }
+            out.push_str(&format!("{pad}</{name}>\n"));
+        }
+        Value::String(s) => out.push_str(&format!("{pad}<{name}>{}</{name}>\n", xml_escape(s))),
+        Value::Number(n) => out.push_str(&format!("{pad}<{name}>{n}</{name}>\n")),
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod xml_tests {
+    use super::json_to_xml;
+
+    #[test]
+    fn json_becomes_junos_xml() {
+        let v = serde_json::json!({"route-information": {"route-table": [
+            {"table-name": "inet.0", "rt": [
+                {"rt-destination": "10.0.0.0/8", "rt-entry": [
+                    {"active-tag": "*", "current-active": true, "last-active": false,
+                     "preference": 5, "nh": [{"to": "a<b&c"}]}]}]}]}});
+        let x = json_to_xml(&v);
+        assert!(x.starts_with("<rpc-reply xmlns:junos="), "{x}");
+        for want in [
+            "    <route-information>\n        <route-table>\n",
+            "            <table-name>inet.0</table-name>",
+            "<rt-destination>10.0.0.0/8</rt-destination>",
+            "<current-active/>",
+            "<preference>5</preference>",
+            "<to>a&lt;b&amp;c</to>",
+        ] {
+            assert!(x.contains(want), "{want:?} in\n{x}");
+        }
+        assert!(!x.contains("last-active"), "{x}");
+        assert!(x.ends_with("</rpc-reply>\n"));
+    }
+}

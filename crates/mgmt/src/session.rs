@@ -172,6 +172,8 @@ enum Filter {
     Except(Regex),
     Count,
     Last(usize),
+    /// `| display xml`: the command's JSON (Junos element names) as Junos XML.
+    Xml,
 }
 
 /// Splits `cmd | a | b` at bars outside quotes.
@@ -277,6 +279,10 @@ fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
         match words.as_slice() {
             ["display", "set"] => p.display_set = true,
             ["display", "json"] => p.display_json = true,
+            ["display", "xml"] => {
+                p.display_json = true;
+                p.filters.push(Filter::Xml);
+            }
             ["compare"] => p.compare = Some(None),
             ["compare", "rollback", n] => {
                 let n: usize = n.parse().map_err(|_| format!("invalid rollback number '{n}'"))?;
@@ -291,7 +297,7 @@ fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
             [] => return Err("missing command after '|'".into()),
             _ => {
                 return Err(format!(
-                    "syntax error: unknown pipe '| {part}'; expected compare, count, display json, display set, except, last, match, no-more"
+                    "syntax error: unknown pipe '| {part}'; expected compare, count, display json, display set, display xml, except, last, match, no-more"
                 ))
             }
         }
@@ -310,6 +316,10 @@ fn apply_filters(mut text: String, filters: &[Filter]) -> String {
                 let from = lines.len().saturating_sub(*n);
                 lines[from..].iter().map(|l| format!("{l}\n")).collect()
             }
+            Filter::Xml => match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) => ops::json_to_xml(&v),
+                Err(_) => text,
+            },
         };
     }
     text
