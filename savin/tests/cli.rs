@@ -586,7 +586,7 @@ fn the_socket_is_private_and_hostile_clients_do_not_hurt_the_daemon() {
     // Unknown and malformed commands answer with errors; the daemon is still fine.
     for bad in [
         "frobnicate",
-        "show configuration | display xml",
+        "show configuration | display yaml",
         "configure; set",
         "set [ ] ;",
         "commit confirmed 0",
