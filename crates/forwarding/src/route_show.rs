@@ -473,22 +473,27 @@ pub fn show_route(shared: &RibShared, args: &[String], json_out: bool) -> Result
     let v6: Pick<u128> = |r| &r.inet6;
     let wanted = |name: &str| q.table.as_deref().is_none_or(|t| t == name);
     let mut tables: Vec<(&str, Summary, usize, Rows)> = Vec::new();
-    if wanted("inet.0") {
-        let s = count(shared, v4);
+    fn table<A: Addr>(
+        shared: &RibShared,
+        pick: Pick<A>,
+        q: &Query,
+        names: &[String],
+        json_out: bool,
+    ) -> (Summary, usize, Rows) {
+        let s = count(shared, pick);
         let (n, r) = if q.summary {
             (0, Rows::Text(String::new()))
         } else {
-            rows(shared, v4, &q, &names, json_out)
+            rows(shared, pick, q, names, json_out)
         };
+        (s, n, r)
+    }
+    if wanted("inet.0") {
+        let (s, n, r) = table(shared, v4, &q, &names, json_out);
         tables.push(("inet.0", s, n, r));
     }
     if wanted("inet6.0") {
-        let s = count(shared, v6);
-        let (n, r) = if q.summary {
-            (0, Rows::Text(String::new()))
-        } else {
-            rows(shared, v6, &q, &names, json_out)
-        };
+        let (s, n, r) = table(shared, v6, &q, &names, json_out);
         tables.push(("inet6.0", s, n, r));
     }
     if q.summary {

@@ -213,6 +213,15 @@ pub(crate) fn deferred_op(
     })
 }
 
+/// A command's outcome as the reply carries it: the status, and the text ending in a newline.
+fn status_and_text(result: Result<String, String>) -> (bool, String) {
+    match result {
+        Ok(o) => (true, o),
+        Err(e) if e.ends_with('\n') => (false, e),
+        Err(e) => (false, format!("{e}\n")),
+    }
+}
+
 /// An operational command of a subsystem, taken out from under the management lock.
 pub struct DeferredOp {
     provider: Arc<dyn Operational>,
@@ -227,20 +236,12 @@ pub struct DeferredOp {
 impl DeferredOp {
     /// Runs the command and makes the session's reply.
     pub fn run(self) -> Reply {
-        let (ok, output) = match self.provider.run(self.command, &self.args, self.json) {
-            Ok(o) => (true, apply_filters(o, &self.filters)),
-            Err(e) => {
-                let e = err::<()>(e).unwrap_err();
-                (
-                    false,
-                    if e.ends_with('\n') {
-                        e
-                    } else {
-                        format!("{e}\n")
-                    },
-                )
-            }
-        };
+        let result = self
+            .provider
+            .run(self.command, &self.args, self.json)
+            .map(|o| apply_filters(o, &self.filters))
+            .or_else(err);
+        let (ok, output) = status_and_text(result);
         Reply {
             ok,
             output,
@@ -450,17 +451,7 @@ impl Session {
         let mut exit = false;
         let result = self.dispatch(sh, line, data, now_ms, &mut exit);
         let (prompt, banner) = self.prompt(sh);
-        let (ok, output) = match result {
-            Ok(o) => (true, o),
-            Err(e) => (
-                false,
-                if e.ends_with('\n') {
-                    e
-                } else {
-                    format!("{e}\n")
-                },
-            ),
-        };
+        let (ok, output) = status_and_text(result);
         Reply {
             ok,
             output,
