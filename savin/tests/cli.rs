@@ -908,3 +908,71 @@ fn display_xml_renders_the_json_views_as_junos_xml() {
     let out = d.ok("show configuration | display xml | match host-name");
     assert_eq!(out.trim(), "<host-name>r1</host-name>", "{out}");
 }
+
+/// The candidate lock (`configure exclusive`, a typed lock as NETCONF's `<lock>`): while one
+/// session holds it, others may look but not change the candidate or commit; it goes with
+/// `unlock` or with the session, and a modified candidate cannot be locked.
+#[test]
+fn an_exclusive_lock_keeps_other_sessions_from_changing_or_committing() {
+    use savin_mgmt::proto::LoadMode;
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start(&tmp.path().join("state"));
+    let mut a = d.client();
+    let r = a.request(&Request::Lock).unwrap();
+    assert!(r.ok, "{}", r.output);
+    let (ok, out) = d.cli("configure; set system host-name other");
+    assert!(
+        !ok && out.contains("configuration database locked by"),
+        "{out}"
+    );
+    let (ok, out) = d.cli("configure; commit");
+    assert!(!ok && out.contains("locked by"), "{out}");
+    let mut b = d.client();
+    let r = b
+        .request(&Request::Load {
+            mode: LoadMode::Set,
+            text: "set system host-name b".into(),
+            name: None,
+        })
+        .unwrap();
+    assert!(!r.ok && r.output.contains("locked by"), "{}", r.output);
+    assert!(
+        !b.request(&Request::Lock).unwrap().ok,
+        "one holder at a time"
+    );
+    // The holder changes and commits.
+    let r = a
+        .request(&Request::Load {
+            mode: LoadMode::Set,
+            text: "set system host-name locked".into(),
+            name: None,
+        })
+        .unwrap();
+    assert!(r.ok, "{}", r.output);
+    let commit = Request::Commit {
+        check: false,
+        comment: None,
+        confirmed: None,
+        via: None,
+    };
+    let r = a.request(&commit).unwrap();
+    assert!(r.ok, "{}", r.output);
+    assert!(d
+        .ok("show configuration system")
+        .contains("host-name locked;"));
+    // Gone with the connection: another may lock and edit.
+    drop(a);
+    assert!(eventually(5, || b.request(&Request::Lock).unwrap().ok));
+    assert!(b.request(&Request::Unlock).unwrap().ok);
+    d.ok("configure; set system host-name free");
+    // A modified candidate cannot be locked.
+    let (ok, out) = d.cli("configure exclusive");
+    assert!(
+        !ok && out.contains("configuration database modified"),
+        "{out}"
+    );
+    d.ok("configure; rollback 0");
+    let (ok, out) = d.cli("configure exclusive; set system host-name ex; commit");
+    assert!(ok, "{out}");
+    assert!(d.ok("show configuration system").contains("host-name ex;"));
+}

@@ -20,12 +20,23 @@ use crate::session::OP_COMMANDS;
 pub struct Shared {
     pub engine: Engine,
     pub candidate: Configuration,
+    /// The session that holds the candidate exclusively (`configure exclusive`, a typed
+    /// `lock`): others may look, not change it or commit.
+    pub lock: Option<LockInfo>,
     pub editors: BTreeMap<u64, EditorInfo>,
     pub started_ms: i64,
     /// Operational commands answered by subsystems (`show route`, `show arp`, ...).
     pub(crate) operational: Vec<Arc<dyn Operational>>,
     /// The built-in operational commands and the subsystems', for matching and `?`.
     pub(crate) op_table: Vec<OpCommand>,
+}
+
+/// Who holds the candidate lock, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockInfo {
+    pub session: u64,
+    pub user: String,
+    pub since_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +52,7 @@ impl Shared {
         Shared {
             engine,
             candidate,
+            lock: None,
             editors: BTreeMap::new(),
             started_ms,
             operational: Vec::new(),
@@ -62,6 +74,55 @@ impl Shared {
 
     pub fn host_name(&self) -> Option<String> {
         self.engine.active_typed().system.host_name.clone()
+    }
+
+    /// Takes the candidate for `session` alone. Refused while another session holds it, or
+    /// while the candidate has changes nobody committed (as Junos and NETCONF refuse).
+    pub fn lock(&mut self, session: u64, user: &str, now_ms: i64) -> Result<(), String> {
+        match &self.lock {
+            Some(l) if l.session == session => return Ok(()),
+            Some(_) => return self.check_lock(session),
+            None => {}
+        }
+        if &self.candidate != self.engine.active() {
+            return Err("error: configuration database modified".into());
+        }
+        self.lock = Some(LockInfo {
+            session,
+            user: user.to_string(),
+            since_ms: now_ms,
+        });
+        Ok(())
+    }
+
+    /// Gives the lock back; uncommitted changes made under it are discarded (Junos's
+    /// `configure exclusive`, NETCONF's unlock of the candidate).
+    pub fn unlock(&mut self, session: u64) -> Result<(), String> {
+        match &self.lock {
+            Some(l) if l.session == session => {
+                self.lock = None;
+                self.candidate = self.engine.active().clone();
+                Ok(())
+            }
+            Some(_) => self.check_lock(session),
+            None => Err("error: configuration database is not locked".into()),
+        }
+    }
+
+    /// Whether `session` may change the candidate or commit: not while another holds it.
+    pub fn check_lock(&self, session: u64) -> Result<(), String> {
+        match &self.lock {
+            Some(l) if l.session != session => {
+                let since = chrono::DateTime::from_timestamp_millis(l.since_ms)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_default();
+                Err(format!(
+                    "error: configuration database locked by: {} (session {}) on since {since}",
+                    l.user, l.session
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The active configuration (or commit `rollback` N) as text, `set` commands or JSON.

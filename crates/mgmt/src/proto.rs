@@ -54,6 +54,11 @@ pub enum Request {
         #[serde(default)]
         via: Option<String>,
     },
+    /// Takes the shared candidate for this connection alone (NETCONF `<lock>`): others may
+    /// not change it or commit until `unlock` or until this connection closes.
+    Lock,
+    /// Gives the lock back, discarding uncommitted changes made under it.
+    Unlock,
     /// An operational command (`show route 10.0.0.0/8`), as text or JSON; a subsystem's
     /// command runs outside the management lock.
     Show {

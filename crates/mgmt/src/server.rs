@@ -221,9 +221,12 @@ fn typed_request(sh: &mut Shared, s: &Session, req: Request) -> Reply {
     let result = match req {
         Request::Exec { .. } | Request::Complete { .. } => Err("error: not a typed request".into()),
         Request::GetConfiguration { format, rollback } => sh.configuration(format, rollback),
-        Request::Load { mode, text, name } => sh
-            .load(mode, name.as_deref().unwrap_or("terminal"), &text)
-            .map(|()| "load complete\n".to_string()),
+        Request::Load { mode, text, name } => sh.check_lock(s.id).and_then(|()| {
+            sh.load(mode, name.as_deref().unwrap_or("terminal"), &text)
+                .map(|()| "load complete\n".to_string())
+        }),
+        Request::Lock => sh.lock(s.id, &s.user, now_ms()).map(|()| String::new()),
+        Request::Unlock => sh.unlock(s.id).map(|()| String::new()),
         Request::Commit {
             check,
             comment,
@@ -233,6 +236,7 @@ fn typed_request(sh: &mut Shared, s: &Session, req: Request) -> Reply {
             Some(m) if !(1..=65535).contains(&m) => Err(format!(
                 "error: commit confirmed {m}: value is not within range (1..65535)"
             )),
+            _ if sh.check_lock(s.id).is_err() => sh.check_lock(s.id).map(|()| String::new()),
             _ => {
                 let req = CommitRequest {
                     user: s.user.clone(),

@@ -47,6 +47,10 @@ pub(crate) const OP_COMMANDS: &CommandTable = &[
         &["configure", "private"],
         "Edit a private copy of the configuration",
     ),
+    (
+        &["configure", "exclusive"],
+        "Edit the configuration with others locked out",
+    ),
     (&["show"], "Show system information"),
     (&["show", "configuration"], "Show current configuration"),
     (&["show", "system"], "Show system information"),
@@ -437,6 +441,10 @@ impl Session {
     /// Leaves configuration mode when the client goes away.
     pub fn close(&mut self, sh: &mut Shared) {
         sh.editors.remove(&self.id);
+        // A lock goes with its session, and so do the changes made under it.
+        if sh.lock.as_ref().is_some_and(|l| l.session == self.id) {
+            let _ = sh.unlock(self.id);
+        }
         self.mode = Mode::Operational;
     }
 
@@ -517,6 +525,19 @@ impl Session {
         match m.as_slice() {
             ["configure"] => no_args(self.enter_configure(sh, false, now_ms)?),
             ["configure", "private"] => no_args(self.enter_configure(sh, true, now_ms)?),
+            ["configure", "exclusive"] => {
+                if let Some(w) = rest.first() {
+                    return err(format!("syntax error: unexpected '{}'", w.text));
+                }
+                sh.lock(self.id, &self.user, now_ms).or_else(err)?;
+                match self.enter_configure(sh, false, now_ms) {
+                    Ok(out) => Ok(out + "warning: uncommitted changes will be discarded on exit\n"),
+                    Err(e) => {
+                        let _ = sh.unlock(self.id);
+                        Err(e)
+                    }
+                }
+            }
             ["show", "configuration"] => {
                 let active = sh.engine.active();
                 let t = resolve(schema::root(), rest, true).or_else(err)?;
@@ -660,6 +681,11 @@ impl Session {
         let Mode::Configure { editor, private } = &mut self.mode else {
             unreachable!()
         };
+        // Another session's exclusive lock: this one may look, not change or commit.
+        let changes = is_edit_command(cmd) || matches!(cmd, "load" | "rollback");
+        if (changes && private.is_none()) || cmd == "commit" {
+            sh.check_lock(self.id).or_else(err)?;
+        }
         let candidate = match private {
             Some(p) => &mut p.candidate,
             None => &mut sh.candidate,
