@@ -15,6 +15,7 @@ mod flow_log;
 mod hits;
 mod link_events;
 mod nat_show;
+mod ops_table;
 mod route_show;
 mod security_show;
 mod show;
@@ -25,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use savin_config::model::interfaces::Interface;
 use savin_config::model::{Config, NextHop as CfgNextHop};
-use savin_config::subsystem::{Changes, OpCommand, Operational, PrepareError, Staged, Subsystem};
+use savin_config::subsystem::{Changes, Operational, PrepareError, Staged, Subsystem};
 use savin_dataplane::bridge::PortMode;
 use savin_io::af_packet::{AfPacket, RingConfig};
 use tracing::info;
@@ -844,131 +845,3 @@ impl Subsystem for Forwarding {
         }))
     }
 }
-
-/// The operational commands this crate answers.
-pub(crate) const COMMANDS: &[OpCommand] = &[
-    (&["clear"], "Clear information in the system"),
-    (&["clear", "security"], "Clear security information"),
-    (&["clear", "security", "flow"], "Clear flow information"),
-    (
-        &["clear", "security", "flow", "session"],
-        "Clear sessions (source-prefix, destination-prefix, destination-port, protocol)",
-    ),
-    (&["show", "security"], "Show security information"),
-    (&["show", "security", "flow"], "Show flow information"),
-    (
-        &["show", "security", "flow", "session"],
-        "Show sessions (source-prefix, destination-prefix, destination-port, protocol, summary)",
-    ),
-    (
-        &["show", "security", "policies"],
-        "Show security policies (hit-count: matches per policy)",
-    ),
-    (
-        &["clear", "security", "policies"],
-        "Clear security policy information",
-    ),
-    (
-        &["clear", "security", "policies", "hit-count"],
-        "Clear the policy hit counts",
-    ),
-    (&["show", "security", "screen"], "Show screen information"),
-    (
-        &["show", "security", "screen", "statistics"],
-        "Show screen statistics (zone NAME)",
-    ),
-    (&["clear", "security", "screen"], "Clear screen information"),
-    (
-        &["clear", "security", "screen", "statistics"],
-        "Clear screen statistics",
-    ),
-    (
-        &["show", "security", "nat"],
-        "Show Network Address Translation information",
-    ),
-    (
-        &["show", "security", "nat", "source"],
-        "Show source NAT information",
-    ),
-    (
-        &["show", "security", "nat", "source", "rule"],
-        "Show source NAT rules (all or NAME)",
-    ),
-    (
-        &["show", "security", "nat", "source", "pool"],
-        "Show source NAT pools (all or NAME)",
-    ),
-    (
-        &["show", "security", "nat", "destination"],
-        "Show destination NAT information",
-    ),
-    (
-        &["show", "security", "nat", "destination", "rule"],
-        "Show destination NAT rules (all or NAME)",
-    ),
-    (
-        &["show", "security", "nat", "destination", "pool"],
-        "Show destination NAT pools (all or NAME)",
-    ),
-    (
-        &["show", "security", "nat", "static"],
-        "Show static NAT information",
-    ),
-    (
-        &["show", "security", "nat", "static", "rule"],
-        "Show static NAT rules (all or NAME)",
-    ),
-    (&["show", "security", "zones"], "Show security zones"),
-    (&["clear", "arp"], "Clear address resolution information"),
-    (&["clear", "interfaces"], "Clear interface information"),
-    (
-        &["clear", "interfaces", "statistics"],
-        "Clear statistics on interfaces",
-    ),
-    (&["clear", "ipv6"], "Clear IP version 6 information"),
-    (
-        &["clear", "ipv6", "neighbors"],
-        "Clear IPv6 neighbor cache information",
-    ),
-    (
-        &["show", "arp"],
-        "Show system Address Resolution Protocol table entries",
-    ),
-    (&["show", "ipv6"], "Show IP version 6 information"),
-    (
-        &["show", "ipv6", "neighbors"],
-        "Show IPv6 neighbor cache information",
-    ),
-    (
-        &["clear", "ethernet-switching"],
-        "Clear Ethernet switching information",
-    ),
-    (
-        &["clear", "ethernet-switching", "table"],
-        "Clear learned MAC addresses",
-    ),
-    (
-        &["show", "ethernet-switching"],
-        "Show Ethernet switching information",
-    ),
-    (
-        &["show", "ethernet-switching", "table"],
-        "Show the MAC address table",
-    ),
-    (&["monitor"], "Show real-time debugging information"),
-    (
-        &["monitor", "interface"],
-        "Show interface traffic and rates (NAME, or traffic for all)",
-    ),
-    (&["show", "interfaces"], "Show interface information"),
-    (&["show", "vlans"], "Show VLAN information"),
-    (&["show", "route"], "Show routing table information"),
-    (
-        &["show", "route", "forwarding-table"],
-        "Show forwarding table information",
-    ),
-    (
-        &["show", "system", "statistics"],
-        "Show statistics for protocol",
-    ),
-];

@@ -12,7 +12,8 @@ use savin_dataplane::{Counters, DropReason, NextHop, PortCounters};
 use serde_json::{json, Value};
 
 use crate::control::{host_len, Control, PortState};
-use crate::{lock, Shared, Target, COMMANDS};
+use crate::ops_table::{Answer, OPS};
+use crate::{lock, Shared, Target};
 
 /// A forwarding-table row: destination, type, next hop, next-hop type, index, interface.
 type FtRow = (String, &'static str, String, &'static str, u32, String);
@@ -817,7 +818,9 @@ impl Control {
 
 impl Operational for Ops {
     fn commands(&self) -> &'static [OpCommand] {
-        COMMANDS
+        static COMMANDS: std::sync::LazyLock<Vec<OpCommand>> =
+            std::sync::LazyLock::new(|| OPS.iter().map(|d| (d.words, d.help)).collect());
+        &COMMANDS
     }
 
     fn run(&self, command: &[&str], args: &[String], json_out: bool) -> Result<String, String> {
@@ -862,84 +865,27 @@ impl Operational for Ops {
                 ),
             };
         };
-        // `show route` reads the RIB on this thread; the rest runs on the control thread.
+        // The RIB's commands read it on this thread; the rest run on the control thread.
         // Neither holds the subsystem's lock meanwhile (a commit may go on).
-        if command == ["show", "route"] {
-            let rib = engine.rib();
-            drop(running);
-            return crate::route_show::show_route(&rib, args, json_out);
-        }
-        let caller = engine.caller();
-        drop(running);
-        let args = args.to_vec();
-        let cmd: Vec<String> = command.iter().map(|s| s.to_string()).collect();
-        let out = caller.call(move |c| -> Result<String, String> {
-            let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-            match cmd.as_slice() {
-                ["show", "route", "forwarding-table"] => Ok(c.show_forwarding_table(json_out)),
-                ["show", "arp"] => Ok(c.show_arp(json_out)),
-                ["show", "ipv6", "neighbors"] => Ok(c.show_nd(json_out)),
-                ["show", "ethernet-switching", "table"] => c.show_fdb(&args, json_out),
-                ["show", "vlans"] => c.show_vlans(&args, json_out),
-                ["monitor", "interface"] => c.monitor_interface(&args, json_out),
-                ["clear", "ethernet-switching", "table"] => {
-                    c.clear_fdb();
-                    Ok(String::new())
-                }
-                ["clear", "ipv6", "neighbors"] => {
-                    c.clear_nd();
-                    Ok(String::new())
-                }
-                ["show", "interfaces"] => c.show_interfaces(&args, json_out),
-                ["show", "system", "statistics"] => Ok(c.show_statistics(json_out)),
-                ["show", "security", "flow", "session"] => c.show_sessions(&args, json_out),
-                ["clear", "security", "flow", "session"] => c.clear_sessions(&args),
-                ["show", "security", "policies"] => match args.first().map(String::as_str) {
-                    None => Ok(c.show_policies(json_out)),
-                    Some("hit-count") if args.len() == 1 => Ok(c.show_policy_hits(json_out)),
-                    Some(w) => Err(format!("syntax error: unexpected '{w}'")),
-                },
-                ["show", "security", "screen", "statistics"] => {
-                    c.show_screen_statistics(&args, json_out)
-                }
-                ["clear", "security", "screen", "statistics"] => {
-                    c.clear_hits(crate::hits::SCREEN);
-                    Ok(String::new())
-                }
-                ["clear", "security", "policies", "hit-count"] => {
-                    c.clear_hits(crate::hits::POLICY);
-                    Ok(String::new())
-                }
-                ["show", "security", "nat", which @ ("source" | "destination" | "static"), "rule"] => {
-                    c.show_nat_rules(which, &args, json_out)
-                }
-                ["show", "security", "nat", which @ ("source" | "destination"), "pool"] => {
-                    c.show_nat_pools(which, &args, json_out)
-                }
-                ["show", "security", "zones"] => Ok(c.show_zones(json_out)),
-                ["clear", "arp"] => {
-                    c.clear_arp();
-                    Ok(String::new())
-                }
-                ["clear", "interfaces", "statistics"] => {
-                    let name = args.first().map(String::as_str).filter(|n| *n != "all");
-                    c.clear_statistics(name).map(|_| String::new())
-                }
-                other => Err(format!(
-                    "syntax error: incomplete command '{}'",
-                    other.join(" ")
-                )),
+        let def = OPS.iter().find(|d| d.words == command);
+        let out = match def.map(|d| &d.answer) {
+            Some(Answer::Rib(f)) => {
+                let rib = engine.rib();
+                drop(running);
+                return f(&rib, args, json_out);
             }
-        });
-        if matches!(
-            command,
-            ["show", "route", "forwarding-table"]
-                | ["show", "arp"]
-                | ["show", "system", "statistics"]
-                | ["clear", "arp"]
-        ) {
-            no_args()?;
-        }
+            Some(Answer::Control(f)) => {
+                let (f, caller, args) = (*f, engine.caller(), args.to_vec());
+                drop(running);
+                caller.call(move |c| f(c, &args, json_out))
+            }
+            Some(Answer::Prefix) | None => {
+                return Err(format!(
+                    "syntax error: incomplete command '{}'",
+                    command.join(" ")
+                ))
+            }
+        };
         out.unwrap_or_else(|| Err("error: the forwarding engine did not answer".into()))
     }
 }

@@ -1,0 +1,309 @@
+//! The forwarding plane's operational commands, described once: words, help and handler.
+
+/// How an operational command is answered.
+pub(crate) enum Answer {
+    /// Words only, for `?` and completion (`show security`).
+    Prefix,
+    /// From the RIB, on the asking thread.
+    Rib(fn(&crate::route_show::RibShared, &[String], bool) -> Result<String, String>),
+    /// On the control thread.
+    Control(fn(&mut crate::control::Control, &[String], bool) -> Result<String, String>),
+}
+
+/// One operational command, described once: its words and `?` help for dispatch and
+/// completion, and how it is answered.
+pub(crate) struct OpDef {
+    pub words: &'static [&'static str],
+    pub help: &'static str,
+    pub answer: Answer,
+}
+
+fn no_args(args: &[String]) -> Result<(), String> {
+    match args.first() {
+        Some(a) => Err(format!("syntax error: unexpected '{a}'")),
+        None => Ok(()),
+    }
+}
+
+/// The operational commands this crate answers.
+pub(crate) const OPS: &[OpDef] = &[
+    OpDef {
+        words: &["clear"],
+        help: "Clear information in the system",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["clear", "security"],
+        help: "Clear security information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["clear", "security", "flow"],
+        help: "Clear flow information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["clear", "security", "flow", "session"],
+        help: "Clear sessions (source-prefix, destination-prefix, destination-port, protocol)",
+        answer: Answer::Control(|c, a, _| c.clear_sessions(a)),
+    },
+    OpDef {
+        words: &["show", "security"],
+        help: "Show security information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "security", "flow"],
+        help: "Show flow information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "security", "flow", "session"],
+        help:
+            "Show sessions (source-prefix, destination-prefix, destination-port, protocol, summary)",
+        answer: Answer::Control(|c, a, j| c.show_sessions(a, j)),
+    },
+    OpDef {
+        words: &["show", "security", "policies"],
+        help: "Show security policies (hit-count: matches per policy)",
+        answer: Answer::Control(|c, a, j| match a.first().map(String::as_str) {
+            None => Ok(c.show_policies(j)),
+            Some("hit-count") if a.len() == 1 => Ok(c.show_policy_hits(j)),
+            Some(w) => Err(format!("syntax error: unexpected '{w}'")),
+        }),
+    },
+    OpDef {
+        words: &["clear", "security", "policies"],
+        help: "Clear security policy information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["clear", "security", "policies", "hit-count"],
+        help: "Clear the policy hit counts",
+        answer: Answer::Control(|c, _, _| {
+            c.clear_hits(crate::hits::POLICY);
+            Ok(String::new())
+        }),
+    },
+    OpDef {
+        words: &["show", "security", "screen"],
+        help: "Show screen information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "security", "screen", "statistics"],
+        help: "Show screen statistics (zone NAME)",
+        answer: Answer::Control(|c, a, j| c.show_screen_statistics(a, j)),
+    },
+    OpDef {
+        words: &["clear", "security", "screen"],
+        help: "Clear screen information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["clear", "security", "screen", "statistics"],
+        help: "Clear screen statistics",
+        answer: Answer::Control(|c, _, _| {
+            c.clear_hits(crate::hits::SCREEN);
+            Ok(String::new())
+        }),
+    },
+    OpDef {
+        words: &["show", "security", "nat"],
+        help: "Show Network Address Translation information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "security", "nat", "source"],
+        help: "Show source NAT information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "security", "nat", "source", "rule"],
+        help: "Show source NAT rules (all or NAME)",
+        answer: Answer::Control(|c, a, j| c.show_nat_rules("source", a, j)),
+    },
+    OpDef {
+        words: &["show", "security", "nat", "source", "pool"],
+        help: "Show source NAT pools (all or NAME)",
+        answer: Answer::Control(|c, a, j| c.show_nat_pools("source", a, j)),
+    },
+    OpDef {
+        words: &["show", "security", "nat", "destination"],
+        help: "Show destination NAT information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "security", "nat", "destination", "rule"],
+        help: "Show destination NAT rules (all or NAME)",
+        answer: Answer::Control(|c, a, j| c.show_nat_rules("destination", a, j)),
+    },
+    OpDef {
+        words: &["show", "security", "nat", "destination", "pool"],
+        help: "Show destination NAT pools (all or NAME)",
+        answer: Answer::Control(|c, a, j| c.show_nat_pools("destination", a, j)),
+    },
+    OpDef {
+        words: &["show", "security", "nat", "static"],
+        help: "Show static NAT information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "security", "nat", "static", "rule"],
+        help: "Show static NAT rules (all or NAME)",
+        answer: Answer::Control(|c, a, j| c.show_nat_rules("static", a, j)),
+    },
+    OpDef {
+        words: &["show", "security", "zones"],
+        help: "Show security zones",
+        answer: Answer::Control(|c, _, j| Ok(c.show_zones(j))),
+    },
+    OpDef {
+        words: &["clear", "arp"],
+        help: "Clear address resolution information",
+        answer: Answer::Control(|c, a, _| {
+            no_args(a)?;
+            c.clear_arp();
+            Ok(String::new())
+        }),
+    },
+    OpDef {
+        words: &["clear", "interfaces"],
+        help: "Clear interface information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["clear", "interfaces", "statistics"],
+        help: "Clear statistics on interfaces",
+        answer: Answer::Control(|c, a, _| {
+            let name = a.first().map(String::as_str).filter(|n| *n != "all");
+            c.clear_statistics(name).map(|_| String::new())
+        }),
+    },
+    OpDef {
+        words: &["clear", "ipv6"],
+        help: "Clear IP version 6 information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["clear", "ipv6", "neighbors"],
+        help: "Clear IPv6 neighbor cache information",
+        answer: Answer::Control(|c, _, _| {
+            c.clear_nd();
+            Ok(String::new())
+        }),
+    },
+    OpDef {
+        words: &["show", "arp"],
+        help: "Show system Address Resolution Protocol table entries",
+        answer: Answer::Control(|c, a, j| no_args(a).map(|()| c.show_arp(j))),
+    },
+    OpDef {
+        words: &["show", "ipv6"],
+        help: "Show IP version 6 information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "ipv6", "neighbors"],
+        help: "Show IPv6 neighbor cache information",
+        answer: Answer::Control(|c, _, j| Ok(c.show_nd(j))),
+    },
+    OpDef {
+        words: &["clear", "ethernet-switching"],
+        help: "Clear Ethernet switching information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["clear", "ethernet-switching", "table"],
+        help: "Clear learned MAC addresses",
+        answer: Answer::Control(|c, _, _| {
+            c.clear_fdb();
+            Ok(String::new())
+        }),
+    },
+    OpDef {
+        words: &["show", "ethernet-switching"],
+        help: "Show Ethernet switching information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "ethernet-switching", "table"],
+        help: "Show the MAC address table",
+        answer: Answer::Control(|c, a, j| c.show_fdb(a, j)),
+    },
+    OpDef {
+        words: &["monitor"],
+        help: "Show real-time debugging information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["monitor", "interface"],
+        help: "Show interface traffic and rates (NAME, or traffic for all)",
+        answer: Answer::Control(|c, a, j| c.monitor_interface(a, j)),
+    },
+    OpDef {
+        words: &["show", "interfaces"],
+        help: "Show interface information",
+        answer: Answer::Control(|c, a, j| c.show_interfaces(a, j)),
+    },
+    OpDef {
+        words: &["show", "vlans"],
+        help: "Show VLAN information",
+        answer: Answer::Control(|c, a, j| c.show_vlans(a, j)),
+    },
+    OpDef {
+        words: &["show", "route"],
+        help: "Show routing table information",
+        answer: Answer::Rib(crate::route_show::show_route),
+    },
+    OpDef {
+        words: &["show", "route", "forwarding-table"],
+        help: "Show forwarding table information",
+        answer: Answer::Control(|c, a, j| no_args(a).map(|()| c.show_forwarding_table(j))),
+    },
+    OpDef {
+        words: &["show", "system", "statistics"],
+        help: "Show statistics for protocol",
+        answer: Answer::Control(|c, a, j| no_args(a).map(|()| c.show_statistics(j))),
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command is listed once; every word sequence that only helps `?` leads to a
+    /// command; every command's shorter word sequences are listed for `?` (or are the CLI's
+    /// own: `show`, `show system`).
+    #[test]
+    fn the_table_lists_each_command_once_and_its_prefixes() {
+        for (i, d) in OPS.iter().enumerate() {
+            assert!(
+                OPS[..i].iter().all(|e| e.words != d.words),
+                "{:?} twice",
+                d.words
+            );
+            if matches!(d.answer, Answer::Prefix) {
+                assert!(
+                    OPS.iter().any(|e| e.words.len() > d.words.len()
+                        && e.words.starts_with(d.words)
+                        && !matches!(e.answer, Answer::Prefix)),
+                    "{:?} leads nowhere",
+                    d.words
+                );
+            } else {
+                // `show system` is the CLI's own (`show system commit`, `uptime`).
+                let cli_own: &[&[&str]] = &[&["show", "system"]];
+                for n in 2..d.words.len() {
+                    assert!(
+                        OPS.iter().any(|e| e.words == &d.words[..n])
+                            || cli_own.contains(&&d.words[..n]),
+                        "{:?} misses its prefix {:?}",
+                        d.words,
+                        &d.words[..n]
+                    );
+                }
+            }
+        }
+    }
+}
