@@ -245,11 +245,11 @@ mod tests {
         f[23] = 17;
         f[26..30].copy_from_slice(&[10, 0, 1, 2]);
         f[30..34].copy_from_slice(&[10, 0, 2, 2]);
-        let c = savin_io::csum::fold(savin_io::csum::sum(0, &f[14..34]));
+        let c = savin_io::csum::fold(savin_io::csum::add(0, &f[14..34]));
         f[24..26].copy_from_slice(&c.to_be_bytes());
         assert!(route(&mut f, [2; 6], [3; 6]));
         assert_eq!(f[22], 63);
-        assert_eq!(savin_io::csum::fold(savin_io::csum::sum(0, &f[14..34])), 0);
+        assert_eq!(savin_io::csum::fold(savin_io::csum::add(0, &f[14..34])), 0);
         assert_eq!((&f[..6], &f[6..12]), (&[3u8; 6][..], &[2u8; 6][..]));
         f[22] = 1;
         assert!(!route(&mut f, [2; 6], [3; 6]), "TTL 1 is not forwarded");

@@ -98,7 +98,9 @@ struct Parsed {
 
 fn parse(frame: &[u8]) -> Option<Parsed> {
     let a = frame.get(14..42)?;
-    if frame[12..14] != [0x08, 0x06] || a[..6] != [0x00, 0x01, 0x08, 0x00, 6, 4] {
+    if savin_wire::ethernet::ethertype(frame) != Some(savin_wire::ethernet::ARP)
+        || a[..6] != [0x00, 0x01, 0x08, 0x00, 6, 4]
+    {
         return None;
     }
     let sha: [u8; 6] = a[8..14].try_into().ok()?;

@@ -4,7 +4,7 @@
 //! owns its MAC table ([`Fdb`]) because it learns at line rate: source addresses are learnt
 //! (and moved) per packet, aged in the worker's housekeeping, bounded per VLAN.
 
-pub const ETHERTYPE_VLAN: u16 = 0x8100;
+pub const ETHERTYPE_VLAN: u16 = savin_wire::ethernet::VLAN;
 
 /// How a port takes part in switching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,7 +4,7 @@
 
 use std::net::Ipv6Addr;
 
-use savin_io::csum::{fold, sum};
+use savin_wire::checksum::{add, fold};
 
 use crate::ipv6::{ETHERTYPE_IPV6, HDR, NH_ICMPV6};
 
@@ -34,8 +34,8 @@ const MIN_MTU: usize = 1280;
 pub fn checksum(frame: &[u8]) -> u16 {
     let plen = usize::from(u16::from_be_bytes([frame[L3 + 4], frame[L3 + 5]]));
     let body = &frame[L3 + HDR..L3 + HDR + plen];
-    let acc = sum(0, &frame[L3 + 8..L3 + 40]) + plen as u32 + u32::from(NH_ICMPV6);
-    fold(sum(acc, body))
+    let acc = add(0, &frame[L3 + 8..L3 + 40]) + plen as u32 + u32::from(NH_ICMPV6);
+    fold(add(acc, body))
 }
 
 /// Writes the checksum of a built message.

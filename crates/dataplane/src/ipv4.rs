@@ -6,8 +6,8 @@
 use crate::checksum;
 use crate::counters::DropReason;
 
-pub const ETH_HDR: usize = 14;
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
+pub const ETH_HDR: usize = savin_wire::ethernet::HEADER_LEN;
+pub const ETHERTYPE_IPV4: u16 = savin_wire::ethernet::IPV4;
 
 /// Checks the IPv4 header that starts at `l3` in `frame`; returns the destination address.
 #[inline]

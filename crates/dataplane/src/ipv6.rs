@@ -2,7 +2,7 @@
 
 use crate::counters::DropReason;
 
-pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+pub const ETHERTYPE_IPV6: u16 = savin_wire::ethernet::IPV6;
 pub const HDR: usize = 40;
 /// Next header values the data plane looks at.
 pub const NH_ICMPV6: u8 = 58;

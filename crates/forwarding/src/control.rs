@@ -28,6 +28,7 @@ use savin_io::PacketIo;
 use tracing::{debug, info, warn};
 
 use savin_rib::{Hop, IpPrefix, NextHops, Route as RibRoute, Source};
+use savin_wire::ethernet::{self as ether, ethertype};
 
 use crate::route_show::RibShared;
 
@@ -1427,7 +1428,7 @@ impl Control {
         if frame.len() < 14 {
             return;
         }
-        let v6 = frame[12..14] == [0x86, 0xdd];
+        let v6 = ethertype(&frame) == Some(ether::IPV6);
         let dst = match (v6, frame.len()) {
             (false, 34..) => IpAddr::V4(Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33])),
             (true, 54..) => {
@@ -1497,11 +1498,11 @@ impl Control {
     fn for_the_box(&mut self, port: u16, mut frame: Vec<u8>, v6: bool) {
         let now = self.now();
         // A broadcast copied to an IRB comes as it was on the wire: maybe tagged.
-        if frame.len() >= 18 && frame[12..14] == [0x81, 0x00] {
+        if frame.len() >= 18 && ethertype(&frame) == Some(ether::VLAN) {
             frame.drain(12..16);
         }
-        let v6 = v6 || frame[12..14] == [0x86, 0xdd];
-        if frame[12..14] == [0x08, 0x06] {
+        let v6 = v6 || ethertype(&frame) == Some(ether::IPV6);
+        if ethertype(&frame) == Some(ether::ARP) {
             if let Some(ifc) = self.ifc(port).cloned() {
                 let acts = self.arp.receive(&ifc, &frame, now);
                 self.apply(acts);
@@ -1549,7 +1550,8 @@ impl Control {
             }
             return;
         }
-        if frame[12..14] != [0x08, 0x00] || ipv4::check(&frame, 14).is_err() {
+        if ethertype(&frame) != Some(ether::IPV4) || ipv4::check(&frame, ether::HEADER_LEN).is_err()
+        {
             return;
         }
         if icmp::echo_reply_in_place(&mut frame) {
@@ -1688,7 +1690,7 @@ impl Control {
     /// Sends an ICMP or ICMPv6 error about `original` back to its source, from the address of
     /// the interface the error leaves by (RFC 1812 4.3.2.4), within the global rate limit.
     fn icmp_error(&mut self, original: &[u8], kind: u8, code: u8, param: u32) {
-        let v6 = original.len() >= 14 && original[12..14] == [0x86, 0xdd];
+        let v6 = ethertype(original) == Some(ether::IPV6);
         let ok = if v6 {
             icmp6::may_send_error_about(original)
         } else {

@@ -245,7 +245,9 @@ impl FrameBatch {
     #[inline(always)]
     pub fn pop_vlan(&mut self, i: usize) -> bool {
         let s = i * self.slot + self.start[i] as usize;
-        if self.len[i] < 18 || self.data[s + 12..s + 14] != [0x81, 0x00] {
+        if self.len[i] < 18
+            || savin_wire::ethernet::ethertype(&self.data[s..]) != Some(savin_wire::ethernet::VLAN)
+        {
             return false;
         }
         let macs: [u8; 12] = self.data[s..s + 12].try_into().expect("12 bytes");

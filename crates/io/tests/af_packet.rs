@@ -129,7 +129,7 @@ fn super_frame(payload: usize) -> (Vec<u8>, savin_io::Offload) {
         0,
     ]);
     f.extend_from_slice(&[10, 9, 2, 1, 10, 9, 2, 2]);
-    let c = savin_io::csum::fold(savin_io::csum::sum(0, &f[14..34]));
+    let c = savin_io::csum::fold(savin_io::csum::add(0, &f[14..34]));
     f[24..26].copy_from_slice(&c.to_be_bytes());
     f.extend_from_slice(&[
         0x9c, 0x40, 0x14, 0x51, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 0x50, 0x18, 0x01, 0xf5, 0, 0, 0, 0,
@@ -210,7 +210,7 @@ fn udp_frame(flow: u16, seq: u16) -> Vec<u8> {
     let mut ip = [
         0x45, 0, 0, 32, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 9, 3, 1, 10, 9, 3, 2,
     ];
-    let sum = savin_io::csum::fold(savin_io::csum::sum(0, &ip));
+    let sum = savin_io::csum::fold(savin_io::csum::add(0, &ip));
     ip[10..12].copy_from_slice(&sum.to_be_bytes());
     f.extend_from_slice(&ip);
     f.extend_from_slice(&(10_000 + flow).to_be_bytes());

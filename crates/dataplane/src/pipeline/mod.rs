@@ -33,7 +33,7 @@ pub(crate) use route::{ip_ports, source_route};
 /// 548 bytes that keep the error within 576 bytes, RFC 1812 4.3.2.3).
 pub const ERROR_QUOTE: usize = ETH_HDR + 548;
 
-const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_ARP: u16 = savin_wire::ethernet::ARP;
 
 /// ICMP errors a worker may ask for: a burst, refilled at this rate per second. The control
 /// plane applies its own limit too; this one keeps a flood of expiring packets from costing a
