@@ -872,6 +872,15 @@ fn typed_requests_load_commit_and_query_without_cli_text() {
         json: false,
     });
     assert!(!r.ok && r.output.contains("syntax error"), "{}", r.output);
+    let r = ask(Request::Show {
+        command: "configure exclusive".into(),
+        json: false,
+    });
+    assert!(
+        !r.ok && r.output.contains("operational commands"),
+        "{}",
+        r.output
+    );
     let r = ask(Request::Commit {
         check: false,
         comment: None,

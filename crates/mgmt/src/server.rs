@@ -259,6 +259,18 @@ fn typed_request(sh: &mut Shared, s: &Session, req: Request) -> Reply {
         },
         // Commands answered here (`show version`, `show system commit`): as a fresh session
         // in operational mode would answer them.
+        // A query, not a way into configuration mode (load, commit and lock are typed).
+        Request::Show { command, .. }
+            if command
+                .split_whitespace()
+                .next()
+                .is_some_and(|w| w.len() >= 2 && "configure".starts_with(w)) =>
+        {
+            Err(
+                "error: show takes operational commands; use load, commit and lock to configure"
+                    .into(),
+            )
+        }
         Request::Show { command, json } => {
             let line = if json {
                 format!("{command} | display json")
