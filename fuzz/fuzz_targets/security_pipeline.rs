@@ -57,10 +57,10 @@ fn tables() -> &'static (Fib<u32>, Tables) {
             .unwrap()
             .check()
             .unwrap();
-        let policy = Arc::new(savin_security::Compiled::new(&cfg).unwrap());
-        let mut nat = savin_security::Nat::new(&cfg, &|z| policy.zone_id(z)).unwrap();
+        let policy = Arc::new(savin_security::compile_policy(&cfg).unwrap());
+        let mut nat = savin_security::compile_nat(&cfg, &|z| policy.zone_id(z)).unwrap();
         nat.bind(&|_| None);
-        let screens = vec![Screen::new(&cfg.security.screen.ids_option[0])];
+        let screens = vec![savin_security::compile_screen(&cfg.security.screen.ids_option[0])];
         let sec = SecurityTables {
             policy: policy.clone(),
             zone_of_port: vec![policy.zone_id("trust"), policy.zone_id("untrust")],

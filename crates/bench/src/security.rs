@@ -187,8 +187,9 @@ fn best_median(mut v: Vec<f64>) -> serde_json::Value {
 pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result<ExitCode> {
     let cfg = config(rules, with_nat)?;
     let build = Instant::now();
-    let policy = Arc::new(savin_security::Compiled::new(&cfg).map_err(anyhow::Error::msg)?);
-    let nat = savin_security::Nat::new(&cfg, &|z| policy.zone_id(z)).map_err(anyhow::Error::msg)?;
+    let policy = Arc::new(savin_security::compile_policy(&cfg).map_err(anyhow::Error::msg)?);
+    let nat =
+        savin_security::compile_nat(&cfg, &|z| policy.zone_id(z)).map_err(anyhow::Error::msg)?;
     let compile_ms = build.elapsed().as_secs_f64() * 1e3;
     let capacity = sessions.next_power_of_two();
     let sec = SecurityTables {

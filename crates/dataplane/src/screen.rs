@@ -80,7 +80,7 @@ impl Attack {
     }
 }
 
-pub use savin_security::screen::{Screen, SynFlood};
+pub use savin_security_tables::screen::{Screen, SynFlood};
 
 #[inline(always)]
 fn mix(k: u64) -> u64 {

@@ -6,14 +6,14 @@
 //! plane publishes is [`SecurityTables`]; the session table belongs to the worker.
 
 use savin_classify::Header;
-use savin_security::{icmp_port, Compiled};
+use savin_security_tables::{icmp_port, Compiled};
 use savin_session::{FlowKey, SessionConfig, TcpSeg};
 
 use crate::checksum;
 use crate::counters::DropReason;
 use crate::ipv4::{ETHERTYPE_IPV4, ETH_HDR};
 
-pub use savin_security::HostInbound;
+pub use savin_security_tables::HostInbound;
 
 /// What the control plane publishes when `security zones` is configured.
 pub struct SecurityTables {
@@ -24,7 +24,7 @@ pub struct SecurityTables {
     pub host_inbound: Vec<HostInbound>,
     pub sessions: SessionConfig,
     /// NAT rules, with interface-bound rule sets bound to port slots.
-    pub nat: std::sync::Arc<savin_security::Nat>,
+    pub nat: std::sync::Arc<savin_security_tables::Nat>,
     /// Each port slot's primary IPv4 address (0: none), for `source-nat interface`.
     pub port_addr: Vec<u32>,
     /// Screens (`ids-option`s) and, by zone id, the one bound to the zone.

@@ -161,8 +161,8 @@ impl SecurityPlan {
         if sec.zones.security_zone.is_empty() {
             return Ok(SecurityPlan(None));
         }
-        let policy = Arc::new(savin_security::Compiled::new(cfg)?);
-        let nat = savin_security::Nat::new(cfg, &|z| policy.zone_id(z))?;
+        let policy = Arc::new(savin_security::compile_policy(cfg)?);
+        let nat = savin_security::compile_nat(cfg, &|z| policy.zone_id(z))?;
         let mut zone_of_port = HashMap::new();
         let mut host_inbound = HashMap::new();
         for z in &sec.zones.security_zone {
@@ -206,7 +206,7 @@ impl SecurityPlan {
             .screen
             .ids_option
             .iter()
-            .map(savin_dataplane::screen::Screen::new)
+            .map(savin_security::compile_screen)
             .collect();
         let screen_of_zone = sec
             .zones

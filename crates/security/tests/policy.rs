@@ -26,7 +26,7 @@ set applications application web-alt inactivity-timeout 600
 fn compile(extra: &str) -> (Config, Compiled) {
     let c = Configuration::parse_set(&format!("{BASE}{extra}"), None).unwrap();
     let cfg = c.check().unwrap_or_else(|e| panic!("{e:?}"));
-    let compiled = Compiled::new(&cfg).unwrap();
+    let compiled = savin_security::compile_policy(&cfg).unwrap();
     (cfg, compiled)
 }
 
@@ -171,7 +171,10 @@ fn reference(cfg: &Config, from: &str, to: &str, h: &Header) -> (Option<String>,
     for f in sec.policies.from_zone.iter().filter(|f| f.name == from) {
         for t in f.to_zone.iter().filter(|t| t.name == to) {
             if let Some(p) = t.policy.iter().find(|p| matches(p)) {
-                return (Some(p.name.clone()), p.then.action().unwrap().into());
+                return (
+                    Some(p.name.clone()),
+                    savin_security::policy_action(p.then.action().unwrap()),
+                );
             }
         }
     }
@@ -180,7 +183,10 @@ fn reference(cfg: &Config, from: &str, to: &str, h: &Header) -> (Option<String>,
     if let Some(p) = sec.policies.global.policy.iter().find(|p| {
         zone_in(&p.matches.from_zone, from) && zone_in(&p.matches.to_zone, to) && matches(p)
     }) {
-        return (Some(p.name.clone()), p.then.action().unwrap().into());
+        return (
+            Some(p.name.clone()),
+            savin_security::policy_action(p.then.action().unwrap()),
+        );
     }
     let dflt = if sec.policies.default_policy.permit_all.0 {
         Action::Permit

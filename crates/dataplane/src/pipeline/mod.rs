@@ -23,7 +23,7 @@ pub use crate::punt::{PuntReason, Punted};
 use crate::screen::{self, Attack, ScreenState, SourceRoute};
 use crate::security::{self, SecurityTables};
 use savin_classify::Header;
-use savin_security::{Action, NatAction};
+use savin_security_tables::{Action, NatAction};
 use savin_session::{Dir, FlowKey, Probe, SessionTable};
 
 use crate::tables::{flow_hash, NextHop, Tables};

@@ -19,11 +19,15 @@ pub fn security(config: &str, screens: bool) -> Arc<SecurityTables> {
         .unwrap()
         .check()
         .unwrap();
-    let policy = Arc::new(savin_security::Compiled::new(&cfg).unwrap());
-    let nat = savin_security::Nat::new(&cfg, &|z| policy.zone_id(z)).unwrap();
+    let policy = Arc::new(savin_security::compile_policy(&cfg).unwrap());
+    let nat = savin_security::compile_nat(&cfg, &|z| policy.zone_id(z)).unwrap();
     let sec = &cfg.security;
     let bound: Vec<Screen> = if screens {
-        sec.screen.ids_option.iter().map(Screen::new).collect()
+        sec.screen
+            .ids_option
+            .iter()
+            .map(savin_security::compile_screen)
+            .collect()
     } else {
         Vec::new()
     };

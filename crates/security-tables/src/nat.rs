@@ -5,11 +5,7 @@
 //! zone, rules within a set in the order written, first match wins. Static NAT is looked at
 //! before destination NAT, and its reverse direction before source NAT.
 
-use std::net::IpAddr;
-
 use savin_classify::{Header, PortRange, Prefix};
-use savin_config::model::nat::{self, FromTo, RuleSet};
-use savin_config::Config;
 
 /// Where a rule set applies: zones (by id) or ports (by slot, bound at publish time).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,7 +23,7 @@ impl Context {
         self.ports.contains(&port) || self.zones.contains(&zone)
     }
 
-    fn by_interface(&self) -> bool {
+    pub fn by_interface(&self) -> bool {
         !self.interfaces.is_empty()
     }
 }
@@ -129,152 +125,7 @@ pub struct Nat {
     pub proxy_arp: Vec<(String, Vec<(u32, u32)>)>,
 }
 
-fn v4(p: &savin_config::model::Prefix) -> Option<Prefix> {
-    match p.addr {
-        IpAddr::V4(a) => Some(Prefix::new(u32::from(a), p.len)),
-        IpAddr::V6(_) => None,
-    }
-}
-
-fn context(ft: &FromTo, zone_id: &dyn Fn(&str) -> Option<u16>) -> Result<Context, String> {
-    let zones = ft
-        .zone
-        .iter()
-        .map(|z| zone_id(z).ok_or_else(|| format!("zone '{z}' is not defined")))
-        .collect::<Result<_, _>>()?;
-    Ok(Context {
-        zones,
-        interfaces: ft.interface.clone(),
-        ports: Vec::new(),
-    })
-}
-
-fn rules<T>(
-    sets: &[RuleSet<T>],
-    zone_id: &dyn Fn(&str) -> Option<u16>,
-    action: impl Fn(&nat::Rule<T>) -> Result<NatAction, String>,
-) -> Result<Vec<NatRule>, String> {
-    let mut out = Vec::new();
-    for rs in sets {
-        let from = context(&rs.from, zone_id)?;
-        let to = context(&rs.to, zone_id)?;
-        for r in &rs.rule {
-            let m = &r.matches;
-            out.push(NatRule {
-                rule_set: rs.name.clone(),
-                name: r.name.clone(),
-                from: from.clone(),
-                to: to.clone(),
-                source: m.source_address.iter().filter_map(v4).collect(),
-                destination: m.destination_address.iter().filter_map(v4).collect(),
-                destination_ports: m
-                    .destination_port
-                    .iter()
-                    .map(|p| {
-                        let (lo, hi) = p.range();
-                        PortRange { lo, hi }
-                    })
-                    .collect(),
-                protocols: m.protocols()?,
-                action: action(r)?,
-            });
-        }
-    }
-    // Interface-bound rule sets are more specific than zone-bound ones (a stable sort keeps
-    // the written order within each kind).
-    out.sort_by_key(|r| !(r.from.by_interface() || r.to.by_interface()));
-    Ok(out)
-}
-
 impl Nat {
-    /// Compiles a validated configuration; `zone_id` numbers zones as the policy does.
-    pub fn new(cfg: &Config, zone_id: &dyn Fn(&str) -> Option<u16>) -> Result<Nat, String> {
-        let n = &cfg.security.nat;
-        let pools: Vec<SourcePool> = n
-            .source
-            .pool
-            .iter()
-            .map(|p| SourcePool {
-                name: p.name.clone(),
-                ranges: p.address.iter().filter_map(|a| a.range()).collect(),
-                ports: p.ports(),
-            })
-            .collect();
-        let destination_pools: Vec<DestinationPool> = n
-            .destination
-            .pool
-            .iter()
-            .map(|p| DestinationPool {
-                name: p.name.clone(),
-                address: p.address.first().and_then(|a| a.range()).map_or(0, |r| r.0),
-                port: p.address.first().and_then(|a| a.port),
-            })
-            .collect();
-        let pool_id = |name: &str, list: &[String]| {
-            list.iter()
-                .position(|p| p == name)
-                .map(|i| i as u16)
-                .ok_or_else(|| format!("NAT pool '{name}' is not defined"))
-        };
-        let src_names: Vec<String> = pools.iter().map(|p| p.name.clone()).collect();
-        let dst_names: Vec<String> = destination_pools.iter().map(|p| p.name.clone()).collect();
-        let source = rules(&n.source.rule_set, zone_id, |r| {
-            let sn = r.then.as_ref().map(|t| &t.source_nat);
-            Ok(match sn {
-                Some(s) if s.off.0 => NatAction::Off,
-                Some(s) if s.interface.0 => NatAction::Interface,
-                Some(nat::SourceNat { pool: Some(p), .. }) => {
-                    NatAction::Pool(pool_id(p, &src_names)?)
-                }
-                _ => return Err(format!("rule {}: then source-nat is missing", r.name)),
-            })
-        })?;
-        let destination = rules(&n.destination.rule_set, zone_id, |r| {
-            let dn = r.then.as_ref().map(|t| &t.destination_nat);
-            Ok(match dn {
-                Some(d) if d.off.0 => NatAction::Off,
-                Some(nat::DestinationNat { pool: Some(p), .. }) => {
-                    NatAction::Destination(pool_id(p, &dst_names)?)
-                }
-                _ => return Err(format!("rule {}: then destination-nat is missing", r.name)),
-            })
-        })?;
-        let statics = rules(&n.static_nat.rule_set, zone_id, |r| {
-            let to = r
-                .then
-                .as_ref()
-                .and_then(|t| t.static_nat.prefix.as_ref())
-                .and_then(v4);
-            let from = r.matches.destination_address.first().and_then(v4);
-            match (from, to) {
-                (Some(from), Some(to)) if from.len == to.len => Ok(NatAction::Static { from, to }),
-                _ => Err(format!(
-                    "rule {}: static-nat needs matching prefixes",
-                    r.name
-                )),
-            }
-        })?;
-        let proxy_arp = n
-            .proxy_arp
-            .interface
-            .iter()
-            .map(|i| {
-                (
-                    i.name.clone(),
-                    i.address.iter().filter_map(|a| a.range()).collect(),
-                )
-            })
-            .collect();
-        Ok(Nat {
-            source,
-            destination,
-            statics,
-            pools,
-            destination_pools,
-            proxy_arp,
-        })
-    }
-
     pub fn is_empty(&self) -> bool {
         self.source.is_empty() && self.destination.is_empty() && self.statics.is_empty()
     }

@@ -1,0 +1,15 @@
+//! The security tables the data plane reads, as the compiler (`savin_security`) makes them
+//! from the configuration: policy classifiers per zone pair, NAT rules and pools, screens and
+//! host-inbound allowances. No configuration model here: the data plane depends on this
+//! crate, never on the configuration.
+
+mod host;
+pub mod nat;
+pub mod policy;
+pub mod screen;
+
+pub use host::HostInbound;
+pub use nat::{Context, DestinationPool, Nat, NatAction, NatRule, SourcePool};
+pub use policy::{
+    icmp_port, Action, Compiled, Decision, PairRule, PolicyInfo, ZonePair, DEFAULT_POLICY,
+};

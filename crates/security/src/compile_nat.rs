@@ -1,0 +1,152 @@
+//! From the typed `security nat` configuration to the NAT tables
+//! (`savin_security_tables::nat`).
+
+use std::net::IpAddr;
+
+use savin_classify::{PortRange, Prefix};
+use savin_config::model::nat::{self, FromTo, RuleSet};
+use savin_config::Config;
+use savin_security_tables::{Context, DestinationPool, Nat, NatAction, NatRule, SourcePool};
+
+fn v4(p: &savin_config::model::Prefix) -> Option<Prefix> {
+    match p.addr {
+        IpAddr::V4(a) => Some(Prefix::new(u32::from(a), p.len)),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn context(ft: &FromTo, zone_id: &dyn Fn(&str) -> Option<u16>) -> Result<Context, String> {
+    let zones = ft
+        .zone
+        .iter()
+        .map(|z| zone_id(z).ok_or_else(|| format!("zone '{z}' is not defined")))
+        .collect::<Result<_, _>>()?;
+    Ok(Context {
+        zones,
+        interfaces: ft.interface.clone(),
+        ports: Vec::new(),
+    })
+}
+
+fn rules<T>(
+    sets: &[RuleSet<T>],
+    zone_id: &dyn Fn(&str) -> Option<u16>,
+    action: impl Fn(&nat::Rule<T>) -> Result<NatAction, String>,
+) -> Result<Vec<NatRule>, String> {
+    let mut out = Vec::new();
+    for rs in sets {
+        let from = context(&rs.from, zone_id)?;
+        let to = context(&rs.to, zone_id)?;
+        for r in &rs.rule {
+            let m = &r.matches;
+            out.push(NatRule {
+                rule_set: rs.name.clone(),
+                name: r.name.clone(),
+                from: from.clone(),
+                to: to.clone(),
+                source: m.source_address.iter().filter_map(v4).collect(),
+                destination: m.destination_address.iter().filter_map(v4).collect(),
+                destination_ports: m
+                    .destination_port
+                    .iter()
+                    .map(|p| {
+                        let (lo, hi) = p.range();
+                        PortRange { lo, hi }
+                    })
+                    .collect(),
+                protocols: m.protocols()?,
+                action: action(r)?,
+            });
+        }
+    }
+    // Interface-bound rule sets are more specific than zone-bound ones (a stable sort keeps
+    // the written order within each kind).
+    out.sort_by_key(|r| !(r.from.by_interface() || r.to.by_interface()));
+    Ok(out)
+}
+
+/// Compiles a validated configuration; `zone_id` numbers zones as the policy does.
+pub fn compile_nat(cfg: &Config, zone_id: &dyn Fn(&str) -> Option<u16>) -> Result<Nat, String> {
+    let n = &cfg.security.nat;
+    let pools: Vec<SourcePool> = n
+        .source
+        .pool
+        .iter()
+        .map(|p| SourcePool {
+            name: p.name.clone(),
+            ranges: p.address.iter().filter_map(|a| a.range()).collect(),
+            ports: p.ports(),
+        })
+        .collect();
+    let destination_pools: Vec<DestinationPool> = n
+        .destination
+        .pool
+        .iter()
+        .map(|p| DestinationPool {
+            name: p.name.clone(),
+            address: p.address.first().and_then(|a| a.range()).map_or(0, |r| r.0),
+            port: p.address.first().and_then(|a| a.port),
+        })
+        .collect();
+    let pool_id = |name: &str, list: &[String]| {
+        list.iter()
+            .position(|p| p == name)
+            .map(|i| i as u16)
+            .ok_or_else(|| format!("NAT pool '{name}' is not defined"))
+    };
+    let src_names: Vec<String> = pools.iter().map(|p| p.name.clone()).collect();
+    let dst_names: Vec<String> = destination_pools.iter().map(|p| p.name.clone()).collect();
+    let source = rules(&n.source.rule_set, zone_id, |r| {
+        let sn = r.then.as_ref().map(|t| &t.source_nat);
+        Ok(match sn {
+            Some(s) if s.off.0 => NatAction::Off,
+            Some(s) if s.interface.0 => NatAction::Interface,
+            Some(nat::SourceNat { pool: Some(p), .. }) => NatAction::Pool(pool_id(p, &src_names)?),
+            _ => return Err(format!("rule {}: then source-nat is missing", r.name)),
+        })
+    })?;
+    let destination = rules(&n.destination.rule_set, zone_id, |r| {
+        let dn = r.then.as_ref().map(|t| &t.destination_nat);
+        Ok(match dn {
+            Some(d) if d.off.0 => NatAction::Off,
+            Some(nat::DestinationNat { pool: Some(p), .. }) => {
+                NatAction::Destination(pool_id(p, &dst_names)?)
+            }
+            _ => return Err(format!("rule {}: then destination-nat is missing", r.name)),
+        })
+    })?;
+    let statics = rules(&n.static_nat.rule_set, zone_id, |r| {
+        let to = r
+            .then
+            .as_ref()
+            .and_then(|t| t.static_nat.prefix.as_ref())
+            .and_then(v4);
+        let from = r.matches.destination_address.first().and_then(v4);
+        match (from, to) {
+            (Some(from), Some(to)) if from.len == to.len => Ok(NatAction::Static { from, to }),
+            _ => Err(format!(
+                "rule {}: static-nat needs matching prefixes",
+                r.name
+            )),
+        }
+    })?;
+    let proxy_arp = n
+        .proxy_arp
+        .interface
+        .iter()
+        .map(|i| {
+            (
+                i.name.clone(),
+                i.address.iter().filter_map(|a| a.range()).collect(),
+            )
+        })
+        .collect();
+    Ok(Nat {
+        source,
+        destination,
+        statics,
+        pools,
+        destination_pools,
+        proxy_arp,
+    })
+}

@@ -1,0 +1,33 @@
+//! From the typed `ids-option` configuration to screens, with the SRX default thresholds
+//! for those the configuration leaves out.
+
+use savin_config::model::screen::IdsOption;
+use savin_security_tables::screen::{Screen, SynFlood};
+
+/// With the SRX defaults for thresholds left out.
+pub fn compile_screen(o: &IdsOption) -> Screen {
+    Screen {
+        name: o.name.clone(),
+        icmp_flood: o.icmp.flood.as_ref().map(|f| f.threshold.unwrap_or(1000)),
+        udp_flood: o.udp.flood.as_ref().map(|f| f.threshold.unwrap_or(1000)),
+        syn_flood: o.tcp.syn_flood.as_ref().map(|s| SynFlood {
+            attack: s.attack_threshold.unwrap_or(200),
+            alarm: s.alarm_threshold.unwrap_or(512),
+            source: s.source_threshold.unwrap_or(4000),
+            destination: s.destination_threshold.unwrap_or(4000),
+        }),
+        port_scan_us: o
+            .tcp
+            .port_scan
+            .as_ref()
+            .map(|p| p.threshold.unwrap_or(5000)),
+        ping_death: o.icmp.ping_death.0,
+        tear_drop: o.ip.tear_drop.0,
+        spoofing: o.ip.spoofing.0,
+        syn_fin: o.tcp.syn_fin.0,
+        no_flag: o.tcp.tcp_no_flag.0,
+        land: o.tcp.land.0,
+        limit_source: o.limit_session.source_ip_based,
+        limit_destination: o.limit_session.destination_ip_based,
+    }
+}
