@@ -512,26 +512,18 @@ pub fn show_route(shared: &RibShared, args: &[String], json_out: bool) -> Result
                     Rows::Json(v) => v,
                     Rows::Text(_) => Vec::new(),
                 };
-                json!({
-                    "table-name": name,
-                    "destination-count": s.destinations,
-                    "total-route-count": s.routes,
-                    "active-route-count": s.active,
-                    "holddown-route-count": 0,
-                    "hidden-route-count": s.hidden,
-                    "rt": rt,
-                })
+                {
+                    let mut t = table_json(name, &s);
+                    t["rt"] = json!(rt);
+                    t
+                }
             })
             .collect();
         return Ok(pretty(json!({"route-information": {"route-table": list}})));
     }
     let mut out = String::new();
     for (name, s, _, r) in tables {
-        let _ = writeln!(
-            out,
-            "\n{name}: {} destinations, {} routes ({} active, 0 holddown, {} hidden)",
-            s.destinations, s.routes, s.active, s.hidden
-        );
+        out.push_str(&table_header(name, &s));
         if !q.detail {
             out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
         }
@@ -540,6 +532,26 @@ pub fn show_route(shared: &RibShared, args: &[String], json_out: bool) -> Result
         }
     }
     Ok(out)
+}
+
+/// A table's counts as `show route` and `show route summary` name them.
+fn table_json(name: &str, s: &Summary) -> Value {
+    json!({
+        "table-name": name,
+        "destination-count": s.destinations,
+        "total-route-count": s.routes,
+        "active-route-count": s.active,
+        "holddown-route-count": 0,
+        "hidden-route-count": s.hidden,
+    })
+}
+
+/// A table's header line, as Junos prints it above its routes and in the summary.
+fn table_header(name: &str, s: &Summary) -> String {
+    format!(
+        "\n{name}: {} destinations, {} routes ({} active, 0 holddown, {} hidden)\n",
+        s.destinations, s.routes, s.active, s.hidden
+    )
 }
 
 /// `show route summary`.
@@ -566,26 +578,18 @@ fn summary(tables: Vec<(&str, Summary)>, json_out: bool) -> String {
                         json!({"protocol-name": n, "protocol-route-count": r, "active-route-count": a})
                     })
                     .collect();
-                json!({
-                    "table-name": name,
-                    "destination-count": s.destinations,
-                    "total-route-count": s.routes,
-                    "active-route-count": s.active,
-                    "holddown-route-count": 0,
-                    "hidden-route-count": s.hidden,
-                    "protocols": protocols,
-                })
+                {
+                    let mut t = table_json(name, s);
+                    t["protocols"] = json!(protocols);
+                    t
+                }
             })
             .collect();
         return pretty(json!({"route-summary-information": {"route-table": list}}));
     }
     let mut out = String::new();
     for (name, s) in tables {
-        let _ = writeln!(
-            out,
-            "\n{name}: {} destinations, {} routes ({} active, 0 holddown, {} hidden)",
-            s.destinations, s.routes, s.active, s.hidden
-        );
+        out.push_str(&table_header(name, &s));
         for (n, (r, a)) in by_name(&s) {
             let _ = writeln!(out, "{n:>20}: {r:>6} routes, {a:>6} active");
         }
