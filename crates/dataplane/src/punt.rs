@@ -23,8 +23,12 @@ use crate::ipv6::ETHERTYPE_IPV6;
 pub enum PuntReason {
     /// For the box (ARP, its own addresses).
     Host,
-    /// Routed, waiting for its neighbour to be resolved.
-    Resolve,
+    /// Routed, waiting for its neighbour to be resolved: the next-hop index the lookup chose
+    /// (an equal-cost group's member), so the control plane resolves that neighbour and never
+    /// picks a member of its own.
+    Resolve {
+        nh: u32,
+    },
     /// Dropped; the control plane answers with an ICMP error (the frame is a copy of the
     /// first bytes, enough to quote).
     TtlExpired,
@@ -33,9 +37,11 @@ pub enum PuntReason {
     FragmentationNeeded {
         mtu: u16,
     },
-    /// Routed (TTL decremented), larger than `mtu` with DF clear: fragment and send.
+    /// Routed (TTL decremented), larger than `mtu` with DF clear: fragment and send by next
+    /// hop `nh` (the one the lookup chose).
     Fragment {
         mtu: u16,
+        nh: u32,
     },
     /// A `reject` policy: answer with a TCP RST, or ICMP administratively prohibited.
     PolicyReject,
@@ -238,7 +244,7 @@ mod tests {
         assert!(host(tcp4.clone()).for_sockets());
         // Only frames for the box: the rest never use the reserved share.
         let resolve = Punted {
-            reason: PuntReason::Resolve,
+            reason: PuntReason::Resolve { nh: 1 },
             ..host(tcp4)
         };
         assert!(!resolve.for_sockets());

@@ -14,7 +14,7 @@ pub use crate::punt::{PuntReason, Punted};
 use crate::security::SecurityTables;
 
 use crate::pipeline::{
-    Hits, Pipeline, SessionEvent, ERRORS_PER_S, ERROR_BURST, ERROR_QUOTE, MAX_EVENTS,
+    Hits, Originated, Pipeline, SessionEvent, ERRORS_PER_S, ERROR_BURST, ERROR_QUOTE, MAX_EVENTS,
 };
 use crate::tables::Tables;
 
@@ -23,6 +23,12 @@ pub enum ToWorker {
     /// Send this frame out of `port` (ARP, ICMP, packets released after resolution). An IRB
     /// port sends through its VLAN's bridge.
     Send { port: u16, frame: Vec<u8> },
+    /// Route this frame, which the box originates (an ICMP error, an echo reply, a RST, the
+    /// fragments of a forwarded packet): the worker's lookup and equal-cost choice, the MACs
+    /// of the next hop, no TTL change and no security stage (host-outbound traffic). A frame
+    /// whose neighbour is still to be resolved comes back as `PuntReason::Resolve`, naming
+    /// the next hop chosen. One place in the system picks equal-cost members: here.
+    Route { frame: Vec<u8> },
     /// `clear ethernet-switching table`.
     ClearFdb,
     /// `show security flow session`: the sessions `keep` selects; with `clear`, removed.
@@ -164,14 +170,23 @@ impl Worker {
                 };
                 match msg {
                     ToWorker::Send { port, frame } => {
-                        let irb = matches!(l2.mode(port), PortMode::Irb { .. });
-                        let attached = self
-                            .ports
-                            .get(usize::from(port))
-                            .is_some_and(Option::is_some);
-                        if irb || attached {
+                        if self.can_send(&l2, port) {
                             self.inject.push(&frame);
                             self.inject_ports.push(port);
+                        }
+                    }
+                    ToWorker::Route { mut frame } => {
+                        match self.pipeline.originated(&mut frame, tables) {
+                            Originated::Out(port) if self.can_send(&l2, port) => {
+                                self.inject.push(&frame);
+                                self.inject_ports.push(port);
+                            }
+                            Originated::Resolve { port, nh } => self.punt(Punted {
+                                port,
+                                reason: PuntReason::Resolve { nh },
+                                frame,
+                            }),
+                            Originated::Out(_) | Originated::Dropped => {}
                         }
                     }
                     ToWorker::SetPort { port, io } => self.set_port(port, io),
@@ -324,6 +339,33 @@ impl Worker {
         false
     }
 
+    /// Whether a frame can leave by `port`: attached, or an IRB (sent through its VLAN).
+    fn can_send(&self, l2: &crate::bridge::L2Tables, port: u16) -> bool {
+        matches!(l2.mode(port), PortMode::Irb { .. })
+            || self
+                .ports
+                .get(usize::from(port))
+                .is_some_and(Option::is_some)
+    }
+
+    /// Hands `p` to the control plane; a full queue drops it, counted by its kind.
+    fn punt(&mut self, p: Punted) {
+        let reason = p.reason;
+        let refused = match &self.punt_tx {
+            Some(tx) => tx.try_send(p).err(),
+            None => Some(p),
+        };
+        if let Some(p) = refused {
+            if reason.is_error() {
+                self.pipeline.counters.errors_suppressed += 1;
+            } else if p.for_sockets() {
+                self.pipeline.counters.drop(DropReason::HostQueueFull);
+            } else {
+                self.pipeline.counters.drop(DropReason::PuntQueueFull);
+            }
+        }
+    }
+
     /// Receives one batch from each port and forwards it. Returns the frames received. Port
     /// errors are counted per port (`port_counters`), never returned: one broken port must
     /// not stop the others.
@@ -358,7 +400,9 @@ impl Worker {
             c.rx_packets += got as u64;
             c.rx_bytes += self.batch.iter().map(|f| f.len() as u64).sum::<u64>();
             self.pipeline.process(&mut self.batch, tables, p as u16);
-            for &(i, reason) in &self.pipeline.punt {
+            // Taken for the loop (and put back, to keep its capacity): punting needs `self`.
+            let punts = std::mem::take(&mut self.pipeline.punt);
+            for &(i, reason) in &punts {
                 // For the box's own sockets: straight to the port's host interface, as it is
                 // (checksums completed: the kernel behind a TAP wants them whole); the control
                 // thread only sees what it answers itself.
@@ -391,25 +435,13 @@ impl Worker {
                     // The control plane and the kernel behind the TAP want it whole.
                     savin_io::csum::complete_l4_checksum(&mut frame);
                 }
-                let p = Punted {
+                self.punt(Punted {
                     port: self.pipeline.in_port[usize::from(i)],
                     reason,
                     frame,
-                };
-                let refused = match &self.punt_tx {
-                    Some(tx) => tx.try_send(p).err(),
-                    None => Some(p),
-                };
-                if let Some(p) = refused {
-                    if reason.is_error() {
-                        self.pipeline.counters.errors_suppressed += 1;
-                    } else if p.for_sockets() {
-                        self.pipeline.counters.drop(DropReason::HostQueueFull);
-                    } else {
-                        self.pipeline.counters.drop(DropReason::PuntQueueFull);
-                    }
-                }
+                });
             }
+            self.pipeline.punt = punts;
             Self::send_outputs(
                 &mut self.ports,
                 &mut self.port_counters,

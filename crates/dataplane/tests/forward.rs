@@ -323,10 +323,10 @@ fn exceptions_go_to_the_control_plane_with_their_reason_and_injected_frames_go_o
         reasons,
         vec![
             PuntReason::Host,
-            PuntReason::Resolve,
+            PuntReason::Resolve { nh: 1 },
             PuntReason::Host,
             PuntReason::TtlExpired,
-            PuntReason::Fragment { mtu: 576 },
+            PuntReason::Fragment { mtu: 576, nh: 4 },
             PuntReason::FragmentationNeeded { mtu: 576 },
         ]
     );
@@ -521,6 +521,107 @@ fn equal_cost_groups_spread_flows_and_keep_each_flow_on_one_path() {
             Some(p) => assert_eq!(*p, ports(&b), "flows keep their path"),
         }
     }
+}
+
+/// A frame the control plane originates (`ToWorker::Route`: an ICMP error, an echo reply, a
+/// RST) takes the worker's lookup and equal-cost choice: for every flow it leaves by the same
+/// member as the flow's forwarded packets, or comes back naming that member when its
+/// neighbour is still to be resolved; its TTL is left alone. Before, the control plane
+/// repeated the choice with its own copy of the groups.
+#[test]
+fn frames_the_control_plane_sends_take_the_workers_route_and_equal_cost_choice() {
+    let (a_router, mut host_a) = pair(4096);
+    let (b_router, mut host_b) = pair(4096);
+    let (c_router, _host_c) = pair(4096);
+    let mut fib: Fib<u32> = Fib::new();
+    fib.insert(0x0a00_0000, 8, 1).expect("next hop in range"); // 10/8 -> group: 2 (port 1), 3 (port 2, unresolved)
+    let tables = Tables::routed(
+        fib.reader(),
+        vec![
+            NextHop::Unresolved,
+            NextHop::Group { base: 2, n: 2 },
+            NextHop::Forward(Adjacency {
+                port: 1,
+                dst_mac: NEIGH_MAC,
+                src_mac: OUT_MAC,
+                mtu: 1500,
+            }),
+            NextHop::Resolve { port: 2 },
+        ],
+    );
+    let (punt_tx, punt_rx) = savin_dataplane::punt_queue(1024, 16);
+    let (control_tx, control_rx) = std::sync::mpsc::channel();
+    let mut w = Worker::new(
+        vec![Box::new(a_router), Box::new(b_router), Box::new(c_router)],
+        256,
+    )
+    .with_control(punt_tx, control_rx);
+    let flow = |i: u16| {
+        let mut f = test_frame([192, 0, 2, 1], [10, 1, 2, 3], 64, 64);
+        f[34..36].copy_from_slice(&(2000 + i).to_be_bytes());
+        f
+    };
+    let frames: Vec<Vec<u8>> = (0..60).map(flow).collect();
+    // Where each flow's forwarded packets go: out of port 1, or to the control plane for
+    // member 3's neighbour.
+    send(&mut host_a, &frames);
+    w.poll(&tables).unwrap();
+    let mut out = FrameBatch::with_capacity(256);
+    host_b.rx(&mut out).unwrap();
+    let sport = |f: &[u8]| u16::from_be_bytes([f[34], f[35]]);
+    let mut forwarded_out: Vec<u16> = out.iter().map(sport).collect();
+    let mut forwarded_resolve: Vec<u16> = punt_rx
+        .try_iter()
+        .map(|p| {
+            assert_eq!(p.reason, PuntReason::Resolve { nh: 3 });
+            sport(&p.frame)
+        })
+        .collect();
+    assert!(forwarded_out.len() > 10 && forwarded_resolve.len() > 10);
+    // The same flows, sent by the control plane.
+    for f in &frames {
+        control_tx
+            .send(ToWorker::Route { frame: f.clone() })
+            .unwrap();
+    }
+    // One to nowhere: dropped as no route, not punted back.
+    control_tx
+        .send(ToWorker::Route {
+            frame: test_frame([192, 0, 2, 1], [12, 0, 0, 1], 64, 64),
+        })
+        .unwrap();
+    w.poll(&tables).unwrap();
+    let mut out = FrameBatch::with_capacity(256);
+    host_b.rx(&mut out).unwrap();
+    for f in out.iter() {
+        assert_eq!(f[..6], NEIGH_MAC, "the next hop's MACs");
+        assert_eq!(f[6..12], OUT_MAC);
+        assert_eq!(
+            f[14 + 8],
+            64,
+            "the box's own frame: its TTL as it was built"
+        );
+    }
+    let mut sent_out: Vec<u16> = out.iter().map(sport).collect();
+    let mut sent_resolve: Vec<u16> = punt_rx
+        .try_iter()
+        .map(|p| {
+            assert_eq!(p.reason, PuntReason::Resolve { nh: 3 });
+            assert_eq!(p.port, 2, "the port whose neighbour is to be resolved");
+            sport(&p.frame)
+        })
+        .collect();
+    for v in [
+        &mut forwarded_out,
+        &mut forwarded_resolve,
+        &mut sent_out,
+        &mut sent_resolve,
+    ] {
+        v.sort_unstable();
+    }
+    assert_eq!(sent_out, forwarded_out, "the same member for every flow");
+    assert_eq!(sent_resolve, forwarded_resolve);
+    assert_eq!(w.counters().dropped(DropReason::NoRoute), 1);
 }
 
 /// A frame for the box's own sockets goes from the worker straight to its port's host

@@ -1462,10 +1462,10 @@ impl Control {
         };
         match reason {
             PuntReason::Host => self.for_the_box(port, frame, v6),
-            PuntReason::Resolve => self.output(frame, dst),
-            PuntReason::Fragment { mtu } => {
+            PuntReason::Resolve { nh } => self.output_via(nh, frame, dst),
+            PuntReason::Fragment { mtu, nh } => {
                 for f in ipv4::fragment(&frame, mtu) {
-                    self.output(f, dst);
+                    self.output_via(nh, f, dst);
                 }
             }
             PuntReason::TtlExpired => self.icmp_error(&frame, ttl_exceeded.0, ttl_exceeded.1, 0),
@@ -1480,11 +1480,7 @@ impl Control {
                     .then(|| savin_dataplane::security::tcp_reset(&frame))
                     .flatten()
                 {
-                    Some(rst) if self.icmp_limit.allow(self.now()) => {
-                        let src =
-                            IpAddr::V4(Ipv4Addr::new(frame[26], frame[27], frame[28], frame[29]));
-                        self.output(rst, src);
-                    }
+                    Some(rst) if self.icmp_limit.allow(self.now()) => self.output(rst),
                     Some(_) => {}
                     None => self.icmp_error(&frame, unreach, if v6 { 1 } else { 13 }, 0),
                 }
@@ -1540,7 +1536,7 @@ impl Control {
                                 self.apply(acts);
                             }
                         } else {
-                            self.output(frame, IpAddr::V6(to));
+                            self.output(frame);
                         }
                     }
                 }
@@ -1555,8 +1551,7 @@ impl Control {
             return;
         }
         if icmp::echo_reply_in_place(&mut frame) {
-            let to = Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33]);
-            self.output(frame, IpAddr::V4(to));
+            self.output(frame);
             return;
         }
         // Unicast, and link-local multicast (224.0.0.0/24) that host-inbound let through.
@@ -1709,6 +1704,9 @@ impl Control {
                 original[29],
             ))
         };
+        // The interface whose address the error comes from. (For equal-cost paths, the first
+        // member's: the source must be chosen before the frame exists, and the worker picks
+        // the member it leaves by from the whole frame.)
         let role = match self.role_for(src) {
             Some(Role::Route(Target::Ecmp(g))) => {
                 self.groups[g as usize].first().map(|m| Role::Route(*m))
@@ -1748,7 +1746,7 @@ impl Control {
             IpAddr::V4(f) => icmp::error(original, kind, code, f, param as u16),
             IpAddr::V6(f) => icmp6::error(original, kind, code, f, param),
         };
-        self.output(e, src);
+        self.output(e);
     }
 
     fn role_for(&self, dst: IpAddr) -> Option<Role> {
@@ -1759,17 +1757,17 @@ impl Control {
         self.roles.get(nh as usize).copied().flatten()
     }
 
-    /// Sends a routed frame towards `to`, resolving its neighbour if needed.
-    fn output(&mut self, frame: Vec<u8>, to: IpAddr) {
-        let mut role = self.role_for(to);
-        if let Some(Role::Route(Target::Ecmp(g))) = role {
-            // The member the data plane would pick for this flow.
-            let members = &self.groups[g as usize];
-            let h = savin_dataplane::flow_hash(&frame, to.is_ipv6()) as usize;
-            role = members
-                .get(h % members.len().max(1))
-                .map(|m| Role::Route(*m));
-        }
+    /// Sends a frame the box originates (an ICMP error, an echo reply, a RST): the worker
+    /// routes it, by the same lookup and equal-cost choice as forwarded traffic, and hands it
+    /// back (`PuntReason::Resolve`) if its neighbour is still to be resolved.
+    fn output(&mut self, frame: Vec<u8>) {
+        let _ = self.to_worker.send(ToWorker::Route { frame });
+    }
+
+    /// Sends a routed frame towards `to` by next hop `nh` (the one the worker's lookup
+    /// chose), resolving its neighbour if needed.
+    fn output_via(&mut self, nh: u32, frame: Vec<u8>, to: IpAddr) {
+        let role = self.roles.get(nh as usize).copied().flatten();
         let (port, neighbour) = match role {
             Some(Role::Route(Target::Connected(p))) => (p, to),
             Some(Role::Route(Target::Via(p, gw))) => (p, gw),

@@ -27,7 +27,7 @@ use savin_security_tables::{Action, NatAction};
 use savin_session::{Dir, FlowKey, Probe, SessionTable};
 
 use crate::tables::{flow_hash, NextHop, Tables};
-pub(crate) use route::{ip_ports, source_route};
+pub(crate) use route::{ip_ports, source_route, Originated};
 
 /// ICMP error copies quote at most this much of the original frame (Ethernet header plus the
 /// 548 bytes that keep the error within 576 bytes, RFC 1812 4.3.2.3).

@@ -19,12 +19,10 @@ impl Pipeline {
             self.punt_error(i, PuntReason::NoRoute);
             return;
         }
-        let mut entry = adj.get(nh as usize);
-        if let Some(NextHop::Group { base, n }) = entry {
-            let pick = flow_hash(batch.frame(usize::from(i)), v6) % u32::from((*n).max(1));
-            entry = adj.get((base + pick) as usize);
-        }
-        let a = match entry {
+        // The entry itself, or the member of its equal-cost group the flow hash picks (the
+        // one choice in the system: frames the control plane sends are routed here too).
+        let nh = member(adj, nh, batch.frame(usize::from(i)), v6);
+        let a = match adj.get(nh as usize) {
             Some(NextHop::Forward(a)) => *a,
             Some(NextHop::Local) => {
                 if !self.security_passes(batch, i, None, v6) {
@@ -50,7 +48,7 @@ impl Pipeline {
                 } else {
                     ipv4::decrement_ttl(f, ETH_HDR)
                 };
-                self.punt.push((i, PuntReason::Resolve));
+                self.punt.push((i, PuntReason::Resolve { nh }));
                 self.counters.punted += 1;
                 return;
             }
@@ -109,7 +107,7 @@ impl Pipeline {
         let f = batch.frame_mut(usize::from(i));
         if too_big {
             let _ = ipv4::decrement_ttl(f, ETH_HDR);
-            self.punt.push((i, PuntReason::Fragment { mtu: a.mtu }));
+            self.punt.push((i, PuntReason::Fragment { mtu: a.mtu, nh }));
             self.counters.punted += 1;
             return;
         }
@@ -129,6 +127,80 @@ impl Pipeline {
             return;
         }
         self.tx[usize::from(a.port)].push(i);
+    }
+}
+
+/// What became of a frame the box originates ([`crate::ToWorker::Route`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Originated {
+    /// Its MACs written: out of this port.
+    Out(u16),
+    /// Its neighbour on `port` is still to be resolved: next hop `nh` was chosen.
+    Resolve { port: u16, nh: u32 },
+    /// No usable route: dropped and counted.
+    Dropped,
+}
+
+impl Pipeline {
+    /// Routes a frame the box originates by the same lookup and equal-cost choice as a
+    /// forwarded one; its TTL is the box's to set, and host-outbound traffic passes no
+    /// security stage.
+    pub(crate) fn originated(&mut self, frame: &mut [u8], tables: &Tables) -> Originated {
+        let at = |r: std::ops::Range<usize>| frame.get(ETH_HDR + r.start..ETH_HDR + r.end);
+        let (v6, nh) = match savin_wire::ethernet::ethertype(frame) {
+            Some(ETHERTYPE_IPV4) => match at(savin_wire::ipv4::DESTINATION) {
+                Some(d) => (
+                    false,
+                    tables
+                        .fib4
+                        .load()
+                        .lookup(u32::from_be_bytes([d[0], d[1], d[2], d[3]])),
+                ),
+                None => return self.originated_drop(DropReason::Truncated),
+            },
+            Some(ETHERTYPE_IPV6) => match at(savin_wire::ipv6::DESTINATION) {
+                Some(d) => {
+                    let mut a = [0u8; 16];
+                    a.copy_from_slice(d);
+                    (true, tables.fib6.load().lookup(u128::from_be_bytes(a)))
+                }
+                None => return self.originated_drop(DropReason::Truncated),
+            },
+            _ => return self.originated_drop(DropReason::UnsupportedProtocol),
+        };
+        if nh == MISS {
+            return self.originated_drop(DropReason::NoRoute);
+        }
+        let adj = tables.adjacencies.load();
+        let nh = member(&adj, nh, frame, v6);
+        match adj.get(nh as usize) {
+            Some(NextHop::Forward(a)) => {
+                frame[..6].copy_from_slice(&a.dst_mac);
+                frame[6..12].copy_from_slice(&a.src_mac);
+                Originated::Out(a.port)
+            }
+            Some(NextHop::Resolve { port }) => Originated::Resolve { port: *port, nh },
+            Some(NextHop::Discard) => self.originated_drop(DropReason::Discarded),
+            Some(NextHop::Reject) => self.originated_drop(DropReason::Rejected),
+            Some(NextHop::Local | NextHop::Unresolved | NextHop::Group { .. }) | None => {
+                self.originated_drop(DropReason::Unresolved)
+            }
+        }
+    }
+
+    fn originated_drop(&mut self, r: DropReason) -> Originated {
+        self.counters.drop(r);
+        Originated::Dropped
+    }
+}
+
+/// The next-hop index a frame with lookup result `nh` leaves by: `nh`, or for an equal-cost
+/// group the member its flow hash picks.
+#[inline]
+pub(crate) fn member(adj: &[NextHop], nh: u32, frame: &[u8], v6: bool) -> u32 {
+    match adj.get(nh as usize) {
+        Some(NextHop::Group { base, n }) => base + flow_hash(frame, v6) % u32::from((*n).max(1)),
+        _ => nh,
     }
 }
 
