@@ -23,7 +23,6 @@ use savin_dataplane::{
     Worker, WorkerStats,
 };
 use savin_fib::Fib;
-use savin_io::af_packet::{AfPacket, RingConfig};
 use savin_io::PacketIo;
 use tracing::{debug, info, warn};
 
@@ -32,7 +31,7 @@ use savin_wire::ethernet::{self as ether, ethertype};
 
 use crate::route_show::RibShared;
 
-use crate::{mask, Plan, PortPlan, Protocol, Target, VlanPlan};
+use crate::{mask, Plan, PortPlan, Protocol, System, Target, VlanPlan};
 
 /// Seconds since the Unix epoch (the RIB's clock: route ages).
 pub(crate) fn unix_now() -> u64 {
@@ -114,28 +113,15 @@ impl Caller {
     }
 }
 
-/// Opens a port's I/O by netdev name (AF_PACKET here; tests and other drivers may differ).
-pub type Opener = fn(&str) -> Result<Box<dyn PacketIo>, String>;
-
-fn open_af_packet(name: &str) -> Result<Box<dyn PacketIo>, String> {
-    AfPacket::open(name, RingConfig::default())
-        .map(|p| Box::new(p) as Box<dyn PacketIo>)
-        .map_err(|e| e.to_string())
-}
-
-fn open_tap(name: &str) -> Result<Box<dyn PacketIo>, String> {
-    savin_io::tap::TapPort::open(name)
-        .map(|p| Box::new(p) as Box<dyn PacketIo>)
-        .map_err(|e| e.to_string())
-}
-
 impl Engine {
-    /// Starts the worker and control threads with no ports; `reconfigure` adds them.
+    /// Starts the worker and control threads on Linux with no ports; `reconfigure` adds
+    /// them.
     pub fn start() -> Engine {
-        Engine::start_with(open_af_packet)
+        Engine::start_on(Arc::new(crate::Linux))
     }
 
-    pub fn start_with(opener: Opener) -> Engine {
+    /// Starts the worker and control threads on `system`'s netdevs with no ports.
+    pub fn start_on(system: Arc<dyn System>) -> Engine {
         let fib: Fib<u32> = Fib::new();
         let fib6: Fib<u128> = Fib::new();
         let adj = vec![NextHop::Unresolved];
@@ -226,8 +212,7 @@ impl Engine {
             start: Instant::now(),
             stats,
             attached: attached.clone(),
-            opener,
-            tap_opener: open_tap,
+            system,
         };
         let (calls, calls_rx) = channel::<Call>();
         let s = stop.clone();
@@ -264,15 +249,7 @@ impl Engine {
 
     /// Moves the running engine to `plan`, one change at a time. `opened` are the ports the
     /// engine did not have. False if the control thread did not finish it within 10 s.
-    pub fn reconfigure(&self, plan: Plan, opened: Vec<(String, AfPacket)>) -> bool {
-        let opened: Vec<(String, Box<dyn PacketIo>)> = opened
-            .into_iter()
-            .map(|(n, p)| (n, Box::new(p) as Box<dyn PacketIo>))
-            .collect();
-        self.reconfigure_with(plan, opened)
-    }
-
-    pub fn reconfigure_with(&self, plan: Plan, opened: Vec<(String, Box<dyn PacketIo>)>) -> bool {
+    pub fn reconfigure(&self, plan: Plan, opened: Vec<crate::Opened>) -> bool {
         let taken = self.call(move |c| c.reconfigure(plan, opened)).is_some();
         if !taken {
             warn!("forwarding: the control thread did not take the new plan");
@@ -371,8 +348,8 @@ pub(crate) struct Control {
     /// Session log events the worker reported lost, as last logged.
     pub(crate) events_lost_seen: u64,
     attached: Arc<Mutex<Vec<String>>>,
-    opener: Opener,
-    tap_opener: Opener,
+    /// Netdevs, port and TAP I/O, and the kernel's side (`ip`).
+    system: Arc<dyn System>,
 }
 
 impl Control {
@@ -529,7 +506,7 @@ impl Control {
             // Just brought up: a veth's carrier follows at once, a NIC's within a second
             // (the link monitor then installs its routes).
             if !matches!(p.mode, PortMode::Irb { .. } | PortMode::Host { .. }) {
-                p.link_up = crate::sysfs(&p.name, "carrier").as_deref() == Some("1");
+                p.link_up = self.system.netdev(&p.name).is_some_and(|d| d.carrier);
             }
         }
         self.announce(slot);
@@ -643,8 +620,9 @@ impl Control {
             if matches!(p.mode, PortMode::Irb { .. } | PortMode::Host { .. }) {
                 continue;
             }
-            let ifindex = crate::sysfs(&p.name, "ifindex").and_then(|s| s.parse::<u32>().ok());
-            let up = ifindex.is_some() && crate::sysfs(&p.name, "carrier").as_deref() == Some("1");
+            let dev = self.system.netdev(&p.name);
+            let ifindex = dev.map(|d| d.ifindex);
+            let up = dev.is_some_and(|d| d.carrier);
             if up != p.link_up {
                 p.link_up = up;
                 p.flapped = SystemTime::now();
@@ -677,7 +655,7 @@ impl Control {
                     self.rebuild_ifcs();
                 }
                 (Some(new), old, attached) if !attached || old != Some(new) => {
-                    match (self.opener)(&name) {
+                    match self.system.open_port(&name) {
                         Ok(io) => {
                             info!(interface = %name, "netdev present: port attached");
                             if let Some(p) = self.ports[slot].as_mut() {
@@ -896,6 +874,7 @@ impl Control {
                 }
                 None => {
                     let s = self.alloc_slot();
+                    let dev = self.system.netdev(&pp.name);
                     self.ports[usize::from(s)] = Some(PortState {
                         name: pp.name.clone(),
                         mac: pp.mac,
@@ -903,8 +882,8 @@ impl Control {
                         addrs6: port_addrs6(pp),
                         mtu: pp.mtu,
                         mode: pp.mode,
-                        ifindex: crate::sysfs(&pp.name, "ifindex").and_then(|i| i.parse().ok()),
-                        link_up: crate::sysfs(&pp.name, "carrier").as_deref() == Some("1"),
+                        ifindex: dev.map(|d| d.ifindex),
+                        link_up: dev.is_some_and(|d| d.carrier),
                         attached: false,
                         flapped: SystemTime::now(),
                         baseline: PortCounters::default(),
@@ -1268,10 +1247,11 @@ impl Control {
     /// gateways, so the box's own sockets can answer hosts beyond the connected subnets
     /// (`ip route replace ... proto static`, for the prefixes that changed; a slow path).
     fn sync_kernel_routes(&mut self, keys: &[(IpAddr, u8)]) {
-        let run = |args: Vec<String>| match std::process::Command::new("ip").args(&args).output() {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => debug!(cmd = ?args, err = %String::from_utf8_lossy(&o.stderr), "kernel route"),
-            Err(e) => debug!(%e, "kernel route: cannot run ip"),
+        let system = self.system.clone();
+        let run = |args: Vec<String>| {
+            if let Err(err) = system.ip(&args) {
+                debug!(cmd = ?args, %err, "kernel route");
+            }
         };
         let route = |verb: &str, k: &(IpAddr, u8)| -> Vec<String> {
             let prefix = format!("{}/{}", k.0, k.1);
@@ -1577,7 +1557,7 @@ impl Control {
             return;
         }
         let name: String = format!("sv-{}", p.name).chars().take(15).collect();
-        let io = match (self.tap_opener)(&name) {
+        let io = match self.system.open_tap(&name) {
             Ok(io) => io,
             Err(e) => {
                 warn!(interface = %p.name, %e, "no host interface: the kernel's sockets will not see this port");
@@ -1657,12 +1637,8 @@ impl Control {
             );
         }
         for c in cmds {
-            match std::process::Command::new("ip").args(&c).output() {
-                Ok(o) if o.status.success() => {}
-                Ok(o) => {
-                    warn!(tap = %t, cmd = ?c, err = %String::from_utf8_lossy(&o.stderr), "configuring the host interface")
-                }
-                Err(e) => warn!(tap = %t, %e, "configuring the host interface: cannot run ip"),
+            if let Err(err) = self.system.ip(&c) {
+                warn!(tap = %t, cmd = ?c, %err, "configuring the host interface");
             }
         }
     }

@@ -19,6 +19,7 @@ mod ops_table;
 mod route_show;
 mod security_show;
 mod show;
+mod system;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -28,10 +29,11 @@ use savin_config::model::interfaces::Interface;
 use savin_config::model::{Config, NextHop as CfgNextHop};
 use savin_config::subsystem::{Changes, Operational, PrepareError, Staged, Subsystem};
 use savin_dataplane::bridge::PortMode;
-use savin_io::af_packet::{AfPacket, RingConfig};
+use savin_io::PacketIo;
 use tracing::info;
 
 pub use control::{Engine, BUSY_AFTER_TRAFFIC};
+pub use system::{Linux, MemorySystem, Netdev, System};
 
 /// A routed port as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,27 +236,10 @@ impl SecurityPlan {
     }
 }
 
-fn sysfs(name: &str, what: &str) -> Option<String> {
-    std::fs::read_to_string(format!("/sys/class/net/{name}/{what}"))
-        .ok()
-        .map(|s| s.trim().to_string())
-}
-
-/// Whether a netdev of this name exists now.
-pub(crate) fn netdev_exists(name: &str) -> bool {
-    std::path::Path::new("/sys/class/net").join(name).exists()
-}
-
-fn read_mac(name: &str) -> Result<[u8; 6], String> {
-    let text = sysfs(name, "address")
-        .ok_or_else(|| format!("interface {name} does not exist on this system"))?;
-    let bytes: Vec<u8> = text
-        .split(':')
-        .filter_map(|h| u8::from_str_radix(h, 16).ok())
-        .collect();
-    bytes
-        .try_into()
-        .map_err(|_| format!("interface {name}: unreadable MAC address {text:?}"))
+/// A netdev's Ethernet address, or why a commit naming it cannot use it.
+fn mac_of(name: &str, d: &Netdev) -> Result<[u8; 6], String> {
+    d.mac
+        .ok_or_else(|| format!("interface {name}: no readable Ethernet (MAC) address"))
 }
 
 /// What a routed interface contributes: IPv4 and IPv6 addresses and the IP MTU.
@@ -327,8 +312,15 @@ pub(crate) fn mask(a: IpAddr, len: u8) -> IpAddr {
 }
 
 impl Plan {
-    /// Derives the plan; fails (and so fails the commit) when a routed interface does not exist.
+    /// Derives the plan on Linux (see [`Plan::from_config_on`]).
     pub fn from_config(cfg: &Config) -> Result<Plan, String> {
+        Plan::from_config_on(cfg, &Linux)
+    }
+
+    /// Derives the plan for the netdevs `system` has now: a configured interface with no
+    /// netdev is left out and listed as absent; one whose MAC cannot be read fails (and so
+    /// fails the commit).
+    pub fn from_config_on(cfg: &Config, system: &dyn System) -> Result<Plan, String> {
         let mut plan = Plan {
             security: SecurityPlan::from_config(cfg)?,
             ..Plan::default()
@@ -338,17 +330,12 @@ impl Plan {
             let Some(r) = routed(i) else {
                 continue;
             };
-            if !netdev_exists(&i.name) {
+            let Some(dev) = system.netdev(&i.name) else {
                 plan.absent.push(i.name.clone());
                 continue;
-            }
-            let mac = read_mac(&i.name)?;
-            let mtu = match r.mtu {
-                Some(m) => m,
-                None => sysfs(&i.name, "mtu")
-                    .and_then(|m| m.parse().ok())
-                    .unwrap_or(1500),
             };
+            let mac = mac_of(&i.name, &dev)?;
+            let mtu = r.mtu.unwrap_or(u32::from(dev.mtu));
             let port = plan.ports.len() as u16;
             let inet6 = fam_inet6(i);
             add_interface_routes(&mut candidates, port, &r, mac, inet6);
@@ -362,7 +349,7 @@ impl Plan {
                 mode: PortMode::Routed,
             });
         }
-        plan.add_switching(cfg, &mut candidates)?;
+        plan.add_switching(cfg, system, &mut candidates)?;
         for (_, r) in cfg.routing_options.all_static() {
             let dst = r.name.addr;
             let route_pref = r.preference.unwrap_or(5);
@@ -431,7 +418,12 @@ impl Plan {
 
     /// Switched ports (unit 0 family ethernet-switching), VLANs with a VLAN ID, and the IRBs
     /// that VLANs name as `l3-interface` (routed ports of their own, with their routes).
-    fn add_switching(&mut self, cfg: &Config, candidates: &mut Vec<Route>) -> Result<(), String> {
+    fn add_switching(
+        &mut self,
+        cfg: &Config,
+        system: &dyn System,
+        candidates: &mut Vec<Route>,
+    ) -> Result<(), String> {
         use savin_config::model::interfaces::InterfaceMode;
         use savin_config::model::vlans;
         let vid_of = |m: &str| vlans::find(cfg, m).and_then(|v| v.vlan_id);
@@ -450,11 +442,11 @@ impl Plan {
             else {
                 continue;
             };
-            if !netdev_exists(&i.name) {
+            let Some(dev) = system.netdev(&i.name) else {
                 self.absent.push(i.name.clone());
                 continue;
-            }
-            let mac = read_mac(&i.name)?;
+            };
+            let mac = mac_of(&i.name, &dev)?;
             base_mac.get_or_insert(mac);
             let port = self.ports.len() as u16;
             let vids: Vec<u16> = sw.vlan.members.iter().filter_map(|m| vid_of(m)).collect();
@@ -477,9 +469,7 @@ impl Plan {
                     m.push((port, false));
                 }
             }
-            let mtu = sysfs(&i.name, "mtu")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(1500u16);
+            let mtu = dev.mtu;
             self.ports.push(PortPlan {
                 name: i.name.clone(),
                 mac,
@@ -617,8 +607,9 @@ fn fam_inet6(i: &Interface) -> bool {
 
 /// The running engine, the plan it runs and the configuration it came from (planned again
 /// when an absent interface appears).
-#[derive(Default)]
 struct Running {
+    /// The netdevs and I/O the engine uses (Linux in the daemon).
+    system: Arc<dyn System>,
     engine: Option<Engine>,
     plan: Plan,
     config: Option<Config>,
@@ -633,12 +624,30 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Running> {
 }
 
 /// The subsystem registered with the commit engine.
-#[derive(Default)]
 pub struct Forwarding {
     running: Shared,
 }
 
+impl Default for Forwarding {
+    fn default() -> Forwarding {
+        Forwarding::on(Arc::new(Linux))
+    }
+}
+
 impl Forwarding {
+    /// The subsystem on `system`'s netdevs (Linux in the daemon, memory ports in tests).
+    pub fn on(system: Arc<dyn System>) -> Forwarding {
+        Forwarding {
+            running: Arc::new(Mutex::new(Running {
+                system,
+                engine: None,
+                plan: Plan::default(),
+                config: None,
+                watching: false,
+            })),
+        }
+    }
+
     /// The operational commands (`show route`, `show arp`, `show interfaces`, ...).
     pub fn operational(&self) -> Arc<dyn Operational> {
         Arc::new(show::Ops {
@@ -651,7 +660,7 @@ struct StagedPlan {
     plan: Plan,
     config: Config,
     /// Ports opened for interfaces the running engine does not have yet.
-    opened: Vec<(String, AfPacket)>,
+    opened: Vec<Opened>,
     running: Shared,
 }
 
@@ -670,7 +679,10 @@ impl Staged for StagedPlan {
             absent = ?self.plan.absent,
             "forwarding: applying the committed plan"
         );
-        let engine = running.engine.get_or_insert_with(Engine::start);
+        let system = running.system.clone();
+        let engine = running
+            .engine
+            .get_or_insert_with(|| Engine::start_on(system));
         let taken = engine.reconfigure(self.plan.clone(), self.opened);
         // Even a hand-over that timed out may land later: the plan is recorded as the
         // engine's, so the undo (the previous plan) is a change the engine applies.
@@ -709,17 +721,22 @@ impl Staged for Unchanged {
     }
 }
 
-/// Opens AF_PACKET on the plan's ports the engine does not hold yet (not IRBs: they have no
+/// A port's netdev name and its opened I/O.
+pub type Opened = (String, Box<dyn PacketIo>);
+
+/// Opens the I/O of the plan's ports the engine does not hold yet (not IRBs: they have no
 /// netdev).
 fn open_new_ports(
+    system: &dyn System,
     plan: &Plan,
     attached: &[String],
-) -> Result<Vec<(String, AfPacket)>, (String, String)> {
+) -> Result<Vec<Opened>, (String, String)> {
     plan.ports
         .iter()
         .filter(|p| !attached.contains(&p.name) && !matches!(p.mode, PortMode::Irb { .. }))
         .map(|p| {
-            AfPacket::open(&p.name, RingConfig::default())
+            system
+                .open_port(&p.name)
                 .map(|io| (p.name.clone(), io))
                 .map_err(|e| (p.name.clone(), format!("interface {}: {e}", p.name)))
         })
@@ -757,13 +774,19 @@ fn watch_absent(running: std::sync::Weak<Mutex<Running>>) {
 
 fn replan_if_present(shared: &Shared) {
     let mut running = lock(shared);
-    if !running.plan.absent.iter().any(|n| netdev_exists(n)) {
+    let system = running.system.clone();
+    if !running
+        .plan
+        .absent
+        .iter()
+        .any(|n| system.netdev(n).is_some())
+    {
         return;
     }
     let Some(cfg) = running.config.clone() else {
         return;
     };
-    let plan = match Plan::from_config(&cfg) {
+    let plan = match Plan::from_config_on(&cfg, system.as_ref()) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(%e, "forwarding: an interface appeared but the plan failed");
@@ -773,7 +796,7 @@ fn replan_if_present(shared: &Shared) {
     let Some(engine) = running.engine.as_ref() else {
         return;
     };
-    match open_new_ports(&plan, &engine.attached()) {
+    match open_new_ports(system.as_ref(), &plan, &engine.attached()) {
         Ok(opened) => {
             let came: Vec<&String> = running
                 .plan
@@ -815,8 +838,8 @@ impl Subsystem for Forwarding {
         new: &Config,
         _changed: &Changes,
     ) -> Result<Box<dyn Staged>, PrepareError> {
-        let plan = Plan::from_config(new)?;
         let running = lock(&self.running);
+        let plan = Plan::from_config_on(new, running.system.as_ref())?;
         let unchanged = Box::new(Unchanged {
             config: new.clone(),
             running: self.running.clone(),
@@ -835,7 +858,7 @@ impl Subsystem for Forwarding {
             .as_ref()
             .map(|e| e.attached())
             .unwrap_or_default();
-        let opened = open_new_ports(&plan, &attached)
+        let opened = open_new_ports(running.system.as_ref(), &plan, &attached)
             .map_err(|(name, e)| PrepareError::at(format!("interfaces {name}"), e))?;
         Ok(Box::new(StagedPlan {
             plan,

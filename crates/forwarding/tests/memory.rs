@@ -1,0 +1,305 @@
+//! The forwarding subsystem on in-memory netdevs ([`MemorySystem`]): commits through the
+//! subsystem interface, hosts on the far ends of the wires, the engine's worker and control
+//! threads as the daemon runs them. No namespaces, no root.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use savin_config::subsystem::{Changes, Operational, Subsystem};
+use savin_config::{Config, Configuration};
+use savin_dataplane::arp::arp_frame;
+use savin_dataplane::ipv4::test_frame;
+use savin_forwarding::{Forwarding, MemorySystem};
+use savin_io::memory::MemoryPort;
+use savin_io::{FrameBatch, PacketIo};
+use savin_wire::checksum::checksum;
+
+const R1: [u8; 6] = [0x02, 0x52, 0, 0, 0, 1];
+const R2: [u8; 6] = [0x02, 0x52, 0, 0, 0, 2];
+const R3: [u8; 6] = [0x02, 0x52, 0, 0, 0, 3];
+const H1: [u8; 6] = [0x02, 0x48, 0, 0, 0, 1];
+const H2: [u8; 6] = [0x02, 0x48, 0, 0, 0, 2];
+const BROADCAST: [u8; 6] = [0xff; 6];
+
+const BASE: &str = "
+interfaces {
+    eth1 { unit 0 { family inet { address 10.1.0.1/24; } } }
+    eth2 { unit 0 { family inet { address 10.2.0.1/24; } } }
+}
+routing-options {
+    static {
+        route 10.9.0.0/16 {
+            next-hop 10.2.0.2;
+            qualified-next-hop 10.1.0.9 { preference 20; }
+        }
+    }
+}
+";
+
+/// The subsystem on a memory system, and the configuration it last took.
+struct Rig {
+    system: Arc<MemorySystem>,
+    fwd: Forwarding,
+    ops: Arc<dyn Operational>,
+    active: Config,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let system = Arc::new(MemorySystem::default());
+        let fwd = Forwarding::on(system.clone());
+        let ops = fwd.operational();
+        Rig {
+            system,
+            fwd,
+            ops,
+            active: Config::default(),
+        }
+    }
+
+    /// Commits `text` as the mgmt engine does: prepare, then apply. Returns the warnings.
+    fn commit(&mut self, text: &str) -> Vec<String> {
+        let new = Configuration::parse(text, None)
+            .expect("parses")
+            .check()
+            .expect("valid");
+        let staged = self
+            .fwd
+            .prepare(&self.active, &new, &Changes::everything())
+            .expect("prepared");
+        let warnings = staged.warnings();
+        staged.apply().expect("applied");
+        self.active = new;
+        warnings
+    }
+
+    fn show(&self, command: &[&str], args: &[&str]) -> String {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        self.ops.run(command, &args, false).expect("show")
+    }
+
+    /// Waits (at most 5 s) until `show` answers with text for which `ok` holds.
+    fn wait_show(&self, command: &[&str], args: &[&str], ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let out = self.show(command, args);
+            if ok(&out) || Instant::now() > deadline {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn send(port: &mut MemoryPort, frame: &[u8]) {
+    let mut b = FrameBatch::with_capacity(1);
+    b.push(frame);
+    assert_eq!(port.tx(&b, &[0]).unwrap(), 1);
+}
+
+/// The next frame on `port` for which `want` holds, within 3 s (others are skipped).
+fn expect(port: &mut MemoryPort, what: &str, want: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut b = FrameBatch::with_capacity(64);
+    loop {
+        b.clear();
+        port.rx(&mut b).unwrap();
+        if let Some(f) = b.iter().find(|f| want(f)) {
+            return f.to_vec();
+        }
+        assert!(Instant::now() < deadline, "no {what} within 3 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn is_arp(f: &[u8], op: u16, target: Ipv4Addr) -> bool {
+    f.len() >= 42
+        && f[12..14] == [8, 6]
+        && f[20..22] == op.to_be_bytes()
+        && f[38..42] == target.octets()
+}
+
+fn ipv4_of(f: &[u8], proto: u8) -> bool {
+    f.len() >= 34 && f[12..14] == [8, 0] && f[23] == proto
+}
+
+/// `frame` (from `test_frame`) readdressed at the Ethernet layer.
+fn ethernet(mut frame: Vec<u8>, dst: [u8; 6], src: [u8; 6]) -> Vec<u8> {
+    frame[..6].copy_from_slice(&dst);
+    frame[6..12].copy_from_slice(&src);
+    frame
+}
+
+/// An ICMP echo request from `src` to `dst`.
+fn echo_request(src: [u8; 4], dst: [u8; 4], dst_mac: [u8; 6], src_mac: [u8; 6]) -> Vec<u8> {
+    let mut f = ethernet(test_frame(src, dst, 64, 14 + 20 + 16), dst_mac, src_mac);
+    f[23] = 1;
+    f[24..26].copy_from_slice(&[0, 0]);
+    let c = checksum(&f[14..34]);
+    f[24..26].copy_from_slice(&c.to_be_bytes());
+    f[34..50].copy_from_slice(&[8, 0, 0, 0, 0x12, 0x34, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8]);
+    let c = checksum(&f[34..50]);
+    f[36..38].copy_from_slice(&c.to_be_bytes());
+    f
+}
+
+/// ARP, echo and errors for the box, and forwarding between two ports with a neighbour
+/// resolved on the way; the box's own sockets reached through the host interface, which the
+/// engine configures with `ip`.
+#[test]
+fn two_ports_answer_for_the_box_resolve_neighbours_and_forward() {
+    let mut r = Rig::new();
+    let mut h1 = r.system.add("eth1", R1, 1500);
+    let mut h2 = r.system.add("eth2", R2, 1500);
+    assert!(r.commit(BASE).is_empty());
+
+    // ARP for the box's address on eth1.
+    let (me, h1_ip) = (Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2));
+    send(&mut h1, &arp_frame(1, BROADCAST, H1, h1_ip, [0; 6], me));
+    let reply = expect(&mut h1, "ARP reply", |f| is_arp(f, 2, h1_ip));
+    assert_eq!(reply[..6], H1);
+    assert_eq!(reply[22..28], R1, "the box's MAC on eth1");
+
+    // An echo request to the box is answered (by the worker's route back to h1).
+    send(&mut h1, &echo_request([10, 1, 0, 2], [10, 1, 0, 1], R1, H1));
+    let reply = expect(&mut h1, "echo reply", |f| ipv4_of(f, 1) && f[34] == 0);
+    assert_eq!((&reply[..6], &reply[6..12]), (&H1[..], &R1[..]));
+    assert_eq!(reply[26..30], [10, 1, 0, 1]);
+
+    // Through the box to 10.2.0.2: the box asks for its MAC on eth2, then forwards the packet
+    // it held, TTL decremented.
+    let through = ethernet(test_frame([10, 1, 0, 2], [10, 2, 0, 2], 64, 100), R1, H1);
+    send(&mut h1, &through);
+    let h2_ip = Ipv4Addr::new(10, 2, 0, 2);
+    let ask = expect(&mut h2, "ARP request", |f| is_arp(f, 1, h2_ip));
+    assert_eq!(ask[6..12], R2);
+    send(
+        &mut h2,
+        &arp_frame(2, R2, H2, h2_ip, R2, Ipv4Addr::new(10, 2, 0, 1)),
+    );
+    let fwd = expect(&mut h2, "forwarded packet", |f| ipv4_of(f, 17));
+    assert_eq!((&fwd[..6], &fwd[6..12]), (&H2[..], &R2[..]));
+    assert_eq!(fwd[22], 63, "TTL decremented");
+    assert_eq!(fwd[26..34], through[26..34]);
+
+    // TTL 1: time exceeded back to h1, from the box's address on eth1.
+    send(
+        &mut h1,
+        &ethernet(test_frame([10, 1, 0, 2], [10, 2, 0, 2], 1, 100), R1, H1),
+    );
+    let err = expect(&mut h1, "time exceeded", |f| ipv4_of(f, 1) && f[34] == 11);
+    assert_eq!(err[26..30], [10, 1, 0, 1]);
+    assert_eq!(err[30..34], [10, 1, 0, 2]);
+
+    // For the box's own sockets (BGP here): straight to eth1's host interface.
+    let mut tap = r
+        .system
+        .take_tap("sv-eth1")
+        .expect("a host interface for eth1");
+    let mut bgp = ethernet(test_frame([10, 1, 0, 2], [10, 1, 0, 1], 64, 80), R1, H1);
+    bgp[36..38].copy_from_slice(&179u16.to_be_bytes());
+    send(&mut h1, &bgp);
+    let got = expect(&mut tap, "frame for the box's sockets", |f| ipv4_of(f, 17));
+    assert_eq!(got[36..38], 179u16.to_be_bytes());
+    let ip = r.system.ip_commands();
+    assert!(
+        ip.iter()
+            .any(|c| c.join(" ") == "addr add 10.1.0.1/24 dev sv-eth1"),
+        "the host interface has eth1's address: {ip:?}"
+    );
+    assert!(
+        ip.iter().any(|c| c
+            .join(" ")
+            .starts_with("route replace 10.9.0.0/16 proto static")),
+        "the kernel has the static route: {ip:?}"
+    );
+
+    let arp = r.show(&["show", "arp"], &[]);
+    assert!(
+        arp.contains("10.2.0.2") && arp.contains("02:48:00:00:00:02"),
+        "{arp}"
+    );
+}
+
+/// A port whose carrier drops takes its routes with it: the floating static through the
+/// other port takes over, and gives back when the carrier returns (link state from the
+/// system, read by the engine's monitor).
+#[test]
+fn a_carrier_loss_moves_routes_to_the_floating_static_and_back() {
+    let mut r = Rig::new();
+    let _h1 = r.system.add("eth1", R1, 1500);
+    let _h2 = r.system.add("eth2", R2, 1500);
+    r.commit(BASE);
+    let route = |r: &Rig, ok: &dyn Fn(&str) -> bool| {
+        r.wait_show(&["show", "route"], &["10.9.1.1"], |o| ok(o))
+    };
+    // Both candidates are listed; the active one is marked `*`.
+    let via_eth2 = |o: &str| o.contains("*[Static/5]") && o.contains(">  to 10.2.0.2 via eth2.0");
+    let via_eth1 = |o: &str| o.contains("*[Static/20]") && o.contains(">  to 10.1.0.9 via eth1.0");
+    let out = route(&r, &via_eth2);
+    assert!(via_eth2(&out), "{out}");
+    r.system.set_carrier("eth2", false);
+    let out = route(&r, &via_eth1);
+    assert!(via_eth1(&out) && !out.contains("*[Static/5]"), "{out}");
+    let ifs = r.show(&["show", "interfaces"], &["terse"]);
+    assert!(
+        ifs.lines()
+            .any(|l| l.starts_with("eth2 ") && l.contains("down")),
+        "{ifs}"
+    );
+    r.system.set_carrier("eth2", true);
+    let out = route(&r, &via_eth2);
+    assert!(via_eth2(&out), "{out}");
+}
+
+/// A configured interface with no netdev: the commit warns and applies the rest; when the
+/// netdev appears the engine takes it with no commit, and when it goes its routes go.
+#[test]
+fn a_netdev_that_appears_after_the_commit_is_taken_and_one_that_goes_is_let_go() {
+    let mut r = Rig::new();
+    let _h1 = r.system.add("eth1", R1, 1500);
+    let _h2 = r.system.add("eth2", R2, 1500);
+    let config = BASE.replacen(
+        "interfaces {",
+        "interfaces {\n    eth3 { unit 0 { family inet { address 10.3.0.1/24; } } }",
+        1,
+    );
+    let warnings = r.commit(&config);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("eth3 is not present"), "{warnings:?}");
+    let out = r.show(&["show", "interfaces"], &["eth3"]);
+    assert!(out.contains("Not present"), "{out}");
+    let out = r.show(&["show", "route"], &["10.3.0.0/24", "exact"]);
+    assert!(
+        !out.contains("Direct"),
+        "no route of an absent interface: {out}"
+    );
+
+    let mut h3 = r.system.add("eth3", R3, 1500);
+    let out = r.wait_show(&["show", "route"], &["10.3.0.0/24", "exact"], |o| {
+        o.contains("Direct")
+    });
+    assert!(
+        out.contains("*[Direct/0]") && out.contains("via eth3.0"),
+        "{out}"
+    );
+    let (me, h3_ip) = (Ipv4Addr::new(10, 3, 0, 1), Ipv4Addr::new(10, 3, 0, 2));
+    send(&mut h3, &arp_frame(1, BROADCAST, H2, h3_ip, [0; 6], me));
+    let reply = expect(&mut h3, "ARP reply on eth3", |f| is_arp(f, 2, h3_ip));
+    assert_eq!(reply[22..28], R3);
+
+    r.system.remove("eth3");
+    let out = r.wait_show(&["show", "route"], &["10.3.0.0/24", "exact"], |o| {
+        !o.contains("*[Direct/0]")
+    });
+    assert!(
+        !out.contains("*[Direct/0]"),
+        "its routes went with it: {out}"
+    );
+    let out = r.show(&["show", "route"], &["10.9.1.1"]);
+    assert!(
+        out.contains(">  to 10.2.0.2 via eth2.0"),
+        "the rest stays: {out}"
+    );
+}
