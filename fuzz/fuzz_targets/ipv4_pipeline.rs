@@ -42,16 +42,16 @@ fuzz_target!(|data: &[u8]| {
     for i in 0..batch.len() {
         let f = batch.frame(i);
         if f.len() >= 14 && savin_dataplane::ipv4::check(f, 14).is_ok() {
-            if savin_dataplane::icmp::may_send_error_about(f) {
+            if savin_wire::icmp::may_send_error_about(f) {
                 let e =
-                    savin_dataplane::icmp::error(f, 11, 0, std::net::Ipv4Addr::new(10, 0, 0, 1), 0);
+                    savin_wire::icmp::error(f, 11, 0, std::net::Ipv4Addr::new(10, 0, 0, 1), 0);
                 assert!(savin_dataplane::ipv4::check(&e, 14).is_ok());
             }
             let mut copy = f.to_vec();
-            savin_dataplane::icmp::echo_reply_in_place(&mut copy);
+            savin_wire::icmp::echo_reply_in_place(&mut copy);
             // Fragmentation: every fragment fits and has a valid header.
             let mtu = 68 + u16::from(f[f.len() - 1]) * 4;
-            for fr in savin_dataplane::ipv4::fragment(f, mtu) {
+            for fr in savin_wire::ipv4::fragment(f, mtu) {
                 assert!(fr.len() - 14 <= usize::from(mtu));
                 assert!(savin_dataplane::ipv4::check(&fr, 14).is_ok());
             }

@@ -5,8 +5,9 @@
 use std::net::Ipv6Addr;
 
 use libfuzzer_sys::fuzz_target;
-use savin_dataplane::icmp6;
-use savin_dataplane::nd::{link_local, Nd, NdAction, NdInterface};
+use savin_wire::icmp6;
+use savin_dataplane::nd::{Nd, NdAction, NdInterface};
+use savin_wire::nd::link_local;
 use savin_dataplane::neighbor::NeighborConfig;
 
 fuzz_target!(|data: &[u8]| {

@@ -7,7 +7,6 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use savin_dataplane::screen::Screen;
 use savin_dataplane::security::{HostInbound, SecurityTables};
 use savin_dataplane::{checksum, Adjacency, NextHop, Pipeline, Tables};
 use savin_fib::Fib;

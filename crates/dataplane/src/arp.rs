@@ -56,7 +56,7 @@ impl Protocol for ArpProtocol {
 
     fn solicit(ifc: &ArpInterface, target: Ipv4Addr, probe: Option<[u8; 6]>) -> Option<Vec<u8>> {
         let spa = ifc.on_link(target)?;
-        Some(arp_frame(
+        Some(savin_wire::arp::frame(
             1,
             probe.unwrap_or(BROADCAST),
             ifc.mac,
@@ -65,28 +65,6 @@ impl Protocol for ArpProtocol {
             target,
         ))
     }
-}
-
-/// An Ethernet ARP frame (padded to the 60-byte minimum).
-pub fn arp_frame(
-    op: u16,
-    dst: [u8; 6],
-    sha: [u8; 6],
-    spa: Ipv4Addr,
-    tha: [u8; 6],
-    tpa: Ipv4Addr,
-) -> Vec<u8> {
-    let mut f = Vec::with_capacity(60);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&sha);
-    f.extend_from_slice(&[0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4]);
-    f.extend_from_slice(&op.to_be_bytes());
-    f.extend_from_slice(&sha);
-    f.extend_from_slice(&spa.octets());
-    f.extend_from_slice(&tha);
-    f.extend_from_slice(&tpa.octets());
-    f.resize(60, 0);
-    f
 }
 
 struct Parsed {
@@ -118,7 +96,7 @@ fn parse(frame: &[u8]) -> Option<Parsed> {
 impl Cache<ArpProtocol> {
     /// A gratuitous ARP for our address `ip`, as sent when it comes up.
     pub fn gratuitous(ifc: &ArpInterface, ip: Ipv4Addr) -> Vec<u8> {
-        arp_frame(1, BROADCAST, ifc.mac, ip, [0; 6], ip)
+        savin_wire::arp::frame(1, BROADCAST, ifc.mac, ip, [0; 6], ip)
     }
 
     /// An ARP frame received on `ifc`.
@@ -152,7 +130,7 @@ impl Cache<ArpProtocol> {
             self.stats.replies_sent += 1;
             out.push(ArpAction::Send {
                 port: ifc.port,
-                frame: arp_frame(2, p.sha, ifc.mac, p.tpa, p.sha, p.spa),
+                frame: savin_wire::arp::frame(2, p.sha, ifc.mac, p.tpa, p.sha, p.spa),
             });
         }
         out

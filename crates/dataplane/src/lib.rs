@@ -16,8 +16,6 @@ pub mod bridge;
 pub mod checksum;
 pub mod counters;
 pub mod fragments;
-pub mod icmp;
-pub mod icmp6;
 pub mod ipv4;
 pub mod ipv6;
 pub mod nat;

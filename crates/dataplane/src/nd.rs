@@ -10,9 +10,13 @@
 
 use std::net::Ipv6Addr;
 
-use crate::icmp6::{self, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT};
 use crate::ipv6::{HDR, NH_ICMPV6};
 use crate::neighbor::{Action, Cache, Entry, NeighborIfc, Protocol};
+use savin_wire::icmp6::{self, NEIGHBOR_ADVERT, NEIGHBOR_SOLICIT};
+use savin_wire::nd::{
+    multicast_mac, neighbor_advert, neighbor_solicit, solicited_node, OVERRIDE, ROUTER, SLLA,
+    SOLICITED, TLLA,
+};
 
 pub type NdAction = Action<Ipv6Addr>;
 pub type NdEntry = Entry<Ipv6Addr>;
@@ -21,13 +25,6 @@ pub type Nd = Cache<NdProtocol>;
 
 const L3: usize = 14;
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-/// Option types.
-const SLLA: u8 = 1;
-const TLLA: u8 = 2;
-/// NA flags.
-const ROUTER: u8 = 0x80;
-const SOLICITED: u8 = 0x40;
-const OVERRIDE: u8 = 0x20;
 
 /// An interface as ND sees it: port, MAC, and its IPv6 addresses including the link-local.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,54 +76,6 @@ impl NdInterface {
     }
 }
 
-/// The modified EUI-64 link-local address of a MAC (RFC 4291 appendix A).
-pub fn link_local(mac: [u8; 6]) -> Ipv6Addr {
-    let mut a = [0u8; 16];
-    a[0] = 0xfe;
-    a[1] = 0x80;
-    a[8] = mac[0] ^ 0x02;
-    a[9] = mac[1];
-    a[10] = mac[2];
-    a[11] = 0xff;
-    a[12] = 0xfe;
-    a[13] = mac[3];
-    a[14] = mac[4];
-    a[15] = mac[5];
-    Ipv6Addr::from(a)
-}
-
-/// The solicited-node multicast group of `ip` (ff02::1:ffXX:XXXX).
-pub fn solicited_node(ip: Ipv6Addr) -> Ipv6Addr {
-    let o = ip.octets();
-    Ipv6Addr::from([
-        0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, o[13], o[14], o[15],
-    ])
-}
-
-/// The Ethernet address of an IPv6 multicast group (33:33 and its low 32 bits).
-pub fn multicast_mac(group: Ipv6Addr) -> [u8; 6] {
-    let o = group.octets();
-    [0x33, 0x33, o[12], o[13], o[14], o[15]]
-}
-
-fn ns_body(target: Ipv6Addr, slla: Option<[u8; 6]>) -> Vec<u8> {
-    let mut b = vec![NEIGHBOR_SOLICIT, 0, 0, 0, 0, 0, 0, 0];
-    b.extend_from_slice(&target.octets());
-    if let Some(mac) = slla {
-        b.extend_from_slice(&[SLLA, 1]);
-        b.extend_from_slice(&mac);
-    }
-    b
-}
-
-fn na_body(target: Ipv6Addr, flags: u8, mac: [u8; 6]) -> Vec<u8> {
-    let mut b = vec![NEIGHBOR_ADVERT, 0, 0, 0, flags, 0, 0, 0];
-    b.extend_from_slice(&target.octets());
-    b.extend_from_slice(&[TLLA, 1]);
-    b.extend_from_slice(&mac);
-    b
-}
-
 pub enum NdProtocol {}
 
 impl Protocol for NdProtocol {
@@ -148,7 +97,7 @@ impl Protocol for NdProtocol {
             src,
             dst,
             255,
-            &ns_body(target, Some(ifc.mac)),
+            &neighbor_solicit(target, Some(ifc.mac)),
         ))
     }
 }
@@ -215,7 +164,7 @@ impl Cache<NdProtocol> {
             ip,
             ALL_NODES,
             255,
-            &na_body(ip, ROUTER | OVERRIDE, ifc.mac),
+            &neighbor_advert(ip, ROUTER | OVERRIDE, ifc.mac),
         )
     }
 
@@ -229,7 +178,7 @@ impl Cache<NdProtocol> {
             Ipv6Addr::UNSPECIFIED,
             group,
             255,
-            &ns_body(ip, None),
+            &neighbor_solicit(ip, None),
         )
     }
 
@@ -262,7 +211,7 @@ impl Cache<NdProtocol> {
                             p.target,
                             ALL_NODES,
                             255,
-                            &na_body(p.target, ROUTER | OVERRIDE, ifc.mac),
+                            &neighbor_advert(p.target, ROUTER | OVERRIDE, ifc.mac),
                         ),
                     });
                     return out;
@@ -280,7 +229,7 @@ impl Cache<NdProtocol> {
                         p.target,
                         p.src,
                         255,
-                        &na_body(p.target, ROUTER | SOLICITED | OVERRIDE, ifc.mac),
+                        &neighbor_advert(p.target, ROUTER | SOLICITED | OVERRIDE, ifc.mac),
                     ),
                 });
             }

@@ -9,9 +9,8 @@ use savin_classify::Header;
 use savin_security_tables::{icmp_port, Compiled};
 use savin_session::{FlowKey, SessionConfig, TcpSeg};
 
-use crate::checksum;
 use crate::counters::DropReason;
-use crate::ipv4::{ETHERTYPE_IPV4, ETH_HDR};
+use crate::ipv4::ETH_HDR;
 
 pub use savin_security_tables::HostInbound;
 
@@ -138,46 +137,6 @@ pub fn flow_of(f: &[u8]) -> Option<Flow> {
         len: total as u32,
         fragment: frag & 0x3fff != 0,
     })
-}
-
-/// A TCP RST answering the (checked IPv4, TCP) frame `f`, from its destination, as a
-/// `reject` policy sends: Ethernet addresses swapped (the caller rewrites them).
-pub fn tcp_reset(f: &[u8]) -> Option<Vec<u8>> {
-    let fl = flow_of(f)?;
-    let seg = fl.tcp?;
-    if seg.flags & 0x04 != 0 {
-        return None; // never answer a RST
-    }
-    let l3 = ETH_HDR;
-    let ihl = usize::from(f[l3] & 0x0f) * 4;
-    let l4 = &f[l3 + ihl..];
-    let (seq, ack, flags) = if seg.flags & 0x10 != 0 {
-        (seg.ack, 0, 0x04)
-    } else {
-        (0, seg.end(), 0x14)
-    };
-    let mut r = Vec::with_capacity(54);
-    r.extend_from_slice(&f[6..12]);
-    r.extend_from_slice(&f[..6]);
-    r.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-    r.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0]);
-    r.extend_from_slice(&f[l3 + 16..l3 + 20]);
-    r.extend_from_slice(&f[l3 + 12..l3 + 16]);
-    let c = checksum::checksum(&r[l3..l3 + 20]);
-    r[l3 + 10..l3 + 12].copy_from_slice(&c.to_be_bytes());
-    let t = r.len();
-    r.extend_from_slice(&l4[2..4]);
-    r.extend_from_slice(&l4[0..2]);
-    r.extend_from_slice(&seq.to_be_bytes());
-    r.extend_from_slice(&ack.to_be_bytes());
-    r.extend_from_slice(&[0x50, flags, 0, 0, 0, 0, 0, 0]);
-    let mut pseudo = Vec::with_capacity(32);
-    pseudo.extend_from_slice(&r[l3 + 12..l3 + 20]);
-    pseudo.extend_from_slice(&[0, 6, 0, 20]);
-    pseudo.extend_from_slice(&r[t..]);
-    let c = checksum::checksum(&pseudo);
-    r[t + 16..t + 18].copy_from_slice(&c.to_be_bytes());
-    Some(r)
 }
 
 /// The drop reason of a refused session operation.

@@ -3,7 +3,8 @@
 
 use std::net::Ipv4Addr;
 
-use savin_dataplane::arp::{arp_frame, Arp, ArpAction, ArpConfig, ArpInterface};
+use savin_dataplane::arp::{Arp, ArpAction, ArpConfig, ArpInterface};
+use savin_wire::arp::frame as arp_frame;
 
 const OUR: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
 const PEER: [u8; 6] = [0x02, 0, 0, 0, 0, 2];

@@ -2,7 +2,8 @@
 //! have valid checksums, and reassemble to the original.
 
 use proptest::prelude::*;
-use savin_dataplane::ipv4::{check, fragment, test_frame, ETH_HDR};
+use savin_dataplane::ipv4::{check, test_frame, ETH_HDR};
+use savin_wire::ipv4::fragment;
 
 /// Reassembles fragments (in any order) into the original IP payload.
 fn reassemble(frags: &[Vec<u8>]) -> Vec<u8> {

@@ -4,8 +4,8 @@
 use std::net::Ipv4Addr;
 
 use savin_dataplane::checksum;
-use savin_dataplane::icmp::{self, RateLimit};
 use savin_dataplane::ipv4::{check, test_frame};
+use savin_wire::icmp;
 
 fn echo_request() -> Vec<u8> {
     let mut f = test_frame([192, 0, 2, 7], [10, 0, 0, 1], 61, 74);
@@ -90,21 +90,4 @@ fn no_error_about_errors_fragments_or_broadcast_sources() {
         icmp::may_send_error_about(&echo_request()),
         "an echo request may get an error"
     );
-}
-
-#[test]
-fn the_rate_limit_allows_a_burst_then_the_rate() {
-    let mut r = RateLimit::new(10, 5);
-    let first: usize = (0..20).filter(|_| r.allow(0)).count();
-    assert_eq!(first, 5);
-    assert!(!r.allow(50));
-    assert!(r.allow(100), "one token per 100 ms at 10/s");
-    assert!(!r.allow(150));
-    let later: usize = (0..100).filter(|i| r.allow(1000 + i * 10)).count();
-    assert_eq!(
-        later,
-        5 + 9,
-        "the burst (capped at 5) plus 0.99 s of tokens at 10/s"
-    );
-    assert!(r.suppressed > 0);
 }

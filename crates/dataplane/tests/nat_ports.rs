@@ -106,7 +106,7 @@ fn fragmented(sport: u16, dst: u32, id: u16) -> Vec<Vec<u8>> {
     f[24..26].copy_from_slice(&[0, 0]);
     let c = checksum::checksum(&f[14..34]);
     f[24..26].copy_from_slice(&c.to_be_bytes());
-    savin_dataplane::ipv4::fragment(&f, 1500)
+    savin_wire::ipv4::fragment(&f, 1500)
 }
 
 /// Sends `frames` in one batch; returns what left: (source address, IP identification,

@@ -4,10 +4,11 @@
 
 use std::net::Ipv6Addr;
 
-use savin_dataplane::icmp6;
 use savin_dataplane::ipv6::test_frame;
-use savin_dataplane::nd::{link_local, multicast_mac, solicited_node, Nd, NdAction, NdInterface};
+use savin_dataplane::nd::{Nd, NdAction, NdInterface};
 use savin_dataplane::neighbor::NeighborConfig;
+use savin_wire::icmp6;
+use savin_wire::nd::{link_local, multicast_mac, solicited_node};
 
 const OUR: [u8; 6] = [0x02, 0, 0, 0, 0, 1];
 const PEER: [u8; 6] = [0x02, 0, 0, 0, 0, 2];

@@ -14,13 +14,12 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 use savin_dataplane::arp::{Arp, ArpConfig, ArpInterface};
 use savin_dataplane::bridge::{L2Tables, PortMode, VlanInfo};
-use savin_dataplane::icmp::{self, RateLimit};
-use savin_dataplane::nd::{self, Nd, NdInterface};
+use savin_dataplane::nd::{Nd, NdInterface};
 use savin_dataplane::neighbor::Action;
 use savin_dataplane::security::SecurityTables;
 use savin_dataplane::{
-    icmp6, ipv4, ipv6, Adjacency, NextHop, PortCounters, PuntReason, Punted, Tables, ToWorker,
-    Worker, WorkerStats,
+    ipv4, ipv6, Adjacency, NextHop, PortCounters, PuntReason, Punted, Tables, ToWorker, Worker,
+    WorkerStats,
 };
 use savin_fib::Fib;
 use savin_io::PacketIo;
@@ -28,6 +27,9 @@ use tracing::{debug, info, warn};
 
 use savin_rib::{Hop, IpPrefix, NextHops, Route as RibRoute, Source};
 use savin_wire::ethernet::{self as ether, ethertype};
+use savin_wire::{icmp, icmp6, ipv4 as wire_ipv4, ipv6 as wire_ipv6, nd};
+
+use crate::rate_limit::RateLimit;
 
 use crate::route_show::RibShared;
 
@@ -1409,15 +1411,18 @@ impl Control {
             return;
         }
         let v6 = ethertype(&frame) == Some(ether::IPV6);
-        let dst = match (v6, frame.len()) {
-            (false, 34..) => IpAddr::V4(Ipv4Addr::new(frame[30], frame[31], frame[32], frame[33])),
-            (true, 54..) => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(&frame[38..54]);
-                IpAddr::V6(Ipv6Addr::from(a))
-            }
-            _ if reason == PuntReason::Host => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            _ => return,
+        // The destination, from the header (error copies are cut short: quoted views).
+        let l3 = &frame[ether::HEADER_LEN..];
+        let dst = if v6 {
+            wire_ipv6::Packet::new_quoted(l3).map(|p| IpAddr::V6(p.destination()))
+        } else {
+            wire_ipv4::Packet::new_quoted(l3).map(|p| IpAddr::V4(p.destination()))
+        };
+        let dst = match dst {
+            Ok(d) => d,
+            // ARP and the like, for the box: no IP destination to speak of.
+            Err(_) if reason == PuntReason::Host => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            Err(_) => return,
         };
         let (ttl_exceeded, unreach, no_route, reject, too_big) = if v6 {
             (
@@ -1444,7 +1449,7 @@ impl Control {
             PuntReason::Host => self.for_the_box(port, frame, v6),
             PuntReason::Resolve { nh } => self.output_via(nh, frame, dst),
             PuntReason::Fragment { mtu, nh } => {
-                for f in ipv4::fragment(&frame, mtu) {
+                for f in wire_ipv4::fragment(&frame, mtu) {
                     self.output_via(nh, f, dst);
                 }
             }
@@ -1456,10 +1461,7 @@ impl Control {
             }
             PuntReason::PolicyReject => {
                 // TCP: a RST as if from the destination; else administratively prohibited.
-                match (!v6 && frame.len() > 23 && frame[23] == 6)
-                    .then(|| savin_dataplane::security::tcp_reset(&frame))
-                    .flatten()
-                {
+                match (!v6).then(|| savin_wire::tcp::reset(&frame)).flatten() {
                     Some(rst) if self.icmp_limit.allow(self.now()) => self.output(rst),
                     Some(_) => {}
                     None => self.icmp_error(&frame, unreach, if v6 { 1 } else { 13 }, 0),
@@ -1483,7 +1485,7 @@ impl Control {
                 let acts = self.arp.receive(&ifc, &frame, now);
                 self.apply(acts);
             }
-            if frame.len() >= 22 && frame[20..22] == [0, 2] {
+            if savin_wire::arp::operation(&frame) == Some(savin_wire::arp::REPLY) {
                 self.deliver_to_host(port, frame);
             }
             return;
@@ -1493,19 +1495,17 @@ impl Control {
                 return;
             }
             match icmp6::message_type(&frame) {
-                Some((icmp6::NEIGHBOR_SOLICIT | icmp6::NEIGHBOR_ADVERT, _)) => {
+                Some((kind @ (icmp6::NEIGHBOR_SOLICIT | icmp6::NEIGHBOR_ADVERT), _)) => {
                     if let Some(ifc) = self.ifc6(port).cloned() {
                         let acts = self.nd.receive(&ifc, &frame, now);
                         self.apply(acts);
                     }
-                    if frame[54] == icmp6::NEIGHBOR_ADVERT {
+                    if kind == icmp6::NEIGHBOR_ADVERT {
                         self.deliver_to_host(port, frame);
                     }
                 }
                 Some((icmp6::ECHO_REQUEST, _)) => {
-                    let mut a = [0u8; 16];
-                    a.copy_from_slice(&frame[38..54]);
-                    let to_us = Ipv6Addr::from(a);
+                    let to_us = icmp6::destination(&frame);
                     let ours = self.ifcs6.iter().any(|i| i.owns(to_us));
                     if ours && icmp6::echo_reply_in_place(&mut frame) {
                         let to = icmp6::destination(&frame);
@@ -1521,7 +1521,7 @@ impl Control {
                     }
                 }
                 // Router solicitations, MLD and other ICMPv6 multicast: not for the kernel.
-                _ if frame[38] == 0xff && frame[20] == 58 => {}
+                Some(_) if icmp6::destination(&frame).is_multicast() => {}
                 _ => self.deliver_to_host(port, frame),
             }
             return;
@@ -1535,7 +1535,9 @@ impl Control {
             return;
         }
         // Unicast, and link-local multicast (224.0.0.0/24) that host-inbound let through.
-        if frame[0] & 1 == 0 || frame[30..33] == [224, 0, 0] {
+        let link_multicast = wire_ipv4::Packet::new_quoted(&frame[ether::HEADER_LEN..])
+            .is_ok_and(|p| p.destination().octets()[..3] == [224, 0, 0]);
+        if !ether::is_group(&frame) || link_multicast {
             self.deliver_to_host(port, frame);
         }
     }
@@ -1667,18 +1669,13 @@ impl Control {
         } else {
             icmp::may_send_error_about(original)
         };
-        if !ok {
+        let l3 = &original[ether::HEADER_LEN.min(original.len())..];
+        let src = match v6 {
+            true => wire_ipv6::Packet::new_quoted(l3).map(|p| IpAddr::V6(p.source())),
+            false => wire_ipv4::Packet::new_quoted(l3).map(|p| IpAddr::V4(p.source())),
+        };
+        let Some(src) = src.ok().filter(|_| ok) else {
             return;
-        }
-        let src = if v6 {
-            IpAddr::V6(icmp6::source(original))
-        } else {
-            IpAddr::V4(Ipv4Addr::new(
-                original[26],
-                original[27],
-                original[28],
-                original[29],
-            ))
         };
         // The interface whose address the error comes from. (For equal-cost paths, the first
         // member's: the source must be chosen before the frame exists, and the worker picks

@@ -16,6 +16,7 @@ mod hits;
 mod link_events;
 mod nat_show;
 mod ops_table;
+mod rate_limit;
 mod route_show;
 mod security_show;
 mod show;
@@ -590,7 +591,7 @@ fn add_interface_routes(
     }
     if inet6 {
         candidates.push(Route {
-            dst: IpAddr::V6(savin_dataplane::nd::link_local(mac)),
+            dst: IpAddr::V6(savin_wire::nd::link_local(mac)),
             len: 128,
             target: Target::Local(port),
             protocol: Protocol::Local,

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use savin_config::subsystem::{Changes, Operational, Subsystem};
 use savin_config::{Config, Configuration};
-use savin_dataplane::arp::arp_frame;
 use savin_dataplane::ipv4::test_frame;
 use savin_forwarding::{Forwarding, MemorySystem};
 use savin_io::memory::MemoryPort;
 use savin_io::{FrameBatch, PacketIo};
+use savin_wire::arp::frame as arp_frame;
 use savin_wire::checksum::checksum;
 
 const R1: [u8; 6] = [0x02, 0x52, 0, 0, 0, 1];

@@ -1,67 +1,32 @@
-//! Wire formats in one place: Ethernet, IPv4 and IPv6 field offsets by name, EtherTypes and
-//! IP protocol numbers, and the Internet checksum. The fast path keeps its hand-placed loads
-//! but takes the offsets from here; the control plane reads fields by these names rather than
-//! by raw indices.
+//! Wire formats in one place: Ethernet, IPv4 and IPv6 field offsets by name and views over
+//! them (checked once, so no accessor panics), EtherTypes and IP protocol numbers, the
+//! Internet checksum, and the frames a router builds (ARP, ICMP and ICMPv6 errors and echo
+//! replies, Neighbor Discovery, TCP resets, IPv4 fragments). The fast path keeps its
+//! hand-placed loads but takes the offsets from here; the control plane reads fields through
+//! the views rather than by raw indices.
 
+pub mod arp;
 pub mod checksum;
+pub mod ethernet;
+pub mod icmp;
+pub mod icmp6;
+pub mod ipv4;
+pub mod ipv6;
+pub mod nd;
+pub mod tcp;
 
-/// Ethernet II.
-pub mod ethernet {
-    use std::ops::Range;
+/// A buffer too short for the header it should hold (or whose header claims more than the
+/// buffer has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Truncated;
 
-    pub const HEADER_LEN: usize = 14;
-    pub const DESTINATION: Range<usize> = 0..6;
-    pub const SOURCE: Range<usize> = 6..12;
-    pub const ETHERTYPE: Range<usize> = 12..14;
-
-    pub const IPV4: u16 = 0x0800;
-    pub const ARP: u16 = 0x0806;
-    pub const VLAN: u16 = 0x8100;
-    pub const QINQ: u16 = 0x88a8;
-    pub const IPV6: u16 = 0x86dd;
-
-    /// The EtherType of a frame (None if it is too short to have one).
-    #[inline]
-    pub fn ethertype(frame: &[u8]) -> Option<u16> {
-        frame
-            .get(ETHERTYPE)
-            .map(|t| u16::from_be_bytes([t[0], t[1]]))
-    }
-
-    /// Whether the destination is a group (multicast or broadcast) address.
-    #[inline]
-    pub fn is_group(frame: &[u8]) -> bool {
-        frame.first().is_some_and(|b| b & 1 == 1)
+impl std::fmt::Display for Truncated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("truncated")
     }
 }
 
-/// IPv4 header fields, as offsets from the start of the header.
-pub mod ipv4 {
-    use std::ops::Range;
-
-    pub const MIN_HEADER_LEN: usize = 20;
-    pub const VERSION_IHL: usize = 0;
-    pub const TOTAL_LEN: Range<usize> = 2..4;
-    pub const IDENT: Range<usize> = 4..6;
-    pub const FLAGS_FRAGMENT: Range<usize> = 6..8;
-    pub const TTL: usize = 8;
-    pub const PROTOCOL: usize = 9;
-    pub const CHECKSUM: Range<usize> = 10..12;
-    pub const SOURCE: Range<usize> = 12..16;
-    pub const DESTINATION: Range<usize> = 16..20;
-}
-
-/// IPv6 header fields, as offsets from the start of the header.
-pub mod ipv6 {
-    use std::ops::Range;
-
-    pub const HEADER_LEN: usize = 40;
-    pub const PAYLOAD_LEN: Range<usize> = 4..6;
-    pub const NEXT_HEADER: usize = 6;
-    pub const HOP_LIMIT: usize = 7;
-    pub const SOURCE: Range<usize> = 8..24;
-    pub const DESTINATION: Range<usize> = 24..40;
-}
+impl std::error::Error for Truncated {}
 
 /// IP protocol numbers.
 pub mod ip_proto {

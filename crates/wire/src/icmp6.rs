@@ -4,9 +4,10 @@
 
 use std::net::Ipv6Addr;
 
-use savin_wire::checksum::{add, fold};
-
-use crate::ipv6::{ETHERTYPE_IPV6, HDR, NH_ICMPV6};
+use crate::checksum::{add, fold};
+use crate::ethernet::IPV6 as ETHERTYPE_IPV6;
+use crate::ip_proto::ICMPV6 as NH_ICMPV6;
+use crate::ipv6::HEADER_LEN as HDR;
 
 pub const DEST_UNREACHABLE: u8 = 1;
 pub const PACKET_TOO_BIG: u8 = 2;

@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 
 use crate::checksum;
-use crate::ipv4::{ETHERTYPE_IPV4, ETH_HDR};
+use crate::ethernet::{HEADER_LEN as ETH_HDR, IPV4 as ETHERTYPE_IPV4};
 
 pub const ECHO_REPLY: u8 = 0;
 pub const DEST_UNREACHABLE: u8 = 3;
@@ -128,41 +128,4 @@ pub fn error(original: &[u8], kind: u8, code: u8, router: Ipv4Addr, mtu: u16) ->
     let c = checksum::checksum(&f[l4..]);
     f[l4 + 2..l4 + 4].copy_from_slice(&c.to_be_bytes());
     f
-}
-
-/// A token bucket: `rate` messages a second, bursts of `burst`. Time is passed in (ms).
-#[derive(Debug, Clone)]
-pub struct RateLimit {
-    rate_per_s: u64,
-    burst: u64,
-    /// Tokens in thousandths.
-    milli_tokens: u64,
-    last_ms: u64,
-    pub suppressed: u64,
-}
-
-impl RateLimit {
-    pub fn new(rate_per_s: u64, burst: u64) -> RateLimit {
-        RateLimit {
-            rate_per_s,
-            burst,
-            milli_tokens: burst * 1000,
-            last_ms: 0,
-            suppressed: 0,
-        }
-    }
-
-    /// Whether one more message may be sent at `now_ms`.
-    pub fn allow(&mut self, now_ms: u64) -> bool {
-        let elapsed = now_ms.saturating_sub(self.last_ms);
-        self.last_ms = self.last_ms.max(now_ms);
-        self.milli_tokens = (self.milli_tokens + elapsed * self.rate_per_s).min(self.burst * 1000);
-        if self.milli_tokens >= 1000 {
-            self.milli_tokens -= 1000;
-            true
-        } else {
-            self.suppressed += 1;
-            false
-        }
-    }
 }
