@@ -80,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
         let irb_copies = p
             .punt
             .iter()
-            .filter(|(i, _)| p.in_port[usize::from(*i)] == 3)
+            .filter(|(i, _)| p.meta.in_port[usize::from(*i)] == 3)
             .count() as u64;
         assert!(
             handled <= batch.len() as u64 + irb_copies

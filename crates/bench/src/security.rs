@@ -223,8 +223,9 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
         let f = flows[i];
         tcp_frame(buf, (f.src, f.dst, f.sport, 80), 0x02, isn(i), 0)
     });
-    let created = p.sessions.as_ref().map_or(0, |s| s.len());
+    let created = p.feature.sessions.as_ref().map_or(0, |s| s.len());
     let c = p
+        .feature
         .sessions
         .as_ref()
         .map(|s| s.counters())
@@ -237,6 +238,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
     // 2. The servers answer (SYN-ACK to the pool address and port), the clients ACK: every
     // session is established, as the table says.
     let replies: Vec<savin_session::Info> = p
+        .feature
         .sessions
         .as_ref()
         .map(|s| s.sessions(p.now_ms))
@@ -274,6 +276,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
         )
     });
     let established = p
+        .feature
         .sessions
         .as_ref()
         .map(|s| {
@@ -288,7 +291,11 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
         "{established} of {} sessions established",
         order.len()
     );
-    let bytes_per_session = p.sessions.as_ref().map_or(0, |s| s.bytes_per_session());
+    let bytes_per_session = p
+        .feature
+        .sessions
+        .as_ref()
+        .map_or(0, |s| s.bytes_per_session());
     // 3. Established packets (client ACKs), flows visited at random, with all of them held.
     let held = order.len();
     let mut visit: Vec<usize> = (0..1 << 20).map(|_| rng.gen_range(0..held)).collect();

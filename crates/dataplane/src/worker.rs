@@ -13,6 +13,7 @@ use crate::punt::PuntSender;
 pub use crate::punt::{PuntReason, Punted};
 use crate::security::SecurityTables;
 
+use crate::pipeline::arc::{Feature, StageCounters};
 use crate::pipeline::{
     Hits, Originated, Pipeline, SessionEvent, ERRORS_PER_S, ERROR_BURST, ERROR_QUOTE, MAX_EVENTS,
 };
@@ -53,6 +54,8 @@ pub struct WorkerStats {
     /// The MAC table (refreshed every second).
     pub fdb: Vec<FdbRow>,
     pub fdb_stats: FdbStats,
+    /// Per feature on the IPv4 arcs: frames it was given and dropped.
+    pub stages: StageCounters,
     /// Policy and NAT rule hits, with the security tables their indices refer to.
     pub hits: Option<HitsOf>,
     /// Session log events not yet taken by the control plane, and those lost.
@@ -193,7 +196,7 @@ impl Worker {
                     ToWorker::ClearFdb => self.pipeline.fdb.clear(),
                     ToWorker::Sessions { keep, clear, reply } => {
                         let now = self.pipeline.now_ms;
-                        let (list, capacity) = match &mut self.pipeline.sessions {
+                        let (list, capacity) = match &mut self.pipeline.feature.sessions {
                             Some(t) => {
                                 let list: Vec<_> =
                                     t.sessions(now).into_iter().filter(|i| keep(i)).collect();
@@ -287,7 +290,8 @@ impl Worker {
         }
         if now.duration_since(self.last_publish).as_millis() >= 100 {
             // Sessions age, and what went is reported, even while no traffic comes.
-            self.pipeline.load_security(tables);
+            let now_ms = self.pipeline.now_ms;
+            self.pipeline.feature.begin(tables, now_ms);
             // Published, or tried again at the next poll: a reader holding the lock must not
             // leave the counters a whole period (or, under load, many) behind.
             if self.publish() {
@@ -320,20 +324,20 @@ impl Worker {
         if let Ok(mut s) = self.stats.try_lock() {
             s.counters.clone_from(&self.pipeline.counters);
             s.ports.clone_from(&self.port_counters);
-            match (&self.pipeline.hits_of, &mut s.hits) {
-                (Some(t), Some(HitsOf(st, h))) if Arc::ptr_eq(t, st) => {
-                    h.clone_from(&self.pipeline.hits)
-                }
-                (Some(t), h) => *h = Some(HitsOf(t.clone(), self.pipeline.hits.clone())),
+            s.stages.clone_from(&self.pipeline.stages);
+            let sec = &mut self.pipeline.feature;
+            match (&sec.hits_of, &mut s.hits) {
+                (Some(t), Some(HitsOf(st, h))) if Arc::ptr_eq(t, st) => h.clone_from(&sec.hits),
+                (Some(t), h) => *h = Some(HitsOf(t.clone(), sec.hits.clone())),
                 (None, h) => *h = None,
             }
             let room = (4 * MAX_EVENTS).saturating_sub(s.events.len());
-            if self.pipeline.events.len() > room {
-                self.pipeline.events_lost += (self.pipeline.events.len() - room) as u64;
-                self.pipeline.events.truncate(room);
+            if sec.events.len() > room {
+                sec.events_lost += (sec.events.len() - room) as u64;
+                sec.events.truncate(room);
             }
-            s.events.append(&mut self.pipeline.events);
-            s.events_lost = self.pipeline.events_lost;
+            s.events.append(&mut sec.events);
+            s.events_lost = sec.events_lost;
             return true;
         }
         false
@@ -407,7 +411,7 @@ impl Worker {
                 // (checksums completed: the kernel behind a TAP wants them whole); the control
                 // thread only sees what it answers itself.
                 if reason == PuntReason::Host {
-                    let in_port = self.pipeline.in_port[usize::from(i)];
+                    let in_port = self.pipeline.meta.in_port[usize::from(i)];
                     let tap = l2.host_tap(in_port);
                     if let Some(tap) = tap
                         .filter(|_| crate::punt::straight_to_host(self.batch.frame(usize::from(i))))
@@ -436,7 +440,7 @@ impl Worker {
                     savin_io::csum::complete_l4_checksum(&mut frame);
                 }
                 self.punt(Punted {
-                    port: self.pipeline.in_port[usize::from(i)],
+                    port: self.pipeline.meta.in_port[usize::from(i)],
                     reason,
                     frame,
                 });

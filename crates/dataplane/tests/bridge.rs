@@ -166,7 +166,7 @@ fn broadcasts_stay_in_their_vlan_and_reach_the_irb() {
     assert!(got[2].is_empty());
     let p = &r.worker.pipeline;
     assert_eq!(p.punt, vec![(0, PuntReason::Host)], "a copy for the IRB");
-    assert_eq!(p.in_port[0], 3, "as received on the IRB");
+    assert_eq!(p.meta.in_port[0], 3, "as received on the IRB");
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn a_pool_never_gives_out_a_port_a_live_session_holds() {
     let other: Vec<Vec<u8>> = (0..100).map(|i| udp(41_000 + i, server + 1)).collect();
     let out = send(&mut p, &t, &other);
     assert_eq!(out.len(), 100);
-    let sessions = p.sessions.as_ref().unwrap().sessions(p.now_ms);
+    let sessions = p.feature.sessions.as_ref().unwrap().sessions(p.now_ms);
     let replies: HashSet<_> = sessions.iter().map(|s| s.reply).collect();
     assert_eq!(replies.len(), 200, "every live reply key is distinct");
 }
@@ -159,7 +159,12 @@ fn later_fragments_follow_the_session_of_their_first() {
     assert!(send_one_batch(&mut p, &t, &d3[1..]).is_empty());
     assert_eq!(p.counters.dropped(DropReason::FragmentNoSession), 2);
     assert_eq!(
-        p.sessions.as_ref().unwrap().sessions(p.now_ms).len(),
+        p.feature
+            .sessions
+            .as_ref()
+            .unwrap()
+            .sessions(p.now_ms)
+            .len(),
         1,
         "fragments start no session"
     );

@@ -104,14 +104,14 @@ fn a_syn_on_the_tuple_of_a_reset_connection_opens_a_new_session() {
     assert!(send(&mut p, &t, 0, tcp(client, server, SYN, 900_000_000, 0)).is_none());
     assert_eq!(p.counters.dropped(DropReason::TcpOutOfWindow), 1);
     send(&mut p, &t, 0, tcp(client, server, RST | ACK, 1001, 5001)).expect("RST");
-    let sessions = |p: &Pipeline| p.sessions.as_ref().map_or(0, |s| s.len());
+    let sessions = |p: &Pipeline| p.feature.sessions.as_ref().map_or(0, |s| s.len());
     assert_eq!(sessions(&p), 1);
     // The same port again at once, a new initial sequence number: a new connection.
     let out = send(&mut p, &t, 0, tcp(client, server, SYN, 777_777, 0))
         .expect("the SYN reusing the port is forwarded");
     let nat2 = source(&out);
     assert_eq!(nat2.0, [203, 0, 113, 10]);
-    let s = p.sessions.as_ref().expect("a session table");
+    let s = p.feature.sessions.as_ref().expect("a session table");
     assert_eq!(s.counters().reopened, 1);
     assert_eq!(s.counters().created, 2);
     assert_eq!(
@@ -128,6 +128,7 @@ fn a_syn_on_the_tuple_of_a_reset_connection_opens_a_new_session() {
     assert_eq!(p.counters.dropped(DropReason::TcpOutOfWindow), 1);
     // The old session's close was reported (logged) when it went, as reset.
     let closes: Vec<_> = p
+        .feature
         .events
         .iter()
         .filter_map(|e| match e {
@@ -135,7 +136,7 @@ fn a_syn_on_the_tuple_of_a_reset_connection_opens_a_new_session() {
             SessionEvent::Create { .. } => None,
         })
         .collect();
-    assert_eq!(closes.len(), 1, "{:?}", p.events);
+    assert_eq!(closes.len(), 1, "{:?}", p.feature.events);
     assert_eq!(closes[0].reason, savin_session::CloseReason::Rst);
     assert_eq!(closes[0].info.key.sport, 40000);
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Pipeline {
+impl<F: Feature> Pipeline<F> {
     /// Starts loading the MAC table slots (source and destination) of frame `i`, a few frames
     /// before it is switched, so the switching stage does not wait on the cache.
     #[inline(always)]
@@ -53,7 +53,7 @@ impl Pipeline {
             // Broadcast and multicast: every other port of the VLAN, and the IRB (ARP, ND).
             if let Some((irb, _)) = info.irb {
                 self.punt.push((i as u16, PuntReason::Host));
-                self.in_port[i] = irb;
+                self.meta.in_port[i] = irb;
             }
             self.flood(batch, i, vid, port, info, tagged);
             return None;

@@ -1,33 +1,33 @@
-//! The pipeline: a batch of frames through Ethernet and IP checks, the security stage's
-//! first half, the route lookup, and per packet the checks, the security stage's second half
-//! and the rewrite. One struct holds the per-frame metadata and scratch space, reused for
-//! every batch; its stages live beside it: `ethernet` (switching), `security_stage` (zones,
-//! sessions, NAT, screens), `route` (lookup results to output queues).
+//! The pipeline: a batch of frames through Ethernet and IP checks, the ip4-unicast arc, the
+//! route lookup, and per packet the route checks, the ip4-output arc and the rewrite. One
+//! struct holds the scratch space, reused for every batch, with the per-frame metadata named
+//! in [`meta`]; its stages live beside it: `ethernet` (switching), `route` (lookup results
+//! to output queues), and the arcs features join ([`arc`]); `security_stage` is the security
+//! feature.
 
+pub mod arc;
 mod ethernet;
+pub mod meta;
 mod route;
 mod security_stage;
-
-use std::sync::Arc;
 
 use savin_fib::MISS;
 use savin_io::FrameBatch;
 
 use crate::bridge::{classify, Fdb, L2Tables, PortMode, VlanInfo, ETHERTYPE_VLAN};
 use crate::counters::{Counters, DropReason};
-use crate::fragments::{fragment_of, Fragment, FragmentMap};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
 use crate::ipv6::{self, ETHERTYPE_IPV6};
-use crate::nat;
 pub use crate::punt::{PuntReason, Punted};
-use crate::screen::{self, Attack, ScreenState, SourceRoute};
-use crate::security::{self, SecurityTables};
-use savin_classify::Header;
-use savin_security_tables::{Action, NatAction};
-use savin_session::{Dir, FlowKey, Probe, SessionTable};
+use crate::screen::SourceRoute;
 
 use crate::tables::{flow_hash, NextHop, Tables};
+use arc::{Cx, Feature, StageCounters};
+use meta::BatchMeta;
 pub(crate) use route::{ip_ports, source_route, Originated};
+pub use security_stage::{
+    Hits, SecurityStage, SessionEvent, MAX_EVENTS, NAT_DESTINATION, NAT_SOURCE, NAT_STATIC,
+};
 
 /// ICMP error copies quote at most this much of the original frame (Ethernet header plus the
 /// 548 bytes that keep the error within 576 bytes, RFC 1812 4.3.2.3).
@@ -41,8 +41,9 @@ const ETHERTYPE_ARP: u16 = savin_wire::ethernet::ARP;
 pub(crate) const ERROR_BURST: u32 = 200;
 pub(crate) const ERRORS_PER_S: u32 = 1000;
 
-/// The stages and their scratch space, reused for every batch.
-pub struct Pipeline {
+/// The stages and their scratch space, reused for every batch; `F` is the feature on the
+/// IPv4 arcs (security in the daemon).
+pub struct Pipeline<F: Feature = SecurityStage> {
     pub(crate) keys: Vec<u32>,
     pub(crate) next_hops: Vec<u32>,
     pub(crate) passed: Vec<u16>,
@@ -57,132 +58,49 @@ pub struct Pipeline {
     pub tx_extra: Vec<Vec<u16>>,
     /// Frames for the control plane: index and reason.
     pub punt: Vec<(u16, PuntReason)>,
-    /// The port each frame came in on, as the control plane sees it (an IRB's slot for
-    /// frames routed from a VLAN).
-    pub in_port: Vec<u16>,
+    /// Per frame: the port it came in on, and whether a feature took it off the path.
+    pub meta: BatchMeta,
     /// The MAC table.
     pub fdb: Fdb,
     /// The worker's clock, in milliseconds (for MAC learning and aging).
     pub now_ms: u64,
+    /// The worker's clock in microseconds (port-scan windows).
+    pub now_us: u64,
     /// ICMP errors that may still be asked for (see `ERROR_BURST`).
     pub error_tokens: u32,
     pub counters: Counters,
-    /// The security tables for this batch, and the worker's sessions (while security is on).
-    pub(crate) sec: Option<Arc<SecurityTables>>,
-    pub sessions: Option<SessionTable>,
-    /// Per frame of the batch: what the security stage decided before the route lookup,
-    /// the flow it read, and for session packets the rewrite left for after the checks.
-    pub(crate) pre: Vec<Pre>,
-    /// First packets' flows and their classifier headers (after destination NAT).
-    pub(crate) flows: Vec<(security::Flow, Header)>,
-    /// Per frame: its flow as read before the lookups (None: too short), and its session.
-    pub(crate) parsed: Vec<Option<security::Flow>>,
-    pub(crate) found: Vec<Option<(u32, Dir)>>,
-    /// Per frame of a translated session: the key it leaves with. (Its destination part is
-    /// applied before the route lookup, its source part after.)
-    pub(crate) rest: Vec<FlowKey>,
-    /// Fragmented datagrams whose first fragment passed, and their sessions.
-    pub(crate) frags: FragmentMap,
-    /// Later fragments that found no session before the route stage: looked for again at
-    /// the end of the batch (their first fragment may start a session in it).
-    pub(crate) deferred: Vec<u16>,
-    /// Where each source pool (and, last, interface NAT) resumes giving out ports.
-    pub(crate) nat_cursor: Vec<u32>,
-    /// Policy and NAT rule hits, for the security tables they count against.
-    pub hits: Hits,
-    pub(crate) hits_of: Option<Arc<SecurityTables>>,
-    /// Screen state (rates, fragments, scans, session counts) while a zone has a screen.
-    pub(crate) screen: Option<ScreenState>,
-    /// The worker's clock in microseconds (port-scan windows).
-    pub now_us: u64,
-    /// Session log events (`log session-init|session-close`) for the control plane, at
-    /// most `MAX_EVENTS` between two publications; the rest are counted in `events_lost`.
-    pub events: Vec<SessionEvent>,
-    pub events_lost: u64,
-    /// The NAT rules the current first packet matched: source, and destination or static
-    /// (`(kind, index)`), for its session-init log.
-    pub(crate) rule_hit: [Option<(usize, u32)>; 2],
+    /// The feature on the arcs, and its counters there.
+    pub feature: F,
+    pub stages: StageCounters,
+    /// Frames a feature held back, resumed at the end of the batch.
+    deferred: Vec<u16>,
 }
 
-/// Session log events beyond this many between two publications (100 ms) are counted, not
-/// kept: a flood of logged sessions must not grow the worker's memory.
-pub const MAX_EVENTS: usize = 8192;
-
-/// A session log event, RT_FLOW style.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionEvent {
-    /// A session of a policy with `log session-init` was created. The NAT rules are
-    /// `(kind, index)`, kind one of `NAT_SOURCE`, `NAT_DESTINATION`, `NAT_STATIC`.
-    Create {
-        info: savin_session::Info,
-        source_rule: Option<(usize, u32)>,
-        destination_rule: Option<(usize, u32)>,
-    },
-    /// A session of a policy with `log session-close` ended.
-    Close(savin_session::Gone),
-}
-
-/// How often each policy and NAT rule matched a first packet, by index into the tables
-/// that were in force (`show security policies hit-count`, `show security nat ... rule`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Hits {
-    /// By policy index; the last entry is the default policy.
-    pub policy: Vec<u64>,
-    /// Source, destination and static NAT rules, by index.
-    pub nat: [Vec<u64>; 3],
-    /// Screen drops by zone and attack: `zone * Attack::N + attack`.
-    pub screen: Vec<u64>,
-}
-
-/// Which NAT rules a hit is for (index into [`Hits::nat`]).
-pub const NAT_SOURCE: usize = 0;
-pub const NAT_DESTINATION: usize = 1;
-pub const NAT_STATIC: usize = 2;
-
-impl Hits {
-    fn reset(&mut self, sec: &SecurityTables) {
-        self.policy.clear();
-        self.policy.resize(sec.policy.policies.len() + 1, 0);
-        for (v, n) in self.nat.iter_mut().zip([
-            sec.nat.source.len(),
-            sec.nat.destination.len(),
-            sec.nat.statics.len(),
-        ]) {
-            v.clear();
-            v.resize(n, 0);
+/// A hook's view of the pipeline, from its fields (so that the feature, another field, can
+/// be borrowed beside it).
+macro_rules! cx {
+    ($p:ident) => {
+        Cx {
+            meta: &mut $p.meta,
+            counters: &mut $p.counters,
+            punt: &mut $p.punt,
+            error_tokens: &mut $p.error_tokens,
+            dropped: 0,
+            now_ms: $p.now_ms,
+            now_us: $p.now_us,
         }
-        self.screen.clear();
-        self.screen.resize(sec.policy.zones.len() * Attack::N, 0);
-    }
-
-    #[inline]
-    fn nat(&mut self, kind: usize, rule: u32) {
-        if let Some(c) = self.nat[kind].get_mut(rule as usize) {
-            *c += 1;
-        }
-    }
-}
-
-/// What the security stage made of an IPv4 frame before its route lookup.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Pre {
-    /// Security is off (or the frame is IPv6).
-    #[default]
-    Off,
-    /// Dropped and counted.
-    Dropped,
-    /// A packet of a session (or an ICMP error about one): tracked, and its destination
-    /// translated; with `nat`, the source part of the rewrite waits in `rest`.
-    Session { nat: bool },
-    /// The first packet of a flow (destination NAT applied, by the rule named, as
-    /// `(kind, index)`): policy, source NAT and the session come once the egress is known.
-    New { dnat: Option<(u8, u32)> },
-    /// A later fragment whose session is looked for again at the end of the batch.
-    Deferred,
+    };
 }
 
 impl Pipeline {
+    /// A pipeline with the security stage on its arcs.
     pub fn new(ports: usize, batch: usize) -> Pipeline {
+        Pipeline::with_feature(ports, batch, SecurityStage::new(batch))
+    }
+}
+
+impl<F: Feature> Pipeline<F> {
+    pub fn with_feature(ports: usize, batch: usize, feature: F) -> Pipeline<F> {
         Pipeline {
             keys: Vec::with_capacity(batch),
             next_hops: vec![0; batch],
@@ -195,28 +113,18 @@ impl Pipeline {
             extra: FrameBatch::with_frame_size(batch, savin_io::MAX_GSO_FRAME),
             tx_extra: (0..ports).map(|_| Vec::with_capacity(batch)).collect(),
             punt: Vec::with_capacity(batch),
-            in_port: vec![0; batch],
+            meta: BatchMeta::with_capacity(batch),
             fdb: Fdb::default(),
             now_ms: 0,
-            sec: None,
-            sessions: None,
-            pre: vec![Pre::Off; batch],
-            flows: vec![(security::Flow::default(), Header::default()); batch],
-            parsed: vec![None; batch],
-            found: vec![None; batch],
-            rest: vec![FlowKey::default(); batch],
-            frags: FragmentMap::default(),
-            deferred: Vec::new(),
-            nat_cursor: Vec::new(),
-            hits: Hits::default(),
-            hits_of: None,
-            screen: None,
             now_us: 0,
-            events: Vec::new(),
-            events_lost: 0,
-            rule_hit: [None; 2],
             error_tokens: ERROR_BURST,
             counters: Counters::default(),
+            feature,
+            stages: StageCounters {
+                feature: F::NAME,
+                ..StageCounters::default()
+            },
+            deferred: Vec::new(),
         }
     }
 
@@ -237,6 +145,36 @@ impl Pipeline {
         } else {
             self.counters.errors_suppressed += 1;
         }
+    }
+
+    /// A link-local multicast frame for the box (OSPF, VRRP): past the feature's check
+    /// (with zones, host-inbound must allow the protocol), punted for the box's sockets.
+    fn link_multicast(&mut self, i: usize, proto: u8, sport: u16, dport: u16) {
+        if self.feature.active() {
+            let mut cx = cx!(self);
+            let ok = self
+                .feature
+                .to_box_multicast(&mut cx, i, proto, sport, dport);
+            if !ok {
+                return;
+            }
+        }
+        self.punt.push((i as u16, PuntReason::Host));
+        self.counters.punted += 1;
+    }
+
+    /// The ip4-output arc for routed frame `i` leaving by `out` (None: for the box): false
+    /// if the feature dropped it.
+    #[inline(always)]
+    fn output_arc(&mut self, batch: &mut FrameBatch, i: u16, out: Option<u16>, v6: bool) -> bool {
+        if !self.feature.active() {
+            return true;
+        }
+        let mut cx = cx!(self);
+        let ok = self.feature.ip4_output(&mut cx, batch, i, out, v6);
+        self.stages.ip4_output.packets += 1;
+        self.stages.ip4_output.dropped += u64::from(!ok);
+        ok
     }
 
     /// Clears the output lists (before a batch, or before injected frames).
@@ -261,18 +199,9 @@ impl Pipeline {
         self.keys6.clear();
         self.passed6.clear();
         self.punt.clear();
-        self.deferred.clear();
-        if self.in_port.len() < batch.len() {
-            self.in_port.resize(batch.len(), 0);
-            self.pre.resize(batch.len(), Pre::Off);
-            self.flows
-                .resize(batch.len(), (security::Flow::default(), Header::default()));
-            self.parsed.resize(batch.len(), None);
-            self.found.resize(batch.len(), None);
-            self.rest.resize(batch.len(), FlowKey::default());
-        }
+        self.meta.reserve(batch.len());
         self.counters.rx += batch.len() as u64;
-        self.load_security(tables);
+        self.feature.begin(tables, self.now_ms);
         let l2 = tables.l2.load();
         let mode = l2.mode(port);
         if let PortMode::Host { phy } = mode {
@@ -297,8 +226,8 @@ impl Pipeline {
             }
         }
         for i in 0..batch.len() {
-            self.in_port[i] = port;
-            self.pre[i] = Pre::Off;
+            self.meta.in_port[i] = port;
+            self.meta.taken[i] = false;
             if mode != PortMode::Routed && i + AHEAD < batch.len() {
                 self.prefetch_fdb(batch, i + AHEAD, mode);
             }
@@ -308,7 +237,7 @@ impl Pipeline {
                     continue;
                 }
                 match self.switch(batch, i, port, mode, &l2) {
-                    Some(irb) => self.in_port[i] = irb,
+                    Some(irb) => self.meta.in_port[i] = irb,
                     None => continue,
                 }
             }
@@ -364,49 +293,14 @@ impl Pipeline {
         // reverse lookups, the route lookups and the rewrite all see the same tables.
         let fib4 = tables.fib4.load();
         let adj = tables.adjacencies.load();
-        // Stage 1b: sessions and destination NAT, before the route lookup that must see the
-        // translated destination.
-        if let Some(sec) = self.sec.take() {
-            // In groups of frames, three passes each, so that memory latency overlaps and
-            // what was prefetched is still in L1 when used: read each flow and start loading
-            // its index slot; find the sessions and start loading them; check and translate.
-            const GROUP: usize = 32;
-            let n = self.keys.len();
-            for g in (0..n).step_by(GROUP) {
-                let end = (g + GROUP).min(n);
-                if let Some(t) = &self.sessions {
-                    let mut probes = [Probe::default(); GROUP];
-                    for j in g..end {
-                        let i = usize::from(self.passed[j]);
-                        let f = security::flow_of(batch.frame(i));
-                        if let Some(f) = &f {
-                            probes[j - g] = t.prefetch_key(&f.key);
-                        }
-                        self.parsed[i] = f;
-                    }
-                    for j in g..end {
-                        let i = usize::from(self.passed[j]);
-                        self.found[i] = match self.parsed[i] {
-                            Some(_) => t.lookup_probe(&probes[j - g]),
-                            None => None,
-                        };
-                        if let Some((id, _)) = self.found[i] {
-                            t.prefetch_session(id);
-                        }
-                    }
-                }
-                for j in g..end {
-                    let i = usize::from(self.passed[j]);
-                    match self.pre_route(&sec, (&fib4, &adj), batch, i) {
-                        Ok(dst) => self.keys[j] = dst,
-                        Err(r) => {
-                            self.counters.drop(r);
-                            self.pre[i] = Pre::Dropped;
-                        }
-                    }
-                }
-            }
-            self.sec = Some(sec);
+        // The ip4-unicast arc (sessions, screens, destination NAT), before the route lookup
+        // that must see the translated destination.
+        if self.feature.active() && !self.keys.is_empty() {
+            let mut cx = cx!(self);
+            self.feature
+                .ip4_unicast(&mut cx, batch, &self.passed, &mut self.keys, (&fib4, &adj));
+            self.stages.ip4_unicast.packets += self.keys.len() as u64;
+            self.stages.ip4_unicast.dropped += cx.dropped;
         }
         // Stage 2: route lookups for the whole batch against one snapshot per table.
         let n = self.keys.len();
@@ -429,15 +323,26 @@ impl Pipeline {
         // Stage 3: TTL, MTU, rewrite, and sort onto output ports.
         for j in 0..n {
             let i = self.passed[j];
-            if !matches!(self.pre[usize::from(i)], Pre::Dropped | Pre::Deferred) {
+            if !self.meta.taken[usize::from(i)] {
                 self.route(batch, i, self.next_hops[j], &adj, &l2, false);
             }
         }
         for j in 0..n6 {
             self.route(batch, self.passed6[j], self.next_hops6[j], &adj, &l2, true);
         }
-        if !self.deferred.is_empty() {
-            self.later_fragments(batch, (&fib4, &adj), &l2);
+        // Frames the feature held back (later fragments whose first came after them).
+        if self.feature.active() {
+            let mut deferred = std::mem::take(&mut self.deferred);
+            self.feature.take_deferred(&mut deferred);
+            for &i in &deferred {
+                let mut cx = cx!(self);
+                let dst = self.feature.resume(&mut cx, batch, i);
+                self.stages.ip4_unicast.dropped += cx.dropped;
+                if let Some(dst) = dst {
+                    self.route(batch, i, fib4.lookup(dst), &adj, &l2, false);
+                }
+            }
+            self.deferred = deferred;
         }
     }
 }

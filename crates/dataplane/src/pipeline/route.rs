@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Pipeline {
+impl<F: Feature> Pipeline<F> {
     #[inline]
     pub(crate) fn route(
         &mut self,
@@ -25,7 +25,7 @@ impl Pipeline {
         let a = match adj.get(nh as usize) {
             Some(NextHop::Forward(a)) => *a,
             Some(NextHop::Local) => {
-                if !self.security_passes(batch, i, None, v6) {
+                if !self.output_arc(batch, i, None, v6) {
                     return;
                 }
                 self.punt.push((i, PuntReason::Host));
@@ -39,7 +39,7 @@ impl Pipeline {
                     self.punt_error(i, PuntReason::TtlExpired);
                     return;
                 }
-                if !self.security_passes(batch, i, Some(*port), v6) {
+                if !self.output_arc(batch, i, Some(*port), v6) {
                     return;
                 }
                 let f = batch.frame_mut(usize::from(i));
@@ -101,7 +101,7 @@ impl Pipeline {
             self.punt_error(i, PuntReason::FragmentationNeeded { mtu: a.mtu });
             return;
         }
-        if !self.security_passes(batch, i, Some(a.port), v6) {
+        if !self.output_arc(batch, i, Some(a.port), v6) {
             return;
         }
         let f = batch.frame_mut(usize::from(i));
@@ -141,7 +141,7 @@ pub(crate) enum Originated {
     Dropped,
 }
 
-impl Pipeline {
+impl<F: Feature> Pipeline<F> {
     /// Routes a frame the box originates by the same lookup and equal-cost choice as a
     /// forwarded one; its TTL is the box's to set, and host-outbound traffic passes no
     /// security stage.

@@ -1,52 +1,345 @@
-//! The security stage's steps on the pipeline: the snapshot of the tables, screens and
-//! sessions before the route lookup, destination NAT, and after it host-inbound, policy,
-//! source NAT, session creation and logs; fragments follow their first.
+//! The security stage as a feature on the pipeline's arcs: before the route lookup, the
+//! snapshot of the tables, screens, sessions and destination NAT; after it, host-inbound,
+//! policy, source NAT, session creation and logs; fragments follow their first (held back to
+//! the end of the batch when their first comes later in it).
 
-use super::*;
+use std::sync::Arc;
 
-impl Pipeline {
-    /// The later fragments that found no session before the route stage, now that the
-    /// batch's first packets have made theirs: each found is tracked, translated (addresses
-    /// only: it has no ports) as its session's packets are, routed and sent; the rest are
-    /// dropped.
-    #[inline(never)]
-    pub(crate) fn later_fragments(
-        &mut self,
-        batch: &mut FrameBatch,
-        routes: (&savin_fib::Table<u32>, &[NextHop]),
-        l2: &L2Tables,
-    ) {
-        let deferred = std::mem::take(&mut self.deferred);
-        for &i in &deferred {
-            let at = usize::from(i);
-            let now = self.now_ms;
-            let found = match (fragment_of(batch.frame(at)), self.sessions.as_mut()) {
-                (Fragment::Later(d, _), Some(table)) => {
-                    self.frags.get(&d, now).and_then(|(id, dir)| {
-                        let len = self.parsed[at].as_ref().map_or(0, |f| f.len);
-                        table.track(id, dir, None, len, now).ok()?;
-                        let wire = table.key(id, dir);
-                        Some((wire, table.translation(id, dir).unwrap_or(wire)))
-                    })
-                }
-                _ => None,
-            };
-            let Some((wire, to)) = found else {
-                self.counters.drop(DropReason::FragmentNoSession);
-                self.pre[at] = Pre::Dropped;
-                continue;
-            };
-            if to != wire {
-                let partial = batch.offload(at).needs_csum();
-                nat::rewrite(batch.frame_mut(at), &wire, &to, partial);
-            }
-            self.pre[at] = Pre::Session { nat: false };
-            let nh = routes.0.lookup(to.dst);
-            self.route(batch, i, nh, routes.1, l2, false);
+use savin_classify::Header;
+use savin_io::FrameBatch;
+use savin_security_tables::{Action, NatAction};
+use savin_session::{Dir, FlowKey, Probe, SessionTable};
+
+use super::arc::{Cx, Feature, Routes};
+use super::source_route;
+use crate::counters::DropReason;
+use crate::fragments::{fragment_of, Fragment, FragmentMap};
+use crate::ipv4::ETH_HDR;
+use crate::nat;
+use crate::punt::PuntReason;
+use crate::screen::{self, Attack, ScreenState};
+use crate::security::{self, SecurityTables};
+use crate::tables::Tables;
+
+/// Session log events beyond this many between two publications (100 ms) are counted, not
+/// kept: a flood of logged sessions must not grow the worker's memory.
+pub const MAX_EVENTS: usize = 8192;
+
+/// A session log event, RT_FLOW style.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A session of a policy with `log session-init` was created. The NAT rules are
+    /// `(kind, index)`, kind one of `NAT_SOURCE`, `NAT_DESTINATION`, `NAT_STATIC`.
+    Create {
+        info: savin_session::Info,
+        source_rule: Option<(usize, u32)>,
+        destination_rule: Option<(usize, u32)>,
+    },
+    /// A session of a policy with `log session-close` ended.
+    Close(savin_session::Gone),
+}
+
+/// How often each policy and NAT rule matched a first packet, by index into the tables
+/// that were in force (`show security policies hit-count`, `show security nat ... rule`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hits {
+    /// By policy index; the last entry is the default policy.
+    pub policy: Vec<u64>,
+    /// Source, destination and static NAT rules, by index.
+    pub nat: [Vec<u64>; 3],
+    /// Screen drops by zone and attack: `zone * Attack::N + attack`.
+    pub screen: Vec<u64>,
+}
+
+/// Which NAT rules a hit is for (index into [`Hits::nat`]).
+pub const NAT_SOURCE: usize = 0;
+pub const NAT_DESTINATION: usize = 1;
+pub const NAT_STATIC: usize = 2;
+
+impl Hits {
+    fn reset(&mut self, sec: &SecurityTables) {
+        self.policy.clear();
+        self.policy.resize(sec.policy.policies.len() + 1, 0);
+        for (v, n) in self.nat.iter_mut().zip([
+            sec.nat.source.len(),
+            sec.nat.destination.len(),
+            sec.nat.statics.len(),
+        ]) {
+            v.clear();
+            v.resize(n, 0);
         }
-        self.deferred = deferred;
+        self.screen.clear();
+        self.screen.resize(sec.policy.zones.len() * Attack::N, 0);
     }
 
+    #[inline]
+    fn nat(&mut self, kind: usize, rule: u32) {
+        if let Some(c) = self.nat[kind].get_mut(rule as usize) {
+            *c += 1;
+        }
+    }
+}
+
+/// What the security stage made of an IPv4 frame before its route lookup.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pre {
+    /// Security is off (or the frame is IPv6).
+    #[default]
+    Off,
+    /// Dropped and counted.
+    Dropped,
+    /// A packet of a session (or an ICMP error about one): tracked, and its destination
+    /// translated; with `nat`, the source part of the rewrite waits in `rest`.
+    Session { nat: bool },
+    /// The first packet of a flow (destination NAT applied, by the rule named, as
+    /// `(kind, index)`): policy, source NAT and the session come once the egress is known.
+    New { dnat: Option<(u8, u32)> },
+    /// A later fragment whose session is looked for again at the end of the batch.
+    Deferred,
+}
+
+/// The security stage's state in a worker: the tables in force, the sessions, and its
+/// per-frame scratch for the batch.
+pub struct SecurityStage {
+    /// The security tables for this batch (None: no zones, nothing is filtered).
+    pub(crate) sec: Option<Arc<SecurityTables>>,
+    /// The worker's sessions (while security is on).
+    pub sessions: Option<SessionTable>,
+    /// Per frame of the batch: what the stage decided before the route lookup, the flow it
+    /// read, and for session packets the rewrite left for after the checks.
+    pub(crate) pre: Vec<Pre>,
+    /// First packets' flows and their classifier headers (after destination NAT).
+    pub(crate) flows: Vec<(security::Flow, Header)>,
+    /// Per frame: its flow as read before the lookups (None: too short), and its session.
+    pub(crate) parsed: Vec<Option<security::Flow>>,
+    pub(crate) found: Vec<Option<(u32, Dir)>>,
+    /// Per frame of a translated session: the key it leaves with. (Its destination part is
+    /// applied before the route lookup, its source part after.)
+    pub(crate) rest: Vec<FlowKey>,
+    /// Fragmented datagrams whose first fragment passed, and their sessions.
+    pub(crate) frags: FragmentMap,
+    /// Later fragments that found no session before the route stage: looked for again at
+    /// the end of the batch (their first fragment may start a session in it).
+    pub(crate) deferred: Vec<u16>,
+    /// Where each source pool (and, last, interface NAT) resumes giving out ports.
+    pub(crate) nat_cursor: Vec<u32>,
+    /// Policy and NAT rule hits, for the security tables they count against.
+    pub hits: Hits,
+    pub(crate) hits_of: Option<Arc<SecurityTables>>,
+    /// Screen state (rates, fragments, scans, session counts) while a zone has a screen.
+    pub(crate) screen: Option<ScreenState>,
+    /// Session log events (`log session-init|session-close`) for the control plane, at
+    /// most `MAX_EVENTS` between two publications; the rest are counted in `events_lost`.
+    pub events: Vec<SessionEvent>,
+    pub events_lost: u64,
+    /// The NAT rules the current first packet matched: source, and destination or static
+    /// (`(kind, index)`), for its session-init log.
+    pub(crate) rule_hit: [Option<(usize, u32)>; 2],
+    /// The clock at the last `begin` (for a new session table).
+    now_ms: u64,
+}
+
+impl SecurityStage {
+    /// The stage with scratch for batches of `batch` frames.
+    pub fn new(batch: usize) -> SecurityStage {
+        SecurityStage {
+            sec: None,
+            sessions: None,
+            pre: vec![Pre::Off; batch],
+            flows: vec![(security::Flow::default(), Header::default()); batch],
+            parsed: vec![None; batch],
+            found: vec![None; batch],
+            rest: vec![FlowKey::default(); batch],
+            frags: FragmentMap::default(),
+            deferred: Vec::new(),
+            nat_cursor: Vec::new(),
+            hits: Hits::default(),
+            hits_of: None,
+            screen: None,
+            events: Vec::new(),
+            events_lost: 0,
+            rule_hit: [None; 2],
+            now_ms: 0,
+        }
+    }
+
+    /// Room for batches of `n` frames.
+    fn reserve(&mut self, n: usize) {
+        if self.pre.len() < n {
+            self.pre.resize(n, Pre::Off);
+            self.flows
+                .resize(n, (security::Flow::default(), Header::default()));
+            self.parsed.resize(n, None);
+            self.found.resize(n, None);
+            self.rest.resize(n, FlowKey::default());
+        }
+    }
+}
+
+impl Feature for SecurityStage {
+    const NAME: &'static str = "security";
+
+    fn begin(&mut self, tables: &Tables, now_ms: u64) {
+        self.now_ms = now_ms;
+        self.load_security(tables);
+    }
+
+    #[inline]
+    fn active(&self) -> bool {
+        self.sec.is_some()
+    }
+
+    fn ip4_unicast(
+        &mut self,
+        cx: &mut Cx,
+        batch: &mut FrameBatch,
+        passed: &[u16],
+        keys: &mut [u32],
+        routes: Routes,
+    ) {
+        let Some(sec) = self.sec.take() else {
+            return;
+        };
+        self.reserve(batch.len());
+        self.deferred.clear();
+        // In groups of frames, three passes each, so that memory latency overlaps and what
+        // was prefetched is still in L1 when used: read each flow and start loading its
+        // index slot; find the sessions and start loading them; check and translate.
+        const GROUP: usize = 32;
+        let n = passed.len();
+        for g in (0..n).step_by(GROUP) {
+            let end = (g + GROUP).min(n);
+            if let Some(t) = &self.sessions {
+                let mut probes = [Probe::default(); GROUP];
+                for j in g..end {
+                    let i = usize::from(passed[j]);
+                    let f = security::flow_of(batch.frame(i));
+                    if let Some(f) = &f {
+                        probes[j - g] = t.prefetch_key(&f.key);
+                    }
+                    self.parsed[i] = f;
+                }
+                for j in g..end {
+                    let i = usize::from(passed[j]);
+                    self.found[i] = match self.parsed[i] {
+                        Some(_) => t.lookup_probe(&probes[j - g]),
+                        None => None,
+                    };
+                    if let Some((id, _)) = self.found[i] {
+                        t.prefetch_session(id);
+                    }
+                }
+            }
+            for j in g..end {
+                let i = usize::from(passed[j]);
+                self.pre[i] = Pre::Off;
+                match self.pre_route(cx, &sec, routes, batch, i) {
+                    Ok(dst) => keys[j] = dst,
+                    Err(r) => {
+                        cx.drop(r);
+                        cx.meta.taken[i] = true;
+                        self.pre[i] = Pre::Dropped;
+                    }
+                }
+            }
+        }
+        self.sec = Some(sec);
+    }
+
+    fn to_box_multicast(
+        &mut self,
+        cx: &mut Cx,
+        i: usize,
+        proto: u8,
+        sport: u16,
+        dport: u16,
+    ) -> bool {
+        let Some(sec) = &self.sec else {
+            return true;
+        };
+        let port = cx.meta.in_port[i];
+        if sec.zone(port).is_none() {
+            cx.drop(DropReason::NoZone);
+            return false;
+        }
+        let allowed = sec
+            .host_inbound
+            .get(usize::from(port))
+            .is_some_and(|h| h.allows(proto, sport, dport, 0));
+        if !allowed {
+            cx.drop(DropReason::HostInboundDenied);
+        }
+        allowed
+    }
+
+    /// A session's IPv4 packet is finished here, inlined into the route stage: without
+    /// translation it was settled before the lookup; with it, it gets the rest of it (source
+    /// NAT) now that the route is known, with no policy and nothing else to look up. First
+    /// packets, frames to the box and IPv6 take the call.
+    #[inline(always)]
+    fn ip4_output(
+        &mut self,
+        cx: &mut Cx,
+        batch: &mut FrameBatch,
+        i: u16,
+        out: Option<u16>,
+        v6: bool,
+    ) -> bool {
+        if !v6 {
+            match self.pre[usize::from(i)] {
+                Pre::Session { nat: false } => return true,
+                Pre::Session { nat: true } => {
+                    let (mid, to) = self.after_dnat(usize::from(i));
+                    if mid != to {
+                        let partial = batch.offload(usize::from(i)).needs_csum();
+                        nat::rewrite(batch.frame_mut(usize::from(i)), &mid, &to, partial);
+                    }
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        self.security_first(cx, batch, i, out, v6)
+    }
+
+    fn take_deferred(&mut self, into: &mut Vec<u16>) {
+        into.clear();
+        into.append(&mut self.deferred);
+    }
+
+    /// A later fragment held back: now that the batch's first packets have made their
+    /// sessions, one found is tracked and translated (addresses only: it has no ports) as
+    /// its session's packets are, and routed on; the rest are dropped.
+    #[inline(never)]
+    fn resume(&mut self, cx: &mut Cx, batch: &mut FrameBatch, i: u16) -> Option<u32> {
+        let at = usize::from(i);
+        let now = cx.now_ms;
+        let found = match (fragment_of(batch.frame(at)), self.sessions.as_mut()) {
+            (Fragment::Later(d, _), Some(table)) => {
+                self.frags.get(&d, now).and_then(|(id, dir)| {
+                    let len = self.parsed[at].as_ref().map_or(0, |f| f.len);
+                    table.track(id, dir, None, len, now).ok()?;
+                    let wire = table.key(id, dir);
+                    Some((wire, table.translation(id, dir).unwrap_or(wire)))
+                })
+            }
+            _ => None,
+        };
+        let Some((wire, to)) = found else {
+            cx.drop(DropReason::FragmentNoSession);
+            self.pre[at] = Pre::Dropped;
+            return None;
+        };
+        if to != wire {
+            let partial = batch.offload(at).needs_csum();
+            nat::rewrite(batch.frame_mut(at), &wire, &to, partial);
+        }
+        self.pre[at] = Pre::Session { nat: false };
+        Some(to.dst)
+    }
+}
+
+impl SecurityStage {
     /// Takes this batch's security tables; makes, reconfigures or drops the session table to
     /// match; expires what is due (a bounded amount per batch).
     pub(crate) fn load_security(&mut self, tables: &Tables) {
@@ -130,12 +423,13 @@ impl Pipeline {
     #[inline(never)]
     pub(crate) fn pre_route(
         &mut self,
+        cx: &mut Cx,
         sec: &SecurityTables,
-        routes: (&savin_fib::Table<u32>, &[NextHop]),
+        routes: Routes,
         batch: &mut FrameBatch,
         i: usize,
     ) -> Result<u32, DropReason> {
-        let in_port = self.in_port[i];
+        let in_port = cx.meta.in_port[i];
         let Some(from) = sec.zone(in_port) else {
             return Err(DropReason::NoZone);
         };
@@ -144,7 +438,7 @@ impl Pipeline {
         if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
             packet = screen::Packet::of(batch.frame(i), ETH_HDR);
             let route = |src: u32| source_route(routes, src);
-            if let Err(a) = st.packet(scr, &packet, in_port, self.now_ms, route) {
+            if let Err(a) = st.packet(scr, &packet, in_port, cx.now_ms, route) {
                 return Err(self.screened(from, a));
             }
         }
@@ -157,12 +451,12 @@ impl Pipeline {
             return Err(DropReason::Truncated);
         };
         let partial = batch.offload(i).needs_csum();
-        let now = self.now_ms;
+        let now = cx.now_ms;
         // Found before (sessions are never freed within a batch), or made since by an
         // earlier frame of this batch; a later fragment by its datagram.
         let mut found = self.found[i].or_else(|| self.sessions.as_ref()?.lookup(&key));
         if fragment {
-            match self.fragment_session(batch, i, found) {
+            match self.fragment_session(cx, batch, i, found) {
                 Ok(f) => found = f,
                 Err(None) => return Ok(key.dst),
                 Err(Some(r)) => return Err(r),
@@ -220,7 +514,7 @@ impl Pipeline {
         }
         if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
             if packet.is_syn() {
-                if let Err(a) = st.new_syn(scr, &packet, self.now_us) {
+                if let Err(a) = st.new_syn(scr, &packet, cx.now_us) {
                     return Err(self.screened(from, a));
                 }
             }
@@ -275,6 +569,7 @@ impl Pipeline {
     #[inline(never)]
     pub(crate) fn fragment_session(
         &mut self,
+        cx: &mut Cx,
         batch: &FrameBatch,
         i: usize,
         found: Option<(u32, Dir)>,
@@ -283,18 +578,19 @@ impl Pipeline {
             Fragment::Whole => Ok(found),
             Fragment::First(d) => {
                 if let Some((id, dir)) = found {
-                    self.frags.insert(d, id, dir, self.now_ms);
+                    self.frags.insert(d, id, dir, cx.now_ms);
                 }
                 Ok(found)
             }
             // RFC 1858: a TCP fragment at offset 1 (8 bytes) can only rewrite the header the
             // session was checked by; no honest sender makes one.
             Fragment::Later(d, 1) if d.proto == 6 => Err(Some(DropReason::FragmentOverlap)),
-            Fragment::Later(d, _) => match self.frags.get(&d, self.now_ms) {
+            Fragment::Later(d, _) => match self.frags.get(&d, cx.now_ms) {
                 Some(f) => Ok(Some(f)),
                 None => {
                     self.deferred.push(i as u16);
                     self.pre[i] = Pre::Deferred;
+                    cx.meta.taken[i] = true;
                     Err(None)
                 }
             },
@@ -332,63 +628,12 @@ impl Pipeline {
         DropReason::Screen
     }
 
-    /// Runs the security stage (when zones are configured) on routed frame `i` leaving by
-    /// `out_port` (None: for the box). False: it was dropped and counted (and a reject
-    /// answered). The session cases are inlined into the route stage; the rest is a call.
-    #[inline(always)]
-    /// A link-local multicast frame for the box: with zones, its port must be in one and
-    /// the host-inbound traffic of the port (or its zone) must allow the protocol (`protocols
-    /// ospf`, `vrrp`, ...); then it is punted for the box's sockets.
-    pub(crate) fn link_multicast(&mut self, i: usize, proto: u8, sport: u16, dport: u16) {
-        if let Some(sec) = &self.sec {
-            let port = self.in_port[i];
-            if sec.zone(port).is_none() {
-                self.counters.drop(DropReason::NoZone);
-                return;
-            }
-            let allowed = sec
-                .host_inbound
-                .get(usize::from(port))
-                .is_some_and(|h| h.allows(proto, sport, dport, 0));
-            if !allowed {
-                self.counters.drop(DropReason::HostInboundDenied);
-                return;
-            }
-        }
-        self.punt.push((i as u16, PuntReason::Host));
-        self.counters.punted += 1;
-    }
-
-    pub(crate) fn security_passes(
-        &mut self,
-        batch: &mut FrameBatch,
-        i: u16,
-        out_port: Option<u16>,
-        v6: bool,
-    ) -> bool {
-        match self.pre[usize::from(i)] {
-            // A session's packet without translation was settled before the route lookup.
-            Pre::Session { nat: false } => return true,
-            // One with translation gets the rest of it (source NAT) now that the route is
-            // known; no policy, nothing else to look up (the common case, kept out of the call).
-            Pre::Session { nat: true } if !v6 => {
-                let (mid, to) = self.after_dnat(usize::from(i));
-                if mid != to {
-                    let partial = batch.offload(usize::from(i)).needs_csum();
-                    nat::rewrite(batch.frame_mut(usize::from(i)), &mid, &to, partial);
-                }
-                return true;
-            }
-            _ => {}
-        }
-        self.security_first(batch, i, out_port, v6)
-    }
-
-    /// [`security_passes`](Self::security_passes) for a first packet, a frame to the box
+    /// [`Feature::ip4_output`] for a first packet, a frame to the box
     /// or IPv6.
     #[inline(never)]
     pub(crate) fn security_first(
         &mut self,
+        cx: &mut Cx,
         batch: &mut FrameBatch,
         i: u16,
         out_port: Option<u16>,
@@ -397,14 +642,14 @@ impl Pipeline {
         let Some(sec) = self.sec.take() else {
             return true;
         };
-        let r = self.secure(&sec, batch, usize::from(i), out_port, v6);
+        let r = self.secure(cx, &sec, batch, usize::from(i), out_port, v6);
         self.sec = Some(sec);
         match r {
             Ok(()) => true,
             Err(reason) => {
-                self.counters.drop(reason);
+                cx.drop(reason);
                 if reason == DropReason::PolicyRejected {
-                    self.punt_error(i, PuntReason::PolicyReject);
+                    cx.punt_error(i, PuntReason::PolicyReject);
                 }
                 false
             }
@@ -418,13 +663,14 @@ impl Pipeline {
     #[inline(never)]
     pub(crate) fn secure(
         &mut self,
+        cx: &mut Cx,
         sec: &SecurityTables,
         batch: &mut FrameBatch,
         i: usize,
         out_port: Option<u16>,
         v6: bool,
     ) -> Result<(), DropReason> {
-        let in_port = self.in_port[i];
+        let in_port = cx.meta.in_port[i];
         if v6 && sec.ipv6_packet_based {
             // Routed as it is, without security processing (SRX packet-based mode).
             return Ok(());
@@ -504,7 +750,7 @@ impl Pipeline {
             _ => false,
         };
         let after = self.source_nat(sec, (from, in_port), (to, out), &post, &h)?;
-        let now = self.now_ms;
+        let now = cx.now_ms;
         let Some(table) = self.sessions.as_mut() else {
             return Err(DropReason::SessionTableFull);
         };

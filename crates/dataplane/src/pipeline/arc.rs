@@ -1,0 +1,154 @@
+//! Feature arcs: where a feature (security now; the service monitor, policers and flow
+//! metering next) joins the IPv4 path, and what it sees there.
+//!
+//! Two arcs, as VPP's `ip4-unicast` and `ip4-output`:
+//! - **ip4-unicast**, before the route lookup, once per batch over its IPv4 frames: screens,
+//!   session lookup and destination NAT (which changes the destination the lookup sees).
+//! - **ip4-output**, after the lookup and the route stage's own checks (TTL, MTU), per frame
+//!   with its egress known: policy, source NAT, session creation; then the rewrite.
+//!
+//! A feature is a type parameter of the pipeline, so its hooks are static calls that inline
+//! where they are small (a session's packet costs no call at all). The review of the code
+//! asked for an enum of known stages dispatched per batch; a type parameter gives the same
+//! inlining without the data plane naming the feature crates (they depend on it, as VPP's
+//! plugins depend on vnet). The output arc runs per frame because the route stage orders
+//! its checks as Linux's ip_forward does (TTL, MTU, then the FORWARD/POSTROUTING hooks, then
+//! the rewrite), and an error must quote the packet as its sender knows it.
+//!
+//! Each arc counts, per feature, the frames it was given and those it dropped
+//! ([`StageCounters`]); drop reasons stay in [`crate::Counters`].
+
+use savin_io::FrameBatch;
+
+use super::meta::BatchMeta;
+use crate::counters::{Counters, DropReason};
+use crate::punt::PuntReason;
+use crate::tables::{NextHop, Tables};
+
+/// The routing snapshot of the batch: the IPv4 FIB and the next hops (for reverse-path
+/// checks and for routing frames a feature held back).
+pub type Routes<'a> = (&'a savin_fib::Table<u32>, &'a [NextHop]);
+
+/// What a feature's hook sees of the pipeline: the batch's metadata, the counters, the
+/// frames for the control plane, and the clock.
+pub struct Cx<'a> {
+    pub meta: &'a mut BatchMeta,
+    pub counters: &'a mut Counters,
+    pub punt: &'a mut Vec<(u16, PuntReason)>,
+    /// ICMP errors that may still be asked for in this refill period.
+    pub error_tokens: &'a mut u32,
+    /// Frames this hook dropped (for the arc's counters).
+    pub dropped: u64,
+    pub now_ms: u64,
+    pub now_us: u64,
+}
+
+impl Cx<'_> {
+    /// Counts a frame dropped under `reason` (an ip4-unicast hook also marks it taken in
+    /// `meta`).
+    #[inline]
+    pub fn drop(&mut self, reason: DropReason) {
+        self.counters.drop(reason);
+        self.dropped += 1;
+    }
+
+    /// Asks the control plane for an ICMP error (or RST) about frame `i`, within the
+    /// worker's error budget.
+    #[inline]
+    pub fn punt_error(&mut self, i: u16, reason: PuntReason) {
+        if *self.error_tokens > 0 {
+            *self.error_tokens -= 1;
+            self.punt.push((i, reason));
+        } else {
+            self.counters.errors_suppressed += 1;
+        }
+    }
+}
+
+/// A feature on the IPv4 arcs. Every hook has a default that lets frames through untouched.
+pub trait Feature {
+    /// Its name in the stage counters.
+    const NAME: &'static str;
+
+    /// Before each batch, and between batches for housekeeping (aging, tables replaced):
+    /// takes this batch's tables.
+    fn begin(&mut self, _tables: &Tables, _now_ms: u64) {}
+
+    /// Whether the arcs have work for it in this batch (false: they are skipped).
+    fn active(&self) -> bool {
+        false
+    }
+
+    /// ip4-unicast: the batch's IPv4 frames `passed`, their destinations in `keys` (the
+    /// feature may change one, as destination NAT does). A frame it drops it marks in
+    /// `cx.meta` and counts with `cx.drop`; one it holds back it marks too and returns from
+    /// `take_deferred`.
+    fn ip4_unicast(
+        &mut self,
+        _cx: &mut Cx,
+        _batch: &mut FrameBatch,
+        _passed: &[u16],
+        _keys: &mut [u32],
+        _routes: Routes,
+    ) {
+    }
+
+    /// Link-local multicast for the box (OSPF, VRRP), before it is punted: false drops it
+    /// (counted with `cx.drop`).
+    fn to_box_multicast(
+        &mut self,
+        _cx: &mut Cx,
+        _i: usize,
+        _proto: u8,
+        _sport: u16,
+        _dport: u16,
+    ) -> bool {
+        true
+    }
+
+    /// ip4-output: frame `i` routed, leaving by `out` (None: for the box), before its
+    /// rewrite. False: dropped and counted (and, for a reject, answered).
+    fn ip4_output(
+        &mut self,
+        _cx: &mut Cx,
+        _batch: &mut FrameBatch,
+        _i: u16,
+        _out: Option<u16>,
+        _v6: bool,
+    ) -> bool {
+        true
+    }
+
+    /// The frames it held back in this batch (later fragments whose first fragment may make
+    /// their session further on), to be resumed at its end.
+    fn take_deferred(&mut self, _into: &mut Vec<u16>) {}
+
+    /// A held-back frame at the end of the batch: the destination to route it on, or None
+    /// (dropped and counted).
+    fn resume(&mut self, _cx: &mut Cx, _batch: &mut FrameBatch, _i: u16) -> Option<u32> {
+        None
+    }
+}
+
+/// No feature: the arcs are empty.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoFeature;
+
+impl Feature for NoFeature {
+    const NAME: &'static str = "none";
+}
+
+/// Frames given to a feature on an arc, and those it dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ArcCounters {
+    pub packets: u64,
+    pub dropped: u64,
+}
+
+/// Per feature, its counters on each arc.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StageCounters {
+    pub feature: &'static str,
+    pub ip4_unicast: ArcCounters,
+    pub ip4_output: ArcCounters,
+}
