@@ -7,8 +7,8 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use savin_dataplane::security::{HostInbound, SecurityTables};
 use savin_dataplane::{checksum, Adjacency, NextHop, Pipeline, Tables};
+use savin_security::{HostInbound, SecurityStage, SecurityTables};
 use savin_fib::Fib;
 use savin_io::FrameBatch;
 
@@ -103,7 +103,7 @@ fn tables() -> &'static (Fib<u32>, Tables) {
 
 fuzz_target!(|data: &[u8]| {
     let (_, t) = tables();
-    let mut p = Pipeline::new(2, 8);
+    let mut p = Pipeline::with_feature(2, 8, SecurityStage::new(8));
     // Frames split on 0xa5; each group of eight alternates between the two ports, so
     // replies can meet the sessions the first group made.
     let frames: Vec<&[u8]> = data.split(|b| *b == 0xa5).take(32).collect();

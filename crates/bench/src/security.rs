@@ -9,8 +9,15 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use savin_config::Configuration;
-use savin_dataplane::security::{HostInbound, SecurityTables};
-use savin_dataplane::{Adjacency, NextHop, Pipeline, Tables};
+use savin_dataplane::{Adjacency, NextHop, Tables};
+use savin_security::{HostInbound, SecurityStage, SecurityTables};
+
+/// The pipeline with the security stage on its arcs, as the daemon runs it.
+type Pipeline = savin_dataplane::Pipeline<SecurityStage>;
+
+fn pipeline() -> Pipeline {
+    Pipeline::with_feature(2, BATCH, SecurityStage::new(BATCH))
+}
 use serde_json::json;
 
 use crate::relay::Relay;
@@ -215,7 +222,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
             dst: 0x6440_0000 | rng.gen_range(0..0x003f_ffffu32), // 100.64.0.0/10
         })
         .collect();
-    let mut p = Pipeline::new(2, BATCH);
+    let mut p = pipeline();
     p.now_ms = 1000;
     let isn = |i: usize| (i as u32).wrapping_mul(2_654_435_761);
     // 1. First packets: SYNs of new flows, through policy, source NAT and session insert.
@@ -356,7 +363,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
     let est_few = est(&mut p, &visit);
     // 4. The peer: the same pipeline with security off, the same packets.
     let plain = tables(None);
-    let mut q = Pipeline::new(2, BATCH);
+    let mut q = pipeline();
     let mut off = Vec::new();
     let acks = records(&visit);
     for _ in 0..4 {

@@ -10,7 +10,7 @@ use savin_fib::FibReader;
 use crate::bridge::L2Tables;
 use crate::ipv4::ETH_HDR;
 pub use crate::punt::{PuntReason, Punted};
-use crate::security::SecurityTables;
+use savin_security_tables::SecurityTables;
 
 /// What a next hop resolves to: the output port, the Ethernet addresses to write and the
 /// port's IP MTU (larger packets are fragmented or answered with fragmentation needed).

@@ -1,7 +1,7 @@
 //! The worker: its ports, the loop that receives a batch from each, runs the pipeline and
 //! sends the outputs, the messages from the control plane, and the statistics it publishes.
 
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -11,16 +11,13 @@ use crate::bridge::{FdbRow, FdbStats, PortMode};
 use crate::counters::{Counters, DropReason, PortCounters};
 use crate::punt::PuntSender;
 pub use crate::punt::{PuntReason, Punted};
-use crate::security::SecurityTables;
 
-use crate::pipeline::arc::{Feature, StageCounters};
-use crate::pipeline::{
-    Hits, Originated, Pipeline, SessionEvent, ERRORS_PER_S, ERROR_BURST, ERROR_QUOTE, MAX_EVENTS,
-};
+use crate::pipeline::arc::{Feature, NoFeature, StageCounters};
+use crate::pipeline::{Originated, Pipeline, ERRORS_PER_S, ERROR_BURST, ERROR_QUOTE};
 use crate::tables::Tables;
 
 /// What the control plane asks of a running worker, between two batches.
-pub enum ToWorker {
+pub enum ToWorker<F: Feature = NoFeature> {
     /// Send this frame out of `port` (ARP, ICMP, packets released after resolution). An IRB
     /// port sends through its VLAN's bridge.
     Send { port: u16, frame: Vec<u8> },
@@ -32,12 +29,9 @@ pub enum ToWorker {
     Route { frame: Vec<u8> },
     /// `clear ethernet-switching table`.
     ClearFdb,
-    /// `show security flow session`: the sessions `keep` selects; with `clear`, removed.
-    Sessions {
-        keep: Box<dyn Fn(&savin_session::Info) -> bool + Send>,
-        clear: bool,
-        reply: SyncSender<(Vec<savin_session::Info>, usize)>,
-    },
+    /// Runs on the worker's feature, with the worker's clock (ms): how the control plane
+    /// reads or clears what the feature holds (`show security flow session`, `clear ...`).
+    Feature(FeatureCall<F>),
     /// Attach (Some) or detach (None) the port in slot `port`. Other ports are untouched.
     SetPort {
         port: u16,
@@ -45,9 +39,13 @@ pub enum ToWorker {
     },
 }
 
-/// What a worker publishes for `show interfaces` and `show system statistics`.
+/// A closure run on a worker's feature (see [`ToWorker::Feature`]).
+pub type FeatureCall<F> = Box<dyn FnOnce(&mut F, u64) + Send>;
+
+/// What a worker publishes for `show interfaces` and `show system statistics`, and what its
+/// feature publishes (`P`: for security, rule hits and session logs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WorkerStats {
+pub struct WorkerStats<P = ()> {
     pub counters: Counters,
     /// Indexed by port slot.
     pub ports: Vec<PortCounters>,
@@ -56,46 +54,26 @@ pub struct WorkerStats {
     pub fdb_stats: FdbStats,
     /// Per feature on the IPv4 arcs: frames it was given and dropped.
     pub stages: StageCounters,
-    /// Policy and NAT rule hits, with the security tables their indices refer to.
-    pub hits: Option<HitsOf>,
-    /// Session log events not yet taken by the control plane, and those lost.
-    pub events: Vec<SessionEvent>,
-    pub events_lost: u64,
+    /// What the feature publishes.
+    pub feature: P,
 }
 
-/// Hits, and the security tables (compared by identity) whose indices they use.
-#[derive(Clone)]
-pub struct HitsOf(pub Arc<SecurityTables>, pub Hits);
-
-impl PartialEq for HitsOf {
-    fn eq(&self, o: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &o.0) && self.1 == o.1
-    }
-}
-
-impl Eq for HitsOf {}
-
-impl std::fmt::Debug for HitsOf {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.1.fmt(f)
-    }
-}
-
-/// A worker: its ports, one reusable batch, and the pipeline. Runs to completion per batch.
-pub struct Worker {
+/// A worker: its ports, one reusable batch, and the pipeline with feature `F` on its arcs.
+/// Runs to completion per batch.
+pub struct Worker<F: Feature = NoFeature> {
     /// Indexed by port slot; a detached slot is None.
     ports: Vec<Option<Box<dyn PacketIo>>>,
     port_counters: Vec<PortCounters>,
     batch: FrameBatch,
-    pub pipeline: Pipeline,
+    pub pipeline: Pipeline<F>,
     /// To the control plane (bounded: a full queue drops and counts).
     punt_tx: Option<PuntSender>,
     /// From the control plane: frames to send and port changes.
-    control_rx: Option<Receiver<ToWorker>>,
+    control_rx: Option<Receiver<ToWorker<F>>>,
     inject: FrameBatch,
     /// The port of each frame in `inject`.
     inject_ports: Vec<u16>,
-    stats: Arc<Mutex<WorkerStats>>,
+    stats: Arc<Mutex<WorkerStats<F::Published>>>,
     started: Instant,
     polls: u32,
     last_refill: Instant,
@@ -104,7 +82,15 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// A worker with no feature on the arcs.
     pub fn new(ports: Vec<Box<dyn PacketIo>>, batch: usize) -> Worker {
+        Worker::with_feature(ports, batch, NoFeature)
+    }
+}
+
+impl<F: Feature> Worker<F> {
+    /// A worker with `feature` on the pipeline's arcs.
+    pub fn with_feature(ports: Vec<Box<dyn PacketIo>>, batch: usize, feature: F) -> Worker<F> {
         let n = ports.len();
         Worker {
             ports: ports.into_iter().map(Some).collect(),
@@ -112,7 +98,7 @@ impl Worker {
             // Slots for GSO super-frames (ports with virtio headers hand them over); only the
             // pages that frames fill are ever touched.
             batch: FrameBatch::with_frame_size(batch, savin_io::MAX_GSO_FRAME),
-            pipeline: Pipeline::new(n, batch),
+            pipeline: Pipeline::with_feature(n, batch, feature),
             punt_tx: None,
             control_rx: None,
             inject: FrameBatch::with_frame_size(64, savin_io::MAX_GSO_FRAME),
@@ -128,14 +114,14 @@ impl Worker {
 
     /// Connects the worker to a control plane: punted frames go to `punt`; frames to send
     /// and port changes come from `control`.
-    pub fn with_control(mut self, punt: PuntSender, control: Receiver<ToWorker>) -> Worker {
+    pub fn with_control(mut self, punt: PuntSender, control: Receiver<ToWorker<F>>) -> Worker<F> {
         self.punt_tx = Some(punt);
         self.control_rx = Some(control);
         self
     }
 
     /// Where the worker publishes its counters (about every 100 ms, and on `publish`).
-    pub fn stats(&self) -> Arc<Mutex<WorkerStats>> {
+    pub fn stats(&self) -> Arc<Mutex<WorkerStats<F::Published>>> {
         self.stats.clone()
     }
 
@@ -194,22 +180,8 @@ impl Worker {
                     }
                     ToWorker::SetPort { port, io } => self.set_port(port, io),
                     ToWorker::ClearFdb => self.pipeline.fdb.clear(),
-                    ToWorker::Sessions { keep, clear, reply } => {
-                        let now = self.pipeline.now_ms;
-                        let (list, capacity) = match &mut self.pipeline.feature.sessions {
-                            Some(t) => {
-                                let list: Vec<_> =
-                                    t.sessions(now).into_iter().filter(|i| keep(i)).collect();
-                                if clear {
-                                    for i in &list {
-                                        t.remove(i.id);
-                                    }
-                                }
-                                (list, t.config().capacity)
-                            }
-                            None => (Vec::new(), 0),
-                        };
-                        let _ = reply.try_send((list, capacity));
+                    ToWorker::Feature(call) => {
+                        call(&mut self.pipeline.feature, self.pipeline.now_ms)
                     }
                 }
             }
@@ -245,7 +217,7 @@ impl Worker {
     fn send_outputs(
         ports: &mut [Option<Box<dyn PacketIo>>],
         port_counters: &mut [PortCounters],
-        pipeline: &mut Pipeline,
+        pipeline: &mut Pipeline<F>,
         batch: &FrameBatch,
     ) {
         let n = pipeline.tx.len().min(port_counters.len());
@@ -325,19 +297,7 @@ impl Worker {
             s.counters.clone_from(&self.pipeline.counters);
             s.ports.clone_from(&self.port_counters);
             s.stages.clone_from(&self.pipeline.stages);
-            let sec = &mut self.pipeline.feature;
-            match (&sec.hits_of, &mut s.hits) {
-                (Some(t), Some(HitsOf(st, h))) if Arc::ptr_eq(t, st) => h.clone_from(&sec.hits),
-                (Some(t), h) => *h = Some(HitsOf(t.clone(), sec.hits.clone())),
-                (None, h) => *h = None,
-            }
-            let room = (4 * MAX_EVENTS).saturating_sub(s.events.len());
-            if sec.events.len() > room {
-                sec.events_lost += (sec.events.len() - room) as u64;
-                sec.events.truncate(room);
-            }
-            s.events.append(&mut sec.events);
-            s.events_lost = sec.events_lost;
+            self.pipeline.feature.publish(&mut s.feature);
             return true;
         }
         false

@@ -20,6 +20,7 @@ struct Steer {
 
 impl Feature for Steer {
     const NAME: &'static str = "steer";
+    type Published = ();
 
     fn active(&self) -> bool {
         true

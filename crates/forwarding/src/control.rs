@@ -16,13 +16,14 @@ use savin_dataplane::arp::{Arp, ArpConfig, ArpInterface};
 use savin_dataplane::bridge::{L2Tables, PortMode, VlanInfo};
 use savin_dataplane::nd::{Nd, NdInterface};
 use savin_dataplane::neighbor::Action;
-use savin_dataplane::security::SecurityTables;
 use savin_dataplane::{
     ipv4, ipv6, Adjacency, NextHop, PortCounters, PuntReason, Punted, Tables, ToWorker, Worker,
     WorkerStats,
 };
 use savin_fib::Fib;
 use savin_io::PacketIo;
+use savin_security::SecurityTables;
+use savin_security::{SecurityStage, SecurityStats};
 use tracing::{debug, info, warn};
 
 use savin_rib::{Hop, IpPrefix, NextHops, Route as RibRoute, Source};
@@ -141,8 +142,9 @@ impl Engine {
         // sockets (a TCP stream to the box keeps fewer in flight; the control thread takes up to
         // 256 punts a turn).
         let (punt_tx, punt_rx) = savin_dataplane::punt_queue(1024, 512);
-        let (to_worker, worker_rx) = channel::<ToWorker>();
-        let mut worker = Worker::new(Vec::new(), 256).with_control(punt_tx, worker_rx);
+        let (to_worker, worker_rx) = channel::<ToWorker<SecurityStage>>();
+        let mut worker = Worker::with_feature(Vec::new(), 256, SecurityStage::new(256))
+            .with_control(punt_tx, worker_rx);
         let stats = worker.stats();
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
@@ -330,7 +332,7 @@ pub(crate) struct Control {
     pub hosts: HashMap<(u16, IpAddr), u32>,
     pub arp: Arp,
     pub nd: Nd,
-    pub(crate) to_worker: Sender<ToWorker>,
+    pub(crate) to_worker: Sender<ToWorker<SecurityStage>>,
     icmp_limit: RateLimit,
     pub icmp_sent: u64,
     /// Routes and neighbour host routes not installed because every next-hop index the FIB
@@ -344,7 +346,7 @@ pub(crate) struct Control {
     /// Frames handed to the kernel through host interfaces.
     pub host_in: u64,
     start: Instant,
-    pub stats: Arc<Mutex<WorkerStats>>,
+    pub stats: Arc<Mutex<WorkerStats<SecurityStats>>>,
     /// Hits carried over from security tables a commit replaced, by rule name.
     pub(crate) hit_base: crate::hits::HitBase,
     /// Session log events the worker reported lost, as last logged.

@@ -6,8 +6,8 @@
 
 use std::net::Ipv4Addr;
 
-use savin_dataplane::security::SecurityTables;
-use savin_dataplane::SessionEvent;
+use savin_security::SecurityTables;
+use savin_security::SessionEvent;
 use savin_session::Info;
 
 use crate::control::Control;
@@ -20,8 +20,11 @@ impl Control {
     /// Writes the session log events the worker has published since the last call.
     pub(crate) fn log_sessions(&mut self) {
         let (events, lost) = match self.stats.try_lock() {
-            Ok(mut s) if !s.events.is_empty() || s.events_lost != self.events_lost_seen => {
-                (std::mem::take(&mut s.events), s.events_lost)
+            Ok(mut s)
+                if !s.feature.events.is_empty()
+                    || s.feature.events_lost != self.events_lost_seen =>
+            {
+                (std::mem::take(&mut s.feature.events), s.feature.events_lost)
             }
             _ => return,
         };
@@ -128,8 +131,8 @@ fn rule_words(t: &SecurityTables, r: Option<(usize, u32)>) -> String {
         return "N/A N/A".into();
     };
     let (word, rules) = match kind {
-        savin_dataplane::NAT_SOURCE => ("source rule", &t.nat.source),
-        savin_dataplane::NAT_DESTINATION => ("destination rule", &t.nat.destination),
+        savin_security::NAT_SOURCE => ("source rule", &t.nat.source),
+        savin_security::NAT_DESTINATION => ("destination rule", &t.nat.destination),
         _ => ("static rule", &t.nat.statics),
     };
     rules

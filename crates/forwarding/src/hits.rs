@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 
-use savin_dataplane::security::SecurityTables;
-use savin_dataplane::{Hits, HitsOf};
+use savin_security::SecurityTables;
+use savin_security::{Hits, HitsOf};
 
 use crate::control::Control;
 
@@ -61,7 +61,7 @@ fn names(t: &SecurityTables, kind: usize) -> Vec<String> {
             .zones
             .iter()
             .flat_map(|z| {
-                savin_dataplane::screen::Attack::ALL
+                savin_security::stage::screen::Attack::ALL
                     .iter()
                     .map(move |a| format!("{z}/{}", a.key()))
             })
@@ -84,6 +84,7 @@ impl Control {
         let current = self.security.load_full()?;
         let stats = self.stats.lock().ok()?;
         stats
+            .feature
             .hits
             .as_ref()
             .filter(|h| std::sync::Arc::ptr_eq(&h.0, &current))

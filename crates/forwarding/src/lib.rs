@@ -122,12 +122,12 @@ pub struct SecuritySpec {
     pub policy: Arc<savin_security::Compiled>,
     /// Zone id by port name (`eth1` for `eth1.0`, `irb.10`).
     pub zone_of_port: HashMap<String, u16>,
-    pub host_inbound: HashMap<String, savin_dataplane::security::HostInbound>,
+    pub host_inbound: HashMap<String, savin_security::HostInbound>,
     pub sessions: savin_session::SessionConfig,
     /// NAT rules (interface contexts not yet bound to port slots).
     pub nat: savin_security::Nat,
     /// Screens, and by zone id the one bound to it.
-    pub screens: Vec<savin_dataplane::screen::Screen>,
+    pub screens: Vec<savin_security::stage::screen::Screen>,
     pub screen_of_zone: Vec<Option<u16>>,
     /// `security forwarding-options family inet6 mode packet-based`.
     pub ipv6_packet_based: bool,
@@ -182,7 +182,7 @@ impl SecurityPlan {
                 } else {
                     own
                 };
-                let hi = savin_dataplane::security::HostInbound::new(
+                let hi = savin_security::HostInbound::new(
                     h.system_services.service.iter().map(|n| n.name.as_str()),
                     h.protocols.protocol.iter().map(|n| n.name.as_str()),
                 );
@@ -205,7 +205,7 @@ impl SecurityPlan {
             sequence_check: !tcp.no_sequence_check.0,
             ..savin_session::SessionConfig::default()
         };
-        let screens: Vec<savin_dataplane::screen::Screen> = sec
+        let screens: Vec<savin_security::stage::screen::Screen> = sec
             .screen
             .ids_option
             .iter()

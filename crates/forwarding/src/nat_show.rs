@@ -24,13 +24,13 @@ fn range(p: &Prefix) -> (Ipv4Addr, Ipv4Addr) {
 
 /// Which NAT rules: the kind's index (`savin_dataplane::NAT_*`) and its words.
 const KINDS: [(usize, &str, &str); 3] = [
-    (savin_dataplane::NAT_SOURCE, "source", "source NAT rule"),
+    (savin_security::NAT_SOURCE, "source", "source NAT rule"),
     (
-        savin_dataplane::NAT_DESTINATION,
+        savin_security::NAT_DESTINATION,
         "destination",
         "Destination NAT rule",
     ),
-    (savin_dataplane::NAT_STATIC, "static", "Static NAT rule"),
+    (savin_security::NAT_STATIC, "static", "Static NAT rule"),
 ];
 
 fn all_arg(args: &[String]) -> Result<(), String> {
@@ -99,8 +99,8 @@ impl Control {
             .ok_or_else(|| format!("syntax error: unexpected '{which}'"))?;
         let sec = self.security.load();
         let rules: Vec<NatRule> = sec.as_ref().map_or(Vec::new(), |s| match kind {
-            savin_dataplane::NAT_SOURCE => s.nat.source.clone(),
-            savin_dataplane::NAT_DESTINATION => s.nat.destination.clone(),
+            savin_security::NAT_SOURCE => s.nat.source.clone(),
+            savin_security::NAT_DESTINATION => s.nat.destination.clone(),
             _ => s.nat.statics.clone(),
         });
         let hits = self.hit_counts(nat(kind));
@@ -141,7 +141,7 @@ impl Control {
                         "protocols": r.protocols,
                         "rule-action": self.action_name(r.action),
                         "rule-translation-hits": hits.get(*i).copied().unwrap_or(0)});
-                    if kind == savin_dataplane::NAT_SOURCE {
+                    if kind == savin_security::NAT_SOURCE {
                         v["rule-to-context"] = json!(tk);
                         v["rule-to-context-name"] = json!(tv);
                     }
@@ -170,7 +170,7 @@ impl Control {
             let _ = writeln!(out, "  Rule position              : {}", i + 1);
             let (fk, fv) = self.context(&r.from);
             let _ = writeln!(out, "  From {fk:<22}: {fv}");
-            if kind == savin_dataplane::NAT_SOURCE {
+            if kind == savin_security::NAT_SOURCE {
                 let (tk, tv) = self.context(&r.to);
                 let _ = writeln!(out, "  To {tk:<24}: {tv}");
             }
@@ -229,15 +229,15 @@ impl Control {
         let only = args.first().filter(|a| *a != "all");
         let sec = self.security.load();
         let kind = if which == "source" {
-            savin_dataplane::NAT_SOURCE
+            savin_security::NAT_SOURCE
         } else {
-            savin_dataplane::NAT_DESTINATION
+            savin_security::NAT_DESTINATION
         };
         let hits = self.hit_counts(nat(kind));
         // A pool's hits: those of the rules that translate to it.
         let pool_hits = |want: NatAction| -> u64 {
             sec.as_ref().map_or(0, |s| {
-                let rules = if kind == savin_dataplane::NAT_SOURCE {
+                let rules = if kind == savin_security::NAT_SOURCE {
                     &s.nat.source
                 } else {
                     &s.nat.destination
@@ -253,7 +253,7 @@ impl Control {
         // name, id, ranges, ports, hits
         type Row = (String, usize, Vec<(u32, u32)>, Option<(u16, u16)>, u64);
         let rows: Vec<Row> = sec.as_ref().map_or(Vec::new(), |s| {
-            if kind == savin_dataplane::NAT_SOURCE {
+            if kind == savin_security::NAT_SOURCE {
                 s.nat
                     .pools
                     .iter()
@@ -312,7 +312,7 @@ impl Control {
             let _ = writeln!(out, "\nPool name          : {name}");
             let _ = writeln!(out, "Pool id            : {id}");
             let _ = writeln!(out, "Routing instance   : default");
-            if kind == savin_dataplane::NAT_SOURCE {
+            if kind == savin_security::NAT_SOURCE {
                 let _ = writeln!(out, "Host address base  : 0.0.0.0");
                 match ports {
                     Some((a, b)) => {
@@ -407,14 +407,14 @@ impl Control {
             .and_then(|s| s.policy.zone_id(zone))
             .ok_or_else(|| format!("error: zone {zone} is not configured"))?;
         let counts = self.hit_counts(crate::hits::SCREEN);
-        let n = savin_dataplane::screen::Attack::N;
-        let of = |a: savin_dataplane::screen::Attack| {
+        let n = savin_security::stage::screen::Attack::N;
+        let of = |a: savin_security::stage::screen::Attack| {
             counts
                 .get(usize::from(id) * n + a as usize)
                 .copied()
                 .unwrap_or(0)
         };
-        let all = savin_dataplane::screen::Attack::ALL;
+        let all = savin_security::stage::screen::Attack::ALL;
         if json_out {
             let mut m = serde_json::Map::new();
             m.insert("zone-name".into(), json!(zone));

@@ -7,8 +7,8 @@ use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
 use savin_dataplane::ToWorker;
-use savin_security::Action;
 use savin_security::DEFAULT_POLICY;
+use savin_security::{Action, SecurityStage};
 use savin_session::{Info, State};
 use serde_json::{json, Value};
 
@@ -104,11 +104,11 @@ impl Control {
     fn sessions(&self, keep: Filter, clear: bool) -> Result<(Vec<Info>, usize), String> {
         let (tx, rx) = sync_channel(1);
         self.to_worker
-            .send(ToWorker::Sessions {
-                keep,
-                clear,
-                reply: tx,
-            })
+            .send(ToWorker::Feature(Box::new(
+                move |sec: &mut SecurityStage, now_ms| {
+                    let _ = tx.try_send(sec.sessions(now_ms, &*keep, clear));
+                },
+            )))
             .map_err(|_| "error: the forwarding worker is not running".to_string())?;
         rx.recv_timeout(Duration::from_secs(2))
             .map_err(|_| "error: the forwarding worker did not answer".to_string())

@@ -7,9 +7,11 @@ mod host;
 pub mod nat;
 pub mod policy;
 pub mod screen;
+mod tables;
 
 pub use host::HostInbound;
 pub use nat::{Context, DestinationPool, Nat, NatAction, NatRule, SourcePool};
 pub use policy::{
     icmp_port, Action, Compiled, Decision, PairRule, PolicyInfo, ZonePair, DEFAULT_POLICY,
 };
+pub use tables::SecurityTables;

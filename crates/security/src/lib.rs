@@ -13,8 +13,13 @@
 mod compile;
 mod compile_nat;
 mod compile_screen;
+pub mod stage;
 
 pub use compile::{compile_policy, policy_action};
 pub use compile_nat::compile_nat;
 pub use compile_screen::compile_screen;
 pub use savin_security_tables::*;
+pub use stage::{
+    Hits, HitsOf, SecurityStage, SecurityStats, SessionEvent, MAX_EVENTS, NAT_DESTINATION,
+    NAT_SOURCE, NAT_STATIC,
+};

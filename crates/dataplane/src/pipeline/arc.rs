@@ -70,6 +70,13 @@ pub trait Feature {
     /// Its name in the stage counters.
     const NAME: &'static str;
 
+    /// What it publishes with the worker's counters, about every 100 ms (for security:
+    /// rule hits and session logs).
+    type Published: Default + Clone + std::fmt::Debug + PartialEq + Send + 'static;
+
+    /// Copies (or moves) what it has to publish into `into`.
+    fn publish(&mut self, _into: &mut Self::Published) {}
+
     /// Before each batch, and between batches for housekeeping (aging, tables replaced):
     /// takes this batch's tables.
     fn begin(&mut self, _tables: &Tables, _now_ms: u64) {}
@@ -136,6 +143,7 @@ pub struct NoFeature;
 
 impl Feature for NoFeature {
     const NAME: &'static str = "none";
+    type Published = ();
 }
 
 /// Frames given to a feature on an arc, and those it dropped.

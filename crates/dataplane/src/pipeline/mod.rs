@@ -9,7 +9,6 @@ pub mod arc;
 mod ethernet;
 pub mod meta;
 mod route;
-mod security_stage;
 
 use savin_fib::MISS;
 use savin_io::FrameBatch;
@@ -19,15 +18,12 @@ use crate::counters::{Counters, DropReason};
 use crate::ipv4::{self, ETHERTYPE_IPV4, ETH_HDR};
 use crate::ipv6::{self, ETHERTYPE_IPV6};
 pub use crate::punt::{PuntReason, Punted};
-use crate::screen::SourceRoute;
 
 use crate::tables::{flow_hash, NextHop, Tables};
-use arc::{Cx, Feature, StageCounters};
+use arc::{Cx, Feature, NoFeature, StageCounters};
 use meta::BatchMeta;
-pub(crate) use route::{ip_ports, source_route, Originated};
-pub use security_stage::{
-    Hits, SecurityStage, SessionEvent, MAX_EVENTS, NAT_DESTINATION, NAT_SOURCE, NAT_STATIC,
-};
+pub(crate) use route::Originated;
+pub use route::{ip_ports, member};
 
 /// ICMP error copies quote at most this much of the original frame (Ethernet header plus the
 /// 548 bytes that keep the error within 576 bytes, RFC 1812 4.3.2.3).
@@ -42,8 +38,8 @@ pub(crate) const ERROR_BURST: u32 = 200;
 pub(crate) const ERRORS_PER_S: u32 = 1000;
 
 /// The stages and their scratch space, reused for every batch; `F` is the feature on the
-/// IPv4 arcs (security in the daemon).
-pub struct Pipeline<F: Feature = SecurityStage> {
+/// IPv4 arcs (security in the daemon, `savin_security::SecurityStage`).
+pub struct Pipeline<F: Feature = NoFeature> {
     pub(crate) keys: Vec<u32>,
     pub(crate) next_hops: Vec<u32>,
     pub(crate) passed: Vec<u16>,
@@ -93,9 +89,9 @@ macro_rules! cx {
 }
 
 impl Pipeline {
-    /// A pipeline with the security stage on its arcs.
+    /// A pipeline with no feature on its arcs.
     pub fn new(ports: usize, batch: usize) -> Pipeline {
-        Pipeline::with_feature(ports, batch, SecurityStage::new(batch))
+        Pipeline::with_feature(ports, batch, NoFeature)
     }
 }
 

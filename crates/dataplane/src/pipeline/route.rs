@@ -197,44 +197,10 @@ impl<F: Feature> Pipeline<F> {
 /// The next-hop index a frame with lookup result `nh` leaves by: `nh`, or for an equal-cost
 /// group the member its flow hash picks.
 #[inline]
-pub(crate) fn member(adj: &[NextHop], nh: u32, frame: &[u8], v6: bool) -> u32 {
+pub fn member(adj: &[NextHop], nh: u32, frame: &[u8], v6: bool) -> u32 {
     match adj.get(nh as usize) {
         Some(NextHop::Group { base, n }) => base + flow_hash(frame, v6) % u32::from((*n).max(1)),
         _ => nh,
-    }
-}
-
-/// Where the route to `src` leads (the spoofing screen's reverse-path check).
-pub(crate) fn source_route(
-    (fib4, adj): (&savin_fib::Table<u32>, &[NextHop]),
-    src: u32,
-) -> SourceRoute {
-    let nh = fib4.lookup(src);
-    if nh == MISS {
-        return SourceRoute::Unknown;
-    }
-    let port_of = |e: Option<&NextHop>| match e {
-        Some(NextHop::Forward(a)) => Some(a.port),
-        Some(NextHop::Resolve { port }) => Some(*port),
-        _ => None,
-    };
-    match adj.get(nh as usize) {
-        Some(NextHop::Local) => SourceRoute::Local,
-        Some(NextHop::Group { base, n }) => {
-            let mut ports = [0; 4];
-            let mut k = 0;
-            for m in 0..u32::from(*n).min(4) {
-                if let Some(p) = port_of(adj.get((base + m) as usize)) {
-                    ports[k] = p;
-                    k += 1;
-                }
-            }
-            SourceRoute::Ports(ports, k as u8)
-        }
-        e => match port_of(e) {
-            Some(p) => SourceRoute::Ports([p, 0, 0, 0], 1),
-            None => SourceRoute::Unknown,
-        },
     }
 }
 
@@ -259,7 +225,7 @@ pub(crate) fn gso_segment_len(f: &[u8], o: savin_io::Offload) -> usize {
 
 /// The protocol at `proto_at` and, for TCP and UDP, the ports of the header at `l4`
 /// (zeros where the frame is too short).
-pub(crate) fn ip_ports(f: &[u8], proto_at: usize, l4: usize) -> (u8, u16, u16) {
+pub fn ip_ports(f: &[u8], proto_at: usize, l4: usize) -> (u8, u16, u16) {
     let proto = f.get(proto_at).copied().unwrap_or(0);
     let port = |at: usize| {
         f.get(at..at + 2)

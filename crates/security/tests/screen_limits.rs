@@ -4,7 +4,8 @@
 
 mod common;
 
-use savin_dataplane::{DropReason, Pipeline, Tables};
+use common::Pipeline;
+use savin_dataplane::{DropReason, Tables};
 use savin_io::FrameBatch;
 
 const CONFIG: &str = "\
@@ -34,7 +35,7 @@ fn flow(p: &mut Pipeline, t: &Tables, sport: u16) -> bool {
 #[test]
 fn a_limit_bound_again_counts_the_sessions_that_exist() {
     let (_fib, t) = common::tables(common::security(CONFIG, true));
-    let mut p = Pipeline::new(2, 4);
+    let mut p = common::pipeline(2, 4);
     p.now_ms = 1000;
     for sport in 1..=3 {
         assert!(flow(&mut p, &t, sport), "session {sport} within the limit");

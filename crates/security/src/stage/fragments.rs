@@ -13,7 +13,7 @@
 use savin_session::Dir;
 
 /// Where a frame's IPv4 header starts.
-const L3: usize = crate::ipv4::ETH_HDR;
+const L3: usize = savin_wire::ethernet::HEADER_LEN;
 /// Slots of the table (a power of two).
 const SLOTS: usize = 1024;
 /// How long the fragments of a datagram may trail its first fragment.

@@ -7,9 +7,16 @@
 
 use std::sync::Arc;
 
-use savin_dataplane::screen::Screen;
-use savin_dataplane::security::{HostInbound, SecurityTables};
 use savin_dataplane::{Adjacency, NextHop, Tables};
+use savin_security::screen::Screen;
+use savin_security::{HostInbound, SecurityStage, SecurityTables};
+
+/// The pipeline with the security stage on its arcs, as the daemon runs it.
+pub type Pipeline = savin_dataplane::Pipeline<SecurityStage>;
+
+pub fn pipeline(ports: usize, batch: usize) -> Pipeline {
+    Pipeline::with_feature(ports, batch, SecurityStage::new(batch))
+}
 use savin_fib::Fib;
 
 /// The security tables of `config` (zones "trust" on port 0 and "untrust" on port 1);

@@ -1,60 +1,15 @@
 //! The security stage: zones, host-inbound traffic, sessions and policy for routed IPv4.
 //!
-//! Runs in `route`, once the egress port is known: a packet of an existing session (either
+//! Runs on the pipeline's output arc, once the egress port is known: a packet of an existing session (either
 //! direction) is checked and counted by the session table and skips policy; the first packet
 //! of a flow gets the policy of its zone pair, and a session if permitted. What the control
 //! plane publishes is [`SecurityTables`]; the session table belongs to the worker.
 
 use savin_classify::Header;
-use savin_security_tables::{icmp_port, Compiled};
-use savin_session::{FlowKey, SessionConfig, TcpSeg};
-
-use crate::counters::DropReason;
-use crate::ipv4::ETH_HDR;
-
-pub use savin_security_tables::HostInbound;
-
-/// What the control plane publishes when `security zones` is configured.
-pub struct SecurityTables {
-    pub policy: std::sync::Arc<Compiled>,
-    /// Zone of each port slot (None: in no zone; its traffic is dropped).
-    pub zone_of_port: Vec<Option<u16>>,
-    /// Host-inbound allowances of each port slot (its interface's, else its zone's).
-    pub host_inbound: Vec<HostInbound>,
-    pub sessions: SessionConfig,
-    /// NAT rules, with interface-bound rule sets bound to port slots.
-    pub nat: std::sync::Arc<savin_security_tables::Nat>,
-    /// Each port slot's primary IPv4 address (0: none), for `source-nat interface`.
-    pub port_addr: Vec<u32>,
-    /// Screens (`ids-option`s) and, by zone id, the one bound to the zone.
-    pub screens: Vec<crate::screen::Screen>,
-    pub screen_of_zone: Vec<Option<u16>>,
-    /// IPv6 through the box is routed without security processing (SRX `security
-    /// forwarding-options family inet6 mode packet-based`); otherwise it is dropped.
-    pub ipv6_packet_based: bool,
-}
-
-impl SecurityTables {
-    pub fn zone(&self, port: u16) -> Option<u16> {
-        self.zone_of_port.get(usize::from(port)).copied().flatten()
-    }
-
-    /// The screen bound to zone `zone`, if any.
-    #[inline]
-    pub fn screen(&self, zone: u16) -> Option<&crate::screen::Screen> {
-        let i = self
-            .screen_of_zone
-            .get(usize::from(zone))
-            .copied()
-            .flatten()?;
-        self.screens.get(usize::from(i))
-    }
-
-    /// Whether any screen limits sessions.
-    pub fn limits_sessions(&self) -> bool {
-        self.screens.iter().any(|s| s.limits_sessions())
-    }
-}
+use savin_dataplane::counters::DropReason;
+use savin_security_tables::icmp_port;
+use savin_session::{FlowKey, TcpSeg};
+use savin_wire::ethernet::HEADER_LEN as ETH_HDR;
 
 /// The 5-tuple of a checked IPv4 frame, with what tracking needs.
 #[derive(Debug, Clone, Copy, Default)]

@@ -10,7 +10,8 @@ mod common;
 
 use std::collections::HashSet;
 
-use savin_dataplane::{checksum, DropReason, Pipeline, Tables};
+use common::Pipeline;
+use savin_dataplane::{checksum, DropReason, Tables};
 use savin_fib::Fib;
 use savin_io::FrameBatch;
 
@@ -68,7 +69,7 @@ fn send(p: &mut Pipeline, t: &Tables, frames: &[Vec<u8>]) -> Vec<(u32, u16)> {
 #[test]
 fn a_pool_never_gives_out_a_port_a_live_session_holds() {
     let (_fib, t) = tables();
-    let mut p = Pipeline::new(2, 32);
+    let mut p = common::pipeline(2, 32);
     p.now_ms = 1000;
     let server = 0xc633_6407; // 198.51.100.7
     let flows: Vec<Vec<u8>> = (0..100).map(|i| udp(40_000 + i, server)).collect();
@@ -134,7 +135,7 @@ fn send_one_batch(p: &mut Pipeline, t: &Tables, frames: &[Vec<u8>]) -> Vec<(u32,
 #[test]
 fn later_fragments_follow_the_session_of_their_first() {
     let (_fib, t) = tables();
-    let mut p = Pipeline::new(2, 32);
+    let mut p = common::pipeline(2, 32);
     p.now_ms = 1000;
     let server = 0xc633_6407;
     let pool = 0xcb00_710a;

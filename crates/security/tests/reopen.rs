@@ -6,9 +6,11 @@
 
 mod common;
 
-use savin_dataplane::{Adjacency, DropReason, NextHop, Pipeline, SessionEvent, Tables};
+use common::Pipeline;
+use savin_dataplane::{Adjacency, DropReason, NextHop, Tables};
 use savin_fib::Fib;
 use savin_io::FrameBatch;
+use savin_security::SessionEvent;
 
 const CONFIG: &str = "\
 set interfaces eth1 unit 0 family inet address 10.0.1.1/24
@@ -91,7 +93,7 @@ fn source(f: &[u8]) -> ([u8; 4], u16) {
 #[test]
 fn a_syn_on_the_tuple_of_a_reset_connection_opens_a_new_session() {
     let (_fib, t) = tables();
-    let mut p = Pipeline::new(2, 32);
+    let mut p = common::pipeline(2, 32);
     let client = (CLIENT, 40000);
     let server = (SERVER, 80);
     // A connection: handshake through source NAT, then the client resets it.

@@ -5,21 +5,22 @@
 
 use std::sync::Arc;
 
-use savin_classify::Header;
-use savin_io::FrameBatch;
-use savin_security_tables::{Action, NatAction};
-use savin_session::{Dir, FlowKey, Probe, SessionTable};
+pub mod flow;
+pub mod fragments;
+pub mod nat;
+pub mod screen;
 
-use super::arc::{Cx, Feature, Routes};
-use super::source_route;
-use crate::counters::DropReason;
-use crate::fragments::{fragment_of, Fragment, FragmentMap};
-use crate::ipv4::ETH_HDR;
-use crate::nat;
-use crate::punt::PuntReason;
-use crate::screen::{self, Attack, ScreenState};
-use crate::security::{self, SecurityTables};
-use crate::tables::Tables;
+use savin_classify::Header;
+use savin_dataplane::{Cx, DropReason, Feature, NextHop, PuntReason, Routes, Tables};
+use savin_fib::MISS;
+use savin_io::FrameBatch;
+use savin_security_tables::{Action, NatAction, SecurityTables};
+use savin_session::{Dir, FlowKey, Probe, SessionTable};
+use savin_wire::ethernet::HEADER_LEN as ETH_HDR;
+
+use self::flow as security;
+use self::fragments::{fragment_of, Fragment, FragmentMap};
+use self::screen::{Attack, ScreenState, SourceRoute};
 
 /// Session log events beyond this many between two publications (100 ms) are counted, not
 /// kept: a flood of logged sessions must not grow the worker's memory.
@@ -163,6 +164,26 @@ impl SecurityStage {
         }
     }
 
+    /// The sessions `keep` selects (`show security flow session`), removed with `clear`;
+    /// and the table's capacity.
+    pub fn sessions(
+        &mut self,
+        now_ms: u64,
+        keep: &dyn Fn(&savin_session::Info) -> bool,
+        clear: bool,
+    ) -> (Vec<savin_session::Info>, usize) {
+        let Some(t) = &mut self.sessions else {
+            return (Vec::new(), 0);
+        };
+        let list: Vec<_> = t.sessions(now_ms).into_iter().filter(|i| keep(i)).collect();
+        if clear {
+            for i in &list {
+                t.remove(i.id);
+            }
+        }
+        (list, t.config().capacity)
+    }
+
     /// Room for batches of `n` frames.
     fn reserve(&mut self, n: usize) {
         if self.pre.len() < n {
@@ -176,8 +197,54 @@ impl SecurityStage {
     }
 }
 
+/// Hits, and the security tables (compared by identity) whose indices they use.
+#[derive(Clone)]
+pub struct HitsOf(pub Arc<SecurityTables>, pub Hits);
+
+impl PartialEq for HitsOf {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &o.0) && self.1 == o.1
+    }
+}
+
+impl Eq for HitsOf {}
+
+impl std::fmt::Debug for HitsOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.1.fmt(f)
+    }
+}
+
+/// What the security stage publishes with the worker's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecurityStats {
+    /// Policy and NAT rule hits, with the security tables their indices refer to.
+    pub hits: Option<HitsOf>,
+    /// Session log events not yet taken by the control plane, and those lost.
+    pub events: Vec<SessionEvent>,
+    pub events_lost: u64,
+}
+
 impl Feature for SecurityStage {
     const NAME: &'static str = "security";
+    type Published = SecurityStats;
+
+    fn publish(&mut self, s: &mut SecurityStats) {
+        match (&self.hits_of, &mut s.hits) {
+            (Some(t), Some(HitsOf(st, h))) if Arc::ptr_eq(t, st) => h.clone_from(&self.hits),
+            (Some(t), h) => *h = Some(HitsOf(t.clone(), self.hits.clone())),
+            (None, h) => *h = None,
+        }
+        // The control plane takes the events every 100 ms; if it does not, at most four
+        // publications' worth wait for it and the rest are counted lost.
+        let room = (4 * MAX_EVENTS).saturating_sub(s.events.len());
+        if self.events.len() > room {
+            self.events_lost += (self.events.len() - room) as u64;
+            self.events.truncate(room);
+        }
+        s.events.append(&mut self.events);
+        s.events_lost = self.events_lost;
+    }
 
     fn begin(&mut self, tables: &Tables, now_ms: u64) {
         self.now_ms = now_ms;
@@ -771,7 +838,7 @@ impl SecurityStage {
         if flow.fragment {
             if let Fragment::First(d) = fragment_of(batch.frame(i)) {
                 // The datagram as its later fragments arrive: before any translation.
-                let d = crate::fragments::Datagram {
+                let d = fragments::Datagram {
                     src: k.src,
                     dst: k.dst,
                     ..d
@@ -917,4 +984,35 @@ pub(crate) fn reopen(
         .track(id, dir, tcp, len, now)
         .map_err(security::drop_of)?;
     Ok(Some((id, dir)))
+}
+
+/// Where the route to `src` leads (the spoofing screen's reverse-path check).
+fn source_route((fib4, adj): (&savin_fib::Table<u32>, &[NextHop]), src: u32) -> SourceRoute {
+    let nh = fib4.lookup(src);
+    if nh == MISS {
+        return SourceRoute::Unknown;
+    }
+    let port_of = |e: Option<&NextHop>| match e {
+        Some(NextHop::Forward(a)) => Some(a.port),
+        Some(NextHop::Resolve { port }) => Some(*port),
+        _ => None,
+    };
+    match adj.get(nh as usize) {
+        Some(NextHop::Local) => SourceRoute::Local,
+        Some(NextHop::Group { base, n }) => {
+            let mut ports = [0; 4];
+            let mut k = 0;
+            for m in 0..u32::from(*n).min(4) {
+                if let Some(p) = port_of(adj.get((base + m) as usize)) {
+                    ports[k] = p;
+                    k += 1;
+                }
+            }
+            SourceRoute::Ports(ports, k as u8)
+        }
+        e => match port_of(e) {
+            Some(p) => SourceRoute::Ports([p, 0, 0, 0], 1),
+            None => SourceRoute::Unknown,
+        },
+    }
 }

@@ -3,8 +3,8 @@
 
 use savin_session::FlowKey;
 
-use crate::checksum::{self, update};
-use crate::ipv4::ETH_HDR;
+use savin_wire::checksum::{self, update};
+use savin_wire::ethernet::HEADER_LEN as ETH_HDR;
 
 /// ICMP types that quote the packet they are about.
 pub fn is_icmp_error(t: u8) -> bool {
