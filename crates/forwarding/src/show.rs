@@ -710,6 +710,15 @@ impl Control {
             .unwrap_or_default();
         let a = self.arp.stats.clone();
         let f = self.stats.lock().map(|s| s.fdb_stats).unwrap_or_default();
+        let st = self
+            .stats
+            .lock()
+            .map(|s| s.stages.clone())
+            .unwrap_or_default();
+        let arcs = [
+            ("ip4-unicast", st.ip4_unicast),
+            ("ip4-output", st.ip4_output),
+        ];
         if json_out {
             let drops: serde_json::Map<String, Value> = DropReason::ALL
                 .iter()
@@ -727,6 +736,9 @@ impl Control {
                 "arp": {"requests-sent": a.requests_sent, "replies-sent": a.replies_sent,
                     "malformed": a.malformed, "queue-drops": a.queue_drops,
                     "table-full": a.table_full},
+                "feature-arcs": {st.feature: arcs.iter()
+                    .map(|(n, a)| (n.to_string(), json!({"packets": a.packets, "dropped": a.dropped})))
+                    .collect::<serde_json::Map<String, Value>>()},
                 "route": {"next-hops": self.next_hops_in_use(),
                     "next-hops-max": savin_fib::MAX_NEXT_HOP,
                     "not-installed-next-hop-table-full": self.nh_table_full},
@@ -780,6 +792,11 @@ impl Control {
             "{:>16} packets dropped waiting for resolution",
             a.queue_drops
         );
+        for (name, a) in arcs {
+            let _ = writeln!(out, "{} ({name}):", st.feature);
+            let _ = writeln!(out, "{:>16} packets", a.packets);
+            let _ = writeln!(out, "{:>16} packets dropped", a.dropped);
+        }
         out.push_str("route:\n");
         let _ = writeln!(
             out,

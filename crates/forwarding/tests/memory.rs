@@ -303,3 +303,67 @@ fn a_netdev_that_appears_after_the_commit_is_taken_and_one_that_goes_is_let_go()
         "the rest stays: {out}"
     );
 }
+
+/// With zones, the security stage runs on the worker's arcs: a flow the policy permits is
+/// forwarded (and its session listed), one it does not is dropped; `show system statistics`
+/// counts what each arc gave the stage and what it dropped.
+#[test]
+fn the_security_stage_runs_on_the_arcs_and_counts_there() {
+    let mut r = Rig::new();
+    let mut h1 = r.system.add("eth1", R1, 1500);
+    let mut h2 = r.system.add("eth2", R2, 1500);
+    let config = format!(
+        "{BASE}
+security {{
+    zones {{
+        security-zone trust {{ interfaces {{ eth1.0; }} host-inbound-traffic {{ system-services {{ ping; }} }} }}
+        security-zone untrust {{ interfaces {{ eth2.0; }} }}
+    }}
+    policies {{
+        from-zone trust to-zone untrust {{
+            policy out {{ match {{ source-address any; destination-address any; application any; }} then {{ permit; }} }}
+        }}
+    }}
+}}"
+    );
+    r.commit(&config);
+    // h2 answers for itself first, so the box has its neighbour.
+    let h2_ip = Ipv4Addr::new(10, 2, 0, 2);
+    send(
+        &mut h1,
+        &ethernet(test_frame([10, 1, 0, 2], [10, 2, 0, 2], 64, 100), R1, H1),
+    );
+    expect(&mut h2, "ARP request", |f| is_arp(f, 1, h2_ip));
+    send(
+        &mut h2,
+        &arp_frame(2, R2, H2, h2_ip, R2, Ipv4Addr::new(10, 2, 0, 1)),
+    );
+    expect(&mut h2, "the permitted packet", |f| ipv4_of(f, 17));
+    // From untrust to trust: no policy, dropped.
+    send(
+        &mut h2,
+        &ethernet(test_frame([10, 2, 0, 2], [10, 1, 0, 2], 64, 100), R2, H2),
+    );
+    let out = r.wait_show(&["show", "system", "statistics"], &[], |o| {
+        o.contains("policy-denied") && !o.contains("0 packets dropped: policy-denied")
+    });
+    let line = |o: &str, after: &str| -> Vec<u64> {
+        let mut lines = o.lines().skip_while(|l| *l != after).skip(1);
+        (0..2)
+            .filter_map(|_| lines.next()?.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    let output = line(&out, "security (ip4-output):");
+    assert_eq!(output.len(), 2, "{out}");
+    assert!(
+        output[0] >= 2 && output[1] >= 1,
+        "ip4-output: {output:?}\n{out}"
+    );
+    let unicast = line(&out, "security (ip4-unicast):");
+    assert!(unicast.first().is_some_and(|n| *n >= 2), "{out}");
+    let sessions = r.show(&["show", "security", "flow", "session"], &[]);
+    assert!(
+        sessions.contains("10.1.0.2/1234 --> 10.2.0.2/5678"),
+        "{sessions}"
+    );
+}
