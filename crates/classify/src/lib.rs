@@ -17,10 +17,12 @@
 //! rules in that bucket in full. Tables are visited best-priority first and the search stops
 //! as soon as no table left can hold a better rule than the one found.
 
+mod addr;
 mod classbench;
 mod rule;
 mod tuple;
 
+pub use addr::{Addr, Key6};
 pub use classbench::{parse_classbench, ParseError};
 pub use rule::{Header, Linear, PortRange, Prefix, Rule};
 pub use tuple::{Classifier, ClassifierStats};

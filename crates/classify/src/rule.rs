@@ -1,35 +1,34 @@
-//! Rules, packet headers, and the linear first-match scan that defines what is right.
+//! Rules, packet headers, and the linear first-match scan that defines what is right. IPv4
+//! by default; the same types over `u128` are IPv6.
 
-/// An IPv4 prefix.
+use crate::addr::Addr;
+
+/// A prefix: IPv4 (`u32`) or IPv6 (`u128`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Prefix {
-    pub addr: u32,
+pub struct Prefix<A: Addr = u32> {
+    pub addr: A,
     pub len: u8,
 }
 
-impl Prefix {
-    pub const ANY: Prefix = Prefix { addr: 0, len: 0 };
+impl<A: Addr> Prefix<A> {
+    pub const ANY: Prefix<A> = Prefix {
+        addr: A::ZERO,
+        len: 0,
+    };
 
-    /// The prefix with host bits cleared; `len` is capped at 32.
-    pub fn new(addr: u32, len: u8) -> Prefix {
-        let len = len.min(32);
+    /// The prefix with host bits cleared; `len` is capped at the address's bits.
+    pub fn new(addr: A, len: u8) -> Prefix<A> {
+        let len = len.min(A::BITS);
         Prefix {
-            addr: addr & mask(len),
+            addr: addr & A::mask(len),
             len,
         }
     }
 
     #[inline(always)]
-    pub fn contains(&self, a: u32) -> bool {
-        a & mask(self.len) == self.addr
+    pub fn contains(&self, a: A) -> bool {
+        a & A::mask(self.len) == self.addr
     }
-}
-
-#[inline(always)]
-pub(crate) fn mask(len: u8) -> u32 {
-    u32::MAX
-        .checked_shl(32 - u32::from(len.min(32)))
-        .unwrap_or(0)
 }
 
 /// An inclusive port range.
@@ -63,17 +62,17 @@ impl PortRange {
 
 /// A 5-tuple rule. Which action it stands for is the caller's (the rule's index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Rule {
-    pub src: Prefix,
-    pub dst: Prefix,
+pub struct Rule<A: Addr = u32> {
+    pub src: Prefix<A>,
+    pub dst: Prefix<A>,
     pub sport: PortRange,
     pub dport: PortRange,
     /// None: any protocol.
     pub proto: Option<u8>,
 }
 
-impl Rule {
-    pub const ANY: Rule = Rule {
+impl<A: Addr> Rule<A> {
+    pub const ANY: Rule<A> = Rule {
         src: Prefix::ANY,
         dst: Prefix::ANY,
         sport: PortRange::ANY,
@@ -83,8 +82,12 @@ impl Rule {
 
     /// A header this rule matches, drawn with `next` (random u32s): for tests and benchmarks.
     /// A protocol the rule leaves open is one of TCP, UDP, ICMP and GRE.
-    pub fn sample(&self, next: &mut impl FnMut() -> u32) -> Header {
-        let mut addr = |p: Prefix| p.addr | (next() & !mask(p.len));
+    pub fn sample(&self, next: &mut impl FnMut() -> u32) -> Header<A> {
+        let mut addr = |p: Prefix<A>| {
+            let host = A::from_words(next);
+            // The prefix's bits, and the rest from `host`.
+            p.addr | (host & !A::mask(p.len))
+        };
         let (src, dst) = (addr(self.src), addr(self.dst));
         let mut port = |r: PortRange| r.lo + (next() % (u32::from(r.hi - r.lo) + 1)) as u16;
         let (sport, dport) = (port(self.sport), port(self.dport));
@@ -98,7 +101,7 @@ impl Rule {
     }
 
     #[inline(always)]
-    pub fn matches(&self, h: &Header) -> bool {
+    pub fn matches(&self, h: &Header<A>) -> bool {
         self.src.contains(h.src)
             && self.dst.contains(h.dst)
             && self.sport.contains(h.sport)
@@ -113,27 +116,27 @@ impl Rule {
 /// What a packet is classified by. Ports are 0 for protocols without them (ICMP type and
 /// code may be carried in them by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Header {
-    pub src: u32,
-    pub dst: u32,
+pub struct Header<A: Addr = u32> {
+    pub src: A,
+    pub dst: A,
     pub sport: u16,
     pub dport: u16,
     pub proto: u8,
 }
 
 /// The definition: the first rule that matches, by scanning them all in order.
-pub struct Linear {
-    rules: Vec<Rule>,
+pub struct Linear<A: Addr = u32> {
+    rules: Vec<Rule<A>>,
 }
 
-impl Linear {
-    pub fn new(rules: &[Rule]) -> Linear {
+impl<A: Addr> Linear<A> {
+    pub fn new(rules: &[Rule<A>]) -> Linear<A> {
         Linear {
             rules: rules.to_vec(),
         }
     }
 
-    pub fn classify(&self, h: &Header) -> Option<u32> {
+    pub fn classify(&self, h: &Header<A>) -> Option<u32> {
         self.rules
             .iter()
             .position(|r| r.matches(h))

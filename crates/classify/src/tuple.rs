@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::rule::{mask, Header, Rule};
+use crate::addr::Addr;
+use crate::rule::{Header, Rule};
 
 /// Bits fixed per field: source, destination, source port, destination port, protocol.
 type Tuple = [u8; 5];
@@ -14,7 +15,7 @@ const BUCKET_LIMIT: usize = 32;
 /// (checked in full), so a policy of many host routes does not need 33 tables per field.
 const ADDR_STEP: u8 = 16;
 
-fn tuple_of(r: &Rule) -> Tuple {
+fn tuple_of<A: Addr>(r: &Rule<A>) -> Tuple {
     [
         r.src.len,
         r.dst.len,
@@ -51,34 +52,24 @@ fn fits(table: Tuple, rule: Tuple) -> bool {
     table.iter().zip(rule).all(|(t, r)| *t <= r)
 }
 
-/// The 104 bits a key is made of: source, destination, ports, protocol.
-#[inline(always)]
-fn pack(src: u32, dst: u32, sport: u16, dport: u16, proto: u8) -> u128 {
-    (u128::from(src) << 72)
-        | (u128::from(dst) << 40)
-        | (u128::from(sport) << 24)
-        | (u128::from(dport) << 8)
-        | u128::from(proto)
-}
-
 fn port_mask(len: u8) -> u16 {
     u16::MAX
         .checked_shl(16 - u32::from(len.min(16)))
         .unwrap_or(0)
 }
 
-fn key_mask(t: Tuple) -> u128 {
-    pack(
-        mask(t[0]),
-        mask(t[1]),
+fn key_mask<A: Addr>(t: Tuple) -> A::Key {
+    A::pack(
+        A::mask(t[0]),
+        A::mask(t[1]),
         port_mask(t[2]),
         port_mask(t[3]),
         if t[4] == 8 { 0xff } else { 0 },
     )
 }
 
-fn rule_key(r: &Rule) -> u128 {
-    pack(
+fn rule_key<A: Addr>(r: &Rule<A>) -> A::Key {
+    A::pack(
         r.src.addr,
         r.dst.addr,
         r.sport.lo,
@@ -87,28 +78,21 @@ fn rule_key(r: &Rule) -> u128 {
     )
 }
 
-#[inline(always)]
-fn hash(k: u128) -> u64 {
-    let x = (k as u64) ^ ((k >> 64) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let x = (x ^ (x >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^ (x >> 29)
-}
-
 /// One bucket: its key and its rules (`start..start + len` in the arena, best first).
 #[derive(Clone, Copy, Default)]
-struct Slot {
-    key: u128,
+struct Slot<K> {
+    key: K,
     start: u32,
     /// 0: an empty slot.
     len: u32,
 }
 
-struct Table {
-    mask: u128,
+struct Table<A: Addr> {
+    mask: A::Key,
     /// The best (lowest) rule index in the table: tables are visited in this order and the
     /// search stops at the first whose best cannot beat what was found.
     best: u32,
-    slots: Box<[Slot]>,
+    slots: Box<[Slot<A::Key>]>,
     slot_mask: usize,
     /// A Bloom filter over the table's keys (two bits a key, 16 bits a key in all): most
     /// probes are for keys the table does not have, and the filter answers those from a few
@@ -124,7 +108,7 @@ fn bloom_bits(h: u64, mask: u64) -> (u64, u64) {
     ((h >> 40) & mask, (h >> 20) & mask)
 }
 
-impl Table {
+impl<A: Addr> Table<A> {
     #[inline(always)]
     fn may_have(&self, h: u64) -> bool {
         let (a, b) = bloom_bits(h, self.bloom_mask);
@@ -133,7 +117,7 @@ impl Table {
     }
 
     #[inline(always)]
-    fn find_from(&self, k: u128, mut i: usize) -> Option<Slot> {
+    fn find_from(&self, k: A::Key, mut i: usize) -> Option<Slot<A::Key>> {
         loop {
             let s = self.slots[i];
             if s.len == 0 {
@@ -162,11 +146,11 @@ pub struct ClassifierStats {
 /// instead of chasing indices into the rule list.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Compiled {
-    src: u32,
-    src_mask: u32,
-    dst: u32,
-    dst_mask: u32,
+struct Compiled<A: Addr> {
+    src: A,
+    src_mask: A,
+    dst: A,
+    dst_mask: A,
     sport: (u16, u16),
     dport: (u16, u16),
     index: u32,
@@ -174,13 +158,13 @@ struct Compiled {
     proto_mask: u8,
 }
 
-impl Compiled {
-    fn new(r: &Rule, index: u32) -> Compiled {
+impl<A: Addr> Compiled<A> {
+    fn new(r: &Rule<A>, index: u32) -> Compiled<A> {
         Compiled {
             src: r.src.addr,
-            src_mask: mask(r.src.len),
+            src_mask: A::mask(r.src.len),
             dst: r.dst.addr,
-            dst_mask: mask(r.dst.len),
+            dst_mask: A::mask(r.dst.len),
             sport: (r.sport.lo, r.sport.hi),
             dport: (r.dport.lo, r.dport.hi),
             index,
@@ -190,7 +174,7 @@ impl Compiled {
     }
 
     #[inline(always)]
-    fn matches(&self, h: &Header) -> bool {
+    fn matches(&self, h: &Header<A>) -> bool {
         (h.src & self.src_mask == self.src)
             & (h.dst & self.dst_mask == self.dst)
             & (h.proto & self.proto_mask == self.proto)
@@ -201,24 +185,25 @@ impl Compiled {
     }
 }
 
-/// A compiled rule set. Build with [`Classifier::new`]; immutable afterwards.
-pub struct Classifier {
-    tables: Vec<Table>,
+/// A compiled rule set, IPv4 (`u32`) or IPv6 (`u128`). Build with [`Classifier::new`];
+/// immutable afterwards.
+pub struct Classifier<A: Addr = u32> {
+    tables: Vec<Table<A>>,
     /// The rules, bucket after bucket, best first within each.
-    arena: Box<[Compiled]>,
+    arena: Box<[Compiled<A>]>,
     rules: usize,
 }
 
-impl Classifier {
+impl<A: Addr> Classifier<A> {
     /// Compiles `rules` (index 0 has the highest priority).
-    pub fn new(rules: &[Rule]) -> Classifier {
-        struct Building {
+    pub fn new(rules: &[Rule<A>]) -> Classifier<A> {
+        struct Building<A: Addr> {
             tuple: Tuple,
-            mask: u128,
+            mask: A::Key,
             best: u32,
-            buckets: HashMap<u128, Vec<u32>>,
+            buckets: HashMap<A::Key, Vec<u32>>,
         }
-        let mut building: Vec<Building> = Vec::new();
+        let mut building: Vec<Building<A>> = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             let rt = tuple_of(r);
             let key = rule_key(r);
@@ -238,7 +223,7 @@ impl Classifier {
                     .into_iter()
                     .find(|c| building.iter().all(|t| t.tuple != *c))
                     .unwrap_or(rt);
-                let mask = key_mask(tuple);
+                let mask = key_mask::<A>(tuple);
                 let mut buckets = HashMap::new();
                 buckets.insert(key & mask, vec![i as u32]);
                 building.push(Building {
@@ -250,7 +235,7 @@ impl Classifier {
             }
         }
         let mut arena = Vec::with_capacity(rules.len());
-        let mut tables: Vec<Table> = building
+        let mut tables: Vec<Table<A>> = building
             .into_iter()
             .map(|b| {
                 let n = (b.buckets.len() * 2).next_power_of_two().max(2);
@@ -258,13 +243,13 @@ impl Classifier {
                 let bloom_bits_n = (b.buckets.len() * 16).next_power_of_two().max(64) as u64;
                 let mut bloom = vec![0u64; (bloom_bits_n / 64) as usize].into_boxed_slice();
                 // Sorted so that the arena (and the build) does not depend on hash order.
-                let mut buckets: Vec<(u128, Vec<u32>)> = b.buckets.into_iter().collect();
+                let mut buckets: Vec<(A::Key, Vec<u32>)> = b.buckets.into_iter().collect();
                 buckets.sort_by_key(|(_, v)| v[0]);
                 for (key, rs) in buckets {
-                    let (x, y) = bloom_bits(hash(key), bloom_bits_n - 1);
+                    let (x, y) = bloom_bits(A::key_hash(key), bloom_bits_n - 1);
                     bloom[(x >> 6) as usize] |= 1 << (x & 63);
                     bloom[(y >> 6) as usize] |= 1 << (y & 63);
-                    let mut j = hash(key) as usize & (n - 1);
+                    let mut j = A::key_hash(key) as usize & (n - 1);
                     while slots[j].len != 0 {
                         j = (j + 1) & (n - 1);
                     }
@@ -296,15 +281,15 @@ impl Classifier {
 
     /// The index of the first rule that matches `h`, as [`crate::Linear`] would answer.
     #[inline]
-    pub fn classify(&self, h: &Header) -> Option<u32> {
-        let key = pack(h.src, h.dst, h.sport, h.dport, h.proto);
+    pub fn classify(&self, h: &Header<A>) -> Option<u32> {
+        let key = A::pack(h.src, h.dst, h.sport, h.dport, h.proto);
         let mut best = u32::MAX;
         for t in &self.tables {
             if t.best >= best {
                 break;
             }
             let k = key & t.mask;
-            let hk = hash(k);
+            let hk = A::key_hash(k);
             if !t.may_have(hk) {
                 continue;
             }
@@ -328,8 +313,8 @@ impl Classifier {
 
     /// What classifying `h` costs: tables visited, slots read (visits the filter let
     /// through), rules checked. For benchmarks and tuning; `classify` does the same walk.
-    pub fn work(&self, h: &Header) -> (usize, usize, usize) {
-        let key = pack(h.src, h.dst, h.sport, h.dport, h.proto);
+    pub fn work(&self, h: &Header<A>) -> (usize, usize, usize) {
+        let key = A::pack(h.src, h.dst, h.sport, h.dport, h.proto);
         let mut best = u32::MAX;
         let mut w = (0, 0, 0);
         for t in &self.tables {
@@ -338,7 +323,7 @@ impl Classifier {
             }
             w.0 += 1;
             let k = key & t.mask;
-            let hk = hash(k);
+            let hk = A::key_hash(k);
             if !t.may_have(hk) {
                 continue;
             }
@@ -379,12 +364,12 @@ impl Classifier {
                 .tables
                 .iter()
                 .map(|t| {
-                    t.slots.len() * std::mem::size_of::<Slot>()
+                    t.slots.len() * std::mem::size_of::<Slot<A::Key>>()
                         + t.bloom.len() * 8
-                        + std::mem::size_of::<Table>()
+                        + std::mem::size_of::<Table<A>>()
                 })
                 .sum::<usize>()
-                + self.arena.len() * std::mem::size_of::<Compiled>(),
+                + self.arena.len() * std::mem::size_of::<Compiled<A>>(),
         }
     }
 

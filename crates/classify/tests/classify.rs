@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use proptest::prelude::*;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use savin_classify::{parse_classbench, Classifier, Header, Linear, PortRange, Prefix, Rule};
 
 fn classbench(name: &str) -> Vec<Rule> {
@@ -124,7 +124,7 @@ proptest! {
 
 #[test]
 fn an_empty_policy_matches_nothing_and_a_catch_all_matches_everything() {
-    let h = Header {
+    let h: Header = Header {
         src: 1,
         dst: 2,
         sport: 3,
@@ -133,4 +133,90 @@ fn an_empty_policy_matches_nothing_and_a_catch_all_matches_everything() {
     };
     assert_eq!(Classifier::new(&[]).classify(&h), None);
     assert_eq!(Classifier::new(&[Rule::ANY]).classify(&h), Some(0));
+}
+
+/// IPv6 prefixes: few distinct /32s and lengths across all 128 bits (so rules nest and
+/// shadow each other in the high and the low halves).
+fn prefix6() -> impl Strategy<Value = Prefix<u128>> {
+    (0u128..4, 0u8..=128, any::<u128>()).prop_map(|(base, len, noise)| {
+        let a = 0x2001_0db8u128 << 96
+            | base << 80
+            | (noise & 0x0003_0000_0000_0000_0000_0000_0000_00ff);
+        Prefix::new(a, len)
+    })
+}
+
+fn rule6() -> impl Strategy<Value = Rule<u128>> {
+    (
+        prefix6(),
+        prefix6(),
+        ports(),
+        ports(),
+        prop_oneof![Just(None), Just(Some(6u8)), Just(Some(58u8))],
+    )
+        .prop_map(|(src, dst, sport, dport, proto)| Rule {
+            src,
+            dst,
+            sport,
+            dport,
+            proto,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// The same classifier over IPv6 headers answers as the linear scan does.
+    #[test]
+    fn agrees_with_a_linear_scan_on_random_ipv6_policies(
+        rules in prop::collection::vec(rule6(), 1..200),
+        seed in any::<u64>(),
+    ) {
+        let c: Classifier<u128> = Classifier::new(&rules);
+        let l = Linear::new(&rules);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut matched = 0;
+        for n in 0..400 {
+            let h = if n % 3 == 0 {
+                Rule::<u128>::ANY.sample(&mut || rng.next_u32())
+            } else {
+                rules[rng.gen_range(0..rules.len())].sample(&mut || rng.next_u32())
+            };
+            let want = l.classify(&h);
+            matched += usize::from(want.is_some());
+            prop_assert_eq!(c.classify(&h), want, "{:?}", h);
+        }
+        prop_assert!(matched > 0);
+    }
+}
+
+#[test]
+fn an_ipv6_header_matches_by_all_128_bits() {
+    let net = |s: &str| u128::from(s.parse::<std::net::Ipv6Addr>().unwrap());
+    let rules = [
+        Rule {
+            dst: Prefix::new(net("2001:db8::80"), 128),
+            dport: PortRange::exact(443),
+            proto: Some(6),
+            ..Rule::ANY
+        },
+        Rule {
+            dst: Prefix::new(net("2001:db8::"), 64),
+            ..Rule::ANY
+        },
+    ];
+    let c = Classifier::new(&rules);
+    let h = |dst: &str, dport: u16| Header {
+        src: net("2001:db8:1::5"),
+        dst: net(dst),
+        sport: 40000,
+        dport,
+        proto: 6,
+    };
+    assert_eq!(c.classify(&h("2001:db8::80", 443)), Some(0));
+    assert_eq!(
+        c.classify(&h("2001:db8::81", 443)),
+        Some(1),
+        "the host bits count"
+    );
+    assert_eq!(c.classify(&h("2001:db8:0:1::80", 443)), None);
 }

@@ -8,11 +8,13 @@ const NIL: u32 = u32::MAX;
 /// and is looked at again then.
 const WHEEL: u64 = 4096;
 
-/// A flow's 5-tuple (IPv4). For ICMP the caller puts the echo identifier in the ports.
+/// A flow's 5-tuple: IPv4 (`u32` addresses, the default) or IPv6 (`u128`). For ICMP the
+/// caller puts the echo identifier in the ports. The session table holds IPv4 keys today;
+/// the flow monitor and IPv6 security key flows by the same type over `u128`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct FlowKey {
-    pub src: u32,
-    pub dst: u32,
+pub struct FlowKey<A = u32> {
+    pub src: A,
+    pub dst: A,
     pub sport: u16,
     pub dport: u16,
     pub proto: u8,
@@ -39,9 +41,11 @@ impl FlowKey {
             proto: k as u8,
         }
     }
+}
 
+impl<A: Copy> FlowKey<A> {
     /// The key of the reply when no address is translated.
-    pub fn reversed(&self) -> FlowKey {
+    pub fn reversed(&self) -> FlowKey<A> {
         FlowKey {
             src: self.dst,
             dst: self.src,

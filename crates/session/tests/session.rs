@@ -505,3 +505,20 @@ fn before_the_syn_ack_a_segment_of_an_older_connection_is_refused_and_leaves_no_
     .unwrap();
     assert_eq!(t.info(id, 0).unwrap().state, State::Established);
 }
+
+#[test]
+fn an_ipv6_flow_key_reverses_as_an_ipv4_one_does() {
+    let k: FlowKey<u128> = FlowKey {
+        src: u128::from("2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap()),
+        dst: u128::from("2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap()),
+        sport: 40000,
+        dport: 443,
+        proto: 6,
+    };
+    let r = k.reversed();
+    assert_eq!(
+        (r.src, r.dst, r.sport, r.dport, r.proto),
+        (k.dst, k.src, 443, 40000, 6)
+    );
+    assert_eq!(r.reversed(), k);
+}
