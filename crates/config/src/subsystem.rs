@@ -179,6 +179,50 @@ pub trait Staged: Send {
 /// One operational command: its canonical words and its `?` help.
 pub type OpCommand = (&'static [&'static str], &'static str);
 
+/// What an operational command answers: typed state, one value per reply, rendered as the
+/// CLI's text or as Junos JSON under the reply's element name (`route-information`,
+/// `arp-table-information`, ...). `| display xml` and NETCONF take their XML from that JSON,
+/// so every view shows the same data.
+pub trait State: Send {
+    /// The CLI's text.
+    fn text(&self) -> String;
+    /// `| display json`: `{"<reply-element>": {...}}`, Junos's element names.
+    fn json(&self) -> serde_json::Value;
+}
+
+/// A reply that is a message (`clear arp`): the text, and in JSON and XML an `output`
+/// element, as Junos answers an RPC whose reply is text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message(pub String);
+
+impl State for Message {
+    fn text(&self) -> String {
+        self.0.clone()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({ "output": self.0 })
+    }
+}
+
+/// A reply whose command does not have a typed state of its own yet: both views, rendered
+/// when the command ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub text: String,
+    pub json: serde_json::Value,
+}
+
+impl State for Rendered {
+    fn text(&self) -> String {
+        self.text.clone()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        self.json.clone()
+    }
+}
+
 /// Operational commands answered by a part of the system (`show route`, `show arp`,
 /// `clear arp`): the management session matches the words (with abbreviations and `?`) and
 /// hands over the rest.
@@ -186,7 +230,7 @@ pub trait Operational: Send + Sync {
     /// The commands answered, with every prefix that `?` should list (`show`, `show route`).
     fn commands(&self) -> &'static [OpCommand];
 
-    /// Runs `command` (canonical words, as listed) with the words after it; `json` for
-    /// `| display json`. Errors are shown to the user as they are.
-    fn run(&self, command: &[&str], args: &[String], json: bool) -> Result<String, String>;
+    /// Runs `command` (canonical words, as listed) with the words after it. Errors are shown
+    /// to the user as they are.
+    fn run(&self, command: &[&str], args: &[String]) -> Result<Box<dyn State>, String>;
 }

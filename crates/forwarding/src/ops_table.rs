@@ -1,13 +1,26 @@
 //! The forwarding plane's operational commands, described once: words, help and handler.
 
+use savin_config::subsystem::{Message, State};
+
+/// A typed reply, or the error to show.
+pub(crate) type Answered = Result<Box<dyn State>, String>;
+
 /// How an operational command is answered.
 pub(crate) enum Answer {
     /// Words only, for `?` and completion (`show security`).
     Prefix,
     /// From the RIB, on the asking thread.
-    Rib(fn(&crate::route_show::RibShared, &[String], bool) -> Result<String, String>),
-    /// On the control thread.
-    Control(fn(&mut crate::control::Control, &[String], bool) -> Result<String, String>),
+    Rib(fn(&crate::route_show::RibShared, &[String]) -> Answered),
+    /// On the control thread, as typed state.
+    Control(fn(&mut crate::control::Control, &[String]) -> Answered),
+    /// On the control thread, by a renderer not yet given a typed state: it makes the text
+    /// (false) or the JSON (true), and is run for both.
+    Views(fn(&mut crate::control::Control, &[String], bool) -> Result<String, String>),
+}
+
+/// A message reply (what a `clear` command did; empty when there is nothing to say).
+fn message(text: impl Into<String>) -> Answered {
+    Ok(Box::new(Message(text.into())))
 }
 
 /// One operational command, described once: its words and `?` help for dispatch and
@@ -45,7 +58,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["clear", "security", "flow", "session"],
         help: "Clear sessions (source-prefix, destination-prefix, destination-port, protocol)",
-        answer: Answer::Control(|c, a, _| c.clear_sessions(a)),
+        answer: Answer::Control(|c, a| c.clear_sessions(a).and_then(message)),
     },
     OpDef {
         words: &["show", "security"],
@@ -61,12 +74,12 @@ pub(crate) const OPS: &[OpDef] = &[
         words: &["show", "security", "flow", "session"],
         help:
             "Show sessions (source-prefix, destination-prefix, destination-port, protocol, summary)",
-        answer: Answer::Control(|c, a, j| c.show_sessions(a, j)),
+        answer: Answer::Control(|c, a| c.show_sessions(a)),
     },
     OpDef {
         words: &["show", "security", "policies"],
         help: "Show security policies (hit-count: matches per policy)",
-        answer: Answer::Control(|c, a, j| match a.first().map(String::as_str) {
+        answer: Answer::Views(|c, a, j| match a.first().map(String::as_str) {
             None => Ok(c.show_policies(j)),
             Some("hit-count") if a.len() == 1 => Ok(c.show_policy_hits(j)),
             Some(w) => Err(format!("syntax error: unexpected '{w}'")),
@@ -80,9 +93,9 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["clear", "security", "policies", "hit-count"],
         help: "Clear the policy hit counts",
-        answer: Answer::Control(|c, _, _| {
+        answer: Answer::Control(|c, _| {
             c.clear_hits(crate::hits::POLICY);
-            Ok(String::new())
+            message("")
         }),
     },
     OpDef {
@@ -93,7 +106,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "screen", "statistics"],
         help: "Show screen statistics (zone NAME)",
-        answer: Answer::Control(|c, a, j| c.show_screen_statistics(a, j)),
+        answer: Answer::Views(|c, a, j| c.show_screen_statistics(a, j)),
     },
     OpDef {
         words: &["clear", "security", "screen"],
@@ -103,9 +116,9 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["clear", "security", "screen", "statistics"],
         help: "Clear screen statistics",
-        answer: Answer::Control(|c, _, _| {
+        answer: Answer::Control(|c, _| {
             c.clear_hits(crate::hits::SCREEN);
-            Ok(String::new())
+            message("")
         }),
     },
     OpDef {
@@ -121,12 +134,12 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "nat", "source", "rule"],
         help: "Show source NAT rules (all or NAME)",
-        answer: Answer::Control(|c, a, j| c.show_nat_rules("source", a, j)),
+        answer: Answer::Views(|c, a, j| c.show_nat_rules("source", a, j)),
     },
     OpDef {
         words: &["show", "security", "nat", "source", "pool"],
         help: "Show source NAT pools (all or NAME)",
-        answer: Answer::Control(|c, a, j| c.show_nat_pools("source", a, j)),
+        answer: Answer::Views(|c, a, j| c.show_nat_pools("source", a, j)),
     },
     OpDef {
         words: &["show", "security", "nat", "destination"],
@@ -136,12 +149,12 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "nat", "destination", "rule"],
         help: "Show destination NAT rules (all or NAME)",
-        answer: Answer::Control(|c, a, j| c.show_nat_rules("destination", a, j)),
+        answer: Answer::Views(|c, a, j| c.show_nat_rules("destination", a, j)),
     },
     OpDef {
         words: &["show", "security", "nat", "destination", "pool"],
         help: "Show destination NAT pools (all or NAME)",
-        answer: Answer::Control(|c, a, j| c.show_nat_pools("destination", a, j)),
+        answer: Answer::Views(|c, a, j| c.show_nat_pools("destination", a, j)),
     },
     OpDef {
         words: &["show", "security", "nat", "static"],
@@ -151,20 +164,20 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "nat", "static", "rule"],
         help: "Show static NAT rules (all or NAME)",
-        answer: Answer::Control(|c, a, j| c.show_nat_rules("static", a, j)),
+        answer: Answer::Views(|c, a, j| c.show_nat_rules("static", a, j)),
     },
     OpDef {
         words: &["show", "security", "zones"],
         help: "Show security zones",
-        answer: Answer::Control(|c, _, j| Ok(c.show_zones(j))),
+        answer: Answer::Views(|c, _, j| Ok(c.show_zones(j))),
     },
     OpDef {
         words: &["clear", "arp"],
         help: "Clear address resolution information",
-        answer: Answer::Control(|c, a, _| {
+        answer: Answer::Control(|c, a| {
             no_args(a)?;
             c.clear_arp();
-            Ok(String::new())
+            message("")
         }),
     },
     OpDef {
@@ -175,9 +188,9 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["clear", "interfaces", "statistics"],
         help: "Clear statistics on interfaces",
-        answer: Answer::Control(|c, a, _| {
+        answer: Answer::Control(|c, a| {
             let name = a.first().map(String::as_str).filter(|n| *n != "all");
-            c.clear_statistics(name).map(|_| String::new())
+            c.clear_statistics(name).and_then(|_| message(""))
         }),
     },
     OpDef {
@@ -188,15 +201,18 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["clear", "ipv6", "neighbors"],
         help: "Clear IPv6 neighbor cache information",
-        answer: Answer::Control(|c, _, _| {
+        answer: Answer::Control(|c, _| {
             c.clear_nd();
-            Ok(String::new())
+            message("")
         }),
     },
     OpDef {
         words: &["show", "arp"],
         help: "Show system Address Resolution Protocol table entries",
-        answer: Answer::Control(|c, a, j| no_args(a).map(|()| c.show_arp(j))),
+        answer: Answer::Control(|c, a| {
+            no_args(a)?;
+            Ok(Box::new(c.show_arp()))
+        }),
     },
     OpDef {
         words: &["show", "ipv6"],
@@ -206,7 +222,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "ipv6", "neighbors"],
         help: "Show IPv6 neighbor cache information",
-        answer: Answer::Control(|c, _, j| Ok(c.show_nd(j))),
+        answer: Answer::Control(|c, _| Ok(Box::new(c.show_nd()))),
     },
     OpDef {
         words: &["clear", "ethernet-switching"],
@@ -216,9 +232,9 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["clear", "ethernet-switching", "table"],
         help: "Clear learned MAC addresses",
-        answer: Answer::Control(|c, _, _| {
+        answer: Answer::Control(|c, _| {
             c.clear_fdb();
-            Ok(String::new())
+            message("")
         }),
     },
     OpDef {
@@ -229,7 +245,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "ethernet-switching", "table"],
         help: "Show the MAC address table",
-        answer: Answer::Control(|c, a, j| c.show_fdb(a, j)),
+        answer: Answer::Views(|c, a, j| c.show_fdb(a, j)),
     },
     OpDef {
         words: &["monitor"],
@@ -239,17 +255,17 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["monitor", "interface"],
         help: "Show interface traffic and rates (NAME, or traffic for all)",
-        answer: Answer::Control(|c, a, j| c.monitor_interface(a, j)),
+        answer: Answer::Views(|c, a, j| c.monitor_interface(a, j)),
     },
     OpDef {
         words: &["show", "interfaces"],
         help: "Show interface information",
-        answer: Answer::Control(|c, a, j| c.show_interfaces(a, j)),
+        answer: Answer::Views(|c, a, j| c.show_interfaces(a, j)),
     },
     OpDef {
         words: &["show", "vlans"],
         help: "Show VLAN information",
-        answer: Answer::Control(|c, a, j| c.show_vlans(a, j)),
+        answer: Answer::Views(|c, a, j| c.show_vlans(a, j)),
     },
     OpDef {
         words: &["show", "route"],
@@ -259,12 +275,12 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "route", "forwarding-table"],
         help: "Show forwarding table information",
-        answer: Answer::Control(|c, a, j| no_args(a).map(|()| c.show_forwarding_table(j))),
+        answer: Answer::Views(|c, a, j| no_args(a).map(|()| c.show_forwarding_table(j))),
     },
     OpDef {
         words: &["show", "system", "statistics"],
         help: "Show statistics for protocol",
-        answer: Answer::Control(|c, a, j| no_args(a).map(|()| c.show_statistics(j))),
+        answer: Answer::Views(|c, a, j| no_args(a).map(|()| c.show_statistics(j))),
     },
 ];
 

@@ -20,7 +20,9 @@ use savin_rib::{
 use serde_json::{json, Value};
 
 use crate::control::host_len;
-use crate::show::{age, logical, pretty};
+use savin_config::subsystem::State;
+
+use crate::show::{age, logical};
 
 /// Prefixes read under one hold of the read lock.
 const CHUNK: usize = 2048;
@@ -127,36 +129,78 @@ fn mark(e: &Entry, c: &Candidate) -> char {
     }
 }
 
-fn since(c: &Candidate) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(c.since)
+/// `show route`: the typed reply (`route-information`), rendered as text, JSON and XML from
+/// the same rows. Rows are compact copies of what the RIB holds (names and ages are rendered
+/// when shown), taken a chunk at a time under the read lock.
+pub struct RouteInformation {
+    tables: Vec<RouteTable>,
+    detail: bool,
+    /// Each port slot's netdev name, for the hops' interfaces.
+    names: std::sync::Arc<Vec<String>>,
 }
 
-/// Renders routes: the RIB under a read lock, and the port names.
-struct View<'a> {
-    nhs: &'a NextHopTable,
-    names: &'a [String],
+struct RouteTable {
+    name: &'static str,
+    counts: Summary,
+    rows: Vec<Rt>,
 }
 
-impl View<'_> {
-    fn ifl(&self, port: u32) -> String {
-        match self.names.get(port as usize) {
-            Some(n) if !n.is_empty() => logical(n),
-            _ => format!("port{port}"),
-        }
-    }
+/// One destination and its shown candidates.
+struct Rt {
+    dst: (IpAddr, u8),
+    /// Candidates in all (`show route detail`: "N entries"), and whether one is active.
+    total: usize,
+    announced: bool,
+    entries: Vec<RtEntry>,
+}
 
-    /// The hops of a candidate as shown: a route that carries traffic shows its usable
-    /// members (selected); a hidden one shows all it has.
-    fn shown_hops(&self, c: &Candidate) -> Vec<(Hop, bool)> {
-        let mask = self.nhs.usable(c.nh);
-        self.nhs
+struct RtEntry {
+    mark: char,
+    protocol: Protocol,
+    preference: u32,
+    metric: u32,
+    /// When it became what it is (seconds since the epoch).
+    since: u64,
+    /// The hops as shown, and whether each is selected (carries traffic).
+    hops: Vec<(Hop, bool)>,
+    inactive: Option<Inactive>,
+}
+
+impl RtEntry {
+    fn of(e: &Entry, c: &Candidate, nhs: &NextHopTable) -> RtEntry {
+        // A route that carries traffic shows its usable members (selected); a hidden one
+        // shows all it has.
+        let mask = nhs.usable(c.nh);
+        let hops = nhs
             .hops(c.nh)
             .hops()
             .iter()
             .enumerate()
             .filter(|(i, _)| mask == 0 || mask & (1 << i) != 0)
             .map(|(i, h)| (*h, mask & (1 << i) != 0))
-            .collect()
+            .collect();
+        RtEntry {
+            mark: mark(e, c),
+            protocol: c.source.protocol,
+            preference: c.preference,
+            metric: c.metric,
+            since: c.since,
+            hops,
+            inactive: e.inactive_reason(c, nhs),
+        }
+    }
+
+    fn age(&self) -> String {
+        age(SystemTime::UNIX_EPOCH + Duration::from_secs(self.since))
+    }
+}
+
+impl RouteInformation {
+    fn ifl(&self, port: u32) -> String {
+        match self.names.get(port as usize) {
+            Some(n) if !n.is_empty() => logical(n),
+            _ => format!("port{port}"),
+        }
     }
 
     fn hop_text(&self, h: Hop, selected: bool) -> String {
@@ -187,16 +231,8 @@ impl View<'_> {
     }
 
     /// One destination, in the brief text form.
-    fn text(&self, out: &mut String, dst: &str, e: &Entry, q: &Query) {
-        let shown: Vec<&Candidate> = e
-            .candidates()
-            .iter()
-            .filter(|c| q.shows(e, c, self.nhs))
-            .collect();
-        if q.detail {
-            self.detail(out, dst, e, &shown);
-            return;
-        }
+    fn text_row(&self, out: &mut String, rt: &Rt) {
+        let dst = format!("{}/{}", rt.dst.0, rt.dst.1);
         // Junos moves the rest to the next line when the prefix is too long.
         if dst.len() > 18 {
             let _ = writeln!(out, "{dst}");
@@ -204,79 +240,45 @@ impl View<'_> {
         } else {
             let _ = write!(out, "{dst:<18}");
         }
-        for (i, c) in shown.iter().enumerate() {
+        for (i, c) in rt.entries.iter().enumerate() {
             if i > 0 {
                 let _ = write!(out, "{:<18}", "");
             }
             let _ = writeln!(
                 out,
                 " {}[{}/{}] {}",
-                mark(e, c),
-                c.source.protocol.name(),
+                c.mark,
+                c.protocol.name(),
                 c.preference,
-                age(since(c))
+                c.age()
             );
-            for (h, sel) in self.shown_hops(c) {
+            for &(h, sel) in &c.hops {
                 let _ = writeln!(out, "                    {}", self.hop_text(h, sel));
             }
         }
     }
 
-    /// One destination as JSON.
-    fn json(&self, dst: &str, e: &Entry, q: &Query) -> Value {
-        let entries: Vec<Value> = e
-            .candidates()
-            .iter()
-            .filter(|c| q.shows(e, c, self.nhs))
-            .map(|c| self.entry_json(e, c))
-            .collect();
-        json!({"rt-destination": dst, "rt-entry": entries})
-    }
-
-    fn entry_json(&self, e: &Entry, c: &Candidate) -> Value {
-        let nh: Vec<Value> = self
-            .shown_hops(c)
-            .into_iter()
-            .map(|(h, sel)| self.hop_json(h, sel))
-            .collect();
-        let mut v = json!({
-            "active-tag": mark(e, c).to_string(),
-            "protocol-name": c.source.protocol.name(),
-            "preference": c.preference,
-            "age": age(since(c)),
-            "nh": nh,
-        });
-        if e.is_active(c) {
-            v["current-active"] = json!(true);
-        }
-        if e.is_last_active(c) {
-            v["last-active"] = json!(true);
-        }
-        if c.metric != 0 {
-            v["metric"] = json!(c.metric);
-        }
-        if let Some(r) = e.inactive_reason(c, self.nhs) {
-            v["inactive-reason"] = json!(inactive_text(r));
-        }
-        v
-    }
-
     /// `show route detail`: one block per prefix, one paragraph per route.
-    fn detail(&self, out: &mut String, dst: &str, e: &Entry, shown: &[&Candidate]) {
-        let announced = usize::from(e.active().is_some());
-        let n = e.candidates().len();
+    fn detail_row(&self, out: &mut String, rt: &Rt) {
+        let n = rt.total;
         let entries = if n == 1 { "entry" } else { "entries" };
-        let _ = writeln!(out, "{dst} ({n} {entries}, {announced} announced)");
-        for c in shown {
+        let _ = writeln!(
+            out,
+            "{}/{} ({n} {entries}, {} announced)",
+            rt.dst.0,
+            rt.dst.1,
+            usize::from(rt.announced)
+        );
+        for c in &rt.entries {
+            let active = c.mark == '*';
             let _ = writeln!(
                 out,
                 "        {}{:<7}Preference: {}",
-                if e.is_active(c) { '*' } else { ' ' },
-                c.source.protocol.name(),
+                if active { '*' } else { ' ' },
+                c.protocol.name(),
                 c.preference
             );
-            let hops = self.shown_hops(c);
-            let kind = match hops.first().map(|(h, _)| *h) {
+            let kind = match c.hops.first().map(|(h, _)| *h) {
                 Some(Hop::Gateway(..)) => "Router",
                 Some(Hop::Connected(_)) => "Interface",
                 Some(Hop::Local(_)) => "Local",
@@ -285,7 +287,7 @@ impl View<'_> {
                 Some(Hop::Unresolved(_)) | None => "Unusable",
             };
             let _ = writeln!(out, "                Next hop type: {kind}");
-            for (h, sel) in hops {
+            for &(h, sel) in &c.hops {
                 let text = self.hop_text(h, false);
                 let text = text.trim_start();
                 let sel = if sel && matches!(h, Hop::Gateway(..) | Hop::Connected(_)) {
@@ -295,17 +297,80 @@ impl View<'_> {
                 };
                 let _ = writeln!(out, "                Next hop: {text}{sel}");
             }
-            let state = if e.is_active(c) {
-                "<Active Int>"
-            } else {
-                "<Int>"
-            };
+            let state = if active { "<Active Int>" } else { "<Int>" };
             let _ = writeln!(out, "                State: {state}");
-            if let Some(r) = e.inactive_reason(c, self.nhs) {
+            if let Some(r) = c.inactive {
                 let _ = writeln!(out, "                Inactive reason: {}", inactive_text(r));
             }
-            let _ = writeln!(out, "                Age: {}", age(since(c)));
+            let _ = writeln!(out, "                Age: {}", c.age());
         }
+    }
+
+    fn entry_json(&self, c: &RtEntry) -> Value {
+        let nh: Vec<Value> = c.hops.iter().map(|&(h, s)| self.hop_json(h, s)).collect();
+        let mut v = json!({
+            "active-tag": c.mark.to_string(),
+            "protocol-name": c.protocol.name(),
+            "preference": c.preference,
+            "age": c.age(),
+            "nh": nh,
+        });
+        if c.mark == '*' {
+            v["current-active"] = json!(true);
+        }
+        if c.mark == '-' {
+            v["last-active"] = json!(true);
+        }
+        if c.metric != 0 {
+            v["metric"] = json!(c.metric);
+        }
+        if let Some(r) = c.inactive {
+            v["inactive-reason"] = json!(inactive_text(r));
+        }
+        v
+    }
+}
+
+impl State for RouteInformation {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for t in &self.tables {
+            out.push_str(&table_header(t.name, &t.counts));
+            if !self.detail {
+                out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
+            }
+            for rt in &t.rows {
+                if self.detail {
+                    self.detail_row(&mut out, rt);
+                } else {
+                    self.text_row(&mut out, rt);
+                }
+            }
+        }
+        out
+    }
+
+    fn json(&self) -> Value {
+        let list: Vec<Value> = self
+            .tables
+            .iter()
+            .map(|t| {
+                let rt: Vec<Value> = t
+                    .rows
+                    .iter()
+                    .map(|rt| {
+                        let entries: Vec<Value> =
+                            rt.entries.iter().map(|c| self.entry_json(c)).collect();
+                        json!({"rt-destination": format!("{}/{}", rt.dst.0, rt.dst.1),
+                            "rt-entry": entries})
+                    })
+                    .collect();
+                let mut v = table_json(t.name, &t.counts);
+                v["rt"] = json!(rt);
+                v
+            })
+            .collect();
+        json!({"route-information": {"route-table": list}})
     }
 }
 
@@ -341,81 +406,36 @@ fn first_addr<A: Addr>() -> A {
     A::from_ip(ip).expect("the family's own zero address")
 }
 
-/// What a table shows: rendered text or JSON rows, and how many destinations.
-enum Rows {
-    Text(String),
-    Json(Vec<Value>),
-}
-
-/// Where rendered rows go: a chunk's worth under the read lock, then appended to the whole
-/// after the lock is released (growing a large output copies it; not while writers wait).
-struct Sink<'q> {
-    q: &'q Query,
-    json_out: bool,
-    chunk_text: String,
-    chunk_js: Vec<Value>,
-    text: String,
-    js: Vec<Value>,
-    shown: usize,
-}
-
-impl Sink<'_> {
-    fn row<A: Addr>(&mut self, view: &View, p: Prefix<A>, e: &Entry) {
-        let dst = p.to_string();
-        if self.json_out {
-            self.chunk_js.push(view.json(&dst, e, self.q));
-        } else {
-            view.text(&mut self.chunk_text, &dst, e, self.q);
-        }
-        self.shown += 1;
-    }
-
-    fn flush(&mut self) {
-        self.text.push_str(&self.chunk_text);
-        self.chunk_text.clear();
-        self.js.append(&mut self.chunk_js);
-    }
-
-    fn finish(mut self) -> (usize, Rows) {
-        self.flush();
-        let rows = if self.json_out {
-            Rows::Json(self.js)
-        } else {
-            Rows::Text(self.text)
-        };
-        (self.shown, rows)
+/// Copies the shown rows of one destination.
+fn row<A: Addr>(q: &Query, nhs: &NextHopTable, p: Prefix<A>, e: &Entry) -> Rt {
+    let entries: Vec<RtEntry> = e
+        .candidates()
+        .iter()
+        .filter(|c| q.shows(e, c, nhs))
+        .map(|c| RtEntry::of(e, c, nhs))
+        .collect();
+    Rt {
+        dst: (p.addr().to_ip(), p.length()),
+        total: e.candidates().len(),
+        announced: e.active().is_some(),
+        entries,
     }
 }
 
-fn rows<A: Addr>(
-    shared: &RibShared,
-    pick: Pick<A>,
-    q: &Query,
-    names: &[String],
-    json_out: bool,
-) -> (usize, Rows) {
-    let mut sink = Sink {
-        q,
-        json_out,
-        chunk_text: String::new(),
-        chunk_js: Vec::new(),
-        text: String::new(),
-        js: Vec::new(),
-        shown: 0,
-    };
+fn rows<A: Addr>(shared: &RibShared, pick: Pick<A>, q: &Query) -> Vec<Rt> {
+    let mut out = Vec::new();
     let Some((ip, len, bare)) = q.filter else {
         let all = Prefix::new(first_addr::<A>(), 0);
-        walk(shared, pick, all, names, &mut sink);
-        return sink.finish();
+        walk(shared, pick, all, q, &mut out);
+        return out;
     };
     let Some(addr) = A::from_ip(ip) else {
-        return sink.finish();
+        return out;
     };
     let p = Prefix::new(addr, len);
     if bare || q.exact {
         let rib = shared.read();
         let nhs = rib.next_hops();
-        let view = View { nhs, names };
         let table = pick(&rib);
         let visible = |e: &Entry| e.candidates().iter().any(|c| q.shows(e, c, nhs));
         // Junos: an address alone is the longest match.
@@ -425,40 +445,40 @@ fn rows<A: Addr>(
             table.longest_match(addr, visible)
         };
         if let Some((p, e)) = hit {
-            sink.row(&view, p, e);
+            out.push(row(q, nhs, p, e));
         }
-        drop(rib);
-        return sink.finish();
+        return out;
     }
-    walk(shared, pick, p, names, &mut sink);
-    sink.finish()
+    walk(shared, pick, p, q, &mut out);
+    out
 }
 
-/// Walks the destinations inside `outer` that the query shows, a chunk per read lock.
+/// Walks the destinations inside `outer` that the query shows, a chunk per read lock; rows
+/// are copied under the lock and rendered after it.
 fn walk<A: Addr>(
     shared: &RibShared,
     pick: Pick<A>,
     outer: Prefix<A>,
-    names: &[String],
-    sink: &mut Sink,
+    q: &Query,
+    out: &mut Vec<Rt>,
 ) {
-    let q = sink.q;
     let mut after = None;
+    let mut chunk = Vec::with_capacity(CHUNK);
     loop {
         let rib = shared.read();
         let nhs = rib.next_hops();
-        let view = View { nhs, names };
         let mut n = 0;
         for (p, e) in pick(&rib).within_after(outer, after).take(CHUNK) {
             n += 1;
             after = Some(*p);
             let longer_ok = !q.longer || p.length() > outer.length();
             if longer_ok && e.candidates().iter().any(|c| q.shows(e, c, nhs)) {
-                sink.row(&view, *p, e);
+                chunk.push(row(q, nhs, *p, e));
             }
         }
         drop(rib);
-        sink.flush();
+        // Appended after the lock is released (growing a large list copies it).
+        out.append(&mut chunk);
         if n < CHUNK {
             return;
         }
@@ -466,72 +486,51 @@ fn walk<A: Addr>(
 }
 
 /// `show route ...`, on the caller's thread.
-pub fn show_route(shared: &RibShared, args: &[String], json_out: bool) -> Result<String, String> {
+pub fn show_route(shared: &RibShared, args: &[String]) -> Result<Box<dyn State>, String> {
     let q = Query::parse(args)?;
     let names = shared.names.load_full();
     let v4: Pick<u32> = |r| &r.inet;
     let v6: Pick<u128> = |r| &r.inet6;
     let wanted = |name: &str| q.table.as_deref().is_none_or(|t| t == name);
-    let mut tables: Vec<(&str, Summary, usize, Rows)> = Vec::new();
-    fn table<A: Addr>(
-        shared: &RibShared,
-        pick: Pick<A>,
-        q: &Query,
-        names: &[String],
-        json_out: bool,
-    ) -> (Summary, usize, Rows) {
-        let s = count(shared, pick);
-        let (n, r) = if q.summary {
-            (0, Rows::Text(String::new()))
-        } else {
-            rows(shared, pick, q, names, json_out)
-        };
-        (s, n, r)
-    }
+    let mut tables = Vec::new();
     if wanted("inet.0") {
-        let (s, n, r) = table(shared, v4, &q, &names, json_out);
-        tables.push(("inet.0", s, n, r));
+        let counts = count(shared, v4);
+        let rows = if q.summary {
+            Vec::new()
+        } else {
+            rows(shared, v4, &q)
+        };
+        tables.push(RouteTable {
+            name: "inet.0",
+            counts,
+            rows,
+        });
     }
     if wanted("inet6.0") {
-        let (s, n, r) = table(shared, v6, &q, &names, json_out);
-        tables.push(("inet6.0", s, n, r));
+        let counts = count(shared, v6);
+        let rows = if q.summary {
+            Vec::new()
+        } else {
+            rows(shared, v6, &q)
+        };
+        tables.push(RouteTable {
+            name: "inet6.0",
+            counts,
+            rows,
+        });
     }
     if q.summary {
-        return Ok(summary(
-            tables.into_iter().map(|(n, s, ..)| (n, s)).collect(),
-            json_out,
-        ));
+        return Ok(Box::new(RouteSummaryInformation(
+            tables.into_iter().map(|t| (t.name, t.counts)).collect(),
+        )));
     }
     // Junos prints only the tables with something to show.
-    tables.retain(|(_, s, n, _)| *n > 0 || (q.filter.is_none() && s.destinations > 0));
-    if json_out {
-        let list: Vec<Value> = tables
-            .into_iter()
-            .map(|(name, s, _, r)| {
-                let rt = match r {
-                    Rows::Json(v) => v,
-                    Rows::Text(_) => Vec::new(),
-                };
-                {
-                    let mut t = table_json(name, &s);
-                    t["rt"] = json!(rt);
-                    t
-                }
-            })
-            .collect();
-        return Ok(pretty(json!({"route-information": {"route-table": list}})));
-    }
-    let mut out = String::new();
-    for (name, s, _, r) in tables {
-        out.push_str(&table_header(name, &s));
-        if !q.detail {
-            out.push_str("+ = Active Route, - = Last Active, * = Both\n\n");
-        }
-        if let Rows::Text(t) = r {
-            out.push_str(&t);
-        }
-    }
-    Ok(out)
+    tables.retain(|t| !t.rows.is_empty() || (q.filter.is_none() && t.counts.destinations > 0));
+    Ok(Box::new(RouteInformation {
+        tables,
+        detail: q.detail,
+        names,
+    }))
 }
 
 /// A table's counts as `show route` and `show route summary` name them.
@@ -554,47 +553,55 @@ fn table_header(name: &str, s: &Summary) -> String {
     )
 }
 
-/// `show route summary`.
-fn summary(tables: Vec<(&str, Summary)>, json_out: bool) -> String {
-    // By protocol name (OSPF internal and external are one line, as on Junos).
-    let by_name = |s: &Summary| {
-        let mut m: BTreeMap<(Protocol, &str), (usize, usize)> = BTreeMap::new();
-        let mut seen: BTreeMap<&str, Protocol> = BTreeMap::new();
+/// `show route summary`: `route-summary-information`, each table's counts and its routes
+/// by protocol.
+pub struct RouteSummaryInformation(Vec<(&'static str, Summary)>);
+
+impl RouteSummaryInformation {
+    /// By protocol name (OSPF internal and external are one line, as on Junos).
+    fn by_name(s: &Summary) -> Vec<(&'static str, (usize, usize))> {
+        let mut m: BTreeMap<(Protocol, &'static str), (usize, usize)> = BTreeMap::new();
+        let mut seen: BTreeMap<&'static str, Protocol> = BTreeMap::new();
         for (p, (r, a)) in &s.protocols {
             let first = *seen.entry(p.name()).or_insert(*p);
             let e = m.entry((first, p.name())).or_default();
             e.0 += r;
             e.1 += a;
         }
-        m.into_iter().map(|((_, n), c)| (n, c)).collect::<Vec<_>>()
-    };
-    if json_out {
-        let list: Vec<Value> = tables
+        m.into_iter().map(|((_, n), c)| (n, c)).collect()
+    }
+}
+
+impl State for RouteSummaryInformation {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for (name, s) in &self.0 {
+            out.push_str(&table_header(name, s));
+            for (n, (r, a)) in Self::by_name(s) {
+                let _ = writeln!(out, "{n:>20}: {r:>6} routes, {a:>6} active");
+            }
+        }
+        out
+    }
+
+    fn json(&self) -> Value {
+        let list: Vec<Value> = self
+            .0
             .iter()
             .map(|(name, s)| {
-                let protocols: Vec<Value> = by_name(s)
+                let protocols: Vec<Value> = Self::by_name(s)
                     .into_iter()
                     .map(|(n, (r, a))| {
                         json!({"protocol-name": n, "protocol-route-count": r, "active-route-count": a})
                     })
                     .collect();
-                {
-                    let mut t = table_json(name, s);
-                    t["protocols"] = json!(protocols);
-                    t
-                }
+                let mut t = table_json(name, s);
+                t["protocols"] = json!(protocols);
+                t
             })
             .collect();
-        return pretty(json!({"route-summary-information": {"route-table": list}}));
+        json!({"route-summary-information": {"route-table": list}})
     }
-    let mut out = String::new();
-    for (name, s) in tables {
-        out.push_str(&table_header(name, &s));
-        for (n, (r, a)) in by_name(&s) {
-            let _ = writeln!(out, "{n:>20}: {r:>6} routes, {a:>6} active");
-        }
-    }
-    out
 }
 
 fn inactive_text(r: Inactive) -> &'static str {
@@ -638,7 +645,7 @@ mod tests {
         let listing = {
             let (shared, done) = (shared.clone(), done.clone());
             std::thread::spawn(move || {
-                let out = show_route(&shared, &[], false).unwrap();
+                let out = show_route(&shared, &[]).unwrap().text();
                 done.store(true, Ordering::SeqCst);
                 out
             })

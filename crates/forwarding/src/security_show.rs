@@ -6,10 +6,11 @@ use std::net::Ipv4Addr;
 use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
+use savin_config::subsystem::State;
 use savin_dataplane::ToWorker;
 use savin_security::DEFAULT_POLICY;
 use savin_security::{Action, SecurityStage};
-use savin_session::{Info, State};
+use savin_session::{Info, State as SessionState};
 use serde_json::{json, Value};
 
 use crate::control::Control;
@@ -100,6 +101,102 @@ fn parse_filter(args: &[String]) -> Result<(Filter, bool), String> {
     Ok((Box::new(move |i| tests.iter().all(|t| t(i))), summary))
 }
 
+/// One direction of a session as shown: in (as the first packet came) or out (the reply).
+struct FlowRow {
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    proto: String,
+    interface: String,
+    packets: u64,
+    bytes: u64,
+}
+
+struct SessionRow {
+    id: u32,
+    policy: String,
+    state: &'static str,
+    timeout: u32,
+    remaining: u32,
+    flows: [FlowRow; 2],
+}
+
+/// `show security flow session`: `flow-session-information`.
+pub(crate) struct FlowSessionInformation(Vec<SessionRow>);
+
+const DIRECTIONS: [&str; 2] = ["In", "Out"];
+
+impl State for FlowSessionInformation {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for i in &self.0 {
+            let _ = writeln!(
+                out,
+                "Session ID: {}, Policy name: {}, State: {}, Timeout: {}, Valid",
+                i.id, i.policy, i.state, i.remaining
+            );
+            for (f, dir) in i.flows.iter().zip(DIRECTIONS) {
+                let _ = writeln!(
+                    out,
+                    "  {dir}: {}/{} --> {}/{};{}, If: {}, Pkts: {}, Bytes: {}",
+                    f.src, f.sport, f.dst, f.dport, f.proto, f.interface, f.packets, f.bytes
+                );
+            }
+        }
+        let _ = writeln!(out, "Total sessions: {}", self.0.len());
+        out
+    }
+
+    fn json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .0
+            .iter()
+            .map(|i| {
+                let dirs: Vec<Value> = i
+                    .flows
+                    .iter()
+                    .zip(DIRECTIONS)
+                    .map(|(f, dir)| {
+                        json!({"direction": dir,
+                            "source-address": f.src.to_string(), "source-port": f.sport,
+                            "destination-address": f.dst.to_string(), "destination-port": f.dport,
+                            "protocol": f.proto, "interface-name": f.interface,
+                            "pkt-cnt": f.packets, "byte-cnt": f.bytes})
+                    })
+                    .collect();
+                json!({"session-identifier": i.id, "policy": i.policy,
+                    "configured-timeout": i.timeout, "timeout": i.remaining,
+                    "session-state": i.state, "flow-information": dirs})
+            })
+            .collect();
+        json!({"flow-session-information": {
+            "flow-session": rows, "displayed-session-count": self.0.len()}})
+    }
+}
+
+/// `show security flow session summary`: `flow-session-summary-information`.
+pub(crate) struct FlowSessionSummary {
+    sessions: usize,
+    capacity: usize,
+}
+
+impl State for FlowSessionSummary {
+    fn text(&self) -> String {
+        format!(
+            "Unicast-sessions: {n}\nMulticast-sessions: 0\nSessions-in-use: {n}\n  Valid sessions: {n}\n  Pending sessions: 0\n  Invalidated sessions: 0\nMaximum-sessions: {c}\n",
+            n = self.sessions,
+            c = self.capacity
+        )
+    }
+
+    fn json(&self) -> Value {
+        json!({"flow-session-summary-information": {
+            "active-unicast-sessions": self.sessions, "active-sessions": self.sessions,
+            "max-sessions": self.capacity}})
+    }
+}
+
 impl Control {
     fn sessions(&self, keep: Filter, clear: bool) -> Result<(Vec<Info>, usize), String> {
         let (tx, rx) = sync_channel(1);
@@ -126,77 +223,40 @@ impl Control {
         }
     }
 
-    pub(crate) fn show_sessions(&self, args: &[String], json_out: bool) -> Result<String, String> {
+    pub(crate) fn show_sessions(&self, args: &[String]) -> Result<Box<dyn State>, String> {
         let (keep, summary) = parse_filter(args)?;
         let (list, capacity) = self.sessions(keep, false)?;
         if summary {
-            return Ok(if json_out {
-                pretty(json!({"flow-session-summary-information": {
-                    "active-unicast-sessions": list.len(), "active-sessions": list.len(),
-                    "max-sessions": capacity}}))
-            } else {
-                format!(
-                    "Unicast-sessions: {n}\nMulticast-sessions: 0\nSessions-in-use: {n}\n  Valid sessions: {n}\n  Pending sessions: 0\n  Invalidated sessions: 0\nMaximum-sessions: {capacity}\n",
-                    n = list.len()
-                )
-            });
+            return Ok(Box::new(FlowSessionSummary {
+                sessions: list.len(),
+                capacity,
+            }));
         }
         let flow = |i: &Info, d: usize| {
             let k = if d == 0 { i.key } else { i.reply };
-            (
-                Ipv4Addr::from(k.src),
-                k.sport,
-                Ipv4Addr::from(k.dst),
-                k.dport,
-                proto_name(k.proto),
-                self.ifl(i.ports[d]),
-            )
-        };
-        if json_out {
-            let rows: Vec<Value> = list
-                .iter()
-                .map(|i| {
-                    let dirs: Vec<Value> = (0..2)
-                        .map(|d| {
-                            let (s, sp, t, tp, p, ifl) = flow(i, d);
-                            json!({"direction": if d == 0 { "In" } else { "Out" },
-                                "source-address": s.to_string(), "source-port": sp,
-                                "destination-address": t.to_string(), "destination-port": tp,
-                                "protocol": p, "interface-name": ifl,
-                                "pkt-cnt": i.packets[d], "byte-cnt": i.bytes[d]})
-                        })
-                        .collect();
-                    json!({"session-identifier": i.id, "policy": self.policy_name(i.policy),
-                        "configured-timeout": i.timeout, "timeout": i.remaining,
-                        "session-state": state_name(i.state), "flow-information": dirs})
-                })
-                .collect();
-            return Ok(pretty(json!({"flow-session-information": {
-                "flow-session": rows, "displayed-session-count": list.len()}})));
-        }
-        let mut out = String::new();
-        for i in &list {
-            let _ = writeln!(
-                out,
-                "Session ID: {}, Policy name: {}, State: {}, Timeout: {}, Valid",
-                i.id,
-                self.policy_name(i.policy),
-                state_name(i.state),
-                i.remaining
-            );
-            for d in 0..2 {
-                let (s, sp, t, tp, p, ifl) = flow(i, d);
-                let _ = writeln!(
-                    out,
-                    "  {}: {s}/{sp} --> {t}/{tp};{p}, If: {ifl}, Pkts: {}, Bytes: {}",
-                    if d == 0 { "In" } else { "Out" },
-                    i.packets[d],
-                    i.bytes[d]
-                );
+            FlowRow {
+                src: Ipv4Addr::from(k.src),
+                sport: k.sport,
+                dst: Ipv4Addr::from(k.dst),
+                dport: k.dport,
+                proto: proto_name(k.proto),
+                interface: self.ifl(i.ports[d]),
+                packets: i.packets[d],
+                bytes: i.bytes[d],
             }
-        }
-        let _ = writeln!(out, "Total sessions: {}", list.len());
-        Ok(out)
+        };
+        let rows = list
+            .iter()
+            .map(|i| SessionRow {
+                id: i.id,
+                policy: self.policy_name(i.policy),
+                state: state_name(i.state),
+                timeout: i.timeout,
+                remaining: i.remaining,
+                flows: [flow(i, 0), flow(i, 1)],
+            })
+            .collect();
+        Ok(Box::new(FlowSessionInformation(rows)))
     }
 
     pub(crate) fn clear_sessions(&self, args: &[String]) -> Result<String, String> {
@@ -345,12 +405,12 @@ impl Control {
     }
 }
 
-fn state_name(s: State) -> &'static str {
+fn state_name(s: SessionState) -> &'static str {
     match s {
-        State::Init => "Init",
-        State::Established => "Established",
-        State::Closing => "Closing",
-        State::Closed => "Closed",
-        State::Active => "Active",
+        SessionState::Init => "Init",
+        SessionState::Established => "Established",
+        SessionState::Closing => "Closing",
+        SessionState::Closed => "Closed",
+        SessionState::Active => "Active",
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
-use savin_config::subsystem::{OpCommand, Operational};
+use savin_config::subsystem::{Message, OpCommand, Operational, Rendered, State};
 use savin_dataplane::bridge::PortMode;
 use savin_dataplane::{Counters, DropReason, NextHop, PortCounters};
 use serde_json::{json, Value};
@@ -26,6 +26,99 @@ pub(crate) fn pretty(v: Value) -> String {
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// `show arp`: `arp-table-information`, resolved neighbours as (MAC, address, interface).
+#[derive(Debug, Clone, Default)]
+pub struct ArpTableInformation(Vec<(String, Ipv4Addr, String)>);
+
+impl State for ArpTableInformation {
+    fn text(&self) -> String {
+        let mut out = format!(
+            "{:<17} {:<15} {:<25} {:<23} {}\n",
+            "MAC Address", "Address", "Name", "Interface", "Flags"
+        );
+        for (m, ip, ifl) in &self.0 {
+            let ip = ip.to_string();
+            let _ = writeln!(out, "{m:<17} {ip:<15} {ip:<25} {ifl:<23} none");
+        }
+        let _ = writeln!(out, "Total entries: {}", self.0.len());
+        out
+    }
+
+    fn json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .0
+            .iter()
+            .map(|(m, ip, ifl)| {
+                json!({"mac-address": m, "ip-address": ip.to_string(),
+                    "hostname": ip.to_string(), "interface-name": ifl,
+                    "arp-table-entry-flags": "none"})
+            })
+            .collect();
+        json!({"arp-table-information": {
+            "arp-table-entry": rows, "arp-entry-count": self.0.len()}})
+    }
+}
+
+/// One IPv6 neighbour: address, link-layer address (None: incomplete), seconds since it was
+/// confirmed, interface.
+#[derive(Debug, Clone)]
+pub struct NdRow {
+    ip: std::net::Ipv6Addr,
+    mac: Option<String>,
+    expires_s: u64,
+    interface: String,
+}
+
+/// `show ipv6 neighbors`: `ipv6-nd-information`.
+#[derive(Debug, Clone, Default)]
+pub struct Ipv6NdInformation(Vec<NdRow>);
+
+impl NdRow {
+    fn state(&self) -> &'static str {
+        if self.mac.is_some() {
+            "reachable"
+        } else {
+            "incomplete"
+        }
+    }
+}
+
+impl State for Ipv6NdInformation {
+    fn text(&self) -> String {
+        let mut out = format!(
+            "{:<28} {:<18} {:<11} {:<5} {}\n",
+            "IPv6 Address", "Linklayer Address", "State", "Exp", "Interface"
+        );
+        for e in &self.0 {
+            let m = e.mac.as_deref().unwrap_or("none");
+            let _ = writeln!(
+                out,
+                "{:<28} {m:<18} {:<11} {:<5} {}",
+                e.ip.to_string(),
+                e.state(),
+                e.expires_s,
+                e.interface
+            );
+        }
+        let _ = writeln!(out, "Total entries: {}", self.0.len());
+        out
+    }
+
+    fn json(&self) -> Value {
+        let rows: Vec<Value> = self
+            .0
+            .iter()
+            .map(|e| {
+                json!({"ipv6-nd-neighbor-address": e.ip.to_string(),
+                    "ipv6-nd-neighbor-l2-address": e.mac.as_deref().unwrap_or("none"),
+                    "ipv6-nd-state": e.state(),
+                    "ipv6-nd-interface-name": e.interface})
+            })
+            .collect();
+        json!({"ipv6-nd-information": {"ipv6-nd-entry": rows}})
+    }
 }
 
 fn mac(m: [u8; 6]) -> String {
@@ -197,73 +290,29 @@ impl Control {
         out
     }
 
-    pub fn show_arp(&self, json_out: bool) -> String {
-        let entries: Vec<_> = self
+    pub fn show_arp(&self) -> ArpTableInformation {
+        let entries = self
             .arp
             .entries(self.now())
             .into_iter()
             .filter_map(|e| e.mac.map(|m| (mac(m), e.ip, self.ifl(e.port))))
             .collect();
-        if json_out {
-            let rows: Vec<Value> = entries
-                .iter()
-                .map(|(m, ip, ifl)| {
-                    json!({"mac-address": m, "ip-address": ip.to_string(),
-                        "hostname": ip.to_string(), "interface-name": ifl,
-                        "arp-table-entry-flags": "none"})
-                })
-                .collect();
-            return pretty(json!({"arp-table-information": {
-                "arp-table-entry": rows, "arp-entry-count": entries.len()}}));
-        }
-        let mut out = format!(
-            "{:<17} {:<15} {:<25} {:<23} {}\n",
-            "MAC Address", "Address", "Name", "Interface", "Flags"
-        );
-        for (m, ip, ifl) in &entries {
-            let ip = ip.to_string();
-            let _ = writeln!(out, "{m:<17} {ip:<15} {ip:<25} {ifl:<23} none");
-        }
-        let _ = writeln!(out, "Total entries: {}", entries.len());
-        out
+        ArpTableInformation(entries)
     }
 
-    pub fn show_nd(&self, json_out: bool) -> String {
-        let now = self.now();
-        let entries: Vec<_> = self.nd.entries(now);
-        if json_out {
-            let rows: Vec<Value> = entries
-                .iter()
-                .map(|e| {
-                    json!({"ipv6-nd-neighbor-address": e.ip.to_string(),
-                        "ipv6-nd-neighbor-l2-address": e.mac.map(mac).unwrap_or_else(|| "none".into()),
-                        "ipv6-nd-state": if e.mac.is_some() { "reachable" } else { "incomplete" },
-                        "ipv6-nd-interface-name": self.ifl(e.port)})
-                })
-                .collect();
-            return pretty(json!({"ipv6-nd-information": {"ipv6-nd-entry": rows}}));
-        }
-        let mut out = format!(
-            "{:<28} {:<18} {:<11} {:<5} {}\n",
-            "IPv6 Address", "Linklayer Address", "State", "Exp", "Interface"
-        );
-        for e in &entries {
-            let m = e.mac.map(mac).unwrap_or_else(|| "none".into());
-            let st = if e.mac.is_some() {
-                "reachable"
-            } else {
-                "incomplete"
-            };
-            let _ = writeln!(
-                out,
-                "{:<28} {m:<18} {st:<11} {:<5} {}",
-                e.ip.to_string(),
-                e.age_ms / 1000,
-                self.ifl(e.port)
-            );
-        }
-        let _ = writeln!(out, "Total entries: {}", entries.len());
-        out
+    pub fn show_nd(&self) -> Ipv6NdInformation {
+        let entries = self
+            .nd
+            .entries(self.now())
+            .into_iter()
+            .map(|e| NdRow {
+                ip: e.ip,
+                mac: e.mac.map(mac),
+                expires_s: e.age_ms / 1000,
+                interface: self.ifl(e.port),
+            })
+            .collect();
+        Ipv6NdInformation(entries)
     }
 
     pub fn show_fdb(&self, args: &[String], json_out: bool) -> Result<String, String> {
@@ -840,7 +889,7 @@ impl Operational for Ops {
         &COMMANDS
     }
 
-    fn run(&self, command: &[&str], args: &[String], json_out: bool) -> Result<String, String> {
+    fn run(&self, command: &[&str], args: &[String]) -> Result<Box<dyn State>, String> {
         let running = lock(&self.running);
         let no_args = || match args.first() {
             Some(a) => Err(format!("syntax error: unexpected '{a}'")),
@@ -848,33 +897,28 @@ impl Operational for Ops {
         };
         let Some(engine) = running.engine.as_ref() else {
             // No interfaces committed yet: empty tables.
+            let boxed = |s: Box<dyn State>| Ok(s);
             return match command {
-                ["show", "route"] => Ok(if json_out {
-                    pretty(json!({"route-information": {"route-table": []}}))
-                } else {
-                    String::new()
-                }),
-                ["show", "arp"] => Ok(if json_out {
-                    pretty(
-                        json!({"arp-table-information": {"arp-table-entry": [], "arp-entry-count": 0}}),
-                    )
-                } else {
-                    "Total entries: 0\n".into()
-                }),
-                ["clear", "arp"] | ["clear", "ipv6", "neighbors"] => {
-                    no_args().map(|_| String::new())
+                ["show", "route"] => {
+                    crate::route_show::show_route(&crate::route_show::RibShared::default(), args)
                 }
-                ["show", "ipv6", "neighbors"] => Ok(if json_out {
-                    pretty(json!({"ipv6-nd-information": {"ipv6-nd-entry": []}}))
-                } else {
-                    "Total entries: 0\n".into()
-                }),
+                ["show", "arp"] => {
+                    no_args().and_then(|_| boxed(Box::<ArpTableInformation>::default()))
+                }
+                ["clear", "arp"] | ["clear", "ipv6", "neighbors"] => {
+                    no_args().and_then(|_| boxed(Box::<Message>::default()))
+                }
+                ["show", "ipv6", "neighbors"] => boxed(Box::<Ipv6NdInformation>::default()),
                 ["show", "interfaces"] | ["clear", "interfaces", "statistics"] => {
                     match args.first() {
                         Some(n) if n != "terse" && n != "extensive" && n != "all" => {
                             Err(format!("error: device {n} not found"))
                         }
-                        _ => Ok(String::new()),
+                        _ if command[0] == "clear" => boxed(Box::<Message>::default()),
+                        _ => boxed(Box::new(Rendered {
+                            text: String::new(),
+                            json: json!({"interface-information": {"physical-interface": []}}),
+                        })),
                     }
                 }
                 _ => Err(
@@ -889,12 +933,22 @@ impl Operational for Ops {
             Some(Answer::Rib(f)) => {
                 let rib = engine.rib();
                 drop(running);
-                return f(&rib, args, json_out);
+                return f(&rib, args);
             }
             Some(Answer::Control(f)) => {
                 let (f, caller, args) = (*f, engine.caller(), args.to_vec());
                 drop(running);
-                caller.call(move |c| f(c, &args, json_out))
+                caller.call(move |c| f(c, &args))
+            }
+            Some(Answer::Views(f)) => {
+                let (f, caller, args) = (*f, engine.caller(), args.to_vec());
+                drop(running);
+                caller.call(move |c| {
+                    let text = f(c, &args, false)?;
+                    let json = serde_json::from_str(&f(c, &args, true)?)
+                        .map_err(|e| format!("internal error: {e}"))?;
+                    Ok(Box::new(Rendered { text, json }) as Box<dyn State>)
+                })
             }
             Some(Answer::Prefix) | None => {
                 return Err(format!(

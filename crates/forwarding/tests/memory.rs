@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use savin_config::subsystem::{Changes, Operational, Subsystem};
+use savin_config::subsystem::{Changes, Operational, State, Subsystem};
 use savin_config::{Config, Configuration};
 use savin_dataplane::ipv4::test_frame;
 use savin_forwarding::{Forwarding, MemorySystem};
@@ -76,7 +76,13 @@ impl Rig {
 
     fn show(&self, command: &[&str], args: &[&str]) -> String {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        self.ops.run(command, &args, false).expect("show")
+        self.ops.run(command, &args).expect("show").text()
+    }
+
+    /// A command's typed reply.
+    fn state(&self, command: &[&str], args: &[&str]) -> Box<dyn State> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        self.ops.run(command, &args).expect("show")
     }
 
     /// Waits (at most 5 s) until `show` answers with text for which `ok` holds.
@@ -215,10 +221,29 @@ fn two_ports_answer_for_the_box_resolve_neighbours_and_forward() {
         "the kernel has the static route: {ip:?}"
     );
 
-    let arp = r.show(&["show", "arp"], &[]);
+    // One typed reply per command, rendered as text and as Junos JSON from the same rows.
+    let arp = r.state(&["show", "arp"], &[]);
+    let (text, json) = (arp.text(), arp.json());
     assert!(
-        arp.contains("10.2.0.2") && arp.contains("02:48:00:00:00:02"),
-        "{arp}"
+        text.contains("10.2.0.2") && text.contains("02:48:00:00:00:02"),
+        "{text}"
+    );
+    let rows = json["arp-table-information"]["arp-table-entry"]
+        .as_array()
+        .expect("arp-table-entry rows");
+    assert_eq!(rows.len(), text.lines().count() - 2, "{json}\n{text}");
+    assert!(rows.iter().any(|e| e["ip-address"] == "10.2.0.2"
+        && e["mac-address"] == "02:48:00:00:00:02"
+        && e["interface-name"] == "eth2.0"));
+    let route = r.state(&["show", "route"], &["10.9.1.1"]);
+    let rt = &route.json()["route-information"]["route-table"][0]["rt"][0];
+    assert_eq!(rt["rt-destination"], "10.9.0.0/16");
+    assert_eq!(rt["rt-entry"][0]["active-tag"], "*");
+    assert_eq!(rt["rt-entry"][0]["nh"][0]["to"], "10.2.0.2");
+    assert!(
+        route.text().contains("10.9.0.0/16        *[Static/5]"),
+        "{}",
+        route.text()
     );
 }
 
@@ -361,9 +386,15 @@ security {{
     );
     let unicast = line(&out, "security (ip4-unicast):");
     assert!(unicast.first().is_some_and(|n| *n >= 2), "{out}");
-    let sessions = r.show(&["show", "security", "flow", "session"], &[]);
-    assert!(
-        sessions.contains("10.1.0.2/1234 --> 10.2.0.2/5678"),
-        "{sessions}"
+    let sessions = r.state(&["show", "security", "flow", "session"], &[]);
+    let text = sessions.text();
+    assert!(text.contains("10.1.0.2/1234 --> 10.2.0.2/5678"), "{text}");
+    let json = sessions.json();
+    let flow = &json["flow-session-information"]["flow-session"][0]["flow-information"][0];
+    assert_eq!(flow["source-address"], "10.1.0.2", "{json}");
+    assert_eq!(flow["destination-port"], 5678);
+    assert_eq!(
+        json["flow-session-information"]["displayed-session-count"],
+        1
     );
 }

@@ -242,8 +242,8 @@ impl DeferredOp {
     pub fn run(self) -> Reply {
         let result = self
             .provider
-            .run(self.command, &self.args, self.json)
-            .map(|o| apply_filters(o, &self.filters))
+            .run(self.command, &self.args)
+            .map(|state| apply_filters(view(state.as_ref(), self.json), &self.filters))
             .or_else(err);
         let (ok, output) = status_and_text(result);
         Reply {
@@ -254,6 +254,16 @@ impl DeferredOp {
             exit: false,
             completions: Vec::new(),
         }
+    }
+}
+
+/// A subsystem's reply as the CLI shows it: its text, or with `| display json` (and for
+/// `| display xml`, which is made from it) its JSON.
+fn view(state: &dyn savin_config::subsystem::State, json: bool) -> String {
+    if json {
+        ops::pretty(state.json())
+    } else {
+        state.text()
     }
 }
 
@@ -569,7 +579,9 @@ impl Session {
                 match provider {
                     Some(o) => {
                         let args: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
-                        o.run(m, &args, pipes.display_json).or_else(err)
+                        o.run(m, &args)
+                            .map(|state| view(state.as_ref(), pipes.display_json))
+                            .or_else(err)
                     }
                     None => err(format!(
                         "syntax error: incomplete command '{}'; try '?'",
