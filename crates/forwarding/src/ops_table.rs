@@ -260,7 +260,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "interfaces"],
         help: "Show interface information",
-        answer: Answer::Views(|c, a, j| c.show_interfaces(a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_interfaces(a)?))),
     },
     OpDef {
         words: &["show", "vlans"],

@@ -61,6 +61,258 @@ impl State for ArpTableInformation {
     }
 }
 
+/// Which form of `show interfaces`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfView {
+    Terse,
+    Detail,
+    Extensive,
+    /// One interface asked for by name, configured but with no netdev.
+    NotPresent,
+}
+
+/// A port as `show interfaces` shows it, copied from the control thread's state.
+pub struct IfRow {
+    name: String,
+    link_up: bool,
+    attached: bool,
+    ifindex: Option<u32>,
+    mtu: u16,
+    mac: [u8; 6],
+    flapped: SystemTime,
+    /// An access or trunk port (`eth-switch` in the terse form).
+    switched: bool,
+    addrs: Vec<(Ipv4Addr, u8)>,
+    addrs6: Vec<(std::net::Ipv6Addr, u8)>,
+    counters: PortCounters,
+    rates: [u64; 4],
+}
+
+/// `show interfaces [terse|extensive] [NAME]`: `interface-information`.
+pub struct InterfaceInformation {
+    view: IfView,
+    ports: Vec<IfRow>,
+    /// Configured interfaces with no netdev.
+    absent: Vec<String>,
+}
+
+impl State for InterfaceInformation {
+    fn json(&self) -> Value {
+        if self.view == IfView::NotPresent {
+            return json!({"interface-information": {"physical-interface": [
+                {"name": self.absent[0], "admin-status": "up", "oper-status": "not-present"}]}});
+        }
+        let link = |p: &IfRow| if p.link_up { "up" } else { "down" };
+        let list: Vec<Value> = self
+            .ports
+            .iter()
+            .map(|p| {
+                let c = &p.counters;
+                json!({
+                    "name": p.name, "admin-status": "up", "oper-status": link(p),
+                    "snmp-index": p.ifindex, "mtu": u32::from(p.mtu) + 14,
+                    "current-physical-address": mac(p.mac),
+                    "interface-flapped": when(p.flapped),
+                    "traffic-statistics": {
+                        "input-bytes": c.rx_bytes, "input-packets": c.rx_packets,
+                        "output-bytes": c.tx_bytes, "output-packets": c.tx_packets,
+                        "input-bps": p.rates[0], "input-pps": p.rates[1],
+                        "output-bps": p.rates[2], "output-pps": p.rates[3],
+                    },
+                    "input-error-list": {"input-errors": c.errors, "input-giants": c.giants,
+                        "input-resource-errors": c.ring_drops},
+                    "logical-interface": [{
+                        "name": format!("{}.0", p.name), "admin-status": "up",
+                        "oper-status": link(p),
+                        "address-family": [{
+                            "address-family-name": "inet", "mtu": p.mtu,
+                            "interface-address": p.addrs.iter()
+                                .map(|(a, l)| json!({"ifa-local": format!("{a}/{l}")}))
+                                .collect::<Vec<_>>(),
+                        }, {
+                            "address-family-name": "inet6", "mtu": p.mtu,
+                            "interface-address": p.addrs6.iter()
+                                .map(|(a, l)| json!({"ifa-local": format!("{a}/{l}")}))
+                                .collect::<Vec<_>>(),
+                        }],
+                    }],
+                })
+            })
+            .collect();
+        let mut list = list;
+        list.extend(
+            self.absent
+                .iter()
+                .map(|a| json!({"name": a, "admin-status": "up", "oper-status": "not-present"})),
+        );
+        json!({"interface-information": {"physical-interface": list}})
+    }
+
+    fn text(&self) -> String {
+        let link = |p: &IfRow| if p.link_up { "up" } else { "down" };
+        let mut out = String::new();
+        match self.view {
+            IfView::NotPresent => {
+                return format!(
+                    "Physical interface: {}, Enabled, Not present\n",
+                    self.absent[0]
+                )
+            }
+            IfView::Terse => {
+                let _ = writeln!(
+                    out,
+                    "{:<23} {:<5} {:<4} {:<8} {:<21} Remote",
+                    "Interface", "Admin", "Link", "Proto", "Local"
+                );
+                for p in &self.ports {
+                    // An IRB has one logical interface and no physical line.
+                    if !p.name.contains('.') {
+                        let _ = writeln!(out, "{:<23} up    {}", p.name, link(p));
+                    }
+                    let ifl = logical(&p.name);
+                    let mut first = true;
+                    if p.switched {
+                        let _ = writeln!(out, "{ifl:<23} up    {:<4} eth-switch", link(p));
+                        continue;
+                    }
+                    let fams = [
+                        (
+                            "inet",
+                            p.addrs
+                                .iter()
+                                .map(|(a, l)| format!("{a}/{l}"))
+                                .collect::<Vec<_>>(),
+                        ),
+                        (
+                            "inet6",
+                            p.addrs6.iter().map(|(a, l)| format!("{a}/{l}")).collect(),
+                        ),
+                    ];
+                    for (fam, addrs) in fams {
+                        for (k, a) in addrs.iter().enumerate() {
+                            let (n, adm, lk) = if first {
+                                (ifl.as_str(), "up", link(p))
+                            } else {
+                                ("", "", "")
+                            };
+                            let proto = if k == 0 { fam } else { "" };
+                            let _ = writeln!(out, "{n:<23} {adm:<5} {lk:<4} {proto:<8} {a}");
+                            first = false;
+                        }
+                    }
+                    if first {
+                        let _ = writeln!(out, "{ifl:<23} up    {:<4} inet", link(p));
+                    }
+                }
+                for a in &self.absent {
+                    let _ = writeln!(out, "{a:<23} up    down (not present)");
+                }
+                return out;
+            }
+            IfView::Detail | IfView::Extensive => {}
+        }
+        for p in &self.ports {
+            let c = &p.counters;
+            let _ = writeln!(
+                out,
+                "Physical interface: {}, Enabled, Physical link is {}",
+                p.name,
+                if p.link_up { "Up" } else { "Down" }
+            );
+            let idx = p.ifindex.map_or("-".to_string(), |i| i.to_string());
+            let _ = writeln!(out, "  Interface index: {idx}, SNMP ifIndex: {idx}");
+            let _ = writeln!(
+                out,
+                "  Link-level type: Ethernet, MTU: {}, Speed: Unspecified",
+                u32::from(p.mtu) + 14
+            );
+            let _ = writeln!(
+                out,
+                "  Current address: {}, Hardware address: {}",
+                mac(p.mac),
+                mac(p.mac)
+            );
+            let _ = writeln!(
+                out,
+                "  Last flapped   : {} ({} ago)",
+                when(p.flapped),
+                age(p.flapped)
+            );
+            if !p.attached {
+                let _ = writeln!(out, "  Device flags   : Present: no (netdev missing)");
+            }
+            if self.view == IfView::Extensive {
+                let _ = writeln!(out, "  Traffic statistics:");
+                let _ = writeln!(
+                    out,
+                    "   Input  bytes  : {:>20} {:>12} bps",
+                    c.rx_bytes, p.rates[0]
+                );
+                let _ = writeln!(
+                    out,
+                    "   Output bytes  : {:>20} {:>12} bps",
+                    c.tx_bytes, p.rates[2]
+                );
+                let _ = writeln!(
+                    out,
+                    "   Input  packets: {:>20} {:>12} pps",
+                    c.rx_packets, p.rates[1]
+                );
+                let _ = writeln!(
+                    out,
+                    "   Output packets: {:>20} {:>12} pps",
+                    c.tx_packets, p.rates[3]
+                );
+                let _ = writeln!(
+                    out,
+                    "  Input errors:\n    Errors: {}, Giants: {}, Resource errors: {}",
+                    c.errors, c.giants, c.ring_drops
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  Input rate     : {} bps ({} pps)",
+                    p.rates[0], p.rates[1]
+                );
+                let _ = writeln!(
+                    out,
+                    "  Output rate    : {} bps ({} pps)",
+                    p.rates[2], p.rates[3]
+                );
+            }
+            let _ = writeln!(out, "\n  Logical interface {}.0", p.name);
+            let _ = writeln!(out, "    Input packets : {}", c.rx_packets);
+            let _ = writeln!(out, "    Output packets: {}", c.tx_packets);
+            let _ = writeln!(out, "    Protocol inet, MTU: {}", p.mtu);
+            for (a, l) in &p.addrs {
+                let net = crate::mask(IpAddr::V4(*a), *l);
+                let IpAddr::V4(net) = net else { continue };
+                let bcast = Ipv4Addr::from(
+                    u32::from(net) | (u32::MAX.checked_shr(u32::from(*l)).unwrap_or(0)),
+                );
+                let _ = writeln!(out, "      Addresses, Flags: Is-Preferred Is-Primary");
+                let _ = writeln!(
+                    out,
+                    "        Destination: {net}/{l}, Local: {a}, Broadcast: {bcast}"
+                );
+            }
+            if !p.addrs6.is_empty() {
+                let _ = writeln!(out, "    Protocol inet6, MTU: {}", p.mtu);
+                for (a, l) in &p.addrs6 {
+                    let net = crate::mask(IpAddr::V6(*a), *l);
+                    let _ = writeln!(out, "      Addresses, Flags: Is-Preferred");
+                    let _ = writeln!(out, "        Destination: {net}/{l}, Local: {a}");
+                }
+            }
+            out.push('\n');
+        }
+        for a in &self.absent {
+            let _ = writeln!(out, "Physical interface: {a}, Enabled, Not present\n");
+        }
+        out
+    }
+}
+
 /// One IPv6 neighbour: address, link-layer address (None: incomplete), seconds since it was
 /// confirmed, interface.
 #[derive(Debug, Clone)]
@@ -450,13 +702,13 @@ impl Control {
         Ok(all)
     }
 
-    pub fn show_interfaces(&self, args: &[String], json_out: bool) -> Result<String, String> {
+    pub fn show_interfaces(&self, args: &[String]) -> Result<InterfaceInformation, String> {
         let mut name = None;
-        let (mut terse, mut extensive) = (false, false);
+        let mut view = IfView::Detail;
         for a in args {
             match a.as_str() {
-                "terse" => terse = true,
-                "extensive" => extensive = true,
+                "terse" => view = IfView::Terse,
+                "extensive" => view = IfView::Extensive,
                 "detail" | "brief" => {}
                 n if name.is_none() => name = Some(n),
                 n => return Err(format!("syntax error: unexpected '{n}'")),
@@ -464,222 +716,42 @@ impl Control {
         }
         // Configured, no netdev: Junos keeps such an interface's configuration and shows it
         // as not present.
-        let absent: Vec<&String> = self
+        let absent: Vec<String> = self
             .absent
             .iter()
             .filter(|a| name.is_none_or(|n| n == a.as_str() || n == format!("{a}.0")))
+            .cloned()
             .collect();
         if name.is_some() && !absent.is_empty() {
-            if json_out {
-                return Ok(pretty(
-                    json!({"interface-information": {"physical-interface": [
-                    {"name": absent[0], "admin-status": "up", "oper-status": "not-present"}]}}),
-                ));
-            }
-            return Ok(format!(
-                "Physical interface: {}, Enabled, Not present\n",
-                absent[0]
-            ));
+            return Ok(InterfaceInformation {
+                view: IfView::NotPresent,
+                ports: Vec::new(),
+                absent: absent[..1].to_vec(),
+            });
         }
-        let ports = self.selected_ports(name)?;
-        let link = |p: &PortState| if p.link_up { "up" } else { "down" };
-        if json_out {
-            let list: Vec<Value> = ports
-                .iter()
-                .map(|(slot, p)| {
-                    let c = self.port_counters(*slot);
-                    json!({
-                        "name": p.name, "admin-status": "up", "oper-status": link(p),
-                        "snmp-index": p.ifindex, "mtu": u32::from(p.mtu) + 14,
-                        "current-physical-address": mac(p.mac),
-                        "interface-flapped": when(p.flapped),
-                        "traffic-statistics": {
-                            "input-bytes": c.rx_bytes, "input-packets": c.rx_packets,
-                            "output-bytes": c.tx_bytes, "output-packets": c.tx_packets,
-                            "input-bps": p.rates[0], "input-pps": p.rates[1],
-                            "output-bps": p.rates[2], "output-pps": p.rates[3],
-                        },
-                        "input-error-list": {"input-errors": c.errors, "input-giants": c.giants,
-                            "input-resource-errors": c.ring_drops},
-                        "logical-interface": [{
-                            "name": format!("{}.0", p.name), "admin-status": "up",
-                            "oper-status": link(p),
-                            "address-family": [{
-                                "address-family-name": "inet", "mtu": p.mtu,
-                                "interface-address": p.addrs.iter()
-                                    .map(|(a, l)| json!({"ifa-local": format!("{a}/{l}")}))
-                                    .collect::<Vec<_>>(),
-                            }, {
-                                "address-family-name": "inet6", "mtu": p.mtu,
-                                "interface-address": p.addrs6.iter()
-                                    .map(|(a, l)| json!({"ifa-local": format!("{a}/{l}")}))
-                                    .collect::<Vec<_>>(),
-                            }],
-                        }],
-                    })
-                })
-                .collect();
-            let mut list = list;
-            list.extend(
-                absent.iter().map(
-                    |a| json!({"name": a, "admin-status": "up", "oper-status": "not-present"}),
-                ),
-            );
-            return Ok(pretty(
-                json!({"interface-information": {"physical-interface": list}}),
-            ));
-        }
-        let mut out = String::new();
-        if terse {
-            let _ = writeln!(
-                out,
-                "{:<23} {:<5} {:<4} {:<8} {:<21} Remote",
-                "Interface", "Admin", "Link", "Proto", "Local"
-            );
-            for (_, p) in &ports {
-                // An IRB has one logical interface and no physical line.
-                if !p.name.contains('.') {
-                    let _ = writeln!(out, "{:<23} up    {}", p.name, link(p));
-                }
-                let ifl = logical(&p.name);
-                let mut first = true;
-                if matches!(p.mode, PortMode::Access { .. } | PortMode::Trunk { .. }) {
-                    let _ = writeln!(out, "{ifl:<23} up    {:<4} eth-switch", link(p));
-                    continue;
-                }
-                let fams = [
-                    (
-                        "inet",
-                        p.addrs
-                            .iter()
-                            .map(|(a, l)| format!("{a}/{l}"))
-                            .collect::<Vec<_>>(),
-                    ),
-                    (
-                        "inet6",
-                        p.addrs6.iter().map(|(a, l)| format!("{a}/{l}")).collect(),
-                    ),
-                ];
-                for (fam, addrs) in fams {
-                    for (k, a) in addrs.iter().enumerate() {
-                        let (n, adm, lk) = if first {
-                            (ifl.as_str(), "up", link(p))
-                        } else {
-                            ("", "", "")
-                        };
-                        let proto = if k == 0 { fam } else { "" };
-                        let _ = writeln!(out, "{n:<23} {adm:<5} {lk:<4} {proto:<8} {a}");
-                        first = false;
-                    }
-                }
-                if first {
-                    let _ = writeln!(out, "{ifl:<23} up    {:<4} inet", link(p));
-                }
-            }
-            for a in &absent {
-                let _ = writeln!(out, "{a:<23} up    down (not present)");
-            }
-            return Ok(out);
-        }
-        for (slot, p) in &ports {
-            let c = self.port_counters(*slot);
-            let _ = writeln!(
-                out,
-                "Physical interface: {}, Enabled, Physical link is {}",
-                p.name,
-                if p.link_up { "Up" } else { "Down" }
-            );
-            let idx = p.ifindex.map_or("-".to_string(), |i| i.to_string());
-            let _ = writeln!(out, "  Interface index: {idx}, SNMP ifIndex: {idx}");
-            let _ = writeln!(
-                out,
-                "  Link-level type: Ethernet, MTU: {}, Speed: Unspecified",
-                u32::from(p.mtu) + 14
-            );
-            let _ = writeln!(
-                out,
-                "  Current address: {}, Hardware address: {}",
-                mac(p.mac),
-                mac(p.mac)
-            );
-            let _ = writeln!(
-                out,
-                "  Last flapped   : {} ({} ago)",
-                when(p.flapped),
-                age(p.flapped)
-            );
-            if !p.attached {
-                let _ = writeln!(out, "  Device flags   : Present: no (netdev missing)");
-            }
-            if extensive {
-                let _ = writeln!(out, "  Traffic statistics:");
-                let _ = writeln!(
-                    out,
-                    "   Input  bytes  : {:>20} {:>12} bps",
-                    c.rx_bytes, p.rates[0]
-                );
-                let _ = writeln!(
-                    out,
-                    "   Output bytes  : {:>20} {:>12} bps",
-                    c.tx_bytes, p.rates[2]
-                );
-                let _ = writeln!(
-                    out,
-                    "   Input  packets: {:>20} {:>12} pps",
-                    c.rx_packets, p.rates[1]
-                );
-                let _ = writeln!(
-                    out,
-                    "   Output packets: {:>20} {:>12} pps",
-                    c.tx_packets, p.rates[3]
-                );
-                let _ = writeln!(
-                    out,
-                    "  Input errors:\n    Errors: {}, Giants: {}, Resource errors: {}",
-                    c.errors, c.giants, c.ring_drops
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "  Input rate     : {} bps ({} pps)",
-                    p.rates[0], p.rates[1]
-                );
-                let _ = writeln!(
-                    out,
-                    "  Output rate    : {} bps ({} pps)",
-                    p.rates[2], p.rates[3]
-                );
-            }
-            let _ = writeln!(out, "\n  Logical interface {}.0", p.name);
-            let _ = writeln!(out, "    Input packets : {}", c.rx_packets);
-            let _ = writeln!(out, "    Output packets: {}", c.tx_packets);
-            let _ = writeln!(out, "    Protocol inet, MTU: {}", p.mtu);
-            for (a, l) in &p.addrs {
-                let net = crate::mask(IpAddr::V4(*a), *l);
-                let IpAddr::V4(net) = net else { continue };
-                let bcast = Ipv4Addr::from(
-                    u32::from(net) | (u32::MAX.checked_shr(u32::from(*l)).unwrap_or(0)),
-                );
-                let _ = writeln!(out, "      Addresses, Flags: Is-Preferred Is-Primary");
-                let _ = writeln!(
-                    out,
-                    "        Destination: {net}/{l}, Local: {a}, Broadcast: {bcast}"
-                );
-            }
-            if !p.addrs6.is_empty() {
-                let _ = writeln!(out, "    Protocol inet6, MTU: {}", p.mtu);
-                for (a, l) in &p.addrs6 {
-                    let net = crate::mask(IpAddr::V6(*a), *l);
-                    let _ = writeln!(out, "      Addresses, Flags: Is-Preferred");
-                    let _ = writeln!(out, "        Destination: {net}/{l}, Local: {a}");
-                }
-            }
-            out.push('\n');
-        }
-        for a in &absent {
-            let _ = writeln!(out, "Physical interface: {a}, Enabled, Not present\n");
-        }
-        Ok(out)
+        let ports = self
+            .selected_ports(name)?
+            .into_iter()
+            .map(|(slot, p)| IfRow {
+                name: p.name.clone(),
+                link_up: p.link_up,
+                attached: p.attached,
+                ifindex: p.ifindex,
+                mtu: p.mtu,
+                mac: p.mac,
+                flapped: p.flapped,
+                switched: matches!(p.mode, PortMode::Access { .. } | PortMode::Trunk { .. }),
+                addrs: p.addrs.clone(),
+                addrs6: p.addrs6.clone(),
+                counters: self.port_counters(slot),
+                rates: p.rates,
+            })
+            .collect();
+        Ok(InterfaceInformation {
+            view,
+            ports,
+            absent,
+        })
     }
 
     /// `monitor interface NAME` (one screen of counters and rates, as Junos refreshes it) and
@@ -691,7 +763,7 @@ impl Control {
             Some("traffic") => {
                 let ports = self.selected_ports(None)?;
                 if json_out {
-                    return self.show_interfaces(&[], true);
+                    return Ok(pretty(self.show_interfaces(&[])?.json()));
                 }
                 let mut out = format!("Interface    Link  Input packets        (pps)     Output packets        (pps)   Time: {now}\n");
                 for (slot, p) in ports {
@@ -712,7 +784,7 @@ impl Control {
             Some(name) => {
                 let ports = self.selected_ports(Some(name))?;
                 if json_out {
-                    return self.show_interfaces(&[name.to_string()], true);
+                    return Ok(pretty(self.show_interfaces(&[name.to_string()])?.json()));
                 }
                 let (slot, p) = ports[0];
                 let c = self.port_counters(slot);

@@ -293,8 +293,21 @@ fn a_netdev_that_appears_after_the_commit_is_taken_and_one_that_goes_is_let_go()
     let warnings = r.commit(&config);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("eth3 is not present"), "{warnings:?}");
-    let out = r.show(&["show", "interfaces"], &["eth3"]);
-    assert!(out.contains("Not present"), "{out}");
+    let eth3 = r.state(&["show", "interfaces"], &["eth3"]);
+    assert!(eth3.text().contains("Not present"), "{}", eth3.text());
+    let ifd = &eth3.json()["interface-information"]["physical-interface"][0];
+    assert_eq!(
+        (&ifd["name"], &ifd["oper-status"]),
+        (&"eth3".into(), &"not-present".into())
+    );
+    let all = r.state(&["show", "interfaces"], &[]).json();
+    let names: Vec<&str> = all["interface-information"]["physical-interface"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    assert_eq!(names, ["eth1", "eth2", "eth3"], "{all}");
     let out = r.show(&["show", "route"], &["10.3.0.0/24", "exact"]);
     assert!(
         !out.contains("Direct"),
