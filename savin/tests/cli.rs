@@ -916,6 +916,22 @@ fn display_xml_renders_the_json_views_as_junos_xml() {
     assert!(out.contains("<name>eth1</name>"), "{out}");
     let out = d.ok("show configuration | display xml | match host-name");
     assert_eq!(out.trim(), "<host-name>r1</host-name>", "{out}");
+    // One typed reply, three views: the text's host name is the JSON's and the XML's.
+    let text = d.ok("show version");
+    let host = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Hostname: "))
+        .expect("a host name line")
+        .to_string();
+    let json: serde_json::Value =
+        serde_json::from_str(&d.ok("show version | display json")).unwrap();
+    assert_eq!(json["software-information"]["host-name"], host.as_str());
+    let xml = d.ok("show version | display xml");
+    assert!(
+        xml.contains("<software-information>")
+            && xml.contains(&format!("<host-name>{host}</host-name>")),
+        "{xml}"
+    );
 }
 
 /// The candidate lock (`configure exclusive`, a typed lock as NETCONF's `<lock>`): while one

@@ -245,7 +245,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "ethernet-switching", "table"],
         help: "Show the MAC address table",
-        answer: Answer::Views(|c, a, j| c.show_fdb(a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_fdb(a)?))),
     },
     OpDef {
         words: &["monitor"],

@@ -313,6 +313,59 @@ impl State for InterfaceInformation {
     }
 }
 
+/// A learned MAC address as `show ethernet-switching table` shows it.
+pub struct MacRow {
+    vlan: String,
+    vid: u16,
+    mac: String,
+    age_s: u64,
+    interface: String,
+}
+
+/// `show ethernet-switching table`: `l2ng-l2ald-rtb-macdb`, as an EX/SRX with ELS answers.
+pub struct MacTable(Vec<MacRow>);
+
+impl State for MacTable {
+    fn text(&self) -> String {
+        let mut out =
+            String::from("MAC flags (S - static MAC, D - dynamic MAC, L - locally learned)\n\n");
+        let _ = writeln!(
+            out,
+            "Ethernet switching table : {} entries, {} learned",
+            self.0.len(),
+            self.0.len()
+        );
+        out.push_str("Routing instance : default-switch\n");
+        out.push_str("   Vlan                MAC                 MAC       Age  Logical\n");
+        out.push_str("   name                address             flags          interface\n");
+        for r in &self.0 {
+            let _ = writeln!(
+                out,
+                "   {:<19} {:<19} {:<7} {:>5}  {}",
+                r.vlan, r.mac, "D", r.age_s, r.interface
+            );
+        }
+        out
+    }
+
+    fn json(&self) -> Value {
+        let entries: Vec<Value> = self
+            .0
+            .iter()
+            .map(|r| {
+                json!({"l2ng-l2-mac-vlan-name": r.vlan, "l2ng-l2-vlan-id": r.vid,
+                    "l2ng-l2-mac-address": r.mac, "l2ng-l2-mac-flags": "D",
+                    "l2ng-l2-mac-age": r.age_s,
+                    "l2ng-l2-mac-logical-interface": r.interface})
+            })
+            .collect();
+        json!({"l2ng-l2ald-rtb-macdb": {"l2ng-l2ald-mac-entry-vlan": [{
+            "mac-count-global": self.0.len(), "learnt-mac-count": self.0.len(),
+            "l2ng-l2-mac-routing-instance": "default-switch",
+            "l2ng-mac-entry": entries}]}})
+    }
+}
+
 /// One IPv6 neighbour: address, link-layer address (None: incomplete), seconds since it was
 /// confirmed, interface.
 #[derive(Debug, Clone)]
@@ -567,7 +620,7 @@ impl Control {
         Ipv6NdInformation(entries)
     }
 
-    pub fn show_fdb(&self, args: &[String], json_out: bool) -> Result<String, String> {
+    pub fn show_fdb(&self, args: &[String]) -> Result<MacTable, String> {
         let mut vlan_filter: Option<u16> = None;
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -596,46 +649,17 @@ impl Control {
                 .find(|v| v.vid == vid)
                 .map_or_else(|| vid.to_string(), |v| v.name.clone())
         };
-        if json_out {
-            let entries: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    json!({"l2ng-l2-mac-vlan-name": vname(r.vlan), "l2ng-l2-vlan-id": r.vlan,
-                        "l2ng-l2-mac-address": mac(r.mac), "l2ng-l2-mac-flags": "D",
-                        "l2ng-l2-mac-age": r.age_ms / 1000,
-                        "l2ng-l2-mac-logical-interface": self.ifl(r.port)})
+        Ok(MacTable(
+            rows.iter()
+                .map(|r| MacRow {
+                    vlan: vname(r.vlan),
+                    vid: r.vlan,
+                    mac: mac(r.mac),
+                    age_s: r.age_ms / 1000,
+                    interface: self.ifl(r.port),
                 })
-                .collect();
-            return Ok(pretty(
-                json!({"l2ng-l2ald-rtb-macdb": {"l2ng-l2ald-mac-entry-vlan": [{
-                "mac-count-global": rows.len(), "learnt-mac-count": rows.len(),
-                "l2ng-l2-mac-routing-instance": "default-switch",
-                "l2ng-mac-entry": entries}]}}),
-            ));
-        }
-        let mut out =
-            String::from("MAC flags (S - static MAC, D - dynamic MAC, L - locally learned)\n\n");
-        let _ = writeln!(
-            out,
-            "Ethernet switching table : {} entries, {} learned",
-            rows.len(),
-            rows.len()
-        );
-        out.push_str("Routing instance : default-switch\n");
-        out.push_str("   Vlan                MAC                 MAC       Age  Logical\n");
-        out.push_str("   name                address             flags          interface\n");
-        for r in &rows {
-            let _ = writeln!(
-                out,
-                "   {:<19} {:<19} {:<7} {:>5}  {}",
-                vname(r.vlan),
-                mac(r.mac),
-                "D",
-                r.age_ms / 1000,
-                self.ifl(r.port)
-            );
-        }
-        Ok(out)
+                .collect(),
+        ))
     }
 
     pub fn show_vlans(&self, args: &[String], json_out: bool) -> Result<String, String> {

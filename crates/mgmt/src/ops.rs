@@ -1,5 +1,6 @@
 //! Operational `show` commands that do not belong to a subsystem: version, uptime, commits.
 
+use savin_config::subsystem::State;
 use serde_json::json;
 
 use crate::engine::Engine;
@@ -21,14 +22,29 @@ fn ago(secs: i64) -> String {
     }
 }
 
-pub fn version(host: &str, as_json: bool) -> String {
-    let v = env!("CARGO_PKG_VERSION");
-    if as_json {
-        return pretty(json!({"software-information": {
-            "host-name": host, "product-model": "savin", "product-name": "savin", "savin-version": v
-        }}));
+/// `show version`: `software-information`.
+pub struct SoftwareInformation {
+    host: String,
+}
+
+pub fn version(host: &str) -> SoftwareInformation {
+    SoftwareInformation {
+        host: host.to_string(),
     }
-    format!("Hostname: {host}\nModel: savin\nSavin [{v}]\n")
+}
+
+impl State for SoftwareInformation {
+    fn text(&self) -> String {
+        let v = env!("CARGO_PKG_VERSION");
+        format!("Hostname: {}\nModel: savin\nSavin [{v}]\n", self.host)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({"software-information": {
+            "host-name": self.host, "product-model": "savin", "product-name": "savin",
+            "savin-version": env!("CARGO_PKG_VERSION")
+        }})
+    }
 }
 
 fn boot_time() -> Option<i64> {
@@ -38,50 +54,125 @@ fn boot_time() -> Option<i64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-pub fn uptime(engine: &Engine, started_ms: i64, now_ms: i64, as_json: bool) -> String {
-    let now = now_ms / 1000;
-    let started = started_ms / 1000;
-    let boot = boot_time();
-    let last = engine.history().first();
-    if as_json {
-        return pretty(json!({"system-uptime-information": {
-            "current-time": when(now),
-            "system-booted-time": boot.map(when),
-            "protocols-started-time": when(started),
-            "last-configured-time": last.map(|r| when(r.time)),
-            "last-configured-by": last.map(|r| r.user.clone()),
-            "uptime-seconds": boot.map(|b| now - b),
-        }}));
-    }
-    let mut out = format!("Current time: {}\n", when(now));
-    if let Some(b) = boot {
-        out.push_str(&format!(
-            "System booted: {} ({} ago)\n",
-            when(b),
-            ago(now - b)
-        ));
-    }
-    out.push_str(&format!(
-        "Protocols started: {} ({} ago)\n",
-        when(started),
-        ago(now - started)
-    ));
-    if let Some(r) = last {
-        out.push_str(&format!(
-            "Last configured: {} ({} ago) by {}\n",
-            when(r.time),
-            ago(now - r.time),
-            r.user
-        ));
-    }
-    out
+/// `show system uptime`: `system-uptime-information` (times in seconds since the epoch).
+pub struct SystemUptime {
+    now: i64,
+    boot: Option<i64>,
+    started: i64,
+    /// The last commit: when, and by whom.
+    last: Option<(i64, String)>,
 }
 
-pub fn commits(engine: &Engine, now_ms: i64, as_json: bool) -> String {
+pub fn uptime(engine: &Engine, started_ms: i64, now_ms: i64) -> SystemUptime {
+    SystemUptime {
+        now: now_ms / 1000,
+        boot: boot_time(),
+        started: started_ms / 1000,
+        last: engine.history().first().map(|r| (r.time, r.user.clone())),
+    }
+}
+
+impl State for SystemUptime {
+    fn text(&self) -> String {
+        let now = self.now;
+        let mut out = format!("Current time: {}\n", when(now));
+        if let Some(b) = self.boot {
+            out.push_str(&format!(
+                "System booted: {} ({} ago)\n",
+                when(b),
+                ago(now - b)
+            ));
+        }
+        out.push_str(&format!(
+            "Protocols started: {} ({} ago)\n",
+            when(self.started),
+            ago(now - self.started)
+        ));
+        if let Some((t, user)) = &self.last {
+            out.push_str(&format!(
+                "Last configured: {} ({} ago) by {user}\n",
+                when(*t),
+                ago(now - t),
+            ));
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({"system-uptime-information": {
+            "current-time": when(self.now),
+            "system-booted-time": self.boot.map(when),
+            "protocols-started-time": when(self.started),
+            "last-configured-time": self.last.as_ref().map(|(t, _)| when(*t)),
+            "last-configured-by": self.last.as_ref().map(|(_, u)| u.clone()),
+            "uptime-seconds": self.boot.map(|b| self.now - b),
+        }})
+    }
+}
+
+/// One commit as `show system commit` lists it.
+struct CommitRow {
+    seq: u64,
+    user: String,
+    via: String,
+    time: i64,
+    comment: Option<String>,
+    confirm_minutes: Option<u32>,
+    /// Seconds left before the rollback, for the commit confirmed still pending.
+    pending_s: Option<i64>,
+}
+
+/// `show system commit`: `commit-information`, newest first.
+pub struct CommitInformation(Vec<CommitRow>);
+
+pub fn commits(engine: &Engine, now_ms: i64) -> CommitInformation {
     let pending = engine.pending();
-    if as_json {
-        let list: Vec<_> = engine
+    CommitInformation(
+        engine
             .history()
+            .iter()
+            .map(|r| CommitRow {
+                seq: r.seq,
+                user: r.user.clone(),
+                via: r.via.to_string(),
+                time: r.time,
+                comment: r.comment.clone(),
+                confirm_minutes: r.confirm_minutes,
+                pending_s: pending
+                    .filter(|p| p.seq == r.seq)
+                    .map(|p| (p.deadline_ms - now_ms).max(0) / 1000),
+            })
+            .collect(),
+    )
+}
+
+impl State for CommitInformation {
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for (i, r) in self.0.iter().enumerate() {
+            out.push_str(&format!(
+                "{i:<4}{} by {} via {}",
+                when(r.time),
+                r.user,
+                r.via
+            ));
+            if let Some(m) = r.confirm_minutes {
+                out.push_str(&format!(" commit confirmed, rollback in {m}mins"));
+                if let Some(left) = r.pending_s {
+                    out.push_str(&format!(" ({left}s left, unconfirmed)"));
+                }
+            }
+            out.push('\n');
+            if let Some(c) = &r.comment {
+                out.push_str(&format!("    {c}\n"));
+            }
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let list: Vec<_> = self
+            .0
             .iter()
             .enumerate()
             .map(|(i, r)| {
@@ -89,33 +180,12 @@ pub fn commits(engine: &Engine, now_ms: i64, as_json: bool) -> String {
                     "sequence-number": i, "commit-id": r.seq, "user": r.user, "client": r.via,
                     "date-time": when(r.time), "comment": r.comment,
                     "confirm-minutes": r.confirm_minutes,
-                    "pending-confirmation": pending.is_some_and(|p| p.seq == r.seq),
+                    "pending-confirmation": r.pending_s.is_some(),
                 })
             })
             .collect();
-        return pretty(json!({"commit-information": {"commit-history": list}}));
+        json!({"commit-information": {"commit-history": list}})
     }
-    let mut out = String::new();
-    for (i, r) in engine.history().iter().enumerate() {
-        out.push_str(&format!(
-            "{i:<4}{} by {} via {}",
-            when(r.time),
-            r.user,
-            r.via
-        ));
-        if let Some(m) = r.confirm_minutes {
-            out.push_str(&format!(" commit confirmed, rollback in {m}mins"));
-            if let Some(p) = pending.filter(|p| p.seq == r.seq) {
-                let left = (p.deadline_ms - now_ms).max(0) / 1000;
-                out.push_str(&format!(" ({left}s left, unconfirmed)"));
-            }
-        }
-        out.push('\n');
-        if let Some(c) = &r.comment {
-            out.push_str(&format!("    {c}\n"));
-        }
-    }
-    out
 }
 
 pub fn pretty(v: serde_json::Value) -> String {

@@ -558,15 +558,13 @@ impl Session {
                 Ok(render(&active.root, &t, pipes))
             }
             ["show", "system", "commit"] => {
-                no_args(ops::commits(&sh.engine, now_ms, pipes.display_json))
+                no_args(view(&ops::commits(&sh.engine, now_ms), pipes.display_json))
             }
-            ["show", "system", "uptime"] => no_args(ops::uptime(
-                &sh.engine,
-                sh.started_ms,
-                now_ms,
+            ["show", "system", "uptime"] => no_args(view(
+                &ops::uptime(&sh.engine, sh.started_ms, now_ms),
                 pipes.display_json,
             )),
-            ["show", "version"] => no_args(ops::version(&host, pipes.display_json)),
+            ["show", "version"] => no_args(view(&ops::version(&host), pipes.display_json)),
             ["exit"] | ["quit"] => {
                 *exit = true;
                 no_args(String::new())
