@@ -265,7 +265,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "vlans"],
         help: "Show VLAN information",
-        answer: Answer::Views(|c, a, j| c.show_vlans(a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_vlans(a)?))),
     },
     OpDef {
         words: &["show", "route"],
@@ -275,12 +275,18 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "route", "forwarding-table"],
         help: "Show forwarding table information",
-        answer: Answer::Views(|c, a, j| no_args(a).map(|()| c.show_forwarding_table(j))),
+        answer: Answer::Control(|c, a| {
+            no_args(a)?;
+            Ok(Box::new(c.show_forwarding_table()))
+        }),
     },
     OpDef {
         words: &["show", "system", "statistics"],
         help: "Show statistics for protocol",
-        answer: Answer::Views(|c, a, j| no_args(a).map(|()| c.show_statistics(j))),
+        answer: Answer::Control(|c, a| {
+            no_args(a)?;
+            Ok(Box::new(c.show_statistics()))
+        }),
     },
 ];
 

@@ -366,6 +366,216 @@ impl State for MacTable {
     }
 }
 
+/// `show route forwarding-table`: `forwarding-table-information`, per family its rows.
+pub struct ForwardingTable(Vec<(&'static str, &'static str, Vec<FtRow>)>);
+
+impl State for ForwardingTable {
+    fn json(&self) -> Value {
+        let tables: Vec<Value> = self
+            .0
+            .iter()
+            .map(|(table, family, rows)| {
+                let entries: Vec<Value> = rows
+                    .iter()
+                    .map(|(d, t, nh, nht, idx, netif)| {
+                        json!({"rt-destination": d, "destination-type": t, "nh": {
+                                "to": nh, "nh-type": nht, "nh-index": idx,
+                                "nh-interface-name": netif}})
+                    })
+                    .collect();
+                json!({"table-name": table, "address-family": family, "rt-entry": entries})
+            })
+            .collect();
+        json!({"forwarding-table-information": {"route-table": tables}})
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for (table, family, rows) in &self.0 {
+            let _ = writeln!(out, "Routing table: {table}\n{family}:");
+            let _ = writeln!(
+                out,
+                "{:<18} {:<4} {:<18} {:<4} {:>6} Netif",
+                "Destination", "Type", "Next hop", "Type", "Index"
+            );
+            for (d, t, nh, nht, idx, netif) in rows {
+                let _ = writeln!(out, "{d:<18} {t:<4} {nh:<18} {nht:<4} {idx:>6} {netif}");
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// A VLAN as `show vlans` shows it: members as (interface, link up, tagged).
+pub struct VlanRow {
+    name: String,
+    vid: u16,
+    members: Vec<(String, bool, bool)>,
+    l3: Option<String>,
+}
+
+/// `show vlans`: `l2ng-l2ald-vlan-instance-information`.
+pub struct VlanInformation(Vec<VlanRow>);
+
+impl State for VlanInformation {
+    fn json(&self) -> Value {
+        let list: Vec<Value> = self
+            .0
+            .iter()
+            .map(|v| {
+                json!({"l2ng-l2rtb-vlan-name": v.name, "l2ng-l2rtb-vlan-tag": v.vid,
+                    "l2ng-l2rtb-instance-name": "default-switch",
+                    "l2ng-l2rtb-vlan-member": v.members.iter().map(|(ifl, up, tagged)| json!({
+                        "l2ng-l2rtb-vlan-member-interface": format!("{ifl}{}", if *up { "*" } else { "" }),
+                        "l2ng-l2rtb-vlan-member-tagness": if *tagged { "tagged" } else { "untagged" },
+                    })).collect::<Vec<_>>(),
+                    "l2ng-l2rtb-vlan-l3-interface": v.l3,
+                })
+            })
+            .collect();
+        json!({"l2ng-l2ald-vlan-instance-information": {
+            "l2ng-l2ald-vlan-instance-group": list}})
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!(
+            "{:<23} {:<21} {:<12} {}\n",
+            "Routing instance", "VLAN name", "Tag", "Interfaces"
+        );
+        for v in &self.0 {
+            let _ = writeln!(out, "{:<23} {:<21} {:<12}", "default-switch", v.name, v.vid);
+            for (ifl, up, _) in &v.members {
+                let star = if *up { "*" } else { "" };
+                let _ = writeln!(out, "{:<58}{ifl}{star}", "");
+            }
+        }
+        out
+    }
+}
+
+/// `show system statistics`: the data plane's counters, ICMP, bridge, ARP, the feature arcs
+/// and the next-hop table (`statistics`).
+pub struct SystemStatistics {
+    c: Counters,
+    arp: savin_dataplane::neighbor::NeighborStats,
+    fdb: savin_dataplane::bridge::FdbStats,
+    stages: savin_dataplane::StageCounters,
+    icmp_sent: u64,
+    /// Frames handed to the kernel (host interfaces).
+    to_host: u64,
+    next_hops: usize,
+    nh_table_full: u64,
+}
+
+impl SystemStatistics {
+    fn arcs(&self) -> [(&'static str, savin_dataplane::pipeline::arc::ArcCounters); 2] {
+        [
+            ("ip4-unicast", self.stages.ip4_unicast),
+            ("ip4-output", self.stages.ip4_output),
+        ]
+    }
+}
+
+impl State for SystemStatistics {
+    fn json(&self) -> Value {
+        let (c, a, f, st, arcs) = (&self.c, &self.arp, &self.fdb, &self.stages, self.arcs());
+        let drops: serde_json::Map<String, Value> = DropReason::ALL
+            .iter()
+            .map(|r| (r.name().to_string(), json!(c.dropped(*r))))
+            .collect();
+        json!({"statistics": {
+            "ip": {"packets-received": c.rx, "packets-forwarded": c.forwarded,
+                "packets-sent": c.tx, "packets-punted": c.punted,
+                "packets-to-host": self.to_host, "packets-from-host": c.from_host,
+                "drops": drops},
+            "icmp": {"errors-sent": self.icmp_sent, "errors-rate-limited": c.errors_suppressed},
+            "bridge": {"bridged": c.bridged, "flooded": c.flooded,
+                "mac-learnt": f.learnt, "mac-moves": f.moves, "mac-limit-hits": f.limit_hits,
+                "mac-aged": f.aged},
+            "arp": {"requests-sent": a.requests_sent, "replies-sent": a.replies_sent,
+                "malformed": a.malformed, "queue-drops": a.queue_drops,
+                "table-full": a.table_full},
+            "feature-arcs": {st.feature: arcs.iter()
+                .map(|(n, a)| (n.to_string(), json!({"packets": a.packets, "dropped": a.dropped})))
+                .collect::<serde_json::Map<String, Value>>()},
+            "route": {"next-hops": self.next_hops,
+                "next-hops-max": savin_fib::MAX_NEXT_HOP,
+                "not-installed-next-hop-table-full": self.nh_table_full},
+        }})
+    }
+
+    fn text(&self) -> String {
+        let (c, a, f, st, arcs) = (&self.c, &self.arp, &self.fdb, &self.stages, self.arcs());
+        let mut out = String::from("ip:\n");
+        let _ = writeln!(out, "{:>16} total packets received", c.rx);
+        let _ = writeln!(out, "{:>16} packets forwarded", c.forwarded);
+        let _ = writeln!(out, "{:>16} packets sent", c.tx);
+        let _ = writeln!(
+            out,
+            "{:>16} packets for this host or its control plane",
+            c.punted
+        );
+        let _ = writeln!(
+            out,
+            "{:>16} packets to the kernel (host interfaces)",
+            self.to_host
+        );
+        let _ = writeln!(
+            out,
+            "{:>16} packets from the kernel (host interfaces)",
+            c.from_host
+        );
+        for r in DropReason::ALL {
+            let _ = writeln!(out, "{:>16} packets dropped: {}", c.dropped(r), r.name());
+        }
+        out.push_str("bridge:\n");
+        let _ = writeln!(out, "{:>16} frames switched", c.bridged);
+        let _ = writeln!(out, "{:>16} frames flooded", c.flooded);
+        let _ = writeln!(out, "{:>16} MAC addresses learnt", f.learnt);
+        let _ = writeln!(out, "{:>16} MAC moves", f.moves);
+        let _ = writeln!(
+            out,
+            "{:>16} MAC addresses not learnt: VLAN table full",
+            f.limit_hits
+        );
+        out.push_str("icmp:\n");
+        let _ = writeln!(out, "{:>16} errors sent", self.icmp_sent);
+        let _ = writeln!(
+            out,
+            "{:>16} errors not sent: rate limit",
+            c.errors_suppressed
+        );
+        out.push_str("arp:\n");
+        let _ = writeln!(out, "{:>16} requests sent", a.requests_sent);
+        let _ = writeln!(out, "{:>16} replies sent", a.replies_sent);
+        let _ = writeln!(out, "{:>16} malformed packets", a.malformed);
+        let _ = writeln!(
+            out,
+            "{:>16} packets dropped waiting for resolution",
+            a.queue_drops
+        );
+        for (name, a) in arcs {
+            let _ = writeln!(out, "{} ({name}):", st.feature);
+            let _ = writeln!(out, "{:>16} packets", a.packets);
+            let _ = writeln!(out, "{:>16} packets dropped", a.dropped);
+        }
+        out.push_str("route:\n");
+        let _ = writeln!(
+            out,
+            "{:>16} next hops in use (of {})",
+            self.next_hops,
+            savin_fib::MAX_NEXT_HOP
+        );
+        let _ = writeln!(
+            out,
+            "{:>16} routes not installed: next-hop table full",
+            self.nh_table_full
+        );
+        out
+    }
+}
+
 /// One IPv6 neighbour: address, link-layer address (None: incomplete), seconds since it was
 /// confirmed, interface.
 #[derive(Debug, Clone)]
@@ -502,8 +712,8 @@ impl Control {
         }
     }
 
-    pub fn show_forwarding_table(&self, json_out: bool) -> String {
-        let mut families: Vec<(&str, &str, Vec<FtRow>)> = Vec::new();
+    pub fn show_forwarding_table(&self) -> ForwardingTable {
+        let mut families: Vec<(&'static str, &'static str, Vec<FtRow>)> = Vec::new();
         for (table, family, v4) in [
             ("default.inet", "Internet", true),
             ("default.inet6", "Internet6", false),
@@ -562,37 +772,7 @@ impl Control {
                 families.push((table, family, rows));
             }
         }
-        if json_out {
-            let tables: Vec<Value> = families
-                .iter()
-                .map(|(table, family, rows)| {
-                    let entries: Vec<Value> = rows
-                        .iter()
-                        .map(|(d, t, nh, nht, idx, netif)| {
-                            json!({"rt-destination": d, "destination-type": t, "nh": {
-                                "to": nh, "nh-type": nht, "nh-index": idx,
-                                "nh-interface-name": netif}})
-                        })
-                        .collect();
-                    json!({"table-name": table, "address-family": family, "rt-entry": entries})
-                })
-                .collect();
-            return pretty(json!({"forwarding-table-information": {"route-table": tables}}));
-        }
-        let mut out = String::new();
-        for (table, family, rows) in families {
-            let _ = writeln!(out, "Routing table: {table}\n{family}:");
-            let _ = writeln!(
-                out,
-                "{:<18} {:<4} {:<18} {:<4} {:>6} Netif",
-                "Destination", "Type", "Next hop", "Type", "Index"
-            );
-            for (d, t, nh, nht, idx, netif) in rows {
-                let _ = writeln!(out, "{d:<18} {t:<4} {nh:<18} {nht:<4} {idx:>6} {netif}");
-            }
-            out.push('\n');
-        }
-        out
+        ForwardingTable(families)
     }
 
     pub fn show_arp(&self) -> ArpTableInformation {
@@ -662,7 +842,7 @@ impl Control {
         ))
     }
 
-    pub fn show_vlans(&self, args: &[String], json_out: bool) -> Result<String, String> {
+    pub fn show_vlans(&self, args: &[String]) -> Result<VlanInformation, String> {
         let name = args.first();
         let vlans: Vec<&crate::VlanPlan> = self
             .vlans
@@ -678,35 +858,21 @@ impl Control {
                 .and_then(Option::as_ref)
                 .is_some_and(|p| p.link_up)
         };
-        if json_out {
-            let list: Vec<Value> = vlans
-                .iter()
-                .map(|v| {
-                    json!({"l2ng-l2rtb-vlan-name": v.name, "l2ng-l2rtb-vlan-tag": v.vid,
-                        "l2ng-l2rtb-instance-name": "default-switch",
-                        "l2ng-l2rtb-vlan-member": v.members.iter().map(|(p, tagged)| json!({
-                            "l2ng-l2rtb-vlan-member-interface": format!("{}{}", self.ifl(*p), if up(*p) { "*" } else { "" }),
-                            "l2ng-l2rtb-vlan-member-tagness": if *tagged { "tagged" } else { "untagged" },
-                        })).collect::<Vec<_>>(),
-                        "l2ng-l2rtb-vlan-l3-interface": v.irb.map(|p| self.ifl(p)),
-                    })
+        Ok(VlanInformation(
+            vlans
+                .into_iter()
+                .map(|v| VlanRow {
+                    name: v.name.clone(),
+                    vid: v.vid,
+                    members: v
+                        .members
+                        .iter()
+                        .map(|(p, tagged)| (self.ifl(*p), up(*p), *tagged))
+                        .collect(),
+                    l3: v.irb.map(|p| self.ifl(p)),
                 })
-                .collect();
-            return Ok(pretty(json!({"l2ng-l2ald-vlan-instance-information": {
-                "l2ng-l2ald-vlan-instance-group": list}})));
-        }
-        let mut out = format!(
-            "{:<23} {:<21} {:<12} {}\n",
-            "Routing instance", "VLAN name", "Tag", "Interfaces"
-        );
-        for v in vlans {
-            let _ = writeln!(out, "{:<23} {:<21} {:<12}", "default-switch", v.name, v.vid);
-            for (p, _) in &v.members {
-                let star = if up(*p) { "*" } else { "" };
-                let _ = writeln!(out, "{:<58}{}{star}", "", self.ifl(*p));
-            }
-        }
-        Ok(out)
+                .collect(),
+        ))
     }
 
     fn selected_ports(&self, name: Option<&str>) -> Result<Vec<(usize, &PortState)>, String> {
@@ -847,7 +1013,7 @@ impl Control {
         }
     }
 
-    pub fn show_statistics(&self, json_out: bool) -> String {
+    pub fn show_statistics(&self) -> SystemStatistics {
         let c: Counters = self
             .stats
             .lock()
@@ -860,101 +1026,16 @@ impl Control {
             .lock()
             .map(|s| s.stages.clone())
             .unwrap_or_default();
-        let arcs = [
-            ("ip4-unicast", st.ip4_unicast),
-            ("ip4-output", st.ip4_output),
-        ];
-        if json_out {
-            let drops: serde_json::Map<String, Value> = DropReason::ALL
-                .iter()
-                .map(|r| (r.name().to_string(), json!(c.dropped(*r))))
-                .collect();
-            return pretty(json!({"statistics": {
-                "ip": {"packets-received": c.rx, "packets-forwarded": c.forwarded,
-                    "packets-sent": c.tx, "packets-punted": c.punted,
-                    "packets-to-host": self.host_in + c.to_host, "packets-from-host": c.from_host,
-                    "drops": drops},
-                "icmp": {"errors-sent": self.icmp_sent, "errors-rate-limited": c.errors_suppressed},
-                "bridge": {"bridged": c.bridged, "flooded": c.flooded,
-                    "mac-learnt": f.learnt, "mac-moves": f.moves, "mac-limit-hits": f.limit_hits,
-                    "mac-aged": f.aged},
-                "arp": {"requests-sent": a.requests_sent, "replies-sent": a.replies_sent,
-                    "malformed": a.malformed, "queue-drops": a.queue_drops,
-                    "table-full": a.table_full},
-                "feature-arcs": {st.feature: arcs.iter()
-                    .map(|(n, a)| (n.to_string(), json!({"packets": a.packets, "dropped": a.dropped})))
-                    .collect::<serde_json::Map<String, Value>>()},
-                "route": {"next-hops": self.next_hops_in_use(),
-                    "next-hops-max": savin_fib::MAX_NEXT_HOP,
-                    "not-installed-next-hop-table-full": self.nh_table_full},
-            }}));
+        SystemStatistics {
+            to_host: self.host_in + c.to_host,
+            c,
+            arp: a,
+            fdb: f,
+            stages: st,
+            icmp_sent: self.icmp_sent,
+            next_hops: self.next_hops_in_use(),
+            nh_table_full: self.nh_table_full,
         }
-        let mut out = String::from("ip:\n");
-        let _ = writeln!(out, "{:>16} total packets received", c.rx);
-        let _ = writeln!(out, "{:>16} packets forwarded", c.forwarded);
-        let _ = writeln!(out, "{:>16} packets sent", c.tx);
-        let _ = writeln!(
-            out,
-            "{:>16} packets for this host or its control plane",
-            c.punted
-        );
-        let _ = writeln!(
-            out,
-            "{:>16} packets to the kernel (host interfaces)",
-            self.host_in + c.to_host
-        );
-        let _ = writeln!(
-            out,
-            "{:>16} packets from the kernel (host interfaces)",
-            c.from_host
-        );
-        for r in DropReason::ALL {
-            let _ = writeln!(out, "{:>16} packets dropped: {}", c.dropped(r), r.name());
-        }
-        out.push_str("bridge:\n");
-        let _ = writeln!(out, "{:>16} frames switched", c.bridged);
-        let _ = writeln!(out, "{:>16} frames flooded", c.flooded);
-        let _ = writeln!(out, "{:>16} MAC addresses learnt", f.learnt);
-        let _ = writeln!(out, "{:>16} MAC moves", f.moves);
-        let _ = writeln!(
-            out,
-            "{:>16} MAC addresses not learnt: VLAN table full",
-            f.limit_hits
-        );
-        out.push_str("icmp:\n");
-        let _ = writeln!(out, "{:>16} errors sent", self.icmp_sent);
-        let _ = writeln!(
-            out,
-            "{:>16} errors not sent: rate limit",
-            c.errors_suppressed
-        );
-        out.push_str("arp:\n");
-        let _ = writeln!(out, "{:>16} requests sent", a.requests_sent);
-        let _ = writeln!(out, "{:>16} replies sent", a.replies_sent);
-        let _ = writeln!(out, "{:>16} malformed packets", a.malformed);
-        let _ = writeln!(
-            out,
-            "{:>16} packets dropped waiting for resolution",
-            a.queue_drops
-        );
-        for (name, a) in arcs {
-            let _ = writeln!(out, "{} ({name}):", st.feature);
-            let _ = writeln!(out, "{:>16} packets", a.packets);
-            let _ = writeln!(out, "{:>16} packets dropped", a.dropped);
-        }
-        out.push_str("route:\n");
-        let _ = writeln!(
-            out,
-            "{:>16} next hops in use (of {})",
-            self.next_hops_in_use(),
-            savin_fib::MAX_NEXT_HOP
-        );
-        let _ = writeln!(
-            out,
-            "{:>16} routes not installed: next-hop table full",
-            self.nh_table_full
-        );
-        out
     }
 
     /// Next-hop indices that stand for something (index 0 is the FIB's miss).
