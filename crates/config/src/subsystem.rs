@@ -205,24 +205,6 @@ impl State for Message {
     }
 }
 
-/// A reply whose command does not have a typed state of its own yet: both views, rendered
-/// when the command ran.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rendered {
-    pub text: String,
-    pub json: serde_json::Value,
-}
-
-impl State for Rendered {
-    fn text(&self) -> String {
-        self.text.clone()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        self.json.clone()
-    }
-}
-
 /// Operational commands answered by a part of the system (`show route`, `show arp`,
 /// `clear arp`): the management session matches the words (with abbreviations and `?`) and
 /// hands over the rest.

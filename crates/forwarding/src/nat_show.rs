@@ -5,17 +5,13 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use savin_classify::Prefix;
+use savin_config::subsystem::State;
+use savin_security::stage::screen::Attack;
 use savin_security::{Context, NatAction, NatRule};
 use serde_json::{json, Value};
 
 use crate::control::Control;
 use crate::hits::{nat, POLICY};
-
-fn pretty(v: Value) -> String {
-    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-    s.push('\n');
-    s
-}
 
 fn range(p: &Prefix) -> (Ipv4Addr, Ipv4Addr) {
     let host = if p.len >= 32 { 0 } else { u32::MAX >> p.len };
@@ -84,12 +80,7 @@ impl Control {
     }
 
     /// `show security nat source|destination|static rule all|NAME`.
-    pub(crate) fn show_nat_rules(
-        &self,
-        which: &str,
-        args: &[String],
-        json_out: bool,
-    ) -> Result<String, String> {
+    pub(crate) fn show_nat_rules(&self, which: &str, args: &[String]) -> Result<NatRules, String> {
         all_arg(args)?;
         let only = args.first().filter(|a| *a != "all");
         let (kind, _, title) = KINDS
@@ -104,10 +95,18 @@ impl Control {
             _ => s.nat.statics.clone(),
         });
         let hits = self.hit_counts(nat(kind));
-        let shown: Vec<(usize, &NatRule)> = rules
+        let shown: Vec<NatRuleRow> = rules
             .iter()
             .enumerate()
             .filter(|(_, r)| only.is_none_or(|n| *n == r.name))
+            .map(|(i, r)| NatRuleRow {
+                index: i,
+                from: self.context(&r.from),
+                to: self.context(&r.to),
+                action: self.action_name(r.action),
+                hits: hits.get(i).copied().unwrap_or(0),
+                rule: r.clone(),
+            })
             .collect();
         if let Some(n) = only {
             if shown.is_empty() {
@@ -118,12 +117,244 @@ impl Control {
             .iter()
             .map(|r| r.source.len() + r.destination.len())
             .sum();
-        if json_out {
-            let rows: Vec<Value> = shown
+        Ok(NatRules {
+            which: which.to_string(),
+            title,
+            source: kind == savin_security::NAT_SOURCE,
+            total: rules.len(),
+            prefixes,
+            rows: shown,
+        })
+    }
+
+    /// `show security nat source|destination pool all|NAME`.
+    pub(crate) fn show_nat_pools(&self, which: &str, args: &[String]) -> Result<NatPools, String> {
+        all_arg(args)?;
+        let only = args.first().filter(|a| *a != "all");
+        let sec = self.security.load();
+        let kind = if which == "source" {
+            savin_security::NAT_SOURCE
+        } else {
+            savin_security::NAT_DESTINATION
+        };
+        let hits = self.hit_counts(nat(kind));
+        // A pool's hits: those of the rules that translate to it.
+        let pool_hits = |want: NatAction| -> u64 {
+            sec.as_ref().map_or(0, |s| {
+                let rules = if kind == savin_security::NAT_SOURCE {
+                    &s.nat.source
+                } else {
+                    &s.nat.destination
+                };
+                rules
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.action == want)
+                    .map(|(i, _)| hits.get(i).copied().unwrap_or(0))
+                    .sum()
+            })
+        };
+        let rows: Vec<PoolRow> = sec.as_ref().map_or(Vec::new(), |s| {
+            if kind == savin_security::NAT_SOURCE {
+                s.nat
+                    .pools
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let h = pool_hits(NatAction::Pool(i as u16));
+                        (p.name.clone(), i + 4, p.ranges.clone(), p.ports, h)
+                    })
+                    .collect()
+            } else {
+                s.nat
+                    .destination_pools
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let h = pool_hits(NatAction::Destination(i as u16));
+                        let ports = p.port.map(|q| (q, q));
+                        (
+                            p.name.clone(),
+                            i + 1,
+                            vec![(p.address, p.address)],
+                            ports,
+                            h,
+                        )
+                    })
+                    .collect()
+            }
+        });
+        let rows: Vec<PoolRow> = rows
+            .into_iter()
+            .filter(|r| only.is_none_or(|n| *n == r.0))
+            .collect();
+        if let Some(n) = only {
+            if rows.is_empty() {
+                return Err(format!("error: {which} NAT pool {n} is not configured"));
+            }
+        }
+        Ok(NatPools {
+            which: which.to_string(),
+            source: kind == savin_security::NAT_SOURCE,
+            rows,
+        })
+    }
+
+    /// `show security policies hit-count`.
+    pub(crate) fn show_policy_hits(&self) -> PolicyHitCount {
+        let sec = self.security.load();
+        let hits = self.hit_counts(POLICY);
+        let rows = sec.as_ref().map_or(Vec::new(), |s| {
+            s.policy
+                .policies
                 .iter()
-                .map(|(i, r)| {
-                    let (fk, fv) = self.context(&r.from);
-                    let (tk, tv) = self.context(&r.to);
+                .enumerate()
+                .map(|(i, p)| {
+                    (
+                        i + 1,
+                        p.from_zone.clone(),
+                        p.to_zone.clone(),
+                        p.name.clone(),
+                        hits.get(i).copied().unwrap_or(0),
+                    )
+                })
+                .collect()
+        });
+        PolicyHitCount {
+            rows,
+            default_hits: hits.last().copied().unwrap_or(0),
+        }
+    }
+}
+
+impl Control {
+    /// `show security screen statistics zone Z`.
+    pub(crate) fn show_screen_statistics(
+        &self,
+        args: &[String],
+    ) -> Result<ScreenStatistics, String> {
+        let zone = match args {
+            [w, z] if w == "zone" => z,
+            _ => return Err("syntax error: expecting 'zone NAME'".into()),
+        };
+        let sec = self.security.load();
+        let id = sec
+            .as_ref()
+            .and_then(|s| s.policy.zone_id(zone))
+            .ok_or_else(|| format!("error: zone {zone} is not configured"))?;
+        let counts = self.hit_counts(crate::hits::SCREEN);
+        let n = Attack::N;
+        let counts = Attack::ALL
+            .iter()
+            .map(|a| {
+                let c = counts
+                    .get(usize::from(id) * n + *a as usize)
+                    .copied()
+                    .unwrap_or(0);
+                (*a, c)
+            })
+            .collect();
+        Ok(ScreenStatistics {
+            zone: zone.clone(),
+            counts,
+        })
+    }
+}
+
+/// `show security policies hit-count`: `policy-hit-count`, rows of (index, from zone, to
+/// zone, name, hits).
+pub(crate) struct PolicyHitCount {
+    rows: Vec<(usize, String, String, String, u64)>,
+    default_hits: u64,
+}
+
+impl State for PolicyHitCount {
+    fn json(&self) -> Value {
+        let v: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|(i, f, t, n, h)| {
+                json!({"policy-hit-count-index": i, "policy-hit-count-from-zone": f,
+                    "policy-hit-count-to-zone": t, "policy-hit-count-policy-name": n,
+                    "policy-hit-count-count": h})
+            })
+            .collect();
+        json!({"policy-hit-count": {"policy-hit-count-entry": v,
+            "default-policy-hit-count": self.default_hits}})
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::from("Logical system: root-logical-system\n");
+        let _ = writeln!(
+            out,
+            " {:<6}{:<17}{:<17}{:<24}Policy count",
+            "Index", "From zone", "To zone", "Name"
+        );
+        for (i, f, t, n, h) in &self.rows {
+            let _ = writeln!(out, " {i:<6}{f:<17}{t:<17}{n:<24}{h}");
+        }
+        let _ = writeln!(out, "\nNumber of policy: {}", self.rows.len());
+        let _ = writeln!(out, "Default policy hit count: {}", self.default_hits);
+        out
+    }
+}
+
+/// `show security screen statistics zone Z`: `ids-statistics-information`.
+pub(crate) struct ScreenStatistics {
+    zone: String,
+    counts: Vec<(Attack, u64)>,
+}
+
+impl State for ScreenStatistics {
+    fn json(&self) -> Value {
+        let mut m = serde_json::Map::new();
+        m.insert("zone-name".into(), json!(self.zone));
+        for (a, c) in &self.counts {
+            m.insert(a.key().into(), json!(c));
+        }
+        json!({"ids-statistics-information": m})
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::from("Screen statistics:\n\n");
+        let _ = writeln!(out, "  {:<45}Statistics", "IDS attack type");
+        for (a, c) in &self.counts {
+            let _ = writeln!(out, "  {:<45}{c}", a.label());
+        }
+        out
+    }
+}
+
+/// A NAT rule as shown, with its contexts, action and hits resolved to names and counts.
+pub(crate) struct NatRuleRow {
+    index: usize,
+    rule: NatRule,
+    from: (String, String),
+    to: (String, String),
+    action: String,
+    hits: u64,
+}
+
+/// `show security nat source|destination|static rule`: `...-nat-rule-detail-information`.
+pub(crate) struct NatRules {
+    which: String,
+    title: &'static str,
+    /// Source NAT (whose rules have a to-context).
+    source: bool,
+    total: usize,
+    prefixes: usize,
+    rows: Vec<NatRuleRow>,
+}
+
+impl State for NatRules {
+    fn json(&self) -> Value {
+        let rows: Vec<Value> = self
+                .rows
+                .iter()
+                .map(|row| {
+                    let (i, r) = (&row.index, &row.rule);
+                    let (fk, fv) = &row.from;
+                    let (tk, tv) = &row.to;
                     let addrs = |l: &[Prefix]| -> Vec<Value> {
                         l.iter()
                             .map(|p| {
@@ -139,39 +370,46 @@ impl Control {
                         "destination-addresses": addrs(&r.destination),
                         "destination-ports": r.destination_ports.iter().map(|p| json!({"low": p.lo, "high": p.hi})).collect::<Vec<_>>(),
                         "protocols": r.protocols,
-                        "rule-action": self.action_name(r.action),
-                        "rule-translation-hits": hits.get(*i).copied().unwrap_or(0)});
-                    if kind == savin_security::NAT_SOURCE {
+                        "rule-action": row.action,
+                        "rule-translation-hits": row.hits});
+                    if self.source {
                         v["rule-to-context"] = json!(tk);
                         v["rule-to-context-name"] = json!(tv);
                     }
                     v
                 })
                 .collect();
-            return Ok(pretty(
-                json!({format!("{which}-nat-rule-detail-information"): {
-                "rules": rows, "total-rules": rules.len(), "total-referenced-ipv4-prefixes": prefixes}}),
-            ));
-        }
+        json!({format!("{}-nat-rule-detail-information", self.which): {
+                "rules": rows, "total-rules": self.total,
+                "total-referenced-ipv4-prefixes": self.prefixes}})
+    }
+
+    fn text(&self) -> String {
         let mut out = format!(
-            "Total {} rules: {}\nTotal referenced IPv4/IPv6 ip-prefixes: {prefixes}/0\n",
-            if which == "source" {
+            "Total {} rules: {}\nTotal referenced IPv4/IPv6 ip-prefixes: {}/0\n",
+            if self.which == "source" {
                 "source-nat"
-            } else if which == "destination" {
+            } else if self.which == "destination" {
                 "destination-nat"
             } else {
                 "static-nat"
             },
-            rules.len()
+            self.total,
+            self.prefixes
         );
-        for (i, r) in shown {
-            let _ = writeln!(out, "\n{title}: {:<24} Rule-set: {}", r.name, r.rule_set);
+        for row in &self.rows {
+            let (i, r) = (row.index, &row.rule);
+            let _ = writeln!(
+                out,
+                "\n{}: {:<24} Rule-set: {}",
+                self.title, r.name, r.rule_set
+            );
             let _ = writeln!(out, "  Rule-Id                    : {}", i + 1);
             let _ = writeln!(out, "  Rule position              : {}", i + 1);
-            let (fk, fv) = self.context(&r.from);
+            let (fk, fv) = &row.from;
             let _ = writeln!(out, "  From {fk:<22}: {fv}");
-            if kind == savin_security::NAT_SOURCE {
-                let (tk, tv) = self.context(&r.to);
+            if self.source {
+                let (tk, tv) = &row.to;
                 let _ = writeln!(out, "  To {tk:<24}: {tv}");
             }
             let _ = writeln!(out, "  Match");
@@ -203,96 +441,28 @@ impl Control {
                 );
                 let _ = writeln!(out, "  Netmask                    : {}", from.len);
             } else {
-                let _ = writeln!(
-                    out,
-                    "  Action                     : {}",
-                    self.action_name(r.action)
-                );
+                let _ = writeln!(out, "  Action                     : {}", row.action);
             }
-            let _ = writeln!(
-                out,
-                "  Translation hits           : {}",
-                hits.get(i).copied().unwrap_or(0)
-            );
+            let _ = writeln!(out, "  Translation hits           : {}", row.hits);
         }
-        Ok(out)
+        out
     }
+}
 
-    /// `show security nat source|destination pool all|NAME`.
-    pub(crate) fn show_nat_pools(
-        &self,
-        which: &str,
-        args: &[String],
-        json_out: bool,
-    ) -> Result<String, String> {
-        all_arg(args)?;
-        let only = args.first().filter(|a| *a != "all");
-        let sec = self.security.load();
-        let kind = if which == "source" {
-            savin_security::NAT_SOURCE
-        } else {
-            savin_security::NAT_DESTINATION
-        };
-        let hits = self.hit_counts(nat(kind));
-        // A pool's hits: those of the rules that translate to it.
-        let pool_hits = |want: NatAction| -> u64 {
-            sec.as_ref().map_or(0, |s| {
-                let rules = if kind == savin_security::NAT_SOURCE {
-                    &s.nat.source
-                } else {
-                    &s.nat.destination
-                };
-                rules
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.action == want)
-                    .map(|(i, _)| hits.get(i).copied().unwrap_or(0))
-                    .sum()
-            })
-        };
-        // name, id, ranges, ports, hits
-        type Row = (String, usize, Vec<(u32, u32)>, Option<(u16, u16)>, u64);
-        let rows: Vec<Row> = sec.as_ref().map_or(Vec::new(), |s| {
-            if kind == savin_security::NAT_SOURCE {
-                s.nat
-                    .pools
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let h = pool_hits(NatAction::Pool(i as u16));
-                        (p.name.clone(), i + 4, p.ranges.clone(), p.ports, h)
-                    })
-                    .collect()
-            } else {
-                s.nat
-                    .destination_pools
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let h = pool_hits(NatAction::Destination(i as u16));
-                        let ports = p.port.map(|q| (q, q));
-                        (
-                            p.name.clone(),
-                            i + 1,
-                            vec![(p.address, p.address)],
-                            ports,
-                            h,
-                        )
-                    })
-                    .collect()
-            }
-        });
-        let rows: Vec<&Row> = rows
-            .iter()
-            .filter(|r| only.is_none_or(|n| *n == r.0))
-            .collect();
-        if let Some(n) = only {
-            if rows.is_empty() {
-                return Err(format!("error: {which} NAT pool {n} is not configured"));
-            }
-        }
-        if json_out {
-            let v: Vec<Value> = rows
+/// A NAT pool as shown: name, id, address ranges, port range, hits.
+type PoolRow = (String, usize, Vec<(u32, u32)>, Option<(u16, u16)>, u64);
+
+/// `show security nat source|destination pool`: `...-nat-pool-detail-information`.
+pub(crate) struct NatPools {
+    which: String,
+    source: bool,
+    rows: Vec<PoolRow>,
+}
+
+impl State for NatPools {
+    fn json(&self) -> Value {
+        let v: Vec<Value> = self
+                .rows
                 .iter()
                 .map(|(name, id, ranges, ports, h)| {
                     json!({"pool-name": name, "pool-id": id, "routing-instance-name": "default",
@@ -302,17 +472,17 @@ impl Control {
                         "translation-hits": h})
                 })
                 .collect();
-            return Ok(pretty(
-                json!({format!("{which}-nat-pool-detail-information"): {
-                "pools": v, "total-pools": rows.len()}}),
-            ));
-        }
-        let mut out = format!("Total pools: {}\n", rows.len());
-        for (name, id, ranges, ports, h) in rows {
+        json!({format!("{}-nat-pool-detail-information", self.which): {
+                "pools": v, "total-pools": self.rows.len()}})
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!("Total pools: {}\n", self.rows.len());
+        for (name, id, ranges, ports, h) in &self.rows {
             let _ = writeln!(out, "\nPool name          : {name}");
             let _ = writeln!(out, "Pool id            : {id}");
             let _ = writeln!(out, "Routing instance   : default");
-            if kind == savin_security::NAT_SOURCE {
+            if self.source {
                 let _ = writeln!(out, "Host address base  : 0.0.0.0");
                 match ports {
                     Some((a, b)) => {
@@ -338,96 +508,6 @@ impl Control {
                 let _ = writeln!(out, "   {r:<34}{:>8}{:>13}", 0, 0);
             }
         }
-        Ok(out)
-    }
-
-    /// `show security policies hit-count`.
-    pub(crate) fn show_policy_hits(&self, json_out: bool) -> String {
-        let sec = self.security.load();
-        let hits = self.hit_counts(POLICY);
-        let rows: Vec<(usize, String, String, String, u64)> =
-            sec.as_ref().map_or(Vec::new(), |s| {
-                s.policy
-                    .policies
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        (
-                            i + 1,
-                            p.from_zone.clone(),
-                            p.to_zone.clone(),
-                            p.name.clone(),
-                            hits.get(i).copied().unwrap_or(0),
-                        )
-                    })
-                    .collect()
-            });
-        let default_hits = hits.last().copied().unwrap_or(0);
-        if json_out {
-            let v: Vec<Value> = rows
-                .iter()
-                .map(|(i, f, t, n, h)| {
-                    json!({"policy-hit-count-index": i, "policy-hit-count-from-zone": f,
-                        "policy-hit-count-to-zone": t, "policy-hit-count-policy-name": n,
-                        "policy-hit-count-count": h})
-                })
-                .collect();
-            return pretty(json!({"policy-hit-count": {"policy-hit-count-entry": v,
-                "default-policy-hit-count": default_hits}}));
-        }
-        let mut out = String::from("Logical system: root-logical-system\n");
-        let _ = writeln!(
-            out,
-            " {:<6}{:<17}{:<17}{:<24}Policy count",
-            "Index", "From zone", "To zone", "Name"
-        );
-        for (i, f, t, n, h) in &rows {
-            let _ = writeln!(out, " {i:<6}{f:<17}{t:<17}{n:<24}{h}");
-        }
-        let _ = writeln!(out, "\nNumber of policy: {}", rows.len());
-        let _ = writeln!(out, "Default policy hit count: {default_hits}");
         out
-    }
-}
-
-impl Control {
-    /// `show security screen statistics zone Z`.
-    pub(crate) fn show_screen_statistics(
-        &self,
-        args: &[String],
-        json_out: bool,
-    ) -> Result<String, String> {
-        let zone = match args {
-            [w, z] if w == "zone" => z,
-            _ => return Err("syntax error: expecting 'zone NAME'".into()),
-        };
-        let sec = self.security.load();
-        let id = sec
-            .as_ref()
-            .and_then(|s| s.policy.zone_id(zone))
-            .ok_or_else(|| format!("error: zone {zone} is not configured"))?;
-        let counts = self.hit_counts(crate::hits::SCREEN);
-        let n = savin_security::stage::screen::Attack::N;
-        let of = |a: savin_security::stage::screen::Attack| {
-            counts
-                .get(usize::from(id) * n + a as usize)
-                .copied()
-                .unwrap_or(0)
-        };
-        let all = savin_security::stage::screen::Attack::ALL;
-        if json_out {
-            let mut m = serde_json::Map::new();
-            m.insert("zone-name".into(), json!(zone));
-            for a in all {
-                m.insert(a.key().into(), json!(of(a)));
-            }
-            return Ok(pretty(json!({"ids-statistics-information": m})));
-        }
-        let mut out = String::from("Screen statistics:\n\n");
-        let _ = writeln!(out, "  {:<45}Statistics", "IDS attack type");
-        for a in all {
-            let _ = writeln!(out, "  {:<45}{}", a.label(), of(a));
-        }
-        Ok(out)
     }
 }

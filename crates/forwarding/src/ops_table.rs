@@ -11,11 +11,8 @@ pub(crate) enum Answer {
     Prefix,
     /// From the RIB, on the asking thread.
     Rib(fn(&crate::route_show::RibShared, &[String]) -> Answered),
-    /// On the control thread, as typed state.
+    /// On the control thread.
     Control(fn(&mut crate::control::Control, &[String]) -> Answered),
-    /// On the control thread, by a renderer not yet given a typed state: it makes the text
-    /// (false) or the JSON (true), and is run for both.
-    Views(fn(&mut crate::control::Control, &[String], bool) -> Result<String, String>),
 }
 
 /// A message reply (what a `clear` command did; empty when there is nothing to say).
@@ -79,9 +76,9 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "policies"],
         help: "Show security policies (hit-count: matches per policy)",
-        answer: Answer::Views(|c, a, j| match a.first().map(String::as_str) {
-            None => Ok(c.show_policies(j)),
-            Some("hit-count") if a.len() == 1 => Ok(c.show_policy_hits(j)),
+        answer: Answer::Control(|c, a| match a.first().map(String::as_str) {
+            None => Ok(Box::new(c.show_policies())),
+            Some("hit-count") if a.len() == 1 => Ok(Box::new(c.show_policy_hits())),
             Some(w) => Err(format!("syntax error: unexpected '{w}'")),
         }),
     },
@@ -106,7 +103,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "screen", "statistics"],
         help: "Show screen statistics (zone NAME)",
-        answer: Answer::Views(|c, a, j| c.show_screen_statistics(a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_screen_statistics(a)?))),
     },
     OpDef {
         words: &["clear", "security", "screen"],
@@ -134,12 +131,12 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "nat", "source", "rule"],
         help: "Show source NAT rules (all or NAME)",
-        answer: Answer::Views(|c, a, j| c.show_nat_rules("source", a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_nat_rules("source", a)?))),
     },
     OpDef {
         words: &["show", "security", "nat", "source", "pool"],
         help: "Show source NAT pools (all or NAME)",
-        answer: Answer::Views(|c, a, j| c.show_nat_pools("source", a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_nat_pools("source", a)?))),
     },
     OpDef {
         words: &["show", "security", "nat", "destination"],
@@ -149,12 +146,12 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "nat", "destination", "rule"],
         help: "Show destination NAT rules (all or NAME)",
-        answer: Answer::Views(|c, a, j| c.show_nat_rules("destination", a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_nat_rules("destination", a)?))),
     },
     OpDef {
         words: &["show", "security", "nat", "destination", "pool"],
         help: "Show destination NAT pools (all or NAME)",
-        answer: Answer::Views(|c, a, j| c.show_nat_pools("destination", a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_nat_pools("destination", a)?))),
     },
     OpDef {
         words: &["show", "security", "nat", "static"],
@@ -164,12 +161,12 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["show", "security", "nat", "static", "rule"],
         help: "Show static NAT rules (all or NAME)",
-        answer: Answer::Views(|c, a, j| c.show_nat_rules("static", a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_nat_rules("static", a)?))),
     },
     OpDef {
         words: &["show", "security", "zones"],
         help: "Show security zones",
-        answer: Answer::Views(|c, _, j| Ok(c.show_zones(j))),
+        answer: Answer::Control(|c, _| Ok(Box::new(c.show_zones()))),
     },
     OpDef {
         words: &["clear", "arp"],
@@ -255,7 +252,7 @@ pub(crate) const OPS: &[OpDef] = &[
     OpDef {
         words: &["monitor", "interface"],
         help: "Show interface traffic and rates (NAME, or traffic for all)",
-        answer: Answer::Views(|c, a, j| c.monitor_interface(a, j)),
+        answer: Answer::Control(|c, a| Ok(Box::new(c.monitor_interface(a)?))),
     },
     OpDef {
         words: &["show", "interfaces"],

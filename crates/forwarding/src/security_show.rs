@@ -15,12 +15,6 @@ use serde_json::{json, Value};
 
 use crate::control::Control;
 
-fn pretty(v: Value) -> String {
-    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
 fn proto_name(p: u8) -> String {
     match p {
         6 => "tcp".into(),
@@ -99,6 +93,134 @@ fn parse_filter(args: &[String]) -> Result<(Filter, bool), String> {
         }
     }
     Ok((Box::new(move |i| tests.iter().all(|t| t(i))), summary))
+}
+
+/// `show security policies`: the compiled policies in force (a snapshot of the tables) and
+/// their zone contexts in the order written.
+pub(crate) struct SecurityPolicies {
+    sec: Option<std::sync::Arc<savin_security::SecurityTables>>,
+    contexts: Vec<(String, String, bool)>,
+}
+
+impl SecurityPolicies {
+    fn default_name(&self) -> &'static str {
+        match self.sec.as_ref().map(|s| s.policy.default_action) {
+            Some(Action::Permit) => "permit-all",
+            _ => "deny-all",
+        }
+    }
+}
+
+impl State for SecurityPolicies {
+    fn json(&self) -> Value {
+        let default = self.default_name();
+        let Some(sec) = &self.sec else {
+            return json!({"security-policies": [], "default-policy": default});
+        };
+        let c = &sec.policy;
+        let ctxs: Vec<Value> = self
+                .contexts
+                .iter()
+                .map(|(f, t, g)| {
+                    let pols: Vec<Value> = c
+                        .policies
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| (&p.from_zone, &p.to_zone, &p.global) == (f, t, g))
+                        .map(|(i, p)| {
+                            json!({"policy-name": p.name, "policy-index": i + 1,
+                                "policy-sequence-number": p.sequence,
+                                "policy-action": action_name(p.action),
+                                "source-addresses": p.source, "destination-addresses": p.destination,
+                                "applications": p.applications,
+                                "log": {"session-init": p.log_init, "session-close": p.log_close},
+                                "count": p.count})
+                        })
+                        .collect();
+                    json!({"context-information": {"source-zone-name": f, "destination-zone-name": t,
+                        "global": g}, "policies": pols})
+                })
+                .collect();
+        json!({"security-policies": ctxs, "default-policy": default})
+    }
+
+    fn text(&self) -> String {
+        let default = self.default_name();
+        let Some(sec) = &self.sec else {
+            return format!("Default policy: {default}\n");
+        };
+        let c = &sec.policy;
+        let mut out = format!("Default policy: {default}\n");
+        for (f, t, g) in &self.contexts {
+            if *g {
+                out.push_str("Global policies:\n");
+            } else {
+                let _ = writeln!(out, "From zone: {f}, To zone: {t}");
+            }
+            for (i, p) in c.policies.iter().enumerate() {
+                if (&p.from_zone, &p.to_zone, &p.global) != (f, t, g) {
+                    continue;
+                }
+                let _ = writeln!(
+                    out,
+                    "  Policy: {}, State: enabled, Index: {}, Scope Policy: 0, Sequence number: {}",
+                    p.name,
+                    i + 1,
+                    p.sequence
+                );
+                let _ = writeln!(out, "    Source addresses: {}", p.source.join(", "));
+                let _ = writeln!(
+                    out,
+                    "    Destination addresses: {}",
+                    p.destination.join(", ")
+                );
+                let _ = writeln!(out, "    Applications: {}", p.applications.join(", "));
+                let mut action = action_name(p.action).to_string();
+                if p.log_init || p.log_close {
+                    action.push_str(", log");
+                }
+                if p.count {
+                    action.push_str(", count");
+                }
+                let _ = writeln!(out, "    Action: {action}");
+            }
+        }
+        out
+    }
+}
+
+/// `show security zones`: `zones-information`, each zone with its interfaces.
+pub(crate) struct ZonesInformation(Vec<(String, Vec<String>)>);
+
+impl State for ZonesInformation {
+    fn json(&self) -> Value {
+        let z: Vec<Value> = self
+            .0
+            .iter()
+            .map(|(n, ifls)| {
+                json!({"zones-security-zonename": n,
+                    "zones-security-interfaces-bound": ifls.len(),
+                    "zones-security-interfaces": ifls})
+            })
+            .collect();
+        json!({"zones-information": {"zones-security": z}})
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for (n, ifls) in &self.0 {
+            let _ = writeln!(out, "Security zone: {n}");
+            let _ = writeln!(out, "  Send reset for non-SYN session TCP packets: Off");
+            let _ = writeln!(out, "  Policy configurable: Yes");
+            let _ = writeln!(out, "  Interfaces bound: {}", ifls.len());
+            let _ = writeln!(out, "  Interfaces:");
+            for i in ifls {
+                let _ = writeln!(out, "    {i}");
+            }
+            out.push('\n');
+        }
+        out
+    }
 }
 
 /// One direction of a session as shown: in (as the first packet came) or out (the reply).
@@ -268,140 +390,41 @@ impl Control {
         Ok(format!("{} sessions cleared\n", list.len()))
     }
 
-    pub(crate) fn show_policies(&self, json_out: bool) -> String {
-        let sec = self.security.load();
-        let Some(sec) = sec.as_ref() else {
-            return if json_out {
-                pretty(json!({"security-policies": [], "default-policy": "deny-all"}))
-            } else {
-                "Default policy: deny-all\n".into()
-            };
-        };
-        let c = &sec.policy;
-        let default = match c.default_action {
-            Action::Permit => "permit-all",
-            _ => "deny-all",
-        };
+    pub(crate) fn show_policies(&self) -> SecurityPolicies {
+        let sec = self.security.load_full();
         // Contexts in the order their first policy was written.
         let mut contexts: Vec<(String, String, bool)> = Vec::new();
-        for p in &c.policies {
+        for p in sec.iter().flat_map(|s| s.policy.policies.iter()) {
             let k = (p.from_zone.clone(), p.to_zone.clone(), p.global);
             if !contexts.contains(&k) {
                 contexts.push(k);
             }
         }
-        if json_out {
-            let ctxs: Vec<Value> = contexts
-                .iter()
-                .map(|(f, t, g)| {
-                    let pols: Vec<Value> = c
-                        .policies
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, p)| (&p.from_zone, &p.to_zone, &p.global) == (f, t, g))
-                        .map(|(i, p)| {
-                            json!({"policy-name": p.name, "policy-index": i + 1,
-                                "policy-sequence-number": p.sequence,
-                                "policy-action": action_name(p.action),
-                                "source-addresses": p.source, "destination-addresses": p.destination,
-                                "applications": p.applications,
-                                "log": {"session-init": p.log_init, "session-close": p.log_close},
-                                "count": p.count})
-                        })
-                        .collect();
-                    json!({"context-information": {"source-zone-name": f, "destination-zone-name": t,
-                        "global": g}, "policies": pols})
-                })
-                .collect();
-            return pretty(json!({"security-policies": ctxs, "default-policy": default}));
-        }
-        let mut out = format!("Default policy: {default}\n");
-        for (f, t, g) in &contexts {
-            if *g {
-                out.push_str("Global policies:\n");
-            } else {
-                let _ = writeln!(out, "From zone: {f}, To zone: {t}");
-            }
-            for (i, p) in c.policies.iter().enumerate() {
-                if (&p.from_zone, &p.to_zone, &p.global) != (f, t, g) {
-                    continue;
-                }
-                let _ = writeln!(
-                    out,
-                    "  Policy: {}, State: enabled, Index: {}, Scope Policy: 0, Sequence number: {}",
-                    p.name,
-                    i + 1,
-                    p.sequence
-                );
-                let _ = writeln!(out, "    Source addresses: {}", p.source.join(", "));
-                let _ = writeln!(
-                    out,
-                    "    Destination addresses: {}",
-                    p.destination.join(", ")
-                );
-                let _ = writeln!(out, "    Applications: {}", p.applications.join(", "));
-                let mut action = action_name(p.action).to_string();
-                if p.log_init || p.log_close {
-                    action.push_str(", log");
-                }
-                if p.count {
-                    action.push_str(", count");
-                }
-                let _ = writeln!(out, "    Action: {action}");
-            }
-        }
-        out
+        SecurityPolicies { sec, contexts }
     }
 
-    pub(crate) fn show_zones(&self, json_out: bool) -> String {
+    pub(crate) fn show_zones(&self) -> ZonesInformation {
         let sec = self.security.load();
         let Some(sec) = sec.as_ref() else {
-            return if json_out {
-                pretty(json!({"zones-information": {"zones-security": []}}))
-            } else {
-                String::new()
-            };
+            return ZonesInformation(Vec::new());
         };
-        let zones: Vec<(String, Vec<String>)> = sec
-            .policy
-            .zones
-            .iter()
-            .enumerate()
-            .map(|(id, name)| {
-                let ifls: Vec<String> = sec
-                    .zone_of_port
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, z)| **z == Some(id as u16))
-                    .map(|(slot, _)| self.ifl(slot as u16))
-                    .collect();
-                (name.clone(), ifls)
-            })
-            .collect();
-        if json_out {
-            let z: Vec<Value> = zones
+        ZonesInformation(
+            sec.policy
+                .zones
                 .iter()
-                .map(|(n, ifls)| {
-                    json!({"zones-security-zonename": n,
-                        "zones-security-interfaces-bound": ifls.len(),
-                        "zones-security-interfaces": ifls})
+                .enumerate()
+                .map(|(id, name)| {
+                    let ifls: Vec<String> = sec
+                        .zone_of_port
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, z)| **z == Some(id as u16))
+                        .map(|(slot, _)| self.ifl(slot as u16))
+                        .collect();
+                    (name.clone(), ifls)
                 })
-                .collect();
-            return pretty(json!({"zones-information": {"zones-security": z}}));
-        }
-        let mut out = String::new();
-        for (n, ifls) in &zones {
-            let _ = writeln!(out, "Security zone: {n}");
-            let _ = writeln!(out, "  Send reset for non-SYN session TCP packets: Off");
-            let _ = writeln!(out, "  Policy configurable: Yes");
-            let _ = writeln!(out, "  Interfaces bound: {}", ifls.len());
-            let _ = writeln!(out, "  Interfaces:");
-            for i in ifls {
-                let _ = writeln!(out, "    {i}");
-            }
-            out.push('\n');
-        }
-        out
+                .collect(),
+        )
     }
 }
 

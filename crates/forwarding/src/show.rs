@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
-use savin_config::subsystem::{Message, OpCommand, Operational, Rendered, State};
+use savin_config::subsystem::{Message, OpCommand, Operational, State};
 use savin_dataplane::bridge::PortMode;
 use savin_dataplane::{Counters, DropReason, NextHop, PortCounters};
 use serde_json::{json, Value};
@@ -20,12 +20,6 @@ type FtRow = (String, &'static str, String, &'static str, u32, String);
 
 pub(crate) struct Ops {
     pub running: Shared,
-}
-
-pub(crate) fn pretty(v: Value) -> String {
-    let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
-    s.push('\n');
-    s
 }
 
 /// `show arp`: `arp-table-information`, resolved neighbours as (MAC, address, interface).
@@ -576,6 +570,77 @@ impl State for SystemStatistics {
     }
 }
 
+/// `monitor interface NAME|traffic`: one screen of counters and rates; its JSON is
+/// `interface-information`, as the counters come from the same rows.
+pub struct MonitorInterface {
+    traffic: bool,
+    info: InterfaceInformation,
+    time: String,
+}
+
+impl State for MonitorInterface {
+    fn json(&self) -> Value {
+        self.info.json()
+    }
+
+    fn text(&self) -> String {
+        let now = &self.time;
+        let updown = |p: &IfRow| if p.link_up { "Up" } else { "Down" };
+        if self.traffic {
+            let mut out = format!("Interface    Link  Input packets        (pps)     Output packets        (pps)   Time: {now}\n");
+            for p in &self.info.ports {
+                let c = &p.counters;
+                let _ = writeln!(
+                    out,
+                    " {:<11} {:<5} {:>13} {:>12} {:>18} {:>12}",
+                    p.name,
+                    updown(p),
+                    c.rx_packets,
+                    format!("({})", p.rates[1]),
+                    c.tx_packets,
+                    format!("({})", p.rates[3]),
+                );
+            }
+            return out;
+        }
+        let Some(p) = self.info.ports.first() else {
+            return String::new();
+        };
+        let c = &p.counters;
+        let mut out = format!(
+            "Interface: {}, Enabled, Link is {}    Time: {now}\n",
+            p.name,
+            updown(p)
+        );
+        out.push_str("Encapsulation: Ethernet, Speed: Unspecified\nTraffic statistics:\n");
+        let _ = writeln!(
+            out,
+            "  Input bytes:    {:>20} ({} bps)",
+            c.rx_bytes, p.rates[0]
+        );
+        let _ = writeln!(
+            out,
+            "  Output bytes:   {:>20} ({} bps)",
+            c.tx_bytes, p.rates[2]
+        );
+        let _ = writeln!(
+            out,
+            "  Input packets:  {:>20} ({} pps)",
+            c.rx_packets, p.rates[1]
+        );
+        let _ = writeln!(
+            out,
+            "  Output packets: {:>20} ({} pps)",
+            c.tx_packets, p.rates[3]
+        );
+        out.push_str("Error statistics:\n");
+        let _ = writeln!(out, "  Input errors:          {:>13}", c.errors);
+        let _ = writeln!(out, "  Input giants:          {:>13}", c.giants);
+        let _ = writeln!(out, "  Input resource errors: {:>13}", c.ring_drops);
+        out
+    }
+}
+
 /// One IPv6 neighbour: address, link-layer address (None: incomplete), seconds since it was
 /// confirmed, interface.
 #[derive(Debug, Clone)]
@@ -946,69 +1011,23 @@ impl Control {
 
     /// `monitor interface NAME` (one screen of counters and rates, as Junos refreshes it) and
     /// `monitor interface traffic` (every port's packets and rates).
-    pub fn monitor_interface(&self, args: &[String], json_out: bool) -> Result<String, String> {
-        let now = chrono::Utc::now().format("%H:%M:%S");
+    pub fn monitor_interface(&self, args: &[String]) -> Result<MonitorInterface, String> {
+        let time = chrono::Utc::now().format("%H:%M:%S").to_string();
         match args.first().map(String::as_str) {
             None => Err("syntax error: expecting an interface name or 'traffic'".into()),
-            Some("traffic") => {
-                let ports = self.selected_ports(None)?;
-                if json_out {
-                    return Ok(pretty(self.show_interfaces(&[])?.json()));
-                }
-                let mut out = format!("Interface    Link  Input packets        (pps)     Output packets        (pps)   Time: {now}\n");
-                for (slot, p) in ports {
-                    let c = self.port_counters(slot);
-                    let _ = writeln!(
-                        out,
-                        " {:<11} {:<5} {:>13} {:>12} {:>18} {:>12}",
-                        p.name,
-                        if p.link_up { "Up" } else { "Down" },
-                        c.rx_packets,
-                        format!("({})", p.rates[1]),
-                        c.tx_packets,
-                        format!("({})", p.rates[3]),
-                    );
-                }
-                Ok(out)
-            }
+            Some("traffic") => Ok(MonitorInterface {
+                traffic: true,
+                info: self.show_interfaces(&[])?,
+                time,
+            }),
             Some(name) => {
-                let ports = self.selected_ports(Some(name))?;
-                if json_out {
-                    return Ok(pretty(self.show_interfaces(&[name.to_string()])?.json()));
-                }
-                let (slot, p) = ports[0];
-                let c = self.port_counters(slot);
-                let mut out = format!(
-                    "Interface: {}, Enabled, Link is {}    Time: {now}\n",
-                    p.name,
-                    if p.link_up { "Up" } else { "Down" }
-                );
-                out.push_str("Encapsulation: Ethernet, Speed: Unspecified\nTraffic statistics:\n");
-                let _ = writeln!(
-                    out,
-                    "  Input bytes:    {:>20} ({} bps)",
-                    c.rx_bytes, p.rates[0]
-                );
-                let _ = writeln!(
-                    out,
-                    "  Output bytes:   {:>20} ({} bps)",
-                    c.tx_bytes, p.rates[2]
-                );
-                let _ = writeln!(
-                    out,
-                    "  Input packets:  {:>20} ({} pps)",
-                    c.rx_packets, p.rates[1]
-                );
-                let _ = writeln!(
-                    out,
-                    "  Output packets: {:>20} ({} pps)",
-                    c.tx_packets, p.rates[3]
-                );
-                out.push_str("Error statistics:\n");
-                let _ = writeln!(out, "  Input errors:          {:>13}", c.errors);
-                let _ = writeln!(out, "  Input giants:          {:>13}", c.giants);
-                let _ = writeln!(out, "  Input resource errors: {:>13}", c.ring_drops);
-                Ok(out)
+                // A name only (not present, or one that is not a port, is an error here).
+                self.selected_ports(Some(name))?;
+                Ok(MonitorInterface {
+                    traffic: false,
+                    info: self.show_interfaces(&[name.to_string()])?,
+                    time,
+                })
             }
         }
     }
@@ -1092,9 +1111,10 @@ impl Operational for Ops {
                             Err(format!("error: device {n} not found"))
                         }
                         _ if command[0] == "clear" => boxed(Box::<Message>::default()),
-                        _ => boxed(Box::new(Rendered {
-                            text: String::new(),
-                            json: json!({"interface-information": {"physical-interface": []}}),
+                        _ => boxed(Box::new(InterfaceInformation {
+                            view: IfView::Detail,
+                            ports: Vec::new(),
+                            absent: Vec::new(),
                         })),
                     }
                 }
@@ -1116,16 +1136,6 @@ impl Operational for Ops {
                 let (f, caller, args) = (*f, engine.caller(), args.to_vec());
                 drop(running);
                 caller.call(move |c| f(c, &args))
-            }
-            Some(Answer::Views(f)) => {
-                let (f, caller, args) = (*f, engine.caller(), args.to_vec());
-                drop(running);
-                caller.call(move |c| {
-                    let text = f(c, &args, false)?;
-                    let json = serde_json::from_str(&f(c, &args, true)?)
-                        .map_err(|e| format!("internal error: {e}"))?;
-                    Ok(Box::new(Rendered { text, json }) as Box<dyn State>)
-                })
             }
             Some(Answer::Prefix) | None => {
                 return Err(format!(
