@@ -156,6 +156,10 @@ pub struct Counters {
     /// ICMP errors not generated because the worker's error budget was spent (the packets
     /// themselves are counted under their drop reason).
     pub errors_suppressed: u64,
+    /// Frames the box originated (`ToWorker::Route`: ICMP errors, echo replies, resets)
+    /// sent, and those with no usable route or port (not counted as forwarding drops).
+    pub originated: u64,
+    pub originated_dropped: u64,
     pub drops: [u64; DropReason::ALL.len()],
 }
 

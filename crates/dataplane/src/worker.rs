@@ -169,13 +169,15 @@ impl<F: Feature> Worker<F> {
                             Originated::Out(port) if self.can_send(&l2, port) => {
                                 self.inject.push(&frame);
                                 self.inject_ports.push(port);
+                                self.pipeline.counters.originated += 1;
                             }
                             Originated::Resolve { port, nh } => self.punt(Punted {
                                 port,
                                 reason: PuntReason::Resolve { nh },
                                 frame,
                             }),
-                            Originated::Out(_) | Originated::Dropped => {}
+                            Originated::Out(_) => self.pipeline.counters.originated_dropped += 1,
+                            Originated::Dropped => {}
                         }
                     }
                     ToWorker::SetPort { port, io } => self.set_port(port, io),

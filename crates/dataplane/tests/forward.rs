@@ -621,7 +621,13 @@ fn frames_the_control_plane_sends_take_the_workers_route_and_equal_cost_choice()
     }
     assert_eq!(sent_out, forwarded_out, "the same member for every flow");
     assert_eq!(sent_resolve, forwarded_resolve);
-    assert_eq!(w.counters().dropped(DropReason::NoRoute), 1);
+    assert_eq!(
+        w.counters().originated_dropped,
+        1,
+        "counted apart from forwarding drops"
+    );
+    assert_eq!(w.counters().dropped(DropReason::NoRoute), 0);
+    assert_eq!(w.counters().originated, forwarded_out.len() as u64);
 }
 
 /// A frame for the box's own sockets goes from the worker straight to its port's host

@@ -1743,6 +1743,13 @@ impl Control {
     /// chose), resolving its neighbour if needed.
     fn output_via(&mut self, nh: u32, frame: Vec<u8>, to: IpAddr) {
         let role = self.roles.get(nh as usize).copied().flatten();
+        let Some(role) = role else {
+            // The next hop went away between the worker's lookup and now (a route change):
+            // routed again by the worker, on the tables as they are now.
+            self.output(frame);
+            return;
+        };
+        let role = Some(role);
         let (port, neighbour) = match role {
             Some(Role::Route(Target::Connected(p))) => (p, to),
             Some(Role::Route(Target::Via(p, gw))) => (p, gw),

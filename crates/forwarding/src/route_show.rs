@@ -156,6 +156,8 @@ struct Rt {
 
 struct RtEntry {
     mark: char,
+    /// The last active route (also the active one when it came back: JSON says both).
+    last_active: bool,
     protocol: Protocol,
     preference: u32,
     metric: u32,
@@ -181,6 +183,7 @@ impl RtEntry {
             .collect();
         RtEntry {
             mark: mark(e, c),
+            last_active: e.is_last_active(c),
             protocol: c.source.protocol,
             preference: c.preference,
             metric: c.metric,
@@ -318,7 +321,7 @@ impl RouteInformation {
         if c.mark == '*' {
             v["current-active"] = json!(true);
         }
-        if c.mark == '-' {
+        if c.last_active {
             v["last-active"] = json!(true);
         }
         if c.metric != 0 {
@@ -621,6 +624,37 @@ mod tests {
     use savin_rib::{IpPrefix, NextHops, Route, Source};
 
     use super::*;
+
+    /// A route that went unusable and came back is both the active and the last active
+    /// route: the JSON says both (`current-active`, `last-active`), the text marks it `*`.
+    #[test]
+    fn a_route_back_from_unusable_is_active_and_last_active() {
+        let shared = RibShared::default();
+        {
+            let mut rib = shared.write();
+            rib.set_interface(1, true);
+            let p = IpPrefix::new(IpAddr::V4([10, 9, 0, 0].into()), 16);
+            let gw = IpAddr::V4([10, 2, 0, 2].into());
+            rib.update(
+                p,
+                Source::new(Protocol::Static, 5),
+                Some(Route::new(
+                    Protocol::Static,
+                    NextHops::one(Hop::Gateway(1, gw)),
+                )),
+            );
+            rib.drain_fib_updates();
+            rib.set_interface(1, false);
+            rib.drain_fib_updates();
+            rib.set_interface(1, true);
+            rib.drain_fib_updates();
+        }
+        let state = show_route(&shared, &["10.9.0.0/16".into(), "exact".into()]).unwrap();
+        let e = &state.json()["route-information"]["route-table"][0]["rt"][0]["rt-entry"][0];
+        assert_eq!(e["current-active"], true, "{e}");
+        assert_eq!(e["last-active"], true, "{e}");
+        assert!(state.text().contains("*[Static/5]"), "{}", state.text());
+    }
 
     /// A listing of a million routes lets the writer (the control thread applying a commit or
     /// a link change) in between its chunks: no wait for the write lock is more than a small

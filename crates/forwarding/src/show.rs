@@ -463,10 +463,11 @@ pub struct SystemStatistics {
 }
 
 impl SystemStatistics {
-    fn arcs(&self) -> [(&'static str, savin_dataplane::pipeline::arc::ArcCounters); 2] {
+    fn arcs(&self) -> [(&'static str, savin_dataplane::pipeline::arc::ArcCounters); 3] {
         [
             ("ip4-unicast", self.stages.ip4_unicast),
             ("ip4-output", self.stages.ip4_output),
+            ("ip6-output", self.stages.ip6_output),
         ]
     }
 }
@@ -482,6 +483,8 @@ impl State for SystemStatistics {
             "ip": {"packets-received": c.rx, "packets-forwarded": c.forwarded,
                 "packets-sent": c.tx, "packets-punted": c.punted,
                 "packets-to-host": self.to_host, "packets-from-host": c.from_host,
+                "packets-originated": c.originated,
+                "packets-originated-not-sent": c.originated_dropped,
                 "drops": drops},
             "icmp": {"errors-sent": self.icmp_sent, "errors-rate-limited": c.errors_suppressed},
             "bridge": {"bridged": c.bridged, "flooded": c.flooded,
@@ -519,6 +522,16 @@ impl State for SystemStatistics {
             out,
             "{:>16} packets from the kernel (host interfaces)",
             c.from_host
+        );
+        let _ = writeln!(
+            out,
+            "{:>16} packets the box originated (ICMP, echo replies, resets)",
+            c.originated
+        );
+        let _ = writeln!(
+            out,
+            "{:>16} packets the box originated, not sent: no usable route",
+            c.originated_dropped
         );
         for r in DropReason::ALL {
             let _ = writeln!(out, "{:>16} packets dropped: {}", c.dropped(r), r.name());
@@ -962,8 +975,10 @@ impl Control {
         let mut view = IfView::Detail;
         for a in args {
             match a.as_str() {
+                // As before (and as Junos reads `terse extensive`): terse wins.
                 "terse" => view = IfView::Terse,
-                "extensive" => view = IfView::Extensive,
+                "extensive" if view != IfView::Terse => view = IfView::Extensive,
+                "extensive" => {}
                 "detail" | "brief" => {}
                 n if name.is_none() => name = Some(n),
                 n => return Err(format!("syntax error: unexpected '{n}'")),

@@ -135,6 +135,11 @@ pub fn fragment(frame: &[u8], mtu: u16) -> Vec<Vec<u8>> {
     let flags_off = p.flags_fragment();
     let orig_mf = flags_off & MORE_FRAGMENTS != 0;
     let orig_off = usize::from(flags_off & OFFSET_MASK);
+    // Fragments must not run past the 16-bit offset space (a hostile fragment with a high
+    // offset would otherwise carry into the flag bits).
+    if orig_off * 8 + payload.len() > usize::from(u16::MAX) {
+        return Vec::new();
+    }
     let later = later_header(header);
     let mtu = usize::from(mtu);
     let mut out = Vec::new();

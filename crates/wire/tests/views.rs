@@ -162,3 +162,18 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_fragment_is_not_cut_past_the_16_bit_offset_space() {
+    // A non-final fragment claiming offset 65528 with 100 bytes: its pieces would carry into
+    // the flag bits; nothing is made of it.
+    let mut f = tcp_frame(tcp::ACK, 80);
+    let off: u16 = 65528 / 8;
+    f[20..22].copy_from_slice(&(ipv4::MORE_FRAGMENTS | off).to_be_bytes());
+    let mut p = ipv4::Packet::new_checked(&mut f[14..]).unwrap();
+    p.fill_checksum();
+    assert!(ipv4::fragment(&f, 68).is_empty());
+    // One in range is cut as usual.
+    let f = tcp_frame(tcp::ACK, 80);
+    assert_eq!(ipv4::fragment(&f, 68).len(), 3);
+}

@@ -153,10 +153,12 @@ pub struct ArcCounters {
     pub dropped: u64,
 }
 
-/// Per feature, its counters on each arc.
+/// Per feature, its counters on each arc. (IPv6 joins the output hook with `v6` set, counted
+/// as ip6-output; it has no unicast arc of its own yet.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StageCounters {
     pub feature: &'static str,
     pub ip4_unicast: ArcCounters,
     pub ip4_output: ArcCounters,
+    pub ip6_output: ArcCounters,
 }

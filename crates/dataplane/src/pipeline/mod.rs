@@ -168,8 +168,13 @@ impl<F: Feature> Pipeline<F> {
         }
         let mut cx = cx!(self);
         let ok = self.feature.ip4_output(&mut cx, batch, i, out, v6);
-        self.stages.ip4_output.packets += 1;
-        self.stages.ip4_output.dropped += u64::from(!ok);
+        let arc = if v6 {
+            &mut self.stages.ip6_output
+        } else {
+            &mut self.stages.ip4_output
+        };
+        arc.packets += 1;
+        arc.dropped += u64::from(!ok);
         ok
     }
 

@@ -188,8 +188,10 @@ impl<F: Feature> Pipeline<F> {
         }
     }
 
-    fn originated_drop(&mut self, r: DropReason) -> Originated {
-        self.counters.drop(r);
+    /// An originated frame with no usable route (`_why`: the drop reason a forwarded frame
+    /// would be counted under; the box's own frames are counted apart).
+    fn originated_drop(&mut self, _why: DropReason) -> Originated {
+        self.counters.originated_dropped += 1;
         Originated::Dropped
     }
 }
