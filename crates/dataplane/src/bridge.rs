@@ -34,6 +34,7 @@ pub struct VlanInfo {
 }
 
 impl VlanInfo {
+    #[inline]
     pub fn member(&self, port: u16) -> Option<bool> {
         self.members
             .iter()
@@ -66,6 +67,7 @@ impl Default for L2Tables {
 
 impl L2Tables {
     /// The host interface (TAP) of a port, if it has one.
+    #[inline]
     pub fn host_tap(&self, port: u16) -> Option<u16> {
         self.host_tap.get(usize::from(port)).copied().flatten()
     }
@@ -210,7 +212,7 @@ impl Fdb {
     }
 
     /// Learns (or refreshes, or moves) `mac` in `vid` on `port`.
-    #[inline]
+    #[inline(always)]
     pub fn learn(&mut self, vid: u16, mac: &[u8], port: u16, now: u64, limit: u32) {
         if mac[0] & 1 != 0 {
             return; // a group address is never a source

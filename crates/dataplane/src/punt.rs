@@ -48,6 +48,7 @@ pub enum PuntReason {
 }
 
 impl PuntReason {
+    #[inline]
     pub(crate) fn is_error(self) -> bool {
         matches!(
             self,
@@ -72,6 +73,7 @@ impl Punted {
     /// For the box's own sockets: IPv4 or IPv6 addressed to it, other than neighbour discovery
     /// (which the control plane answers itself, as it does ARP). These have their own share
     /// of the queue; anything not known to be one of them has the other.
+    #[inline]
     pub fn for_sockets(&self) -> bool {
         self.reason == PuntReason::Host && is_ip_but_not_nd(&self.frame)
     }
@@ -82,6 +84,7 @@ impl Punted {
 /// does not answer itself (not ARP, not Neighbor Discovery, not an echo request), untagged;
 /// unicast, or link-local multicast of a routing protocol (224.0.0.0/24: OSPF, VRRP; IPv6
 /// ff02::/16 other than ICMPv6: OSPFv3, VRRP). The control thread still gets the rest.
+#[inline]
 pub fn straight_to_host(frame: &[u8]) -> bool {
     let Some(t) = frame.get(12..14) else {
         return false;

@@ -29,6 +29,7 @@ pub struct Flow {
 impl Flow {
     /// The classifier's view of the flow. (Made when wanted, for first packets: the header
     /// kept beside the key in every parsed flow was 16 bytes more to write per packet.)
+    #[inline]
     pub fn header(&self) -> Header {
         Header {
             src: self.key.src,
@@ -95,6 +96,7 @@ pub fn flow_of(f: &[u8]) -> Option<Flow> {
 }
 
 /// The drop reason of a refused session operation.
+#[inline]
 pub fn drop_of(e: savin_session::TrackError) -> DropReason {
     match e {
         savin_session::TrackError::NotSyn => DropReason::TcpNotSyn,

@@ -7,6 +7,7 @@ use savin_wire::checksum::{self, update};
 use savin_wire::ethernet::HEADER_LEN as ETH_HDR;
 
 /// ICMP types that quote the packet they are about.
+#[inline]
 pub fn is_icmp_error(t: u8) -> bool {
     matches!(t, 3 | 4 | 5 | 11 | 12)
 }
@@ -104,6 +105,7 @@ fn apply(f: &mut [u8], at: usize, diff: u32, partial: bool, udp: bool) {
 /// (for ICMP echo, the identifier is the port). `partial`: the transport checksum holds a
 /// pseudo-header sum for offload (ports are then not in it yet). Each checksum is updated
 /// once with the summed difference of every word that changed.
+#[inline]
 pub fn rewrite_at(f: &mut [u8], l3: usize, from: &FlowKey, to: &FlowKey, partial: bool) {
     let ihl = usize::from(f[l3] & 0x0f) * 4;
     let l4 = l3 + ihl;
