@@ -238,3 +238,28 @@ fn a_replace_tag_is_not_kept_by_a_parsed_configuration() {
     let again = savin_config::Configuration::parse(&c.to_curly(), None).unwrap();
     assert_eq!(again, c);
 }
+
+/// A configuration saved from a Junos device loads as it is: the `## Last changed` header (a
+/// comment) and the `version` line, which is kept, printed first as Junos prints it, and in
+/// the typed view changes nothing.
+#[test]
+fn a_saved_configuration_with_its_header_and_version_loads() {
+    let saved = "## Last changed: 2024-03-01 10:22:41 UTC\n\
+                 version 21.4R3.15;\n\
+                 system {\n    host-name srx1;\n}\n";
+    let c = Configuration::parse(saved, Some("srx1.conf")).expect("a saved configuration loads");
+    let curly = c.to_curly();
+    assert!(curly.starts_with("version 21.4R3.15;\n"), "{curly}");
+    assert!(curly.contains("host-name srx1;"), "{curly}");
+    assert_eq!(Configuration::parse(&curly, None).unwrap(), c);
+    assert!(
+        c.to_set().contains("set version 21.4R3.15\n"),
+        "{}",
+        c.to_set()
+    );
+    let typed = c.check().expect("valid");
+    assert_eq!(typed.version.as_deref(), Some("21.4R3.15"));
+    let set = Configuration::parse_set("set version 23.2R1.14\n", None).unwrap();
+    assert_eq!(set.typed().unwrap().version.as_deref(), Some("23.2R1.14"));
+    assert_eq!(c.to_json()["configuration"]["version"], "21.4R3.15");
+}

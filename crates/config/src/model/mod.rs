@@ -24,6 +24,13 @@ use crate::schema::Node;
 /// The top-level statements, in the order `show configuration` prints them.
 pub fn schema() -> Vec<Node> {
     vec![
+        // First, as Junos prints it at the top of every saved configuration. Kept and shown;
+        // it says which release wrote the configuration and changes nothing here.
+        crate::schema::leaf(
+            "version",
+            "Software version information",
+            crate::value::Type::Name,
+        ),
         system::schema(),
         interfaces::schema(),
         vlans::schema(),
@@ -37,6 +44,9 @@ pub fn schema() -> Vec<Node> {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Config {
+    /// `version 21.4R3.15;`: the release that wrote the configuration (kept, no effect).
+    #[serde(default)]
+    pub version: Option<String>,
     #[serde(default)]
     pub system: system::System,
     #[serde(default)]
