@@ -30,6 +30,10 @@ pub enum Type {
     /// An interface address: host bits are kept (`10.0.0.1/24`).
     Ipv4IfAddr,
     Ipv6IfAddr,
+    /// A NAT pool address: an IPv4 address with an optional length, host bits kept
+    /// (`1.0.0.1` is `1.0.0.1/32`; `203.0.113.10/24 to 203.0.113.20/24` is a range of eleven
+    /// addresses, as on an SRX, not the network twice).
+    Ipv4PoolAddr,
     /// One of a fixed set of keywords.
     Enum(&'static [&'static str]),
     /// A Linux netdev name (1 to 15 bytes, no `/`, no white space).
@@ -59,6 +63,7 @@ impl Type {
             Type::Ipv6Prefix => "<IPv6 prefix>".into(),
             Type::IpPrefix => "<IP prefix>".into(),
             Type::Ipv4IfAddr => "<IPv4 address/length>".into(),
+            Type::Ipv4PoolAddr => "<IPv4 address[/length]>".into(),
             Type::Ipv6IfAddr => "<IPv6 address/length>".into(),
             Type::Enum(v) => v.join("|"),
             Type::IfName => "<interface-name>".into(),
@@ -96,6 +101,10 @@ impl Type {
             Type::Ipv6Prefix => parse_prefix(text, true, true),
             Type::IpPrefix => parse_prefix(text, text.contains(':'), true),
             Type::Ipv4IfAddr => parse_prefix(text, false, false),
+            Type::Ipv4PoolAddr if !text.contains('/') => {
+                parse_prefix(&format!("{text}/32"), false, false)
+            }
+            Type::Ipv4PoolAddr => parse_prefix(text, false, false),
             Type::Ipv6IfAddr => parse_prefix(text, true, false),
             Type::Enum(choices) => {
                 if choices.contains(&text) {

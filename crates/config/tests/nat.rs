@@ -209,3 +209,70 @@ fn source_nat_choices_exclude_each_other_as_on_junos() {
     assert!(set.contains("source-nat off"), "{set}");
     assert!(!set.contains("source-nat interface"), "{set}");
 }
+
+/// Pool addresses keep what was typed: host bits stay (a range written with lengths is the
+/// range of its addresses, as on an SRX, never the network twice), and an address without a
+/// length is a /32.
+#[test]
+fn pool_addresses_keep_their_host_bits_and_may_omit_the_length() {
+    let c = Configuration::parse_set(
+        "set security nat source pool wide address 203.0.113.10/24 to 203.0.113.20/24\n\
+         set security nat source pool bare address 1.0.0.1 to 1.0.0.3\n\
+         set security nat source pool net address 198.51.100.0/30\n",
+        None,
+    )
+    .expect("valid Junos");
+    let set = c.to_set();
+    assert!(
+        set.contains("pool wide address 203.0.113.10/24 to 203.0.113.20/24"),
+        "{set}"
+    );
+    assert!(
+        set.contains("pool bare address 1.0.0.1/32 to 1.0.0.3/32"),
+        "{set}"
+    );
+    let typed = c.check().expect("valid");
+    let range = |name: &str| {
+        let p = typed
+            .security
+            .nat
+            .source
+            .pool
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap();
+        let (lo, hi) = p.address[0].range().unwrap();
+        (std::net::Ipv4Addr::from(lo), std::net::Ipv4Addr::from(hi))
+    };
+    assert_eq!(
+        range("wide"),
+        (
+            "203.0.113.10".parse().unwrap(),
+            "203.0.113.20".parse().unwrap()
+        )
+    );
+    assert_eq!(
+        range("bare"),
+        ("1.0.0.1".parse().unwrap(), "1.0.0.3".parse().unwrap())
+    );
+    assert_eq!(
+        range("net"),
+        (
+            "198.51.100.0".parse().unwrap(),
+            "198.51.100.3".parse().unwrap()
+        )
+    );
+    // A range that ends before it starts is refused at commit.
+    let bad = Configuration::parse_set(
+        "set security nat source pool back address 10.0.0.9 to 10.0.0.1\n",
+        None,
+    )
+    .unwrap();
+    let errors = bad.check().expect_err("refused");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.to_string().contains("ends before it starts")),
+        "{errors:?}"
+    );
+}

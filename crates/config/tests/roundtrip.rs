@@ -52,7 +52,7 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
             let l = rng.gen_range(0..=32);
             Value::Prefix(mask(v4(rng), l), l)
         }
-        Type::Ipv4IfAddr => Value::Prefix(v4(rng), rng.gen_range(0..=32)),
+        Type::Ipv4IfAddr | Type::Ipv4PoolAddr => Value::Prefix(v4(rng), rng.gen_range(0..=32)),
         Type::Ipv6IfAddr => Value::Prefix(v6(rng), rng.gen_range(0..=128)),
         Type::Enum(e) => Value::Text(NatStr::from(e[rng.gen_range(0..e.len())])),
         Type::IfName => Value::Text(NatStr(format!("eth{}", rng.gen_range(0..20)))),

@@ -10,11 +10,16 @@ use super::{Config, Flag, Prefix, ValidationError};
 use crate::schema::{container, flag, leaf, leaf_list, list, Node};
 use crate::value::Type;
 
-/// `address A [to B];`: a prefix, or the range from one address to another.
+/// `address A [to B];`: a prefix, or the range from one address to another. Addresses keep
+/// their host bits (and a missing length is /32): with `to`, the lengths do not count.
 fn address_list(help: &'static str, extra: Vec<Node>) -> Node {
-    let mut children = vec![leaf("to", "Upper limit of address range", Type::Ipv4Prefix)];
+    let mut children = vec![leaf(
+        "to",
+        "Upper limit of address range",
+        Type::Ipv4PoolAddr,
+    )];
     children.extend(extra);
-    list("address", help, Type::Ipv4Prefix, children).oneline()
+    list("address", help, Type::Ipv4PoolAddr, children).oneline()
 }
 
 fn port_list(name: &'static str, help: &'static str) -> Node {
@@ -255,25 +260,25 @@ pub struct AddressRange {
 }
 
 impl AddressRange {
-    /// The first and last address (inclusive), IPv4 only.
+    /// The first and last address (inclusive), IPv4 only: from the address to `to` (their
+    /// lengths do not count, as on an SRX), or without `to` the prefix's addresses.
     pub fn range(&self) -> Option<(u32, u32)> {
         let v4 = |p: &Prefix| match p.addr {
             IpAddr::V4(a) => Some(u32::from(a)),
             IpAddr::V6(_) => None,
         };
-        let lo = v4(&self.name)?;
-        let hi = match &self.to {
-            Some(t) => v4(t)?,
+        let a = v4(&self.name)?;
+        match &self.to {
+            Some(t) => Some((a, v4(t)?)),
             None => {
                 let host = if self.name.len >= 32 {
                     0
                 } else {
                     u32::MAX >> self.name.len
                 };
-                lo | host
+                Some((a & !host, a | host))
             }
-        };
-        Some((lo, hi))
+        }
     }
 }
 
