@@ -13,7 +13,8 @@ pub fn run(
     state_dir: PathBuf,
     socket: Option<PathBuf>,
     minute_ms: i64,
-    dataplane: bool,
+    // The data plane, with its `--interface-map`; None: the management plane alone.
+    dataplane: Option<String>,
 ) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -35,8 +36,14 @@ pub fn run(
     // Subsystems (data plane, routing, security) register here as they arrive.
     let mut subsystems: Vec<Box<dyn savin_config::subsystem::Subsystem>> = Vec::new();
     let mut operational = Vec::new();
-    if dataplane {
-        let fwd = savin_forwarding::Forwarding::default();
+    if let Some(map) = dataplane {
+        let map = savin_forwarding::names::InterfaceMap::parse(&map)
+            .map_err(|e| anyhow::anyhow!("--interface-map: {e}"))?;
+        let system = savin_forwarding::names::Named::new(
+            std::sync::Arc::new(savin_forwarding::Linux),
+            map,
+        );
+        let fwd = savin_forwarding::Forwarding::on(std::sync::Arc::new(system));
         operational.push(fwd.operational());
         subsystems.push(Box::new(fwd));
     }

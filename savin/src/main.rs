@@ -37,6 +37,11 @@ enum Cmd {
         /// the management plane alone (configuration tests, a laptop).
         #[arg(long, default_value = "af-packet", value_parser = ["af-packet", "none"])]
         dataplane: String,
+        /// Junos port names bound to netdevs: `ge-0/0/0=eth1,ge-0/0/1=eth2`. Without it,
+        /// as on a virtual SRX, the Ethernet netdevs in ifindex order are fxp0, ge-0/0/0,
+        /// ge-0/0/1, ...; Linux names (eth1) work either way.
+        #[arg(long, default_value = "")]
+        interface_map: String,
     },
     /// The Junos-style CLI: interactive, or `-c 'CMD; CMD'` to run commands and exit.
     Cli {
@@ -64,7 +69,13 @@ fn main() -> std::process::ExitCode {
             socket,
             minute_ms,
             dataplane,
-        } => daemon::run(state_dir, socket, minute_ms, dataplane == "af-packet"),
+            interface_map,
+        } => daemon::run(
+            state_dir,
+            socket,
+            minute_ms,
+            (dataplane == "af-packet").then_some(interface_map),
+        ),
         Cmd::Cli { socket, commands } => {
             let socket = socket
                 .or_else(|| std::env::var_os("SAVIN_SOCKET").map(PathBuf::from))

@@ -163,7 +163,32 @@ fn check_name(text: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `text` is a Junos port name: `ge-0/0/0`, `xe-1/2/3:1` (a channel), `et-0/0/48`.
+/// The media prefixes are those an SRX, EX, QFX or MX uses for Ethernet and services ports.
+pub fn is_junos_port(text: &str) -> bool {
+    const MEDIA: &[&str] = &[
+        "ge", "xe", "et", "fe", "mge", "gr", "ip", "lt", "lsq", "sp", "ms", "vt", "pp", "pd",
+        "pe", "ut", "fte",
+    ];
+    let Some((media, rest)) = text.split_once('-') else {
+        return false;
+    };
+    let (slots, channel) = match rest.split_once(':') {
+        Some((s, c)) => (s, Some(c)),
+        None => (rest, None),
+    };
+    let num = |s: &str| !s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit());
+    let parts: Vec<&str> = slots.split('/').collect();
+    MEDIA.contains(&media)
+        && parts.len() == 3
+        && parts.iter().all(|p| num(p))
+        && channel.is_none_or(num)
+}
+
 fn check_ifname(text: &str) -> Result<(), String> {
+    if is_junos_port(text) {
+        return Ok(());
+    }
     let ok = !text.is_empty()
         && text.len() <= 15
         && text != "."
@@ -175,7 +200,7 @@ fn check_ifname(text: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid interface name '{}': a Linux netdev name of 1 to 15 characters [A-Za-z0-9-_.@]",
+            "invalid interface name '{}': a Junos name (ge-0/0/0, xe-0/0/1:2) or a Linux netdev name of 1 to 15 characters [A-Za-z0-9-_.@]",
             text.escape_default()
         ))
     }

@@ -353,7 +353,7 @@ pub(crate) struct Control {
     pub(crate) events_lost_seen: u64,
     attached: Arc<Mutex<Vec<String>>>,
     /// Netdevs, port and TAP I/O, and the kernel's side (`ip`).
-    system: Arc<dyn System>,
+    pub(crate) system: Arc<dyn System>,
 }
 
 impl Control {
@@ -1560,7 +1560,11 @@ impl Control {
         if p.tap.is_some() || !matches!(p.mode, PortMode::Routed | PortMode::Irb { .. }) {
             return;
         }
-        let name: String = format!("sv-{}", p.name).chars().take(15).collect();
+        // A netdev name has no '/': `ge-0/0/0` has the TAP `sv-ge-0-0-0`.
+        let name: String = format!("sv-{}", p.name.replace('/', "-"))
+            .chars()
+            .take(15)
+            .collect();
         let io = match self.system.open_tap(&name) {
             Ok(io) => io,
             Err(e) => {
@@ -1858,7 +1862,7 @@ pub const BUSY_AFTER_TRAFFIC: Duration = Duration::from_micros(300);
 /// The port a logical interface is: `eth1` for `eth1.0`, `irb.10` itself.
 pub(crate) fn port_name(ifl: &str) -> &str {
     match ifl.strip_suffix(".0") {
-        Some(dev) if dev != "irb" => dev,
+        Some(dev) if !crate::no_netdev(dev) => dev,
         _ => ifl,
     }
 }

@@ -14,6 +14,7 @@ mod control;
 mod flow_log;
 mod hits;
 mod link_events;
+pub mod names;
 mod nat_show;
 mod ops_table;
 mod rate_limit;
@@ -187,7 +188,7 @@ impl SecurityPlan {
                     h.protocols.protocol.iter().map(|n| n.name.as_str()),
                 );
                 let mut keys = vec![i.name.clone()];
-                if let Some(dev) = i.name.strip_suffix(".0").filter(|d| *d != "irb") {
+                if let Some(dev) = i.name.strip_suffix(".0").filter(|d| !no_netdev(d)) {
                     keys.push(dev.to_string());
                 }
                 for k in keys {
@@ -243,6 +244,11 @@ fn mac_of(name: &str, d: &Netdev) -> Result<[u8; 6], String> {
         .ok_or_else(|| format!("interface {name}: no readable Ethernet (MAC) address"))
 }
 
+/// Interfaces that are a VLAN's routed side, not a netdev: `irb` and its legacy name `vlan`.
+pub(crate) fn no_netdev(name: &str) -> bool {
+    matches!(name, "irb" | "vlan")
+}
+
 /// What a routed interface contributes: IPv4 and IPv6 addresses and the IP MTU.
 struct Routed {
     v4: Vec<(Ipv4Addr, u8)>,
@@ -252,7 +258,7 @@ struct Routed {
 
 /// The addresses and IP MTU of a routed interface (unit 0, untagged, family inet or inet6).
 fn routed(i: &Interface) -> Option<Routed> {
-    if i.disable.0 || i.vlan_tagging.0 || i.name == "irb" {
+    if i.disable.0 || i.vlan_tagging.0 || no_netdev(&i.name) {
         return None;
     }
     let unit = i.unit.iter().find(|u| u.name == 0)?;
@@ -432,7 +438,7 @@ impl Plan {
         let mut members: std::collections::BTreeMap<u16, Vec<(u16, bool)>> = Default::default();
         let mut base_mac = None;
         for i in &cfg.interfaces.interface {
-            if i.disable.0 || i.name == "irb" {
+            if i.disable.0 || no_netdev(&i.name) {
                 continue;
             }
             let Some(sw) = i
@@ -505,7 +511,8 @@ impl Plan {
                     let inet6 = unit.family.inet6.is_some();
                     add_interface_routes(candidates, port, &r, mac, inet6);
                     self.ports.push(PortPlan {
-                        name: format!("irb.{}", unit.name),
+                        // `irb.N`, or `vlan.N` as the legacy form names it.
+                        name: format!("{}.{}", ifd.name, unit.name),
                         mac,
                         addrs: r.v4,
                         addrs6: r.v6,
@@ -666,9 +673,7 @@ struct StagedPlan {
 }
 
 fn absent_warning(name: &str) -> String {
-    format!(
-        "interface {name} is not present on this system: its configuration is kept and applied when it appears"
-    )
+    format!("interface {name}: {}", names::why_absent(name))
 }
 
 impl Staged for StagedPlan {

@@ -71,6 +71,8 @@ pub struct IfRow {
     link_up: bool,
     attached: bool,
     ifindex: Option<u32>,
+    /// The Linux netdev the name is bound to (itself, or `eth1` for `ge-0/0/0`).
+    netdev: Option<String>,
     mtu: u16,
     mac: [u8; 6],
     flapped: SystemTime,
@@ -94,7 +96,8 @@ impl State for InterfaceInformation {
     fn json(&self) -> Value {
         if self.view == IfView::NotPresent {
             return json!({"interface-information": {"physical-interface": [
-                {"name": self.absent[0], "admin-status": "up", "oper-status": "not-present"}]}});
+                {"name": self.absent[0], "admin-status": "up", "oper-status": "not-present",
+                 "description": crate::names::why_absent(&self.absent[0])}]}});
         }
         let link = |p: &IfRow| if p.link_up { "up" } else { "down" };
         let list: Vec<Value> = self
@@ -105,6 +108,7 @@ impl State for InterfaceInformation {
                 json!({
                     "name": p.name, "admin-status": "up", "oper-status": link(p),
                     "snmp-index": p.ifindex, "mtu": u32::from(p.mtu) + 14,
+                    "linux-netdev": p.netdev,
                     "current-physical-address": mac(p.mac),
                     "interface-flapped": when(p.flapped),
                     "traffic-statistics": {
@@ -137,7 +141,8 @@ impl State for InterfaceInformation {
         list.extend(
             self.absent
                 .iter()
-                .map(|a| json!({"name": a, "admin-status": "up", "oper-status": "not-present"})),
+                .map(|a| json!({"name": a, "admin-status": "up", "oper-status": "not-present",
+                    "description": crate::names::why_absent(a)})),
         );
         json!({"interface-information": {"physical-interface": list}})
     }
@@ -148,8 +153,9 @@ impl State for InterfaceInformation {
         match self.view {
             IfView::NotPresent => {
                 return format!(
-                    "Physical interface: {}, Enabled, Not present\n",
-                    self.absent[0]
+                    "Physical interface: {}, Enabled, Not present\n  {}\n",
+                    self.absent[0],
+                    crate::names::why_absent(&self.absent[0])
                 )
             }
             IfView::Terse => {
@@ -215,6 +221,9 @@ impl State for InterfaceInformation {
             );
             let idx = p.ifindex.map_or("-".to_string(), |i| i.to_string());
             let _ = writeln!(out, "  Interface index: {idx}, SNMP ifIndex: {idx}");
+            if let Some(dev) = &p.netdev {
+                let _ = writeln!(out, "  Linux netdev   : {dev}");
+            }
             let _ = writeln!(
                 out,
                 "  Link-level type: Ethernet, MTU: {}, Speed: Unspecified",
@@ -301,7 +310,11 @@ impl State for InterfaceInformation {
             out.push('\n');
         }
         for a in &self.absent {
-            let _ = writeln!(out, "Physical interface: {a}, Enabled, Not present\n");
+            let _ = writeln!(
+                out,
+                "Physical interface: {a}, Enabled, Not present\n  {}\n",
+                crate::names::why_absent(a)
+            );
         }
         out
     }
@@ -1007,6 +1020,7 @@ impl Control {
                 link_up: p.link_up,
                 attached: p.attached,
                 ifindex: p.ifindex,
+                netdev: self.system.netdev_name(&p.name),
                 mtu: p.mtu,
                 mac: p.mac,
                 flapped: p.flapped,

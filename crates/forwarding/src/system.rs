@@ -31,6 +31,13 @@ pub trait System: Send + Sync + 'static {
     fn open_tap(&self, name: &str) -> Result<Box<dyn PacketIo>, String>;
     /// Changes the kernel's side: `ip` with these arguments. Err: what it said.
     fn ip(&self, args: &[String]) -> Result<(), String>;
+    /// The Ethernet netdevs in the order they were made (ifindex), without loopback and
+    /// without Savin's own host interfaces: what Junos port names bind to by default.
+    fn netdevs(&self) -> Vec<String>;
+    /// The netdev a configured interface name stands for (itself on a plain system).
+    fn netdev_name(&self, name: &str) -> Option<String> {
+        self.netdev(name).map(|_| name.to_string())
+    }
 }
 
 /// Linux: sysfs, AF_PACKET, TAP devices and the `ip` command.
@@ -79,6 +86,21 @@ impl System for Linux {
         savin_io::tap::TapPort::open(name)
             .map(|p| Box::new(p) as Box<dyn PacketIo>)
             .map_err(|e| e.to_string())
+    }
+
+    fn netdevs(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir("/sys/class/net") else {
+            return Vec::new();
+        };
+        let mut devs: Vec<(u32, String)> = dir
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n != "lo" && !n.starts_with("sv-"))
+            // ARPHRD_ETHER: Ethernet, veth, TAP; not tunnels or loopback.
+            .filter(|n| sysfs(n, "type").as_deref() == Some("1"))
+            .filter_map(|n| Some((sysfs(&n, "ifindex")?.parse().ok()?, n)))
+            .collect();
+        devs.sort();
+        devs.into_iter().map(|(_, n)| n).collect()
     }
 
     fn ip(&self, args: &[String]) -> Result<(), String> {
@@ -191,6 +213,14 @@ impl System for MemorySystem {
     fn ip(&self, args: &[String]) -> Result<(), String> {
         self.inner().ip.push(args.to_vec());
         Ok(())
+    }
+
+    fn netdevs(&self) -> Vec<String> {
+        let s = self.inner();
+        let mut devs: Vec<(u32, &String)> =
+            s.netdevs.iter().map(|(n, d)| (d.dev.ifindex, n)).collect();
+        devs.sort();
+        devs.into_iter().map(|(_, n)| n.clone()).collect()
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use savin_config::subsystem::{Changes, Operational, State, Subsystem};
 use savin_config::{Config, Configuration};
 use savin_dataplane::ipv4::test_frame;
+use savin_forwarding::names::{InterfaceMap, Named};
 use savin_forwarding::{Forwarding, MemorySystem};
 use savin_io::memory::MemoryPort;
 use savin_io::{FrameBatch, PacketIo};
@@ -47,8 +48,14 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
+        Rig::named("")
+    }
+
+    /// A rig whose Junos port names bind by `map` (`--interface-map`), else by netdev order.
+    fn named(map: &str) -> Rig {
         let system = Arc::new(MemorySystem::default());
-        let fwd = Forwarding::on(system.clone());
+        let named = Named::new(system.clone(), InterfaceMap::parse(map).expect("map"));
+        let fwd = Forwarding::on(Arc::new(named));
         let ops = fwd.operational();
         Rig {
             system,
@@ -250,6 +257,53 @@ fn two_ports_answer_for_the_box_resolve_neighbours_and_forward() {
 /// A port whose carrier drops takes its routes with it: the floating static through the
 /// other port takes over, and gives back when the carrier returns (link state from the
 /// system, read by the engine's monitor).
+#[test]
+fn junos_port_names_bind_to_netdevs_in_order_or_as_mapped_and_say_why_when_absent() {
+    // As a virtual SRX: the first Ethernet netdev is fxp0, the next ge-0/0/0, then ge-0/0/1.
+    let mut r = Rig::named("ge-0/0/5=eth9");
+    let _mgmt = r.system.add("eth0", [2, 0, 0, 0, 0, 0xf0], 1500);
+    let mut h1 = r.system.add("eth1", R1, 1500);
+    let _h2 = r.system.add("eth2", R2, 1500);
+    let warnings = r.commit(
+        "interfaces {
+            ge-0/0/0 { unit 0 { family inet { address 10.1.0.1/24; } } }
+            xe-0/0/1 { unit 0 { family inet { address 10.2.0.1/24; } } }
+            ge-0/0/5 { unit 0 { family inet { address 10.5.0.1/24; } } }
+            st0 { unit 0 { family inet; } unit 1 { family inet; } }
+        }",
+    );
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("st0") && w.contains("IPsec")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("ge-0/0/5") && w.contains("--interface-map")),
+        "{warnings:?}"
+    );
+    // ge-0/0/0 is eth1: it answers ARP for its address with eth1's MAC.
+    let (me, h1_ip) = (Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2));
+    send(&mut h1, &arp_frame(1, BROADCAST, H1, h1_ip, [0; 6], me));
+    let reply = expect(&mut h1, "ARP reply", |f| is_arp(f, 2, h1_ip));
+    assert_eq!(reply[22..28], R1);
+    let detail = r.show(&["show", "interfaces"], &["ge-0/0/0", "detail"]);
+    assert!(detail.contains("Physical interface: ge-0/0/0"), "{detail}");
+    assert!(detail.contains("Linux netdev   : eth1"), "{detail}");
+    let xe = r.show(&["show", "interfaces"], &["xe-0/0/1", "detail"]);
+    assert!(xe.contains("Linux netdev   : eth2"), "{xe}");
+    let st0 = r.show(&["show", "interfaces"], &["st0"]);
+    assert!(st0.contains("Not present") && st0.contains("IPsec"), "{st0}");
+
+    // The mapped netdev appears: ge-0/0/5 is taken as any absent interface is.
+    let _h9 = r.system.add("eth9", R3, 1500);
+    let out = r.wait_show(&["show", "interfaces"], &["terse"], |o| {
+        o.contains("ge-0/0/5.0") && !o.contains("ge-0/0/5                up    down (not present)")
+    });
+    assert!(out.contains("10.5.0.1/24"), "{out}");
+}
+
 #[test]
 fn a_carrier_loss_moves_routes_to_the_floating_static_and_back() {
     let mut r = Rig::new();

@@ -204,6 +204,17 @@ impl Interfaces {
     }
 }
 
+/// Interfaces whose units are logical interfaces of their own rather than VLANs on a wire:
+/// units other than 0 need no `vlan-tagging` there (Junos: `irb`, `vlan`, `lo0`, `st0`, and
+/// the tunnel and services ports `gr-`, `ip-`, `lt-`, ...).
+pub fn logical_units(name: &str) -> bool {
+    matches!(name, "irb" | "vlan" | "lo0" | "st0")
+        || (crate::value::is_junos_port(name)
+            && !["ge-", "xe-", "et-", "fe-", "mge-"]
+                .iter()
+                .any(|m| name.starts_with(m)))
+}
+
 pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
     let mut seen_addr: HashMap<std::net::IpAddr, String> = HashMap::new();
     for ifd in &cfg.interfaces.interface {
@@ -213,7 +224,7 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
             let upath = ["interfaces", ifd.name.as_str(), "unit", unit_s.as_str()];
             let ifl = format!("{}.{}", ifd.name, unit.name);
             match unit.vlan_id {
-                Some(v) if !ifd.vlan_tagging.0 && ifd.name != "irb" => {
+                Some(v) if !ifd.vlan_tagging.0 && !logical_units(&ifd.name) => {
                     errors.push(ValidationError::new(
                         &upath,
                         format!("vlan-id {v}"),
@@ -236,7 +247,7 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                 )),
                 None => {}
             }
-            if !ifd.vlan_tagging.0 && unit.name != 0 && ifd.name != "irb" {
+            if !ifd.vlan_tagging.0 && unit.name != 0 && !logical_units(&ifd.name) {
                 errors.push(ValidationError::new(
                     &["interfaces", ifd.name.as_str()],
                     format!("unit {}", unit.name),

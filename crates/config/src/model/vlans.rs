@@ -95,11 +95,12 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
         }
         if let Some(ifl) = &v.l3_interface {
             let stmt = format!("l3-interface {ifl}");
-            if !ifl.starts_with("irb.") {
+            // `vlan.N` is the legacy name of `irb.N` (EX before ELS, older SRX).
+            if !ifl.starts_with("irb.") && !ifl.starts_with("vlan.") {
                 errors.push(ValidationError::new(
                     &path,
                     stmt,
-                    "l3-interface must be an irb interface (irb.N)",
+                    "l3-interface must be an irb interface (irb.N, or vlan.N in the legacy form)",
                 ));
             } else if cfg.interfaces.unit(ifl).is_none() {
                 errors.push(ValidationError::new(
