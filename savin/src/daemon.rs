@@ -39,10 +39,8 @@ pub fn run(
     if let Some(map) = dataplane {
         let map = savin_forwarding::names::InterfaceMap::parse(&map)
             .map_err(|e| anyhow::anyhow!("--interface-map: {e}"))?;
-        let system = savin_forwarding::names::Named::new(
-            std::sync::Arc::new(savin_forwarding::Linux),
-            map,
-        );
+        let system =
+            savin_forwarding::names::Named::new(std::sync::Arc::new(savin_forwarding::Linux), map);
         let fwd = savin_forwarding::Forwarding::on(std::sync::Arc::new(system));
         operational.push(fwd.operational());
         subsystems.push(Box::new(fwd));

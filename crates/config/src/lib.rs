@@ -10,6 +10,7 @@
 pub mod complete;
 pub mod diff;
 pub mod error;
+pub mod groups;
 pub mod model;
 pub mod parse;
 pub mod print;
@@ -66,18 +67,35 @@ impl Configuration {
         diff::diff(&self.root, &new.root, schema::root(), &[])
     }
 
-    /// The typed view subsystems receive: inactive statements left out.
+    /// The configuration with its groups applied (`show configuration | display
+    /// inheritance`): what the box runs.
+    pub fn expanded(&self) -> Result<Configuration, String> {
+        let root = groups::expand(&self.root, schema::root())?;
+        Ok(Configuration {
+            root: root.into_owned(),
+        })
+    }
+
+    /// The typed view subsystems receive: groups applied, inactive statements left out.
     pub fn typed(&self) -> Result<Config, String> {
-        let json = print::json_active(&self.root, schema::root());
+        let root = groups::expand(&self.root, schema::root())?;
+        let json = print::json_active(&root, schema::root());
         serde_json::from_value(json)
             .map_err(|e| format!("internal error: schema and typed model disagree: {e}"))
     }
 
     /// Typed view plus the commit-time checks.
     pub fn check(&self) -> Result<Config, Vec<ValidationError>> {
-        let typed = self
-            .typed()
-            .map_err(|e| vec![ValidationError::new(&[], "configuration", e)])?;
+        let root = groups::expand(&self.root, schema::root())
+            .map_err(|e| vec![ValidationError::new(&[], "apply-groups", e)])?;
+        let json = print::json_active(&root, schema::root());
+        let typed: Config = serde_json::from_value(json).map_err(|e| {
+            vec![ValidationError::new(
+                &[],
+                "configuration",
+                format!("internal error: schema and typed model disagree: {e}"),
+            )]
+        })?;
         let errors = typed.validate();
         if errors.is_empty() {
             Ok(typed)

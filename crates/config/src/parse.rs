@@ -3,7 +3,7 @@
 
 use crate::error::{ConfigError, Pos};
 use crate::schema::{self, Node};
-use crate::tree::{self, node_at, resolve, Block, End, Meta, Step, Target, Word};
+use crate::tree::{self, node_at, resolve, resolve_all, Block, End, Meta, Step, Target, Word};
 
 /// The largest configuration text accepted, so a runaway client cannot exhaust memory.
 pub const MAX_TEXT: usize = 64 << 20;
@@ -220,7 +220,20 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
                 let first_pos = first.pos;
                 let (base, _) = stack.last().expect("stack never empty");
                 let ctx = node_at(root_node, base);
-                let rel = resolve(ctx, &words, false)?;
+                let mut rels = resolve_all(ctx, &words, false)?;
+                // Siblings on one line (`archive size 1m files 5;`): all but the last are
+                // set here; the last is the statement the line stands for.
+                let rel = rels.pop().expect("at least one statement");
+                for extra in rels {
+                    let mut steps = base.clone();
+                    steps.extend(extra.steps);
+                    let t = Target {
+                        steps,
+                        end: extra.end,
+                    };
+                    tree::set(&mut root, root_node, &t, None)
+                        .map_err(|e| ConfigError::at(first_pos, e))?;
+                }
                 let mut steps = base.clone();
                 steps.extend(rel.steps);
                 let target = Target {
@@ -432,8 +445,16 @@ impl Editor {
                 if args.is_empty() {
                     return Err(at("missing statement after 'set'".into()));
                 }
-                let t = self.resolve_here(args)?;
-                tree::set(root, root_node, &t, None).map_err(at)?;
+                let ctx = node_at(root_node, &self.level);
+                for rel in resolve_all(ctx, args, self.abbrev)? {
+                    let mut steps = self.level.clone();
+                    steps.extend(rel.steps);
+                    let t = Target {
+                        steps,
+                        end: rel.end,
+                    };
+                    tree::set(root, root_node, &t, None).map_err(at)?;
+                }
                 Ok(None)
             }
             "delete" => {

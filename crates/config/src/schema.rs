@@ -39,6 +39,9 @@ pub enum Kind {
         key: Type,
         keyword: bool,
         user_ordered: bool,
+        /// Inside `groups`: a key may be a pattern (`<*>`, `<ge-*>`) that matches entries of
+        /// the configuration the group is applied to.
+        wildcard: bool,
         children: Vec<Node>,
     },
     /// A single value: `mtu 1500;`.
@@ -115,6 +118,45 @@ impl Node {
         self
     }
 
+    /// Lets this list and every list below it take `<pattern>` keys (the copy of the
+    /// hierarchies inside `groups`).
+    pub fn wildcards(mut self) -> Node {
+        self.set_wildcards();
+        self
+    }
+
+    fn set_wildcards(&mut self) {
+        match &mut self.kind {
+            Kind::List {
+                wildcard, children, ..
+            } => {
+                *wildcard = true;
+                children.iter_mut().for_each(Node::set_wildcards);
+            }
+            Kind::Container { children, .. } => children.iter_mut().for_each(Node::set_wildcards),
+            _ => {}
+        }
+    }
+
+    /// Adds `apply-groups` and `apply-groups-except` to this block and every block below it
+    /// (not inside `family`-style merged containers, which print as one line with their child).
+    pub fn with_apply_groups(mut self) -> Node {
+        self.add_apply_groups();
+        self
+    }
+
+    fn add_apply_groups(&mut self) {
+        let flatten = self.is_flatten();
+        let children = match &mut self.kind {
+            Kind::List { children, .. } | Kind::Container { children, .. } => children,
+            _ => return,
+        };
+        children.iter_mut().for_each(Node::add_apply_groups);
+        if !flatten {
+            children.splice(0..0, apply_groups());
+        }
+    }
+
     /// Marks a list as kept in the order the operator wrote it.
     pub fn ordered(mut self) -> Node {
         if let Kind::List { user_ordered, .. } = &mut self.kind {
@@ -147,6 +189,7 @@ pub fn list(name: &'static str, help: &'static str, key: Type, children: Vec<Nod
             key,
             keyword: true,
             user_ordered: false,
+            wildcard: false,
             children,
         },
         excludes: &[],
@@ -187,6 +230,26 @@ pub fn leaf_list(name: &'static str, help: &'static str, ty: Type) -> Node {
         merged: false,
     }
 }
+
+/// `apply-groups [ A B ]` and `apply-groups-except [ C ]`: the groups whose statements a block
+/// inherits (first listed first), and those it and the blocks below it do not.
+pub fn apply_groups() -> [Node; 2] {
+    [
+        leaf_list(
+            "apply-groups",
+            "Groups from which to inherit configuration data",
+            Type::Ref(&["groups"]),
+        ),
+        leaf_list(
+            "apply-groups-except",
+            "Don't inherit configuration data from these groups",
+            Type::Ref(&["groups"]),
+        ),
+    ]
+}
+
+/// The names of the statements `apply_groups` adds.
+pub const APPLY_GROUPS: [&str; 2] = ["apply-groups", "apply-groups-except"];
 
 /// The root of the schema: the top-level statements.
 pub fn root() -> &'static Node {

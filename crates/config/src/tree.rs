@@ -375,7 +375,12 @@ fn find_child(node: &Node, w: &Word, abbrev: bool) -> Result<Match, ConfigError>
     if let Some(s) = closest(children, &w.text) {
         msg.push_str(&format!("; did you mean '{s}'?"));
     } else {
-        let names: Vec<&str> = children.iter().map(|c| c.name).collect();
+        // `apply-groups` is everywhere; listing it would hide what this level has.
+        let names: Vec<&str> = children
+            .iter()
+            .map(|c| c.name)
+            .filter(|n| !crate::schema::APPLY_GROUPS.contains(n))
+            .collect();
         if !names.is_empty() {
             msg.push_str(&format!("; expected one of: {}", names.join(" ")));
         }
@@ -401,11 +406,48 @@ fn parse_word(node: &Node, ty: &crate::value::Type, w: &Word) -> Result<Value, C
 
 /// Resolves `words` into a path below `node`. `abbrev` accepts unique keyword prefixes, as the
 /// interactive CLI does; loaded files must spell keywords out.
-pub fn resolve(
+pub fn resolve(node: &'static Node, words: &[Word], abbrev: bool) -> Result<Target, ConfigError> {
+    let (t, used) = resolve_prefix(node, words, abbrev)?;
+    trailing(words, used)?;
+    Ok(t)
+}
+
+/// Resolves `words` into one or more sibling statements, as the Junos CLI and loader take
+/// them: after a value or a flag, the next words are a sibling of that statement
+/// (`set applications application a protocol icmp icmp-type 5`, `archive size 1m files 5;`).
+pub fn resolve_all(
+    node: &'static Node,
+    words: &[Word],
+    abbrev: bool,
+) -> Result<Vec<Target>, ConfigError> {
+    let mut out = Vec::new();
+    let mut at = node;
+    let mut prefix: Vec<Step> = Vec::new();
+    let mut rest = words;
+    loop {
+        let (mut t, used) = resolve_prefix(at, rest, abbrev)?;
+        let sibling = used > 0
+            && used < rest.len()
+            && matches!(t.end, End::Leaf(_, Some(_)) | End::Flag(_));
+        let rel = t.steps.clone();
+        t.steps = prefix.iter().cloned().chain(t.steps).collect();
+        out.push(t);
+        if !sibling {
+            trailing(rest, used)?;
+            return Ok(out);
+        }
+        at = node_at(at, &rel);
+        prefix.extend(rel);
+        rest = &rest[used..];
+    }
+}
+
+/// Resolves as many of `words` as name one statement; returns it and the words used.
+fn resolve_prefix(
     mut node: &'static Node,
     words: &[Word],
     abbrev: bool,
-) -> Result<Target, ConfigError> {
+) -> Result<(Target, usize), ConfigError> {
     let mut steps = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -430,15 +472,22 @@ pub fn resolve(
                 steps.push(Step::Container(idx));
                 node = child;
             }
-            Kind::List { key, .. } => {
+            Kind::List { key, wildcard, .. } => {
                 if i == words.len() {
                     debug_assert!(!keyed);
-                    return Ok(Target {
-                        steps,
-                        end: End::List(idx),
-                    });
+                    return Ok((
+                        Target {
+                            steps,
+                            end: End::List(idx),
+                        },
+                        i,
+                    ));
                 }
-                let k = parse_word(child, key, &words[i])?;
+                let k = if *wildcard && crate::groups::is_pattern(&words[i].text) {
+                    Value::Text(words[i].text.as_str().into())
+                } else {
+                    parse_word(child, key, &words[i])?
+                };
                 i += 1;
                 steps.push(Step::Entry(idx, k));
                 node = child;
@@ -451,18 +500,22 @@ pub fn resolve(
                         Some(parse_word(child, ty, w)?)
                     }
                 };
-                trailing(words, i)?;
-                return Ok(Target {
-                    steps,
-                    end: End::Leaf(idx, value),
-                });
+                return Ok((
+                    Target {
+                        steps,
+                        end: End::Leaf(idx, value),
+                    },
+                    i,
+                ));
             }
             Kind::Flag => {
-                trailing(words, i)?;
-                return Ok(Target {
-                    steps,
-                    end: End::Flag(idx),
-                });
+                return Ok((
+                    Target {
+                        steps,
+                        end: End::Flag(idx),
+                    },
+                    i,
+                ));
             }
             Kind::LeafList(ty) => {
                 let mut values = Vec::new();
@@ -488,18 +541,23 @@ pub fn resolve(
                         i += 1;
                     }
                 }
-                trailing(words, i)?;
-                return Ok(Target {
-                    steps,
-                    end: End::LeafList(idx, values),
-                });
+                return Ok((
+                    Target {
+                        steps,
+                        end: End::LeafList(idx, values),
+                    },
+                    i,
+                ));
             }
         }
     }
-    Ok(Target {
-        steps,
-        end: End::Here,
-    })
+    Ok((
+        Target {
+            steps,
+            end: End::Here,
+        },
+        words.len(),
+    ))
 }
 
 fn trailing(words: &[Word], i: usize) -> Result<(), ConfigError> {

@@ -22,6 +22,8 @@ pub enum Type {
     },
     Ipv4,
     Ipv6,
+    /// An address of either family (name servers, syslog hosts).
+    Ip,
     /// An IPv4 network prefix; host bits are cleared as Junos does.
     Ipv4Prefix,
     Ipv6Prefix,
@@ -40,7 +42,7 @@ pub enum Type {
     IfName,
     /// A logical interface `NAME.UNIT` such as `eth1.0` or `irb.10`.
     IflName,
-    /// A host name (letters, digits, `-` and `.`).
+    /// A host name (letters, digits, `-`, `_` and `.`; Junos takes `_`, as in `fw_01`).
     HostName,
     /// A static-route next hop: an address of the given family or a logical interface.
     NextHop {
@@ -59,6 +61,7 @@ impl Type {
             Type::Uint { min, max } => format!("<{min}..{max}>"),
             Type::Ipv4 => "<IPv4 address>".into(),
             Type::Ipv6 => "<IPv6 address>".into(),
+            Type::Ip => "<address>".into(),
             Type::Ipv4Prefix => "<IPv4 prefix>".into(),
             Type::Ipv6Prefix => "<IPv6 prefix>".into(),
             Type::IpPrefix => "<IP prefix>".into(),
@@ -97,6 +100,10 @@ impl Type {
                 .parse::<Ipv6Addr>()
                 .map(|a| Value::Addr(a.into()))
                 .map_err(|_| format!("invalid IPv6 address '{text}'")),
+            Type::Ip => text
+                .parse::<IpAddr>()
+                .map(Value::Addr)
+                .map_err(|_| format!("invalid IP address '{text}'")),
             Type::Ipv4Prefix => parse_prefix(text, false, true),
             Type::Ipv6Prefix => parse_prefix(text, true, true),
             Type::IpPrefix => parse_prefix(text, text.contains(':'), true),
@@ -167,8 +174,8 @@ fn check_name(text: &str) -> Result<(), String> {
 /// The media prefixes are those an SRX, EX, QFX or MX uses for Ethernet and services ports.
 pub fn is_junos_port(text: &str) -> bool {
     const MEDIA: &[&str] = &[
-        "ge", "xe", "et", "fe", "mge", "gr", "ip", "lt", "lsq", "sp", "ms", "vt", "pp", "pd",
-        "pe", "ut", "fte",
+        "ge", "xe", "et", "fe", "mge", "gr", "ip", "lt", "lsq", "sp", "ms", "vt", "pp", "pd", "pe",
+        "ut", "fte",
     ];
     let Some((media, rest)) = text.split_once('-') else {
         return false;
@@ -237,13 +244,13 @@ fn check_hostname(text: &str) -> Result<(), String> {
         && text.len() <= 255
         && text
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
         && !text.starts_with('-');
     if ok {
         Ok(())
     } else {
         Err(format!(
-            "invalid host-name '{}': letters, digits, '-' and '.'",
+            "invalid host-name '{}': letters, digits, '-', '_' and '.'",
             text.escape_default()
         ))
     }

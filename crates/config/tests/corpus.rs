@@ -210,4 +210,3 @@ fn the_corpus_loads_as_its_results_say() {
         );
     }
 }
-

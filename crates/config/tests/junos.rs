@@ -65,8 +65,12 @@ vlans {
 ";
     let c = Configuration::parse(text, None).expect("parses");
     assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
-    assert!(c.to_curly().contains("    xe-0/0/1:2 {\n        vlan-tagging;\n"));
-    assert!(c.to_set().contains("set interfaces ge-0/0/0 unit 0 family inet address 192.0.2.1/24"));
+    assert!(c
+        .to_curly()
+        .contains("    xe-0/0/1:2 {\n        vlan-tagging;\n"));
+    assert!(c
+        .to_set()
+        .contains("set interfaces ge-0/0/0 unit 0 family inet address 192.0.2.1/24"));
     assert_eq!(Configuration::parse_set(&c.to_set(), None).unwrap(), c);
     assert_eq!(errors(text), Vec::<String>::new());
     // A port still needs vlan-tagging for units other than 0.
@@ -77,6 +81,205 @@ vlans {
     let bad = Configuration::parse("interfaces { ge-0/0 { disable; } }", Some("t.conf"))
         .unwrap_err()
         .to_string();
-    assert!(bad.starts_with("t.conf:1:14: ") && bad.contains("invalid interface name 'ge-0/0'"), "{bad}");
+    assert!(
+        bad.starts_with("t.conf:1:14: ") && bad.contains("invalid interface name 'ge-0/0'"),
+        "{bad}"
+    );
     assert!(Configuration::parse("interfaces { zz-0/0/0 { disable; } }", None).is_err());
+}
+
+const GROUPS: &str = "\
+groups {
+    global {
+        system {
+            host-name from-group;
+            domain-name example.net;
+        }
+        interfaces {
+            <ge-*> {
+                mtu 9000;
+                unit <*> {
+                    description \"set by global\";
+                }
+            }
+            \"<[egx][te]-*>\" {
+                description fabric;
+            }
+            eth9 {
+                description added;
+            }
+        }
+    }
+    site {
+        system {
+            host-name site-name;
+        }
+        interfaces {
+            <*> {
+                mtu 1500;
+            }
+        }
+    }
+}
+apply-groups [ global site ];
+system {
+    domain-name local.example;
+}
+interfaces {
+    ge-0/0/0 {
+        unit 0 {
+            family inet {
+                address 192.0.2.1/24;
+            }
+        }
+    }
+    xe-0/0/1 {
+        apply-groups-except global;
+        unit 0;
+    }
+    eth1 {
+        apply-groups site;
+        mtu 1400;
+    }
+}
+";
+
+#[test]
+fn groups_apply_in_junos_order_with_wildcards_and_exceptions() {
+    let c = Configuration::parse(GROUPS, Some("g.conf")).expect("parses");
+    // Kept as written.
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    assert!(
+        c.to_curly().contains("            <ge-*> {"),
+        "{}",
+        c.to_curly()
+    );
+    assert!(c.to_curly().contains("apply-groups [ global site ];"));
+    assert!(c
+        .to_set()
+        .contains("set groups global interfaces <ge-*> mtu 9000"));
+    assert!(
+        c.to_set().contains("set apply-groups global"),
+        "{}",
+        c.to_set()
+    );
+    assert_eq!(Configuration::parse_set(&c.to_set(), None).unwrap(), c);
+
+    let typed = c.check().expect("valid");
+    // The first group listed wins over a later one; the block's own statement over both.
+    assert_eq!(typed.system.host_name.as_deref(), Some("from-group"));
+    let ifd = |n: &str| {
+        typed
+            .interfaces
+            .interface
+            .iter()
+            .find(|i| i.name == n)
+            .unwrap_or_else(|| panic!("{n} in {:?}", typed.interfaces))
+    };
+    let ge = ifd("ge-0/0/0");
+    assert_eq!(ge.mtu, Some(9000), "<ge-*> of global before <*> of site");
+    assert_eq!(ge.description.as_deref(), Some("fabric"));
+    assert_eq!(ge.unit[0].description.as_deref(), Some("set by global"));
+    // apply-groups-except global: only site's <*> reaches xe-0/0/1.
+    let xe = ifd("xe-0/0/1");
+    assert_eq!((xe.mtu, xe.description.as_deref()), (Some(1500), None));
+    // A group's plain key adds the entry; a pattern adds none.
+    assert_eq!(ifd("eth9").description.as_deref(), Some("added"));
+    assert_eq!(typed.interfaces.interface.len(), 4);
+    // The block's own value wins; its own apply-groups comes before the root's.
+    assert_eq!(ifd("eth1").mtu, Some(1400));
+
+    let shown = c.expanded().unwrap().to_curly();
+    assert!(!shown.contains("groups"), "{shown}");
+    assert!(
+        shown.contains("    ge-0/0/0 {\n        description fabric;\n        mtu 9000;"),
+        "{shown}"
+    );
+
+    // A group that is not defined fails the commit and says which.
+    let bad = Configuration::parse("apply-groups nothere; system { host-name a; }", None)
+        .unwrap()
+        .check()
+        .unwrap_err();
+    assert!(
+        bad[0]
+            .to_string()
+            .contains("group 'nothere' is not defined"),
+        "{bad:?}"
+    );
+    // Patterns are for groups only.
+    assert!(Configuration::parse("interfaces { <*> { mtu 1500; } }", None).is_err());
+}
+
+#[test]
+fn system_statements_of_a_saved_srx_load_print_back_and_reach_the_typed_view() {
+    let text = "\
+system {
+    host-name fw_01;
+    domain-name example.net;
+    time-zone Europe/Amsterdam;
+    root-authentication {
+        encrypted-password \"$6$abc$def\"; ## SECRET-DATA
+        ssh-ed25519 \"ssh-ed25519 AAAAC3Nza lab@example\";
+    }
+    name-server {
+        192.0.2.53;
+        2001:db8::53;
+    }
+    login {
+        message \"Authorised access only\";
+        user admin {
+            uid 2000;
+            class super-user;
+            authentication {
+                ssh-rsa \"ssh-rsa AAAAB3Nza admin@example\";
+            }
+        }
+    }
+    services {
+        ssh {
+            root-login deny;
+        }
+        netconf {
+            ssh;
+        }
+    }
+    syslog {
+        user * {
+            any emergency;
+        }
+        host 192.0.2.10 {
+            any notice;
+            structured-data;
+        }
+        file messages {
+            any notice;
+            authorization info;
+            archive size 1m files 5;
+        }
+    }
+    license {
+        autoupdate {
+            url https://ae1.juniper.net/junos/key_retrieval;
+        }
+    }
+    ntp {
+        server 192.0.2.123 prefer;
+    }
+}
+";
+    let c = Configuration::parse(text, None).expect("parses");
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    assert!(c.to_curly().contains("    name-server {\n        192.0.2.53;\n        2001:db8::53;\n    }"), "{}", c.to_curly());
+    assert!(c.to_set().contains("set system syslog file messages archive size 1m"), "{}", c.to_set());
+    assert_eq!(Configuration::parse_set(&c.to_set(), None).unwrap(), c);
+    let t = c.check().expect("valid");
+    assert_eq!(t.system.host_name.as_deref(), Some("fw_01"));
+    assert_eq!(t.system.time_zone.as_deref(), Some("Europe/Amsterdam"));
+    assert_eq!(t.system.name_server.server.len(), 2);
+    // A severity Junos does not have is refused where it stands.
+    let e = Configuration::parse("system { syslog { file m { any loud; } } }", Some("s.conf"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("s.conf:1:32:") && e.contains("loud"), "{e}");
 }

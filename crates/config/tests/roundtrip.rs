@@ -40,6 +40,8 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
         Type::Uint { min, max } => Value::Num(rng.gen_range(*min..=*max)),
         Type::Ipv4 => Value::Addr(v4(rng)),
         Type::Ipv6 => Value::Addr(v6(rng)),
+        Type::Ip if rng.gen_bool(0.5) => Value::Addr(v4(rng)),
+        Type::Ip => Value::Addr(v6(rng)),
         Type::Ipv4Prefix => {
             let l = rng.gen_range(0..=32);
             Value::Prefix(mask(v4(rng), l), l)

@@ -138,12 +138,10 @@ impl State for InterfaceInformation {
             })
             .collect();
         let mut list = list;
-        list.extend(
-            self.absent
-                .iter()
-                .map(|a| json!({"name": a, "admin-status": "up", "oper-status": "not-present",
-                    "description": crate::names::why_absent(a)})),
-        );
+        list.extend(self.absent.iter().map(|a| {
+            json!({"name": a, "admin-status": "up", "oper-status": "not-present",
+                    "description": crate::names::why_absent(a)})
+        }));
         json!({"interface-information": {"physical-interface": list}})
     }
 

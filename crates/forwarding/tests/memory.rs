@@ -274,7 +274,9 @@ fn junos_port_names_bind_to_netdevs_in_order_or_as_mapped_and_say_why_when_absen
     );
     assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(
-        warnings.iter().any(|w| w.contains("st0") && w.contains("IPsec")),
+        warnings
+            .iter()
+            .any(|w| w.contains("st0") && w.contains("IPsec")),
         "{warnings:?}"
     );
     assert!(
@@ -294,7 +296,10 @@ fn junos_port_names_bind_to_netdevs_in_order_or_as_mapped_and_say_why_when_absen
     let xe = r.show(&["show", "interfaces"], &["xe-0/0/1", "detail"]);
     assert!(xe.contains("Linux netdev   : eth2"), "{xe}");
     let st0 = r.show(&["show", "interfaces"], &["st0"]);
-    assert!(st0.contains("Not present") && st0.contains("IPsec"), "{st0}");
+    assert!(
+        st0.contains("Not present") && st0.contains("IPsec"),
+        "{st0}"
+    );
 
     // The mapped netdev appears: ge-0/0/5 is taken as any absent interface is.
     let _h9 = r.system.add("eth9", R3, 1500);

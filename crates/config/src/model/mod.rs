@@ -23,7 +23,7 @@ use crate::schema::Node;
 
 /// The top-level statements, in the order `show configuration` prints them.
 pub fn schema() -> Vec<Node> {
-    vec![
+    let mut top = vec![
         // First, as Junos prints it at the top of every saved configuration. Kept and shown;
         // it says which release wrote the configuration and changes nothing here.
         crate::schema::leaf(
@@ -31,6 +31,29 @@ pub fn schema() -> Vec<Node> {
             "Software version information",
             crate::value::Type::Name,
         ),
+        // Configuration groups: the hierarchies again, with `<pattern>` keys; blocks inherit
+        // them by `apply-groups` (see `crate::groups`).
+        crate::schema::container(
+            "groups",
+            "Configuration groups",
+            vec![crate::schema::list(
+                "group",
+                "Group name",
+                crate::value::Type::Name,
+                hierarchies(),
+            )
+            .bare()
+            .wildcards()],
+        ),
+    ];
+    top.extend(crate::schema::apply_groups());
+    top.extend(hierarchies().into_iter().map(Node::with_apply_groups));
+    top
+}
+
+/// The hierarchies Savin has, in the order Junos prints them.
+fn hierarchies() -> Vec<Node> {
+    vec![
         system::schema(),
         interfaces::schema(),
         vlans::schema(),

@@ -1,24 +1,575 @@
 //! `system`: host-wide settings.
+//!
+//! Savin runs on a Linux host that has its own clock, resolver, users and SSH daemon, so most
+//! of what a saved Junos configuration says here is kept and shown (and printed back exactly)
+//! but changes nothing yet: a configuration from an SRX loads as written instead of being
+//! refused for its `system` block. The typed view carries what Savin uses.
 
 use serde::Deserialize;
 
-use crate::schema::{container, leaf, Node};
+use crate::schema::{container, flag, leaf, leaf_list, list, Node};
 use crate::value::Type;
+
+/// Syslog severities, lowest first as Junos lists them.
+const LEVELS: Type = Type::Enum(&[
+    "any",
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "info",
+    "none",
+]);
+
+/// Syslog facilities: each is a statement `FACILITY LEVEL;` in a destination.
+const FACILITIES: &[(&str, &str)] = &[
+    ("any", "All facilities"),
+    ("authorization", "Authorization system"),
+    ("change-log", "Configuration change log"),
+    ("conflict-log", "Configuration conflict log"),
+    ("daemon", "Various system processes"),
+    ("dfc", "Dynamic flow capture"),
+    ("external", "Local external applications"),
+    ("firewall", "Firewall filtering system"),
+    ("ftp", "FTP process"),
+    ("interactive-commands", "Commands executed by the UI"),
+    ("kernel", "Kernel"),
+    ("ntp", "NTP process"),
+    ("pfe", "Packet Forwarding Engine"),
+    ("security", "Security related"),
+    ("user", "User processes"),
+];
+
+/// The facility statements and the options every syslog destination takes.
+fn destination() -> Vec<Node> {
+    let mut v: Vec<Node> = FACILITIES
+        .iter()
+        .map(|(f, help)| leaf(f, help, LEVELS))
+        .collect();
+    v.extend([
+        flag(
+            "explicit-priority",
+            "Include priority and facility in messages",
+        ),
+        leaf(
+            "match",
+            "Regular expression for lines to be logged",
+            Type::Text,
+        ),
+        flag("structured-data", "Log system message in structured format"),
+    ]);
+    v
+}
+
+fn ssh_keys() -> Vec<Node> {
+    vec![
+        leaf(
+            "encrypted-password",
+            "Encrypted password string",
+            Type::Text,
+        ),
+        leaf(
+            "plain-text-password-value",
+            "Plain text password",
+            Type::Text,
+        ),
+        list(
+            "ssh-rsa",
+            "Secure shell (ssh) RSA public key string",
+            Type::Text,
+            vec![],
+        ),
+        list(
+            "ssh-ecdsa",
+            "Secure shell (ssh) ECDSA public key string",
+            Type::Text,
+            vec![],
+        ),
+        list(
+            "ssh-ed25519",
+            "Secure shell (ssh) EdDSA public key string",
+            Type::Text,
+            vec![],
+        ),
+    ]
+}
+
+fn syslog() -> Node {
+    container(
+        "syslog",
+        "System logging facility",
+        vec![
+            list(
+                "user",
+                "Notify a user of the event",
+                Type::Name,
+                destination(),
+            ),
+            list("host", "Host to be notified", Type::Name, {
+                let mut v = destination();
+                v.extend([
+                    leaf("port", "Port number", Type::Uint { min: 1, max: 65535 }),
+                    leaf(
+                        "source-address",
+                        "Use specified address as source address",
+                        Type::Ip,
+                    ),
+                    leaf(
+                        "facility-override",
+                        "Alternate facility for logging to remote host",
+                        Type::Name,
+                    ),
+                    leaf(
+                        "log-prefix",
+                        "Prefix for all logging to this host",
+                        Type::Name,
+                    ),
+                    leaf("routing-instance", "Routing instance", Type::Name),
+                ]);
+                v
+            }),
+            list("file", "File in which to log data", Type::Name, {
+                let mut v = destination();
+                v.push(archive());
+                v
+            }),
+            container("console", "Console logging", destination()),
+            archive(),
+            leaf(
+                "source-address",
+                "Use specified address as source address",
+                Type::Ip,
+            ),
+            container(
+                "time-format",
+                "Additional information to include in system log timestamp",
+                vec![
+                    flag("year", "Include year in timestamp"),
+                    flag("millisecond", "Include milliseconds in timestamp"),
+                ],
+            )
+            .presence(),
+        ],
+    )
+}
+
+fn archive() -> Node {
+    container(
+        "archive",
+        "Archive file information",
+        vec![
+            leaf("size", "Size of files to be archived", Type::Name),
+            leaf(
+                "files",
+                "Number of files to be archived",
+                Type::Uint { min: 1, max: 1000 },
+            ),
+            flag("world-readable", "Allow any user to read the log file"),
+            flag(
+                "no-world-readable",
+                "Don't allow any user to read the log file",
+            ),
+        ],
+    )
+    .presence()
+}
+
+fn services() -> Node {
+    let port = || leaf("port", "Port number", Type::Uint { min: 1, max: 65535 });
+    let limits = || {
+        vec![
+            leaf(
+                "connection-limit",
+                "Limit number of simultaneous connections",
+                Type::Uint { min: 1, max: 250 },
+            ),
+            leaf(
+                "rate-limit",
+                "Limit incoming connection rate (per minute)",
+                Type::Uint { min: 1, max: 250 },
+            ),
+        ]
+    };
+    container(
+        "services",
+        "System services",
+        vec![
+            container("ssh", "Allow ssh access", {
+                let mut v = vec![
+                    leaf(
+                        "root-login",
+                        "Configure root access via ssh",
+                        Type::Enum(&["allow", "deny", "deny-password"]),
+                    ),
+                    leaf_list(
+                        "protocol-version",
+                        "Specify ssh protocol versions supported",
+                        Type::Enum(&["v1", "v2"]),
+                    ),
+                    flag(
+                        "no-tcp-forwarding",
+                        "Do not allow forwarding TCP connections via SSH",
+                    ),
+                    flag("tcp-forwarding", "Allow forwarding TCP connections via SSH"),
+                    leaf(
+                        "max-sessions-per-connection",
+                        "Maximum number of sessions per single SSH connection",
+                        Type::Uint { min: 1, max: 65535 },
+                    ),
+                    leaf(
+                        "client-alive-interval",
+                        "Frequency of client alive messages",
+                        Type::Uint { min: 0, max: 65535 },
+                    ),
+                    leaf(
+                        "client-alive-count-max",
+                        "Threshold of missing client-alive responses",
+                        Type::Uint { min: 0, max: 255 },
+                    ),
+                    port(),
+                ];
+                v.extend(limits());
+                v
+            })
+            .presence(),
+            container(
+                "netconf",
+                "Allow NETCONF connections",
+                vec![
+                    container("ssh", "Allow NETCONF over SSH", {
+                        let mut v = vec![port()];
+                        v.extend(limits());
+                        v
+                    })
+                    .presence(),
+                    flag(
+                        "rfc-compliant",
+                        "Make the NETCONF server compliant with RFC 4741",
+                    ),
+                    flag("yang-compliant", "Make NETCONF YANG compliant"),
+                ],
+            )
+            .presence(),
+            container("telnet", "Allow telnet login", limits()).presence(),
+            container("ftp", "Allow FTP file transfers", limits()).presence(),
+            container("finger", "Allow finger requests", limits()).presence(),
+            container(
+                "xnm-clear-text",
+                "Allow clear text-based JUNOScript connections",
+                limits(),
+            )
+            .presence(),
+            container(
+                "xnm-ssl",
+                "Allow SSL-based JUNOScript connections",
+                limits(),
+            )
+            .presence(),
+            container(
+                "web-management",
+                "Web management configuration",
+                vec![
+                    container(
+                        "http",
+                        "Unencrypted HTTP connection settings",
+                        vec![
+                            port(),
+                            leaf_list(
+                                "interface",
+                                "Interfaces that accept HTTP access",
+                                Type::IflName,
+                            ),
+                        ],
+                    )
+                    .presence(),
+                    container(
+                        "https",
+                        "Encrypted HTTPS connections",
+                        vec![
+                            port(),
+                            leaf_list(
+                                "interface",
+                                "Interfaces that accept HTTPS access",
+                                Type::IflName,
+                            ),
+                            flag(
+                                "system-generated-certificate",
+                                "X.509 certificate generated automatically by system",
+                            ),
+                            leaf(
+                                "pki-local-certificate",
+                                "X.509 certificate to use (from PKI local store)",
+                                Type::Name,
+                            ),
+                        ],
+                    )
+                    .presence(),
+                    leaf("session", "Web management session", Type::Name),
+                ],
+            )
+            .presence(),
+        ],
+    )
+}
+
+fn login() -> Node {
+    container(
+        "login",
+        "Names, login classes, and passwords for users",
+        vec![
+            leaf("message", "System login message", Type::Text),
+            leaf(
+                "announcement",
+                "System announcement message (displayed after login)",
+                Type::Text,
+            ),
+            list(
+                "class",
+                "Login class",
+                Type::Name,
+                vec![
+                    leaf_list(
+                        "permissions",
+                        "Set of permitted operation categories",
+                        Type::Name,
+                    ),
+                    leaf(
+                        "idle-timeout",
+                        "Maximum idle time before logout",
+                        Type::Uint {
+                            min: 0,
+                            max: 4294967295,
+                        },
+                    ),
+                    leaf(
+                        "allow-commands",
+                        "Regular expression for commands to allow explicitly",
+                        Type::Text,
+                    ),
+                    leaf(
+                        "deny-commands",
+                        "Regular expression for commands to deny explicitly",
+                        Type::Text,
+                    ),
+                    leaf(
+                        "allow-configuration",
+                        "Regular expression for configure to allow explicitly",
+                        Type::Text,
+                    ),
+                    leaf(
+                        "deny-configuration",
+                        "Regular expression for configure to deny explicitly",
+                        Type::Text,
+                    ),
+                ],
+            ),
+            list(
+                "user",
+                "User name (login)",
+                Type::Name,
+                vec![
+                    leaf("full-name", "Full name", Type::Text),
+                    leaf(
+                        "uid",
+                        "User identifier (uid)",
+                        Type::Uint {
+                            min: 100,
+                            max: 64000,
+                        },
+                    ),
+                    leaf("class", "Login class", Type::Name),
+                    container("authentication", "Authentication method", ssh_keys()),
+                ],
+            ),
+        ],
+    )
+}
 
 pub fn schema() -> Node {
     container(
         "system",
         "System parameters",
-        vec![leaf(
-            "host-name",
-            "Hostname for this router",
-            Type::HostName,
-        )],
+        vec![
+            leaf("host-name", "Hostname for this router", Type::HostName),
+            leaf("domain-name", "Domain name for this router", Type::HostName),
+            leaf_list(
+                "domain-search",
+                "List of domain names to search",
+                Type::HostName,
+            ),
+            leaf(
+                "time-zone",
+                "Time zone name or POSIX-compliant time zone string",
+                Type::Name,
+            ),
+            leaf(
+                "backup-router",
+                "IPv4 router to use while booting",
+                Type::Ipv4,
+            ),
+            container(
+                "root-authentication",
+                "Authentication information for the root user",
+                ssh_keys(),
+            ),
+            leaf_list(
+                "authentication-order",
+                "Order in which authentication methods are invoked",
+                Type::Enum(&["password", "radius", "tacplus"]),
+            ),
+            // Junos prints `name-server { 192.0.2.53; }`; `name-server 192.0.2.53;` loads too.
+            container(
+                "name-server",
+                "DNS name servers",
+                vec![list(
+                    "server",
+                    "DNS name server address",
+                    Type::Ip,
+                    vec![leaf(
+                        "routing-instance",
+                        "Routing instance through which server is reachable",
+                        Type::Name,
+                    )],
+                )
+                .bare()
+                .oneline()],
+            ),
+            login(),
+            services(),
+            syslog(),
+            container(
+                "ntp",
+                "Network Time Protocol services",
+                vec![
+                    leaf(
+                        "boot-server",
+                        "Server to query during boot sequence",
+                        Type::Ip,
+                    ),
+                    list(
+                        "server",
+                        "Configure NTP server",
+                        Type::Ip,
+                        vec![
+                            flag("prefer", "Prefer this peer"),
+                            leaf(
+                                "version",
+                                "NTP version to use",
+                                Type::Uint { min: 1, max: 4 },
+                            ),
+                            leaf(
+                                "key",
+                                "Authentication key",
+                                Type::Uint { min: 1, max: 65534 },
+                            ),
+                            leaf(
+                                "routing-instance",
+                                "Routing instance through which server is reachable",
+                                Type::Name,
+                            ),
+                        ],
+                    )
+                    .oneline(),
+                    leaf(
+                        "source-address",
+                        "Use specified address as source address",
+                        Type::Ip,
+                    ),
+                ],
+            ),
+            container(
+                "license",
+                "License information for the router (accepted and shown, no effect)",
+                vec![container(
+                    "autoupdate",
+                    "Autoupdate license keys from license servers",
+                    vec![leaf("url", "URL of a license server", Type::Text)],
+                )
+                .presence()],
+            ),
+            container(
+                "ports",
+                "Craft interface RS-232 ports",
+                ["console", "auxiliary"]
+                    .into_iter()
+                    .map(|p| {
+                        container(
+                            p,
+                            if p == "console" {
+                                "Console port"
+                            } else {
+                                "Auxiliary port"
+                            },
+                            vec![
+                                flag(
+                                    "log-out-on-disconnect",
+                                    "Log out the console session when cable is unplugged",
+                                ),
+                                flag("insecure", "Disallow superuser access"),
+                                flag("disable", "Disable port"),
+                                leaf(
+                                    "type",
+                                    "Terminal type",
+                                    Type::Enum(&["ansi", "vt100", "small-xterm", "xterm"]),
+                                ),
+                            ],
+                        )
+                        .presence()
+                    })
+                    .collect(),
+            ),
+            container(
+                "commit",
+                "Configuration commit management",
+                vec![
+                    flag(
+                        "synchronize",
+                        "Synchronize commit on both Routing Engines by default",
+                    ),
+                    flag(
+                        "persist-groups-inheritance",
+                        "Build and keep the inherited configuration",
+                    ),
+                ],
+            ),
+            flag(
+                "management-instance",
+                "Enable the mgmt_junos routing instance for management interfaces",
+            ),
+            leaf(
+                "max-configurations-on-flash",
+                "Number of configuration files stored on flash",
+                Type::Uint { min: 0, max: 49 },
+            ),
+            flag("no-redirects", "Disable ICMP redirects"),
+            flag("no-redirects-ipv6", "Disable IPv6 ICMP redirects"),
+        ],
     )
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
+// Not `deny_unknown_fields`: the statements kept with no effect (services, login, syslog,
+// ...) are left out of the typed view on purpose.
 pub struct System {
     pub host_name: Option<String>,
+    pub domain_name: Option<String>,
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub name_server: NameServers,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NameServers {
+    #[serde(default)]
+    pub server: Vec<NameServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NameServer {
+    pub name: std::net::IpAddr,
 }
