@@ -650,8 +650,14 @@ fn completion_and_help_come_from_the_schema() {
             line: "set system ".into(),
         })
         .unwrap();
-    assert_eq!(r.completions[0].word, "host-name");
-    assert_eq!(r.completions[0].help, "Hostname for this router");
+    // As on Junos, `apply-groups` is offered at every level, with the level's own statements.
+    assert_eq!(r.completions[0].word, "apply-groups");
+    let host = r
+        .completions
+        .iter()
+        .find(|c| c.word == "host-name")
+        .expect("host-name");
+    assert_eq!(host.help, "Hostname for this router");
     assert_eq!(words(&mut c, "com"), ["commit"]);
     assert_eq!(
         words(&mut c, "commit "),
@@ -1000,4 +1006,46 @@ fn an_exclusive_lock_keeps_other_sessions_from_changing_or_committing() {
     let (ok, out) = d.cli("configure exclusive; set system host-name ex; commit");
     assert!(ok, "{out}");
     assert!(d.ok("show configuration system").contains("host-name ex;"));
+}
+
+#[test]
+fn groups_are_shown_as_written_and_applied_with_display_inheritance() {
+    let (_tmp, d) = daemon_with_base();
+    let out = d.ok("configure; \
+         set groups site system host-name from-group; \
+         set groups site interfaces <eth*> description by-group; \
+         set apply-groups site; \
+         delete system host-name; \
+         commit and-quit");
+    assert!(out.contains("commit complete"), "{out}");
+    let written = d.ok("show configuration | display set");
+    assert!(
+        written.contains("set groups site interfaces <eth*> description by-group"),
+        "{written}"
+    );
+    assert!(written.contains("set apply-groups site"), "{written}");
+    let applied = d.ok("show configuration | display inheritance | display set");
+    assert!(!applied.contains("groups"), "{applied}");
+    assert!(
+        applied.contains("set system host-name from-group"),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("set interfaces eth2 description by-group"),
+        "{applied}"
+    );
+    assert!(
+        applied.contains("set interfaces eth1 description \"uplink to core\""),
+        "its own value wins: {applied}"
+    );
+    // The operational side sees the inherited host name: the prompt.
+    let mut c = d.client();
+    let r = c.exec("show version").unwrap();
+    assert!(r.output.contains("Hostname: from-group"), "{}", r.output);
+    // A group that is not defined fails the commit and leaves the active configuration.
+    let (ok, out) = d.cli("configure; set apply-groups missing; commit");
+    assert!(
+        !ok && out.contains("group 'missing' is not defined"),
+        "{out}"
+    );
 }

@@ -426,9 +426,8 @@ pub fn resolve_all(
     let mut rest = words;
     loop {
         let (mut t, used) = resolve_prefix(at, rest, abbrev)?;
-        let sibling = used > 0
-            && used < rest.len()
-            && matches!(t.end, End::Leaf(_, Some(_)) | End::Flag(_));
+        let sibling =
+            used > 0 && used < rest.len() && matches!(t.end, End::Leaf(_, Some(_)) | End::Flag(_));
         let rel = t.steps.clone();
         t.steps = prefix.iter().cloned().chain(t.steps).collect();
         out.push(t);

@@ -270,8 +270,18 @@ system {
 ";
     let c = Configuration::parse(text, None).expect("parses");
     assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
-    assert!(c.to_curly().contains("    name-server {\n        192.0.2.53;\n        2001:db8::53;\n    }"), "{}", c.to_curly());
-    assert!(c.to_set().contains("set system syslog file messages archive size 1m"), "{}", c.to_set());
+    assert!(
+        c.to_curly()
+            .contains("    name-server {\n        192.0.2.53;\n        2001:db8::53;\n    }"),
+        "{}",
+        c.to_curly()
+    );
+    assert!(
+        c.to_set()
+            .contains("set system syslog file messages archive size 1m"),
+        "{}",
+        c.to_set()
+    );
     assert_eq!(Configuration::parse_set(&c.to_set(), None).unwrap(), c);
     let t = c.check().expect("valid");
     assert_eq!(t.system.host_name.as_deref(), Some("fw_01"));

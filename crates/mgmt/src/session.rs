@@ -166,6 +166,8 @@ fn match_command(table: &CommandTable, words: &[Word]) -> Result<Vec<&'static st
 struct Pipes {
     display_set: bool,
     display_json: bool,
+    /// `| display inheritance [defaults]`: the configuration with its groups applied.
+    inheritance: bool,
     /// `| compare` (None inside: against the active configuration) or `| compare rollback N`.
     compare: Option<Option<usize>>,
     filters: Vec<Filter>,
@@ -293,6 +295,11 @@ fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
         };
         match words.as_slice() {
             ["display", "set"] => p.display_set = true,
+            // `defaults` would add the factory-default groups; Savin's defaults are built in
+            // and shown by the commands that use them, so both forms show the same.
+            ["display", "inheritance"] | ["display", "inheritance", "defaults"] => {
+                p.inheritance = true
+            }
             ["display", "json"] => p.display_json = true,
             ["display", "xml"] => {
                 p.display_json = true;
@@ -312,7 +319,7 @@ fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
             [] => return Err("missing command after '|'".into()),
             _ => {
                 return Err(format!(
-                    "syntax error: unknown pipe '| {part}'; expected compare, count, display json, display set, display xml, except, last, match, no-more"
+                    "syntax error: unknown pipe '| {part}'; expected compare, count, display inheritance, display json, display set, display xml, except, last, match, no-more"
                 ))
             }
         }
@@ -393,6 +400,18 @@ fn branch(root: &Block, steps: &[Step], end: &End) -> Block {
 
 /// Renders the part of `root` named by `t` in the form the pipes ask for.
 fn render(root: &Block, t: &savin_config::tree::Target, pipes: &Pipes) -> String {
+    let expanded;
+    let root = if pipes.inheritance {
+        match savin_config::groups::expand(root, schema::root()) {
+            Ok(r) => {
+                expanded = r;
+                &*expanded
+            }
+            Err(e) => return format!("error: {e}\n"),
+        }
+    } else {
+        root
+    };
     if pipes.display_json {
         let b = branch(root, &t.steps, &t.end);
         return ops::pretty(serde_json::json!({"configuration": json(&b, schema::root(), true)}));
