@@ -108,9 +108,6 @@ impl Type {
             Type::Ipv6Prefix => parse_prefix(text, true, true),
             Type::IpPrefix => parse_prefix(text, text.contains(':'), true),
             Type::Ipv4IfAddr => parse_prefix(text, false, false),
-            Type::Ipv4PoolAddr if !text.contains('/') => {
-                parse_prefix(&format!("{text}/32"), false, false)
-            }
             Type::Ipv4PoolAddr => parse_prefix(text, false, false),
             Type::Ipv6IfAddr => parse_prefix(text, true, false),
             Type::Enum(choices) => {
@@ -258,10 +255,13 @@ fn check_hostname(text: &str) -> Result<(), String> {
 
 fn parse_prefix(text: &str, v6: bool, network: bool) -> Result<Value, String> {
     let fam = if v6 { "IPv6" } else { "IPv4" };
+    let max = if v6 { 128 } else { 32 };
+    // No length: a host, as Junos reads `route 192.0.2.1 next-hop ...` (and prints it /32).
+    let host = format!("{text}/{max}");
+    let text = if text.contains('/') { text } else { &host };
     let (addr, len) = text
         .split_once('/')
         .ok_or_else(|| format!("invalid {fam} prefix '{text}': expected ADDRESS/LENGTH"))?;
-    let max = if v6 { 128 } else { 32 };
     let len: u8 = len
         .parse()
         .map_err(|_| format!("invalid prefix length in '{text}' (0..{max})"))?;

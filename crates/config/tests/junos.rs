@@ -293,3 +293,28 @@ system {
         .to_string();
     assert!(e.starts_with("s.conf:1:32:") && e.contains("loud"), "{e}");
 }
+
+#[test]
+fn a_host_address_without_a_length_is_a_host_route_or_host_prefix() {
+    let c = Configuration::parse(
+        "routing-options { static { route 192.0.2.1 next-hop 10.0.0.2; } \
+         rib inet6.0 { static { route 2001:db8::1 discard; } } }",
+        None,
+    )
+    .expect("parses");
+    let set = c.to_set();
+    assert!(
+        set.contains("set routing-options static route 192.0.2.1/32 next-hop 10.0.0.2"),
+        "{set}"
+    );
+    assert!(set.contains("route 2001:db8::1/128 discard"), "{set}");
+    let t = c.check().expect("valid");
+    let (_, r) = t.routing_options.all_static().next().expect("a route");
+    assert_eq!(r.name.len, 32);
+    // Still refused: a length past the family's.
+    assert!(Configuration::parse(
+        "routing-options { static { route 192.0.2.1/33 discard; } }",
+        None
+    )
+    .is_err());
+}

@@ -36,6 +36,8 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
     };
     match ty {
         Type::Text => Value::Text(NatStr::from(TEXTS[rng.gen_range(0..TEXTS.len())])),
+        // Groups applied are among those `generate` defines.
+        Type::Ref(["groups"]) => Value::Text(NatStr(format!("g{}", rng.gen_range(0..3)))),
         Type::Name | Type::Ref(_) => Value::Text(NatStr(name(rng))),
         Type::Uint { min, max } => Value::Num(rng.gen_range(*min..=*max)),
         Type::Ipv4 => Value::Addr(v4(rng)),
@@ -57,7 +59,16 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
         Type::Ipv4IfAddr | Type::Ipv4PoolAddr => Value::Prefix(v4(rng), rng.gen_range(0..=32)),
         Type::Ipv6IfAddr => Value::Prefix(v6(rng), rng.gen_range(0..=128)),
         Type::Enum(e) => Value::Text(NatStr::from(e[rng.gen_range(0..e.len())])),
-        Type::IfName => Value::Text(NatStr(format!("eth{}", rng.gen_range(0..20)))),
+        Type::IfName => Value::Text(NatStr(match rng.gen_range(0..3) {
+            0 => format!("eth{}", rng.gen_range(0..20)),
+            1 => format!("ge-0/0/{}", rng.gen_range(0..20)),
+            _ => format!(
+                "xe-{}/0/{}:{}",
+                rng.gen_range(0..2),
+                rng.gen_range(0..4),
+                rng.gen_range(0..4)
+            ),
+        })),
         Type::IflName => Value::Text(NatStr(format!(
             "eth{}.{}",
             rng.gen_range(0..20),
@@ -108,12 +119,19 @@ fn block(rng: &mut StdRng, node: &'static Node, depth: usize) -> Block {
                 }
                 Item::Block(inner)
             }
-            Kind::List { key, .. } => {
+            Kind::List { key, wildcard, .. } => {
                 let mut e = Entries::new(child);
                 for _ in 0..rng.gen_range(1..4) {
                     let mut inner = block(rng, child, depth + 1);
                     inner.meta = meta(rng);
-                    e.insert(value(rng, key), inner);
+                    // In groups, a pattern now and then (`<*>`, `<ge-*>`, `<[egx]e-*>`).
+                    let k = if *wildcard && rng.gen_bool(0.3) {
+                        let p = ["<*>", "<ge-*>", "<[egx]e-*>", "<eth?>"][rng.gen_range(0..4)];
+                        Value::Text(NatStr(p.into()))
+                    } else {
+                        value(rng, key)
+                    };
+                    e.insert(k, inner);
                 }
                 Item::List(e)
             }
@@ -137,9 +155,34 @@ fn block(rng: &mut StdRng, node: &'static Node, depth: usize) -> Block {
 
 fn generate(seed: u64) -> Configuration {
     let mut rng = StdRng::seed_from_u64(seed);
-    Configuration {
-        root: block(&mut rng, schema::root(), 0),
+    let mut root = block(&mut rng, schema::root(), 0);
+    // Every group that an `apply-groups` may name is defined (an undefined one fails the
+    // commit, which is tested on its own).
+    let gi = schema::root()
+        .children()
+        .iter()
+        .position(|c| c.name == "groups")
+        .expect("groups");
+    let gnode = &schema::root().children()[gi].children()[0];
+    let Item::Block(groups) = root
+        .items
+        .get_or_insert_with(gi, || Item::Block(Block::default()))
+    else {
+        unreachable!("groups is a container")
+    };
+    let Item::List(list) = groups
+        .items
+        .get_or_insert_with(0, || Item::List(Entries::new(gnode)))
+    else {
+        unreachable!("group is a list")
+    };
+    for g in 0..3 {
+        let k = Value::Text(NatStr(format!("g{g}")));
+        if list.get(&k).is_none() {
+            list.insert(k, Block::default());
+        }
     }
+    Configuration { root }
 }
 
 proptest! {
@@ -160,6 +203,20 @@ proptest! {
         let back = Configuration::parse_set(&text, None).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         savin_config::tree::strip_comments(&mut c.root);
         prop_assert_eq!(&back, &c, "{}", text);
+    }
+
+    #[test]
+    fn the_expanded_configuration_is_the_same_after_printing_and_parsing(seed in any::<u64>()) {
+        let c = generate(seed);
+        let expanded = c.expanded().map_err(TestCaseError::fail)?;
+        let back = Configuration::parse(&c.to_curly(), None).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&back.expanded().map_err(TestCaseError::fail)?, &expanded);
+        // The expanded form is a configuration of its own: no groups left, and it too prints
+        // and parses back the same.
+        let text = expanded.to_curly();
+        prop_assert!(!text.contains("apply-groups"), "{}", text);
+        let again = Configuration::parse(&text, None).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert_eq!(&again, &expanded, "{}", text);
     }
 
     #[test]
