@@ -203,7 +203,7 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
         match &t.tok {
             Tok::Word(w) if words.is_empty() && w == "inactive:" => meta.inactive = true,
             Tok::Word(w) if words.is_empty() && w == "replace:" => meta.replace = true,
-            Tok::Word(w) if words.is_empty() && w == "protect:" => {}
+            Tok::Word(w) if words.is_empty() && w == "protect:" => meta.protect = true,
             Tok::Comment(c) => {
                 if words.is_empty() {
                     meta.comment = Some(c.clone());
@@ -382,6 +382,11 @@ pub struct Editor {
     pub level: Vec<Step>,
     /// Accept unique keyword prefixes (interactive use).
     pub abbrev: bool,
+    /// Whether the tree has protected statements, once known. Kept between commands only when
+    /// this editor alone changes the tree (`load set`); an interactive session looks again,
+    /// since a `load` may have changed the candidate in between.
+    protected: Option<bool>,
+    cache_protected: bool,
 }
 
 /// Whether a command word is one the editor handles.
@@ -394,6 +399,8 @@ pub fn is_edit_command(cmd: &str) -> bool {
             | "deactivate"
             | "annotate"
             | "insert"
+            | "protect"
+            | "unprotect"
             | "edit"
             | "up"
             | "top"
@@ -405,6 +412,8 @@ impl Editor {
         Editor {
             level: Vec::new(),
             abbrev,
+            protected: None,
+            cache_protected: false,
         }
     }
 
@@ -429,8 +438,44 @@ impl Editor {
         })
     }
 
-    /// Runs one editing command. Returns a warning to show, if any.
+    /// Runs one editing command. Returns a warning to show, if any. A command that would
+    /// change a protected statement (or anything below one) is refused and changes nothing.
     pub fn exec(
+        &mut self,
+        root: &mut Block,
+        words: &[Word],
+    ) -> Result<Option<String>, ConfigError> {
+        let Some(cmd) = words.first() else {
+            return Ok(None);
+        };
+        let changes = matches!(
+            cmd.text.as_str(),
+            "set" | "delete" | "activate" | "deactivate" | "annotate" | "insert"
+        );
+        if !changes {
+            if matches!(cmd.text.as_str(), "protect" | "unprotect") {
+                self.protected = None;
+            }
+            return self.exec_inner(root, words);
+        }
+        let guarded = match self.protected {
+            Some(known) if self.cache_protected => known,
+            _ => tree::has_protected(root),
+        };
+        self.protected = Some(guarded);
+        if !guarded {
+            return self.exec_inner(root, words);
+        }
+        let before = root.clone();
+        let out = self.exec_inner(root, words);
+        if let Some(path) = tree::protected_change(&before, Some(root), schema::root()) {
+            *root = before;
+            return Err(ConfigError::at(cmd.pos, tree::protected_error(&path)));
+        }
+        out
+    }
+
+    fn exec_inner(
         &mut self,
         root: &mut Block,
         words: &[Word],
@@ -532,6 +577,23 @@ impl Editor {
                 m.comment = (!comment.text.is_empty()).then(|| comment.text.clone());
                 Ok(None)
             }
+            "protect" | "unprotect" => {
+                if args.is_empty() {
+                    return Err(at(format!("missing statement after '{}'", cmd.text)));
+                }
+                let t = self.resolve_here(args)?;
+                if cmd.text == "protect" {
+                    // Junos creates a hierarchy it is asked to protect.
+                    if t.end == End::Here {
+                        tree::ensure(root, root_node, &t.steps);
+                    }
+                    tree::meta_mut(root, root_node, &t).map_err(at)?.protect = true;
+                } else if let Ok(m) = tree::meta_mut(root, root_node, &t) {
+                    // Unprotecting what is not protected (or not there) does nothing.
+                    m.protect = false;
+                }
+                Ok(None)
+            }
             "edit" => {
                 let t = self.resolve_here(args)?;
                 if t.end != End::Here {
@@ -576,6 +638,7 @@ pub fn apply_set_text(root: &mut Block, text: &str, file: Option<&str>) -> Resul
     let tokens = lex(text).map_err(|e| e.in_file(file))?;
     let mut work = root.clone();
     let mut editor = Editor::new(false);
+    editor.cache_protected = true;
     let mut i = 0;
     while i < tokens.len() {
         let line = tokens[i].pos.line;
@@ -600,7 +663,7 @@ pub fn apply_set_text(root: &mut Block, text: &str, file: Option<&str>) -> Resul
             return Err(ConfigError::at(
                 first.pos,
                 format!(
-                    "syntax error: unknown command '{}'; expected set, delete, activate, deactivate, annotate, insert, edit, up or top",
+                    "syntax error: unknown command '{}'; expected set, delete, activate, deactivate, annotate, insert, protect, unprotect, edit, up or top",
                     first.text
                 ),
             )

@@ -21,11 +21,13 @@ fn meta_lines(out: &mut String, m: &Meta, indent: usize) {
     }
 }
 
+/// The tags printed before a statement: `protect:` and `inactive:`.
 fn inactive(m: &Meta) -> &'static str {
-    if m.inactive {
-        "inactive: "
-    } else {
-        ""
+    match (m.protect, m.inactive) {
+        (true, true) => "protect: inactive: ",
+        (true, false) => "protect: ",
+        (false, true) => "inactive: ",
+        (false, false) => "",
     }
 }
 
@@ -175,6 +177,9 @@ fn set_stmt(out: &mut String, node: &Node, item: &Item, path: &str) {
         if m.inactive {
             out.push_str(&format!("deactivate {}\n", p.trim_end()));
         }
+        if m.protect {
+            out.push_str(&format!("protect {}\n", p.trim_end()));
+        }
     };
     match item {
         Item::Block(b) if node.is_flatten() => {
@@ -289,6 +294,9 @@ fn meta_json(m: &Meta) -> Option<Json> {
     let mut a = Map::new();
     if m.inactive {
         a.insert("inactive".into(), Json::Bool(true));
+    }
+    if m.protect {
+        a.insert("protect".into(), Json::Bool(true));
     }
     if let Some(c) = &m.comment {
         a.insert("comment".into(), Json::String(format!("/* {c} */")));

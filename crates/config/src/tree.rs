@@ -12,19 +12,100 @@ use crate::error::{ConfigError, Pos};
 use crate::schema::{closest, Kind, Node};
 use crate::value::Value;
 
-/// What Junos keeps beside a statement: `inactive:`, an annotation, and (while loading only)
-/// the `replace:` tag.
+/// What Junos keeps beside a statement: `inactive:`, `protect:`, an annotation, and (while
+/// loading only) the `replace:` tag.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Meta {
     pub inactive: bool,
+    /// `protect:`: the statement and everything below it cannot be changed until
+    /// `unprotect`ed (see [`protected_change`]).
+    pub protect: bool,
     pub comment: Option<String>,
     pub replace: bool,
 }
 
 impl Meta {
     pub fn is_default(&self) -> bool {
-        !self.inactive && self.comment.is_none() && !self.replace
+        !self.inactive && !self.protect && self.comment.is_none() && !self.replace
     }
+}
+
+/// Whether any statement of `block` is protected.
+pub fn has_protected(block: &Block) -> bool {
+    block.meta.protect
+        || block.items.iter().any(|(_, item)| match item {
+            Item::Block(b) => has_protected(b),
+            Item::List(e) => e.iter().any(|(_, b)| has_protected(b)),
+            Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => m.protect,
+        })
+}
+
+/// The first protected statement of `old` that `new` does not hold unchanged, as the words of
+/// its path (`system host-name`). Protection covers the statement and all below it: its
+/// values, its children, their order, comments and `inactive:`.
+pub fn protected_change(old: &Block, new: Option<&Block>, node: &Node) -> Option<Vec<String>> {
+    protected_change_in(old, new, node, &mut Vec::new())
+}
+
+fn protected_change_in(
+    old: &Block,
+    new: Option<&Block>,
+    node: &Node,
+    path: &mut Vec<String>,
+) -> Option<Vec<String>> {
+    for (idx, item) in &old.items {
+        let child = &node.children()[*idx];
+        let other = new.and_then(|n| n.items.get(idx));
+        path.push(child.name.to_string());
+        let found = match item {
+            Item::Block(b) => {
+                let nb = match other {
+                    Some(Item::Block(nb)) => Some(nb),
+                    _ => None,
+                };
+                if b.meta.protect && nb != Some(b) {
+                    Some(path.clone())
+                } else {
+                    protected_change_in(b, nb, child, path)
+                }
+            }
+            Item::List(entries) => {
+                let ne = match other {
+                    Some(Item::List(ne)) => Some(ne),
+                    _ => None,
+                };
+                entries.iter().find_map(|(k, b)| {
+                    let nb = ne.and_then(|e| e.get(k));
+                    path.push(k.to_string());
+                    let r = if b.meta.protect && nb != Some(b) {
+                        Some(path.clone())
+                    } else {
+                        protected_change_in(b, nb, child, path)
+                    };
+                    path.pop();
+                    r
+                })
+            }
+            Item::Leaf(m, _) | Item::Flag(m) | Item::LeafList(m, _) => {
+                (m.protect && other != Some(item)).then(|| path.clone())
+            }
+        };
+        path.pop();
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// Junos's refusal of a change inside a protected hierarchy.
+pub fn protected_error(path: &[String]) -> String {
+    format!(
+        "warning: [{}] is protected, '{}' cannot be modified; 'unprotect {}' first",
+        path.join(" "),
+        path.join(" "),
+        path.join(" ")
+    )
 }
 
 /// The statements of a container or of one list entry.

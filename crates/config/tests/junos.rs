@@ -318,3 +318,78 @@ fn a_host_address_without_a_length_is_a_host_route_or_host_prefix() {
     )
     .is_err());
 }
+
+#[test]
+fn protected_statements_print_in_every_form_and_refuse_changes() {
+    use savin_config::parse::Editor;
+    use savin_config::tree::Word;
+    let text = "\
+system {
+    host-name r1;
+}
+protect: interfaces {
+    eth1 {
+        unit 0 {
+            family inet {
+                address 10.0.0.1/24;
+            }
+        }
+    }
+}
+routing-options {
+    static {
+        protect: route 10.9.0.0/16 next-hop 10.0.0.2;
+    }
+}
+";
+    let mut c = Configuration::parse(text, None).expect("parses");
+    assert_eq!(c.to_curly(), text);
+    let set = c.to_set();
+    assert!(set.contains("protect interfaces\n"), "{set}");
+    assert!(
+        set.contains("protect routing-options static route 10.9.0.0/16\n"),
+        "{set}"
+    );
+    assert_eq!(Configuration::parse_set(&set, None).unwrap(), c);
+    let json = c.to_json().to_string();
+    assert!(
+        json.contains(r#""@interfaces":{"protect":true}"#) || json.contains(r#""protect":true"#),
+        "{json}"
+    );
+
+    let words = |s: &str| s.split_whitespace().map(Word::new).collect::<Vec<_>>();
+    let mut ed = Editor::new(true);
+    let before = c.clone();
+    for cmd in [
+        "set interfaces eth1 mtu 9000",
+        "set interfaces eth2 disable",
+        "delete interfaces eth1",
+        "deactivate interfaces eth1 unit 0",
+        "delete interfaces",
+        "set routing-options static route 10.9.0.0/16 preference 7",
+        "delete routing-options",
+    ] {
+        let e = ed.exec(&mut c.root, &words(cmd)).unwrap_err().to_string();
+        assert!(e.contains("is protected"), "{cmd}: {e}");
+        assert_eq!(c, before, "{cmd} changed nothing");
+    }
+    // Outside the protected statements, edits go on.
+    ed.exec(&mut c.root, &words("set system host-name r2"))
+        .unwrap();
+    ed.exec(
+        &mut c.root,
+        &words("set routing-options static route 10.8.0.0/16 discard"),
+    )
+    .unwrap();
+    // unprotect, then the change is taken; protect creates what it protects.
+    ed.exec(&mut c.root, &words("unprotect interfaces"))
+        .unwrap();
+    ed.exec(&mut c.root, &words("set interfaces eth1 mtu 9000"))
+        .unwrap();
+    ed.exec(&mut c.root, &words("protect vlans")).unwrap();
+    assert!(c.to_curly().contains("protect: vlans;"), "{}", c.to_curly());
+    let e = ed
+        .exec(&mut c.root, &words("set vlans v10 vlan-id 10"))
+        .unwrap_err();
+    assert!(e.to_string().contains("[vlans] is protected"), "{e}");
+}

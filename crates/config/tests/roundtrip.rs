@@ -86,6 +86,7 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
 fn meta(rng: &mut StdRng) -> Meta {
     Meta {
         inactive: rng.gen_bool(0.15),
+        protect: rng.gen_bool(0.05),
         comment: rng
             .gen_bool(0.1)
             .then(|| format!("note {}", rng.gen_range(0..9))),

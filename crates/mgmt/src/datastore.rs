@@ -261,6 +261,9 @@ pub(crate) fn load(
 ) -> Result<(), String> {
     let mut copy = candidate.clone();
     load_into(&mut copy, mode, Some(name), text)?;
+    if let Some(path) = tree::protected_change(&candidate.root, Some(&copy.root), schema::root()) {
+        return Err(tree::protected_error(&path));
+    }
     *candidate = copy;
     Ok(())
 }

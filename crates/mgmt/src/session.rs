@@ -100,6 +100,7 @@ const CONFIG_COMMANDS: &CommandTable = &[
         "Insert an entry of an ordered list before or after another",
     ),
     (&["load"], "Load configuration from ASCII file"),
+    (&["protect"], "Protect the statement from changes"),
     (
         &["load", "merge"],
         "Merge contents with existing configuration",
@@ -119,6 +120,7 @@ const CONFIG_COMMANDS: &CommandTable = &[
     (&["set"], "Set a parameter"),
     (&["show"], "Show a parameter"),
     (&["top"], "Exit to top level of configuration"),
+    (&["unprotect"], "Remove the protection from a statement"),
     (&["up"], "Exit one level of configuration"),
 ];
 
@@ -898,6 +900,8 @@ impl Session {
                 | ["deactivate"]
                 | ["annotate"]
                 | ["insert"]
+                | ["protect"]
+                | ["unprotect"]
                 | ["show"]
                 | ["show", "configuration"]
         );
