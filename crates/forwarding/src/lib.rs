@@ -673,7 +673,7 @@ struct StagedPlan {
 }
 
 fn absent_warning(name: &str) -> String {
-    format!("interface {name}: {}", names::why_absent(name))
+    names::why_absent(name)
 }
 
 impl Staged for StagedPlan {

@@ -140,27 +140,27 @@ impl System for Named {
 }
 
 /// Why a configured interface has no netdev, as the commit warning and `show interfaces`
-/// say it.
+/// say it: `interface NAME is not present ...`.
 pub fn why_absent(name: &str) -> String {
     let kept = "its configuration is kept";
-    if name == "st0" {
-        return format!("secure tunnel (IPsec VPN) interfaces are not supported yet; {kept}");
-    }
-    if name.starts_with("ae") && name[2..].bytes().all(|b| b.is_ascii_digit()) {
-        return format!("aggregated Ethernet (LAG) interfaces are not supported yet; {kept}");
-    }
-    if name.starts_with("reth") || name.starts_with("fab") {
-        return format!("chassis cluster interfaces are not supported; {kept}");
-    }
-    if name == "lo0" {
-        return format!("the loopback interface's addresses are not served yet; {kept}");
-    }
-    if MANAGEMENT.contains(&name) || is_junos_port(name) {
+    let why = if name == "st0" {
+        format!("secure tunnel (IPsec VPN) interfaces are not supported yet; {kept}")
+    } else if name.starts_with("ae") && name[2..].bytes().all(|b| b.is_ascii_digit()) {
+        format!("aggregated Ethernet (LAG) interfaces are not supported yet; {kept}")
+    } else if name.starts_with("reth") || name.starts_with("fab") {
+        format!("chassis cluster interfaces are not supported; {kept}")
+    } else if name == "lo0" {
+        format!("the loopback interface's addresses are not served yet; {kept}")
+    } else if MANAGEMENT.contains(&name) || is_junos_port(name) {
+        format!(
+            "no netdev is bound to it (savin daemon --interface-map {name}=NETDEV binds one); {kept} and applied when it appears"
+        )
+    } else {
         return format!(
-            "no netdev is bound to {name} (savin daemon --interface-map {name}=NETDEV binds one); {kept} and applied when it appears"
+            "interface {name} is not present on this system: {kept} and applied when it appears"
         );
-    }
-    format!("interface {name} is not present on this system: {kept} and applied when it appears")
+    };
+    format!("interface {name} is not present: {why}")
 }
 
 #[cfg(test)]
