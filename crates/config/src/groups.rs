@@ -368,7 +368,7 @@ mod tests {
         assert!(glob("[egx][te]-*", "et-0/0/1"));
         assert!(!glob("[egx][te]-*", "ae0"));
         assert!(glob("ae*", "ae12"));
-        assert!(glob("*e*", "lo0") == false && glob("*e*", "ge-0/0/0"));
+        assert!(!glob("*e*", "lo0") && glob("*e*", "ge-0/0/0"));
         assert!(glob("ge-0/0/?", "ge-0/0/7") && !glob("ge-0/0/?", "ge-0/0/17"));
         assert!(glob("[!x]e-*", "ge-1/0/0") && !glob("[!x]e-*", "xe-1/0/0"));
         assert!(glob("ge-[0-2]/*", "ge-1/0/0") && !glob("ge-[0-2]/*", "ge-3/0/0"));

@@ -194,7 +194,10 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
     let root_node = schema::root();
     let tokens = lex(text)?;
     let mut root = Block::default();
-    let mut stack: Vec<(Vec<Step>, Pos)> = vec![(Vec::new(), Pos::default())];
+    // Each open block: its path, where it opened, and (for a value block such as
+    // `pool { http-in; }`) the words each statement inside continues.
+    let mut stack: Vec<(Vec<Step>, Pos, Vec<Word>)> =
+        vec![(Vec::new(), Pos::default(), Vec::new())];
     let mut words: Vec<Word> = Vec::new();
     let mut meta = Meta::default();
     let mut last_pos = Pos::default();
@@ -218,8 +221,13 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
                     ));
                 };
                 let first_pos = first.pos;
-                let (base, _) = stack.last().expect("stack never empty");
+                let (base, _, lead) = stack.last().expect("stack never empty");
                 let ctx = node_at(root_node, base);
+                if !lead.is_empty() {
+                    let mut full = lead.clone();
+                    full.append(&mut words);
+                    words = full;
+                }
                 let mut rels = resolve_all(ctx, &words, false)?;
                 // Siblings on one line (`archive size 1m files 5;`): all but the last are
                 // set here; the last is the statement the line stands for.
@@ -240,6 +248,16 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
                     steps,
                     end: rel.end,
                 };
+                // `KEYWORD { VALUE; }` for a leaf or a keyword list (Junos prints a NAT
+                // `pool { http-in; }` and `destination-port { 80; }` so): a value block.
+                let value_block =
+                    t.tok == Tok::LBrace && matches!(target.end, End::Leaf(_, None) | End::List(_));
+                if value_block {
+                    let lead = words.clone();
+                    stack.push((base.clone(), t.pos, lead));
+                    words.clear();
+                    continue;
+                }
                 if t.tok == Tok::LBrace
                     && (target.end != End::Here || target.steps.len() == base.len())
                 {
@@ -265,7 +283,7 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
                         .map_err(|e| ConfigError::at(first_pos, e))? = m;
                 }
                 if t.tok == Tok::LBrace {
-                    stack.push((target.steps, t.pos));
+                    stack.push((target.steps, t.pos, Vec::new()));
                 }
                 words.clear();
             }
@@ -297,7 +315,7 @@ fn parse_curly_inner(text: &str) -> Result<Block, ConfigError> {
         ));
     }
     if stack.len() > 1 {
-        let (_, open) = stack.last().expect("non-empty");
+        let (_, open, _) = stack.last().expect("non-empty");
         return Err(ConfigError::at(
             last_pos,
             format!(

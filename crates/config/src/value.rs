@@ -36,6 +36,9 @@ pub enum Type {
     /// (`1.0.0.1` is `1.0.0.1/32`; `203.0.113.10/24 to 203.0.113.20/24` is a range of eleven
     /// addresses, as on an SRX, not the network twice).
     Ipv4PoolAddr,
+    /// A TCP/UDP port: a number, or a name Junos knows (`http`, `ssh`, `ntp`), kept as
+    /// written.
+    Port,
     /// One of a fixed set of keywords.
     Enum(&'static [&'static str]),
     /// A Linux netdev name (1 to 15 bytes, no `/`, no white space).
@@ -62,6 +65,7 @@ impl Type {
             Type::Ipv4 => "<IPv4 address>".into(),
             Type::Ipv6 => "<IPv6 address>".into(),
             Type::Ip => "<address>".into(),
+            Type::Port => "<port>".into(),
             Type::Ipv4Prefix => "<IPv4 prefix>".into(),
             Type::Ipv6Prefix => "<IPv6 prefix>".into(),
             Type::IpPrefix => "<IP prefix>".into(),
@@ -100,6 +104,14 @@ impl Type {
                 .parse::<Ipv6Addr>()
                 .map(|a| Value::Addr(a.into()))
                 .map_err(|_| format!("invalid IPv6 address '{text}'")),
+            Type::Port => match text.parse::<u64>() {
+                Ok(n) if n <= 65535 => Ok(Value::Num(n)),
+                Ok(n) => Err(format!("value {n} is not within range (0..65535)")),
+                Err(_) if port_number(text).is_some() => Ok(Value::Text(text.into())),
+                Err(_) => Err(format!(
+                    "invalid port '{text}': expected 0..65535 or a port name (http, ssh, ntp, ...)"
+                )),
+            },
             Type::Ip => text
                 .parse::<IpAddr>()
                 .map(Value::Addr)
@@ -222,6 +234,81 @@ fn check_iflname(text: &str) -> Result<(), String> {
         return Err(format!("unit {unit} is not within range (0..{UNIT_MAX})"));
     }
     Ok(())
+}
+
+/// The ports Junos knows by name (in applications, NAT and filter match conditions).
+const PORT_NAMES: &[(&str, u16)] = &[
+    ("afs", 1483),
+    ("bgp", 179),
+    ("biff", 512),
+    ("bootpc", 68),
+    ("bootps", 67),
+    ("cmd", 514),
+    ("cvspserver", 2401),
+    ("dhcp", 67),
+    ("domain", 53),
+    ("eklogin", 2105),
+    ("ekshell", 2106),
+    ("exec", 512),
+    ("finger", 79),
+    ("ftp", 21),
+    ("ftp-data", 20),
+    ("http", 80),
+    ("https", 443),
+    ("ident", 113),
+    ("imap", 143),
+    ("kerberos-sec", 88),
+    ("klogin", 543),
+    ("kpasswd", 761),
+    ("krb-prop", 754),
+    ("krbupdate", 760),
+    ("kshell", 544),
+    ("ldap", 389),
+    ("ldp", 646),
+    ("login", 513),
+    ("mobileip-agent", 434),
+    ("mobilip-mn", 435),
+    ("msdp", 639),
+    ("netbios-dgm", 138),
+    ("netbios-ns", 137),
+    ("netbios-ssn", 139),
+    ("nfsd", 2049),
+    ("nntp", 119),
+    ("ntalk", 518),
+    ("ntp", 123),
+    ("pop3", 110),
+    ("pptp", 1723),
+    ("printer", 515),
+    ("radacct", 1813),
+    ("radius", 1812),
+    ("rip", 520),
+    ("rkinit", 2108),
+    ("smtp", 25),
+    ("snmp", 161),
+    ("snmptrap", 162),
+    ("snpp", 444),
+    ("socks", 1080),
+    ("ssh", 22),
+    ("sunrpc", 111),
+    ("syslog", 514),
+    ("tacacs", 49),
+    ("tacacs-ds", 65),
+    ("talk", 517),
+    ("telnet", 23),
+    ("tftp", 69),
+    ("timed", 525),
+    ("who", 513),
+    ("xdmcp", 177),
+    ("zephyr-clt", 2103),
+    ("zephyr-hm", 2104),
+    ("zephyr-srv", 2102),
+];
+
+/// The number of a port given by number or by its Junos name.
+pub fn port_number(text: &str) -> Option<u16> {
+    text.parse::<u16>()
+        .ok()
+        .or_else(|| PORT_NAMES.iter().find(|(n, _)| *n == text).map(|(_, p)| *p))
 }
 
 /// The largest logical unit number, as on Junos.

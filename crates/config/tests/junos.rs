@@ -393,3 +393,180 @@ routing-options {
         .unwrap_err();
     assert!(e.to_string().contains("[vlans] is protected"), "{e}");
 }
+
+#[test]
+fn error_headers_name_the_level_above_the_statement() {
+    let e = errors(
+        "security { zones { security-zone z1; } policies { from-zone z1 to-zone z4 { policy p { match { source-address any; destination-address any; application any; } then { permit; } } } } }",
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.starts_with("[edit security policies]\n  'from-zone z1 to-zone z4'")),
+        "{e:?}"
+    );
+    let e = errors("applications { application a { protocol tcp; destination-port 99999x; } }");
+    assert!(
+        e[0].starts_with("[edit applications]\n  'application a'"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn named_ports_vlan_ranges_address_forms_and_predefined_applications_are_taken() {
+    let text = "\
+interfaces {
+    ge-0/0/1 {
+        unit 0 {
+            family ethernet-switching {
+                interface-mode trunk;
+                vlan {
+                    members [ 10-20 v30 ];
+                }
+            }
+        }
+    }
+    ge-0/0/2 {
+        unit 0 {
+            family ethernet-switching {
+                interface-mode trunk;
+                vlan {
+                    members all;
+                }
+            }
+        }
+    }
+}
+vlans {
+    v10 {
+        vlan-id 10;
+    }
+    v15 {
+        vlan-id 15;
+    }
+    v30 {
+        vlan-id 30;
+    }
+}
+security {
+    address-book {
+        global {
+            address web {
+                description \"web servers\";
+                192.0.2.10/32;
+            }
+            address pool {
+                range-address 192.0.2.20 to 192.0.2.27;
+            }
+            address wild {
+                wildcard-address 10.0.0.0/255.255.0.0;
+            }
+            address byname {
+                dns-name www.example.net;
+            }
+            address-set servers {
+                description \"all of them\";
+                address web;
+                address pool;
+            }
+        }
+    }
+    nat {
+        destination {
+            pool http-in {
+                address 10.0.0.80/32 port http;
+            }
+            rule-set in {
+                from zone untrust;
+                rule r {
+                    match {
+                        destination-address 192.0.2.1/32;
+                        destination-port {
+                            http;
+                        }
+                    }
+                    then {
+                        destination-nat {
+                            pool {
+                                http-in;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    zones {
+        security-zone trust;
+        security-zone untrust;
+    }
+    policies {
+        from-zone trust to-zone untrust {
+            policy p {
+                match {
+                    source-address servers;
+                    destination-address wild;
+                    application [ junos-icmp-ping junos-ike junos-cifs pop ];
+                }
+                then {
+                    permit;
+                }
+            }
+        }
+    }
+}
+applications {
+    application pop {
+        protocol tcp;
+        destination-port pop3;
+    }
+    application a {
+        protocol icmp;
+        icmp-type 5;
+    }
+}
+";
+    let c = Configuration::parse(text, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    let t = c.check().unwrap_or_else(|e| panic!("{e:?}"));
+    use savin_config::model::{applications, security, vlans};
+    assert_eq!(vlans::members(&t, "10-20").len(), 2);
+    assert_eq!(vlans::members(&t, "all").len(), 3);
+    let pool = security::resolve_address(&t, "pool").unwrap();
+    assert_eq!(pool.len(), 2, "192.0.2.20/30 and 192.0.2.24/30: {pool:?}");
+    assert_eq!(pool[0].len, 30);
+    assert_eq!(security::resolve_address(&t, "wild").unwrap()[0].len, 16);
+    assert!(
+        security::resolve_address(&t, "byname").is_err(),
+        "DNS names are not resolved yet"
+    );
+    assert_eq!(
+        applications::resolve(&t, "pop").unwrap()[0].destination_ports,
+        (110, 110)
+    );
+    assert_eq!(applications::resolve(&t, "junos-cifs").unwrap().len(), 2);
+    let nat = &t.security.nat.destination;
+    assert_eq!(
+        nat.rule_set[0].rule[0].matches.destination_port.port[0].range(),
+        (80, 80)
+    );
+    // One set line, two sibling statements, as the Junos CLI takes it.
+    let s = Configuration::parse_set(
+        "set applications application b protocol icmp icmp-type 5",
+        None,
+    )
+    .unwrap();
+    let t = s.check().unwrap();
+    assert_eq!(t.applications.application[0].icmp_type, Some(5));
+    // A range with no configured VLAN, and an unknown port name, are refused.
+    let e = errors(
+        "interfaces { eth1 { unit 0 { family ethernet-switching { interface-mode trunk; vlan { members 100-200; } } } } }",
+    );
+    assert!(e[0].contains("no VLAN with an ID in '100-200'"), "{e:?}");
+    assert!(Configuration::parse(
+        "applications { application x { protocol tcp; destination-port nosuch; } }",
+        None
+    )
+    .unwrap()
+    .check()
+    .is_err());
+}

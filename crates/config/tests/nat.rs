@@ -34,7 +34,9 @@ security {
                 rule web {
                     match {
                         source-address 10.0.1.0/24;
-                        destination-port 80;
+                        destination-port {
+                            80;
+                        }
                         protocol tcp;
                     }
                     then {
@@ -64,7 +66,9 @@ security {
                 rule web {
                     match {
                         destination-address 203.0.113.20/32;
-                        destination-port 8080;
+                        destination-port {
+                            8080;
+                        }
                     }
                     then {
                         destination-nat {
@@ -136,7 +140,10 @@ fn a_nat_configuration_round_trips_in_the_srx_layout_and_validates() {
     let rules = &nat.source.rule_set[0].rule;
     assert_eq!(rules[0].name, "web", "rules keep their order");
     assert_eq!(rules[0].matches.protocols().unwrap(), [6]);
-    assert_eq!(nat.destination.pool[0].address[0].port, Some(80));
+    assert_eq!(
+        nat.destination.pool[0].address[0].port.map(|p| p.0),
+        Some(80)
+    );
 }
 
 #[test]

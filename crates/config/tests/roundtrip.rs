@@ -42,6 +42,10 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
         Type::Uint { min, max } => Value::Num(rng.gen_range(*min..=*max)),
         Type::Ipv4 => Value::Addr(v4(rng)),
         Type::Ipv6 => Value::Addr(v6(rng)),
+        Type::Port if rng.gen_bool(0.5) => Value::Num(rng.gen_range(0..=65535)),
+        Type::Port => Value::Text(NatStr::from(
+            ["http", "ntp", "snmp", "ftp-data"][rng.gen_range(0..4)],
+        )),
         Type::Ip if rng.gen_bool(0.5) => Value::Addr(v4(rng)),
         Type::Ip => Value::Addr(v6(rng)),
         Type::Ipv4Prefix => {

@@ -433,7 +433,12 @@ impl Plan {
     ) -> Result<(), String> {
         use savin_config::model::interfaces::InterfaceMode;
         use savin_config::model::vlans;
-        let vid_of = |m: &str| vlans::find(cfg, m).and_then(|v| v.vlan_id);
+        let vids_of = |m: &str| -> Vec<u16> {
+            vlans::members(cfg, m)
+                .into_iter()
+                .filter_map(|v| v.vlan_id)
+                .collect()
+        };
         // Per VLAN ID: its members.
         let mut members: std::collections::BTreeMap<u16, Vec<(u16, bool)>> = Default::default();
         let mut base_mac = None;
@@ -456,7 +461,9 @@ impl Plan {
             let mac = mac_of(&i.name, &dev)?;
             base_mac.get_or_insert(mac);
             let port = self.ports.len() as u16;
-            let vids: Vec<u16> = sw.vlan.members.iter().filter_map(|m| vid_of(m)).collect();
+            let mut vids: Vec<u16> = sw.vlan.members.iter().flat_map(|m| vids_of(m)).collect();
+            vids.sort_unstable();
+            vids.dedup();
             let mode = match sw.interface_mode.unwrap_or(InterfaceMode::Access) {
                 InterfaceMode::Access => match vids.first() {
                     Some(v) => PortMode::Access { vlan: *v },

@@ -48,6 +48,7 @@ fn rules<T>(
                 destination: m.destination_address.iter().filter_map(v4).collect(),
                 destination_ports: m
                     .destination_port
+                    .port
                     .iter()
                     .map(|p| {
                         let (lo, hi) = p.range();
@@ -85,7 +86,7 @@ pub fn compile_nat(cfg: &Config, zone_id: &dyn Fn(&str) -> Option<u16>) -> Resul
         .map(|p| DestinationPool {
             name: p.name.clone(),
             address: p.address.first().and_then(|a| a.range()).map_or(0, |r| r.0),
-            port: p.address.first().and_then(|a| a.port),
+            port: p.address.first().and_then(|a| a.port).map(|p| p.0),
         })
         .collect();
     let pool_id = |name: &str, list: &[String]| {

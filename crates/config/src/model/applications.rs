@@ -155,8 +155,63 @@ const PREDEFINED: &[(&str, u8, u16, u16)] = &[
     ("junos-pop3", 6, 110, 110),
     ("junos-mysql", 6, 3306, 3306),
     ("junos-ike", 17, 500, 500),
+    ("junos-ike-nat", 17, 4500, 4500),
     ("junos-http-ext", 6, 7001, 7001),
+    ("junos-snmp-get", 17, 161, 161),
+    ("junos-snmp-get-next", 17, 161, 161),
+    ("junos-snmp-response", 17, 161, 161),
+    ("junos-snmp-trap", 17, 162, 162),
+    ("junos-imaps", 6, 993, 993),
+    ("junos-radacct", 17, 1813, 1813),
+    ("junos-ms-sql", 6, 1433, 1433),
+    ("junos-sqlnet-v2", 6, 1521, 1521),
+    ("junos-rsh", 6, 514, 514),
+    ("junos-sip", 17, 5060, 5060),
+    ("junos-dhcp-client", 17, 68, 68),
+    ("junos-dhcp-server", 17, 67, 67),
+    ("junos-bootpc", 17, 68, 68),
+    ("junos-bootps", 17, 67, 67),
+    ("junos-tacacs", 6, 49, 49),
+    ("junos-tacacs-ds", 6, 65, 65),
+    ("junos-netbios-session", 6, 139, 139),
+    ("junos-smb", 6, 445, 445),
+    ("junos-nntp", 6, 119, 119),
+    ("junos-finger", 6, 79, 79),
+    ("junos-ident", 6, 113, 113),
+    ("junos-pptp", 6, 1723, 1723),
+    ("junos-ldp-tcp", 6, 646, 646),
+    ("junos-ldp-udp", 17, 646, 646),
+    ("junos-rip", 17, 520, 520),
+    ("junos-bfd", 17, 3784, 3784),
+    ("junos-gre", 47, 0, 65535),
+    ("junos-ospf", 89, 0, 65535),
+    ("junos-vrrp", 112, 0, 65535),
+    ("junos-ah", 51, 0, 65535),
+    ("junos-esp", 50, 0, 65535),
 ];
+
+/// The predefined application sets of an SRX: their member applications.
+const PREDEFINED_SETS: &[(&str, &[&str])] = &[
+    ("junos-cifs", &["junos-netbios-session", "junos-smb"]),
+    (
+        "junos-routing-inbound",
+        &[
+            "junos-bgp",
+            "junos-ospf",
+            "junos-rip",
+            "junos-ldp-tcp",
+            "junos-ldp-udp",
+        ],
+    ),
+];
+
+/// The members of the predefined application set `name`, if it is one.
+pub fn predefined_set(name: &str) -> Option<&'static [&'static str]> {
+    PREDEFINED_SETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, m)| *m)
+}
 
 /// The predefined application `name` as terms, if there is one. `any` matches everything;
 /// `junos-ping` is ICMP echo request, `junos-icmp-all` any ICMP.
@@ -170,7 +225,8 @@ pub fn predefined(name: &str) -> Option<Vec<Term>> {
     };
     match name {
         "any" => Some(vec![term(None, ANY_PORT, None)]),
-        "junos-ping" => Some(vec![term(Some(1), ANY_PORT, Some(8))]),
+        "junos-ping" | "junos-icmp-ping" => Some(vec![term(Some(1), ANY_PORT, Some(8))]),
+        "junos-pingv6" => Some(vec![term(Some(58), ANY_PORT, Some(128))]),
         "junos-icmp-all" => Some(vec![term(Some(1), ANY_PORT, None)]),
         "junos-icmp6-all" => Some(vec![term(Some(58), ANY_PORT, None)]),
         _ => PREDEFINED
@@ -182,8 +238,16 @@ pub fn predefined(name: &str) -> Option<Vec<Term>> {
 
 /// Names of the predefined applications (for completion and `show`).
 pub fn predefined_names() -> Vec<&'static str> {
-    let mut v = vec!["any", "junos-ping", "junos-icmp-all", "junos-icmp6-all"];
+    let mut v = vec![
+        "any",
+        "junos-ping",
+        "junos-icmp-ping",
+        "junos-pingv6",
+        "junos-icmp-all",
+        "junos-icmp6-all",
+    ];
     v.extend(PREDEFINED.iter().map(|(n, ..)| *n));
+    v.extend(PREDEFINED_SETS.iter().map(|(n, _)| *n));
     v
 }
 
@@ -205,8 +269,9 @@ pub fn protocol_number(p: &str) -> Result<u8, String> {
 
 fn port_range(p: &str) -> Result<(u16, u16), String> {
     let one = |s: &str| {
-        s.parse::<u16>()
-            .map_err(|_| format!("invalid port '{s}': expected 0..65535"))
+        crate::value::port_number(s).ok_or_else(|| {
+            format!("invalid port '{s}': expected 0..65535 or a port name (http, ssh, ntp, ...)")
+        })
     };
     match p.split_once('-') {
         Some((lo, hi)) => {
@@ -274,6 +339,10 @@ pub fn resolve(cfg: &Config, name: &str) -> Result<Vec<Term>, String> {
             }
         } else if let Some(t) = predefined(name) {
             out.extend(t);
+        } else if let Some(members) = predefined_set(name) {
+            for m in members {
+                go(cfg, m, depth + 1, out)?;
+            }
         } else {
             return Err(format!("application '{name}' is not defined"));
         }
@@ -286,7 +355,7 @@ pub fn resolve(cfg: &Config, name: &str) -> Result<Vec<Term>, String> {
 
 pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
     for a in &cfg.applications.application {
-        if predefined(&a.name).is_some() {
+        if predefined(&a.name).is_some() || predefined_set(&a.name).is_some() {
             errors.push(ValidationError::new(
                 &["applications"],
                 format!("application {}", a.name),

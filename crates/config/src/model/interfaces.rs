@@ -266,31 +266,38 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                     ));
                 }
                 let mode = sw.interface_mode.unwrap_or(InterfaceMode::Access);
-                if mode == InterfaceMode::Access && sw.vlan.members.len() > 1 {
+                let count: usize = sw
+                    .vlan
+                    .members
+                    .iter()
+                    .map(|m| super::vlans::members(cfg, m).len().max(1))
+                    .sum();
+                if mode == InterfaceMode::Access && count > 1 {
                     errors.push(ValidationError::new(
                         &fpath,
                         format!("vlan members [ {} ]", sw.vlan.members.join(" ")),
                         "an access interface can be a member of only one VLAN",
                     ));
                 }
+                let mut vpath = fpath.clone();
+                vpath.push("vlan");
                 for m in &sw.vlan.members {
-                    if super::vlans::find(cfg, m).is_some_and(|v| v.vlan_id.is_none()) {
-                        let mut vpath = fpath.clone();
-                        vpath.push("vlan");
+                    let found = super::vlans::members(cfg, m);
+                    let range = super::vlans::member_range(m).is_some();
+                    if !range && found.first().is_some_and(|v| v.vlan_id.is_none()) {
                         errors.push(ValidationError::new(
                             &vpath,
                             format!("members {m}"),
                             format!("VLAN '{m}' has no vlan-id"),
                         ));
                     }
-                    if super::vlans::find(cfg, m).is_none() {
-                        let mut vpath = fpath.clone();
-                        vpath.push("vlan");
-                        errors.push(ValidationError::new(
-                            &vpath,
-                            format!("members {m}"),
-                            format!("VLAN '{m}' is not configured under [edit vlans]"),
-                        ));
+                    if found.is_empty() {
+                        let msg = if range {
+                            format!("no VLAN with an ID in '{m}' is configured under [edit vlans]")
+                        } else {
+                            format!("VLAN '{m}' is not configured under [edit vlans]")
+                        };
+                        errors.push(ValidationError::new(&vpath, format!("members {m}"), msg));
                     }
                 }
             }

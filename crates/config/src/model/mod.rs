@@ -111,10 +111,22 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
+    /// The `[edit ...]` header names the level that holds the statement: when `path` ends
+    /// with the statement's own first words (`[... from-zone z1]` and `from-zone z1 to-zone
+    /// z4`), they are taken off the path, as Junos prints it.
     pub fn new(path: &[&str], statement: impl Into<String>, message: impl Into<String>) -> Self {
+        let statement = statement.into();
+        let words: Vec<&str> = statement.split_whitespace().collect();
+        let overlap = (1..=path.len().min(words.len()))
+            .rev()
+            .find(|k| path[path.len() - k..] == words[..*k])
+            .unwrap_or(0);
         ValidationError {
-            path: path.iter().map(|s| s.to_string()).collect(),
-            statement: statement.into(),
+            path: path[..path.len() - overlap]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            statement,
             message: message.into(),
         }
     }
@@ -128,6 +140,27 @@ impl fmt::Display for ValidationError {
             format!("[edit {}]", self.path.join(" "))
         };
         write!(f, "{path}\n  '{}'\n    {}", self.statement, self.message)
+    }
+}
+
+/// A TCP/UDP port as configured: a number or a Junos port name (`http`), read as its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Port(pub u16);
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(u64),
+            Name(String),
+        }
+        let n = match Raw::deserialize(d)? {
+            Raw::Num(n) => u16::try_from(n).ok(),
+            Raw::Name(s) => crate::value::port_number(&s),
+        };
+        n.map(Port)
+            .ok_or_else(|| serde::de::Error::custom("invalid port"))
     }
 }
 

@@ -26,12 +26,8 @@ fn port_list(name: &'static str, help: &'static str) -> Node {
     list(
         name,
         help,
-        Type::Uint { min: 0, max: 65535 },
-        vec![leaf(
-            "to",
-            "Port range upper limit",
-            Type::Uint { min: 0, max: 65535 },
-        )],
+        Type::Port,
+        vec![leaf("to", "Port range upper limit", Type::Port)],
     )
     .oneline()
 }
@@ -57,7 +53,12 @@ fn rule_match() -> Node {
             Type::Ipv4Prefix,
         ),
     ];
-    m.push(port_list("destination-port", "Destination port"));
+    // Junos prints `destination-port { 80; 8000 to 8080; }`; `destination-port 80;` loads too.
+    m.push(container(
+        "destination-port",
+        "Destination port",
+        vec![port_list("port", "Port or port range").bare()],
+    ));
     m.push(leaf_list(
         "protocol",
         "IP protocol (tcp, udp, icmp or a number)",
@@ -144,11 +145,7 @@ pub fn schema() -> Node {
                             leaf("description", "Text description of pool", Type::Text),
                             address_list(
                                 "Add address or address range to pool",
-                                vec![leaf(
-                                    "port",
-                                    "Specify the port value",
-                                    Type::Uint { min: 0, max: 65535 },
-                                )],
+                                vec![leaf("port", "Specify the port value", Type::Port)],
                             ),
                         ],
                     ),
@@ -256,7 +253,7 @@ pub struct AddressRange {
     pub name: Prefix,
     pub to: Option<Prefix>,
     /// Destination pools: the port the address is reached on.
-    pub port: Option<u16>,
+    pub port: Option<super::Port>,
 }
 
 impl AddressRange {
@@ -305,13 +302,13 @@ pub struct PoolPort {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct PortRange {
-    pub name: u16,
-    pub to: Option<u16>,
+    pub name: super::Port,
+    pub to: Option<super::Port>,
 }
 
 impl PortRange {
     pub fn range(&self) -> (u16, u16) {
-        (self.name, self.to.unwrap_or(self.name))
+        (self.name.0, self.to.unwrap_or(self.name).0)
     }
 }
 
@@ -381,9 +378,17 @@ pub struct RuleMatch {
     #[serde(default)]
     pub destination_address: Vec<Prefix>,
     #[serde(default)]
-    pub destination_port: Vec<PortRange>,
+    pub destination_port: Ports,
     #[serde(default)]
     pub protocol: Vec<String>,
+}
+
+/// `destination-port { 80; 8000 to 8080; }`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Ports {
+    #[serde(default)]
+    pub port: Vec<PortRange>,
 }
 
 impl RuleMatch {
@@ -491,7 +496,7 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                     ));
                 }
             }
-            for pr in &r.destination_port {
+            for pr in &r.destination_port.port {
                 let (lo, hi) = pr.range();
                 if lo > hi {
                     errors.push(ValidationError::new(

@@ -111,13 +111,38 @@ pub fn schema() -> Node {
                             "address",
                             "Define a security address",
                             Type::Name,
-                            vec![list(
-                                "ip-prefix",
-                                "Numeric IPv4 or IPv6 address with prefix",
-                                Type::IpPrefix,
-                                vec![],
-                            )
-                            .bare()],
+                            vec![
+                                leaf("description", "Text description of address", Type::Text),
+                                list(
+                                    "ip-prefix",
+                                    "Numeric IPv4 or IPv6 address with prefix",
+                                    Type::IpPrefix,
+                                    vec![],
+                                )
+                                .bare(),
+                                list(
+                                    "range-address",
+                                    "Address range",
+                                    Type::Ip,
+                                    vec![leaf("to", "Upper limit of address range", Type::Ip)],
+                                )
+                                .oneline(),
+                                list(
+                                    "wildcard-address",
+                                    "Numeric IPv4 wildcard address in the form of a.d.d.r/netmask",
+                                    Type::Name,
+                                    vec![],
+                                ),
+                                list(
+                                    "dns-name",
+                                    "DNS address name",
+                                    Type::HostName,
+                                    vec![
+                                        flag("ipv4-only", "IPv4 dns address"),
+                                        flag("ipv6-only", "IPv6 dns address"),
+                                    ],
+                                ),
+                            ],
                         )
                         .oneline(),
                         list(
@@ -125,6 +150,7 @@ pub fn schema() -> Node {
                             "Define a security address set",
                             Type::Name,
                             vec![
+                                leaf("description", "Text description of address set", Type::Text),
                                 list("address", "Security address", Type::Name, vec![]),
                                 list("address-set", "Security address set", Type::Name, vec![]),
                             ],
@@ -315,8 +341,144 @@ pub struct AddressBook {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Address {
     pub name: String,
+    pub description: Option<String>,
     #[serde(default)]
     pub ip_prefix: Vec<PrefixEntry>,
+    #[serde(default)]
+    pub range_address: Vec<RangeAddress>,
+    #[serde(default)]
+    pub wildcard_address: Vec<super::applications::Named>,
+    #[serde(default)]
+    pub dns_name: Vec<DnsName>,
+}
+
+/// `range-address A to B`: every address from A to B.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeAddress {
+    pub name: std::net::IpAddr,
+    pub to: Option<std::net::IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct DnsName {
+    pub name: String,
+    #[serde(default)]
+    pub ipv4_only: super::Flag,
+    #[serde(default)]
+    pub ipv6_only: super::Flag,
+}
+
+impl Address {
+    /// How many ways the address is given (exactly one is valid).
+    fn forms(&self) -> usize {
+        self.ip_prefix.len()
+            + self.range_address.len()
+            + self.wildcard_address.len()
+            + self.dns_name.len()
+    }
+
+    /// The prefixes the address covers. Err: a form Savin cannot match on yet.
+    pub fn prefixes(&self) -> Result<Vec<Prefix>, String> {
+        let mut out: Vec<Prefix> = self.ip_prefix.iter().map(|p| p.name.network()).collect();
+        for r in &self.range_address {
+            let to = r.to.unwrap_or(r.name);
+            out.extend(range_prefixes(r.name, to).ok_or_else(|| {
+                format!(
+                    "range-address {} to {to} is empty or mixes families",
+                    r.name
+                )
+            })?);
+        }
+        for w in &self.wildcard_address {
+            out.push(wildcard_prefix(&w.name)?);
+        }
+        if let Some(d) = self.dns_name.first() {
+            return Err(format!(
+                "dns-name {}: addresses by DNS name are not resolved yet",
+                d.name
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// The fewest prefixes that cover `from..=to` exactly (both of one family).
+pub fn range_prefixes(from: std::net::IpAddr, to: std::net::IpAddr) -> Option<Vec<Prefix>> {
+    use std::net::IpAddr;
+    let (lo, hi, bits, v6) = match (from, to) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (
+            u128::from(u32::from(a)),
+            u128::from(u32::from(b)),
+            32u32,
+            false,
+        ),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128u32, true),
+        _ => return None,
+    };
+    if lo > hi {
+        return None;
+    }
+    // The end of the block of 2^k addresses starting at `cur` (aligned, so no overflow).
+    let end = |cur: u128, k: u32| {
+        if k >= 128 {
+            u128::MAX
+        } else {
+            cur + ((1u128 << k) - 1)
+        }
+    };
+    let mut out = Vec::new();
+    let mut cur = lo;
+    loop {
+        // The largest aligned block at `cur` that does not pass `hi`.
+        let mut k = if cur == 0 {
+            bits
+        } else {
+            cur.trailing_zeros().min(bits)
+        };
+        while k > 0 && end(cur, k) > hi {
+            k -= 1;
+        }
+        let addr = if v6 {
+            IpAddr::V6(cur.into())
+        } else {
+            IpAddr::V4((cur as u32).into())
+        };
+        out.push(Prefix {
+            addr,
+            len: (bits - k) as u8,
+        });
+        let last = end(cur, k);
+        if last >= hi {
+            return Some(out);
+        }
+        cur = last + 1;
+    }
+}
+
+/// `wildcard-address 10.0.0.0/255.0.255.0`: as a prefix when its mask is contiguous.
+fn wildcard_prefix(text: &str) -> Result<Prefix, String> {
+    let (a, m) = text
+        .split_once('/')
+        .ok_or_else(|| format!("wildcard-address {text}: expected ADDRESS/MASK"))?;
+    let a: std::net::Ipv4Addr = a
+        .parse()
+        .map_err(|_| format!("wildcard-address {text}: invalid address"))?;
+    let m: std::net::Ipv4Addr = m
+        .parse()
+        .map_err(|_| format!("wildcard-address {text}: invalid mask"))?;
+    let m = u32::from(m);
+    if m.leading_ones() + m.trailing_zeros() != 32 {
+        return Err(format!(
+            "wildcard-address {text}: a mask that is not contiguous is not supported yet"
+        ));
+    }
+    let len = m.leading_ones() as u8;
+    Ok(Prefix {
+        addr: std::net::IpAddr::V4(std::net::Ipv4Addr::from(u32::from(a) & m)),
+        len,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -329,6 +491,7 @@ pub struct PrefixEntry {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct AddressSet {
     pub name: String,
+    pub description: Option<String>,
     #[serde(default)]
     pub address: Vec<Named>,
     #[serde(default)]
@@ -562,7 +725,7 @@ pub fn resolve_address(cfg: &Config, name: &str) -> Result<Vec<Prefix>, String> 
                     format!("address '{name}' is not defined in the global address book")
                 })?;
                 if let Some(a) = book.address.iter().find(|a| a.name == name) {
-                    out.extend(a.ip_prefix.iter().map(|p| p.name.network()));
+                    out.extend(a.prefixes().map_err(|e| format!("address {name}: {e}"))?);
                 } else if let Some(s) = book.address_set.iter().find(|s| s.name == name) {
                     for m in s.address.iter().chain(&s.address_set) {
                         go(Some(book), &m.name, depth + 1, out)?;
@@ -606,11 +769,17 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
             ));
         }
         for a in &b.address {
-            if a.ip_prefix.len() != 1 {
+            if a.forms() != 1 {
                 errors.push(ValidationError::new(
                     &["security", "address-book", &b.name],
                     format!("address {}", a.name),
-                    "an address needs exactly one prefix",
+                    "an address needs exactly one of: a prefix, range-address, wildcard-address, dns-name",
+                ));
+            } else if let (Err(e), false) = (a.prefixes(), !a.dns_name.is_empty()) {
+                errors.push(ValidationError::new(
+                    &["security", "address-book", &b.name, "address", &a.name],
+                    format!("address {}", a.name),
+                    e,
                 ));
             }
         }

@@ -79,6 +79,30 @@ pub fn find<'a>(cfg: &'a Config, member: &str) -> Option<&'a Vlan> {
     })
 }
 
+/// A `vlan members` entry as a range of VLAN IDs: `all`, `10-20`. None: a name or one ID.
+pub fn member_range(member: &str) -> Option<(u16, u16)> {
+    if member == "all" {
+        return Some((1, 4094));
+    }
+    let (lo, hi) = member.split_once('-')?;
+    let (lo, hi): (u16, u16) = (lo.parse().ok()?, hi.parse().ok()?);
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The VLANs a `vlan members` entry stands for: by name, by VLAN ID, every configured VLAN in
+/// a range (`10-20`), or all of them (`all`, on a trunk).
+pub fn members<'a>(cfg: &'a Config, member: &str) -> Vec<&'a Vlan> {
+    match member_range(member) {
+        Some((lo, hi)) => cfg
+            .vlans
+            .vlan
+            .iter()
+            .filter(|v| v.vlan_id.is_some_and(|id| (lo..=hi).contains(&id)))
+            .collect(),
+        None => find(cfg, member).into_iter().collect(),
+    }
+}
+
 pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
     let mut ids: HashMap<u16, &str> = HashMap::new();
     let mut l3: HashMap<&str, &str> = HashMap::new();
