@@ -8,7 +8,8 @@
 //! list entries with a `<pattern>` key (`interfaces <ge-*>`) match the entries the
 //! configuration already has; entries with a plain key are added. `apply-groups-except`
 //! stops named groups at a block and below it. Inactive statements in a group are not
-//! inherited. The typed view, and so every subsystem, sees the expanded configuration.
+//! inherited. Interface ranges are applied next (see `crate::range`). The typed view, and so
+//! every subsystem, sees the expanded configuration.
 
 use std::borrow::Cow;
 
@@ -111,7 +112,7 @@ fn listed(block: &Block, node: &Node, which: &str) -> Vec<String> {
         return Vec::new();
     };
     match block.items.get(&i) {
-        Some(Item::LeafList(m, vs)) if !m.inactive => vs.iter().map(|v| v.to_string()).collect(),
+        Some(Item::LeafList(m, vs)) if !m.inactive => vs.iter().map(|v| v.to_plain()).collect(),
         _ => Vec::new(),
     }
 }
@@ -122,8 +123,14 @@ fn listed(block: &Block, node: &Node, which: &str) -> Vec<String> {
 pub fn expand<'a>(root: &'a Block, root_node: &'static Node) -> Result<Cow<'a, Block>, String> {
     let gi = child_index(root_node, "groups");
     let has_groups = gi.is_some_and(|i| root.items.get(&i).is_some());
-    if !has_groups && !mentions_apply_groups(root, root_node) {
+    let groups_used = has_groups || mentions_apply_groups(root, root_node);
+    if !groups_used && !crate::range::present(root, root_node) {
         return Ok(Cow::Borrowed(root));
+    }
+    if !groups_used {
+        let mut out = root.clone();
+        crate::range::apply(&mut out, root_node)?;
+        return Ok(Cow::Owned(out));
     }
     let mut out = root.clone();
     // `groups { NAME { ... } }`: a container holding the bare list of groups.
@@ -141,6 +148,7 @@ pub fn expand<'a>(root: &'a Block, root_node: &'static Node) -> Result<Cow<'a, B
     };
     let mut path = Vec::new();
     ctx.inherit(&mut out, root_node, Vec::new(), &mut path, &[])?;
+    crate::range::apply(&mut out, root_node)?;
     crate::tree::prune(&mut out, root_node);
     Ok(Cow::Owned(out))
 }
@@ -171,7 +179,7 @@ impl<'g> Ctx<'g> {
     fn navigate(&self, name: &'g str, path: &[PathStep]) -> Result<Vec<Source<'g>>, String> {
         let group = self
             .groups
-            .and_then(|g| g.iter().find(|(k, _)| k.to_string() == name))
+            .and_then(|g| g.iter().find(|(k, _)| k.to_plain() == name))
             .map(|(_, b)| b)
             .ok_or_else(|| format!("apply-groups: group '{name}' is not defined"))?;
         if group.meta.inactive {
@@ -214,7 +222,7 @@ impl<'g> Ctx<'g> {
         for g in &own {
             let Some((key, _)) = self
                 .groups
-                .and_then(|e| e.iter().find(|(k, _)| k.to_string() == *g))
+                .and_then(|e| e.iter().find(|(k, _)| k.to_plain() == *g))
             else {
                 return Err(format!("apply-groups: group '{g}' is not defined"));
             };
@@ -321,7 +329,7 @@ fn entry_sources<'g>(
     node: &'static Node,
     k: &Value,
 ) -> Vec<Source<'g>> {
-    let text = k.to_string();
+    let text = k.to_plain();
     let exact = entries.get(k).into_iter();
     let patterns = entries.iter().filter_map(|(pk, b)| {
         let p = pk.as_str().filter(|p| is_pattern(p))?;

@@ -14,6 +14,7 @@ pub mod groups;
 pub mod model;
 pub mod parse;
 pub mod print;
+pub mod range;
 pub mod schema;
 pub mod subsystem;
 pub mod tree;

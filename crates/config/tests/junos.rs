@@ -570,3 +570,77 @@ applications {
     .check()
     .is_err());
 }
+
+#[test]
+fn interface_ranges_give_their_statements_to_every_member() {
+    let text = "\
+interfaces {
+    interface-range access {
+        member ge-0/0/1;
+        member \"ge-0/0/[3-4]\";
+        member-range ge-0/0/10 to ge-0/0/12;
+        description access-port;
+        mtu 1514;
+        unit 0 {
+            family ethernet-switching {
+                vlan {
+                    members v10;
+                }
+            }
+        }
+    }
+    ge-0/0/1 {
+        description uplink-own;
+    }
+}
+vlans {
+    v10 {
+        vlan-id 10;
+    }
+}
+";
+    let c = Configuration::parse(text, None).expect("parses");
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    assert_eq!(Configuration::parse_set(&c.to_set(), None).unwrap(), c);
+    let t = c.check().unwrap_or_else(|e| panic!("{e:?}"));
+    let names: Vec<&str> = t
+        .interfaces
+        .interface
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "ge-0/0/1",
+            "ge-0/0/3",
+            "ge-0/0/4",
+            "ge-0/0/10",
+            "ge-0/0/11",
+            "ge-0/0/12"
+        ]
+    );
+    let one = &t.interfaces.interface[0];
+    assert_eq!(
+        one.description.as_deref(),
+        Some("uplink-own"),
+        "its own statement wins"
+    );
+    assert_eq!(one.mtu, Some(1514));
+    let sw = t.interfaces.interface[2].unit[0]
+        .family
+        .ethernet_switching
+        .as_ref()
+        .unwrap();
+    assert_eq!(sw.vlan.members, ["v10"]);
+    let shown = c.expanded().unwrap().to_set();
+    assert!(!shown.contains("interface-range"), "{shown}");
+    assert!(
+        shown.contains("set interfaces ge-0/0/11 description access-port"),
+        "{shown}"
+    );
+    // A span across PICs is refused and says why.
+    let e =
+        errors("interfaces { interface-range r { member-range ge-0/0/1 to ge-0/1/2; mtu 1500; } }");
+    assert!(e[0].contains("one FPC and PIC"), "{e:?}");
+}

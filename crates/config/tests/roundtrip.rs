@@ -129,6 +129,9 @@ fn block(rng: &mut StdRng, node: &'static Node, depth: usize) -> Block {
                 for _ in 0..rng.gen_range(1..4) {
                     let mut inner = block(rng, child, depth + 1);
                     inner.meta = meta(rng);
+                    if child.name == "interface-range" {
+                        range_members(rng, child, &mut inner);
+                    }
                     // In groups, a pattern now and then (`<*>`, `<ge-*>`, `<[egx]e-*>`).
                     let k = if *wildcard && rng.gen_bool(0.3) {
                         let p = ["<*>", "<ge-*>", "<[egx]e-*>", "<eth?>"][rng.gen_range(0..4)];
@@ -156,6 +159,22 @@ fn block(rng: &mut StdRng, node: &'static Node, depth: usize) -> Block {
         b.items.insert(idx, item);
     }
     b
+}
+
+/// An interface range names its members as Junos takes them: one port, a port span, or a
+/// span of ports in brackets.
+fn range_members(rng: &mut StdRng, node: &Node, range: &mut Block) {
+    let pos = |n: &str| node.children().iter().position(|c| c.name == n).unwrap();
+    let (mi, ri) = (pos("member"), pos("member-range"));
+    range.items.remove(&ri);
+    let member = match rng.gen_range(0..3) {
+        0 => format!("ge-0/0/{}", rng.gen_range(0..8)),
+        1 => format!("xe-1/0/[{}-{}]", rng.gen_range(0..4), rng.gen_range(4..8)),
+        _ => "eth*".to_string(),
+    };
+    let mut e = Entries::new(&node.children()[mi]);
+    e.insert(Value::Text(NatStr(member)), Block::default());
+    range.items.insert(mi, Item::List(e));
 }
 
 fn generate(seed: u64) -> Configuration {

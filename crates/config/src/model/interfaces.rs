@@ -24,6 +24,49 @@ fn family_mtu() -> Node {
 }
 
 pub fn schema() -> Node {
+    let mut range = ifd_children();
+    range.splice(
+        0..0,
+        [
+            list(
+                "member",
+                "Interfaces in the range: a name, `*` in a field, or `[A-B]` ports",
+                Type::Text,
+                vec![],
+            ),
+            list(
+                "member-range",
+                "Interface range: the first port to the last",
+                Type::IfName,
+                vec![leaf("to", "The last port of the range", Type::IfName)],
+            )
+            .oneline(),
+        ],
+    );
+    container(
+        "interfaces",
+        "Interface configuration",
+        vec![
+            // Statements shared by many ports: each member takes those it does not set itself.
+            list(
+                "interface-range",
+                "Interface ranges configuration",
+                Type::Name,
+                range,
+            ),
+            list(
+                "interface",
+                "Physical interface (Junos name or Linux netdev name)",
+                Type::IfName,
+                ifd_children(),
+            )
+            .bare(),
+        ],
+    )
+}
+
+/// The statements of a physical interface (and of an interface range).
+fn ifd_children() -> Vec<Node> {
     let address = |ty| {
         list(
             "address",
@@ -32,13 +75,8 @@ pub fn schema() -> Node {
             vec![],
         )
     };
-    container(
-        "interfaces",
-        "Interface configuration",
-        vec![list(
-            "interface",
-            "Physical interface (Linux netdev name)",
-            Type::IfName,
+    {
+        {
             vec![
                 leaf("description", "Text description of interface", Type::Text),
                 flag("disable", "Disable this interface"),
@@ -112,10 +150,9 @@ pub fn schema() -> Node {
                         .flatten(),
                     ],
                 ),
-            ],
-        )
-        .bare()],
-    )
+            ]
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -40,10 +40,9 @@ pub fn schema() -> Vec<Node> {
                 "group",
                 "Group name",
                 crate::value::Type::Name,
-                hierarchies(),
+                hierarchies().into_iter().map(Node::wildcards).collect(),
             )
-            .bare()
-            .wildcards()],
+            .bare()],
         ),
     ];
     top.extend(crate::schema::apply_groups());
