@@ -66,10 +66,16 @@ pub enum DropReason {
     /// Security: a TCP fragment at offset 8 bytes, which can only rewrite the TCP header
     /// the first fragment was checked with (RFC 1858's overlapping-fragment attack).
     FragmentOverlap,
+    /// A firewall filter term discarded it (or no term matched: the implicit discard).
+    FilterDiscarded,
+    /// A firewall filter term rejected it (an ICMP unreachable or TCP RST goes back).
+    FilterRejected,
+    /// A firewall policer found it beyond its rate.
+    Policed,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 29] = [
+    pub const ALL: [DropReason; 32] = [
         DropReason::Truncated,
         DropReason::BadVersion,
         DropReason::BadHeaderLength,
@@ -99,6 +105,9 @@ impl DropReason {
         DropReason::Screen,
         DropReason::FragmentNoSession,
         DropReason::FragmentOverlap,
+        DropReason::FilterDiscarded,
+        DropReason::FilterRejected,
+        DropReason::Policed,
     ];
 
     /// The name `show system statistics` prints.
@@ -133,6 +142,9 @@ impl DropReason {
             DropReason::Screen => "screen",
             DropReason::FragmentNoSession => "fragment-no-session",
             DropReason::FragmentOverlap => "fragment-overlap",
+            DropReason::FilterDiscarded => "firewall-filter-discard",
+            DropReason::FilterRejected => "firewall-filter-reject",
+            DropReason::Policed => "policer",
         }
     }
 }

@@ -26,7 +26,7 @@ pub mod worker;
 
 pub use counters::PortCounters;
 pub use counters::{Counters, DropReason};
-pub use pipeline::arc::{Cx, Feature, NoFeature, Routes, StageCounters};
+pub use pipeline::arc::{Chain, Cx, Feature, NoFeature, Routes, StageCounters};
 pub use pipeline::meta::BatchMeta;
 pub use pipeline::{Pipeline, ERROR_QUOTE};
 pub use punt::{punt_queue, PuntReceiver, PuntSender};

@@ -21,9 +21,13 @@ use savin_dataplane::{
     WorkerStats,
 };
 use savin_fib::Fib;
+use savin_filter::{FilterStage, FilterStats, FilterTables};
 use savin_io::PacketIo;
 use savin_security::SecurityTables;
 use savin_security::{SecurityStage, SecurityStats};
+
+/// The worker's features: stateless filters around security (an SRX's order).
+pub(crate) type Features = savin_dataplane::Chain<FilterStage, SecurityStage>;
 use tracing::{debug, info, warn};
 
 use savin_rib::{Hop, IpPrefix, NextHops, Route as RibRoute, Source};
@@ -142,9 +146,12 @@ impl Engine {
         // sockets (a TCP stream to the box keeps fewer in flight; the control thread takes up to
         // 256 punts a turn).
         let (punt_tx, punt_rx) = savin_dataplane::punt_queue(1024, 512);
-        let (to_worker, worker_rx) = channel::<ToWorker<SecurityStage>>();
-        let mut worker = Worker::with_feature(Vec::new(), 256, SecurityStage::new(256))
-            .with_control(punt_tx, worker_rx);
+        let filters: Arc<arc_swap::ArcSwapOption<FilterTables>> = Default::default();
+        let (to_worker, worker_rx) = channel::<ToWorker<Features>>();
+        let features =
+            savin_dataplane::Chain::new(FilterStage::new(filters.clone()), SecurityStage::new(256));
+        let mut worker =
+            Worker::with_feature(Vec::new(), 256, features).with_control(punt_tx, worker_rx);
         let stats = worker.stats();
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
@@ -188,6 +195,8 @@ impl Engine {
             adjacencies,
             l2,
             security,
+            filters,
+            filter_generation: 0,
             vlans: Vec::new(),
             groups: Vec::new(),
             rib: rib.clone(),
@@ -304,6 +313,10 @@ pub(crate) struct Control {
     adjacencies: Arc<ArcSwap<Vec<NextHop>>>,
     l2: Arc<ArcSwap<L2Tables>>,
     pub(crate) security: Arc<arc_swap::ArcSwapOption<SecurityTables>>,
+    /// Firewall filters bound to port slots (None: no filter is applied anywhere).
+    pub(crate) filters: Arc<arc_swap::ArcSwapOption<FilterTables>>,
+    /// Bumped when the filters change (the worker's counters restart with it).
+    pub(crate) filter_generation: u64,
     /// The VLANs, with ports as slots (for `show vlans`).
     pub vlans: Vec<VlanPlan>,
     /// Equal-cost sets by group id (members with ports as slots).
@@ -332,7 +345,7 @@ pub(crate) struct Control {
     pub hosts: HashMap<(u16, IpAddr), u32>,
     pub arp: Arp,
     pub nd: Nd,
-    pub(crate) to_worker: Sender<ToWorker<SecurityStage>>,
+    pub(crate) to_worker: Sender<ToWorker<Features>>,
     icmp_limit: RateLimit,
     pub icmp_sent: u64,
     /// Routes and neighbour host routes not installed because every next-hop index the FIB
@@ -346,7 +359,7 @@ pub(crate) struct Control {
     /// Frames handed to the kernel through host interfaces.
     pub host_in: u64,
     start: Instant,
-    pub stats: Arc<Mutex<WorkerStats<SecurityStats>>>,
+    pub stats: Arc<Mutex<WorkerStats<(FilterStats, SecurityStats)>>>,
     /// Hits carried over from security tables a commit replaced, by rule name.
     pub(crate) hit_base: crate::hits::HitBase,
     /// Session log events the worker reported lost, as last logged.
@@ -919,6 +932,7 @@ impl Control {
         self.rebuild_ifcs();
         self.publish_l2(&plan, &slot_of);
         self.publish_security(&plan);
+        self.publish_filters(&plan);
         self.absent.clone_from(&plan.absent);
         self.sync_interfaces();
         self.feed_rib(&plan, &slot_of);
@@ -1207,6 +1221,37 @@ impl Control {
             screen_of_zone: spec.screen_of_zone.clone(),
             ipv6_packet_based: spec.ipv6_packet_based,
         })));
+    }
+
+    /// The filters for the data plane, their interfaces turned into port slots. The same
+    /// compiled filters (a commit that left `firewall` and the bindings alone) keep their
+    /// generation, and so their counters.
+    fn publish_filters(&mut self, plan: &Plan) {
+        let Some(spec) = &plan.filters.0 else {
+            self.filters.store(None);
+            return;
+        };
+        let same = self
+            .filters
+            .load()
+            .as_ref()
+            .is_some_and(|t| Arc::ptr_eq(&t.spec, spec));
+        if !same {
+            self.filter_generation += 1;
+        }
+        let ports = &self.ports;
+        let slot = |name: &str| {
+            ports
+                .iter()
+                .position(|p| p.as_ref().is_some_and(|p| p.name == name))
+                .map(|i| i as u16)
+        };
+        self.filters.store(Some(Arc::new(FilterTables::bind(
+            spec.clone(),
+            self.ports.len(),
+            self.filter_generation,
+            &slot,
+        ))));
     }
 
     /// Port modes and VLANs for the data plane, with plan ports turned into slots.

@@ -85,6 +85,7 @@ impl Control {
         let stats = self.stats.lock().ok()?;
         stats
             .feature
+            .1
             .hits
             .as_ref()
             .filter(|h| std::sync::Arc::ptr_eq(&h.0, &current))

@@ -11,6 +11,7 @@
 //! Still to come (issue 3): IPv6, ECMP, L2 bridging, TAP host interfaces.
 
 mod control;
+mod filter_show;
 mod flow_log;
 mod hits;
 mod link_events;
@@ -111,6 +112,8 @@ pub struct Plan {
     /// Configured interfaces whose netdev does not exist (yet): left out until it appears,
     /// as Junos keeps the configuration of a card that is not plugged in.
     pub absent: Vec<String>,
+    /// Compiled firewall filters and where they apply (None: none is applied).
+    pub filters: FilterPlan,
 }
 
 /// The compiled security configuration, with ports named as the plan names them.
@@ -148,6 +151,23 @@ impl PartialEq for SecurityPlan {
 }
 
 impl Eq for SecurityPlan {}
+
+/// Compiled firewall filters and where they apply (None: no interface applies one). Equal
+/// when compiled from the same configuration (the compiler hands out the same filters then).
+#[derive(Debug, Clone, Default)]
+pub struct FilterPlan(pub Option<Arc<savin_filter::FilterSpec>>);
+
+impl PartialEq for FilterPlan {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for FilterPlan {}
 
 impl std::fmt::Debug for SecurityPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -236,6 +256,49 @@ impl SecurityPlan {
             nat,
         }))))
     }
+}
+
+/// The configuration's IPv4 filters, compiled (None when no interface applies one). The
+/// compiled filters are kept while the configuration they came from is the same, so a commit
+/// that does not touch them keeps their counters.
+fn filters_of(cfg: &Config) -> Result<Option<Arc<savin_filter::FilterSpec>>, String> {
+    type Cache = Mutex<Option<(String, Arc<savin_filter::FilterSpec>)>>;
+    static LAST: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let applied = cfg.interfaces.interface.iter().any(|i| {
+        i.unit
+            .iter()
+            .any(|u| u.family.inet.as_ref().is_some_and(|f| f.filter.is_some()))
+    });
+    if !applied {
+        return Ok(None);
+    }
+    // What the compiled filters depend on: the firewall and the interfaces' filter bindings.
+    let key = format!(
+        "{:?}{:?}",
+        cfg.firewall,
+        cfg.interfaces
+            .interface
+            .iter()
+            .map(|i| (
+                &i.name,
+                i.disable,
+                i.unit
+                    .iter()
+                    .map(|u| (u.name, u.family.inet.as_ref().map(|f| &f.filter)))
+                    .collect::<Vec<_>>()
+            ))
+            .collect::<Vec<_>>()
+    );
+    let last = LAST.get_or_init(Default::default);
+    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((k, spec)) = last.as_ref() {
+        if *k == key {
+            return Ok(Some(spec.clone()));
+        }
+    }
+    let spec = Arc::new(savin_filter::compile(cfg)?);
+    *last = Some((key, spec.clone()));
+    Ok(Some(spec))
 }
 
 /// A netdev's Ethernet address, or why a commit naming it cannot use it.
@@ -330,6 +393,7 @@ impl Plan {
     pub fn from_config_on(cfg: &Config, system: &dyn System) -> Result<Plan, String> {
         let mut plan = Plan {
             security: SecurityPlan::from_config(cfg)?,
+            filters: FilterPlan(filters_of(cfg)?),
             ..Plan::default()
         };
         let mut candidates: Vec<Route> = Vec::new();

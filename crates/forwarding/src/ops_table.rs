@@ -43,6 +43,16 @@ pub(crate) const OPS: &[OpDef] = &[
         answer: Answer::Prefix,
     },
     OpDef {
+        words: &["clear", "firewall"],
+        help: "Clear firewall counters (all)",
+        answer: Answer::Control(|c, a| c.clear_firewall(a).and_then(message)),
+    },
+    OpDef {
+        words: &["show", "firewall"],
+        help: "Show firewall filter counters and policers (filter NAME)",
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_firewall(a)?))),
+    },
+    OpDef {
         words: &["clear", "security"],
         help: "Clear security information",
         answer: Answer::Prefix,

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use savin_config::subsystem::State;
 use savin_dataplane::ToWorker;
+use savin_security::Action;
 use savin_security::DEFAULT_POLICY;
-use savin_security::{Action, SecurityStage};
 use savin_session::{Info, State as SessionState};
 use serde_json::{json, Value};
 
@@ -324,8 +324,8 @@ impl Control {
         let (tx, rx) = sync_channel(1);
         self.to_worker
             .send(ToWorker::Feature(Box::new(
-                move |sec: &mut SecurityStage, now_ms| {
-                    let _ = tx.try_send(sec.sessions(now_ms, &*keep, clear));
+                move |f: &mut crate::control::Features, now_ms| {
+                    let _ = tx.try_send(f.b.sessions(now_ms, &*keep, clear));
                 },
             )))
             .map_err(|_| "error: the forwarding worker is not running".to_string())?;

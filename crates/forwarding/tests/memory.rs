@@ -470,3 +470,121 @@ security {{
         1
     );
 }
+
+/// A UDP datagram from `src` to `dst` for destination port `dport`.
+fn udp_to(src: [u8; 4], dst: [u8; 4], dport: u16, dst_mac: [u8; 6], src_mac: [u8; 6]) -> Vec<u8> {
+    let mut f = ethernet(test_frame(src, dst, 64, 100), dst_mac, src_mac);
+    f[36..38].copy_from_slice(&dport.to_be_bytes());
+    f
+}
+
+/// Nothing for which `want` holds arrives on `port` within 300 ms.
+fn expect_none(port: &mut MemoryPort, what: &str, want: impl Fn(&[u8]) -> bool) {
+    let deadline = Instant::now() + Duration::from_millis(300);
+    let mut b = FrameBatch::with_capacity(64);
+    while Instant::now() < deadline {
+        b.clear();
+        port.rx(&mut b).unwrap();
+        assert!(!b.iter().any(&want), "{what} arrived");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn firewall_filters_count_discard_and_guard_the_box_through_lo0() {
+    let mut r = Rig::new();
+    let mut h1 = r.system.add("eth1", R1, 1500);
+    let mut h2 = r.system.add("eth2", R2, 1500);
+    let warnings = r.commit(
+        "interfaces {
+            eth1 { unit 0 { family inet { filter { input edge; } address 10.1.0.1/24; } } }
+            eth2 { unit 0 { family inet { address 10.2.0.1/24; } } }
+            lo0 { unit 0 { family inet { filter { input protect-re; } } } }
+        }
+        firewall {
+            family inet {
+                filter edge {
+                    term no-discard-port {
+                        from { protocol udp; destination-port discard-me; }
+                        then { count dropped-9; discard; }
+                    }
+                    term rest { then { count passed; accept; } }
+                }
+                filter protect-re {
+                    term ping-from-inside {
+                        from { source-address 10.1.0.0/24; protocol icmp; icmp-type echo-request; }
+                        then { count re-ping; accept; }
+                    }
+                }
+            }
+        }"
+        .replace("discard-me", "9")
+        .as_str(),
+    );
+    assert!(warnings.iter().all(|w| w.contains("lo0")), "{warnings:?}");
+    let h2_ip = Ipv4Addr::new(10, 2, 0, 2);
+    // h1 asks for the box's address (so the box knows h1's, for its replies).
+    let (me, h1_ip) = (Ipv4Addr::new(10, 1, 0, 1), Ipv4Addr::new(10, 1, 0, 2));
+    send(&mut h1, &arp_frame(1, BROADCAST, H1, h1_ip, [0; 6], me));
+    expect(&mut h1, "ARP reply", |f| is_arp(f, 2, h1_ip));
+    // UDP to port 9 is discarded by eth1's input filter; other UDP is forwarded.
+    send(&mut h1, &udp_to([10, 1, 0, 2], [10, 2, 0, 2], 9, R1, H1));
+    send(&mut h1, &udp_to([10, 1, 0, 2], [10, 2, 0, 2], 53, R1, H1));
+    let ask = expect(&mut h2, "ARP request", |f| is_arp(f, 1, h2_ip));
+    assert_eq!(ask[6..12], R2);
+    send(
+        &mut h2,
+        &arp_frame(2, R2, H2, h2_ip, R2, Ipv4Addr::new(10, 2, 0, 1)),
+    );
+    let fwd = expect(&mut h2, "forwarded datagram", |f| ipv4_of(f, 17));
+    assert_eq!(fwd[36..38], 53u16.to_be_bytes(), "only port 53 passes");
+    expect_none(&mut h2, "the datagram to port 9", |f| {
+        ipv4_of(f, 17) && f[36..38] == [0, 9]
+    });
+
+    // The box answers a ping from 10.1.0.0/24 and not one from eth2's side (which it would
+    // answer without the filter: h2 is a known neighbour): lo0's filter guards everything
+    // addressed to the box.
+    send(&mut h1, &echo_request([10, 1, 0, 2], [10, 1, 0, 1], R1, H1));
+    expect(&mut h1, "echo reply", |f| ipv4_of(f, 1) && f[34] == 0);
+    send(&mut h2, &echo_request([10, 2, 0, 2], [10, 2, 0, 1], R2, H2));
+    expect_none(
+        &mut h2,
+        "an echo reply to a host lo0's filter leaves out",
+        |f| ipv4_of(f, 1) && f[34] == 0,
+    );
+
+    let out = r.wait_show(&["show", "firewall"], &[], |o| {
+        o.contains("re-ping") && o.contains("passed")
+    });
+    let row = |name: &str| -> Vec<u64> {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+            .split_whitespace()
+            .skip(1)
+            .map(|n| n.parse().unwrap())
+            .collect()
+    };
+    assert_eq!(row("dropped-9")[1], 1, "{out}");
+    assert_eq!(
+        row("passed")[1],
+        2,
+        "the datagram and the echo request: {out}"
+    );
+    assert_eq!(row("re-ping")[1], 1, "{out}");
+    let stats = r.show(&["show", "system", "statistics"], &[]);
+    assert!(stats.contains("firewall-filter-discard"), "{stats}");
+    let json = r
+        .state(&["show", "firewall"], &["filter", "edge"])
+        .json()
+        .to_string();
+    assert!(json.contains(r#""counter-name":"dropped-9""#), "{json}");
+    r.show(&["clear", "firewall"], &[]);
+    let out = r.show(&["show", "firewall"], &["filter", "edge"]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("dropped-9") && l.trim_end().ends_with(" 0")),
+        "{out}"
+    );
+}

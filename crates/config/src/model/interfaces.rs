@@ -115,13 +115,21 @@ fn ifd_children() -> Vec<Node> {
                                 container(
                                     "inet",
                                     "IPv4 parameters",
-                                    vec![address(Type::Ipv4IfAddr), family_mtu()],
+                                    vec![
+                                        address(Type::Ipv4IfAddr),
+                                        family_mtu(),
+                                        super::firewall::unit_filter(),
+                                    ],
                                 )
                                 .presence(),
                                 container(
                                     "inet6",
                                     "IPv6 protocol parameters",
-                                    vec![address(Type::Ipv6IfAddr), family_mtu()],
+                                    vec![
+                                        address(Type::Ipv6IfAddr),
+                                        family_mtu(),
+                                        super::firewall::unit_filter(),
+                                    ],
                                 )
                                 .presence(),
                                 container(
@@ -201,6 +209,36 @@ pub struct Inet {
     #[serde(default)]
     pub address: Vec<Address>,
     pub mtu: Option<u32>,
+    pub filter: Option<UnitFilter>,
+}
+
+/// `family inet filter { input NAME; output NAME; }` (lists: several filters in order).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UnitFilter {
+    pub input: Option<String>,
+    pub output: Option<String>,
+    #[serde(default)]
+    pub input_list: Vec<String>,
+    #[serde(default)]
+    pub output_list: Vec<String>,
+}
+
+impl UnitFilter {
+    /// The input filters in order (`input`, else `input-list`).
+    pub fn inputs(&self) -> Vec<String> {
+        match &self.input {
+            Some(f) => vec![f.clone()],
+            None => self.input_list.clone(),
+        }
+    }
+
+    pub fn outputs(&self) -> Vec<String> {
+        match &self.output {
+            Some(f) => vec![f.clone()],
+            None => self.output_list.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

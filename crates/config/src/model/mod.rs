@@ -5,6 +5,7 @@
 //! typed struct and `validate()`, and one line in each function below.
 
 pub mod applications;
+pub mod firewall;
 pub mod interfaces;
 pub mod nat;
 pub mod routing_options;
@@ -57,6 +58,7 @@ fn hierarchies() -> Vec<Node> {
         interfaces::schema(),
         vlans::schema(),
         routing_options::schema(),
+        firewall::schema(),
         security::schema(),
         applications::schema(),
     ]
@@ -78,6 +80,8 @@ pub struct Config {
     #[serde(default)]
     pub routing_options: routing_options::RoutingOptions,
     #[serde(default)]
+    pub firewall: firewall::Firewall,
+    #[serde(default)]
     pub security: security::Security,
     #[serde(default)]
     pub applications: applications::Applications,
@@ -90,6 +94,7 @@ impl Config {
         interfaces::validate(self, &mut errors);
         vlans::validate(self, &mut errors);
         routing_options::validate(self, &mut errors);
+        firewall::validate(self, &mut errors);
         security::validate(self, &mut errors);
         nat::validate(self, &mut errors);
         screen::validate(self, &mut errors);

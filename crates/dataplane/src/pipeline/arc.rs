@@ -162,3 +162,124 @@ pub struct StageCounters {
     pub ip4_output: ArcCounters,
     pub ip6_output: ArcCounters,
 }
+
+/// Two features on the arcs, `A` around `B`: on the way in (ip4-unicast, multicast for the
+/// box) `A` sees a frame first and `B` only what `A` passed; on the way out (ip4-output) `B`
+/// first, then `A`. With stateless filters as `A` and security as `B`, this is an SRX's
+/// order: input filter, screens and flow (policy, NAT), output filter.
+#[derive(Debug, Default)]
+pub struct Chain<A, B> {
+    pub a: A,
+    pub b: B,
+    /// Scratch: the frames and destinations `A` passed, for `B`.
+    passed: Vec<u16>,
+    keys: Vec<u32>,
+    at: Vec<usize>,
+}
+
+impl<A, B> Chain<A, B> {
+    pub fn new(a: A, b: B) -> Chain<A, B> {
+        Chain {
+            a,
+            b,
+            passed: Vec::new(),
+            keys: Vec::new(),
+            at: Vec::new(),
+        }
+    }
+}
+
+impl<A: Feature, B: Feature> Feature for Chain<A, B> {
+    const NAME: &'static str = B::NAME;
+    type Published = (A::Published, B::Published);
+
+    fn publish(&mut self, into: &mut Self::Published) {
+        self.a.publish(&mut into.0);
+        self.b.publish(&mut into.1);
+    }
+
+    fn begin(&mut self, tables: &Tables, now_ms: u64) {
+        self.a.begin(tables, now_ms);
+        self.b.begin(tables, now_ms);
+    }
+
+    #[inline]
+    fn active(&self) -> bool {
+        self.a.active() || self.b.active()
+    }
+
+    fn ip4_unicast(
+        &mut self,
+        cx: &mut Cx,
+        batch: &mut FrameBatch,
+        passed: &[u16],
+        keys: &mut [u32],
+        routes: Routes,
+    ) {
+        if self.a.active() {
+            self.a.ip4_unicast(cx, batch, passed, keys, routes);
+        }
+        if !self.b.active() {
+            return;
+        }
+        // `B` sees only the frames `A` left on the path.
+        self.passed.clear();
+        self.keys.clear();
+        self.at.clear();
+        for (j, &i) in passed.iter().enumerate() {
+            if !cx.meta.taken[usize::from(i)] {
+                self.passed.push(i);
+                self.keys.push(keys[j]);
+                self.at.push(j);
+            }
+        }
+        if self.passed.len() == passed.len() {
+            self.b.ip4_unicast(cx, batch, passed, keys, routes);
+            return;
+        }
+        let (p, mut k) = (
+            std::mem::take(&mut self.passed),
+            std::mem::take(&mut self.keys),
+        );
+        self.b.ip4_unicast(cx, batch, &p, &mut k, routes);
+        for (n, &j) in self.at.iter().enumerate() {
+            keys[j] = k[n];
+        }
+        self.passed = p;
+        self.keys = k;
+    }
+
+    fn to_box_multicast(
+        &mut self,
+        cx: &mut Cx,
+        i: usize,
+        proto: u8,
+        sport: u16,
+        dport: u16,
+    ) -> bool {
+        (!self.a.active() || self.a.to_box_multicast(cx, i, proto, sport, dport))
+            && (!self.b.active() || self.b.to_box_multicast(cx, i, proto, sport, dport))
+    }
+
+    #[inline]
+    fn ip4_output(
+        &mut self,
+        cx: &mut Cx,
+        batch: &mut FrameBatch,
+        i: u16,
+        out: Option<u16>,
+        v6: bool,
+    ) -> bool {
+        (!self.b.active() || self.b.ip4_output(cx, batch, i, out, v6))
+            && (!self.a.active() || self.a.ip4_output(cx, batch, i, out, v6))
+    }
+
+    fn take_deferred(&mut self, into: &mut Vec<u16>) {
+        // Only `B` holds frames back (filters decide at once).
+        self.b.take_deferred(into);
+    }
+
+    fn resume(&mut self, cx: &mut Cx, batch: &mut FrameBatch, i: u16) -> Option<u32> {
+        self.b.resume(cx, batch, i)
+    }
+}

@@ -1,0 +1,149 @@
+//! `show firewall [filter NAME]` and `clear firewall`: the filters' counters and policers,
+//! as the worker last published them.
+
+use std::fmt::Write as _;
+use std::sync::mpsc::sync_channel;
+use std::time::Duration;
+
+use savin_config::subsystem::State;
+use savin_dataplane::ToWorker;
+use serde_json::{json, Value};
+
+use crate::control::{Control, Features};
+
+/// One filter's counters and policers: (name, bytes, packets).
+pub struct FilterRows {
+    name: String,
+    counters: Vec<(String, u64, u64)>,
+    policers: Vec<(String, u64, u64)>,
+}
+
+/// `show firewall`: `firewall-information`.
+pub struct FirewallInformation(Vec<FilterRows>);
+
+impl State for FirewallInformation {
+    fn json(&self) -> Value {
+        let rows = |v: &[(String, u64, u64)], key: &str| -> Vec<Value> {
+            v.iter()
+                .map(|(n, b, p)| json!({key: n, "byte-count": b, "packet-count": p}))
+                .collect()
+        };
+        json!({"firewall-information": {"filter-information": self.0.iter().map(|f| json!({
+            "filter-name": f.name,
+            "counter": rows(&f.counters, "counter-name"),
+            "policer": rows(&f.policers, "policer-name"),
+        })).collect::<Vec<_>>()}})
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        for f in &self.0 {
+            let _ = writeln!(out, "\nFilter: {}", f.name);
+            for (title, rows) in [("Counters:", &f.counters), ("Policers:", &f.policers)] {
+                if rows.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(out, "{title}");
+                let _ = writeln!(out, "{:<48}{:>20}{:>21}", "Name", "Bytes", "Packets");
+                for (n, b, p) in rows {
+                    let _ = writeln!(out, "{n:<48}{b:>20}{p:>21}");
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Control {
+    /// `show firewall [filter NAME]`.
+    pub fn show_firewall(&self, args: &[String]) -> Result<FirewallInformation, String> {
+        let only = match args {
+            [] => None,
+            [f, name] if f == "filter" => Some(name.as_str()),
+            [a, ..] => return Err(format!("syntax error: unexpected '{a}'")),
+        };
+        let Some(tables) = self.filters.load_full() else {
+            return match only {
+                Some(n) => Err(format!("error: filter {n} is not applied to any interface")),
+                None => Ok(FirewallInformation(Vec::new())),
+            };
+        };
+        let stats = self
+            .stats
+            .lock()
+            .map(|s| s.feature.0.clone())
+            .unwrap_or_default();
+        // Counts for other filters (not yet published for these) read as zero.
+        let fresh = stats.generation == tables.generation;
+        let at = |v: &Vec<(u64, u64)>, i: usize| {
+            if fresh {
+                v.get(i).copied().unwrap_or_default()
+            } else {
+                (0, 0)
+            }
+        };
+        let spec = &tables.spec;
+        let mut out = Vec::new();
+        for f in &spec.filters {
+            if only.is_some_and(|n| n != f.name) {
+                continue;
+            }
+            let counters = spec
+                .counters
+                .iter()
+                .enumerate()
+                .filter(|(_, (fname, _))| *fname == f.name)
+                .map(|(i, (_, c))| {
+                    let (p, b) = at(&stats.counters, i);
+                    (c.clone(), b, p)
+                })
+                .collect();
+            // Junos names a policer's counter by the policer and the term that uses it.
+            let mut policers = Vec::new();
+            for t in &f.terms {
+                if let Some(pi) = t.policer {
+                    let (p, b) = at(&stats.policed, pi as usize);
+                    policers.push((format!("{}-{}", spec.policers[pi as usize].0, t.name), b, p));
+                }
+            }
+            out.push(FilterRows {
+                name: f.name.clone(),
+                counters,
+                policers,
+            });
+        }
+        if let Some(n) = only {
+            if out.is_empty() {
+                return Err(format!("error: filter {n} is not applied to any interface"));
+            }
+        }
+        Ok(FirewallInformation(out))
+    }
+
+    /// `clear firewall [all]`: every counter and policer count from zero.
+    pub fn clear_firewall(&self, args: &[String]) -> Result<String, String> {
+        match args {
+            [] => {}
+            [a] if a == "all" => {}
+            [a, ..] => return Err(format!("syntax error: unexpected '{a}'")),
+        }
+        let (tx, rx) = sync_channel(1);
+        self.to_worker
+            .send(ToWorker::Feature(Box::new(
+                move |f: &mut Features, _now_ms| {
+                    f.a.clear();
+                    let _ = tx.try_send(());
+                },
+            )))
+            .map_err(|_| "error: the forwarding worker is not running".to_string())?;
+        rx.recv_timeout(Duration::from_secs(2))
+            .map_err(|_| "error: the forwarding worker did not answer".to_string())?;
+        // The published counters follow with the worker's next publication; clear them here
+        // too so a `show` right after reads zero.
+        if let Ok(mut s) = self.stats.lock() {
+            s.feature.0.counters.iter_mut().for_each(|c| *c = (0, 0));
+            s.feature.0.policed.iter_mut().for_each(|c| *c = (0, 0));
+        }
+        Ok(String::new())
+    }
+}
