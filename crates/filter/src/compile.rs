@@ -414,9 +414,11 @@ fn term(
             Some("is-fragment") => Some(Frag::Later),
             Some("more-fragments") => Some(Frag::More),
             Some("dont-fragment") => Some(Frag::DontFragment),
-            Some(other) => return Err(format!(
+            Some(other) => {
+                return Err(format!(
                 "fragment-flags '{other}': expected dont-fragment, more-fragments or is-fragment"
-            )),
+            ))
+            }
         }
     };
     let th = &f.then;

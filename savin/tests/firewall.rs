@@ -1,0 +1,202 @@
+//! Firewall filters and policers on real traffic: a `lo0` filter that lets SSH and ICMP in from
+//! one prefix guards the box against nmap and hping3 from two hosts; a transit filter's counter
+//! matches the packets hping3 sent; a policer holds an iperf3 UDP flow to its rate.
+
+mod labnet;
+
+use std::time::Duration;
+
+use labnet::{have, Net};
+
+/// "open", "filtered" or "closed" for each port, as nmap sees it from `ns`.
+fn nmap(net: &Net, ns: &savin_lab::Ns, host: &str, ports: &str) -> String {
+    let (_, out) = net.run(
+        ns,
+        &[
+            "nmap",
+            "-n",
+            "-Pn",
+            "-sS",
+            "--max-retries",
+            "1",
+            "--host-timeout",
+            "20s",
+            "-p",
+            ports,
+            host,
+        ],
+        30,
+    );
+    out
+}
+
+/// How many replies hping3 got from `args` (its statistics line).
+fn hping(net: &Net, ns: &savin_lab::Ns, args: &[&str]) -> u32 {
+    let mut all = vec!["hping3"];
+    all.extend_from_slice(args);
+    let (_, out) = net.run(ns, &all, 30);
+    out.lines()
+        .find_map(|l| {
+            let (_, rest) = l.split_once("packets transmitted, ")?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no hping3 statistics in {out}"))
+}
+
+/// A counter's packets in `show firewall`.
+fn counter(net: &Net, name: &str) -> u64 {
+    let (_, out) = net.cli("show firewall");
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or_else(|| panic!("no counter {name} in {out}"))
+}
+
+#[test]
+fn a_lo0_filter_lets_ssh_and_ping_in_from_one_prefix_and_drops_the_rest() {
+    const T: &str = "a_lo0_filter_lets_ssh_and_ping_in_from_one_prefix_and_drops_the_rest";
+    if !have(T, &["nmap", "hping3", "python3"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (r, h1, h2) = (net.r.clone(), net.h1.clone(), net.h2.clone());
+    // The box's own services: listeners on 22 and 8080 in the router's namespace (reached
+    // through Savin's host interfaces).
+    let listen = "import socket,time\nss=[]\nfor p in (22,8080):\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0',p)); s.listen(16); ss.append(s)\ntime.sleep(120)\n";
+    let services = net
+        .lab
+        .spawn(&r, &["python3", "-c", listen], None, None)
+        .unwrap();
+    // Before the filter: both ports answer from either side.
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(10), || nmap(
+            &net, &h2, "10.0.2.1", "22,8080"
+        )
+        .contains("8080/tcp open")),
+        "the box's services did not come up\n{}",
+        net.log()
+    );
+    let f = "set firewall family inet filter protect-re term";
+    let (ok, out) = net.cli(&format!(
+        "configure; \
+         {f} mgmt from source-address 10.0.1.0/24; {f} mgmt from protocol tcp; \
+         {f} mgmt from destination-port ssh; {f} mgmt then count re-ssh; {f} mgmt then accept; \
+         {f} ping from source-address 10.0.1.0/24; {f} ping from protocol icmp; \
+         {f} ping then count re-ping; {f} ping then accept; \
+         {f} rest then count re-denied; {f} rest then discard; \
+         set interfaces lo0 unit 0 family inet filter input protect-re; commit"
+    ));
+    assert!(ok, "{out}\n{}", net.log());
+    // From h1's prefix: SSH open, the rest filtered (dropped, no answer at all).
+    let from_h1 = nmap(&net, &h1, "10.0.1.1", "22,8080");
+    assert!(from_h1.contains("22/tcp   open"), "{from_h1}");
+    assert!(from_h1.contains("8080/tcp filtered"), "{from_h1}");
+    // From h2: nothing reaches the box, on its own side's address or the other.
+    for host in ["10.0.2.1", "10.0.1.1"] {
+        let from_h2 = nmap(&net, &h2, host, "22,8080");
+        assert!(
+            from_h2.contains("22/tcp   filtered") && from_h2.contains("8080/tcp filtered"),
+            "{host}: {from_h2}"
+        );
+    }
+    // ICMP: h1's pings answered, h2's not; a SYN from h1 to 8080 gets nothing back.
+    assert_eq!(
+        hping(&net, &h1, &["-1", "-c", "3", "-i", "u200000", "10.0.1.1"]),
+        3
+    );
+    assert_eq!(
+        hping(&net, &h2, &["-1", "-c", "3", "-i", "u200000", "10.0.2.1"]),
+        0
+    );
+    assert_eq!(
+        hping(
+            &net,
+            &h1,
+            &["-S", "-p", "8080", "-c", "3", "-i", "u200000", "10.0.1.1"]
+        ),
+        0
+    );
+    assert!(counter(&net, "re-ping") >= 3);
+    assert!(counter(&net, "re-ssh") >= 1);
+    assert!(counter(&net, "re-denied") >= 6);
+    // Traffic through the box is not the box's: h1 still reaches h2.
+    assert_eq!(
+        hping(&net, &h1, &["-1", "-c", "2", "-i", "u200000", "10.0.2.2"]),
+        2
+    );
+    net.lab.signal(services, nix::sys::signal::Signal::SIGKILL);
+    net.lab.wait(services, Duration::from_secs(5));
+}
+
+#[test]
+fn a_transit_filter_counts_what_was_sent_and_a_policer_holds_iperf3_to_its_rate() {
+    const T: &str = "a_transit_filter_counts_what_was_sent_and_a_policer_holds_iperf3_to_its_rate";
+    if !have(T, &["hping3", "iperf3"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2) = (net.h1.clone(), net.h2.clone());
+    let f = "set firewall family inet filter from-h1 term";
+    let (ok, out) = net.cli(&format!(
+        "configure; \
+         set firewall policer ten-meg if-exceeding bandwidth-limit 10m burst-size-limit 50k; \
+         set firewall policer ten-meg then discard; \
+         {f} probes from protocol udp; {f} probes from destination-port 7000; \
+         {f} probes then count probes; {f} probes then accept; \
+         {f} iperf from protocol udp; {f} iperf from destination-port 5201; \
+         {f} iperf then policer ten-meg; {f} iperf then count iperf; {f} iperf then accept; \
+         {f} rest then accept; \
+         set interfaces eth1 unit 0 family inet filter input from-h1; commit"
+    ));
+    assert!(ok, "{out}\n{}", net.log());
+    // hping3 sends exactly 50 datagrams to port 7000: the counter says 50.
+    hping(
+        &net,
+        &h1,
+        &[
+            "--udp", "-p", "7000", "-c", "50", "-i", "u10000", "10.0.2.2",
+        ],
+    );
+    let mut seen = 0;
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(3), || {
+            seen = counter(&net, "probes");
+            seen == 50
+        }),
+        "probes counted {seen}, sent 50"
+    );
+    // iperf3 offers 30 Mbit/s of UDP; the policer lets 10 Mbit/s of IP through.
+    let server = net
+        .lab
+        .spawn(&h2, &["iperf3", "-s", "-1", "-B", "10.0.2.2"], None, None)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (ok, out) = net.run(
+        &h1,
+        &[
+            "iperf3", "-c", "10.0.2.2", "-u", "-b", "30M", "-l", "1000", "-t", "8", "--json",
+        ],
+        30,
+    );
+    assert!(ok, "iperf3: {out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("iperf3 JSON");
+    let sum = &v["end"]["sum"];
+    let secs = sum["seconds"].as_f64().unwrap();
+    let lost = sum["lost_packets"].as_f64().unwrap();
+    let sent = sum["packets"].as_f64().unwrap();
+    // What arrived, as IP bits per second (1000 bytes of payload + 8 UDP + 20 IP).
+    let arrived_bps = (sent - lost) * 1028.0 * 8.0 / secs;
+    let ratio = arrived_bps / 10e6;
+    eprintln!("policer: {arrived_bps:.0} bit/s arrived of 30 Mbit/s offered ({ratio:.3} of the 10 Mbit/s rate)");
+    assert!(
+        (0.95..=1.05).contains(&ratio),
+        "policed to {arrived_bps:.0} bit/s ({ratio:.3} of 10 Mbit/s); sent {sent}, lost {lost}"
+    );
+    let (_, fw) = net.cli("show firewall filter from-h1");
+    assert!(fw.contains("ten-meg-iperf"), "{fw}");
+    net.lab.wait(server, Duration::from_secs(5));
+}
