@@ -4,6 +4,7 @@
 //! bridge, classifier, sessions, security) measure one crate's kernel against a peer in the
 //! same run. A harness at the binary's edge: errors are `anyhow`, as the binary's are.
 
+mod firewall;
 mod relay;
 mod rib;
 mod security;
@@ -95,6 +96,17 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1)]
         relay_threads: usize,
     },
+    /// A stateless filter of 1,000 terms on the pipeline against none and against 10 terms
+    /// (in memory, one core), and through namespaces against Linux forwarding with the same
+    /// rules in nftables (`--lab`, needs root).
+    Firewall {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5)]
+        secs: u32,
+        /// Also measure through namespaces against nftables.
+        #[arg(long)]
+        lab: bool,
+    },
     /// Through namespaces: 64-byte UDP packet rate and TCP throughput between two lab hosts
     /// (iperf3), Savin (AF_PACKET, one worker) against Linux kernel forwarding in the same
     /// run. Needs root.
@@ -117,6 +129,7 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Pipeline { table } => pipeline(&table),
         BenchCmd::Bridge { macs } => bridge(macs),
         BenchCmd::Forwarding { secs } => forwarding(secs),
+        BenchCmd::Firewall { secs, lab } => crate::firewall::firewall(secs, lab),
         BenchCmd::SecurityLab {
             secs,
             rules,
