@@ -200,3 +200,43 @@ fn a_transit_filter_counts_what_was_sent_and_a_policer_holds_iperf3_to_its_rate(
     assert!(fw.contains("ten-meg-iperf"), "{fw}");
     net.lab.wait(server, Duration::from_secs(5));
 }
+
+#[test]
+fn lo0_addresses_answer_from_both_sides_and_the_box_s_sockets_listen_on_them() {
+    const T: &str = "lo0_addresses_answer_from_both_sides_and_the_box_s_sockets_listen_on_them";
+    if !have(T, &["ping", "python3"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (r, h1, h2) = (net.r.clone(), net.h1.clone(), net.h2.clone());
+    let (ok, out) =
+        net.cli("configure; set interfaces lo0 unit 0 family inet address 10.255.0.1/32; commit");
+    assert!(ok && !out.contains("not present"), "{out}\n{}", net.log());
+    for h in [&h1, &h2] {
+        assert!(
+            savin_lab::wait_until(Duration::from_secs(10), || net
+                .run(h, &["ping", "-c", "1", "-W", "1", "10.255.0.1"], 5)
+                .0),
+            "no ping answer from lo0's address\n{}",
+            net.log()
+        );
+    }
+    // A socket of the box bound to lo0's address (the kernel has it on sv-lo0), reached
+    // from h2 through Savin.
+    let listen = "import socket,time\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('10.255.0.1',2222)); s.listen(4)\nc,_=s.accept(); c.sendall(b'lo0 here'); time.sleep(1)\n";
+    let server = net
+        .lab
+        .spawn(&r, &["python3", "-c", listen], None, None)
+        .unwrap();
+    let client = "import socket,time\nfor _ in range(50):\n    try:\n        s=socket.create_connection(('10.255.0.1',2222),timeout=2); print(s.recv(64).decode()); break\n    except OSError:\n        time.sleep(0.1)\n";
+    let (_, got) = net.run(&h2, &["python3", "-c", client], 15);
+    assert!(got.contains("lo0 here"), "{got}\n{}", net.log());
+    let (_, terse) = net.cli("show interfaces terse");
+    assert!(
+        terse.contains("lo0.0") && terse.contains("10.255.0.1/32"),
+        "{terse}"
+    );
+    net.lab.wait(server, Duration::from_secs(5));
+}

@@ -644,3 +644,79 @@ vlans {
         errors("interfaces { interface-range r { member-range ge-0/0/1 to ge-0/1/2; mtu 1500; } }");
     assert!(e[0].contains("one FPC and PIC"), "{e:?}");
 }
+
+#[test]
+fn firewall_filters_parse_print_back_and_are_checked_at_commit() {
+    let text = "\
+interfaces {
+    lo0 {
+        unit 0 {
+            family inet {
+                filter {
+                    input protect-re;
+                }
+                address 10.255.0.1/32;
+            }
+        }
+    }
+}
+firewall {
+    family inet {
+        filter protect-re {
+            term ssh {
+                from {
+                    source-address {
+                        10.0.0.0/8;
+                        10.9.0.0/16 except;
+                    }
+                    protocol tcp;
+                    destination-port ssh;
+                    tcp-flags \"syn & !ack\";
+                }
+                then {
+                    policer one-meg;
+                    count ssh;
+                    accept;
+                }
+            }
+            term rest {
+                then {
+                    reject tcp-reset;
+                }
+            }
+        }
+    }
+    policer one-meg {
+        if-exceeding {
+            bandwidth-limit 1m;
+            burst-size-limit 15k;
+        }
+        then discard;
+    }
+}
+";
+    let c = Configuration::parse(text, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    assert!(
+        c.to_curly().contains("reject tcp-reset;"),
+        "{}",
+        c.to_curly()
+    );
+    assert!(c.to_curly().contains("then discard;"), "{}", c.to_curly());
+    assert_eq!(Configuration::parse_set(&c.to_set(), None).unwrap(), c);
+    let t = c.check().unwrap_or_else(|e| panic!("{e:?}"));
+    let f = t.firewall.inet("protect-re").expect("the filter");
+    assert_eq!(f.term.len(), 2);
+    assert_eq!(t.firewall.policer[0].limits().unwrap(), (1_000_000, 15_000));
+    // References are checked: a filter and a policer that do not exist, a prefix list
+    // (policy-options is not there yet), and IPv6 filters (not yet).
+    for (bad, want) in [
+        ("interfaces { eth1 { unit 0 { family inet { filter { input nope; } } } } }", "firewall filter 'nope' is not defined"),
+        ("firewall { filter f { term t { then policer nope; } } }", "policer 'nope' is not defined"),
+        ("firewall { filter f { term t { from { prefix-list mgmt; } then accept; } } }", "policy-options"),
+        ("firewall { family inet6 { filter f6 { term t { then accept; } } } } interfaces { eth1 { unit 0 { family inet6 { filter { input f6; } } } } }", "IPv6 firewall filters are not supported yet"),
+    ] {
+        let e = errors(bad);
+        assert!(e.iter().any(|e| e.contains(want)), "{bad}: {e:?}");
+    }
+}

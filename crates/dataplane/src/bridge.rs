@@ -20,6 +20,8 @@ pub enum PortMode {
     Irb { vlan: u16 },
     /// The kernel's side (a TAP) of port `phy`: what the kernel sends leaves by `phy` as it is.
     Host { phy: u16 },
+    /// `lo0`: the box's own addresses, on no wire (no I/O; routes to them are local).
+    Loopback,
 }
 
 /// A VLAN's bridge domain.

@@ -634,7 +634,10 @@ impl Control {
             let Some(p) = self.ports[slot].as_mut() else {
                 continue;
             };
-            if matches!(p.mode, PortMode::Irb { .. } | PortMode::Host { .. }) {
+            if matches!(
+                p.mode,
+                PortMode::Irb { .. } | PortMode::Host { .. } | PortMode::Loopback
+            ) {
                 continue;
             }
             let dev = self.system.netdev(&p.name);
@@ -915,15 +918,18 @@ impl Control {
             };
             if let Some(io) = opened.remove(&pp.name) {
                 self.attach(slot, io);
-            } else if matches!(pp.mode, PortMode::Irb { .. }) {
-                // An IRB has no netdev: it is up, and speaks through its VLAN's bridge.
+            } else if matches!(pp.mode, PortMode::Irb { .. } | PortMode::Loopback) {
+                // An IRB has no netdev: it is up, and speaks through its VLAN's bridge. lo0
+                // is up and on no wire (nothing to announce).
                 if let Some(p) = self.ports[usize::from(slot)].as_mut() {
                     let fresh = !p.attached;
                     p.attached = true;
                     p.link_up = true;
                     if fresh {
                         self.rebuild_ifcs();
-                        self.announce(slot);
+                        if pp.mode != PortMode::Loopback {
+                            self.announce(slot);
+                        }
                     }
                 }
             }
@@ -1602,7 +1608,12 @@ impl Control {
     /// on that interface go without (logged).
     fn create_tap(&mut self, slot: u16) {
         let Some(p) = self.port(slot) else { return };
-        if p.tap.is_some() || !matches!(p.mode, PortMode::Routed | PortMode::Irb { .. }) {
+        if p.tap.is_some()
+            || !matches!(
+                p.mode,
+                PortMode::Routed | PortMode::Irb { .. } | PortMode::Loopback
+            )
+        {
             return;
         }
         // A netdev name has no '/': `ge-0/0/0` has the TAP `sv-ge-0-0-0`.

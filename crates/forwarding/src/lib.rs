@@ -309,7 +309,7 @@ fn mac_of(name: &str, d: &Netdev) -> Result<[u8; 6], String> {
 
 /// Interfaces that are a VLAN's routed side, not a netdev: `irb` and its legacy name `vlan`.
 pub(crate) fn no_netdev(name: &str) -> bool {
-    matches!(name, "irb" | "vlan")
+    matches!(name, "irb" | "vlan" | "lo0")
 }
 
 /// What a routed interface contributes: IPv4 and IPv6 addresses and the IP MTU.
@@ -398,6 +398,10 @@ impl Plan {
         };
         let mut candidates: Vec<Route> = Vec::new();
         for i in &cfg.interfaces.interface {
+            if i.name == "lo0" {
+                plan.add_loopback(i, &mut candidates);
+                continue;
+            }
             let Some(r) = routed(i) else {
                 continue;
             };
@@ -485,6 +489,48 @@ impl Plan {
         candidates.sort_by_key(|r| (r.dst, r.len, r.preference));
         plan.routes = candidates;
         Ok(plan)
+    }
+
+    /// `lo0`: the box's own addresses (unit 0), a port with no wire that is always up. Each
+    /// address is a local route (traffic to it is the box's, whatever port it comes in on);
+    /// its host interface `sv-lo0` gives the kernel the addresses, so the box's sockets
+    /// answer on them.
+    fn add_loopback(&mut self, i: &Interface, candidates: &mut Vec<Route>) {
+        if i.disable.0 {
+            return;
+        }
+        let Some(r) = i
+            .unit
+            .iter()
+            .find(|u| u.name == 0)
+            .and_then(|u| routed_unit(i, u))
+        else {
+            return;
+        };
+        let port = self.ports.len() as u16;
+        let all =
+            r.v4.iter()
+                .map(|(a, _)| IpAddr::V4(*a))
+                .chain(r.v6.iter().map(|(a, _)| IpAddr::V6(*a)));
+        for a in all {
+            candidates.push(Route {
+                dst: a,
+                len: if a.is_ipv4() { 32 } else { 128 },
+                target: Target::Local(port),
+                protocol: Protocol::Local,
+                preference: 0,
+            });
+        }
+        self.ports.push(PortPlan {
+            name: i.name.clone(),
+            // Locally administered: the host interface needs one.
+            mac: [0x02, 0x5a, 0x76, 0x6c, 0x6f, 0x30],
+            addrs: r.v4,
+            addrs6: r.v6,
+            inet6: false,
+            mtu: r.mtu.unwrap_or(16_384).min(u32::from(u16::MAX)) as u16,
+            mode: PortMode::Loopback,
+        });
     }
 
     /// Switched ports (unit 0 family ethernet-switching), VLANs with a VLAN ID, and the IRBs
@@ -810,7 +856,10 @@ fn open_new_ports(
 ) -> Result<Vec<Opened>, (String, String)> {
     plan.ports
         .iter()
-        .filter(|p| !attached.contains(&p.name) && !matches!(p.mode, PortMode::Irb { .. }))
+        .filter(|p| {
+            !attached.contains(&p.name)
+                && !matches!(p.mode, PortMode::Irb { .. } | PortMode::Loopback)
+        })
         .map(|p| {
             system
                 .open_port(&p.name)

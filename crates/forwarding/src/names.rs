@@ -149,8 +149,6 @@ pub fn why_absent(name: &str) -> String {
         format!("aggregated Ethernet (LAG) interfaces are not supported yet; {kept}")
     } else if name.starts_with("reth") || name.starts_with("fab") {
         format!("chassis cluster interfaces are not supported; {kept}")
-    } else if name == "lo0" {
-        format!("the loopback interface's addresses are not served yet; {kept}")
     } else if MANAGEMENT.contains(&name) || is_junos_port(name) {
         format!(
             "no netdev is bound to it (savin daemon --interface-map {name}=NETDEV binds one); {kept} and applied when it appears"

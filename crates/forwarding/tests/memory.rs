@@ -588,3 +588,50 @@ fn firewall_filters_count_discard_and_guard_the_box_through_lo0() {
         "{out}"
     );
 }
+
+#[test]
+fn lo0_addresses_are_the_box_s_own_from_every_port() {
+    let mut r = Rig::new();
+    let mut h1 = r.system.add("eth1", R1, 1500);
+    let mut h2 = r.system.add("eth2", R2, 1500);
+    let warnings = r.commit(
+        "interfaces {
+            eth1 { unit 0 { family inet { address 10.1.0.1/24; } } }
+            eth2 { unit 0 { family inet { address 10.2.0.1/24; } } }
+            lo0 { unit 0 { family inet { address 10.255.0.1/32; } } }
+        }",
+    );
+    assert!(warnings.is_empty(), "lo0 is present: {warnings:?}");
+    let terse = r.wait_show(&["show", "interfaces"], &["terse"], |o| o.contains("lo0.0"));
+    assert!(terse.contains("10.255.0.1/32"), "{terse}");
+    let route = r.show(&["show", "route"], &["10.255.0.1"]);
+    assert!(
+        route.contains("10.255.0.1/32") && route.contains("Local"),
+        "{route}"
+    );
+    // The kernel gets the address on the host interface sv-lo0.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !r
+        .system
+        .ip_commands()
+        .iter()
+        .any(|c| c.contains(&"10.255.0.1/32".to_string()) && c.contains(&"sv-lo0".to_string()))
+    {
+        assert!(Instant::now() < deadline, "{:?}", r.system.ip_commands());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Pings to it from either side are the box's to answer.
+    for (port, mac_h, mac_r, src, me) in [
+        (&mut h1, H1, R1, [10, 1, 0, 2], Ipv4Addr::new(10, 1, 0, 1)),
+        (&mut h2, H2, R2, [10, 2, 0, 2], Ipv4Addr::new(10, 2, 0, 1)),
+    ] {
+        let ip = Ipv4Addr::from(src);
+        send(port, &arp_frame(1, BROADCAST, mac_h, ip, [0; 6], me));
+        expect(port, "ARP reply", |f| is_arp(f, 2, ip));
+        send(port, &echo_request(src, [10, 255, 0, 1], mac_r, mac_h));
+        let reply = expect(port, "echo reply from lo0's address", |f| {
+            ipv4_of(f, 1) && f[34] == 0
+        });
+        assert_eq!(reply[26..30], [10, 255, 0, 1]);
+    }
+}

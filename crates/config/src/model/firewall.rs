@@ -240,7 +240,8 @@ pub fn schema() -> Node {
                                 Type::Name,
                             ),
                         ],
-                    ),
+                    )
+                    .oneline(),
                 ],
             ),
         ],
@@ -574,6 +575,29 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                     .chain(&fl.output)
                     .chain(&fl.input_list)
                     .chain(&fl.output_list);
+                let unit = u.name.to_string();
+                let fpath = [
+                    "interfaces",
+                    &ifd.name,
+                    "unit",
+                    &unit,
+                    "family",
+                    fam,
+                    "filter",
+                ];
+                if fam == "inet6"
+                    && (fl.input.is_some()
+                        || fl.output.is_some()
+                        || !fl.input_list.is_empty()
+                        || !fl.output_list.is_empty())
+                {
+                    errors.push(ValidationError::new(
+                        &fpath,
+                        "filter",
+                        "IPv6 firewall filters are not supported yet (family inet filters are)",
+                    ));
+                    continue;
+                }
                 for n in named {
                     let found = if fam == "inet" {
                         fw.inet(n).is_some()
@@ -581,9 +605,8 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                         fw.family.inet6.filter.iter().any(|f| &f.name == n)
                     };
                     if !found {
-                        let unit = u.name.to_string();
                         errors.push(ValidationError::new(
-                            &["interfaces", &ifd.name, "unit", &unit, "family", fam, "filter"],
+                            &fpath,
                             n.clone(),
                             format!("firewall filter '{n}' is not defined under [edit firewall family {fam}]"),
                         ));
