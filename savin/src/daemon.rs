@@ -15,15 +15,29 @@ pub fn run(
     minute_ms: i64,
     // The data plane, with its `--interface-map`; None: the management plane alone.
     dataplane: Option<String>,
+    log_dir: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SAVIN_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+    // `system syslog` files live in LOG_DIR (STATE_DIR/log unless told otherwise).
+    let syslog = savin_syslog::Shared::new(&log_dir.unwrap_or_else(|| state_dir.join("log")));
+    let console = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Colours only on a terminal: a log file (or journald) gets plain lines to grep.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SAVIN_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        );
+    tracing_subscriber::registry()
+        .with(console)
+        // The syslog destinations see notices, warnings and errors (info and above).
+        .with(
+            syslog
+                .layer()
+                .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+        )
         .init();
     std::fs::create_dir_all(&state_dir)
         .with_context(|| format!("creating {}", state_dir.display()))?;
@@ -36,6 +50,9 @@ pub fn run(
     // Subsystems (data plane, routing, security) register here as they arrive.
     let mut subsystems: Vec<Box<dyn savin_config::subsystem::Subsystem>> = Vec::new();
     let mut operational = Vec::new();
+    let logs = savin_syslog::Syslog::new(syslog);
+    operational.push(logs.operational());
+    subsystems.push(Box::new(logs));
     if let Some(map) = dataplane {
         let map = savin_forwarding::names::InterfaceMap::parse(&map)
             .map_err(|e| anyhow::anyhow!("--interface-map: {e}"))?;

@@ -42,6 +42,9 @@ enum Cmd {
         /// ge-0/0/1, ...; Linux names (eth1) work either way.
         #[arg(long, default_value = "")]
         interface_map: String,
+        /// Where `system syslog file` logs are written (default: STATE_DIR/log).
+        #[arg(long)]
+        log_dir: Option<PathBuf>,
     },
     /// The Junos-style CLI: interactive, or `-c 'CMD; CMD'` to run commands and exit.
     Cli {
@@ -70,11 +73,13 @@ fn main() -> std::process::ExitCode {
             minute_ms,
             dataplane,
             interface_map,
+            log_dir,
         } => daemon::run(
             state_dir,
             socket,
             minute_ms,
             (dataplane == "af-packet").then_some(interface_map),
+            log_dir,
         ),
         Cmd::Cli { socket, commands } => {
             let socket = socket

@@ -1049,3 +1049,59 @@ fn groups_are_shown_as_written_and_applied_with_display_inheritance() {
         "{out}"
     );
 }
+
+#[test]
+fn syslog_writes_the_configured_files_and_sends_to_the_configured_host() {
+    let (_tmp, d) = daemon_with_base();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let port = udp.local_addr().unwrap().port();
+    d.ok(&format!(
+        "configure; \
+         set system syslog file messages any notice; \
+         set system syslog file errors-only any error; \
+         set system syslog file commits interactive-commands any; \
+         set system syslog file commits archive size 64k files 3; \
+         set system syslog host 127.0.0.1 any notice; \
+         set system syslog host 127.0.0.1 port {port}; \
+         set system syslog host 127.0.0.1 structured-data; \
+         commit"
+    ));
+    // A commit with the destinations in force: logged as a notice (UI_COMMIT's severity).
+    d.ok("configure; set system host-name logger; commit comment second");
+    let log = d.dir.join("log");
+    let read = |n: &str| std::fs::read_to_string(log.join(n)).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !read("messages").contains("commit complete") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "messages: {:?}",
+            read("messages")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        read("messages").contains(" logger savin["),
+        "{}",
+        read("messages")
+    );
+    assert!(read("commits").contains("commit complete"));
+    assert!(
+        !read("errors-only").contains("commit complete"),
+        "a notice is not an error"
+    );
+    let shown = d.ok("show log messages");
+    assert!(shown.contains("commit complete"), "{shown}");
+    let (ok, out) = d.cli("show log ../savin.sock");
+    assert!(!ok && out.contains("could not resolve file"), "{out}");
+    // The host gets RFC 5424 (structured-data), local7.notice for a commit: <189>1 ...
+    let mut buf = [0u8; 2048];
+    let mut got = String::new();
+    while !got.contains("commit complete") {
+        let (n, _) = udp.recv_from(&mut buf).expect("a syslog datagram");
+        got = String::from_utf8_lossy(&buf[..n]).to_string();
+    }
+    assert!(got.starts_with("<189>1 "), "{got}");
+    assert!(got.contains("facility=\"interactive-commands\""), "{got}");
+}

@@ -24,7 +24,7 @@ const LEVELS: Type = Type::Enum(&[
 ]);
 
 /// Syslog facilities: each is a statement `FACILITY LEVEL;` in a destination.
-const FACILITIES: &[(&str, &str)] = &[
+pub const FACILITIES: &[(&str, &str)] = &[
     ("any", "All facilities"),
     ("authorization", "Authorization system"),
     ("change-log", "Configuration change log"),
@@ -559,6 +559,44 @@ pub struct System {
     pub time_zone: Option<String>,
     #[serde(default)]
     pub name_server: NameServers,
+    #[serde(default)]
+    pub syslog: Syslog,
+}
+
+/// `system syslog`: where the box's messages go.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Syslog {
+    #[serde(default)]
+    pub file: Vec<SyslogDest>,
+    #[serde(default)]
+    pub host: Vec<SyslogDest>,
+    #[serde(default)]
+    pub user: Vec<SyslogDest>,
+    pub source_address: Option<std::net::IpAddr>,
+}
+
+/// A destination: its name (file, host or user) and its statements (`FACILITY LEVEL`,
+/// `structured-data`, `archive`, `port`), read by the syslog subsystem.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SyslogDest {
+    pub name: String,
+    #[serde(flatten)]
+    pub statements: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl SyslogDest {
+    /// The `FACILITY LEVEL` statements.
+    pub fn selections(&self) -> Vec<(&str, &str)> {
+        FACILITIES
+            .iter()
+            .filter_map(|(f, _)| Some((*f, self.statements.get(*f)?.as_str()?)))
+            .collect()
+    }
+
+    pub fn has(&self, flag: &str) -> bool {
+        self.statements.contains_key(flag)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -1,0 +1,480 @@
+//! `system syslog`: the daemon's own events (commits, interfaces, sessions, filters) written to
+//! local files and sent to remote hosts, selected by facility and severity as on Junos.
+//!
+//! The daemon's `tracing` events are the messages: a [`SyslogLayer`] sits beside the console
+//! log and routes each event by the facility its source stands for (commits are
+//! `interactive-commands`, security session logs `security`, filters `firewall`, the rest
+//! `daemon`) and its severity. The [`Syslog`] subsystem swaps the destinations at commit.
+//! Files live in one directory (`STATE_DIR/log` unless the daemon is told otherwise), named as
+//! configured; `archive size S files N` rotates them. Hosts get RFC 3164 datagrams, or RFC
+//! 5424 with `structured-data`.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use savin_config::model::system::SyslogDest;
+use savin_config::model::Config;
+use savin_config::subsystem::{
+    Changes, Message, OpCommand, Operational, PrepareError, Staged, State, Subsystem,
+};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::Layer;
+
+/// Junos severities, most severe first (RFC 5424 numbering: emergency 0 ... info 6).
+const SEVERITIES: &[&str] = &[
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "info",
+];
+
+/// RFC 5424 facility codes of the Junos facilities Savin emits.
+fn facility_code(f: &str) -> u8 {
+    match f {
+        "kernel" => 0,
+        "user" => 1,
+        "daemon" => 3,
+        "authorization" => 4,
+        "interactive-commands" | "change-log" => 23, // local7, as Junos maps them
+        "security" => 13,
+        "firewall" => 22,
+        _ => 3,
+    }
+}
+
+/// A selection's threshold: messages at this severity or more severe pass. `any`: all;
+/// `none`: nothing.
+fn threshold(level: &str) -> Option<usize> {
+    match level {
+        "any" => Some(SEVERITIES.len() - 1),
+        "none" => None,
+        l => SEVERITIES.iter().position(|s| *s == l),
+    }
+}
+
+/// What a destination takes: (facility, threshold) pairs; `any` matches every facility.
+#[derive(Debug, Clone, Default)]
+struct Selection(Vec<(String, Option<usize>)>);
+
+impl Selection {
+    fn of(d: &SyslogDest) -> Selection {
+        Selection(
+            d.selections()
+                .into_iter()
+                .map(|(f, l)| (f.to_string(), threshold(l)))
+                .collect(),
+        )
+    }
+
+    /// Whether a message of `facility` at `severity` goes here. A facility's own statement
+    /// wins over `any` (`any notice; security info;`).
+    fn wants(&self, facility: &str, severity: usize) -> bool {
+        let own = self.0.iter().find(|(f, _)| f == facility);
+        let rule = own.or_else(|| self.0.iter().find(|(f, _)| f == "any"));
+        matches!(rule, Some((_, Some(t))) if severity <= *t)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FileDest {
+    name: String,
+    sel: Selection,
+    structured: bool,
+    /// (bytes, files) for `archive size S files N`.
+    archive: Option<(u64, u32)>,
+}
+
+#[derive(Debug, Clone)]
+struct HostDest {
+    to: SocketAddr,
+    sel: Selection,
+    structured: bool,
+}
+
+/// The destinations in force.
+#[derive(Debug, Clone, Default)]
+pub struct Destinations {
+    files: Vec<FileDest>,
+    hosts: Vec<HostDest>,
+    host_name: String,
+}
+
+fn size(text: &str) -> Result<u64, String> {
+    let (n, m) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    n.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(m))
+        .filter(|n| *n >= 64 << 10)
+        .ok_or_else(|| format!("archive size '{text}': expected 64k to 1g (k, m or g)"))
+}
+
+impl Destinations {
+    /// The destinations `cfg` configures, or what is wrong with them.
+    pub fn from_config(cfg: &Config) -> Result<Destinations, PrepareError> {
+        let sys = &cfg.system;
+        let mut d = Destinations {
+            host_name: sys.host_name.clone().unwrap_or_else(|| "savin".into()),
+            ..Destinations::default()
+        };
+        for f in &sys.syslog.file {
+            if f.name.is_empty()
+                || f.name.contains('/')
+                || f.name.starts_with('.')
+                || f.name.len() > 128
+            {
+                return Err(PrepareError::at(
+                    format!("system syslog file {}", f.name),
+                    "a log file name has no '/' and does not start with '.'",
+                ));
+            }
+            let archive = match f.statements.get("archive") {
+                Some(a) => {
+                    let bytes = match a.get("size").and_then(|s| s.as_str()) {
+                        Some(s) => size(s).map_err(|e| {
+                            PrepareError::at(format!("system syslog file {}", f.name), e)
+                        })?,
+                        None => 128 << 10,
+                    };
+                    let files = a.get("files").and_then(|n| n.as_u64()).unwrap_or(10) as u32;
+                    Some((bytes, files))
+                }
+                None => None,
+            };
+            d.files.push(FileDest {
+                name: f.name.clone(),
+                sel: Selection::of(f),
+                structured: f.has("structured-data"),
+                archive,
+            });
+        }
+        for h in &sys.syslog.host {
+            let addr: IpAddr = h.name.parse().map_err(|_| {
+                PrepareError::at(
+                    format!("system syslog host {}", h.name),
+                    "a syslog host is an address here (Savin does not resolve names yet)",
+                )
+            })?;
+            let port = h
+                .statements
+                .get("port")
+                .and_then(|p| p.as_u64())
+                .unwrap_or(514) as u16;
+            d.hosts.push(HostDest {
+                to: SocketAddr::new(addr, port),
+                sel: Selection::of(h),
+                structured: h.has("structured-data"),
+            });
+        }
+        Ok(d)
+    }
+}
+
+/// Where the layer writes, shared with the subsystem that swaps the destinations.
+#[derive(Clone)]
+pub struct Shared {
+    dest: Arc<RwLock<Arc<Destinations>>>,
+    dir: PathBuf,
+    files: Arc<Mutex<HashMap<String, File>>>,
+    udp: Arc<Option<UdpSocket>>,
+}
+
+impl Shared {
+    /// Files go into `dir` (made when the first one is written).
+    pub fn new(dir: &Path) -> Shared {
+        Shared {
+            dest: Arc::default(),
+            dir: dir.to_path_buf(),
+            files: Arc::default(),
+            udp: Arc::new(
+                UdpSocket::bind("[::]:0")
+                    .or_else(|_| UdpSocket::bind("0.0.0.0:0"))
+                    .ok(),
+            ),
+        }
+    }
+
+    /// The layer to add to the daemon's subscriber.
+    pub fn layer(&self) -> SyslogLayer {
+        SyslogLayer(self.clone())
+    }
+
+    fn set(&self, d: Destinations) {
+        let mut w = self.dest.write().unwrap_or_else(|e| e.into_inner());
+        *w = Arc::new(d);
+        // Files no longer configured are closed.
+        let names: Vec<String> = w.files.iter().map(|f| f.name.clone()).collect();
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|n, _| names.contains(n));
+    }
+
+    fn write_file(&self, f: &FileDest, line: &str) {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self.dir.join(&f.name);
+        if !files.contains_key(&f.name) {
+            let _ = std::fs::create_dir_all(&self.dir);
+            match OpenOptions::new().create(true).append(true).open(&path) {
+                Ok(file) => {
+                    files.insert(f.name.clone(), file);
+                }
+                Err(_) => return,
+            }
+        }
+        let Some(file) = files.get_mut(&f.name) else {
+            return;
+        };
+        let _ = file.write_all(line.as_bytes());
+        if let Some((max, keep)) = f.archive {
+            if file.metadata().map(|m| m.len()).unwrap_or(0) >= max {
+                files.remove(&f.name);
+                rotate(&path, keep);
+            }
+        }
+    }
+
+    /// `show log NAME`.
+    fn read(&self, name: &str) -> Result<String, String> {
+        if name.contains('/') || name.starts_with('.') {
+            return Err(format!("error: could not resolve file: {name}"));
+        }
+        std::fs::read_to_string(self.dir.join(name))
+            .map_err(|_| format!("error: could not resolve file: {name}"))
+    }
+}
+
+/// `messages` → `messages.0.gz`-less Junos-like `messages.0`, `messages.1`, ... keeping `keep`.
+fn rotate(path: &Path, keep: u32) {
+    let name = |i: u32| PathBuf::from(format!("{}.{i}", path.display()));
+    let _ = std::fs::remove_file(name(keep.saturating_sub(1)));
+    for i in (0..keep.saturating_sub(1)).rev() {
+        let _ = std::fs::rename(name(i), name(i + 1));
+    }
+    let _ = std::fs::rename(path, name(0));
+}
+
+/// The facility an event's source stands for.
+fn facility_of(target: &str) -> &'static str {
+    if target.contains("flow_log") || target.starts_with("savin_security") {
+        "security"
+    } else if target.contains("filter") {
+        "firewall"
+    } else if target.starts_with("savin_mgmt") {
+        "interactive-commands"
+    } else {
+        "daemon"
+    }
+}
+
+/// The severity of an event: tracing's levels, with the management plane's info events
+/// (commits, rollbacks) as notices, as Junos logs UI_COMMIT.
+fn severity_of(level: &Level, facility: &str) -> usize {
+    let name = match *level {
+        Level::ERROR => "error",
+        Level::WARN => "warning",
+        Level::INFO if facility == "interactive-commands" => "notice",
+        _ => "info",
+    };
+    SEVERITIES.iter().position(|s| *s == name).unwrap_or(6)
+}
+
+struct Text(String);
+
+impl Visit for Text {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        use std::fmt::Write as _;
+        if field.name() == "message" {
+            let _ = write!(self.0, "{value:?}");
+        } else {
+            let _ = write!(self.0, " {}={value:?}", field.name());
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        use std::fmt::Write as _;
+        if field.name() == "message" {
+            self.0.push_str(value);
+        } else {
+            let _ = write!(self.0, " {}={value}", field.name());
+        }
+    }
+}
+
+/// Routes the daemon's events to the configured destinations.
+pub struct SyslogLayer(Shared);
+
+impl<S: Subscriber> Layer<S> for SyslogLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        if *meta.level() > Level::INFO {
+            return;
+        }
+        let dest = self
+            .0
+            .dest
+            .read()
+            .map(|d| d.clone())
+            .unwrap_or_else(|e| e.into_inner().clone());
+        if dest.files.is_empty() && dest.hosts.is_empty() {
+            return;
+        }
+        let facility = facility_of(meta.target());
+        let severity = severity_of(meta.level(), facility);
+        let mut text = Text(String::new());
+        event.record(&mut text);
+        let msg = text.0.replace(['\n', '\r'], " ");
+        let now = chrono::Utc::now();
+        let pid = std::process::id();
+        let pri = u32::from(facility_code(facility)) * 8 + severity as u32;
+        let bsd = format!(
+            "{} {} savin[{pid}]: {msg}",
+            now.format("%b %e %H:%M:%S"),
+            dest.host_name
+        );
+        let rfc5424 = format!(
+            "<{pri}>1 {} {} savin {pid} - [savin@2636 facility=\"{facility}\"] {msg}",
+            now.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            dest.host_name
+        );
+        for f in &dest.files {
+            if f.sel.wants(facility, severity) {
+                let line = if f.structured { &rfc5424 } else { &bsd };
+                self.0.write_file(f, &format!("{line}\n"));
+            }
+        }
+        if let Some(udp) = self.0.udp.as_ref() {
+            for h in &dest.hosts {
+                if h.sel.wants(facility, severity) {
+                    let body = if h.structured {
+                        rfc5424.clone()
+                    } else {
+                        format!("<{pri}>{bsd}")
+                    };
+                    let to = match h.to {
+                        SocketAddr::V4(a) => {
+                            SocketAddr::new(IpAddr::V6(a.ip().to_ipv6_mapped()), a.port())
+                        }
+                        v6 => v6,
+                    };
+                    if udp.send_to(body.as_bytes(), to).is_err() {
+                        let _ = udp.send_to(body.as_bytes(), h.to);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `system syslog` subsystem: new destinations at each commit.
+pub struct Syslog(Shared);
+
+impl Syslog {
+    pub fn new(shared: Shared) -> Syslog {
+        Syslog(shared)
+    }
+
+    pub fn operational(&self) -> Arc<dyn Operational> {
+        Arc::new(ShowLog(self.0.clone()))
+    }
+}
+
+struct Apply(Shared, Destinations);
+
+impl Staged for Apply {
+    fn apply(self: Box<Self>) -> Result<(), String> {
+        self.0.set(self.1);
+        Ok(())
+    }
+}
+
+impl Subsystem for Syslog {
+    fn name(&self) -> &'static str {
+        "syslog"
+    }
+
+    fn hierarchies(&self) -> &'static [&'static str] {
+        &["system"]
+    }
+
+    fn prepare(
+        &mut self,
+        _old: &Config,
+        new: &Config,
+        _changed: &Changes,
+    ) -> Result<Box<dyn Staged>, PrepareError> {
+        Ok(Box::new(Apply(
+            self.0.clone(),
+            Destinations::from_config(new)?,
+        )))
+    }
+}
+
+/// `show log NAME`: a log file's lines.
+struct ShowLog(Shared);
+
+const COMMANDS: &[OpCommand] = &[(&["show", "log"], "Show contents of a log file")];
+
+impl Operational for ShowLog {
+    fn commands(&self) -> &'static [OpCommand] {
+        COMMANDS
+    }
+
+    fn run(&self, _command: &[&str], args: &[String]) -> Result<Box<dyn State>, String> {
+        match args {
+            [name] => Ok(Box::new(Message(self.0.read(name)?))),
+            [] => Err("syntax error: show log NAME".into()),
+            [_, extra, ..] => Err(format!("syntax error: unexpected '{extra}'")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_facility_s_own_statement_wins_over_any() {
+        let s = Selection(vec![
+            ("any".into(), threshold("notice")),
+            ("security".into(), threshold("info")),
+            ("firewall".into(), threshold("none")),
+        ]);
+        assert!(s.wants("daemon", 4)); // warning
+        assert!(!s.wants("daemon", 6)); // info
+        assert!(s.wants("security", 6));
+        assert!(!s.wants("firewall", 0));
+    }
+
+    #[test]
+    fn archives_rotate_keeping_the_count_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("messages");
+        for i in 0..4 {
+            std::fs::write(&p, format!("{i}")).unwrap();
+            rotate(&p, 2);
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("messages.0")).unwrap(),
+            "3"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("messages.1")).unwrap(),
+            "2"
+        );
+        assert!(!dir.path().join("messages.2").exists());
+    }
+}
