@@ -97,11 +97,66 @@ impl Configuration {
                 format!("internal error: schema and typed model disagree: {e}"),
             )]
         })?;
-        let errors = typed.validate();
+        // What Savin cannot do yet comes first: it is why a loaded configuration stops, and
+        // the checks of related statements (a vlan-id without vlan-tagging, next to an
+        // unsupported flexible-vlan-tagging) only follow from it.
+        let mut errors = Vec::new();
+        unsupported(&root, schema::root(), &mut Vec::new(), &mut errors);
+        errors.extend(typed.validate());
         if errors.is_empty() {
             Ok(typed)
         } else {
             Err(errors)
+        }
+    }
+}
+
+/// Statements the schema accepts that Savin cannot carry out yet, in use (active) in `block`:
+/// each one a commit error naming it and why.
+fn unsupported(
+    block: &Block,
+    node: &schema::Node,
+    path: &mut Vec<String>,
+    errors: &mut Vec<ValidationError>,
+) {
+    use tree::Item;
+    for (idx, item) in &block.items {
+        let child = &node.children()[*idx];
+        if item.meta().is_some_and(|m| m.inactive) {
+            continue;
+        }
+        if let Some(why) = child.unsupported {
+            let p: Vec<&str> = path.iter().map(String::as_str).collect();
+            errors.push(ValidationError::new(
+                &p,
+                child.name,
+                format!("not supported by Savin yet: {why}"),
+            ));
+            continue;
+        }
+        match item {
+            Item::Block(b) => {
+                path.push(child.name.to_string());
+                unsupported(b, child, path, errors);
+                path.pop();
+            }
+            Item::List(entries) => {
+                for (k, b) in entries.iter() {
+                    if b.meta.inactive {
+                        continue;
+                    }
+                    if !child.is_bare_list() {
+                        path.push(child.name.to_string());
+                    }
+                    path.push(k.to_string());
+                    unsupported(b, child, path, errors);
+                    path.pop();
+                    if !child.is_bare_list() {
+                        path.pop();
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }

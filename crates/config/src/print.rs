@@ -246,6 +246,10 @@ fn json_inner(block: &Block, node: &Node, meta: bool, skip_inactive: bool) -> Js
         if skip_inactive && item.meta().is_some_and(|m| m.inactive) {
             continue;
         }
+        // The typed view has no place for what Savin keeps without effect (or cannot do).
+        if skip_inactive && child.untyped() {
+            continue;
+        }
         match item {
             Item::Block(b) => {
                 obj.insert(name, json_inner(b, child, meta, skip_inactive));

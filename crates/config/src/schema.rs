@@ -22,6 +22,13 @@ pub struct Node {
     /// A list whose entries hold one inner list are printed merged with it, as Junos prints
     /// policy contexts: `from-zone trust to-zone untrust {`.
     pub merged: bool,
+    /// Accepted, kept and shown, but a commit that uses it fails with this reason: a
+    /// statement of a supported hierarchy that Savin cannot carry out yet (a LAG, MPLS), so
+    /// a saved configuration loads and says plainly what stops it.
+    pub unsupported: Option<&'static str>,
+    /// Accepted, kept and shown, with no effect in Savin (`speed`, `chassis fpc`): left out
+    /// of the typed view, as unsupported statements are.
+    pub no_effect: bool,
 }
 
 #[derive(Debug)]
@@ -81,6 +88,23 @@ impl Node {
     pub fn excludes(mut self, names: &'static [&'static str]) -> Node {
         self.excludes = names;
         self
+    }
+
+    /// Marks the statement as not supported yet: a commit that uses it fails with `why`.
+    pub fn unsupported(mut self, why: &'static str) -> Node {
+        self.unsupported = Some(why);
+        self
+    }
+
+    /// Marks the statement as kept and shown with no effect in Savin.
+    pub fn no_effect(mut self) -> Node {
+        self.no_effect = true;
+        self
+    }
+
+    /// Whether the typed view leaves this statement out.
+    pub fn untyped(&self) -> bool {
+        self.no_effect || self.unsupported.is_some()
     }
 
     /// Prints single-statement entries of this list on one line.
@@ -178,6 +202,8 @@ pub fn container(name: &'static str, help: &'static str, children: Vec<Node>) ->
         excludes: &[],
         oneline: false,
         merged: false,
+        unsupported: None,
+        no_effect: false,
     }
 }
 
@@ -195,6 +221,8 @@ pub fn list(name: &'static str, help: &'static str, key: Type, children: Vec<Nod
         excludes: &[],
         oneline: false,
         merged: false,
+        unsupported: None,
+        no_effect: false,
     }
 }
 
@@ -206,6 +234,8 @@ pub fn leaf(name: &'static str, help: &'static str, ty: Type) -> Node {
         excludes: &[],
         oneline: false,
         merged: false,
+        unsupported: None,
+        no_effect: false,
     }
 }
 
@@ -217,6 +247,8 @@ pub fn flag(name: &'static str, help: &'static str) -> Node {
         excludes: &[],
         oneline: false,
         merged: false,
+        unsupported: None,
+        no_effect: false,
     }
 }
 
@@ -228,6 +260,8 @@ pub fn leaf_list(name: &'static str, help: &'static str, ty: Type) -> Node {
         excludes: &[],
         oneline: false,
         merged: false,
+        unsupported: None,
+        no_effect: false,
     }
 }
 

@@ -720,3 +720,67 @@ firewall {
         assert!(e.iter().any(|e| e.contains(want)), "{bad}: {e:?}");
     }
 }
+
+#[test]
+fn statements_kept_without_effect_load_and_those_savin_cannot_do_say_so_at_commit() {
+    // Kept, shown, no effect: chassis port speeds, link speed, hold-time, forwarding-table
+    // knobs, system processes.
+    let ok = "\
+chassis {
+    aggregated-devices {
+        ethernet {
+            device-count 4;
+        }
+    }
+    fpc 0 {
+        pic 0 {
+            port 0 {
+                speed 10g;
+            }
+        }
+    }
+}
+interfaces {
+    ge-0/0/0 {
+        speed 1g;
+        hold-time up 100 down 200;
+        unit 0 {
+            family inet {
+                address 192.0.2.1/24 {
+                    primary;
+                }
+            }
+        }
+    }
+}
+routing-options {
+    forwarding-table {
+        ecmp-fast-reroute;
+    }
+}
+";
+    let c = Configuration::parse(ok, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    assert!(
+        c.to_curly().contains("                speed 10g;"),
+        "shown as written"
+    );
+    assert_eq!(errors(ok), Vec::<String>::new());
+    // Accepted in the configuration, refused at commit with the reason, first of all errors.
+    for (text, want) in [
+        ("interfaces { ge-0/0/1 { flexible-vlan-tagging; unit 5 { vlan-id 5; } } }", "[edit interfaces ge-0/0/1]\n  'flexible-vlan-tagging'\n    not supported by Savin yet: flexible-vlan-tagging"),
+        ("interfaces { ge-0/0/1 { gigether-options { 802.3ad ae0; } } }", "aggregated Ethernet (LAG, LACP)"),
+        ("interfaces { ge-0/0/1 { unit 0 { family mpls; } } }", "[edit interfaces ge-0/0/1 unit 0 family]\n  'mpls'"),
+        ("routing-options { forwarding-table { export load-balance; } }", "routing policy"),
+        ("chassis { cluster { reth-count 2; } }", "chassis cluster"),
+    ] {
+        assert!(Configuration::parse(text, None).is_ok(), "{text} loads");
+        let e = errors(text);
+        assert!(e[0].contains(want), "{text}: {e:?}");
+    }
+    // An inactive unsupported statement is no obstacle.
+    assert_eq!(
+        errors("interfaces { ge-0/0/1 { inactive: flexible-vlan-tagging; } }"),
+        Vec::<String>::new()
+    );
+}

@@ -9,6 +9,8 @@ use crate::schema::{container, flag, leaf, leaf_list, list, Node};
 use crate::value::{Type, UNIT_MAX};
 
 const VLAN_ID: Type = Type::Uint { min: 1, max: 4094 };
+/// A unit's VLAN ID: 0 too (priority-tagged frames), as an MX takes it.
+const UNIT_VLAN_ID: Type = Type::Uint { min: 0, max: 4094 };
 
 /// `family inet|inet6 mtu`: the protocol MTU (Junos: the IP packet size, without the
 /// Ethernet header that the interface `mtu` counts).
@@ -72,9 +74,19 @@ fn ifd_children() -> Vec<Node> {
             "address",
             "Interface address/destination prefix",
             ty,
-            vec![],
+            vec![
+                flag("primary", "Candidate for primary address in system").no_effect(),
+                flag("preferred", "Preferred address on interface").no_effect(),
+                leaf(
+                    "virtual-gateway-address",
+                    "Virtual gateway IP address (EVPN anycast gateway)",
+                    Type::Ip,
+                )
+                .unsupported("virtual gateway addresses (EVPN)"),
+            ],
         )
     };
+    let lag = "aggregated Ethernet (LAG, LACP)";
     {
         {
             vec![
@@ -89,6 +101,113 @@ fn ifd_children() -> Vec<Node> {
                     },
                 ),
                 flag("vlan-tagging", "802.1Q VLAN tagging support"),
+                flag(
+                    "flexible-vlan-tagging",
+                    "Support for no tagging, or single and double 802.1q VLAN tagging",
+                )
+                .unsupported("flexible-vlan-tagging (use vlan-tagging)"),
+                leaf(
+                    "encapsulation",
+                    "Physical link-layer encapsulation",
+                    Type::Name,
+                )
+                .unsupported("interface encapsulations other than Ethernet"),
+                leaf(
+                    "speed",
+                    "Link speed (the netdev negotiates its own)",
+                    Type::Name,
+                )
+                .no_effect(),
+                container(
+                    "hold-time",
+                    "Hold time for link up and link down",
+                    vec![
+                        leaf(
+                            "up",
+                            "Link-up hold time (milliseconds)",
+                            Type::Uint {
+                                min: 0,
+                                max: 4_294_967,
+                            },
+                        ),
+                        leaf(
+                            "down",
+                            "Link-down hold time (milliseconds)",
+                            Type::Uint {
+                                min: 0,
+                                max: 4_294_967,
+                            },
+                        ),
+                    ],
+                )
+                .no_effect(),
+                flag("traps", "Enable SNMP notifications on state changes").no_effect(),
+                flag("no-traps", "Disable SNMP notifications on state changes").no_effect(),
+                container(
+                    "gigether-options",
+                    "Gigabit Ethernet interface-specific options",
+                    vec![leaf("802.3ad", "Aggregated Ethernet bundle", Type::Name)],
+                )
+                .unsupported(lag),
+                container(
+                    "ether-options",
+                    "Ethernet interface-specific options",
+                    vec![leaf("802.3ad", "Aggregated Ethernet bundle", Type::Name)],
+                )
+                .unsupported(lag),
+                container(
+                    "aggregated-ether-options",
+                    "Aggregated Ethernet interface-specific options",
+                    vec![
+                        leaf(
+                            "minimum-links",
+                            "Minimum number of aggregated links",
+                            Type::Uint { min: 1, max: 64 },
+                        ),
+                        container(
+                            "lacp",
+                            "Link Aggregation Control Protocol configuration",
+                            vec![
+                                flag("active", "Transmit packets actively"),
+                                flag("passive", "Transmit packets only when the peer does"),
+                                leaf(
+                                    "periodic",
+                                    "Timer interval for periodic transmission of LACP packets",
+                                    Type::Enum(&["fast", "slow"]),
+                                ),
+                                leaf(
+                                    "system-id",
+                                    "Node's System ID, encoded as a MAC address",
+                                    Type::Name,
+                                ),
+                                leaf(
+                                    "admin-key",
+                                    "Node's administrative key",
+                                    Type::Uint { min: 0, max: 65535 },
+                                ),
+                                container(
+                                    "hold-time",
+                                    "Configure hold time for component interfaces",
+                                    vec![leaf(
+                                        "up",
+                                        "Hold time for component interface up",
+                                        Type::Uint { min: 0, max: 6000 },
+                                    )],
+                                ),
+                            ],
+                        ),
+                    ],
+                )
+                .unsupported(lag),
+                container(
+                    "esi",
+                    "ESI configuration of interface",
+                    vec![
+                        flag("all-active", "All-Active mode"),
+                        flag("single-active", "Single-Active mode"),
+                    ],
+                )
+                .unsupported("EVPN Ethernet segments"),
                 leaf(
                     "native-vlan-id",
                     "Virtual LAN identifier for untagged frames",
@@ -106,8 +225,12 @@ fn ifd_children() -> Vec<Node> {
                         leaf(
                             "vlan-id",
                             "Virtual LAN identifier value for 802.1q VLAN tags",
-                            VLAN_ID,
+                            UNIT_VLAN_ID,
                         ),
+                        leaf("mac", "Hardware MAC address", Type::Name)
+                            .unsupported("a logical interface's own MAC address"),
+                        flag("traps", "Enable SNMP notifications on state changes").no_effect(),
+                        flag("no-traps", "Disable SNMP notifications on state changes").no_effect(),
                         container(
                             "family",
                             "Protocol family",
@@ -119,6 +242,9 @@ fn ifd_children() -> Vec<Node> {
                                         address(Type::Ipv4IfAddr),
                                         family_mtu(),
                                         super::firewall::unit_filter(),
+                                        container("dhcp", "Configure DHCP client", vec![])
+                                            .presence()
+                                            .unsupported("a DHCP client on an interface"),
                                     ],
                                 )
                                 .presence(),
@@ -150,9 +276,24 @@ fn ifd_children() -> Vec<Node> {
                                                 Type::Ref(&["vlans", "vlan"]),
                                             )],
                                         ),
+                                        leaf("storm-control", "Storm control profile", Type::Name)
+                                            .unsupported("storm control"),
                                     ],
                                 )
                                 .presence(),
+                                container("mpls", "MPLS parameters", vec![family_mtu()])
+                                    .presence()
+                                    .unsupported("MPLS"),
+                                container(
+                                    "iso",
+                                    "OSI ISO protocol parameters",
+                                    vec![
+                                        list("address", "Interface address", Type::Name, vec![]),
+                                        family_mtu(),
+                                    ],
+                                )
+                                .presence()
+                                .unsupported("IS-IS (family iso)"),
                             ],
                         )
                         .flatten(),

@@ -5,6 +5,7 @@
 //! typed struct and `validate()`, and one line in each function below.
 
 pub mod applications;
+pub mod chassis;
 pub mod firewall;
 pub mod interfaces;
 pub mod nat;
@@ -55,6 +56,7 @@ pub fn schema() -> Vec<Node> {
 fn hierarchies() -> Vec<Node> {
     vec![
         system::schema(),
+        chassis::schema(),
         interfaces::schema(),
         vlans::schema(),
         routing_options::schema(),

@@ -29,6 +29,24 @@ pub fn schema() -> Node {
                 Type::Enum(&["inet6.0"]),
                 vec![static_routes(true)],
             ),
+            container(
+                "forwarding-table",
+                "Forwarding table parameters",
+                vec![
+                    crate::schema::leaf_list("export", "Export policy (policy-options)", Type::Name)
+                        .unsupported("routing policy (policy-options): Savin balances over equal-cost next hops without one"),
+                    crate::schema::flag("ecmp-fast-reroute", "Fast reroute on an equal-cost member's failure")
+                        .no_effect(),
+                    crate::schema::container(
+                        "chained-composite-next-hop",
+                        "Chained composite next hops",
+                        vec![],
+                    )
+                    .presence()
+                    .no_effect(),
+                ],
+            )
+            .no_effect(),
         ],
     )
 }

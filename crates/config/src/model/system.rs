@@ -63,6 +63,19 @@ fn destination() -> Vec<Node> {
     v
 }
 
+/// `traceoptions { file NAME; flag F; }`, as most Junos hierarchies have it.
+pub fn traceoptions() -> Node {
+    container(
+        "traceoptions",
+        "Trace options",
+        vec![
+            list("file", "Trace file", Type::Name, vec![]).oneline(),
+            list("flag", "Tracing parameters", Type::Name, vec![]).oneline(),
+        ],
+    )
+    .no_effect()
+}
+
 fn ssh_keys() -> Vec<Node> {
     vec![
         leaf(
@@ -90,6 +103,12 @@ fn ssh_keys() -> Vec<Node> {
         list(
             "ssh-ed25519",
             "Secure shell (ssh) EdDSA public key string",
+            Type::Text,
+            vec![],
+        ),
+        list(
+            "ssh-dsa",
+            "Secure shell (ssh) DSA public key string",
             Type::Text,
             vec![],
         ),
@@ -252,6 +271,57 @@ fn services() -> Node {
                 ],
             )
             .presence(),
+            container(
+                "extension-service",
+                "JET extension service",
+                vec![
+                    container(
+                        "request-response",
+                        "Request-response session options",
+                        vec![container(
+                            "grpc",
+                            "gRPC service",
+                            vec![
+                                container("clear-text", "Clear text gRPC", vec![port()]).presence(),
+                                container(
+                                    "ssl",
+                                    "SSL gRPC",
+                                    vec![
+                                        port(),
+                                        leaf_list(
+                                            "local-certificate",
+                                            "Local certificate",
+                                            Type::Name,
+                                        ),
+                                    ],
+                                )
+                                .presence(),
+                                leaf("routing-instance", "Routing instance", Type::Name),
+                                flag("skip-authentication", "Skip authentication"),
+                            ],
+                        )],
+                    ),
+                    container(
+                        "notification",
+                        "Notification session options",
+                        vec![
+                            port(),
+                            container(
+                                "allow-clients",
+                                "Clients allowed",
+                                vec![leaf_list("address", "Client address", Type::Name)],
+                            ),
+                        ],
+                    ),
+                    traceoptions(),
+                ],
+            )
+            .unsupported(
+                "JET gRPC and notification services (Savin's API is NETCONF and its own socket)",
+            ),
+            container("outbound-ssh", "Initiate outbound SSH connection", vec![])
+                .presence()
+                .unsupported("outbound SSH"),
             container("telnet", "Allow telnet login", limits()).presence(),
             container("ftp", "Allow FTP file transfers", limits()).presence(),
             container("finger", "Allow finger requests", limits()).presence(),
@@ -380,6 +450,7 @@ fn login() -> Node {
                         },
                     ),
                     leaf("class", "Login class", Type::Name),
+                    leaf("shell", "User's login shell", Type::Name),
                     container("authentication", "Authentication method", ssh_keys()),
                 ],
             ),
@@ -544,6 +615,149 @@ pub fn schema() -> Node {
                 Type::Uint { min: 0, max: 49 },
             ),
             flag("no-redirects", "Disable ICMP redirects"),
+            flag("debugger-on-panic", "Enter the debugger on a kernel panic").no_effect(),
+            flag("debugger-on-break", "Enter the debugger on a break").no_effect(),
+            flag("dump-on-panic", "Dump core on a kernel panic").no_effect(),
+            list(
+                "radius-server",
+                "RADIUS server configuration",
+                Type::Ip,
+                vec![
+                    leaf("secret", "Shared secret with the server", Type::Text),
+                    leaf(
+                        "port",
+                        "RADIUS server authentication port number",
+                        Type::Uint { min: 1, max: 65535 },
+                    ),
+                    leaf(
+                        "source-address",
+                        "Use specified address as source address",
+                        Type::Ip,
+                    ),
+                ],
+            )
+            .unsupported("RADIUS authentication (the host's PAM does logins)"),
+            list(
+                "tacplus-server",
+                "TACACS+ server configuration",
+                Type::Ip,
+                vec![
+                    leaf("secret", "Shared secret with the server", Type::Text),
+                    leaf(
+                        "source-address",
+                        "Use specified address as source address",
+                        Type::Ip,
+                    ),
+                ],
+            )
+            .unsupported("TACACS+ authentication (the host's PAM does logins)"),
+            container(
+                "processes",
+                "Process control (Savin's are its own threads)",
+                [
+                    "routing",
+                    "ntp",
+                    "management",
+                    "watchdog",
+                    "snmp",
+                    "inet-process",
+                    "mib-process",
+                    "dhcp-service",
+                ]
+                .into_iter()
+                .map(|p| {
+                    container(
+                        p,
+                        "A Junos process",
+                        vec![
+                            flag("enable", "Enable process"),
+                            flag("disable", "Disable process"),
+                        ],
+                    )
+                    .oneline()
+                })
+                .collect(),
+            )
+            .no_effect(),
+            container(
+                "scripts",
+                "Scripting mechanisms",
+                vec![
+                    leaf(
+                        "language",
+                        "Scripting language",
+                        Type::Enum(&["python", "python3", "none"]),
+                    ),
+                    container(
+                        "op",
+                        "Operation scripts",
+                        vec![list("file", "Script file", Type::Name, vec![])],
+                    ),
+                    container(
+                        "commit",
+                        "Commit-time scripts",
+                        vec![list("file", "Script file", Type::Name, vec![])],
+                    ),
+                    container(
+                        "snmp",
+                        "SNMP scripts",
+                        vec![
+                            list(
+                                "file",
+                                "Script file",
+                                Type::Name,
+                                vec![leaf_list("oid", "OID", Type::Name)],
+                            ),
+                            traceoptions(),
+                        ],
+                    ),
+                ],
+            )
+            .unsupported("op, commit and SNMP scripts"),
+            container(
+                "extensions",
+                "Configuration for extensions to JUNOS",
+                vec![
+                    container(
+                        "providers",
+                        "Extension providers and their licences",
+                        vec![list(
+                            "provider",
+                            "Provider",
+                            Type::Name,
+                            vec![list(
+                                "license-type",
+                                "License type",
+                                Type::Name,
+                                vec![leaf_list(
+                                    "deployment-scope",
+                                    "Deployment scope",
+                                    Type::Name,
+                                )],
+                            )],
+                        )
+                        .bare()],
+                    ),
+                    container(
+                        "extension-service",
+                        "Extension service configuration",
+                        vec![container(
+                            "application",
+                            "Application configuration",
+                            vec![list(
+                                "file",
+                                "Application file",
+                                Type::Name,
+                                vec![
+                                    flag("daemonize", "Run as a daemon"),
+                                    leaf("username", "User to run as", Type::Name),
+                                ],
+                            )],
+                        )],
+                    ),
+                ],
+            )
+            .unsupported("on-box extension applications (JET)"),
             flag("no-redirects-ipv6", "Disable IPv6 ICMP redirects"),
         ],
     )
