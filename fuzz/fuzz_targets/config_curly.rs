@@ -1,5 +1,6 @@
 //! The curly-brace parser never panics, and whatever it accepts prints and parses back to
-//! the same configuration.
+//! the same configuration; checking it, expanding its groups and compiling its filters never
+//! panic either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,5 +16,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again, c, "round trip changed the configuration:\n{printed}");
         let _ = c.to_json();
         let _ = c.typed();
+        // The commit checks, groups and ranges expanded, and the firewall compile: what a
+        // commit of hostile text runs.
+        if let Ok(t) = c.check() {
+            let _ = savin_filter::compile(&t);
+        }
+        let _ = c.expanded();
     }
 });

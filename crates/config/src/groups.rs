@@ -143,6 +143,7 @@ pub fn expand<'a>(root: &'a Block, root_node: &'static Node) -> Result<Cow<'a, B
         _ => None,
     };
     let ctx = Ctx {
+        added: std::cell::Cell::new(0),
         groups: groups.as_ref(),
         gnode,
     };
@@ -167,13 +168,30 @@ fn mentions_apply_groups(block: &Block, node: &Node) -> bool {
     })
 }
 
+/// The most statements groups may add to one configuration: hostile text (a large group
+/// applied under every entry of a large list) must not grow without bound.
+pub const MAX_INHERITED: usize = 2_000_000;
+
 struct Ctx<'g> {
+    /// Statements inherited so far (see [`MAX_INHERITED`]).
+    added: std::cell::Cell<usize>,
     groups: Option<&'g Entries>,
     /// The list of groups (`groups NAME`): its children are the hierarchies.
     gnode: &'static Node,
 }
 
 impl<'g> Ctx<'g> {
+    fn count(&self) -> Result<(), String> {
+        let n = self.added.get() + 1;
+        self.added.set(n);
+        if n > MAX_INHERITED {
+            return Err(format!(
+                "apply-groups: the groups add more than {MAX_INHERITED} statements"
+            ));
+        }
+        Ok(())
+    }
+
     /// The blocks of group `name` at `path` (several when patterns match), most specific
     /// first: the entry with the key itself, then the patterns in the group's order.
     fn navigate(&self, name: &'g str, path: &[PathStep]) -> Result<Vec<Source<'g>>, String> {
@@ -250,6 +268,7 @@ impl<'g> Ctx<'g> {
                 Kind::Leaf(_) | Kind::Flag | Kind::LeafList(_) => {
                     if target.items.get(&ci).is_none() {
                         if let Some((_, item, _)) = here.first() {
+                            self.count()?;
                             target.items.insert(ci, (*item).clone());
                         }
                     }
@@ -298,6 +317,7 @@ impl<'g> Ctx<'g> {
                     };
                     for k in added {
                         if entries.get(&k).is_none() {
+                            self.count()?;
                             entries.insert(k, Block::default());
                         }
                     }

@@ -7,6 +7,10 @@ use crate::schema::Node;
 use crate::tree::{Block, Entries, Item};
 use crate::value::{is_junos_port, Value};
 
+/// The most interfaces the ranges of one configuration may stand for (hostile text must not
+/// make millions).
+pub const MAX_MEMBERS: usize = 16_384;
+
 /// Whether the configuration has an interface range.
 pub fn present(root: &Block, root_node: &Node) -> bool {
     locate(root_node).is_some_and(|(ii, ri, _)| {
@@ -46,6 +50,7 @@ pub fn apply(root: &mut Block, root_node: &'static Node) -> Result<(), String> {
     };
     let member_i = child(range_node, "member");
     let mrange_i = child(range_node, "member-range");
+    let mut total = 0usize;
     for (name, range) in ranges.iter() {
         if range.meta.inactive {
             continue;
@@ -59,6 +64,11 @@ pub fn apply(root: &mut Block, root_node: &'static Node) -> Result<(), String> {
             for (k, b) in m.iter() {
                 if !b.meta.inactive {
                     members.extend(member_names(&k.to_plain(), &configured)?);
+                    if members.len() > MAX_MEMBERS {
+                        return Err(format!(
+                            "interface-range {name}: more than {MAX_MEMBERS} member interfaces"
+                        ));
+                    }
                 }
             }
         }
@@ -79,6 +89,17 @@ pub fn apply(root: &mut Block, root_node: &'static Node) -> Result<(), String> {
                     format!("interface-range {name}: member-range {k} to {to}: {e}")
                 })?);
             }
+        }
+        if members.len() > MAX_MEMBERS {
+            return Err(format!(
+                "interface-range {name}: more than {MAX_MEMBERS} member interfaces"
+            ));
+        }
+        total += members.len();
+        if total > MAX_MEMBERS {
+            return Err(format!(
+                "interface ranges: more than {MAX_MEMBERS} member interfaces in all"
+            ));
         }
         let stated = [member_i, mrange_i]
             .iter()

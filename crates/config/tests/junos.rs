@@ -784,3 +784,14 @@ routing-options {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn ranges_and_groups_cannot_grow_a_configuration_without_bound() {
+    let members: String = (0..6)
+        .map(|i| format!("member \"ge-{i}/0/[0-4095]\"; "))
+        .collect();
+    let e = errors(&format!(
+        "interfaces {{ interface-range r {{ {members} mtu 1500; }} }}"
+    ));
+    assert!(e[0].contains("more than 16384 member interfaces"), "{e:?}");
+}
