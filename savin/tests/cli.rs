@@ -618,7 +618,7 @@ fn completion_and_help_come_from_the_schema() {
     assert!(c.exec("configure").unwrap().ok);
     assert_eq!(
         words(&mut c, "set interfaces eth1 unit 0 family "),
-        ["ethernet-switching", "inet", "inet6"]
+        ["ethernet-switching", "inet", "inet6", "iso", "mpls"]
     );
     assert_eq!(words(&mut c, "set interfaces e"), ["eth1", "eth2"]);
     assert_eq!(
