@@ -85,6 +85,8 @@ pub struct Term {
     pub count: Option<u32>,
     /// Index into the filter set's policers.
     pub policer: Option<u32>,
+    /// `log` or `syslog`: the packet goes into the firewall log (`show firewall log`).
+    pub log: bool,
     /// The term's classifier rules: `rules[first..end]` of the filter.
     pub rules: (usize, usize),
 }
@@ -461,6 +463,7 @@ fn term(
         action,
         count,
         policer,
+        log: th.log.0 || th.syslog.0,
         rules: (first, rules.len()),
     })
 }

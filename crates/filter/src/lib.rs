@@ -7,4 +7,4 @@ pub mod compile;
 pub mod stage;
 
 pub use compile::{compile, Action, FilterSpec, PolicerSpec};
-pub use stage::{FilterStage, FilterStats, FilterTables};
+pub use stage::{FilterStage, FilterStats, FilterTables, LogEntry, LOG_SIZE};

@@ -72,12 +72,52 @@ impl FilterTables {
 }
 
 /// What the worker publishes: per counter (packets, bytes), per policer the (packets, bytes)
-/// it found out of spec, for the tables of `generation`.
+/// it found out of spec, for the tables of `generation`, and the firewall log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterStats {
     pub generation: u64,
     pub counters: Vec<(u64, u64)>,
     pub policed: Vec<(u64, u64)>,
+    /// The last [`LOG_SIZE`] packets of `log` terms, oldest first once it wrapped (`log_next`
+    /// is where the next goes).
+    pub log: Vec<LogEntry>,
+    pub log_next: usize,
+}
+
+/// Packets the firewall log keeps (a ring, as the PFE's).
+pub const LOG_SIZE: usize = 256;
+
+/// A packet a `log` term matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEntry {
+    pub time_ms: u64,
+    pub filter: u32,
+    /// 'A' accepted, 'D' discarded, 'R' rejected.
+    pub action: u8,
+    pub in_port: u16,
+    pub proto: u8,
+    pub src: u32,
+    pub dst: u32,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+impl FilterStats {
+    /// The log, oldest first.
+    pub fn log_in_order(&self) -> Vec<LogEntry> {
+        let (a, b) = self.log.split_at(self.log_next.min(self.log.len()));
+        b.iter().chain(a).copied().collect()
+    }
+
+    fn push_log(&mut self, e: LogEntry) {
+        if self.log.len() < LOG_SIZE {
+            self.log.push(e);
+            self.log_next = self.log.len() % LOG_SIZE;
+        } else {
+            self.log[self.log_next] = e;
+            self.log_next = (self.log_next + 1) % LOG_SIZE;
+        }
+    }
 }
 
 /// A token bucket in bytes, refilled by elapsed microseconds.
@@ -180,16 +220,34 @@ impl FilterStage {
                     c.0 += 1;
                     c.1 += u64::from(pkt.len);
                 }
+                let mut action = term.action;
                 if let Some(p) = term.policer {
                     if !self.conform(p as usize, pkt.len, tables) {
                         let c = &mut self.stats.policed[p as usize];
                         c.0 += 1;
                         c.1 += u64::from(pkt.len);
-                        return Some(Action::Discard);
+                        action = Action::Discard;
                     }
                 }
-                if term.action != Action::Next {
-                    return Some(term.action);
+                if term.log {
+                    self.stats.push_log(LogEntry {
+                        time_ms: self.now_us / 1000,
+                        filter: fi,
+                        action: match action {
+                            Action::Discard => b'D',
+                            Action::Reject { .. } => b'R',
+                            Action::Accept | Action::Next => b'A',
+                        },
+                        in_port,
+                        proto: pkt.header.proto,
+                        src: pkt.header.src,
+                        dst: pkt.header.dst,
+                        sport: pkt.header.sport,
+                        dport: pkt.header.dport,
+                    });
+                }
+                if action != Action::Next {
+                    return Some(action);
                 }
             }
             cand = scan(f, t + 1, &pkt.header);
@@ -353,6 +411,7 @@ impl Feature for FilterStage {
                     generation: t.generation,
                     counters: vec![(0, 0); t.spec.counters.len()],
                     policed: vec![(0, 0); t.spec.policers.len()],
+                    ..FilterStats::default()
                 };
                 self.buckets = t
                     .spec
@@ -423,5 +482,44 @@ impl Feature for FilterStage {
         };
         self.tables = Some(tables);
         ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_keeps_the_newest_entries_oldest_first() {
+        let mut s = FilterStats::default();
+        let e = |n: u64| LogEntry {
+            time_ms: n,
+            filter: 0,
+            action: b'A',
+            in_port: 0,
+            proto: 17,
+            src: 0,
+            dst: 0,
+            sport: 0,
+            dport: 0,
+        };
+        for n in 0..3 {
+            s.push_log(e(n));
+        }
+        assert_eq!(
+            s.log_in_order()
+                .iter()
+                .map(|x| x.time_ms)
+                .collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        for n in 3..(LOG_SIZE as u64 + 10) {
+            s.push_log(e(n));
+        }
+        let order: Vec<u64> = s.log_in_order().iter().map(|x| x.time_ms).collect();
+        assert_eq!(order.len(), LOG_SIZE);
+        assert_eq!(order[0], 10);
+        assert_eq!(*order.last().unwrap(), LOG_SIZE as u64 + 9);
+        assert!(order.windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -416,7 +416,7 @@ impl Control {
 
     // ---- ports --------------------------------------------------------------------------
 
-    fn port(&self, slot: u16) -> Option<&PortState> {
+    pub(crate) fn port(&self, slot: u16) -> Option<&PortState> {
         self.ports.get(usize::from(slot)).and_then(Option::as_ref)
     }
 

@@ -53,6 +53,11 @@ pub(crate) const OPS: &[OpDef] = &[
         answer: Answer::Control(|c, a| Ok(Box::new(c.show_firewall(a)?))),
     },
     OpDef {
+        words: &["show", "firewall", "log"],
+        help: "Show the packets that filter terms with log or syslog matched",
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_firewall_log(a)?))),
+    },
+    OpDef {
         words: &["clear", "security"],
         help: "Clear security information",
         answer: Answer::Prefix,

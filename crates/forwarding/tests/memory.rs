@@ -506,7 +506,7 @@ fn firewall_filters_count_discard_and_guard_the_box_through_lo0() {
                 filter edge {
                     term no-discard-port {
                         from { protocol udp; destination-port discard-me; }
-                        then { count dropped-9; discard; }
+                        then { count dropped-9; log; discard; }
                     }
                     term rest { then { count passed; accept; } }
                 }
@@ -580,6 +580,20 @@ fn firewall_filters_count_discard_and_guard_the_box_through_lo0() {
         .json()
         .to_string();
     assert!(json.contains(r#""counter-name":"dropped-9""#), "{json}");
+    // The `log` term's packet is in the firewall log, as discarded, with where it came in.
+    let log = r.show(&["show", "firewall", "log"], &[]);
+    let line = log
+        .lines()
+        .find(|l| l.contains("edge"))
+        .unwrap_or_else(|| panic!("{log}"));
+    for want in [" D ", "eth1.0", "UDP", "10.1.0.2:1234", "10.2.0.2:9"] {
+        assert!(line.contains(want), "{want} in {log}");
+    }
+    assert_eq!(
+        log.lines().filter(|l| l.contains("edge")).count(),
+        1,
+        "{log}"
+    );
     r.show(&["clear", "firewall"], &[]);
     let out = r.show(&["show", "firewall"], &["filter", "edge"]);
     assert!(
