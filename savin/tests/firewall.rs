@@ -85,7 +85,8 @@ fn a_lo0_filter_lets_ssh_and_ping_in_from_one_prefix_and_drops_the_rest() {
          {f} mgmt from destination-port ssh; {f} mgmt then count re-ssh; {f} mgmt then accept; \
          {f} ping from source-address 10.0.1.0/24; {f} ping from protocol icmp; \
          {f} ping then count re-ping; {f} ping then accept; \
-         {f} rest then count re-denied; {f} rest then discard; \
+         {f} rest then count re-denied; {f} rest then syslog; {f} rest then discard; \
+         set system syslog file fw-log firewall info; \
          set interfaces lo0 unit 0 family inet filter input protect-re; commit"
     ));
     assert!(ok, "{out}\n{}", net.log());
@@ -121,6 +122,22 @@ fn a_lo0_filter_lets_ssh_and_ping_in_from_one_prefix_and_drops_the_rest() {
     assert!(counter(&net, "re-ping") >= 3);
     assert!(counter(&net, "re-ssh") >= 1);
     assert!(counter(&net, "re-denied") >= 6);
+    // The `syslog` term's drops reach `system syslog` (facility firewall) as Junos writes
+    // them, and `show firewall log` lists them.
+    let fw_log = net.state.path().join("log").join("fw-log");
+    let mut text = String::new();
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(5), || {
+            text = std::fs::read_to_string(&fw_log).unwrap_or_default();
+            text.contains("PFE_FW_SYSLOG_IP: FW: eth2.0 D icmp 10.0.2.2 10.0.2.1")
+        }),
+        "{text}"
+    );
+    let (_, log) = net.cli("show firewall log");
+    assert!(
+        log.contains("protect-re") && log.contains("eth2.0"),
+        "{log}"
+    );
     // Traffic through the box is not the box's: h1 still reaches h2.
     assert_eq!(
         hping(&net, &h1, &["-1", "-c", "2", "-i", "u200000", "10.0.2.2"]),

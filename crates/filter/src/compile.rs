@@ -87,6 +87,8 @@ pub struct Term {
     pub policer: Option<u32>,
     /// `log` or `syslog`: the packet goes into the firewall log (`show firewall log`).
     pub log: bool,
+    /// `syslog`: and to `system syslog` (facility firewall).
+    pub syslog: bool,
     /// The term's classifier rules: `rules[first..end]` of the filter.
     pub rules: (usize, usize),
 }
@@ -464,6 +466,7 @@ fn term(
         count,
         policer,
         log: th.log.0 || th.syslog.0,
+        syslog: th.syslog.0,
         rules: (first, rules.len()),
     })
 }

@@ -82,6 +82,8 @@ pub struct FilterStats {
     /// is where the next goes).
     pub log: Vec<LogEntry>,
     pub log_next: usize,
+    /// Entries logged since the tables came (the control plane tells new ones by it).
+    pub logged: u64,
 }
 
 /// Packets the firewall log keeps (a ring, as the PFE's).
@@ -100,6 +102,8 @@ pub struct LogEntry {
     pub dst: u32,
     pub sport: u16,
     pub dport: u16,
+    /// From a `syslog` term: the control plane writes it to `system syslog` too.
+    pub syslog: bool,
 }
 
 impl FilterStats {
@@ -110,6 +114,7 @@ impl FilterStats {
     }
 
     fn push_log(&mut self, e: LogEntry) {
+        self.logged += 1;
         if self.log.len() < LOG_SIZE {
             self.log.push(e);
             self.log_next = self.log.len() % LOG_SIZE;
@@ -244,6 +249,7 @@ impl FilterStage {
                         dst: pkt.header.dst,
                         sport: pkt.header.sport,
                         dport: pkt.header.dport,
+                        syslog: term.syslog,
                     });
                 }
                 if action != Action::Next {
@@ -502,6 +508,7 @@ mod tests {
             dst: 0,
             sport: 0,
             dport: 0,
+            syslog: false,
         };
         for n in 0..3 {
             s.push_log(e(n));

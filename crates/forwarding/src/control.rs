@@ -187,6 +187,7 @@ impl Engine {
             proxy_arp: Vec::new(),
             hit_base: Default::default(),
             events_lost_seen: 0,
+            filter_log_seen: (0, 0),
             ifcs6: Vec::new(),
             fib,
             fib6,
@@ -364,6 +365,8 @@ pub(crate) struct Control {
     pub(crate) hit_base: crate::hits::HitBase,
     /// Session log events the worker reported lost, as last logged.
     pub(crate) events_lost_seen: u64,
+    /// Firewall log entries already written to syslog: (generation, count).
+    pub(crate) filter_log_seen: (u64, u64),
     attached: Arc<Mutex<Vec<String>>>,
     /// Netdevs, port and TAP I/O, and the kernel's side (`ip`).
     pub(crate) system: Arc<dyn System>,
@@ -397,6 +400,7 @@ impl Control {
                 call(self);
             }
             self.log_sessions();
+            self.syslog_filters();
             let acts = self.arp.tick(&self.ifcs, self.now());
             self.apply(acts);
             let acts = self.nd.tick(&self.ifcs6, self.now());

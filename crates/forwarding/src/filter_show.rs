@@ -99,6 +99,55 @@ impl State for FirewallLog {
 }
 
 impl Control {
+    /// Writes the firewall log entries of `syslog` terms published since the last call to
+    /// the daemon's log (target `savin_filter`: `system syslog` facility firewall), as
+    /// Junos's PFE_FW_SYSLOG_IP lines. At most the ring's worth a call.
+    pub(crate) fn syslog_filters(&mut self) {
+        let (generation, logged, entries) = match self.stats.try_lock() {
+            Ok(s) => {
+                let f = &s.feature.0;
+                let (g, n) = (f.generation, f.logged);
+                if (g, n) == self.filter_log_seen || f.log.is_empty() {
+                    self.filter_log_seen = (g, n);
+                    return;
+                }
+                (g, n, f.log_in_order())
+            }
+            Err(_) => return,
+        };
+        let seen = if self.filter_log_seen.0 == generation {
+            self.filter_log_seen.1
+        } else {
+            0
+        };
+        self.filter_log_seen = (generation, logged);
+        let new = (logged.saturating_sub(seen) as usize).min(entries.len());
+        for e in &entries[entries.len() - new..] {
+            if !e.syslog {
+                continue;
+            }
+            let proto = match e.proto {
+                1 => "icmp".to_string(),
+                6 => "tcp".into(),
+                17 => "udp".into(),
+                p => p.to_string(),
+            };
+            let iface = self
+                .port(e.in_port)
+                .map(|p| format!("{}.0", p.name))
+                .unwrap_or_default();
+            tracing::info!(
+                target: "savin_filter",
+                "PFE_FW_SYSLOG_IP: FW: {iface} {} {proto} {} {} {} {} (1 packets)",
+                char::from(e.action),
+                std::net::Ipv4Addr::from(e.src),
+                std::net::Ipv4Addr::from(e.dst),
+                e.sport,
+                e.dport
+            );
+        }
+    }
+
     /// `show firewall log`: the packets `log` and `syslog` terms matched, newest first.
     pub fn show_firewall_log(&self, args: &[String]) -> Result<FirewallLog, String> {
         if let Some(a) = args.first() {
