@@ -194,12 +194,12 @@ impl<'g> Ctx<'g> {
 
     /// The blocks of group `name` at `path` (several when patterns match), most specific
     /// first: the entry with the key itself, then the patterns in the group's order.
-    fn navigate(&self, name: &'g str, path: &[PathStep]) -> Result<Vec<Source<'g>>, String> {
-        let group = self
+    fn navigate(&self, name: &str, path: &[PathStep]) -> Result<Vec<Source<'g>>, String> {
+        let (key, group) = self
             .groups
             .and_then(|g| g.iter().find(|(k, _)| k.to_plain() == name))
-            .map(|(_, b)| b)
             .ok_or_else(|| format!("apply-groups: group '{name}' is not defined"))?;
+        let name: &'g str = key.as_str().unwrap_or_default();
         if group.meta.inactive {
             return Ok(Vec::new());
         }
@@ -238,14 +238,7 @@ impl<'g> Ctx<'g> {
         }
         let mut sources = Vec::new();
         for g in &own {
-            let Some((key, _)) = self
-                .groups
-                .and_then(|e| e.iter().find(|(k, _)| k.to_plain() == *g))
-            else {
-                return Err(format!("apply-groups: group '{g}' is not defined"));
-            };
-            let name: &'g str = key.as_str().unwrap_or_default();
-            sources.extend(self.navigate(name, path)?);
+            sources.extend(self.navigate(g, path)?);
         }
         sources.extend(inherited);
         sources.retain(|s| !excluded.iter().any(|e| e == s.group));

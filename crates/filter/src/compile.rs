@@ -10,7 +10,6 @@ use std::net::IpAddr;
 use savin_classify::{Classifier, PortRange, Prefix, Rule};
 use savin_config::model::firewall::{self, PrefixMatch};
 use savin_config::model::Config;
-use savin_config::value::port_number;
 
 /// The most classifier rules one filter may expand to (a term's lists multiply).
 pub const MAX_RULES: usize = 1 << 20;
@@ -161,20 +160,7 @@ fn field(list: &[PrefixMatch]) -> (Vec<Prefix>, Vec<Prefix>) {
 fn ports(list: &[String]) -> Result<Vec<PortRange>, String> {
     list.iter()
         .map(|p| {
-            let one = |s: &str| {
-                port_number(s)
-                    .ok_or_else(|| format!("invalid port '{s}': expected 0..65535 or a port name"))
-            };
-            match p.split_once('-') {
-                Some((lo, hi)) if port_number(p).is_none() => {
-                    let (lo, hi) = (one(lo)?, one(hi)?);
-                    if lo > hi {
-                        return Err(format!("port range {p} is empty"));
-                    }
-                    Ok(PortRange { lo, hi })
-                }
-                _ => one(p).map(PortRange::exact),
-            }
+            savin_config::model::applications::port_range(p).map(|(lo, hi)| PortRange { lo, hi })
         })
         .collect()
 }

@@ -1204,13 +1204,7 @@ impl Control {
             })
             .collect();
         let mut nat = spec.nat.clone();
-        nat.bind(&|ifl| {
-            let name = port_name(ifl);
-            self.ports
-                .iter()
-                .position(|p| p.as_ref().is_some_and(|p| p.name == name))
-                .map(|i| i as u16)
-        });
+        nat.bind(&|ifl| self.slot_named(port_name(ifl)));
         let port_addr = self
             .ports
             .iter()
@@ -1233,6 +1227,14 @@ impl Control {
         })));
     }
 
+    /// The slot of the port called `name`.
+    fn slot_named(&self, name: &str) -> Option<u16> {
+        self.ports
+            .iter()
+            .position(|p| p.as_ref().is_some_and(|p| p.name == name))
+            .map(|i| i as u16)
+    }
+
     /// The filters for the data plane, their interfaces turned into port slots. The same
     /// compiled filters (a commit that left `firewall` and the bindings alone) keep their
     /// generation, and so their counters.
@@ -1249,18 +1251,11 @@ impl Control {
         if !same {
             self.filter_generation += 1;
         }
-        let ports = &self.ports;
-        let slot = |name: &str| {
-            ports
-                .iter()
-                .position(|p| p.as_ref().is_some_and(|p| p.name == name))
-                .map(|i| i as u16)
-        };
         self.filters.store(Some(Arc::new(FilterTables::bind(
             spec.clone(),
             self.ports.len(),
             self.filter_generation,
-            &slot,
+            &|name| self.slot_named(name),
         ))));
     }
 

@@ -267,13 +267,18 @@ pub fn protocol_number(p: &str) -> Result<u8, String> {
     }
 }
 
-fn port_range(p: &str) -> Result<(u16, u16), String> {
+/// A port or range as Junos writes them: `80`, `http`, `1024-65535`.
+pub fn port_range(p: &str) -> Result<(u16, u16), String> {
     let one = |s: &str| {
         crate::value::port_number(s).ok_or_else(|| {
             format!("invalid port '{s}': expected 0..65535 or a port name (http, ssh, ntp, ...)")
         })
     };
-    match p.split_once('-') {
+    // A name may hold a '-' itself (`ftp-data`, `tacacs-ds`): it is a port, not a range.
+    match p
+        .split_once('-')
+        .filter(|_| crate::value::port_number(p).is_none())
+    {
         Some((lo, hi)) => {
             let (lo, hi) = (one(lo)?, one(hi)?);
             if lo > hi {
