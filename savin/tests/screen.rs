@@ -57,7 +57,9 @@ fn screens_drop_floods_and_crafted_attacks_from_untrust() {
         "{s} icmp ping-death; {s} icmp flood threshold 50; {s} ip spoofing; {s} ip tear-drop; \
          {s} tcp syn-fin; {s} tcp tcp-no-flag; {s} tcp land; \
          {s} tcp syn-flood attack-threshold 100000; {s} tcp syn-flood source-threshold 20; \
-         {s} tcp syn-flood destination-threshold 100000; commit"
+         {s} tcp syn-flood destination-threshold 100000; {s} ip source-route-option; \
+         {s} ip timestamp-option; {s} ip unknown-protocol; {s} tcp winnuke; {s} icmp large; \
+         commit"
     );
     let (ok, out) = net.cli(&cmds);
     assert!(ok, "{out}\n{}", net.log());
@@ -103,7 +105,7 @@ fn screens_drop_floods_and_crafted_attacks_from_untrust() {
     // packet with a tag of its own shows the capture works.
     let (pid, file) = net.capture(&h1, "ip.id >= 4000 && ip.id < 4100", &["ip.id"]);
     let craft = "\
-from scapy.all import IP, TCP, ICMP, UDP, Raw, send
+from scapy.all import IP, TCP, ICMP, UDP, Raw, IPOption, IPOption_LSRR, send
 d = '10.0.1.2'
 pk = [
     IP(src=d, dst=d, id=4001)/TCP(sport=80, dport=80, flags='S'),          # land
@@ -114,6 +116,11 @@ pk = [
     IP(dst=d, id=4005, frag=8189, proto=1)/Raw(b'c' * 100),                # ping of death
     IP(src='10.0.1.50', dst=d, id=4006)/ICMP(),                            # spoofed (trust)
     IP(src='10.0.3.2', dst=d, id=4007)/ICMP(),                             # spoofed (eth3)
+    IP(dst=d, id=4010, options=[IPOption_LSRR(routers=[d])])/ICMP(),      # source route
+    IP(dst=d, id=4011, options=[IPOption(b'D\\x08\\x05\\x00\\x00\\x00\\x00\\x00')])/ICMP(),  # timestamp
+    IP(dst=d, id=4012, proto=200)/Raw(b'x' * 8),                          # unknown protocol
+    IP(dst=d, id=4013)/TCP(sport=1234, dport=139, flags='PAU'),           # winnuke
+    IP(dst=d, id=4014)/ICMP()/Raw(b'x' * 1100),                           # large ICMP
     IP(dst=d, id=4099)/ICMP(),                                             # clean
 ]
 send(pk, verbose=False)
@@ -135,9 +142,27 @@ send(pk, verbose=False)
         "tcp-no-flag",
         "ip-tear-drop",
         "icmp-ping-of-death",
+        "ip-source-route-option",
+        "ip-timestamp-option",
+        "ip-unknown-protocol",
+        "tcp-winnuke",
+        "icmp-large",
     ] {
         assert_eq!(st[key], 1, "{key}: {st}");
     }
+
+    // alarm-without-drop: the same attack is counted and passes.
+    let (ok, out) = net.cli(&format!("configure; {s} alarm-without-drop; commit"));
+    assert!(ok, "{out}");
+    let (pid, file) = net.capture(&h1, "ip.id == 4020 && !icmp", &["ip.id"]);
+    let alarm = "from scapy.all import IP, Raw, send\nsend(IP(dst='10.0.1.2', id=4020, proto=200)/Raw(b'x' * 8), verbose=False)\n";
+    let (ok, out) = net.run(&h2, &["python3", "-c", alarm], 30);
+    assert!(ok, "scapy: {out}");
+    assert_eq!(net.captured(pid, &file).len(), 1, "alarmed and passed");
+    assert_eq!(stats(&net, "untrust")["ip-unknown-protocol"], 2);
+    let (ok, out) =
+        net.cli("configure; delete security screen ids-option edge alarm-without-drop; commit");
+    assert!(ok, "{out}");
     assert_eq!(st["ip-spoofing"], 2, "{st}");
 
     // ICMP flood: 300 pings at 500 a second, the screen lets 50 a second through.

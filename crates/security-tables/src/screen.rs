@@ -33,6 +33,36 @@ pub struct Screen {
     pub land: bool,
     pub limit_source: Option<u32>,
     pub limit_destination: Option<u32>,
+    /// The IP-layer checks on (`block-frag`, the option screens, `unknown-protocol`), as
+    /// [`ScreenOption`] bits: one test on the hot path when none is.
+    pub options: u16,
+    pub icmp_fragment: bool,
+    pub icmp_large: bool,
+    pub winnuke: bool,
+    pub syn_frag: bool,
+    /// Sweeps: ten destinations from one source (ICMP echo; TCP SYN or UDP to one port)
+    /// within this many microseconds.
+    pub ip_sweep_us: Option<u32>,
+    pub tcp_sweep_us: Option<u32>,
+    pub udp_sweep_us: Option<u32>,
+    /// `alarm-without-drop`: attacks are counted and passed.
+    pub alarm_only: bool,
+}
+
+/// The IP-layer checks of a screen, as bits of [`Screen::options`].
+pub struct ScreenOption;
+
+impl ScreenOption {
+    pub const BLOCK_FRAG: u16 = 1;
+    pub const SOURCE_ROUTE: u16 = 2;
+    pub const LOOSE_SOURCE_ROUTE: u16 = 4;
+    pub const STRICT_SOURCE_ROUTE: u16 = 8;
+    pub const RECORD_ROUTE: u16 = 16;
+    pub const TIMESTAMP: u16 = 32;
+    pub const SECURITY: u16 = 64;
+    pub const STREAM: u16 = 128;
+    pub const BAD_OPTION: u16 = 256;
+    pub const UNKNOWN_PROTOCOL: u16 = 512;
 }
 
 impl Screen {

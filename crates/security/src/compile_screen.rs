@@ -2,7 +2,7 @@
 //! for those the configuration leaves out.
 
 use savin_config::model::screen::IdsOption;
-use savin_security_tables::screen::{Screen, SynFlood};
+use savin_security_tables::screen::{Screen, ScreenOption, SynFlood};
 
 /// With the SRX defaults for thresholds left out.
 pub fn compile_screen(o: &IdsOption) -> Screen {
@@ -29,5 +29,47 @@ pub fn compile_screen(o: &IdsOption) -> Screen {
         land: o.tcp.land.0,
         limit_source: o.limit_session.source_ip_based,
         limit_destination: o.limit_session.destination_ip_based,
+        options: [
+            (o.ip.block_frag.0, ScreenOption::BLOCK_FRAG),
+            (o.ip.bad_option.0, ScreenOption::BAD_OPTION),
+            (o.ip.source_route_option.0, ScreenOption::SOURCE_ROUTE),
+            (
+                o.ip.loose_source_route_option.0,
+                ScreenOption::LOOSE_SOURCE_ROUTE,
+            ),
+            (
+                o.ip.strict_source_route_option.0,
+                ScreenOption::STRICT_SOURCE_ROUTE,
+            ),
+            (o.ip.record_route_option.0, ScreenOption::RECORD_ROUTE),
+            (o.ip.timestamp_option.0, ScreenOption::TIMESTAMP),
+            (o.ip.security_option.0, ScreenOption::SECURITY),
+            (o.ip.stream_option.0, ScreenOption::STREAM),
+            (o.ip.unknown_protocol.0, ScreenOption::UNKNOWN_PROTOCOL),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |bits, (_, bit)| bits | bit),
+        icmp_fragment: o.icmp.fragment.0,
+        icmp_large: o.icmp.large.0,
+        winnuke: o.tcp.winnuke.0,
+        syn_frag: o.tcp.syn_frag.0,
+        // The SRX default for sweeps: 5000 microseconds.
+        ip_sweep_us: o
+            .icmp
+            .ip_sweep
+            .as_ref()
+            .map(|t| t.threshold.unwrap_or(5000)),
+        tcp_sweep_us: o
+            .tcp
+            .tcp_sweep
+            .as_ref()
+            .map(|t| t.threshold.unwrap_or(5000)),
+        udp_sweep_us: o
+            .udp
+            .udp_sweep
+            .as_ref()
+            .map(|t| t.threshold.unwrap_or(5000)),
+        alarm_only: o.alarm_without_drop.0,
     }
 }

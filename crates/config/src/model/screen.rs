@@ -11,6 +11,20 @@ fn threshold(help: &'static str, min: u64, max: u64) -> Node {
     leaf("threshold", help, Type::Uint { min, max })
 }
 
+/// A sweep: ten destinations within `threshold` microseconds.
+fn sweep(name: &'static str, help: &'static str) -> Node {
+    container(
+        name,
+        help,
+        vec![threshold(
+            "Threshold (microseconds for 10 addresses)",
+            1000,
+            1_000_000,
+        )],
+    )
+    .presence()
+}
+
 pub fn schema() -> Node {
     container(
         "screen",
@@ -20,11 +34,19 @@ pub fn schema() -> Node {
             "Configure ids-option",
             Type::Name,
             vec![
+                leaf("description", "Text description of screen", Type::Text).no_effect(),
+                flag(
+                    "alarm-without-drop",
+                    "Count and log attacks without dropping the packets",
+                ),
                 container(
                     "icmp",
                     "Configure ICMP ids options",
                     vec![
                         flag("ping-death", "Enable ping of death ids option"),
+                        flag("fragment", "Enable ICMP fragment ids option"),
+                        flag("large", "Enable large ICMP packet (size > 1024) ids option"),
+                        sweep("ip-sweep", "Configure IP sweep ids option"),
                         container(
                             "flood",
                             "Configure ICMP flood ids option",
@@ -43,6 +65,37 @@ pub fn schema() -> Node {
                     vec![
                         flag("spoofing", "Enable IP address spoofing ids option"),
                         flag("tear-drop", "Enable tear drop ids option"),
+                        flag("block-frag", "Enable IP fragment blocking ids option"),
+                        flag("bad-option", "Enable ip with bad option ids option"),
+                        flag(
+                            "source-route-option",
+                            "Enable ip source route option ids option",
+                        ),
+                        flag(
+                            "loose-source-route-option",
+                            "Enable ip with loose source route ids option",
+                        ),
+                        flag(
+                            "strict-source-route-option",
+                            "Enable ip with strict source route ids option",
+                        ),
+                        flag(
+                            "record-route-option",
+                            "Enable ip with record route option ids option",
+                        ),
+                        flag(
+                            "timestamp-option",
+                            "Enable ip with timestamp option ids option",
+                        ),
+                        flag(
+                            "security-option",
+                            "Enable ip with security option ids option",
+                        ),
+                        flag("stream-option", "Enable ip with stream option ids option"),
+                        flag(
+                            "unknown-protocol",
+                            "Enable ip unknown protocol ids option (protocol above 137)",
+                        ),
                     ],
                 ),
                 container(
@@ -52,6 +105,9 @@ pub fn schema() -> Node {
                         flag("syn-fin", "Enable SYN and FIN bits set attack ids option"),
                         flag("tcp-no-flag", "Enable TCP packet without flag ids option"),
                         flag("land", "Enable land attack ids option"),
+                        flag("winnuke", "Enable winnuke attack ids option"),
+                        flag("syn-frag", "Enable SYN fragment ids option"),
+                        sweep("tcp-sweep", "Configure TCP sweep ids option"),
                         container(
                             "syn-flood",
                             "Configure SYN flood ids option",
@@ -111,16 +167,19 @@ pub fn schema() -> Node {
                 container(
                     "udp",
                     "Configure UDP layer ids options",
-                    vec![container(
-                        "flood",
-                        "Configure UDP flood ids option",
-                        vec![threshold(
-                            "Threshold (UDP packets per second)",
-                            1,
-                            1_000_000,
-                        )],
-                    )
-                    .presence()],
+                    vec![
+                        sweep("udp-sweep", "Configure UDP sweep ids option"),
+                        container(
+                            "flood",
+                            "Configure UDP flood ids option",
+                            vec![threshold(
+                                "Threshold (UDP packets per second)",
+                                1,
+                                1_000_000,
+                            )],
+                        )
+                        .presence(),
+                    ],
                 ),
                 container(
                     "limit-session",
@@ -161,6 +220,8 @@ pub struct Screen {
 pub struct IdsOption {
     pub name: String,
     #[serde(default)]
+    pub alarm_without_drop: Flag,
+    #[serde(default)]
     pub icmp: Icmp,
     #[serde(default)]
     pub ip: Ip,
@@ -177,6 +238,11 @@ pub struct IdsOption {
 pub struct Icmp {
     #[serde(default)]
     pub ping_death: Flag,
+    #[serde(default)]
+    pub fragment: Flag,
+    #[serde(default)]
+    pub large: Flag,
+    pub ip_sweep: Option<Threshold>,
     pub flood: Option<Threshold>,
 }
 
@@ -193,6 +259,26 @@ pub struct Ip {
     pub spoofing: Flag,
     #[serde(default)]
     pub tear_drop: Flag,
+    #[serde(default)]
+    pub block_frag: Flag,
+    #[serde(default)]
+    pub bad_option: Flag,
+    #[serde(default)]
+    pub source_route_option: Flag,
+    #[serde(default)]
+    pub loose_source_route_option: Flag,
+    #[serde(default)]
+    pub strict_source_route_option: Flag,
+    #[serde(default)]
+    pub record_route_option: Flag,
+    #[serde(default)]
+    pub timestamp_option: Flag,
+    #[serde(default)]
+    pub security_option: Flag,
+    #[serde(default)]
+    pub stream_option: Flag,
+    #[serde(default)]
+    pub unknown_protocol: Flag,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -204,6 +290,11 @@ pub struct Tcp {
     pub tcp_no_flag: Flag,
     #[serde(default)]
     pub land: Flag,
+    #[serde(default)]
+    pub winnuke: Flag,
+    #[serde(default)]
+    pub syn_frag: Flag,
+    pub tcp_sweep: Option<Threshold>,
     pub syn_flood: Option<SynFlood>,
     pub port_scan: Option<Threshold>,
 }
@@ -222,6 +313,7 @@ pub struct SynFlood {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Udp {
     pub flood: Option<Threshold>,
+    pub udp_sweep: Option<Threshold>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -506,7 +506,7 @@ impl SecurityStage {
             packet = screen::Packet::of(batch.frame(i), ETH_HDR);
             let route = |src: u32| source_route(routes, src);
             if let Err(a) = st.packet(scr, &packet, in_port, cx.now_ms, route) {
-                return Err(self.screened(from, a));
+                self.screened(from, a, scr.alarm_only)?;
             }
         }
         // What a session's packet needs of its flow, read in place (the whole flow is
@@ -582,7 +582,7 @@ impl SecurityStage {
         if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
             if packet.is_syn() {
                 if let Err(a) = st.new_syn(scr, &packet, cx.now_us) {
-                    return Err(self.screened(from, a));
+                    self.screened(from, a, scr.alarm_only)?;
                 }
             }
         }
@@ -684,7 +684,14 @@ impl SecurityStage {
 
     /// Counts a screened packet under its zone and attack; the drop reason to count it by.
     #[inline]
-    pub(crate) fn screened(&mut self, zone: u16, a: Attack) -> DropReason {
+    /// Counts attack `a` in `zone`; the drop, unless the screen only alarms
+    /// (`alarm-without-drop`).
+    pub(crate) fn screened(
+        &mut self,
+        zone: u16,
+        a: Attack,
+        alarm_only: bool,
+    ) -> Result<(), DropReason> {
         if let Some(c) = self
             .hits
             .screen
@@ -692,7 +699,11 @@ impl SecurityStage {
         {
             *c += 1;
         }
-        DropReason::Screen
+        if alarm_only {
+            Ok(())
+        } else {
+            Err(DropReason::Screen)
+        }
     }
 
     /// [`Feature::ip4_output`] for a first packet, a frame to the box
@@ -810,7 +821,7 @@ impl SecurityStage {
         let limited = match (sec.screen(from), &self.screen) {
             (Some(scr), Some(st)) if scr.limits_sessions() => {
                 if let Err(a) = st.session_allowed(scr, k.src, k.dst) {
-                    return Err(self.screened(from, a));
+                    self.screened(from, a, scr.alarm_only)?;
                 }
                 true
             }

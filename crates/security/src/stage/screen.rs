@@ -24,10 +24,27 @@ pub enum Attack {
     SynFin,
     SourceLimit,
     DestinationLimit,
+    BlockFrag,
+    SourceRouteOption,
+    LooseSourceRoute,
+    StrictSourceRoute,
+    RecordRoute,
+    TimestampOption,
+    SecurityOption,
+    StreamOption,
+    BadOption,
+    UnknownProtocol,
+    IcmpFragment,
+    IcmpLarge,
+    IpSweep,
+    UdpSweep,
+    TcpSweep,
+    WinNuke,
+    SynFrag,
 }
 
 impl Attack {
-    pub const N: usize = 12;
+    pub const N: usize = 29;
     pub const ALL: [Attack; Attack::N] = [
         Attack::IcmpFlood,
         Attack::UdpFlood,
@@ -41,6 +58,23 @@ impl Attack {
         Attack::SynFin,
         Attack::SourceLimit,
         Attack::DestinationLimit,
+        Attack::BlockFrag,
+        Attack::SourceRouteOption,
+        Attack::LooseSourceRoute,
+        Attack::StrictSourceRoute,
+        Attack::RecordRoute,
+        Attack::TimestampOption,
+        Attack::SecurityOption,
+        Attack::StreamOption,
+        Attack::BadOption,
+        Attack::UnknownProtocol,
+        Attack::IcmpFragment,
+        Attack::IcmpLarge,
+        Attack::IpSweep,
+        Attack::UdpSweep,
+        Attack::TcpSweep,
+        Attack::WinNuke,
+        Attack::SynFrag,
     ];
 
     /// The label `show security screen statistics` prints.
@@ -58,6 +92,23 @@ impl Attack {
             Attack::SynFin => "TCP SYN FIN",
             Attack::SourceLimit => "Session source limit",
             Attack::DestinationLimit => "Session destination limit",
+            Attack::BlockFrag => "IP block fragment",
+            Attack::SourceRouteOption => "IP source route option",
+            Attack::LooseSourceRoute => "IP loose source route option",
+            Attack::StrictSourceRoute => "IP strict source route option",
+            Attack::RecordRoute => "IP record route option",
+            Attack::TimestampOption => "IP timestamp option",
+            Attack::SecurityOption => "IP security option",
+            Attack::StreamOption => "IP stream option",
+            Attack::BadOption => "IP bad option",
+            Attack::UnknownProtocol => "IP unknown protocol",
+            Attack::IcmpFragment => "ICMP fragment",
+            Attack::IcmpLarge => "Large ICMP packet",
+            Attack::IpSweep => "IP sweep",
+            Attack::UdpSweep => "UDP sweep",
+            Attack::TcpSweep => "TCP sweep",
+            Attack::WinNuke => "WinNuke attack",
+            Attack::SynFrag => "TCP SYN fragment",
         }
     }
 
@@ -76,11 +127,85 @@ impl Attack {
             Attack::SynFin => "tcp-syn-fin",
             Attack::SourceLimit => "session-source-limit",
             Attack::DestinationLimit => "session-destination-limit",
+            Attack::BlockFrag => "ip-block-frag",
+            Attack::SourceRouteOption => "ip-source-route-option",
+            Attack::LooseSourceRoute => "ip-loose-source-route-option",
+            Attack::StrictSourceRoute => "ip-strict-source-route-option",
+            Attack::RecordRoute => "ip-record-route-option",
+            Attack::TimestampOption => "ip-timestamp-option",
+            Attack::SecurityOption => "ip-security-option",
+            Attack::StreamOption => "ip-stream-option",
+            Attack::BadOption => "ip-bad-option",
+            Attack::UnknownProtocol => "ip-unknown-protocol",
+            Attack::IcmpFragment => "icmp-fragment",
+            Attack::IcmpLarge => "icmp-large",
+            Attack::IpSweep => "ip-sweep",
+            Attack::UdpSweep => "udp-sweep",
+            Attack::TcpSweep => "tcp-sweep",
+            Attack::WinNuke => "tcp-winnuke",
+            Attack::SynFrag => "tcp-syn-frag",
         }
     }
 }
 
-pub use savin_security_tables::screen::{Screen, SynFlood};
+pub use savin_security_tables::screen::{Screen, ScreenOption, SynFlood};
+
+/// The first IP-layer check of `on` that `p` fails: fragments, options, protocol.
+fn option_attack(on: u16, p: &Packet) -> Option<Attack> {
+    if on & ScreenOption::BLOCK_FRAG != 0 && p.is_fragment() {
+        return Some(Attack::BlockFrag);
+    }
+    // Junos's unknown protocols: numbers above 137 (IPv4).
+    if on & ScreenOption::UNKNOWN_PROTOCOL != 0 && p.proto > 137 {
+        return Some(Attack::UnknownProtocol);
+    }
+    if p.options == 0 {
+        return None;
+    }
+    let has = |screen: u16, option: u8| on & screen != 0 && p.options & option != 0;
+    let source_route = IpOptions::LOOSE_SOURCE_ROUTE | IpOptions::STRICT_SOURCE_ROUTE;
+    [
+        (ScreenOption::BAD_OPTION, IpOptions::BAD, Attack::BadOption),
+        (
+            ScreenOption::SOURCE_ROUTE,
+            source_route,
+            Attack::SourceRouteOption,
+        ),
+        (
+            ScreenOption::LOOSE_SOURCE_ROUTE,
+            IpOptions::LOOSE_SOURCE_ROUTE,
+            Attack::LooseSourceRoute,
+        ),
+        (
+            ScreenOption::STRICT_SOURCE_ROUTE,
+            IpOptions::STRICT_SOURCE_ROUTE,
+            Attack::StrictSourceRoute,
+        ),
+        (
+            ScreenOption::RECORD_ROUTE,
+            IpOptions::RECORD_ROUTE,
+            Attack::RecordRoute,
+        ),
+        (
+            ScreenOption::TIMESTAMP,
+            IpOptions::TIMESTAMP,
+            Attack::TimestampOption,
+        ),
+        (
+            ScreenOption::SECURITY,
+            IpOptions::SECURITY,
+            Attack::SecurityOption,
+        ),
+        (
+            ScreenOption::STREAM,
+            IpOptions::STREAM,
+            Attack::StreamOption,
+        ),
+    ]
+    .into_iter()
+    .find(|&(screen, option, _)| has(screen, option))
+    .map(|(_, _, a)| a)
+}
 
 #[inline(always)]
 fn mix(k: u64) -> u64 {
@@ -118,11 +243,19 @@ impl Rates {
 /// Port-scan windows per (source, destination).
 #[derive(Clone, Copy)]
 struct Scan {
+    kind: u8,
     key: u64,
     start_us: u64,
-    ports: [u16; 10],
+    /// The distinct ports (a port scan) or addresses (a sweep) seen in the window.
+    values: [u32; 10],
     n: u8,
 }
+
+/// What a [`Scan`] window counts.
+const SCAN_PORTS: u8 = 1;
+const SWEEP_TCP: u8 = 2;
+const SWEEP_UDP: u8 = 3;
+const SWEEP_ICMP: u8 = 4;
 
 /// Fragments seen per datagram: up to four byte ranges, merged when they touch.
 #[derive(Clone, Copy, Default)]
@@ -220,6 +353,56 @@ pub struct Packet {
     /// TCP flags (first fragment of a TCP packet), and the destination port.
     pub tcp_flags: Option<u8>,
     pub dport: u16,
+    /// The IP options present, as [`IpOptions`] bits.
+    pub options: u8,
+    /// An ICMP echo request (first fragment).
+    pub icmp_echo: bool,
+}
+
+/// IP options found in a header, as bits of [`Packet::options`].
+pub struct IpOptions;
+
+impl IpOptions {
+    pub const RECORD_ROUTE: u8 = 1;
+    pub const TIMESTAMP: u8 = 2;
+    pub const SECURITY: u8 = 4;
+    pub const LOOSE_SOURCE_ROUTE: u8 = 8;
+    pub const STRICT_SOURCE_ROUTE: u8 = 16;
+    pub const STREAM: u8 = 32;
+    /// An option whose length runs past the header or is too short (RFC 791).
+    pub const BAD: u8 = 64;
+
+    /// Walks the options area of an IPv4 header (the bytes after the fixed 20).
+    pub fn of(area: &[u8]) -> u8 {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < area.len() {
+            let kind = area[i];
+            match kind {
+                0 => break,
+                1 => {
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            let len = usize::from(area.get(i + 1).copied().unwrap_or(0));
+            if len < 2 || i + len > area.len() {
+                return bits | IpOptions::BAD;
+            }
+            bits |= match kind {
+                7 => IpOptions::RECORD_ROUTE,
+                68 => IpOptions::TIMESTAMP,
+                130 | 133 => IpOptions::SECURITY,
+                131 => IpOptions::LOOSE_SOURCE_ROUTE,
+                136 => IpOptions::STREAM,
+                137 => IpOptions::STRICT_SOURCE_ROUTE,
+                _ => 0,
+            };
+            i += len;
+        }
+        bits
+    }
 }
 
 impl Packet {
@@ -251,6 +434,13 @@ impl Packet {
             payload: total.saturating_sub(ihl),
             tcp_flags,
             dport,
+            icmp_echo: proto == 1 && offset == 0 && f.get(l4) == Some(&8),
+            options: if ihl > 20 {
+                f.get(l3 + 20..l3 + ihl as usize)
+                    .map_or(IpOptions::BAD, IpOptions::of)
+            } else {
+                0
+            },
         }
     }
 
@@ -305,9 +495,10 @@ impl ScreenState {
             syn_dst: Rates::new(),
             scans: vec![
                 Scan {
+                    kind: 0,
                     key: u64::MAX,
                     start_us: 0,
-                    ports: [0; 10],
+                    values: [0; 10],
                     n: 0
                 };
                 ScreenState::SCANS
@@ -333,6 +524,11 @@ impl ScreenState {
         route: impl FnOnce(u32) -> SourceRoute,
     ) -> Result<(), Attack> {
         let now_s = (now_ms / 1000) as u32;
+        if s.options != 0 {
+            if let Some(a) = option_attack(s.options, p) {
+                return Err(a);
+            }
+        }
         if let Some(flags) = p.tcp_flags {
             if s.syn_fin && flags & 0x03 == 0x03 {
                 return Err(Attack::SynFin);
@@ -343,9 +539,23 @@ impl ScreenState {
             if s.land && p.is_syn() && p.src == p.dst {
                 return Err(Attack::Land);
             }
+            if s.winnuke && p.dport == 139 && flags & 0x20 != 0 {
+                return Err(Attack::WinNuke);
+            }
+            if s.syn_frag && flags & 0x02 != 0 && p.more_fragments {
+                return Err(Attack::SynFrag);
+            }
         }
         if s.ping_death && p.proto == 1 && p.ihl + p.frag_offset + p.payload > 65_535 {
             return Err(Attack::PingOfDeath);
+        }
+        if p.proto == 1 {
+            if s.icmp_fragment && p.is_fragment() {
+                return Err(Attack::IcmpFragment);
+            }
+            if s.icmp_large && p.ihl + p.payload > 1024 {
+                return Err(Attack::IcmpLarge);
+            }
         }
         if s.tear_drop && p.is_fragment() && self.overlaps(p, now_ms) {
             return Err(Attack::TearDrop);
@@ -359,6 +569,21 @@ impl ScreenState {
             if spoofed {
                 return Err(Attack::Spoofing);
             }
+        }
+        let now_us = now_ms * 1000;
+        match (p.proto, s.ip_sweep_us, s.udp_sweep_us) {
+            (1, Some(w), _)
+                if p.icmp_echo && self.scan(SWEEP_ICMP, p.src.into(), p.dst, now_us, w) =>
+            {
+                return Err(Attack::IpSweep)
+            }
+            (17, _, Some(w)) if p.frag_offset == 0 => {
+                let key = u64::from(p.src) << 16 | u64::from(p.dport);
+                if self.scan(SWEEP_UDP, key, p.dst, now_us, w) {
+                    return Err(Attack::UdpSweep);
+                }
+            }
+            _ => {}
         }
         match (p.proto, s.icmp_flood, s.udp_flood) {
             (1, Some(t), _) if self.icmp.count(u64::from(p.dst), now_s) > t => {
@@ -390,28 +615,45 @@ impl ScreenState {
         }
         if let Some(window) = s.port_scan_us {
             let key = u64::from(p.src) << 32 | u64::from(p.dst);
-            let e = &mut self.scans[mix(key) as usize & (ScreenState::SCANS - 1)];
-            if e.key != key || now_us.saturating_sub(e.start_us) > u64::from(window) {
-                *e = Scan {
-                    key,
-                    start_us: now_us,
-                    ports: [0; 10],
-                    n: 0,
-                };
-            }
-            if e.n as usize >= e.ports.len() {
-                // Ten ports seen within the window: the rest of it is refused.
+            if self.scan(SCAN_PORTS, key, u32::from(p.dport), now_us, window) {
                 return Err(Attack::PortScan);
             }
-            if !e.ports[..usize::from(e.n)].contains(&p.dport) {
-                e.ports[usize::from(e.n)] = p.dport;
-                e.n += 1;
-                if e.n as usize == e.ports.len() {
-                    return Err(Attack::PortScan);
-                }
+        }
+        if let Some(window) = s.tcp_sweep_us {
+            let key = u64::from(p.src) << 16 | u64::from(p.dport);
+            if self.scan(SWEEP_TCP, key, p.dst, now_us, window) {
+                return Err(Attack::TcpSweep);
             }
         }
         Ok(())
+    }
+
+    /// Counts `value` in the window of `(kind, key)`: whether ten distinct values were seen
+    /// within `window_us` (the rest of the window is refused too).
+    fn scan(&mut self, kind: u8, key: u64, value: u32, now_us: u64, window_us: u32) -> bool {
+        let slot = mix(key ^ u64::from(kind) << 56) as usize & (ScreenState::SCANS - 1);
+        let e = &mut self.scans[slot];
+        if e.kind != kind
+            || e.key != key
+            || now_us.saturating_sub(e.start_us) > u64::from(window_us)
+        {
+            *e = Scan {
+                kind,
+                key,
+                start_us: now_us,
+                values: [0; 10],
+                n: 0,
+            };
+        }
+        if usize::from(e.n) >= e.values.len() {
+            return true;
+        }
+        if !e.values[..usize::from(e.n)].contains(&value) {
+            e.values[usize::from(e.n)] = value;
+            e.n += 1;
+            return usize::from(e.n) == e.values.len();
+        }
+        false
     }
 
     /// Whether fragment `p` overlaps one seen before of the same datagram (a tear-drop).
@@ -564,6 +806,118 @@ mod tests {
             st.packet(&s, &tcp(0x10), 1, 0, |_| SourceRoute::Local),
             Err(Attack::Spoofing)
         );
+    }
+
+    #[test]
+    fn ip_options_fragments_and_unknown_protocols_are_caught_when_screened() {
+        // Options area: NOP, loose source route (len 7), record route (len 7), EOL.
+        let mut area = vec![1, 131, 7, 4, 10, 0, 0, 1, 7, 7, 4, 0, 0, 0, 0, 0];
+        assert_eq!(
+            IpOptions::of(&area),
+            IpOptions::LOOSE_SOURCE_ROUTE | IpOptions::RECORD_ROUTE
+        );
+        area[2] = 40; // runs past the header
+        assert_eq!(IpOptions::of(&area), IpOptions::BAD);
+        assert_eq!(IpOptions::of(&[68, 1]), IpOptions::BAD, "length below 2");
+        assert_eq!(IpOptions::of(&[0, 131, 200]), 0, "nothing after EOL");
+
+        let ok = |_| SourceRoute::Unknown;
+        let with = |options| Packet { options, ..pkt(17) };
+        let mut st = ScreenState::new(false, 16);
+        let off = Screen::default();
+        assert_eq!(
+            st.packet(&off, &with(IpOptions::STRICT_SOURCE_ROUTE), 1, 0, ok),
+            Ok(())
+        );
+        let s = Screen {
+            options: ScreenOption::SOURCE_ROUTE | ScreenOption::TIMESTAMP,
+            ..Screen::default()
+        };
+        assert_eq!(
+            st.packet(&s, &with(IpOptions::STRICT_SOURCE_ROUTE), 1, 0, ok),
+            Err(Attack::SourceRouteOption)
+        );
+        assert_eq!(
+            st.packet(&s, &with(IpOptions::TIMESTAMP), 1, 0, ok),
+            Err(Attack::TimestampOption)
+        );
+        assert_eq!(
+            st.packet(&s, &with(IpOptions::RECORD_ROUTE), 1, 0, ok),
+            Ok(())
+        );
+        let s = Screen {
+            options: ScreenOption::BLOCK_FRAG | ScreenOption::UNKNOWN_PROTOCOL,
+            ..Screen::default()
+        };
+        let fragment = Packet {
+            more_fragments: true,
+            ..pkt(17)
+        };
+        assert_eq!(st.packet(&s, &fragment, 1, 0, ok), Err(Attack::BlockFrag));
+        assert_eq!(
+            st.packet(&s, &pkt(138), 1, 0, ok),
+            Err(Attack::UnknownProtocol)
+        );
+        assert_eq!(st.packet(&s, &pkt(137), 1, 0, ok), Ok(()));
+    }
+
+    #[test]
+    fn sweeps_are_ten_destinations_from_one_source_within_the_window() {
+        let s = Screen {
+            ip_sweep_us: Some(5000),
+            tcp_sweep_us: Some(5000),
+            udp_sweep_us: Some(5000),
+            ..Screen::default()
+        };
+        let ok = |_| SourceRoute::Unknown;
+        let mut st = ScreenState::new(false, 16);
+        let echo = |dst| Packet {
+            dst,
+            icmp_echo: true,
+            ..pkt(1)
+        };
+        for dst in 10..19 {
+            assert_eq!(st.packet(&s, &echo(dst), 1, 1, ok), Ok(()));
+        }
+        assert_eq!(
+            st.packet(&s, &echo(10), 1, 1, ok),
+            Ok(()),
+            "a repeat is no sweep"
+        );
+        assert_eq!(st.packet(&s, &echo(19), 1, 2, ok), Err(Attack::IpSweep));
+        let mut udp = |dst, ms| {
+            let p = Packet {
+                dst,
+                dport: 53,
+                ..pkt(17)
+            };
+            st.packet(&s, &p, 1, ms, ok)
+        };
+        // One destination every 10 ms is slower than the 5 ms window.
+        for dst in 10..30 {
+            assert_eq!(udp(dst, u64::from(dst) * 10), Ok(()));
+        }
+        let mut st = ScreenState::new(false, 16);
+        let syn = |dst| Packet {
+            dst,
+            dport: 22,
+            tcp_flags: Some(0x02),
+            ..pkt(6)
+        };
+        for dst in 10..19 {
+            assert_eq!(st.new_syn(&s, &syn(dst), 100), Ok(()));
+        }
+        assert_eq!(st.new_syn(&s, &syn(19), 100), Err(Attack::TcpSweep));
+        let nuke = Packet {
+            dport: 139,
+            tcp_flags: Some(0x38),
+            ..pkt(6)
+        };
+        let s = Screen {
+            winnuke: true,
+            ..Screen::default()
+        };
+        assert_eq!(st.packet(&s, &nuke, 1, 0, ok), Err(Attack::WinNuke));
     }
 
     #[test]
