@@ -206,5 +206,19 @@ send(pk, verbose=False)
         ) == "ok"),
         "the limit releases once the sessions are gone"
     );
+
+    // tcp-rst: a segment that is no SYN and has no session is answered with a RST whose
+    // sequence number is the segment's acknowledgment (RFC 9293), only when the zone says so.
+    let probe = "from scapy.all import IP, TCP, sr1\n\
+r = sr1(IP(dst='10.0.1.2')/TCP(sport=4321, dport=80, flags='A', seq=1000, ack=5000), timeout=2, verbose=False)\n\
+print('none' if r is None else '%s %d' % (r[TCP].flags, r[TCP].seq))\n";
+    let (ok, out) = net.run(&h2, &["python3", "-c", probe], 30);
+    assert!(ok, "scapy: {out}");
+    assert_eq!(out.trim(), "none", "no tcp-rst: dropped silently");
+    let (ok, out) = net.cli("configure; set security zones security-zone untrust tcp-rst; commit");
+    assert!(ok, "{out}");
+    let (ok, out) = net.run(&h2, &["python3", "-c", probe], 30);
+    assert!(ok, "scapy: {out}");
+    assert_eq!(out.trim(), "R 5000", "tcp-rst answers with a RST");
     net.lab.signal(server, nix::sys::signal::Signal::SIGKILL);
 }

@@ -211,6 +211,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
         port_addr: vec![0x0a00_0001, 0xcb00_7101],
         screens: Vec::new(),
         screen_of_zone: vec![None, None],
+        tcp_rst: vec![false, false],
         ipv6_packet_based: false,
     };
     let t = tables(Some(sec));

@@ -136,8 +136,14 @@ pub fn lex(text: &str) -> Result<Vec<Token>, ConfigError> {
                                 None => {
                                     return Err(ConfigError::at(pos, "unterminated quoted string"))
                                 }
+                                // `\"` and `\\` stand for the character; any other
+                                // escape (`\n` in a login message or a certificate) is
+                                // kept as written, as Junos keeps it.
                                 Some(e) => {
                                     col += 1;
+                                    if e != '"' && e != '\\' {
+                                        s.push('\\');
+                                    }
                                     s.push(e);
                                 }
                             }
@@ -650,10 +656,48 @@ impl Editor {
     }
 }
 
+/// The text with the Junos CLI's banner lines (`{master:0}`, `{primary:node0}`: the line a
+/// Junos CLI prints above its prompt, which comes along when `show | display set` output is
+/// copied) blanked, so line numbers stay those of the file.
+fn without_banners(text: &str) -> std::borrow::Cow<'_, str> {
+    let banner = |line: &str| {
+        let Some(inner) = line
+            .trim()
+            .strip_prefix('{')
+            .and_then(|l| l.strip_suffix('}'))
+        else {
+            return false;
+        };
+        let (role, rest) = inner.split_once(':').unwrap_or((inner, "x"));
+        let roles = [
+            "master",
+            "backup",
+            "primary",
+            "secondary",
+            "linecard",
+            "hold",
+        ];
+        roles.contains(&role) && !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    if !text.lines().any(banner) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if banner(line) {
+            out.push_str(if line.ends_with('\n') { "\n" } else { "" });
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into()
+}
+
 /// Applies `set`-form text (`load set`): every line runs at the top level, and either all
 /// lines apply or none does.
 pub fn apply_set_text(root: &mut Block, text: &str, file: Option<&str>) -> Result<(), ConfigError> {
-    let tokens = lex(text).map_err(|e| e.in_file(file))?;
+    let text = without_banners(text);
+    let tokens = lex(&text).map_err(|e| e.in_file(file))?;
     let mut work = root.clone();
     let mut editor = Editor::new(false);
     editor.cache_protected = true;

@@ -13,6 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub enum Type {
     /// Free text (descriptions); printed quoted when it needs to be.
     Text,
+    /// Long text: a certificate or key in PEM form, up to 64 KiB.
+    Blob,
     /// A name without white space (VLAN names, RIB names).
     Name,
     /// An unsigned integer in an inclusive range.
@@ -60,6 +62,7 @@ impl Type {
     pub fn placeholder(&self) -> String {
         match self {
             Type::Text => "<text>".into(),
+            Type::Blob => "<PEM text>".into(),
             Type::Name => "<name>".into(),
             Type::Uint { min, max } => format!("<{min}..{max}>"),
             Type::Ipv4 => "<IPv4 address>".into(),
@@ -86,6 +89,7 @@ impl Type {
     pub fn parse(&self, text: &str) -> Result<Value, String> {
         match self {
             Type::Text => check_text(text).map(|()| Value::Text(text.into())),
+            Type::Blob => check_blob(text).map(|()| Value::Text(text.into())),
             Type::Name | Type::Ref(_) => check_name(text).map(|()| Value::Text(text.into())),
             Type::Uint { min, max } => {
                 let n: u64 = text
@@ -151,6 +155,19 @@ impl Type {
             }
         }
     }
+}
+
+fn check_blob(text: &str) -> Result<(), String> {
+    if text.len() > 65536 {
+        return Err("text is longer than 65536 characters".into());
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err("text contains control characters".into());
+    }
+    Ok(())
 }
 
 fn check_text(text: &str) -> Result<(), String> {
@@ -446,8 +463,13 @@ pub fn quote(s: &str) -> String {
     }
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        // A backslash is doubled only where the parser would otherwise read it as an
+        // escape of the next character (see `parse::lex`), so `\n` prints as written.
+        let escape =
+            c == '"' || (c == '\\' && matches!(chars.peek(), None | Some('"') | Some('\\')));
+        if escape {
             out.push('\\');
         }
         out.push(c);

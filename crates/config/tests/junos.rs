@@ -773,10 +773,73 @@ routing-options {
         ("interfaces { ge-0/0/1 { unit 0 { family mpls; } } }", "[edit interfaces ge-0/0/1 unit 0 family]\n  'mpls'"),
         ("routing-options { forwarding-table { export load-balance; } }", "routing policy"),
         ("chassis { cluster { reth-count 2; } }", "chassis cluster"),
+        ("chassis { high-availability { local-id { 1; local-ip 10.0.0.1; } peer-id 2 { peer-ip 10.0.0.2; liveness-detection { multiplier 3; } } services-redundancy-group 1 { install-on-failure-route { 192.168.255.0; routing-instance VR; } } } }", "multinode high availability"),
+        ("security { certificates { local web \"-----BEGIN CERTIFICATE-----\\nMIID\\n-----END CERTIFICATE-----\\n\"; } }", "PKI certificates"),
+        ("vlans { v100 { vlan-id 100; vxlan { vni 10100; ingress-node-replication; } } }", "VXLAN"),
+        ("routing-options { graceful-restart; }", "graceful restart"),
+        ("routing-options { aggregate { route 10.0.0.0/8 policy p; } }", "aggregate routes"),
+        ("interfaces { ge-0/0/1 { unit 0 { family inet { address 10.0.0.1/24 { arp 10.0.0.2 mac 02:00:00:00:00:02; } } } } }", "static ARP"),
     ] {
         assert!(Configuration::parse(text, None).is_ok(), "{text} loads");
         let e = errors(text);
         assert!(e[0].contains(want), "{text}: {e:?}");
+    }
+    // Kept without effect, from the corpus: commit notification, password rules, process
+    // names, netconf trace options, NAT pool pairing (Savin always pairs), ALGs (none).
+    let quiet = "\
+system {
+    commit {
+        notification;
+    }
+    login {
+        password {
+            change-type set-transitions;
+            minimum-changes 0;
+        }
+    }
+    processes {
+        sdk-service enable;
+    }
+    services {
+        netconf {
+            ssh;
+            traceoptions {
+                file netconf-ops.log size 3m files 20;
+                flag all;
+            }
+        }
+    }
+}
+security {
+    alg {
+        sip disable;
+    }
+    flow {
+        drop-flow {
+            timeout 30;
+        }
+    }
+}
+";
+    let c = Configuration::parse(quiet, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    assert_eq!(errors(quiet), Vec::<String>::new());
+    // NAT rules: IPv6 addresses load and are refused at commit; applications other than
+    // `any` too (address-book names work: see the NAT tests).
+    let zones = "security { zones { security-zone a; security-zone b; } }";
+    for (rule, want) in [
+        (
+            "match { source-address 2001:db8::/32; }",
+            "only IPv4 is translated",
+        ),
+        (
+            "match { application junos-http; }",
+            "'application any' only",
+        ),
+    ] {
+        let text = format!("{zones} security {{ nat {{ source {{ rule-set r {{ from zone a; to zone b; rule x {{ {rule} then {{ source-nat {{ interface; }} }} }} }} }} }} }}");
+        let e = errors(&text);
+        assert!(e.iter().any(|e| e.contains(want)), "{text}: {e:?}");
     }
     // An inactive unsupported statement is no obstacle.
     assert_eq!(
@@ -794,4 +857,66 @@ fn ranges_and_groups_cannot_grow_a_configuration_without_bound() {
         "interfaces {{ interface-range r {{ {members} mtu 1500; }} }}"
     ));
     assert!(e[0].contains("more than 16384 member interfaces"), "{e:?}");
+}
+
+#[test]
+fn quoted_escapes_are_kept_as_written_and_cli_banners_are_not_commands() {
+    // `\n` in a login message or a certificate stays backslash-n, as Junos keeps it; `\"`
+    // and `\\` are the characters they escape.
+    let text = "system { login { message \"line one\\nline two \\\"quoted\\\" back\\\\\"; } }";
+    let c = Configuration::parse(text, None).unwrap_or_else(|e| panic!("{e}"));
+    let curly = c.to_curly();
+    assert!(
+        curly.contains(r#"message "line one\nline two \"quoted\" back\\";"#),
+        "{curly}"
+    );
+    assert_eq!(Configuration::parse(&curly, None).unwrap(), c);
+    let json = c.to_json().to_string();
+    assert!(
+        json.contains(r#"line one\\nline two \"quoted\" back\\"#),
+        "{json}"
+    );
+
+    // A Junos CLI banner line pasted with `show | display set` output is no command; a
+    // line that only looks like one is still refused.
+    let set = "set system host-name r1\n\n{master:0}\nset system domain-name example.net\n{primary:node0}\n";
+    let c = Configuration::parse_set(set, Some("paste.set")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.to_set().contains("set system domain-name example.net"));
+    let e = Configuration::parse_set("set system host-name r1\n{master:0;}\n", Some("x.set"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("x.set:2:"), "{e}");
+}
+
+#[test]
+fn applications_with_terms_match_each_term() {
+    let text = "\
+applications {
+    application dns-and-ping {
+        inactivity-timeout 60;
+        term t1 protocol udp destination-port 53;
+        term t2 protocol icmp icmp-type 8 inactivity-timeout 10;
+    }
+}
+";
+    let c = Configuration::parse(text, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
+    let cfg = c.typed().unwrap();
+    let terms = savin_config::model::applications::resolve(&cfg, "dns-and-ping").unwrap();
+    assert_eq!(terms.len(), 2);
+    assert_eq!(terms[0].protocol, Some(17));
+    assert_eq!(terms[0].destination_ports, (53, 53));
+    assert_eq!(
+        terms[0].inactivity_timeout,
+        Some(60),
+        "the application's timeout"
+    );
+    assert_eq!(terms[1].protocol, Some(1));
+    assert_eq!(terms[1].icmp_type, Some(8));
+    assert_eq!(terms[1].inactivity_timeout, Some(10), "the term's own");
+    // Both at once is refused, and a term is checked as an application is.
+    let e = errors("applications { application a { protocol tcp; term t1 protocol udp; } }");
+    assert!(e[0].contains("go in its terms"), "{e:?}");
+    let e = errors("applications { application a { term t1 protocol icmp destination-port 80; } }");
+    assert!(e[0].contains("term t1: ports need protocol"), "{e:?}");
 }

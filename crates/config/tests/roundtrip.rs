@@ -17,6 +17,8 @@ const TEXTS: &[&str] = &[
     "to core",
     "a \"quoted\" word",
     "back\\slash",
+    "two\\nlines",
+    "ends in \\",
     "#hash",
     "/*x*/",
     "tab\there",
@@ -35,7 +37,7 @@ fn value(rng: &mut StdRng, ty: &Type) -> Value {
         )
     };
     match ty {
-        Type::Text => Value::Text(NatStr::from(TEXTS[rng.gen_range(0..TEXTS.len())])),
+        Type::Text | Type::Blob => Value::Text(NatStr::from(TEXTS[rng.gen_range(0..TEXTS.len())])),
         // Groups applied are among those `generate` defines.
         Type::Ref(["groups"]) => Value::Text(NatStr(format!("g{}", rng.gen_range(0..3)))),
         Type::Name | Type::Ref(_) => Value::Text(NatStr(name(rng))),

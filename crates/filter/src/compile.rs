@@ -493,10 +493,35 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
         let mut rules = Vec::new();
         let mut terms = Vec::new();
         for t in &f.term {
-            terms.push(
-                term(t, &mut spec.counters, &f.name, &spec.policers, &mut rules)
-                    .map_err(|e| format!("firewall filter {} term {}: {e}", f.name, t.name))?,
-            );
+            // A `filter` term stands for the terms of that filter, in place; their counters
+            // are that filter's, as on Junos.
+            let (owner, inline) = match &t.filter {
+                Some(inner) => {
+                    let g = fw
+                        .inet(inner)
+                        .ok_or_else(|| format!("firewall filter '{inner}' is not defined"))?;
+                    (g, g.term.as_slice())
+                }
+                None => (f, std::slice::from_ref(t)),
+            };
+            for u in inline {
+                if u.filter.is_some() {
+                    return Err(format!(
+                        "firewall filter {} term {}: nested filter references go one level deep",
+                        owner.name, u.name
+                    ));
+                }
+                terms.push(
+                    term(
+                        u,
+                        &mut spec.counters,
+                        &owner.name,
+                        &spec.policers,
+                        &mut rules,
+                    )
+                    .map_err(|e| format!("firewall filter {} term {}: {e}", owner.name, u.name))?,
+                );
+            }
         }
         let rule_term = terms
             .iter()
@@ -548,4 +573,76 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
         }
     }
     Ok(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> Result<FilterSpec, String> {
+        let c = savin_config::Configuration::parse(text, None).map_err(|e| e.to_string())?;
+        compile(&c.typed()?)
+    }
+
+    #[test]
+    fn a_filter_term_stands_for_the_terms_of_that_filter_in_place() {
+        let s = spec(
+            "firewall { family inet {
+                filter common { term icmp { from { protocol icmp; } then { count pings; discard; } }
+                                term ssh { from { protocol tcp; destination-port 22; } then accept; } }
+                filter edge { term first { from { protocol udp; } then { count udp; accept; } }
+                              term shared { filter common; }
+                              term last { then { count rest; discard; } } } } }
+             interfaces { eth1 { unit 0 { family inet { address 10.0.0.1/24; filter { input edge; } } } } }",
+        )
+        .unwrap();
+        let edge = spec_filter(&s, "edge");
+        let names: Vec<&str> = edge.terms.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["first", "icmp", "ssh", "last"]);
+        let actions: Vec<Action> = edge.terms.iter().map(|t| t.action).collect();
+        assert_eq!(
+            actions,
+            [
+                Action::Accept,
+                Action::Discard,
+                Action::Accept,
+                Action::Discard
+            ]
+        );
+        // The inlined term counts under the filter that defines it.
+        let pings = edge.terms[1].count.unwrap() as usize;
+        assert_eq!(s.counters[pings], ("common".into(), "pings".into()));
+        let udp = edge.terms[0].count.unwrap() as usize;
+        assert_eq!(s.counters[udp], ("edge".into(), "udp".into()));
+    }
+
+    #[test]
+    fn filter_references_go_one_level_deep_and_must_exist() {
+        let nested = "firewall { family inet {
+                filter a { term t { filter b; } }
+                filter b { term t { filter c; } }
+                filter c { term t { then accept; } } } }
+             interfaces { eth1 { unit 0 { family inet { filter { input a; } } } } }";
+        let e = spec(nested).unwrap_err();
+        assert!(e.contains("one level deep"), "{e}");
+        let c = savin_config::Configuration::parse(nested, None).unwrap();
+        let errs = c.check().unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.to_string().contains("one level deep")),
+            "{errs:?}"
+        );
+        let missing = "firewall { family inet { filter a { term t { filter nope; } } } }";
+        let c = savin_config::Configuration::parse(missing, None).unwrap();
+        let errs = c.check().unwrap_err();
+        assert!(
+            errs.iter()
+                .any(|e| e.to_string().contains("'nope' is not defined")),
+            "{errs:?}"
+        );
+    }
+
+    fn spec_filter<'a>(s: &'a FilterSpec, name: &str) -> &'a Filter {
+        s.filters.iter().find(|f| f.name == name).unwrap()
+    }
 }

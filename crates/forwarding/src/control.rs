@@ -1223,6 +1223,7 @@ impl Control {
             port_addr,
             screens: spec.screens.clone(),
             screen_of_zone: spec.screen_of_zone.clone(),
+            tcp_rst: spec.tcp_rst.clone(),
             ipv6_packet_based: spec.ipv6_packet_based,
         })));
     }

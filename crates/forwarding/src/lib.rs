@@ -133,6 +133,7 @@ pub struct SecuritySpec {
     /// Screens, and by zone id the one bound to it.
     pub screens: Vec<savin_security::stage::screen::Screen>,
     pub screen_of_zone: Vec<Option<u16>>,
+    pub tcp_rst: Vec<bool>,
     /// `security forwarding-options family inet6 mode packet-based`.
     pub ipv6_packet_based: bool,
 }
@@ -247,6 +248,12 @@ impl SecurityPlan {
             source: (sec.clone(), cfg.applications.clone()),
             screens,
             screen_of_zone,
+            tcp_rst: sec
+                .zones
+                .security_zone
+                .iter()
+                .map(|z| z.tcp_rst.0)
+                .collect(),
             ipv6_packet_based: sec.forwarding_options.family.inet6.mode
                 == Some(savin_config::model::security::Inet6Mode::PacketBased),
             policy,

@@ -52,7 +52,22 @@ impl HostInbound {
                 }
                 "dhcp" => udp(67, &mut h),
                 "ike" => udp(500, &mut h),
-                // Answered in the data plane with ICMP time exceeded/unreachable already.
+                "bootp" => udp(67, &mut h),
+                "dhcpv6" => udp(547, &mut h),
+                "tftp" => udp(69, &mut h),
+                "ftp" => tcp(21, &mut h),
+                "snmp-trap" => udp(162, &mut h),
+                "twamp" => tcp(862, &mut h),
+                "xnm-clear-text" => tcp(3221, &mut h),
+                "xnm-ssl" => tcp(3220, &mut h),
+                "rlogin" => tcp(513, &mut h),
+                "rsh" => tcp(514, &mut h),
+                "finger" => tcp(79, &mut h),
+                "ident-reset" => tcp(113, &mut h),
+                "lsping" => udp(3503, &mut h),
+                // Multinode high availability's own link: Savin has no MNHA yet.
+                // traceroute: answered in the data plane with ICMP time exceeded and
+                // unreachable already.
                 _ => {}
             }
         }

@@ -21,6 +21,9 @@ pub struct SecurityTables {
     /// Screens (`ids-option`s) and, by zone id, the one bound to the zone.
     pub screens: Vec<Screen>,
     pub screen_of_zone: Vec<Option<u16>>,
+    /// By zone id: `tcp-rst`, a TCP segment that would start a session but is no SYN is
+    /// answered with a RST.
+    pub tcp_rst: Vec<bool>,
     /// IPv6 through the box is routed without security processing (SRX `security
     /// forwarding-options family inet6 mode packet-based`); otherwise it is dropped.
     pub ipv6_packet_based: bool,
@@ -29,6 +32,15 @@ pub struct SecurityTables {
 impl SecurityTables {
     pub fn zone(&self, port: u16) -> Option<u16> {
         self.zone_of_port.get(usize::from(port)).copied().flatten()
+    }
+
+    /// Whether zone `zone` answers non-SYN segments without a session with a RST.
+    #[inline]
+    pub fn tcp_rst(&self, zone: u16) -> bool {
+        self.tcp_rst
+            .get(usize::from(zone))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The screen bound to zone `zone`, if any.

@@ -29,6 +29,7 @@ fn context(ft: &FromTo, zone_id: &dyn Fn(&str) -> Option<u16>) -> Result<Context
 }
 
 fn rules<T>(
+    cfg: &Config,
     sets: &[RuleSet<T>],
     zone_id: &dyn Fn(&str) -> Option<u16>,
     action: impl Fn(&nat::Rule<T>) -> Result<NatAction, String>,
@@ -39,13 +40,34 @@ fn rules<T>(
         let to = context(&rs.to, zone_id)?;
         for r in &rs.rule {
             let m = &r.matches;
+            // Validation refused IPv6 addresses and applications other than `any`.
+            // Address-book names add their prefixes to the written ones.
+            let named = |names: &[String]| -> Result<Vec<savin_config::model::Prefix>, String> {
+                let mut out = Vec::new();
+                for n in names {
+                    out.extend(savin_config::model::security::resolve_address(cfg, n)?);
+                }
+                Ok(out)
+            };
+            let source_named = named(&m.source_address_name)?;
+            let destination_named = named(&m.destination_address_name)?;
             out.push(NatRule {
                 rule_set: rs.name.clone(),
                 name: r.name.clone(),
                 from: from.clone(),
                 to: to.clone(),
-                source: m.source_address.iter().filter_map(v4).collect(),
-                destination: m.destination_address.iter().filter_map(v4).collect(),
+                source: m
+                    .source_address
+                    .iter()
+                    .chain(&source_named)
+                    .filter_map(v4)
+                    .collect(),
+                destination: m
+                    .destination_address
+                    .iter()
+                    .chain(&destination_named)
+                    .filter_map(v4)
+                    .collect(),
                 destination_ports: m
                     .destination_port
                     .port
@@ -97,7 +119,7 @@ pub fn compile_nat(cfg: &Config, zone_id: &dyn Fn(&str) -> Option<u16>) -> Resul
     };
     let src_names: Vec<String> = pools.iter().map(|p| p.name.clone()).collect();
     let dst_names: Vec<String> = destination_pools.iter().map(|p| p.name.clone()).collect();
-    let source = rules(&n.source.rule_set, zone_id, |r| {
+    let source = rules(cfg, &n.source.rule_set, zone_id, |r| {
         let sn = r.then.as_ref().map(|t| &t.source_nat);
         Ok(match sn {
             Some(s) if s.off.0 => NatAction::Off,
@@ -106,7 +128,7 @@ pub fn compile_nat(cfg: &Config, zone_id: &dyn Fn(&str) -> Option<u16>) -> Resul
             _ => return Err(format!("rule {}: then source-nat is missing", r.name)),
         })
     })?;
-    let destination = rules(&n.destination.rule_set, zone_id, |r| {
+    let destination = rules(cfg, &n.destination.rule_set, zone_id, |r| {
         let dn = r.then.as_ref().map(|t| &t.destination_nat);
         Ok(match dn {
             Some(d) if d.off.0 => NatAction::Off,
@@ -116,7 +138,7 @@ pub fn compile_nat(cfg: &Config, zone_id: &dyn Fn(&str) -> Option<u16>) -> Resul
             _ => return Err(format!("rule {}: then destination-nat is missing", r.name)),
         })
     })?;
-    let statics = rules(&n.static_nat.rule_set, zone_id, |r| {
+    let statics = rules(cfg, &n.static_nat.rule_set, zone_id, |r| {
         let to = r
             .then
             .as_ref()
@@ -150,4 +172,43 @@ pub fn compile_nat(cfg: &Config, zone_id: &dyn Fn(&str) -> Option<u16>) -> Resul
         destination_pools,
         proxy_arp,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_book_names_add_their_prefixes_to_a_rule() {
+        let text = "security {
+            address-book { global {
+                address lan 10.1.0.0/16;
+                address dmz 10.2.0.0/24;
+                address-set inside { address lan; address dmz; } } }
+            zones { security-zone trust; security-zone untrust; }
+            nat { source { rule-set out { from zone trust; to zone untrust;
+                rule r { match { source-address 192.168.0.0/24; source-address-name inside;
+                                 destination-address 0.0.0.0/0; application any; }
+                         then { source-nat { interface; } } } } } } }";
+        let c = savin_config::Configuration::parse(text, None).unwrap();
+        assert!(c.check().is_ok(), "{:?}", c.check().err());
+        let cfg = c.typed().unwrap();
+        let zone = |z: &str| {
+            ["trust", "untrust"]
+                .iter()
+                .position(|x| *x == z)
+                .map(|i| i as u16)
+        };
+        let nat = compile_nat(&cfg, &zone).unwrap();
+        let src: Vec<String> = nat.source[0]
+            .source
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect();
+        assert_eq!(src.len(), 3, "{src:?}");
+        let unknown = text.replace("source-address-name inside", "source-address-name nope");
+        let c = savin_config::Configuration::parse(&unknown, None).unwrap();
+        let e = c.check().unwrap_err();
+        assert!(e.iter().any(|e| e.to_string().contains("nope")), "{e:?}");
+    }
 }

@@ -7,49 +7,75 @@ use super::{Config, ValidationError};
 use crate::schema::{container, leaf, list, Node};
 use crate::value::Type;
 
+/// What an application (or one of its terms) matches.
+fn match_fields() -> Vec<Node> {
+    vec![
+        leaf(
+            "protocol",
+            "Match IP protocol type (tcp, udp, icmp, icmp6 or a number)",
+            Type::Name,
+        ),
+        leaf(
+            "source-port",
+            "Match TCP/UDP source port (PORT or LOW-HIGH)",
+            Type::Name,
+        ),
+        leaf(
+            "destination-port",
+            "Match TCP/UDP destination port (PORT or LOW-HIGH)",
+            Type::Name,
+        ),
+        leaf(
+            "icmp-type",
+            "Match ICMP message type",
+            Type::Uint { min: 0, max: 255 },
+        ),
+        leaf(
+            "icmp-code",
+            "Match ICMP message code",
+            Type::Uint { min: 0, max: 255 },
+        ),
+        leaf(
+            "icmp6-type",
+            "Match ICMP6 message type",
+            Type::Uint { min: 0, max: 255 },
+        ),
+        leaf(
+            "icmp6-code",
+            "Match ICMP6 message code",
+            Type::Uint { min: 0, max: 255 },
+        ),
+        leaf(
+            "inactivity-timeout",
+            "Application-specific inactivity timeout (seconds, or never)",
+            Type::Name,
+        ),
+    ]
+}
+
 pub fn schema() -> Node {
     container(
         "applications",
         "Define applications by protocol characteristics",
         vec![
-            list(
-                "application",
-                "Define an application",
-                Type::Name,
-                vec![
-                    leaf("description", "Text description of application", Type::Text),
-                    leaf(
-                        "protocol",
-                        "Match IP protocol type (tcp, udp, icmp, icmp6 or a number)",
+            list("application", "Define an application", Type::Name, {
+                let mut v = vec![leaf(
+                    "description",
+                    "Text description of application",
+                    Type::Text,
+                )];
+                v.extend(match_fields());
+                v.push(
+                    list(
+                        "term",
+                        "Define individual application protocols",
                         Type::Name,
-                    ),
-                    leaf(
-                        "source-port",
-                        "Match TCP/UDP source port (PORT or LOW-HIGH)",
-                        Type::Name,
-                    ),
-                    leaf(
-                        "destination-port",
-                        "Match TCP/UDP destination port (PORT or LOW-HIGH)",
-                        Type::Name,
-                    ),
-                    leaf(
-                        "icmp-type",
-                        "Match ICMP message type",
-                        Type::Uint { min: 0, max: 255 },
-                    ),
-                    leaf(
-                        "icmp-code",
-                        "Match ICMP message code",
-                        Type::Uint { min: 0, max: 255 },
-                    ),
-                    leaf(
-                        "inactivity-timeout",
-                        "Application-specific inactivity timeout (seconds, or never)",
-                        Type::Name,
-                    ),
-                ],
-            ),
+                        match_fields(),
+                    )
+                    .ordered(),
+                );
+                v
+            }),
             list(
                 "application-set",
                 "Define an application set",
@@ -92,12 +118,52 @@ pub struct Applications {
 pub struct Application {
     pub name: String,
     pub description: Option<String>,
+    /// `term T ...`: an application of several protocols or ports.
+    #[serde(default)]
+    pub term: Vec<AppTerm>,
     pub protocol: Option<String>,
     pub source_port: Option<String>,
     pub destination_port: Option<String>,
     pub icmp_type: Option<u8>,
     pub icmp_code: Option<u8>,
+    pub icmp6_type: Option<u8>,
+    pub icmp6_code: Option<u8>,
     pub inactivity_timeout: Option<String>,
+}
+
+/// One `term` of an application.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AppTerm {
+    pub name: String,
+    pub protocol: Option<String>,
+    pub source_port: Option<String>,
+    pub destination_port: Option<String>,
+    pub icmp_type: Option<u8>,
+    pub icmp_code: Option<u8>,
+    pub icmp6_type: Option<u8>,
+    pub icmp6_code: Option<u8>,
+    pub inactivity_timeout: Option<String>,
+}
+
+impl AppTerm {
+    fn term(&self) -> Result<Term, String> {
+        Application {
+            name: self.name.clone(),
+            description: None,
+            term: Vec::new(),
+            protocol: self.protocol.clone(),
+            source_port: self.source_port.clone(),
+            destination_port: self.destination_port.clone(),
+            icmp_type: self.icmp_type,
+            icmp_code: self.icmp_code,
+            icmp6_type: self.icmp6_type,
+            icmp6_code: self.icmp6_code,
+            inactivity_timeout: self.inactivity_timeout.clone(),
+        }
+        .term()
+        .map_err(|e| format!("term {}: {e}", self.name))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -303,6 +369,37 @@ fn timeout(t: &str) -> Result<u32, String> {
 }
 
 impl Application {
+    /// The terms the application matches (its own, or one per `term`), or what is wrong.
+    pub fn terms(&self) -> Result<Vec<Term>, String> {
+        if self.term.is_empty() {
+            return Ok(vec![self.term()?]);
+        }
+        let own = self.protocol.is_some()
+            || self.source_port.is_some()
+            || self.destination_port.is_some()
+            || self.icmp_type.is_some()
+            || self.icmp_code.is_some()
+            || self.icmp6_type.is_some()
+            || self.icmp6_code.is_some();
+        if own {
+            return Err("protocol, ports and ICMP types go in its terms, or without terms".into());
+        }
+        // The application's own inactivity-timeout holds for terms without one.
+        let timeout = self
+            .inactivity_timeout
+            .as_deref()
+            .map(timeout)
+            .transpose()?;
+        self.term
+            .iter()
+            .map(|t| {
+                let mut term = t.term()?;
+                term.inactivity_timeout = term.inactivity_timeout.or(timeout);
+                Ok(term)
+            })
+            .collect()
+    }
+
     /// The application as a term, or what is wrong with it.
     pub fn term(&self) -> Result<Term, String> {
         let protocol = self.protocol.as_deref().map(protocol_number).transpose()?;
@@ -314,11 +411,14 @@ impl Application {
         if self.icmp_type.is_some() && !matches!(protocol, Some(1 | 58)) {
             return Err("icmp-type needs protocol icmp or icmp6".into());
         }
+        if self.icmp6_type.is_some() && protocol != Some(58) {
+            return Err("icmp6-type needs protocol icmp6".into());
+        }
         Ok(Term {
             protocol,
             source_ports: src.unwrap_or(ANY_PORT),
             destination_ports: dst.unwrap_or(ANY_PORT),
-            icmp_type: self.icmp_type,
+            icmp_type: self.icmp_type.or(self.icmp6_type),
             inactivity_timeout: self
                 .inactivity_timeout
                 .as_deref()
@@ -337,7 +437,7 @@ pub fn resolve(cfg: &Config, name: &str) -> Result<Vec<Term>, String> {
         }
         let apps = &cfg.applications;
         if let Some(a) = apps.application.iter().find(|a| a.name == name) {
-            out.push(a.term().map_err(|e| format!("application {name}: {e}"))?);
+            out.extend(a.terms().map_err(|e| format!("application {name}: {e}"))?);
         } else if let Some(s) = apps.application_set.iter().find(|s| s.name == name) {
             for m in s.application.iter().chain(&s.application_set) {
                 go(cfg, &m.name, depth + 1, out)?;
@@ -366,7 +466,7 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                 format!("application {}", a.name),
                 "the name of a predefined application cannot be redefined",
             ));
-        } else if let Err(e) = a.term() {
+        } else if let Err(e) = a.terms() {
             errors.push(ValidationError::new(
                 &["applications", "application", &a.name],
                 format!("application {}", a.name),

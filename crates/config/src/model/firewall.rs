@@ -128,6 +128,12 @@ fn then() -> Node {
             ),
             flag("log", "Log the packet"),
             flag("syslog", "System log (syslog) information about the packet"),
+            leaf(
+                "routing-instance",
+                "Forward in this routing instance",
+                Type::Name,
+            )
+            .unsupported("filter-based forwarding (routing instances)"),
             // Kept and shown; they do not change whether a packet passes, and Savin has no
             // sampling, mirroring or classes of service yet.
             flag("sample", "Sample the packet"),
@@ -167,7 +173,16 @@ fn filters() -> Node {
                 "term",
                 "Define a firewall term",
                 Type::Name,
-                vec![from(), then()],
+                vec![
+                    leaf(
+                        "filter",
+                        "Evaluate the terms of this filter here",
+                        Type::Name,
+                    )
+                    .excludes(&["from", "then"]),
+                    from(),
+                    then(),
+                ],
             )
             .ordered(),
         ],
@@ -322,6 +337,8 @@ pub struct Filter {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Term {
     pub name: String,
+    /// `filter NAME`: the terms of another filter of the family, evaluated here.
+    pub filter: Option<String>,
     #[serde(default)]
     pub from: From,
     #[serde(default)]
@@ -534,6 +551,25 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
             }
             path.extend(["filter", f.name.as_str()]);
             for t in &f.term {
+                if let Some(inner) = &t.filter {
+                    let mut tp = path.clone();
+                    tp.extend(["term", t.name.as_str()]);
+                    let found = filters.iter().chain(&fw.filter).find(|x| &x.name == inner);
+                    let why = match found {
+                        None => Some(format!("filter '{inner}' is not defined")),
+                        Some(x) if x.name == f.name => {
+                            Some("a filter cannot refer to itself".to_string())
+                        }
+                        // As on Junos: references go one level deep.
+                        Some(x) if x.term.iter().any(|u| u.filter.is_some()) => Some(format!(
+                            "filter '{inner}' refers to other filters itself; nesting goes one level deep"
+                        )),
+                        Some(_) => None,
+                    };
+                    if let Some(why) = why {
+                        errors.push(ValidationError::new(&tp, format!("filter {inner}"), why));
+                    }
+                }
                 if let Some(p) = &t.then.policer {
                     if !fw.policer.iter().any(|x| &x.name == p) {
                         let mut tp = path.clone();

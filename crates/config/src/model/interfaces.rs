@@ -83,6 +83,28 @@ fn ifd_children() -> Vec<Node> {
                     Type::Ip,
                 )
                 .unsupported("virtual gateway addresses (EVPN)"),
+                list(
+                    "arp",
+                    "Static ARP entry",
+                    Type::Ipv4,
+                    vec![
+                        leaf("mac", "Hardware MAC address", Type::Name),
+                        flag("publish", "Publish the entry (proxy ARP)"),
+                    ],
+                )
+                .oneline()
+                .unsupported("static ARP entries"),
+                list(
+                    "ndp",
+                    "Static neighbor entry",
+                    Type::Ipv6,
+                    vec![
+                        leaf("mac", "Hardware MAC address", Type::Name),
+                        flag("publish", "Publish the entry (proxy NDP)"),
+                    ],
+                )
+                .oneline()
+                .unsupported("static neighbor entries"),
             ],
         )
     };
@@ -92,6 +114,31 @@ fn ifd_children() -> Vec<Node> {
             vec![
                 leaf("description", "Text description of interface", Type::Text),
                 flag("disable", "Disable this interface"),
+                flag("enable", "Enable this interface (the default)").no_effect(),
+                container(
+                    "load-balancing-options",
+                    "Load balancing over service (AMS) members",
+                    vec![
+                        leaf_list("member-interface", "Member interface", Type::Name),
+                        container(
+                            "member-failure-options",
+                            "What to do when a member fails",
+                            vec![container(
+                                "drop-member-traffic",
+                                "Drop the failed member's traffic",
+                                vec![
+                                    leaf(
+                                        "rejoin-timeout",
+                                        "Rejoin timeout (seconds)",
+                                        Type::Uint { min: 0, max: 3600 },
+                                    ),
+                                    flag("enable-rejoin", "Let the member rejoin"),
+                                ],
+                            )],
+                        ),
+                    ],
+                )
+                .unsupported("aggregated multiservices (AMS) interfaces"),
                 leaf(
                     "mtu",
                     "Maximum transmit packet size",
@@ -116,6 +163,31 @@ fn ifd_children() -> Vec<Node> {
                     "speed",
                     "Link speed (the netdev negotiates its own)",
                     Type::Name,
+                )
+                .no_effect(),
+                leaf(
+                    "number-of-sub-ports",
+                    "Channelise a port into this many sub-ports (hardware)",
+                    Type::Uint { min: 1, max: 16 },
+                )
+                .no_effect(),
+                container(
+                    "optics-options",
+                    "Optics alarms and warnings (no optics on a netdev)",
+                    ["alarm", "warning"]
+                        .into_iter()
+                        .map(|n| {
+                            list(
+                                n,
+                                "Optics condition",
+                                Type::Name,
+                                vec![
+                                    flag("link-down", "Bring the link down"),
+                                    flag("syslog", "Log the condition"),
+                                ],
+                            )
+                        })
+                        .collect(),
                 )
                 .no_effect(),
                 container(
@@ -159,6 +231,29 @@ fn ifd_children() -> Vec<Node> {
                     "aggregated-ether-options",
                     "Aggregated Ethernet interface-specific options",
                     vec![
+                        container(
+                            "bfd-liveness-detection",
+                            "BFD on the member links (micro-BFD)",
+                            vec![
+                                leaf("version", "BFD version", Type::Name),
+                                leaf(
+                                    "minimum-interval",
+                                    "Minimum transmit and receive interval (ms)",
+                                    Type::Uint {
+                                        min: 1,
+                                        max: 255_000,
+                                    },
+                                ),
+                                leaf(
+                                    "multiplier",
+                                    "Detection time multiplier",
+                                    Type::Uint { min: 1, max: 255 },
+                                ),
+                                flag("no-adaptation", "Disable adaptation"),
+                                leaf("local-address", "Local address", Type::Ip),
+                                leaf("neighbor", "Neighbor address", Type::Ip),
+                            ],
+                        ),
                         leaf(
                             "minimum-links",
                             "Minimum number of aggregated links",
@@ -185,6 +280,15 @@ fn ifd_children() -> Vec<Node> {
                                     "Node's administrative key",
                                     Type::Uint { min: 0, max: 65535 },
                                 ),
+                                leaf(
+                                    "system-priority",
+                                    "Priority of the system",
+                                    Type::Uint { min: 0, max: 65535 },
+                                ),
+                                flag(
+                                    "accept-data",
+                                    "Accept data on a member link while LACP is not up",
+                                ),
                                 container(
                                     "hold-time",
                                     "Configure hold time for component interfaces",
@@ -203,7 +307,41 @@ fn ifd_children() -> Vec<Node> {
                     "esi",
                     "ESI configuration of interface",
                     vec![
+                        list(
+                            "identifier",
+                            "The 10-octet Ethernet segment identifier",
+                            Type::Name,
+                            vec![],
+                        )
+                        .bare(),
                         flag("all-active", "All-Active mode"),
+                        container(
+                            "df-election-granularity",
+                            "Designated forwarder election granularity",
+                            vec![container(
+                                "per-esi",
+                                "Per Ethernet segment",
+                                vec![flag(
+                                    "lacp-oos-on-ndf",
+                                    "LACP out of sync on the non-designated forwarder",
+                                )],
+                            )
+                            .presence()],
+                        ),
+                        container(
+                            "df-election-type",
+                            "Designated forwarder election type",
+                            vec![container(
+                                "preference",
+                                "Preference-based election",
+                                vec![leaf(
+                                    "value",
+                                    "Preference value",
+                                    Type::Uint { min: 0, max: 65535 },
+                                )],
+                            )
+                            .presence()],
+                        ),
                         flag("single-active", "Single-Active mode"),
                     ],
                 )
@@ -229,6 +367,19 @@ fn ifd_children() -> Vec<Node> {
                         ),
                         leaf("mac", "Hardware MAC address", Type::Name)
                             .unsupported("a logical interface's own MAC address"),
+                        leaf(
+                            "encapsulation",
+                            "Logical link-layer encapsulation",
+                            Type::Name,
+                        )
+                        .unsupported("logical interface encapsulations (vlan-bridge, ...)"),
+                        flag("no-dhcp-flood", "Do not flood DHCP packets (EVPN)")
+                            .unsupported("EVPN"),
+                        flag(
+                            "proxy-macip-advertisement",
+                            "Proxy MAC/IP advertisement in EVPN for this IRB",
+                        )
+                        .unsupported("EVPN"),
                         flag("traps", "Enable SNMP notifications on state changes").no_effect(),
                         flag("no-traps", "Disable SNMP notifications on state changes").no_effect(),
                         container(
@@ -242,9 +393,32 @@ fn ifd_children() -> Vec<Node> {
                                         address(Type::Ipv4IfAddr),
                                         family_mtu(),
                                         super::firewall::unit_filter(),
-                                        container("dhcp", "Configure DHCP client", vec![])
-                                            .presence()
-                                            .unsupported("a DHCP client on an interface"),
+                                        container(
+                                            "dhcp",
+                                            "Configure DHCP client",
+                                            vec![
+                                                leaf(
+                                                    "vendor-id",
+                                                    "Vendor class identifier (option 60)",
+                                                    Type::Text,
+                                                ),
+                                                leaf(
+                                                    "client-identifier",
+                                                    "Client identifier (option 61)",
+                                                    Type::Text,
+                                                ),
+                                                leaf(
+                                                    "lease-time",
+                                                    "Lease time requested (seconds)",
+                                                    Type::Uint {
+                                                        min: 60,
+                                                        max: 2_147_483_647,
+                                                    },
+                                                ),
+                                            ],
+                                        )
+                                        .presence()
+                                        .unsupported("a DHCP client on an interface"),
                                     ],
                                 )
                                 .presence(),
@@ -281,9 +455,20 @@ fn ifd_children() -> Vec<Node> {
                                     ],
                                 )
                                 .presence(),
-                                container("mpls", "MPLS parameters", vec![family_mtu()])
-                                    .presence()
-                                    .unsupported("MPLS"),
+                                container(
+                                    "mpls",
+                                    "MPLS parameters",
+                                    vec![
+                                        family_mtu(),
+                                        leaf(
+                                            "maximum-labels",
+                                            "Maximum number of MPLS labels",
+                                            Type::Uint { min: 3, max: 16 },
+                                        ),
+                                    ],
+                                )
+                                .presence()
+                                .unsupported("MPLS"),
                                 container(
                                     "iso",
                                     "OSI ISO protocol parameters",

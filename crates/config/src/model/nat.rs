@@ -46,12 +46,8 @@ fn zones_or_interfaces(name: &'static str, help: &'static str) -> Node {
 
 fn rule_match() -> Node {
     let mut m = vec![
-        leaf_list("source-address", "Source address", Type::Ipv4Prefix),
-        leaf_list(
-            "destination-address",
-            "Destination address",
-            Type::Ipv4Prefix,
-        ),
+        leaf_list("source-address", "Source address", Type::IpPrefix),
+        leaf_list("destination-address", "Destination address", Type::IpPrefix),
     ];
     // Junos prints `destination-port { 80; 8000 to 8080; }`; `destination-port 80;` loads too.
     m.push(container(
@@ -62,6 +58,21 @@ fn rule_match() -> Node {
     m.push(leaf_list(
         "protocol",
         "IP protocol (tcp, udp, icmp or a number)",
+        Type::Name,
+    ));
+    m.push(leaf_list(
+        "source-address-name",
+        "Address from the address book",
+        Type::Name,
+    ));
+    m.push(leaf_list(
+        "destination-address-name",
+        "Address from the address book",
+        Type::Name,
+    ));
+    m.push(leaf_list(
+        "application",
+        "Application or application set ('any' only in Savin)",
         Type::Name,
     ));
     container("match", "Specify NAT rule match criteria", m)
@@ -115,8 +126,33 @@ pub fn schema() -> Node {
                                     port_list("range", "Port range"),
                                 ],
                             ),
+                            // Savin always pairs: the address comes from a hash of the
+                            // source, so a host keeps its address (`source_nat`).
+                            leaf(
+                                "address-pooling",
+                                "Address pooling (Savin always pairs a host with one address)",
+                                Type::Enum(&["paired", "no-paired"]),
+                            )
+                            .no_effect(),
                         ],
                     ),
+                    container(
+                        "pool-utilization-alarm",
+                        "Raise an SNMP trap when pool use passes a threshold",
+                        vec![
+                            leaf(
+                                "raise-threshold",
+                                "Raise threshold (percent)",
+                                Type::Uint { min: 50, max: 100 },
+                            ),
+                            leaf(
+                                "clear-threshold",
+                                "Clear threshold (percent)",
+                                Type::Uint { min: 40, max: 100 },
+                            ),
+                        ],
+                    )
+                    .no_effect(),
                     rule_set(
                         "source",
                         container(
@@ -381,6 +417,12 @@ pub struct RuleMatch {
     pub destination_port: Ports,
     #[serde(default)]
     pub protocol: Vec<String>,
+    #[serde(default)]
+    pub source_address_name: Vec<String>,
+    #[serde(default)]
+    pub destination_address_name: Vec<String>,
+    #[serde(default)]
+    pub application: Vec<String>,
 }
 
 /// `destination-port { 80; 8000 to 8080; }`.
@@ -494,6 +536,23 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                         format!("rule {rule}"),
                         format!("{p}: only IPv4 is translated"),
                     ));
+                }
+            }
+            if r.application.iter().any(|a| a != "any") {
+                errors.push(ValidationError::new(
+                    path,
+                    format!("rule {rule}"),
+                    "Savin's NAT rules match 'application any' only; match protocol and \
+                     destination-port instead",
+                ));
+            }
+            for n in r
+                .source_address_name
+                .iter()
+                .chain(&r.destination_address_name)
+            {
+                if let Err(e) = super::security::resolve_address(cfg, n) {
+                    errors.push(ValidationError::new(path, format!("rule {rule}"), e));
                 }
             }
             for pr in &r.destination_port.port {

@@ -15,6 +15,111 @@ pub fn schema() -> Node {
         vec![
             leaf("router-id", "Router identifier", Type::Ipv4),
             leaf(
+                "ipv6-router-id",
+                "IPv6 router identifier (used by no protocol of Savin's yet)",
+                Type::Ipv6,
+            )
+            .no_effect(),
+            leaf(
+                "route-distinguisher-id",
+                "Address for automatic route distinguishers",
+                Type::Ipv4,
+            )
+            .unsupported("route distinguishers (EVPN, L3VPN)"),
+            leaf_list(
+                "instance-import",
+                "Import policy for instance RIBs",
+                Type::Name,
+            )
+            .unsupported("routing policy (policy-options) and routing instances"),
+            container(
+                "aggregate",
+                "Aggregated routes",
+                vec![
+                    list(
+                        "route",
+                        "Aggregate prefix",
+                        Type::IpPrefix,
+                        vec![
+                            leaf_list("policy", "Policy filter", Type::Name),
+                            flag("discard", "Drop packets to destination; send no ICMP"),
+                            flag("passive", "Install only when a contributing route exists"),
+                            flag("active", "Remove inactive routes"),
+                            leaf("preference", "Preference value", Type::Uint { min: 0, max: 4_294_967_295 }),
+                        ],
+                    ),
+                ],
+            )
+            .unsupported("aggregate routes"),
+            container(
+                "graceful-restart",
+                "Graceful restart: keep forwarding while the routing daemon restarts",
+                vec![
+                    flag("disable", "Disable graceful restart"),
+                    leaf(
+                        "restart-duration",
+                        "Maximum time for a restart (seconds)",
+                        Type::Uint { min: 120, max: 10_000 },
+                    ),
+                ],
+            )
+            .presence()
+            .unsupported("graceful restart (the restarting side)"),
+            container(
+                "auto-bandwidth",
+                "MPLS LSP automatic bandwidth",
+                vec![list(
+                    "template",
+                    "Auto-bandwidth template",
+                    Type::Name,
+                    vec![
+                        leaf(
+                            "adjust-interval",
+                            "Adjustment interval (seconds)",
+                            Type::Uint { min: 1, max: 1_000_000 },
+                        ),
+                        leaf(
+                            "adjust-threshold",
+                            "Adjustment threshold (percent)",
+                            Type::Uint { min: 0, max: 100 },
+                        ),
+                        leaf("minimum-bandwidth", "Minimum bandwidth", Type::Name),
+                        leaf(
+                            "auto-bandwidth-subscription",
+                            "Subscription (percent of the measured bandwidth)",
+                            Type::Uint { min: 0, max: 1000 },
+                        ),
+                        leaf(
+                            "statistic-collection-interval",
+                            "Statistics collection interval (seconds)",
+                            Type::Uint { min: 1, max: 65535 },
+                        ),
+                        leaf("maximum-bandwidth", "Maximum bandwidth", Type::Name),
+                    ],
+                )],
+            )
+            .unsupported("MPLS"),
+            container(
+                "auto-export",
+                "Export routes between routing instances",
+                vec![container(
+                    "family",
+                    "Address family",
+                    vec![container(
+                        "inet",
+                        "IPv4",
+                        vec![flag("unicast", "Unicast routes")],
+                    )],
+                )],
+            )
+            .presence()
+            .unsupported("routing instances"),
+            flag(
+                "nonstop-routing",
+                "Keep routing state across Routing Engine switchovers (one engine here)",
+            )
+            .no_effect(),
+            leaf(
                 "autonomous-system",
                 "Autonomous system number",
                 Type::Uint {
@@ -40,7 +145,14 @@ pub fn schema() -> Node {
                     crate::schema::container(
                         "chained-composite-next-hop",
                         "Chained composite next hops",
-                        vec![],
+                        vec![container(
+                            "ingress",
+                            "Ingress LSP next hops",
+                            ["evpn", "l3vpn", "l2vpn", "l2ckt", "labeled-bgp"]
+                                .into_iter()
+                                .map(|f| flag(f, "Chain composite next hops for this family"))
+                                .collect(),
+                        )],
                     )
                     .presence()
                     .no_effect(),
@@ -99,6 +211,18 @@ fn static_routes(v6: bool) -> Node {
                         max: 4_294_967_295,
                     },
                 ),
+                // Savin's forwarding table lives in the daemon that owns the routes, and
+                // no protocol readvertises static routes yet (issue 18 brings policy).
+                flag(
+                    "retain",
+                    "Keep the route in the forwarding table when routing stops",
+                )
+                .no_effect(),
+                flag(
+                    "no-readvertise",
+                    "Don't mark the route as eligible for readvertising",
+                )
+                .no_effect(),
             ],
         )
         .oneline()],

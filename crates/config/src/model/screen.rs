@@ -149,6 +149,15 @@ pub fn schema() -> Node {
                                     "SYN flood ager timeout (seconds)",
                                     Type::Uint { min: 1, max: 50 },
                                 ),
+                                leaf(
+                                    "queue-size",
+                                    "Proxied requests queue size (deprecated)",
+                                    Type::Uint {
+                                        min: 1,
+                                        max: 1_000_000,
+                                    },
+                                )
+                                .no_effect(),
                             ],
                         )
                         .presence(),

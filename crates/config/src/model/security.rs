@@ -25,6 +25,20 @@ pub const SYSTEM_SERVICES: &[&str] = &[
     "dns",
     "dhcp",
     "ike",
+    "bootp",
+    "dhcpv6",
+    "tftp",
+    "ftp",
+    "snmp-trap",
+    "twamp",
+    "xnm-clear-text",
+    "xnm-ssl",
+    "rlogin",
+    "rsh",
+    "finger",
+    "ident-reset",
+    "lsping",
+    "high-availability",
 ];
 /// Routing protocols a zone may let through to the box itself.
 pub const PROTOCOLS: &[&str] = &["all", "bgp", "ospf", "ospf3", "bfd", "rip", "vrrp", "pim"];
@@ -57,6 +71,18 @@ fn policy_body(global: bool) -> Vec<Node> {
             Type::Name,
         ),
         leaf_list("application", "Port-based application", Type::Name),
+        leaf_list(
+            "source-l3vpn-vrf-group",
+            "Match source L3VPN VRF group",
+            Type::Name,
+        )
+        .unsupported("L3VPN VRF groups"),
+        leaf_list(
+            "destination-l3vpn-vrf-group",
+            "Match destination L3VPN VRF group",
+            Type::Name,
+        )
+        .unsupported("L3VPN VRF groups"),
     ];
     if global {
         matches.push(leaf_list(
@@ -171,7 +197,7 @@ fn ike() -> Node {
                         vec![text("hostname", "Use a fully-qualified domain name"), text("inet", "Use an IPv4 address"), text("user-at-hostname", "Use an e-mail address")],
                     )
                     .oneline(),
-                    leaf("external-interface", "External interface for IKE negotiations", Type::IflName),
+                    leaf("external-interface", "External interface for IKE negotiations", Type::Name),
                     leaf("local-address", "Local IP address for IKE negotiations", Type::Ip),
                     name("version", "Negotiate using either IKE v1 or IKE v2 protocol"),
                     flag("no-nat-traversal", "Disable IPSec NAT traversal"),
@@ -393,16 +419,104 @@ pub fn schema() -> Node {
             ike(),
             ipsec(),
             container(
+                "certificates",
+                "X.509 certificates",
+                vec![list(
+                    "local",
+                    "Local certificate and private key",
+                    Type::Name,
+                    vec![list(
+                        "certificate",
+                        "The certificate and its private key (PEM)",
+                        Type::Blob,
+                        vec![],
+                    )
+                    .bare()],
+                )
+                .oneline()],
+            )
+            .unsupported("PKI certificates"),
+            container(
+                "l3vpn",
+                "L3VPN VRF groups for security policies",
+                vec![list(
+                    "vrf-group",
+                    "A group of VRFs",
+                    Type::Name,
+                    vec![leaf_list(
+                        "vrf",
+                        "Routing instances in the group",
+                        Type::Name,
+                    )],
+                )],
+            )
+            .unsupported("L3VPN VRF groups"),
+            container(
+                "alg",
+                "Application layer gateways (Savin has none: as if each were disabled)",
+                [
+                    "dns",
+                    "ftp",
+                    "h323",
+                    "mgcp",
+                    "msrpc",
+                    "pptp",
+                    "real",
+                    "rsh",
+                    "rtsp",
+                    "sccp",
+                    "sip",
+                    "sql",
+                    "sunrpc",
+                    "talk",
+                    "tftp",
+                    "ike-esp-nat",
+                ]
+                .into_iter()
+                .map(|a| {
+                    container(a, "An ALG", vec![flag("disable", "Disable the ALG")])
+                        .presence()
+                        .oneline()
+                })
+                .collect(),
+            )
+            .no_effect(),
+            container(
+                "distribution-profile",
+                "Session distribution across the data plane's cores",
+                vec![flag(
+                    "fat-core",
+                    "Keep IPsec and fragments on dedicated cores",
+                )],
+            )
+            .no_effect(),
+            container(
                 "flow",
                 "FLOW configuration",
-                vec![container(
-                    "tcp-session",
-                    "TCP session configuration",
-                    vec![
-                        flag("no-syn-check", "Disable creation-time SYN-flag check"),
-                        flag("no-sequence-check", "Disable sequence-number checking"),
-                    ],
-                )],
+                vec![
+                    container(
+                        "tcp-session",
+                        "TCP session configuration",
+                        vec![
+                            flag("no-syn-check", "Disable creation-time SYN-flag check"),
+                            flag("no-sequence-check", "Disable sequence-number checking"),
+                        ],
+                    ),
+                    super::system::traceoptions(),
+                    // An SRX may keep sessions for dropped flows to drop their next
+                    // packets faster; Savin's drops are already per packet.
+                    flag("power-mode-ipsec", "IPsec performance acceleration").no_effect(),
+                    container(
+                        "drop-flow",
+                        "Drop flow sessions",
+                        vec![leaf(
+                            "timeout",
+                            "Timeout of drop flow sessions (seconds)",
+                            Type::Uint { min: 1, max: 30 },
+                        )],
+                    )
+                    .no_effect(),
+                ],
             ),
             container(
                 "forwarding-options",
@@ -480,6 +594,10 @@ pub fn schema() -> Node {
                             "screen",
                             "Name of ids option object applied to the zone",
                             Type::Ref(&["security", "screen", "ids-option"]),
+                        ),
+                        flag(
+                            "tcp-rst",
+                            "Send RST for a NON-SYN packet not matching a TCP session",
                         ),
                         host_inbound(),
                         container(
@@ -743,6 +861,8 @@ pub struct Zone {
     pub name: String,
     pub description: Option<String>,
     pub screen: Option<String>,
+    #[serde(default)]
+    pub tcp_rst: Flag,
     #[serde(default)]
     pub host_inbound_traffic: HostInbound,
     #[serde(default)]

@@ -69,8 +69,28 @@ pub fn traceoptions() -> Node {
         "traceoptions",
         "Trace options",
         vec![
-            list("file", "Trace file", Type::Name, vec![]).oneline(),
+            list(
+                "file",
+                "Trace file",
+                Type::Name,
+                vec![
+                    leaf("size", "Maximum trace file size", Type::Name),
+                    leaf(
+                        "files",
+                        "Maximum number of trace files",
+                        Type::Uint { min: 2, max: 1000 },
+                    ),
+                    flag("world-readable", "Allow any user to read the log file"),
+                    flag(
+                        "no-world-readable",
+                        "Don't allow any user to read the log file",
+                    ),
+                ],
+            )
+            .oneline(),
             list("flag", "Tracing parameters", Type::Name, vec![]).oneline(),
+            leaf("level", "Level of debugging output", Type::Name),
+            flag("no-remote-trace", "Disable remote tracing"),
         ],
     )
     .no_effect()
@@ -217,6 +237,7 @@ fn services() -> Node {
         vec![
             container("ssh", "Allow ssh access", {
                 let mut v = vec![
+                    flag("sftp-server", "Allow the SFTP subsystem"),
                     leaf(
                         "root-login",
                         "Configure root access via ssh",
@@ -268,6 +289,7 @@ fn services() -> Node {
                         "Make the NETCONF server compliant with RFC 4741",
                     ),
                     flag("yang-compliant", "Make NETCONF YANG compliant"),
+                    traceoptions(),
                 ],
             )
             .presence(),
@@ -319,9 +341,72 @@ fn services() -> Node {
             .unsupported(
                 "JET gRPC and notification services (Savin's API is NETCONF and its own socket)",
             ),
-            container("outbound-ssh", "Initiate outbound SSH connection", vec![])
-                .presence()
-                .unsupported("outbound SSH"),
+            container(
+                "outbound-ssh",
+                "Initiate outbound SSH connection",
+                vec![
+                    leaf("routing-instance", "Routing instance", Type::Name),
+                    list(
+                        "client",
+                        "The management application to connect to",
+                        Type::Name,
+                        vec![
+                            list(
+                                "address",
+                                "Address of the application",
+                                Type::HostName,
+                                vec![
+                                    leaf("port", "Port", Type::Uint { min: 1, max: 65535 }),
+                                    leaf(
+                                        "timeout",
+                                        "Connection timeout (seconds)",
+                                        Type::Uint { min: 1, max: 3600 },
+                                    ),
+                                    leaf(
+                                        "retry",
+                                        "Connection retries",
+                                        Type::Uint {
+                                            min: 0,
+                                            max: 100_000,
+                                        },
+                                    ),
+                                ],
+                            )
+                            .bare(),
+                            leaf("device-id", "Device identifier", Type::Text),
+                            leaf("secret", "Shared secret", Type::Text),
+                            container(
+                                "services",
+                                "Services the application may use",
+                                vec![container(
+                                    "netconf",
+                                    "NETCONF",
+                                    vec![container(
+                                        "keep-alive",
+                                        "Keep-alive messages",
+                                        vec![
+                                            leaf(
+                                                "retry",
+                                                "Retries",
+                                                Type::Uint { min: 1, max: 255 },
+                                            ),
+                                            leaf(
+                                                "timeout",
+                                                "Timeout (seconds)",
+                                                Type::Uint { min: 1, max: 255 },
+                                            ),
+                                        ],
+                                    )
+                                    .presence()],
+                                )
+                                .presence()],
+                            ),
+                        ],
+                    ),
+                ],
+            )
+            .presence()
+            .unsupported("outbound SSH"),
             container("telnet", "Allow telnet login", limits()).presence(),
             container("ftp", "Allow FTP file transfers", limits()).presence(),
             container("finger", "Allow finger requests", limits()).presence(),
@@ -389,6 +474,58 @@ fn login() -> Node {
         "login",
         "Names, login classes, and passwords for users",
         vec![
+            container(
+                "password",
+                "Password rules for local users (Savin has no local password logins yet)",
+                vec![
+                    leaf(
+                        "minimum-length",
+                        "Minimum password length",
+                        Type::Uint { min: 6, max: 20 },
+                    ),
+                    leaf(
+                        "maximum-length",
+                        "Maximum password length",
+                        Type::Uint { min: 20, max: 128 },
+                    ),
+                    leaf(
+                        "change-type",
+                        "Password change type",
+                        Type::Enum(&["character-sets", "set-transitions"]),
+                    ),
+                    leaf(
+                        "minimum-changes",
+                        "Minimum number of changes in password",
+                        Type::Uint { min: 0, max: 15 },
+                    ),
+                    leaf(
+                        "minimum-numerics",
+                        "Minimum number of numeric characters",
+                        Type::Uint { min: 1, max: 128 },
+                    ),
+                    leaf(
+                        "minimum-upper-cases",
+                        "Minimum number of upper-case characters",
+                        Type::Uint { min: 1, max: 128 },
+                    ),
+                    leaf(
+                        "minimum-lower-cases",
+                        "Minimum number of lower-case characters",
+                        Type::Uint { min: 1, max: 128 },
+                    ),
+                    leaf(
+                        "minimum-punctuations",
+                        "Minimum number of punctuation characters",
+                        Type::Uint { min: 1, max: 128 },
+                    ),
+                    leaf(
+                        "format",
+                        "Encryption method to use for password",
+                        Type::Enum(&["sha256", "sha512", "md5", "sha1", "des"]),
+                    ),
+                ],
+            )
+            .no_effect(),
             leaf("message", "System login message", Type::Text),
             leaf(
                 "announcement",
@@ -464,6 +601,16 @@ pub fn schema() -> Node {
         "System parameters",
         vec![
             leaf("host-name", "Hostname for this router", Type::HostName),
+            container(
+                "phone-home",
+                "Zero-touch provisioning from a phone-home server",
+                vec![
+                    leaf("server", "Phone-home server URL", Type::Text),
+                    leaf("ca-profile", "CA profile of the server", Type::Name),
+                ],
+            )
+            .presence()
+            .unsupported("phone-home provisioning"),
             leaf("domain-name", "Domain name for this router", Type::HostName),
             leaf_list(
                 "domain-search",
@@ -603,6 +750,11 @@ pub fn schema() -> Node {
                         "persist-groups-inheritance",
                         "Build and keep the inherited configuration",
                     ),
+                    flag(
+                        "notification",
+                        "Notify the management daemons of commits (always done)",
+                    )
+                    .no_effect(),
                 ],
             ),
             flag(
@@ -663,6 +815,7 @@ pub fn schema() -> Node {
                     "inet-process",
                     "mib-process",
                     "dhcp-service",
+                    "sdk-service",
                 ]
                 .into_iter()
                 .map(|p| {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 
 use super::{Config, ValidationError};
-use crate::schema::{container, leaf, list, Node};
+use crate::schema::{container, flag, leaf, list, Node};
 use crate::value::Type;
 
 pub fn schema() -> Node {
@@ -40,6 +40,30 @@ pub fn schema() -> Node {
                         },
                     )],
                 ),
+                container(
+                    "vxlan",
+                    "VXLAN options",
+                    vec![
+                        leaf(
+                            "vni",
+                            "VXLAN identifier",
+                            Type::Uint {
+                                min: 0,
+                                max: 16_777_214,
+                            },
+                        ),
+                        flag(
+                            "ingress-node-replication",
+                            "Enable ingress node replication",
+                        ),
+                        leaf(
+                            "multicast-group",
+                            "Multicast group registered for VXLAN segment",
+                            Type::Ipv4,
+                        ),
+                    ],
+                )
+                .unsupported("VXLAN"),
             ],
         )
         .bare()],

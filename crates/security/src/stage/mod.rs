@@ -706,6 +706,12 @@ impl SecurityStage {
         }
     }
 
+    /// Puts the tables back after a frame that passes.
+    fn keep(&mut self, sec: std::sync::Arc<SecurityTables>) -> bool {
+        self.sec = Some(sec);
+        true
+    }
+
     /// [`Feature::ip4_output`] for a first packet, a frame to the box
     /// or IPv6.
     #[inline(never)]
@@ -721,17 +727,21 @@ impl SecurityStage {
             return true;
         };
         let r = self.secure(cx, &sec, batch, usize::from(i), out_port, v6);
+        let rst = |port| sec.zone(port).is_some_and(|z| sec.tcp_rst(z));
+        let answer = match r {
+            Ok(()) => return self.keep(sec),
+            Err(DropReason::PolicyRejected) => true,
+            Err(DropReason::TcpNotSyn) => rst(cx.meta.in_port[usize::from(i)]),
+            Err(_) => false,
+        };
         self.sec = Some(sec);
-        match r {
-            Ok(()) => true,
-            Err(reason) => {
-                cx.drop(reason);
-                if reason == DropReason::PolicyRejected {
-                    cx.punt_error(i, PuntReason::PolicyReject);
-                }
-                false
-            }
+        if let Err(reason) = r {
+            cx.drop(reason);
         }
+        if answer {
+            cx.punt_error(i, PuntReason::PolicyReject);
+        }
+        false
     }
 
     /// The security stage for routed frame `i` leaving by `out_port` (None: for the box),

@@ -59,6 +59,7 @@ pub fn security(config: &str, screens: bool) -> Arc<SecurityTables> {
         port_addr: vec![0x0a00_0101, 0xcb00_7101],
         screens: bound,
         screen_of_zone,
+        tcp_rst: Vec::new(),
         ipv6_packet_based: false,
     })
 }
