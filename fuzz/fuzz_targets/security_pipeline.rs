@@ -72,6 +72,7 @@ fn tables() -> &'static (Fib<u32>, Tables) {
             port_addr: vec![0x0a00_0101, 0xcb00_7101],
             screens,
             screen_of_zone: vec![None, Some(0)],
+            tcp_rst: vec![false, true],
             ipv6_packet_based: false,
         };
         // 10.0.1.0/24 out of port 0, everything else out of port 1, 10.0.1.1 is the box.
