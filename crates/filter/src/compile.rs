@@ -494,7 +494,7 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
         let mut terms = Vec::new();
         for t in &f.term {
             // A `filter` term stands for the terms of that filter, in place; their counters
-            // are that filter's, as on Junos.
+            // show under the filter applied (the referenced one may be applied nowhere).
             let (owner, inline) = match &t.filter {
                 Some(inner) => {
                     let g = fw
@@ -512,14 +512,9 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
                     ));
                 }
                 terms.push(
-                    term(
-                        u,
-                        &mut spec.counters,
-                        &owner.name,
-                        &spec.policers,
-                        &mut rules,
-                    )
-                    .map_err(|e| format!("firewall filter {} term {}: {e}", owner.name, u.name))?,
+                    term(u, &mut spec.counters, &f.name, &spec.policers, &mut rules).map_err(
+                        |e| format!("firewall filter {} term {}: {e}", owner.name, u.name),
+                    )?,
                 );
             }
         }
@@ -609,9 +604,9 @@ mod tests {
                 Action::Discard
             ]
         );
-        // The inlined term counts under the filter that defines it.
+        // The inlined term counts under the filter applied, which `show firewall` lists.
         let pings = edge.terms[1].count.unwrap() as usize;
-        assert_eq!(s.counters[pings], ("common".into(), "pings".into()));
+        assert_eq!(s.counters[pings], ("edge".into(), "pings".into()));
         let udp = edge.terms[0].count.unwrap() as usize;
         assert_eq!(s.counters[udp], ("edge".into(), "udp".into()));
     }

@@ -51,6 +51,17 @@ fn rules<T>(
             };
             let source_named = named(&m.source_address_name)?;
             let destination_named = named(&m.destination_address_name)?;
+            // An empty list matches any address: a name must never empty itself (validation
+            // refuses names with IPv6 addresses; this is the last guard).
+            let only_v6 = |ps: &[savin_config::model::Prefix]| {
+                !ps.is_empty() && ps.iter().all(|p| v4(p).is_none())
+            };
+            if only_v6(&source_named) || only_v6(&destination_named) {
+                return Err(format!(
+                    "rule-set {} rule {}: an address-book name holds no IPv4 address",
+                    rs.name, r.name
+                ));
+            }
             out.push(NatRule {
                 rule_set: rs.name.clone(),
                 name: r.name.clone(),
@@ -206,6 +217,19 @@ mod tests {
             .map(|p| format!("{p:?}"))
             .collect();
         assert_eq!(src.len(), 3, "{src:?}");
+        // A name without an IPv4 address would empty the list, which matches any address.
+        let v6 = text
+            .replace(
+                "address dmz 10.2.0.0/24;",
+                "address dmz 10.2.0.0/24; address v6 2001:db8::/32;",
+            )
+            .replace("source-address-name inside", "source-address-name v6");
+        let c = savin_config::Configuration::parse(&v6, None).unwrap();
+        let e = c.check().unwrap_err();
+        assert!(
+            e.iter().any(|e| e.to_string().contains("no IPv4 address")),
+            "{e:?}"
+        );
         let unknown = text.replace("source-address-name inside", "source-address-name nope");
         let c = savin_config::Configuration::parse(&unknown, None).unwrap();
         let e = c.check().unwrap_err();

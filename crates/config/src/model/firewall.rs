@@ -554,7 +554,14 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                 if let Some(inner) = &t.filter {
                     let mut tp = path.clone();
                     tp.extend(["term", t.name.as_str()]);
-                    let found = filters.iter().chain(&fw.filter).find(|x| &x.name == inner);
+                    // Where compile looks: the family's own filters (inet: and the
+                    // family-less ones, which are inet).
+                    let inet = fam.is_empty() || fam == "inet";
+                    let found = if inet {
+                        fw.inet(inner)
+                    } else {
+                        filters.iter().find(|x| &x.name == inner)
+                    };
                     let why = match found {
                         None => Some(format!("filter '{inner}' is not defined")),
                         Some(x) if x.name == f.name => {

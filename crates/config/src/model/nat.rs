@@ -546,13 +546,22 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                      destination-port instead",
                 ));
             }
+            // The IPv4 addresses of a name match (IPv6 packets are not translated). A name
+            // without one is refused: left empty, the rule would match any address.
             for n in r
                 .source_address_name
                 .iter()
                 .chain(&r.destination_address_name)
             {
-                if let Err(e) = super::security::resolve_address(cfg, n) {
-                    errors.push(ValidationError::new(path, format!("rule {rule}"), e));
+                let why = match super::security::resolve_address(cfg, n) {
+                    Err(e) => Some(e),
+                    Ok(ps) if !ps.iter().any(v4) => Some(format!(
+                        "address-book '{n}' holds no IPv4 address: only IPv4 is translated"
+                    )),
+                    Ok(_) => None,
+                };
+                if let Some(why) = why {
+                    errors.push(ValidationError::new(path, format!("rule {rule}"), why));
                 }
             }
             for pr in &r.destination_port.port {
@@ -684,6 +693,13 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
         check_from_to(errors, &path, "from", &rs.from, true);
         for r in &rs.rule {
             check_match(errors, &path, &r.matches, &r.name);
+            if !r.matches.destination_address_name.is_empty() {
+                errors.push(ValidationError::new(
+                    &path,
+                    format!("rule {}", r.name),
+                    "static NAT maps one written destination-address, not address-book names",
+                ));
+            }
             let target = r.then.as_ref().and_then(|t| t.static_nat.prefix);
             match (r.matches.destination_address.as_slice(), target) {
                 ([d], Some(t)) if d.len == t.len && v4(&t) => {}

@@ -727,11 +727,22 @@ impl SecurityStage {
             return true;
         };
         let r = self.secure(cx, &sec, batch, usize::from(i), out_port, v6);
-        let rst = |port| sec.zone(port).is_some_and(|z| sec.tcp_rst(z));
+        let at = usize::from(i);
+        // tcp-rst answers a segment that is no RST itself, and only where the frame is as
+        // the client sent it (destination NAT rewrote it otherwise, and the RST would come
+        // from the inside address).
+        let rst = || {
+            let segment = self.parsed[at].as_ref().and_then(|f| f.tcp);
+            segment.is_some_and(|t| t.flags & 0x04 == 0)
+                && matches!(self.pre[at], Pre::New { dnat: None })
+                && sec
+                    .zone(cx.meta.in_port[at])
+                    .is_some_and(|z| sec.tcp_rst(z))
+        };
         let answer = match r {
             Ok(()) => return self.keep(sec),
             Err(DropReason::PolicyRejected) => true,
-            Err(DropReason::TcpNotSyn) => rst(cx.meta.in_port[usize::from(i)]),
+            Err(DropReason::TcpNotSyn) => rst(),
             Err(_) => false,
         };
         self.sec = Some(sec);
