@@ -706,12 +706,6 @@ impl SecurityStage {
         }
     }
 
-    /// Puts the tables back after a frame that passes.
-    fn keep(&mut self, sec: std::sync::Arc<SecurityTables>) -> bool {
-        self.sec = Some(sec);
-        true
-    }
-
     /// [`Feature::ip4_output`] for a first packet, a frame to the box
     /// or IPv6.
     #[inline(never)]
@@ -740,15 +734,13 @@ impl SecurityStage {
                     .is_some_and(|z| sec.tcp_rst(z))
         };
         let answer = match r {
-            Ok(()) => return self.keep(sec),
             Err(DropReason::PolicyRejected) => true,
             Err(DropReason::TcpNotSyn) => rst(),
-            Err(_) => false,
+            _ => false,
         };
         self.sec = Some(sec);
-        if let Err(reason) = r {
-            cx.drop(reason);
-        }
+        let Err(reason) = r else { return true };
+        cx.drop(reason);
         if answer {
             cx.punt_error(i, PuntReason::PolicyReject);
         }
