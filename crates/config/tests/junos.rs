@@ -709,12 +709,14 @@ firewall {
     assert_eq!(f.term.len(), 2);
     assert_eq!(t.firewall.policer[0].limits().unwrap(), (1_000_000, 15_000));
     // References are checked: a filter and a policer that do not exist, a prefix list
-    // (policy-options is not there yet), and IPv6 filters (not yet).
+    // (policy-options is not there yet), a filter of another family, and an output filter on
+    // lo0 (the box's own traffic is not filtered).
     for (bad, want) in [
         ("interfaces { eth1 { unit 0 { family inet { filter { input nope; } } } } }", "firewall filter 'nope' is not defined"),
         ("firewall { filter f { term t { then policer nope; } } }", "policer 'nope' is not defined"),
         ("firewall { filter f { term t { from { prefix-list mgmt; } then accept; } } }", "policy-options"),
-        ("firewall { family inet6 { filter f6 { term t { then accept; } } } } interfaces { eth1 { unit 0 { family inet6 { filter { input f6; } } } } }", "IPv6 firewall filters are not supported yet"),
+        ("firewall { family inet { filter f4 { term t { then accept; } } } } interfaces { eth1 { unit 0 { family inet6 { filter { input f4; } } } } }", "'f4' is not defined under [edit firewall family inet6]"),
+        ("firewall { family inet { filter f4 { term t { then accept; } } } } interfaces { lo0 { unit 0 { family inet { filter { output f4; } } } } }", "output filter on lo0 is not supported"),
     ] {
         let e = errors(bad);
         assert!(e.iter().any(|e| e.contains(want)), "{bad}: {e:?}");
@@ -919,4 +921,18 @@ applications {
     assert!(e[0].contains("go in its terms"), "{e:?}");
     let e = errors("applications { application a { term t1 protocol icmp destination-port 80; } }");
     assert!(e[0].contains("term t1: ports need protocol"), "{e:?}");
+    // An ICMP code narrows its type; a code without a type is refused, not widened.
+    let c = Configuration::parse(
+        "applications { application frag-needed { protocol icmp; icmp-type 3; icmp-code 4; }
+                        application pkt-too-big { protocol icmp6; icmp6-type 2; icmp6-code 0; } }",
+        None,
+    )
+    .unwrap();
+    let cfg = c.typed().unwrap();
+    let t = &savin_config::model::applications::resolve(&cfg, "frag-needed").unwrap()[0];
+    assert_eq!((t.icmp_type, t.icmp_code), (Some(3), Some(4)));
+    let t = &savin_config::model::applications::resolve(&cfg, "pkt-too-big").unwrap()[0];
+    assert_eq!((t.icmp_type, t.icmp_code), (Some(2), Some(0)));
+    let e = errors("applications { application a { protocol icmp; icmp-code 4; } }");
+    assert!(e[0].contains("icmp-code needs an icmp-type"), "{e:?}");
 }

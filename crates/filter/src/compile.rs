@@ -1,14 +1,16 @@
-//! From `firewall family inet` to compiled filters: each term's address, port and protocol
-//! lists become classifier rules (their cross product), so finding the first term a packet
-//! matches costs a few hash probes however many terms there are; what the classifier does
-//! not see (TCP flags, DSCP, length, fragments, `except` prefixes, ingress interface) is
-//! checked on the term it finds.
+//! From `firewall family inet|inet6|ethernet-switching` to compiled filters: each term's
+//! address, port and protocol lists become classifier rules (their cross product), so finding
+//! the first term a packet matches costs a few hash probes however many terms there are; what
+//! the classifier does not see (TCP flags, DSCP, length, fragments, `except` prefixes, ingress
+//! interface, and for Ethernet filters the MAC addresses, Ethernet type and VLAN) is checked
+//! on the term it finds. IPv4 and Ethernet filters classify on IPv4 headers (`u32`), IPv6
+//! filters on IPv6 ones (`u128`): one code path, the classifier's.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use savin_classify::{Classifier, PortRange, Prefix, Rule};
-use savin_config::model::firewall::{self, PrefixMatch};
+use savin_classify::{Addr, Classifier, PortRange, Prefix, Rule};
+use savin_config::model::firewall::{self, Fam, PrefixMatch};
 use savin_config::model::Config;
 
 /// The most classifier rules one filter may expand to (a term's lists multiply).
@@ -40,16 +42,71 @@ const FLAGS: &[(&str, u8)] = &[
 pub struct Extra {
     /// TCP flags as a disjunction of (mask, value) conjunctions.
     pub tcp: Option<Vec<(u8, u8)>>,
-    /// DSCP values (bit n: DSCP n).
+    /// DSCP values (bit n: DSCP n); IPv6: the traffic class's DSCP.
     pub dscp: Option<u64>,
     /// IP total length ranges.
     pub length: Vec<(u16, u16)>,
     pub fragment: Option<Frag>,
-    /// Source and destination prefixes to leave out (`except`), by field.
-    pub except_src: Vec<Prefix>,
-    pub except_dst: Vec<Prefix>,
+    /// ICMP codes (of the types the classifier matched).
+    pub icmp_code: Vec<u8>,
+    /// Source and destination prefixes to leave out (`except`), by field, as [`wide`]
+    /// addresses.
+    pub except_src: Vec<Prefix<u128>>,
+    pub except_dst: Vec<Prefix<u128>>,
     /// Ingress interfaces by name (bound to ports in the tables).
     pub interfaces: Vec<String>,
+    /// Ethernet filters: source and destination MAC (value, mask) pairs, as 48-bit numbers.
+    pub mac_src: Vec<(u64, u64)>,
+    pub mac_dst: Vec<(u64, u64)>,
+    pub ether_types: Vec<u16>,
+    pub vlans: Vec<u16>,
+    /// Ethernet filters with IP conditions: only IPv4 frames match.
+    pub ip: bool,
+}
+
+/// An address widened to 128 bits: IPv6 as it is, IPv4 as an IPv4-mapped address, so one
+/// list of `except` prefixes serves both.
+pub trait Wide: Addr {
+    fn wide(self) -> u128;
+    fn ip(self) -> IpAddr;
+    /// The family's address, or None for the other family.
+    fn from_ip(a: IpAddr) -> Option<Self>;
+}
+
+impl Wide for u32 {
+    #[inline]
+    fn wide(self) -> u128 {
+        0xffff_0000_0000 | u128::from(self)
+    }
+    fn ip(self) -> IpAddr {
+        IpAddr::V4(self.into())
+    }
+    fn from_ip(a: IpAddr) -> Option<u32> {
+        match a {
+            IpAddr::V4(a) => Some(u32::from(a)),
+            IpAddr::V6(_) => None,
+        }
+    }
+}
+
+impl Wide for u128 {
+    #[inline]
+    fn wide(self) -> u128 {
+        self
+    }
+    fn ip(self) -> IpAddr {
+        IpAddr::V6(self.into())
+    }
+    fn from_ip(a: IpAddr) -> Option<u128> {
+        match a {
+            IpAddr::V6(a) => Some(u128::from(a)),
+            IpAddr::V4(_) => None,
+        }
+    }
+}
+
+fn wide_prefix<A: Wide>(p: Prefix<A>) -> Prefix<u128> {
+    Prefix::new(p.addr.wide(), p.len + (128 - A::BITS))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +124,15 @@ impl Extra {
             && self.dscp.is_none()
             && self.length.is_empty()
             && self.fragment.is_none()
+            && self.icmp_code.is_empty()
             && self.except_src.is_empty()
             && self.except_dst.is_empty()
             && self.interfaces.is_empty()
+            && self.mac_src.is_empty()
+            && self.mac_dst.is_empty()
+            && self.ether_types.is_empty()
+            && self.vlans.is_empty()
+            && !self.ip
     }
 }
 
@@ -92,23 +155,70 @@ pub struct Term {
     pub rules: (usize, usize),
 }
 
-pub struct Filter {
-    pub name: String,
-    pub terms: Vec<Term>,
-    pub rules: Vec<Rule>,
+/// A filter's classifier rules, of one address family.
+pub struct Rules<A: Addr> {
+    pub rules: Vec<Rule<A>>,
     /// The term of each rule.
     pub rule_term: Vec<u32>,
-    pub classifier: Classifier,
+    pub classifier: Classifier<A>,
+}
+
+/// The rules by the headers they read: IPv4 (inet and ethernet-switching) or IPv6.
+pub enum Body {
+    V4(Rules<u32>),
+    V6(Rules<u128>),
+}
+
+/// The rules of a family's address type in a [`Body`].
+pub trait BodyOf: Wide {
+    fn rules(b: &Body) -> Option<&Rules<Self>>;
+}
+
+impl BodyOf for u32 {
+    #[inline]
+    fn rules(b: &Body) -> Option<&Rules<u32>> {
+        match b {
+            Body::V4(r) => Some(r),
+            Body::V6(_) => None,
+        }
+    }
+}
+
+impl BodyOf for u128 {
+    #[inline]
+    fn rules(b: &Body) -> Option<&Rules<u128>> {
+        match b {
+            Body::V6(r) => Some(r),
+            Body::V4(_) => None,
+        }
+    }
+}
+
+pub struct Filter {
+    pub name: String,
+    pub fam: Fam,
+    pub terms: Vec<Term>,
+    pub body: Body,
+}
+
+impl Filter {
+    pub fn rule_count(&self) -> usize {
+        match &self.body {
+            Body::V4(r) => r.rules.len(),
+            Body::V6(r) => r.rules.len(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Filter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Filter({}, {} terms, {} rules)",
+            "Filter({} {}, {} terms, {} rules)",
+            self.fam.name(),
             self.name,
             self.terms.len(),
-            self.rules.len()
+            self.rule_count()
         )
     }
 }
@@ -120,41 +230,64 @@ pub struct PolicerSpec {
     pub burst_bytes: u64,
 }
 
-/// Every IPv4 filter, the counters and policers they name, and where they are applied (by
-/// configured interface name: the port for a unit `NAME.0`, `lo0` for the box).
+/// Where a family's filters are applied (by configured interface name: the port for a unit
+/// `NAME.0`, `irb.N` itself).
 #[derive(Debug, Default)]
-pub struct FilterSpec {
-    pub filters: Vec<Filter>,
-    /// (filter, counter) names, indexed as terms count into them.
-    pub counters: Vec<(String, String)>,
-    pub policers: Vec<(String, PolicerSpec)>,
-    /// Interface (physical name, or `irb.N`) → filters applied on input, in order.
+pub struct Applied {
+    /// Interface → filters applied on input, in order.
     pub input: HashMap<String, Vec<u32>>,
     pub output: HashMap<String, Vec<u32>>,
-    /// `lo0.0 family inet filter input`: guards traffic for the box.
+    /// `lo0.0 family inet|inet6 filter input`: guards traffic for the box.
     pub lo0_input: Vec<u32>,
 }
 
-fn prefix4(p: &savin_config::model::Prefix) -> Option<Prefix> {
-    match p.network().addr {
-        IpAddr::V4(a) => Some(Prefix::new(u32::from(a), p.len)),
-        IpAddr::V6(_) => None,
+/// Every filter applied, the counters and policers they name, and where each family's are
+/// applied.
+#[derive(Debug, Default)]
+pub struct FilterSpec {
+    pub filters: Vec<Filter>,
+    /// (filter index, counter name), indexed as terms count into them.
+    pub counters: Vec<(u32, String)>,
+    pub policers: Vec<(String, PolicerSpec)>,
+    pub inet: Applied,
+    pub inet6: Applied,
+    pub ethernet: Applied,
+}
+
+impl FilterSpec {
+    pub fn applied(&self, fam: Fam) -> &Applied {
+        match fam {
+            Fam::Inet => &self.inet,
+            Fam::Inet6 => &self.inet6,
+            Fam::EthernetSwitching => &self.ethernet,
+        }
     }
 }
 
-/// A field's prefixes: those to match (ANY when none) and those left out.
-fn field(list: &[PrefixMatch]) -> (Vec<Prefix>, Vec<Prefix>) {
+/// A field's prefixes: those to match (ANY when none) and those left out (widened). A prefix
+/// of the other family is an error (it would otherwise be dropped, widening the term).
+/// Prefixes to match, and (widened) prefixes to leave out.
+type Field<A> = (Vec<Prefix<A>>, Vec<Prefix<u128>>);
+
+fn field<A: Wide>(list: &[PrefixMatch]) -> Result<Field<A>, String> {
     let (mut take, mut leave) = (Vec::new(), Vec::new());
     for m in list {
-        if let Some(p) = prefix4(&m.name) {
-            if m.except.0 {
-                leave.push(p);
-            } else {
-                take.push(p);
-            }
+        let n = m.name.network();
+        let Some(a) = A::from_ip(n.addr) else {
+            return Err(format!(
+                "{n}: an IPv{} prefix in a filter of IPv{} packets",
+                if n.addr.is_ipv4() { 4 } else { 6 },
+                if A::BITS == 32 { 4 } else { 6 },
+            ));
+        };
+        let p = Prefix::new(a, n.len);
+        if m.except.0 {
+            leave.push(wide_prefix(p));
+        } else {
+            take.push(p);
         }
     }
-    (take, leave)
+    Ok((take, leave))
 }
 
 fn ports(list: &[String]) -> Result<Vec<PortRange>, String> {
@@ -163,6 +296,46 @@ fn ports(list: &[String]) -> Result<Vec<PortRange>, String> {
             savin_config::model::applications::port_range(p).map(|(lo, hi)| PortRange { lo, hi })
         })
         .collect()
+}
+
+/// An ICMPv6 type by number or by the name Junos gives it.
+fn icmp6_type(t: &str) -> Result<u8, String> {
+    const NAMES: &[(&str, u8)] = &[
+        ("destination-unreachable", 1),
+        ("packet-too-big", 2),
+        ("time-exceeded", 3),
+        ("parameter-problem", 4),
+        ("echo-request", 128),
+        ("echo-reply", 129),
+        ("membership-query", 130),
+        ("membership-report", 131),
+        ("membership-termination", 132),
+        ("router-solicit", 133),
+        ("router-advertisement", 134),
+        ("neighbor-solicit", 135),
+        ("neighbor-advertisement", 136),
+        ("redirect", 137),
+        ("router-renumbering", 138),
+        ("node-information-request", 139),
+        ("node-information-reply", 140),
+        ("inverse-neighbor-discovery-solicitation", 141),
+        ("inverse-neighbor-discovery-advertisement", 142),
+        ("mldv2-listener-report", 143),
+        ("home-agent-address-discovery-request", 144),
+        ("home-agent-address-discovery-reply", 145),
+        ("mobile-prefix-solicitation", 146),
+        ("mobile-prefix-advertisement", 147),
+        ("certificate-path-solicitation", 148),
+        ("certificate-path-advertisement", 149),
+        ("private-experimentation-100", 100),
+        ("private-experimentation-101", 101),
+        ("private-experimentation-200", 200),
+        ("private-experimentation-201", 201),
+    ];
+    t.parse::<u8>()
+        .ok()
+        .or_else(|| NAMES.iter().find(|(n, _)| *n == t).map(|(_, v)| *v))
+        .ok_or_else(|| format!("invalid icmp-type '{t}' (ICMPv6)"))
 }
 
 fn icmp_type(t: &str) -> Result<u8, String> {
@@ -255,35 +428,120 @@ fn protocol(p: &str) -> Result<u8, String> {
     }
 }
 
-fn term(
+/// What a term needs from the filter being compiled.
+struct Ctx<'a> {
+    fam: Fam,
+    /// The index of the filter being compiled (its counters are its own).
+    filter: u32,
+    policers: &'a [(String, PolicerSpec)],
+    /// VLAN name → ID, for Ethernet filters' `vlan`.
+    vlans: &'a dyn Fn(&str) -> Option<u16>,
+}
+
+/// `00:11:22:33:44:55` or `00:11:22:00:00:00/24`: (value, mask) as 48-bit numbers.
+fn mac(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("invalid MAC address '{text}': expected xx:xx:xx:xx:xx:xx[/length]");
+    let (addr, len) = match text.split_once('/') {
+        Some((a, l)) => (
+            a,
+            l.parse::<u8>().ok().filter(|l| *l <= 48).ok_or_else(bad)?,
+        ),
+        None => (text, 48),
+    };
+    let bytes: Vec<u8> = addr
+        .split([':', '-', '.'])
+        .map(|b| u8::from_str_radix(b, 16).map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    if bytes.len() != 6 {
+        return Err(bad());
+    }
+    let value = bytes.iter().fold(0u64, |a, b| a << 8 | u64::from(*b));
+    let mask = if len == 0 {
+        0
+    } else {
+        (u64::MAX << (48 - u32::from(len))) & 0xffff_ffff_ffff
+    };
+    Ok((value & mask, mask))
+}
+
+fn ether_type(t: &str) -> Result<u16, String> {
+    let named = match t {
+        "ipv4" => Some(0x0800),
+        "arp" => Some(0x0806),
+        "ipv6" => Some(0x86dd),
+        "vlan" => Some(0x8100),
+        "mpls-unicast" => Some(0x8847),
+        "mpls-multicast" => Some(0x8848),
+        "ppp" => Some(0x880b),
+        "pppoe-discovery" => Some(0x8863),
+        "pppoe-session" => Some(0x8864),
+        "lldp" => Some(0x88cc),
+        "sna" => Some(0x80d5),
+        "appletalk" => Some(0x809b),
+        "aarp" => Some(0x80f3),
+        "ipx" => Some(0x8137),
+        _ => None,
+    };
+    named
+        .or_else(|| match t.strip_prefix("0x") {
+            Some(h) => u16::from_str_radix(h, 16).ok(),
+            None => t.parse::<u16>().ok(),
+        })
+        .ok_or_else(|| {
+            format!("invalid ether-type '{t}': expected ipv4, ipv6, arp, lldp, ... or a number")
+        })
+}
+
+fn term<A: Wide>(
     f: &firewall::Term,
-    counters: &mut Vec<(String, String)>,
-    filter: &str,
-    policers: &[(String, PolicerSpec)],
-    rules: &mut Vec<Rule>,
+    counters: &mut Vec<(u32, String)>,
+    cx: &Ctx,
+    rules: &mut Vec<Rule<A>>,
 ) -> Result<Term, String> {
     let fr = &f.from;
-    let (src, except_src) = field(&fr.source_address);
-    let (dst, except_dst) = field(&fr.destination_address);
-    let (either, except_either) = field(&fr.address);
+    let eth = cx.fam == Fam::EthernetSwitching;
+    // Ethernet filters name their IP fields with `ip-` (or as inet does).
+    let joined = |a: &[PrefixMatch], b: &[PrefixMatch]| -> Vec<PrefixMatch> {
+        a.iter().chain(b).cloned().collect()
+    };
+    let (src, except_src) = field::<A>(&joined(&fr.source_address, &fr.ip_source_address))?;
+    let (dst, except_dst) =
+        field::<A>(&joined(&fr.destination_address, &fr.ip_destination_address))?;
+    let (either, except_either) = field::<A>(&fr.address)?;
     if !except_either.is_empty() {
         return Err(
             "address ... except is not supported yet: use source-address or destination-address"
                 .into(),
         );
     }
-    let mut protos: Vec<Option<u8>> = fr
+    // inet: `protocol`; inet6: `next-header` or `payload-protocol` (both the payload's, after
+    // any extension headers); ethernet-switching: `protocol` or `ip-protocol`.
+    let proto_names = fr
         .protocol
         .iter()
+        .chain(&fr.next_header)
+        .chain(&fr.payload_protocol)
+        .chain(&fr.ip_protocol);
+    let mut protos: Vec<Option<u8>> = proto_names
         .map(|p| protocol(p).map(Some))
         .collect::<Result<_, _>>()?;
+    let v6 = cx.fam == Fam::Inet6;
+    let icmp_proto = if v6 { 58 } else { 1 };
     let icmp: Vec<u8> = fr
         .icmp_type
         .iter()
-        .map(|t| icmp_type(t))
+        .map(|t| if v6 { icmp6_type(t) } else { icmp_type(t) })
         .collect::<Result<_, _>>()?;
-    if !icmp.is_empty() && protos.is_empty() {
-        protos.push(Some(1));
+    let icmp_codes: Vec<u8> = fr
+        .icmp_code
+        .iter()
+        .map(|c| {
+            c.parse::<u8>()
+                .map_err(|_| format!("invalid icmp-code '{c}': expected 0..255"))
+        })
+        .collect::<Result<_, _>>()?;
+    if (!icmp.is_empty() || !icmp_codes.is_empty()) && protos.is_empty() {
+        protos.push(Some(icmp_proto));
     }
     if protos.is_empty() {
         protos.push(None);
@@ -306,12 +564,13 @@ fn term(
             v
         }
     };
-    let or_any_p = |v: Vec<Prefix>| if v.is_empty() { vec![Prefix::ANY] } else { v };
+    let or_any_p = |v: Vec<Prefix<A>>| if v.is_empty() { vec![Prefix::ANY] } else { v };
     let (sports, dports) = (or_any(sports), or_any(dports));
     let (srcs, dsts) = (or_any_p(src), or_any_p(dst));
     let first = rules.len();
     // `address`/`port`: a rule set with it as the source and one with it as the destination.
-    let addr_sides: Vec<(Vec<Prefix>, Vec<Prefix>)> = if either.is_empty() {
+    type Sides<A> = Vec<(Vec<Prefix<A>>, Vec<Prefix<A>>)>;
+    let addr_sides: Sides<A> = if either.is_empty() {
         vec![(srcs.clone(), dsts.clone())]
     } else {
         vec![
@@ -356,6 +615,7 @@ fn term(
     let mut extra = Extra {
         except_src,
         except_dst,
+        icmp_code: icmp_codes,
         interfaces: fr
             .interface
             .iter()
@@ -363,6 +623,53 @@ fn term(
             .collect(),
         ..Extra::default()
     };
+    if eth {
+        extra.mac_src = fr
+            .source_mac_address
+            .iter()
+            .map(|m| mac(&m.name))
+            .collect::<Result<_, _>>()?;
+        extra.mac_dst = fr
+            .destination_mac_address
+            .iter()
+            .map(|m| mac(&m.name))
+            .collect::<Result<_, _>>()?;
+        extra.ether_types = fr
+            .ether_type
+            .iter()
+            .map(|t| ether_type(t))
+            .collect::<Result<_, _>>()?;
+        extra.vlans = fr
+            .vlan
+            .iter()
+            .map(|v| {
+                (cx.vlans)(v)
+                    .or_else(|| v.parse::<u16>().ok().filter(|n| (1..=4094).contains(n)))
+                    .ok_or_else(|| format!("vlan '{v}' is neither a configured VLAN nor 1..4094"))
+            })
+            .collect::<Result<_, _>>()?;
+        // Any IP condition: only IPv4 frames can match (the classifier reads zeros for others).
+        extra.ip = !fr.source_address.is_empty()
+            || !fr.destination_address.is_empty()
+            || !fr.ip_source_address.is_empty()
+            || !fr.ip_destination_address.is_empty()
+            || !fr.address.is_empty()
+            || !protos.iter().all(Option::is_none)
+            || !fr.source_port.is_empty()
+            || !fr.destination_port.is_empty()
+            || !fr.port.is_empty()
+            || !fr.dscp.is_empty()
+            || !fr.packet_length.is_empty()
+            || fr.tcp_flags.is_some()
+            || fr.tcp_established.0
+            || fr.tcp_initial.0
+            || fr.is_fragment.0
+            || fr.first_fragment.0
+            || fr.fragment_flags.is_some();
+        if extra.ip && extra.ether_types.iter().any(|t| *t != 0x0800) {
+            return Err("IP conditions match IPv4 frames only: ether-type must be ipv4".into());
+        }
+    }
     let mut tcp = Vec::new();
     if let Some(e) = &fr.tcp_flags {
         tcp = tcp_flags(e)?;
@@ -377,9 +684,9 @@ fn term(
     if !tcp.is_empty() {
         extra.tcp = Some(tcp);
     }
-    if !fr.dscp.is_empty() {
+    if !fr.dscp.is_empty() || !fr.traffic_class.is_empty() {
         let mut bits = 0u64;
-        for d in &fr.dscp {
+        for d in fr.dscp.iter().chain(&fr.traffic_class) {
             bits |= 1 << dscp(d)?;
         }
         extra.dscp = Some(bits);
@@ -425,7 +732,7 @@ fn term(
         Action::Accept
     };
     let count = th.count.as_ref().map(|c| {
-        let key = (filter.to_string(), c.clone());
+        let key = (cx.filter, c.clone());
         match counters.iter().position(|k| *k == key) {
             Some(i) => i as u32,
             None => {
@@ -436,7 +743,7 @@ fn term(
     });
     let policer = match &th.policer {
         Some(p) => Some(
-            policers
+            cx.policers
                 .iter()
                 .position(|(n, _)| n == p)
                 .ok_or_else(|| format!("policer '{p}' is not defined"))? as u32,
@@ -465,8 +772,63 @@ pub fn port_of(ifl: &str) -> &str {
     }
 }
 
-/// Compiles the configuration's IPv4 filters and where they are applied. Err: a filter that
-/// cannot be compiled (named, with the reason), which fails the commit.
+/// The terms of filter `f`, with `filter NAME` terms standing for that filter's terms in
+/// place (their counters show under `f`, the filter applied; the one referenced may be
+/// applied nowhere).
+fn filter_terms<A: Wide>(
+    fw: &firewall::Firewall,
+    f: &firewall::Filter,
+    counters: &mut Vec<(u32, String)>,
+    cx: &Ctx,
+) -> Result<(Vec<Term>, Vec<Rule<A>>), String> {
+    let mut rules = Vec::new();
+    let mut terms = Vec::new();
+    for t in &f.term {
+        let (owner, inline) = match &t.filter {
+            Some(inner) => {
+                let g = fw.of(cx.fam, inner).ok_or_else(|| {
+                    format!(
+                        "firewall family {} filter '{inner}' is not defined",
+                        cx.fam.name()
+                    )
+                })?;
+                (g, g.term.as_slice())
+            }
+            None => (f, std::slice::from_ref(t)),
+        };
+        for u in inline {
+            if u.filter.is_some() {
+                return Err(format!(
+                    "firewall filter {} term {}: nested filter references go one level deep",
+                    owner.name, u.name
+                ));
+            }
+            terms.push(
+                term(u, counters, cx, &mut rules)
+                    .map_err(|e| format!("firewall filter {} term {}: {e}", owner.name, u.name))?,
+            );
+        }
+    }
+    Ok((terms, rules))
+}
+
+fn rules_of<A: Addr>(terms: &[Term], rules: Vec<Rule<A>>) -> Rules<A> {
+    let rule_term = terms
+        .iter()
+        .enumerate()
+        .flat_map(|(ti, t)| (t.rules.0..t.rules.1).map(move |_| ti as u32))
+        .collect();
+    let classifier = Classifier::new(&rules);
+    Rules {
+        rules,
+        rule_term,
+        classifier,
+    }
+}
+
+/// Compiles the filters the configuration applies, of every family, and where they are
+/// applied. Err: a filter that cannot be compiled (named, with the reason), which fails the
+/// commit.
 pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
     let fw = &cfg.firewall;
     let mut spec = FilterSpec::default();
@@ -482,57 +844,47 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
             },
         ));
     }
-    let mut index: HashMap<String, u32> = HashMap::new();
-    let mut filter_of = |name: &str, spec: &mut FilterSpec| -> Result<u32, String> {
-        if let Some(i) = index.get(name) {
+    let vlans = |name: &str| {
+        cfg.vlans
+            .vlan
+            .iter()
+            .find(|v| v.name == name)
+            .and_then(|v| v.vlan_id)
+    };
+    let mut index: HashMap<(Fam, String), u32> = HashMap::new();
+    let mut filter_of = |fam: Fam, name: &str, spec: &mut FilterSpec| -> Result<u32, String> {
+        if let Some(i) = index.get(&(fam, name.to_string())) {
             return Ok(*i);
         }
-        let f = fw
-            .inet(name)
-            .ok_or_else(|| format!("firewall filter '{name}' is not defined"))?;
-        let mut rules = Vec::new();
-        let mut terms = Vec::new();
-        for t in &f.term {
-            // A `filter` term stands for the terms of that filter, in place; their counters
-            // show under the filter applied (the referenced one may be applied nowhere).
-            let (owner, inline) = match &t.filter {
-                Some(inner) => {
-                    let g = fw
-                        .inet(inner)
-                        .ok_or_else(|| format!("firewall filter '{inner}' is not defined"))?;
-                    (g, g.term.as_slice())
-                }
-                None => (f, std::slice::from_ref(t)),
-            };
-            for u in inline {
-                if u.filter.is_some() {
-                    return Err(format!(
-                        "firewall filter {} term {}: nested filter references go one level deep",
-                        owner.name, u.name
-                    ));
-                }
-                terms.push(
-                    term(u, &mut spec.counters, &f.name, &spec.policers, &mut rules).map_err(
-                        |e| format!("firewall filter {} term {}: {e}", owner.name, u.name),
-                    )?,
-                );
-            }
-        }
-        let rule_term = terms
-            .iter()
-            .enumerate()
-            .flat_map(|(ti, t)| (t.rules.0..t.rules.1).map(move |_| ti as u32))
-            .collect();
-        let classifier = Classifier::new(&rules);
+        let f = fw.of(fam, name).ok_or_else(|| {
+            format!(
+                "firewall family {} filter '{name}' is not defined",
+                fam.name()
+            )
+        })?;
+        let cx = Ctx {
+            fam,
+            filter: spec.filters.len() as u32,
+            policers: &spec.policers,
+            vlans: &vlans,
+        };
+        let mut counters = std::mem::take(&mut spec.counters);
+        let built = match fam {
+            Fam::Inet6 => filter_terms::<u128>(fw, f, &mut counters, &cx)
+                .map(|(terms, rules)| (Body::V6(rules_of(&terms, rules)), terms)),
+            Fam::Inet | Fam::EthernetSwitching => filter_terms::<u32>(fw, f, &mut counters, &cx)
+                .map(|(terms, rules)| (Body::V4(rules_of(&terms, rules)), terms)),
+        };
+        spec.counters = counters;
+        let (body, terms) = built?;
         spec.filters.push(Filter {
             name: f.name.clone(),
+            fam,
             terms,
-            rules,
-            rule_term,
-            classifier,
+            body,
         });
         let i = (spec.filters.len() - 1) as u32;
-        index.insert(name.to_string(), i);
+        index.insert((fam, name.to_string()), i);
         Ok(i)
     };
     for ifd in &cfg.interfaces.interface {
@@ -540,30 +892,52 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
             continue;
         }
         for u in &ifd.unit {
-            let Some(fl) = u.family.inet.as_ref().and_then(|i| i.filter.as_ref()) else {
-                continue;
-            };
-            let ifl = format!("{}.{}", ifd.name, u.name);
-            let ins: Vec<u32> = fl
-                .inputs()
-                .iter()
-                .map(|n| filter_of(n, &mut spec))
-                .collect::<Result<_, _>>()?;
-            let outs: Vec<u32> = fl
-                .outputs()
-                .iter()
-                .map(|n| filter_of(n, &mut spec))
-                .collect::<Result<_, _>>()?;
-            if ifd.name == "lo0" {
-                spec.lo0_input = ins;
-                continue;
-            }
-            let port = port_of(&ifl).to_string();
-            if !ins.is_empty() {
-                spec.input.insert(port.clone(), ins);
-            }
-            if !outs.is_empty() {
-                spec.output.insert(port, outs);
+            let fams = [
+                (
+                    Fam::Inet,
+                    u.family.inet.as_ref().and_then(|i| i.filter.as_ref()),
+                ),
+                (
+                    Fam::Inet6,
+                    u.family.inet6.as_ref().and_then(|i| i.filter.as_ref()),
+                ),
+                (
+                    Fam::EthernetSwitching,
+                    u.family
+                        .ethernet_switching
+                        .as_ref()
+                        .and_then(|e| e.filter.as_ref()),
+                ),
+            ];
+            for (fam, fl) in fams {
+                let Some(fl) = fl else { continue };
+                let ifl = format!("{}.{}", ifd.name, u.name);
+                let ins: Vec<u32> = fl
+                    .inputs()
+                    .iter()
+                    .map(|n| filter_of(fam, n, &mut spec))
+                    .collect::<Result<_, _>>()?;
+                let outs: Vec<u32> = fl
+                    .outputs()
+                    .iter()
+                    .map(|n| filter_of(fam, n, &mut spec))
+                    .collect::<Result<_, _>>()?;
+                let applied = match fam {
+                    Fam::Inet => &mut spec.inet,
+                    Fam::Inet6 => &mut spec.inet6,
+                    Fam::EthernetSwitching => &mut spec.ethernet,
+                };
+                if ifd.name == "lo0" {
+                    applied.lo0_input = ins;
+                    continue;
+                }
+                let port = port_of(&ifl).to_string();
+                if !ins.is_empty() {
+                    applied.input.insert(port.clone(), ins);
+                }
+                if !outs.is_empty() {
+                    applied.output.insert(port, outs);
+                }
             }
         }
     }
@@ -606,9 +980,10 @@ mod tests {
         );
         // The inlined term counts under the filter applied, which `show firewall` lists.
         let pings = edge.terms[1].count.unwrap() as usize;
-        assert_eq!(s.counters[pings], ("edge".into(), "pings".into()));
+        let edge_i = s.filters.iter().position(|f| f.name == "edge").unwrap() as u32;
+        assert_eq!(s.counters[pings], (edge_i, "pings".into()));
         let udp = edge.terms[0].count.unwrap() as usize;
-        assert_eq!(s.counters[udp], ("edge".into(), "udp".into()));
+        assert_eq!(s.counters[udp], (edge_i, "udp".into()));
     }
 
     #[test]
@@ -635,6 +1010,75 @@ mod tests {
                 .any(|e| e.to_string().contains("'nope' is not defined")),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn each_family_has_its_own_filters_fields_and_refusals() {
+        // One name in two families: two filters, each with its own counter.
+        let s = spec(
+            "firewall { family inet { filter f { term t { then { count c; accept; } } } }
+                        family inet6 { filter f { term t { from { next-header icmp6; icmp-type neighbor-solicit; }
+                                                         then { count c; accept; } } } } }
+             interfaces { eth1 { unit 0 { family inet { filter { input f; } } family inet6 { filter { input f; output f; } } } } }",
+        )
+        .unwrap();
+        assert_eq!(s.filters.len(), 2);
+        assert_eq!(s.counters.len(), 2);
+        let v6 = s.filters.iter().position(|f| f.fam == Fam::Inet6).unwrap() as u32;
+        assert!(matches!(s.filters[v6 as usize].body, Body::V6(_)));
+        assert_eq!(s.inet6.input["eth1"], [v6]);
+        assert_eq!(s.inet6.output["eth1"], [v6]);
+        let Body::V6(r) = &s.filters[v6 as usize].body else {
+            unreachable!()
+        };
+        assert_eq!(
+            (r.rules[0].proto, r.rules[0].dport.lo >> 8),
+            (Some(58), 135)
+        );
+        // An IPv4 prefix in an inet6 filter is a syntax error, not a term that matches all.
+        let e = savin_config::Configuration::parse(
+            "firewall { family inet6 { filter f { term t { from { source-address 10.0.0.0/8; } } } } }",
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("10.0.0.0/8"), "{e}");
+        // Ethernet filters: no reject; IP conditions with a non-IPv4 type; unknown VLANs.
+        let errs = |text: &str| {
+            let c = savin_config::Configuration::parse(text, None).unwrap();
+            match c.check() {
+                Err(e) => e
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Ok(cfg) => compile(&cfg).unwrap_err(),
+            }
+        };
+        let apply =
+            "interfaces { eth1 { unit 0 { family ethernet-switching { filter { input e; } } } } }";
+        let e = errs(&format!(
+            "firewall {{ family ethernet-switching {{ filter e {{ term t {{ then reject; }} }} }} }} {apply}"
+        ));
+        assert!(e.contains("have no reject"), "{e}");
+        let e = errs(&format!(
+            "firewall {{ family ethernet-switching {{ filter e {{ term t {{ from {{ ether-type ipv6; ip-protocol udp; }} }} }} }} }} {apply}"
+        ));
+        assert!(e.contains("ether-type must be ipv4"), "{e}");
+        let e = errs(&format!(
+            "firewall {{ family ethernet-switching {{ filter e {{ term t {{ from {{ vlan nowhere; }} }} }} }} }} {apply}"
+        ));
+        assert!(e.contains("vlan 'nowhere'"), "{e}");
+        let e = errs(&format!(
+            "firewall {{ family ethernet-switching {{ filter e {{ term t {{ from {{ source-mac-address 00:11:22; }} }} }} }} }} {apply}"
+        ));
+        assert!(e.contains("invalid MAC address"), "{e}");
+        assert_eq!(
+            mac("00:11:22:00:00:00/24"),
+            Ok((0x0011_2200_0000, 0xffff_ff00_0000))
+        );
+        // An input filter applied but not defined in its family.
+        let e = errs("firewall { family inet { filter e { term t { then accept; } } } } interfaces { eth1 { unit 0 { family inet6 { filter { input e; } } } } }");
+        assert!(e.contains("family inet6"), "{e}");
     }
 
     fn spec_filter<'a>(s: &'a FilterSpec, name: &str) -> &'a Filter {

@@ -1,30 +1,45 @@
-//! The filter stage on the pipeline's arcs: an interface's input filters on ip4-unicast
-//! (before the route lookup), its output filters on ip4-output, and `lo0`'s input filters on
-//! ip4-output for frames addressed to the box, whatever port they came in on.
+//! The filter stage on the pipeline's arcs, as on an MX or EX:
+//! - `family inet`: an interface's input filters on ip4-unicast (before the route lookup), its
+//!   output filters on ip4-output, and `lo0`'s input filters on ip4-output for frames
+//!   addressed to the box, whatever port they came in on;
+//! - `family inet6`: input filters on ip6-input (before security), output and `lo0` filters
+//!   on ip6-output;
+//! - `family ethernet-switching`: on switched ports, input filters as a frame arrives (before
+//!   it is learnt), output filters as it leaves a member port, flooded or not.
 //!
 //! The control plane publishes [`FilterTables`] (the compiled filters with interfaces turned
 //! into port slots); the worker keeps the counters and the policers' buckets, and publishes
 //! the counters with its statistics.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use savin_classify::Header;
+use savin_config::model::firewall::Fam;
 use savin_dataplane::counters::DropReason;
 use savin_dataplane::punt::PuntReason;
 use savin_dataplane::{Cx, Feature, Routes, Tables};
 use savin_io::FrameBatch;
 use savin_wire::ethernet::HEADER_LEN as ETH_HDR;
 
-use crate::compile::{Action, Extra, Filter, FilterSpec, Frag, PolicerSpec};
+use crate::compile::{Action, BodyOf, Extra, Filter, FilterSpec, Frag, PolicerSpec, Wide};
 
-/// What the data plane runs: the compiled filters and, per port slot, the filters applied.
+/// A family's filters by port slot: input and output, in order.
+#[derive(Debug, Default)]
+pub struct Bound {
+    pub input: Vec<Vec<u32>>,
+    pub output: Vec<Vec<u32>>,
+}
+
+/// What the data plane runs: the compiled filters and, per family and port slot, the filters
+/// applied.
 #[derive(Debug, Default)]
 pub struct FilterTables {
     pub spec: Arc<FilterSpec>,
-    /// Per port slot: its input and output filters, in order.
-    pub input: Vec<Vec<u32>>,
-    pub output: Vec<Vec<u32>>,
+    pub inet: Bound,
+    pub inet6: Bound,
+    pub ethernet: Bound,
     /// Per term with `from interface`: the slots it names (filter, term) → slots.
     pub interface_slots: Vec<Vec<Vec<u16>>>,
     /// Changes whenever the filters change (the counters restart).
@@ -39,18 +54,29 @@ impl FilterTables {
         generation: u64,
         slot: &dyn Fn(&str) -> Option<u16>,
     ) -> FilterTables {
-        let mut input = vec![Vec::new(); slots];
-        let mut output = vec![Vec::new(); slots];
-        for (name, fs) in &spec.input {
-            if let Some(s) = slot(name).filter(|s| usize::from(*s) < slots) {
-                input[usize::from(s)].clone_from(fs);
+        let bound = |fam: Fam| {
+            let applied = spec.applied(fam);
+            let mut b = Bound {
+                input: vec![Vec::new(); slots],
+                output: vec![Vec::new(); slots],
+            };
+            for (to, from) in [
+                (&mut b.input, &applied.input),
+                (&mut b.output, &applied.output),
+            ] {
+                for (name, fs) in from {
+                    if let Some(s) = slot(name).filter(|s| usize::from(*s) < slots) {
+                        to[usize::from(s)].clone_from(fs);
+                    }
+                }
             }
-        }
-        for (name, fs) in &spec.output {
-            if let Some(s) = slot(name).filter(|s| usize::from(*s) < slots) {
-                output[usize::from(s)].clone_from(fs);
-            }
-        }
+            b
+        };
+        let (inet, inet6, ethernet) = (
+            bound(Fam::Inet),
+            bound(Fam::Inet6),
+            bound(Fam::EthernetSwitching),
+        );
         let interface_slots = spec
             .filters
             .iter()
@@ -63,8 +89,9 @@ impl FilterTables {
             .collect();
         FilterTables {
             spec,
-            input,
-            output,
+            inet,
+            inet6,
+            ethernet,
             interface_slots,
             generation,
         }
@@ -98,8 +125,9 @@ pub struct LogEntry {
     pub action: u8,
     pub in_port: u16,
     pub proto: u8,
-    pub src: u32,
-    pub dst: u32,
+    /// IPv4 or IPv6 (an Ethernet filter's non-IP frame: 0.0.0.0).
+    pub src: IpAddr,
+    pub dst: IpAddr,
     pub sport: u16,
     pub dport: u16,
     /// From a `syslog` term: the control plane writes it to `system syslog` too.
@@ -141,6 +169,13 @@ pub struct FilterStage {
     now_us: u64,
 }
 
+/// How a filter list ended for a frame.
+enum Verdict {
+    Pass,
+    Discard,
+    Reject,
+}
+
 impl FilterStage {
     /// A stage reading its tables from `handle` (the control plane stores new ones there).
     pub fn new(handle: Arc<ArcSwapOption<FilterTables>>) -> FilterStage {
@@ -159,57 +194,76 @@ impl FilterStage {
         self.stats.policed.iter_mut().for_each(|c| *c = (0, 0));
     }
 
-    /// Decides frame `i` by the filters `list` (in order). False: dropped (counted, and for
-    /// a reject answered).
-    fn run(
+    /// Decides a packet by the filters `list` (in order), counting a drop in `cx`.
+    fn run<A: BodyOf>(
+        &mut self,
+        cx: &mut Cx,
+        pkt: &Packet<A>,
+        in_port: u16,
+        list: &[u32],
+        tables: &FilterTables,
+    ) -> Verdict {
+        for &fi in list {
+            let f = &tables.spec.filters[fi as usize];
+            match self.decide(f, fi, pkt, in_port, tables) {
+                None => continue,
+                Some(Action::Accept | Action::Next) => return Verdict::Pass,
+                Some(Action::Discard) => {
+                    cx.drop(DropReason::FilterDiscarded);
+                    return Verdict::Discard;
+                }
+                Some(Action::Reject { .. }) => {
+                    cx.drop(DropReason::FilterRejected);
+                    return Verdict::Reject;
+                }
+            }
+        }
+        // The implicit discard at the end of a filter (of the last, for a list).
+        cx.drop(DropReason::FilterDiscarded);
+        Verdict::Discard
+    }
+
+    /// An IP frame `i` by `list`: false when dropped (a reject answered).
+    fn run_ip<A: BodyOf>(
         &mut self,
         cx: &mut Cx,
         batch: &FrameBatch,
         i: u16,
         list: &[u32],
         tables: &FilterTables,
+        read: fn(&[u8], usize) -> Option<Packet<A>>,
     ) -> bool {
-        let Some(pkt) = Packet::read(batch.frame(usize::from(i))) else {
-            // Shorter than its headers: the IPv4 checks passed it, so it has no transport
+        let Some(pkt) = read(batch.frame(usize::from(i)), ETH_HDR) else {
+            // Shorter than its headers: the IP checks passed it, so it has no transport
             // header to match on; filters see it with zero ports.
             return true;
         };
         let in_port = cx.meta.in_port.get(usize::from(i)).copied().unwrap_or(0);
-        for &fi in list {
-            let f = &tables.spec.filters[fi as usize];
-            match self.decide(f, fi, &pkt, in_port, tables) {
-                None => continue,
-                Some(Action::Accept | Action::Next) => return true,
-                Some(Action::Discard) => {
-                    cx.drop(DropReason::FilterDiscarded);
-                    return false;
-                }
-                Some(Action::Reject { .. }) => {
-                    cx.drop(DropReason::FilterRejected);
-                    cx.punt_error(i, PuntReason::PolicyReject);
-                    return false;
-                }
+        match self.run(cx, &pkt, in_port, list, tables) {
+            Verdict::Pass => true,
+            Verdict::Discard => false,
+            Verdict::Reject => {
+                cx.punt_error(i, PuntReason::PolicyReject);
+                false
             }
         }
-        // The implicit discard at the end of a filter (of the last, for a list).
-        cx.drop(DropReason::FilterDiscarded);
-        false
     }
 
     /// The action of the first term of `f` that matches (after `next term`s), with its
     /// counter and policer applied; a policer out of spec discards. None: no term matched.
-    fn decide(
+    fn decide<A: BodyOf>(
         &mut self,
         f: &Filter,
         fi: u32,
-        pkt: &Packet,
+        pkt: &Packet<A>,
         in_port: u16,
         tables: &FilterTables,
     ) -> Option<Action> {
-        let mut cand = f
+        let rules = A::rules(&f.body)?;
+        let mut cand = rules
             .classifier
             .classify(&pkt.header)
-            .map(|r| f.rule_term[r as usize] as usize);
+            .map(|r| rules.rule_term[r as usize] as usize);
         while let Some(t) = cand {
             let term = &f.terms[t];
             let ok = !term.checks
@@ -245,8 +299,8 @@ impl FilterStage {
                         },
                         in_port,
                         proto: pkt.header.proto,
-                        src: pkt.header.src,
-                        dst: pkt.header.dst,
+                        src: pkt.header.src.ip(),
+                        dst: pkt.header.dst.ip(),
                         sport: pkt.header.sport,
                         dport: pkt.header.dport,
                         syslog: term.syslog,
@@ -256,7 +310,7 @@ impl FilterStage {
                     return Some(action);
                 }
             }
-            cand = scan(f, t + 1, &pkt.header);
+            cand = scan(f, rules, t + 1, &pkt.header);
         }
         None
     }
@@ -279,18 +333,43 @@ impl FilterStage {
             false
         }
     }
+
+    /// A switched frame by the Ethernet filters `list`: false when dropped.
+    fn run_l2(
+        &mut self,
+        cx: &mut Cx,
+        frame: &[u8],
+        port: u16,
+        vid: u16,
+        list: &[u32],
+        tables: &FilterTables,
+    ) -> bool {
+        let Some(pkt) = Packet::ethernet(frame, vid) else {
+            return true;
+        };
+        // Ethernet filters have no reject (validation refuses it): a reject is a discard.
+        matches!(self.run(cx, &pkt, port, list, tables), Verdict::Pass)
+    }
 }
 
 /// The next term from `from` whose classifier rules match `h` (terms after a `next term`
 /// or after one whose other conditions failed: rare, so a scan).
-fn scan(f: &Filter, from: usize, h: &Header) -> Option<usize> {
+fn scan<A: BodyOf>(
+    f: &Filter,
+    rules: &crate::compile::Rules<A>,
+    from: usize,
+    h: &Header<A>,
+) -> Option<usize> {
     (from..f.terms.len()).find(|&t| {
         let (a, b) = f.terms[t].rules;
-        f.rules[a..b].iter().any(|r| r.matches(h))
+        rules.rules[a..b].iter().any(|r| r.matches(h))
     })
 }
 
-fn extra_ok(e: &Extra, p: &Packet, in_port: u16, slots: &[u16]) -> bool {
+fn extra_ok<A: Wide>(e: &Extra, p: &Packet<A>, in_port: u16, slots: &[u16]) -> bool {
+    if e.ip && !p.ip {
+        return false;
+    }
     if let Some(tcp) = &e.tcp {
         let Some(flags) = p.tcp_flags else {
             return false;
@@ -318,75 +397,208 @@ fn extra_ok(e: &Extra, p: &Packet, in_port: u16, slots: &[u16]) -> bool {
             return false;
         }
     }
-    if e.except_src.iter().any(|x| x.contains(p.header.src))
-        || e.except_dst.iter().any(|x| x.contains(p.header.dst))
+    if !e.icmp_code.is_empty()
+        && (!p.icmp || !e.icmp_code.contains(&((p.header.dport & 0xff) as u8)))
     {
         return false;
     }
+    if !e.except_src.is_empty() || !e.except_dst.is_empty() {
+        let (src, dst) = (p.header.src.wide(), p.header.dst.wide());
+        if e.except_src.iter().any(|x| x.contains(src))
+            || e.except_dst.iter().any(|x| x.contains(dst))
+        {
+            return false;
+        }
+    }
     if !e.interfaces.is_empty() && !slots.contains(&in_port) {
+        return false;
+    }
+    let mac_ok =
+        |list: &[(u64, u64)], m: u64| list.is_empty() || list.iter().any(|(v, k)| m & k == *v);
+    if !mac_ok(&e.mac_src, p.mac_src) || !mac_ok(&e.mac_dst, p.mac_dst) {
+        return false;
+    }
+    if !e.ether_types.is_empty() && !e.ether_types.contains(&p.ether_type) {
+        return false;
+    }
+    if !e.vlans.is_empty() && !e.vlans.contains(&p.vlan) {
         return false;
     }
     true
 }
 
-/// What a filter reads of an IPv4 frame.
-struct Packet {
-    header: Header,
+/// What a filter reads of a frame: the IP header's fields (IPv4 or IPv6), and for Ethernet
+/// filters the frame's own.
+struct Packet<A: Wide> {
+    header: Header<A>,
     len: u32,
     tcp_flags: Option<u8>,
+    /// ICMP or ICMPv6 (the destination port holds type and code).
+    icmp: bool,
     dscp: u8,
     offset: u16,
     more: bool,
     df: bool,
+    /// Whether it is an IP packet (Ethernet filters see others too).
+    ip: bool,
+    mac_src: u64,
+    mac_dst: u64,
+    ether_type: u16,
+    vlan: u16,
 }
 
-impl Packet {
+fn mac48(b: &[u8]) -> u64 {
+    b.iter().take(6).fold(0u64, |a, x| a << 8 | u64::from(*x))
+}
+
+impl<A: Wide> Packet<A> {
     fn len16(&self) -> u16 {
         self.len.min(u32::from(u16::MAX)) as u16
     }
 
-    /// Reads a frame the IPv4 checks passed (so its IP header is whole).
+    fn with_header(header: Header<A>, len: u32) -> Packet<A> {
+        Packet {
+            header,
+            len,
+            tcp_flags: None,
+            icmp: false,
+            dscp: 0,
+            offset: 0,
+            more: false,
+            df: false,
+            ip: true,
+            mac_src: 0,
+            mac_dst: 0,
+            ether_type: 0,
+            vlan: 0,
+        }
+    }
+
+    /// Ports, TCP flags and ICMP type and code from the transport header at `l4`.
+    fn transport(&mut self, l4: &[u8], icmp_proto: u8) {
+        let proto = self.header.proto;
+        match proto {
+            6 | 17 | 132 if l4.len() >= 4 => {
+                self.header.sport = u16::from_be_bytes([l4[0], l4[1]]);
+                self.header.dport = u16::from_be_bytes([l4[2], l4[3]]);
+                if proto == 6 {
+                    self.tcp_flags = l4.get(13).copied();
+                }
+            }
+            p if p == icmp_proto && l4.len() >= 2 => {
+                self.header.dport = u16::from(l4[0]) << 8 | u16::from(l4[1]);
+                self.icmp = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Packet<u32> {
+    /// Reads the IPv4 header at `l3` (checked whole by the IPv4 stage, or, for an Ethernet
+    /// filter, not at all: every read here is bounded).
     #[inline]
-    fn read(f: &[u8]) -> Option<Packet> {
-        let l3 = ETH_HDR;
+    fn ipv4(f: &[u8], l3: usize) -> Option<Packet<u32>> {
         let ip = f.get(l3..l3 + 20)?;
         let ihl = usize::from(ip[0] & 0x0f) * 4;
         let total = u16::from_be_bytes([ip[2], ip[3]]);
         let frag = u16::from_be_bytes([ip[6], ip[7]]);
         let offset = frag & 0x1fff;
-        let proto = ip[9];
-        let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
-        let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
-        let l4 = f.get(l3 + ihl..).unwrap_or(&[]);
-        let (mut sport, mut dport, mut tcp_flags) = (0, 0, None);
-        if offset == 0 {
-            match proto {
-                6 | 17 | 132 if l4.len() >= 4 => {
-                    sport = u16::from_be_bytes([l4[0], l4[1]]);
-                    dport = u16::from_be_bytes([l4[2], l4[3]]);
-                    if proto == 6 {
-                        tcp_flags = l4.get(13).copied();
-                    }
-                }
-                1 if l4.len() >= 2 => dport = u16::from(l4[0]) << 8 | u16::from(l4[1]),
-                _ => {}
-            }
-        }
-        Some(Packet {
-            header: Header {
-                src,
-                dst,
-                sport,
-                dport,
-                proto,
+        let mut p = Packet::with_header(
+            Header {
+                src: u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]),
+                dst: u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]),
+                sport: 0,
+                dport: 0,
+                proto: ip[9],
             },
-            len: u32::from(total),
-            tcp_flags,
-            dscp: ip[1] >> 2,
-            offset,
-            more: frag & 0x2000 != 0,
-            df: frag & 0x4000 != 0,
-        })
+            u32::from(total),
+        );
+        p.dscp = ip[1] >> 2;
+        p.offset = offset;
+        p.more = frag & 0x2000 != 0;
+        p.df = frag & 0x4000 != 0;
+        if offset == 0 {
+            p.transport(f.get(l3 + ihl.max(20)..).unwrap_or(&[]), 1);
+        }
+        Some(p)
+    }
+
+    /// Reads a switched frame of VLAN `vid`: its addresses, Ethernet type and, for IPv4, the
+    /// IP fields (a non-IPv4 frame has a zero header, which IP conditions never match).
+    fn ethernet(f: &[u8], vid: u16) -> Option<Packet<u32>> {
+        let mut et = u16::from_be_bytes([*f.get(12)?, *f.get(13)?]);
+        let mut l3 = ETH_HDR;
+        if et == 0x8100 {
+            et = u16::from_be_bytes([*f.get(16)?, *f.get(17)?]);
+            l3 += 4;
+        }
+        let ip = if et == 0x0800 {
+            Packet::ipv4(f, l3)
+        } else {
+            None
+        };
+        let mut p = match ip {
+            Some(p) => p,
+            None => {
+                let mut p = Packet::with_header(Header::default(), f.len() as u32);
+                p.ip = false;
+                p
+            }
+        };
+        p.mac_dst = mac48(&f[..6]);
+        p.mac_src = mac48(&f[6..12]);
+        p.ether_type = et;
+        p.vlan = vid;
+        Some(p)
+    }
+}
+
+impl Packet<u128> {
+    /// Reads the IPv6 header at `l3` (checked by the IPv6 stage), following extension
+    /// headers (hop-by-hop, routing, fragment, destination options, AH; at most eight) to
+    /// the payload's protocol and ports.
+    #[inline]
+    fn ipv6(f: &[u8], l3: usize) -> Option<Packet<u128>> {
+        let ip = f.get(l3..l3 + 40)?;
+        let addr = |at: usize| {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&ip[at..at + 16]);
+            u128::from_be_bytes(b)
+        };
+        let payload = u16::from_be_bytes([ip[4], ip[5]]);
+        let mut p = Packet::with_header(
+            Header {
+                src: addr(8),
+                dst: addr(24),
+                sport: 0,
+                dport: 0,
+                proto: ip[6],
+            },
+            40 + u32::from(payload),
+        );
+        let tclass = (ip[0] & 0x0f) << 4 | ip[1] >> 4;
+        p.dscp = tclass >> 2;
+        let mut at = l3 + 40;
+        for _ in 0..8 {
+            let (nh, len) = match p.header.proto {
+                0 | 43 | 60 => (*f.get(at)?, (usize::from(*f.get(at + 1)?) + 1) * 8),
+                51 => (*f.get(at)?, (usize::from(*f.get(at + 1)?) + 2) * 4),
+                44 => {
+                    let fo = u16::from_be_bytes([*f.get(at + 2)?, *f.get(at + 3)?]);
+                    p.offset = fo >> 3;
+                    p.more = fo & 1 != 0;
+                    (*f.get(at)?, 8)
+                }
+                _ => break,
+            };
+            p.header.proto = nh;
+            at += len;
+        }
+        if p.offset == 0 {
+            p.transport(f.get(at..).unwrap_or(&[]), 58);
+        }
+        Some(p)
     }
 }
 
@@ -451,17 +663,30 @@ impl Feature for FilterStage {
         };
         for &i in passed {
             let port = cx.meta.in_port.get(usize::from(i)).copied().unwrap_or(0);
-            let Some(list) = tables.input.get(usize::from(port)) else {
+            let Some(list) = tables.inet.input.get(usize::from(port)) else {
                 continue;
             };
             if list.is_empty() {
                 continue;
             }
-            if !self.run(cx, batch, i, list, &tables) {
+            if !self.run_ip(cx, batch, i, list, &tables, Packet::ipv4) {
                 cx.meta.taken[usize::from(i)] = true;
             }
         }
         self.tables = Some(tables);
+    }
+
+    fn ip6_input(&mut self, cx: &mut Cx, batch: &mut FrameBatch, i: u16) -> bool {
+        let Some(tables) = self.tables.take() else {
+            return true;
+        };
+        let port = cx.meta.in_port.get(usize::from(i)).copied().unwrap_or(0);
+        let ok = match tables.inet6.input.get(usize::from(port)) {
+            Some(l) if !l.is_empty() => self.run_ip(cx, batch, i, l, &tables, Packet::ipv6),
+            _ => true,
+        };
+        self.tables = Some(tables);
+        ok
     }
 
     fn ip4_output(
@@ -472,18 +697,52 @@ impl Feature for FilterStage {
         out: Option<u16>,
         v6: bool,
     ) -> bool {
-        if v6 {
-            return true;
-        }
         let Some(tables) = self.tables.take() else {
             return true;
         };
+        let bound = if v6 { &tables.inet6 } else { &tables.inet };
         let list = match out {
-            Some(p) => tables.output.get(usize::from(p)).map(Vec::as_slice),
-            None => Some(tables.spec.lo0_input.as_slice()),
+            Some(p) => bound.output.get(usize::from(p)).map(Vec::as_slice),
+            None => Some(
+                tables
+                    .spec
+                    .applied(if v6 { Fam::Inet6 } else { Fam::Inet })
+                    .lo0_input
+                    .as_slice(),
+            ),
         };
         let ok = match list {
-            Some(l) if !l.is_empty() => self.run(cx, batch, i, l, &tables),
+            Some(l) if !l.is_empty() => {
+                if v6 {
+                    self.run_ip(cx, batch, i, l, &tables, Packet::ipv6)
+                } else {
+                    self.run_ip(cx, batch, i, l, &tables, Packet::ipv4)
+                }
+            }
+            _ => true,
+        };
+        self.tables = Some(tables);
+        ok
+    }
+
+    fn l2_input(&mut self, cx: &mut Cx, frame: &[u8], port: u16, vid: u16) -> bool {
+        let Some(tables) = self.tables.take() else {
+            return true;
+        };
+        let ok = match tables.ethernet.input.get(usize::from(port)) {
+            Some(l) if !l.is_empty() => self.run_l2(cx, frame, port, vid, l, &tables),
+            _ => true,
+        };
+        self.tables = Some(tables);
+        ok
+    }
+
+    fn l2_output(&mut self, cx: &mut Cx, frame: &[u8], port: u16, out: u16, vid: u16) -> bool {
+        let Some(tables) = self.tables.take() else {
+            return true;
+        };
+        let ok = match tables.ethernet.output.get(usize::from(out)) {
+            Some(l) if !l.is_empty() => self.run_l2(cx, frame, port, vid, l, &tables),
             _ => true,
         };
         self.tables = Some(tables);
@@ -495,6 +754,226 @@ impl Feature for FilterStage {
 mod tests {
     use super::*;
 
+    fn tables(text: &str) -> Arc<FilterTables> {
+        let c = savin_config::Configuration::parse(text, None).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = c.check().unwrap_or_else(|e| panic!("{e:?}"));
+        let spec = Arc::new(crate::compile(&cfg).unwrap());
+        // Slots: eth1 is 1, eth2 is 2.
+        let slot = |n: &str| n.strip_prefix("eth").and_then(|d| d.parse().ok());
+        Arc::new(FilterTables::bind(spec, 4, 1, &slot))
+    }
+
+    fn stage(t: &Arc<FilterTables>) -> FilterStage {
+        let mut s = FilterStage::new(Arc::new(ArcSwapOption::from(Some(t.clone()))));
+        s.tables = Some(t.clone());
+        s.stats.counters = vec![(0, 0); t.spec.counters.len()];
+        s
+    }
+
+    /// The action `filter` (by name) takes on `pkt` from `port`, and the filter's counters.
+    fn verdict<A: BodyOf>(
+        s: &mut FilterStage,
+        t: &FilterTables,
+        filter: &str,
+        pkt: &Packet<A>,
+        port: u16,
+    ) -> Option<Action> {
+        let fi = t
+            .spec
+            .filters
+            .iter()
+            .position(|f| f.name == filter)
+            .unwrap();
+        s.decide(&t.spec.filters[fi], fi as u32, pkt, port, t)
+    }
+
+    fn eth(dst: [u8; 6], src: [u8; 6], et: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend(dst);
+        f.extend(src);
+        f.extend(et.to_be_bytes());
+        f.extend(payload);
+        f
+    }
+
+    fn ipv6(next: u8, src: u128, dst: u128, payload: &[u8]) -> Vec<u8> {
+        let mut h = vec![0x6b, 0x80, 0, 0]; // traffic class 0xb8: DSCP 46 (ef)
+        h.extend((payload.len() as u16).to_be_bytes());
+        h.extend([next, 64]);
+        h.extend(src.to_be_bytes());
+        h.extend(dst.to_be_bytes());
+        h.extend(payload);
+        eth([2; 6], [4; 6], 0x86dd, &h)
+    }
+
+    const A1: u128 = 0x2001_0db8_0001_0000_0000_0000_0000_0002;
+    const A2: u128 = 0x2001_0db8_0002_0000_0000_0000_0000_0002;
+
+    #[test]
+    fn ipv6_filters_read_through_extension_headers_to_the_payload() {
+        let t = tables(
+            "firewall { family inet6 { filter v6 {
+                term frags { from { is-fragment; } then { count later-fragments; discard; } }
+                term ping { from { next-header icmp6; icmp-type echo-request; source-address 2001:db8:1::/64; }
+                            then { count pings; accept; } }
+                term ef { from { traffic-class ef; next-header udp; destination-port 5000; } then { count ef; accept; } }
+                term web { from { next-header tcp; destination-port 80; source-address { 2001:db8::/32; 2001:db8:1::2/128 except; } }
+                           then accept; }
+                term rest { then { count other; discard; } } } } }
+             interfaces { eth1 { unit 0 { family inet6 { filter { input v6; } } } } }",
+        );
+        let mut s = stage(&t);
+        // Echo request behind a hop-by-hop options header (8 bytes: next 58, length 0).
+        let mut hbh = vec![58, 0, 1, 4, 0, 0, 0, 0];
+        hbh.extend([128, 0, 0, 0, 0, 1, 0, 1]);
+        let f = ipv6(0, A1, A2, &hbh);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!((p.header.proto, p.header.dport >> 8), (58, 128));
+        assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Accept));
+        // From another prefix: not the ping term, so the last one.
+        let f = ipv6(0, A2, A1, &hbh);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Discard));
+        // UDP to 5000 with DSCP ef, through a destination-options header.
+        let mut dst_opts = vec![17, 0, 1, 4, 0, 0, 0, 0];
+        dst_opts.extend([0x13, 0x88, 0x13, 0x88, 0, 8, 0, 0]);
+        let f = ipv6(60, A1, A2, &dst_opts);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!((p.header.proto, p.header.dport, p.dscp), (17, 5000, 46));
+        assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Accept));
+        // A later fragment (offset 1480): no ports, caught by is-fragment.
+        let frag = [6, 0, 0x05, 0xc8, 0, 0, 0, 7, 1, 2, 3, 4];
+        let f = ipv6(44, A1, A2, &frag);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!((p.header.proto, p.offset, p.header.dport), (6, 185, 0));
+        assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Discard));
+        // TCP to 80: from 2001:db8:1::5 accepted, from the excepted host not.
+        let syn = |src| {
+            let mut tcp = vec![
+                0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff,
+            ];
+            tcp.extend([0, 0, 0, 0]);
+            ipv6(6, src, A2, &tcp)
+        };
+        let f = syn(A1 + 3);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Accept));
+        let f = syn(A1);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!(
+            verdict(&mut s, &t, "v6", &p, 1),
+            Some(Action::Discard),
+            "except"
+        );
+        let count = |name: &str| {
+            let i = t.spec.counters.iter().position(|(_, c)| c == name).unwrap();
+            s.stats.counters[i].0
+        };
+        assert_eq!(
+            (
+                count("pings"),
+                count("ef"),
+                count("later-fragments"),
+                count("other")
+            ),
+            (1, 1, 1, 2)
+        );
+        // Truncated extension headers read as far as they go, never past the frame.
+        let f = ipv6(0, A1, A2, &[58, 4]);
+        assert!(Packet::ipv6(&f, ETH_HDR).is_some());
+    }
+
+    #[test]
+    fn ethernet_filters_match_addresses_types_vlans_and_ipv4_fields() {
+        let t = tables(
+            "vlans { office { vlan-id 100; } lab { vlan-id 200; } }
+             firewall { family ethernet-switching { filter edge {
+                term no-lldp { from { ether-type lldp; } then { count lldp; discard; } }
+                term vendor { from { source-mac-address 00:11:22:00:00:00/24; vlan lab; } then { count vendor; discard; } }
+                term telnet { from { ip-protocol tcp; destination-port 23; } then { count telnet; discard; } }
+                term to-gw { from { destination-mac-address 02:00:00:00:00:01; ip-destination-address 10.0.100.1/32; }
+                             then { count gw; accept; } }
+                term rest { then accept; } } } }
+             interfaces { eth1 { unit 0 { family ethernet-switching { interface-mode trunk; vlan { members [ office lab ]; } filter { input edge; } } } } }",
+        );
+        let mut s = stage(&t);
+        let ipv4 = |proto: u8, dst: [u8; 4], l4: &[u8]| {
+            let mut h = vec![
+                0x45,
+                0,
+                0,
+                20 + l4.len() as u8,
+                0,
+                0,
+                0,
+                0,
+                64,
+                proto,
+                0,
+                0,
+                10,
+                0,
+                100,
+                9,
+            ];
+            h.extend(dst);
+            h.extend(l4);
+            h
+        };
+        let run = |s: &mut FilterStage, f: &[u8], vid| {
+            verdict(s, &t, "edge", &Packet::ethernet(f, vid).unwrap(), 1)
+        };
+        let lldp = eth(
+            [1, 0x80, 0xc2, 0, 0, 0x0e],
+            [0x00, 0x11, 0x22, 1, 2, 3],
+            0x88cc,
+            &[0; 40],
+        );
+        assert_eq!(run(&mut s, &lldp, 100), Some(Action::Discard));
+        let arp = eth([0xff; 6], [0x00, 0x11, 0x22, 1, 2, 3], 0x0806, &[0; 28]);
+        assert_eq!(
+            run(&mut s, &arp, 200),
+            Some(Action::Discard),
+            "vendor MAC in lab"
+        );
+        assert_eq!(
+            run(&mut s, &arp, 100),
+            Some(Action::Accept),
+            "not in office"
+        );
+        let telnet = ipv4(
+            6,
+            [10, 0, 100, 7],
+            &[0x9c, 0x40, 0, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 2, 0, 0],
+        );
+        let f = eth([2, 0, 0, 0, 0, 7], [2, 0, 0, 0, 0, 9], 0x0800, &telnet);
+        assert_eq!(run(&mut s, &f, 100), Some(Action::Discard));
+        // Tagged as it came from a trunk: the type and the IPv4 fields are behind the tag.
+        let mut tagged = f[..12].to_vec();
+        tagged.extend([0x81, 0x00, 0, 100]);
+        tagged.extend(&f[12..]);
+        assert_eq!(run(&mut s, &tagged, 100), Some(Action::Discard));
+        let ping = ipv4(1, [10, 0, 100, 1], &[8, 0, 0, 0, 0, 1, 0, 1]);
+        let f = eth([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 9], 0x0800, &ping);
+        assert_eq!(run(&mut s, &f, 100), Some(Action::Accept));
+        // An IP condition never matches a frame that is not IPv4 (its header reads as zero).
+        let not_ip = eth([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 9], 0x86dd, &[0; 60]);
+        let p = Packet::ethernet(&not_ip, 100).unwrap();
+        assert!(!p.ip);
+        let count = |name: &str| {
+            let i = t.spec.counters.iter().position(|(_, c)| c == name).unwrap();
+            s.stats.counters[i].0
+        };
+        assert_eq!(
+            (count("lldp"), count("vendor"), count("telnet"), count("gw")),
+            (1, 1, 2, 1)
+        );
+        assert!(
+            Packet::ethernet(&[0; 10], 1).is_none(),
+            "runt frames are not read"
+        );
+    }
+
     #[test]
     fn the_log_keeps_the_newest_entries_oldest_first() {
         let mut s = FilterStats::default();
@@ -504,8 +983,8 @@ mod tests {
             action: b'A',
             in_port: 0,
             proto: 17,
-            src: 0,
-            dst: 0,
+            src: IpAddr::from([0, 0, 0, 0]),
+            dst: IpAddr::from([0, 0, 0, 0]),
             sport: 0,
             dport: 0,
             syslog: false,

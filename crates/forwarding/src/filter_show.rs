@@ -128,9 +128,17 @@ impl Control {
             }
             let proto = match e.proto {
                 1 => "icmp".to_string(),
+                58 => "icmp6".into(),
                 6 => "tcp".into(),
                 17 => "udp".into(),
                 p => p.to_string(),
+            };
+            // As the PFE tags them: IPv4 one way, IPv6 by what it carries.
+            let tag = match (e.src.is_ipv6(), e.proto) {
+                (false, _) => "PFE_FW_SYSLOG_IP",
+                (true, 6 | 17) => "PFE_FW_SYSLOG_IP6_TCP_UDP",
+                (true, 58) => "PFE_FW_SYSLOG_IP6_ICMP",
+                (true, _) => "PFE_FW_SYSLOG_IP6_GEN",
             };
             let iface = self
                 .port(e.in_port)
@@ -138,10 +146,10 @@ impl Control {
                 .unwrap_or_default();
             tracing::info!(
                 target: "savin_filter",
-                "PFE_FW_SYSLOG_IP: FW: {iface} {} {proto} {} {} {} {} (1 packets)",
+                "{tag}: FW: {iface} {} {proto} {} {} {} {} (1 packets)",
                 char::from(e.action),
-                std::net::Ipv4Addr::from(e.src),
-                std::net::Ipv4Addr::from(e.dst),
+                e.src,
+                e.dst,
                 e.sport,
                 e.dport
             );
@@ -168,13 +176,13 @@ impl Control {
             .log_in_order()
             .into_iter()
             .map(|e| {
-                let ip = |a: u32| std::net::Ipv4Addr::from(a).to_string();
-                let with_port = |a: u32, p: u16| {
-                    if matches!(e.proto, 6 | 17 | 132) {
-                        format!("{}:{p}", ip(a))
-                    } else {
-                        ip(a)
-                    }
+                let with_port = |a: std::net::IpAddr, p: u16| match (
+                    matches!(e.proto, 6 | 17 | 132),
+                    a.is_ipv6(),
+                ) {
+                    (true, false) => format!("{a}:{p}"),
+                    (true, true) => format!("[{a}]:{p}"),
+                    (false, _) => a.to_string(),
                 };
                 // The worker's clock counts from the engine's start, as the control
                 // thread's does: the entry's age gives its wall-clock time.
@@ -195,6 +203,7 @@ impl Control {
                         .unwrap_or_default(),
                     protocol: match e.proto {
                         1 => "ICMP".into(),
+                        58 => "ICMPv6".into(),
                         6 => "TCP".into(),
                         17 => "UDP".into(),
                         p => p.to_string(),
@@ -237,7 +246,7 @@ impl Control {
         };
         let spec = &tables.spec;
         let mut out = Vec::new();
-        for f in &spec.filters {
+        for (fi, f) in spec.filters.iter().enumerate() {
             if only.is_some_and(|n| n != f.name) {
                 continue;
             }
@@ -245,7 +254,7 @@ impl Control {
                 .counters
                 .iter()
                 .enumerate()
-                .filter(|(_, (fname, _))| *fname == f.name)
+                .filter(|(_, (owner, _))| *owner as usize == fi)
                 .map(|(i, (_, c))| {
                     let (p, b) = at(&stats.counters, i);
                     (c.clone(), b, p)

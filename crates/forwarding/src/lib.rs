@@ -265,23 +265,36 @@ impl SecurityPlan {
     }
 }
 
-/// The configuration's IPv4 filters, compiled (None when no interface applies one). The
+/// The configuration's filters, compiled (None when no interface applies one). The
 /// compiled filters are kept while the configuration they came from is the same, so a commit
 /// that does not touch them keeps their counters.
 fn filters_of(cfg: &Config) -> Result<Option<Arc<savin_filter::FilterSpec>>, String> {
     type Cache = Mutex<Option<(String, Arc<savin_filter::FilterSpec>)>>;
     static LAST: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    type Bound<'a> = Option<&'a savin_config::model::interfaces::UnitFilter>;
+    fn bindings(u: &savin_config::model::interfaces::Unit) -> (Bound<'_>, Bound<'_>, Bound<'_>) {
+        (
+            u.family.inet.as_ref().and_then(|f| f.filter.as_ref()),
+            u.family.inet6.as_ref().and_then(|f| f.filter.as_ref()),
+            u.family
+                .ethernet_switching
+                .as_ref()
+                .and_then(|f| f.filter.as_ref()),
+        )
+    }
     let applied = cfg.interfaces.interface.iter().any(|i| {
-        i.unit
-            .iter()
-            .any(|u| u.family.inet.as_ref().is_some_and(|f| f.filter.is_some()))
+        i.unit.iter().any(|u| {
+            let (a, b, c) = bindings(u);
+            a.is_some() || b.is_some() || c.is_some()
+        })
     });
     if !applied {
         return Ok(None);
     }
-    // What the compiled filters depend on: the firewall and the interfaces' filter bindings.
+    // What the compiled filters depend on: the firewall, the interfaces' filter bindings and
+    // the VLANs (Ethernet filters name them).
     let key = format!(
-        "{:?}{:?}",
+        "{:?}{:?}{:?}",
         cfg.firewall,
         cfg.interfaces
             .interface
@@ -291,10 +304,11 @@ fn filters_of(cfg: &Config) -> Result<Option<Arc<savin_filter::FilterSpec>>, Str
                 i.disable,
                 i.unit
                     .iter()
-                    .map(|u| (u.name, u.family.inet.as_ref().map(|f| &f.filter)))
+                    .map(|u| (u.name, bindings(u)))
                     .collect::<Vec<_>>()
             ))
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>(),
+        cfg.vlans
     );
     let last = LAST.get_or_init(Default::default);
     let mut last = last.lock().unwrap_or_else(|e| e.into_inner());

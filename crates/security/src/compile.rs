@@ -30,9 +30,12 @@ fn term_rules(t: &Term) -> (PortRange, PortRange, Option<u8>) {
     match t.icmp_type {
         Some(ty) => (
             PortRange::ANY,
-            PortRange {
-                lo: icmp_port(ty, 0),
-                hi: icmp_port(ty, 255),
+            match t.icmp_code {
+                Some(code) => PortRange::exact(icmp_port(ty, code)),
+                None => PortRange {
+                    lo: icmp_port(ty, 0),
+                    hi: icmp_port(ty, 255),
+                },
             },
             t.protocol,
         ),

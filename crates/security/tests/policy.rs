@@ -118,6 +118,31 @@ fn zone_pair_policies_in_order_then_global_then_default() {
 }
 
 #[test]
+fn an_icmp_code_narrows_its_type() {
+    let (_, c) = compile(
+        "set applications application frag-needed protocol icmp icmp-type 3 icmp-code 4\n\
+         set security policies from-zone untrust to-zone trust policy pmtu match source-address any\n\
+         set security policies from-zone untrust to-zone trust policy pmtu match destination-address any\n\
+         set security policies from-zone untrust to-zone trust policy pmtu match application frag-needed\n\
+         set security policies from-zone untrust to-zone trust policy pmtu then permit\n",
+    );
+    let (trust, untrust) = (c.zone_id("trust").unwrap(), c.zone_id("untrust").unwrap());
+    let icmp = |t, code| Header {
+        src: WEB1,
+        dst: H1,
+        sport: 0,
+        dport: icmp_port(t, code),
+        proto: 1,
+    };
+    assert_eq!(c.decide(untrust, trust, &icmp(3, 4)).action, Action::Permit);
+    assert_eq!(
+        c.decide(untrust, trust, &icmp(3, 1)).action,
+        Action::Deny,
+        "host unreachable is another code of the type"
+    );
+}
+
+#[test]
 fn the_default_policy_can_permit_and_an_earlier_deny_shadows_a_later_permit() {
     let (_, c) = compile(
         "set security policies from-zone trust to-zone untrust policy block match source-address any\n\
@@ -153,7 +178,10 @@ fn reference(cfg: &Config, from: &str, to: &str, h: &Header) -> (Option<String>,
             applications::resolve(cfg, n).unwrap().iter().any(|t| {
                 t.protocol.is_none_or(|p| p == h.proto)
                     && match t.icmp_type {
-                        Some(ty) => h.dport >> 8 == u16::from(ty),
+                        Some(ty) => {
+                            h.dport >> 8 == u16::from(ty)
+                                && t.icmp_code.is_none_or(|c| h.dport & 0xff == u16::from(c))
+                        }
                         None => {
                             (t.source_ports.0..=t.source_ports.1).contains(&h.sport)
                                 && (t.destination_ports.0..=t.destination_ports.1)

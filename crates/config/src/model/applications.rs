@@ -193,6 +193,8 @@ pub struct Term {
     pub destination_ports: (u16, u16),
     /// ICMP type, when the application names one.
     pub icmp_type: Option<u8>,
+    /// ICMP code (with a type): only that code of the type.
+    pub icmp_code: Option<u8>,
     /// Seconds; None: the protocol's default; Some(0): never.
     pub inactivity_timeout: Option<u32>,
 }
@@ -287,6 +289,7 @@ pub fn predefined(name: &str) -> Option<Vec<Term>> {
         source_ports: ANY_PORT,
         destination_ports: dst,
         icmp_type,
+        icmp_code: None,
         inactivity_timeout: None,
     };
     match name {
@@ -414,11 +417,23 @@ impl Application {
         if self.icmp6_type.is_some() && protocol != Some(58) {
             return Err("icmp6-type needs protocol icmp6".into());
         }
+        if self.icmp_type.is_some() && self.icmp6_type.is_some() {
+            return Err("icmp-type and icmp6-type cannot both be set".into());
+        }
+        let icmp_code = self.icmp_code.or(self.icmp6_code);
+        if icmp_code.is_some() && self.icmp_type.or(self.icmp6_type).is_none() {
+            // A code alone would match that code of every type: say so rather than widen.
+            return Err("icmp-code needs an icmp-type (the code is of that type)".into());
+        }
+        if self.icmp6_code.is_some() && self.icmp6_type.is_none() {
+            return Err("icmp6-code needs an icmp6-type".into());
+        }
         Ok(Term {
             protocol,
             source_ports: src.unwrap_or(ANY_PORT),
             destination_ports: dst.unwrap_or(ANY_PORT),
             icmp_type: self.icmp_type.or(self.icmp6_type),
+            icmp_code,
             inactivity_timeout: self
                 .inactivity_timeout
                 .as_deref()

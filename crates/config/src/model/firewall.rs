@@ -8,82 +8,150 @@ use super::{Config, Flag, Prefix, ValidationError};
 use crate::schema::{container, flag, leaf, leaf_list, list, Node};
 use crate::value::Type;
 
-fn prefixes(name: &'static str, help: &'static str) -> Node {
+/// The family a filter is written for: what its terms may match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fam {
+    Inet,
+    Inet6,
+    EthernetSwitching,
+}
+
+impl Fam {
+    /// Its name under `firewall family`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fam::Inet => "inet",
+            Fam::Inet6 => "inet6",
+            Fam::EthernetSwitching => "ethernet-switching",
+        }
+    }
+}
+
+fn prefixes(name: &'static str, help: &'static str, fam: Fam) -> Node {
     list(
         name,
         help,
-        Type::IpPrefix,
+        match fam {
+            Fam::Inet => Type::Ipv4Prefix,
+            Fam::Inet6 => Type::Ipv6Prefix,
+            Fam::EthernetSwitching => Type::IpPrefix,
+        },
         vec![flag("except", "Match addresses not in this prefix")],
     )
     .oneline()
 }
 
-fn from() -> Node {
-    container(
-        "from",
-        "Match criteria",
-        vec![
-            prefixes("source-address", "Match IP source address"),
-            prefixes("destination-address", "Match IP destination address"),
-            prefixes("address", "Match IP source or destination address"),
-            list(
-                "source-prefix-list",
-                "Match IP source prefixes in named list",
-                Type::Name,
-                vec![],
-            ),
-            list(
-                "destination-prefix-list",
-                "Match IP destination prefixes in named list",
-                Type::Name,
-                vec![],
-            ),
-            list(
-                "prefix-list",
-                "Match IP source or destination prefixes in named list",
-                Type::Name,
-                vec![],
-            ),
+fn from(fam: Fam) -> Node {
+    let mut v = vec![
+        prefixes("source-address", "Match IP source address", fam),
+        prefixes("destination-address", "Match IP destination address", fam),
+        prefixes("address", "Match IP source or destination address", fam),
+        list(
+            "source-prefix-list",
+            "Match IP source prefixes in named list",
+            Type::Name,
+            vec![],
+        ),
+        list(
+            "destination-prefix-list",
+            "Match IP destination prefixes in named list",
+            Type::Name,
+            vec![],
+        ),
+        list(
+            "prefix-list",
+            "Match IP source or destination prefixes in named list",
+            Type::Name,
+            vec![],
+        ),
+        leaf_list("source-port", "Match TCP/UDP source port", Type::Name),
+        leaf_list(
+            "destination-port",
+            "Match TCP/UDP destination port",
+            Type::Name,
+        ),
+        leaf_list(
+            "port",
+            "Match TCP/UDP source or destination port",
+            Type::Name,
+        ),
+        leaf(
+            "tcp-flags",
+            "Match TCP flags (syn & !ack, rst | fin)",
+            Type::Text,
+        ),
+        flag(
+            "tcp-established",
+            "Match packet of an established TCP connection",
+        ),
+        flag("tcp-initial", "Match initial packet of a TCP connection"),
+        leaf_list("icmp-type", "Match ICMP message type", Type::Name),
+        leaf_list("icmp-code", "Match ICMP message code", Type::Name),
+        leaf_list("packet-length", "Match packet length", Type::Name),
+        leaf_list("interface", "Match interface name", Type::IflName),
+    ];
+    let dscp = || {
+        leaf_list(
+            "dscp",
+            "Match Differentiated Services (DiffServ) code point",
+            Type::Name,
+        )
+    };
+    match fam {
+        Fam::Inet | Fam::EthernetSwitching => v.extend([
+            flag("is-fragment", "Match if packet is a fragment"),
+            flag("first-fragment", "Match if packet is the first fragment"),
             leaf_list("protocol", "Match IP protocol type", Type::Name),
-            leaf_list("next-header", "Match next header protocol type", Type::Name),
-            leaf_list("source-port", "Match TCP/UDP source port", Type::Name),
-            leaf_list(
-                "destination-port",
-                "Match TCP/UDP destination port",
-                Type::Name,
-            ),
-            leaf_list(
-                "port",
-                "Match TCP/UDP source or destination port",
-                Type::Name,
-            ),
-            leaf(
-                "tcp-flags",
-                "Match TCP flags (syn & !ack, rst | fin)",
-                Type::Text,
-            ),
-            flag(
-                "tcp-established",
-                "Match packet of an established TCP connection",
-            ),
-            flag("tcp-initial", "Match initial packet of a TCP connection"),
-            leaf_list("icmp-type", "Match ICMP message type", Type::Name),
-            leaf_list(
-                "dscp",
-                "Match Differentiated Services (DiffServ) code point",
-                Type::Name,
-            ),
-            leaf_list("packet-length", "Match packet length", Type::Name),
+            dscp(),
             leaf(
                 "fragment-flags",
                 "Match fragment flags (dont-fragment, more-fragments, is-fragment)",
                 Type::Text,
             ),
+        ]),
+        Fam::Inet6 => v.extend([
+            leaf_list(
+                "next-header",
+                "Match next header protocol type (the payload's, after extension headers)",
+                Type::Name,
+            ),
+            leaf_list(
+                "payload-protocol",
+                "Match payload protocol type",
+                Type::Name,
+            ),
+            leaf_list("traffic-class", "Match traffic class (DSCP)", Type::Name),
             flag("is-fragment", "Match if packet is a fragment"),
             flag("first-fragment", "Match if packet is the first fragment"),
-            leaf_list("interface", "Match interface name", Type::IflName),
-        ],
-    )
+        ]),
+    }
+    if fam == Fam::EthernetSwitching {
+        let mac = |name, help| list(name, help, Type::Name, vec![]).oneline();
+        v.extend([
+            mac(
+                "source-mac-address",
+                "Match source MAC address (MAC[/length])",
+            ),
+            mac(
+                "destination-mac-address",
+                "Match destination MAC address (MAC[/length])",
+            ),
+            leaf_list(
+                "ether-type",
+                "Match Ethernet type (ipv4, ipv6, arp, or a number such as 0x88cc)",
+                Type::Name,
+            ),
+            leaf_list("vlan", "Match VLAN name or ID", Type::Name),
+            prefixes("ip-source-address", "Match IP source address", fam),
+            prefixes(
+                "ip-destination-address",
+                "Match IP destination address",
+                fam,
+            ),
+            leaf_list("ip-protocol", "Match IP protocol type", Type::Name),
+        ]);
+    }
+    container("from", "Match criteria", v)
 }
 
 fn then() -> Node {
@@ -159,7 +227,7 @@ fn then() -> Node {
     .excludes(&[])
 }
 
-fn filters() -> Node {
+fn filters(fam: Fam) -> Node {
     list(
         "filter",
         "Define a firewall filter",
@@ -180,7 +248,7 @@ fn filters() -> Node {
                         Type::Name,
                     )
                     .excludes(&["from", "then"]),
-                    from(),
+                    from(fam),
                     then(),
                 ],
             )
@@ -201,22 +269,22 @@ pub fn schema() -> Node {
                     container(
                         "inet",
                         "Protocol family IPv4 for firewall filter",
-                        vec![filters()],
+                        vec![filters(Fam::Inet)],
                     ),
                     container(
                         "inet6",
                         "Protocol family IPv6 for firewall filter",
-                        vec![filters()],
+                        vec![filters(Fam::Inet6)],
                     ),
                     container(
                         "ethernet-switching",
                         "Protocol family Ethernet Switching for firewall filter",
-                        vec![filters()],
+                        vec![filters(Fam::EthernetSwitching)],
                     ),
                 ],
             )
             .flatten(),
-            filters(),
+            filters(Fam::Inet),
             list(
                 "policer",
                 "Policer template definition",
@@ -379,6 +447,26 @@ pub struct From {
     #[serde(default)]
     pub next_header: Vec<String>,
     #[serde(default)]
+    pub payload_protocol: Vec<String>,
+    #[serde(default)]
+    pub traffic_class: Vec<String>,
+    #[serde(default)]
+    pub icmp_code: Vec<String>,
+    #[serde(default)]
+    pub source_mac_address: Vec<Named>,
+    #[serde(default)]
+    pub destination_mac_address: Vec<Named>,
+    #[serde(default)]
+    pub ether_type: Vec<String>,
+    #[serde(default)]
+    pub vlan: Vec<String>,
+    #[serde(default)]
+    pub ip_source_address: Vec<PrefixMatch>,
+    #[serde(default)]
+    pub ip_destination_address: Vec<PrefixMatch>,
+    #[serde(default)]
+    pub ip_protocol: Vec<String>,
+    #[serde(default)]
     pub source_port: Vec<String>,
     #[serde(default)]
     pub destination_port: Vec<String>,
@@ -507,6 +595,20 @@ impl Firewall {
             .chain(&self.filter)
             .find(|f| f.name == name)
     }
+
+    /// The filter `name` of family `fam`.
+    pub fn of(&self, fam: Fam, name: &str) -> Option<&Filter> {
+        match fam {
+            Fam::Inet => self.inet(name),
+            Fam::Inet6 => self.family.inet6.filter.iter().find(|f| f.name == name),
+            Fam::EthernetSwitching => self
+                .family
+                .ethernet_switching
+                .filter
+                .iter()
+                .find(|f| f.name == name),
+        }
+    }
 }
 
 impl Policer {
@@ -577,6 +679,15 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                         errors.push(ValidationError::new(&tp, format!("filter {inner}"), why));
                     }
                 }
+                if fam == "ethernet-switching" && t.then.reject.is_some() {
+                    let mut tp = path.clone();
+                    tp.extend(["term", t.name.as_str(), "then"]);
+                    errors.push(ValidationError::new(
+                        &tp,
+                        "reject",
+                        "ethernet-switching filters have no reject: use discard",
+                    ));
+                }
                 if let Some(p) = &t.then.policer {
                     if !fw.policer.iter().any(|x| &x.name == p) {
                         let mut tp = path.clone();
@@ -609,9 +720,25 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
     // Filters named by interfaces.
     for ifd in &cfg.interfaces.interface {
         for u in &ifd.unit {
-            for (fam, inet) in [("inet", &u.family.inet), ("inet6", &u.family.inet6)] {
-                let Some(inet) = inet else { continue };
-                let Some(fl) = &inet.filter else { continue };
+            let fams = [
+                (
+                    Fam::Inet,
+                    u.family.inet.as_ref().and_then(|f| f.filter.as_ref()),
+                ),
+                (
+                    Fam::Inet6,
+                    u.family.inet6.as_ref().and_then(|f| f.filter.as_ref()),
+                ),
+                (
+                    Fam::EthernetSwitching,
+                    u.family
+                        .ethernet_switching
+                        .as_ref()
+                        .and_then(|f| f.filter.as_ref()),
+                ),
+            ];
+            for (fam, fl) in fams {
+                let Some(fl) = fl else { continue };
                 let named = fl
                     .input
                     .iter()
@@ -625,35 +752,27 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                     "unit",
                     &unit,
                     "family",
-                    fam,
+                    fam.name(),
                     "filter",
                 ];
-                if fam == "inet6"
-                    && (fl.input.is_some()
-                        || fl.output.is_some()
-                        || !fl.input_list.is_empty()
-                        || !fl.output_list.is_empty())
-                {
-                    errors.push(ValidationError::new(
-                        &fpath,
-                        "filter",
-                        "IPv6 firewall filters are not supported yet (family inet filters are)",
-                    ));
-                    continue;
-                }
                 for n in named {
-                    let found = if fam == "inet" {
-                        fw.inet(n).is_some()
-                    } else {
-                        fw.family.inet6.filter.iter().any(|f| &f.name == n)
-                    };
-                    if !found {
+                    if fw.of(fam, n).is_none() {
                         errors.push(ValidationError::new(
                             &fpath,
                             n.clone(),
-                            format!("firewall filter '{n}' is not defined under [edit firewall family {fam}]"),
+                            format!(
+                                "firewall filter '{n}' is not defined under [edit firewall family {}]",
+                                fam.name()
+                            ),
                         ));
                     }
+                }
+                if ifd.name == "lo0" && (fl.output.is_some() || !fl.output_list.is_empty()) {
+                    errors.push(ValidationError::new(
+                        &fpath,
+                        "output",
+                        "an output filter on lo0 is not supported (the box's own traffic is not filtered)",
+                    ));
                 }
             }
         }

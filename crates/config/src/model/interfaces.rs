@@ -450,6 +450,7 @@ fn ifd_children() -> Vec<Node> {
                                                 Type::Ref(&["vlans", "vlan"]),
                                             )],
                                         ),
+                                        super::firewall::unit_filter(),
                                         leaf("storm-control", "Storm control profile", Type::Name)
                                             .unsupported("storm control"),
                                     ],
@@ -586,6 +587,8 @@ pub struct EthernetSwitching {
     pub interface_mode: Option<InterfaceMode>,
     #[serde(default)]
     pub vlan: VlanMembership,
+    /// `filter input|output`: `firewall family ethernet-switching` filters on the port.
+    pub filter: Option<UnitFilter>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

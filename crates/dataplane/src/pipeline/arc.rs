@@ -126,6 +126,25 @@ pub trait Feature {
         true
     }
 
+    /// ip6-input: IPv6 frame `i` routed (to a port or to the box), before the output hook
+    /// (which it joins with `v6` set): false drops it (counted, and for a reject answered).
+    /// Where an interface's IPv6 input filter runs, ahead of security as on an SRX.
+    fn ip6_input(&mut self, _cx: &mut Cx, _batch: &mut FrameBatch, _i: u16) -> bool {
+        true
+    }
+
+    /// l2-input: a frame switched port `port` received, classified into VLAN `vid`, before
+    /// MAC learning: false drops it (counted with `cx.drop`).
+    fn l2_input(&mut self, _cx: &mut Cx, _frame: &[u8], _port: u16, _vid: u16) -> bool {
+        true
+    }
+
+    /// l2-output: a frame of VLAN `vid` about to leave switched port `out` (from `port`):
+    /// false keeps it from that port (counted with `cx.drop`).
+    fn l2_output(&mut self, _cx: &mut Cx, _frame: &[u8], _port: u16, _out: u16, _vid: u16) -> bool {
+        true
+    }
+
     /// The frames it held back in this batch (later fragments whose first fragment may make
     /// their session further on), to be resumed at its end.
     fn take_deferred(&mut self, _into: &mut Vec<u16>) {}
@@ -272,6 +291,24 @@ impl<A: Feature, B: Feature> Feature for Chain<A, B> {
     ) -> bool {
         (!self.b.active() || self.b.ip4_output(cx, batch, i, out, v6))
             && (!self.a.active() || self.a.ip4_output(cx, batch, i, out, v6))
+    }
+
+    #[inline]
+    fn ip6_input(&mut self, cx: &mut Cx, batch: &mut FrameBatch, i: u16) -> bool {
+        (!self.a.active() || self.a.ip6_input(cx, batch, i))
+            && (!self.b.active() || self.b.ip6_input(cx, batch, i))
+    }
+
+    #[inline]
+    fn l2_input(&mut self, cx: &mut Cx, frame: &[u8], port: u16, vid: u16) -> bool {
+        (!self.a.active() || self.a.l2_input(cx, frame, port, vid))
+            && (!self.b.active() || self.b.l2_input(cx, frame, port, vid))
+    }
+
+    #[inline]
+    fn l2_output(&mut self, cx: &mut Cx, frame: &[u8], port: u16, out: u16, vid: u16) -> bool {
+        (!self.b.active() || self.b.l2_output(cx, frame, port, out, vid))
+            && (!self.a.active() || self.a.l2_output(cx, frame, port, out, vid))
     }
 
     fn take_deferred(&mut self, into: &mut Vec<u16>) {

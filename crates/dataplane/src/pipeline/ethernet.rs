@@ -38,6 +38,11 @@ impl<F: Feature> Pipeline<F> {
             self.counters.drop(DropReason::VlanNotAllowed);
             return None;
         };
+        // The port's input filters (family ethernet-switching), before the frame is learnt.
+        if !self.l2_input_arc(batch.frame(i), port, vid) {
+            return None;
+        }
+        let f = batch.frame(i);
         let info = l2.vlan(vid)?;
         self.fdb
             .learn(vid, &f[6..12], port, self.now_ms, info.mac_limit);
@@ -60,19 +65,22 @@ impl<F: Feature> Pipeline<F> {
         }
         match self.fdb.lookup(vid, &f[..6]) {
             Some(out) if out == port => self.counters.drop(DropReason::SamePort),
-            Some(out) => self.send_to_member(batch, i, vid, out, info, tagged),
+            Some(out) => self.send_to_member(batch, i, vid, port, out, info, tagged),
             None => self.flood(batch, i, vid, port, info, tagged),
         }
         None
     }
 
-    /// Sends frame `i` of VLAN `vid` out of member port `out`, tagged as that port wants.
+    /// Sends frame `i` of VLAN `vid` (from `port`) out of member port `out`, tagged as that
+    /// port wants.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(crate) fn send_to_member(
         &mut self,
         batch: &mut FrameBatch,
         i: usize,
         vid: u16,
+        port: u16,
         out: u16,
         info: &VlanInfo,
         tagged: bool,
@@ -81,6 +89,9 @@ impl<F: Feature> Pipeline<F> {
             self.counters.drop(DropReason::VlanNotAllowed);
             return;
         };
+        if !self.l2_output_arc(batch.frame(i), port, out, vid) {
+            return;
+        }
         let ok = match (tagged, want) {
             (true, false) => batch.pop_vlan(i),
             (false, true) => batch.push_vlan(i, vid),
@@ -109,6 +120,9 @@ impl<F: Feature> Pipeline<F> {
         let mut copy: Option<u16> = None;
         for &(m, want) in &info.members {
             if m == ingress || usize::from(m) >= self.tx.len() {
+                continue;
+            }
+            if !self.l2_output_arc(batch.frame(i), ingress, m, vid) {
                 continue;
             }
             if want == tagged {
@@ -155,7 +169,7 @@ impl<F: Feature> Pipeline<F> {
             return;
         };
         match self.fdb.lookup(vid, &batch.frame(i)[..6]) {
-            Some(out) => self.send_to_member(batch, i, vid, out, info, false),
+            Some(out) => self.send_to_member(batch, i, vid, irb, out, info, false),
             None => self.flood(batch, i, vid, irb, info, false),
         }
     }

@@ -167,7 +167,8 @@ impl<F: Feature> Pipeline<F> {
             return true;
         }
         let mut cx = cx!(self);
-        let ok = self.feature.ip4_output(&mut cx, batch, i, out, v6);
+        let ok = (!v6 || self.feature.ip6_input(&mut cx, batch, i))
+            && self.feature.ip4_output(&mut cx, batch, i, out, v6);
         let arc = if v6 {
             &mut self.stages.ip6_output
         } else {
@@ -176,6 +177,27 @@ impl<F: Feature> Pipeline<F> {
         arc.packets += 1;
         arc.dropped += u64::from(!ok);
         ok
+    }
+
+    /// The l2-input hook for a frame switched port `port` received in VLAN `vid`: false if
+    /// the feature dropped it.
+    #[inline(always)]
+    fn l2_input_arc(&mut self, frame: &[u8], port: u16, vid: u16) -> bool {
+        if !self.feature.active() {
+            return true;
+        }
+        let mut cx = cx!(self);
+        self.feature.l2_input(&mut cx, frame, port, vid)
+    }
+
+    /// The l2-output hook for a frame of VLAN `vid` from `port` leaving by `out`.
+    #[inline(always)]
+    fn l2_output_arc(&mut self, frame: &[u8], port: u16, out: u16, vid: u16) -> bool {
+        if !self.feature.active() {
+            return true;
+        }
+        let mut cx = cx!(self);
+        self.feature.l2_output(&mut cx, frame, port, out, vid)
     }
 
     /// Clears the output lists (before a batch, or before injected frames).
