@@ -257,3 +257,122 @@ fn lo0_addresses_answer_from_both_sides_and_the_box_s_sockets_listen_on_them() {
     );
     net.lab.wait(server, Duration::from_secs(5));
 }
+
+/// Sends `n` UDP datagrams from `ns` to `[dst]:port` and, with `tcp`, tries one TCP connect to
+/// `[dst]:tcp`: "refused", "timeout" or "connected".
+fn v6_probe(net: &Net, ns: &savin_lab::Ns, dst: &str, port: u16, n: u32, tcp: u16) -> String {
+    let script = format!(
+        "import socket\n\
+         u=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n\
+         for _ in range({n}): u.sendto(b'x'*64, ('{dst}', {port}))\n\
+         t=socket.socket(socket.AF_INET6, socket.SOCK_STREAM); t.settimeout(2)\n\
+         try:\n    t.connect(('{dst}', {tcp})); print('connected')\n\
+         except ConnectionRefusedError: print('refused')\n\
+         except (socket.timeout, TimeoutError): print('timeout')\n"
+    );
+    let (_, out) = net.run(ns, &["python3", "-c", &script], 20);
+    out.trim().to_string()
+}
+
+#[test]
+fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
+    const T: &str = "inet6_filters_guard_transit_and_the_box_and_count_what_they_match";
+    if !have(T, &["ping", "python3"]) {
+        return;
+    }
+    let Some(net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2) = (net.h1.clone(), net.h2.clone());
+    // Before any filter: TCP to a closed port of h2 is refused (h2's RST comes back).
+    assert!(net.lab.ping(&h1, "2001:db8:2::2"), "{}", net.log());
+    assert_eq!(
+        v6_probe(&net, &h1, "2001:db8:2::2", 7000, 1, 9000),
+        "refused"
+    );
+    let i = "set firewall family inet6 filter v6-in term";
+    let o = "set firewall family inet6 filter v6-out term";
+    let l = "set firewall family inet6 filter v6-re term";
+    let (ok, out) = net.cli(&format!(
+        "configure; \
+         {i} pings from next-header icmp6; {i} pings from icmp-type echo-request; \
+         {i} pings then count v6-pings; {i} pings then accept; \
+         {i} udp from next-header udp; {i} udp from destination-port 7000; \
+         {i} udp then count v6-udp; {i} udp then discard; \
+         {i} rest then accept; \
+         {o} tcp from next-header tcp; {o} tcp from destination-port 9000; \
+         {o} tcp then count v6-out-tcp; {o} tcp then discard; \
+         {o} rest then accept; \
+         {l} nd from next-header icmp6; \
+         {l} nd from icmp-type [ neighbor-solicit neighbor-advertisement router-solicit ]; \
+         {l} nd then accept; \
+         {l} ping from source-address 2001:db8:1::/64; {l} ping from next-header icmp6; \
+         {l} ping then count re6-ping; {l} ping then accept; \
+         {l} rest then count re6-denied; {l} rest then log; {l} rest then discard; \
+         set interfaces eth1 unit 0 family inet6 filter input v6-in; \
+         set interfaces eth2 unit 0 family inet6 filter output v6-out; \
+         set interfaces lo0 unit 0 family inet6 filter input v6-re; commit"
+    ));
+    assert!(ok, "{out}\n{}", net.log());
+    // Transit: exactly the three echo requests ping sent are counted, and answered.
+    let (ok, ping) = net.run(
+        &h1,
+        &[
+            "ping",
+            "-6",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "2",
+            "2001:db8:2::2",
+        ],
+        15,
+    );
+    assert!(ok, "{ping}\n{}", net.log());
+    // (The worker publishes its counters about every 100 ms.)
+    let mut seen = 0;
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(3), || {
+            seen = counter(&net, "v6-pings");
+            seen == 3
+        }),
+        "v6-pings counted {seen}, sent 3"
+    );
+    // Twenty datagrams to 7000 are dropped by the input filter, counted to the one; TCP to
+    // 9000 is dropped leaving by eth2 (no RST comes back: a timeout, not a refusal).
+    assert_eq!(
+        v6_probe(&net, &h1, "2001:db8:2::2", 7000, 20, 9000),
+        "timeout"
+    );
+    let mut seen = 0;
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(3), || {
+            seen = counter(&net, "v6-udp");
+            seen == 20
+        }),
+        "v6-udp counted {seen}, sent 20"
+    );
+    assert!(counter(&net, "v6-out-tcp") >= 1);
+    // The box: h1's prefix may ping it, h2's may not (on either of its addresses); Neighbor
+    // Discovery still works for both.
+    assert!(net.lab.ping(&h1, "2001:db8:1::1"), "{}", net.log());
+    for addr in ["2001:db8:2::1", "2001:db8:1::1"] {
+        let (ok, out) = net.run(
+            &h2,
+            &["ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", addr],
+            10,
+        );
+        assert!(!ok, "h2 pinged the box at {addr}: {out}");
+    }
+    assert!(counter(&net, "re6-ping") >= 1);
+    assert!(counter(&net, "re6-denied") >= 4);
+    let (_, log) = net.cli("show firewall log");
+    assert!(
+        log.contains("v6-re") && log.contains("2001:db8:2::2") && log.contains("ICMPv6"),
+        "{log}"
+    );
+    // h2 still reaches h1 through the box: the filters guard what they name only.
+    assert!(net.lab.ping(&h2, "2001:db8:1::2"), "{}", net.log());
+}

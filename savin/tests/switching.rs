@@ -187,3 +187,134 @@ fn hosts_switch_in_a_vlan_route_through_irb_and_broadcasts_stay_in_their_vlan() 
         "h1 and h2 learnt again after the clear"
     );
 }
+
+/// A counter's packets in `show firewall`.
+fn fw_counter(sock: &Path, name: &str) -> u64 {
+    let (_, out) = cli(sock, "show firewall");
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or_else(|| panic!("no counter {name} in {out}"))
+}
+
+#[test]
+fn ethernet_switching_filters_drop_what_they_name_on_the_way_in_and_out() {
+    const T: &str = "ethernet_switching_filters_drop_what_they_name_on_the_way_in_and_out";
+    if !have(T, &["ping", "python3"]) {
+        return;
+    }
+    let Some(mut lab) = Lab::require(T) else {
+        return;
+    };
+    let r = lab.netns("router").unwrap();
+    let h1 = lab.netns("h1").unwrap();
+    let h2 = lab.netns("h2").unwrap();
+    lab.veth(&r, "eth1", &h1, "eth0").unwrap();
+    lab.veth(&r, "eth2", &h2, "eth0").unwrap();
+    lab.addr(&h1, "eth0", "10.0.100.11/24").unwrap();
+    lab.addr(&h2, "eth0", "10.0.100.12/24").unwrap();
+    let (state, sock) = start_daemon(&mut lab, &r);
+    let log_path = state.path().join("daemon.log");
+    let daemon_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
+    let h1_mac = mac_of(&lab, &h1, "eth0");
+    let (ok, out) = cli(
+        &sock,
+        "configure; \
+         set vlans v100 vlan-id 100; set vlans v100 l3-interface irb.100; \
+         set interfaces eth1 unit 0 family ethernet-switching vlan members v100; \
+         set interfaces eth2 unit 0 family ethernet-switching vlan members v100; \
+         set interfaces irb unit 100 family inet address 10.0.100.1/24; commit",
+    );
+    assert!(ok, "{out}\n{}", daemon_log());
+    // TCP to a closed port of h2 is refused before any filter (h2's RST comes back).
+    let connect = |port: u16| {
+        let script = format!(
+            "import socket\nt=socket.socket(); t.settimeout(2)\n\
+             try:\n    t.connect(('10.0.100.12', {port})); print('connected')\n\
+             except ConnectionRefusedError: print('refused')\n\
+             except (socket.timeout, TimeoutError): print('timeout')\n"
+        );
+        let o = lab
+            .exec(&h1, &["python3", "-c", &script], Duration::from_secs(10))
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert!(lab.ping(&h1, "10.0.100.12"), "{}", daemon_log());
+    assert_eq!(connect(23), "refused");
+    let i = "set firewall family ethernet-switching filter edge-in term";
+    let o = "set firewall family ethernet-switching filter edge-out term";
+    let (ok, out) = cli(
+        &sock,
+        &format!(
+            "configure; \
+             {i} telnet from ip-protocol tcp; {i} telnet from destination-port 23; \
+             {i} telnet then count es-telnet; {i} telnet then discard; \
+             {i} ping-h2 from ip-protocol icmp; {i} ping-h2 from ip-destination-address 10.0.100.12/32; \
+             {i} ping-h2 then count es-ping-h2; {i} ping-h2 then discard; \
+             {i} rest then accept; \
+             {o} h1-udp from source-mac-address {h1_mac}; {o} h1-udp from ether-type ipv4; \
+             {o} h1-udp from ip-protocol udp; {o} h1-udp then count es-h1-udp; {o} h1-udp then discard; \
+             {o} rest then accept; \
+             set interfaces eth1 unit 0 family ethernet-switching filter input edge-in; \
+             set interfaces eth2 unit 0 family ethernet-switching filter output edge-out; commit"
+        ),
+    );
+    assert!(ok, "{out}\n{}", daemon_log());
+    // Pings from h1 to h2 are dropped as they come in, to the last one; to the IRB they pass,
+    // and so does ARP (h1 resolved h2 and the gateway through the same filter).
+    let ok = lab
+        .exec(
+            &h1,
+            &["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.0.100.12"],
+            Duration::from_secs(15),
+        )
+        .is_ok_and(|o| o.status.success());
+    assert!(!ok, "h1's pings to h2 went through");
+    let mut seen = 0;
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            seen = fw_counter(&sock, "es-ping-h2");
+            seen == 3
+        }),
+        "es-ping-h2 counted {seen}, sent 3"
+    );
+    assert!(lab.ping(&h1, "10.0.100.1"), "{}", daemon_log());
+    assert_eq!(connect(23), "timeout", "telnet is dropped on the way in");
+    assert!(fw_counter(&sock, "es-telnet") >= 1);
+    // Ten datagrams from h1's MAC are kept from leaving by eth2; h2 sees none. h2's own
+    // datagrams to h1 leave by eth1, which has no output filter.
+    let listen = "import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+                  s.bind(('0.0.0.0', 7000)); s.settimeout(2)\nn=0\n\
+                  try:\n    while True: s.recv(100); n+=1\nexcept Exception: pass\nprint(n)\n";
+    let out_path = state.path().join("h2.udp");
+    let listener = lab
+        .spawn(
+            &h2,
+            &["python3", "-c", listen],
+            Some(std::fs::File::create(&out_path).unwrap()),
+            None,
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let send = "import socket\nu=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+                for _ in range(10): u.sendto(b'x'*64, ('10.0.100.12', 7000))\n";
+    lab.exec(&h1, &["python3", "-c", send], Duration::from_secs(10))
+        .unwrap();
+    lab.wait(listener, Duration::from_secs(10));
+    let got = std::fs::read_to_string(&out_path).unwrap_or_default();
+    assert_eq!(got.trim(), "0", "h2 received h1's datagrams");
+    let mut seen = 0;
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            seen = fw_counter(&sock, "es-h1-udp");
+            seen == 10
+        }),
+        "es-h1-udp counted {seen}, sent 10"
+    );
+    let (_, fw) = cli(&sock, "show firewall filter edge-out | display json");
+    let v: serde_json::Value = serde_json::from_str(&fw).unwrap();
+    assert_eq!(
+        v["firewall-information"]["filter-information"][0]["counter"][0]["packet-count"], 10,
+        "{fw}"
+    );
+}
