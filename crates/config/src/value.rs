@@ -218,8 +218,16 @@ pub fn is_junos_port(text: &str) -> bool {
         && channel.is_none_or(num)
 }
 
+/// The management ports of a QFX or PTX with routing engines named in them (`re0:mgmt-0`).
+pub fn is_re_management(text: &str) -> bool {
+    matches!(
+        text,
+        "re0:mgmt-0" | "re0:mgmt-1" | "re1:mgmt-0" | "re1:mgmt-1"
+    )
+}
+
 fn check_ifname(text: &str) -> Result<(), String> {
-    if is_junos_port(text) {
+    if is_junos_port(text) || is_re_management(text) {
         return Ok(());
     }
     let ok = !text.is_empty()

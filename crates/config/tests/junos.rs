@@ -768,6 +768,11 @@ routing-options {
         "shown as written"
     );
     assert_eq!(errors(ok), Vec::<String>::new());
+    // A QFX's routing-engine management port is a valid name (bound to no netdev).
+    assert_eq!(
+        errors("interfaces { re0:mgmt-0 { unit 0 { family inet { address 10.48.9.221/22; } } } }"),
+        Vec::<String>::new()
+    );
     // Accepted in the configuration, refused at commit with the reason, first of all errors.
     for (text, want) in [
         ("interfaces { ge-0/0/1 { flexible-vlan-tagging; unit 5 { vlan-id 5; } } }", "[edit interfaces ge-0/0/1]\n  'flexible-vlan-tagging'\n    not supported by Savin yet: flexible-vlan-tagging"),
@@ -781,6 +786,14 @@ routing-options {
         ("routing-options { graceful-restart; }", "graceful restart"),
         ("routing-options { aggregate { route 10.0.0.0/8 policy p; } }", "aggregate routes"),
         ("interfaces { ge-0/0/1 { unit 0 { family inet { address 10.0.0.1/24 { arp 10.0.0.2 mac 02:00:00:00:00:02; } } } } }", "static ARP"),
+        ("routing-options { rib-groups { g { import-rib [ inet.3 inet.0 ]; import-policy p; } } }", "RIB groups"),
+        ("routing-options { source-packet-routing { srv6 { block b { 5f00:1::/32; } locator l { algorithm 128; 5f00:1:56::/48; micro-sid { block-name b; } } } } }", "segment routing"),
+        ("routing-options { flex-algorithm 128 { definition { metric-type delay-metric; } } }", "flexible algorithms"),
+        ("routing-options { rib inet.3 { protect core; } }", "core protection"),
+        ("routing-options { rib inet.3 { static { route 2001:db8::/32 discard; } } }", "routes in inet.3"),
+        ("interfaces { ge-0/0/1 { unit 1 { esi { 00:01:71:81:11:12:a1:00:00:01; single-active; } } } }", "EVPN Ethernet segments"),
+        ("interfaces { ms-1/0/0 { unit 1 { service-domain inside; load-balancing-options { disable-hash; } } } }", "services interfaces"),
+        ("security { authentication-key-chains { key-chain k { key 1 { secret \"s\"; algorithm ao; ao-attribute { send-id 1; recv-id 1; } } } } }", "key chains"),
     ] {
         assert!(Configuration::parse(text, None).is_ok(), "{text} loads");
         let e = errors(text);

@@ -88,7 +88,17 @@ impl InterfaceMap {
 }
 
 /// Management port names of SRX, EX, QFX and MX.
-const MANAGEMENT: &[&str] = &["fxp0", "em0", "em1", "me0", "vme"];
+const MANAGEMENT: &[&str] = &[
+    "fxp0",
+    "em0",
+    "em1",
+    "me0",
+    "vme",
+    "re0:mgmt-0",
+    "re0:mgmt-1",
+    "re1:mgmt-0",
+    "re1:mgmt-1",
+];
 
 /// A system whose netdevs are also known by their Junos names.
 pub struct Named {

@@ -25,6 +25,53 @@ fn family_mtu() -> Node {
     )
 }
 
+/// `esi`: an EVPN Ethernet segment, on a physical interface or a unit.
+fn esi() -> Node {
+    container(
+        "esi",
+        "ESI configuration of interface",
+        vec![
+            list(
+                "identifier",
+                "The 10-octet Ethernet segment identifier",
+                Type::Name,
+                vec![],
+            )
+            .bare(),
+            flag("all-active", "All-Active mode"),
+            container(
+                "df-election-granularity",
+                "Designated forwarder election granularity",
+                vec![container(
+                    "per-esi",
+                    "Per Ethernet segment",
+                    vec![flag(
+                        "lacp-oos-on-ndf",
+                        "LACP out of sync on the non-designated forwarder",
+                    )],
+                )
+                .presence()],
+            ),
+            container(
+                "df-election-type",
+                "Designated forwarder election type",
+                vec![container(
+                    "preference",
+                    "Preference-based election",
+                    vec![leaf(
+                        "value",
+                        "Preference value",
+                        Type::Uint { min: 0, max: 65535 },
+                    )],
+                )
+                .presence()],
+            ),
+            flag("single-active", "Single-Active mode"),
+        ],
+    )
+    .unsupported("EVPN Ethernet segments")
+}
+
 pub fn schema() -> Node {
     let mut range = ifd_children();
     range.splice(
@@ -303,49 +350,7 @@ fn ifd_children() -> Vec<Node> {
                     ],
                 )
                 .unsupported(lag),
-                container(
-                    "esi",
-                    "ESI configuration of interface",
-                    vec![
-                        list(
-                            "identifier",
-                            "The 10-octet Ethernet segment identifier",
-                            Type::Name,
-                            vec![],
-                        )
-                        .bare(),
-                        flag("all-active", "All-Active mode"),
-                        container(
-                            "df-election-granularity",
-                            "Designated forwarder election granularity",
-                            vec![container(
-                                "per-esi",
-                                "Per Ethernet segment",
-                                vec![flag(
-                                    "lacp-oos-on-ndf",
-                                    "LACP out of sync on the non-designated forwarder",
-                                )],
-                            )
-                            .presence()],
-                        ),
-                        container(
-                            "df-election-type",
-                            "Designated forwarder election type",
-                            vec![container(
-                                "preference",
-                                "Preference-based election",
-                                vec![leaf(
-                                    "value",
-                                    "Preference value",
-                                    Type::Uint { min: 0, max: 65535 },
-                                )],
-                            )
-                            .presence()],
-                        ),
-                        flag("single-active", "Single-Active mode"),
-                    ],
-                )
-                .unsupported("EVPN Ethernet segments"),
+                esi(),
                 leaf(
                     "native-vlan-id",
                     "Virtual LAN identifier for untagged frames",
@@ -380,6 +385,19 @@ fn ifd_children() -> Vec<Node> {
                             "Proxy MAC/IP advertisement in EVPN for this IRB",
                         )
                         .unsupported("EVPN"),
+                        esi(),
+                        leaf(
+                            "service-domain",
+                            "Service domain of a services interface unit",
+                            Type::Enum(&["inside", "outside"]),
+                        )
+                        .unsupported("services interfaces (MS-MPC, MX-SPC3)"),
+                        container(
+                            "load-balancing-options",
+                            "Load balancing over a services interface's members",
+                            vec![flag("disable-hash", "Do not hash traffic over the members")],
+                        )
+                        .unsupported("services interfaces (MS-MPC, MX-SPC3)"),
                         flag("traps", "Enable SNMP notifications on state changes").no_effect(),
                         flag("no-traps", "Disable SNMP notifications on state changes").no_effect(),
                         container(

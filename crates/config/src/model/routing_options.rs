@@ -26,6 +26,135 @@ pub fn schema() -> Node {
                 Type::Ipv4,
             )
             .unsupported("route distinguishers (EVPN, L3VPN)"),
+            list(
+                "rib-groups",
+                "Define routing table groups",
+                Type::Name,
+                vec![
+                    leaf_list("import-rib", "Import routing table", Type::Name),
+                    leaf("import-policy", "Import policy", Type::Name),
+                    leaf("export-rib", "Export routing table", Type::Name),
+                ],
+            )
+            .unsupported("RIB groups (routes shared between routing tables)"),
+            list(
+                "flex-algorithm",
+                "Flexible algorithm definitions",
+                Type::Uint { min: 128, max: 255 },
+                vec![
+                    container(
+                        "definition",
+                        "Flexible algorithm definition",
+                        vec![
+                            leaf(
+                                "metric-type",
+                                "Metric type",
+                                Type::Enum(&["igp-metric", "te-metric", "delay-metric"]),
+                            ),
+                            leaf("priority", "Priority", Type::Uint { min: 0, max: 255 }),
+                        ],
+                    ),
+                    container(
+                        "use-transport-class",
+                        "Install in transport classes",
+                        vec![flag("inet3-install", "Install in inet.3")],
+                    ),
+                ],
+            )
+            .unsupported("segment routing (flexible algorithms)"),
+            container(
+                "transport-class",
+                "Transport classes (BGP classful transport)",
+                vec![
+                    flag("auto-create", "Create transport classes for colors seen"),
+                    list(
+                        "name",
+                        "Transport class",
+                        Type::Name,
+                        vec![leaf(
+                            "color",
+                            "Color",
+                            Type::Uint { min: 0, max: 4_294_967_295 },
+                        )],
+                    ),
+                ],
+            )
+            .unsupported("BGP classful transport"),
+            container(
+                "source-packet-routing",
+                "Source packet routing (SPRING)",
+                vec![container(
+                    "srv6",
+                    "Segment routing over IPv6",
+                    vec![
+                        list(
+                            "block",
+                            "SRv6 micro-SID block",
+                            Type::Name,
+                            vec![
+                                list("prefix", "Block prefix", Type::Ipv6Prefix, vec![]).bare(),
+                                container(
+                                    "local-micro-sid",
+                                    "Local micro-SIDs",
+                                    vec![leaf(
+                                        "maximum-static-sids",
+                                        "Maximum static SIDs",
+                                        Type::Uint { min: 0, max: 1_000_000 },
+                                    )],
+                                ),
+                            ],
+                        ),
+                        list(
+                            "locator",
+                            "SRv6 locator",
+                            Type::Name,
+                            vec![
+                                list("prefix", "Locator prefix", Type::Ipv6Prefix, vec![])
+                                    .bare(),
+                                leaf(
+                                    "algorithm",
+                                    "Flexible algorithm",
+                                    Type::Uint { min: 0, max: 255 },
+                                ),
+                                container(
+                                    "micro-sid",
+                                    "Micro-SID locator",
+                                    vec![
+                                        leaf("block-name", "Micro-SID block", Type::Name),
+                                        container(
+                                            "flavor",
+                                            "Micro-SID flavors",
+                                            ["psp", "usp", "usd"]
+                                                .into_iter()
+                                                .map(|f| flag(f, "Endpoint flavor"))
+                                                .collect(),
+                                        ),
+                                    ],
+                                )
+                                .presence(),
+                            ],
+                        ),
+                    ],
+                )],
+            )
+            .presence()
+            .unsupported("segment routing (SPRING, SRv6)"),
+            container(
+                "protect",
+                "Protection",
+                vec![flag("core", "Core protection (BGP prefix-independent convergence)")],
+            )
+            .oneline()
+            .unsupported("core protection (BGP prefix-independent convergence)"),
+            container(
+                "resolution",
+                "Next-hop resolution",
+                vec![flag(
+                    "preserve-nexthop-hierarchy",
+                    "Keep the next-hop hierarchy in the forwarding table",
+                )],
+            )
+            .no_effect(),
             leaf_list(
                 "instance-import",
                 "Import policy for instance RIBs",
@@ -131,8 +260,17 @@ pub fn schema() -> Node {
             list(
                 "rib",
                 "Routing table options",
-                Type::Enum(&["inet6.0"]),
-                vec![static_routes(true)],
+                Type::Enum(&["inet6.0", "inet.3", "inet6.3"]),
+                vec![
+                    static_routes(true),
+                    container(
+                        "protect",
+                        "Protection",
+                        vec![flag("core", "Core protection")],
+                    )
+                    .oneline()
+                    .unsupported("core protection (BGP prefix-independent convergence)"),
+                ],
             ),
             container(
                 "forwarding-table",
@@ -141,6 +279,8 @@ pub fn schema() -> Node {
                     crate::schema::leaf_list("export", "Export policy (policy-options)", Type::Name)
                         .unsupported("routing policy (policy-options): Savin balances over equal-cost next hops without one"),
                     crate::schema::flag("ecmp-fast-reroute", "Fast reroute on an equal-cost member's failure")
+                        .no_effect(),
+                    crate::schema::flag("srv6-chain-merge", "Merge SRv6 next-hop chains")
                         .no_effect(),
                     crate::schema::container(
                         "chained-composite-next-hop",
@@ -293,6 +433,18 @@ impl RoutingOptions {
 }
 
 pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
+    for rib in &cfg.routing_options.rib {
+        if rib.name != "inet6.0" && !rib.static_routes.route.is_empty() {
+            errors.push(ValidationError::new(
+                &["routing-options", "rib", &rib.name],
+                "static",
+                format!(
+                    "not supported by Savin yet: routes in {} (MPLS label-switched paths)",
+                    rib.name
+                ),
+            ));
+        }
+    }
     for (table, route) in cfg.routing_options.all_static() {
         let prefix = route.name.to_string();
         let mut path = vec!["routing-options"];

@@ -120,6 +120,74 @@ fn policy_body(global: bool) -> Vec<Node> {
     ]
 }
 
+/// `security authentication-key-chains`: keys for routing protocols' authentication (BGP
+/// TCP-AO and MD5, IS-IS, OSPF). Kept and shown; no protocol of Savin's uses them yet.
+fn key_chains() -> Node {
+    container(
+        "authentication-key-chains",
+        "Authentication key chain configuration",
+        vec![list(
+            "key-chain",
+            "Authentication key chain",
+            Type::Name,
+            vec![
+                leaf(
+                    "description",
+                    "Text description of this key chain",
+                    Type::Text,
+                ),
+                leaf(
+                    "tolerance",
+                    "Clock skew tolerance (seconds)",
+                    Type::Uint {
+                        min: 0,
+                        max: 999_999_999,
+                    },
+                ),
+                list(
+                    "key",
+                    "Authentication key",
+                    Type::Uint { min: 0, max: 63 },
+                    vec![
+                        leaf("secret", "Authentication key", Type::Text),
+                        leaf("key-name", "Key name in hexadecimal", Type::Name),
+                        leaf("start-time", "Start time for key transmission", Type::Text),
+                        leaf(
+                            "algorithm",
+                            "Authentication algorithm",
+                            Type::Enum(&["md5", "hmac-sha-1", "ao", "aes-128-cmac-96"]),
+                        ),
+                        leaf(
+                            "options",
+                            "Protocol's transmission encoding format",
+                            Type::Enum(&["basic", "isis-enhanced"]),
+                        ),
+                        container(
+                            "ao-attribute",
+                            "TCP-AO attributes",
+                            vec![
+                                leaf("send-id", "Send ID", Type::Uint { min: 0, max: 255 }),
+                                leaf("recv-id", "Receive ID", Type::Uint { min: 0, max: 255 }),
+                                leaf(
+                                    "tcp-ao-option",
+                                    "Include the TCP-AO option",
+                                    Type::Enum(&["enabled", "disabled"]),
+                                ),
+                                leaf(
+                                    "cryptographic-algorithm",
+                                    "Cryptographic algorithm",
+                                    Type::Enum(&["hmac-sha-1-96", "aes-128-cmac-96"]),
+                                ),
+                            ],
+                        ),
+                    ],
+                ),
+            ],
+        )],
+    )
+    .unsupported("routing protocol authentication (key chains)")
+}
+
 /// `security ike`: proposals, policies, gateways. Kept and shown; IPsec VPNs are not there yet,
 /// so a commit that has them says so.
 fn ike() -> Node {
@@ -417,6 +485,7 @@ pub fn schema() -> Node {
             ),
             super::screen::schema(),
             ike(),
+            key_chains(),
             ipsec(),
             container(
                 "certificates",
