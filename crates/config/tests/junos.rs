@@ -38,9 +38,7 @@ interfaces {
             }
         }
         unit 5 {
-            family inet {
-                address 10.255.0.5/32;
-            }
+            description for-a-routing-instance;
         }
     }
     st0 {
@@ -768,6 +766,16 @@ routing-options {
         "shown as written"
     );
     assert_eq!(errors(ok), Vec::<String>::new());
+    // One loopback unit in the master instance, whichever its number; two are refused.
+    assert_eq!(
+        errors("interfaces { lo0 { unit 5 { family inet { address 10.255.0.5/32; } } } }"),
+        Vec::<String>::new()
+    );
+    let e = errors("interfaces { lo0 { unit 0 { family inet { address 10.255.0.1/32; } } unit 5 { family inet { address 10.255.0.5/32; } } } }");
+    assert!(
+        e[0].contains("multiple loopback interfaces not permitted in master routing instance"),
+        "{e:?}"
+    );
     // A QFX's routing-engine management port is a valid name (bound to no netdev).
     assert_eq!(
         errors("interfaces { re0:mgmt-0 { unit 0 { family inet { address 10.48.9.221/22; } } } }"),

@@ -520,10 +520,11 @@ impl Plan {
         if i.disable.0 {
             return;
         }
+        // The one unit with a family (validation allows one in the master instance).
         let Some(r) = i
             .unit
             .iter()
-            .find(|u| u.name == 0)
+            .find(|u| u.family.inet.is_some() || u.family.inet6.is_some())
             .and_then(|u| routed_unit(i, u))
         else {
             return;

@@ -640,6 +640,23 @@ pub fn logical_units(name: &str) -> bool {
 pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
     let mut seen_addr: HashMap<std::net::IpAddr, String> = HashMap::new();
     for ifd in &cfg.interfaces.interface {
+        // As Junos: one loopback unit in the master routing instance (the others belong to
+        // routing instances).
+        if ifd.name == "lo0" {
+            let with_family: Vec<&Unit> = ifd
+                .unit
+                .iter()
+                .filter(|u| u.family.inet.is_some() || u.family.inet6.is_some())
+                .collect();
+            if let [_, extra, ..] = with_family.as_slice() {
+                errors.push(ValidationError::new(
+                    &["interfaces", "lo0"],
+                    format!("unit {}", extra.name),
+                    "multiple loopback interfaces not permitted in master routing instance \
+                     (units other than the box's belong to routing instances, which Savin does not have yet)",
+                ));
+            }
+        }
         let mut seen_vid: HashMap<u16, u32> = HashMap::new();
         for unit in &ifd.unit {
             let unit_s = unit.name.to_string();
