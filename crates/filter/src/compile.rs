@@ -49,10 +49,12 @@ pub struct Extra {
     pub fragment: Option<Frag>,
     /// ICMP codes (of the types the classifier matched).
     pub icmp_code: Vec<u8>,
-    /// Source and destination prefixes to leave out (`except`), by field, as [`wide`]
-    /// addresses.
-    pub except_src: Vec<Prefix<u128>>,
-    pub except_dst: Vec<Prefix<u128>>,
+    /// A field's whole list (prefix, matched: false for `except`) as [`Wide`] addresses, when
+    /// it has an `except`: the longest prefix holding the address decides, as on Junos.
+    pub except_src: Vec<(Prefix<u128>, bool)>,
+    pub except_dst: Vec<(Prefix<u128>, bool)>,
+    /// `address` with an `except`: the source or the destination must be matched.
+    pub except_either: Vec<(Prefix<u128>, bool)>,
     /// Ingress interfaces by name (bound to ports in the tables).
     pub interfaces: Vec<String>,
     /// Ethernet filters: source and destination MAC (value, mask) pairs, as 48-bit numbers.
@@ -127,6 +129,7 @@ impl Extra {
             && self.icmp_code.is_empty()
             && self.except_src.is_empty()
             && self.except_dst.is_empty()
+            && self.except_either.is_empty()
             && self.interfaces.is_empty()
             && self.mac_src.is_empty()
             && self.mac_dst.is_empty()
@@ -266,11 +269,19 @@ impl FilterSpec {
 
 /// A field's prefixes: those to match (ANY when none) and those left out (widened). A prefix
 /// of the other family is an error (it would otherwise be dropped, widening the term).
-/// Prefixes to match, and (widened) prefixes to leave out.
-type Field<A> = (Vec<Prefix<A>>, Vec<Prefix<u128>>);
+/// Prefixes to match, and the whole list widened when it has an `except`.
+type Field<A> = (Vec<Prefix<A>>, Vec<(Prefix<u128>, bool)>);
+
+/// Whether the longest prefix of `list` that holds `a` is one to match (not an `except`).
+pub fn longest_is_match(list: &[(Prefix<u128>, bool)], a: u128) -> bool {
+    list.iter()
+        .filter(|(p, _)| p.contains(a))
+        .max_by_key(|(p, _)| p.len)
+        .is_some_and(|(_, take)| *take)
+}
 
 fn field<A: Wide>(list: &[PrefixMatch]) -> Result<Field<A>, String> {
-    let (mut take, mut leave) = (Vec::new(), Vec::new());
+    let (mut take, mut all) = (Vec::new(), Vec::new());
     for m in list {
         let n = m.name.network();
         let Some(a) = A::from_ip(n.addr) else {
@@ -281,13 +292,20 @@ fn field<A: Wide>(list: &[PrefixMatch]) -> Result<Field<A>, String> {
             ));
         };
         let p = Prefix::new(a, n.len);
-        if m.except.0 {
-            leave.push(wide_prefix(p));
-        } else {
+        all.push((wide_prefix(p), !m.except.0));
+        if !m.except.0 {
             take.push(p);
         }
     }
-    Ok((take, leave))
+    if all.iter().all(|(_, t)| *t) {
+        all.clear();
+    } else if take.is_empty() {
+        // Only exceptions: nothing is matched (Junos asks for a 0/0 beside them).
+        return Err(
+            "a list of only except prefixes matches nothing: add 0.0.0.0/0 (or ::/0)".into(),
+        );
+    }
+    Ok((take, all))
 }
 
 fn ports(list: &[String]) -> Result<Vec<PortRange>, String> {
@@ -508,12 +526,6 @@ fn term<A: Wide>(
     let (dst, except_dst) =
         field::<A>(&joined(&fr.destination_address, &fr.ip_destination_address))?;
     let (either, except_either) = field::<A>(&fr.address)?;
-    if !except_either.is_empty() {
-        return Err(
-            "address ... except is not supported yet: use source-address or destination-address"
-                .into(),
-        );
-    }
     // inet: `protocol`; inet6: `next-header` or `payload-protocol` (both the payload's, after
     // any extension headers); ethernet-switching: `protocol` or `ip-protocol`.
     let proto_names = fr
@@ -615,6 +627,7 @@ fn term<A: Wide>(
     let mut extra = Extra {
         except_src,
         except_dst,
+        except_either,
         icmp_code: icmp_codes,
         interfaces: fr
             .interface

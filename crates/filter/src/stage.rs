@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
-use savin_classify::Header;
+use savin_classify::{Header, Prefix};
 use savin_config::model::firewall::Fam;
 use savin_dataplane::counters::DropReason;
 use savin_dataplane::punt::PuntReason;
@@ -23,7 +23,9 @@ use savin_dataplane::{Cx, Feature, Routes, Tables};
 use savin_io::FrameBatch;
 use savin_wire::ethernet::HEADER_LEN as ETH_HDR;
 
-use crate::compile::{Action, BodyOf, Extra, Filter, FilterSpec, Frag, PolicerSpec, Wide};
+use crate::compile::{
+    longest_is_match, Action, BodyOf, Extra, Filter, FilterSpec, Frag, PolicerSpec, Wide,
+};
 
 /// A family's filters by port slot: input and output, in order.
 #[derive(Debug, Default)]
@@ -402,10 +404,15 @@ fn extra_ok<A: Wide>(e: &Extra, p: &Packet<A>, in_port: u16, slots: &[u16]) -> b
     {
         return false;
     }
-    if !e.except_src.is_empty() || !e.except_dst.is_empty() {
+    if !e.except_src.is_empty() || !e.except_dst.is_empty() || !e.except_either.is_empty() {
         let (src, dst) = (p.header.src.wide(), p.header.dst.wide());
-        if e.except_src.iter().any(|x| x.contains(src))
-            || e.except_dst.iter().any(|x| x.contains(dst))
+        let field_ok =
+            |list: &[(Prefix<u128>, bool)], a| list.is_empty() || longest_is_match(list, a);
+        if !field_ok(&e.except_src, src)
+            || !field_ok(&e.except_dst, dst)
+            || !(e.except_either.is_empty()
+                || longest_is_match(&e.except_either, src)
+                || longest_is_match(&e.except_either, dst))
         {
             return false;
         }
@@ -881,6 +888,67 @@ mod tests {
         // Truncated extension headers read as far as they go, never past the frame.
         let f = ipv6(0, A1, A2, &[58, 4]);
         assert!(Packet::ipv6(&f, ETH_HDR).is_some());
+    }
+
+    #[test]
+    fn except_prefixes_take_the_longest_match_and_address_needs_either_side() {
+        let t = tables(
+            "firewall { family inet { filter f {
+                term either { from { address { 10.0.0.0/8; 10.1.0.0/16 except; 10.1.1.0/24; } } then { count either; accept; } }
+                term broad { from { source-address { 0.0.0.0/0 except; 192.168.0.0/16; } } then { count broad; accept; } }
+                term rest { then discard; } } } }
+             interfaces { eth1 { unit 0 { family inet { filter { input f; } } } } }",
+        );
+        let mut s = stage(&t);
+        let pkt = |src: [u8; 4], dst: [u8; 4]| {
+            let mut h = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0];
+            h.extend(src);
+            h.extend(dst);
+            h.extend([0, 53, 0, 53, 0, 8, 0, 0]);
+            eth([2; 6], [4; 6], 0x0800, &h)
+        };
+        let run = |s: &mut FilterStage, src, dst| {
+            let f = pkt(src, dst);
+            verdict(s, &t, "f", &Packet::ipv4(&f, ETH_HDR).unwrap(), 1)
+        };
+        // Either side in 10/8 outside 10.1/16.
+        assert_eq!(
+            run(&mut s, [10, 2, 0, 1], [172, 16, 0, 1]),
+            Some(Action::Accept)
+        );
+        assert_eq!(
+            run(&mut s, [172, 16, 0, 1], [10, 2, 0, 1]),
+            Some(Action::Accept)
+        );
+        // Both sides in the exception: not this term (nor the next: a 10.1 source).
+        assert_eq!(
+            run(&mut s, [10, 1, 0, 1], [10, 1, 0, 2]),
+            Some(Action::Discard)
+        );
+        // One side excepted, the other matched: matched.
+        assert_eq!(
+            run(&mut s, [10, 1, 0, 1], [10, 3, 0, 2]),
+            Some(Action::Accept)
+        );
+        // A longer prefix inside the exception is matched again.
+        assert_eq!(
+            run(&mut s, [10, 1, 1, 5], [10, 1, 0, 2]),
+            Some(Action::Accept)
+        );
+        // The longer prefix wins over a broader except: 192.168/16 matches, others not.
+        assert_eq!(
+            run(&mut s, [192, 168, 1, 1], [172, 16, 0, 9]),
+            Some(Action::Accept)
+        );
+        assert_eq!(
+            run(&mut s, [172, 17, 1, 1], [172, 16, 0, 9]),
+            Some(Action::Discard)
+        );
+        let count = |name: &str| {
+            let i = t.spec.counters.iter().position(|(_, c)| c == name).unwrap();
+            s.stats.counters[i].0
+        };
+        assert_eq!((count("either"), count("broad")), (4, 1));
     }
 
     #[test]
