@@ -148,7 +148,7 @@ pub struct Term {
     pub action: Action,
     /// Index into the filter set's counters.
     pub count: Option<u32>,
-    /// Index into the filter set's policers.
+    /// Index into the filter set's policer instances.
     pub policer: Option<u32>,
     /// `log` or `syslog`: the packet goes into the firewall log (`show firewall log`).
     pub log: bool,
@@ -251,6 +251,9 @@ pub struct FilterSpec {
     pub filters: Vec<Filter>,
     /// (filter index, counter name), indexed as terms count into them.
     pub counters: Vec<(u32, String)>,
+    /// Policer instances, by the name `show firewall` gives them: one per term that uses
+    /// the policer (`P-TERM`), or per filter for a `filter-specific` policer (`P-FILTER`);
+    /// each has its own bucket, as on Junos.
     pub policers: Vec<(String, PolicerSpec)>,
     pub inet: Applied,
     pub inet6: Applied,
@@ -451,7 +454,15 @@ struct Ctx<'a> {
     fam: Fam,
     /// The index of the filter being compiled (its counters are its own).
     filter: u32,
-    policers: &'a [(String, PolicerSpec)],
+    /// Its name as shown (an interface-specific instance's is `F-IFL-i`).
+    filter_name: &'a str,
+    /// Appended to counter and policer names: `-IFL-i` (or `-o`) for an interface-specific
+    /// instance.
+    suffix: &'a str,
+    /// The configured policers: name, limits, filter-specific.
+    policer_defs: &'a [(String, PolicerSpec, bool)],
+    /// Where this filter's policer instances start in the set's.
+    policers_from: usize,
     /// VLAN name → ID, for Ethernet filters' `vlan`.
     vlans: &'a dyn Fn(&str) -> Option<u16>,
 }
@@ -510,9 +521,15 @@ fn ether_type(t: &str) -> Result<u16, String> {
         })
 }
 
+/// The policers and counters a filter instance adds to.
+struct Pools<'a> {
+    counters: &'a mut Vec<(u32, String)>,
+    policers: &'a mut Vec<(String, PolicerSpec)>,
+}
+
 fn term<A: Wide>(
     f: &firewall::Term,
-    counters: &mut Vec<(u32, String)>,
+    pools: &mut Pools,
     cx: &Ctx,
     rules: &mut Vec<Rule<A>>,
 ) -> Result<Term, String> {
@@ -745,7 +762,8 @@ fn term<A: Wide>(
         Action::Accept
     };
     let count = th.count.as_ref().map(|c| {
-        let key = (cx.filter, c.clone());
+        let key = (cx.filter, format!("{c}{}", cx.suffix));
+        let counters = &mut *pools.counters;
         match counters.iter().position(|k| *k == key) {
             Some(i) => i as u32,
             None => {
@@ -755,12 +773,34 @@ fn term<A: Wide>(
         }
     });
     let policer = match &th.policer {
-        Some(p) => Some(
-            cx.policers
+        Some(p) => {
+            let (_, limits, filter_specific) = cx
+                .policer_defs
                 .iter()
-                .position(|(n, _)| n == p)
-                .ok_or_else(|| format!("policer '{p}' is not defined"))? as u32,
-        ),
+                .find(|(n, ..)| n == p)
+                .ok_or_else(|| format!("policer '{p}' is not defined"))?;
+            // Junos names a policer instance by the policer and its term (or its filter).
+            let owner = if *filter_specific {
+                cx.filter_name
+            } else {
+                f.name.as_str()
+            };
+            let shown = format!("{p}-{owner}{}", cx.suffix);
+            let policers = &mut *pools.policers;
+            // Instances of this filter only (a name may recur in another filter).
+            Some(
+                match policers[cx.policers_from..]
+                    .iter()
+                    .position(|(n, _)| *n == shown)
+                {
+                    Some(i) => (cx.policers_from + i) as u32,
+                    None => {
+                        policers.push((shown, *limits));
+                        (policers.len() - 1) as u32
+                    }
+                },
+            )
+        }
         None => None,
     };
     let checks = !extra.is_empty();
@@ -791,7 +831,7 @@ pub fn port_of(ifl: &str) -> &str {
 fn filter_terms<A: Wide>(
     fw: &firewall::Firewall,
     f: &firewall::Filter,
-    counters: &mut Vec<(u32, String)>,
+    pools: &mut Pools,
     cx: &Ctx,
 ) -> Result<(Vec<Term>, Vec<Rule<A>>), String> {
     let mut rules = Vec::new();
@@ -817,7 +857,7 @@ fn filter_terms<A: Wide>(
                 ));
             }
             terms.push(
-                term(u, counters, cx, &mut rules)
+                term(u, pools, cx, &mut rules)
                     .map_err(|e| format!("firewall filter {} term {}: {e}", owner.name, u.name))?,
             );
         }
@@ -845,16 +885,18 @@ fn rules_of<A: Addr>(terms: &[Term], rules: Vec<Rule<A>>) -> Rules<A> {
 pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
     let fw = &cfg.firewall;
     let mut spec = FilterSpec::default();
+    let mut policer_defs = Vec::new();
     for p in &fw.policer {
         let (bw, burst) = p
             .limits()
             .map_err(|e| format!("firewall policer {}: {e}", p.name))?;
-        spec.policers.push((
+        policer_defs.push((
             p.name.clone(),
             PolicerSpec {
                 bits_per_second: bw,
                 burst_bytes: burst,
             },
+            p.filter_specific.0,
         ));
     }
     let vlans = |name: &str| {
@@ -864,42 +906,57 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
             .find(|v| v.name == name)
             .and_then(|v| v.vlan_id)
     };
+    // A filter is compiled once and shared by the interfaces that apply it, but an
+    // `interface-specific` one once per interface and direction (`F-IFL-i`, `F-IFL-o`), with
+    // its own counters and policers.
     let mut index: HashMap<(Fam, String), u32> = HashMap::new();
-    let mut filter_of = |fam: Fam, name: &str, spec: &mut FilterSpec| -> Result<u32, String> {
-        if let Some(i) = index.get(&(fam, name.to_string())) {
-            return Ok(*i);
-        }
-        let f = fw.of(fam, name).ok_or_else(|| {
-            format!(
-                "firewall family {} filter '{name}' is not defined",
-                fam.name()
-            )
-        })?;
-        let cx = Ctx {
-            fam,
-            filter: spec.filters.len() as u32,
-            policers: &spec.policers,
-            vlans: &vlans,
+    let mut filter_of =
+        |fam: Fam, name: &str, at: (&str, char), spec: &mut FilterSpec| -> Result<u32, String> {
+            let f = fw.of(fam, name).ok_or_else(|| {
+                format!(
+                    "firewall family {} filter '{name}' is not defined",
+                    fam.name()
+                )
+            })?;
+            let suffix = if f.interface_specific.0 {
+                format!("-{}-{}", at.0, at.1)
+            } else {
+                String::new()
+            };
+            let shown = format!("{name}{suffix}");
+            if let Some(i) = index.get(&(fam, shown.clone())) {
+                return Ok(*i);
+            }
+            let cx = Ctx {
+                fam,
+                filter: spec.filters.len() as u32,
+                filter_name: &shown,
+                suffix: &suffix,
+                policer_defs: &policer_defs,
+                policers_from: spec.policers.len(),
+                vlans: &vlans,
+            };
+            let mut pools = Pools {
+                counters: &mut spec.counters,
+                policers: &mut spec.policers,
+            };
+            let built = match fam {
+                Fam::Inet6 => filter_terms::<u128>(fw, f, &mut pools, &cx)
+                    .map(|(terms, rules)| (Body::V6(rules_of(&terms, rules)), terms)),
+                Fam::Inet | Fam::EthernetSwitching => filter_terms::<u32>(fw, f, &mut pools, &cx)
+                    .map(|(terms, rules)| (Body::V4(rules_of(&terms, rules)), terms)),
+            };
+            let (body, terms) = built?;
+            spec.filters.push(Filter {
+                name: shown.clone(),
+                fam,
+                terms,
+                body,
+            });
+            let i = (spec.filters.len() - 1) as u32;
+            index.insert((fam, shown), i);
+            Ok(i)
         };
-        let mut counters = std::mem::take(&mut spec.counters);
-        let built = match fam {
-            Fam::Inet6 => filter_terms::<u128>(fw, f, &mut counters, &cx)
-                .map(|(terms, rules)| (Body::V6(rules_of(&terms, rules)), terms)),
-            Fam::Inet | Fam::EthernetSwitching => filter_terms::<u32>(fw, f, &mut counters, &cx)
-                .map(|(terms, rules)| (Body::V4(rules_of(&terms, rules)), terms)),
-        };
-        spec.counters = counters;
-        let (body, terms) = built?;
-        spec.filters.push(Filter {
-            name: f.name.clone(),
-            fam,
-            terms,
-            body,
-        });
-        let i = (spec.filters.len() - 1) as u32;
-        index.insert((fam, name.to_string()), i);
-        Ok(i)
-    };
     for ifd in &cfg.interfaces.interface {
         if ifd.disable.0 {
             continue;
@@ -928,12 +985,12 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
                 let ins: Vec<u32> = fl
                     .inputs()
                     .iter()
-                    .map(|n| filter_of(fam, n, &mut spec))
+                    .map(|n| filter_of(fam, n, (&ifl, 'i'), &mut spec))
                     .collect::<Result<_, _>>()?;
                 let outs: Vec<u32> = fl
                     .outputs()
                     .iter()
-                    .map(|n| filter_of(fam, n, &mut spec))
+                    .map(|n| filter_of(fam, n, (&ifl, 'o'), &mut spec))
                     .collect::<Result<_, _>>()?;
                 let applied = match fam {
                     Fam::Inet => &mut spec.inet,
@@ -1023,6 +1080,40 @@ mod tests {
                 .any(|e| e.to_string().contains("'nope' is not defined")),
             "{errs:?}"
         );
+    }
+
+    #[test]
+    fn interface_specific_filters_count_per_interface_and_policers_per_term() {
+        let s = spec(
+            "firewall {
+                policer p { if-exceeding { bandwidth-limit 1m; burst-size-limit 10k; } then discard; }
+                policer shared { filter-specific; if-exceeding { bandwidth-limit 2m; burst-size-limit 10k; } then discard; }
+                family inet {
+                    filter per-if { interface-specific; term t { then { count c; policer p; accept; } } }
+                    filter common { term a { from { protocol udp; } then { policer p; accept; } }
+                                    term b { from { protocol tcp; } then { policer p; accept; } }
+                                    term c { from { protocol icmp; } then { policer shared; accept; } }
+                                    term d { then { policer shared; accept; } } } } }
+             interfaces { eth1 { unit 0 { family inet { filter { input per-if; output common; } } } }
+                          eth2 { unit 0 { family inet { filter { input per-if; output common; } } } } }",
+        )
+        .unwrap();
+        let names: Vec<&str> = s.filters.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["per-if-eth1.0-i", "common", "per-if-eth2.0-i"]);
+        assert_eq!(s.inet.input["eth1"], [0]);
+        assert_eq!(s.inet.input["eth2"], [2]);
+        assert_eq!(s.inet.output["eth1"], s.inet.output["eth2"], "shared");
+        let counters: Vec<&str> = s.counters.iter().map(|(_, c)| c.as_str()).collect();
+        assert_eq!(counters, ["c-eth1.0-i", "c-eth2.0-i"]);
+        let policers: Vec<&str> = s.policers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            policers,
+            ["p-t-eth1.0-i", "p-a", "p-b", "shared-common", "p-t-eth2.0-i"],
+            "one bucket per term, per filter when filter-specific, per interface when interface-specific"
+        );
+        let common = &s.filters[1];
+        assert_eq!(common.terms[2].policer, common.terms[3].policer);
+        assert_ne!(common.terms[0].policer, common.terms[1].policer);
     }
 
     #[test]

@@ -260,13 +260,17 @@ impl Control {
                     (c.clone(), b, p)
                 })
                 .collect();
-            // Junos names a policer's counter by the policer and the term that uses it.
+            // Each policer instance once (a filter-specific one serves several terms), named
+            // as Junos names it: by the policer and its term (or filter).
             let mut policers = Vec::new();
-            for t in &f.terms {
-                if let Some(pi) = t.policer {
-                    let (p, b) = at(&stats.policed, pi as usize);
-                    policers.push((format!("{}-{}", spec.policers[pi as usize].0, t.name), b, p));
+            let mut seen = Vec::new();
+            for pi in f.terms.iter().filter_map(|t| t.policer) {
+                if seen.contains(&pi) {
+                    continue;
                 }
+                seen.push(pi);
+                let (p, b) = at(&stats.policed, pi as usize);
+                policers.push((spec.policers[pi as usize].0.clone(), b, p));
             }
             out.push(FilterRows {
                 name: f.name.clone(),
