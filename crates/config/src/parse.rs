@@ -683,11 +683,26 @@ fn without_banners(text: &str) -> std::borrow::Cow<'_, str> {
         return text.into();
     }
     let mut out = String::with_capacity(text.len());
+    // A line inside a quoted value that spans lines (a certificate) is the value's, whatever
+    // it looks like.
+    let mut quoted = false;
     for line in text.split_inclusive('\n') {
-        if banner(line) {
+        if !quoted && banner(line) {
             out.push_str(if line.ends_with('\n') { "\n" } else { "" });
-        } else {
-            out.push_str(line);
+            continue;
+        }
+        out.push_str(line);
+        if !quoted && line.trim_start().starts_with('#') {
+            continue;
+        }
+        let mut escaped = false;
+        for c in line.chars() {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                _ => {}
+            }
         }
     }
     out.into()

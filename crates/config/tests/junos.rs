@@ -909,6 +909,12 @@ fn quoted_escapes_are_kept_as_written_and_cli_banners_are_not_commands() {
         .unwrap_err()
         .to_string();
     assert!(e.starts_with("x.set:2:"), "{e}");
+    // Inside a quoted value that spans lines, such a line is the value's.
+    let set = "{master:0}\nset security certificates local web \"before\n{master:0}\nafter \\\" quote\"\nset system host-name r1\n";
+    let c = Configuration::parse_set(set, None).unwrap_or_else(|e| panic!("{e}"));
+    let curly = c.to_curly();
+    assert!(curly.contains("before\n{master:0}\nafter"), "{curly}");
+    assert!(curly.contains("host-name r1;"), "{curly}");
 }
 
 #[test]

@@ -787,19 +787,23 @@ fn term<A: Wide>(
             };
             let shown = format!("{p}-{owner}{}", cx.suffix);
             let policers = &mut *pools.policers;
-            // Instances of this filter only (a name may recur in another filter).
-            Some(
-                match policers[cx.policers_from..]
-                    .iter()
-                    .position(|(n, _)| *n == shown)
-                {
-                    Some(i) => (cx.policers_from + i) as u32,
-                    None => {
-                        policers.push((shown, *limits));
-                        (policers.len() - 1) as u32
-                    }
-                },
-            )
+            // A filter-specific policer is one instance in its filter (found among this
+            // filter's); a term's is its own, even where an inlined filter's term has the
+            // name of another.
+            let shared = filter_specific
+                .then(|| {
+                    policers[cx.policers_from..]
+                        .iter()
+                        .position(|(n, _)| *n == shown)
+                })
+                .flatten();
+            Some(match shared {
+                Some(i) => (cx.policers_from + i) as u32,
+                None => {
+                    policers.push((shown, *limits));
+                    (policers.len() - 1) as u32
+                }
+            })
         }
         None => None,
     };
@@ -1114,6 +1118,18 @@ mod tests {
         let common = &s.filters[1];
         assert_eq!(common.terms[2].policer, common.terms[3].policer);
         assert_ne!(common.terms[0].policer, common.terms[1].policer);
+        // A referenced filter's term named as one of the filter's own keeps its own bucket.
+        let s = spec(
+            "firewall { policer p { if-exceeding { bandwidth-limit 1m; burst-size-limit 10k; } then discard; }
+                family inet { filter inner { term t { from { protocol udp; } then { policer p; accept; } } }
+                              filter outer { term t { from { protocol tcp; } then { policer p; accept; } }
+                                             term x { filter inner; } } } }
+             interfaces { eth1 { unit 0 { family inet { filter { input outer; } } } } }",
+        )
+        .unwrap();
+        let outer = &s.filters[0];
+        assert_eq!(s.policers.len(), 2);
+        assert_ne!(outer.terms[0].policer, outer.terms[1].policer);
     }
 
     #[test]

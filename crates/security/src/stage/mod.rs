@@ -140,6 +140,14 @@ pub struct SecurityStage {
     now_ms: u64,
 }
 
+/// Counts attack `a` in `zone`'s screen statistics.
+#[inline]
+fn count_attack(hits: &mut [u64], zone: u16, a: Attack) {
+    if let Some(c) = hits.get_mut(usize::from(zone) * Attack::N + a as usize) {
+        *c += 1;
+    }
+}
+
 impl SecurityStage {
     /// The stage with scratch for batches of `batch` frames.
     pub fn new(batch: usize) -> SecurityStage {
@@ -505,7 +513,9 @@ impl SecurityStage {
         if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
             packet = screen::Packet::of(batch.frame(i), ETH_HDR);
             let route = |src: u32| source_route(routes, src);
-            if let Err(a) = st.packet(scr, &packet, in_port, cx.now_ms, route) {
+            let hits = &mut self.hits.screen;
+            let mut alarm = |a: Attack| count_attack(hits, from, a);
+            if let Err(a) = st.packet_with(scr, &packet, in_port, cx.now_ms, route, &mut alarm) {
                 self.screened(from, a, scr.alarm_only)?;
             }
         }
@@ -581,7 +591,9 @@ impl SecurityStage {
         }
         if let (Some(scr), Some(st)) = (scr, self.screen.as_mut()) {
             if packet.is_syn() {
-                if let Err(a) = st.new_syn(scr, &packet, cx.now_us) {
+                let hits = &mut self.hits.screen;
+                let mut alarm = |a: Attack| count_attack(hits, from, a);
+                if let Err(a) = st.new_syn_with(scr, &packet, cx.now_us, &mut alarm) {
                     self.screened(from, a, scr.alarm_only)?;
                 }
             }
@@ -692,13 +704,7 @@ impl SecurityStage {
         a: Attack,
         alarm_only: bool,
     ) -> Result<(), DropReason> {
-        if let Some(c) = self
-            .hits
-            .screen
-            .get_mut(usize::from(zone) * Attack::N + a as usize)
-        {
-            *c += 1;
-        }
+        count_attack(&mut self.hits.screen, zone, a);
         if alarm_only {
             Ok(())
         } else {

@@ -515,50 +515,62 @@ impl ScreenState {
     }
 
     /// The checks every packet entering the zone gets. `route` answers the spoofing check.
-    pub fn packet(
+    /// Err: the first attack found (the packet is dropped); an `alarm-without-drop` screen
+    /// runs every check and gives each attack found to `alarm` instead.
+    pub fn packet_with(
         &mut self,
         s: &Screen,
         p: &Packet,
         in_port: u16,
         now_ms: u64,
         route: impl FnOnce(u32) -> SourceRoute,
+        alarm: &mut impl FnMut(Attack),
     ) -> Result<(), Attack> {
+        macro_rules! attack {
+            ($a:expr) => {{
+                if s.alarm_only {
+                    alarm($a)
+                } else {
+                    return Err($a);
+                }
+            }};
+        }
         let now_s = (now_ms / 1000) as u32;
         if s.options != 0 {
             if let Some(a) = option_attack(s.options, p) {
-                return Err(a);
+                attack!(a);
             }
         }
         if let Some(flags) = p.tcp_flags {
             if s.syn_fin && flags & 0x03 == 0x03 {
-                return Err(Attack::SynFin);
+                attack!(Attack::SynFin);
             }
             if s.no_flag && flags & 0x3f == 0 {
-                return Err(Attack::NoFlag);
+                attack!(Attack::NoFlag);
             }
             if s.land && p.is_syn() && p.src == p.dst {
-                return Err(Attack::Land);
+                attack!(Attack::Land);
             }
             if s.winnuke && p.dport == 139 && flags & 0x20 != 0 {
-                return Err(Attack::WinNuke);
+                attack!(Attack::WinNuke);
             }
             if s.syn_frag && flags & 0x02 != 0 && p.more_fragments {
-                return Err(Attack::SynFrag);
+                attack!(Attack::SynFrag);
             }
         }
         if s.ping_death && p.proto == 1 && p.ihl + p.frag_offset + p.payload > 65_535 {
-            return Err(Attack::PingOfDeath);
+            attack!(Attack::PingOfDeath);
         }
         if p.proto == 1 {
             if s.icmp_fragment && p.is_fragment() {
-                return Err(Attack::IcmpFragment);
+                attack!(Attack::IcmpFragment);
             }
             if s.icmp_large && p.ihl + p.payload > 1024 {
-                return Err(Attack::IcmpLarge);
+                attack!(Attack::IcmpLarge);
             }
         }
         if s.tear_drop && p.is_fragment() && self.overlaps(p, now_ms) {
-            return Err(Attack::TearDrop);
+            attack!(Attack::TearDrop);
         }
         if s.spoofing {
             let spoofed = match route(p.src) {
@@ -567,7 +579,7 @@ impl ScreenState {
                 SourceRoute::Ports(ports, n) => !ports[..usize::from(n)].contains(&in_port),
             };
             if spoofed {
-                return Err(Attack::Spoofing);
+                attack!(Attack::Spoofing);
             }
         }
         let now_us = now_ms * 1000;
@@ -575,30 +587,46 @@ impl ScreenState {
             (1, Some(w), _)
                 if p.icmp_echo && self.scan(SWEEP_ICMP, p.src.into(), p.dst, now_us, w) =>
             {
-                return Err(Attack::IpSweep)
+                attack!(Attack::IpSweep)
             }
             (17, _, Some(w)) if p.frag_offset == 0 => {
                 let key = u64::from(p.src) << 16 | u64::from(p.dport);
                 if self.scan(SWEEP_UDP, key, p.dst, now_us, w) {
-                    return Err(Attack::UdpSweep);
+                    attack!(Attack::UdpSweep);
                 }
             }
             _ => {}
         }
         match (p.proto, s.icmp_flood, s.udp_flood) {
             (1, Some(t), _) if self.icmp.count(u64::from(p.dst), now_s) > t => {
-                return Err(Attack::IcmpFlood)
+                attack!(Attack::IcmpFlood)
             }
             (17, _, Some(t)) if self.udp.count(u64::from(p.dst), now_s) > t => {
-                return Err(Attack::UdpFlood)
+                attack!(Attack::UdpFlood)
             }
             _ => {}
         }
         Ok(())
     }
 
-    /// The checks a SYN that would start a session gets: SYN flood and port scan.
-    pub fn new_syn(&mut self, s: &Screen, p: &Packet, now_us: u64) -> Result<(), Attack> {
+    /// The checks a SYN that would start a session gets: SYN flood and port scan (each
+    /// attack to `alarm` when the screen only alarms, as [`ScreenState::packet`]).
+    pub fn new_syn_with(
+        &mut self,
+        s: &Screen,
+        p: &Packet,
+        now_us: u64,
+        alarm: &mut impl FnMut(Attack),
+    ) -> Result<(), Attack> {
+        macro_rules! attack {
+            ($a:expr) => {{
+                if s.alarm_only {
+                    alarm($a)
+                } else {
+                    return Err($a);
+                }
+            }};
+        }
         let now_s = (now_us / 1_000_000) as u32;
         if let Some(f) = s.syn_flood {
             let to_port = self
@@ -610,22 +638,41 @@ impl ScreenState {
             let from = self.syn_src.count(u64::from(p.src), now_s);
             let to = self.syn_dst.count(u64::from(p.dst), now_s);
             if to_port > f.attack || from > f.source || to > f.destination {
-                return Err(Attack::SynFlood);
+                attack!(Attack::SynFlood);
             }
         }
         if let Some(window) = s.port_scan_us {
             let key = u64::from(p.src) << 32 | u64::from(p.dst);
             if self.scan(SCAN_PORTS, key, u32::from(p.dport), now_us, window) {
-                return Err(Attack::PortScan);
+                attack!(Attack::PortScan);
             }
         }
         if let Some(window) = s.tcp_sweep_us {
             let key = u64::from(p.src) << 16 | u64::from(p.dport);
             if self.scan(SWEEP_TCP, key, p.dst, now_us, window) {
-                return Err(Attack::TcpSweep);
+                attack!(Attack::TcpSweep);
             }
         }
         Ok(())
+    }
+
+    /// [`ScreenState::packet_with`], alarms dropped (tests).
+    #[cfg(test)]
+    pub fn packet(
+        &mut self,
+        s: &Screen,
+        p: &Packet,
+        in_port: u16,
+        now_ms: u64,
+        route: impl FnOnce(u32) -> SourceRoute,
+    ) -> Result<(), Attack> {
+        self.packet_with(s, p, in_port, now_ms, route, &mut |_| {})
+    }
+
+    /// [`ScreenState::new_syn_with`], alarms dropped (tests).
+    #[cfg(test)]
+    pub fn new_syn(&mut self, s: &Screen, p: &Packet, now_us: u64) -> Result<(), Attack> {
+        self.new_syn_with(s, p, now_us, &mut |_| {})
     }
 
     /// Counts `value` in the window of `(kind, key)`: whether ten distinct values were seen
@@ -752,6 +799,32 @@ mod tests {
             payload: 100,
             ..Packet::default()
         }
+    }
+
+    #[test]
+    fn an_alarm_only_screen_runs_every_check_and_reports_each_attack() {
+        let s = Screen {
+            alarm_only: true,
+            ..screen()
+        };
+        let mut st = ScreenState::new(true, 16);
+        // SYN and FIN, to itself, spoofed: three attacks in one packet, all reported, and the
+        // packet passes.
+        let p = Packet {
+            tcp_flags: Some(0x03),
+            dst: 1,
+            ..pkt(6)
+        };
+        let mut seen = Vec::new();
+        let r = st.packet_with(&s, &p, 1, 0, |_| SourceRoute::Local, &mut |a| seen.push(a));
+        assert_eq!(r, Ok(()));
+        assert_eq!(seen, [Attack::SynFin, Attack::Land, Attack::Spoofing]);
+        // The same packet through a dropping screen: the first attack, and no more checks.
+        let mut seen = Vec::new();
+        let r = st.packet_with(&screen(), &p, 1, 0, |_| SourceRoute::Local, &mut |a| {
+            seen.push(a)
+        });
+        assert_eq!((r, seen.len()), (Err(Attack::SynFin), 0));
     }
 
     #[test]
