@@ -148,22 +148,31 @@ pub struct AppTerm {
 
 impl AppTerm {
     fn term(&self) -> Result<Term, String> {
-        Application {
-            name: self.name.clone(),
-            description: None,
-            term: Vec::new(),
-            protocol: self.protocol.clone(),
-            source_port: self.source_port.clone(),
-            destination_port: self.destination_port.clone(),
+        Fields {
+            protocol: self.protocol.as_deref(),
+            source_port: self.source_port.as_deref(),
+            destination_port: self.destination_port.as_deref(),
             icmp_type: self.icmp_type,
             icmp_code: self.icmp_code,
             icmp6_type: self.icmp6_type,
             icmp6_code: self.icmp6_code,
-            inactivity_timeout: self.inactivity_timeout.clone(),
+            inactivity_timeout: self.inactivity_timeout.as_deref(),
         }
         .term()
         .map_err(|e| format!("term {}: {e}", self.name))
     }
+}
+
+/// What an application and each of its terms match on, borrowed: one reading for both.
+struct Fields<'a> {
+    protocol: Option<&'a str>,
+    source_port: Option<&'a str>,
+    destination_port: Option<&'a str>,
+    icmp_type: Option<u8>,
+    icmp_code: Option<u8>,
+    icmp6_type: Option<u8>,
+    icmp6_code: Option<u8>,
+    inactivity_timeout: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -405,9 +414,25 @@ impl Application {
 
     /// The application as a term, or what is wrong with it.
     pub fn term(&self) -> Result<Term, String> {
-        let protocol = self.protocol.as_deref().map(protocol_number).transpose()?;
-        let ports = |p: &Option<String>| p.as_deref().map(port_range).transpose();
-        let (src, dst) = (ports(&self.source_port)?, ports(&self.destination_port)?);
+        Fields {
+            protocol: self.protocol.as_deref(),
+            source_port: self.source_port.as_deref(),
+            destination_port: self.destination_port.as_deref(),
+            icmp_type: self.icmp_type,
+            icmp_code: self.icmp_code,
+            icmp6_type: self.icmp6_type,
+            icmp6_code: self.icmp6_code,
+            inactivity_timeout: self.inactivity_timeout.as_deref(),
+        }
+        .term()
+    }
+}
+
+impl Fields<'_> {
+    fn term(&self) -> Result<Term, String> {
+        let protocol = self.protocol.map(protocol_number).transpose()?;
+        let ports = |p: Option<&str>| p.map(port_range).transpose();
+        let (src, dst) = (ports(self.source_port)?, ports(self.destination_port)?);
         if (src.is_some() || dst.is_some()) && !matches!(protocol, Some(6 | 17 | 132)) {
             return Err("ports need protocol tcp, udp or sctp".into());
         }
@@ -434,11 +459,7 @@ impl Application {
             destination_ports: dst.unwrap_or(ANY_PORT),
             icmp_type: self.icmp_type.or(self.icmp6_type),
             icmp_code,
-            inactivity_timeout: self
-                .inactivity_timeout
-                .as_deref()
-                .map(timeout)
-                .transpose()?,
+            inactivity_timeout: self.inactivity_timeout.map(timeout).transpose()?,
         })
     }
 }
