@@ -821,13 +821,7 @@ fn term<A: Wide>(
     })
 }
 
-/// The port an interface name stands for: `ge-0/0/0` for `ge-0/0/0.0`, `irb.10` itself.
-pub fn port_of(ifl: &str) -> &str {
-    match ifl.strip_suffix(".0") {
-        Some(dev) if dev != "irb" && dev != "vlan" => dev,
-        _ => ifl,
-    }
-}
+pub use savin_config::model::interfaces::port_of;
 
 /// The terms of filter `f`, with `filter NAME` terms standing for that filter's terms in
 /// place (their counters show under `f`, the filter applied; the one referenced may be

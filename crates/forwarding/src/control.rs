@@ -1917,10 +1917,7 @@ pub const BUSY_AFTER_TRAFFIC: Duration = Duration::from_micros(300);
 
 /// The port a logical interface is: `eth1` for `eth1.0`, `irb.10` itself.
 pub(crate) fn port_name(ifl: &str) -> &str {
-    match ifl.strip_suffix(".0") {
-        Some(dev) if !crate::no_netdev(dev) => dev,
-        _ => ifl,
-    }
+    savin_config::model::interfaces::port_of(ifl)
 }
 
 /// Next-hop indices freed while workers may still hold them: a worker looks a destination

@@ -328,10 +328,7 @@ fn mac_of(name: &str, d: &Netdev) -> Result<[u8; 6], String> {
         .ok_or_else(|| format!("interface {name}: no readable Ethernet (MAC) address"))
 }
 
-/// Interfaces that are a VLAN's routed side, not a netdev: `irb` and its legacy name `vlan`.
-pub(crate) fn no_netdev(name: &str) -> bool {
-    matches!(name, "irb" | "vlan" | "lo0")
-}
+pub(crate) use savin_config::model::interfaces::no_netdev;
 
 /// What a routed interface contributes: IPv4 and IPv6 addresses and the IP MTU.
 struct Routed {

@@ -637,6 +637,21 @@ pub fn logical_units(name: &str) -> bool {
                 .any(|m| name.starts_with(m)))
 }
 
+/// Interfaces that are no netdev of their own: a VLAN's routed side (`irb`, and its legacy
+/// name `vlan`) and the box itself (`lo0`).
+pub fn no_netdev(name: &str) -> bool {
+    matches!(name, "irb" | "vlan" | "lo0")
+}
+
+/// The port a logical interface stands for: `ge-0/0/0` for `ge-0/0/0.0` (unit 0 of a netdev
+/// is the netdev), `irb.10` and any other unit as themselves.
+pub fn port_of(ifl: &str) -> &str {
+    match ifl.strip_suffix(".0") {
+        Some(dev) if !no_netdev(dev) => dev,
+        _ => ifl,
+    }
+}
+
 pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
     let mut seen_addr: HashMap<std::net::IpAddr, String> = HashMap::new();
     for ifd in &cfg.interfaces.interface {
