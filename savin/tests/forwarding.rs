@@ -6,7 +6,7 @@ use std::time::Duration;
 
 mod labnet;
 
-use labnet::{cli, start_daemon};
+use labnet::{cli, have, start_daemon};
 use savin_lab::{Lab, Ns};
 
 /// h1 - eth1 [router] eth2 - h2, each host's side named eth0.
@@ -21,6 +21,12 @@ fn router_and_two_hosts(lab: &mut Lab) -> (Ns, Ns, Ns) {
 
 #[test]
 fn hosts_ping_through_savin_on_connected_and_static_routes() {
+    if !have(
+        "hosts_ping_through_savin_on_connected_and_static_routes",
+        &["ping"],
+    ) {
+        return;
+    }
     let Some(mut lab) = Lab::require("hosts_ping_through_savin_on_connected_and_static_routes")
     else {
         return;
@@ -167,6 +173,12 @@ impl FloodLab {
 
 #[test]
 fn a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_on() {
+    if !have(
+        "a_flood_of_neighbours_past_the_next_hop_table_is_refused_and_forwarding_goes_on",
+        &["ping"],
+    ) {
+        return;
+    }
     // One host answers for a whole /14: each ARP request to Savin from a new sender makes a
     // neighbour and its host route, each with a next-hop index; the FIB holds 65,535 of those.
     let Some(f) = FloodLab::new(

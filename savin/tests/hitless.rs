@@ -11,7 +11,7 @@ use labnet::{have, Net};
 #[test]
 fn commits_that_change_other_routes_and_addresses_lose_no_packets() {
     const T: &str = "commits_that_change_other_routes_and_addresses_lose_no_packets";
-    if !have(T, &["iperf3", "ethtool"]) {
+    if !have(T, &["ping", "iperf3", "ethtool"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {

@@ -47,7 +47,7 @@ fn peers(text: &str, port: u16) -> Vec<(String, u16)> {
 #[test]
 fn source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors() {
     const T: &str = "source_destination_and_static_nat_with_proxy_arp_and_translated_icmp_errors";
-    if !have(T, &["curl", "python3", "traceroute"]) {
+    if !have(T, &["ping", "curl", "python3", "traceroute"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {

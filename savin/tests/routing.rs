@@ -14,7 +14,7 @@ use savin_lab::wait_until;
 #[test]
 fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
     const T: &str = "traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin";
-    if !have(T, &["traceroute", "iperf3", "tshark", "ethtool"]) {
+    if !have(T, &["ping", "traceroute", "iperf3", "tshark", "ethtool"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {
@@ -218,7 +218,7 @@ fn traceroute_reject_pmtud_fragmentation_and_iperf3_through_savin() {
 #[test]
 fn a_netdev_that_goes_away_is_reported_down_and_comes_back_when_it_returns() {
     const T: &str = "a_netdev_that_goes_away_is_reported_down_and_comes_back_when_it_returns";
-    if !have(T, &["ethtool"]) {
+    if !have(T, &["ping", "ethtool"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {
@@ -269,6 +269,9 @@ fn a_netdev_that_goes_away_is_reported_down_and_comes_back_when_it_returns() {
 #[test]
 fn a_configured_interface_that_is_missing_is_not_present_and_the_rest_applies() {
     const T: &str = "a_configured_interface_that_is_missing_is_not_present_and_the_rest_applies";
+    if !have(T, &["ping"]) {
+        return;
+    }
     let Some(mut net) = Net::new(T) else {
         return;
     };
@@ -367,7 +370,7 @@ for _ in range(20):
 #[test]
 fn an_ospf_hello_reaches_the_box_when_host_inbound_allows_ospf_and_not_otherwise() {
     const T: &str = "an_ospf_hello_reaches_the_box_when_host_inbound_allows_ospf_and_not_otherwise";
-    if !have(T, &["python3"]) {
+    if !have(T, &["ping", "python3"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {
@@ -426,6 +429,9 @@ fn a_long_show_route_does_not_hold_up_the_management_plane_or_the_control_thread
     use savin_mgmt::proto::{Attachment, Client, Request};
     use std::time::Instant;
     const T: &str = "a_long_show_route_does_not_hold_up_the_management_plane_or_the_control_thread";
+    if !have(T, &["ping"]) {
+        return;
+    }
     let Some(net) = Net::new(T) else {
         return;
     };
@@ -529,7 +535,7 @@ fn a_long_show_route_does_not_hold_up_the_management_plane_or_the_control_thread
 #[test]
 fn ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin() {
     const T: &str = "ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin";
-    if !have(T, &["traceroute", "iperf3", "tshark", "ethtool"]) {
+    if !have(T, &["ping", "traceroute", "iperf3", "tshark", "ethtool"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {
@@ -654,7 +660,7 @@ fn ipv6_ping_traceroute_reject_packet_too_big_and_tcp_through_savin() {
 #[test]
 fn the_boxs_own_sockets_answer_through_host_interfaces() {
     const T: &str = "the_boxs_own_sockets_answer_through_host_interfaces";
-    if !have(T, &["iperf3", "ethtool"]) {
+    if !have(T, &["ping", "iperf3", "ethtool"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {
@@ -723,7 +729,7 @@ fn the_boxs_own_sockets_answer_through_host_interfaces() {
 #[test]
 fn ecmp_spreads_flows_and_qualified_next_hops_float() {
     const T: &str = "ecmp_spreads_flows_and_qualified_next_hops_float";
-    if !have(T, &["traceroute", "ethtool"]) {
+    if !have(T, &["ping", "traceroute", "ethtool"]) {
         return;
     }
     let Some(net) = Net::new(T) else {

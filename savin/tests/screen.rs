@@ -31,7 +31,7 @@ fn stats(net: &Net, zone: &str) -> serde_json::Value {
 #[test]
 fn screens_drop_floods_and_crafted_attacks_from_untrust() {
     const T: &str = "screens_drop_floods_and_crafted_attacks_from_untrust";
-    if !have(T, &["python3", "hping3", "tshark"]) {
+    if !have(T, &["ping", "python3", "hping3", "tshark"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {

@@ -34,7 +34,7 @@ fn permit_all(net: &mut Net) {
 #[test]
 fn zone_policies_permit_http_reject_ssh_deny_the_rest_and_guard_the_box() {
     const T: &str = "zone_policies_permit_http_reject_ssh_deny_the_rest_and_guard_the_box";
-    if !have(T, &["curl", "python3"]) {
+    if !have(T, &["ping", "curl", "python3"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {

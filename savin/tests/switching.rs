@@ -25,7 +25,7 @@ fn mac_of(lab: &Lab, ns: &Ns, ifname: &str) -> String {
 #[test]
 fn hosts_switch_in_a_vlan_route_through_irb_and_broadcasts_stay_in_their_vlan() {
     const T: &str = "hosts_switch_in_a_vlan_route_through_irb_and_broadcasts_stay_in_their_vlan";
-    if !have(T, &["tshark", "python3"]) {
+    if !have(T, &["ping", "tshark", "python3"]) {
         return;
     }
     let Some(mut lab) = Lab::require(T) else {
