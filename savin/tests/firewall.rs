@@ -186,6 +186,14 @@ fn a_transit_filter_counts_what_was_sent_and_a_policer_holds_iperf3_to_its_rate(
         }),
         "probes counted {seen}, sent 50"
     );
+    // A commit that leaves the filters alone keeps them, and their counters.
+    let (ok, out) = net.cli("configure; set system host-name edge-1; commit");
+    assert!(ok, "{out}");
+    assert_eq!(
+        counter(&net, "probes"),
+        50,
+        "counters kept across an unrelated commit"
+    );
     // iperf3 offers 30 Mbit/s of UDP; the policer lets 10 Mbit/s of IP through.
     let server = net
         .lab

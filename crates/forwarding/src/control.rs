@@ -198,6 +198,7 @@ impl Engine {
             security,
             filters,
             filter_generation: 0,
+            filter_key: None,
             vlans: Vec::new(),
             groups: Vec::new(),
             rib: rib.clone(),
@@ -318,6 +319,8 @@ pub(crate) struct Control {
     pub(crate) filters: Arc<arc_swap::ArcSwapOption<FilterTables>>,
     /// Bumped when the filters change (the worker's counters restart with it).
     pub(crate) filter_generation: u64,
+    /// The configuration the running filters were compiled from.
+    pub(crate) filter_key: Option<Arc<str>>,
     /// The VLANs, with ports as slots (for `show vlans`).
     pub vlans: Vec<VlanPlan>,
     /// Equal-cost sets by group id (members with ports as slots).
@@ -1240,20 +1243,23 @@ impl Control {
     /// compiled filters (a commit that left `firewall` and the bindings alone) keep their
     /// generation, and so their counters.
     fn publish_filters(&mut self, plan: &Plan) {
-        let Some(spec) = &plan.filters.0 else {
+        let Some((key, spec)) = &plan.filters.0 else {
             self.filters.store(None);
+            self.filter_key = None;
             return;
         };
-        let same = self
-            .filters
-            .load()
-            .as_ref()
-            .is_some_and(|t| Arc::ptr_eq(&t.spec, spec));
-        if !same {
-            self.filter_generation += 1;
-        }
+        // The same configuration: the filters running stay (bound again: ports may move).
+        let running = self.filters.load_full().map(|t| t.spec.clone());
+        let spec = match running {
+            Some(r) if self.filter_key.as_ref() == Some(key) => r,
+            _ => {
+                self.filter_generation += 1;
+                self.filter_key = Some(key.clone());
+                spec.clone()
+            }
+        };
         self.filters.store(Some(Arc::new(FilterTables::bind(
-            spec.clone(),
+            spec,
             self.ports.len(),
             self.filter_generation,
             &|name| self.slot_named(name),

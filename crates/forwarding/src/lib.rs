@@ -153,16 +153,17 @@ impl PartialEq for SecurityPlan {
 
 impl Eq for SecurityPlan {}
 
-/// Compiled firewall filters and where they apply (None: no interface applies one). Equal
-/// when compiled from the same configuration (the compiler hands out the same filters then).
+/// Compiled firewall filters and where they apply (None: no interface applies one), with
+/// the text of the configuration they were compiled from. Equal when compiled from the same
+/// configuration: the control plane then keeps the filters it runs, and their counters.
 #[derive(Debug, Clone, Default)]
-pub struct FilterPlan(pub Option<Arc<savin_filter::FilterSpec>>);
+pub struct FilterPlan(pub Option<(Arc<str>, Arc<savin_filter::FilterSpec>)>);
 
 impl PartialEq for FilterPlan {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
             (None, None) => true,
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (Some((a, _)), Some((b, _))) => a == b,
             _ => false,
         }
     }
@@ -265,12 +266,12 @@ impl SecurityPlan {
     }
 }
 
-/// The configuration's filters, compiled (None when no interface applies one). The
-/// compiled filters are kept while the configuration they came from is the same, so a commit
-/// that does not touch them keeps their counters.
-fn filters_of(cfg: &Config) -> Result<Option<Arc<savin_filter::FilterSpec>>, String> {
-    type Cache = Mutex<Option<(String, Arc<savin_filter::FilterSpec>)>>;
-    static LAST: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+/// The configuration's filters, compiled (None when no interface applies one), with the
+/// configuration they depend on as text (the control plane keeps running filters, and their
+/// counters, while it is the same).
+type CompiledFilters = (Arc<str>, Arc<savin_filter::FilterSpec>);
+
+fn filters_of(cfg: &Config) -> Result<Option<CompiledFilters>, String> {
     type Bound<'a> = Option<&'a savin_config::model::interfaces::UnitFilter>;
     fn bindings(u: &savin_config::model::interfaces::Unit) -> (Bound<'_>, Bound<'_>, Bound<'_>) {
         (
@@ -310,16 +311,8 @@ fn filters_of(cfg: &Config) -> Result<Option<Arc<savin_filter::FilterSpec>>, Str
             .collect::<Vec<_>>(),
         cfg.vlans
     );
-    let last = LAST.get_or_init(Default::default);
-    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((k, spec)) = last.as_ref() {
-        if *k == key {
-            return Ok(Some(spec.clone()));
-        }
-    }
     let spec = Arc::new(savin_filter::compile(cfg)?);
-    *last = Some((key, spec.clone()));
-    Ok(Some(spec))
+    Ok(Some((key.into(), spec)))
 }
 
 /// A netdev's Ethernet address, or why a commit naming it cannot use it.
