@@ -376,6 +376,24 @@ fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
     }
     assert!(counter(&net, "re6-ping") >= 1);
     assert!(counter(&net, "re6-denied") >= 4);
+    // Link-scoped traffic for the box takes no route, and lo0's filter sees it too: three
+    // pings to all-nodes from h2 are denied and counted.
+    let before = counter(&net, "re6-denied");
+    let _ = net.run(
+        &h2,
+        &[
+            "ping", "-6", "-c", "3", "-i", "0.2", "-W", "1", "-I", "eth0", "ff02::1",
+        ],
+        10,
+    );
+    let mut seen = 0;
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(3), || {
+            seen = counter(&net, "re6-denied");
+            seen >= before + 3
+        }),
+        "re6-denied went from {before} to {seen}"
+    );
     let (_, log) = net.cli("show firewall log");
     assert!(
         log.contains("v6-re") && log.contains("2001:db8:2::2") && log.contains("ICMPv6"),

@@ -683,6 +683,23 @@ impl Feature for FilterStage {
         self.tables = Some(tables);
     }
 
+    fn to_box_link(&mut self, cx: &mut Cx, batch: &FrameBatch, i: u16, v6: bool) -> bool {
+        let Some(tables) = self.tables.take() else {
+            return true;
+        };
+        let fam = if v6 { Fam::Inet6 } else { Fam::Inet };
+        let list = tables.spec.applied(fam).lo0_input.as_slice();
+        let ok = if list.is_empty() {
+            true
+        } else if v6 {
+            self.run_ip(cx, batch, i, list, &tables, Packet::ipv6)
+        } else {
+            self.run_ip(cx, batch, i, list, &tables, Packet::ipv4)
+        };
+        self.tables = Some(tables);
+        ok
+    }
+
     fn ip6_input(&mut self, cx: &mut Cx, batch: &mut FrameBatch, i: u16) -> bool {
         let Some(tables) = self.tables.take() else {
             return true;

@@ -126,6 +126,14 @@ pub trait Feature {
         true
     }
 
+    /// Link-scoped traffic for the box, which takes no route (IPv4 link-local multicast;
+    /// IPv6 link-local and link-scope multicast, Neighbor Discovery included): false drops
+    /// it (counted with `cx.drop`). Where `lo0`'s input filters see what never reaches the
+    /// output arc, as they see everything for the box on Junos.
+    fn to_box_link(&mut self, _cx: &mut Cx, _batch: &FrameBatch, _i: u16, _v6: bool) -> bool {
+        true
+    }
+
     /// ip6-input: IPv6 frame `i` routed (to a port or to the box), before the output hook
     /// (which it joins with `v6` set): false drops it (counted, and for a reject answered).
     /// Where an interface's IPv6 input filter runs, ahead of security as on an SRX.
@@ -291,6 +299,12 @@ impl<A: Feature, B: Feature> Feature for Chain<A, B> {
     ) -> bool {
         (!self.b.active() || self.b.ip4_output(cx, batch, i, out, v6))
             && (!self.a.active() || self.a.ip4_output(cx, batch, i, out, v6))
+    }
+
+    #[inline]
+    fn to_box_link(&mut self, cx: &mut Cx, batch: &FrameBatch, i: u16, v6: bool) -> bool {
+        (!self.a.active() || self.a.to_box_link(cx, batch, i, v6))
+            && (!self.b.active() || self.b.to_box_link(cx, batch, i, v6))
     }
 
     #[inline]

@@ -179,6 +179,16 @@ impl<F: Feature> Pipeline<F> {
         ok
     }
 
+    /// The hook for link-scoped frame `i` for the box: false if the feature dropped it.
+    #[inline]
+    fn to_box_link_arc(&mut self, batch: &FrameBatch, i: usize, v6: bool) -> bool {
+        if !self.feature.active() {
+            return true;
+        }
+        let mut cx = cx!(self);
+        self.feature.to_box_link(&mut cx, batch, i as u16, v6)
+    }
+
     /// The l2-input hook for a frame switched port `port` received in VLAN `vid`: false if
     /// the feature dropped it.
     #[inline(always)]
@@ -276,7 +286,9 @@ impl<F: Feature> Pipeline<F> {
                     Ok(dst) if dst >> 8 == 0x00e0_0000 => {
                         let ihl = usize::from(f[ETH_HDR] & 0x0f) * 4;
                         let (proto, sport, dport) = ip_ports(f, ETH_HDR + 9, ETH_HDR + ihl);
-                        self.link_multicast(i, proto, sport, dport);
+                        if self.to_box_link_arc(batch, i, false) {
+                            self.link_multicast(i, proto, sport, dport);
+                        }
                     }
                     Ok(dst) => {
                         self.keys.push(dst);
@@ -292,10 +304,15 @@ impl<F: Feature> Pipeline<F> {
                             && f[ETH_HDR + 6] != 58 =>
                     {
                         let (proto, sport, dport) = ip_ports(f, ETH_HDR + 6, ETH_HDR + 40);
-                        self.link_multicast(i, proto, sport, dport);
+                        if self.to_box_link_arc(batch, i, true) {
+                            self.link_multicast(i, proto, sport, dport);
+                        }
                     }
                     // Neighbor Discovery and everything link-scoped is for the box.
                     Ok(dst) if ipv6::is_link_scope(dst) => {
+                        if !self.to_box_link_arc(batch, i, true) {
+                            continue;
+                        }
                         self.punt.push((i as u16, PuntReason::Host));
                         self.counters.punted += 1;
                     }
