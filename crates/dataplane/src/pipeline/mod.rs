@@ -181,7 +181,7 @@ impl<F: Feature> Pipeline<F> {
 
     /// The hook for link-scoped frame `i` for the box: false if the feature dropped it.
     #[inline]
-    fn to_box_link_arc(&mut self, batch: &FrameBatch, i: usize, v6: bool) -> bool {
+    fn link_to_box_arc(&mut self, batch: &FrameBatch, i: usize, v6: bool) -> bool {
         if !self.feature.active() {
             return true;
         }
@@ -286,7 +286,7 @@ impl<F: Feature> Pipeline<F> {
                     Ok(dst) if dst >> 8 == 0x00e0_0000 => {
                         let ihl = usize::from(f[ETH_HDR] & 0x0f) * 4;
                         let (proto, sport, dport) = ip_ports(f, ETH_HDR + 9, ETH_HDR + ihl);
-                        if self.to_box_link_arc(batch, i, false) {
+                        if self.link_to_box_arc(batch, i, false) {
                             self.link_multicast(i, proto, sport, dport);
                         }
                     }
@@ -304,13 +304,13 @@ impl<F: Feature> Pipeline<F> {
                             && f[ETH_HDR + 6] != 58 =>
                     {
                         let (proto, sport, dport) = ip_ports(f, ETH_HDR + 6, ETH_HDR + 40);
-                        if self.to_box_link_arc(batch, i, true) {
+                        if self.link_to_box_arc(batch, i, true) {
                             self.link_multicast(i, proto, sport, dport);
                         }
                     }
                     // Neighbor Discovery and everything link-scoped is for the box.
                     Ok(dst) if ipv6::is_link_scope(dst) => {
-                        if !self.to_box_link_arc(batch, i, true) {
+                        if !self.link_to_box_arc(batch, i, true) {
                             continue;
                         }
                         self.punt.push((i as u16, PuntReason::Host));
