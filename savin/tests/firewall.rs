@@ -303,6 +303,8 @@ fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
     let l = "set firewall family inet6 filter v6-re term";
     let (ok, out) = net.cli(&format!(
         "configure; \
+         {i} unroutable from destination-address 2001:db8:77::/48; \
+         {i} unroutable then count v6-unroutable; {i} unroutable then discard; \
          {i} pings from next-header icmp6; {i} pings from icmp-type echo-request; \
          {i} pings then count v6-pings; {i} pings then accept; \
          {i} udp from next-header udp; {i} udp from destination-port 7000; \
@@ -347,6 +349,32 @@ fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
             seen == 3
         }),
         "v6-pings counted {seen}, sent 3"
+    );
+    // The input filter runs before the route lookup: pings to a prefix with no route are
+    // counted and dropped by it, and the box sends no unreachable back.
+    let (ok, out) = net.run(
+        &h1,
+        &[
+            "ping",
+            "-6",
+            "-c",
+            "3",
+            "-i",
+            "0.2",
+            "-W",
+            "1",
+            "2001:db8:77::1",
+        ],
+        15,
+    );
+    assert!(!ok && !out.contains("nreachable"), "{out}");
+    let mut seen = 0;
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(3), || {
+            seen = counter(&net, "v6-unroutable");
+            seen == 3
+        }),
+        "v6-unroutable counted {seen}, sent 3"
     );
     // Twenty datagrams to 7000 are dropped by the input filter, counted to the one; TCP to
     // 9000 is dropped leaving by eth2 (no RST comes back: a timeout, not a refusal).

@@ -49,6 +49,8 @@ pub struct Extra {
     pub fragment: Option<Frag>,
     /// ICMP codes (of the types the classifier matched).
     pub icmp_code: Vec<u8>,
+    /// IPv6 `payload-protocol`: the protocol past the extension headers.
+    pub payload: Vec<u8>,
     /// A field's whole list (prefix, matched: false for `except`) as [`Wide`] addresses, when
     /// it has an `except`: the longest prefix holding the address decides, as on Junos.
     pub except_src: Vec<(Prefix<u128>, bool)>,
@@ -127,6 +129,7 @@ impl Extra {
             && self.length.is_empty()
             && self.fragment.is_none()
             && self.icmp_code.is_empty()
+            && self.payload.is_empty()
             && self.except_src.is_empty()
             && self.except_dst.is_empty()
             && self.except_either.is_empty()
@@ -300,13 +303,11 @@ fn field<A: Wide>(list: &[PrefixMatch]) -> Result<Field<A>, String> {
             take.push(p);
         }
     }
+    // Without an exception the classifier's prefixes say it all. A list of exceptions alone
+    // matches no address (none has a longest match that is not excepted), as on Junos; the
+    // classifier sees any address and the term's check refuses them all.
     if all.iter().all(|(_, t)| *t) {
         all.clear();
-    } else if take.is_empty() {
-        // Only exceptions: nothing is matched (Junos asks for a 0/0 beside them).
-        return Err(
-            "a list of only except prefixes matches nothing: add 0.0.0.0/0 (or ::/0)".into(),
-        );
     }
     Ok((take, all))
 }
@@ -317,6 +318,59 @@ fn ports(list: &[String]) -> Result<Vec<PortRange>, String> {
             savin_config::model::applications::port_range(p).map(|(lo, hi)| PortRange { lo, hi })
         })
         .collect()
+}
+
+/// An ICMP (or ICMPv6) code by number or by the name Junos gives it.
+fn icmp_code(c: &str, v6: bool) -> Result<u8, String> {
+    const V4: &[(&str, u8)] = &[
+        // Destination unreachable.
+        ("network-unreachable", 0),
+        ("host-unreachable", 1),
+        ("protocol-unreachable", 2),
+        ("port-unreachable", 3),
+        ("fragmentation-needed", 4),
+        ("source-route-failed", 5),
+        ("destination-network-unknown", 6),
+        ("destination-host-unknown", 7),
+        ("source-host-isolated", 8),
+        ("destination-network-prohibited", 9),
+        ("destination-host-prohibited", 10),
+        ("network-unreachable-for-tos", 11),
+        ("host-unreachable-for-tos", 12),
+        ("communication-prohibited-by-filtering", 13),
+        ("host-precedence-violation", 14),
+        ("precedence-cutoff-in-effect", 15),
+        // Redirect.
+        ("redirect-for-network", 0),
+        ("redirect-for-host", 1),
+        ("redirect-for-tos-and-net", 2),
+        ("redirect-for-tos-and-host", 3),
+        // Time exceeded.
+        ("ttl-eq-zero-during-transit", 0),
+        ("ttl-eq-zero-during-reassembly", 1),
+        // Parameter problem.
+        ("ip-header-bad", 0),
+        ("required-option-missing", 1),
+    ];
+    const V6: &[(&str, u8)] = &[
+        ("no-route-to-destination", 0),
+        ("administratively-prohibited", 1),
+        ("beyond-scope-of-source-address", 2),
+        ("address-unreachable", 3),
+        ("port-unreachable", 4),
+        ("source-address-failed-policy", 5),
+        ("reject-route", 6),
+        ("time-exceeded-in-transit", 0),
+        ("time-exceeded-in-reassembly", 1),
+        ("erroneous-header-field", 0),
+        ("unrecognized-next-header", 1),
+        ("unrecognized-option", 2),
+    ];
+    let names = if v6 { V6 } else { V4 };
+    c.parse::<u8>()
+        .ok()
+        .or_else(|| names.iter().find(|(n, _)| *n == c).map(|(_, v)| *v))
+        .ok_or_else(|| format!("invalid icmp-code '{c}': expected 0..255 or a code name"))
 }
 
 /// An ICMPv6 type by number or by the name Junos gives it.
@@ -543,13 +597,13 @@ fn term<A: Wide>(
     let (dst, except_dst) =
         field::<A>(&joined(&fr.destination_address, &fr.ip_destination_address))?;
     let (either, except_either) = field::<A>(&fr.address)?;
-    // inet: `protocol`; inet6: `next-header` or `payload-protocol` (both the payload's, after
-    // any extension headers); ethernet-switching: `protocol` or `ip-protocol`.
+    // inet: `protocol`; inet6: `next-header` (the first header's, as on Junos; the
+    // classifier's) or `payload-protocol` (past the extension headers; checked on the term);
+    // ethernet-switching: `protocol` or `ip-protocol`.
     let proto_names = fr
         .protocol
         .iter()
         .chain(&fr.next_header)
-        .chain(&fr.payload_protocol)
         .chain(&fr.ip_protocol);
     let mut protos: Vec<Option<u8>> = proto_names
         .map(|p| protocol(p).map(Some))
@@ -564,12 +618,12 @@ fn term<A: Wide>(
     let icmp_codes: Vec<u8> = fr
         .icmp_code
         .iter()
-        .map(|c| {
-            c.parse::<u8>()
-                .map_err(|_| format!("invalid icmp-code '{c}': expected 0..255"))
-        })
+        .map(|c| icmp_code(c, v6))
         .collect::<Result<_, _>>()?;
-    if (!icmp.is_empty() || !icmp_codes.is_empty()) && protos.is_empty() {
+    if (!icmp.is_empty() || !icmp_codes.is_empty())
+        && protos.is_empty()
+        && fr.payload_protocol.is_empty()
+    {
         protos.push(Some(icmp_proto));
     }
     if protos.is_empty() {
@@ -646,6 +700,11 @@ fn term<A: Wide>(
         except_dst,
         except_either,
         icmp_code: icmp_codes,
+        payload: fr
+            .payload_protocol
+            .iter()
+            .map(|p| protocol(p))
+            .collect::<Result<_, _>>()?,
         interfaces: fr
             .interface
             .iter()
@@ -780,12 +839,12 @@ fn term<A: Wide>(
                 .find(|(n, ..)| n == p)
                 .ok_or_else(|| format!("policer '{p}' is not defined"))?;
             // Junos names a policer instance by the policer and its term (or its filter).
-            let owner = if *filter_specific {
-                cx.filter_name
+            // (An interface-specific filter's name has its interface already.)
+            let shown = if *filter_specific {
+                format!("{p}-{}", cx.filter_name)
             } else {
-                f.name.as_str()
+                format!("{p}-{}{}", f.name, cx.suffix)
             };
-            let shown = format!("{p}-{owner}{}", cx.suffix);
             let policers = &mut *pools.policers;
             // A filter-specific policer is one instance in its filter (found among this
             // filter's); a term's is its own, even where an inlined filter's term has the
@@ -1087,7 +1146,8 @@ mod tests {
                 policer p { if-exceeding { bandwidth-limit 1m; burst-size-limit 10k; } then discard; }
                 policer shared { filter-specific; if-exceeding { bandwidth-limit 2m; burst-size-limit 10k; } then discard; }
                 family inet {
-                    filter per-if { interface-specific; term t { then { count c; policer p; accept; } } }
+                    filter per-if { interface-specific; term t { from { protocol tcp; } then { count c; policer p; accept; } }
+                                    term u { then { policer shared; accept; } } }
                     filter common { term a { from { protocol udp; } then { policer p; accept; } }
                                     term b { from { protocol tcp; } then { policer p; accept; } }
                                     term c { from { protocol icmp; } then { policer shared; accept; } }
@@ -1106,7 +1166,15 @@ mod tests {
         let policers: Vec<&str> = s.policers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             policers,
-            ["p-t-eth1.0-i", "p-a", "p-b", "shared-common", "p-t-eth2.0-i"],
+            [
+                "p-t-eth1.0-i",
+                "shared-per-if-eth1.0-i",
+                "p-a",
+                "p-b",
+                "shared-common",
+                "p-t-eth2.0-i",
+                "shared-per-if-eth2.0-i"
+            ],
             "one bucket per term, per filter when filter-specific, per interface when interface-specific"
         );
         let common = &s.filters[1];
@@ -1149,6 +1217,19 @@ mod tests {
             (r.rules[0].proto, r.rules[0].dport.lo >> 8),
             (Some(58), 135)
         );
+        // ICMP codes by their Junos names, of the family's ICMP.
+        let s = spec(
+            "firewall { family inet { filter f4 { term t { from { icmp-type unreachable; icmp-code port-unreachable; } } } }
+                        family inet6 { filter f6 { term t { from { icmp-type destination-unreachable; icmp-code port-unreachable; } } } } }
+             interfaces { eth1 { unit 0 { family inet { filter { input f4; } } family inet6 { filter { input f6; } } } } }",
+        )
+        .unwrap();
+        let codes: Vec<Vec<u8>> = s
+            .filters
+            .iter()
+            .map(|f| f.terms[0].extra.icmp_code.clone())
+            .collect();
+        assert_eq!(codes, [vec![3], vec![4]]);
         // An IPv4 prefix in an inet6 filter is a syntax error, not a term that matches all.
         let e = savin_config::Configuration::parse(
             "firewall { family inet6 { filter f { term t { from { source-address 10.0.0.0/8; } } } } }",

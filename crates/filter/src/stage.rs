@@ -2,8 +2,10 @@
 //! - `family inet`: an interface's input filters on ip4-unicast (before the route lookup), its
 //!   output filters on ip4-output, and `lo0`'s input filters on ip4-output for frames
 //!   addressed to the box, whatever port they came in on;
-//! - `family inet6`: input filters on ip6-input (before security), output and `lo0` filters
-//!   on ip6-output;
+//! - `family inet6`: input filters on ip6-unicast (before the route lookup and security),
+//!   output and `lo0` filters on ip6-output;
+//! - link-scoped traffic for the box (no route: IPv4 link-local multicast, IPv6 link-local
+//!   and Neighbor Discovery): the interface's input filters, then `lo0`'s;
 //! - `family ethernet-switching`: on switched ports, input filters as a frame arrives (before
 //!   it is learnt), output filters as it leaves a member port, flooded or not.
 //!
@@ -235,10 +237,25 @@ impl FilterStage {
         tables: &FilterTables,
         read: fn(&[u8], usize) -> Option<Packet<A>>,
     ) -> bool {
-        let Some(pkt) = read(batch.frame(usize::from(i)), ETH_HDR) else {
-            // Shorter than its headers: the IP checks passed it, so it has no transport
-            // header to match on; filters see it with zero ports.
-            return true;
+        self.run_ip_at(cx, batch, i, ETH_HDR, list, tables, read)
+    }
+
+    /// [`FilterStage::run_ip`] for an IP header at `l3`.
+    #[allow(clippy::too_many_arguments)]
+    fn run_ip_at<A: BodyOf>(
+        &mut self,
+        cx: &mut Cx,
+        batch: &FrameBatch,
+        i: u16,
+        l3: usize,
+        list: &[u32],
+        tables: &FilterTables,
+        read: fn(&[u8], usize) -> Option<Packet<A>>,
+    ) -> bool {
+        let Some(pkt) = read(batch.frame(usize::from(i)), l3) else {
+            // No whole IP header (the IP checks let none through): fail closed.
+            cx.drop(DropReason::FilterDiscarded);
+            return false;
         };
         let in_port = cx.meta.in_port.get(usize::from(i)).copied().unwrap_or(0);
         match self.run(cx, &pkt, in_port, list, tables) {
@@ -372,6 +389,9 @@ fn extra_ok<A: Wide>(e: &Extra, p: &Packet<A>, in_port: u16, slots: &[u16]) -> b
     if e.ip && !p.ip {
         return false;
     }
+    if !e.payload.is_empty() && !e.payload.contains(&p.payload) {
+        return false;
+    }
     if let Some(tcp) = &e.tcp {
         let Some(flags) = p.tcp_flags else {
             return false;
@@ -442,6 +462,8 @@ struct Packet<A: Wide> {
     tcp_flags: Option<u8>,
     /// ICMP or ICMPv6 (the destination port holds type and code).
     icmp: bool,
+    /// The payload's protocol: IPv4's protocol; IPv6's past its extension headers.
+    payload: u8,
     dscp: u8,
     offset: u16,
     more: bool,
@@ -469,6 +491,7 @@ impl<A: Wide> Packet<A> {
             len,
             tcp_flags: None,
             icmp: false,
+            payload: header.proto,
             dscp: 0,
             offset: 0,
             more: false,
@@ -481,9 +504,9 @@ impl<A: Wide> Packet<A> {
         }
     }
 
-    /// Ports, TCP flags and ICMP type and code from the transport header at `l4`.
+    /// Ports, TCP flags and ICMP type and code from the payload's transport header at `l4`.
     fn transport(&mut self, l4: &[u8], icmp_proto: u8) {
-        let proto = self.header.proto;
+        let proto = self.payload;
         match proto {
             6 | 17 | 132 if l4.len() >= 4 => {
                 self.header.sport = u16::from_be_bytes([l4[0], l4[1]]);
@@ -536,8 +559,9 @@ impl Packet<u32> {
     fn ethernet(f: &[u8], vid: u16) -> Option<Packet<u32>> {
         let mut et = u16::from_be_bytes([*f.get(12)?, *f.get(13)?]);
         let mut l3 = ETH_HDR;
-        if et == 0x8100 {
-            et = u16::from_be_bytes([*f.get(16)?, *f.get(17)?]);
+        // A tag cut short leaves a frame of type 0x8100 that carries nothing IP.
+        if let (0x8100, Some(inner)) = (et, f.get(16..18)) {
+            et = u16::from_be_bytes([inner[0], inner[1]]);
             l3 += 4;
         }
         let ip = if et == 0x0800 {
@@ -573,7 +597,7 @@ impl Packet<u128> {
             b.copy_from_slice(&ip[at..at + 16]);
             u128::from_be_bytes(b)
         };
-        let payload = u16::from_be_bytes([ip[4], ip[5]]);
+        let payload_len = u16::from_be_bytes([ip[4], ip[5]]);
         let mut p = Packet::with_header(
             Header {
                 src: addr(8),
@@ -582,27 +606,52 @@ impl Packet<u128> {
                 dport: 0,
                 proto: ip[6],
             },
-            40 + u32::from(payload),
+            40 + u32::from(payload_len),
         );
         let tclass = (ip[0] & 0x0f) << 4 | ip[1] >> 4;
         p.dscp = tclass >> 2;
+        // The classifier matches `next-header` on the first header, as Junos does; the
+        // payload's protocol (`payload-protocol`, ports, ICMPv6 type) is past the extension
+        // headers. A chain cut short, or longer than eight, leaves the payload unresolved
+        // (its protocol the extension header where the walk stopped, no ports): catch-all
+        // terms still see the packet.
         let mut at = l3 + 40;
+        let mut resolved = false;
         for _ in 0..8 {
-            let (nh, len) = match p.header.proto {
-                0 | 43 | 60 => (*f.get(at)?, (usize::from(*f.get(at + 1)?) + 1) * 8),
-                51 => (*f.get(at)?, (usize::from(*f.get(at + 1)?) + 2) * 4),
-                44 => {
-                    let fo = u16::from_be_bytes([*f.get(at + 2)?, *f.get(at + 3)?]);
+            let here = p.payload;
+            let step = match here {
+                0 | 43 | 60 => f
+                    .get(at..at + 2)
+                    .map(|h| (h[0], (usize::from(h[1]) + 1) * 8)),
+                51 => f
+                    .get(at..at + 2)
+                    .map(|h| (h[0], (usize::from(h[1]) + 2) * 4)),
+                44 => f.get(at..at + 8).map(|h| {
+                    let fo = u16::from_be_bytes([h[2], h[3]]);
                     p.offset = fo >> 3;
                     p.more = fo & 1 != 0;
-                    (*f.get(at)?, 8)
+                    (h[0], 8)
+                }),
+                _ => {
+                    resolved = true;
+                    break;
                 }
-                _ => break,
             };
-            p.header.proto = nh;
+            // The header must be whole: one that runs past the frame leaves it unresolved.
+            let Some((nh, len)) = step.filter(|(_, len)| at + len <= f.len()) else {
+                break;
+            };
+            p.payload = nh;
             at += len;
+            if p.offset != 0 {
+                // A later fragment: what follows is data, not headers.
+                break;
+            }
         }
-        if p.offset == 0 {
+        if !resolved && !matches!(p.payload, 0 | 43 | 44 | 51 | 60) {
+            resolved = true;
+        }
+        if resolved && p.offset == 0 {
             p.transport(f.get(at..).unwrap_or(&[]), 58);
         }
         Some(p)
@@ -683,34 +732,62 @@ impl Feature for FilterStage {
         self.tables = Some(tables);
     }
 
-    fn to_box_link(&mut self, cx: &mut Cx, batch: &FrameBatch, i: u16, v6: bool) -> bool {
-        let Some(tables) = self.tables.take() else {
-            return true;
+    fn to_box_link(&mut self, cx: &mut Cx, batch: &FrameBatch, i: u16) -> bool {
+        // IP only; an IRB's frames may still carry their tag.
+        let f = batch.frame(usize::from(i));
+        let (et, l3) = match f.get(12..14).map(|b| u16::from_be_bytes([b[0], b[1]])) {
+            Some(0x8100) => match f.get(16..18) {
+                Some(b) => (u16::from_be_bytes([b[0], b[1]]), ETH_HDR + 4),
+                None => return true,
+            },
+            Some(et) => (et, ETH_HDR),
+            None => return true,
         };
-        let fam = if v6 { Fam::Inet6 } else { Fam::Inet };
-        let list = tables.spec.applied(fam).lo0_input.as_slice();
-        let ok = if list.is_empty() {
-            true
-        } else if v6 {
-            self.run_ip(cx, batch, i, list, &tables, Packet::ipv6)
-        } else {
-            self.run_ip(cx, batch, i, list, &tables, Packet::ipv4)
+        let v6 = match et {
+            0x0800 => false,
+            0x86dd => true,
+            _ => return true,
         };
-        self.tables = Some(tables);
-        ok
-    }
-
-    fn ip6_input(&mut self, cx: &mut Cx, batch: &mut FrameBatch, i: u16) -> bool {
         let Some(tables) = self.tables.take() else {
             return true;
         };
         let port = cx.meta.in_port.get(usize::from(i)).copied().unwrap_or(0);
-        let ok = match tables.inet6.input.get(usize::from(port)) {
-            Some(l) if !l.is_empty() => self.run_ip(cx, batch, i, l, &tables, Packet::ipv6),
-            _ => true,
-        };
+        let fam = if v6 { Fam::Inet6 } else { Fam::Inet };
+        let bound = if v6 { &tables.inet6 } else { &tables.inet };
+        let input = bound
+            .input
+            .get(usize::from(port))
+            .map_or(&[][..], Vec::as_slice);
+        let lo0 = tables.spec.applied(fam).lo0_input.as_slice();
+        let mut ok = true;
+        for list in [input, lo0] {
+            if !ok || list.is_empty() {
+                continue;
+            }
+            ok = if v6 {
+                self.run_ip_at(cx, batch, i, l3, list, &tables, Packet::ipv6)
+            } else {
+                self.run_ip_at(cx, batch, i, l3, list, &tables, Packet::ipv4)
+            };
+        }
         self.tables = Some(tables);
         ok
+    }
+
+    fn ip6_unicast(&mut self, cx: &mut Cx, batch: &mut FrameBatch, passed: &[u16]) {
+        let Some(tables) = self.tables.take() else {
+            return;
+        };
+        for &i in passed {
+            let port = cx.meta.in_port.get(usize::from(i)).copied().unwrap_or(0);
+            let Some(list) = tables.inet6.input.get(usize::from(port)) else {
+                continue;
+            };
+            if !list.is_empty() && !self.run_ip(cx, batch, i, list, &tables, Packet::ipv6) {
+                cx.meta.taken[usize::from(i)] = true;
+            }
+        }
+        self.tables = Some(tables);
     }
 
     fn ip4_output(
@@ -838,9 +915,11 @@ mod tests {
         let t = tables(
             "firewall { family inet6 { filter v6 {
                 term frags { from { is-fragment; } then { count later-fragments; discard; } }
-                term ping { from { next-header icmp6; icmp-type echo-request; source-address 2001:db8:1::/64; }
+                term hbh { from { next-header 0; icmp-type echo-reply; } then { count hbh; accept; } }
+                term ping { from { payload-protocol icmp6; icmp-type echo-request; source-address 2001:db8:1::/64; }
                             then { count pings; accept; } }
-                term ef { from { traffic-class ef; next-header udp; destination-port 5000; } then { count ef; accept; } }
+                term ef { from { traffic-class ef; payload-protocol udp; destination-port 5000; } then { count ef; accept; } }
+                term first-udp { from { next-header udp; } then { count first-udp; accept; } }
                 term web { from { next-header tcp; destination-port 80; source-address { 2001:db8::/32; 2001:db8:1::2/128 except; } }
                            then accept; }
                 term rest { then { count other; discard; } } } } }
@@ -852,24 +931,33 @@ mod tests {
         hbh.extend([128, 0, 0, 0, 0, 1, 0, 1]);
         let f = ipv6(0, A1, A2, &hbh);
         let p = Packet::ipv6(&f, ETH_HDR).unwrap();
-        assert_eq!((p.header.proto, p.header.dport >> 8), (58, 128));
+        assert_eq!(
+            (p.header.proto, p.payload, p.header.dport >> 8),
+            (0, 58, 128)
+        );
         assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Accept));
         // From another prefix: not the ping term, so the last one.
         let f = ipv6(0, A2, A1, &hbh);
         let p = Packet::ipv6(&f, ETH_HDR).unwrap();
         assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Discard));
+        // `next-header` is the first header's (hop-by-hop here), as on Junos.
+        let mut reply = vec![58, 0, 1, 4, 0, 0, 0, 0];
+        reply.extend([129, 0, 0, 0, 0, 1, 0, 1]);
+        let f = ipv6(0, A2, A1, &reply);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Accept));
         // UDP to 5000 with DSCP ef, through a destination-options header.
         let mut dst_opts = vec![17, 0, 1, 4, 0, 0, 0, 0];
         dst_opts.extend([0x13, 0x88, 0x13, 0x88, 0, 8, 0, 0]);
         let f = ipv6(60, A1, A2, &dst_opts);
         let p = Packet::ipv6(&f, ETH_HDR).unwrap();
-        assert_eq!((p.header.proto, p.header.dport, p.dscp), (17, 5000, 46));
+        assert_eq!((p.payload, p.header.dport, p.dscp), (17, 5000, 46));
         assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Accept));
         // A later fragment (offset 1480): no ports, caught by is-fragment.
         let frag = [6, 0, 0x05, 0xc8, 0, 0, 0, 7, 1, 2, 3, 4];
         let f = ipv6(44, A1, A2, &frag);
         let p = Packet::ipv6(&f, ETH_HDR).unwrap();
-        assert_eq!((p.header.proto, p.offset, p.header.dport), (6, 185, 0));
+        assert_eq!((p.payload, p.offset, p.header.dport), (6, 185, 0));
         assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Discard));
         // TCP to 80: from 2001:db8:1::5 accepted, from the excepted host not.
         let syn = |src| {
@@ -889,6 +977,34 @@ mod tests {
             Some(Action::Discard),
             "except"
         );
+        // Plain UDP: its first header is UDP (not port 5000: not the ef term).
+        let f = ipv6(17, A1, A2, &[0, 53, 0, 53, 0, 8, 0, 0]);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Accept));
+        // An extension header chain cut short (a hop-by-hop header claiming 40 bytes, then
+        // TCP): read as far as it goes, never past the frame; the payload is unresolved, so
+        // only catch-all terms match it, and it is not let through unseen.
+        let f = ipv6(0, A1, A2, &[6, 4, 0, 0]);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!((p.payload, p.header.dport), (0, 0));
+        assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Discard));
+        // Nine destination-options headers: past the walk's eight, unresolved too.
+        let mut chain = Vec::new();
+        for _ in 0..8 {
+            chain.extend([60, 0, 1, 4, 0, 0, 0, 0]);
+        }
+        chain.extend([6, 0, 1, 4, 0, 0, 0, 0]);
+        chain.extend([
+            0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+        ]);
+        let f = ipv6(60, A1 + 3, A2, &chain);
+        let p = Packet::ipv6(&f, ETH_HDR).unwrap();
+        assert_eq!((p.payload, p.header.dport), (60, 0));
+        assert_eq!(
+            verdict(&mut s, &t, "v6", &p, 1),
+            Some(Action::Discard),
+            "not the web term"
+        );
         let count = |name: &str| {
             let i = t.spec.counters.iter().position(|(_, c)| c == name).unwrap();
             s.stats.counters[i].0
@@ -897,14 +1013,13 @@ mod tests {
             (
                 count("pings"),
                 count("ef"),
+                count("hbh"),
+                count("first-udp"),
                 count("later-fragments"),
                 count("other")
             ),
-            (1, 1, 1, 2)
+            (1, 1, 1, 1, 1, 4)
         );
-        // Truncated extension headers read as far as they go, never past the frame.
-        let f = ipv6(0, A1, A2, &[58, 4]);
-        assert!(Packet::ipv6(&f, ETH_HDR).is_some());
     }
 
     #[test]
@@ -913,6 +1028,7 @@ mod tests {
             "firewall { family inet { filter f {
                 term either { from { address { 10.0.0.0/8; 10.1.0.0/16 except; 10.1.1.0/24; } } then { count either; accept; } }
                 term broad { from { source-address { 0.0.0.0/0 except; 192.168.0.0/16; } } then { count broad; accept; } }
+                term nothing { from { source-address { 172.16.0.0/12 except; } } then { count nothing; accept; } }
                 term rest { then discard; } } } }
              interfaces { eth1 { unit 0 { family inet { filter { input f; } } } } }",
         );
@@ -966,6 +1082,11 @@ mod tests {
             s.stats.counters[i].0
         };
         assert_eq!((count("either"), count("broad")), (4, 1));
+        assert_eq!(
+            count("nothing"),
+            0,
+            "a list of exceptions alone matches no address"
+        );
     }
 
     #[test]
@@ -978,6 +1099,7 @@ mod tests {
                 term telnet { from { ip-protocol tcp; destination-port 23; } then { count telnet; discard; } }
                 term to-gw { from { destination-mac-address 02:00:00:00:00:01; ip-destination-address 10.0.100.1/32; }
                              then { count gw; accept; } }
+                term any-ip { from { ip-source-address 0.0.0.0/0; } then { count any-ip; accept; } }
                 term rest { then accept; } } } }
              interfaces { eth1 { unit 0 { family ethernet-switching { interface-mode trunk; vlan { members [ office lab ]; } filter { input edge; } } } } }",
         );
@@ -1045,6 +1167,11 @@ mod tests {
         let not_ip = eth([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 9], 0x86dd, &[0; 60]);
         let p = Packet::ethernet(&not_ip, 100).unwrap();
         assert!(!p.ip);
+        assert_eq!(run(&mut s, &not_ip, 100), Some(Action::Accept));
+        // A tag cut short: a frame of type 0x8100 carrying nothing IP, read, not passed by.
+        let short = eth([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 9], 0x8100, &[0, 100]);
+        let p = Packet::ethernet(&short, 100).unwrap();
+        assert_eq!((p.ether_type, p.ip), (0x8100, false));
         let count = |name: &str| {
             let i = t.spec.counters.iter().position(|(_, c)| c == name).unwrap();
             s.stats.counters[i].0
@@ -1053,6 +1180,7 @@ mod tests {
             (count("lldp"), count("vendor"), count("telnet"), count("gw")),
             (1, 1, 2, 1)
         );
+        assert_eq!(count("any-ip"), 0, "the IPv6 frame went to the last term");
         assert!(
             Packet::ethernet(&[0; 10], 1).is_none(),
             "runt frames are not read"

@@ -474,10 +474,11 @@ pub struct SystemStatistics {
 }
 
 impl SystemStatistics {
-    fn arcs(&self) -> [(&'static str, savin_dataplane::pipeline::arc::ArcCounters); 3] {
+    fn arcs(&self) -> [(&'static str, savin_dataplane::pipeline::arc::ArcCounters); 4] {
         [
             ("ip4-unicast", self.stages.ip4_unicast),
             ("ip4-output", self.stages.ip4_output),
+            ("ip6-unicast", self.stages.ip6_unicast),
             ("ip6-output", self.stages.ip6_output),
         ]
     }

@@ -127,19 +127,19 @@ pub trait Feature {
     }
 
     /// Link-scoped traffic for the box, which takes no route (IPv4 link-local multicast;
-    /// IPv6 link-local and link-scope multicast, Neighbor Discovery included): false drops
-    /// it (counted with `cx.drop`). Where `lo0`'s input filters see what never reaches the
-    /// output arc, as they see everything for the box on Junos.
-    fn to_box_link(&mut self, _cx: &mut Cx, _batch: &FrameBatch, _i: u16, _v6: bool) -> bool {
+    /// IPv6 link-local and link-scope multicast, Neighbor Discovery included; an IRB's
+    /// broadcasts and multicasts, maybe still tagged): false drops it (counted with
+    /// `cx.drop`). Where the interface's and `lo0`'s input filters see what never reaches
+    /// the other arcs, as they see everything for the box on Junos.
+    fn to_box_link(&mut self, _cx: &mut Cx, _batch: &FrameBatch, _i: u16) -> bool {
         true
     }
 
-    /// ip6-input: IPv6 frame `i` routed (to a port or to the box), before the output hook
-    /// (which it joins with `v6` set): false drops it (counted, and for a reject answered).
-    /// Where an interface's IPv6 input filter runs, ahead of security as on an SRX.
-    fn ip6_input(&mut self, _cx: &mut Cx, _batch: &mut FrameBatch, _i: u16) -> bool {
-        true
-    }
+    /// ip6-unicast: the batch's IPv6 frames `passed`, before the route lookup (where an
+    /// interface's IPv6 input filters run, ahead of security as on an SRX, and ahead of
+    /// any ICMPv6 error the route stage would send). A frame it drops it marks taken in
+    /// `cx.meta` and counts with `cx.drop`.
+    fn ip6_unicast(&mut self, _cx: &mut Cx, _batch: &mut FrameBatch, _passed: &[u16]) {}
 
     /// l2-input: a frame switched port `port` received, classified into VLAN `vid`, before
     /// MAC learning: false drops it (counted with `cx.drop`).
@@ -180,13 +180,14 @@ pub struct ArcCounters {
     pub dropped: u64,
 }
 
-/// Per feature, its counters on each arc. (IPv6 joins the output hook with `v6` set, counted
-/// as ip6-output; it has no unicast arc of its own yet.)
+/// Per feature, its counters on each arc. (IPv6 has its unicast arc, and joins the output
+/// hook with `v6` set, counted as ip6-output.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StageCounters {
     pub feature: &'static str,
     pub ip4_unicast: ArcCounters,
     pub ip4_output: ArcCounters,
+    pub ip6_unicast: ArcCounters,
     pub ip6_output: ArcCounters,
 }
 
@@ -302,15 +303,28 @@ impl<A: Feature, B: Feature> Feature for Chain<A, B> {
     }
 
     #[inline]
-    fn to_box_link(&mut self, cx: &mut Cx, batch: &FrameBatch, i: u16, v6: bool) -> bool {
-        (!self.a.active() || self.a.to_box_link(cx, batch, i, v6))
-            && (!self.b.active() || self.b.to_box_link(cx, batch, i, v6))
+    fn to_box_link(&mut self, cx: &mut Cx, batch: &FrameBatch, i: u16) -> bool {
+        (!self.a.active() || self.a.to_box_link(cx, batch, i))
+            && (!self.b.active() || self.b.to_box_link(cx, batch, i))
     }
 
-    #[inline]
-    fn ip6_input(&mut self, cx: &mut Cx, batch: &mut FrameBatch, i: u16) -> bool {
-        (!self.a.active() || self.a.ip6_input(cx, batch, i))
-            && (!self.b.active() || self.b.ip6_input(cx, batch, i))
+    fn ip6_unicast(&mut self, cx: &mut Cx, batch: &mut FrameBatch, passed: &[u16]) {
+        if self.a.active() {
+            self.a.ip6_unicast(cx, batch, passed);
+        }
+        if self.b.active() {
+            // `B` sees only the frames `A` left on the path.
+            self.passed.clear();
+            self.passed.extend(
+                passed
+                    .iter()
+                    .copied()
+                    .filter(|&i| !cx.meta.taken[usize::from(i)]),
+            );
+            let p = std::mem::take(&mut self.passed);
+            self.b.ip6_unicast(cx, batch, &p);
+            self.passed = p;
+        }
     }
 
     #[inline]

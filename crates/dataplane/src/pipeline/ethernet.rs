@@ -55,10 +55,13 @@ impl<F: Feature> Pipeline<F> {
             }
         }
         if f[0] & 1 != 0 {
-            // Broadcast and multicast: every other port of the VLAN, and the IRB (ARP, ND).
+            // Broadcast and multicast: every other port of the VLAN, and the IRB (ARP, ND),
+            // past the IRB's and lo0's input filters for IP.
             if let Some((irb, _)) = info.irb {
-                self.punt.push((i as u16, PuntReason::Host));
                 self.meta.in_port[i] = irb;
+                if self.link_to_box_arc(batch, i) {
+                    self.punt.push((i as u16, PuntReason::Host));
+                }
             }
             self.flood(batch, i, vid, port, info, tagged);
             return None;

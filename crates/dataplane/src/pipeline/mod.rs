@@ -167,8 +167,7 @@ impl<F: Feature> Pipeline<F> {
             return true;
         }
         let mut cx = cx!(self);
-        let ok = (!v6 || self.feature.ip6_input(&mut cx, batch, i))
-            && self.feature.ip4_output(&mut cx, batch, i, out, v6);
+        let ok = self.feature.ip4_output(&mut cx, batch, i, out, v6);
         let arc = if v6 {
             &mut self.stages.ip6_output
         } else {
@@ -181,12 +180,12 @@ impl<F: Feature> Pipeline<F> {
 
     /// The hook for link-scoped frame `i` for the box: false if the feature dropped it.
     #[inline]
-    fn link_to_box_arc(&mut self, batch: &FrameBatch, i: usize, v6: bool) -> bool {
+    pub(crate) fn link_to_box_arc(&mut self, batch: &FrameBatch, i: usize) -> bool {
         if !self.feature.active() {
             return true;
         }
         let mut cx = cx!(self);
-        self.feature.to_box_link(&mut cx, batch, i as u16, v6)
+        self.feature.to_box_link(&mut cx, batch, i as u16)
     }
 
     /// The l2-input hook for a frame switched port `port` received in VLAN `vid`: false if
@@ -286,7 +285,7 @@ impl<F: Feature> Pipeline<F> {
                     Ok(dst) if dst >> 8 == 0x00e0_0000 => {
                         let ihl = usize::from(f[ETH_HDR] & 0x0f) * 4;
                         let (proto, sport, dport) = ip_ports(f, ETH_HDR + 9, ETH_HDR + ihl);
-                        if self.link_to_box_arc(batch, i, false) {
+                        if self.link_to_box_arc(batch, i) {
                             self.link_multicast(i, proto, sport, dport);
                         }
                     }
@@ -304,13 +303,13 @@ impl<F: Feature> Pipeline<F> {
                             && f[ETH_HDR + 6] != 58 =>
                     {
                         let (proto, sport, dport) = ip_ports(f, ETH_HDR + 6, ETH_HDR + 40);
-                        if self.link_to_box_arc(batch, i, true) {
+                        if self.link_to_box_arc(batch, i) {
                             self.link_multicast(i, proto, sport, dport);
                         }
                     }
                     // Neighbor Discovery and everything link-scoped is for the box.
                     Ok(dst) if ipv6::is_link_scope(dst) => {
-                        if !self.link_to_box_arc(batch, i, true) {
+                        if !self.link_to_box_arc(batch, i) {
                             continue;
                         }
                         self.punt.push((i as u16, PuntReason::Host));
@@ -350,6 +349,13 @@ impl<F: Feature> Pipeline<F> {
         if n > 0 {
             fib4.lookup_batch(&self.keys, &mut self.next_hops[..n]);
         }
+        // The ip6-unicast arc (IPv6 input filters), before its route lookup.
+        if self.feature.active() && !self.passed6.is_empty() {
+            let mut cx = cx!(self);
+            self.feature.ip6_unicast(&mut cx, batch, &self.passed6);
+            self.stages.ip6_unicast.packets += self.passed6.len() as u64;
+            self.stages.ip6_unicast.dropped += cx.dropped;
+        }
         let n6 = self.keys6.len();
         if self.next_hops6.len() < n6 {
             self.next_hops6.resize(n6, 0);
@@ -368,7 +374,10 @@ impl<F: Feature> Pipeline<F> {
             }
         }
         for j in 0..n6 {
-            self.route(batch, self.passed6[j], self.next_hops6[j], &adj, &l2, true);
+            let i = self.passed6[j];
+            if !self.meta.taken[usize::from(i)] {
+                self.route(batch, i, self.next_hops6[j], &adj, &l2, true);
+            }
         }
         // Frames the feature held back (later fragments whose first came after them).
         if self.feature.active() {
