@@ -1066,6 +1066,7 @@ fn syslog_writes_the_configured_files_and_sends_to_the_configured_host() {
          set system syslog host 127.0.0.1 any notice; \
          set system syslog host 127.0.0.1 port {port}; \
          set system syslog host 127.0.0.1 structured-data; \
+         set system syslog host 127.0.0.1 source-address 127.0.0.2; \
          commit"
     ));
     // A commit with the destinations in force: logged as a notice (UI_COMMIT's severity).
@@ -1098,10 +1099,17 @@ fn syslog_writes_the_configured_files_and_sends_to_the_configured_host() {
     // The host gets RFC 5424 (structured-data), local7.notice for a commit: <189>1 ...
     let mut buf = [0u8; 2048];
     let mut got = String::new();
+    let mut from = None;
     while !got.contains("commit complete") {
-        let (n, _) = udp.recv_from(&mut buf).expect("a syslog datagram");
+        let (n, src) = udp.recv_from(&mut buf).expect("a syslog datagram");
         got = String::from_utf8_lossy(&buf[..n]).to_string();
+        from = Some(src.ip());
     }
     assert!(got.starts_with("<189>1 "), "{got}");
+    assert_eq!(
+        from,
+        Some("127.0.0.2".parse().unwrap()),
+        "sent from the configured source-address"
+    );
     assert!(got.contains("facility=\"interactive-commands\""), "{got}");
 }

@@ -98,6 +98,8 @@ struct HostDest {
     to: SocketAddr,
     sel: Selection,
     structured: bool,
+    /// `source-address` (the host's, else `system syslog`'s): the datagrams' source.
+    from: Option<IpAddr>,
 }
 
 /// The destinations in force.
@@ -173,10 +175,23 @@ impl Destinations {
                 .get("port")
                 .and_then(|p| p.as_u64())
                 .unwrap_or(514) as u16;
+            let from = h
+                .statements
+                .get("source-address")
+                .and_then(|a| a.as_str())
+                .and_then(|a| a.parse::<IpAddr>().ok())
+                .or(sys.syslog.source_address);
+            if from.is_some_and(|f| f.is_ipv4() != addr.is_ipv4()) {
+                return Err(PrepareError::at(
+                    format!("system syslog host {}", h.name),
+                    "source-address and host are of different address families",
+                ));
+            }
             d.hosts.push(HostDest {
                 to: SocketAddr::new(addr, port),
                 sel: Selection::of(h),
                 structured: h.has("structured-data"),
+                from,
             });
         }
         Ok(d)
@@ -190,6 +205,9 @@ pub struct Shared {
     dir: PathBuf,
     files: Arc<Mutex<HashMap<String, File>>>,
     udp: Arc<Option<UdpSocket>>,
+    /// Sockets bound to the configured source addresses (made when the destinations are
+    /// set, not per message).
+    bound: Arc<RwLock<HashMap<IpAddr, UdpSocket>>>,
 }
 
 impl Shared {
@@ -204,6 +222,7 @@ impl Shared {
                     .or_else(|_| UdpSocket::bind("0.0.0.0:0"))
                     .ok(),
             ),
+            bound: Arc::default(),
         }
     }
 
@@ -213,6 +232,31 @@ impl Shared {
     }
 
     fn set(&self, d: Destinations) {
+        // Sockets for the source addresses, bound before the destinations change (a warning
+        // is logged after, outside the locks the log itself takes).
+        let mut sockets = HashMap::new();
+        let mut unbound = Vec::new();
+        for from in d.hosts.iter().filter_map(|h| h.from) {
+            if sockets.contains_key(&from) {
+                continue;
+            }
+            match UdpSocket::bind(SocketAddr::new(from, 0)) {
+                Ok(sock) => {
+                    sockets.insert(from, sock);
+                }
+                Err(e) => unbound.push((from, e)),
+            }
+        }
+        *self.bound.write().unwrap_or_else(|e| e.into_inner()) = sockets;
+        self.set_destinations(d);
+        for (from, e) in unbound {
+            tracing::warn!(
+                "system syslog source-address {from}: {e}; sending from the box's own choice"
+            );
+        }
+    }
+
+    fn set_destinations(&self, d: Destinations) {
         let mut w = self.dest.write().unwrap_or_else(|e| e.into_inner());
         *w = Arc::new(d);
         // Files no longer configured are closed.
@@ -356,8 +400,25 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
                 self.0.write_file(f, &format!("{line}\n"));
             }
         }
+        let bound = self.0.bound.read().unwrap_or_else(|e| e.into_inner());
+        for h in &dest.hosts {
+            if let Some(sock) = h.from.and_then(|f| bound.get(&f)) {
+                if h.sel.wants(facility, severity) {
+                    let body = if h.structured {
+                        rfc5424.clone()
+                    } else {
+                        format!("<{pri}>{bsd}")
+                    };
+                    let _ = sock.send_to(body.as_bytes(), h.to);
+                }
+            }
+        }
         if let Some(udp) = self.0.udp.as_ref() {
-            for h in &dest.hosts {
+            for h in dest
+                .hosts
+                .iter()
+                .filter(|h| h.from.is_none_or(|f| !bound.contains_key(&f)))
+            {
                 if h.sel.wants(facility, severity) {
                     let body = if h.structured {
                         rfc5424.clone()
