@@ -9,6 +9,7 @@ pub mod chassis;
 pub mod firewall;
 pub mod interfaces;
 pub mod nat;
+pub mod policy_options;
 pub mod routing_options;
 pub mod screen;
 pub mod security;
@@ -60,6 +61,7 @@ fn hierarchies() -> Vec<Node> {
         interfaces::schema(),
         vlans::schema(),
         routing_options::schema(),
+        policy_options::schema(),
         firewall::schema(),
         security::schema(),
         applications::schema(),
@@ -82,6 +84,8 @@ pub struct Config {
     #[serde(default)]
     pub routing_options: routing_options::RoutingOptions,
     #[serde(default)]
+    pub policy_options: policy_options::PolicyOptions,
+    #[serde(default)]
     pub firewall: firewall::Firewall,
     #[serde(default)]
     pub security: security::Security,
@@ -96,6 +100,7 @@ impl Config {
         interfaces::validate(self, &mut errors);
         vlans::validate(self, &mut errors);
         routing_options::validate(self, &mut errors);
+        policy_options::validate(self, &mut errors);
         firewall::validate(self, &mut errors);
         security::validate(self, &mut errors);
         nat::validate(self, &mut errors);
