@@ -766,6 +766,11 @@ routing-options {
         "shown as written"
     );
     assert_eq!(errors(ok), Vec::<String>::new());
+    // The usual per-packet load-balancing export is what Savin does anyway: accepted.
+    assert_eq!(
+        errors("policy-options { policy-statement PPLB { then { load-balance per-packet; accept; } } } routing-options { forwarding-table { export PPLB; } }"),
+        Vec::<String>::new()
+    );
     // One loopback unit in the master instance, whichever its number; two are refused.
     assert_eq!(
         errors("interfaces { lo0 { unit 5 { family inet { address 10.255.0.5/32; } } } }"),
@@ -786,7 +791,8 @@ routing-options {
         ("interfaces { ge-0/0/1 { flexible-vlan-tagging; unit 5 { vlan-id 5; } } }", "[edit interfaces ge-0/0/1]\n  'flexible-vlan-tagging'\n    not supported by Savin yet: flexible-vlan-tagging"),
         ("interfaces { ge-0/0/1 { gigether-options { 802.3ad ae0; } } }", "aggregated Ethernet (LAG, LACP)"),
         ("interfaces { ge-0/0/1 { unit 0 { family mpls; } } }", "[edit interfaces ge-0/0/1 unit 0 family]\n  'mpls'"),
-        ("routing-options { forwarding-table { export load-balance; } }", "routing policy"),
+        ("routing-options { forwarding-table { export load-balance; } }", "policy 'load-balance' is not defined"),
+        ("policy-options { policy-statement nh { then { next-hop discard; accept; } } } routing-options { forwarding-table { export nh; } }", "forwarding-table policies other than load-balance"),
         ("chassis { cluster { reth-count 2; } }", "chassis cluster"),
         ("chassis { high-availability { local-id { 1; local-ip 10.0.0.1; } peer-id 2 { peer-ip 10.0.0.2; liveness-detection { multiplier 3; } } services-redundancy-group 1 { install-on-failure-route { 192.168.255.0; routing-instance VR; } } } }", "multinode high availability"),
         ("security { certificates { local web \"-----BEGIN CERTIFICATE-----\\nMIID\\n-----END CERTIFICATE-----\\n\"; } }", "PKI certificates"),

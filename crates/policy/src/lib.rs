@@ -162,6 +162,11 @@ impl Adjust {
 struct Term {
     protocols: Vec<String>,
     route_filters: Vec<RouteFilter>,
+    /// `route-filter-list`: each list decides as a term's route filters do; any list may.
+    route_filter_lists: Vec<Vec<RouteFilter>>,
+    /// `from local-preference`, `from metric`.
+    local_preference_is: Option<u32>,
+    metric_is: Option<u32>,
     /// `prefix-list`: the route's prefix is one of these.
     prefix_lists: Vec<Vec<Net>>,
     /// `prefix-list-filter`: each list's prefixes with a length rule.
@@ -185,6 +190,28 @@ struct Term {
     next_hop: Option<NextHopAction>,
     origin: Option<Origin>,
     default_action: Option<Action>,
+}
+
+/// The named things a term may refer to.
+struct Names<'a> {
+    lists: &'a HashMap<&'a str, Vec<Net>>,
+    filter_lists: &'a HashMap<&'a str, Vec<RouteFilter>>,
+    communities: &'a HashMap<&'a str, CommunityMatch>,
+    paths: &'a HashMap<&'a str, AsPathRegex>,
+}
+
+/// Among `filters`, the longest covering `prefix` decides (as on Junos: if its length rule
+/// fails, no shorter one is tried). None: no match; Some(action of the filter).
+fn route_filters_decide(filters: &[RouteFilter], prefix: &Net) -> Option<Option<Action>> {
+    let best = filters
+        .iter()
+        .filter(|f| f.net.covers(prefix))
+        .max_by_key(|f| f.net.len)?;
+    filters
+        .iter()
+        .filter(|f| f.net == best.net)
+        .find(|f| f.length.admits(f.net.len, prefix.len))
+        .map(|f| f.action)
 }
 
 /// The configuration's policies, compiled.
@@ -287,6 +314,25 @@ impl Policies {
             })?;
             communities.insert(c.name.as_str(), m);
         }
+        let mut filter_lists = HashMap::new();
+        for l in &po.route_filter_list {
+            let filters = l
+                .filter
+                .iter()
+                .map(route_filter)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|why| PolicyError::Definition {
+                    what: format!("route-filter-list {}", l.name),
+                    why,
+                })?;
+            if filters.iter().any(|f| f.action.is_some()) {
+                return Err(PolicyError::Definition {
+                    what: format!("route-filter-list {}", l.name),
+                    why: "a route filter list takes no actions".into(),
+                });
+            }
+            filter_lists.insert(l.name.as_str(), filters);
+        }
         let mut paths = HashMap::new();
         for a in &po.as_path {
             let text = a.path.first().map(|p| p.name.as_str()).unwrap_or("");
@@ -305,19 +351,26 @@ impl Policies {
                     term: (!t.name.is_empty()).then(|| t.name.clone()),
                     why,
                 };
-                terms.push(Self::term(&t, &lists, &communities, &paths).map_err(err)?);
+                let names = Names {
+                    lists: &lists,
+                    filter_lists: &filter_lists,
+                    communities: &communities,
+                    paths: &paths,
+                };
+                terms.push(Self::term(&t, &names).map_err(err)?);
             }
             out.statements.insert(p.name.clone(), terms);
         }
         Ok(out)
     }
 
-    fn term(
-        t: &po::PolicyTerm,
-        lists: &HashMap<&str, Vec<Net>>,
-        communities: &HashMap<&str, CommunityMatch>,
-        paths: &HashMap<&str, AsPathRegex>,
-    ) -> Result<Term, String> {
+    fn term(t: &po::PolicyTerm, names: &Names) -> Result<Term, String> {
+        let Names {
+            lists,
+            filter_lists,
+            communities,
+            paths,
+        } = names;
         let f = &t.from;
         let list = |n: &str| {
             lists
@@ -376,6 +429,18 @@ impl Policies {
                         .ok_or_else(|| format!("as-path '{n}' is not defined"))
                 })
                 .collect::<Result<_, _>>()?,
+            route_filter_lists: f
+                .route_filter_list
+                .iter()
+                .map(|n| {
+                    filter_lists
+                        .get(n.as_str())
+                        .cloned()
+                        .ok_or_else(|| format!("route-filter-list '{n}' is not defined"))
+                })
+                .collect::<Result<_, _>>()?,
+            local_preference_is: f.local_preference,
+            metric_is: f.metric,
             neighbors: f.neighbor.clone(),
             next_hops: f.next_hop.clone(),
             family_v6: match f.family.as_deref() {
@@ -531,11 +596,7 @@ impl Term {
         {
             return None;
         }
-        if !self.prefix_lists.is_empty()
-            && !self
-                .prefix_lists
-                .iter()
-                .any(|l| l.contains(&r.prefix))
+        if !self.prefix_lists.is_empty() && !self.prefix_lists.iter().any(|l| l.contains(&r.prefix))
         {
             return None;
         }
@@ -558,24 +619,24 @@ impl Term {
         if !self.as_paths.is_empty() && !self.as_paths.iter().any(|p| p.matches(&a.as_path)) {
             return None;
         }
+        if self
+            .local_preference_is
+            .is_some_and(|v| v != a.local_preference)
+            || self.metric_is.is_some_and(|v| v != a.metric)
+        {
+            return None;
+        }
+        if !self.route_filter_lists.is_empty()
+            && !self
+                .route_filter_lists
+                .iter()
+                .any(|l| route_filters_decide(l, &r.prefix).is_some())
+        {
+            return None;
+        }
         let mut action = None;
         if !self.route_filters.is_empty() {
-            // The longest route filter that covers the route decides, as on Junos; if its
-            // length rule fails, the term does not match (no shorter one is tried).
-            let best = self
-                .route_filters
-                .iter()
-                .filter(|f| f.net.covers(&r.prefix))
-                .max_by_key(|f| f.net.len)?;
-            let same_len: Vec<&RouteFilter> = self
-                .route_filters
-                .iter()
-                .filter(|f| f.net == best.net)
-                .collect();
-            let hit = same_len
-                .iter()
-                .find(|f| f.length.admits(f.net.len, r.prefix.len))?;
-            action = hit.action;
+            action = route_filters_decide(&self.route_filters, &r.prefix)?;
         }
         Some(action)
     }

@@ -67,6 +67,53 @@ fn the_longest_route_filter_decides_and_its_length_rule_must_hold() {
 }
 
 #[test]
+fn route_filter_lists_and_attribute_matches() {
+    let p = policies(
+        "policy-options {
+            route-filter-list DEFAULTS { 0.0.0.0/0 exact; ::/0 exact; }
+            policy-statement f {
+                term defaults { from route-filter-list DEFAULTS; then reject; }
+                term pref { from local-preference 250; then { metric 9; accept; } }
+                then accept; } }",
+    );
+    let mut a = Attrs::default();
+    assert!(!run(
+        &p,
+        &["f"],
+        Action::Accept,
+        &route("0.0.0.0/0", "static"),
+        &mut a
+    ));
+    assert!(!run(
+        &p,
+        &["f"],
+        Action::Accept,
+        &route("::/0", "static"),
+        &mut a
+    ));
+    assert!(run(
+        &p,
+        &["f"],
+        Action::Accept,
+        &route("10.0.0.0/8", "static"),
+        &mut a
+    ));
+    assert_eq!(a.metric, 0);
+    let mut a = Attrs {
+        local_preference: 250,
+        ..Attrs::default()
+    };
+    assert!(run(
+        &p,
+        &["f"],
+        Action::Accept,
+        &route("10.0.0.0/8", "bgp"),
+        &mut a
+    ));
+    assert_eq!(a.metric, 9);
+}
+
+#[test]
 fn prefix_lists_match_exactly_and_prefix_list_filters_by_their_rule() {
     let p = policies(
         "policy-options {

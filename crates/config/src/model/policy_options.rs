@@ -64,6 +64,11 @@ fn from() -> Node {
             )
             .oneline(),
             leaf_list(
+                "route-filter-list",
+                "List of route filters to match",
+                Type::Name,
+            ),
+            leaf_list(
                 "prefix-list",
                 "List of prefixes to match exactly",
                 Type::Name,
@@ -93,6 +98,12 @@ fn from() -> Node {
             ),
             leaf_list("interface", "Interface name or address", Type::IflName),
             leaf("rib", "Routing table", Type::Name),
+            leaf(
+                "local-preference",
+                "Local preference associated with a route",
+                UINT,
+            ),
+            leaf("metric", "Metric value", UINT),
             leaf_list("condition", "Condition to match", Type::Name)
                 .unsupported("policy conditions (if-route-exists)"),
             leaf_list("tag", "Tag string", UINT).unsupported("route tags"),
@@ -185,12 +196,28 @@ fn then() -> Node {
                 "classes of service",
             ),
             later("color", "Color (preference) value", "route colors"),
+            later("color2", "Second color (preference) value", "route colors"),
+            later(
+                "cos-next-hop-map",
+                "Set CoS-based next-hop map in forwarding table",
+                "classes of service",
+            ),
             container(
                 "prefix-segment",
                 "Segment routing prefix segment",
                 vec![
                     leaf("index", "Segment index", UINT),
                     flag("node-segment", "Node segment"),
+                    list(
+                        "algorithm",
+                        "Flexible algorithm",
+                        UINT,
+                        vec![
+                            leaf("index", "Segment index", UINT),
+                            flag("node-segment", "Node segment"),
+                        ],
+                    )
+                    .oneline(),
                 ],
             )
             .unsupported("segment routing"),
@@ -267,6 +294,32 @@ pub fn schema() -> Node {
                 ],
             ),
             list(
+                "route-filter-list",
+                "Define a list of route filters",
+                Type::Name,
+                vec![list(
+                    "filter",
+                    "Route filter",
+                    Type::IpPrefix,
+                    vec![
+                        flag("exact", "Exactly match the prefix length"),
+                        flag(
+                            "orlonger",
+                            "Mask greater than or equal to the prefix length",
+                        ),
+                        flag("longer", "Mask greater than the prefix length"),
+                        leaf("upto", "Mask up to this length (/N)", Type::Name),
+                        leaf(
+                            "prefix-length-range",
+                            "Mask length range (/A-/B)",
+                            Type::Name,
+                        ),
+                    ],
+                )
+                .bare()
+                .oneline()],
+            ),
+            list(
                 "community",
                 "Define a BGP community",
                 Type::Name,
@@ -312,6 +365,23 @@ pub fn schema() -> Node {
                     vec![
                         list("prefix", "Prefix", Type::IpPrefix, vec![]).bare(),
                         leaf("table", "Routing table", Type::Name),
+                        container(
+                            "address-family",
+                            "Address family of the route",
+                            ["inet", "inet6"]
+                                .into_iter()
+                                .map(|f| {
+                                    container(
+                                        f,
+                                        "Address family",
+                                        vec![
+                                            list("prefix", "Prefix", Type::IpPrefix, vec![]).bare(),
+                                            leaf("table", "Routing table", Type::Name),
+                                        ],
+                                    )
+                                })
+                                .collect(),
+                        ),
                     ],
                 )],
             )
@@ -336,11 +406,21 @@ pub struct PolicyOptions {
     #[serde(default)]
     pub prefix_list: Vec<PrefixList>,
     #[serde(default)]
+    pub route_filter_list: Vec<RouteFilterList>,
+    #[serde(default)]
     pub community: Vec<Community>,
     #[serde(default)]
     pub as_path: Vec<AsPath>,
     #[serde(default)]
     pub policy_statement: Vec<PolicyStatement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RouteFilterList {
+    pub name: String,
+    #[serde(default)]
+    pub filter: Vec<RouteFilter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -411,9 +491,13 @@ pub struct PolicyFrom {
     #[serde(default)]
     pub route_filter: Vec<RouteFilter>,
     #[serde(default)]
+    pub route_filter_list: Vec<String>,
+    #[serde(default)]
     pub prefix_list: Vec<String>,
     #[serde(default)]
     pub prefix_list_filter: Vec<PrefixListFilter>,
+    pub local_preference: Option<u32>,
+    pub metric: Option<u32>,
     #[serde(default)]
     pub community: Vec<String>,
     #[serde(default)]
@@ -588,6 +672,15 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                         "from",
                         format!("protocol {proto}"),
                         format!("unknown protocol '{proto}'"),
+                    );
+                }
+            }
+            for n in &f.route_filter_list {
+                if !po.route_filter_list.iter().any(|l| &l.name == n) {
+                    at(
+                        "from",
+                        format!("route-filter-list {n}"),
+                        format!("route-filter-list '{n}' is not defined"),
                     );
                 }
             }

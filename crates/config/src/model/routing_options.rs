@@ -74,7 +74,10 @@ pub fn schema() -> Node {
                         vec![leaf(
                             "color",
                             "Color",
-                            Type::Uint { min: 0, max: 4_294_967_295 },
+                            Type::Uint {
+                                min: 0,
+                                max: 4_294_967_295,
+                            },
                         )],
                     ),
                 ],
@@ -99,7 +102,10 @@ pub fn schema() -> Node {
                                     vec![leaf(
                                         "maximum-static-sids",
                                         "Maximum static SIDs",
-                                        Type::Uint { min: 0, max: 1_000_000 },
+                                        Type::Uint {
+                                            min: 0,
+                                            max: 1_000_000,
+                                        },
                                     )],
                                 ),
                             ],
@@ -109,8 +115,7 @@ pub fn schema() -> Node {
                             "SRv6 locator",
                             Type::Name,
                             vec![
-                                list("prefix", "Locator prefix", Type::Ipv6Prefix, vec![])
-                                    .bare(),
+                                list("prefix", "Locator prefix", Type::Ipv6Prefix, vec![]).bare(),
                                 leaf(
                                     "algorithm",
                                     "Flexible algorithm",
@@ -142,7 +147,10 @@ pub fn schema() -> Node {
             container(
                 "protect",
                 "Protection",
-                vec![flag("core", "Core protection (BGP prefix-independent convergence)")],
+                vec![flag(
+                    "core",
+                    "Core protection (BGP prefix-independent convergence)",
+                )],
             )
             .oneline()
             .unsupported("core protection (BGP prefix-independent convergence)"),
@@ -164,20 +172,25 @@ pub fn schema() -> Node {
             container(
                 "aggregate",
                 "Aggregated routes",
-                vec![
-                    list(
-                        "route",
-                        "Aggregate prefix",
-                        Type::IpPrefix,
-                        vec![
-                            leaf_list("policy", "Policy filter", Type::Name),
-                            flag("discard", "Drop packets to destination; send no ICMP"),
-                            flag("passive", "Install only when a contributing route exists"),
-                            flag("active", "Remove inactive routes"),
-                            leaf("preference", "Preference value", Type::Uint { min: 0, max: 4_294_967_295 }),
-                        ],
-                    ),
-                ],
+                vec![list(
+                    "route",
+                    "Aggregate prefix",
+                    Type::IpPrefix,
+                    vec![
+                        leaf_list("policy", "Policy filter", Type::Name),
+                        flag("discard", "Drop packets to destination; send no ICMP"),
+                        flag("passive", "Install only when a contributing route exists"),
+                        flag("active", "Remove inactive routes"),
+                        leaf(
+                            "preference",
+                            "Preference value",
+                            Type::Uint {
+                                min: 0,
+                                max: 4_294_967_295,
+                            },
+                        ),
+                    ],
+                )],
             )
             .unsupported("aggregate routes"),
             container(
@@ -188,7 +201,10 @@ pub fn schema() -> Node {
                     leaf(
                         "restart-duration",
                         "Maximum time for a restart (seconds)",
-                        Type::Uint { min: 120, max: 10_000 },
+                        Type::Uint {
+                            min: 120,
+                            max: 10_000,
+                        },
                     ),
                 ],
             )
@@ -205,7 +221,10 @@ pub fn schema() -> Node {
                         leaf(
                             "adjust-interval",
                             "Adjustment interval (seconds)",
-                            Type::Uint { min: 1, max: 1_000_000 },
+                            Type::Uint {
+                                min: 1,
+                                max: 1_000_000,
+                            },
                         ),
                         leaf(
                             "adjust-threshold",
@@ -276,10 +295,18 @@ pub fn schema() -> Node {
                 "forwarding-table",
                 "Forwarding table parameters",
                 vec![
-                    crate::schema::leaf_list("export", "Export policy (policy-options)", Type::Name)
-                        .unsupported("routing policy (policy-options): Savin balances over equal-cost next hops without one"),
-                    crate::schema::flag("ecmp-fast-reroute", "Fast reroute on an equal-cost member's failure")
-                        .no_effect(),
+                    // Checked at commit: Savin balances over equal-cost next hops always, so a
+                    // load-balancing policy is what it does already; any other is refused.
+                    crate::schema::leaf_list(
+                        "export",
+                        "Export policy (policy-options)",
+                        Type::Name,
+                    ),
+                    crate::schema::flag(
+                        "ecmp-fast-reroute",
+                        "Fast reroute on an equal-cost member's failure",
+                    )
+                    .no_effect(),
                     crate::schema::flag("srv6-chain-merge", "Merge SRv6 next-hop chains")
                         .no_effect(),
                     crate::schema::container(
@@ -297,8 +324,7 @@ pub fn schema() -> Node {
                     .presence()
                     .no_effect(),
                 ],
-            )
-            .no_effect(),
+            ),
         ],
     )
 }
@@ -378,6 +404,16 @@ pub struct RoutingOptions {
     pub static_routes: StaticRoutes,
     #[serde(default)]
     pub rib: Vec<Rib>,
+    #[serde(default)]
+    pub forwarding_table: ForwardingTable,
+}
+
+/// `forwarding-table`: what is left of it in the typed view.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ForwardingTable {
+    #[serde(default)]
+    pub export: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -433,6 +469,41 @@ impl RoutingOptions {
 }
 
 pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
+    for name in &cfg.routing_options.forwarding_table.export {
+        let path = ["routing-options", "forwarding-table"];
+        let statement = format!("export {name}");
+        let Some(p) = cfg.policy_options.policy(name) else {
+            errors.push(ValidationError::new(
+                &path,
+                statement,
+                format!("policy '{name}' is not defined under [edit policy-options]"),
+            ));
+            continue;
+        };
+        // `load-balance` is left out of the typed view (no effect): what remains must only
+        // accept.
+        let only_accepts = p.terms().iter().all(|t| {
+            let th = &t.then;
+            !th.reject.0
+                && th.next.is_none()
+                && th.local_preference.is_none()
+                && th.metric.is_none()
+                && th.preference.is_none()
+                && th.community.is_none()
+                && th.as_path_prepend.is_none()
+                && th.next_hop.is_none()
+                && th.origin.is_none()
+                && th.default_action.is_none()
+        });
+        if !only_accepts {
+            errors.push(ValidationError::new(
+                &path,
+                statement,
+                "not supported by Savin yet: forwarding-table policies other than load-balance \
+                 (Savin balances over equal-cost next hops always)",
+            ));
+        }
+    }
     for rib in &cfg.routing_options.rib {
         if rib.name != "inet6.0" && !rib.static_routes.route.is_empty() {
             errors.push(ValidationError::new(
