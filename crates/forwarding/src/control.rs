@@ -946,6 +946,7 @@ impl Control {
         self.publish_l2(&plan, &slot_of);
         self.publish_security(&plan);
         self.publish_filters(&plan);
+        self.rib.policies.store(plan.policies.0.clone());
         self.absent.clone_from(&plan.absent);
         self.sync_interfaces();
         self.feed_rib(&plan, &slot_of);

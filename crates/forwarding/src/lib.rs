@@ -114,7 +114,29 @@ pub struct Plan {
     pub absent: Vec<String>,
     /// Compiled firewall filters and where they apply (None: none is applied).
     pub filters: FilterPlan,
+    /// Compiled routing policies (`test policy` now; the routing protocols' channels next).
+    pub policies: PolicyPlan,
 }
+
+/// Compiled `policy-options`, with the configuration they came from (equal when it is).
+#[derive(Debug, Clone, Default)]
+pub struct PolicyPlan(pub Arc<savin_policy::Policies>, pub Arc<str>);
+
+impl PolicyPlan {
+    fn of(cfg: &Config) -> Result<PolicyPlan, String> {
+        let po = &cfg.policy_options;
+        let policies = savin_policy::Policies::compile(po).map_err(|e| e.to_string())?;
+        Ok(PolicyPlan(Arc::new(policies), format!("{po:?}").into()))
+    }
+}
+
+impl PartialEq for PolicyPlan {
+    fn eq(&self, other: &Self) -> bool {
+        self.1 == other.1
+    }
+}
+
+impl Eq for PolicyPlan {}
 
 /// The compiled security configuration, with ports named as the plan names them.
 pub struct SecuritySpec {
@@ -405,6 +427,7 @@ impl Plan {
         let mut plan = Plan {
             security: SecurityPlan::from_config(cfg)?,
             filters: FilterPlan(filters_of(cfg)?),
+            policies: PolicyPlan::of(cfg)?,
             ..Plan::default()
         };
         let mut candidates: Vec<Route> = Vec::new();

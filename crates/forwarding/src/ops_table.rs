@@ -38,6 +38,16 @@ fn no_args(args: &[String]) -> Result<(), String> {
 /// The operational commands this crate answers.
 pub(crate) const OPS: &[OpDef] = &[
     OpDef {
+        words: &["test"],
+        help: "Diagnostic debugging commands",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["test", "policy"],
+        help: "Test a policy against the routes in a prefix (NAME PREFIX)",
+        answer: Answer::Rib(crate::route_show::test_policy),
+    },
+    OpDef {
         words: &["clear"],
         help: "Clear information in the system",
         answer: Answer::Prefix,

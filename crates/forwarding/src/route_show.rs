@@ -34,6 +34,8 @@ pub struct RibShared {
     pub rib: RwLock<Rib>,
     /// Each port slot's netdev name (empty: no port).
     pub names: ArcSwap<Vec<String>>,
+    /// The committed routing policies (`test policy`).
+    pub policies: ArcSwap<savin_policy::Policies>,
 }
 
 impl RibShared {
@@ -707,4 +709,148 @@ mod tests {
             "the writer waited {longest:?} at once during a listing of {listing_took:?}"
         );
     }
+}
+
+/// `test policy NAME PREFIX`: the routes in PREFIX (and more specific) that policy NAME
+/// accepts, as `show route` shows them, then how many it accepted and rejected. Each
+/// destination's active route is tested; a route no term decides is accepted, as Junos's
+/// `test policy` does.
+pub struct PolicyTest {
+    routes: RouteInformation,
+    name: String,
+    accepted: usize,
+    rejected: usize,
+}
+
+impl State for PolicyTest {
+    fn text(&self) -> String {
+        let mut out = self.routes.text();
+        let _ = writeln!(
+            out,
+            "\nPolicy {}: {} prefix accepted, {} prefix rejected",
+            self.name, self.accepted, self.rejected
+        );
+        out
+    }
+
+    fn json(&self) -> Value {
+        let mut v = self.routes.json();
+        v["policy-test"] = json!({
+            "policy-name": self.name,
+            "prefixes-accepted": self.accepted,
+            "prefixes-rejected": self.rejected,
+        });
+        v
+    }
+}
+
+pub fn test_policy(shared: &RibShared, args: &[String]) -> Result<Box<dyn State>, String> {
+    let [name, prefix] = args else {
+        return Err("syntax error: expected test policy NAME PREFIX".into());
+    };
+    let policies = shared.policies.load_full();
+    if !policies.has(name) {
+        return Err(format!("error: policy '{name}' is not defined"));
+    }
+    let (addr, len) = match prefix.split_once('/') {
+        Some((a, l)) => (
+            a,
+            l.parse::<u8>()
+                .map_err(|_| format!("invalid prefix '{prefix}'"))?,
+        ),
+        None => (prefix.as_str(), if prefix.contains(':') { 128 } else { 32 }),
+    };
+    let ip: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("invalid prefix '{prefix}'"))?;
+    let q = Query {
+        filter: Some((ip, len, false)),
+        ..Query::default()
+    };
+    let names = shared.names.load_full();
+    let chain = vec![name.clone()];
+    let (mut accepted, mut rejected) = (0, 0);
+    let mut tables = Vec::new();
+    for (table, v6) in [("inet.0", false), ("inet6.0", true)] {
+        if ip.is_ipv6() != v6 {
+            continue;
+        }
+        let rows = if v6 {
+            rows(shared, |r| &r.inet6, &q)
+        } else {
+            rows(shared, |r| &r.inet, &q)
+        };
+        let mut kept = Vec::new();
+        for rt in rows {
+            let Some(e) = rt
+                .entries
+                .iter()
+                .find(|e| matches!(e.mark, '*' | '+'))
+                .or(rt.entries.first())
+            else {
+                continue;
+            };
+            let next_hops: Vec<IpAddr> = e
+                .hops
+                .iter()
+                .filter_map(|(h, _)| match h {
+                    Hop::Gateway(_, a) | Hop::Unresolved(a) => Some(*a),
+                    _ => None,
+                })
+                .collect();
+            let interfaces: Vec<String> = e
+                .hops
+                .iter()
+                .filter_map(|(h, _)| h.interface())
+                .filter_map(|i| names.get(i as usize).filter(|n| !n.is_empty()))
+                .map(|n| logical(n))
+                .collect();
+            let protocol = e.protocol.name().to_ascii_lowercase();
+            let route = savin_policy::RouteIn {
+                prefix: savin_policy::Net::new(rt.dst.0, rt.dst.1),
+                protocol: &protocol,
+                neighbor: None,
+                next_hops: &next_hops,
+                interfaces: &interfaces,
+                rib: table,
+            };
+            let mut attrs = savin_policy::Attrs {
+                preference: e.preference,
+                metric: e.metric,
+                ..savin_policy::Attrs::default()
+            };
+            let ok = policies
+                .evaluate(&chain, savin_policy::Action::Accept, &route, &mut attrs)
+                .map_err(|e| format!("error: {e}"))?;
+            if ok {
+                accepted += 1;
+                kept.push(rt);
+            } else {
+                rejected += 1;
+            }
+        }
+        tables.push((table, kept, v6));
+    }
+    let tables = tables
+        .into_iter()
+        .map(|(name, rows, v6)| RouteTable {
+            name,
+            counts: if v6 {
+                count(shared, |r| &r.inet6)
+            } else {
+                count(shared, |r| &r.inet)
+            },
+            rows,
+        })
+        .collect();
+    Ok(Box::new(PolicyTest {
+        routes: RouteInformation {
+            tables,
+            detail: false,
+            names,
+        },
+        name: name.clone(),
+        accepted,
+        rejected,
+    }))
 }

@@ -649,3 +649,39 @@ fn lo0_addresses_are_the_box_s_own_from_every_port() {
         assert_eq!(reply[26..30], [10, 255, 0, 1]);
     }
 }
+
+#[test]
+fn test_policy_lists_the_routes_a_policy_accepts_and_counts_the_rest() {
+    let mut r = Rig::new();
+    let _h1 = r.system.add("eth1", R1, 1500);
+    r.commit(
+        "interfaces { eth1 { unit 0 { family inet { address 10.1.0.1/24; } } } }
+         routing-options { static {
+             route 10.7.0.0/16 discard; route 10.2.0.0/16 discard; route 192.0.2.0/24 reject; } }
+         policy-options { policy-statement only-10 {
+             term t { from { protocol static; route-filter 10.0.0.0/8 orlonger; } then accept; }
+             then reject; } }",
+    );
+    let out = r.wait_show(&["test", "policy"], &["only-10", "0.0.0.0/0"], |o| {
+        o.contains("10.2.0.0/16")
+    });
+    assert!(
+        out.contains("10.7.0.0/16") && out.contains("10.2.0.0/16"),
+        "{out}"
+    );
+    assert!(!out.contains("192.0.2.0/24"), "{out}");
+    // Rejected: 192.0.2.0/24, and eth1's direct and local routes (not static).
+    assert!(
+        out.contains("Policy only-10: 2 prefix accepted, 3 prefix rejected"),
+        "{out}"
+    );
+    // Only the prefix asked for (and more specific) is tested.
+    let v = r
+        .state(&["test", "policy"], &["only-10", "10.2.0.0/16"])
+        .json();
+    assert_eq!(v["policy-test"]["prefixes-accepted"], 1, "{v}");
+    assert_eq!(v["policy-test"]["prefixes-rejected"], 0, "{v}");
+    let args = vec!["nope".to_string(), "0.0.0.0/0".to_string()];
+    let e = r.ops.run(&["test", "policy"], &args).err().unwrap();
+    assert!(e.contains("policy 'nope' is not defined"), "{e}");
+}
