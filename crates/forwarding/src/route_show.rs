@@ -618,99 +618,6 @@ fn inactive_text(r: Inactive) -> &'static str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-
-    use savin_rib::{IpPrefix, NextHops, Route, Source};
-
-    use super::*;
-
-    /// A route that went unusable and came back is both the active and the last active
-    /// route: the JSON says both (`current-active`, `last-active`), the text marks it `*`.
-    #[test]
-    fn a_route_back_from_unusable_is_active_and_last_active() {
-        let shared = RibShared::default();
-        {
-            let mut rib = shared.write();
-            rib.set_interface(1, true);
-            let p = IpPrefix::new(IpAddr::V4([10, 9, 0, 0].into()), 16);
-            let gw = IpAddr::V4([10, 2, 0, 2].into());
-            rib.update(
-                p,
-                Source::new(Protocol::Static, 5),
-                Some(Route::new(
-                    Protocol::Static,
-                    NextHops::one(Hop::Gateway(1, gw)),
-                )),
-            );
-            rib.drain_fib_updates();
-            rib.set_interface(1, false);
-            rib.drain_fib_updates();
-            rib.set_interface(1, true);
-            rib.drain_fib_updates();
-        }
-        let state = show_route(&shared, &["10.9.0.0/16".into(), "exact".into()]).unwrap();
-        let e = &state.json()["route-information"]["route-table"][0]["rt"][0]["rt-entry"][0];
-        assert_eq!(e["current-active"], true, "{e}");
-        assert_eq!(e["last-active"], true, "{e}");
-        assert!(state.text().contains("*[Static/5]"), "{}", state.text());
-    }
-
-    /// A listing of a million routes lets the writer (the control thread applying a commit or
-    /// a link change) in between its chunks: no wait for the write lock is more than a small
-    /// part of the listing. With one read lock over the whole listing the writer would wait
-    /// for most of it at once.
-    #[test]
-    fn a_full_table_listing_lets_the_writer_in_between_chunks() {
-        let shared = Arc::new(RibShared::default());
-        {
-            let mut rib = shared.write();
-            for i in 0..1_000_000u32 {
-                let p = IpPrefix::new(IpAddr::V4((0x0100_0000 + (i << 8)).into()), 24);
-                rib.update(
-                    p,
-                    Source::new(Protocol::Static, 5),
-                    Some(Route::new(Protocol::Static, NextHops::one(Hop::Discard))),
-                );
-            }
-            assert_eq!(rib.drain_fib_updates().len(), 1_000_000);
-        }
-        let done = Arc::new(AtomicBool::new(false));
-        let listing = {
-            let (shared, done) = (shared.clone(), done.clone());
-            std::thread::spawn(move || {
-                let out = show_route(&shared, &[]).unwrap().text();
-                done.store(true, Ordering::SeqCst);
-                out
-            })
-        };
-        let started = std::time::Instant::now();
-        let (mut writes, mut longest) = (0u64, Duration::ZERO);
-        while !done.load(Ordering::SeqCst) {
-            let t = std::time::Instant::now();
-            shared.write().set_time(writes);
-            longest = longest.max(t.elapsed());
-            writes += 1;
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        let listing_took = started.elapsed();
-        let out = listing.join().unwrap();
-        assert!(
-            out.contains("inet.0: 1000000 destinations"),
-            "{}",
-            &out[..200]
-        );
-        assert_eq!(out.matches("*[Static/5]").count(), 1_000_000);
-        eprintln!("listing {listing_took:?}, {writes} writes, the longest wait {longest:?}");
-        assert!(
-            longest * 4 < listing_took,
-            "the writer waited {longest:?} at once during a listing of {listing_took:?}"
-        );
-    }
-}
-
 /// `test policy NAME PREFIX`: the routes in PREFIX (and more specific) that policy NAME
 /// accepts, as `show route` shows them, then how many it accepted and rejected. Each
 /// destination's active route is tested; a route no term decides is accepted, as Junos's
@@ -853,4 +760,97 @@ pub fn test_policy(shared: &RibShared, args: &[String]) -> Result<Box<dyn State>
         accepted,
         rejected,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use savin_rib::{IpPrefix, NextHops, Route, Source};
+
+    use super::*;
+
+    /// A route that went unusable and came back is both the active and the last active
+    /// route: the JSON says both (`current-active`, `last-active`), the text marks it `*`.
+    #[test]
+    fn a_route_back_from_unusable_is_active_and_last_active() {
+        let shared = RibShared::default();
+        {
+            let mut rib = shared.write();
+            rib.set_interface(1, true);
+            let p = IpPrefix::new(IpAddr::V4([10, 9, 0, 0].into()), 16);
+            let gw = IpAddr::V4([10, 2, 0, 2].into());
+            rib.update(
+                p,
+                Source::new(Protocol::Static, 5),
+                Some(Route::new(
+                    Protocol::Static,
+                    NextHops::one(Hop::Gateway(1, gw)),
+                )),
+            );
+            rib.drain_fib_updates();
+            rib.set_interface(1, false);
+            rib.drain_fib_updates();
+            rib.set_interface(1, true);
+            rib.drain_fib_updates();
+        }
+        let state = show_route(&shared, &["10.9.0.0/16".into(), "exact".into()]).unwrap();
+        let e = &state.json()["route-information"]["route-table"][0]["rt"][0]["rt-entry"][0];
+        assert_eq!(e["current-active"], true, "{e}");
+        assert_eq!(e["last-active"], true, "{e}");
+        assert!(state.text().contains("*[Static/5]"), "{}", state.text());
+    }
+
+    /// A listing of a million routes lets the writer (the control thread applying a commit or
+    /// a link change) in between its chunks: no wait for the write lock is more than a small
+    /// part of the listing. With one read lock over the whole listing the writer would wait
+    /// for most of it at once.
+    #[test]
+    fn a_full_table_listing_lets_the_writer_in_between_chunks() {
+        let shared = Arc::new(RibShared::default());
+        {
+            let mut rib = shared.write();
+            for i in 0..1_000_000u32 {
+                let p = IpPrefix::new(IpAddr::V4((0x0100_0000 + (i << 8)).into()), 24);
+                rib.update(
+                    p,
+                    Source::new(Protocol::Static, 5),
+                    Some(Route::new(Protocol::Static, NextHops::one(Hop::Discard))),
+                );
+            }
+            assert_eq!(rib.drain_fib_updates().len(), 1_000_000);
+        }
+        let done = Arc::new(AtomicBool::new(false));
+        let listing = {
+            let (shared, done) = (shared.clone(), done.clone());
+            std::thread::spawn(move || {
+                let out = show_route(&shared, &[]).unwrap().text();
+                done.store(true, Ordering::SeqCst);
+                out
+            })
+        };
+        let started = std::time::Instant::now();
+        let (mut writes, mut longest) = (0u64, Duration::ZERO);
+        while !done.load(Ordering::SeqCst) {
+            let t = std::time::Instant::now();
+            shared.write().set_time(writes);
+            longest = longest.max(t.elapsed());
+            writes += 1;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let listing_took = started.elapsed();
+        let out = listing.join().unwrap();
+        assert!(
+            out.contains("inet.0: 1000000 destinations"),
+            "{}",
+            &out[..200]
+        );
+        assert_eq!(out.matches("*[Static/5]").count(), 1_000_000);
+        eprintln!("listing {listing_took:?}, {writes} writes, the longest wait {longest:?}");
+        assert!(
+            longest * 4 < listing_took,
+            "the writer waited {longest:?} at once during a listing of {listing_took:?}"
+        );
+    }
 }
