@@ -16,10 +16,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again, c, "round trip changed the configuration:\n{printed}");
         let _ = c.to_json();
         let _ = c.typed();
-        // The commit checks, groups and ranges expanded, and the firewall compile: what a
-        // commit of hostile text runs.
+        // The commit checks, groups and ranges expanded, the firewall and policy compiles:
+        // what a commit of hostile text runs.
         if let Ok(t) = c.check() {
             let _ = savin_filter::compile(&t);
+            let _ = savin_policy::Policies::compile(&t.policy_options);
         }
         let _ = c.expanded();
     }
