@@ -194,6 +194,28 @@ fn a_transit_filter_counts_what_was_sent_and_a_policer_holds_iperf3_to_its_rate(
         50,
         "counters kept across an unrelated commit"
     );
+    // A commit of the firewall alone reaches the data plane: the term counts anew.
+    let (ok, out) = net.cli(&format!(
+        "configure; delete firewall family inet filter from-h1 term probes then count; \
+         {f} probes then count probes-b; commit"
+    ));
+    assert!(ok, "{out}");
+    hping(
+        &net,
+        &h1,
+        &["--udp", "-p", "7000", "-c", "5", "-i", "u10000", "10.0.2.2"],
+    );
+    let mut seen = 0;
+    assert!(
+        savin_lab::wait_until(Duration::from_secs(3), || {
+            seen = counter(&net, "probes-b");
+            seen == 5
+        }),
+        "probes-b counted {seen}, sent 5"
+    );
+    // A commit of policy-options alone is compiled too: one that cannot run fails.
+    let (ok, out) = net.cli("configure; set policy-options as-path BAD \"65001 abc\"; commit");
+    assert!(!ok && out.contains("as-path BAD"), "{out}");
     // iperf3 offers 30 Mbit/s of UDP; the policer lets 10 Mbit/s of IP through.
     let server = net
         .lab

@@ -793,6 +793,7 @@ routing-options {
         ("interfaces { ge-0/0/1 { unit 0 { family mpls; } } }", "[edit interfaces ge-0/0/1 unit 0 family]\n  'mpls'"),
         ("routing-options { forwarding-table { export load-balance; } }", "policy 'load-balance' is not defined"),
         ("policy-options { policy-statement nh { then { next-hop discard; accept; } } } routing-options { forwarding-table { export nh; } }", "forwarding-table policies other than load-balance"),
+        ("policy-options { policy-statement rf { from { route-filter 10.0.0.0/8 orlonger reject; } then accept; } } routing-options { forwarding-table { export rf; } }", "forwarding-table policies other than load-balance"),
         ("chassis { cluster { reth-count 2; } }", "chassis cluster"),
         ("chassis { high-availability { local-id { 1; local-ip 10.0.0.1; } peer-id 2 { peer-ip 10.0.0.2; liveness-detection { multiplier 3; } } services-redundancy-group 1 { install-on-failure-route { 192.168.255.0; routing-instance VR; } } } }", "multinode high availability"),
         ("security { certificates { local web \"-----BEGIN CERTIFICATE-----\\nMIID\\n-----END CERTIFICATE-----\\n\"; } }", "PKI certificates"),

@@ -252,8 +252,9 @@ impl FilterStage {
         tables: &FilterTables,
         read: fn(&[u8], usize) -> Option<Packet<A>>,
     ) -> bool {
-        let Some(pkt) = read(batch.frame(usize::from(i)), l3) else {
-            // No whole IP header (the IP checks let none through): fail closed.
+        // No whole IP header (the IP checks let none through), or IPv6 whose ports cannot be
+        // found: fail closed (a deny term could not see them).
+        let Some(pkt) = read(batch.frame(usize::from(i)), l3).filter(|p| !p.unresolved) else {
             cx.drop(DropReason::FilterDiscarded);
             return false;
         };
@@ -464,6 +465,9 @@ struct Packet<A: Wide> {
     icmp: bool,
     /// The payload's protocol: IPv4's protocol; IPv6's past its extension headers.
     payload: u8,
+    /// IPv6 whose extension headers could not be walked to the payload (cut short, or more
+    /// than eight): dropped by any filter, which could not tell its ports.
+    unresolved: bool,
     dscp: u8,
     offset: u16,
     more: bool,
@@ -492,6 +496,7 @@ impl<A: Wide> Packet<A> {
             tcp_flags: None,
             icmp: false,
             payload: header.proto,
+            unresolved: false,
             dscp: 0,
             offset: 0,
             more: false,
@@ -651,6 +656,7 @@ impl Packet<u128> {
         if !resolved && !matches!(p.payload, 0 | 43 | 44 | 51 | 60) {
             resolved = true;
         }
+        p.unresolved = !resolved;
         if resolved && p.offset == 0 {
             p.transport(f.get(at..).unwrap_or(&[]), 58);
         }
@@ -986,7 +992,7 @@ mod tests {
         // only catch-all terms match it, and it is not let through unseen.
         let f = ipv6(0, A1, A2, &[6, 4, 0, 0]);
         let p = Packet::ipv6(&f, ETH_HDR).unwrap();
-        assert_eq!((p.payload, p.header.dport), (0, 0));
+        assert_eq!((p.payload, p.header.dport, p.unresolved), (0, 0, true));
         assert_eq!(verdict(&mut s, &t, "v6", &p, 1), Some(Action::Discard));
         // Nine destination-options headers: past the walk's eight, unresolved too.
         let mut chain = Vec::new();
@@ -999,7 +1005,9 @@ mod tests {
         ]);
         let f = ipv6(60, A1 + 3, A2, &chain);
         let p = Packet::ipv6(&f, ETH_HDR).unwrap();
-        assert_eq!((p.payload, p.header.dport), (60, 0));
+        // (The stage drops an unresolved packet before any term: a deny term could not see
+        // its ports. The terms alone would not let it match the web term either.)
+        assert_eq!((p.payload, p.header.dport, p.unresolved), (60, 0, true));
         assert_eq!(
             verdict(&mut s, &t, "v6", &p, 1),
             Some(Action::Discard),

@@ -988,6 +988,8 @@ impl Subsystem for Forwarding {
             "interfaces",
             "vlans",
             "routing-options",
+            "policy-options",
+            "firewall",
             "security",
             "applications",
         ]

@@ -670,6 +670,9 @@ pub fn test_policy(shared: &RibShared, args: &[String]) -> Result<Box<dyn State>
     let ip: IpAddr = addr
         .parse()
         .map_err(|_| format!("invalid prefix '{prefix}'"))?;
+    if len > if ip.is_ipv6() { 128 } else { 32 } {
+        return Err(format!("invalid prefix '{prefix}': length out of range"));
+    }
     let q = Query {
         filter: Some((ip, len, false)),
         ..Query::default()
@@ -689,12 +692,8 @@ pub fn test_policy(shared: &RibShared, args: &[String]) -> Result<Box<dyn State>
         };
         let mut kept = Vec::new();
         for rt in rows {
-            let Some(e) = rt
-                .entries
-                .iter()
-                .find(|e| matches!(e.mark, '*' | '+'))
-                .or(rt.entries.first())
-            else {
+            // The destination's active route (one without is not tested).
+            let Some(e) = rt.entries.iter().find(|e| matches!(e.mark, '*' | '+')) else {
                 continue;
             };
             let next_hops: Vec<IpAddr> = e

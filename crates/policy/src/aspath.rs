@@ -56,7 +56,9 @@ impl AsPathRegex {
             }
         }
         out.push_str(")$");
-        Regex::new(&out)
+        regex::RegexBuilder::new(&out)
+            .size_limit(1 << 16)
+            .build()
             .map(AsPathRegex)
             .map_err(|e| format!("'{text}': {e}"))
     }

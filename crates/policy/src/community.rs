@@ -66,13 +66,30 @@ fn is_regex(s: &str) -> bool {
     s.chars().any(|c| ".*+?[]()|^$\\".contains(c))
 }
 
+/// A regular expression of Savin's size, whatever the text (hostile configuration).
+fn regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 16)
+        .build()
+}
+
 fn member(text: &str) -> Result<Member, String> {
+    // `*` alone on a side is any value (`*:*`, `65000:*`), as Junos writes it.
+    let starred = text.split(':').any(|s| s == "*");
+    let text = &if starred {
+        text.split(':')
+            .map(|s| if s == "*" { "[0-9]+" } else { s })
+            .collect::<Vec<_>>()
+            .join(":")
+    } else {
+        text.to_string()
+    };
     if let Some((_, v)) = WELL_KNOWN.iter().find(|(n, _)| *n == text) {
         return Ok(Member::Std(Community(*v)));
     }
     if let Some(rest) = text.strip_prefix("large:") {
         if is_regex(rest) {
-            return Regex::new(&format!("^(?:{rest})$"))
+            return regex(&format!("^(?:{rest})$"))
                 .map(Member::LargeRegex)
                 .map_err(|e| format!("member '{text}': {e}"));
         }
@@ -88,7 +105,7 @@ fn member(text: &str) -> Result<Member, String> {
         ));
     }
     if is_regex(text) {
-        return Regex::new(&format!("^(?:{text})$"))
+        return regex(&format!("^(?:{text})$"))
             .map(Member::StdRegex)
             .map_err(|e| format!("member '{text}': {e}"));
     }
@@ -135,8 +152,8 @@ impl CommunityMatch {
         })
     }
 
-    /// Whether a route with these communities matches: every member is matched (none, with
-    /// `invert-match`).
+    /// Whether a route with these communities matches: every member is matched (with
+    /// `invert-match`: not every member).
     pub fn matches(&self, std: &[Community], large: &[Large]) -> bool {
         let all = self
             .members
@@ -145,8 +162,16 @@ impl CommunityMatch {
         all != self.invert
     }
 
+    /// Whether it matches the inverse of its members (`invert-match`).
+    pub fn inverted(&self) -> bool {
+        self.invert
+    }
+
     /// Its members as values, for `community add|set`. Err: a member is an expression.
     pub fn literals(&self) -> Result<(Vec<Community>, Vec<Large>), String> {
+        if self.invert {
+            return Err("a community with invert-match cannot be added or set".into());
+        }
         let mut std = Vec::new();
         let mut large = Vec::new();
         for m in &self.members {

@@ -325,12 +325,6 @@ impl Policies {
                     what: format!("route-filter-list {}", l.name),
                     why,
                 })?;
-            if filters.iter().any(|f| f.action.is_some()) {
-                return Err(PolicyError::Definition {
-                    what: format!("route-filter-list {}", l.name),
-                    why: "a route filter list takes no actions".into(),
-                });
-            }
             filter_lists.insert(l.name.as_str(), filters);
         }
         let mut paths = HashMap::new();
@@ -491,8 +485,16 @@ impl Policies {
             term.community_delete = c
                 .delete
                 .iter()
-                .map(|n| community(n))
-                .collect::<Result<_, _>>()?;
+                .map(|n| {
+                    let m = community(n)?;
+                    if m.inverted() {
+                        return Err(format!(
+                            "community {n}: a community with invert-match cannot be deleted"
+                        ));
+                    }
+                    Ok(m)
+                })
+                .collect::<Result<_, String>>()?;
         }
         if let Some(p) = &th.as_path_prepend {
             term.prepend = p
@@ -596,18 +598,6 @@ impl Term {
         {
             return None;
         }
-        if !self.prefix_lists.is_empty() && !self.prefix_lists.iter().any(|l| l.contains(&r.prefix))
-        {
-            return None;
-        }
-        if !self.prefix_list_filters.is_empty()
-            && !self.prefix_list_filters.iter().any(|(l, len)| {
-                l.iter()
-                    .any(|n| n.covers(&r.prefix) && len.admits(n.len, r.prefix.len))
-            })
-        {
-            return None;
-        }
         if !self.communities.is_empty()
             && !self
                 .communities
@@ -626,19 +616,41 @@ impl Term {
         {
             return None;
         }
-        if !self.route_filter_lists.is_empty()
-            && !self
-                .route_filter_lists
-                .iter()
-                .any(|l| route_filters_decide(l, &r.prefix).is_some())
-        {
-            return None;
+        self.route_lists(&r.prefix)
+    }
+
+    /// The route lists (route filters, route filter lists, prefix lists, prefix list
+    /// filters): a route matches when any list does, as on Junos (a term without one matches
+    /// any prefix). None: no match; Some(the action of the route filter that matched).
+    fn route_lists(&self, prefix: &Net) -> Option<Option<Action>> {
+        let any = !self.route_filters.is_empty()
+            || !self.route_filter_lists.is_empty()
+            || !self.prefix_lists.is_empty()
+            || !self.prefix_list_filters.is_empty();
+        if !any {
+            return Some(None);
         }
-        let mut action = None;
         if !self.route_filters.is_empty() {
-            action = route_filters_decide(&self.route_filters, &r.prefix)?;
+            if let Some(action) = route_filters_decide(&self.route_filters, prefix) {
+                return Some(action);
+            }
         }
-        Some(action)
+        for l in &self.route_filter_lists {
+            if let Some(action) = route_filters_decide(l, prefix) {
+                return Some(action);
+            }
+        }
+        if self.prefix_lists.iter().any(|l| l.contains(prefix)) {
+            return Some(None);
+        }
+        // A prefix list filter: the longest entry covering the route decides.
+        let filtered = self.prefix_list_filters.iter().any(|(l, len)| {
+            l.iter()
+                .filter(|n| n.covers(prefix))
+                .max_by_key(|n| n.len)
+                .is_some_and(|n| len.admits(n.len, prefix.len))
+        });
+        filtered.then_some(None)
     }
 
     fn apply(&self, a: &mut Attrs) {

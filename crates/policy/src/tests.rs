@@ -67,6 +67,39 @@ fn the_longest_route_filter_decides_and_its_length_rule_must_hold() {
 }
 
 #[test]
+fn route_lists_in_a_term_are_alternatives_and_prefix_list_filters_take_the_longest_entry() {
+    let p = policies(
+        "policy-options {
+            prefix-list LOOPS { 192.0.2.1/32; }
+            prefix-list AGG { 10.0.0.0/8; 10.1.0.0/16; }
+            route-filter-list NO-DEFAULT { 0.0.0.0/0 exact reject; }
+            policy-statement f {
+                term either { from { prefix-list LOOPS; route-filter 172.16.0.0/12 orlonger; } then accept; }
+                term longer { from { prefix-list-filter AGG longer; } then accept; }
+                term lists { from { route-filter-list NO-DEFAULT; } then accept; }
+                then reject; } }",
+    );
+    let ok = |prefix: &str| {
+        run(
+            &p,
+            &["f"],
+            Action::Reject,
+            &route(prefix, "bgp"),
+            &mut Attrs::default(),
+        )
+    };
+    assert!(ok("192.0.2.1/32"), "in the prefix list");
+    assert!(ok("172.16.5.0/24"), "in the route filter");
+    assert!(ok("10.2.0.0/16"), "longer than 10/8");
+    assert!(
+        !ok("10.1.0.0/16"),
+        "10.1/16 is the longest entry, and the route is not longer than it"
+    );
+    assert!(ok("10.1.2.0/24"));
+    assert!(!ok("0.0.0.0/0"), "the list's own action");
+}
+
+#[test]
 fn route_filter_lists_and_attribute_matches() {
     let p = policies(
         "policy-options {
@@ -147,11 +180,14 @@ fn communities_match_every_member_and_are_added_set_and_deleted() {
             community ANY-65001 members 65001:.*;
             community NOEXP members no-export;
             community BIG members large:65000:1:2;
+            community ALL members *:*;
             community NOT-CUST { invert-match; members 65000:100; }
+            community ALL-OF-3 members 3:.*;
             policy-statement f {
                 term both { from community CUST; then { local-preference 200; accept; } }
                 term any { from community ANY-65001; then { community delete ANY-65001; community add NOEXP; accept; } }
                 term big { from community BIG; then { community set CUST; accept; } }
+                term strip { from community [ ALL-OF-3 ]; then { community delete ALL; accept; } }
                 term not-cust { from community NOT-CUST; then { metric 7; accept; } }
                 then reject; } }",
     );
@@ -186,7 +222,14 @@ fn communities_match_every_member_and_are_added_set_and_deleted() {
     assert!(run(&p, &["f"], Action::Reject, &r, &mut a));
     assert_eq!(a.communities, vec![c(65000, 100), c(65000, 200)]);
     assert!(a.large_communities.is_empty());
-    // invert-match: none of its members.
+    // `*:*` is every community: deleted all.
+    let mut a = Attrs {
+        communities: vec![c(3, 3), c(65000, 7)],
+        ..Attrs::default()
+    };
+    assert!(run(&p, &["f"], Action::Reject, &r, &mut a));
+    assert!(a.communities.is_empty(), "{:?}", a.communities);
+    // invert-match: not all of its members.
     let mut a = Attrs::default();
     assert!(run(&p, &["f"], Action::Reject, &r, &mut a));
     assert_eq!(a.metric, 7);
@@ -331,6 +374,8 @@ fn what_cannot_run_fails_the_compile_with_its_reason() {
     assert!(e.contains("give one of exact"), "{e}");
     let e = bad("policy-options { community RE members 65000:.*; policy-statement f { then { community add RE; } } }");
     assert!(e.contains("regular expression cannot be added"), "{e}");
+    let e = bad("policy-options { community NOT { invert-match; members 1:1; } policy-statement f { then { community delete NOT; } } }");
+    assert!(e.contains("invert-match cannot be deleted"), "{e}");
     let e = bad("policy-options { community X members 70000:1; }");
     assert!(e.contains("at most 65535"), "{e}");
     let e = bad("policy-options { as-path A \"65001 abc\"; }");

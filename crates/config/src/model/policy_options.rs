@@ -314,6 +314,8 @@ pub fn schema() -> Node {
                             "Mask length range (/A-/B)",
                             Type::Name,
                         ),
+                        flag("accept", "Accept the route (this route filter's action)"),
+                        flag("reject", "Reject the route (this route filter's action)"),
                     ],
                 )
                 .bare()

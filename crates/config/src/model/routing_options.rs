@@ -484,7 +484,15 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
         // accept.
         let only_accepts = p.terms().iter().all(|t| {
             let th = &t.then;
-            !th.reject.0
+            let rejects_some = t.from.route_filter.iter().any(|f| f.reject.0)
+                || cfg
+                    .policy_options
+                    .route_filter_list
+                    .iter()
+                    .filter(|l| t.from.route_filter_list.contains(&l.name))
+                    .any(|l| l.filter.iter().any(|f| f.reject.0));
+            !rejects_some
+                && !th.reject.0
                 && th.next.is_none()
                 && th.local_preference.is_none()
                 && th.metric.is_none()
