@@ -45,11 +45,7 @@ fn hping(net: &Net, ns: &savin_lab::Ns, args: &[&str]) -> u32 {
 
 /// A counter's packets in `show firewall`.
 fn counter(net: &Net, name: &str) -> u64 {
-    let (_, out) = net.cli("show firewall");
-    out.lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
-        .unwrap_or_else(|| panic!("no counter {name} in {out}"))
+    labnet::firewall_counter(&net.sock, name)
 }
 
 #[test]
@@ -178,14 +174,8 @@ fn a_transit_filter_counts_what_was_sent_and_a_policer_holds_iperf3_to_its_rate(
             "--udp", "-p", "7000", "-c", "50", "-i", "u10000", "10.0.2.2",
         ],
     );
-    let mut seen = 0;
-    assert!(
-        savin_lab::wait_until(Duration::from_secs(3), || {
-            seen = counter(&net, "probes");
-            seen == 50
-        }),
-        "probes counted {seen}, sent 50"
-    );
+    let seen = labnet::wait_counter(&net.sock, "probes", |n| n == 50);
+    assert_eq!(seen, 50, "probes counted {seen}, sent 50");
     // A commit that leaves the filters alone keeps them, and their counters.
     let (ok, out) = net.cli("configure; set system host-name edge-1; commit");
     assert!(ok, "{out}");
@@ -205,14 +195,8 @@ fn a_transit_filter_counts_what_was_sent_and_a_policer_holds_iperf3_to_its_rate(
         &h1,
         &["--udp", "-p", "7000", "-c", "5", "-i", "u10000", "10.0.2.2"],
     );
-    let mut seen = 0;
-    assert!(
-        savin_lab::wait_until(Duration::from_secs(3), || {
-            seen = counter(&net, "probes-b");
-            seen == 5
-        }),
-        "probes-b counted {seen}, sent 5"
-    );
+    let seen = labnet::wait_counter(&net.sock, "probes-b", |n| n == 5);
+    assert_eq!(seen, 5, "probes-b counted {seen}, sent 5");
     // A commit of policy-options alone is compiled too: one that cannot run fails.
     let (ok, out) = net.cli("configure; set policy-options as-path BAD \"65001 abc\"; commit");
     assert!(!ok && out.contains("as-path BAD"), "{out}");
@@ -364,14 +348,8 @@ fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
     );
     assert!(ok, "{ping}\n{}", net.log());
     // (The worker publishes its counters about every 100 ms.)
-    let mut seen = 0;
-    assert!(
-        savin_lab::wait_until(Duration::from_secs(3), || {
-            seen = counter(&net, "v6-pings");
-            seen == 3
-        }),
-        "v6-pings counted {seen}, sent 3"
-    );
+    let seen = labnet::wait_counter(&net.sock, "v6-pings", |n| n == 3);
+    assert_eq!(seen, 3, "v6-pings counted {seen}, sent 3");
     // The input filter runs before the route lookup: pings to a prefix with no route are
     // counted and dropped by it, and the box sends no unreachable back.
     let (ok, out) = net.run(
@@ -390,28 +368,16 @@ fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
         15,
     );
     assert!(!ok && !out.contains("nreachable"), "{out}");
-    let mut seen = 0;
-    assert!(
-        savin_lab::wait_until(Duration::from_secs(3), || {
-            seen = counter(&net, "v6-unroutable");
-            seen == 3
-        }),
-        "v6-unroutable counted {seen}, sent 3"
-    );
+    let seen = labnet::wait_counter(&net.sock, "v6-unroutable", |n| n == 3);
+    assert_eq!(seen, 3, "v6-unroutable counted {seen}, sent 3");
     // Twenty datagrams to 7000 are dropped by the input filter, counted to the one; TCP to
     // 9000 is dropped leaving by eth2 (no RST comes back: a timeout, not a refusal).
     assert_eq!(
         v6_probe(&net, &h1, "2001:db8:2::2", 7000, 20, 9000),
         "timeout"
     );
-    let mut seen = 0;
-    assert!(
-        savin_lab::wait_until(Duration::from_secs(3), || {
-            seen = counter(&net, "v6-udp");
-            seen == 20
-        }),
-        "v6-udp counted {seen}, sent 20"
-    );
+    let seen = labnet::wait_counter(&net.sock, "v6-udp", |n| n == 20);
+    assert_eq!(seen, 20, "v6-udp counted {seen}, sent 20");
     assert!(counter(&net, "v6-out-tcp") >= 1);
     // The box: h1's prefix may ping it, h2's may not (on either of its addresses); Neighbor
     // Discovery still works for both.
@@ -436,12 +402,9 @@ fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
         ],
         10,
     );
-    let mut seen = 0;
+    let seen = labnet::wait_counter(&net.sock, "re6-denied", |n| n >= before + 3);
     assert!(
-        savin_lab::wait_until(Duration::from_secs(3), || {
-            seen = counter(&net, "re6-denied");
-            seen >= before + 3
-        }),
+        seen >= before + 3,
         "re6-denied went from {before} to {seen}"
     );
     let (_, log) = net.cli("show firewall log");

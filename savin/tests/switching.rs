@@ -188,15 +188,6 @@ fn hosts_switch_in_a_vlan_route_through_irb_and_broadcasts_stay_in_their_vlan() 
     );
 }
 
-/// A counter's packets in `show firewall`.
-fn fw_counter(sock: &Path, name: &str) -> u64 {
-    let (_, out) = cli(sock, "show firewall");
-    out.lines()
-        .find(|l| l.split_whitespace().next() == Some(name))
-        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
-        .unwrap_or_else(|| panic!("no counter {name} in {out}"))
-}
-
 #[test]
 fn ethernet_switching_filters_drop_what_they_name_on_the_way_in_and_out() {
     const T: &str = "ethernet_switching_filters_drop_what_they_name_on_the_way_in_and_out";
@@ -270,17 +261,11 @@ fn ethernet_switching_filters_drop_what_they_name_on_the_way_in_and_out() {
         )
         .is_ok_and(|o| o.status.success());
     assert!(!ok, "h1's pings to h2 went through");
-    let mut seen = 0;
-    assert!(
-        wait_until(Duration::from_secs(3), || {
-            seen = fw_counter(&sock, "es-ping-h2");
-            seen == 3
-        }),
-        "es-ping-h2 counted {seen}, sent 3"
-    );
+    let seen = labnet::wait_counter(&sock, "es-ping-h2", |n| n == 3);
+    assert_eq!(seen, 3, "es-ping-h2 counted {seen}, sent 3");
     assert!(lab.ping(&h1, "10.0.100.1"), "{}", daemon_log());
     assert_eq!(connect(23), "timeout", "telnet is dropped on the way in");
-    assert!(fw_counter(&sock, "es-telnet") >= 1);
+    assert!(labnet::firewall_counter(&sock, "es-telnet") >= 1);
     // Ten datagrams from h1's MAC are kept from leaving by eth2; h2 sees none. h2's own
     // datagrams to h1 leave by eth1, which has no output filter.
     let listen = "import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
@@ -303,14 +288,8 @@ fn ethernet_switching_filters_drop_what_they_name_on_the_way_in_and_out() {
     lab.wait(listener, Duration::from_secs(10));
     let got = std::fs::read_to_string(&out_path).unwrap_or_default();
     assert_eq!(got.trim(), "0", "h2 received h1's datagrams");
-    let mut seen = 0;
-    assert!(
-        wait_until(Duration::from_secs(3), || {
-            seen = fw_counter(&sock, "es-h1-udp");
-            seen == 10
-        }),
-        "es-h1-udp counted {seen}, sent 10"
-    );
+    let seen = labnet::wait_counter(&sock, "es-h1-udp", |n| n == 10);
+    assert_eq!(seen, 10, "es-h1-udp counted {seen}, sent 10");
     let (_, fw) = cli(&sock, "show firewall filter edge-out | display json");
     let v: serde_json::Value = serde_json::from_str(&fw).unwrap();
     assert_eq!(

@@ -267,3 +267,23 @@ impl Net {
             .collect()
     }
 }
+
+/// A firewall counter's packets in `show firewall`.
+pub fn firewall_counter(sock: &Path, name: &str) -> u64 {
+    let (_, out) = cli(sock, "show firewall");
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or_else(|| panic!("no counter {name} in {out}"))
+}
+
+/// Waits (3 s at most: the worker publishes its counters about every 100 ms) until firewall
+/// counter `name` satisfies `ok`; returns its last value.
+pub fn wait_counter(sock: &Path, name: &str, ok: impl Fn(u64) -> bool) -> u64 {
+    let mut seen = 0;
+    wait_until(Duration::from_secs(3), || {
+        seen = firewall_counter(sock, name);
+        ok(seen)
+    });
+    seen
+}

@@ -146,20 +146,27 @@ pub struct AppTerm {
     pub inactivity_timeout: Option<String>,
 }
 
+/// The matching fields of an application or of one of its terms (named alike in both).
+macro_rules! fields_of {
+    ($x:expr) => {
+        Fields {
+            protocol: $x.protocol.as_deref(),
+            source_port: $x.source_port.as_deref(),
+            destination_port: $x.destination_port.as_deref(),
+            icmp_type: $x.icmp_type,
+            icmp_code: $x.icmp_code,
+            icmp6_type: $x.icmp6_type,
+            icmp6_code: $x.icmp6_code,
+            inactivity_timeout: $x.inactivity_timeout.as_deref(),
+        }
+    };
+}
+
 impl AppTerm {
     fn term(&self) -> Result<Term, String> {
-        Fields {
-            protocol: self.protocol.as_deref(),
-            source_port: self.source_port.as_deref(),
-            destination_port: self.destination_port.as_deref(),
-            icmp_type: self.icmp_type,
-            icmp_code: self.icmp_code,
-            icmp6_type: self.icmp6_type,
-            icmp6_code: self.icmp6_code,
-            inactivity_timeout: self.inactivity_timeout.as_deref(),
-        }
-        .term()
-        .map_err(|e| format!("term {}: {e}", self.name))
+        fields_of!(self)
+            .term()
+            .map_err(|e| format!("term {}: {e}", self.name))
     }
 }
 
@@ -414,17 +421,7 @@ impl Application {
 
     /// The application as a term, or what is wrong with it.
     pub fn term(&self) -> Result<Term, String> {
-        Fields {
-            protocol: self.protocol.as_deref(),
-            source_port: self.source_port.as_deref(),
-            destination_port: self.destination_port.as_deref(),
-            icmp_type: self.icmp_type,
-            icmp_code: self.icmp_code,
-            icmp6_type: self.icmp6_type,
-            icmp6_code: self.icmp6_code,
-            inactivity_timeout: self.inactivity_timeout.as_deref(),
-        }
-        .term()
+        fields_of!(self).term()
     }
 }
 

@@ -677,61 +677,51 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                     );
                 }
             }
-            for n in &f.route_filter_list {
-                if !po.route_filter_list.iter().any(|l| &l.name == n) {
-                    at(
-                        "from",
-                        format!("route-filter-list {n}"),
-                        format!("route-filter-list '{n}' is not defined"),
-                    );
-                }
-            }
-            for n in &f.prefix_list {
-                if !po.prefix_list.iter().any(|l| &l.name == n) {
-                    at(
-                        "from",
-                        format!("prefix-list {n}"),
-                        format!("prefix-list '{n}' is not defined"),
-                    );
-                }
-            }
-            for n in &f.prefix_list_filter {
-                if !po.prefix_list.iter().any(|l| l.name == n.name) {
-                    at(
-                        "from",
-                        format!("prefix-list-filter {}", n.name),
-                        format!("prefix-list '{}' is not defined", n.name),
-                    );
-                }
-            }
-            for n in &f.community {
-                if !po.community.iter().any(|c| &c.name == n) {
-                    at(
-                        "from",
-                        format!("community {n}"),
-                        format!("community '{n}' is not defined"),
-                    );
-                }
-            }
-            for n in &f.as_path {
-                if !po.as_path.iter().any(|c| &c.name == n) {
-                    at(
-                        "from",
-                        format!("as-path {n}"),
-                        format!("as-path '{n}' is not defined"),
-                    );
-                }
-            }
+            // Every name the term uses must be defined: (where, statement, kind, name).
             let th = &t.then;
-            if let Some(c) = &th.community {
-                for n in c.add.iter().chain(&c.set).chain(&c.delete) {
-                    if !po.community.iter().any(|x| &x.name == n) {
-                        at(
-                            "then",
-                            format!("community {n}"),
-                            format!("community '{n}' is not defined"),
-                        );
-                    }
+            let none = Vec::new();
+            let community_ops = th.community.as_ref();
+            let refs = f
+                .route_filter_list
+                .iter()
+                .map(|n| ("from", "route-filter-list", "route-filter-list", n))
+                .chain(
+                    f.prefix_list
+                        .iter()
+                        .map(|n| ("from", "prefix-list", "prefix-list", n)),
+                )
+                .chain(
+                    f.prefix_list_filter
+                        .iter()
+                        .map(|n| ("from", "prefix-list-filter", "prefix-list", &n.name)),
+                )
+                .chain(
+                    f.community
+                        .iter()
+                        .map(|n| ("from", "community", "community", n)),
+                )
+                .chain(f.as_path.iter().map(|n| ("from", "as-path", "as-path", n)))
+                .chain(
+                    community_ops
+                        .map_or(&none, |c| &c.add)
+                        .iter()
+                        .chain(community_ops.map_or(&none, |c| &c.set))
+                        .chain(community_ops.map_or(&none, |c| &c.delete))
+                        .map(|n| ("then", "community", "community", n)),
+                );
+            for (child, statement, kind, n) in refs {
+                let defined = match kind {
+                    "route-filter-list" => po.route_filter_list.iter().any(|l| &l.name == n),
+                    "prefix-list" => po.prefix_list.iter().any(|l| &l.name == n),
+                    "community" => po.community.iter().any(|c| &c.name == n),
+                    _ => po.as_path.iter().any(|a| &a.name == n),
+                };
+                if !defined {
+                    at(
+                        child,
+                        format!("{statement} {n}"),
+                        format!("{kind} '{n}' is not defined"),
+                    );
                 }
             }
             for (name, a) in [

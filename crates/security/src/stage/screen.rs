@@ -480,6 +480,18 @@ pub struct ScreenState {
     pub alarms: u64,
 }
 
+/// An attack found by screen `s`: counted through `alarm` when the screen only alarms (and
+/// the checks go on), else the packet's verdict.
+macro_rules! attack {
+    ($s:expr, $alarm:expr, $a:expr) => {{
+        if $s.alarm_only {
+            $alarm($a)
+        } else {
+            return Err($a);
+        }
+    }};
+}
+
 impl ScreenState {
     const SCANS: usize = 1024;
     const FRAGS: usize = 1024;
@@ -526,51 +538,42 @@ impl ScreenState {
         route: impl FnOnce(u32) -> SourceRoute,
         alarm: &mut impl FnMut(Attack),
     ) -> Result<(), Attack> {
-        macro_rules! attack {
-            ($a:expr) => {{
-                if s.alarm_only {
-                    alarm($a)
-                } else {
-                    return Err($a);
-                }
-            }};
-        }
         let now_s = (now_ms / 1000) as u32;
         if s.options != 0 {
             if let Some(a) = option_attack(s.options, p) {
-                attack!(a);
+                attack!(s, alarm, a);
             }
         }
         if let Some(flags) = p.tcp_flags {
             if s.syn_fin && flags & 0x03 == 0x03 {
-                attack!(Attack::SynFin);
+                attack!(s, alarm, Attack::SynFin);
             }
             if s.no_flag && flags & 0x3f == 0 {
-                attack!(Attack::NoFlag);
+                attack!(s, alarm, Attack::NoFlag);
             }
             if s.land && p.is_syn() && p.src == p.dst {
-                attack!(Attack::Land);
+                attack!(s, alarm, Attack::Land);
             }
             if s.winnuke && p.dport == 139 && flags & 0x20 != 0 {
-                attack!(Attack::WinNuke);
+                attack!(s, alarm, Attack::WinNuke);
             }
             if s.syn_frag && flags & 0x02 != 0 && p.more_fragments {
-                attack!(Attack::SynFrag);
+                attack!(s, alarm, Attack::SynFrag);
             }
         }
         if s.ping_death && p.proto == 1 && p.ihl + p.frag_offset + p.payload > 65_535 {
-            attack!(Attack::PingOfDeath);
+            attack!(s, alarm, Attack::PingOfDeath);
         }
         if p.proto == 1 {
             if s.icmp_fragment && p.is_fragment() {
-                attack!(Attack::IcmpFragment);
+                attack!(s, alarm, Attack::IcmpFragment);
             }
             if s.icmp_large && p.ihl + p.payload > 1024 {
-                attack!(Attack::IcmpLarge);
+                attack!(s, alarm, Attack::IcmpLarge);
             }
         }
         if s.tear_drop && p.is_fragment() && self.overlaps(p, now_ms) {
-            attack!(Attack::TearDrop);
+            attack!(s, alarm, Attack::TearDrop);
         }
         if s.spoofing {
             let spoofed = match route(p.src) {
@@ -579,7 +582,7 @@ impl ScreenState {
                 SourceRoute::Ports(ports, n) => !ports[..usize::from(n)].contains(&in_port),
             };
             if spoofed {
-                attack!(Attack::Spoofing);
+                attack!(s, alarm, Attack::Spoofing);
             }
         }
         let now_us = now_ms * 1000;
@@ -587,22 +590,22 @@ impl ScreenState {
             (1, Some(w), _)
                 if p.icmp_echo && self.scan(SWEEP_ICMP, p.src.into(), p.dst, now_us, w) =>
             {
-                attack!(Attack::IpSweep)
+                attack!(s, alarm, Attack::IpSweep)
             }
             (17, _, Some(w)) if p.frag_offset == 0 => {
                 let key = u64::from(p.src) << 16 | u64::from(p.dport);
                 if self.scan(SWEEP_UDP, key, p.dst, now_us, w) {
-                    attack!(Attack::UdpSweep);
+                    attack!(s, alarm, Attack::UdpSweep);
                 }
             }
             _ => {}
         }
         match (p.proto, s.icmp_flood, s.udp_flood) {
             (1, Some(t), _) if self.icmp.count(u64::from(p.dst), now_s) > t => {
-                attack!(Attack::IcmpFlood)
+                attack!(s, alarm, Attack::IcmpFlood)
             }
             (17, _, Some(t)) if self.udp.count(u64::from(p.dst), now_s) > t => {
-                attack!(Attack::UdpFlood)
+                attack!(s, alarm, Attack::UdpFlood)
             }
             _ => {}
         }
@@ -618,15 +621,6 @@ impl ScreenState {
         now_us: u64,
         alarm: &mut impl FnMut(Attack),
     ) -> Result<(), Attack> {
-        macro_rules! attack {
-            ($a:expr) => {{
-                if s.alarm_only {
-                    alarm($a)
-                } else {
-                    return Err($a);
-                }
-            }};
-        }
         let now_s = (now_us / 1_000_000) as u32;
         if let Some(f) = s.syn_flood {
             let to_port = self
@@ -638,19 +632,19 @@ impl ScreenState {
             let from = self.syn_src.count(u64::from(p.src), now_s);
             let to = self.syn_dst.count(u64::from(p.dst), now_s);
             if to_port > f.attack || from > f.source || to > f.destination {
-                attack!(Attack::SynFlood);
+                attack!(s, alarm, Attack::SynFlood);
             }
         }
         if let Some(window) = s.port_scan_us {
             let key = u64::from(p.src) << 32 | u64::from(p.dst);
             if self.scan(SCAN_PORTS, key, u32::from(p.dport), now_us, window) {
-                attack!(Attack::PortScan);
+                attack!(s, alarm, Attack::PortScan);
             }
         }
         if let Some(window) = s.tcp_sweep_us {
             let key = u64::from(p.src) << 16 | u64::from(p.dport);
             if self.scan(SWEEP_TCP, key, p.dst, now_us, window) {
-                attack!(Attack::TcpSweep);
+                attack!(s, alarm, Attack::TcpSweep);
             }
         }
         Ok(())
