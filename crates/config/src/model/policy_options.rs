@@ -29,6 +29,26 @@ fn adjust(name: &'static str, help: &'static str) -> Node {
     .oneline()
 }
 
+/// A route filter's match type and its own action (in a term, or in a route filter list).
+fn route_filter_match() -> Vec<Node> {
+    vec![
+        flag("exact", "Exactly match the prefix length"),
+        flag(
+            "orlonger",
+            "Mask greater than or equal to the prefix length",
+        ),
+        flag("longer", "Mask greater than the prefix length"),
+        leaf("upto", "Mask up to this length (/N)", Type::Name),
+        leaf(
+            "prefix-length-range",
+            "Mask length range (/A-/B)",
+            Type::Name,
+        ),
+        flag("accept", "Accept the route (this route filter's action)"),
+        flag("reject", "Reject the route (this route filter's action)"),
+    ]
+}
+
 fn from() -> Node {
     container(
         "from",
@@ -39,29 +59,14 @@ fn from() -> Node {
                 "Protocol from which route was learned",
                 Type::Name,
             ),
-            list(
-                "route-filter",
-                "Routes to match",
-                Type::IpPrefix,
-                vec![
-                    flag("exact", "Exactly match the prefix length"),
-                    flag(
-                        "orlonger",
-                        "Mask greater than or equal to the prefix length",
-                    ),
-                    flag("longer", "Mask greater than the prefix length"),
-                    leaf("upto", "Mask up to this length (/N)", Type::Name),
-                    leaf(
-                        "prefix-length-range",
-                        "Mask length range (/A-/B)",
-                        Type::Name,
-                    ),
+            list("route-filter", "Routes to match", Type::IpPrefix, {
+                let mut v = route_filter_match();
+                v.push(
                     leaf("through", "Routes up to this prefix", Type::IpPrefix)
                         .unsupported("route-filter ... through"),
-                    flag("accept", "Accept the route (this route filter's action)"),
-                    flag("reject", "Reject the route (this route filter's action)"),
-                ],
-            )
+                );
+                v
+            })
             .oneline(),
             leaf_list(
                 "route-filter-list",
@@ -301,22 +306,7 @@ pub fn schema() -> Node {
                     "filter",
                     "Route filter",
                     Type::IpPrefix,
-                    vec![
-                        flag("exact", "Exactly match the prefix length"),
-                        flag(
-                            "orlonger",
-                            "Mask greater than or equal to the prefix length",
-                        ),
-                        flag("longer", "Mask greater than the prefix length"),
-                        leaf("upto", "Mask up to this length (/N)", Type::Name),
-                        leaf(
-                            "prefix-length-range",
-                            "Mask length range (/A-/B)",
-                            Type::Name,
-                        ),
-                        flag("accept", "Accept the route (this route filter's action)"),
-                        flag("reject", "Reject the route (this route filter's action)"),
-                    ],
+                    route_filter_match(),
                 )
                 .bare()
                 .oneline()],
