@@ -288,6 +288,17 @@ fn v6_probe(net: &Net, ns: &savin_lab::Ns, dst: &str, port: u16, n: u32, tcp: u1
     out.trim().to_string()
 }
 
+/// `ping -6 -c COUNT -W WAIT DST` from `ns`, 0.2 s apart: whether all were answered, and
+/// what ping said.
+fn ping6(net: &Net, ns: &savin_lab::Ns, count: u32, wait: u32, dst: &str) -> (bool, String) {
+    let (count, wait) = (count.to_string(), wait.to_string());
+    net.run(
+        ns,
+        &["ping", "-6", "-c", &count, "-i", "0.2", "-W", &wait, dst],
+        15,
+    )
+}
+
 #[test]
 fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
     const T: &str = "inet6_filters_guard_transit_and_the_box_and_count_what_they_match";
@@ -331,42 +342,14 @@ fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
     ));
     assert!(ok, "{out}\n{}", net.log());
     // Transit: exactly the three echo requests ping sent are counted, and answered.
-    let (ok, ping) = net.run(
-        &h1,
-        &[
-            "ping",
-            "-6",
-            "-c",
-            "3",
-            "-i",
-            "0.2",
-            "-W",
-            "2",
-            "2001:db8:2::2",
-        ],
-        15,
-    );
+    let (ok, ping) = ping6(&net, &h1, 3, 2, "2001:db8:2::2");
     assert!(ok, "{ping}\n{}", net.log());
     // (The worker publishes its counters about every 100 ms.)
     let seen = labnet::wait_counter(&net.sock, "v6-pings", |n| n == 3);
     assert_eq!(seen, 3, "v6-pings counted {seen}, sent 3");
     // The input filter runs before the route lookup: pings to a prefix with no route are
     // counted and dropped by it, and the box sends no unreachable back.
-    let (ok, out) = net.run(
-        &h1,
-        &[
-            "ping",
-            "-6",
-            "-c",
-            "3",
-            "-i",
-            "0.2",
-            "-W",
-            "1",
-            "2001:db8:77::1",
-        ],
-        15,
-    );
+    let (ok, out) = ping6(&net, &h1, 3, 1, "2001:db8:77::1");
     assert!(!ok && !out.contains("nreachable"), "{out}");
     let seen = labnet::wait_counter(&net.sock, "v6-unroutable", |n| n == 3);
     assert_eq!(seen, 3, "v6-unroutable counted {seen}, sent 3");
@@ -383,11 +366,7 @@ fn inet6_filters_guard_transit_and_the_box_and_count_what_they_match() {
     // Discovery still works for both.
     assert!(net.lab.ping(&h1, "2001:db8:1::1"), "{}", net.log());
     for addr in ["2001:db8:2::1", "2001:db8:1::1"] {
-        let (ok, out) = net.run(
-            &h2,
-            &["ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", addr],
-            10,
-        );
+        let (ok, out) = ping6(&net, &h2, 2, 1, addr);
         assert!(!ok, "h2 pinged the box at {addr}: {out}");
     }
     assert!(counter(&net, "re6-ping") >= 1);

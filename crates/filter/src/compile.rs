@@ -1019,24 +1019,7 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
             continue;
         }
         for u in &ifd.unit {
-            let fams = [
-                (
-                    Fam::Inet,
-                    u.family.inet.as_ref().and_then(|i| i.filter.as_ref()),
-                ),
-                (
-                    Fam::Inet6,
-                    u.family.inet6.as_ref().and_then(|i| i.filter.as_ref()),
-                ),
-                (
-                    Fam::EthernetSwitching,
-                    u.family
-                        .ethernet_switching
-                        .as_ref()
-                        .and_then(|e| e.filter.as_ref()),
-                ),
-            ];
-            for (fam, fl) in fams {
+            for (fam, fl) in u.filters() {
                 let Some(fl) = fl else { continue };
                 let ifl = format!("{}.{}", ifd.name, u.name);
                 let ins: Vec<u32> = fl

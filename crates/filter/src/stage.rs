@@ -228,21 +228,20 @@ impl FilterStage {
     }
 
     /// An IP frame `i` by `list`: false when dropped (a reject answered).
-    fn run_ip<A: BodyOf>(
+    fn run_ip<A: ReadIp>(
         &mut self,
         cx: &mut Cx,
         batch: &FrameBatch,
         i: u16,
         list: &[u32],
         tables: &FilterTables,
-        read: fn(&[u8], usize) -> Option<Packet<A>>,
     ) -> bool {
-        self.run_ip_at(cx, batch, i, ETH_HDR, list, tables, read)
+        self.run_ip_at::<A>(cx, batch, i, ETH_HDR, list, tables)
     }
 
     /// [`FilterStage::run_ip`] for an IP header at `l3`.
     #[allow(clippy::too_many_arguments)]
-    fn run_ip_at<A: BodyOf>(
+    fn run_ip_at<A: ReadIp>(
         &mut self,
         cx: &mut Cx,
         batch: &FrameBatch,
@@ -250,11 +249,10 @@ impl FilterStage {
         l3: usize,
         list: &[u32],
         tables: &FilterTables,
-        read: fn(&[u8], usize) -> Option<Packet<A>>,
     ) -> bool {
         // No whole IP header (the IP checks let none through), or IPv6 whose ports cannot be
         // found: fail closed (a deny term could not see them).
-        let Some(pkt) = read(batch.frame(usize::from(i)), l3).filter(|p| !p.unresolved) else {
+        let Some(pkt) = A::read(batch.frame(usize::from(i)), l3).filter(|p| !p.unresolved) else {
             cx.drop(DropReason::FilterDiscarded);
             return false;
         };
@@ -453,6 +451,25 @@ fn extra_ok<A: Wide>(e: &Extra, p: &Packet<A>, in_port: u16, slots: &[u16]) -> b
         return false;
     }
     true
+}
+
+/// How a family's IP header is read from a frame: static calls on the per-packet path.
+trait ReadIp: BodyOf {
+    fn read(f: &[u8], l3: usize) -> Option<Packet<Self>>;
+}
+
+impl ReadIp for u32 {
+    #[inline]
+    fn read(f: &[u8], l3: usize) -> Option<Packet<u32>> {
+        Packet::ipv4(f, l3)
+    }
+}
+
+impl ReadIp for u128 {
+    #[inline]
+    fn read(f: &[u8], l3: usize) -> Option<Packet<u128>> {
+        Packet::ipv6(f, l3)
+    }
 }
 
 /// What a filter reads of a frame: the IP header's fields (IPv4 or IPv6), and for Ethernet
@@ -731,7 +748,7 @@ impl Feature for FilterStage {
             if list.is_empty() {
                 continue;
             }
-            if !self.run_ip(cx, batch, i, list, &tables, Packet::ipv4) {
+            if !self.run_ip::<u32>(cx, batch, i, list, &tables) {
                 cx.meta.taken[usize::from(i)] = true;
             }
         }
@@ -771,9 +788,9 @@ impl Feature for FilterStage {
                 continue;
             }
             ok = if v6 {
-                self.run_ip_at(cx, batch, i, l3, list, &tables, Packet::ipv6)
+                self.run_ip_at::<u128>(cx, batch, i, l3, list, &tables)
             } else {
-                self.run_ip_at(cx, batch, i, l3, list, &tables, Packet::ipv4)
+                self.run_ip_at::<u32>(cx, batch, i, l3, list, &tables)
             };
         }
         self.tables = Some(tables);
@@ -789,7 +806,7 @@ impl Feature for FilterStage {
             let Some(list) = tables.inet6.input.get(usize::from(port)) else {
                 continue;
             };
-            if !list.is_empty() && !self.run_ip(cx, batch, i, list, &tables, Packet::ipv6) {
+            if !list.is_empty() && !self.run_ip::<u128>(cx, batch, i, list, &tables) {
                 cx.meta.taken[usize::from(i)] = true;
             }
         }
@@ -821,9 +838,9 @@ impl Feature for FilterStage {
         let ok = match list {
             Some(l) if !l.is_empty() => {
                 if v6 {
-                    self.run_ip(cx, batch, i, l, &tables, Packet::ipv6)
+                    self.run_ip::<u128>(cx, batch, i, l, &tables)
                 } else {
-                    self.run_ip(cx, batch, i, l, &tables, Packet::ipv4)
+                    self.run_ip::<u32>(cx, batch, i, l, &tables)
                 }
             }
             _ => true,

@@ -294,22 +294,10 @@ impl SecurityPlan {
 type CompiledFilters = (Arc<str>, Arc<savin_filter::FilterSpec>);
 
 fn filters_of(cfg: &Config) -> Result<Option<CompiledFilters>, String> {
-    type Bound<'a> = Option<&'a savin_config::model::interfaces::UnitFilter>;
-    fn bindings(u: &savin_config::model::interfaces::Unit) -> (Bound<'_>, Bound<'_>, Bound<'_>) {
-        (
-            u.family.inet.as_ref().and_then(|f| f.filter.as_ref()),
-            u.family.inet6.as_ref().and_then(|f| f.filter.as_ref()),
-            u.family
-                .ethernet_switching
-                .as_ref()
-                .and_then(|f| f.filter.as_ref()),
-        )
-    }
     let applied = cfg.interfaces.interface.iter().any(|i| {
-        i.unit.iter().any(|u| {
-            let (a, b, c) = bindings(u);
-            a.is_some() || b.is_some() || c.is_some()
-        })
+        i.unit
+            .iter()
+            .any(|u| u.filters().iter().any(|(_, f)| f.is_some()))
     });
     if !applied {
         return Ok(None);
@@ -327,7 +315,7 @@ fn filters_of(cfg: &Config) -> Result<Option<CompiledFilters>, String> {
                 i.disable,
                 i.unit
                     .iter()
-                    .map(|u| (u.name, bindings(u)))
+                    .map(|u| (u.name, u.filters()))
                     .collect::<Vec<_>>()
             ))
             .collect::<Vec<_>>(),

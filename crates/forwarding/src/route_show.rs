@@ -680,78 +680,72 @@ pub fn test_policy(shared: &RibShared, args: &[String]) -> Result<Box<dyn State>
     let names = shared.names.load_full();
     let chain = vec![name.clone()];
     let (mut accepted, mut rejected) = (0, 0);
-    let mut tables = Vec::new();
-    for (table, v6) in [("inet.0", false), ("inet6.0", true)] {
-        if ip.is_ipv6() != v6 {
+    // The table of the prefix's family.
+    let (table, all, counts) = if ip.is_ipv6() {
+        (
+            "inet6.0",
+            rows(shared, |r| &r.inet6, &q),
+            count(shared, |r| &r.inet6),
+        )
+    } else {
+        (
+            "inet.0",
+            rows(shared, |r| &r.inet, &q),
+            count(shared, |r| &r.inet),
+        )
+    };
+    let mut kept = Vec::new();
+    for rt in all {
+        // The destination's active route (one without is not tested).
+        let Some(e) = rt.entries.iter().find(|e| matches!(e.mark, '*' | '+')) else {
             continue;
-        }
-        let rows = if v6 {
-            rows(shared, |r| &r.inet6, &q)
-        } else {
-            rows(shared, |r| &r.inet, &q)
         };
-        let mut kept = Vec::new();
-        for rt in rows {
-            // The destination's active route (one without is not tested).
-            let Some(e) = rt.entries.iter().find(|e| matches!(e.mark, '*' | '+')) else {
-                continue;
-            };
-            let next_hops: Vec<IpAddr> = e
-                .hops
-                .iter()
-                .filter_map(|(h, _)| match h {
-                    Hop::Gateway(_, a) | Hop::Unresolved(a) => Some(*a),
-                    _ => None,
-                })
-                .collect();
-            let interfaces: Vec<String> = e
-                .hops
-                .iter()
-                .filter_map(|(h, _)| h.interface())
-                .filter_map(|i| names.get(i as usize).filter(|n| !n.is_empty()))
-                .map(|n| logical(n))
-                .collect();
-            let protocol = e.protocol.name().to_ascii_lowercase();
-            let route = savin_policy::RouteIn {
-                prefix: savin_policy::Net::new(rt.dst.0, rt.dst.1),
-                protocol: &protocol,
-                neighbor: None,
-                next_hops: &next_hops,
-                interfaces: &interfaces,
-                rib: table,
-            };
-            let mut attrs = savin_policy::Attrs {
-                preference: e.preference,
-                metric: e.metric,
-                ..savin_policy::Attrs::default()
-            };
-            let ok = policies
-                .evaluate(&chain, savin_policy::Action::Accept, &route, &mut attrs)
-                .map_err(|e| format!("error: {e}"))?;
-            if ok {
-                accepted += 1;
-                kept.push(rt);
-            } else {
-                rejected += 1;
-            }
+        let next_hops: Vec<IpAddr> = e
+            .hops
+            .iter()
+            .filter_map(|(h, _)| match h {
+                Hop::Gateway(_, a) | Hop::Unresolved(a) => Some(*a),
+                _ => None,
+            })
+            .collect();
+        let interfaces: Vec<String> = e
+            .hops
+            .iter()
+            .filter_map(|(h, _)| h.interface())
+            .filter_map(|i| names.get(i as usize).filter(|n| !n.is_empty()))
+            .map(|n| logical(n))
+            .collect();
+        let protocol = e.protocol.name().to_ascii_lowercase();
+        let route = savin_policy::RouteIn {
+            prefix: savin_policy::Net::new(rt.dst.0, rt.dst.1),
+            protocol: &protocol,
+            neighbor: None,
+            next_hops: &next_hops,
+            interfaces: &interfaces,
+            rib: table,
+        };
+        let mut attrs = savin_policy::Attrs {
+            preference: e.preference,
+            metric: e.metric,
+            ..savin_policy::Attrs::default()
+        };
+        let ok = policies
+            .evaluate(&chain, savin_policy::Action::Accept, &route, &mut attrs)
+            .map_err(|e| format!("error: {e}"))?;
+        if ok {
+            accepted += 1;
+            kept.push(rt);
+        } else {
+            rejected += 1;
         }
-        tables.push((table, kept, v6));
     }
-    let tables = tables
-        .into_iter()
-        .map(|(name, rows, v6)| RouteTable {
-            name,
-            counts: if v6 {
-                count(shared, |r| &r.inet6)
-            } else {
-                count(shared, |r| &r.inet)
-            },
-            rows,
-        })
-        .collect();
     Ok(Box::new(PolicyTest {
         routes: RouteInformation {
-            tables,
+            tables: vec![RouteTable {
+                name: table,
+                counts,
+                rows: kept,
+            }],
             detail: false,
             names,
         },

@@ -23,9 +23,6 @@ pub use aspath::AsPathRegex;
 pub use community::{Community, CommunityMatch, Large};
 pub use prefix::Net;
 
-/// What a route's protocol is called in `from protocol`.
-pub type ProtocolName = &'static str;
-
 /// The route as a policy sees it (what it matches on).
 #[derive(Debug, Clone)]
 pub struct RouteIn<'a> {

@@ -720,24 +720,7 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
     // Filters named by interfaces.
     for ifd in &cfg.interfaces.interface {
         for u in &ifd.unit {
-            let fams = [
-                (
-                    Fam::Inet,
-                    u.family.inet.as_ref().and_then(|f| f.filter.as_ref()),
-                ),
-                (
-                    Fam::Inet6,
-                    u.family.inet6.as_ref().and_then(|f| f.filter.as_ref()),
-                ),
-                (
-                    Fam::EthernetSwitching,
-                    u.family
-                        .ethernet_switching
-                        .as_ref()
-                        .and_then(|f| f.filter.as_ref()),
-                ),
-            ];
-            for (fam, fl) in fams {
+            for (fam, fl) in u.filters() {
                 let Some(fl) = fl else { continue };
                 let named = fl
                     .input

@@ -569,6 +569,24 @@ pub struct UnitFilter {
     pub output_list: Vec<String>,
 }
 
+impl Unit {
+    /// The filters the unit applies, by family (`family inet|inet6|ethernet-switching filter`).
+    pub fn filters(&self) -> [(super::firewall::Fam, Option<&UnitFilter>); 3] {
+        use super::firewall::Fam;
+        let f = &self.family;
+        [
+            (Fam::Inet, f.inet.as_ref().and_then(|i| i.filter.as_ref())),
+            (Fam::Inet6, f.inet6.as_ref().and_then(|i| i.filter.as_ref())),
+            (
+                Fam::EthernetSwitching,
+                f.ethernet_switching
+                    .as_ref()
+                    .and_then(|e| e.filter.as_ref()),
+            ),
+        ]
+    }
+}
+
 impl UnitFilter {
     /// The input filters in order (`input`, else `input-list`).
     pub fn inputs(&self) -> Vec<String> {

@@ -122,14 +122,50 @@ fn from() -> Node {
     )
 }
 
+/// `then` statements kept but refused at commit: (name, help, what Savin cannot do yet).
+const LATER: &[(&str, &str, &str)] = &[
+    (
+        "as-path-expand",
+        "Prepend AS numbers prior to adding local-as",
+        "as-path-expand",
+    ),
+    ("tag", "Tag string", "route tags"),
+    ("tag2", "Second tag string", "route tags"),
+    ("metric2", "Metric2 value", "metric2"),
+    (
+        "source-class",
+        "Set source class in forwarding table",
+        "source class usage",
+    ),
+    (
+        "destination-class",
+        "Set destination class in forwarding table",
+        "destination class usage",
+    ),
+    (
+        "priority",
+        "Set priority for route installation",
+        "route installation priority",
+    ),
+    (
+        "forwarding-class",
+        "Set source or destination class in forwarding table",
+        "classes of service",
+    ),
+    ("color", "Color (preference) value", "route colors"),
+    ("color2", "Second color (preference) value", "route colors"),
+    (
+        "cos-next-hop-map",
+        "Set CoS-based next-hop map in forwarding table",
+        "classes of service",
+    ),
+];
+
 fn then() -> Node {
-    let later = |n: &'static str, h: &'static str, why: &'static str| {
-        leaf(n, h, Type::Name).unsupported(why)
-    };
     container(
         "then",
         "Actions to take if 'from' and 'to' conditions match",
-        vec![
+        [
             adjust("metric", "Metric value (BGP MED)"),
             adjust(
                 "local-preference",
@@ -172,41 +208,15 @@ fn then() -> Node {
                 Type::Enum(&["per-packet", "per-flow", "consistent-hash"]),
             )
             .no_effect(),
-            later(
-                "as-path-expand",
-                "Prepend AS numbers prior to adding local-as",
-                "as-path-expand",
-            ),
-            later("tag", "Tag string", "route tags"),
-            later("tag2", "Second tag string", "route tags"),
-            later("metric2", "Metric2 value", "metric2"),
-            later(
-                "source-class",
-                "Set source class in forwarding table",
-                "source class usage",
-            ),
-            later(
-                "destination-class",
-                "Set destination class in forwarding table",
-                "destination class usage",
-            ),
-            later(
-                "priority",
-                "Set priority for route installation",
-                "route installation priority",
-            ),
-            later(
-                "forwarding-class",
-                "Set source or destination class in forwarding table",
-                "classes of service",
-            ),
-            later("color", "Color (preference) value", "route colors"),
-            later("color2", "Second color (preference) value", "route colors"),
-            later(
-                "cos-next-hop-map",
-                "Set CoS-based next-hop map in forwarding table",
-                "classes of service",
-            ),
+        ]
+        .into_iter()
+        // Kept, refused at commit: what Savin cannot do yet, in the place Junos prints it.
+        .chain(
+            LATER
+                .iter()
+                .map(|(n, h, why)| leaf(n, h, Type::Name).unsupported(why)),
+        )
+        .chain([
             container(
                 "prefix-segment",
                 "Segment routing prefix segment",
@@ -270,7 +280,8 @@ fn then() -> Node {
             .oneline(),
             flag("accept", "Accept a route"),
             flag("reject", "Reject a route"),
-        ],
+        ])
+        .collect(),
     )
 }
 
