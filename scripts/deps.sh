@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
-# hping3, nmap, nftables,
+# hping3, nmap, nftables, BGP peers (bird2, frr, gobgpd, exabgp),
 # python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets),
 # and cargo-fuzz. As root it installs; otherwise it says what is missing.
 set -euo pipefail
@@ -20,6 +20,11 @@ command -v hping3 >/dev/null 2>&1 || pkgs+=(hping3)
 command -v nmap >/dev/null 2>&1 || pkgs+=(nmap)
 command -v nft >/dev/null 2>&1 || pkgs+=(nftables)
 command -v conntrack >/dev/null 2>&1 || pkgs+=(conntrack)
+# BGP peers of the routing tests: BIRD2, FRR (bgpd, vtysh), GoBGP, ExaBGP.
+command -v bird >/dev/null 2>&1 || pkgs+=(bird2)
+[ -x /usr/lib/frr/bgpd ] || pkgs+=(frr)
+command -v gobgpd >/dev/null 2>&1 || pkgs+=(gobgpd)
+command -v exabgp >/dev/null 2>&1 || pkgs+=(exabgp)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     [ -n "${SAVIN_APT_UPDATED:-}" ] || apt-get update -qq

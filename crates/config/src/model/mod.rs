@@ -10,6 +10,7 @@ pub mod firewall;
 pub mod interfaces;
 pub mod nat;
 pub mod policy_options;
+pub mod protocols;
 pub mod routing_options;
 pub mod screen;
 pub mod security;
@@ -61,6 +62,7 @@ fn hierarchies() -> Vec<Node> {
         interfaces::schema(),
         vlans::schema(),
         routing_options::schema(),
+        protocols::schema(),
         policy_options::schema(),
         firewall::schema(),
         security::schema(),
@@ -84,6 +86,8 @@ pub struct Config {
     #[serde(default)]
     pub routing_options: routing_options::RoutingOptions,
     #[serde(default)]
+    pub protocols: protocols::Protocols,
+    #[serde(default)]
     pub policy_options: policy_options::PolicyOptions,
     #[serde(default)]
     pub firewall: firewall::Firewall,
@@ -100,6 +104,7 @@ impl Config {
         interfaces::validate(self, &mut errors);
         vlans::validate(self, &mut errors);
         routing_options::validate(self, &mut errors);
+        protocols::validate(self, &mut errors);
         policy_options::validate(self, &mut errors);
         firewall::validate(self, &mut errors);
         security::validate(self, &mut errors);

@@ -120,6 +120,8 @@ fn from() -> Node {
             leaf("level", "IS-IS level", UINT).unsupported("IS-IS"),
         ],
     )
+    // `from protocol static;`, as Junos prints a single condition.
+    .oneline()
 }
 
 /// `then` statements kept but refused at commit: (name, help, what Savin cannot do yet).
@@ -283,6 +285,8 @@ fn then() -> Node {
         ])
         .collect(),
     )
+    // `then accept;`, as Junos prints a single action.
+    .oneline()
 }
 
 pub fn schema() -> Node {
