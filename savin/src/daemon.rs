@@ -60,7 +60,14 @@ pub fn run(
             savin_forwarding::names::Named::new(std::sync::Arc::new(savin_forwarding::Linux), map);
         let fwd = savin_forwarding::Forwarding::on(std::sync::Arc::new(system));
         operational.push(fwd.operational());
+        // BGP's routes go to the forwarding plane's RIB; it commits after forwarding, so the
+        // interfaces its sessions run over exist first.
+        let bgp = savin_bgp::Bgp::new(std::sync::Arc::new(crate::routing::ForwardingRib(
+            fwd.routes(),
+        )));
         subsystems.push(Box::new(fwd));
+        operational.push(bgp.operational());
+        subsystems.push(Box::new(bgp));
     }
     let engine = Engine::open(&state_dir, subsystems, minute_ms.max(1))
         .map_err(|e| anyhow::anyhow!("{e}"))

@@ -5,6 +5,7 @@ mod cli;
 mod daemon;
 mod demo;
 mod probe;
+mod routing;
 
 use std::path::PathBuf;
 

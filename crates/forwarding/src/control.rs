@@ -129,6 +129,11 @@ impl Engine {
 
     /// Starts the worker and control threads on `system`'s netdevs with no ports.
     pub fn start_on(system: Arc<dyn System>) -> Engine {
+        Engine::start_with(system, Arc::default())
+    }
+
+    /// Starts the engine with `hub`'s watchers of active routes.
+    pub(crate) fn start_with(system: Arc<dyn System>, hub: Arc<crate::routes::RouteHub>) -> Engine {
         let fib: Fib<u32> = Fib::new();
         let fib6: Fib<u128> = Fib::new();
         let adj = vec![NextHop::Unresolved];
@@ -228,6 +233,7 @@ impl Engine {
             stats,
             attached: attached.clone(),
             system,
+            hub,
         };
         let (calls, calls_rx) = channel::<Call>();
         let s = stop.clone();
@@ -251,6 +257,11 @@ impl Engine {
         f: impl FnOnce(&mut Control) -> R + Send + 'static,
     ) -> Option<R> {
         self.caller().call(f)
+    }
+
+    /// Runs `f` on the control thread without waiting for it (a routing protocol's routes).
+    pub(crate) fn post(&self, f: impl FnOnce(&mut Control) + Send + 'static) {
+        let _ = self.calls.send(Box::new(f));
     }
 
     pub(crate) fn caller(&self) -> Caller {
@@ -373,6 +384,8 @@ pub(crate) struct Control {
     attached: Arc<Mutex<Vec<String>>>,
     /// Netdevs, port and TAP I/O, and the kernel's side (`ip`).
     pub(crate) system: Arc<dyn System>,
+    /// Who watches the active routes (routing protocols' export).
+    pub(crate) hub: Arc<crate::routes::RouteHub>,
 }
 
 impl Control {
@@ -1040,7 +1053,7 @@ impl Control {
     /// Applies what the RIB chose since the last call: next hops first (visible before any
     /// route points at them), then the FIB in one batch per family, then next hops no route
     /// uses any more. Only the prefixes that changed are touched.
-    fn apply_rib(&mut self) {
+    pub(crate) fn apply_rib(&mut self) {
         // Under the write lock only as long as the drain takes; the FIB is written after.
         type Update = (IpAddr, u8, Option<(NextHops, Protocol)>);
         let updates: Vec<Update> = {
@@ -1056,6 +1069,22 @@ impl Control {
         };
         if updates.is_empty() {
             return;
+        }
+        if self.hub.has_watchers() {
+            let rib = self.rib.clone();
+            let rib = rib.read();
+            let changes = updates
+                .iter()
+                .map(|(dst, len, a)| {
+                    self.active_change(
+                        &rib,
+                        IpPrefix::new(*dst, *len),
+                        a.as_ref().map(|(h, p)| (h.clone(), *p, 0)),
+                    )
+                })
+                .collect();
+            drop(rib);
+            self.hub.notify(changes);
         }
         // Per prefix: the installed route it gets (target, protocol, next-hop index), or none.
         type Change = (IpAddr, u8, Option<(Target, Protocol, u32)>);
@@ -1127,7 +1156,7 @@ impl Control {
         self.sync_kernel_routes(&kernel);
         self.release_unused_targets();
         self.publish();
-        info!(
+        debug!(
             routes = self.routes.len(),
             ports = self.ports.iter().flatten().count(),
             "forwarding: tables updated"

@@ -20,6 +20,7 @@ mod nat_show;
 mod ops_table;
 mod rate_limit;
 mod route_show;
+mod routes;
 mod security_show;
 mod show;
 mod system;
@@ -36,6 +37,7 @@ use savin_io::PacketIo;
 use tracing::info;
 
 pub use control::{Engine, BUSY_AFTER_TRAFFIC};
+pub use routes::{ActiveChange, ActiveInfo, ProtocolRoute, RouteFeed, Watcher};
 pub use system::{Linux, MemorySystem, Netdev, System};
 
 /// A routed port as the engine sees it.
@@ -755,25 +757,29 @@ fn fam_inet6(i: &Interface) -> bool {
 
 /// The running engine, the plan it runs and the configuration it came from (planned again
 /// when an absent interface appears).
-struct Running {
+pub(crate) struct Running {
     /// The netdevs and I/O the engine uses (Linux in the daemon).
     system: Arc<dyn System>,
-    engine: Option<Engine>,
+    pub(crate) engine: Option<Engine>,
     plan: Plan,
     config: Option<Config>,
     /// Whether the thread that waits for absent interfaces runs.
     watching: bool,
+    /// Watchers of the active routes, for the engine.
+    hub: Arc<routes::RouteHub>,
 }
 
-type Shared = Arc<Mutex<Running>>;
+pub(crate) type Shared = Arc<Mutex<Running>>;
 
-fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Running> {
+pub(crate) fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Running> {
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The subsystem registered with the commit engine.
 pub struct Forwarding {
     running: Shared,
+    /// Watchers of the active routes, handed to the engine when it starts.
+    hub: Arc<routes::RouteHub>,
 }
 
 impl Default for Forwarding {
@@ -792,7 +798,24 @@ impl Forwarding {
                 plan: Plan::default(),
                 config: None,
                 watching: false,
+                hub: Arc::default(),
             })),
+            hub: Arc::default(),
+        }
+        .with_shared_hub()
+    }
+
+    /// The engine starts with the subsystem's hub (one hub for both).
+    fn with_shared_hub(self) -> Forwarding {
+        lock(&self.running).hub = self.hub.clone();
+        self
+    }
+
+    /// The RIB's door for routing protocols.
+    pub fn routes(&self) -> RouteFeed {
+        RouteFeed {
+            running: self.running.clone(),
+            hub: self.hub.clone(),
         }
     }
 
@@ -826,9 +849,10 @@ impl Staged for StagedPlan {
             "forwarding: applying the committed plan"
         );
         let system = running.system.clone();
+        let hub = running.hub.clone();
         let engine = running
             .engine
-            .get_or_insert_with(|| Engine::start_on(system));
+            .get_or_insert_with(|| Engine::start_with(system, hub));
         let taken = engine.reconfigure(self.plan.clone(), self.opened);
         // Even a hand-over that timed out may land later: the plan is recorded as the
         // engine's, so the undo (the previous plan) is a change the engine applies.

@@ -685,3 +685,82 @@ fn test_policy_lists_the_routes_a_policy_accepts_and_counts_the_rest() {
     let e = r.ops.run(&["test", "policy"], &args).err().unwrap();
     assert!(e.contains("policy 'nope' is not defined"), "{e}");
 }
+
+/// A routing protocol's routes through the RIB's door: next hops resolve through connected
+/// subnets (and through a static route, one level down), unresolvable ones are hidden, and
+/// watchers see every active route change, their own first.
+#[test]
+fn protocol_routes_resolve_through_the_rib_and_watchers_see_the_active_routes() {
+    use savin_forwarding::{ActiveChange, ProtocolRoute};
+    use savin_rib::{IpPrefix, Protocol};
+    use std::sync::mpsc;
+    let mut r = Rig::new();
+    let _h1 = r.system.add("eth1", R1, 1500);
+    let _h2 = r.system.add("eth2", R2, 1500);
+    r.commit(BASE);
+    let feed = r.fwd.routes();
+    let (tx, rx) = mpsc::channel::<Vec<ActiveChange>>();
+    let tx = std::sync::Mutex::new(tx);
+    feed.watch(Box::new(move |c| {
+        let _ = tx.lock().unwrap().send(c);
+    }));
+    // The snapshot: eth1's and eth2's subnets, their local addresses and the static route.
+    let snapshot = rx.recv_timeout(Duration::from_secs(5)).expect("snapshot");
+    let p = |s: &str| {
+        let (a, l) = s.split_once('/').unwrap();
+        IpPrefix::new(a.parse().unwrap(), l.parse().unwrap())
+    };
+    assert!(snapshot
+        .iter()
+        .any(|c| c.prefix == p("10.9.0.0/16")
+            && c.active.as_ref().unwrap().protocol == Protocol::Static));
+    let bgp = |nh: &str| ProtocolRoute {
+        preference: 170,
+        metric: 0,
+        next_hops: vec![nh.parse().unwrap()],
+    };
+    feed.update(
+        Protocol::Bgp,
+        vec![
+            // On eth2's subnet.
+            (p("203.0.113.0/24"), Some(bgp("10.2.0.7"))),
+            // Behind the static route to 10.9.0.0/16: its gateway carries it.
+            (p("198.51.100.0/24"), Some(bgp("10.9.3.3"))),
+            // Nowhere.
+            (p("192.0.2.0/24"), Some(bgp("172.16.0.1"))),
+        ],
+    );
+    let out = r.wait_show(&["show", "route"], &["203.0.113.1"], |o| o.contains("BGP"));
+    assert!(
+        out.contains("*[BGP/170]") && out.contains("to 10.2.0.7 via eth2.0"),
+        "{out}"
+    );
+    let out = r.show(&["show", "route"], &["198.51.100.1"]);
+    assert!(out.contains("to 10.2.0.2 via eth2.0"), "{out}");
+    let out = r.show(&["show", "route"], &["192.0.2.0/24", "hidden"]);
+    assert!(
+        !out.contains("*[BGP"),
+        "an unresolvable route is not active: {out}"
+    );
+    // The watcher saw the two active ones as BGP's.
+    let mut seen: Vec<ActiveChange> = Vec::new();
+    while let Ok(c) = rx.recv_timeout(Duration::from_millis(500)) {
+        seen.extend(c);
+    }
+    let bgp_active = |s: &str| {
+        seen.iter().any(|c| {
+            c.prefix == p(s)
+                && c.active
+                    .as_ref()
+                    .is_some_and(|a| a.protocol == Protocol::Bgp)
+        })
+    };
+    assert!(bgp_active("203.0.113.0/24") && bgp_active("198.51.100.0/24"));
+    assert!(!bgp_active("192.0.2.0/24"));
+    // A withdrawal: the prefix goes, and the watcher hears it.
+    feed.update(Protocol::Bgp, vec![(p("203.0.113.0/24"), None)]);
+    let c = rx.recv_timeout(Duration::from_secs(5)).expect("withdrawal");
+    assert!(c
+        .iter()
+        .any(|c| c.prefix == p("203.0.113.0/24") && c.active.is_none()));
+}

@@ -1,0 +1,1524 @@
+//! The BGP speaker: every neighbour's session, the paths they sent, the best path per prefix
+//! (Junos' selection), import and export policy, and what goes to the RIB and to each
+//! neighbour.
+//!
+//! Sans-IO like the sessions it holds: the adapter reports socket events and the RIB's active
+//! routes, calls [`Speaker::pump`] after each batch of events, and drains [`Speaker::poll_io`]
+//! (connects, writes, closes) and [`Speaker::drain_rib`] (route changes).
+//!
+//! Memory is the design's constraint (a full table from each of several peers):
+//! - attribute sets are interned ([`Interner`]): a path holds an `Arc` to a set shared with
+//!   every other path that has the same attributes, so a table of a million prefixes with a
+//!   few thousand distinct sets stores each set once;
+//! - a path is 24 bytes (the attributes as received, the attributes after import policy,
+//!   which are the same pointer when the policy changed nothing, the neighbour and the
+//!   preference); keeping the received attributes is what lets a policy change be applied
+//!   again without asking the neighbour (soft reconfiguration inbound), at the cost of a
+//!   pointer;
+//! - Adj-RIB-Out is not stored: what a neighbour gets is computed from the best path when it
+//!   changes, and a withdrawal is sent without checking that the prefix was announced (a
+//!   harmless extra message, RFC 4271 §9.2).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use savin_config::model::protocols::Peer;
+use savin_policy::{Action, Attrs, Community, Large, NextHopAction, Policies, RouteIn};
+use savin_rib::{Addr, IpPrefix, Prefix};
+use smallvec::SmallVec;
+
+use crate::packet::{
+    self, Family, MpNextHop, Notification, Origin, PathAttrs, Segment, SegmentKind, Update,
+};
+use crate::session::{Conn, DownReason, Negotiated, Output, Session, SessionConfig, State};
+
+/// Index of a neighbour in the speaker.
+pub type PeerId = u32;
+
+/// Well-known communities (RFC 1997).
+const NO_EXPORT: u32 = 0xFFFF_FF01;
+const NO_ADVERTISE: u32 = 0xFFFF_FF02;
+/// LOCAL_PREF when a path has none (RFC 4271 §9.1.1 leaves it to the box; 100 everywhere).
+const DEFAULT_LOCAL_PREF: u32 = 100;
+/// A neighbour's connect attempts this far apart.
+const CONNECT_RETRY: Duration = Duration::from_secs(30);
+
+/// A route for the RIB: the best path (with its equal-cost siblings under `multipath`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RibRoute {
+    pub preference: u32,
+    /// MED, as `show route` prints BGP's metric.
+    pub metric: u32,
+    /// The BGP next hops (addresses to resolve through the RIB).
+    pub next_hops: Vec<IpAddr>,
+}
+
+/// A change for the RIB: the prefix's BGP route now, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RibChange {
+    pub prefix: IpPrefix,
+    pub route: Option<RibRoute>,
+}
+
+/// The RIB's active route to a prefix, as export policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveRoute {
+    /// `direct`, `local`, `static`, `bgp`, ...
+    pub protocol: String,
+    pub next_hops: Vec<IpAddr>,
+    /// Interfaces its next hops leave by (`ge-0/0/0.0`).
+    pub interfaces: Vec<String>,
+    pub metric: u32,
+}
+
+/// One neighbour's path to a prefix.
+#[derive(Debug, Clone)]
+struct Path {
+    /// As received.
+    received: Arc<PathAttrs>,
+    /// After import policy; None: rejected (kept hidden, as Junos keeps it).
+    accepted: Option<Arc<PathAttrs>>,
+    peer: PeerId,
+    preference: u32,
+}
+
+type Paths = SmallVec<[Path; 1]>;
+
+/// Attribute sets, hash-consed: equal sets share one `Arc`.
+#[derive(Debug, Default)]
+pub struct Interner {
+    sets: HashSet<ArcKey>,
+}
+
+/// An interned set, hashed and compared by content.
+#[derive(Debug, Clone)]
+struct ArcKey(Arc<PathAttrs>);
+
+impl PartialEq for ArcKey {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &o.0) || *self.0 == *o.0
+    }
+}
+impl Eq for ArcKey {}
+impl Hash for ArcKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.0.hash(h)
+    }
+}
+
+impl Interner {
+    pub fn intern(&mut self, a: PathAttrs) -> Arc<PathAttrs> {
+        let key = ArcKey(Arc::new(a));
+        if let Some(k) = self.sets.get(&key) {
+            return k.0.clone();
+        }
+        self.sets.insert(key.clone());
+        key.0
+    }
+
+    /// Drops the sets no path uses any more.
+    pub fn sweep(&mut self) {
+        self.sets.retain(|k| Arc::strong_count(&k.0) > 1);
+    }
+
+    pub fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+}
+
+/// A neighbour: its configuration, its session and its counts.
+#[derive(Debug)]
+pub struct Neighbor {
+    pub cfg: Peer,
+    pub session: Session,
+    /// Our address on the established session (next-hop self).
+    pub local_addr: Option<IpAddr>,
+    /// Prefixes received and not withdrawn, per family (index 0 IPv4, 1 IPv6).
+    pub received: [u64; 2],
+    /// Of those, accepted by import policy.
+    pub accepted: [u64; 2],
+    /// Prefixes sent in the last full advertisement plus changes since (approximate: a
+    /// withdrawal of a prefix never sent is not counted).
+    pub advertised: [u64; 2],
+    /// Families the peer ended its initial table for (End-of-RIB received).
+    pub end_of_rib: Vec<Family>,
+}
+
+fn fam_index(f: Family) -> usize {
+    match f {
+        Family::Ipv4Unicast => 0,
+        Family::Ipv6Unicast => 1,
+    }
+}
+
+fn family_of(p: IpPrefix) -> Family {
+    match p {
+        IpPrefix::V4(_) => Family::Ipv4Unicast,
+        IpPrefix::V6(_) => Family::Ipv6Unicast,
+    }
+}
+
+/// What the speaker hands the adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Io {
+    pub peer: PeerId,
+    pub address: IpAddr,
+    pub output: Output,
+}
+
+/// The speaker's global settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub router_id: Ipv4Addr,
+    pub local_as: u32,
+}
+
+#[derive(Debug)]
+pub struct Speaker {
+    global: Global,
+    peers: Vec<Option<Neighbor>>,
+    by_addr: HashMap<IpAddr, PeerId>,
+    table4: HashMap<Prefix<u32>, Paths>,
+    table6: HashMap<Prefix<u128>, Paths>,
+    interner: Interner,
+    policies: Arc<Policies>,
+    /// Prefixes whose active route in the RIB is not BGP's: another protocol's (Some), or
+    /// none at all (None, while BGP has a path that the RIB cannot use).
+    others: HashMap<IpPrefix, Option<ActiveRoute>>,
+    /// Prefixes whose best path or active route changed since the last export.
+    dirty: Vec<IpPrefix>,
+    dirty_set: HashSet<IpPrefix>,
+    rib_out: Vec<RibChange>,
+    io: VecDeque<Io>,
+    /// The time of the event being handled.
+    now: Instant,
+    /// Interned sets after the last sweep.
+    swept_at: usize,
+}
+
+impl Speaker {
+    pub fn new(global: Global, now: Instant) -> Speaker {
+        Speaker {
+            global,
+            peers: Vec::new(),
+            by_addr: HashMap::new(),
+            table4: HashMap::new(),
+            table6: HashMap::new(),
+            interner: Interner::default(),
+            policies: Arc::new(Policies::default()),
+            others: HashMap::new(),
+            dirty: Vec::new(),
+            dirty_set: HashSet::new(),
+            rib_out: Vec::new(),
+            io: VecDeque::new(),
+            now,
+            swept_at: 0,
+        }
+    }
+
+    pub fn global(&self) -> &Global {
+        &self.global
+    }
+
+    pub fn neighbors(&self) -> impl Iterator<Item = (PeerId, &Neighbor)> {
+        self.peers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((i as PeerId, p.as_ref()?)))
+    }
+
+    pub fn neighbor(&self, id: PeerId) -> Option<&Neighbor> {
+        self.peers.get(id as usize)?.as_ref()
+    }
+
+    pub fn peer_by_addr(&self, a: IpAddr) -> Option<PeerId> {
+        self.by_addr.get(&a).copied()
+    }
+
+    /// Prefixes with at least one path, per family.
+    pub fn prefix_count(&self) -> (usize, usize) {
+        (self.table4.len(), self.table6.len())
+    }
+
+    pub fn interned_sets(&self) -> usize {
+        self.interner.len()
+    }
+
+    pub fn poll_io(&mut self) -> Option<Io> {
+        self.io.pop_front()
+    }
+
+    pub fn drain_rib(&mut self) -> Vec<RibChange> {
+        std::mem::take(&mut self.rib_out)
+    }
+
+    fn session_config(&self, p: &Peer) -> SessionConfig {
+        let mut families = Vec::new();
+        if p.ipv4.is_some() {
+            families.push(Family::Ipv4Unicast);
+        }
+        if p.ipv6.is_some() {
+            families.push(Family::Ipv6Unicast);
+        }
+        SessionConfig {
+            local_as: p.local_as,
+            peer_as: p.peer_as,
+            router_id: self.global.router_id,
+            hold_time: p.hold_time,
+            families,
+            passive: p.passive,
+            internal: p.internal,
+            graceful_restart: p
+                .graceful_restart
+                .as_ref()
+                .map(|g| g.restart_time.unwrap_or(120)),
+            connect_retry: CONNECT_RETRY,
+        }
+    }
+
+    /// Applies a committed configuration: neighbours added start, removed ones stop (their
+    /// routes go), and those whose session parameters changed start again. A change of
+    /// policy alone is applied to the paths already held (soft reconfiguration), with no
+    /// session reset.
+    pub fn configure(
+        &mut self,
+        global: Global,
+        peers: Vec<Peer>,
+        policies: Arc<Policies>,
+        now: Instant,
+    ) {
+        self.now = now;
+        let global_changed = global != self.global;
+        self.global = global;
+        let policy_changed = !Arc::ptr_eq(&policies, &self.policies);
+        self.policies = policies;
+        let wanted: HashMap<IpAddr, &Peer> = peers.iter().map(|p| (p.address, p)).collect();
+        // Removed neighbours.
+        let gone: Vec<PeerId> = self
+            .neighbors()
+            .filter(|(_, n)| !wanted.contains_key(&n.cfg.address))
+            .map(|(id, _)| id)
+            .collect();
+        for id in gone {
+            self.remove_peer(id, now);
+        }
+        for p in peers {
+            let sc = self.session_config(&p);
+            match self.by_addr.get(&p.address).copied() {
+                Some(id) => {
+                    let n = self.peers[id as usize].as_mut().expect("indexed peer");
+                    let reset = global_changed
+                        || *n.session.config() != sc
+                        || n.cfg.authentication_key != p.authentication_key
+                        || n.cfg.local_address != p.local_address
+                        || n.cfg.ttl != p.ttl;
+                    let reexport = policy_changed
+                        || n.cfg.export != p.export
+                        || n.cfg.internal != p.internal
+                        || n.cfg.cluster != p.cluster
+                        || n.cfg.metric_out != p.metric_out
+                        || n.cfg.local_preference != p.local_preference;
+                    let reimport = policy_changed
+                        || n.cfg.import != p.import
+                        || n.cfg.preference != p.preference;
+                    n.cfg = p;
+                    if reset {
+                        let addr = n.cfg.address;
+                        // Cease, Other Configuration Change (RFC 4486); what the old
+                        // session says on its way out goes first.
+                        n.session.stop(now, Notification::new(6, 6, Vec::new()));
+                        self.pump_session(id, now);
+                        let mut s = Session::new(sc);
+                        s.start(now);
+                        self.peers[id as usize].as_mut().expect("peer").session = s;
+                        tracing::info!(neighbor = %addr, "bgp: session parameters changed; restarting the session");
+                        continue;
+                    }
+                    if reimport {
+                        self.reimport(id);
+                    }
+                    if reexport {
+                        self.advertise_all(id);
+                    }
+                }
+                None => {
+                    let id = match self.peers.iter().position(Option::is_none) {
+                        Some(i) => i,
+                        None => {
+                            self.peers.push(None);
+                            self.peers.len() - 1
+                        }
+                    } as PeerId;
+                    let mut s = Session::new(sc);
+                    s.start(now);
+                    self.by_addr.insert(p.address, id);
+                    self.peers[id as usize] = Some(Neighbor {
+                        cfg: p,
+                        session: s,
+                        local_addr: None,
+                        received: [0; 2],
+                        accepted: [0; 2],
+                        advertised: [0; 2],
+                        end_of_rib: Vec::new(),
+                    });
+                }
+            }
+        }
+        if policy_changed {
+            // Locally originated routes may be exported now, or no longer.
+            let keys: Vec<IpPrefix> = self.others.keys().copied().collect();
+            for k in keys {
+                self.mark(k);
+            }
+        }
+    }
+
+    fn remove_peer(&mut self, id: PeerId, now: Instant) {
+        let Some(n) = self.peers[id as usize].as_mut() else {
+            return;
+        };
+        // Cease, Peer De-configured (RFC 4486).
+        n.session.stop(now, Notification::new(6, 3, Vec::new()));
+        self.pump_session(id, now);
+        self.drop_paths(id);
+        if let Some(n) = self.peers[id as usize].take() {
+            self.by_addr.remove(&n.cfg.address);
+        }
+    }
+
+    /// A neighbour at `from` connected to us: the peer to hand the connection to, or None
+    /// (not a neighbour, or the session will not take it: close it).
+    pub fn accept(&mut self, from: IpAddr, now: Instant) -> Option<PeerId> {
+        let from = canonical(from);
+        let id = *self.by_addr.get(&from)?;
+        let n = self.peers[id as usize].as_mut()?;
+        if n.session.accept(now) {
+            Some(id)
+        } else {
+            None
+        }
+    }
+
+    pub fn connected(&mut self, id: PeerId, c: Conn, local: IpAddr, now: Instant) {
+        if let Some(n) = self.peers.get_mut(id as usize).and_then(Option::as_mut) {
+            n.session.connected(c, now);
+            if n.session.established().is_none() {
+                n.local_addr = Some(canonical(local));
+            }
+        }
+    }
+
+    pub fn connect_failed(&mut self, id: PeerId, now: Instant) {
+        if let Some(n) = self.peers.get_mut(id as usize).and_then(Option::as_mut) {
+            n.session.connect_failed(now);
+        }
+    }
+
+    pub fn received(&mut self, id: PeerId, c: Conn, data: &[u8], now: Instant) {
+        if let Some(n) = self.peers.get_mut(id as usize).and_then(Option::as_mut) {
+            n.session.received(c, data, now);
+        }
+    }
+
+    pub fn closed(&mut self, id: PeerId, c: Conn, now: Instant) {
+        if let Some(n) = self.peers.get_mut(id as usize).and_then(Option::as_mut) {
+            n.session.closed(c, now);
+        }
+    }
+
+    /// `clear bgp neighbor A`: the session is reset (Cease, Administrative Reset) and
+    /// starts again.
+    pub fn clear(&mut self, id: PeerId, now: Instant) {
+        if let Some(n) = self.peers.get_mut(id as usize).and_then(Option::as_mut) {
+            n.session.stop(now, Notification::new(6, 4, Vec::new()));
+            n.session.start(now);
+        }
+    }
+
+    /// `clear bgp neighbor A soft`: our routes are sent again; `soft-inbound`: the
+    /// neighbour's routes go through import policy again (from the received attributes
+    /// held), and a ROUTE-REFRESH asks for them anew when the neighbour supports it.
+    pub fn clear_soft(&mut self, id: PeerId, inbound: bool, now: Instant) {
+        self.now = now;
+        if inbound {
+            self.reimport(id);
+            if let Some(n) = self.peers.get_mut(id as usize).and_then(Option::as_mut) {
+                for f in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
+                    if n.session
+                        .negotiated()
+                        .is_some_and(|g| g.families.contains(&f))
+                    {
+                        n.session.request_refresh(f);
+                    }
+                }
+            }
+        } else {
+            self.advertise_all(id);
+        }
+    }
+
+    /// Runs the timers due.
+    pub fn poll(&mut self, now: Instant) {
+        for n in self.peers.iter_mut().flatten() {
+            n.session.poll(now);
+        }
+    }
+
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.peers
+            .iter()
+            .flatten()
+            .filter_map(|n| n.session.next_timeout())
+            .min()
+    }
+
+    /// The RIB's active routes changed (all protocols, BGP's own included).
+    pub fn rib_changed(&mut self, changes: Vec<(IpPrefix, Option<ActiveRoute>)>) {
+        for (p, active) in changes {
+            let was = self.others.get(&p).cloned();
+            match active {
+                Some(a) if a.protocol == "bgp" => {
+                    self.others.remove(&p);
+                }
+                Some(a) => {
+                    self.others.insert(p, Some(a));
+                }
+                None if self.has_paths(p) => {
+                    self.others.insert(p, None);
+                }
+                None => {
+                    self.others.remove(&p);
+                }
+            }
+            if self.others.get(&p).cloned() != was {
+                self.mark(p);
+            }
+        }
+    }
+
+    /// Handles what the sessions produced, then sends each changed prefix to the
+    /// neighbours. Call after every batch of events.
+    pub fn pump(&mut self, now: Instant) {
+        self.now = now;
+        for id in 0..self.peers.len() as PeerId {
+            self.pump_session(id, now);
+        }
+        self.export_dirty();
+        // What the export queued on the sessions (UPDATEs) goes out now.
+        for id in 0..self.peers.len() as PeerId {
+            self.pump_session(id, now);
+        }
+        if self.interner.len() > 2 * self.swept_at + 1024 {
+            self.interner.sweep();
+            self.swept_at = self.interner.len();
+        }
+    }
+
+    fn pump_session(&mut self, id: PeerId, now: Instant) {
+        loop {
+            let Some(n) = self.peers.get_mut(id as usize).and_then(Option::as_mut) else {
+                return;
+            };
+            let Some(out) = n.session.poll_output() else {
+                return;
+            };
+            let address = n.cfg.address;
+            match out {
+                Output::Up(neg) => self.peer_up(id, &neg),
+                Output::Down(why) => self.peer_down(id, &why),
+                Output::Update(u) => self.update(id, *u, now),
+                Output::Refresh(_) => self.advertise_all(id),
+                o => self.io.push_back(Io {
+                    peer: id,
+                    address,
+                    output: o,
+                }),
+            }
+        }
+    }
+
+    fn peer_up(&mut self, id: PeerId, neg: &Negotiated) {
+        let Some(n) = self.peers[id as usize].as_mut() else {
+            return;
+        };
+        n.end_of_rib.clear();
+        if n.cfg.log_updown {
+            tracing::warn!(neighbor = %n.cfg.address, peer_as = neg.peer_as, "bgp: BGP peer {} (External AS {}) changed state from OpenConfirm to Established", n.cfg.address, neg.peer_as);
+        } else {
+            tracing::info!(neighbor = %n.cfg.address, peer_as = neg.peer_as, families = ?neg.families, "bgp: session established");
+        }
+        self.advertise_all(id);
+    }
+
+    fn peer_down(&mut self, id: PeerId, why: &DownReason) {
+        if let Some(n) = self.peers[id as usize].as_ref() {
+            if n.cfg.log_updown {
+                tracing::warn!(neighbor = %n.cfg.address, %why, "bgp: BGP peer {} changed state from Established to Idle", n.cfg.address);
+            } else {
+                tracing::info!(neighbor = %n.cfg.address, %why, "bgp: session down");
+            }
+        }
+        self.drop_paths(id);
+        if let Some(n) = self.peers[id as usize].as_mut() {
+            n.received = [0; 2];
+            n.accepted = [0; 2];
+            n.advertised = [0; 2];
+            n.local_addr = None;
+        }
+    }
+
+    /// Removes every path of `id`.
+    fn drop_paths(&mut self, id: PeerId) {
+        let mut touched = Vec::new();
+        self.table4.retain(|p, paths| {
+            let before = paths.len();
+            paths.retain(|x| x.peer != id);
+            if paths.len() != before {
+                touched.push(IpPrefix::V4(*p));
+            }
+            !paths.is_empty()
+        });
+        self.table6.retain(|p, paths| {
+            let before = paths.len();
+            paths.retain(|x| x.peer != id);
+            if paths.len() != before {
+                touched.push(IpPrefix::V6(*p));
+            }
+            !paths.is_empty()
+        });
+        for p in touched {
+            self.best_changed(p);
+        }
+    }
+
+    fn has_paths(&self, p: IpPrefix) -> bool {
+        match p {
+            IpPrefix::V4(k) => self.table4.contains_key(&k),
+            IpPrefix::V6(k) => self.table6.contains_key(&k),
+        }
+    }
+
+    fn paths(&self, p: IpPrefix) -> Option<&Paths> {
+        match p {
+            IpPrefix::V4(k) => self.table4.get(&k),
+            IpPrefix::V6(k) => self.table6.get(&k),
+        }
+    }
+
+    /// An UPDATE from an established neighbour.
+    fn update(&mut self, id: PeerId, u: Update, now: Instant) {
+        let Some(n) = self.peers[id as usize].as_mut() else {
+            return;
+        };
+        for d in &u.discarded {
+            tracing::warn!(neighbor = %n.cfg.address, attribute = d.code, why = %d.why, "bgp: malformed attribute discarded (RFC 7606)");
+        }
+        if let Some(f) = u.end_of_rib {
+            if !n.end_of_rib.contains(&f) {
+                n.end_of_rib.push(f);
+            }
+            return;
+        }
+        let mut withdrawn = u.withdrawn;
+        let mut announced = u.announced;
+        if let Some(e) = &u.treat_as_withdraw {
+            tracing::warn!(neighbor = %n.cfg.address, attribute = e.code, why = %e.why, prefixes = announced.len(), "bgp: malformed UPDATE: its routes are treated as withdrawn (RFC 7606)");
+            withdrawn.append(&mut announced);
+        }
+        for p in withdrawn {
+            self.remove_path(id, p);
+        }
+        if announced.is_empty() {
+            return;
+        }
+        let Some(attrs) = u.attrs else {
+            return;
+        };
+        let received = self.interner.intern(attrs);
+        let n = self.peers[id as usize].as_ref().expect("peer");
+        // The neighbour's own checks (RFC 4271 §9.1.2, RFC 4456 §8): a path with our AS in
+        // it, or reflected back to us, is dropped as Junos drops it (not even hidden).
+        let own_as = self.global.local_as;
+        let looped = received.as_path_flat().contains(&own_as)
+            || received.as_path_flat().contains(&n.cfg.local_as)
+            || received.originator_id == Some(self.global.router_id)
+            || n.cfg
+                .cluster
+                .is_some_and(|c| received.cluster_list.contains(&c));
+        let first_as_bad =
+            n.cfg.enforce_first_as && !n.cfg.internal && received.first_as() != Some(n.cfg.peer_as);
+        if looped || first_as_bad {
+            for p in announced {
+                self.remove_path(id, p);
+            }
+            return;
+        }
+        // Prefix limit: counted before import policy, as Junos does.
+        let limit = |f: Family| {
+            let u = match f {
+                Family::Ipv4Unicast => n.cfg.ipv4.as_ref(),
+                Family::Ipv6Unicast => n.cfg.ipv6.as_ref(),
+            };
+            u.and_then(|u| u.prefix_limit)
+        };
+        let limits = [limit(Family::Ipv4Unicast), limit(Family::Ipv6Unicast)];
+        let chain_empty = n.cfg.import.is_empty();
+        let preference = n.cfg.preference;
+        for p in announced {
+            let accepted = if chain_empty {
+                Some((received.clone(), preference))
+            } else {
+                self.import(id, p, &received)
+            };
+            self.insert_path(id, p, received.clone(), accepted);
+        }
+        // Enforce the prefix limits.
+        for f in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
+            let Some(lim) = limits[fam_index(f)] else {
+                continue;
+            };
+            let Some(max) = lim.maximum else { continue };
+            let n = self.peers[id as usize].as_mut().expect("peer");
+            if n.received[fam_index(f)] > u64::from(max) {
+                if lim.teardown.is_some() {
+                    tracing::warn!(neighbor = %n.cfg.address, limit = max, "bgp: prefix limit exceeded; closing the session");
+                    // Cease, Maximum Number of Prefixes Reached (RFC 4486), with AFI/SAFI
+                    // and the limit.
+                    let (afi, safi) = f.afi_safi();
+                    let mut data = afi.to_be_bytes().to_vec();
+                    data.push(safi);
+                    data.extend_from_slice(&max.to_be_bytes());
+                    n.session.stop(now, Notification::new(6, 1, data));
+                    n.session.start(now);
+                } else {
+                    tracing::warn!(neighbor = %n.cfg.address, limit = max, received = n.received[fam_index(f)], "bgp: prefix limit exceeded");
+                }
+            }
+        }
+    }
+
+    /// Runs the import chain on one prefix. None: rejected.
+    fn import(
+        &mut self,
+        id: PeerId,
+        p: IpPrefix,
+        received: &Arc<PathAttrs>,
+    ) -> Option<(Arc<PathAttrs>, u32)> {
+        let n = self.peers[id as usize].as_ref()?;
+        let nh = next_hop_of(received);
+        let hops: Vec<IpAddr> = nh.into_iter().collect();
+        let route = RouteIn {
+            prefix: savin_policy::Net::new(p.ip(), p.length()),
+            protocol: "bgp",
+            neighbor: Some(n.cfg.address),
+            next_hops: &hops,
+            interfaces: &[],
+            rib: rib_name(p),
+        };
+        let mut attrs = to_policy(received, n.cfg.preference);
+        let before = attrs.clone();
+        let ok = self
+            .policies
+            .evaluate(&n.cfg.import, Action::Accept, &route, &mut attrs)
+            .unwrap_or_else(|e| {
+                tracing::warn!(neighbor = %n.cfg.address, %e, "bgp: import policy");
+                false
+            });
+        if !ok {
+            return None;
+        }
+        if attrs == before {
+            return Some((received.clone(), attrs.preference));
+        }
+        let peer_addr = n.cfg.address;
+        let out = from_policy(received, &attrs, peer_addr, None);
+        let pref = attrs.preference;
+        Some((self.interner.intern(out), pref))
+    }
+
+    fn insert_path(
+        &mut self,
+        id: PeerId,
+        p: IpPrefix,
+        received: Arc<PathAttrs>,
+        accepted: Option<(Arc<PathAttrs>, u32)>,
+    ) {
+        let fi = fam_index(family_of(p));
+        let (acc, preference) = match accepted {
+            Some((a, pref)) => (Some(a), pref),
+            None => (None, 0),
+        };
+        let path = Path {
+            received,
+            accepted: acc,
+            peer: id,
+            preference,
+        };
+        let is_acc = path.accepted.is_some();
+        // The same path again (a peer repeating itself) changes nothing.
+        let same = self.paths(p).is_some_and(|ps| {
+            ps.iter().any(|x| {
+                x.peer == id
+                    && Arc::ptr_eq(&x.received, &path.received)
+                    && x.preference == path.preference
+                    && match (&x.accepted, &path.accepted) {
+                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            })
+        });
+        if same {
+            return;
+        }
+        let before = self.best_key(p);
+        let old = match p {
+            IpPrefix::V4(k) => replace_path(self.table4.entry(k).or_default(), path),
+            IpPrefix::V6(k) => replace_path(self.table6.entry(k).or_default(), path),
+        };
+        let n = self.peers[id as usize].as_mut().expect("peer");
+        match old {
+            None => {
+                n.received[fi] += 1;
+                n.accepted[fi] += u64::from(is_acc);
+            }
+            Some(was_acc) => {
+                n.accepted[fi] = n.accepted[fi] + u64::from(is_acc) - u64::from(was_acc);
+            }
+        }
+        self.sort(p);
+        if self.best_key(p) != before {
+            self.best_changed(p);
+        }
+    }
+
+    /// What the RIB and the neighbours see of `p`: its best path and its route.
+    fn best_key(&self, p: IpPrefix) -> Option<(PeerId, usize, u32, Option<RibRoute>)> {
+        let best = self.paths(p)?.first()?;
+        let acc = best.accepted.as_ref()?;
+        Some((
+            best.peer,
+            Arc::as_ptr(acc) as usize,
+            best.preference,
+            self.rib_route(p),
+        ))
+    }
+
+    fn remove_path(&mut self, id: PeerId, p: IpPrefix) {
+        let before = self.best_key(p);
+        let removed = match p {
+            IpPrefix::V4(k) => remove_from(&mut self.table4, k, id),
+            IpPrefix::V6(k) => remove_from(&mut self.table6, k, id),
+        };
+        if let Some(was_acc) = removed {
+            let fi = fam_index(family_of(p));
+            if let Some(n) = self.peers[id as usize].as_mut() {
+                n.received[fi] = n.received[fi].saturating_sub(1);
+                n.accepted[fi] = n.accepted[fi].saturating_sub(u64::from(was_acc));
+            }
+            if self.best_key(p) != before {
+                self.best_changed(p);
+            }
+        }
+    }
+
+    /// Applies import policy again to every path of `id`, from the attributes as received.
+    fn reimport(&mut self, id: PeerId) {
+        let mut keys: Vec<(IpPrefix, Arc<PathAttrs>)> = Vec::new();
+        for (k, paths) in &self.table4 {
+            if let Some(x) = paths.iter().find(|x| x.peer == id) {
+                keys.push((IpPrefix::V4(*k), x.received.clone()));
+            }
+        }
+        for (k, paths) in &self.table6 {
+            if let Some(x) = paths.iter().find(|x| x.peer == id) {
+                keys.push((IpPrefix::V6(*k), x.received.clone()));
+            }
+        }
+        let Some(n) = self.peers[id as usize].as_ref() else {
+            return;
+        };
+        let chain_empty = n.cfg.import.is_empty();
+        let preference = n.cfg.preference;
+        for (p, received) in keys {
+            let accepted = if chain_empty {
+                Some((received.clone(), preference))
+            } else {
+                self.import(id, p, &received)
+            };
+            self.insert_path(id, p, received, accepted);
+        }
+    }
+
+    /// Sorts the prefix's paths best first.
+    fn sort(&mut self, p: IpPrefix) {
+        let ctx = self.rank_ctx();
+        match p {
+            IpPrefix::V4(k) => {
+                if let Some(paths) = self.table4.get_mut(&k) {
+                    paths.sort_by(|a, b| ctx.compare(a, b));
+                }
+            }
+            IpPrefix::V6(k) => {
+                if let Some(paths) = self.table6.get_mut(&k) {
+                    paths.sort_by(|a, b| ctx.compare(a, b));
+                }
+            }
+        }
+    }
+
+    fn rank_ctx(&self) -> RankCtx {
+        RankCtx {
+            peers: self
+                .peers
+                .iter()
+                .map(|n| {
+                    n.as_ref().map(|n| PeerRank {
+                        internal: n.cfg.internal,
+                        address: n.cfg.address,
+                        id: n
+                            .session
+                            .negotiated()
+                            .map_or(Ipv4Addr::UNSPECIFIED, |g| g.peer_id),
+                        always_compare_med: n.cfg.always_compare_med,
+                        local_as: n.cfg.local_as,
+                    })
+                })
+                .collect(),
+        }
+    }
+
+    /// The best path of `p` may have changed: tell the RIB and mark it for export.
+    fn best_changed(&mut self, p: IpPrefix) {
+        let route = self.rib_route(p);
+        if route.is_none() && !self.has_paths(p) {
+            if let Some(None) = self.others.get(&p) {
+                self.others.remove(&p);
+            }
+        }
+        self.rib_out.push(RibChange { prefix: p, route });
+        self.mark(p);
+    }
+
+    fn mark(&mut self, p: IpPrefix) {
+        if self.dirty_set.insert(p) {
+            self.dirty.push(p);
+        }
+    }
+
+    /// The route the RIB gets for `p`: the best accepted path, with its equal-cost peers
+    /// under `multipath`.
+    fn rib_route(&self, p: IpPrefix) -> Option<RibRoute> {
+        let paths = self.paths(p)?;
+        let best = paths.first().filter(|x| x.accepted.is_some())?;
+        let attrs = best.accepted.as_ref()?;
+        let mut hops: Vec<IpAddr> = next_hop_of(attrs).into_iter().collect();
+        let n = self.neighbor(best.peer)?;
+        if let Some(mp) = &n.cfg.multipath {
+            let ctx = self.rank_ctx();
+            for other in paths.iter().skip(1) {
+                if other.accepted.is_none() || !ctx.multipath_equal(best, other, mp.multiple_as.0) {
+                    break;
+                }
+                if let Some(h) = other.accepted.as_ref().and_then(|a| next_hop_of(a)) {
+                    if !hops.contains(&h) {
+                        hops.push(h);
+                    }
+                }
+            }
+        }
+        if hops.is_empty() {
+            return None;
+        }
+        Some(RibRoute {
+            preference: best.preference,
+            metric: attrs.med.unwrap_or(0),
+            next_hops: hops,
+        })
+    }
+
+    /// Sends each changed prefix to every established neighbour.
+    fn export_dirty(&mut self) {
+        if self.dirty.is_empty() {
+            return;
+        }
+        let dirty = std::mem::take(&mut self.dirty);
+        self.dirty_set.clear();
+        let ids: Vec<PeerId> = self
+            .neighbors()
+            .filter(|(_, n)| n.session.established().is_some())
+            .map(|(i, _)| i)
+            .collect();
+        for id in ids {
+            self.send_prefixes(id, &dirty, false);
+        }
+    }
+
+    /// Sends the whole table to `id` (session up, route refresh, export policy change),
+    /// then End-of-RIB.
+    fn advertise_all(&mut self, id: PeerId) {
+        let mut all: Vec<IpPrefix> = self.table4.keys().map(|k| IpPrefix::V4(*k)).collect();
+        all.extend(self.table6.keys().map(|k| IpPrefix::V6(*k)));
+        all.extend(
+            self.others
+                .iter()
+                .filter(|(p, a)| a.is_some() && !self.has_paths(**p))
+                .map(|(p, _)| *p),
+        );
+        if let Some(n) = self.peers[id as usize].as_mut() {
+            n.advertised = [0; 2];
+        }
+        self.send_prefixes(id, &all, true);
+    }
+
+    fn send_prefixes(&mut self, id: PeerId, prefixes: &[IpPrefix], full: bool) {
+        let Some(n) = self.peers[id as usize].as_ref() else {
+            return;
+        };
+        let Some(neg) = n.session.negotiated().cloned() else {
+            return;
+        };
+        // Grouped by the attributes sent, so one UPDATE carries many prefixes.
+        // Interned sets are equal exactly when their pointers are.
+        let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<IpPrefix>)> = HashMap::new();
+        let mut withdraw: Vec<IpPrefix> = Vec::new();
+        for &p in prefixes {
+            if !neg.families.contains(&family_of(p)) {
+                continue;
+            }
+            match self.export(id, p) {
+                Some(a) => groups
+                    .entry(Arc::as_ptr(&a) as usize)
+                    .or_insert_with(|| (a, Vec::new()))
+                    .1
+                    .push(p),
+                // Full advertisements start from nothing: nothing to withdraw.
+                None if !full => withdraw.push(p),
+                None => {}
+            }
+        }
+        let mut bytes = Vec::new();
+        let mut count = 0u64;
+        let mut sent = [0u64; 2];
+        for f in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
+            let w: Vec<IpPrefix> = withdraw
+                .iter()
+                .copied()
+                .filter(|p| family_of(*p) == f)
+                .collect();
+            if !w.is_empty() {
+                let before = bytes.len();
+                packet::encode_withdraw(f, &w, &mut bytes);
+                count += count_messages(&bytes[before..]);
+                let n = self.peers[id as usize].as_mut().expect("peer");
+                n.advertised[fam_index(f)] =
+                    n.advertised[fam_index(f)].saturating_sub(w.len() as u64);
+            }
+            for (attrs, ps) in groups.values() {
+                let ps: Vec<IpPrefix> = ps.iter().copied().filter(|p| family_of(*p) == f).collect();
+                if ps.is_empty() {
+                    continue;
+                }
+                sent[fam_index(f)] += ps.len() as u64;
+                let before = bytes.len();
+                packet::encode_announce(f, attrs, &ps, &neg.encode, &mut bytes);
+                count += count_messages(&bytes[before..]);
+            }
+            if full && neg.families.contains(&f) {
+                let before = bytes.len();
+                packet::encode_end_of_rib(f, &mut bytes);
+                count += count_messages(&bytes[before..]);
+            }
+        }
+        let n = self.peers[id as usize].as_mut().expect("peer");
+        for (adv, sent) in n.advertised.iter_mut().zip(sent) {
+            *adv += sent;
+        }
+        if !bytes.is_empty() {
+            n.session.send_updates(bytes, count, self.now);
+        }
+    }
+
+    /// What neighbour `id` gets for `p`: the attributes to send, or None (withdraw).
+    fn export(&mut self, id: PeerId, p: IpPrefix) -> Option<Arc<PathAttrs>> {
+        let to = self.peers[id as usize].as_ref()?;
+        let local = to.local_addr?;
+        // The route to advertise: BGP's best when it is the active route, else another
+        // protocol's active route.
+        let other = self.others.get(&p);
+        let (base, protocol, from_peer, hops, ifs, metric): (
+            PathAttrs,
+            String,
+            Option<&Neighbor>,
+            Vec<IpAddr>,
+            Vec<String>,
+            u32,
+        ) = match other {
+            Some(Some(a)) => (
+                PathAttrs::default(),
+                a.protocol.clone(),
+                None,
+                a.next_hops.clone(),
+                a.interfaces.clone(),
+                a.metric,
+            ),
+            Some(None) => return None,
+            None => {
+                let best = self.paths(p)?.first()?;
+                let attrs = best.accepted.as_ref()?;
+                let src = self.neighbor(best.peer)?;
+                if best.peer == id {
+                    return None;
+                }
+                // iBGP to iBGP only through a route reflector (RFC 4456): a client's route
+                // goes to everyone, a non-client's to clients only.
+                if src.cfg.internal && to.cfg.internal {
+                    let reflector = src.cfg.cluster.is_some() || to.cfg.cluster.is_some();
+                    if !reflector {
+                        return None;
+                    }
+                }
+                let c = &attrs.communities;
+                if c.contains(&NO_ADVERTISE) || (c.contains(&NO_EXPORT) && !to.cfg.internal) {
+                    return None;
+                }
+                // Junos does not send a path to a neighbour whose AS is in it.
+                if !to.cfg.internal && attrs.as_path_flat().contains(&to.cfg.peer_as) {
+                    return None;
+                }
+                let hops = next_hop_of(attrs).into_iter().collect();
+                (
+                    (**attrs).clone(),
+                    "bgp".to_string(),
+                    Some(src),
+                    hops,
+                    Vec::new(),
+                    attrs.med.unwrap_or(0),
+                )
+            }
+        };
+        let route = RouteIn {
+            prefix: savin_policy::Net::new(p.ip(), p.length()),
+            protocol: &protocol,
+            neighbor: from_peer.map(|n| n.cfg.address),
+            next_hops: &hops,
+            interfaces: &ifs,
+            rib: rib_name(p),
+        };
+        let _ = metric;
+        let mut pa = to_policy(&base, 0);
+        let before = pa.clone();
+        // BGP exports its own active routes; anything else only where a policy says so.
+        let default = if from_peer.is_some() {
+            Action::Accept
+        } else {
+            Action::Reject
+        };
+        let ok = self
+            .policies
+            .evaluate(&to.cfg.export, default, &route, &mut pa)
+            .unwrap_or_else(|e| {
+                tracing::warn!(neighbor = %to.cfg.address, %e, "bgp: export policy");
+                false
+            });
+        if !ok {
+            return None;
+        }
+        let mut out = from_policy(&base, &pa, to.cfg.address, Some(local));
+        // What every advertisement changes (RFC 4271 §5.1, RFC 4456 §8).
+        if to.cfg.internal {
+            out.local_pref = Some(if pa.local_preference != before.local_preference {
+                pa.local_preference
+            } else {
+                to.cfg
+                    .local_preference
+                    .or(base.local_pref)
+                    .unwrap_or(DEFAULT_LOCAL_PREF)
+            });
+            match from_peer {
+                Some(src) if src.cfg.internal => {
+                    let cluster = to.cfg.cluster.or(src.cfg.cluster);
+                    if let Some(c) = cluster {
+                        if out.originator_id.is_none() {
+                            out.originator_id = src.session.negotiated().map(|g| g.peer_id);
+                        }
+                        out.cluster_list.insert(0, c);
+                    }
+                }
+                // A route from outside or from this box: next hop self when it has none.
+                None => set_next_hop(&mut out, p, local),
+                Some(_) => {}
+            }
+            if pa.next_hop == NextHopAction::Myself {
+                set_next_hop(&mut out, p, local);
+            }
+        } else {
+            out.local_pref = None;
+            out.originator_id = None;
+            out.cluster_list.clear();
+            // MED is not passed from one neighbouring AS to another (RFC 4271 §5.1.4),
+            // unless policy or metric-out set it.
+            if pa.metric == before.metric {
+                out.med = None;
+            }
+            let prepend = to.cfg.local_as;
+            prepend_as(&mut out, prepend);
+            if to.cfg.local_as != self.global.local_as {
+                // local-as: the global AS goes in too, as Junos does by default.
+                insert_after_first(&mut out, self.global.local_as);
+            }
+            set_next_hop(&mut out, p, local);
+        }
+        if let Some(m) = to.cfg.metric_out {
+            out.med = Some(m);
+        }
+        if let NextHopAction::Address(a) = pa.next_hop {
+            set_next_hop(&mut out, p, a);
+        }
+        Some(self.interner.intern(out))
+    }
+
+    /// Every prefix's paths, for `show route protocol bgp` and `receive-protocol`:
+    /// (prefix, neighbour, received, accepted, preference, best).
+    pub fn for_each_path(
+        &self,
+        mut f: impl FnMut(IpPrefix, PeerId, &PathAttrs, Option<&PathAttrs>, u32, bool),
+    ) {
+        for (k, paths) in &self.table4 {
+            for (i, x) in paths.iter().enumerate() {
+                f(
+                    IpPrefix::V4(*k),
+                    x.peer,
+                    &x.received,
+                    x.accepted.as_deref(),
+                    x.preference,
+                    i == 0 && x.accepted.is_some(),
+                );
+            }
+        }
+        for (k, paths) in &self.table6 {
+            for (i, x) in paths.iter().enumerate() {
+                f(
+                    IpPrefix::V6(*k),
+                    x.peer,
+                    &x.received,
+                    x.accepted.as_deref(),
+                    x.preference,
+                    i == 0 && x.accepted.is_some(),
+                );
+            }
+        }
+    }
+
+    /// What `id` is sent for each prefix (`show route advertising-protocol bgp A`).
+    pub fn advertised_to(&mut self, id: PeerId) -> Vec<(IpPrefix, Arc<PathAttrs>)> {
+        let mut all: Vec<IpPrefix> = self.table4.keys().map(|k| IpPrefix::V4(*k)).collect();
+        all.extend(self.table6.keys().map(|k| IpPrefix::V6(*k)));
+        all.extend(
+            self.others
+                .iter()
+                .filter(|(p, a)| a.is_some() && !self.has_paths(**p))
+                .map(|(p, _)| *p),
+        );
+        let fams = self
+            .neighbor(id)
+            .and_then(|n| n.session.negotiated())
+            .map(|n| n.families.clone())
+            .unwrap_or_default();
+        all.into_iter()
+            .filter(|p| fams.contains(&family_of(*p)))
+            .filter_map(|p| Some((p, self.export(id, p)?)))
+            .collect()
+    }
+
+    /// The state of every neighbour's session.
+    pub fn states(&self) -> Vec<(IpAddr, State)> {
+        self.neighbors()
+            .map(|(_, n)| (n.cfg.address, n.session.state()))
+            .collect()
+    }
+}
+
+/// An IPv4-mapped IPv6 address (an IPv4 peer on a dual-stack socket) as the IPv4 address.
+pub fn canonical(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        a => a,
+    }
+}
+
+fn rib_name(p: IpPrefix) -> &'static str {
+    match p {
+        IpPrefix::V4(_) => "inet.0",
+        IpPrefix::V6(_) => "inet6.0",
+    }
+}
+
+/// How many messages `bytes` holds (each carries its length at offset 16).
+fn count_messages(mut bytes: &[u8]) -> u64 {
+    let mut n = 0;
+    while bytes.len() >= packet::HEADER_LEN {
+        let len = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+        if len < packet::HEADER_LEN || len > bytes.len() {
+            break;
+        }
+        n += 1;
+        bytes = &bytes[len..];
+    }
+    n
+}
+
+/// The path's next hop: NEXT_HOP for IPv4, MP_REACH_NLRI's global address for IPv6 (or the
+/// IPv4 address MP_REACH carried).
+pub fn next_hop_of(a: &PathAttrs) -> Option<IpAddr> {
+    match &a.mp_next_hop {
+        Some(MpNextHop::V6 { global, .. }) => Some(IpAddr::V6(*global)),
+        Some(MpNextHop::V4(v4)) => Some(IpAddr::V4(*v4)),
+        None => a.next_hop.map(IpAddr::V4),
+    }
+}
+
+fn set_next_hop(a: &mut PathAttrs, p: IpPrefix, nh: IpAddr) {
+    match (p, nh) {
+        (IpPrefix::V4(_), IpAddr::V4(v4)) => {
+            a.next_hop = Some(v4);
+            a.mp_next_hop = None;
+        }
+        (IpPrefix::V6(_), IpAddr::V6(v6)) => {
+            a.next_hop = None;
+            a.mp_next_hop = Some(MpNextHop::V6 {
+                global: v6,
+                link_local: None,
+            });
+        }
+        (IpPrefix::V6(_), IpAddr::V4(v4)) => {
+            // An IPv6 route over an IPv4 session: the IPv4-mapped address (RFC 4798 §2 does
+            // this for 6PE; the peer must be told a usable address by policy otherwise).
+            a.next_hop = None;
+            a.mp_next_hop = Some(MpNextHop::V6 {
+                global: v4.to_ipv6_mapped(),
+                link_local: None,
+            });
+        }
+        (IpPrefix::V4(_), IpAddr::V6(_)) => {}
+    }
+}
+
+fn prepend_as(a: &mut PathAttrs, asn: u32) {
+    match a.as_path.first_mut() {
+        Some(s) if s.kind == SegmentKind::Sequence && s.asns.len() < 255 => s.asns.insert(0, asn),
+        _ => a.as_path.insert(
+            0,
+            Segment {
+                kind: SegmentKind::Sequence,
+                asns: vec![asn],
+            },
+        ),
+    }
+}
+
+fn insert_after_first(a: &mut PathAttrs, asn: u32) {
+    if let Some(s) = a.as_path.first_mut() {
+        if s.kind == SegmentKind::Sequence && s.asns.len() < 255 {
+            s.asns.insert(1.min(s.asns.len()), asn);
+        }
+    }
+}
+
+/// The attributes a policy reads.
+fn to_policy(a: &PathAttrs, preference: u32) -> Attrs {
+    Attrs {
+        preference,
+        metric: a.med.unwrap_or(0),
+        local_preference: a.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
+        communities: a.communities.iter().map(|c| Community(*c)).collect(),
+        large_communities: a
+            .large_communities
+            .iter()
+            .map(|l| Large(l[0], l[1], l[2]))
+            .collect(),
+        as_path: a.as_path_flat(),
+        origin: match a.origin {
+            Origin::Igp => savin_policy::Origin::Igp,
+            Origin::Egp => savin_policy::Origin::Egp,
+            Origin::Incomplete => savin_policy::Origin::Incomplete,
+        },
+        next_hop: NextHopAction::Keep,
+    }
+}
+
+/// `base` with what the policy changed in `p`. `peer` is the neighbour (next-hop peer-address);
+/// `local`, our address to it (next-hop self on export).
+fn from_policy(base: &PathAttrs, p: &Attrs, peer: IpAddr, local: Option<IpAddr>) -> PathAttrs {
+    let mut a = base.clone();
+    let orig = to_policy(base, p.preference);
+    if p.metric != orig.metric {
+        a.med = Some(p.metric);
+    }
+    if p.local_preference != orig.local_preference {
+        a.local_pref = Some(p.local_preference);
+    }
+    if p.communities != orig.communities {
+        a.communities = p.communities.iter().map(|c| c.0).collect();
+    }
+    if p.large_communities != orig.large_communities {
+        a.large_communities = p
+            .large_communities
+            .iter()
+            .map(|l| [l.0, l.1, l.2])
+            .collect();
+    }
+    if p.as_path.len() > orig.as_path.len() && p.as_path.ends_with(&orig.as_path) {
+        let added = p.as_path.len() - orig.as_path.len();
+        for asn in p.as_path[..added].iter().rev() {
+            prepend_as(&mut a, *asn);
+        }
+    }
+    if p.origin != orig.origin {
+        a.origin = match p.origin {
+            savin_policy::Origin::Igp => Origin::Igp,
+            savin_policy::Origin::Egp => Origin::Egp,
+            savin_policy::Origin::Incomplete => Origin::Incomplete,
+        };
+    }
+    match p.next_hop {
+        NextHopAction::Peer => {
+            let v = next_hop_family(&a);
+            set_nh_keep_family(&mut a, v, peer);
+        }
+        NextHopAction::Myself => {
+            if let Some(l) = local {
+                let v = next_hop_family(&a);
+                set_nh_keep_family(&mut a, v, l);
+            }
+        }
+        _ => {}
+    }
+    a
+}
+
+fn next_hop_family(a: &PathAttrs) -> bool {
+    matches!(a.mp_next_hop, Some(MpNextHop::V6 { .. }))
+}
+
+fn set_nh_keep_family(a: &mut PathAttrs, v6: bool, nh: IpAddr) {
+    match (v6, nh) {
+        (false, IpAddr::V4(v4)) => a.next_hop = Some(v4),
+        (true, IpAddr::V6(v6a)) => {
+            a.mp_next_hop = Some(MpNextHop::V6 {
+                global: v6a,
+                link_local: None,
+            })
+        }
+        _ => {}
+    }
+}
+
+/// Replaces `path`'s neighbour's path in `paths` (or adds it). Some(whether the old one was
+/// accepted) when there was one.
+fn replace_path(paths: &mut Paths, path: Path) -> Option<bool> {
+    if let Some(x) = paths.iter_mut().find(|x| x.peer == path.peer) {
+        let was = x.accepted.is_some();
+        *x = path;
+        Some(was)
+    } else {
+        paths.push(path);
+        None
+    }
+}
+
+fn remove_from<A: Addr>(
+    t: &mut HashMap<Prefix<A>, Paths>,
+    k: Prefix<A>,
+    id: PeerId,
+) -> Option<bool> {
+    let paths = t.get_mut(&k)?;
+    let i = paths.iter().position(|x| x.peer == id)?;
+    let was = paths.remove(i).accepted.is_some();
+    if paths.is_empty() {
+        t.remove(&k);
+    }
+    Some(was)
+}
+
+#[derive(Debug, Clone)]
+struct PeerRank {
+    internal: bool,
+    address: IpAddr,
+    id: Ipv4Addr,
+    always_compare_med: bool,
+    local_as: u32,
+}
+
+/// What path selection needs to know about the neighbours.
+struct RankCtx {
+    peers: Vec<Option<PeerRank>>,
+}
+
+impl RankCtx {
+    fn peer(&self, id: PeerId) -> Option<&PeerRank> {
+        self.peers.get(id as usize)?.as_ref()
+    }
+
+    /// Junos' active path selection (RFC 4271 §9.1.2.2 plus Junos' tie-breakers): Less is
+    /// better. Rejected paths come last.
+    fn compare(&self, a: &Path, b: &Path) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let (Some(x), Some(y)) = (&a.accepted, &b.accepted) else {
+            return b.accepted.is_some().cmp(&a.accepted.is_some());
+        };
+        let (pa, pb) = (self.peer(a.peer), self.peer(b.peer));
+        let lp = |p: &PathAttrs| p.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
+        let neighbor_as = |p: &PathAttrs, r: Option<&PeerRank>| {
+            p.first_as().or(r.map(|r| r.local_as)).unwrap_or(0)
+        };
+        let compare_med =
+            pa.is_some_and(|r| r.always_compare_med) || neighbor_as(x, pa) == neighbor_as(y, pb);
+        let med = if compare_med {
+            x.med.unwrap_or(0).cmp(&y.med.unwrap_or(0))
+        } else {
+            Ordering::Equal
+        };
+        let internal = |r: Option<&PeerRank>| r.is_some_and(|r| r.internal);
+        let router_id = |p: &PathAttrs, r: Option<&PeerRank>| {
+            u32::from(
+                p.originator_id
+                    .unwrap_or(r.map_or(Ipv4Addr::UNSPECIFIED, |r| r.id)),
+            )
+        };
+        a.preference
+            .cmp(&b.preference)
+            .then(lp(y).cmp(&lp(x)))
+            .then(x.as_path_len().cmp(&y.as_path_len()))
+            .then(x.origin.to_u8().cmp(&y.origin.to_u8()))
+            .then(med)
+            .then(internal(pa).cmp(&internal(pb)))
+            .then(router_id(x, pa).cmp(&router_id(y, pb)))
+            .then(x.cluster_list.len().cmp(&y.cluster_list.len()))
+            .then(pa.map(|r| r.address).cmp(&pb.map(|r| r.address)))
+    }
+
+    /// Whether `b` may share the forwarding with the best path `a` (`multipath`): equal up
+    /// to the IGP metric, and from the same neighbouring AS unless `multiple-as`.
+    fn multipath_equal(&self, a: &Path, b: &Path, multiple_as: bool) -> bool {
+        let (Some(x), Some(y)) = (&a.accepted, &b.accepted) else {
+            return false;
+        };
+        let (pa, pb) = (self.peer(a.peer), self.peer(b.peer));
+        let lp = |p: &PathAttrs| p.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
+        a.preference == b.preference
+            && lp(x) == lp(y)
+            && x.as_path_len() == y.as_path_len()
+            && x.origin == y.origin
+            && x.med.unwrap_or(0) == y.med.unwrap_or(0)
+            && pa.map(|r| r.internal) == pb.map(|r| r.internal)
+            && (multiple_as || x.first_as() == y.first_as())
+    }
+}

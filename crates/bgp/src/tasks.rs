@@ -1,0 +1,389 @@
+//! The thin I/O adapter around the [`Speaker`]: one thread with a single-threaded tokio
+//! runtime, one loop that owns the speaker, a task per socket half, and the listener on port
+//! 179. Every event (a command, a socket event, a batch of RIB changes, a timer) is handled
+//! in the loop, followed by [`Speaker::pump`], then the speaker's outputs are carried out
+//! before the next event, so what a session decided is never reordered with what follows.
+//!
+//! The sockets are the kernel's: the data plane hands the box's own traffic to its host
+//! interfaces (TAP), where host-inbound `bgp` has already applied.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use savin_config::model::protocols::Peer;
+use savin_policy::Policies;
+use savin_rib::IpPrefix;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tracing::{debug, info, warn};
+
+use crate::session::{Conn, Output};
+use crate::speaker::{canonical, ActiveRoute, Global, PeerId, RibChange, Speaker};
+
+/// BGP's well-known port.
+pub const PORT: u16 = 179;
+/// How long an outgoing connect may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// At most this many queued events are handled before the speaker is pumped (a full table
+/// arrives as thousands of UPDATEs: batching them keeps the RIB's work per batch, not per
+/// message).
+const BATCH: usize = 512;
+
+/// A batch of active-route changes: the prefix and its active route now (None: none).
+pub type ActiveBatch = Vec<(IpPrefix, Option<ActiveRoute>)>;
+/// Called with each batch of active-route changes (on any thread; must not block).
+pub type ActiveWatcher = Box<dyn Fn(ActiveBatch) + Send + Sync>;
+/// Work for the BGP thread, run on its speaker.
+pub(crate) type Query = Box<dyn FnOnce(&mut Speaker, Instant) + Send>;
+
+/// Where BGP's routes go and where it learns the active routes: the forwarding plane's RIB
+/// (the daemon glues it), or a test's.
+pub trait RibPort: Send + Sync {
+    /// Hands the RIB BGP's route changes (must not block).
+    fn apply(&self, changes: Vec<RibChange>);
+    /// Registers `f` for every batch of active-route changes (the current routes first).
+    fn watch(&self, f: ActiveWatcher);
+}
+
+/// What the management side asks of the BGP thread.
+pub(crate) enum Cmd {
+    Configure {
+        global: Global,
+        peers: Vec<Peer>,
+        policies: Arc<Policies>,
+    },
+    /// Runs on the speaker (show commands, clear).
+    Query(Query),
+}
+
+enum Ev {
+    Accepted(TcpStream, SocketAddr),
+    Connected {
+        peer: PeerId,
+        attempt: u64,
+        result: std::io::Result<TcpStream>,
+    },
+    Data(u64, Vec<u8>),
+    Closed(u64),
+}
+
+struct Sock {
+    peer: PeerId,
+    conn: Conn,
+    writer: UnboundedSender<Vec<u8>>,
+    reader: tokio::task::AbortHandle,
+}
+
+#[derive(Default)]
+struct IoState {
+    next_id: u64,
+    socks: HashMap<u64, Sock>,
+    by_conn: HashMap<(PeerId, Conn), u64>,
+    /// The connect under way per neighbour (its attempt number).
+    connecting: HashMap<PeerId, u64>,
+}
+
+/// Starts the BGP thread; it runs until `cmds`' sender is dropped.
+pub(crate) fn spawn(rib: Arc<dyn RibPort>, port: u16) -> UnboundedSender<Cmd> {
+    let (tx, rx) = unbounded_channel();
+    let started = std::thread::Builder::new()
+        .name("savin-bgp".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    warn!(%e, "bgp: no runtime");
+                    return;
+                }
+            };
+            rt.block_on(run(rx, rib, port));
+        });
+    if let Err(e) = started {
+        warn!(%e, "bgp: could not start its thread");
+    }
+    tx
+}
+
+async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16) {
+    let (ev_tx, mut ev_rx) = unbounded_channel::<Ev>();
+    let (act_tx, mut act_rx) = unbounded_channel();
+    rib.watch(Box::new(move |c| {
+        let _ = act_tx.send(c);
+    }));
+    listen(port, ev_tx.clone()).await;
+    let now = Instant::now();
+    let mut speaker = Speaker::new(
+        Global {
+            router_id: std::net::Ipv4Addr::UNSPECIFIED,
+            local_as: 0,
+        },
+        now,
+    );
+    let mut io = IoState::default();
+    loop {
+        let wake = speaker
+            .next_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            cmd = cmds.recv() => {
+                let Some(cmd) = cmd else { break };
+                handle_cmd(&mut speaker, cmd);
+            }
+            ev = ev_rx.recv() => {
+                let Some(ev) = ev else { break };
+                handle_ev(&mut speaker, &mut io, &ev_tx, ev);
+                for _ in 0..BATCH {
+                    match ev_rx.try_recv() {
+                        Ok(ev) => handle_ev(&mut speaker, &mut io, &ev_tx, ev),
+                        Err(_) => break,
+                    }
+                }
+            }
+            ch = act_rx.recv() => {
+                let Some(ch) = ch else { break };
+                speaker.rib_changed(ch);
+            }
+            _ = tokio::time::sleep_until(wake.into()) => {
+                speaker.poll(Instant::now());
+            }
+        }
+        let now = Instant::now();
+        speaker.pump(now);
+        let changes = speaker.drain_rib();
+        if !changes.is_empty() {
+            rib.apply(changes);
+        }
+        while let Some(o) = speaker.poll_io() {
+            execute(&mut speaker, &mut io, &ev_tx, o.peer, o.address, o.output);
+        }
+    }
+    // Stopped: every session closes.
+    for (_, s) in io.socks.drain() {
+        s.reader.abort();
+    }
+}
+
+fn handle_cmd(speaker: &mut Speaker, cmd: Cmd) {
+    let now = Instant::now();
+    match cmd {
+        Cmd::Configure {
+            global,
+            peers,
+            policies,
+        } => speaker.configure(global, peers, policies, now),
+        Cmd::Query(f) => f(speaker, now),
+    }
+}
+
+/// Listens on port 179 for both families (one IPv6 socket that takes IPv4 too).
+async fn listen(port: u16, ev: UnboundedSender<Ev>) {
+    let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+    let listener = match TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            warn!(%e, port, "bgp: cannot listen; neighbors must be connected to");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((s, from)) => {
+                    if ev.send(Ev::Accepted(s, from)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    debug!(%e, "bgp: accept");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    });
+}
+
+fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev>, ev: Ev) {
+    let now = Instant::now();
+    match ev {
+        Ev::Accepted(stream, from) => {
+            let Some(peer) = speaker.accept(from.ip(), now) else {
+                debug!(from = %from.ip(), "bgp: connection refused (not a neighbor, or collision)");
+                return;
+            };
+            let local = stream
+                .local_addr()
+                .map(|a| canonical(a.ip()))
+                .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+            set_ttl(&stream, speaker, peer);
+            register(io, ev_tx, peer, Conn::Incoming, stream);
+            speaker.connected(peer, Conn::Incoming, local, now);
+        }
+        Ev::Connected {
+            peer,
+            attempt,
+            result,
+        } => {
+            if io.connecting.get(&peer) != Some(&attempt) {
+                return;
+            }
+            io.connecting.remove(&peer);
+            match result {
+                Ok(stream) => {
+                    let local = stream
+                        .local_addr()
+                        .map(|a| canonical(a.ip()))
+                        .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+                    set_ttl(&stream, speaker, peer);
+                    register(io, ev_tx, peer, Conn::Outgoing, stream);
+                    speaker.connected(peer, Conn::Outgoing, local, now);
+                }
+                Err(e) => {
+                    debug!(%e, "bgp: connect failed");
+                    speaker.connect_failed(peer, now);
+                }
+            }
+        }
+        Ev::Data(id, bytes) => {
+            if let Some(s) = io.socks.get(&id) {
+                speaker.received(s.peer, s.conn, &bytes, now);
+            }
+        }
+        Ev::Closed(id) => {
+            if let Some(s) = io.socks.remove(&id) {
+                io.by_conn.remove(&(s.peer, s.conn));
+                speaker.closed(s.peer, s.conn, now);
+            }
+        }
+    }
+}
+
+/// Junos' TTL: 1 to a directly connected external neighbour, 64 otherwise (`multihop ttl`).
+fn set_ttl(stream: &TcpStream, speaker: &Speaker, peer: PeerId) {
+    if let Some(n) = speaker.neighbor(peer) {
+        if let Err(e) = stream.set_ttl(u32::from(n.cfg.ttl)) {
+            debug!(%e, "bgp: setting the TTL");
+        }
+    }
+}
+
+fn register(
+    io: &mut IoState,
+    ev_tx: &UnboundedSender<Ev>,
+    peer: PeerId,
+    conn: Conn,
+    stream: TcpStream,
+) {
+    let _ = stream.set_nodelay(true);
+    io.next_id += 1;
+    let id = io.next_id;
+    let (mut rd, mut wr) = stream.into_split();
+    let tx = ev_tx.clone();
+    let reader = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    let _ = tx.send(Ev::Closed(id));
+                    return;
+                }
+                Ok(n) => {
+                    if tx.send(Ev::Data(id, buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .abort_handle();
+    let (wtx, mut wrx) = unbounded_channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        while let Some(b) = wrx.recv().await {
+            if wr.write_all(&b).await.is_err() {
+                return;
+            }
+        }
+        // The speaker closed the connection: what was queued is written, then FIN.
+        let _ = wr.shutdown().await;
+    });
+    if let Some(old) = io.by_conn.insert((peer, conn), id) {
+        if let Some(s) = io.socks.remove(&old) {
+            s.reader.abort();
+        }
+    }
+    io.socks.insert(
+        id,
+        Sock {
+            peer,
+            conn,
+            writer: wtx,
+            reader,
+        },
+    );
+}
+
+fn execute(
+    speaker: &mut Speaker,
+    io: &mut IoState,
+    ev_tx: &UnboundedSender<Ev>,
+    peer: PeerId,
+    address: IpAddr,
+    out: Output,
+) {
+    match out {
+        Output::Connect => {
+            let Some(n) = speaker.neighbor(peer) else {
+                return;
+            };
+            io.next_id += 1;
+            let attempt = io.next_id;
+            io.connecting.insert(peer, attempt);
+            let local = n.cfg.local_address;
+            let tx = ev_tx.clone();
+            tokio::spawn(async move {
+                let result = connect(address, local).await;
+                let _ = tx.send(Ev::Connected {
+                    peer,
+                    attempt,
+                    result,
+                });
+            });
+        }
+        Output::Send(c, bytes) => {
+            if let Some(s) = io.by_conn.get(&(peer, c)).and_then(|id| io.socks.get(id)) {
+                let _ = s.writer.send(bytes);
+            }
+        }
+        Output::Close(c) => {
+            if let Some(id) = io.by_conn.remove(&(peer, c)) {
+                if let Some(s) = io.socks.remove(&id) {
+                    // Dropping the writer's sender flushes and closes; the reader stops.
+                    s.reader.abort();
+                }
+            }
+        }
+        other => info!(?other, "bgp: unexpected session output"),
+    }
+}
+
+async fn connect(to: IpAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let socket = match to {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    if let Some(l) = local {
+        socket.bind(SocketAddr::new(l, 0))?;
+    }
+    match tokio::time::timeout(CONNECT_TIMEOUT, socket.connect(SocketAddr::new(to, PORT))).await {
+        Ok(r) => r,
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "connect timed out",
+        )),
+    }
+}

@@ -1,0 +1,239 @@
+//! The RIB's door for routing protocols (BGP now, OSPF next): they hand it routes with
+//! protocol next hops (addresses), which the control thread resolves through the RIB's own
+//! routes to interfaces; and they watch the active routes (export policy needs them, and
+//! BGP advertises only what is active).
+//!
+//! Both directions are asynchronous: a protocol never waits for the forwarding plane, and the
+//! control thread never waits for a protocol (a watcher is a callback that must not block; the
+//! BGP adapter's puts the changes on a channel).
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use savin_rib::{Hop, IpPrefix, NextHops, Protocol, Rib, Route, Source};
+
+use crate::control::Control;
+use crate::{lock, Shared};
+
+fn guard<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A protocol's route: preference, metric and next-hop addresses to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolRoute {
+    pub preference: u32,
+    pub metric: u32,
+    pub next_hops: Vec<IpAddr>,
+}
+
+/// A change of the active route of a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveChange {
+    pub prefix: IpPrefix,
+    pub active: Option<ActiveInfo>,
+}
+
+/// The active route, as export policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveInfo {
+    pub protocol: Protocol,
+    pub next_hops: Vec<IpAddr>,
+    /// The interfaces its hops leave by.
+    pub interfaces: Vec<String>,
+    pub metric: u32,
+}
+
+/// Called on the control thread with each batch of active-route changes; must not block.
+pub type Watcher = Box<dyn Fn(Vec<ActiveChange>) + Send + Sync>;
+
+/// The watchers, shared by the subsystem and its engine.
+#[derive(Default)]
+pub struct RouteHub {
+    watchers: Mutex<Vec<Watcher>>,
+}
+
+impl RouteHub {
+    pub(crate) fn has_watchers(&self) -> bool {
+        !guard(&self.watchers).is_empty()
+    }
+
+    pub(crate) fn notify(&self, changes: Vec<ActiveChange>) {
+        let w = guard(&self.watchers);
+        for f in w.iter() {
+            f(changes.clone());
+        }
+    }
+}
+
+/// A routing protocol's handle on the RIB.
+#[derive(Clone)]
+pub struct RouteFeed {
+    pub(crate) running: Shared,
+    pub(crate) hub: Arc<RouteHub>,
+}
+
+impl RouteFeed {
+    /// Replaces (`Some`) or withdraws (`None`) `protocol`'s route to each prefix. Without a
+    /// running data plane the routes have nowhere to go and are dropped (logged once per
+    /// batch).
+    pub fn update(&self, protocol: Protocol, changes: Vec<(IpPrefix, Option<ProtocolRoute>)>) {
+        let running = lock(&self.running);
+        let Some(engine) = running.engine.as_ref() else {
+            tracing::debug!(
+                routes = changes.len(),
+                "no forwarding plane: protocol routes dropped"
+            );
+            return;
+        };
+        engine.post(move |c| c.protocol_routes(protocol, changes));
+    }
+
+    /// Registers `w` for active-route changes; it first receives every active route there
+    /// is (on the control thread, so no change falls between the two).
+    pub fn watch(&self, w: Watcher) {
+        let running = lock(&self.running);
+        match running.engine.as_ref() {
+            Some(engine) => {
+                let hub = self.hub.clone();
+                engine.post(move |c| {
+                    w(c.active_snapshot());
+                    guard(&hub.watchers).push(w);
+                });
+            }
+            None => guard(&self.hub.watchers).push(w),
+        }
+    }
+}
+
+/// Resolves a protocol next hop through the RIB's routes of other protocols: a connected
+/// subnet makes it a gateway on that interface; a route through gateways lends it those
+/// (one level of recursion, as an iBGP next hop behind a static route needs). None:
+/// unresolvable (the route is hidden).
+pub(crate) fn resolve(rib: &Rib, nh: IpAddr) -> Vec<Hop> {
+    let usable = |hops: &NextHops| -> Vec<Hop> {
+        hops.hops()
+            .iter()
+            .filter_map(|h| match *h {
+                Hop::Connected(i) => Some(Hop::Gateway(i, nh)),
+                Hop::Gateway(i, g) => Some(Hop::Gateway(i, g)),
+                _ => None,
+            })
+            .collect()
+    };
+    // Only other protocols' routes resolve: a BGP route never carries its own next hop.
+    let not_bgp = |e: &savin_rib::Entry| {
+        e.active()
+            .is_some_and(|a| a.source.protocol != Protocol::Bgp)
+    };
+    match nh {
+        IpAddr::V4(a) => rib
+            .inet
+            .longest_match(u32::from(a), not_bgp)
+            .and_then(|(_, e)| e.active().map(|a| usable(rib.hops(a.nh))))
+            .unwrap_or_default(),
+        IpAddr::V6(a) => {
+            // An IPv4-mapped next hop (IPv6 routes over an IPv4 session) is not reachable
+            // over IPv6.
+            if a.to_ipv4_mapped().is_some() {
+                return Vec::new();
+            }
+            rib.inet6
+                .longest_match(u128::from(a), not_bgp)
+                .and_then(|(_, e)| e.active().map(|a| usable(rib.hops(a.nh))))
+                .unwrap_or_default()
+        }
+    }
+}
+
+impl Control {
+    /// A protocol's changes: next hops resolved, handed to the RIB, the FIB updated.
+    pub(crate) fn protocol_routes(
+        &mut self,
+        protocol: Protocol,
+        changes: Vec<(IpPrefix, Option<ProtocolRoute>)>,
+    ) {
+        let shared = self.rib.clone();
+        {
+            let mut rib = shared.write();
+            rib.set_time(crate::control::unix_now());
+            for (prefix, route) in changes {
+                let route = route.map(|r| {
+                    let mut hops: Vec<Hop> = Vec::new();
+                    for nh in &r.next_hops {
+                        let got = resolve(&rib, *nh);
+                        if got.is_empty() {
+                            hops.push(Hop::Unresolved(*nh));
+                        }
+                        hops.extend(got);
+                    }
+                    Route {
+                        preference: r.preference,
+                        metric: r.metric,
+                        hops: NextHops::new(hops),
+                    }
+                });
+                rib.update(prefix, Source::new(protocol, 0), route);
+            }
+        }
+        self.apply_rib();
+    }
+
+    /// Every active route, as watchers see them.
+    pub(crate) fn active_snapshot(&self) -> Vec<ActiveChange> {
+        let rib = self.rib.read();
+        let mut out = Vec::new();
+        for (p, e) in rib.inet.iter() {
+            if let Some(a) = e.active() {
+                out.push(self.active_change(
+                    &rib,
+                    IpPrefix::V4(*p),
+                    Some((rib.hops(a.nh).clone(), a.source.protocol, a.metric)),
+                ));
+            }
+        }
+        for (p, e) in rib.inet6.iter() {
+            if let Some(a) = e.active() {
+                out.push(self.active_change(
+                    &rib,
+                    IpPrefix::V6(*p),
+                    Some((rib.hops(a.nh).clone(), a.source.protocol, a.metric)),
+                ));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn active_change(
+        &self,
+        _rib: &Rib,
+        prefix: IpPrefix,
+        active: Option<(NextHops, Protocol, u32)>,
+    ) -> ActiveChange {
+        ActiveChange {
+            prefix,
+            active: active.map(|(hops, protocol, metric)| {
+                let mut next_hops = Vec::new();
+                let mut interfaces = Vec::new();
+                for h in hops.hops() {
+                    if let Hop::Gateway(_, g) = h {
+                        next_hops.push(*g);
+                    }
+                    if let Some(i) = h.interface() {
+                        if let Some(p) = self.port(i as u16) {
+                            if !interfaces.contains(&p.name) {
+                                interfaces.push(p.name.clone());
+                            }
+                        }
+                    }
+                }
+                ActiveInfo {
+                    protocol,
+                    next_hops,
+                    interfaces,
+                    metric,
+                }
+            }),
+        }
+    }
+}

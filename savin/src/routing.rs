@@ -1,0 +1,46 @@
+//! The glue between the routing protocols and the forwarding plane's RIB: the protocols'
+//! crates do not know the forwarding crate, and it does not know them.
+
+use savin_bgp::speaker::{ActiveRoute, RibChange};
+use savin_forwarding::{ActiveChange, ProtocolRoute, RouteFeed};
+use savin_rib::Protocol;
+
+/// BGP's door to the RIB.
+pub struct ForwardingRib(pub RouteFeed);
+
+impl savin_bgp::RibPort for ForwardingRib {
+    fn apply(&self, changes: Vec<RibChange>) {
+        self.0.update(
+            Protocol::Bgp,
+            changes
+                .into_iter()
+                .map(|c| {
+                    let route = c.route.map(|r| ProtocolRoute {
+                        preference: r.preference,
+                        metric: r.metric,
+                        next_hops: r.next_hops,
+                    });
+                    (c.prefix, route)
+                })
+                .collect(),
+        );
+    }
+
+    fn watch(&self, f: savin_bgp::tasks::ActiveWatcher) {
+        self.0.watch(Box::new(move |changes: Vec<ActiveChange>| {
+            f(changes
+                .into_iter()
+                .map(|c| {
+                    let active = c.active.map(|a| ActiveRoute {
+                        // Policies name protocols in lower case (`from protocol static`).
+                        protocol: a.protocol.name().to_ascii_lowercase(),
+                        next_hops: a.next_hops,
+                        interfaces: a.interfaces,
+                        metric: a.metric,
+                    });
+                    (c.prefix, active)
+                })
+                .collect())
+        }));
+    }
+}

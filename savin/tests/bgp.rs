@@ -1,0 +1,249 @@
+//! BGP against real peers in namespaces: BIRD 2 on h2 peers with Savin over IPv4 and IPv6,
+//! routes flow both ways with policy applied (checked on BIRD's side with `birdc`), and real
+//! traffic follows them (h2 has no default route: its way back to h1 is the route it learnt
+//! from Savin).
+
+mod labnet;
+
+use std::path::Path;
+use std::time::Duration;
+
+use labnet::{have, Net};
+use savin_lab::{wait_until, Ns};
+
+/// BIRD on `ns`: AS 65002, announcing 198.51.100.0/24 and 2001:db8:100::/48 (addresses on
+/// its loopback), and 192.0.2.0/24 (which Savin's import policy refuses) besides; what it
+/// learns goes to the kernel.
+fn start_bird(net: &mut Net, ns: &Ns) -> (std::path::PathBuf, u32) {
+    let dir = net.state.path().join("bird");
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("bird.conf");
+    let sock = dir.join("bird.ctl");
+    std::fs::write(
+        &conf,
+        r#"
+router id 10.0.2.2;
+log stderr all;
+protocol device { }
+protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; }
+protocol kernel { ipv6 { import none; export where source = RTS_BGP; }; }
+protocol static { ipv4; route 198.51.100.0/24 unreachable; route 192.0.2.0/24 unreachable; }
+protocol static { ipv6; route 2001:db8:100::/48 unreachable; }
+protocol bgp savin4 {
+    local 10.0.2.2 as 65002;
+    neighbor 10.0.2.1 as 65001;
+    hold time 9;
+    ipv4 { import all; export where source = RTS_STATIC; };
+}
+protocol bgp savin6 {
+    local 2001:db8:2::2 as 65002;
+    neighbor 2001:db8:2::1 as 65001;
+    ipv6 { import all; export where source = RTS_STATIC; };
+}
+"#,
+    )
+    .unwrap();
+    for cmd in [
+        // The addresses behind BIRD's networks (which it announces as static routes).
+        vec!["ip", "addr", "add", "198.51.100.1/32", "dev", "lo"],
+        vec![
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            "2001:db8:100::1/128",
+            "dev",
+            "lo",
+        ],
+        // The way back to h1 must come from BGP.
+        vec!["ip", "route", "del", "default"],
+        vec!["ip", "-6", "route", "del", "default"],
+    ] {
+        let (ok, out) = net.run(ns, &cmd, 5);
+        assert!(ok, "{cmd:?}: {out}");
+    }
+    let pid = spawn_bird(net, ns, &dir);
+    (sock, pid)
+}
+
+/// Runs BIRD (in the foreground, as the lab's child) on the configuration in `dir`.
+fn spawn_bird(net: &mut Net, ns: &Ns, dir: &Path) -> u32 {
+    let sock = dir.join("bird.ctl");
+    let _ = std::fs::remove_file(&sock);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("bird.log"))
+        .unwrap();
+    let c = dir.join("bird.conf").to_string_lossy().to_string();
+    let s = sock.to_string_lossy().to_string();
+    let pid = net
+        .lab
+        .spawn(ns, &["bird", "-f", "-c", &c, "-s", &s], None, Some(log))
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || sock.exists()),
+        "BIRD did not start: {}",
+        std::fs::read_to_string(dir.join("bird.log")).unwrap_or_default()
+    );
+    pid
+}
+
+fn birdc(net: &Net, ns: &Ns, sock: &Path, cmd: &str) -> String {
+    let s = sock.to_string_lossy().to_string();
+    let mut args = vec!["birdc", "-s", &s];
+    args.extend(cmd.split_whitespace());
+    net.run(ns, &args, 10).1
+}
+
+const CONFIG: &str = "configure; \
+    set routing-options router-id 10.0.1.1; \
+    set routing-options autonomous-system 65001; \
+    set policy-options community ours members 65001:7; \
+    set policy-options community ours-large members large:65001:1:2; \
+    set policy-options policy-statement to-bird term direct from protocol direct; \
+    set policy-options policy-statement to-bird term direct from route-filter 10.0.1.0/24 exact; \
+    set policy-options policy-statement to-bird term direct from route-filter 2001:db8:1::/64 exact; \
+    set policy-options policy-statement to-bird term direct then community add ours; \
+    set policy-options policy-statement to-bird term direct then community add ours-large; \
+    set policy-options policy-statement to-bird term direct then accept; \
+    set policy-options policy-statement from-bird term bogon from route-filter 192.0.2.0/24 exact; \
+    set policy-options policy-statement from-bird term bogon then reject; \
+    set policy-options policy-statement from-bird then local-preference 200; \
+    set policy-options policy-statement from-bird then accept; \
+    set protocols bgp group bird type external; \
+    set protocols bgp group bird peer-as 65002; \
+    set protocols bgp group bird import from-bird; \
+    set protocols bgp group bird export to-bird; \
+    set protocols bgp group bird neighbor 10.0.2.2 family inet unicast; \
+    set protocols bgp group bird neighbor 2001:db8:2::2 family inet6 unicast; \
+    commit";
+
+#[test]
+fn savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them() {
+    const T: &str = "savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them";
+    if !have(T, &["bird", "birdc", "ping"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let h2 = net.h2.clone();
+    let (bird, bird_pid) = start_bird(&mut net, &h2);
+    let (ok, out) = net.cli(CONFIG);
+    assert!(ok, "{out}\n{}", net.log());
+
+    // Both sessions come up.
+    let established = |net: &Net| {
+        let (_, out) = net.cli("show bgp summary");
+        out.matches("Establ").count() == 2
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || established(&net)),
+        "{}\n{}\n{}",
+        net.cli("show bgp summary").1,
+        birdc(&net, &h2, &bird, "show protocols all"),
+        net.log()
+    );
+
+    // Savin took BIRD's networks, not the one its import policy refuses.
+    let route = |net: &Net, dst: &str| net.cli(&format!("show route {dst}")).1;
+    assert!(
+        wait_until(Duration::from_secs(10), || route(&net, "198.51.100.0/24")
+            .contains("BGP")),
+        "{}",
+        route(&net, "198.51.100.0/24")
+    );
+    let out = route(&net, "198.51.100.0/24");
+    assert!(
+        out.contains("*[BGP/170]") && out.contains("to 10.0.2.2 via eth2.0"),
+        "{out}"
+    );
+    assert!(!route(&net, "192.0.2.0/24").contains("BGP"));
+    let out = route(&net, "2001:db8:100::/48");
+    assert!(out.contains("*[BGP/170]"), "{out}");
+
+    // BIRD took Savin's connected networks, with the communities the export policy added
+    // and Savin's AS in the path.
+    assert!(
+        wait_until(Duration::from_secs(10), || birdc(
+            &net,
+            &h2,
+            &bird,
+            "show route 10.0.1.0/24"
+        )
+        .contains("10.0.2.1")),
+        "{}",
+        birdc(&net, &h2, &bird, "show route all")
+    );
+    let all = birdc(&net, &h2, &bird, "show route all 10.0.1.0/24");
+    assert!(all.contains("BGP.as_path: 65001"), "{all}");
+    assert!(all.contains("(65001,7)"), "{all}");
+    assert!(all.contains("(65001, 1, 2)"), "{all}");
+    let v6 = birdc(&net, &h2, &bird, "show route 2001:db8:1::/64");
+    assert!(v6.contains("2001:db8:2::1"), "{v6}");
+
+    // Traffic follows: h1 reaches h2's dum0 through Savin, and h2 answers by the route it
+    // learnt.
+    let h1 = net.h1.clone();
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .lab
+            .ping(&h1, "198.51.100.1")),
+        "ping 198.51.100.1: {}",
+        net.run(&h2, &["ip", "route"], 5).1
+    );
+    let (ok, out) = net.run(
+        &h1,
+        &["ping", "-6", "-c", "2", "-W", "2", "2001:db8:100::1"],
+        10,
+    );
+    assert!(
+        ok,
+        "ping 2001:db8:100::1: {out}\n{}\n{}\n{}",
+        route(&net, "2001:db8:100::/48"),
+        birdc(&net, &h2, &bird, "show route all 2001:db8:1::/64"),
+        net.run(&h2, &["ip", "-6", "route"], 5).1
+    );
+
+    // show bgp neighbor, in Junos' words and JSON.
+    let (_, out) = net.cli("show bgp neighbor 10.0.2.2");
+    assert!(
+        out.contains("Peer: 10.0.2.2+179 AS 65002") && out.contains("State: Established"),
+        "{out}"
+    );
+    assert!(out.contains("Received prefixes:             2"), "{out}");
+    assert!(out.contains("Accepted prefixes:             1"), "{out}");
+    let (_, out) = net.cli("show bgp summary | display json");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["bgp-information"]["peer-count"], 2, "{out}");
+
+    // BIRD dies: the routes go with the session, and come back with a new BIRD, the
+    // session re-established by itself.
+    net.lab.signal(bird_pid, nix::sys::signal::Signal::SIGKILL);
+    net.lab.wait(bird_pid, Duration::from_secs(5));
+    assert!(
+        wait_until(Duration::from_secs(20), || !route(&net, "198.51.100.0/24")
+            .contains("BGP")),
+        "{}",
+        route(&net, "198.51.100.0/24")
+    );
+    assert!(!net.lab.ping(&h1, "198.51.100.1"));
+    let dir = bird.parent().unwrap().to_path_buf();
+    spawn_bird(&mut net, &h2, &dir);
+    assert!(
+        wait_until(Duration::from_secs(60), || established(&net)
+            && route(&net, "198.51.100.0/24").contains("BGP")),
+        "{}\n{}",
+        net.cli("show bgp summary").1,
+        net.log()
+    );
+    let (_, out) = net.cli("show bgp neighbor 10.0.2.2");
+    assert!(out.contains("Number of flaps: 1"), "{out}");
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .lab
+            .ping(&h1, "198.51.100.1")),
+        "traffic is back"
+    );
+}
