@@ -247,3 +247,186 @@ fn savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them() {
         "traffic is back"
     );
 }
+
+/// FRR (zebra and bgpd) on `ns`, in its own directory (sockets, pid files, logs).
+fn start_frr(net: &mut Net, ns: &Ns, name: &str, bgpd: &str) -> std::path::PathBuf {
+    let dir = net.state.path().join(format!("frr-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("zebra.conf"), format!("hostname {name}\n")).unwrap();
+    std::fs::write(dir.join("bgpd.conf"), bgpd).unwrap();
+    // FRR drops to its own user (which must be in its vty group): it must reach and write
+    // its directory.
+    use std::os::unix::fs::PermissionsExt;
+    for (p, mode) in [(net.state.path(), 0o755), (dir.as_path(), 0o777)] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let d = dir.to_string_lossy().to_string();
+    let zsock = format!("{d}/zserv.api");
+    for daemon in ["zebra", "bgpd"] {
+        let log = std::fs::File::create(dir.join(format!("{daemon}.log"))).unwrap();
+        let bin = format!("/usr/lib/frr/{daemon}");
+        let conf = format!("{d}/{daemon}.conf");
+        let pid = format!("{d}/{daemon}.pid");
+        net.lab
+            .spawn(
+                ns,
+                &[
+                    &bin,
+                    "-f",
+                    &conf,
+                    "-i",
+                    &pid,
+                    "-z",
+                    &zsock,
+                    "--vty_socket",
+                    &d,
+                    "-u",
+                    "frr",
+                    "-g",
+                    "frr",
+                ],
+                None,
+                Some(log),
+            )
+            .unwrap();
+        let vty = dir.join(format!("{daemon}.vty"));
+        assert!(
+            wait_until(Duration::from_secs(10), || vty.exists()),
+            "{daemon} did not start: {}",
+            std::fs::read_to_string(dir.join(format!("{daemon}.log"))).unwrap_or_default()
+        );
+    }
+    dir
+}
+
+fn vtysh(net: &Net, ns: &Ns, dir: &Path, cmd: &str) -> String {
+    let d = dir.to_string_lossy().to_string();
+    net.run(ns, &["vtysh", "--vty_socket", &d, "-c", cmd], 10).1
+}
+
+fn frr_client(name: &str, id: &str, savin: &str, network: &str, extra: &str) -> String {
+    format!(
+        "frr defaults traditional
+hostname {name}
+router bgp 65000
+ bgp router-id {id}
+ no bgp network import-check
+ neighbor {savin} remote-as 65000
+ neighbor {savin} timers connect 5
+{extra}
+ address-family ipv4 unicast
+  network {network}
+ exit-address-family
+"
+    )
+}
+
+#[test]
+fn savin_reflects_routes_between_frr_clients_and_signs_a_session_with_md5() {
+    const T: &str = "savin_reflects_routes_between_frr_clients_and_signs_a_session_with_md5";
+    if !have(T, &["vtysh", "/usr/lib/frr/bgpd", "/usr/lib/frr/zebra"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h3) = (net.h1.clone(), net.h3.clone());
+    let c1 = start_frr(
+        &mut net,
+        &h1,
+        "c1",
+        &frr_client("c1", "10.0.1.2", "10.0.1.1", "198.51.101.0/24", ""),
+    );
+    let c2 = start_frr(
+        &mut net,
+        &h3,
+        "c2",
+        &frr_client(
+            "c2",
+            "10.0.3.2",
+            "10.0.3.1",
+            "198.51.103.0/24",
+            " neighbor 10.0.3.1 password s3cret-key",
+        ),
+    );
+    let (ok, out) = net.cli(
+        "configure; \
+         set routing-options router-id 10.0.2.1; \
+         set routing-options autonomous-system 65000; \
+         set protocols bgp group rr type internal; \
+         set protocols bgp group rr cluster 10.0.2.1; \
+         set protocols bgp group rr neighbor 10.0.1.2; \
+         set protocols bgp group rr neighbor 10.0.3.2 authentication-key s3cret-key; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    let established = |net: &Net, n: usize| {
+        let (_, out) = net.cli("show bgp summary");
+        out.matches("Establ").count() == n
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || established(&net, 2)),
+        "{}\n{}\n{}",
+        net.cli("show bgp summary").1,
+        vtysh(&net, &h3, &c2, "show bgp summary"),
+        net.log()
+    );
+    // Each client has the other's route, reflected: its next hop untouched, the originator
+    // and the cluster recorded.
+    let reflected = |net: &Net, ns: &Ns, dir: &Path, prefix: &str| -> serde_json::Value {
+        let out = vtysh(
+            net,
+            ns,
+            dir,
+            &format!("show bgp ipv4 unicast {prefix} json"),
+        );
+        serde_json::from_str(&out).unwrap_or(serde_json::Value::Null)
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || reflected(
+            &net,
+            &h3,
+            &c2,
+            "198.51.101.0/24"
+        )["paths"][0]["originatorId"]
+            == "10.0.1.2"),
+        "{}",
+        vtysh(&net, &h3, &c2, "show bgp ipv4 unicast 198.51.101.0/24")
+    );
+    let v = reflected(&net, &h3, &c2, "198.51.101.0/24");
+    let path = &v["paths"][0];
+    assert_eq!(path["clusterList"]["list"][0], "10.0.2.1", "{v}");
+    assert_eq!(path["nexthops"][0]["ip"], "10.0.1.2", "{v}");
+    assert!(
+        wait_until(Duration::from_secs(15), || reflected(
+            &net,
+            &h1,
+            &c1,
+            "198.51.103.0/24"
+        )["paths"][0]["originatorId"]
+            == "10.0.3.2"),
+        "{}",
+        vtysh(&net, &h1, &c1, "show bgp ipv4 unicast 198.51.103.0/24")
+    );
+
+    // MD5 is in force: with a wrong key the session to c2 stays down; the right one brings
+    // it back.
+    let (ok, out) = net.cli(
+        "configure; set protocols bgp group rr neighbor 10.0.3.2 authentication-key wrong; commit",
+    );
+    assert!(ok, "{out}");
+    std::thread::sleep(Duration::from_secs(8));
+    let (_, out) = net.cli("show bgp neighbor 10.0.3.2");
+    assert!(!out.contains("State: Established"), "{out}");
+    assert!(established(&net, 1));
+    let (ok, out) = net.cli(
+        "configure; set protocols bgp group rr neighbor 10.0.3.2 authentication-key s3cret-key; commit",
+    );
+    assert!(ok, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(45), || established(&net, 2)),
+        "{}\n{}",
+        net.cli("show bgp summary").1,
+        vtysh(&net, &h3, &c2, "show bgp summary")
+    );
+}

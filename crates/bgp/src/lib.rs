@@ -5,10 +5,10 @@
 //! and returns what to send and when to wake; the speaker keeps the routes. The daemon's
 //! adapter owns the TCP sockets and the timers.
 
+pub mod northbound;
 pub mod packet;
 pub mod session;
 pub mod speaker;
-pub mod northbound;
 pub mod tasks;
 
 pub use northbound::Bgp;

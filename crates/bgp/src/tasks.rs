@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -116,7 +117,9 @@ async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16)
     rib.watch(Box::new(move |c| {
         let _ = act_tx.send(c);
     }));
-    listen(port, ev_tx.clone()).await;
+    let listener = listen(port, ev_tx.clone()).await;
+    // The MD5 keys set on the listening socket, by neighbour.
+    let mut keys: HashMap<IpAddr, String> = HashMap::new();
     let now = Instant::now();
     let mut speaker = Speaker::new(
         Global {
@@ -133,6 +136,9 @@ async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16)
         tokio::select! {
             cmd = cmds.recv() => {
                 let Some(cmd) = cmd else { break };
+                if let (Cmd::Configure { peers, .. }, Some(fd)) = (&cmd, listener) {
+                    listener_keys(fd, &mut keys, peers);
+                }
                 handle_cmd(&mut speaker, cmd);
             }
             ev = ev_rx.recv() => {
@@ -181,16 +187,50 @@ fn handle_cmd(speaker: &mut Speaker, cmd: Cmd) {
     }
 }
 
-/// Listens on port 179 for both families (one IPv6 socket that takes IPv4 too).
-async fn listen(port: u16, ev: UnboundedSender<Ev>) {
+/// The listening socket's MD5 keys follow the configuration: a neighbour with an
+/// `authentication-key` gets its key, one without (or gone) loses it.
+fn listener_keys(fd: RawFd, keys: &mut HashMap<IpAddr, String>, peers: &[Peer]) {
+    let want: HashMap<IpAddr, String> = peers
+        .iter()
+        .filter_map(|p| Some((p.address, p.authentication_key.clone()?)))
+        .collect();
+    for (a, _) in keys.iter().filter(|(a, _)| !want.contains_key(a)) {
+        if let Err(e) = set_md5(fd, *a, None) {
+            warn!(neighbor = %a, %e, "bgp: removing the MD5 key");
+        }
+    }
+    for (a, k) in &want {
+        if keys.get(a) != Some(k) {
+            if let Err(e) = set_md5(fd, *a, Some(k)) {
+                warn!(neighbor = %a, %e, "bgp: setting the MD5 key");
+            }
+        }
+    }
+    *keys = want;
+}
+
+/// Sets an MD5 key for `peer` on the (IPv6, dual-stack) listener: Linux takes an IPv4
+/// neighbour's key there as its IPv4-mapped address.
+fn set_md5(fd: RawFd, peer: IpAddr, key: Option<&str>) -> std::io::Result<()> {
+    let mapped = match peer {
+        IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+        v6 => v6,
+    };
+    savin_io::tcp_md5::set_key(fd, mapped, key.map(str::as_bytes))
+}
+
+/// Listens on port 179 for both families (one IPv6 socket that takes IPv4 too). Returns the
+/// socket's descriptor (for MD5 keys); None if it cannot listen.
+async fn listen(port: u16, ev: UnboundedSender<Ev>) -> Option<RawFd> {
     let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
             warn!(%e, port, "bgp: cannot listen; neighbors must be connected to");
-            return;
+            return None;
         }
     };
+    let fd = listener.as_raw_fd();
     tokio::spawn(async move {
         loop {
             match listener.accept().await {
@@ -206,6 +246,7 @@ async fn listen(port: u16, ev: UnboundedSender<Ev>) {
             }
         }
     });
+    Some(fd)
 }
 
 fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev>, ev: Ev) {
@@ -344,9 +385,10 @@ fn execute(
             let attempt = io.next_id;
             io.connecting.insert(peer, attempt);
             let local = n.cfg.local_address;
+            let key = n.cfg.authentication_key.clone();
             let tx = ev_tx.clone();
             tokio::spawn(async move {
-                let result = connect(address, local).await;
+                let result = connect(address, local, key).await;
                 let _ = tx.send(Ev::Connected {
                     peer,
                     attempt,
@@ -371,11 +413,18 @@ fn execute(
     }
 }
 
-async fn connect(to: IpAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+async fn connect(
+    to: IpAddr,
+    local: Option<IpAddr>,
+    key: Option<String>,
+) -> std::io::Result<TcpStream> {
     let socket = match to {
         IpAddr::V4(_) => TcpSocket::new_v4()?,
         IpAddr::V6(_) => TcpSocket::new_v6()?,
     };
+    if let Some(k) = &key {
+        savin_io::tcp_md5::set_key(socket.as_raw_fd(), to, Some(k.as_bytes()))?;
+    }
     if let Some(l) = local {
         socket.bind(SocketAddr::new(l, 0))?;
     }

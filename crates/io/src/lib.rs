@@ -13,6 +13,7 @@ pub mod csum;
 pub mod memory;
 pub mod pcap;
 pub mod tap;
+pub mod tcp_md5;
 
 pub use batch::{FrameBatch, Offload, MAX_FRAME, MAX_GSO_FRAME};
 
