@@ -4,6 +4,7 @@
 //! bridge, classifier, sessions, security) measure one crate's kernel against a peer in the
 //! same run. A harness at the binary's edge: errors are `anyhow`, as the binary's are.
 
+mod bgp;
 mod firewall;
 mod relay;
 mod rib;
@@ -107,6 +108,23 @@ pub enum BenchCmd {
         #[arg(long)]
         lab: bool,
     },
+    /// Through namespaces: a BIRD originator sends the full table (IPv4 and IPv6) to Savin,
+    /// and in the same run to BIRD (RIB only, and with its kernel FIB export) and GoBGP: time
+    /// from Established until every route is held, and memory per route. Needs root.
+    Bgp {
+        #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
+        table: std::path::PathBuf,
+        /// Receivers to measure, in order.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "savin,bird,bird-kernel,gobgp"
+        )]
+        receivers: Vec<String>,
+        /// Only the first N IPv4 prefixes (and N/6 IPv6), for a quick run.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Through namespaces: 64-byte UDP packet rate and TCP throughput between two lab hosts
     /// (iperf3), Savin (AF_PACKET, one worker) against Linux kernel forwarding in the same
     /// run. Needs root.
@@ -129,6 +147,11 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Pipeline { table } => pipeline(&table),
         BenchCmd::Bridge { macs } => bridge(macs),
         BenchCmd::Forwarding { secs } => forwarding(secs),
+        BenchCmd::Bgp {
+            table,
+            receivers,
+            limit,
+        } => crate::bgp::bgp(&table, &receivers, limit),
         BenchCmd::Firewall { secs, lab } => crate::firewall::firewall(secs, lab),
         BenchCmd::SecurityLab {
             secs,
@@ -195,7 +218,7 @@ impl Drop for Daemon {
     }
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

@@ -85,7 +85,32 @@ struct Path {
     preference: u32,
 }
 
-type Paths = SmallVec<[Path; 1]>;
+/// A prefix's paths, best first, and which neighbours it was announced to.
+#[derive(Debug, Clone, Default)]
+struct Paths {
+    paths: SmallVec<[Path; 1]>,
+    /// Bit `i`: announced to neighbour `i` (the first 64), so a withdrawal goes only where
+    /// an announcement went. Eight bytes a prefix instead of an Adj-RIB-Out per neighbour.
+    sent: u64,
+}
+
+impl std::ops::Deref for Paths {
+    type Target = SmallVec<[Path; 1]>;
+    fn deref(&self) -> &Self::Target {
+        &self.paths
+    }
+}
+
+impl std::ops::DerefMut for Paths {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.paths
+    }
+}
+
+/// The neighbour's bit in [`Paths::sent`]; None past 64 (those get every withdrawal).
+fn peer_bit(id: PeerId) -> Option<u64> {
+    (id < 64).then(|| 1u64 << id)
+}
 
 /// Attribute sets, hash-consed: equal sets share one `Arc`.
 #[derive(Debug, Default)]
@@ -574,24 +599,27 @@ impl Speaker {
         }
     }
 
-    /// Removes every path of `id`.
+    /// Removes every path of `id`, and forgets what was sent to it.
     fn drop_paths(&mut self, id: PeerId) {
         let mut touched = Vec::new();
+        let bit = peer_bit(id).unwrap_or(0);
         self.table4.retain(|p, paths| {
             let before = paths.len();
             paths.retain(|x| x.peer != id);
+            paths.sent &= !bit;
             if paths.len() != before {
                 touched.push(IpPrefix::V4(*p));
             }
-            !paths.is_empty()
+            !paths.is_empty() || paths.sent != 0
         });
         self.table6.retain(|p, paths| {
             let before = paths.len();
             paths.retain(|x| x.peer != id);
+            paths.sent &= !bit;
             if paths.len() != before {
                 touched.push(IpPrefix::V6(*p));
             }
-            !paths.is_empty()
+            !paths.is_empty() || paths.sent != 0
         });
         for p in touched {
             self.best_changed(p);
@@ -600,8 +628,8 @@ impl Speaker {
 
     fn has_paths(&self, p: IpPrefix) -> bool {
         match p {
-            IpPrefix::V4(k) => self.table4.contains_key(&k),
-            IpPrefix::V6(k) => self.table6.contains_key(&k),
+            IpPrefix::V4(k) => self.table4.get(&k).is_some_and(|e| !e.is_empty()),
+            IpPrefix::V6(k) => self.table6.get(&k).is_some_and(|e| !e.is_empty()),
         }
     }
 
@@ -799,15 +827,34 @@ impl Speaker {
         }
     }
 
-    /// What the RIB and the neighbours see of `p`: its best path and its route.
-    fn best_key(&self, p: IpPrefix) -> Option<(PeerId, usize, u32, Option<RibRoute>)> {
-        let best = self.paths(p)?.first()?;
+    /// What the RIB and the neighbours see of `p`: its best path (neighbour, attributes,
+    /// preference) and, under multipath, the paths that share the forwarding with it. No
+    /// allocation: this runs twice for every prefix an UPDATE carries.
+    fn best_key(&self, p: IpPrefix) -> Option<(PeerId, usize, u32, u64)> {
+        let paths = self.paths(p)?;
+        let best = paths.first()?;
         let acc = best.accepted.as_ref()?;
+        let mut siblings = 0u64;
+        if let Some(mp) = self
+            .neighbor(best.peer)
+            .and_then(|n| n.cfg.multipath.as_ref())
+        {
+            let ctx = RankCtx { peers: &self.peers };
+            for o in paths.iter().skip(1) {
+                let Some(oa) = o.accepted.as_ref() else { break };
+                if !ctx.multipath_equal(best, o, mp.multiple_as.0) {
+                    break;
+                }
+                siblings = siblings
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .wrapping_add(Arc::as_ptr(oa) as u64 ^ u64::from(o.peer));
+            }
+        }
         Some((
             best.peer,
             Arc::as_ptr(acc) as usize,
             best.preference,
-            self.rib_route(p),
+            siblings,
         ))
     }
 
@@ -859,39 +906,13 @@ impl Speaker {
 
     /// Sorts the prefix's paths best first.
     fn sort(&mut self, p: IpPrefix) {
-        let ctx = self.rank_ctx();
-        match p {
-            IpPrefix::V4(k) => {
-                if let Some(paths) = self.table4.get_mut(&k) {
-                    paths.sort_by(|a, b| ctx.compare(a, b));
-                }
-            }
-            IpPrefix::V6(k) => {
-                if let Some(paths) = self.table6.get_mut(&k) {
-                    paths.sort_by(|a, b| ctx.compare(a, b));
-                }
-            }
-        }
-    }
-
-    fn rank_ctx(&self) -> RankCtx {
-        RankCtx {
-            peers: self
-                .peers
-                .iter()
-                .map(|n| {
-                    n.as_ref().map(|n| PeerRank {
-                        internal: n.cfg.internal,
-                        address: n.cfg.address,
-                        id: n
-                            .session
-                            .negotiated()
-                            .map_or(Ipv4Addr::UNSPECIFIED, |g| g.peer_id),
-                        always_compare_med: n.cfg.always_compare_med,
-                        local_as: n.cfg.local_as,
-                    })
-                })
-                .collect(),
+        let ctx = RankCtx { peers: &self.peers };
+        let paths = match p {
+            IpPrefix::V4(k) => self.table4.get_mut(&k),
+            IpPrefix::V6(k) => self.table6.get_mut(&k),
+        };
+        if let Some(paths) = paths.filter(|p| p.len() > 1) {
+            paths.sort_by(|a, b| ctx.compare(a, b));
         }
     }
 
@@ -922,7 +943,7 @@ impl Speaker {
         let mut hops: Vec<IpAddr> = next_hop_of(attrs).into_iter().collect();
         let n = self.neighbor(best.peer)?;
         if let Some(mp) = &n.cfg.multipath {
-            let ctx = self.rank_ctx();
+            let ctx = RankCtx { peers: &self.peers };
             for other in paths.iter().skip(1) {
                 if other.accepted.is_none() || !ctx.multipath_equal(best, other, mp.multiple_as.0) {
                     break;
@@ -964,14 +985,7 @@ impl Speaker {
     /// Sends the whole table to `id` (session up, route refresh, export policy change),
     /// then End-of-RIB.
     fn advertise_all(&mut self, id: PeerId) {
-        let mut all: Vec<IpPrefix> = self.table4.keys().map(|k| IpPrefix::V4(*k)).collect();
-        all.extend(self.table6.keys().map(|k| IpPrefix::V6(*k)));
-        all.extend(
-            self.others
-                .iter()
-                .filter(|(p, a)| a.is_some() && !self.has_paths(**p))
-                .map(|(p, _)| *p),
-        );
+        let all = self.all_prefixes();
         if let Some(n) = self.peers[id as usize].as_mut() {
             n.advertised = [0; 2];
         }
@@ -993,14 +1007,17 @@ impl Speaker {
             if !neg.families.contains(&family_of(p)) {
                 continue;
             }
-            match self.export(id, p) {
+            let exported = self.export(id, p);
+            let was_sent = self.set_sent(p, id, exported.is_some());
+            match exported {
                 Some(a) => groups
                     .entry(Arc::as_ptr(&a) as usize)
                     .or_insert_with(|| (a, Vec::new()))
                     .1
                     .push(p),
-                // Full advertisements start from nothing: nothing to withdraw.
-                None if !full => withdraw.push(p),
+                // Withdrawn only where it was announced (a full advertisement starts from
+                // nothing).
+                None if was_sent && !full => withdraw.push(p),
                 None => {}
             }
         }
@@ -1043,6 +1060,41 @@ impl Speaker {
         }
         if !bytes.is_empty() {
             n.session.send_updates(bytes, count, self.now);
+        }
+    }
+
+    /// Records whether `p` is announced to `id` now; returns whether it was (always true past
+    /// the 64 neighbours the bits cover).
+    fn set_sent(&mut self, p: IpPrefix, id: PeerId, now: bool) -> bool {
+        let Some(bit) = peer_bit(id) else {
+            return true;
+        };
+        fn flip<A: Addr>(
+            t: &mut HashMap<Prefix<A>, Paths>,
+            k: Prefix<A>,
+            bit: u64,
+            now: bool,
+        ) -> bool {
+            if now {
+                let e = t.entry(k).or_default();
+                let was = e.sent & bit != 0;
+                e.sent |= bit;
+                was
+            } else {
+                let Some(e) = t.get_mut(&k) else {
+                    return false;
+                };
+                let was = e.sent & bit != 0;
+                e.sent &= !bit;
+                if e.is_empty() && e.sent == 0 {
+                    t.remove(&k);
+                }
+                was
+            }
+        }
+        match p {
+            IpPrefix::V4(k) => flip(&mut self.table4, k, bit, now),
+            IpPrefix::V6(k) => flip(&mut self.table6, k, bit, now),
         }
     }
 
@@ -1217,16 +1269,29 @@ impl Speaker {
         }
     }
 
-    /// What `id` is sent for each prefix (`show route advertising-protocol bgp A`).
-    pub fn advertised_to(&mut self, id: PeerId) -> Vec<(IpPrefix, Arc<PathAttrs>)> {
+    /// Every prefix there is something to say about: BGP's and other protocols' active
+    /// routes (each once).
+    fn all_prefixes(&self) -> Vec<IpPrefix> {
         let mut all: Vec<IpPrefix> = self.table4.keys().map(|k| IpPrefix::V4(*k)).collect();
         all.extend(self.table6.keys().map(|k| IpPrefix::V6(*k)));
         all.extend(
             self.others
                 .iter()
-                .filter(|(p, a)| a.is_some() && !self.has_paths(**p))
+                .filter(|(p, a)| {
+                    a.is_some()
+                        && match p {
+                            IpPrefix::V4(k) => !self.table4.contains_key(k),
+                            IpPrefix::V6(k) => !self.table6.contains_key(k),
+                        }
+                })
                 .map(|(p, _)| *p),
         );
+        all
+    }
+
+    /// What `id` is sent for each prefix (`show route advertising-protocol bgp A`).
+    pub fn advertised_to(&mut self, id: PeerId) -> Vec<(IpPrefix, Arc<PathAttrs>)> {
+        let all = self.all_prefixes();
         let fams = self
             .neighbor(id)
             .and_then(|n| n.session.negotiated())
@@ -1442,7 +1507,8 @@ fn remove_from<A: Addr>(
     let paths = t.get_mut(&k)?;
     let i = paths.iter().position(|x| x.peer == id)?;
     let was = paths.remove(i).accepted.is_some();
-    if paths.is_empty() {
+    // Kept while a neighbour still has it: the withdrawal is sent from it.
+    if paths.is_empty() && paths.sent == 0 {
         t.remove(&k);
     }
     Some(was)
@@ -1458,13 +1524,23 @@ struct PeerRank {
 }
 
 /// What path selection needs to know about the neighbours.
-struct RankCtx {
-    peers: Vec<Option<PeerRank>>,
+struct RankCtx<'a> {
+    peers: &'a [Option<Neighbor>],
 }
 
-impl RankCtx {
-    fn peer(&self, id: PeerId) -> Option<&PeerRank> {
-        self.peers.get(id as usize)?.as_ref()
+impl RankCtx<'_> {
+    fn peer(&self, id: PeerId) -> Option<PeerRank> {
+        let n = self.peers.get(id as usize)?.as_ref()?;
+        Some(PeerRank {
+            internal: n.cfg.internal,
+            address: n.cfg.address,
+            id: n
+                .session
+                .negotiated()
+                .map_or(Ipv4Addr::UNSPECIFIED, |g| g.peer_id),
+            always_compare_med: n.cfg.always_compare_med,
+            local_as: n.cfg.local_as,
+        })
     }
 
     /// Junos' active path selection (RFC 4271 §9.1.2.2 plus Junos' tie-breakers): Less is
@@ -1475,6 +1551,7 @@ impl RankCtx {
             return b.accepted.is_some().cmp(&a.accepted.is_some());
         };
         let (pa, pb) = (self.peer(a.peer), self.peer(b.peer));
+        let (pa, pb) = (pa.as_ref(), pb.as_ref());
         let lp = |p: &PathAttrs| p.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
         let neighbor_as = |p: &PathAttrs, r: Option<&PeerRank>| {
             p.first_as().or(r.map(|r| r.local_as)).unwrap_or(0)

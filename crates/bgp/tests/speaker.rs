@@ -287,6 +287,16 @@ fn routes_go_out_with_our_as_prepended_and_next_hop_self() {
     assert_eq!(a.as_path_flat(), vec![65001]);
     assert_eq!(a.communities, vec![(65001 << 16) | 7]);
     assert_eq!(a.local_pref, None, "no LOCAL_PREF to an external peer");
+    // Box 1 does not send the route back, nor a withdrawal of what it never announced:
+    // box 0 heard only its two End-of-RIB markers.
+    let updates_in = net.boxes[0]
+        .sp
+        .neighbor(0)
+        .unwrap()
+        .session
+        .stats
+        .updates_in;
+    assert_eq!(updates_in, 2);
     // Without a policy, nothing else is exported: box 1 has a static route of its own.
     net.static_route(1, "198.51.100.0/24");
     assert!(!net.boxes[0].rib.contains_key(&prefix_of("198.51.100.0/24")));

@@ -7,6 +7,7 @@
 //! control thread never waits for a protocol (a watcher is a callback that must not block; the
 //! BGP adapter's puts the changes on a channel).
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
@@ -157,15 +158,17 @@ impl Control {
         {
             let mut rib = shared.write();
             rib.set_time(crate::control::unix_now());
+            // A full table has a handful of next hops: each is resolved once per batch.
+            let mut resolved: HashMap<IpAddr, Vec<Hop>> = HashMap::new();
             for (prefix, route) in changes {
                 let route = route.map(|r| {
                     let mut hops: Vec<Hop> = Vec::new();
                     for nh in &r.next_hops {
-                        let got = resolve(&rib, *nh);
+                        let got = resolved.entry(*nh).or_insert_with(|| resolve(&rib, *nh));
                         if got.is_empty() {
                             hops.push(Hop::Unresolved(*nh));
                         }
-                        hops.extend(got);
+                        hops.extend(got.iter().copied());
                     }
                     Route {
                         preference: r.preference,
@@ -215,6 +218,16 @@ impl Control {
             active: active.map(|(hops, protocol, metric)| {
                 let mut next_hops = Vec::new();
                 let mut interfaces = Vec::new();
+                // BGP's own routes go without details: BGP knows them, and a full table of
+                // them would cost a million small allocations per batch.
+                if protocol == Protocol::Bgp {
+                    return ActiveInfo {
+                        protocol,
+                        next_hops,
+                        interfaces,
+                        metric,
+                    };
+                }
                 for h in hops.hops() {
                     if let Hop::Gateway(_, g) = h {
                         next_hops.push(*g);

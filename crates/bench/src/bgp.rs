@@ -1,0 +1,414 @@
+//! `savin bench bgp`: a BIRD originator sends the full Internet table (every prefix of
+//! `../shared/data/full-table/`, IPv4 and IPv6, over two eBGP sessions) to the receiver
+//! under test in another namespace; measured is the time from both sessions Established
+//! until every route is in the receiver's table (for Savin: its RIB and FIB, which one commit
+//! of the RIB's batch updates together), and the receiver's resident memory growth per route.
+//!
+//! Receivers, each in a fresh lab and the same run: Savin; BIRD keeping the routes in its
+//! RIB only; BIRD exporting them to the kernel FIB too; GoBGP (RIB only).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use savin_lab::{Lab, Ns};
+use savin_mgmt::proto::{Client, Request};
+use serde_json::{json, Value};
+
+use crate::read_table;
+
+/// How long a receiver may take before it is reported as not converged.
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// The originator's configuration: every prefix as a static route, both sessions exporting.
+fn originator_config(v4: &[(u32, u8)], v6: &[(u128, u8)]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(40 * (v4.len() + v6.len()));
+    // Times with milliseconds: when the sessions came up is read from the originator.
+    s += "router id 10.0.2.2;\ntimeformat protocol iso long ms;\nprotocol device { }\nprotocol static s4 { ipv4;\n";
+    for (a, l) in v4 {
+        let _ = writeln!(s, "route {}/{l} blackhole;", std::net::Ipv4Addr::from(*a));
+    }
+    s += "}\nprotocol static s6 { ipv6;\n";
+    for (a, l) in v6 {
+        let _ = writeln!(s, "route {}/{l} blackhole;", std::net::Ipv6Addr::from(*a));
+    }
+    s += "}\n\
+        protocol bgp dut4 { local 10.0.2.2 as 65002; neighbor 10.0.2.1 as 65001;\n\
+          ipv4 { import none; export all; }; }\n\
+        protocol bgp dut6 { local 2001:db8:2::2 as 65002; neighbor 2001:db8:2::1 as 65001;\n\
+          ipv6 { import none; export all; }; }\n";
+    s
+}
+
+/// The receivers' side of the sessions, for BIRD.
+fn bird_receiver(kernel: bool) -> String {
+    let mut s = String::from(
+        "router id 10.0.2.1;\nprotocol device { }\n\
+         protocol bgp src4 { local 10.0.2.1 as 65001; neighbor 10.0.2.2 as 65002;\n\
+           ipv4 { import all; export none; }; }\n\
+         protocol bgp src6 { local 2001:db8:2::1 as 65001; neighbor 2001:db8:2::2 as 65002;\n\
+           ipv6 { import all; export none; }; }\n",
+    );
+    if kernel {
+        s += "protocol kernel k4 { ipv4 { export all; }; }\nprotocol kernel k6 { ipv6 { export all; }; }\n";
+    }
+    s
+}
+
+fn gobgp_receiver() -> String {
+    "[global.config]\n  as = 65001\n  router-id = \"10.0.2.1\"\n\
+     [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"10.0.2.2\"\n    peer-as = 65002\n\
+     \x20 [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv4-unicast\"\n\
+     [[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"2001:db8:2::2\"\n    peer-as = 65002\n\
+     \x20 [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv6-unicast\"\n"
+        .to_string()
+}
+
+/// A process's resident memory, KiB.
+fn rss(pid: u32) -> u64 {
+    crate::rss_kib(pid).unwrap_or(0)
+}
+
+fn run(lab: &Lab, ns: &Ns, args: &[&str]) -> String {
+    lab.exec(ns, args, Duration::from_secs(30))
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default()
+}
+
+/// The first number after `key` in `text` (`Routes: 901899 imported`).
+fn number_after(text: &str, key: &str) -> Option<u64> {
+    let rest = &text[text.find(key)? + key.len()..];
+    rest.split_whitespace()
+        .next()?
+        .trim_end_matches(',')
+        .parse()
+        .ok()
+}
+
+/// The receiver under test: how to ask it whether it is established and how many routes it
+/// holds.
+enum Receiver {
+    Savin { sock: std::path::PathBuf },
+    Bird { sock: String, kernel: bool },
+    Gobgp,
+}
+
+impl Receiver {
+    fn established(&self, lab: &Lab, ns: &Ns) -> bool {
+        match self {
+            Receiver::Savin { sock } => savin_json(sock, "show bgp summary | display json")
+                .and_then(|v| {
+                    let peers = v["bgp-information"]["bgp-peer"].as_array()?.clone();
+                    Some(peers.len() == 2 && peers.iter().all(|p| p["peer-state"] == "Established"))
+                })
+                .unwrap_or(false),
+            Receiver::Bird { sock, .. } => {
+                run(lab, ns, &["birdc", "-s", sock, "show", "protocols"])
+                    .matches("Established")
+                    .count()
+                    == 2
+            }
+            Receiver::Gobgp => {
+                run(lab, ns, &["gobgp", "neighbor"])
+                    .matches("Establ")
+                    .count()
+                    == 2
+            }
+        }
+    }
+
+    /// (IPv4, IPv6) routes held (for BIRD with kernel export: exported to the kernel).
+    fn routes(&self, lab: &Lab, ns: &Ns) -> (u64, u64) {
+        match self {
+            Receiver::Savin { sock } => {
+                let Some(v) = savin_json(sock, "show route summary | display json") else {
+                    return (0, 0);
+                };
+                let count = |table: &str| {
+                    v["route-summary-information"]["route-table"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|t| t["table-name"] == table)
+                        .flat_map(|t| t["protocols"].as_array().cloned().unwrap_or_default())
+                        .filter(|p| p["protocol-name"] == "BGP")
+                        .filter_map(|p| p["active-route-count"].as_u64())
+                        .sum::<u64>()
+                };
+                (count("inet.0"), count("inet6.0"))
+            }
+            Receiver::Bird { sock, kernel } => {
+                let (p4, p6, key) = if *kernel {
+                    ("k4", "k6", "Routes:")
+                } else {
+                    ("src4", "src6", "Routes:")
+                };
+                let get = |p: &str| {
+                    let out = run(
+                        lab,
+                        ns,
+                        &["birdc", "-s", sock, "show", "protocols", "all", p],
+                    );
+                    if *kernel {
+                        // `Routes: 0 imported, N exported, ...`
+                        out.find(key)
+                            .and_then(|i| number_after(&out[i..], "imported,"))
+                            .unwrap_or(0)
+                    } else {
+                        number_after(&out, key).unwrap_or(0)
+                    }
+                };
+                (get(p4), get(p6))
+            }
+            Receiver::Gobgp => {
+                let get = |fam: &str| {
+                    let out = run(lab, ns, &["gobgp", "global", "rib", "summary", "-a", fam]);
+                    number_after(&out, "Destination:").unwrap_or(0)
+                };
+                (get("ipv4"), get("ipv6"))
+            }
+        }
+    }
+}
+
+fn savin_json(sock: &Path, cmd: &str) -> Option<Value> {
+    let mut c = Client::connect(sock).ok()?;
+    let r = c
+        .request(&Request::Exec {
+            line: cmd.into(),
+            data: None,
+        })
+        .ok()?;
+    serde_json::from_str(&r.output).ok()
+}
+
+/// When both of the originator's sessions were Established (the later one), from BIRD's
+/// `show protocols` (`dut4 BGP --- up 2026-12-03 14:46:01.123 Established`).
+fn originator_up(lab: &Lab, src: &Ns, sock: &str) -> Option<std::time::SystemTime> {
+    let out = run(lab, src, &["birdc", "-s", sock, "show", "protocols"]);
+    let mut latest = None;
+    for name in ["dut4", "dut6"] {
+        let line = out.lines().find(|l| l.starts_with(name))?;
+        if !line.contains("Established") {
+            return None;
+        }
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let i = w.iter().position(|x| *x == "up")?;
+        let t = chrono::NaiveDateTime::parse_from_str(
+            &format!("{} {}", w.get(i + 1)?, w.get(i + 2)?),
+            "%Y-%m-%d %H:%M:%S%.3f",
+        )
+        .ok()?;
+        // BIRD prints local time; the lab runs in UTC unless TZ says otherwise.
+        let local = t.and_local_timezone(chrono::Local).single()?;
+        let st = std::time::SystemTime::from(local);
+        latest = Some(latest.map_or(st, |l: std::time::SystemTime| l.max(st)));
+    }
+    latest
+}
+
+/// One receiver's run: a fresh lab, the receiver started and ready, then the originator;
+/// returns its measurements.
+fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<Value> {
+    let mut lab = Lab::new().context("bench bgp builds network namespaces: run it as root")?;
+    let dut = lab.netns("dut")?;
+    let src = lab.netns("src")?;
+    lab.veth(&dut, "eth2", &src, "eth0")?;
+    lab.addr(&src, "eth0", "10.0.2.2/24")?;
+    run(
+        &lab,
+        &src,
+        &[
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            "2001:db8:2::2/64",
+            "dev",
+            "eth0",
+            "nodad",
+        ],
+    );
+    let dir = tempfile::tempdir()?;
+    let d = dir.path().to_string_lossy().to_string();
+    let (pid, receiver) = match kind {
+        "savin" => {
+            let exe = std::env::current_exe()?.to_string_lossy().to_string();
+            let sock = dir.path().join("savin.sock");
+            let pid = lab.spawn(&dut, &[&exe, "daemon", "--state-dir", &d], None, None)?;
+            anyhow::ensure!(
+                savin_lab::wait_until(Duration::from_secs(10), || sock.exists()),
+                "the daemon did not start"
+            );
+            let mut c = Client::connect(&sock)?;
+            for line in [
+                "configure",
+                "set interfaces eth2 unit 0 family inet address 10.0.2.1/24",
+                "set interfaces eth2 unit 0 family inet6 address 2001:db8:2::1/64",
+                "set routing-options router-id 10.0.2.1",
+                "set routing-options autonomous-system 65001",
+                "set protocols bgp group src type external",
+                "set protocols bgp group src peer-as 65002",
+                "set protocols bgp group src neighbor 10.0.2.2 family inet unicast",
+                "set protocols bgp group src neighbor 2001:db8:2::2 family inet6 unicast",
+                "commit",
+            ] {
+                let r = c.request(&Request::Exec {
+                    line: line.into(),
+                    data: None,
+                })?;
+                anyhow::ensure!(r.ok, "{line}: {}", r.output);
+            }
+            (pid, Receiver::Savin { sock })
+        }
+        "bird" | "bird-kernel" => {
+            lab.addr(&dut, "eth2", "10.0.2.1/24")?;
+            run(
+                &lab,
+                &dut,
+                &[
+                    "ip",
+                    "-6",
+                    "addr",
+                    "add",
+                    "2001:db8:2::1/64",
+                    "dev",
+                    "eth2",
+                    "nodad",
+                ],
+            );
+            let kernel = kind == "bird-kernel";
+            let conf = dir.path().join("bird.conf");
+            std::fs::write(&conf, bird_receiver(kernel))?;
+            let sock = format!("{d}/bird.ctl");
+            let c = conf.to_string_lossy().to_string();
+            let pid = lab.spawn(&dut, &["bird", "-f", "-c", &c, "-s", &sock], None, None)?;
+            anyhow::ensure!(
+                savin_lab::wait_until(Duration::from_secs(10), || Path::new(&sock).exists()),
+                "BIRD did not start"
+            );
+            (pid, Receiver::Bird { sock, kernel })
+        }
+        "gobgp" => {
+            lab.addr(&dut, "eth2", "10.0.2.1/24")?;
+            run(
+                &lab,
+                &dut,
+                &[
+                    "ip",
+                    "-6",
+                    "addr",
+                    "add",
+                    "2001:db8:2::1/64",
+                    "dev",
+                    "eth2",
+                    "nodad",
+                ],
+            );
+            let conf = dir.path().join("gobgpd.toml");
+            std::fs::write(&conf, gobgp_receiver())?;
+            let c = conf.to_string_lossy().to_string();
+            let pid = lab.spawn(&dut, &["gobgpd", "-f", &c, "-p"], None, None)?;
+            anyhow::ensure!(
+                savin_lab::wait_until(Duration::from_secs(10), || {
+                    lab.exec(&dut, &["gobgp", "global"], Duration::from_secs(5))
+                        .is_ok_and(|o| o.status.success())
+                }),
+                "gobgpd did not start"
+            );
+            (pid, Receiver::Gobgp)
+        }
+        other => anyhow::bail!("unknown receiver {other}"),
+    };
+    // Settled before the originator starts.
+    std::thread::sleep(Duration::from_secs(1));
+    let rss_before = rss(pid);
+    let oconf = origin_conf.to_string_lossy().to_string();
+    let osock = format!("{d}/origin.ctl");
+    let started = Instant::now();
+    lab.spawn(
+        &src,
+        &["bird", "-f", "-c", &oconf, "-s", &osock],
+        None,
+        None,
+    )?;
+    let mut established = None;
+    let mut converged = None;
+    let mut last = (0, 0);
+    while started.elapsed() < TIMEOUT {
+        if established.is_none() && receiver.established(&lab, &dut) {
+            // When the later of the two sessions came up, as the originator logged it.
+            established = originator_up(&lab, &src, &osock);
+        }
+        if established.is_some() {
+            last = receiver.routes(&lab, &dut);
+            if last.0 >= want.0 && last.1 >= want.1 {
+                converged = Some(std::time::SystemTime::now());
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rss_after = rss(pid);
+    let routes = want.0 + want.1;
+    let growth = rss_after.saturating_sub(rss_before);
+    Ok(json!({
+        "converged": converged.is_some(),
+        "routes": {"ipv4": last.0, "ipv6": last.1},
+        "seconds_from_established": match (established, converged) {
+            (Some(e), Some(c)) => json!(c.duration_since(e).unwrap_or_default().as_secs_f64()),
+            _ => Value::Null,
+        },
+        "rss_before_mib": rss_before as f64 / 1024.0,
+        "rss_after_mib": rss_after as f64 / 1024.0,
+        "bytes_per_route": (growth as f64 * 1024.0) / routes.max(1) as f64,
+    }))
+}
+
+pub fn bgp(table: &Path, receivers: &[String], limit: Option<usize>) -> anyhow::Result<ExitCode> {
+    let (mut v4, mut v6) = read_table(table)?;
+    // Unique prefixes (the file may repeat one); in the file's order.
+    let mut seen4 = HashSet::new();
+    v4.retain(|p| seen4.insert(*p));
+    let mut seen6 = HashSet::new();
+    v6.retain(|p| seen6.insert(*p));
+    if let Some(n) = limit {
+        v4.truncate(n);
+        v6.truncate(n / 6);
+    }
+    let dir = tempfile::tempdir()?;
+    let conf = dir.path().join("origin.conf");
+    std::fs::write(&conf, originator_config(&v4, &v6))?;
+    let want = (v4.len() as u64, v6.len() as u64);
+    let mut results = serde_json::Map::new();
+    for r in receivers {
+        let v = measure(r, &conf, want).unwrap_or_else(|e| json!({"error": e.to_string()}));
+        eprintln!("bgp bench: {r}: {v}");
+        results.insert(r.clone(), v);
+    }
+    let secs = |k: &str| {
+        results
+            .get(k)
+            .and_then(|v| v["seconds_from_established"].as_f64())
+    };
+    let bytes = |k: &str| results.get(k).and_then(|v| v["bytes_per_route"].as_f64());
+    let out = json!({
+        "bench": "bgp",
+        "workload": format!("a BIRD originator sends {} IPv4 and {} IPv6 prefixes (the full table) over two eBGP sessions (IPv4, IPv6) to the receiver in another namespace; time from both sessions Established until all routes are held (Savin: RIB and FIB), polled every 100 ms; memory: the receiver's RSS growth", want.0, want.1),
+        "results": results,
+        "ratio_savin_to_bird_rib_only_seconds": match (secs("savin"), secs("bird")) {
+            (Some(s), Some(b)) if b > 0.0 => json!(s / b),
+            _ => Value::Null,
+        },
+        "ratio_savin_to_bird_bytes_per_route": match (bytes("savin"), bytes("bird")) {
+            (Some(s), Some(b)) if b > 0.0 => json!(s / b),
+            _ => Value::Null,
+        },
+        "goals": {"savin_with_fib_seconds_below_bird_rib_only": true, "savin_bytes_per_route_at_most_bird": true},
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}
