@@ -214,6 +214,32 @@ fn savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them() {
     );
     assert!(out.contains("Received prefixes:             2"), "{out}");
     assert!(out.contains("Accepted prefixes:             1"), "{out}");
+    // What came in and what went out, per neighbour, in Junos' columns.
+    let (_, out) = net.cli("show route receive-protocol bgp 10.0.2.2");
+    let line = out
+        .lines()
+        .find(|l| l.contains("198.51.100.0/24"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.starts_with('*') && line.contains("10.0.2.2") && line.ends_with("65002 I"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("192.0.2.0/24"),
+        "refused routes are hidden: {out}"
+    );
+    let (_, out) = net.cli("show route receive-protocol bgp 10.0.2.2 hidden");
+    assert!(out.contains("192.0.2.0/24"), "{out}");
+    let (_, out) = net.cli("show route advertising-protocol bgp 10.0.2.2");
+    let line = out
+        .lines()
+        .find(|l| l.contains("10.0.1.0/24"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("Self") && line.ends_with(" I"), "{out}");
+    assert!(
+        !out.contains("10.0.3.0/24"),
+        "only what the policy exports: {out}"
+    );
     let (_, out) = net.cli("show bgp summary | display json");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["bgp-information"]["peer-count"], 2, "{out}");

@@ -185,6 +185,14 @@ const COMMANDS: &[OpCommand] = &[
         &["show", "bgp", "neighbor"],
         "Show BGP neighbor information",
     ),
+    (
+        &["show", "route", "receive-protocol"],
+        "Show routes received from a BGP neighbor",
+    ),
+    (
+        &["show", "route", "advertising-protocol"],
+        "Show routes advertised to a BGP neighbor",
+    ),
     (&["clear", "bgp"], "Clear BGP information"),
     (&["clear", "bgp", "neighbor"], "Reset BGP sessions"),
 ];
@@ -233,6 +241,22 @@ impl Operational for Ops {
                     ));
                 }
                 Ok(Box::new(s))
+            }
+            ["show", "route", "receive-protocol"] | ["show", "route", "advertising-protocol"] => {
+                let received = command[2] == "receive-protocol";
+                let mut it = args.iter();
+                if it.next().map(String::as_str) != Some("bgp") {
+                    return Err("syntax error: expected 'bgp'".into());
+                }
+                let addr: IpAddr = it
+                    .next()
+                    .ok_or("syntax error: expected a neighbor address")?
+                    .parse()
+                    .map_err(|_| "syntax error: expected a neighbor address".to_string())?;
+                let hidden = it.any(|a| a == "hidden");
+                let t = self.query(move |sp, _| exchanged(sp, addr, received, hidden))?;
+                t.ok_or_else(|| format!("error: peer {addr} not found"))
+                    .map(|t| Box::new(t) as Box<dyn OpState>)
             }
             ["clear", "bgp", "neighbor"] => {
                 let mut addr: Option<IpAddr> = None;
@@ -723,5 +747,187 @@ impl OpState for Neighbors {
             })
             .collect();
         json!({"bgp-information": {"bgp-peer": peers}})
+    }
+}
+
+/// One route in `show route receive-protocol|advertising-protocol bgp A`.
+#[derive(Debug, Clone)]
+struct Exchanged {
+    prefix: savin_rib::IpPrefix,
+    /// The active route (`*`).
+    active: bool,
+    /// `Self`, or the address.
+    next_hop: String,
+    med: Option<u32>,
+    local_pref: Option<u32>,
+    /// AS numbers and the origin's letter, as Junos prints the path (`65002 I`).
+    as_path: String,
+}
+
+/// The routes received from or advertised to a neighbour, by table.
+#[derive(Debug, Clone)]
+pub struct ExchangedRoutes {
+    tables: Vec<(&'static str, Vec<Exchanged>)>,
+}
+
+fn path_text(a: &crate::packet::PathAttrs, skip: usize) -> String {
+    use crate::packet::SegmentKind;
+    let mut words: Vec<String> = Vec::new();
+    let mut skipped = 0;
+    for seg in &a.as_path {
+        let asns: Vec<String> = seg
+            .asns
+            .iter()
+            .filter(|_| {
+                let keep = skipped >= skip || seg.kind != SegmentKind::Sequence;
+                if !keep {
+                    skipped += 1;
+                }
+                keep
+            })
+            .map(|n| n.to_string())
+            .collect();
+        if asns.is_empty() {
+            continue;
+        }
+        words.push(match seg.kind {
+            SegmentKind::Sequence => asns.join(" "),
+            SegmentKind::Set => format!("{{{}}}", asns.join(" ")),
+            SegmentKind::ConfedSequence => format!("({})", asns.join(" ")),
+            SegmentKind::ConfedSet => format!("[{}]", asns.join(" ")),
+        });
+    }
+    words.push(a.origin.letter().to_string());
+    words.join(" ")
+}
+
+fn exchanged(
+    sp: &mut Speaker,
+    addr: IpAddr,
+    received: bool,
+    hidden: bool,
+) -> Option<ExchangedRoutes> {
+    let id = sp.peer_by_addr(addr)?;
+    let mut rows: Vec<Exchanged> = Vec::new();
+    if received {
+        sp.for_each_path(|p, peer, rx, acc, _, best| {
+            if peer != id || (acc.is_none() && !hidden) {
+                return;
+            }
+            rows.push(Exchanged {
+                prefix: p,
+                active: best,
+                next_hop: crate::speaker::next_hop_of(rx)
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                med: rx.med,
+                local_pref: rx.local_pref,
+                as_path: path_text(rx, 0),
+            });
+        });
+    } else {
+        let n = sp.neighbor(id)?;
+        let local = n.local_addr;
+        // Junos shows the path without the AS numbers this box puts in front for an
+        // external neighbour.
+        let skip = if n.cfg.internal {
+            0
+        } else if n.cfg.local_as != sp.global().local_as {
+            2
+        } else {
+            1
+        };
+        for (p, a) in sp.advertised_to(id) {
+            let nh = crate::speaker::next_hop_of(&a);
+            let self_nh = match (nh, local) {
+                (Some(h), Some(l)) => {
+                    h == l
+                        || h == std::net::IpAddr::V6(match l {
+                            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                            IpAddr::V6(v6) => v6,
+                        })
+                }
+                _ => false,
+            };
+            rows.push(Exchanged {
+                prefix: p,
+                active: true,
+                next_hop: if self_nh {
+                    "Self".into()
+                } else {
+                    nh.map(|h| h.to_string()).unwrap_or_default()
+                },
+                med: a.med,
+                local_pref: a.local_pref,
+                as_path: path_text(&a, skip),
+            });
+        }
+    }
+    rows.sort_by_key(|r| (r.prefix.ip(), r.prefix.length()));
+    let (v4, v6): (Vec<Exchanged>, Vec<Exchanged>) = rows
+        .into_iter()
+        .partition(|r| matches!(r.prefix, savin_rib::IpPrefix::V4(_)));
+    let mut tables = Vec::new();
+    for (name, rows) in [("inet.0", v4), ("inet6.0", v6)] {
+        if !rows.is_empty() {
+            tables.push((name, rows));
+        }
+    }
+    Some(ExchangedRoutes { tables })
+}
+
+impl OpState for ExchangedRoutes {
+    fn text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        for (name, rows) in &self.tables {
+            let _ = writeln!(s, "\n{name}: {} destinations", rows.len());
+            let _ = writeln!(
+                s,
+                "  Prefix                  Nexthop              MED     Lclpref    AS path"
+            );
+            for r in rows {
+                let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "{} {:<23} {:<20} {:<7} {:<10} {}",
+                    if r.active { "*" } else { " " },
+                    r.prefix.to_string(),
+                    r.next_hop,
+                    opt(r.med),
+                    opt(r.local_pref),
+                    r.as_path
+                );
+            }
+        }
+        s
+    }
+
+    fn json(&self) -> Value {
+        let tables: Vec<Value> = self
+            .tables
+            .iter()
+            .map(|(name, rows)| {
+                let rt: Vec<Value> = rows
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "rt-destination": r.prefix.ip().to_string(),
+                            "rt-prefix-length": r.prefix.length(),
+                            "rt-entry": {
+                                "active-tag": if r.active { "*" } else { "" },
+                                "protocol-name": "BGP",
+                                "nh": [{"to": r.next_hop}],
+                                "med": r.med,
+                                "local-preference": r.local_pref,
+                                "as-path": r.as_path,
+                            }
+                        })
+                    })
+                    .collect();
+                json!({"table-name": name, "destination-count": rows.len(), "rt": rt})
+            })
+            .collect();
+        json!({"route-information": {"route-table": tables}})
     }
 }
