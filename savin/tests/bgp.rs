@@ -443,8 +443,17 @@ fn savin_reflects_routes_between_frr_clients_and_signs_a_session_with_md5() {
     assert!(ok, "{out}");
     std::thread::sleep(Duration::from_secs(8));
     let (_, out) = net.cli("show bgp neighbor 10.0.3.2");
-    assert!(!out.contains("State: Established"), "{out}");
-    assert!(established(&net, 1));
+    let state = out
+        .lines()
+        .find(|l| l.contains("Type:"))
+        .unwrap_or_default();
+    assert!(!state.contains("Established"), "{out}");
+    assert!(
+        established(&net, 1),
+        "{}\n{}",
+        net.cli("show bgp summary").1,
+        net.log()
+    );
     let (ok, out) = net.cli(
         "configure; set protocols bgp group rr neighbor 10.0.3.2 authentication-key s3cret-key; commit",
     );

@@ -91,6 +91,7 @@ struct StagedBgp {
     global: Global,
     peers: Vec<savin_config::model::protocols::Peer>,
     policies: Arc<Policies>,
+    policy_options: Box<savin_config::model::policy_options::PolicyOptions>,
 }
 
 impl Staged for StagedBgp {
@@ -109,6 +110,7 @@ impl Staged for StagedBgp {
                 global: self.global,
                 peers: self.peers,
                 policies: self.policies,
+                policy_options: self.policy_options,
             })
             .map_err(|_| "the BGP thread has stopped".to_string())?;
         }
@@ -170,6 +172,7 @@ impl Subsystem for Bgp {
             global,
             peers,
             policies: Arc::new(policies),
+            policy_options: Box::new(new.policy_options.clone()),
         }))
     }
 }

@@ -311,8 +311,20 @@ impl Session {
     /// Whether to take a connection the neighbour opened (then call [`Session::connected`]
     /// with [`Conn::Incoming`]); false: close it.
     pub fn accept(&mut self, now: Instant) -> bool {
-        if !self.started || self.conn(Conn::Incoming).is_some() {
+        if !self.started {
             return false;
+        }
+        // An incoming connection that never got the peer's OPEN (a peer that rebooted
+        // mid-handshake) gives way to the new one.
+        match self.conn(Conn::Incoming).map(|c| c.state) {
+            Some(State::OpenSent) => self.drop_conn(
+                Conn::Incoming,
+                Some(Notification::new(6, 7, Vec::new())),
+                DownReason::Collision,
+                now,
+            ),
+            Some(_) => return false,
+            None => {}
         }
         if let Some(c) = self.established() {
             // RFC 4724 §4.2: a neighbour that announced graceful restart and connects again
@@ -694,9 +706,9 @@ impl Session {
             conn.keepalive = (keepalive > 0).then(|| Duration::from_secs(keepalive.into()));
             conn.keepalive_at = conn.keepalive.map(|k| now + k);
         }
-        self.send_msg(c, &Message::Keepalive, &EncodeCtx::default());
         // RFC 4271 §6.8: two connections that both got an OPEN: the one opened by the
-        // speaker with the higher BGP identifier stays.
+        // speaker with the higher BGP identifier stays (on a tie, the higher AS: RFC 6286
+        // §2.3). Resolved before the KEEPALIVE, so the losing connection never gets one.
         let other = c.other();
         let other_state = self.conn(other).map(|o| o.state);
         match other_state {
@@ -709,7 +721,9 @@ impl Session {
                 );
             }
             Some(State::OpenConfirm) => {
-                let ours_wins = u32::from(self.cfg.router_id) > u32::from(peer_id);
+                let (ours, theirs) = (u32::from(self.cfg.router_id), u32::from(peer_id));
+                let ours_wins =
+                    ours > theirs || (ours == theirs && self.cfg.local_as > self.cfg.peer_as);
                 let loser = if ours_wins {
                     Conn::Incoming
                 } else {
@@ -723,6 +737,9 @@ impl Session {
                 );
             }
             _ => {}
+        }
+        if self.conn(c).is_some() {
+            self.send_msg(c, &Message::Keepalive, &EncodeCtx::default());
         }
     }
 }

@@ -19,16 +19,22 @@
 //!   changes, and a withdrawal is sent without checking that the prefix was announced (a
 //!   harmless extra message, RFC 4271 §9.2).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use savin_config::model::policy_options::PolicyOptions;
 use savin_config::model::protocols::Peer;
 use savin_policy::{Action, Attrs, Community, Large, NextHopAction, Policies, RouteIn};
 use savin_rib::{Addr, IpPrefix, Prefix};
 use smallvec::SmallVec;
+
+/// The speaker's maps are keyed by what neighbours send (prefixes, attribute sets): a keyed,
+/// randomly seeded hash, as std's is, but several times faster on these small keys.
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 
 use crate::packet::{
     self, Family, MpNextHop, Notification, Origin, PathAttrs, Segment, SegmentKind, Update,
@@ -41,6 +47,8 @@ pub type PeerId = u32;
 /// Well-known communities (RFC 1997).
 const NO_EXPORT: u32 = 0xFFFF_FF01;
 const NO_ADVERTISE: u32 = 0xFFFF_FF02;
+/// Without confederations, NO_EXPORT_SUBCONFED means NO_EXPORT (RFC 1997).
+const NO_EXPORT_SUBCONFED: u32 = 0xFFFF_FF03;
 /// LOCAL_PREF when a path has none (RFC 4271 §9.1.1 leaves it to the box; 100 everywhere).
 const DEFAULT_LOCAL_PREF: u32 = 100;
 /// A neighbour's connect attempts this far apart.
@@ -214,6 +222,8 @@ pub struct Speaker {
     table6: HashMap<Prefix<u128>, Paths>,
     interner: Interner,
     policies: Arc<Policies>,
+    /// What `policies` was compiled from (a commit changes them only if this changed).
+    policy_options: PolicyOptions,
     /// Prefixes whose active route in the RIB is not BGP's: another protocol's (Some), or
     /// none at all (None, while BGP has a path that the RIB cannot use).
     others: HashMap<IpPrefix, Option<ActiveRoute>>,
@@ -233,14 +243,15 @@ impl Speaker {
         Speaker {
             global,
             peers: Vec::new(),
-            by_addr: HashMap::new(),
-            table4: HashMap::new(),
-            table6: HashMap::new(),
+            by_addr: HashMap::default(),
+            table4: HashMap::default(),
+            table6: HashMap::default(),
             interner: Interner::default(),
             policies: Arc::new(Policies::default()),
-            others: HashMap::new(),
+            policy_options: PolicyOptions::default(),
+            others: HashMap::default(),
             dirty: Vec::new(),
-            dirty_set: HashSet::new(),
+            dirty_set: HashSet::default(),
             rib_out: Vec::new(),
             io: VecDeque::new(),
             now,
@@ -317,13 +328,22 @@ impl Speaker {
         global: Global,
         peers: Vec<Peer>,
         policies: Arc<Policies>,
+        policy_options: &PolicyOptions,
         now: Instant,
     ) {
         self.now = now;
         let global_changed = global != self.global;
         self.global = global;
-        let policy_changed = !Arc::ptr_eq(&policies, &self.policies);
-        self.policies = policies;
+        // Each commit compiles the policies anew: what matters is whether they differ.
+        let policy_changed = *policy_options != self.policy_options;
+        if policy_changed {
+            self.policies = policies;
+            self.policy_options = policy_options.clone();
+        }
+        // Neighbours to send the whole table again (withdrawing what is no longer
+        // exported); all of them when a policy or the reflection topology changed.
+        let mut reexport: Vec<PeerId> = Vec::new();
+        let mut reexport_all = policy_changed;
         let wanted: HashMap<IpAddr, &Peer> = peers.iter().map(|p| (p.address, p)).collect();
         // Removed neighbours.
         let gone: Vec<PeerId> = self
@@ -344,12 +364,11 @@ impl Speaker {
                         || n.cfg.authentication_key != p.authentication_key
                         || n.cfg.local_address != p.local_address
                         || n.cfg.ttl != p.ttl;
-                    let reexport = policy_changed
-                        || n.cfg.export != p.export
-                        || n.cfg.internal != p.internal
-                        || n.cfg.cluster != p.cluster
+                    reexport_all |= n.cfg.internal != p.internal || n.cfg.cluster != p.cluster;
+                    let again = n.cfg.export != p.export
                         || n.cfg.metric_out != p.metric_out
-                        || n.cfg.local_preference != p.local_preference;
+                        || n.cfg.local_preference != p.local_preference
+                        || n.cfg.local_as != p.local_as;
                     let reimport = policy_changed
                         || n.cfg.import != p.import
                         || n.cfg.preference != p.preference;
@@ -360,17 +379,20 @@ impl Speaker {
                         // session says on its way out goes first.
                         n.session.stop(now, Notification::new(6, 6, Vec::new()));
                         self.pump_session(id, now);
+                        let n = self.peers[id as usize].as_mut().expect("peer");
                         let mut s = Session::new(sc);
+                        // The neighbour's history (flaps, last error) stays.
+                        s.stats = n.session.stats.clone();
                         s.start(now);
-                        self.peers[id as usize].as_mut().expect("peer").session = s;
+                        n.session = s;
                         tracing::info!(neighbor = %addr, "bgp: session parameters changed; restarting the session");
                         continue;
                     }
                     if reimport {
                         self.reimport(id);
                     }
-                    if reexport {
-                        self.advertise_all(id);
+                    if again {
+                        reexport.push(id);
                     }
                 }
                 None => {
@@ -396,11 +418,15 @@ impl Speaker {
                 }
             }
         }
-        if policy_changed {
-            // Locally originated routes may be exported now, or no longer.
-            let keys: Vec<IpPrefix> = self.others.keys().copied().collect();
-            for k in keys {
-                self.mark(k);
+        if reexport_all {
+            reexport = self.neighbors().map(|(id, _)| id).collect();
+        }
+        for id in reexport {
+            if self
+                .neighbor(id)
+                .is_some_and(|n| n.session.established().is_some())
+            {
+                self.advertise_all(id);
             }
         }
     }
@@ -790,26 +816,34 @@ impl Speaker {
             preference,
         };
         let is_acc = path.accepted.is_some();
+        // One lookup of the prefix for all the work: this runs for every prefix received.
+        let peers = &self.peers;
+        let entry = match p {
+            IpPrefix::V4(k) => self.table4.entry(k).or_default(),
+            IpPrefix::V6(k) => self.table6.entry(k).or_default(),
+        };
         // The same path again (a peer repeating itself) changes nothing.
-        let same = self.paths(p).is_some_and(|ps| {
-            ps.iter().any(|x| {
-                x.peer == id
-                    && Arc::ptr_eq(&x.received, &path.received)
-                    && x.preference == path.preference
-                    && match (&x.accepted, &path.accepted) {
-                        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                        (None, None) => true,
-                        _ => false,
-                    }
-            })
+        let same = entry.iter().any(|x| {
+            x.peer == id
+                && Arc::ptr_eq(&x.received, &path.received)
+                && x.preference == path.preference
+                && match (&x.accepted, &path.accepted) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                }
         });
         if same {
             return;
         }
-        let before = self.best_key(p);
-        let old = match p {
-            IpPrefix::V4(k) => replace_path(self.table4.entry(k).or_default(), path),
-            IpPrefix::V6(k) => replace_path(self.table6.entry(k).or_default(), path),
+        let before = best_key_of(entry, peers);
+        let old = replace_path(entry, path);
+        RankCtx { peers }.order(&mut entry.paths);
+        let changed = best_key_of(entry, peers) != before;
+        let route = if changed {
+            rib_route_of(entry, peers)
+        } else {
+            None
         };
         let n = self.peers[id as usize].as_mut().expect("peer");
         match old {
@@ -821,41 +855,15 @@ impl Speaker {
                 n.accepted[fi] = n.accepted[fi] + u64::from(is_acc) - u64::from(was_acc);
             }
         }
-        self.sort(p);
-        if self.best_key(p) != before {
-            self.best_changed(p);
+        if changed {
+            self.rib_out.push(RibChange { prefix: p, route });
+            self.mark(p);
         }
     }
 
-    /// What the RIB and the neighbours see of `p`: its best path (neighbour, attributes,
-    /// preference) and, under multipath, the paths that share the forwarding with it. No
-    /// allocation: this runs twice for every prefix an UPDATE carries.
-    fn best_key(&self, p: IpPrefix) -> Option<(PeerId, usize, u32, u64)> {
-        let paths = self.paths(p)?;
-        let best = paths.first()?;
-        let acc = best.accepted.as_ref()?;
-        let mut siblings = 0u64;
-        if let Some(mp) = self
-            .neighbor(best.peer)
-            .and_then(|n| n.cfg.multipath.as_ref())
-        {
-            let ctx = RankCtx { peers: &self.peers };
-            for o in paths.iter().skip(1) {
-                let Some(oa) = o.accepted.as_ref() else { break };
-                if !ctx.multipath_equal(best, o, mp.multiple_as.0) {
-                    break;
-                }
-                siblings = siblings
-                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                    .wrapping_add(Arc::as_ptr(oa) as u64 ^ u64::from(o.peer));
-            }
-        }
-        Some((
-            best.peer,
-            Arc::as_ptr(acc) as usize,
-            best.preference,
-            siblings,
-        ))
+    /// What the RIB and the neighbours see of `p` (see [`best_key_of`]).
+    fn best_key(&self, p: IpPrefix) -> Option<BestKey> {
+        best_key_of(self.paths(p)?, &self.peers)
     }
 
     fn remove_path(&mut self, id: PeerId, p: IpPrefix) {
@@ -904,18 +912,6 @@ impl Speaker {
         }
     }
 
-    /// Sorts the prefix's paths best first.
-    fn sort(&mut self, p: IpPrefix) {
-        let ctx = RankCtx { peers: &self.peers };
-        let paths = match p {
-            IpPrefix::V4(k) => self.table4.get_mut(&k),
-            IpPrefix::V6(k) => self.table6.get_mut(&k),
-        };
-        if let Some(paths) = paths.filter(|p| p.len() > 1) {
-            paths.sort_by(|a, b| ctx.compare(a, b));
-        }
-    }
-
     /// The best path of `p` may have changed: tell the RIB and mark it for export.
     fn best_changed(&mut self, p: IpPrefix) {
         let route = self.rib_route(p);
@@ -937,32 +933,7 @@ impl Speaker {
     /// The route the RIB gets for `p`: the best accepted path, with its equal-cost peers
     /// under `multipath`.
     fn rib_route(&self, p: IpPrefix) -> Option<RibRoute> {
-        let paths = self.paths(p)?;
-        let best = paths.first().filter(|x| x.accepted.is_some())?;
-        let attrs = best.accepted.as_ref()?;
-        let mut hops: Vec<IpAddr> = next_hop_of(attrs).into_iter().collect();
-        let n = self.neighbor(best.peer)?;
-        if let Some(mp) = &n.cfg.multipath {
-            let ctx = RankCtx { peers: &self.peers };
-            for other in paths.iter().skip(1) {
-                if other.accepted.is_none() || !ctx.multipath_equal(best, other, mp.multiple_as.0) {
-                    break;
-                }
-                if let Some(h) = other.accepted.as_ref().and_then(|a| next_hop_of(a)) {
-                    if !hops.contains(&h) {
-                        hops.push(h);
-                    }
-                }
-            }
-        }
-        if hops.is_empty() {
-            return None;
-        }
-        Some(RibRoute {
-            preference: best.preference,
-            metric: attrs.med.unwrap_or(0),
-            next_hops: hops,
-        })
+        rib_route_of(self.paths(p)?, &self.peers)
     }
 
     /// Sends each changed prefix to every established neighbour.
@@ -1001,7 +972,7 @@ impl Speaker {
         };
         // Grouped by the attributes sent, so one UPDATE carries many prefixes.
         // Interned sets are equal exactly when their pointers are.
-        let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<IpPrefix>)> = HashMap::new();
+        let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<IpPrefix>)> = HashMap::default();
         let mut withdraw: Vec<IpPrefix> = Vec::new();
         for &p in prefixes {
             if !neg.families.contains(&family_of(p)) {
@@ -1015,15 +986,16 @@ impl Speaker {
                     .or_insert_with(|| (a, Vec::new()))
                     .1
                     .push(p),
-                // Withdrawn only where it was announced (a full advertisement starts from
-                // nothing).
-                None if was_sent && !full => withdraw.push(p),
+                // Withdrawn only where it was announced (after a policy change, a full
+                // advertisement withdraws what the new policy no longer exports).
+                None if was_sent => withdraw.push(p),
                 None => {}
             }
         }
         let mut bytes = Vec::new();
         let mut count = 0u64;
         let mut sent = [0u64; 2];
+        let mut too_big: Vec<IpPrefix> = Vec::new();
         for f in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
             let w: Vec<IpPrefix> = withdraw
                 .iter()
@@ -1043,9 +1015,25 @@ impl Speaker {
                 if ps.is_empty() {
                     continue;
                 }
-                sent[fam_index(f)] += ps.len() as u64;
                 let before = bytes.len();
-                packet::encode_announce(f, attrs, &ps, &neg.encode, &mut bytes);
+                if packet::encode_announce(f, attrs, &ps, &neg.encode, &mut bytes) == 0 {
+                    // The attributes do not fit in a message (a long path after our
+                    // prepend): the neighbour must not keep an older announcement.
+                    tracing::warn!(neighbor = %neg.peer_id, prefixes = ps.len(), "bgp: attributes too large to send; withdrawing instead");
+                    too_big.extend(ps.iter().copied());
+                    continue;
+                }
+                sent[fam_index(f)] += ps.len() as u64;
+                count += count_messages(&bytes[before..]);
+            }
+            let big: Vec<IpPrefix> = too_big
+                .iter()
+                .copied()
+                .filter(|p| family_of(*p) == f)
+                .collect();
+            if !big.is_empty() {
+                let before = bytes.len();
+                packet::encode_withdraw(f, &big, &mut bytes);
                 count += count_messages(&bytes[before..]);
             }
             if full && neg.families.contains(&f) {
@@ -1138,7 +1126,8 @@ impl Speaker {
                     }
                 }
                 let c = &attrs.communities;
-                if c.contains(&NO_ADVERTISE) || (c.contains(&NO_EXPORT) && !to.cfg.internal) {
+                let no_export = c.contains(&NO_EXPORT) || c.contains(&NO_EXPORT_SUBCONFED);
+                if c.contains(&NO_ADVERTISE) || (no_export && !to.cfg.internal) {
                     return None;
                 }
                 // Junos does not send a path to a neighbour whose AS is in it.
@@ -1309,6 +1298,70 @@ impl Speaker {
             .map(|(_, n)| (n.cfg.address, n.session.state()))
             .collect()
     }
+}
+
+/// The best path (neighbour, attributes, preference) and a fingerprint of the paths that
+/// share the forwarding with it under multipath.
+type BestKey = (PeerId, usize, u32, u64);
+
+/// What the RIB and the neighbours see of a prefix. No allocation: this runs twice for every
+/// prefix an UPDATE carries.
+fn best_key_of(paths: &Paths, peers: &[Option<Neighbor>]) -> Option<BestKey> {
+    let best = paths.first()?;
+    let acc = best.accepted.as_ref()?;
+    let mut siblings = 0u64;
+    let n = peers.get(best.peer as usize)?.as_ref()?;
+    if let Some(mp) = n.cfg.multipath.as_ref() {
+        let ctx = RankCtx { peers };
+        for o in paths.iter().skip(1) {
+            let Some(oa) = o.accepted.as_ref() else { break };
+            if !ctx.multipath_equal(best, o, mp.multiple_as.0) {
+                continue;
+            }
+            siblings = siblings
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(Arc::as_ptr(oa) as u64 ^ u64::from(o.peer));
+        }
+    }
+    Some((
+        best.peer,
+        Arc::as_ptr(acc) as usize,
+        best.preference,
+        siblings,
+    ))
+}
+
+/// The route the RIB gets for a prefix: the best accepted path, with its equal-cost peers
+/// under `multipath`.
+fn rib_route_of(paths: &Paths, peers: &[Option<Neighbor>]) -> Option<RibRoute> {
+    let best = paths.first().filter(|x| x.accepted.is_some())?;
+    let attrs = best.accepted.as_ref()?;
+    let mut hops: Vec<IpAddr> = next_hop_of(attrs).into_iter().collect();
+    let n = peers.get(best.peer as usize)?.as_ref()?;
+    if let Some(mp) = &n.cfg.multipath {
+        let ctx = RankCtx { peers };
+        for other in paths.iter().skip(1) {
+            if other.accepted.is_none() {
+                break;
+            }
+            if !ctx.multipath_equal(best, other, mp.multiple_as.0) {
+                continue;
+            }
+            if let Some(h) = other.accepted.as_ref().and_then(|a| next_hop_of(a)) {
+                if !hops.contains(&h) {
+                    hops.push(h);
+                }
+            }
+        }
+    }
+    if hops.is_empty() {
+        return None;
+    }
+    Some(RibRoute {
+        preference: best.preference,
+        metric: attrs.med.unwrap_or(0),
+        next_hops: hops,
+    })
 }
 
 /// An IPv4-mapped IPv6 address (an IPv4 peer on a dual-stack socket) as the IPv4 address.
@@ -1519,7 +1572,6 @@ struct PeerRank {
     internal: bool,
     address: IpAddr,
     id: Ipv4Addr,
-    always_compare_med: bool,
     local_as: u32,
 }
 
@@ -1538,14 +1590,32 @@ impl RankCtx<'_> {
                 .session
                 .negotiated()
                 .map_or(Ipv4Addr::UNSPECIFIED, |g| g.peer_id),
-            always_compare_med: n.cfg.always_compare_med,
             local_as: n.cfg.local_as,
         })
     }
 
-    /// Junos' active path selection (RFC 4271 §9.1.2.2 plus Junos' tie-breakers): Less is
-    /// better. Rejected paths come last.
-    fn compare(&self, a: &Path, b: &Path) -> std::cmp::Ordering {
+    /// `path-selection always-compare-med` (a `protocols bgp` statement: any neighbour
+    /// carrying it means the whole speaker).
+    fn always_compare_med(&self) -> bool {
+        self.peers
+            .iter()
+            .flatten()
+            .any(|n| n.cfg.always_compare_med)
+    }
+
+    /// The AS a path came from, for MED comparison (our own for internal paths without one).
+    fn neighbor_as(&self, p: &Path) -> u32 {
+        let attrs = p.accepted.as_deref();
+        attrs
+            .and_then(PathAttrs::first_as)
+            .or_else(|| self.peer(p.peer).map(|r| r.local_as))
+            .unwrap_or(0)
+    }
+
+    /// Junos' active path selection (RFC 4271 §9.1.2.2 plus Junos' tie-breakers), MED
+    /// compared when `med`: Less is better, rejected paths last. With `med` it is a total
+    /// order only among paths from one neighbouring AS (or under always-compare-med).
+    fn compare_with(&self, a: &Path, b: &Path, med: bool) -> std::cmp::Ordering {
         use std::cmp::Ordering;
         let (Some(x), Some(y)) = (&a.accepted, &b.accepted) else {
             return b.accepted.is_some().cmp(&a.accepted.is_some());
@@ -1553,12 +1623,7 @@ impl RankCtx<'_> {
         let (pa, pb) = (self.peer(a.peer), self.peer(b.peer));
         let (pa, pb) = (pa.as_ref(), pb.as_ref());
         let lp = |p: &PathAttrs| p.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
-        let neighbor_as = |p: &PathAttrs, r: Option<&PeerRank>| {
-            p.first_as().or(r.map(|r| r.local_as)).unwrap_or(0)
-        };
-        let compare_med =
-            pa.is_some_and(|r| r.always_compare_med) || neighbor_as(x, pa) == neighbor_as(y, pb);
-        let med = if compare_med {
+        let med = if med {
             x.med.unwrap_or(0).cmp(&y.med.unwrap_or(0))
         } else {
             Ordering::Equal
@@ -1580,6 +1645,49 @@ impl RankCtx<'_> {
             .then(router_id(x, pa).cmp(&router_id(y, pb)))
             .then(x.cluster_list.len().cmp(&y.cluster_list.len()))
             .then(pa.map(|r| r.address).cmp(&pb.map(|r| r.address)))
+    }
+
+    /// Orders a prefix's paths, the active one first. MED only compares paths from the same
+    /// neighbouring AS, which no single sort comparator can express (it would not be a
+    /// total order: the result would depend on arrival order, and `sort_by` may panic), so
+    /// this is Junos' deterministic MED: the paths are sorted without MED, the best of each
+    /// neighbouring AS is found with MED, and the best of those winners (without MED) goes
+    /// first.
+    fn order(&self, paths: &mut SmallVec<[Path; 1]>) {
+        if paths.len() < 2 {
+            return;
+        }
+        let acm = self.always_compare_med();
+        paths.sort_by(|a, b| self.compare_with(a, b, acm));
+        if acm {
+            return;
+        }
+        let accepted = paths.iter().take_while(|p| p.accepted.is_some()).count();
+        // (neighbouring AS, index of its best path)
+        let mut winners: SmallVec<[(u32, usize); 8]> = SmallVec::new();
+        for i in 0..accepted {
+            let asn = self.neighbor_as(&paths[i]);
+            match winners.iter_mut().find(|(a, _)| *a == asn) {
+                Some((_, w)) => {
+                    if self.compare_with(&paths[i], &paths[*w], true) == std::cmp::Ordering::Less {
+                        *w = i;
+                    }
+                }
+                None => winners.push((asn, i)),
+            }
+        }
+        let best = winners
+            .iter()
+            .map(|(_, i)| *i)
+            .min_by(|&i, &j| {
+                self.compare_with(&paths[i], &paths[j], false)
+                    .then(i.cmp(&j))
+            })
+            .unwrap_or(0);
+        if best != 0 {
+            let p = paths.remove(best);
+            paths.insert(0, p);
+        }
     }
 
     /// Whether `b` may share the forwarding with the best path `a` (`multipath`): equal up

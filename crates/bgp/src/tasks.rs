@@ -13,6 +13,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use savin_config::model::policy_options::PolicyOptions;
 use savin_config::model::protocols::Peer;
 use savin_policy::Policies;
 use savin_rib::IpPrefix;
@@ -55,6 +56,8 @@ pub(crate) enum Cmd {
         global: Global,
         peers: Vec<Peer>,
         policies: Arc<Policies>,
+        /// What the policies were compiled from.
+        policy_options: Box<PolicyOptions>,
     },
     /// Runs on the speaker (show commands, clear).
     Query(Query),
@@ -83,8 +86,8 @@ struct IoState {
     next_id: u64,
     socks: HashMap<u64, Sock>,
     by_conn: HashMap<(PeerId, Conn), u64>,
-    /// The connect under way per neighbour (its attempt number).
-    connecting: HashMap<PeerId, u64>,
+    /// The connect under way per neighbour (its attempt number and the address).
+    connecting: HashMap<PeerId, (u64, IpAddr)>,
 }
 
 /// Starts the BGP thread; it runs until `cmds`' sender is dropped.
@@ -182,7 +185,8 @@ fn handle_cmd(speaker: &mut Speaker, cmd: Cmd) {
             global,
             peers,
             policies,
-        } => speaker.configure(global, peers, policies, now),
+            policy_options,
+        } => speaker.configure(global, peers, policies, &policy_options, now),
         Cmd::Query(f) => f(speaker, now),
     }
 }
@@ -262,6 +266,9 @@ fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev
                 .map(|a| canonical(a.ip()))
                 .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
             set_ttl(&stream, speaker, peer);
+            // What accepting did to the old connection (closed it, the session went down)
+            // is carried out first: its Close must not reach the new socket.
+            flush(speaker, io, ev_tx, now);
             register(io, ev_tx, peer, Conn::Incoming, stream);
             speaker.connected(peer, Conn::Incoming, local, now);
         }
@@ -270,7 +277,11 @@ fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev
             attempt,
             result,
         } => {
-            if io.connecting.get(&peer) != Some(&attempt) {
+            // A connect for a neighbour since removed (its slot perhaps reused) is stale.
+            let to = speaker.neighbor(peer).map(|n| n.cfg.address);
+            if io.connecting.get(&peer)
+                != Some(&(attempt, to.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED))))
+            {
                 return;
             }
             io.connecting.remove(&peer);
@@ -281,6 +292,7 @@ fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev
                         .map(|a| canonical(a.ip()))
                         .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
                     set_ttl(&stream, speaker, peer);
+                    flush(speaker, io, ev_tx, now);
                     register(io, ev_tx, peer, Conn::Outgoing, stream);
                     speaker.connected(peer, Conn::Outgoing, local, now);
                 }
@@ -301,6 +313,14 @@ fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev
                 speaker.closed(s.peer, s.conn, now);
             }
         }
+    }
+}
+
+/// Runs the speaker and carries out what it has to do now.
+fn flush(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev>, now: Instant) {
+    speaker.pump(now);
+    while let Some(o) = speaker.poll_io() {
+        execute(speaker, io, ev_tx, o.peer, o.address, o.output);
     }
 }
 
@@ -383,7 +403,7 @@ fn execute(
             };
             io.next_id += 1;
             let attempt = io.next_id;
-            io.connecting.insert(peer, attempt);
+            io.connecting.insert(peer, (attempt, address));
             let local = n.cfg.local_address;
             let key = n.cfg.authentication_key.clone();
             let tx = ev_tx.clone();

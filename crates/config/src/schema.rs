@@ -29,6 +29,10 @@ pub struct Node {
     /// Accepted, kept and shown, with no effect in Savin (`speed`, `chassis fpc`): left out
     /// of the typed view, as unsupported statements are.
     pub no_effect: bool,
+    /// A list that holds one entry at most: the value of a statement that also takes
+    /// flags (`local-preference 200;`, `local-as 65001 private;`). Setting another key
+    /// replaces the entry, as setting a leaf replaces its value.
+    pub single: bool,
 }
 
 #[derive(Debug)]
@@ -134,6 +138,12 @@ impl Node {
         self
     }
 
+    /// Marks a list as holding one entry at most (see [`Node::single`]).
+    pub fn single(mut self) -> Node {
+        self.single = true;
+        self
+    }
+
     /// Marks a list as printed without its keyword.
     pub fn bare(mut self) -> Node {
         if let Kind::List { keyword, .. } = &mut self.kind {
@@ -204,6 +214,7 @@ pub fn container(name: &'static str, help: &'static str, children: Vec<Node>) ->
         merged: false,
         unsupported: None,
         no_effect: false,
+        single: false,
     }
 }
 
@@ -223,6 +234,7 @@ pub fn list(name: &'static str, help: &'static str, key: Type, children: Vec<Nod
         merged: false,
         unsupported: None,
         no_effect: false,
+        single: false,
     }
 }
 
@@ -236,6 +248,7 @@ pub fn leaf(name: &'static str, help: &'static str, ty: Type) -> Node {
         merged: false,
         unsupported: None,
         no_effect: false,
+        single: false,
     }
 }
 
@@ -249,6 +262,7 @@ pub fn flag(name: &'static str, help: &'static str) -> Node {
         merged: false,
         unsupported: None,
         no_effect: false,
+        single: false,
     }
 }
 
@@ -262,6 +276,7 @@ pub fn leaf_list(name: &'static str, help: &'static str, ty: Type) -> Node {
         merged: false,
         unsupported: None,
         no_effect: false,
+        single: false,
     }
 }
 

@@ -688,6 +688,9 @@ fn block_at_mut<'a>(
             (Step::Container(_), Item::Block(b)) => b,
             (Step::Entry(_, k), Item::List(e)) => {
                 if create {
+                    if child.single && e.get(k).is_none() {
+                        *e = Entries::new(child);
+                    }
                     e.get_or_insert(k.clone())
                 } else {
                     e.get_mut(k)?

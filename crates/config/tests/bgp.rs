@@ -187,3 +187,34 @@ fn disabled_neighbours_and_groups_are_left_out() {
     let addrs: Vec<String> = peers.iter().map(|p| p.address.to_string()).collect();
     assert_eq!(addrs, vec!["10.0.0.3"]);
 }
+
+#[test]
+fn setting_a_value_again_replaces_it() {
+    let mut c = Configuration::parse_set(
+        "set routing-options autonomous-system 1\n\
+         set protocols bgp group g peer-as 2\n\
+         set protocols bgp group g neighbor 10.0.0.2 metric-out 10\n\
+         set protocols bgp group g neighbor 10.0.0.2 metric-out 20\n\
+         set protocols bgp group g local-as 64512\n\
+         set protocols bgp group g local-as 64513\n\
+         set policy-options policy-statement p then preference 160\n\
+         set policy-options policy-statement p then preference 150\n",
+        None,
+    )
+    .unwrap();
+    let set = c.to_set();
+    assert!(
+        !set.contains("metric-out 10") && set.contains("metric-out 20"),
+        "{set}"
+    );
+    assert!(!set.contains("local-as 64512"), "{set}");
+    assert!(
+        !set.contains("preference 160") && set.contains("preference 150"),
+        "{set}"
+    );
+    let cfg = c.check().expect("commits");
+    let peers = cfg.protocols.bgp.as_ref().unwrap().peers(1);
+    assert_eq!((peers[0].metric_out, peers[0].local_as), (Some(20), 64513));
+    c = Configuration::parse(&c.to_curly(), None).unwrap();
+    assert!(c.to_curly().contains("metric-out 20;"));
+}

@@ -128,7 +128,9 @@ fn block(rng: &mut StdRng, node: &'static Node, depth: usize) -> Block {
             }
             Kind::List { key, wildcard, .. } => {
                 let mut e = Entries::new(child);
-                for _ in 0..rng.gen_range(1..4) {
+                // A single-entry list (`local-preference 200;`) holds one value.
+                let n = if child.single { 1 } else { rng.gen_range(1..4) };
+                for _ in 0..n {
                     let mut inner = block(rng, child, depth + 1);
                     inner.meta = meta(rng);
                     if child.name == "interface-range" {

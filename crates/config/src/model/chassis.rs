@@ -145,7 +145,7 @@ fn high_availability() -> Node {
     let num = |min, max| Type::Uint { min, max };
     // A block that holds a value of its own and options: `local-id { 1; local-ip A; }`.
     let valued = |name: &'static str, help: &'static str, ty: Type, mut options: Vec<Node>| {
-        options.insert(0, list("value", help, ty, vec![]).bare());
+        options.insert(0, list("value", help, ty, vec![]).bare().single());
         container(name, help, options)
     };
     let routed = |name: &'static str, help: &'static str| {

@@ -21,7 +21,7 @@ fn adjust(name: &'static str, help: &'static str) -> Node {
         name,
         help,
         vec![
-            list("value", "Value", UINT, vec![]).bare(),
+            list("value", "Value", UINT, vec![]).bare().single(),
             leaf("add", "Add to the route's value", UINT),
             leaf("subtract", "Subtract from the route's value", UINT),
         ],

@@ -290,7 +290,9 @@ fn peer_statements_unordered() -> Vec<Node> {
             "local-as",
             "Local autonomous system number presented to the peer",
             vec![
-                list("value", "Autonomous system number", ASN, vec![]).bare(),
+                list("value", "Autonomous system number", ASN, vec![])
+                    .bare()
+                    .single(),
                 flag("private", "Hide the global AS in paths sent to this peer")
                     .unsupported("local-as private"),
                 flag("alias", "Treat the local AS as an alias of the global AS")
@@ -413,7 +415,8 @@ fn peer_statements_unordered() -> Vec<Node> {
                     },
                     vec![],
                 )
-                .bare(),
+                .bare()
+                .single(),
                 flag("igp", "The IGP metric to the next hop").unsupported("metric-out igp"),
                 flag("minimum-igp", "The lowest IGP metric seen")
                     .unsupported("metric-out minimum-igp"),
