@@ -102,8 +102,10 @@ fn meta(rng: &mut StdRng) -> Meta {
 
 fn block(rng: &mut StdRng, node: &'static Node, depth: usize) -> Block {
     let mut b = Block::default();
+    // A block of many statements (BGP's eighty) gets a dozen or so, as a real one has.
+    let p = (12.0 / node.children().len().max(1) as f64).min(0.6);
     for (idx, child) in node.children().iter().enumerate() {
-        if !rng.gen_bool(0.6) || depth > 8 {
+        if !rng.gen_bool(p) || depth > 8 {
             continue;
         }
         let excluded = child.excludes.iter().any(|n| {
