@@ -15,12 +15,20 @@ impl savin_bgp::RibPort for ForwardingRib {
             changes
                 .into_iter()
                 .map(|c| {
-                    let route = c.route.map(|r| ProtocolRoute {
-                        preference: r.preference,
-                        metric: r.metric,
-                        next_hops: r.next_hops,
-                    });
-                    (c.prefix, route)
+                    // BGP's order is kept by the metric (0 for its best, then 1, 2, ...): the
+                    // RIB takes the first candidate it can use.
+                    let routes = c
+                        .route
+                        .into_iter()
+                        .chain(c.backups)
+                        .enumerate()
+                        .map(|(i, r)| ProtocolRoute {
+                            preference: r.preference,
+                            metric: i as u32,
+                            next_hops: r.next_hops,
+                        })
+                        .collect();
+                    (c.prefix, routes)
                 })
                 .collect(),
         );

@@ -465,3 +465,141 @@ fn savin_reflects_routes_between_frr_clients_and_signs_a_session_with_md5() {
         vtysh(&net, &h3, &c2, "show bgp summary")
     );
 }
+
+/// A BIRD on `ns` (its own directory `name`) announcing 198.51.100.0/24 from AS `asn`,
+/// `prepend` times more of its AS in the path, with the address 198.51.100.1 on its
+/// loopback and no default route (the way back is what it learns from Savin).
+fn announcing_bird(
+    net: &mut Net,
+    ns: &Ns,
+    name: &str,
+    me: &str,
+    savin: &str,
+    asn: u32,
+    prepend: usize,
+) -> std::path::PathBuf {
+    let dir = net.state.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let prepends = format!("bgp_path.prepend({asn}); ").repeat(prepend);
+    std::fs::write(
+        dir.join("bird.conf"),
+        format!(
+            "router id {me};
+log stderr all;
+protocol device {{ }}
+protocol kernel {{ ipv4 {{ import none; export where source = RTS_BGP; }}; }}
+protocol static {{ ipv4; route 198.51.100.0/24 unreachable; }}
+protocol bgp savin {{
+    local {me} as {asn};
+    neighbor {savin} as 65001;
+    hold time 6;
+    connect retry time 2;
+    ipv4 {{ import all; export filter {{ if source != RTS_STATIC then reject; {prepends}accept; }}; }};
+}}
+"
+        ),
+    )
+    .unwrap();
+    for cmd in [
+        vec!["ip", "addr", "add", "198.51.100.1/32", "dev", "lo"],
+        vec!["ip", "route", "del", "default"],
+    ] {
+        let (ok, out) = net.run(ns, &cmd, 5);
+        assert!(ok, "{cmd:?}: {out}");
+    }
+    spawn_bird(net, ns, &dir);
+    dir
+}
+
+#[test]
+fn traffic_moves_to_the_backup_path_when_a_link_goes_down_and_back_when_it_returns() {
+    const T: &str =
+        "traffic_moves_to_the_backup_path_when_a_link_goes_down_and_back_when_it_returns";
+    if !have(T, &["bird", "birdc", "ping"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2, h3) = (net.h1.clone(), net.h2.clone(), net.h3.clone());
+    // The same network behind h2 (AS 65002, the shorter path) and h3 (AS 65003, prepended).
+    announcing_bird(&mut net, &h2, "bird-h2", "10.0.2.2", "10.0.2.1", 65002, 0);
+    announcing_bird(&mut net, &h3, "bird-h3", "10.0.3.2", "10.0.3.1", 65003, 2);
+    let (ok, out) = net.cli(
+        "configure; \
+         set routing-options router-id 10.0.1.1; \
+         set routing-options autonomous-system 65001; \
+         set policy-options policy-statement lan term l from protocol direct; \
+         set policy-options policy-statement lan term l from route-filter 10.0.1.0/24 exact; \
+         set policy-options policy-statement lan term l then accept; \
+         set protocols bgp group up type external; \
+         set protocols bgp group up export lan; \
+         set protocols bgp group up neighbor 10.0.2.2 peer-as 65002; \
+         set protocols bgp group up neighbor 10.0.3.2 peer-as 65003; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    let route = |net: &Net| net.cli("show route 198.51.100.1").1;
+    // The active route is the first one after the `*` marker line.
+    let active_via = |net: &Net, gw: &str| {
+        let out = route(net);
+        out.lines()
+            .skip_while(|l| !l.contains("*[BGP"))
+            .nth(1)
+            .is_some_and(|l| l.contains(&format!("to {gw} ")))
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || active_via(&net, "10.0.2.2")
+            && route(&net).contains("to 10.0.3.2")),
+        "{}\n{}",
+        route(&net),
+        net.cli("show bgp summary").1
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .lab
+            .ping(&h1, "198.51.100.1")),
+        "ping through h2"
+    );
+    // h2's link goes down: the backup path through h3 carries the traffic at once (the RIB
+    // holds it), long before the session to h2 times out.
+    let (ok, out) = net.run(&h2, &["ip", "link", "set", "eth0", "down"], 5);
+    assert!(ok, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(5), || active_via(&net, "10.0.3.2")),
+        "{}",
+        route(&net)
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || net.lab.ping(&h1, "198.51.100.1")),
+        "ping through h3: {}",
+        route(&net)
+    );
+    // The session to h2 ends when its hold time runs out; the route through h3 stays.
+    assert!(
+        wait_until(Duration::from_secs(20), || net
+            .cli("show bgp summary")
+            .1
+            .matches("Establ")
+            .count()
+            == 1),
+        "{}",
+        net.cli("show bgp summary").1
+    );
+    assert!(active_via(&net, "10.0.3.2"));
+    // The link returns: the session comes back by itself, and the traffic with it.
+    let (ok, out) = net.run(&h2, &["ip", "link", "set", "eth0", "up"], 5);
+    assert!(ok, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(60), || active_via(&net, "10.0.2.2")),
+        "{}\n{}",
+        route(&net),
+        net.cli("show bgp summary").1
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .lab
+            .ping(&h1, "198.51.100.1")),
+        "ping through h2 again"
+    );
+}

@@ -69,6 +69,10 @@ pub struct RibRoute {
 pub struct RibChange {
     pub prefix: IpPrefix,
     pub route: Option<RibRoute>,
+    /// The other accepted paths, best first: the RIB keeps them as inactive candidates, so
+    /// when the best path's next hop cannot be used (its link went down) the next one
+    /// carries the traffic at once, as on Junos, without waiting for BGP.
+    pub backups: Vec<RibRoute>,
 }
 
 /// The RIB's active route to a prefix, as export policy sees it.
@@ -837,14 +841,15 @@ impl Speaker {
             return;
         }
         let before = best_key_of(entry, peers);
+        let before_all = paths_fingerprint(entry);
         let old = replace_path(entry, path);
         RankCtx { peers }.order(&mut entry.paths);
         let changed = best_key_of(entry, peers) != before;
-        let route = if changed {
-            rib_route_of(entry, peers)
-        } else {
-            None
-        };
+        let rib_change = (changed || paths_fingerprint(entry) != before_all).then(|| RibChange {
+            prefix: p,
+            route: rib_route_of(entry, peers),
+            backups: backups_of(entry, peers),
+        });
         let n = self.peers[id as usize].as_mut().expect("peer");
         match old {
             None => {
@@ -855,8 +860,10 @@ impl Speaker {
                 n.accepted[fi] = n.accepted[fi] + u64::from(is_acc) - u64::from(was_acc);
             }
         }
+        if let Some(c) = rib_change {
+            self.rib_out.push(c);
+        }
         if changed {
-            self.rib_out.push(RibChange { prefix: p, route });
             self.mark(p);
         }
     }
@@ -868,6 +875,7 @@ impl Speaker {
 
     fn remove_path(&mut self, id: PeerId, p: IpPrefix) {
         let before = self.best_key(p);
+        let before_all = self.paths(p).map_or(0, paths_fingerprint);
         let removed = match p {
             IpPrefix::V4(k) => remove_from(&mut self.table4, k, id),
             IpPrefix::V6(k) => remove_from(&mut self.table6, k, id),
@@ -880,6 +888,8 @@ impl Speaker {
             }
             if self.best_key(p) != before {
                 self.best_changed(p);
+            } else if self.paths(p).map_or(0, paths_fingerprint) != before_all {
+                self.rib_out.push(self.rib_change(p));
             }
         }
     }
@@ -920,8 +930,27 @@ impl Speaker {
                 self.others.remove(&p);
             }
         }
-        self.rib_out.push(RibChange { prefix: p, route });
+        let backups = self
+            .paths(p)
+            .map(|e| backups_of(e, &self.peers))
+            .unwrap_or_default();
+        self.rib_out.push(RibChange {
+            prefix: p,
+            route,
+            backups,
+        });
         self.mark(p);
+    }
+
+    fn rib_change(&self, p: IpPrefix) -> RibChange {
+        RibChange {
+            prefix: p,
+            route: self.rib_route(p),
+            backups: self
+                .paths(p)
+                .map(|e| backups_of(e, &self.peers))
+                .unwrap_or_default(),
+        }
     }
 
     fn mark(&mut self, p: IpPrefix) {
@@ -1362,6 +1391,46 @@ fn rib_route_of(paths: &Paths, peers: &[Option<Neighbor>]) -> Option<RibRoute> {
         metric: attrs.med.unwrap_or(0),
         next_hops: hops,
     })
+}
+
+/// The accepted paths in order (neighbour, attributes, preference), hashed: whether
+/// anything the RIB holds of a prefix changed.
+fn paths_fingerprint(paths: &Paths) -> u64 {
+    paths
+        .iter()
+        .take_while(|x| x.accepted.is_some())
+        .fold(0u64, |h, x| {
+            let ptr = x.accepted.as_ref().map_or(0, |a| Arc::as_ptr(a) as u64);
+            h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                .wrapping_add(ptr ^ (u64::from(x.peer) << 32) ^ u64::from(x.preference))
+        })
+}
+
+/// The accepted paths after the best one (and after those sharing its forwarding under
+/// multipath), each as a route of its own, best first.
+fn backups_of(paths: &Paths, peers: &[Option<Neighbor>]) -> Vec<RibRoute> {
+    let Some(best) = paths.first().filter(|x| x.accepted.is_some()) else {
+        return Vec::new();
+    };
+    let mp = peers
+        .get(best.peer as usize)
+        .and_then(Option::as_ref)
+        .and_then(|n| n.cfg.multipath.as_ref());
+    let ctx = RankCtx { peers };
+    paths
+        .iter()
+        .skip(1)
+        .take_while(|x| x.accepted.is_some())
+        .filter(|x| !mp.is_some_and(|m| ctx.multipath_equal(best, x, m.multiple_as.0)))
+        .filter_map(|x| {
+            let a = x.accepted.as_ref()?;
+            Some(RibRoute {
+                preference: x.preference,
+                metric: a.med.unwrap_or(0),
+                next_hops: vec![next_hop_of(a)?],
+            })
+        })
+        .collect()
 }
 
 /// An IPv4-mapped IPv6 address (an IPv4 peer on a dual-stack socket) as the IPv4 address.

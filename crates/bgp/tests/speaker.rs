@@ -18,6 +18,8 @@ struct BoxUnderTest {
     sp: Speaker,
     addr: IpAddr,
     rib: HashMap<IpPrefix, savin_bgp::speaker::RibRoute>,
+    /// The RIB's other BGP candidates per prefix.
+    backups: HashMap<IpPrefix, Vec<savin_bgp::speaker::RibRoute>>,
 }
 
 /// Boxes joined by in-memory "TCP" connections.
@@ -82,6 +84,7 @@ impl Net {
             sp,
             addr: addr.parse().unwrap(),
             rib: HashMap::new(),
+            backups: HashMap::new(),
         });
         self.boxes.len() - 1
     }
@@ -115,6 +118,7 @@ impl Net {
             let mut any = false;
             for ch in self.boxes[i].sp.drain_rib() {
                 moved = true;
+                self.boxes[i].backups.insert(ch.prefix, ch.backups.clone());
                 apply(&mut self.boxes[i].rib, ch);
             }
             while let Some(io) = self.boxes[i].sp.poll_io() {
@@ -453,6 +457,10 @@ fn the_shorter_as_path_wins_and_multipath_shares_equal_paths() {
     net.static_route(2, "203.0.113.0/24");
     let r = &net.boxes[0].rib[&prefix_of("203.0.113.0/24")];
     assert_eq!(r.next_hops, vec!["10.0.0.2".parse::<IpAddr>().unwrap()]);
+    // The longer path waits in the RIB as a backup.
+    let b = &net.boxes[0].backups[&prefix_of("203.0.113.0/24")];
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].next_hops, vec!["10.0.0.3".parse::<IpAddr>().unwrap()]);
     // Without the prepend the two paths are equal: both carry traffic.
     let now = net.now;
     let (asn, p) = peers(&edge(65003, ""));
@@ -474,6 +482,8 @@ fn the_shorter_as_path_wins_and_multipath_shares_equal_paths() {
             "10.0.0.3".parse().unwrap()
         ]
     );
+    // Both paths share the forwarding: no backup left.
+    assert!(net.boxes[0].backups[&prefix_of("203.0.113.0/24")].is_empty());
     // The best path is not sent back to where it came from, but to the other peer, with
     // two ASes.
     let adv = net.boxes[0].sp.advertised_to(1);

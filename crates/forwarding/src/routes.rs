@@ -75,10 +75,10 @@ pub struct RouteFeed {
 }
 
 impl RouteFeed {
-    /// Replaces (`Some`) or withdraws (`None`) `protocol`'s route to each prefix. Without a
-    /// running data plane the routes have nowhere to go and are dropped (logged once per
-    /// batch).
-    pub fn update(&self, protocol: Protocol, changes: Vec<(IpPrefix, Option<ProtocolRoute>)>) {
+    /// Replaces `protocol`'s routes to each prefix: its candidates in order (the first is
+    /// the protocol's best; none withdraws the prefix). Without a running data plane the
+    /// routes have nowhere to go and are dropped.
+    pub fn update(&self, protocol: Protocol, changes: Vec<(IpPrefix, Vec<ProtocolRoute>)>) {
         let running = lock(&self.running);
         let Some(engine) = running.engine.as_ref() else {
             tracing::debug!(
@@ -147,12 +147,21 @@ pub(crate) fn resolve(rib: &Rib, nh: IpAddr) -> Vec<Hop> {
     }
 }
 
+/// `protocol`'s candidate ids of an entry from `n` on.
+fn ids_from(e: &savin_rib::Entry, protocol: Protocol, n: u32) -> Vec<u32> {
+    e.candidates()
+        .iter()
+        .filter(|c| c.source.protocol == protocol && c.source.id >= n)
+        .map(|c| c.source.id)
+        .collect()
+}
+
 impl Control {
     /// A protocol's changes: next hops resolved, handed to the RIB, the FIB updated.
     pub(crate) fn protocol_routes(
         &mut self,
         protocol: Protocol,
-        changes: Vec<(IpPrefix, Option<ProtocolRoute>)>,
+        changes: Vec<(IpPrefix, Vec<ProtocolRoute>)>,
     ) {
         let shared = self.rib.clone();
         {
@@ -160,8 +169,9 @@ impl Control {
             rib.set_time(crate::control::unix_now());
             // A full table has a handful of next hops: each is resolved once per batch.
             let mut resolved: HashMap<IpAddr, Vec<Hop>> = HashMap::new();
-            for (prefix, route) in changes {
-                let route = route.map(|r| {
+            for (prefix, routes) in changes {
+                let n = routes.len() as u32;
+                for (i, r) in routes.into_iter().enumerate() {
                     let mut hops: Vec<Hop> = Vec::new();
                     for nh in &r.next_hops {
                         let got = resolved.entry(*nh).or_insert_with(|| resolve(&rib, *nh));
@@ -170,13 +180,22 @@ impl Control {
                         }
                         hops.extend(got.iter().copied());
                     }
-                    Route {
+                    let route = Route {
                         preference: r.preference,
                         metric: r.metric,
                         hops: NextHops::new(hops),
-                    }
-                });
-                rib.update(prefix, Source::new(protocol, 0), route);
+                    };
+                    rib.update(prefix, Source::new(protocol, i as u32), Some(route));
+                }
+                // Candidates past the new count go.
+                let stale: Vec<u32> = match prefix {
+                    IpPrefix::V4(p) => rib.inet.get(p).map(|e| ids_from(e, protocol, n)),
+                    IpPrefix::V6(p) => rib.inet6.get(p).map(|e| ids_from(e, protocol, n)),
+                }
+                .unwrap_or_default();
+                for id in stale {
+                    rib.update(prefix, Source::new(protocol, id), None);
+                }
             }
         }
         self.apply_rib();

@@ -723,11 +723,11 @@ fn protocol_routes_resolve_through_the_rib_and_watchers_see_the_active_routes() 
         Protocol::Bgp,
         vec![
             // On eth2's subnet.
-            (p("203.0.113.0/24"), Some(bgp("10.2.0.7"))),
+            (p("203.0.113.0/24"), vec![bgp("10.2.0.7")]),
             // Behind the static route to 10.9.0.0/16: its gateway carries it.
-            (p("198.51.100.0/24"), Some(bgp("10.9.3.3"))),
+            (p("198.51.100.0/24"), vec![bgp("10.9.3.3")]),
             // Nowhere.
-            (p("192.0.2.0/24"), Some(bgp("172.16.0.1"))),
+            (p("192.0.2.0/24"), vec![bgp("172.16.0.1")]),
         ],
     );
     let out = r.wait_show(&["show", "route"], &["203.0.113.1"], |o| o.contains("BGP"));
@@ -757,10 +757,50 @@ fn protocol_routes_resolve_through_the_rib_and_watchers_see_the_active_routes() 
     };
     assert!(bgp_active("203.0.113.0/24") && bgp_active("198.51.100.0/24"));
     assert!(!bgp_active("192.0.2.0/24"));
+    // Two candidates (the protocol's best, then a backup): when the best one's link goes,
+    // the backup carries the traffic, with no word from the protocol.
+    let backup = ProtocolRoute {
+        metric: 1,
+        ..bgp("10.1.0.7")
+    };
+    feed.update(
+        Protocol::Bgp,
+        vec![(p("198.51.100.0/24"), vec![bgp("10.2.0.7"), backup])],
+    );
+    let out = r.wait_show(&["show", "route"], &["198.51.100.1"], |o| {
+        o.contains("to 10.2.0.7 via eth2.0")
+    });
+    assert!(out.contains("to 10.1.0.7 via eth1.0"), "both listed: {out}");
+    r.system.set_carrier("eth2", false);
+    let out = r.wait_show(&["show", "route"], &["198.51.100.1"], |o| {
+        o.lines()
+            .skip_while(|l| !l.contains("*[BGP"))
+            .nth(1)
+            .is_some_and(|l| l.contains("10.1.0.7"))
+    });
+    assert!(
+        out.lines()
+            .skip_while(|l| !l.contains("*[BGP"))
+            .nth(1)
+            .is_some_and(|l| l.contains("to 10.1.0.7 via eth1.0")),
+        "{out}"
+    );
+    r.system.set_carrier("eth2", true);
+    r.wait_show(&["show", "route"], &["203.0.113.1"], |o| {
+        o.contains("*[BGP")
+    });
     // A withdrawal: the prefix goes, and the watcher hears it.
-    feed.update(Protocol::Bgp, vec![(p("203.0.113.0/24"), None)]);
-    let c = rx.recv_timeout(Duration::from_secs(5)).expect("withdrawal");
-    assert!(c
-        .iter()
-        .any(|c| c.prefix == p("203.0.113.0/24") && c.active.is_none()));
+    feed.update(Protocol::Bgp, vec![(p("203.0.113.0/24"), vec![])]);
+    let withdrawn = |c: &Vec<ActiveChange>| {
+        c.iter()
+            .any(|c| c.prefix == p("203.0.113.0/24") && c.active.is_none())
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut heard = false;
+    while !heard && Instant::now() < deadline {
+        heard = rx
+            .recv_timeout(Duration::from_millis(200))
+            .is_ok_and(|c| withdrawn(&c));
+    }
+    assert!(heard, "the watcher heard the withdrawal");
 }
