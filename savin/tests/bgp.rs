@@ -68,6 +68,11 @@ protocol bgp savin6 {
 
 /// Runs BIRD (in the foreground, as the lab's child) on the configuration in `dir`.
 fn spawn_bird(net: &mut Net, ns: &Ns, dir: &Path) -> u32 {
+    spawn_bird_with(net, ns, dir, &[])
+}
+
+/// [`spawn_bird`] with more arguments (`-R`: recovering from a graceful restart).
+fn spawn_bird_with(net: &mut Net, ns: &Ns, dir: &Path, extra: &[&str]) -> u32 {
     let sock = dir.join("bird.ctl");
     let _ = std::fs::remove_file(&sock);
     let log = std::fs::OpenOptions::new()
@@ -77,10 +82,9 @@ fn spawn_bird(net: &mut Net, ns: &Ns, dir: &Path) -> u32 {
         .unwrap();
     let c = dir.join("bird.conf").to_string_lossy().to_string();
     let s = sock.to_string_lossy().to_string();
-    let pid = net
-        .lab
-        .spawn(ns, &["bird", "-f", "-c", &c, "-s", &s], None, Some(log))
-        .unwrap();
+    let mut args = vec!["bird", "-f", "-c", &c, "-s", &s];
+    args.extend_from_slice(extra);
+    let pid = net.lab.spawn(ns, &args, None, Some(log)).unwrap();
     assert!(
         wait_until(Duration::from_secs(10), || sock.exists()),
         "BIRD did not start: {}",
@@ -478,6 +482,21 @@ fn announcing_bird(
     asn: u32,
     prepend: usize,
 ) -> std::path::PathBuf {
+    announcing_bird_with(net, ns, name, me, savin, asn, prepend, "")
+}
+
+/// [`announcing_bird`] with more statements in its BGP protocol.
+#[allow(clippy::too_many_arguments)]
+fn announcing_bird_with(
+    net: &mut Net,
+    ns: &Ns,
+    name: &str,
+    me: &str,
+    savin: &str,
+    asn: u32,
+    prepend: usize,
+    extra: &str,
+) -> std::path::PathBuf {
     let dir = net.state.path().join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let prepends = format!("bgp_path.prepend({asn}); ").repeat(prepend);
@@ -487,9 +506,10 @@ fn announcing_bird(
             "router id {me};
 log stderr all;
 protocol device {{ }}
-protocol kernel {{ ipv4 {{ import none; export where source = RTS_BGP; }}; }}
+protocol kernel {{ persist; ipv4 {{ import none; export where source = RTS_BGP; }}; }}
 protocol static {{ ipv4; route 198.51.100.0/24 unreachable; }}
 protocol bgp savin {{
+    {extra}
     local {me} as {asn};
     neighbor {savin} as 65001;
     hold time 6;
@@ -525,13 +545,10 @@ fn traffic_moves_to_the_backup_path_when_a_link_goes_down_and_back_when_it_retur
     // The same network behind h2 (AS 65002, the shorter path) and h3 (AS 65003, prepended).
     announcing_bird(&mut net, &h2, "bird-h2", "10.0.2.2", "10.0.2.1", 65002, 0);
     announcing_bird(&mut net, &h3, "bird-h3", "10.0.3.2", "10.0.3.1", 65003, 2);
+    let (ok, out) = net.cli(LAN_EXPORT);
+    assert!(ok, "{out}");
     let (ok, out) = net.cli(
         "configure; \
-         set routing-options router-id 10.0.1.1; \
-         set routing-options autonomous-system 65001; \
-         set policy-options policy-statement lan term l from protocol direct; \
-         set policy-options policy-statement lan term l from route-filter 10.0.1.0/24 exact; \
-         set policy-options policy-statement lan term l then accept; \
          set protocols bgp group up type external; \
          set protocols bgp group up export lan; \
          set protocols bgp group up neighbor 10.0.2.2 peer-as 65002; \
@@ -601,5 +618,94 @@ fn traffic_moves_to_the_backup_path_when_a_link_goes_down_and_back_when_it_retur
             .lab
             .ping(&h1, "198.51.100.1")),
         "ping through h2 again"
+    );
+}
+
+/// Savin's AS, and an export policy for h1's network alone.
+const LAN_EXPORT: &str = "configure; \
+    set routing-options router-id 10.0.1.1; \
+    set routing-options autonomous-system 65001; \
+    set policy-options policy-statement lan term l from protocol direct; \
+    set policy-options policy-statement lan term l from route-filter 10.0.1.0/24 exact; \
+    set policy-options policy-statement lan term l then accept; \
+    commit";
+
+#[test]
+fn graceful_restart_keeps_forwarding_while_bird_restarts() {
+    const T: &str = "graceful_restart_keeps_forwarding_while_bird_restarts";
+    if !have(T, &["bird", "birdc", "ping"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2) = (net.h1.clone(), net.h2.clone());
+    let dir = announcing_bird_with(
+        &mut net,
+        &h2,
+        "bird-gr",
+        "10.0.2.2",
+        "10.0.2.1",
+        65002,
+        0,
+        "graceful restart on;",
+    );
+    let (ok, out) = net.cli(LAN_EXPORT);
+    assert!(ok, "{out}");
+    let (ok, out) = net.cli(
+        "configure; \
+         set protocols bgp group up type external; \
+         set protocols bgp group up export lan; \
+         set protocols bgp group up graceful-restart; \
+         set protocols bgp group up neighbor 10.0.2.2 peer-as 65002; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    let has_route = |net: &Net| net.cli("show route 198.51.100.1").1.contains("*[BGP");
+    assert!(
+        wait_until(Duration::from_secs(30), || has_route(&net)),
+        "{}",
+        net.cli("show bgp summary").1
+    );
+    assert!(wait_until(Duration::from_secs(10), || net
+        .lab
+        .ping(&h1, "198.51.100.1")));
+    // BIRD restarts gracefully: it goes away without a NOTIFICATION, its kernel routes stay.
+    let sock = dir.join("bird.ctl").to_string_lossy().to_string();
+    let (_, out) = net.run(&h2, &["birdc", "-s", &sock, "graceful", "restart"], 10);
+    assert!(out.contains("Graceful restart"), "{out}");
+    assert!(
+        wait_until(Duration::from_secs(10), || !net
+            .cli("show bgp neighbor 10.0.2.2")
+            .1
+            .lines()
+            .any(|l| l.contains("Type:") && l.contains("Established"))),
+        "the session ended"
+    );
+    // Savin helps: the route stays and traffic flows while BIRD is away.
+    assert!(has_route(&net), "{}", net.cli("show route 198.51.100.1").1);
+    assert!(net.lab.ping(&h1, "198.51.100.1"), "forwarding goes on");
+    // BIRD comes back, recovering (-R): the session returns and the route with it.
+    spawn_bird_with(&mut net, &h2, &dir, &["-R"]);
+    assert!(
+        wait_until(Duration::from_secs(60), || net
+            .cli("show bgp summary")
+            .1
+            .contains("Establ")),
+        "{}\n{}",
+        net.cli("show bgp summary").1,
+        net.log()
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || has_route(&net)),
+        "{}",
+        net.cli("show route 198.51.100.1").1
+    );
+    assert!(wait_until(Duration::from_secs(10), || net
+        .lab
+        .ping(&h1, "198.51.100.1")));
+    assert!(
+        net.log().contains("graceful restart"),
+        "the helper said so in its log"
     );
 }

@@ -186,7 +186,26 @@ pub struct Neighbor {
     pub advertised: [u64; 2],
     /// Families the peer ended its initial table for (End-of-RIB received).
     pub end_of_rib: Vec<Family>,
+    /// The neighbour's graceful restart capability on the last session: its restart time
+    /// and the families it covers (RFC 4724).
+    pub restart_cap: Option<(u16, Vec<Family>)>,
+    /// While the neighbour restarts (graceful restart helper): its routes kept as stale,
+    /// until it sends them again and ends with End-of-RIB, or the time runs out.
+    pub stale: Option<Stale>,
 }
+
+/// A restarting neighbour's routes, kept.
+#[derive(Debug, Clone)]
+pub struct Stale {
+    pub prefixes: HashSet<IpPrefix>,
+    /// When what is still stale goes: the restart time from the session's end, then
+    /// `stale-routes-time` from the session's return.
+    pub until: Instant,
+}
+
+/// How long stale routes wait for End-of-RIB once the neighbour is back (Junos'
+/// `stale-routes-time` default).
+const STALE_ROUTES_TIME: Duration = Duration::from_secs(300);
 
 fn fam_index(f: Family) -> usize {
     match f {
@@ -418,6 +437,8 @@ impl Speaker {
                         accepted: [0; 2],
                         advertised: [0; 2],
                         end_of_rib: Vec::new(),
+                        restart_cap: None,
+                        stale: None,
                     });
                 }
             }
@@ -521,8 +542,47 @@ impl Speaker {
 
     /// Runs the timers due.
     pub fn poll(&mut self, now: Instant) {
+        self.now = now;
         for n in self.peers.iter_mut().flatten() {
             n.session.poll(now);
+        }
+        let expired: Vec<PeerId> = self
+            .neighbors()
+            .filter(|(_, n)| n.stale.as_ref().is_some_and(|s| s.until <= now))
+            .map(|(id, _)| id)
+            .collect();
+        for id in expired {
+            tracing::info!("bgp: a restarting neighbor's stale routes timed out");
+            self.purge_stale(id, None);
+        }
+    }
+
+    /// Removes what is still stale of `id` (of one family, or all).
+    fn purge_stale(&mut self, id: PeerId, family: Option<Family>) {
+        let Some(st) = self
+            .peers
+            .get_mut(id as usize)
+            .and_then(Option::as_mut)
+            .and_then(|n| n.stale.as_mut())
+        else {
+            return;
+        };
+        let gone: Vec<IpPrefix> = st
+            .prefixes
+            .iter()
+            .copied()
+            .filter(|p| family.is_none_or(|f| family_of(*p) == f))
+            .collect();
+        for p in &gone {
+            st.prefixes.remove(p);
+        }
+        if st.prefixes.is_empty() {
+            if let Some(n) = self.peers[id as usize].as_mut() {
+                n.stale = None;
+            }
+        }
+        for p in gone {
+            self.remove_path(id, p);
         }
     }
 
@@ -530,7 +590,8 @@ impl Speaker {
         self.peers
             .iter()
             .flatten()
-            .filter_map(|n| n.session.next_timeout())
+            .flat_map(|n| [n.session.next_timeout(), n.stale.as_ref().map(|s| s.until)])
+            .flatten()
             .min()
     }
 
@@ -604,6 +665,42 @@ impl Speaker {
             return;
         };
         n.end_of_rib.clear();
+        let cap = match neg.peer_open.graceful_restart() {
+            Some(packet::Capability::GracefulRestart { time, families, .. }) => Some((
+                *time,
+                families
+                    .iter()
+                    .filter_map(|(a, s, _)| Family::from_afi_safi(*a, *s))
+                    .collect::<Vec<_>>(),
+            )),
+            _ => None,
+        };
+        n.restart_cap = cap;
+        // Back from a restart: what it kept forwarding for (the F bit) waits for its
+        // End-of-RIB; the rest goes now (RFC 4724 §4.2).
+        if let Some(st) = n.stale.as_mut() {
+            let kept: Vec<Family> = neg
+                .peer_restart
+                .as_ref()
+                .map(|(_, f)| f.clone())
+                .unwrap_or_default();
+            st.until = self.now + STALE_ROUTES_TIME;
+            let gone: Vec<IpPrefix> = st
+                .prefixes
+                .iter()
+                .copied()
+                .filter(|p| !kept.contains(&family_of(*p)))
+                .collect();
+            for p in &gone {
+                st.prefixes.remove(p);
+            }
+            for p in gone {
+                self.remove_path(id, p);
+            }
+        }
+        let Some(n) = self.peers[id as usize].as_mut() else {
+            return;
+        };
         if n.cfg.log_updown {
             tracing::warn!(neighbor = %n.cfg.address, peer_as = neg.peer_as, "bgp: BGP peer {} (External AS {}) changed state from OpenConfirm to Established", n.cfg.address, neg.peer_as);
         } else {
@@ -619,6 +716,48 @@ impl Speaker {
             } else {
                 tracing::info!(neighbor = %n.cfg.address, %why, "bgp: session down");
             }
+        }
+        // Graceful restart helper (RFC 4724 §4.2): a neighbour that announced the capability
+        // and whose session ended without a NOTIFICATION is restarting; its routes stay, as
+        // stale, for its restart time, and forwarding goes on.
+        let restarting = matches!(
+            why,
+            DownReason::HoldTimerExpired | DownReason::ConnectionClosed | DownReason::PeerRestarted
+        );
+        let cap = self.peers[id as usize]
+            .as_ref()
+            .and_then(|n| n.restart_cap.clone())
+            .filter(|(t, _)| *t > 0);
+        if let (true, Some((time, families))) = (restarting, cap) {
+            let mut prefixes: HashSet<IpPrefix> = HashSet::default();
+            for (k, paths) in &self.table4 {
+                if families.contains(&Family::Ipv4Unicast) && paths.iter().any(|x| x.peer == id) {
+                    prefixes.insert(IpPrefix::V4(*k));
+                }
+            }
+            for (k, paths) in &self.table6 {
+                if families.contains(&Family::Ipv6Unicast) && paths.iter().any(|x| x.peer == id) {
+                    prefixes.insert(IpPrefix::V6(*k));
+                }
+            }
+            // The families it did not cover go now.
+            let others: Vec<IpPrefix> = self
+                .table4
+                .iter()
+                .map(|(k, _)| IpPrefix::V4(*k))
+                .chain(self.table6.keys().map(|k| IpPrefix::V6(*k)))
+                .filter(|p| !families.contains(&family_of(*p)))
+                .collect();
+            for p in others {
+                self.remove_path(id, p);
+            }
+            let until = self.now + Duration::from_secs(time.into());
+            let n = self.peers[id as usize].as_mut().expect("peer");
+            tracing::info!(neighbor = %n.cfg.address, routes = prefixes.len(), restart_time = time, "bgp: neighbor restarting (graceful restart): its routes are kept as stale");
+            n.stale = Some(Stale { prefixes, until });
+            n.advertised = [0; 2];
+            n.local_addr = None;
+            return;
         }
         self.drop_paths(id);
         if let Some(n) = self.peers[id as usize].as_mut() {
@@ -682,6 +821,7 @@ impl Speaker {
             if !n.end_of_rib.contains(&f) {
                 n.end_of_rib.push(f);
             }
+            self.purge_stale(id, Some(f));
             return;
         }
         let mut withdrawn = u.withdrawn;
@@ -808,6 +948,14 @@ impl Speaker {
         received: Arc<PathAttrs>,
         accepted: Option<(Arc<PathAttrs>, u32)>,
     ) {
+        if let Some(st) = self
+            .peers
+            .get_mut(id as usize)
+            .and_then(Option::as_mut)
+            .and_then(|n| n.stale.as_mut())
+        {
+            st.prefixes.remove(&p);
+        }
         let fi = fam_index(family_of(p));
         let (acc, preference) = match accepted {
             Some((a, pref)) => (Some(a), pref),

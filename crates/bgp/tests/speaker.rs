@@ -598,3 +598,50 @@ fn an_export_policy_change_withdraws_what_it_no_longer_exports() {
     assert_eq!(net.state(0, "10.0.0.2"), State::Established);
     assert_eq!(net.boxes[0].sp.neighbor(0).unwrap().session.stats.flaps, 0);
 }
+
+#[test]
+fn a_restarting_neighbor_s_routes_are_kept_stale_until_its_time_runs_out() {
+    let mut net = Net::new();
+    let gr = |asn: u32, peer: u32, nb: &str, export: &str| {
+        format!(
+            "routing-options {{ autonomous-system {asn}; }} protocols {{ bgp {{ group x {{ \
+             type external; peer-as {peer}; graceful-restart {{ restart-time 60; }} {export} \
+             neighbor {nb}; }} }} }} {EXPORT_STATIC}"
+        )
+    };
+    net.add(
+        "10.0.0.1",
+        "1.1.1.1",
+        &gr(65001, 65002, "10.0.0.2", "export statics;"),
+    );
+    net.add("10.0.0.2", "2.2.2.2", &gr(65002, 65001, "10.0.0.1", ""));
+    net.settle();
+    net.static_route(0, "192.0.2.0/24");
+    assert!(net.boxes[1].rib.contains_key(&prefix_of("192.0.2.0/24")));
+    // The TCP connection between them dies with no NOTIFICATION (box 0 restarts).
+    let links: Vec<_> = net.links.keys().copied().collect();
+    net.cut.push((0, 1));
+    net.cut.push((1, 0));
+    let now = net.now;
+    for (b, p, c) in links {
+        net.links.remove(&(b, p, c));
+        net.boxes[b].sp.closed(p, c, now);
+    }
+    net.settle();
+    // Box 1 helps: the route stays, stale, while box 0 is away.
+    assert!(net.boxes[1].rib.contains_key(&prefix_of("192.0.2.0/24")));
+    let stale = net.boxes[1]
+        .sp
+        .neighbor(0)
+        .unwrap()
+        .stale
+        .as_ref()
+        .map(|s| s.prefixes.len());
+    assert_eq!(stale, Some(1));
+    net.advance(Duration::from_secs(55));
+    assert!(net.boxes[1].rib.contains_key(&prefix_of("192.0.2.0/24")));
+    // Box 0 never comes back within its restart time: the stale route goes.
+    net.advance(Duration::from_secs(10));
+    assert!(!net.boxes[1].rib.contains_key(&prefix_of("192.0.2.0/24")));
+    assert!(net.boxes[1].sp.neighbor(0).unwrap().stale.is_none());
+}
