@@ -743,8 +743,8 @@ impl Speaker {
             // The families it did not cover go now.
             let others: Vec<IpPrefix> = self
                 .table4
-                .iter()
-                .map(|(k, _)| IpPrefix::V4(*k))
+                .keys()
+                .map(|k| IpPrefix::V4(*k))
                 .chain(self.table6.keys().map(|k| IpPrefix::V6(*k)))
                 .filter(|p| !families.contains(&family_of(*p)))
                 .collect();
