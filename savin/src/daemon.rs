@@ -65,6 +65,7 @@ pub fn run(
         let bgp = savin_bgp::Bgp::new(std::sync::Arc::new(crate::routing::ForwardingRib(
             fwd.routes(),
         )));
+        crate::routing::annotate(&fwd.routes(), &bgp);
         subsystems.push(Box::new(fwd));
         operational.push(bgp.operational());
         subsystems.push(Box::new(bgp));

@@ -52,3 +52,17 @@ impl savin_bgp::RibPort for ForwardingRib {
         }));
     }
 }
+
+/// `show route detail` asks BGP about its routes.
+pub fn annotate(feed: &RouteFeed, bgp: &savin_bgp::Bgp) {
+    let notes = bgp.notes();
+    feed.annotate(
+        Protocol::Bgp,
+        Box::new(move |p| {
+            notes(p)
+                .into_iter()
+                .map(|(text, json)| savin_forwarding::RouteNotes { text, json })
+                .collect()
+        }),
+    );
+}

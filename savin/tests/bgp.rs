@@ -164,6 +164,25 @@ fn savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them() {
         "{out}"
     );
     assert!(!route(&net, "192.0.2.0/24").contains("BGP"));
+    // The BGP attributes, in detail: the import policy's local preference among them.
+    let out = net.cli("show route 198.51.100.0/24 detail").1;
+    for want in [
+        "Source: 10.0.2.2",
+        "Local AS: 65001 Peer AS: 65002",
+        "AS path: 65002 I",
+        "Localpref: 200",
+        "Router ID: 10.0.2.2",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let v: serde_json::Value = serde_json::from_str(
+        &net.cli("show route 198.51.100.0/24 detail | display json")
+            .1,
+    )
+    .unwrap();
+    let entry = &v["route-information"]["route-table"][0]["rt"][0]["rt-entry"][0];
+    assert_eq!(entry["as-path"], "65002 I", "{v}");
+    assert_eq!(entry["local-preference"], 200, "{v}");
     let out = route(&net, "2001:db8:100::/48");
     assert!(out.contains("*[BGP/170]"), "{out}");
 

@@ -20,6 +20,9 @@ use crate::session::State;
 use crate::speaker::{Global, Speaker};
 use crate::tasks::{self, Cmd, RibPort};
 
+/// A BGP route's notes for `show route detail`: text lines, and JSON members.
+pub type Notes = (Vec<String>, Vec<(String, Value)>);
+
 /// The BGP subsystem.
 pub struct Bgp {
     inner: Arc<Mutex<Inner>>,
@@ -51,6 +54,26 @@ impl Bgp {
                 port,
             })),
         }
+    }
+
+    /// What `show route detail` says about BGP's routes to a prefix, one entry per RIB
+    /// candidate (asked of the BGP thread; nothing if it does not answer within 2 s).
+    pub fn notes(&self) -> Box<dyn Fn(savin_rib::IpPrefix) -> Vec<Notes> + Send + Sync> {
+        let inner = self.inner.clone();
+        Box::new(move |p| {
+            let tx = lock(&inner).tx.clone();
+            let Some(tx) = tx else {
+                return Vec::new();
+            };
+            let (rtx, rrx) = std::sync::mpsc::channel();
+            let sent = tx.send(Cmd::Query(Box::new(move |s, _| {
+                let _ = rtx.send(s.notes(p));
+            })));
+            if sent.is_err() {
+                return Vec::new();
+            }
+            rrx.recv_timeout(Duration::from_secs(2)).unwrap_or_default()
+        })
     }
 
     pub fn operational(&self) -> Arc<dyn Operational> {
@@ -773,7 +796,9 @@ pub struct ExchangedRoutes {
     tables: Vec<(&'static str, Vec<Exchanged>)>,
 }
 
-fn path_text(a: &crate::packet::PathAttrs, skip: usize) -> String {
+/// An AS path as Junos prints it (`65002 {65010 65011} I`), the first `skip` AS numbers of
+/// the leading sequence left out.
+pub fn path_text(a: &crate::packet::PathAttrs, skip: usize) -> String {
     use crate::packet::SegmentKind;
     let mut words: Vec<String> = Vec::new();
     let mut skipped = 0;

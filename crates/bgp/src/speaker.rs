@@ -1455,6 +1455,80 @@ impl Speaker {
         all
     }
 
+    /// What `show route detail` says about BGP's candidates for `p`, in the order the RIB
+    /// has them (the best first, then the backups): (text lines, JSON members).
+    pub fn notes(&self, p: IpPrefix) -> Vec<(Vec<String>, Vec<(String, serde_json::Value)>)> {
+        let Some(paths) = self.paths(p) else {
+            return Vec::new();
+        };
+        let Some(best) = paths.first().filter(|x| x.accepted.is_some()) else {
+            return Vec::new();
+        };
+        let mp = self
+            .neighbor(best.peer)
+            .and_then(|n| n.cfg.multipath.as_ref());
+        let ctx = RankCtx { peers: &self.peers };
+        std::iter::once(best)
+            .chain(
+                paths
+                    .iter()
+                    .skip(1)
+                    .take_while(|x| x.accepted.is_some())
+                    .filter(|x| !mp.is_some_and(|m| ctx.multipath_equal(best, x, m.multiple_as.0))),
+            )
+            .map(|x| {
+                let a = x.accepted.as_deref().unwrap_or(&x.received);
+                let n = self.neighbor(x.peer);
+                let source = n.map(|n| n.cfg.address.to_string()).unwrap_or_default();
+                let peer_as = n.map_or(0, |n| n.cfg.peer_as);
+                let local_as = n.map_or(0, |n| n.cfg.local_as);
+                let router_id = n
+                    .and_then(|n| n.session.negotiated().map(|g| g.peer_id))
+                    .map(|i| i.to_string())
+                    .unwrap_or_default();
+                let path = crate::northbound::path_text(a, 0);
+                let communities: Vec<String> = a
+                    .communities
+                    .iter()
+                    .map(|c| Community(*c).to_string())
+                    .chain(
+                        a.large_communities
+                            .iter()
+                            .map(|l| Large(l[0], l[1], l[2]).to_string()),
+                    )
+                    .collect();
+                let lp = a.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
+                let mut text = vec![
+                    format!("Source: {source}"),
+                    format!("Local AS: {local_as} Peer AS: {peer_as}"),
+                    format!("AS path: {path}"),
+                ];
+                if !communities.is_empty() {
+                    text.push(format!("Communities: {}", communities.join(" ")));
+                }
+                if let Some(m) = a.med {
+                    text.push(format!("Metric: {m}"));
+                }
+                text.push(format!("Localpref: {lp}"));
+                text.push(format!("Router ID: {router_id}"));
+                let json = vec![
+                    ("learned-from".to_string(), serde_json::json!(source)),
+                    ("local-as".to_string(), serde_json::json!(local_as)),
+                    ("peer-as".to_string(), serde_json::json!(peer_as)),
+                    ("as-path".to_string(), serde_json::json!(path)),
+                    (
+                        "communities".to_string(),
+                        serde_json::json!({ "community": communities }),
+                    ),
+                    ("local-preference".to_string(), serde_json::json!(lp)),
+                    ("med".to_string(), serde_json::json!(a.med)),
+                    ("peer-id".to_string(), serde_json::json!(router_id)),
+                ];
+                (text, json)
+            })
+            .collect()
+    }
+
     /// What `id` is sent for each prefix (`show route advertising-protocol bgp A`).
     pub fn advertised_to(&mut self, id: PeerId) -> Vec<(IpPrefix, Arc<PathAttrs>)> {
         let all = self.all_prefixes();

@@ -183,7 +183,10 @@ impl Engine {
             })
             .expect("spawn worker");
         let attached = Arc::new(Mutex::new(Vec::new()));
-        let rib: Arc<RibShared> = Arc::default();
+        let rib: Arc<RibShared> = Arc::new(RibShared {
+            hub: hub.clone(),
+            ..RibShared::default()
+        });
         let mut control = Control {
             ports: Vec::new(),
             free_slots: Vec::new(),

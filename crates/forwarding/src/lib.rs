@@ -37,7 +37,9 @@ use savin_io::PacketIo;
 use tracing::info;
 
 pub use control::{Engine, BUSY_AFTER_TRAFFIC};
-pub use routes::{ActiveChange, ActiveInfo, ProtocolRoute, RouteFeed, Watcher};
+pub use routes::{
+    ActiveChange, ActiveInfo, Annotator, ProtocolRoute, RouteFeed, RouteNotes, Watcher,
+};
 pub use system::{Linux, MemorySystem, Netdev, System};
 
 /// A routed port as the engine sees it.

@@ -36,6 +36,8 @@ pub struct RibShared {
     pub names: ArcSwap<Vec<String>>,
     /// The committed routing policies (`test policy`).
     pub policies: ArcSwap<savin_policy::Policies>,
+    /// Routing protocols' notes on their routes (`show route detail`).
+    pub hub: std::sync::Arc<crate::routes::RouteHub>,
 }
 
 impl RibShared {
@@ -157,6 +159,10 @@ struct Rt {
 }
 
 struct RtEntry {
+    /// The candidate's source id (a protocol's candidate order).
+    id: u32,
+    /// What its protocol says about it (`show route detail`).
+    notes: Option<crate::routes::RouteNotes>,
     mark: char,
     /// The last active route (also the active one when it came back: JSON says both).
     last_active: bool,
@@ -184,6 +190,8 @@ impl RtEntry {
             .map(|(i, h)| (*h, mask & (1 << i) != 0))
             .collect();
         RtEntry {
+            id: c.source.id,
+            notes: None,
             mark: mark(e, c),
             last_active: e.is_last_active(c),
             protocol: c.source.protocol,
@@ -308,6 +316,9 @@ impl RouteInformation {
                 let _ = writeln!(out, "                Inactive reason: {}", inactive_text(r));
             }
             let _ = writeln!(out, "                Age: {}", c.age());
+            for l in c.notes.iter().flat_map(|n| &n.text) {
+                let _ = writeln!(out, "                {l}");
+            }
         }
     }
 
@@ -326,8 +337,12 @@ impl RouteInformation {
         if c.last_active {
             v["last-active"] = json!(true);
         }
-        if c.metric != 0 {
+        // BGP's metric is its candidate order, not a metric to show.
+        if c.metric != 0 && c.protocol != Protocol::Bgp {
             v["metric"] = json!(c.metric);
+        }
+        for (k, val) in c.notes.iter().flat_map(|n| &n.json) {
+            v[k.as_str()] = val.clone();
         }
         if let Some(r) = c.inactive {
             v["inactive-reason"] = json!(inactive_text(r));
@@ -531,6 +546,28 @@ pub fn show_route(shared: &RibShared, args: &[String]) -> Result<Box<dyn State>,
     }
     // Junos prints only the tables with something to show.
     tables.retain(|t| !t.rows.is_empty() || (q.filter.is_none() && t.counts.destinations > 0));
+    // The protocols' notes on their routes, asked outside the RIB's lock (a protocol answers
+    // from its own thread).
+    if q.detail {
+        for t in &mut tables {
+            for rt in &mut t.rows {
+                let mut protos: Vec<Protocol> = rt.entries.iter().map(|e| e.protocol).collect();
+                protos.sort();
+                protos.dedup();
+                for p in protos {
+                    if !shared.hub.has_annotator(p) {
+                        continue;
+                    }
+                    let notes = shared
+                        .hub
+                        .notes(p, savin_rib::IpPrefix::new(rt.dst.0, rt.dst.1));
+                    for e in rt.entries.iter_mut().filter(|e| e.protocol == p) {
+                        e.notes = notes.get(e.id as usize).cloned();
+                    }
+                }
+            }
+        }
+    }
     Ok(Box::new(RouteInformation {
         tables,
         detail: q.detail,

@@ -48,15 +48,42 @@ pub struct ActiveInfo {
 /// Called on the control thread with each batch of active-route changes; must not block.
 pub type Watcher = Box<dyn Fn(Vec<ActiveChange>) + Send + Sync>;
 
+/// What a protocol says about one of its candidates in `show route detail` (BGP: the AS
+/// path, communities, local preference, ...): text lines, and the same as JSON members of
+/// the route entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RouteNotes {
+    pub text: Vec<String>,
+    pub json: Vec<(String, serde_json::Value)>,
+}
+
+/// A protocol's notes on its candidates for a prefix, in its candidate order (candidate id
+/// `i` is entry `i`). Called from the thread answering `show route`.
+pub type Annotator = Box<dyn Fn(IpPrefix) -> Vec<RouteNotes> + Send + Sync>;
+
 /// The watchers, shared by the subsystem and its engine.
 #[derive(Default)]
 pub struct RouteHub {
     watchers: Mutex<Vec<Watcher>>,
+    annotators: Mutex<Vec<(Protocol, Arc<Annotator>)>>,
 }
 
 impl RouteHub {
     pub(crate) fn has_watchers(&self) -> bool {
         !guard(&self.watchers).is_empty()
+    }
+
+    /// `protocol`'s notes on its candidates for `prefix` (empty: none).
+    pub(crate) fn notes(&self, protocol: Protocol, prefix: IpPrefix) -> Vec<RouteNotes> {
+        let f = guard(&self.annotators)
+            .iter()
+            .find(|(p, _)| *p == protocol)
+            .map(|(_, f)| f.clone());
+        f.map(|f| f(prefix)).unwrap_or_default()
+    }
+
+    pub(crate) fn has_annotator(&self, protocol: Protocol) -> bool {
+        guard(&self.annotators).iter().any(|(p, _)| *p == protocol)
     }
 
     pub(crate) fn notify(&self, changes: Vec<ActiveChange>) {
@@ -88,6 +115,13 @@ impl RouteFeed {
             return;
         };
         engine.post(move |c| c.protocol_routes(protocol, changes));
+    }
+
+    /// Registers what `protocol` says about its routes in `show route detail`.
+    pub fn annotate(&self, protocol: Protocol, f: Annotator) {
+        let mut a = guard(&self.hub.annotators);
+        a.retain(|(p, _)| *p != protocol);
+        a.push((protocol, Arc::new(f)));
     }
 
     /// Registers `w` for active-route changes; it first receives every active route there
