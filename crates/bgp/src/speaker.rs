@@ -1457,7 +1457,7 @@ impl Speaker {
 
     /// What `show route detail` says about BGP's candidates for `p`, in the order the RIB
     /// has them (the best first, then the backups): (text lines, JSON members).
-    pub fn notes(&self, p: IpPrefix) -> Vec<(Vec<String>, Vec<(String, serde_json::Value)>)> {
+    pub fn notes(&self, p: IpPrefix) -> Vec<crate::northbound::Notes> {
         let Some(paths) = self.paths(p) else {
             return Vec::new();
         };
