@@ -126,7 +126,7 @@ const CONFIG: &str = "configure; \
 #[test]
 fn savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them() {
     const T: &str = "savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them";
-    if !have(T, &["bird", "birdc", "ping"]) {
+    if !have(T, &["bird", "birdc", "ping", "iperf3"]) {
         return;
     }
     let Some(mut net) = Net::new(T) else {
@@ -216,6 +216,11 @@ fn savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them() {
         "ping 198.51.100.1: {}",
         net.run(&h2, &["ip", "route"], 5).1
     );
+    // TCP too: iperf3 from h1 to the address behind BIRD.
+    let server = net.lab.iperf3_server(&h2, "198.51.100.1").unwrap();
+    let (ok, out) = net.run(&h1, &["iperf3", "-c", "198.51.100.1", "-n", "4M"], 30);
+    assert!(ok, "iperf3 through the BGP route: {out}");
+    net.lab.wait(server, Duration::from_secs(10));
     let (ok, out) = net.run(
         &h1,
         &["ping", "-6", "-c", "2", "-W", "2", "2001:db8:100::1"],
