@@ -91,15 +91,29 @@ fn number_after(text: &str, key: &str) -> Option<u64> {
 /// The receiver under test: how to ask it whether it is established and how many routes it
 /// holds.
 enum Receiver {
-    Savin { sock: std::path::PathBuf },
-    Bird { sock: String, kernel: bool },
+    Savin {
+        sock: std::path::PathBuf,
+        /// All the routes expected (IPv4 and IPv6).
+        want: u64,
+    },
+    Bird {
+        sock: String,
+        kernel: bool,
+    },
     Gobgp,
 }
 
 impl Receiver {
+    fn want(&self) -> u64 {
+        match self {
+            Receiver::Savin { want, .. } => *want,
+            _ => 0,
+        }
+    }
+
     fn established(&self, lab: &Lab, ns: &Ns) -> bool {
         match self {
-            Receiver::Savin { sock } => savin_json(sock, "show bgp summary | display json")
+            Receiver::Savin { sock, .. } => savin_json(sock, "show bgp summary | display json")
                 .and_then(|v| {
                     let peers = v["bgp-information"]["bgp-peer"].as_array()?.clone();
                     Some(peers.len() == 2 && peers.iter().all(|p| p["peer-state"] == "Established"))
@@ -123,7 +137,22 @@ impl Receiver {
     /// (IPv4, IPv6) routes held (for BIRD with kernel export: exported to the kernel).
     fn routes(&self, lab: &Lab, ns: &Ns) -> (u64, u64) {
         match self {
-            Receiver::Savin { sock } => {
+            Receiver::Savin { sock, .. } => {
+                // BGP's own count first (cheap); the RIB's summary (a walk of the table,
+                // under its lock) only once BGP has everything.
+                let Some(b) = savin_json(sock, "show bgp neighbor | display json") else {
+                    return (0, 0);
+                };
+                let accepted: u64 = b["bgp-information"]["bgp-peer"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|p| p["bgp-rib"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|r| r["accepted-prefix-count"].as_u64())
+                    .sum();
+                if accepted < self.want() {
+                    return (0, 0);
+                }
                 let Some(v) = savin_json(sock, "show route summary | display json") else {
                     return (0, 0);
                 };
@@ -262,7 +291,13 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
                 })?;
                 anyhow::ensure!(r.ok, "{line}: {}", r.output);
             }
-            (pid, Receiver::Savin { sock })
+            (
+                pid,
+                Receiver::Savin {
+                    sock,
+                    want: want.0 + want.1,
+                },
+            )
         }
         "bird" | "bird-kernel" => {
             lab.addr(&dut, "eth2", "10.0.2.1/24")?;
