@@ -847,9 +847,13 @@ impl Speaker {
         let looped = received.as_path_flat().contains(&own_as)
             || received.as_path_flat().contains(&n.cfg.local_as)
             || received.originator_id == Some(self.global.router_id)
-            || n.cfg
-                .cluster
-                .is_some_and(|c| received.cluster_list.contains(&c));
+            // Any cluster this box reflects for (RFC 4456 §8), not only the neighbour's.
+            || self
+                .peers
+                .iter()
+                .flatten()
+                .filter_map(|p| p.cfg.cluster)
+                .any(|c| received.cluster_list.contains(&c));
         let first_as_bad =
             n.cfg.enforce_first_as && !n.cfg.internal && received.first_as() != Some(n.cfg.peer_as);
         if looped || first_as_bad {
