@@ -239,6 +239,23 @@ fn originator_up(lab: &Lab, src: &Ns, sock: &str) -> Option<std::time::SystemTim
     latest
 }
 
+/// The receiver's addresses on its side of the link (Savin configures its own).
+fn receiver_addresses(lab: &Lab, dut: &Ns) -> anyhow::Result<()> {
+    lab.addr(dut, "eth2", "10.0.2.1/24")?;
+    let v6 = [
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        "2001:db8:2::1/64",
+        "dev",
+        "eth2",
+        "nodad",
+    ];
+    run(lab, dut, &v6);
+    Ok(())
+}
+
 /// One receiver's run: a fresh lab, the receiver started and ready, then the originator;
 /// returns its measurements.
 fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<Value> {
@@ -300,21 +317,7 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
             )
         }
         "bird" | "bird-kernel" => {
-            lab.addr(&dut, "eth2", "10.0.2.1/24")?;
-            run(
-                &lab,
-                &dut,
-                &[
-                    "ip",
-                    "-6",
-                    "addr",
-                    "add",
-                    "2001:db8:2::1/64",
-                    "dev",
-                    "eth2",
-                    "nodad",
-                ],
-            );
+            receiver_addresses(&lab, &dut)?;
             let kernel = kind == "bird-kernel";
             let conf = dir.path().join("bird.conf");
             std::fs::write(&conf, bird_receiver(kernel))?;
@@ -328,21 +331,7 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
             (pid, Receiver::Bird { sock, kernel })
         }
         "gobgp" => {
-            lab.addr(&dut, "eth2", "10.0.2.1/24")?;
-            run(
-                &lab,
-                &dut,
-                &[
-                    "ip",
-                    "-6",
-                    "addr",
-                    "add",
-                    "2001:db8:2::1/64",
-                    "dev",
-                    "eth2",
-                    "nodad",
-                ],
-            );
+            receiver_addresses(&lab, &dut)?;
             let conf = dir.path().join("gobgpd.toml");
             std::fs::write(&conf, gobgp_receiver())?;
             let c = conf.to_string_lossy().to_string();

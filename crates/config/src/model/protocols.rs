@@ -47,6 +47,29 @@ pub fn schema() -> Node {
     )
 }
 
+/// `prefix-limit { maximum N; teardown PCT; }` (and `accepted-prefix-limit`).
+fn prefix_limit(name: &'static str, help: &'static str) -> Node {
+    container(
+        name,
+        help,
+        vec![
+            leaf(
+                "maximum",
+                "Maximum number of prefixes",
+                Type::Uint {
+                    min: 1,
+                    max: 4_294_967_295,
+                },
+            ),
+            leaf(
+                "teardown",
+                "Clear the session when the limit is exceeded (percentage at which to warn)",
+                Type::Uint { min: 1, max: 100 },
+            ),
+        ],
+    )
+}
+
 /// An NLRI block of a family Savin has not got (`family evpn { signaling { ... } }`): its
 /// usual statements parse, and the family is refused at commit.
 fn nlri(name: &'static str) -> Node {
@@ -54,44 +77,8 @@ fn nlri(name: &'static str) -> Node {
         name,
         "NLRI parameters",
         vec![
-            container(
-                "prefix-limit",
-                "Limit the prefixes received",
-                vec![
-                    leaf(
-                        "maximum",
-                        "Maximum number of prefixes",
-                        Type::Uint {
-                            min: 1,
-                            max: 4_294_967_295,
-                        },
-                    ),
-                    leaf(
-                        "teardown",
-                        "Clear the session when the limit is exceeded",
-                        Type::Uint { min: 1, max: 100 },
-                    ),
-                ],
-            ),
-            container(
-                "accepted-prefix-limit",
-                "Limit the prefixes accepted",
-                vec![
-                    leaf(
-                        "maximum",
-                        "Maximum number of prefixes",
-                        Type::Uint {
-                            min: 1,
-                            max: 4_294_967_295,
-                        },
-                    ),
-                    leaf(
-                        "teardown",
-                        "Clear the session when the limit is exceeded",
-                        Type::Uint { min: 1, max: 100 },
-                    ),
-                ],
-            ),
+            prefix_limit("prefix-limit", "Limit the prefixes received"),
+            prefix_limit("accepted-prefix-limit", "Limit the prefixes accepted"),
             leaf(
                 "loops",
                 "Allowed occurrences of the own AS in AS paths",
@@ -120,33 +107,22 @@ fn families() -> Node {
             "unicast",
             "Include unicast NLRI",
             vec![
-                container(
-                    "prefix-limit",
-                    "Limit the prefixes received",
-                    vec![
-                        leaf(
-                            "maximum",
-                            "Maximum number of prefixes",
-                            Type::Uint {
-                                min: 1,
-                                max: 4_294_967_295,
-                            },
-                        ),
-                        leaf(
-                            "teardown",
-                            "Clear the session when the limit is exceeded (percentage at which to warn)",
-                            Type::Uint { min: 1, max: 100 },
-                        ),
-                    ],
-                ),
+                prefix_limit("prefix-limit", "Limit the prefixes received"),
                 container(
                     "add-path",
                     "Advertise or receive multiple paths to a prefix",
-                    vec![flag("receive", "Receive multiple paths"), container(
-                        "send",
-                        "Send multiple paths",
-                        vec![leaf("path-count", "Paths to send", Type::Uint { min: 2, max: 64 })],
-                    )],
+                    vec![
+                        flag("receive", "Receive multiple paths"),
+                        container(
+                            "send",
+                            "Send multiple paths",
+                            vec![leaf(
+                                "path-count",
+                                "Paths to send",
+                                Type::Uint { min: 2, max: 64 },
+                            )],
+                        ),
+                    ],
                 )
                 .unsupported("BGP add-path (RFC 7911)"),
                 flag(
@@ -154,8 +130,12 @@ fn families() -> Node {
                     "IPv4 routes with IPv6 next hops (RFC 8950)",
                 )
                 .unsupported("IPv4 routes with IPv6 next hops (RFC 8950)"),
-                leaf("loops", "Allowed occurrences of the own AS in AS paths", Type::Uint { min: 1, max: 10 })
-                    .unsupported("family ... loops (own AS in received paths)"),
+                leaf(
+                    "loops",
+                    "Allowed occurrences of the own AS in AS paths",
+                    Type::Uint { min: 1, max: 10 },
+                )
+                .unsupported("family ... loops (own AS in received paths)"),
             ],
         )
         .presence()
