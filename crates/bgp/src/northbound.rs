@@ -692,9 +692,11 @@ impl OpState for Neighbors {
             if !n.import.is_empty() {
                 let _ = writeln!(s, "  Import: [ {} ]", n.import.join(" "));
             }
-            if let Some(e) = &n.last_error {
-                let _ = writeln!(s, "  Last Error: {e}");
-            }
+            let _ = writeln!(
+                s,
+                "  Last Error: {}",
+                n.last_error.as_deref().unwrap_or("None")
+            );
             let _ = writeln!(s, "  Holdtime: {} Preference: 170", n.hold);
             let _ = writeln!(s, "  Number of flaps: {}", n.flaps);
             if let Some(id) = n.peer_id {
@@ -754,7 +756,7 @@ impl OpState for Neighbors {
                     "peer-type": if n.internal { "Internal" } else { "External" },
                     "peer-state": n.state.name(),
                     "last-state": n.last_state.map(|s| s.name()),
-                    "last-error": n.last_error,
+                    "last-error": n.last_error.as_deref().unwrap_or("None"),
                     "flap-count": n.flaps,
                     "peer-id": n.peer_id.map(|i| i.to_string()),
                     "local-id": n.local_id.to_string(),

@@ -24,16 +24,18 @@ pub fn schema() -> Node {
         "protocols",
         "Routing protocol configuration",
         vec![container("bgp", "BGP options", {
-            let mut v = peer_statements();
+            let mut v = peer_statements(&[]);
             v.push(
                 list("group", "Define a peer group", Type::Name, {
-                    let mut g = peer_statements();
+                    // Junos has path selection for the whole protocol only, and the peer
+                    // type for a group, not a neighbour.
+                    let mut g = peer_statements(&["path-selection"]);
                     g.push(
                         list(
                             "neighbor",
                             "Configure a neighbor",
                             Type::Ip,
-                            peer_statements(),
+                            peer_statements(&["path-selection", "type"]),
                         )
                         .ordered(),
                     );
@@ -245,9 +247,11 @@ const ORDER: &[&str] = &[
     "bfd-liveness-detection",
 ];
 
-/// The statements of `protocols bgp`, of a group and of a neighbour.
-fn peer_statements() -> Vec<Node> {
+/// The statements of one level of `protocols bgp` (the top, a group, a neighbour), without
+/// those `not_here`.
+fn peer_statements(not_here: &[&str]) -> Vec<Node> {
     let mut v = peer_statements_unordered();
+    v.retain(|n| !not_here.contains(&n.name));
     v.sort_by_key(|n| {
         ORDER
             .iter()
