@@ -19,11 +19,18 @@ use savin_policy::Policies;
 use savin_rib::IpPrefix;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::{channel, unbounded_channel, Sender, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, info, warn};
 
 use crate::session::{Conn, Output};
 use crate::speaker::{canonical, ActiveRoute, Global, PeerId, RibChange, Speaker};
+
+/// Socket events queued for the loop at most.
+const EVENTS: usize = 1024;
+/// Bytes queued for one neighbour at most: one that does not read (a TCP window shut for
+/// good) loses the session (RFC 4271 leaves the limit to the implementation), rather than
+/// our memory.
+const SEND_QUEUE: usize = 64 << 20;
 
 /// BGP's well-known port.
 pub const PORT: u16 = 179;
@@ -78,6 +85,8 @@ struct Sock {
     peer: PeerId,
     conn: Conn,
     writer: UnboundedSender<Vec<u8>>,
+    /// Bytes handed to the writer and not yet written.
+    queued: Arc<std::sync::atomic::AtomicUsize>,
     reader: tokio::task::AbortHandle,
 }
 
@@ -115,7 +124,9 @@ pub(crate) fn spawn(rib: Arc<dyn RibPort>, port: u16) -> UnboundedSender<Cmd> {
 }
 
 async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16) {
-    let (ev_tx, mut ev_rx) = unbounded_channel::<Ev>();
+    // Bounded: when the loop falls behind, the readers wait, and TCP slows the peers down
+    // (rather than their UPDATEs piling up in memory).
+    let (ev_tx, mut ev_rx) = channel::<Ev>(EVENTS);
     let (act_tx, mut act_rx) = unbounded_channel();
     rib.watch(Box::new(move |c| {
         let _ = act_tx.send(c);
@@ -225,7 +236,7 @@ fn set_md5(fd: RawFd, peer: IpAddr, key: Option<&str>) -> std::io::Result<()> {
 
 /// Listens on port 179 for both families (one IPv6 socket that takes IPv4 too). Returns the
 /// socket's descriptor (for MD5 keys); None if it cannot listen.
-async fn listen(port: u16, ev: UnboundedSender<Ev>) -> Option<RawFd> {
+async fn listen(port: u16, ev: Sender<Ev>) -> Option<RawFd> {
     let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
@@ -239,7 +250,7 @@ async fn listen(port: u16, ev: UnboundedSender<Ev>) -> Option<RawFd> {
         loop {
             match listener.accept().await {
                 Ok((s, from)) => {
-                    if ev.send(Ev::Accepted(s, from)).is_err() {
+                    if ev.send(Ev::Accepted(s, from)).await.is_err() {
                         return;
                     }
                 }
@@ -253,7 +264,7 @@ async fn listen(port: u16, ev: UnboundedSender<Ev>) -> Option<RawFd> {
     Some(fd)
 }
 
-fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev>, ev: Ev) {
+fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &Sender<Ev>, ev: Ev) {
     let now = Instant::now();
     match ev {
         Ev::Accepted(stream, from) => {
@@ -317,7 +328,7 @@ fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev
 }
 
 /// Runs the speaker and carries out what it has to do now.
-fn flush(speaker: &mut Speaker, io: &mut IoState, ev_tx: &UnboundedSender<Ev>, now: Instant) {
+fn flush(speaker: &mut Speaker, io: &mut IoState, ev_tx: &Sender<Ev>, now: Instant) {
     speaker.pump(now);
     while let Some(o) = speaker.poll_io() {
         execute(speaker, io, ev_tx, o.peer, o.address, o.output);
@@ -333,13 +344,7 @@ fn set_ttl(stream: &TcpStream, speaker: &Speaker, peer: PeerId) {
     }
 }
 
-fn register(
-    io: &mut IoState,
-    ev_tx: &UnboundedSender<Ev>,
-    peer: PeerId,
-    conn: Conn,
-    stream: TcpStream,
-) {
+fn register(io: &mut IoState, ev_tx: &Sender<Ev>, peer: PeerId, conn: Conn, stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     io.next_id += 1;
     let id = io.next_id;
@@ -350,11 +355,11 @@ fn register(
         loop {
             match rd.read(&mut buf).await {
                 Ok(0) | Err(_) => {
-                    let _ = tx.send(Ev::Closed(id));
+                    let _ = tx.send(Ev::Closed(id)).await;
                     return;
                 }
                 Ok(n) => {
-                    if tx.send(Ev::Data(id, buf[..n].to_vec())).is_err() {
+                    if tx.send(Ev::Data(id, buf[..n].to_vec())).await.is_err() {
                         return;
                     }
                 }
@@ -363,11 +368,15 @@ fn register(
     })
     .abort_handle();
     let (wtx, mut wrx) = unbounded_channel::<Vec<u8>>();
+    let queued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let q = queued.clone();
     tokio::spawn(async move {
         while let Some(b) = wrx.recv().await {
+            let n = b.len();
             if wr.write_all(&b).await.is_err() {
                 return;
             }
+            q.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
         }
         // The speaker closed the connection: what was queued is written, then FIN.
         let _ = wr.shutdown().await;
@@ -383,6 +392,7 @@ fn register(
             peer,
             conn,
             writer: wtx,
+            queued,
             reader,
         },
     );
@@ -391,7 +401,7 @@ fn register(
 fn execute(
     speaker: &mut Speaker,
     io: &mut IoState,
-    ev_tx: &UnboundedSender<Ev>,
+    ev_tx: &Sender<Ev>,
     peer: PeerId,
     address: IpAddr,
     out: Output,
@@ -409,17 +419,32 @@ fn execute(
             let tx = ev_tx.clone();
             tokio::spawn(async move {
                 let result = connect(address, local, key).await;
-                let _ = tx.send(Ev::Connected {
-                    peer,
-                    attempt,
-                    result,
-                });
+                let _ = tx
+                    .send(Ev::Connected {
+                        peer,
+                        attempt,
+                        result,
+                    })
+                    .await;
             });
         }
         Output::Send(c, bytes) => {
-            if let Some(s) = io.by_conn.get(&(peer, c)).and_then(|id| io.socks.get(id)) {
-                let _ = s.writer.send(bytes);
+            let Some(&id) = io.by_conn.get(&(peer, c)) else {
+                return;
+            };
+            let Some(s) = io.socks.get(&id) else { return };
+            let n = bytes.len();
+            let before = s.queued.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            if before + n > SEND_QUEUE {
+                warn!(neighbor = %address, queued = before, "bgp: the neighbor does not read what it is sent; closing the session");
+                if let Some(s) = io.socks.remove(&id) {
+                    s.reader.abort();
+                }
+                io.by_conn.remove(&(peer, c));
+                speaker.closed(peer, c, Instant::now());
+                return;
             }
+            let _ = s.writer.send(bytes);
         }
         Output::Close(c) => {
             if let Some(id) = io.by_conn.remove(&(peer, c)) {
