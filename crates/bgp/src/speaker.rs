@@ -650,7 +650,7 @@ impl Speaker {
                 Output::Up(neg) => self.peer_up(id, &neg),
                 Output::Down(why) => self.peer_down(id, &why),
                 Output::Update(u) => self.update(id, *u, now),
-                Output::Refresh(_) => self.advertise_all(id),
+                Output::Refresh(f) => self.advertise_family(id, f),
                 o => self.io.push_back(Io {
                     peer: id,
                     address,
@@ -1130,7 +1130,7 @@ impl Speaker {
             .map(|(i, _)| i)
             .collect();
         for id in ids {
-            self.send_prefixes(id, &dirty, false);
+            self.send_prefixes(id, &dirty, &[]);
         }
     }
 
@@ -1141,10 +1141,21 @@ impl Speaker {
         if let Some(n) = self.peers[id as usize].as_mut() {
             n.advertised = [0; 2];
         }
-        self.send_prefixes(id, &all, true);
+        self.send_prefixes(id, &all, &[Family::Ipv4Unicast, Family::Ipv6Unicast]);
     }
 
-    fn send_prefixes(&mut self, id: PeerId, prefixes: &[IpPrefix], full: bool) {
+    /// A ROUTE-REFRESH for one family: that family's table again, with its End-of-RIB.
+    fn advertise_family(&mut self, id: PeerId, f: Family) {
+        let mut all = self.all_prefixes();
+        all.retain(|p| family_of(*p) == f);
+        if let Some(n) = self.peers[id as usize].as_mut() {
+            n.advertised[fam_index(f)] = 0;
+        }
+        self.send_prefixes(id, &all, &[f]);
+    }
+
+    /// Sends what `id` gets for `prefixes`, then End-of-RIB for the families in `eor`.
+    fn send_prefixes(&mut self, id: PeerId, prefixes: &[IpPrefix], eor: &[Family]) {
         let Some(n) = self.peers[id as usize].as_ref() else {
             return;
         };
@@ -1217,7 +1228,7 @@ impl Speaker {
                 packet::encode_withdraw(f, &big, &mut bytes);
                 count += count_messages(&bytes[before..]);
             }
-            if full && neg.families.contains(&f) {
+            if eor.contains(&f) && neg.families.contains(&f) {
                 let before = bytes.len();
                 packet::encode_end_of_rib(f, &mut bytes);
                 count += count_messages(&bytes[before..]);
