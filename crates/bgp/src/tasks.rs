@@ -272,16 +272,7 @@ fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &Sender<Ev>, ev: Ev
                 debug!(from = %from.ip(), "bgp: connection refused (not a neighbor, or collision)");
                 return;
             };
-            let local = stream
-                .local_addr()
-                .map(|a| canonical(a.ip()))
-                .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-            set_ttl(&stream, speaker, peer);
-            // What accepting did to the old connection (closed it, the session went down)
-            // is carried out first: its Close must not reach the new socket.
-            flush(speaker, io, ev_tx, now);
-            register(io, ev_tx, peer, Conn::Incoming, stream);
-            speaker.connected(peer, Conn::Incoming, local, now);
+            take(speaker, io, ev_tx, peer, Conn::Incoming, stream, now);
         }
         Ev::Connected {
             peer,
@@ -297,16 +288,7 @@ fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &Sender<Ev>, ev: Ev
             }
             io.connecting.remove(&peer);
             match result {
-                Ok(stream) => {
-                    let local = stream
-                        .local_addr()
-                        .map(|a| canonical(a.ip()))
-                        .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
-                    set_ttl(&stream, speaker, peer);
-                    flush(speaker, io, ev_tx, now);
-                    register(io, ev_tx, peer, Conn::Outgoing, stream);
-                    speaker.connected(peer, Conn::Outgoing, local, now);
-                }
+                Ok(stream) => take(speaker, io, ev_tx, peer, Conn::Outgoing, stream, now),
                 Err(e) => {
                     debug!(%e, "bgp: connect failed");
                     speaker.connect_failed(peer, now);
@@ -325,6 +307,28 @@ fn handle_ev(speaker: &mut Speaker, io: &mut IoState, ev_tx: &Sender<Ev>, ev: Ev
             }
         }
     }
+}
+
+/// A TCP connection up for `peer` (accepted or connected): the session gets it.
+fn take(
+    speaker: &mut Speaker,
+    io: &mut IoState,
+    ev_tx: &Sender<Ev>,
+    peer: PeerId,
+    conn: Conn,
+    stream: TcpStream,
+    now: Instant,
+) {
+    let local = stream
+        .local_addr()
+        .map(|a| canonical(a.ip()))
+        .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+    set_ttl(&stream, speaker, peer);
+    // What came before (accepting closed an old connection, the session went down) is
+    // carried out first: a Close for the old socket must not reach the new one.
+    flush(speaker, io, ev_tx, now);
+    register(io, ev_tx, peer, conn, stream);
+    speaker.connected(peer, conn, local, now);
 }
 
 /// Runs the speaker and carries out what it has to do now.

@@ -693,7 +693,7 @@ pub struct BgpLevel {
     #[serde(rename = "type")]
     pub peer_type: Option<String>,
     pub peer_as: Option<u32>,
-    pub local_as: Option<LocalAs>,
+    pub local_as: Option<Valued>,
     pub local_address: Option<IpAddr>,
     pub hold_time: Option<u32>,
     #[serde(default)]
@@ -714,7 +714,7 @@ pub struct BgpLevel {
     pub multihop: Option<Multihop>,
     pub preference: Option<u32>,
     pub local_preference: Option<u32>,
-    pub metric_out: Option<MetricOut>,
+    pub metric_out: Option<Valued>,
     pub path_selection: Option<PathSelection>,
     #[serde(default)]
     pub enforce_first_as: Flag,
@@ -730,18 +730,19 @@ pub struct AsnEntry {
     pub name: u32,
 }
 
+/// A statement whose value sits beside its flags (`local-as 65001;`, `metric-out 10;`):
+/// the value, its flags being unsupported (left out of the typed view).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct LocalAs {
+pub struct Valued {
     #[serde(default)]
     pub value: Vec<AsnEntry>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct MetricOut {
-    #[serde(default)]
-    pub value: Vec<AsnEntry>,
+impl Valued {
+    pub fn get(&self) -> Option<u32> {
+        self.value.first().map(|v| v.name)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -875,13 +876,7 @@ fn pick<'a, T>(levels: &[&'a BgpLevel], f: impl Fn(&'a BgpLevel) -> Option<T>) -
 }
 
 fn resolve(levels: &[&BgpLevel], address: IpAddr, group: &BgpLevel, global_as: u32) -> Peer {
-    let local_as = pick(levels, |l| {
-        l.local_as
-            .as_ref()
-            .and_then(|a| a.value.first())
-            .map(|v| v.name)
-    })
-    .unwrap_or(global_as);
+    let local_as = pick(levels, |l| l.local_as.as_ref()?.get()).unwrap_or(global_as);
     let peer_as = pick(levels, |l| l.peer_as);
     // Without `type`, the peer's AS says which it is (as newer Junos does).
     let internal = match pick(levels, |l| l.peer_type.as_deref()) {
@@ -928,12 +923,7 @@ fn resolve(levels: &[&BgpLevel], address: IpAddr, group: &BgpLevel, global_as: u
         multihop: multihop.is_some() || internal,
         preference: pick(levels, |l| l.preference).unwrap_or(BGP_PREFERENCE),
         local_preference: pick(levels, |l| l.local_preference),
-        metric_out: pick(levels, |l| {
-            l.metric_out
-                .as_ref()
-                .and_then(|m| m.value.first())
-                .map(|v| v.name)
-        }),
+        metric_out: pick(levels, |l| l.metric_out.as_ref()?.get()),
         always_compare_med: path_selection.is_some_and(|p| p.always_compare_med.0),
         external_router_id: path_selection.is_some_and(|p| p.external_router_id.0),
         enforce_first_as: flag(|l| l.enforce_first_as),
@@ -994,12 +984,7 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
                 continue;
             }
             let levels = [n, g, bgp];
-            let local_as = pick(&levels, |l| {
-                l.local_as
-                    .as_ref()
-                    .and_then(|a| a.value.first())
-                    .map(|v| v.name)
-            });
+            let local_as = pick(&levels, |l| l.local_as.as_ref()?.get());
             if local_as.or(global_as).is_none() {
                 errors.push(ValidationError::new(
                     &npath,
