@@ -1076,21 +1076,12 @@ impl Speaker {
 
     /// The best path of `p` may have changed: tell the RIB and mark it for export.
     fn best_changed(&mut self, p: IpPrefix) {
-        let route = self.rib_route(p);
-        if route.is_none() && !self.has_paths(p) {
-            if let Some(None) = self.others.get(&p) {
-                self.others.remove(&p);
-            }
+        // No path left: a "nothing active" mark for it means nothing now.
+        if !self.has_paths(p) && self.others.get(&p) == Some(&None) {
+            self.others.remove(&p);
         }
-        let backups = self
-            .paths(p)
-            .map(|e| backups_of(e, &self.peers))
-            .unwrap_or_default();
-        self.rib_out.push(RibChange {
-            prefix: p,
-            route,
-            backups,
-        });
+        let change = self.rib_change(p);
+        self.rib_out.push(change);
         self.mark(p);
     }
 
@@ -1285,13 +1276,12 @@ impl Speaker {
         // The route to advertise: BGP's best when it is the active route, else another
         // protocol's active route.
         let other = self.others.get(&p);
-        let (base, protocol, from_peer, hops, ifs, metric): (
+        let (base, protocol, from_peer, hops, ifs): (
             PathAttrs,
             String,
             Option<&Neighbor>,
             Vec<IpAddr>,
             Vec<String>,
-            u32,
         ) = match other {
             Some(Some(a)) => (
                 PathAttrs::default(),
@@ -1299,7 +1289,6 @@ impl Speaker {
                 None,
                 a.next_hops.clone(),
                 a.interfaces.clone(),
-                a.metric,
             ),
             Some(None) => return None,
             None => {
@@ -1333,7 +1322,6 @@ impl Speaker {
                     Some(src),
                     hops,
                     Vec::new(),
-                    attrs.med.unwrap_or(0),
                 )
             }
         };
@@ -1345,7 +1333,6 @@ impl Speaker {
             interfaces: &ifs,
             rib: rib_name(p),
         };
-        let _ = metric;
         let mut pa = to_policy(&base, 0);
         let before = pa.clone();
         // BGP exports its own active routes; anything else only where a policy says so.

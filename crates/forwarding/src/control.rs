@@ -1074,19 +1074,15 @@ impl Control {
             return;
         }
         if self.hub.has_watchers() {
-            let rib = self.rib.clone();
-            let rib = rib.read();
             let changes = updates
                 .iter()
                 .map(|(dst, len, a)| {
                     self.active_change(
-                        &rib,
                         IpPrefix::new(*dst, *len),
                         a.as_ref().map(|(h, p)| (h.clone(), *p, 0)),
                     )
                 })
                 .collect();
-            drop(rib);
             self.hub.notify(changes);
         }
         // Per prefix: the installed route it gets (target, protocol, next-hop index), or none.

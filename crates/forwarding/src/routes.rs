@@ -242,7 +242,6 @@ impl Control {
         for (p, e) in rib.inet.iter() {
             if let Some(a) = e.active() {
                 out.push(self.active_change(
-                    &rib,
                     IpPrefix::V4(*p),
                     Some((rib.hops(a.nh).clone(), a.source.protocol, a.metric)),
                 ));
@@ -251,7 +250,6 @@ impl Control {
         for (p, e) in rib.inet6.iter() {
             if let Some(a) = e.active() {
                 out.push(self.active_change(
-                    &rib,
                     IpPrefix::V6(*p),
                     Some((rib.hops(a.nh).clone(), a.source.protocol, a.metric)),
                 ));
@@ -262,7 +260,6 @@ impl Control {
 
     pub(crate) fn active_change(
         &self,
-        _rib: &Rib,
         prefix: IpPrefix,
         active: Option<(NextHops, Protocol, u32)>,
     ) -> ActiveChange {
