@@ -733,3 +733,140 @@ fn graceful_restart_keeps_forwarding_while_bird_restarts() {
         "the helper said so in its log"
     );
 }
+
+/// An iBGP route's next hop is resolved through the RIB, and again whenever the routes it
+/// resolves through change: BIRD on h2 (AS 65001, iBGP) announces 198.51.100.0/24 with the
+/// third-party next hop 10.0.9.1, which only a static route makes reachable. The route is
+/// hidden without it, forwards through h2 with it, moves to h3 when the static route does,
+/// and is hidden again when the static route goes, each without the session noticing.
+#[test]
+fn an_ibgp_next_hop_follows_the_static_route_it_resolves_through() {
+    const T: &str = "an_ibgp_next_hop_follows_the_static_route_it_resolves_through";
+    if !have(T, &["bird", "birdc", "ping"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let (h1, h2, h3) = (net.h1.clone(), net.h2.clone(), net.h3.clone());
+    let dir = net.state.path().join("bird-ibgp");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("bird.conf"),
+        "router id 10.0.2.2;
+log stderr all;
+protocol device { }
+protocol static { ipv4; route 198.51.100.0/24 unreachable; }
+protocol bgp savin {
+    local 10.0.2.2 as 65001;
+    neighbor 10.0.2.1 as 65001;
+    hold time 6;
+    connect retry time 2;
+    ipv4 { import none; export filter { if source != RTS_STATIC then reject; bgp_next_hop = 10.0.9.1; accept; }; };
+}
+",
+    )
+    .unwrap();
+    let (ok, out) = net.run(
+        &h2,
+        &["ip", "addr", "add", "198.51.100.1/32", "dev", "lo"],
+        5,
+    );
+    assert!(ok, "{out}");
+    let bird = dir.join("bird.ctl");
+    spawn_bird(&mut net, &h2, &dir);
+    let (ok, out) = net.cli(
+        "configure; \
+         set routing-options router-id 10.0.1.1; \
+         set routing-options autonomous-system 65001; \
+         set protocols bgp group ibgp type internal; \
+         set protocols bgp group ibgp neighbor 10.0.2.2; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    let route = |net: &Net| net.cli("show route 198.51.100.0/24").1;
+    let received = |net: &Net| {
+        net.cli("show route receive-protocol bgp 10.0.2.2 hidden")
+            .1
+            .contains("198.51.100.0/24")
+    };
+    assert!(
+        wait_until(Duration::from_secs(30), || received(&net)),
+        "{}\n{}",
+        net.cli("show bgp summary").1,
+        birdc(&net, &h2, &bird, "show protocols all savin")
+    );
+    // Nothing reaches 10.0.9.1 yet: the route is hidden, and traffic has no way.
+    assert!(!route(&net).contains("BGP"), "{}", route(&net));
+    assert!(!net.lab.ping(&h1, "198.51.100.1"));
+
+    // A static route to the next hop's network through h2: the BGP route follows it.
+    let (ok, out) = net
+        .cli("configure; set routing-options static route 10.0.9.0/24 next-hop 10.0.2.2; commit");
+    assert!(ok, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(5), || route(&net)
+            .contains("to 10.0.2.2 via eth2.0")
+            && route(&net).contains("*[BGP/170]")),
+        "{}",
+        route(&net)
+    );
+    let out = net.cli("show route 198.51.100.0/24 detail").1;
+    assert!(out.contains("Protocol next hop: 10.0.9.1"), "{out}");
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .lab
+            .ping(&h1, "198.51.100.1")),
+        "ping through h2: {}",
+        route(&net)
+    );
+
+    // The network moves to h3, and the static route with it: the BGP route (still from h2,
+    // the session untouched) now leaves through h3, and only h3 answers.
+    let (ok, out) = net.run(
+        &h2,
+        &["ip", "addr", "del", "198.51.100.1/32", "dev", "lo"],
+        5,
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = net.run(
+        &h3,
+        &["ip", "addr", "add", "198.51.100.1/32", "dev", "lo"],
+        5,
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = net.cli(
+        "configure; \
+         delete routing-options static route 10.0.9.0/24; \
+         set routing-options static route 10.0.9.0/24 next-hop 10.0.3.2; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(5), || route(&net)
+            .contains("to 10.0.3.2 via eth3.0")),
+        "{}",
+        route(&net)
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || net
+            .lab
+            .ping(&h1, "198.51.100.1")),
+        "ping through h3: {}",
+        route(&net)
+    );
+
+    // The static route goes: the BGP route is hidden again, and the traffic stops.
+    let (ok, out) = net.cli("configure; delete routing-options static route 10.0.9.0/24; commit");
+    assert!(ok, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(5), || !route(&net).contains("BGP")),
+        "{}",
+        route(&net)
+    );
+    assert!(!net.lab.ping(&h1, "198.51.100.1"));
+    let (_, out) = net.cli("show bgp summary");
+    assert!(out.contains("Establ"), "the session never noticed: {out}");
+    let (_, out) = net.cli("show bgp neighbor 10.0.2.2");
+    assert!(out.contains("Number of flaps: 0"), "{out}");
+}

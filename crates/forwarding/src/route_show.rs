@@ -173,6 +173,8 @@ struct RtEntry {
     since: u64,
     /// The hops as shown, and whether each is selected (carries traffic).
     hops: Vec<(Hop, bool)>,
+    /// A recursive route's protocol next hops (BGP's), which `hops` resolve.
+    via: Vec<IpAddr>,
     inactive: Option<Inactive>,
 }
 
@@ -199,6 +201,7 @@ impl RtEntry {
             metric: c.metric,
             since: c.since,
             hops,
+            via: nhs.via(c.nh).map(<[IpAddr]>::to_vec).unwrap_or_default(),
             inactive: e.inactive_reason(c, nhs),
         }
     }
@@ -310,6 +313,9 @@ impl RouteInformation {
                 };
                 let _ = writeln!(out, "                Next hop: {text}{sel}");
             }
+            for a in &c.via {
+                let _ = writeln!(out, "                Protocol next hop: {a}");
+            }
             let state = if active { "<Active Int>" } else { "<Int>" };
             let _ = writeln!(out, "                State: {state}");
             if let Some(r) = c.inactive {
@@ -331,6 +337,10 @@ impl RouteInformation {
             "age": c.age(),
             "nh": nh,
         });
+        if !c.via.is_empty() {
+            let via: Vec<Value> = c.via.iter().map(|a| json!({"to": a.to_string()})).collect();
+            v["protocol-nh"] = json!(via);
+        }
         if c.mark == '*' {
             v["current-active"] = json!(true);
         }
@@ -737,14 +747,18 @@ pub fn test_policy(shared: &RibShared, args: &[String]) -> Result<Box<dyn State>
         let Some(e) = rt.entries.iter().find(|e| matches!(e.mark, '*' | '+')) else {
             continue;
         };
-        let next_hops: Vec<IpAddr> = e
-            .hops
-            .iter()
-            .filter_map(|(h, _)| match h {
-                Hop::Gateway(_, a) | Hop::Unresolved(a) => Some(*a),
-                _ => None,
-            })
-            .collect();
+        // A recursive route's next hops are its protocol next hops (`from next-hop`).
+        let next_hops: Vec<IpAddr> = if e.via.is_empty() {
+            e.hops
+                .iter()
+                .filter_map(|(h, _)| match h {
+                    Hop::Gateway(_, a) | Hop::Unresolved(a) => Some(*a),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            e.via.clone()
+        };
         let interfaces: Vec<String> = e
             .hops
             .iter()

@@ -7,11 +7,10 @@
 //! control thread never waits for a protocol (a watcher is a callback that must not block; the
 //! BGP adapter's puts the changes on a channel).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use savin_rib::{Hop, IpPrefix, NextHops, Protocol, Rib, Route, Source};
+use savin_rib::{Hop, IpPrefix, NextHops, Protocol, Source};
 
 use crate::control::Control;
 use crate::{lock, Shared};
@@ -141,46 +140,6 @@ impl RouteFeed {
     }
 }
 
-/// Resolves a protocol next hop through the RIB's routes of other protocols: a connected
-/// subnet makes it a gateway on that interface; a route through gateways lends it those
-/// (one level of recursion, as an iBGP next hop behind a static route needs). None:
-/// unresolvable (the route is hidden).
-pub(crate) fn resolve(rib: &Rib, nh: IpAddr) -> Vec<Hop> {
-    let usable = |hops: &NextHops| -> Vec<Hop> {
-        hops.hops()
-            .iter()
-            .filter_map(|h| match *h {
-                Hop::Connected(i) => Some(Hop::Gateway(i, nh)),
-                Hop::Gateway(i, g) => Some(Hop::Gateway(i, g)),
-                _ => None,
-            })
-            .collect()
-    };
-    // Only other protocols' routes resolve: a BGP route never carries its own next hop.
-    let not_bgp = |e: &savin_rib::Entry| {
-        e.active()
-            .is_some_and(|a| a.source.protocol != Protocol::Bgp)
-    };
-    match nh {
-        IpAddr::V4(a) => rib
-            .inet
-            .longest_match(u32::from(a), not_bgp)
-            .and_then(|(_, e)| e.active().map(|a| usable(rib.hops(a.nh))))
-            .unwrap_or_default(),
-        IpAddr::V6(a) => {
-            // An IPv4-mapped next hop (IPv6 routes over an IPv4 session) is not reachable
-            // over IPv6.
-            if a.to_ipv4_mapped().is_some() {
-                return Vec::new();
-            }
-            rib.inet6
-                .longest_match(u128::from(a), not_bgp)
-                .and_then(|(_, e)| e.active().map(|a| usable(rib.hops(a.nh))))
-                .unwrap_or_default()
-        }
-    }
-}
-
 /// `protocol`'s candidate ids of an entry from `n` on.
 fn ids_from(e: &savin_rib::Entry, protocol: Protocol, n: u32) -> Vec<u32> {
     e.candidates()
@@ -201,25 +160,13 @@ impl Control {
         {
             let mut rib = shared.write();
             rib.set_time(crate::control::unix_now());
-            // A full table has a handful of next hops: each is resolved once per batch.
-            let mut resolved: HashMap<IpAddr, Vec<Hop>> = HashMap::new();
+            // Next hops are resolved by the RIB, once per distinct set (a full table has a
+            // handful), and again when the routes they resolve through change.
             for (prefix, routes) in changes {
                 let n = routes.len() as u32;
                 for (i, r) in routes.into_iter().enumerate() {
-                    let mut hops: Vec<Hop> = Vec::new();
-                    for nh in &r.next_hops {
-                        let got = resolved.entry(*nh).or_insert_with(|| resolve(&rib, *nh));
-                        if got.is_empty() {
-                            hops.push(Hop::Unresolved(*nh));
-                        }
-                        hops.extend(got.iter().copied());
-                    }
-                    let route = Route {
-                        preference: r.preference,
-                        metric: r.metric,
-                        hops: NextHops::new(hops),
-                    };
-                    rib.update(prefix, Source::new(protocol, i as u32), Some(route));
+                    let source = Source::new(protocol, i as u32);
+                    rib.update_via(prefix, source, r.preference, r.metric, &r.next_hops);
                 }
                 // Candidates past the new count go.
                 let stale: Vec<u32> = match prefix {

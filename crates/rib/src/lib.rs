@@ -21,6 +21,8 @@ pub use addr::{Addr, IpPrefix, Prefix};
 pub use nexthop::{Hop, IfId, NextHopTable, NextHops, NhId, MAX_ECMP};
 pub use table::{ActiveRoute, Candidate, Entry, Inactive, Summary, Table, TableUpdate};
 
+use std::net::IpAddr;
+
 /// Where a route came from, in Junos' words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
@@ -120,6 +122,8 @@ pub struct Rib {
     pub inet6: Table<u128>,
     nhs: NextHopTable,
     now: u64,
+    /// A route or an interface changed since recursive sets were last resolved.
+    resolution_stale: bool,
 }
 
 impl Rib {
@@ -135,14 +139,106 @@ impl Rib {
     /// Adds or replaces (`Some`) or withdraws (`None`) `source`'s route to `prefix`.
     pub fn update(&mut self, prefix: IpPrefix, source: Source, route: Option<Route>) {
         let route = route.map(|r| (r.preference, r.metric, self.nhs.intern(r.hops)));
+        self.put(prefix, source, route);
+    }
+
+    fn put(&mut self, prefix: IpPrefix, source: Source, route: Option<(u32, u32, NhId)>) {
+        self.resolution_stale = true;
         match prefix {
             IpPrefix::V4(p) => self.inet.update(&mut self.nhs, p, source, route, self.now),
             IpPrefix::V6(p) => self.inet6.update(&mut self.nhs, p, source, route, self.now),
         }
     }
 
+    /// Adds or replaces `source`'s route to `prefix` through protocol next hops (BGP's): they
+    /// are resolved through the other protocols' routes now, and again whenever those change,
+    /// and the route follows. One resolution serves every route with the same next hops.
+    pub fn update_via(
+        &mut self,
+        prefix: IpPrefix,
+        source: Source,
+        preference: u32,
+        metric: u32,
+        via: &[IpAddr],
+    ) {
+        let mut key: smallvec::SmallVec<[IpAddr; 2]> = via.iter().copied().collect();
+        key.sort_unstable();
+        key.dedup();
+        let nh = match self.nhs.via_id(&key) {
+            Some(id) => {
+                self.nhs.hold(id);
+                id
+            }
+            None => {
+                let hops = NextHops::new(key.iter().flat_map(|a| self.resolve(*a)));
+                self.nhs.intern_via(&key, hops)
+            }
+        };
+        self.put(prefix, source, Some((preference, metric, nh)));
+    }
+
+    /// How protocol next hop `nh` is reached: the longest-matching active route of another
+    /// protocol than BGP (a BGP route never carries its own next hop). A connected subnet
+    /// makes it a gateway on that interface; a route through gateways lends it those (one
+    /// level of recursion, as an iBGP next hop behind a static route needs). Nothing usable:
+    /// `Unresolved`, and the route is hidden.
+    pub fn resolve(&self, nh: IpAddr) -> Vec<Hop> {
+        let usable = |hops: &NextHops| -> Vec<Hop> {
+            hops.hops()
+                .iter()
+                .filter_map(|h| match *h {
+                    Hop::Connected(i) => Some(Hop::Gateway(i, nh)),
+                    Hop::Gateway(i, g) => Some(Hop::Gateway(i, g)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let not_bgp = |e: &Entry| {
+            e.active()
+                .is_some_and(|a| a.source.protocol != Protocol::Bgp)
+        };
+        let got = match nh {
+            IpAddr::V4(a) => self
+                .inet
+                .longest_match(u32::from(a), not_bgp)
+                .and_then(|(_, e)| e.active().map(|a| usable(self.hops(a.nh)))),
+            // An IPv4-mapped next hop (IPv6 routes over an IPv4 session) is not reachable
+            // over IPv6.
+            IpAddr::V6(a) if a.to_ipv4_mapped().is_some() => None,
+            IpAddr::V6(a) => self
+                .inet6
+                .longest_match(u128::from(a), not_bgp)
+                .and_then(|(_, e)| e.active().map(|a| usable(self.hops(a.nh)))),
+        };
+        match got {
+            Some(h) if !h.is_empty() => h,
+            _ => vec![Hop::Unresolved(nh)],
+        }
+    }
+
+    /// Resolves every recursive set again; the routes through those whose hops changed are
+    /// chosen again. Only after the tables were drained: resolution reads active routes.
+    fn resolve_recursive(&mut self) -> bool {
+        if !std::mem::take(&mut self.resolution_stale) {
+            return false;
+        }
+        let mut changed = false;
+        for (id, via) in self.nhs.recursive() {
+            let hops = NextHops::new(via.iter().flat_map(|a| self.resolve(*a)));
+            if self.nhs.resolve_again(id, hops) {
+                self.inet.refresh_nh(id);
+                self.inet6.refresh_nh(id);
+                changed = true;
+            }
+        }
+        // Re-resolution touches only recursive routes, which resolve nothing themselves.
+        self.resolution_stale = false;
+        changed
+    }
+
     /// An interface came up or went down: routes through it are chosen again (only those).
     pub fn set_interface(&mut self, ifid: IfId, up: bool) {
+        self.resolution_stale = true;
         for nh in self.nhs.set_interface(ifid, up) {
             self.inet.touch_nh(nh);
             self.inet6.touch_nh(nh);
@@ -159,6 +255,11 @@ impl Rib {
         let mut v6 = Vec::new();
         self.inet.drain(&mut self.nhs, &mut v4);
         self.inet6.drain(&mut self.nhs, &mut v6);
+        if self.resolve_recursive() {
+            // A prefix drained twice: its later update is the one that holds.
+            self.inet.drain(&mut self.nhs, &mut v4);
+            self.inet6.drain(&mut self.nhs, &mut v6);
+        }
         v4.into_iter()
             .map(|u| FibUpdate {
                 prefix: IpPrefix::V4(u.prefix),
@@ -176,6 +277,9 @@ impl Rib {
     pub fn drain_inet(&mut self) -> Vec<TableUpdate<u32>> {
         let mut out = Vec::new();
         self.inet.drain(&mut self.nhs, &mut out);
+        if self.resolve_recursive() {
+            self.inet.drain(&mut self.nhs, &mut out);
+        }
         out
     }
 

@@ -101,6 +101,11 @@ struct Slot {
     refs: u32,
     /// Bit `i`: `hops[i]` can carry traffic now.
     usable: u64,
+    /// A recursive set: the protocol next hops (BGP's) that `hops` is the resolution of.
+    /// The set is interned by these, not by its hops, and its hops change in place when the
+    /// routes they resolve through change (BIRD's host cache; every route through the set
+    /// follows at once).
+    via: Option<Box<[IpAddr]>>,
 }
 
 /// The interned next-hop sets and the state of the interfaces they use.
@@ -109,6 +114,8 @@ pub struct NextHopTable {
     slots: Vec<Option<Slot>>,
     free: Vec<u32>,
     by_hops: HashMap<NextHops, NhId>,
+    /// Recursive sets by their protocol next hops (sorted, without duplicates).
+    by_via: HashMap<Box<[IpAddr]>, NhId>,
     /// Interface -> the sets with a member on it.
     by_if: HashMap<IfId, Vec<NhId>>,
     /// Interfaces that are up (absent: down).
@@ -140,11 +147,30 @@ impl NextHopTable {
             self.slot_mut(id).refs += 1;
             return id;
         }
+        let id = self.insert(hops.clone(), None);
+        self.by_hops.insert(hops, id);
+        id
+    }
+
+    /// The id of the recursive set of protocol next hops `via` (sorted, no duplicates),
+    /// with one more reference held by the caller; `hops` is its resolution if it is new.
+    pub fn intern_via(&mut self, via: &[IpAddr], hops: NextHops) -> NhId {
+        if let Some(&id) = self.by_via.get(via) {
+            self.slot_mut(id).refs += 1;
+            return id;
+        }
+        let id = self.insert(hops, Some(via.into()));
+        self.by_via.insert(via.into(), id);
+        id
+    }
+
+    fn insert(&mut self, hops: NextHops, via: Option<Box<[IpAddr]>>) -> NhId {
         let usable = self.mask_of(&hops);
         let slot = Slot {
-            hops: hops.clone(),
+            hops,
             refs: 1,
             usable,
+            via,
         };
         let id = match self.free.pop() {
             Some(i) => {
@@ -156,14 +182,61 @@ impl NextHopTable {
                 NhId(self.slots.len() as u32 - 1)
             }
         };
+        self.index_interfaces(id);
+        id
+    }
+
+    fn interfaces_of(hops: &NextHops) -> SmallVec<[IfId; 4]> {
         let mut ifs: SmallVec<[IfId; 4]> = hops.0.iter().filter_map(|h| h.interface()).collect();
         ifs.sort_unstable();
         ifs.dedup();
-        for i in ifs {
+        ifs
+    }
+
+    fn index_interfaces(&mut self, id: NhId) {
+        for i in Self::interfaces_of(&self.slot(id).hops) {
             self.by_if.entry(i).or_default().push(id);
         }
-        self.by_hops.insert(hops, id);
-        id
+    }
+
+    fn unindex_interfaces(&mut self, id: NhId) {
+        for i in Self::interfaces_of(&self.slot(id).hops) {
+            if let Some(v) = self.by_if.get_mut(&i) {
+                v.retain(|x| *x != id);
+                if v.is_empty() {
+                    self.by_if.remove(&i);
+                }
+            }
+        }
+    }
+
+    /// The recursive set of `via`, if there is one.
+    pub fn via_id(&self, via: &[IpAddr]) -> Option<NhId> {
+        self.by_via.get(via).copied()
+    }
+
+    /// The recursive sets and their protocol next hops.
+    pub fn recursive(&self) -> Vec<(NhId, Box<[IpAddr]>)> {
+        self.by_via.iter().map(|(v, id)| (*id, v.clone())).collect()
+    }
+
+    /// The protocol next hops of a recursive set (None: not recursive).
+    pub fn via(&self, id: NhId) -> Option<&[IpAddr]> {
+        self.slot(id).via.as_deref()
+    }
+
+    /// Gives a recursive set its new resolution; false if it is what it was.
+    pub fn resolve_again(&mut self, id: NhId, hops: NextHops) -> bool {
+        if self.slot(id).hops == hops {
+            return false;
+        }
+        self.unindex_interfaces(id);
+        let usable = self.mask_of(&hops);
+        let slot = self.slot_mut(id);
+        slot.hops = hops;
+        slot.usable = usable;
+        self.index_interfaces(id);
+        true
     }
 
     /// One more reference to `id`.
@@ -178,18 +251,14 @@ impl NextHopTable {
         if slot.refs > 0 {
             return;
         }
+        self.unindex_interfaces(id);
         let Some(slot) = self.slots[id.0 as usize].take() else {
             return;
         };
-        for i in slot.hops.0.iter().filter_map(|h| h.interface()) {
-            if let Some(v) = self.by_if.get_mut(&i) {
-                v.retain(|x| *x != id);
-                if v.is_empty() {
-                    self.by_if.remove(&i);
-                }
-            }
-        }
-        self.by_hops.remove(&slot.hops);
+        match slot.via {
+            Some(via) => self.by_via.remove(&via),
+            None => self.by_hops.remove(&slot.hops),
+        };
         self.free.push(id.0);
     }
 
@@ -238,10 +307,10 @@ impl NextHopTable {
 
     /// Interned sets (for memory accounting and tests).
     pub fn len(&self) -> usize {
-        self.by_hops.len()
+        self.by_hops.len() + self.by_via.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_hops.is_empty()
+        self.len() == 0
     }
 }

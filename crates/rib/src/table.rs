@@ -53,6 +53,9 @@ pub struct Entry {
     /// set's id cannot be reused while this names it.
     fib: Option<ActiveRoute>,
     dirty: bool,
+    /// The FIB must be told again even if the active route is the same: the hops of its
+    /// (recursive) set changed in place.
+    refresh: bool,
 }
 
 impl Entry {
@@ -258,11 +261,26 @@ impl<A: Addr> Table<A> {
 
     /// Marks every prefix with a candidate through `nh` for selection again.
     pub(crate) fn touch_nh(&mut self, nh: NhId) {
+        self.touch(nh, false);
+    }
+
+    /// Marks every prefix with a candidate through `nh`, whose hops changed in place, for
+    /// selection again; those whose active route is through it go to the FIB again.
+    pub(crate) fn refresh_nh(&mut self, nh: NhId) {
+        self.touch(nh, true);
+    }
+
+    fn touch(&mut self, nh: NhId, refresh: bool) {
         let Some(set) = self.by_nh.get(&nh) else {
             return;
         };
         let prefixes: Vec<Prefix<A>> = set.iter().copied().collect();
         for p in prefixes {
+            if refresh {
+                if let Some(e) = self.routes.get_mut(&p) {
+                    e.refresh = true;
+                }
+            }
             self.mark(p);
         }
     }
@@ -297,7 +315,9 @@ impl<A: Addr> Table<A> {
                 nh: c.nh,
                 usable,
             });
-            if fib != e.fib {
+            // (A prefix whose active route is through another set is told again too: harmless.)
+            let refresh = std::mem::take(&mut e.refresh) && fib.is_some();
+            if fib != e.fib || refresh {
                 if let Some(a) = fib {
                     nhs.hold(a.nh);
                 }

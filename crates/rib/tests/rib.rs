@@ -408,3 +408,96 @@ proptest! {
         prop_assert!(rib.next_hops().is_empty());
     }
 }
+
+const BGP: Source = Source {
+    protocol: Protocol::Bgp,
+    id: 0,
+};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// The active hops of `prefix` as the FIB was last told, from a drained batch.
+fn fib_of(rib: &Rib, u: &[FibUpdate], prefix: IpPrefix) -> Option<Option<Vec<Hop>>> {
+    u.iter().rev().find(|x| x.prefix == prefix).map(|x| {
+        x.active
+            .as_ref()
+            .map(|a| rib.usable_hops(a).hops().to_vec())
+    })
+}
+
+#[test]
+fn a_recursive_next_hop_is_resolved_again_when_the_route_it_resolves_through_changes() {
+    let mut rib = Rib::new();
+    rib.set_interface(1, true);
+    rib.set_interface(2, true);
+    // A thousand BGP routes through the iBGP next hop 10.9.9.9, which nothing reaches yet.
+    let bgp: Vec<IpPrefix> = (0..1000u32)
+        .map(|i| IpPrefix::new(IpAddr::V4(Ipv4Addr::from(0xC633_0000 + (i << 8))), 24))
+        .collect();
+    for p in &bgp {
+        rib.update_via(*p, BGP, 170, 0, &[ip("10.9.9.9")]);
+    }
+    let u = rib.drain_fib_updates();
+    assert!(u.is_empty(), "unresolved routes are hidden: {u:?}");
+    let shown = rib.inet.get(Prefix::new(0xC633_0000, 24)).unwrap();
+    let c = shown.candidates()[0];
+    assert_eq!(rib.hops(c.nh).hops(), &[Hop::Unresolved(ip("10.9.9.9"))]);
+    assert_eq!(rib.next_hops().via(c.nh), Some(&[ip("10.9.9.9")][..]));
+
+    // A static route to the next hop's network: every route through it comes up, through
+    // the static route's gateway.
+    rib.update(p("10.9.9.0/24"), STATIC5, stat(5, &[gw(1, "10.0.1.2")]));
+    let u = rib.drain_fib_updates();
+    assert_eq!(
+        u.len(),
+        1001,
+        "the static route and the thousand BGP routes"
+    );
+    for p in &bgp {
+        assert_eq!(fib_of(&rib, &u, *p), Some(Some(vec![gw(1, "10.0.1.2")])));
+    }
+    // The static route moves to another gateway: the BGP routes follow.
+    rib.update(p("10.9.9.0/24"), STATIC5, stat(5, &[gw(2, "10.0.2.2")]));
+    let u = rib.drain_fib_updates();
+    assert_eq!(
+        fib_of(&rib, &u, bgp[999]),
+        Some(Some(vec![gw(2, "10.0.2.2")]))
+    );
+    assert_eq!(u.len(), 1001);
+    // A longer route to the next hop wins over the shorter one; a connected subnet makes
+    // the next hop itself the gateway.
+    rib.update(
+        p("10.9.9.0/28"),
+        Source::new(Protocol::Direct, 1),
+        stat(0, &[Hop::Connected(1)]),
+    );
+    let u = rib.drain_fib_updates();
+    assert_eq!(
+        fib_of(&rib, &u, bgp[0]),
+        Some(Some(vec![gw(1, "10.9.9.9")]))
+    );
+    // The connected interface goes down: the next hop falls back to the static route.
+    rib.set_interface(1, false);
+    let u = rib.drain_fib_updates();
+    assert_eq!(
+        fib_of(&rib, &u, bgp[0]),
+        Some(Some(vec![gw(2, "10.0.2.2")]))
+    );
+    rib.set_interface(1, true);
+    rib.drain_fib_updates();
+    // Routes the RIB resolves through that are themselves BGP's do not count.
+    rib.update(p("10.9.9.0/28"), Source::new(Protocol::Direct, 1), None);
+    rib.update(p("10.9.9.0/24"), STATIC5, None);
+    rib.update_via(p("10.9.0.0/16"), BGP, 170, 0, &[ip("10.0.1.2")]);
+    let u = rib.drain_fib_updates();
+    assert_eq!(fib_of(&rib, &u, bgp[0]), Some(None), "hidden again: {u:?}");
+    // A BGP route that goes releases its set once none uses it.
+    let before = rib.next_hops().len();
+    for p in &bgp {
+        rib.update(*p, BGP, None);
+    }
+    rib.drain_fib_updates();
+    assert_eq!(rib.next_hops().len(), before - 1);
+}
