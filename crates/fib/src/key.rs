@@ -53,6 +53,8 @@ pub trait Key: Copy + Eq + Ord + std::fmt::Debug + Send + Sync + 'static {
     fn masked(self, len: u8) -> Self;
     /// The address whose top `n` bits are `slot` and the rest zero.
     fn from_top(slot: usize, n: u8) -> Self;
+    /// The address with bit `i` from the top set.
+    fn with_bit(self, i: u8) -> Self;
 }
 
 impl Key for u32 {
@@ -83,6 +85,9 @@ impl Key for u32 {
     #[inline(always)]
     fn bit(self, i: u8) -> usize {
         ((self >> (31 - i)) & 1) as usize
+    }
+    fn with_bit(self, i: u8) -> Self {
+        self | 1 << (31 - i)
     }
     fn masked(self, len: u8) -> Self {
         if len == 0 {
@@ -163,6 +168,9 @@ impl Key for u128 {
     #[inline(always)]
     fn bit(self, i: u8) -> usize {
         ((self >> (127 - i)) & 1) as usize
+    }
+    fn with_bit(self, i: u8) -> Self {
+        self | 1 << (127 - i)
     }
     fn masked(self, len: u8) -> Self {
         if len == 0 {

@@ -625,6 +625,16 @@ impl<K: Key> Fib<K> {
         self.garbage = 0;
     }
 
+    /// The next hop installed for exactly `addr/len`, if any.
+    pub fn get(&self, addr: K, len: u8) -> Option<u32> {
+        Some(self.rib.get(addr.masked(len), len)).filter(|nh| *nh != MISS)
+    }
+
+    /// Every installed prefix and its next hop, in address order.
+    pub fn entries(&self) -> Vec<(K, u8, u32)> {
+        self.rib.entries()
+    }
+
     /// Adds or replaces `addr/len` → `nh`. A next hop outside 1..=[`MAX_NEXT_HOP`] is refused
     /// and the table left as it was.
     pub fn insert(&mut self, addr: K, len: u8, nh: u32) -> Result<(), FibError> {

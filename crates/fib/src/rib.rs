@@ -114,6 +114,36 @@ impl<K: Key> Trie<K> {
         (Some(n as u32), best)
     }
 
+    /// The next hop of exactly `addr/len` (`addr` masked), or MISS.
+    pub fn get(&self, addr: K, len: u8) -> u32 {
+        match self.walk(addr, len) {
+            (Some(n), _) => self.nodes[n as usize].nh,
+            (None, _) => MISS,
+        }
+    }
+
+    /// Every prefix and its next hop, in address order (shorter first at one address).
+    pub fn entries(&self) -> Vec<(K, u8, u32)> {
+        let mut out = Vec::with_capacity(self.prefixes);
+        // (node, its address, its depth): children pushed right first, so left comes out
+        // first.
+        let mut stack: Vec<(u32, K, u8)> = vec![(0, K::from_top(0, 1), 0)];
+        while let Some((n, addr, depth)) = stack.pop() {
+            let node = self.nodes[n as usize];
+            if node.nh != MISS {
+                out.push((addr, depth, node.nh));
+            }
+            for b in [1usize, 0] {
+                let c = node.child[b];
+                if c != 0 {
+                    let a = if b == 1 { addr.with_bit(depth) } else { addr };
+                    stack.push((c, a, depth + 1));
+                }
+            }
+        }
+        out
+    }
+
     /// Longest match by walking the trie (the reference the fast structure is tested against).
     pub fn lookup(&self, addr: K) -> u32 {
         self.walk(addr, K::BITS).1

@@ -46,6 +46,13 @@ fn incremental<K: Key + std::fmt::LowerHex>(
         let (a, l, _) = live.remove(r.index(live.len()));
         prop_assert!(fib.remove(a, l));
     }
+    // The writer's exact view: each live prefix by itself, and all of them in order.
+    for (a, l, nh) in &live {
+        prop_assert_eq!(fib.get(*a, *l), Some(*nh));
+    }
+    let mut sorted = live.clone();
+    sorted.sort_by_key(|(a, l, _)| (*a, *l));
+    prop_assert_eq!(fib.entries(), sorted);
     let reader = fib.reader();
     let table = reader.load();
     let keys = probes(&live);

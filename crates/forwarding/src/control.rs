@@ -80,14 +80,6 @@ pub(crate) struct PortState {
     pub tap: Option<u16>,
 }
 
-/// A route in the FIB: the RIB's active route as the data plane has it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Installed {
-    pub target: Target,
-    pub protocol: Protocol,
-    pub nh: u32,
-}
-
 type Call = Box<dyn FnOnce(&mut Control) + Send>;
 
 /// A running forwarding engine.
@@ -221,7 +213,6 @@ impl Engine {
             quarantined_nh: Quarantine::default(),
             free_ranges: Vec::new(),
             quarantined_ranges: Quarantine::default(),
-            routes: BTreeMap::new(),
             hosts: HashMap::new(),
             arp: Arp::new(ArpConfig::default()),
             nd: Nd::new(ArpConfig::default()),
@@ -359,7 +350,6 @@ pub(crate) struct Control {
     /// Freed ECMP ranges (first entry, length): a group and its members are contiguous.
     free_ranges: Vec<(u32, u32)>,
     quarantined_ranges: Quarantine<(u32, u32)>,
-    pub routes: BTreeMap<(IpAddr, u8), Installed>,
     pub hosts: HashMap<(u16, IpAddr), u32>,
     pub arp: Arp,
     pub nd: Nd,
@@ -1115,24 +1105,17 @@ impl Control {
         let mut kernel = Vec::new();
         for (dst, len, new) in changes {
             let key = (dst, len);
-            let old = match new {
-                Some((target, protocol, nh)) => self.routes.insert(
-                    key,
-                    Installed {
-                        target,
-                        protocol,
-                        nh,
-                    },
-                ),
-                None => self.routes.remove(&key),
-            };
-            if let Some(old) = &old {
-                self.unref_target(old.target);
+            // What the FIB holds is the record of what was installed (no copy of a full
+            // table here): a route's next-hop index has a route's role.
+            if let Some(old) = self.installed(dst, len) {
+                self.unref_target(old);
             }
-            let static_touched =
-                |r: &Option<Installed>| r.as_ref().is_some_and(|r| r.protocol == Protocol::Static);
-            if static_touched(&old) || new.is_some_and(|n| n.1 == Protocol::Static) {
-                kernel.push(key);
+            // The kernel hears of static routes through gateways (those it was given, and
+            // those to give it).
+            if self.kernel_routes.contains_key(&key) || new.is_some_and(|n| n.1 == Protocol::Static)
+            {
+                let target = new.filter(|n| n.1 == Protocol::Static).map(|n| n.0);
+                kernel.push((key, target));
             }
             // A neighbour's own host route comes back when a configured one over it goes.
             let nh = new.map(|n| n.2).or_else(|| {
@@ -1156,7 +1139,7 @@ impl Control {
         self.release_unused_targets();
         self.publish();
         debug!(
-            routes = self.routes.len(),
+            routes = self.fib.len() + self.fib6.len(),
             ports = self.ports.iter().flatten().count(),
             "forwarding: tables updated"
         );
@@ -1333,10 +1316,23 @@ impl Control {
         self.l2.store(Arc::new(l2));
     }
 
+    /// The target of the route installed for exactly `dst/len` (None: none, or only a
+    /// neighbour's host route).
+    pub(crate) fn installed(&self, dst: IpAddr, len: u8) -> Option<Target> {
+        let idx = match dst {
+            IpAddr::V4(a) => self.fib.get(u32::from(a), len),
+            IpAddr::V6(a) => self.fib6.get(u128::from(a), len),
+        }?;
+        match self.roles.get(idx as usize) {
+            Some(Some(Role::Route(t))) => Some(*t),
+            _ => None,
+        }
+    }
+
     /// The kernel's side (the host interfaces) gets the installed static routes through
     /// gateways, so the box's own sockets can answer hosts beyond the connected subnets
     /// (`ip route replace ... proto static`, for the prefixes that changed; a slow path).
-    fn sync_kernel_routes(&mut self, keys: &[(IpAddr, u8)]) {
+    fn sync_kernel_routes(&mut self, keys: &[((IpAddr, u8), Option<Target>)]) {
         let system = self.system.clone();
         let run = |args: Vec<String>| {
             if let Err(err) = system.ip(&args) {
@@ -1349,8 +1345,8 @@ impl Control {
                 .map(String::from)
                 .to_vec()
         };
-        for k in keys {
-            let want = self.kernel_args(k);
+        for (k, target) in keys {
+            let want = target.and_then(|t| self.kernel_args(t));
             if self.kernel_routes.get(k) == want.as_ref() {
                 continue;
             }
@@ -1370,12 +1366,8 @@ impl Control {
     }
 
     /// The `ip route` next-hop arguments for an installed static route through gateways.
-    fn kernel_args(&self, k: &(IpAddr, u8)) -> Option<Vec<String>> {
-        let r = self
-            .routes
-            .get(k)
-            .filter(|r| r.protocol == Protocol::Static)?;
-        let members = match r.target {
+    fn kernel_args(&self, target: Target) -> Option<Vec<String>> {
+        let members = match target {
             Target::Ecmp(g) => self.groups[g as usize].clone(),
             t => vec![t],
         };
@@ -1440,7 +1432,7 @@ impl Control {
         for (port, ip, idx) in std::mem::take(&mut self.resolved) {
             // Forgotten (or moved to another index) since: nothing to install.
             if self.hosts.get(&(port, ip)) == Some(&idx)
-                && !self.routes.contains_key(&(ip, host_len(ip)))
+                && self.installed(ip, host_len(ip)).is_none()
             {
                 self.fib_insert(ip, host_len(ip), idx);
             }
@@ -1456,7 +1448,7 @@ impl Control {
             }
         }
         if let Some(idx) = self.hosts.remove(&(port, ip)) {
-            if !self.routes.contains_key(&(ip, host_len(ip))) {
+            if self.installed(ip, host_len(ip)).is_none() {
                 self.fib_remove(ip, host_len(ip));
             }
             self.adj[idx as usize] = NextHop::Unresolved;

@@ -809,17 +809,36 @@ impl Control {
             ("default.inet6", "Internet6", false),
         ] {
             let mut rows: Vec<FtRow> = Vec::new();
-            for (k, r) in self.routes.iter().filter(|(k, _)| k.0.is_ipv4() == v4) {
+            // The routes (not the neighbours' host routes) as the FIB holds them.
+            let installed: Vec<((IpAddr, u8), u32)> = if v4 {
+                self.fib
+                    .entries()
+                    .into_iter()
+                    .map(|(a, l, nh)| ((IpAddr::V4(a.into()), l), nh))
+                    .collect()
+            } else {
+                self.fib6
+                    .entries()
+                    .into_iter()
+                    .map(|(a, l, nh)| ((IpAddr::V6(a.into()), l), nh))
+                    .collect()
+            };
+            for (k, idx) in installed {
+                let Some(Some(crate::control::Role::Route(target))) = self.roles.get(idx as usize)
+                else {
+                    continue;
+                };
+                let r = (target, idx);
                 let dst = if k.1 == 0 {
                     "default".to_string()
                 } else {
                     format!("{}/{}", k.0, k.1)
                 };
-                let (ty, nh, nht, netif) = match r.target {
+                let (ty, nh, nht, netif) = match *r.0 {
                     Target::Connected(p) => ("intf", String::new(), "rslv", self.ifl(p)),
                     Target::Local(p) => ("intf", k.0.to_string(), "locl", self.ifl(p)),
                     Target::Via(p, gw) => {
-                        let t = match self.adj.get(r.nh as usize) {
+                        let t = match self.adj.get(r.1 as usize) {
                             Some(NextHop::Forward(_)) => "ucst",
                             _ => "rslv",
                         };
@@ -833,7 +852,7 @@ impl Control {
                         ("user", format!("{n} next hops"), "ulst", String::new())
                     }
                 };
-                rows.push((dst, ty, nh, nht, r.nh, netif));
+                rows.push((dst, ty, nh, nht, r.1, netif));
             }
             let mut hosts: Vec<(&(u16, IpAddr), &u32)> = self
                 .hosts
@@ -842,7 +861,7 @@ impl Control {
                 .collect();
             hosts.sort();
             for ((p, ip), idx) in hosts {
-                if self.routes.contains_key(&(*ip, host_len(*ip))) {
+                if self.installed(*ip, host_len(*ip)).is_some() {
                     continue;
                 }
                 let m = match self.adj.get(*idx as usize) {

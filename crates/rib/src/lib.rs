@@ -256,9 +256,12 @@ impl Rib {
         self.inet.drain(&mut self.nhs, &mut v4);
         self.inet6.drain(&mut self.nhs, &mut v6);
         if self.resolve_recursive() {
-            // A prefix drained twice: its later update is the one that holds.
+            // Routes through sets resolved again: a prefix drained twice keeps its later
+            // update alone (one update per prefix, as the contract says).
             self.inet.drain(&mut self.nhs, &mut v4);
             self.inet6.drain(&mut self.nhs, &mut v6);
+            last_per_prefix(&mut v4);
+            last_per_prefix(&mut v6);
         }
         v4.into_iter()
             .map(|u| FibUpdate {
@@ -279,6 +282,7 @@ impl Rib {
         self.inet.drain(&mut self.nhs, &mut out);
         if self.resolve_recursive() {
             self.inet.drain(&mut self.nhs, &mut out);
+            last_per_prefix(&mut out);
         }
         out
     }
@@ -296,4 +300,16 @@ impl Rib {
     pub fn usable_hops(&self, active: &ActiveRoute) -> NextHops {
         self.nhs.hops(active.nh).select(active.usable)
     }
+}
+
+/// Keeps the last update of each prefix, in order.
+fn last_per_prefix<A: Addr>(v: &mut Vec<TableUpdate<A>>) {
+    let mut seen = std::collections::HashSet::with_capacity(v.len());
+    let mut keep: Vec<bool> = v.iter().rev().map(|u| seen.insert(u.prefix)).collect();
+    keep.reverse();
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }
