@@ -40,8 +40,7 @@ impl savin_bgp::RibPort for ForwardingRib {
                 .into_iter()
                 .map(|c| {
                     let active = c.active.map(|a| ActiveRoute {
-                        // Policies name protocols in lower case (`from protocol static`).
-                        protocol: a.protocol.name().to_ascii_lowercase(),
+                        protocol: a.protocol.policy_name(),
                         next_hops: a.next_hops,
                         interfaces: a.interfaces,
                         metric: a.metric,

@@ -78,8 +78,9 @@ pub struct RibChange {
 /// The RIB's active route to a prefix, as export policy sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveRoute {
-    /// `direct`, `local`, `static`, `bgp`, ...
-    pub protocol: String,
+    /// `direct`, `local`, `static`, `bgp`, ... (a name policy uses: no allocation per route
+    /// in a full table's changes).
+    pub protocol: &'static str,
     pub next_hops: Vec<IpAddr>,
     /// Interfaces its next hops leave by (`ge-0/0/0.0`).
     pub interfaces: Vec<String>,
@@ -252,7 +253,6 @@ pub struct Speaker {
     others: HashMap<IpPrefix, Option<ActiveRoute>>,
     /// Prefixes whose best path or active route changed since the last export.
     dirty: Vec<IpPrefix>,
-    dirty_set: HashSet<IpPrefix>,
     rib_out: Vec<RibChange>,
     io: VecDeque<Io>,
     /// The time of the event being handled.
@@ -274,7 +274,6 @@ impl Speaker {
             policy_options: PolicyOptions::default(),
             others: HashMap::default(),
             dirty: Vec::new(),
-            dirty_set: HashSet::default(),
             rib_out: Vec::new(),
             io: VecDeque::new(),
             now,
@@ -1097,9 +1096,7 @@ impl Speaker {
     }
 
     fn mark(&mut self, p: IpPrefix) {
-        if self.dirty_set.insert(p) {
-            self.dirty.push(p);
-        }
+        self.dirty.push(p);
     }
 
     /// The route the RIB gets for `p`: the best accepted path, with its equal-cost peers
@@ -1113,8 +1110,11 @@ impl Speaker {
         if self.dirty.is_empty() {
             return;
         }
-        let dirty = std::mem::take(&mut self.dirty);
-        self.dirty_set.clear();
+        // Sorted and without repeats, rather than a set beside the list: a full table's
+        // set kept its capacity (tens of megabytes) after every export.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
         let ids: Vec<PeerId> = self
             .neighbors()
             .filter(|(_, n)| n.session.established().is_some())
@@ -1278,14 +1278,14 @@ impl Speaker {
         let other = self.others.get(&p);
         let (base, protocol, from_peer, hops, ifs): (
             PathAttrs,
-            String,
+            &'static str,
             Option<&Neighbor>,
             Vec<IpAddr>,
             Vec<String>,
         ) = match other {
             Some(Some(a)) => (
                 PathAttrs::default(),
-                a.protocol.clone(),
+                a.protocol,
                 None,
                 a.next_hops.clone(),
                 a.interfaces.clone(),
@@ -1316,13 +1316,7 @@ impl Speaker {
                     return None;
                 }
                 let hops = next_hop_of(attrs).into_iter().collect();
-                (
-                    (**attrs).clone(),
-                    "bgp".to_string(),
-                    Some(src),
-                    hops,
-                    Vec::new(),
-                )
+                ((**attrs).clone(), "bgp", Some(src), hops, Vec::new())
             }
         };
         let route = RouteIn {

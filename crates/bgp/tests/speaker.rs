@@ -221,7 +221,7 @@ impl Net {
         self.boxes[i].sp.rib_changed(vec![(
             p,
             Some(ActiveRoute {
-                protocol: "static".into(),
+                protocol: "static",
                 next_hops: vec![],
                 interfaces: vec![],
                 metric: 0,

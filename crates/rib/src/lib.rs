@@ -48,6 +48,18 @@ impl Protocol {
         }
     }
 
+    /// The name policy uses (`from protocol static`), which `show route protocol` takes.
+    pub fn policy_name(self) -> &'static str {
+        match self {
+            Protocol::Direct => "direct",
+            Protocol::Local => "local",
+            Protocol::Static => "static",
+            Protocol::Ospf | Protocol::OspfExternal => "ospf",
+            Protocol::Aggregate => "aggregate",
+            Protocol::Bgp => "bgp",
+        }
+    }
+
     /// Junos' default route preference.
     pub fn default_preference(self) -> u32 {
         match self {
