@@ -1321,7 +1321,7 @@ impl Speaker {
         };
         let route = RouteIn {
             prefix: savin_policy::Net::new(p.ip(), p.length()),
-            protocol: &protocol,
+            protocol,
             neighbor: from_peer.map(|n| n.cfg.address),
             next_hops: &hops,
             interfaces: &ifs,
