@@ -6,6 +6,10 @@
 //!
 //! Receivers, each in a fresh lab and the same run: Savin; BIRD keeping the routes in its
 //! RIB only; BIRD exporting them to the kernel FIB too; GoBGP (RIB only).
+//!
+//! `--peers N`: N neighbours (N IPv4 sessions from N addresses of one BIRD) each send the
+//! IPv4 table, the path through neighbour `i` prepended `i` times; converged when the
+//! receiver holds all N paths of every prefix.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -23,7 +27,7 @@ use crate::read_table;
 const TIMEOUT: Duration = Duration::from_secs(600);
 
 /// The originator's configuration: every prefix as a static route, both sessions exporting.
-fn originator_config(v4: &[(u32, u8)], v6: &[(u128, u8)]) -> String {
+fn originator_config(v4: &[(u32, u8)], v6: &[(u128, u8)], peers: usize) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(40 * (v4.len() + v6.len()));
     // Times with milliseconds: when the sessions came up is read from the originator.
@@ -35,16 +39,67 @@ fn originator_config(v4: &[(u32, u8)], v6: &[(u128, u8)]) -> String {
     for (a, l) in v6 {
         let _ = writeln!(s, "route {}/{l} blackhole;", std::net::Ipv6Addr::from(*a));
     }
-    s += "}\n\
-        protocol bgp dut4 { local 10.0.2.2 as 65002; neighbor 10.0.2.1 as 65001;\n\
-          ipv4 { import none; export all; }; }\n\
-        protocol bgp dut6 { local 2001:db8:2::2 as 65002; neighbor 2001:db8:2::1 as 65001;\n\
-          ipv6 { import none; export all; }; }\n";
+    if peers == 1 {
+        s += "}\n\
+            protocol bgp dut4 { local 10.0.2.2 as 65002; neighbor 10.0.2.1 as 65001;\n\
+              ipv4 { import none; export all; }; }\n\
+            protocol bgp dut6 { local 2001:db8:2::2 as 65002; neighbor 2001:db8:2::1 as 65001;\n\
+              ipv6 { import none; export all; }; }\n";
+        return s;
+    }
+    s += "}\n";
+    for i in 0..peers {
+        let prepend = "bgp_path.prepend(65002); ".repeat(i);
+        let _ = writeln!(
+            s,
+            "protocol bgp dut4_{i} {{ local {} as 65002; neighbor {} as 65001;\n\
+               ipv4 {{ import none; export filter {{ {prepend}accept; }}; }}; }}",
+            peer_address(i),
+            receiver_address(i)
+        );
+    }
     s
 }
 
+/// Neighbour `i`'s address (the originator's side).
+fn peer_address(i: usize) -> String {
+    format!("10.0.2.{}", 2 + i)
+}
+
+/// The receiver's address for neighbour `i`: one each, because BIRD runs one session per
+/// remote address at a time (a second waits for the first's lock forever).
+fn receiver_address(i: usize) -> String {
+    format!("10.0.2.{}", if i == 0 { 1 } else { 100 + i })
+}
+
+/// The originator's session names (BIRD protocols) for `peers` neighbours.
+fn originator_sessions(peers: usize) -> Vec<String> {
+    if peers == 1 {
+        vec!["dut4".into(), "dut6".into()]
+    } else {
+        (0..peers).map(|i| format!("dut4_{i}")).collect()
+    }
+}
+
 /// The receivers' side of the sessions, for BIRD.
-fn bird_receiver(kernel: bool) -> String {
+fn bird_receiver(kernel: bool, peers: usize) -> String {
+    if peers > 1 {
+        use std::fmt::Write as _;
+        let mut s = String::from("router id 10.0.2.1;\nprotocol device { }\n");
+        for i in 0..peers {
+            let _ = writeln!(
+                s,
+                "protocol bgp src4_{i} {{ local {} as 65001; neighbor {} as 65002;\n\
+                   ipv4 {{ import all; export none; }}; }}",
+                receiver_address(i),
+                peer_address(i)
+            );
+        }
+        if kernel {
+            s += "protocol kernel k4 { ipv4 { export all; }; }\n";
+        }
+        return s;
+    }
     let mut s = String::from(
         "router id 10.0.2.1;\nprotocol device { }\n\
          protocol bgp src4 { local 10.0.2.1 as 65001; neighbor 10.0.2.2 as 65002;\n\
@@ -95,10 +150,12 @@ enum Receiver {
         sock: std::path::PathBuf,
         /// All the routes expected (IPv4 and IPv6).
         want: u64,
+        sessions: usize,
     },
     Bird {
         sock: String,
         kernel: bool,
+        peers: usize,
     },
     Gobgp,
 }
@@ -113,17 +170,22 @@ impl Receiver {
 
     fn established(&self, lab: &Lab, ns: &Ns) -> bool {
         match self {
-            Receiver::Savin { sock, .. } => savin_json(sock, "show bgp summary | display json")
-                .and_then(|v| {
-                    let peers = v["bgp-information"]["bgp-peer"].as_array()?.clone();
-                    Some(peers.len() == 2 && peers.iter().all(|p| p["peer-state"] == "Established"))
-                })
-                .unwrap_or(false),
-            Receiver::Bird { sock, .. } => {
+            Receiver::Savin { sock, sessions, .. } => {
+                savin_json(sock, "show bgp summary | display json")
+                    .and_then(|v| {
+                        let peers = v["bgp-information"]["bgp-peer"].as_array()?.clone();
+                        Some(
+                            peers.len() == *sessions
+                                && peers.iter().all(|p| p["peer-state"] == "Established"),
+                        )
+                    })
+                    .unwrap_or(false)
+            }
+            Receiver::Bird { sock, peers, .. } => {
                 run(lab, ns, &["birdc", "-s", sock, "show", "protocols"])
                     .matches("Established")
                     .count()
-                    == 2
+                    == sessions(*peers)
             }
             Receiver::Gobgp => {
                 run(lab, ns, &["gobgp", "neighbor"])
@@ -164,12 +226,27 @@ impl Receiver {
                         .filter(|t| t["table-name"] == table)
                         .flat_map(|t| t["protocols"].as_array().cloned().unwrap_or_default())
                         .filter(|p| p["protocol-name"] == "BGP")
-                        .filter_map(|p| p["active-route-count"].as_u64())
+                        // Every path of every prefix (one per neighbour), active or not.
+                        .filter_map(|p| p["protocol-route-count"].as_u64())
                         .sum::<u64>()
                 };
                 (count("inet.0"), count("inet6.0"))
             }
-            Receiver::Bird { sock, kernel } => {
+            Receiver::Bird { sock, peers, .. } if *peers > 1 => {
+                let total = (0..*peers)
+                    .map(|i| {
+                        let p = format!("src4_{i}");
+                        let out = run(
+                            lab,
+                            ns,
+                            &["birdc", "-s", sock, "show", "protocols", "all", &p],
+                        );
+                        number_after(&out, "Routes:").unwrap_or(0)
+                    })
+                    .sum();
+                (total, 0)
+            }
+            Receiver::Bird { sock, kernel, .. } => {
                 let (p4, p6, key) = if *kernel {
                     ("k4", "k6", "Routes:")
                 } else {
@@ -214,13 +291,16 @@ fn savin_json(sock: &Path, cmd: &str) -> Option<Value> {
     serde_json::from_str(&r.output).ok()
 }
 
-/// When both of the originator's sessions were Established (the later one), from BIRD's
+/// When the originator's sessions were all Established (with one neighbour the later of
+/// its two sessions came up, with several the first of theirs), from BIRD's
 /// `show protocols` (`dut4 BGP --- up 2026-12-03 14:46:01.123 Established`).
-fn originator_up(lab: &Lab, src: &Ns, sock: &str) -> Option<std::time::SystemTime> {
+fn originator_up(lab: &Lab, src: &Ns, sock: &str, peers: usize) -> Option<std::time::SystemTime> {
     let out = run(lab, src, &["birdc", "-s", sock, "show", "protocols"]);
     let mut latest = None;
-    for name in ["dut4", "dut6"] {
-        let line = out.lines().find(|l| l.starts_with(name))?;
+    for name in originator_sessions(peers) {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
         if !line.contains("Established") {
             return None;
         }
@@ -234,7 +314,10 @@ fn originator_up(lab: &Lab, src: &Ns, sock: &str) -> Option<std::time::SystemTim
         // BIRD prints local time; the lab runs in UTC unless TZ says otherwise.
         let local = t.and_local_timezone(chrono::Local).single()?;
         let st = std::time::SystemTime::from(local);
-        latest = Some(latest.map_or(st, |l: std::time::SystemTime| l.max(st)));
+        // One neighbour: when both its sessions were up. Several: from the first session
+        // (the others' routes count in the time they take to come).
+        let pick = |l: std::time::SystemTime| if peers == 1 { l.max(st) } else { l.min(st) };
+        latest = Some(latest.map_or(st, pick));
     }
     latest
 }
@@ -258,7 +341,21 @@ fn receiver_addresses(lab: &Lab, dut: &Ns) -> anyhow::Result<()> {
 
 /// One receiver's run: a fresh lab, the receiver started and ready, then the originator;
 /// returns its measurements.
-fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<Value> {
+/// Sessions per receiver: IPv4 and IPv6 from one neighbour, or IPv4 from each of `peers`.
+fn sessions(peers: usize) -> usize {
+    if peers == 1 {
+        2
+    } else {
+        peers
+    }
+}
+
+fn measure(
+    kind: &str,
+    origin_conf: &Path,
+    want: (u64, u64),
+    peers: usize,
+) -> anyhow::Result<Value> {
     let mut lab = Lab::new().context("bench bgp builds network namespaces: run it as root")?;
     let dut = lab.netns("dut")?;
     let src = lab.netns("src")?;
@@ -278,6 +375,9 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
             "nodad",
         ],
     );
+    for i in 1..peers {
+        lab.addr(&src, "eth0", &format!("{}/24", peer_address(i)))?;
+    }
     let dir = tempfile::tempdir()?;
     let d = dir.path().to_string_lossy().to_string();
     let (pid, receiver) = match kind {
@@ -290,7 +390,7 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
                 "the daemon did not start"
             );
             let mut c = Client::connect(&sock)?;
-            for line in [
+            let mut lines: Vec<String> = [
                 "configure",
                 "set interfaces eth2 unit 0 family inet address 10.0.2.1/24",
                 "set interfaces eth2 unit 0 family inet6 address 2001:db8:2::1/64",
@@ -298,12 +398,34 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
                 "set routing-options autonomous-system 65001",
                 "set protocols bgp group src type external",
                 "set protocols bgp group src peer-as 65002",
-                "set protocols bgp group src neighbor 10.0.2.2 family inet unicast",
-                "set protocols bgp group src neighbor 2001:db8:2::2 family inet6 unicast",
-                "commit",
-            ] {
+            ]
+            .map(String::from)
+            .to_vec();
+            if peers == 1 {
+                lines.push(
+                    "set protocols bgp group src neighbor 10.0.2.2 family inet unicast".into(),
+                );
+                lines.push(
+                    "set protocols bgp group src neighbor 2001:db8:2::2 family inet6 unicast"
+                        .into(),
+                );
+            } else {
+                for i in 0..peers {
+                    let n = format!("set protocols bgp group src neighbor {}", peer_address(i));
+                    lines.push(format!("{n} family inet unicast"));
+                    if i > 0 {
+                        lines.push(format!(
+                            "set interfaces eth2 unit 0 family inet address {}/24",
+                            receiver_address(i)
+                        ));
+                        lines.push(format!("{n} local-address {}", receiver_address(i)));
+                    }
+                }
+            }
+            lines.push("commit".into());
+            for line in &lines {
                 let r = c.request(&Request::Exec {
-                    line: line.into(),
+                    line: line.clone(),
                     data: None,
                 })?;
                 anyhow::ensure!(r.ok, "{line}: {}", r.output);
@@ -313,14 +435,22 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
                 Receiver::Savin {
                     sock,
                     want: want.0 + want.1,
+                    sessions: sessions(peers),
                 },
             )
         }
         "bird" | "bird-kernel" => {
             receiver_addresses(&lab, &dut)?;
+            for i in 1..peers {
+                lab.addr(&dut, "eth2", &format!("{}/24", receiver_address(i)))?;
+            }
             let kernel = kind == "bird-kernel";
             let conf = dir.path().join("bird.conf");
-            std::fs::write(&conf, bird_receiver(kernel))?;
+            anyhow::ensure!(
+                !(kernel && peers > 1),
+                "bird-kernel takes one neighbour (its kernel table holds prefixes, not paths)"
+            );
+            std::fs::write(&conf, bird_receiver(kernel, peers))?;
             let sock = format!("{d}/bird.ctl");
             let c = conf.to_string_lossy().to_string();
             let pid = lab.spawn(&dut, &["bird", "-f", "-c", &c, "-s", &sock], None, None)?;
@@ -328,9 +458,17 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
                 savin_lab::wait_until(Duration::from_secs(10), || Path::new(&sock).exists()),
                 "BIRD did not start"
             );
-            (pid, Receiver::Bird { sock, kernel })
+            (
+                pid,
+                Receiver::Bird {
+                    sock,
+                    kernel,
+                    peers,
+                },
+            )
         }
         "gobgp" => {
+            anyhow::ensure!(peers == 1, "gobgp is measured with one neighbour");
             receiver_addresses(&lab, &dut)?;
             let conf = dir.path().join("gobgpd.toml");
             std::fs::write(&conf, gobgp_receiver())?;
@@ -365,7 +503,7 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
     while started.elapsed() < TIMEOUT {
         if established.is_none() && receiver.established(&lab, &dut) {
             // When the later of the two sessions came up, as the originator logged it.
-            established = originator_up(&lab, &src, &osock);
+            established = originator_up(&lab, &src, &osock, peers);
         }
         if established.is_some() {
             last = receiver.routes(&lab, &dut);
@@ -388,11 +526,18 @@ fn measure(kind: &str, origin_conf: &Path, want: (u64, u64)) -> anyhow::Result<V
         },
         "rss_before_mib": rss_before as f64 / 1024.0,
         "rss_after_mib": rss_after as f64 / 1024.0,
+        // Per path: with one neighbour a path is a route.
         "bytes_per_route": (growth as f64 * 1024.0) / routes.max(1) as f64,
     }))
 }
 
-pub fn bgp(table: &Path, receivers: &[String], limit: Option<usize>) -> anyhow::Result<ExitCode> {
+pub fn bgp(
+    table: &Path,
+    receivers: &[String],
+    limit: Option<usize>,
+    peers: usize,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!((1..=200).contains(&peers), "--peers: 1 to 200");
     let (mut v4, mut v6) = read_table(table)?;
     // Unique prefixes (the file may repeat one); in the file's order.
     let mut seen4 = HashSet::new();
@@ -405,11 +550,15 @@ pub fn bgp(table: &Path, receivers: &[String], limit: Option<usize>) -> anyhow::
     }
     let dir = tempfile::tempdir()?;
     let conf = dir.path().join("origin.conf");
-    std::fs::write(&conf, originator_config(&v4, &v6))?;
-    let want = (v4.len() as u64, v6.len() as u64);
+    if peers > 1 {
+        v6.clear();
+    }
+    std::fs::write(&conf, originator_config(&v4, &v6, peers))?;
+    // Paths: one per prefix and neighbour.
+    let want = (v4.len() as u64 * peers as u64, v6.len() as u64);
     let mut results = serde_json::Map::new();
     for r in receivers {
-        let v = measure(r, &conf, want).unwrap_or_else(|e| json!({"error": e.to_string()}));
+        let v = measure(r, &conf, want, peers).unwrap_or_else(|e| json!({"error": e.to_string()}));
         eprintln!("bgp bench: {r}: {v}");
         results.insert(r.clone(), v);
     }
@@ -421,7 +570,12 @@ pub fn bgp(table: &Path, receivers: &[String], limit: Option<usize>) -> anyhow::
     let bytes = |k: &str| results.get(k).and_then(|v| v["bytes_per_route"].as_f64());
     let out = json!({
         "bench": "bgp",
-        "workload": format!("a BIRD originator sends {} IPv4 and {} IPv6 prefixes (the full table) over two eBGP sessions (IPv4, IPv6) to the receiver in another namespace; time from both sessions Established until all routes are held (Savin: RIB and FIB), polled every 100 ms; memory: the receiver's RSS growth", want.0, want.1),
+        "workload": if peers == 1 {
+            format!("a BIRD originator sends {} IPv4 and {} IPv6 prefixes (the full table) over two eBGP sessions (IPv4, IPv6) to the receiver in another namespace; time from both sessions Established until all routes are held (Savin: RIB and FIB), polled every 100 ms; memory: the receiver's RSS growth", want.0, want.1)
+        } else {
+            format!("one BIRD originator, {peers} eBGP sessions from {peers} addresses, each sends the {} IPv4 prefixes (path through neighbour i prepended i times) to the receiver in another namespace; time from the last session Established until all {} paths are held (Savin: in its RIB, the best of each in the FIB), polled every 100 ms; memory: the receiver's RSS growth per path", v4.len(), want.0)
+        },
+        "peers": peers,
         "results": results,
         "ratio_savin_to_bird_rib_only_seconds": match (secs("savin"), secs("bird")) {
             (Some(s), Some(b)) if b > 0.0 => json!(s / b),

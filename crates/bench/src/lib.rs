@@ -5,6 +5,7 @@
 //! same run. A harness at the binary's edge: errors are `anyhow`, as the binary's are.
 
 mod bgp;
+mod bgp_churn;
 mod firewall;
 mod relay;
 mod rib;
@@ -111,6 +112,20 @@ pub enum BenchCmd {
     /// Through namespaces: a BIRD originator sends the full table (IPv4 and IPv6) to Savin,
     /// and in the same run to BIRD (RIB only, and with its kernel FIB export) and GoBGP: time
     /// from Established until every route is held, and memory per route. Needs root.
+    /// BGP churn while traffic flows: RIB-to-FIB lag and packet loss.
+    BgpChurn {
+        #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
+        table: std::path::PathBuf,
+        /// Only the first N IPv4 prefixes of the table.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// UPDATEs per second.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u64,
+        /// Seconds of churn.
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
     Bgp {
         #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
         table: std::path::PathBuf,
@@ -124,6 +139,10 @@ pub enum BenchCmd {
         /// Only the first N IPv4 prefixes (and N/6 IPv6), for a quick run.
         #[arg(long)]
         limit: Option<usize>,
+        /// Neighbours each sending the whole table (more than one: IPv4 sessions only, each
+        /// path one AS longer than the one before).
+        #[arg(long, default_value_t = 1)]
+        peers: usize,
     },
     /// Through namespaces: 64-byte UDP packet rate and TCP throughput between two lab hosts
     /// (iperf3), Savin (AF_PACKET, one worker) against Linux kernel forwarding in the same
@@ -147,11 +166,18 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Pipeline { table } => pipeline(&table),
         BenchCmd::Bridge { macs } => bridge(macs),
         BenchCmd::Forwarding { secs } => forwarding(secs),
+        BenchCmd::BgpChurn {
+            table,
+            limit,
+            rate,
+            secs,
+        } => crate::bgp_churn::bgp_churn(&table, limit, rate, secs),
         BenchCmd::Bgp {
             table,
             receivers,
             limit,
-        } => crate::bgp::bgp(&table, &receivers, limit),
+            peers,
+        } => crate::bgp::bgp(&table, &receivers, limit, peers),
         BenchCmd::Firewall { secs, lab } => crate::firewall::firewall(secs, lab),
         BenchCmd::SecurityLab {
             secs,

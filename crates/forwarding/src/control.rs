@@ -220,6 +220,7 @@ impl Engine {
             icmp_limit: RateLimit::new(1000, 200),
             icmp_sent: 0,
             nh_table_full: 0,
+            rib_lag: Default::default(),
             resolved: Vec::new(),
             adj_dirty: false,
             host_in: 0,
@@ -359,6 +360,8 @@ pub(crate) struct Control {
     /// Routes and neighbour host routes not installed because every next-hop index the FIB
     /// can hold ([`savin_fib::MAX_NEXT_HOP`]) was taken.
     pub nh_table_full: u64,
+    /// How long protocol routes took from the RIB's door to the FIB.
+    pub rib_lag: crate::lag::LagHistogram,
     /// Neighbours resolved since the last [`Control::flush_resolved`]: (port, address, index)
     /// whose host routes go into the FIB once their adjacencies are published.
     resolved: Vec<(u16, IpAddr, u32)>,

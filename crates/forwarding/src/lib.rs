@@ -14,6 +14,7 @@ mod control;
 mod filter_show;
 mod flow_log;
 mod hits;
+mod lag;
 mod link_events;
 pub mod names;
 mod nat_show;

@@ -113,7 +113,10 @@ impl RouteFeed {
             );
             return;
         };
-        engine.post(move |c| c.protocol_routes(protocol, changes));
+        // The clock starts at the RIB's door: what `rib_lag` measures is the queue to the
+        // control thread, the RIB's choice and the FIB write.
+        let at = std::time::Instant::now();
+        engine.post(move |c| c.protocol_routes(protocol, changes, at));
     }
 
     /// Registers what `protocol` says about its routes in `show route detail`.
@@ -155,7 +158,9 @@ impl Control {
         &mut self,
         protocol: Protocol,
         changes: Vec<(IpPrefix, Vec<ProtocolRoute>)>,
+        at: std::time::Instant,
     ) {
+        let n = changes.len() as u64;
         let shared = self.rib.clone();
         {
             let mut rib = shared.write();
@@ -180,6 +185,7 @@ impl Control {
             }
         }
         self.apply_rib();
+        self.rib_lag.record(at.elapsed().as_micros() as u64, n);
     }
 
     /// Every active route, as watchers see them.

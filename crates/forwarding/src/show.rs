@@ -471,6 +471,7 @@ pub struct SystemStatistics {
     to_host: u64,
     next_hops: usize,
     nh_table_full: u64,
+    rib_lag: crate::lag::LagHistogram,
 }
 
 impl SystemStatistics {
@@ -510,7 +511,15 @@ impl State for SystemStatistics {
                 .collect::<serde_json::Map<String, Value>>()},
             "route": {"next-hops": self.next_hops,
                 "next-hops-max": savin_fib::MAX_NEXT_HOP,
-                "not-installed-next-hop-table-full": self.nh_table_full},
+                "not-installed-next-hop-table-full": self.nh_table_full,
+                "protocol-routes": self.rib_lag.routes,
+                "protocol-route-batches": self.rib_lag.batches,
+                "rib-to-fib-lag-p50-us": self.rib_lag.quantile_us(0.5),
+                "rib-to-fib-lag-p99-us": self.rib_lag.quantile_us(0.99),
+                "rib-to-fib-lag-max-us": self.rib_lag.max_us,
+                "rib-to-fib-lag-histogram": self.rib_lag.buckets().iter()
+                    .map(|(us, n)| json!({"below-us": us, "routes": n}))
+                    .collect::<Vec<Value>>()},
         }})
     }
 
@@ -591,6 +600,21 @@ impl State for SystemStatistics {
             "{:>16} routes not installed: next-hop table full",
             self.nh_table_full
         );
+        let _ = writeln!(
+            out,
+            "{:>16} protocol routes to the FIB in {} batches",
+            self.rib_lag.routes, self.rib_lag.batches
+        );
+        if let (Some(p50), Some(p99)) = (
+            self.rib_lag.quantile_us(0.5),
+            self.rib_lag.quantile_us(0.99),
+        ) {
+            let _ = writeln!(
+                out,
+                "{:>16} us RIB-to-FIB lag, median (p99 {p99} us, max {} us)",
+                p50, self.rib_lag.max_us
+            );
+        }
         out
     }
 }
@@ -1101,6 +1125,7 @@ impl Control {
             icmp_sent: self.icmp_sent,
             next_hops: self.next_hops_in_use(),
             nh_table_full: self.nh_table_full,
+            rib_lag: self.rib_lag.clone(),
         }
     }
 
