@@ -1834,6 +1834,9 @@ fn replace_path(paths: &mut Paths, path: Path) -> Option<bool> {
         *x = path;
         Some(was)
     } else {
+        // Grown one at a time: doubling left a prefix with ten neighbours' paths holding
+        // room for sixteen (a full table per neighbour: tens of megabytes unused).
+        paths.paths.reserve_exact(1);
         paths.push(path);
         None
     }

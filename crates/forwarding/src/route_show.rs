@@ -199,7 +199,7 @@ impl RtEntry {
             protocol: c.source.protocol,
             preference: c.preference,
             metric: c.metric,
-            since: c.since,
+            since: u64::from(c.since),
             hops,
             via: nhs.via(c.nh).map(<[IpAddr]>::to_vec).unwrap_or_default(),
             inactive: e.inactive_reason(c, nhs),

@@ -133,7 +133,7 @@ pub struct Rib {
     pub inet: Table<u32>,
     pub inet6: Table<u128>,
     nhs: NextHopTable,
-    now: u64,
+    now: u32,
     /// A route or an interface changed since recursive sets were last resolved.
     resolution_stale: bool,
 }
@@ -145,7 +145,7 @@ impl Rib {
 
     /// The clock routes are stamped with (seconds; the caller's epoch).
     pub fn set_time(&mut self, now: u64) {
-        self.now = now;
+        self.now = u32::try_from(now).unwrap_or(u32::MAX);
     }
 
     /// Adds or replaces (`Some`) or withdraws (`None`) `source`'s route to `prefix`.

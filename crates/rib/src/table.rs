@@ -16,8 +16,9 @@ pub struct Candidate {
     /// Within one preference: lower wins (OSPF cost, BGP's ranking as its producer gives it).
     pub metric: u32,
     pub nh: NhId,
-    /// When the route arrived or last changed (the RIB's clock, seconds).
-    pub since: u64,
+    /// When the route arrived or last changed (the RIB's clock, seconds; 32 bits: eight
+    /// bytes less on every candidate of a table of millions, and good until 2106).
+    pub since: u32,
 }
 
 impl Candidate {
@@ -190,7 +191,7 @@ impl<A: Addr> Table<A> {
         prefix: Prefix<A>,
         source: Source,
         route: Option<(u32, u32, NhId)>,
-        now: u64,
+        now: u32,
     ) {
         let entry = match (self.routes.get_mut(&prefix), route) {
             (Some(e), _) => e,
@@ -229,6 +230,9 @@ impl<A: Addr> Table<A> {
                     .iter()
                     .position(|x| x.rank() > c.rank())
                     .unwrap_or(entry.cands.len());
+                // One at a time: doubling left room for sixteen where ten neighbours' routes
+                // are (tens of megabytes unused with ten full tables).
+                entry.cands.reserve_exact(1);
                 entry.cands.insert(at, c);
                 self.candidates += 1;
                 None
