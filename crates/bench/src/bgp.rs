@@ -123,6 +123,9 @@ fn gobgp_receiver() -> String {
 }
 
 /// A process's resident memory, KiB.
+/// How long after convergence the receiver's memory is read.
+const SETTLE: Duration = Duration::from_secs(5);
+
 fn rss(pid: u32) -> u64 {
     crate::rss_kib(pid).unwrap_or(0)
 }
@@ -514,6 +517,11 @@ fn measure(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let rss_converged = rss(pid);
+    // Resident memory a few seconds on, when the receiver is idle: what it holds for the
+    // table, not the buffers it freed while loading it (an allocator returns those to the
+    // system after a moment). The same wait for every receiver.
+    std::thread::sleep(SETTLE);
     let rss_after = rss(pid);
     let routes = want.0 + want.1;
     let growth = rss_after.saturating_sub(rss_before);
@@ -525,6 +533,7 @@ fn measure(
             _ => Value::Null,
         },
         "rss_before_mib": rss_before as f64 / 1024.0,
+        "rss_at_convergence_mib": rss_converged as f64 / 1024.0,
         "rss_after_mib": rss_after as f64 / 1024.0,
         // Per path: with one neighbour a path is a route.
         "bytes_per_route": (growth as f64 * 1024.0) / routes.max(1) as f64,
@@ -571,9 +580,9 @@ pub fn bgp(
     let out = json!({
         "bench": "bgp",
         "workload": if peers == 1 {
-            format!("a BIRD originator sends {} IPv4 and {} IPv6 prefixes (the full table) over two eBGP sessions (IPv4, IPv6) to the receiver in another namespace; time from both sessions Established until all routes are held (Savin: RIB and FIB), polled every 100 ms; memory: the receiver's RSS growth", want.0, want.1)
+            format!("a BIRD originator sends {} IPv4 and {} IPv6 prefixes (the full table) over two eBGP sessions (IPv4, IPv6) to the receiver in another namespace; time from both sessions Established until all routes are held (Savin: RIB and FIB), polled every 100 ms; memory: the receiver's RSS growth, read 5 s after convergence", want.0, want.1)
         } else {
-            format!("one BIRD originator, {peers} eBGP sessions from {peers} addresses, each sends the {} IPv4 prefixes (path through neighbour i prepended i times) to the receiver in another namespace; time from the last session Established until all {} paths are held (Savin: in its RIB, the best of each in the FIB), polled every 100 ms; memory: the receiver's RSS growth per path", v4.len(), want.0)
+            format!("one BIRD originator, {peers} eBGP sessions from {peers} addresses, each sends the {} IPv4 prefixes (path through neighbour i prepended i times) to the receiver in another namespace; time from the first session Established until all {} paths are held (Savin: in its RIB, the best of each in the FIB), polled every 100 ms; memory: the receiver's RSS growth per path, read 5 s after convergence", v4.len(), want.0)
         },
         "peers": peers,
         "results": results,
@@ -585,7 +594,11 @@ pub fn bgp(
             (Some(s), Some(b)) if b > 0.0 => json!(s / b),
             _ => Value::Null,
         },
-        "goals": {"savin_with_fib_seconds_below_bird_rib_only": true, "savin_bytes_per_route_at_most_bird": true},
+        // The goals, as this run measured them (null: a side was not measured).
+        "goals": {
+            "savin_with_fib_seconds_below_bird_rib_only": secs("savin").zip(secs("bird")).map(|(s, b)| s < b),
+            "savin_bytes_per_route_at_most_bird": bytes("savin").zip(bytes("bird")).map(|(s, b)| s <= b),
+        },
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)

@@ -118,6 +118,8 @@ pub fn rib(table: &std::path::Path, routes: usize, rounds: usize) -> anyhow::Res
     let t = Instant::now();
     let installed = fibs.apply(&mut rib);
     let fib_apply = t.elapsed();
+    let rss_fib = crate::self_rss_kib();
+    let (s4, s6) = (fibs.v4.stats(), fibs.v6.stats());
     anyhow::ensure!(installed == prefixes.len(), "every prefix reaches the FIB");
     let bytes_per_route = (rss_rib.saturating_sub(rss0) * 1024) as f64 / candidates as f64;
     let on_first = via.iter().filter(|g| **g == 0).count();
@@ -168,6 +170,14 @@ pub fn rib(table: &std::path::Path, routes: usize, rounds: usize) -> anyhow::Res
         "rib_insert_s": rib_insert.as_secs_f64(),
         "fib_apply_s": fib_apply.as_secs_f64(),
         "rib_bytes_per_route": bytes_per_route.round(),
+        // The FIB under it (resident growth while it was filled, and its own accounts).
+        "fib_bytes_per_prefix": ((rss_fib.saturating_sub(rss_rib) * 1024) as f64
+            / prefixes.len() as f64)
+            .round(),
+        "fib": {
+            "ipv4": { "lookup_bytes": s4.bytes_allocated, "writer_trie_bytes": s4.writer_bytes },
+            "ipv6": { "lookup_bytes": s6.bytes_allocated, "writer_trie_bytes": s6.writer_bytes },
+        },
         "route_change_us": stat(&mut change_us),
         "next_hop_down": {
             "routes": on_first,

@@ -843,8 +843,8 @@ impl Speaker {
         // The neighbour's own checks (RFC 4271 §9.1.2, RFC 4456 §8): a path with our AS in
         // it, or reflected back to us, is dropped as Junos drops it (not even hidden).
         let own_as = self.global.local_as;
-        let looped = received.as_path_flat().contains(&own_as)
-            || received.as_path_flat().contains(&n.cfg.local_as)
+        let looped = received.as_path_contains(own_as)
+            || received.as_path_contains(n.cfg.local_as)
             || received.originator_id == Some(self.global.router_id)
             // Any cluster this box reflects for (RFC 4456 §8), not only the neighbour's.
             || self
@@ -1312,7 +1312,7 @@ impl Speaker {
                     return None;
                 }
                 // Junos does not send a path to a neighbour whose AS is in it.
-                if !to.cfg.internal && attrs.as_path_flat().contains(&to.cfg.peer_as) {
+                if !to.cfg.internal && attrs.as_path_contains(to.cfg.peer_as) {
                     return None;
                 }
                 let hops = next_hop_of(attrs).into_iter().collect();

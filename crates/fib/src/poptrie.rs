@@ -280,6 +280,8 @@ pub struct FibStats {
     pub bytes_allocated: usize,
     /// Nodes and leaves left behind by updates, reclaimed at the next compaction.
     pub garbage_nodes: usize,
+    /// Bytes of the writer's binary trie (the prefixes the lookup structure is built from).
+    pub writer_bytes: usize,
 }
 
 enum Child {
@@ -876,6 +878,7 @@ impl<K: Key> Fib<K> {
                 + t.nodes.len() * std::mem::size_of::<Node>()
                 + t.leaves.len() * 2,
             garbage_nodes: self.garbage,
+            writer_bytes: self.rib.bytes(),
         }
     }
 }

@@ -92,6 +92,11 @@ impl<K: Key> Trie<K> {
         old
     }
 
+    /// Bytes held (nodes in use or free, and the free list).
+    pub fn bytes(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<TrieNode>() + self.free.capacity() * 4
+    }
+
     pub fn has_children(&self, n: u32) -> bool {
         self.nodes[n as usize].child != [0, 0]
     }

@@ -6,9 +6,9 @@
 //! [`Rib::set_interface`]. The RIB keeps every candidate, chooses the active one per prefix by
 //! Junos preference (then metric, then source), and queues what the forwarding plane must
 //! change; [`Rib::drain_fib_updates`] hands that over as one batch, one update per prefix
-//! however often it changed. Nothing is recomputed whole: a route change touches its prefix,
-//! and an interface change touches the next-hop sets with a member on it and, through the
-//! next-hop index, only the prefixes that use them.
+//! however often it changed. A route change touches its prefix alone; an
+//! interface change touches the next-hop sets with a member on it, and one walk of the table
+//! marks the prefixes that use them (BIRD walks its table the same way).
 //!
 //! Sans-IO: no threads, no clock (the caller sets [`Rib::set_time`]), no sockets. BIRD's
 //! tables and channels are the model: protocols never choose, the table does.
@@ -234,26 +234,32 @@ impl Rib {
         if !std::mem::take(&mut self.resolution_stale) {
             return false;
         }
-        let mut changed = false;
+        let mut changed = Vec::new();
         for (id, via) in self.nhs.recursive() {
             let hops = NextHops::new(via.iter().flat_map(|a| self.resolve(*a)));
             if self.nhs.resolve_again(id, hops) {
-                self.inet.refresh_nh(id);
-                self.inet6.refresh_nh(id);
-                changed = true;
+                changed.push(id);
             }
+        }
+        if !changed.is_empty() {
+            let sets = self.nhs.mark_of(&changed);
+            self.inet.touch_sets(&sets, true);
+            self.inet6.touch_sets(&sets, true);
         }
         // Re-resolution touches only recursive routes, which resolve nothing themselves.
         self.resolution_stale = false;
-        changed
+        !changed.is_empty()
     }
 
     /// An interface came up or went down: routes through it are chosen again (only those).
     pub fn set_interface(&mut self, ifid: IfId, up: bool) {
         self.resolution_stale = true;
-        for nh in self.nhs.set_interface(ifid, up) {
-            self.inet.touch_nh(nh);
-            self.inet6.touch_nh(nh);
+        let changed = self.nhs.set_interface(ifid, up);
+        if !changed.is_empty() {
+            // Their usable members changed: what the FIB has for them is out of date.
+            let sets = self.nhs.mark_of(&changed);
+            self.inet.touch_sets(&sets, true);
+            self.inet6.touch_sets(&sets, true);
         }
     }
 

@@ -94,6 +94,10 @@ impl NhId {
     pub fn index(self) -> u32 {
         self.0
     }
+
+    pub(crate) fn from_index(i: u32) -> NhId {
+        NhId(i)
+    }
 }
 
 struct Slot {
@@ -303,6 +307,15 @@ impl NextHopTable {
 
     pub fn interface_up(&self, ifid: IfId) -> bool {
         self.up.get(&ifid).copied().unwrap_or(false)
+    }
+
+    /// A membership map of `ids`, indexed by set id (for a walk of a table).
+    pub(crate) fn mark_of(&self, ids: &[NhId]) -> Vec<bool> {
+        let mut m = vec![false; self.slots.len()];
+        for id in ids {
+            m[id.0 as usize] = true;
+        }
+        m
     }
 
     /// Interned sets (for memory accounting and tests).

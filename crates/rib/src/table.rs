@@ -1,6 +1,6 @@
 //! One routing table (inet.0 or inet6.0): every candidate per prefix, ordered best first.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use smallvec::SmallVec;
 
@@ -41,22 +41,41 @@ pub enum Inactive {
     Tie,
 }
 
-/// Every candidate route to one prefix.
-#[derive(Debug, Clone, Default)]
+/// Every candidate route to one prefix. Kept small: a full table has a million of these
+/// (56 bytes; the FIB's usable-member mask and the active route's protocol are not stored,
+/// since the source names the protocol and a change of usable members marks the prefix for
+/// a refresh).
+#[derive(Debug, Clone)]
 pub struct Entry {
     /// Best first; the active route is the first usable one.
     cands: SmallVec<[Candidate; 1]>,
-    /// The source of the active route (None: nothing usable).
+    /// The source of the active route, as the FIB was last told it (None: nothing usable).
     active: Option<Source>,
     /// The source that was active before the last change, while it is still a candidate.
     last_active: Option<Source>,
-    /// What the FIB was last told. The entry holds a reference to its next-hop set, so the
-    /// set's id cannot be reused while this names it.
-    fib: Option<ActiveRoute>,
+    /// The next-hop set the FIB was last told (`NO_NH`: none). The entry holds a reference
+    /// to it, so the set's id cannot be reused while this names it.
+    fib_nh: u32,
     dirty: bool,
     /// The FIB must be told again even if the active route is the same: the hops of its
-    /// (recursive) set changed in place.
+    /// set, or which of them are usable, changed in place.
     refresh: bool,
+}
+
+/// `Entry::fib_nh` when the FIB was told nothing.
+const NO_NH: u32 = u32::MAX;
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            cands: SmallVec::new(),
+            active: None,
+            last_active: None,
+            fib_nh: NO_NH,
+            dirty: false,
+            refresh: false,
+        }
+    }
 }
 
 impl Entry {
@@ -146,9 +165,7 @@ impl Summary {
 /// One routing table.
 pub struct Table<A: Addr> {
     routes: BTreeMap<Prefix<A>, Entry>,
-    /// Next-hop set -> the prefixes with a candidate through it: a link change reaches the
-    /// routes it touches and no others.
-    by_nh: HashMap<NhId, HashSet<Prefix<A>>>,
+    /// Prefixes changed since the last drain.
     dirty: Vec<Prefix<A>>,
     candidates: usize,
 }
@@ -157,7 +174,6 @@ impl<A: Addr> Default for Table<A> {
     fn default() -> Self {
         Table {
             routes: BTreeMap::new(),
-            by_nh: HashMap::new(),
             dirty: Vec::new(),
             candidates: 0,
         }
@@ -170,15 +186,6 @@ impl<A: Addr> Table<A> {
             if !e.dirty {
                 e.dirty = true;
                 self.dirty.push(prefix);
-            }
-        }
-    }
-
-    fn unindex(&mut self, prefix: Prefix<A>, nh: NhId) {
-        if let Some(set) = self.by_nh.get_mut(&nh) {
-            set.remove(&prefix);
-            if set.is_empty() {
-                self.by_nh.remove(&nh);
             }
         }
     }
@@ -199,6 +206,7 @@ impl<A: Addr> Table<A> {
             (None, Some(_)) => self.routes.entry(prefix).or_default(),
         };
         let pos = entry.cands.iter().position(|c| c.source == source);
+        let was_active = entry.active == Some(source);
         let old_nh = match (pos, route) {
             (Some(i), Some((preference, metric, nh))) => {
                 let c = &mut entry.cands[i];
@@ -243,49 +251,40 @@ impl<A: Addr> Table<A> {
             }
             (None, None) => return,
         };
-        let still_used = |e: &Entry, nh: NhId| e.cands.iter().any(|c| c.nh == nh);
-        let (new_used, old_used) = {
-            let e = &self.routes[&prefix];
-            (
-                route.map(|(_, _, nh)| nh),
-                old_nh.filter(|nh| still_used(e, *nh)),
-            )
-        };
         if let Some(old) = old_nh {
-            if old_used.is_none() && Some(old) != new_used {
-                self.unindex(prefix, old);
-            }
             nhs.release(old);
         }
-        if let Some(nh) = new_used {
-            self.by_nh.entry(nh).or_default().insert(prefix);
+        // The active route changed (in place, or withdrawn and offered again before the
+        // drain): the FIB is told again, as the entry keeps no copy of it to compare with.
+        if was_active {
+            if let Some(e) = self.routes.get_mut(&prefix) {
+                e.refresh = true;
+            }
         }
         self.mark(prefix);
     }
 
-    /// Marks every prefix with a candidate through `nh` for selection again.
-    pub(crate) fn touch_nh(&mut self, nh: NhId) {
-        self.touch(nh, false);
-    }
-
-    /// Marks every prefix with a candidate through `nh`, whose hops changed in place, for
-    /// selection again; those whose active route is through it go to the FIB again.
-    pub(crate) fn refresh_nh(&mut self, nh: NhId) {
-        self.touch(nh, true);
-    }
-
-    fn touch(&mut self, nh: NhId, refresh: bool) {
-        let Some(set) = self.by_nh.get(&nh) else {
-            return;
-        };
-        let prefixes: Vec<Prefix<A>> = set.iter().copied().collect();
-        for p in prefixes {
-            if refresh {
-                if let Some(e) = self.routes.get_mut(&p) {
-                    e.refresh = true;
-                }
+    /// Marks every prefix with a candidate through one of `sets` (indexed by set id) for
+    /// selection again; with `refresh`, those whose active route is through one go to the
+    /// FIB again even if it stays active (its hops, or which of them are usable, changed).
+    ///
+    /// A walk of the whole table, as BIRD walks its table when next hops change: an index
+    /// from set to prefixes cost more memory (a hash-set entry per route) and time on every
+    /// route change than the walk costs on the rare link or resolution change (a full table
+    /// in about ten milliseconds).
+    pub(crate) fn touch_sets(&mut self, sets: &[bool], refresh: bool) {
+        let through = |nh: NhId| sets.get(nh.index() as usize).copied().unwrap_or(false);
+        for (p, e) in self.routes.iter_mut() {
+            if !e.cands.iter().any(|c| through(c.nh)) {
+                continue;
             }
-            self.mark(p);
+            if refresh {
+                e.refresh = true;
+            }
+            if !e.dirty {
+                e.dirty = true;
+                self.dirty.push(*p);
+            }
         }
     }
 
@@ -307,28 +306,28 @@ impl<A: Addr> Table<A> {
                 .map(|c| (c, nhs.usable(c.nh)))
                 .find(|(_, m)| *m != 0);
             let now_active = best.map(|(c, _)| c.source);
-            if now_active != e.active {
-                if e.active.is_some() {
-                    e.last_active = e.active;
-                }
-                e.active = now_active;
-            }
-            let fib = best.map(|(c, usable)| ActiveRoute {
-                protocol: c.source.protocol,
-                preference: c.preference,
-                nh: c.nh,
-                usable,
-            });
+            let now_nh = best.map_or(NO_NH, |(c, _)| c.nh.index());
+            let changed = now_active != e.active || now_nh != e.fib_nh;
             // (A prefix whose active route is through another set is told again too: harmless.)
-            let refresh = std::mem::take(&mut e.refresh) && fib.is_some();
-            if fib != e.fib || refresh {
+            let refresh = std::mem::take(&mut e.refresh) && best.is_some();
+            if now_active != e.active && e.active.is_some() {
+                e.last_active = e.active;
+            }
+            e.active = now_active;
+            if changed || refresh {
+                let fib = best.map(|(c, usable)| ActiveRoute {
+                    protocol: c.source.protocol,
+                    preference: c.preference,
+                    nh: c.nh,
+                    usable,
+                });
                 if let Some(a) = fib {
                     nhs.hold(a.nh);
                 }
-                if let Some(old) = e.fib {
-                    nhs.release(old.nh);
+                if e.fib_nh != NO_NH {
+                    nhs.release(NhId::from_index(e.fib_nh));
                 }
-                e.fib = fib;
+                e.fib_nh = now_nh;
                 out.push(TableUpdate {
                     prefix,
                     active: fib,

@@ -225,6 +225,12 @@ impl PathAttrs {
             .collect()
     }
 
+    /// Whether `asn` is anywhere in the AS path (loop detection, export to a neighbour AS):
+    /// asked once per prefix per neighbour, so it walks the segments without collecting.
+    pub fn as_path_contains(&self, asn: u32) -> bool {
+        self.as_path.iter().any(|s| s.asns.contains(&asn))
+    }
+
     /// The neighbouring AS (RFC 4271 §9.1.2.2 c): the first ASN of the first non-confederation
     /// segment, when that segment is an AS_SEQUENCE.
     pub fn first_as(&self) -> Option<u32> {
