@@ -34,6 +34,10 @@ impl savin_bgp::RibPort for ForwardingRib {
         );
     }
 
+    fn backlog(&self) -> usize {
+        self.0.backlog()
+    }
+
     fn watch(&self, f: savin_bgp::tasks::ActiveWatcher) {
         self.0.watch(Box::new(move |changes: Vec<ActiveChange>| {
             f(changes

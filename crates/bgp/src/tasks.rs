@@ -40,6 +40,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// arrives as thousands of UPDATEs: batching them keeps the RIB's work per batch, not per
 /// message).
 const BATCH: usize = 512;
+/// ... and at most this many bytes of them: a full table from ten neighbours at once must
+/// not become millions of route changes in one batch (memory, and the RIB's latency).
+const BATCH_BYTES: usize = 256 * 1024;
+/// Route changes the RIB may have queued before the loop waits for it: TCP then slows the
+/// neighbours down, as it does when BIRD is busy.
+const RIB_BACKLOG: usize = 64 * 1024;
 
 /// A batch of active-route changes: the prefix and its active route now (None: none).
 pub type ActiveBatch = Vec<(IpPrefix, Option<ActiveRoute>)>;
@@ -55,6 +61,10 @@ pub trait RibPort: Send + Sync {
     fn apply(&self, changes: Vec<RibChange>);
     /// Registers `f` for every batch of active-route changes (the current routes first).
     fn watch(&self, f: ActiveWatcher);
+    /// Changes handed over and not yet applied (0 if the RIB does not say).
+    fn backlog(&self) -> usize {
+        0
+    }
 }
 
 /// What the management side asks of the BGP thread.
@@ -79,6 +89,16 @@ enum Ev {
     },
     Data(u64, Vec<u8>),
     Closed(u64),
+}
+
+impl Ev {
+    /// Bytes of data it carries.
+    fn len(&self) -> usize {
+        match self {
+            Ev::Data(_, b) => b.len(),
+            _ => 0,
+        }
+    }
 }
 
 struct Sock {
@@ -157,10 +177,17 @@ async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16)
             }
             ev = ev_rx.recv() => {
                 let Some(ev) = ev else { break };
+                let mut bytes = ev.len();
                 handle_ev(&mut speaker, &mut io, &ev_tx, ev);
                 for _ in 0..BATCH {
+                    if bytes >= BATCH_BYTES {
+                        break;
+                    }
                     match ev_rx.try_recv() {
-                        Ok(ev) => handle_ev(&mut speaker, &mut io, &ev_tx, ev),
+                        Ok(ev) => {
+                            bytes += ev.len();
+                            handle_ev(&mut speaker, &mut io, &ev_tx, ev);
+                        }
                         Err(_) => break,
                     }
                 }
@@ -178,6 +205,13 @@ async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16)
         let changes = speaker.drain_rib();
         if !changes.is_empty() {
             rib.apply(changes);
+        }
+        // The RIB is behind: wait for it rather than read more (bounded: a RIB that never
+        // catches up does not stop timers for long, the wait is checked every millisecond).
+        let mut waited = 0;
+        while rib.backlog() > RIB_BACKLOG && waited < 1000 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            waited += 1;
         }
         while let Some(o) = speaker.poll_io() {
             execute(&mut speaker, &mut io, &ev_tx, o.peer, o.address, o.output);

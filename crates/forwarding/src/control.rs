@@ -221,6 +221,7 @@ impl Engine {
             icmp_sent: 0,
             nh_table_full: 0,
             rib_lag: Default::default(),
+            rib_pending: Vec::new(),
             resolved: Vec::new(),
             adj_dirty: false,
             host_in: 0,
@@ -362,6 +363,9 @@ pub(crate) struct Control {
     pub nh_table_full: u64,
     /// How long protocol routes took from the RIB's door to the FIB.
     pub rib_lag: crate::lag::LagHistogram,
+    /// Protocol batches in the RIB whose FIB write waits for the batches queued behind them
+    /// (when each arrived, and its routes), for the lag histogram.
+    pub rib_pending: Vec<(std::time::Instant, u64)>,
     /// Neighbours resolved since the last [`Control::flush_resolved`]: (port, address, index)
     /// whose host routes go into the FIB once their adjacencies are published.
     resolved: Vec<(u16, IpAddr, u32)>,

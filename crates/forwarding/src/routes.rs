@@ -10,7 +10,7 @@
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use savin_rib::{Hop, IpPrefix, NextHops, Protocol, Source};
+use savin_rib::{Hop, IpPrefix, NextHops, Protocol};
 
 use crate::control::Control;
 use crate::{lock, Shared};
@@ -60,10 +60,37 @@ pub struct RouteNotes {
 /// `i` is entry `i`). Called from the thread answering `show route`.
 pub type Annotator = Box<dyn Fn(IpPrefix) -> Vec<RouteNotes> + Send + Sync>;
 
+/// Routes counted in a backlog until this is dropped: run, or discarded with a stopped
+/// engine's queue (never counted forever).
+struct Backlog(Arc<std::sync::atomic::AtomicUsize>, usize);
+
+impl Backlog {
+    fn add(counter: &Arc<std::sync::atomic::AtomicUsize>, n: usize) -> Backlog {
+        counter.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        Backlog(counter.clone(), n)
+    }
+}
+
+impl Backlog {
+    /// Other batches are queued behind this one.
+    fn others_waiting(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed) > self.1
+    }
+}
+
+impl Drop for Backlog {
+    fn drop(&mut self) {
+        self.0
+            .fetch_sub(self.1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The watchers, shared by the subsystem and its engine.
 #[derive(Default)]
 pub struct RouteHub {
     watchers: Mutex<Vec<Watcher>>,
+    /// Protocol routes handed over and not yet applied by the control thread.
+    backlog: Arc<std::sync::atomic::AtomicUsize>,
     annotators: Mutex<Vec<(Protocol, Arc<Annotator>)>>,
 }
 
@@ -116,7 +143,18 @@ impl RouteFeed {
         // The clock starts at the RIB's door: what `rib_lag` measures is the queue to the
         // control thread, the RIB's choice and the FIB write.
         let at = std::time::Instant::now();
-        engine.post(move |c| c.protocol_routes(protocol, changes, at));
+        let backlog = Backlog::add(&self.hub.backlog, changes.len());
+        engine.post(move |c| {
+            let more = backlog.others_waiting();
+            c.protocol_routes(protocol, changes, at, more);
+            drop(backlog);
+        });
+    }
+
+    /// Protocol routes handed over and not yet in the RIB: a producer that runs ahead waits
+    /// for this to fall (so a table load does not queue up in memory).
+    pub fn backlog(&self) -> usize {
+        self.hub.backlog.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Registers what `protocol` says about its routes in `show route detail`.
@@ -143,15 +181,6 @@ impl RouteFeed {
     }
 }
 
-/// `protocol`'s candidate ids of an entry from `n` on.
-fn ids_from(e: &savin_rib::Entry, protocol: Protocol, n: u32) -> Vec<u32> {
-    e.candidates()
-        .iter()
-        .filter(|c| c.source.protocol == protocol && c.source.id >= n)
-        .map(|c| c.source.id)
-        .collect()
-}
-
 impl Control {
     /// A protocol's changes: next hops resolved, handed to the RIB, the FIB updated.
     pub(crate) fn protocol_routes(
@@ -159,6 +188,7 @@ impl Control {
         protocol: Protocol,
         changes: Vec<(IpPrefix, Vec<ProtocolRoute>)>,
         at: std::time::Instant,
+        more_queued: bool,
     ) {
         let n = changes.len() as u64;
         let shared = self.rib.clone();
@@ -168,24 +198,26 @@ impl Control {
             // Next hops are resolved by the RIB, once per distinct set (a full table has a
             // handful), and again when the routes they resolve through change.
             for (prefix, routes) in changes {
-                let n = routes.len() as u32;
-                for (i, r) in routes.into_iter().enumerate() {
-                    let source = Source::new(protocol, i as u32);
-                    rib.update_via(prefix, source, r.preference, r.metric, &r.next_hops);
-                }
-                // Candidates past the new count go.
-                let stale: Vec<u32> = match prefix {
-                    IpPrefix::V4(p) => rib.inet.get(p).map(|e| ids_from(e, protocol, n)),
-                    IpPrefix::V6(p) => rib.inet6.get(p).map(|e| ids_from(e, protocol, n)),
-                }
-                .unwrap_or_default();
-                for id in stale {
-                    rib.update(prefix, Source::new(protocol, id), None);
-                }
+                rib.replace_via(
+                    prefix,
+                    protocol,
+                    routes
+                        .iter()
+                        .map(|r| (r.preference, r.metric, r.next_hops.as_slice())),
+                );
             }
         }
+        self.rib_pending.push((at, n));
+        // More batches are queued behind this one (a table load): the FIB is written once
+        // for all of them, by the last (each write rebuilds the parts of the lookup structure
+        // it touches; one write per batch rebuilt the same parts again and again).
+        if more_queued {
+            return;
+        }
         self.apply_rib();
-        self.rib_lag.record(at.elapsed().as_micros() as u64, n);
+        for (at, n) in self.rib_pending.drain(..) {
+            self.rib_lag.record(at.elapsed().as_micros() as u64, n);
+        }
     }
 
     /// Every active route, as watchers see them.

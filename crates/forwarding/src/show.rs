@@ -472,6 +472,8 @@ pub struct SystemStatistics {
     next_hops: usize,
     nh_table_full: u64,
     rib_lag: crate::lag::LagHistogram,
+    /// Protocol routes in the RIB whose FIB write waits for batches queued behind them.
+    rib_waiting_fib: u64,
 }
 
 impl SystemStatistics {
@@ -514,6 +516,7 @@ impl State for SystemStatistics {
                 "not-installed-next-hop-table-full": self.nh_table_full,
                 "protocol-routes": self.rib_lag.routes,
                 "protocol-route-batches": self.rib_lag.batches,
+                "protocol-routes-waiting-fib": self.rib_waiting_fib,
                 "rib-to-fib-lag-p50-us": self.rib_lag.quantile_us(0.5),
                 "rib-to-fib-lag-p99-us": self.rib_lag.quantile_us(0.99),
                 "rib-to-fib-lag-max-us": self.rib_lag.max_us,
@@ -1126,6 +1129,7 @@ impl Control {
             next_hops: self.next_hops_in_use(),
             nh_table_full: self.nh_table_full,
             rib_lag: self.rib_lag.clone(),
+            rib_waiting_fib: self.rib_pending.iter().map(|(_, n)| n).sum(),
         }
     }
 

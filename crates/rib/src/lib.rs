@@ -23,6 +23,8 @@ pub use table::{ActiveRoute, Candidate, Entry, Inactive, Summary, Table, TableUp
 
 use std::net::IpAddr;
 
+use smallvec::SmallVec;
+
 /// Where a route came from, in Junos' words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
@@ -162,6 +164,50 @@ impl Rib {
         }
     }
 
+    /// Replaces all of `protocol`'s candidates for `prefix` with `routes` (preference, metric,
+    /// protocol next hops), the i-th as source id i; none withdraws them all. One lookup of
+    /// the prefix and one ordering for the lot: a protocol that hands over every path of a
+    /// prefix on each change (BGP with ten neighbours) does not pay per path.
+    pub fn replace_via<'a>(
+        &mut self,
+        prefix: IpPrefix,
+        protocol: Protocol,
+        routes: impl IntoIterator<Item = (u32, u32, &'a [IpAddr])>,
+    ) {
+        let mut new: SmallVec<[(u32, u32, NhId); 4]> = SmallVec::new();
+        for (preference, metric, via) in routes {
+            new.push((preference, metric, self.intern_via(via)));
+        }
+        self.resolution_stale = true;
+        match prefix {
+            IpPrefix::V4(p) => {
+                self.inet
+                    .replace_protocol(&mut self.nhs, p, protocol, &new, self.now)
+            }
+            IpPrefix::V6(p) => {
+                self.inet6
+                    .replace_protocol(&mut self.nhs, p, protocol, &new, self.now)
+            }
+        }
+    }
+
+    /// The recursive set of `via`, with a reference held by the caller.
+    fn intern_via(&mut self, via: &[IpAddr]) -> NhId {
+        let mut key: SmallVec<[IpAddr; 2]> = via.iter().copied().collect();
+        key.sort_unstable();
+        key.dedup();
+        match self.nhs.via_id(&key) {
+            Some(id) => {
+                self.nhs.hold(id);
+                id
+            }
+            None => {
+                let hops = NextHops::new(key.iter().flat_map(|a| self.resolve(*a)));
+                self.nhs.intern_via(&key, hops)
+            }
+        }
+    }
+
     /// Adds or replaces `source`'s route to `prefix` through protocol next hops (BGP's): they
     /// are resolved through the other protocols' routes now, and again whenever those change,
     /// and the route follows. One resolution serves every route with the same next hops.
@@ -173,19 +219,7 @@ impl Rib {
         metric: u32,
         via: &[IpAddr],
     ) {
-        let mut key: smallvec::SmallVec<[IpAddr; 2]> = via.iter().copied().collect();
-        key.sort_unstable();
-        key.dedup();
-        let nh = match self.nhs.via_id(&key) {
-            Some(id) => {
-                self.nhs.hold(id);
-                id
-            }
-            None => {
-                let hops = NextHops::new(key.iter().flat_map(|a| self.resolve(*a)));
-                self.nhs.intern_via(&key, hops)
-            }
-        };
+        let nh = self.intern_via(via);
         self.put(prefix, source, Some((preference, metric, nh)));
     }
 

@@ -264,6 +264,80 @@ impl<A: Addr> Table<A> {
         self.mark(prefix);
     }
 
+    /// Replaces `protocol`'s candidates of `prefix` with `new` (the i-th as source id i);
+    /// the caller interned each next-hop set, and the table keeps or releases it.
+    pub(crate) fn replace_protocol(
+        &mut self,
+        nhs: &mut NextHopTable,
+        prefix: Prefix<A>,
+        protocol: Protocol,
+        new: &[(u32, u32, NhId)],
+        now: u32,
+    ) {
+        let entry = match self.routes.get_mut(&prefix) {
+            Some(e) => e,
+            None if new.is_empty() => return,
+            None => self.routes.entry(prefix).or_default(),
+        };
+        let mut changed = false;
+        for (i, &(preference, metric, nh)) in new.iter().enumerate() {
+            let source = Source::new(protocol, i as u32);
+            let c = Candidate {
+                source,
+                preference,
+                metric,
+                nh,
+                since: now,
+            };
+            match entry.cands.iter_mut().find(|c| c.source == source) {
+                Some(x) if x.preference == preference && x.metric == metric && x.nh == nh => {
+                    nhs.release(nh);
+                }
+                Some(x) => {
+                    let old = std::mem::replace(x, c);
+                    nhs.release(old.nh);
+                    changed = true;
+                    if entry.active == Some(source) {
+                        entry.refresh = true;
+                    }
+                }
+                None => {
+                    // (Withdrawn and offered again before the drain: told again.)
+                    if entry.active == Some(source) {
+                        entry.refresh = true;
+                    }
+                    entry.cands.reserve_exact(1);
+                    entry.cands.push(c);
+                    self.candidates += 1;
+                    changed = true;
+                }
+            }
+        }
+        let n = new.len() as u32;
+        let before = entry.cands.len();
+        let mut gone_active = false;
+        entry.cands.retain(|c| {
+            let stale = c.source.protocol == protocol && c.source.id >= n;
+            if stale {
+                nhs.release(c.nh);
+                gone_active |= entry.active == Some(c.source);
+            }
+            !stale
+        });
+        let removed = before - entry.cands.len();
+        self.candidates -= removed;
+        if gone_active {
+            entry.refresh = true;
+        }
+        if changed || removed > 0 {
+            entry.cands.sort_by_key(Candidate::rank);
+            if !entry.dirty {
+                entry.dirty = true;
+                self.dirty.push(prefix);
+            }
+        }
+    }
+
     /// Marks every prefix with a candidate through one of `sets` (indexed by set id) for
     /// selection again; with `refresh`, those whose active route is through one go to the
     /// FIB again even if it stays active (its hops, or which of them are usable, changed).
