@@ -253,7 +253,11 @@ pub struct Speaker {
     others: HashMap<IpPrefix, Option<ActiveRoute>>,
     /// Prefixes whose best path or active route changed since the last export.
     dirty: Vec<IpPrefix>,
-    rib_out: Vec<RibChange>,
+    /// Prefixes whose paths changed as the RIB sees them, since the last [`Speaker::drain_rib`]:
+    /// the changes are built then, once per prefix (with ten neighbours sending one table,
+    /// a batch holds the same prefix from several of them; building each prefix's every path
+    /// on each of its changes cost a square of the paths).
+    rib_out: Vec<IpPrefix>,
     io: VecDeque<Io>,
     /// The time of the event being handled.
     now: Instant,
@@ -313,8 +317,13 @@ impl Speaker {
         self.io.pop_front()
     }
 
+    /// The RIB's changes since the last call: one per prefix, its paths as they are now, in
+    /// address order (the RIB's tree then takes them in order).
     pub fn drain_rib(&mut self) -> Vec<RibChange> {
-        std::mem::take(&mut self.rib_out)
+        let mut prefixes = std::mem::take(&mut self.rib_out);
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        prefixes.into_iter().map(|p| self.rib_change(p)).collect()
     }
 
     fn session_config(&self, p: &Peer) -> SessionConfig {
@@ -996,11 +1005,7 @@ impl Speaker {
         let old = replace_path(entry, path);
         RankCtx { peers }.order(&mut entry.paths);
         let changed = best_key_of(entry, peers) != before;
-        let rib_change = (changed || paths_fingerprint(entry) != before_all).then(|| RibChange {
-            prefix: p,
-            route: rib_route_of(entry, peers),
-            backups: backups_of(entry, peers),
-        });
+        let rib_changed = changed || paths_fingerprint(entry) != before_all;
         let n = self.peers[id as usize].as_mut().expect("peer");
         match old {
             None => {
@@ -1011,8 +1016,8 @@ impl Speaker {
                 n.accepted[fi] = n.accepted[fi] + u64::from(is_acc) - u64::from(was_acc);
             }
         }
-        if let Some(c) = rib_change {
-            self.rib_out.push(c);
+        if rib_changed {
+            self.rib_out.push(p);
         }
         if changed {
             self.mark(p);
@@ -1040,7 +1045,7 @@ impl Speaker {
             if self.best_key(p) != before {
                 self.best_changed(p);
             } else if self.paths(p).map_or(0, paths_fingerprint) != before_all {
-                self.rib_out.push(self.rib_change(p));
+                self.rib_out.push(p);
             }
         }
     }
@@ -1079,8 +1084,7 @@ impl Speaker {
         if !self.has_paths(p) && self.others.get(&p) == Some(&None) {
             self.others.remove(&p);
         }
-        let change = self.rib_change(p);
-        self.rib_out.push(change);
+        self.rib_out.push(p);
         self.mark(p);
     }
 

@@ -42,20 +42,23 @@ pub enum Inactive {
 }
 
 /// Every candidate route to one prefix. Kept small: a full table has a million of these
-/// (56 bytes; the FIB's usable-member mask and the active route's protocol are not stored,
-/// since the source names the protocol and a change of usable members marks the prefix for
-/// a refresh).
+/// (48 bytes; the FIB's usable-member mask and the active route's preference are not stored,
+/// a change of usable members marks the prefix for a refresh instead; the two sources are
+/// kept as their parts so the protocol bytes share the flags' padding).
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// Best first; the active route is the first usable one.
     cands: SmallVec<[Candidate; 1]>,
-    /// The source of the active route, as the FIB was last told it (None: nothing usable).
-    active: Option<Source>,
+    /// The source of the active route, as the FIB was last told it (protocol None: nothing
+    /// usable).
+    active_id: u32,
     /// The source that was active before the last change, while it is still a candidate.
-    last_active: Option<Source>,
+    last_active_id: u32,
     /// The next-hop set the FIB was last told (`NO_NH`: none). The entry holds a reference
     /// to it, so the set's id cannot be reused while this names it.
     fib_nh: u32,
+    active_protocol: Option<Protocol>,
+    last_active_protocol: Option<Protocol>,
     dirty: bool,
     /// The FIB must be told again even if the active route is the same: the hops of its
     /// set, or which of them are usable, changed in place.
@@ -69,9 +72,11 @@ impl Default for Entry {
     fn default() -> Self {
         Entry {
             cands: SmallVec::new(),
-            active: None,
-            last_active: None,
+            active_id: 0,
+            last_active_id: 0,
             fib_nh: NO_NH,
+            active_protocol: None,
+            last_active_protocol: None,
             dirty: false,
             refresh: false,
         }
@@ -83,17 +88,37 @@ impl Entry {
         &self.cands
     }
 
+    /// The source of the active route.
+    fn active_source(&self) -> Option<Source> {
+        self.active_protocol.map(|p| Source::new(p, self.active_id))
+    }
+
+    fn set_active_source(&mut self, s: Option<Source>) {
+        self.active_protocol = s.map(|s| s.protocol);
+        self.active_id = s.map_or(0, |s| s.id);
+    }
+
+    fn last_active_source(&self) -> Option<Source> {
+        self.last_active_protocol
+            .map(|p| Source::new(p, self.last_active_id))
+    }
+
+    fn set_last_active_source(&mut self, s: Option<Source>) {
+        self.last_active_protocol = s.map(|s| s.protocol);
+        self.last_active_id = s.map_or(0, |s| s.id);
+    }
+
     pub fn active(&self) -> Option<&Candidate> {
-        let a = self.active?;
+        let a = self.active_source()?;
         self.cands.iter().find(|c| c.source == a)
     }
 
     pub fn is_active(&self, c: &Candidate) -> bool {
-        self.active == Some(c.source)
+        self.active_source() == Some(c.source)
     }
 
     pub fn is_last_active(&self, c: &Candidate) -> bool {
-        self.last_active == Some(c.source)
+        self.last_active_source() == Some(c.source)
     }
 
     /// Why `c` is not active (None if it is).
@@ -249,7 +274,7 @@ impl<A: Addr> Table<A> {
         let slot = self.slot_or_new(prefix);
         let entry = &mut self.entries[slot];
         let pos = entry.cands.iter().position(|c| c.source == source);
-        let was_active = entry.active == Some(source);
+        let was_active = entry.active_source() == Some(source);
         let old_nh = match (pos, route) {
             (Some(i), Some((preference, metric, nh))) => {
                 let c = &mut entry.cands[i];
@@ -340,13 +365,13 @@ impl<A: Addr> Table<A> {
                     let old = std::mem::replace(x, c);
                     nhs.release(old.nh);
                     changed = true;
-                    if entry.active == Some(source) {
+                    if entry.active_source() == Some(source) {
                         entry.refresh = true;
                     }
                 }
                 None => {
                     // (Withdrawn and offered again before the drain: told again.)
-                    if entry.active == Some(source) {
+                    if entry.active_source() == Some(source) {
                         entry.refresh = true;
                     }
                     entry.cands.reserve_exact(1);
@@ -359,11 +384,12 @@ impl<A: Addr> Table<A> {
         let n = new.len() as u32;
         let before = entry.cands.len();
         let mut gone_active = false;
+        let active = entry.active_source();
         entry.cands.retain(|c| {
             let stale = c.source.protocol == protocol && c.source.id >= n;
             if stale {
                 nhs.release(c.nh);
-                gone_active |= entry.active == Some(c.source);
+                gone_active |= active == Some(c.source);
             }
             !stale
         });
@@ -422,17 +448,18 @@ impl<A: Addr> Table<A> {
             let best = e
                 .cands
                 .iter()
-                .map(|c| (c, nhs.usable(c.nh)))
+                .map(|c| (*c, nhs.usable(c.nh)))
                 .find(|(_, m)| *m != 0);
             let now_active = best.map(|(c, _)| c.source);
             let now_nh = best.map_or(NO_NH, |(c, _)| c.nh.index());
-            let changed = now_active != e.active || now_nh != e.fib_nh;
+            let was = e.active_source();
+            let changed = now_active != was || now_nh != e.fib_nh;
             // (A prefix whose active route is through another set is told again too: harmless.)
             let refresh = std::mem::take(&mut e.refresh) && best.is_some();
-            if now_active != e.active && e.active.is_some() {
-                e.last_active = e.active;
+            if now_active != was && was.is_some() {
+                e.set_last_active_source(was);
             }
-            e.active = now_active;
+            e.set_active_source(now_active);
             if changed || refresh {
                 let fib = best.map(|(c, usable)| ActiveRoute {
                     protocol: c.source.protocol,
@@ -452,9 +479,9 @@ impl<A: Addr> Table<A> {
                     active: fib,
                 });
             }
-            if let Some(l) = e.last_active {
+            if let Some(l) = e.last_active_source() {
                 if !e.cands.iter().any(|c| c.source == l) {
-                    e.last_active = None;
+                    e.set_last_active_source(None);
                 }
             }
             if e.cands.is_empty() {

@@ -505,7 +505,7 @@ fn a_recursive_next_hop_is_resolved_again_when_the_route_it_resolves_through_cha
 /// A full table holds a million entries: a route record stays small (the memory goal).
 #[test]
 fn a_table_entry_is_small() {
-    assert!(std::mem::size_of::<savin_rib::Entry>() <= 56);
+    assert!(std::mem::size_of::<savin_rib::Entry>() <= 48);
     assert!(std::mem::size_of::<savin_rib::Candidate>() <= 24);
 }
 
