@@ -175,8 +175,8 @@ pub fn rib(table: &std::path::Path, routes: usize, rounds: usize) -> anyhow::Res
             / prefixes.len() as f64)
             .round(),
         "fib": {
-            "ipv4": { "lookup_bytes": s4.bytes_allocated, "writer_trie_bytes": s4.writer_bytes },
-            "ipv6": { "lookup_bytes": s6.bytes_allocated, "writer_trie_bytes": s6.writer_bytes },
+            "ipv4": { "lookup_bytes": s4.bytes_allocated, "lookup_bytes_used": s4.bytes, "writer_trie_bytes": s4.writer_bytes },
+            "ipv6": { "lookup_bytes": s6.bytes_allocated, "lookup_bytes_used": s6.bytes, "writer_trie_bytes": s6.writer_bytes },
         },
         "route_change_us": stat(&mut change_us),
         "next_hop_down": {

@@ -92,9 +92,10 @@ impl<K: Key> Trie<K> {
         old
     }
 
-    /// Bytes held (nodes in use or free, and the free list).
+    /// Bytes of the nodes written (in use or on the free list) and of the free list: what is
+    /// resident; the vector's unwritten capacity is not.
     pub fn bytes(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<TrieNode>() + self.free.capacity() * 4
+        self.nodes.len() * std::mem::size_of::<TrieNode>() + self.free.len() * 4
     }
 
     pub fn has_children(&self, n: u32) -> bool {
