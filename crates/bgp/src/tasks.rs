@@ -206,15 +206,16 @@ async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16)
         if !changes.is_empty() {
             rib.apply(changes);
         }
-        // The RIB is behind: wait for it rather than read more (bounded: a RIB that never
-        // catches up does not stop timers for long, the wait is checked every millisecond).
+        while let Some(o) = speaker.poll_io() {
+            execute(&mut speaker, &mut io, &ev_tx, o.peer, o.address, o.output);
+        }
+        // The RIB is behind: wait for it rather than read more (after what the speaker had
+        // to send went out; bounded: a RIB that never catches up holds timers back a second
+        // at most, the wait is checked every millisecond).
         let mut waited = 0;
         while rib.backlog() > RIB_BACKLOG && waited < 1000 {
             tokio::time::sleep(Duration::from_millis(1)).await;
             waited += 1;
-        }
-        while let Some(o) = speaker.poll_io() {
-            execute(&mut speaker, &mut io, &ev_tx, o.peer, o.address, o.output);
         }
     }
     // Stopped: every session closes.

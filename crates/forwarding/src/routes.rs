@@ -69,9 +69,7 @@ impl Backlog {
         counter.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         Backlog(counter.clone(), n)
     }
-}
 
-impl Backlog {
     /// Other batches are queued behind this one.
     fn others_waiting(&self) -> bool {
         self.0.load(std::sync::atomic::Ordering::Relaxed) > self.1
