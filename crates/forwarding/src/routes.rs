@@ -112,8 +112,12 @@ impl RouteHub {
 
     pub(crate) fn notify(&self, changes: Vec<ActiveChange>) {
         let w = guard(&self.watchers);
-        for f in w.iter() {
-            f(changes.clone());
+        // The last watcher takes the batch itself: with one (BGP) nothing is copied.
+        if let Some((last, rest)) = w.split_last() {
+            for f in rest {
+                f(changes.clone());
+            }
+            last(changes);
         }
     }
 }
