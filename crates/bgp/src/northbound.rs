@@ -393,15 +393,13 @@ fn summary(sp: &Speaker, now: Instant) -> Summary {
     let mut groups: Vec<String> = Vec::new();
     let mut active = [0u64; 2];
     let mut paths = [0u64; 2];
-    sp.for_each_path(|p, _, _, acc, _, best| {
-        let i = usize::from(matches!(p, savin_rib::IpPrefix::V6(_)));
-        paths[i] += 1;
-        active[i] += u64::from(best && acc.is_some());
-    });
+    // One walk of the table (a full table from ten neighbours is ten million paths).
     let mut per_peer_active: std::collections::HashMap<u32, [u64; 2]> = Default::default();
     sp.for_each_path(|p, peer, _, acc, _, best| {
+        let i = usize::from(matches!(p, savin_rib::IpPrefix::V6(_)));
+        paths[i] += 1;
         if best && acc.is_some() {
-            let i = usize::from(matches!(p, savin_rib::IpPrefix::V6(_)));
+            active[i] += 1;
             per_peer_active.entry(peer).or_default()[i] += 1;
         }
     });
