@@ -446,7 +446,7 @@ fn dscp(d: &str) -> Result<u8, String> {
     let af = d.strip_prefix("af").and_then(|n| {
         let (c, p) = (n.as_bytes().first()?, n.as_bytes().get(1)?);
         let (c, p) = (c.checked_sub(b'0')?, p.checked_sub(b'0')?);
-        ((1..=4).contains(&c) && (1..=3).contains(&p)).then_some(c * 8 + p * 2)
+        ((1..=4).contains(&c) && (1..=3).contains(&p)).then(|| c * 8 + p * 2)
     });
     let cs = d
         .strip_prefix("cs")
@@ -1057,6 +1057,29 @@ pub fn compile(cfg: &Config) -> Result<FilterSpec, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// DSCP names: the Junos ones map to their code points; anything else is refused, never a
+    /// panic (`afi...` once computed its code point before the range check and overflowed:
+    /// found by the config fuzzer).
+    #[test]
+    fn dscp_names_map_to_code_points_and_others_are_refused() {
+        assert_eq!(dscp("af11"), Ok(10));
+        assert_eq!(dscp("af43"), Ok(38));
+        assert_eq!(dscp("ef"), Ok(46));
+        assert_eq!(dscp("cs7"), Ok(56));
+        assert_eq!(dscp("63"), Ok(63));
+        for bad in [
+            "afinactive:11",
+            "af51",
+            "af14",
+            "af",
+            "cs8",
+            "64",
+            "af\u{ff}1",
+        ] {
+            assert!(dscp(bad).is_err(), "{bad}");
+        }
+    }
 
     fn spec(text: &str) -> Result<FilterSpec, String> {
         let c = savin_config::Configuration::parse(text, None).map_err(|e| e.to_string())?;
