@@ -1088,12 +1088,14 @@ impl Speaker {
         self.mark(p);
     }
 
+    /// What the RIB gets for `p`: the best accepted path (with its equal-cost peers under
+    /// `multipath`) and the other accepted paths, from one lookup of the prefix.
     fn rib_change(&self, p: IpPrefix) -> RibChange {
+        let paths = self.paths(p);
         RibChange {
             prefix: p,
-            route: self.rib_route(p),
-            backups: self
-                .paths(p)
+            route: paths.and_then(|e| rib_route_of(e, &self.peers)),
+            backups: paths
                 .map(|e| backups_of(e, &self.peers))
                 .unwrap_or_default(),
         }
@@ -1101,12 +1103,6 @@ impl Speaker {
 
     fn mark(&mut self, p: IpPrefix) {
         self.dirty.push(p);
-    }
-
-    /// The route the RIB gets for `p`: the best accepted path, with its equal-cost peers
-    /// under `multipath`.
-    fn rib_route(&self, p: IpPrefix) -> Option<RibRoute> {
-        rib_route_of(self.paths(p)?, &self.peers)
     }
 
     /// Sends each changed prefix to every established neighbour.

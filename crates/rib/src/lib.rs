@@ -275,11 +275,7 @@ impl Rib {
                 changed.push(id);
             }
         }
-        if !changed.is_empty() {
-            let sets = self.nhs.mark_of(&changed);
-            self.inet.touch_sets(&sets, true);
-            self.inet6.touch_sets(&sets, true);
-        }
+        self.touch_sets(&changed);
         // Re-resolution touches only recursive routes, which resolve nothing themselves.
         self.resolution_stale = false;
         !changed.is_empty()
@@ -288,13 +284,20 @@ impl Rib {
     /// An interface came up or went down: routes through it are chosen again (only those).
     pub fn set_interface(&mut self, ifid: IfId, up: bool) {
         self.resolution_stale = true;
+        // Their usable members changed: what the FIB has for them is out of date.
         let changed = self.nhs.set_interface(ifid, up);
-        if !changed.is_empty() {
-            // Their usable members changed: what the FIB has for them is out of date.
-            let sets = self.nhs.mark_of(&changed);
-            self.inet.touch_sets(&sets, true);
-            self.inet6.touch_sets(&sets, true);
+        self.touch_sets(&changed);
+    }
+
+    /// Next-hop sets changed in place: the routes through them are chosen again, and those
+    /// active through them go to the FIB again (one walk of each table, none if no set).
+    fn touch_sets(&mut self, changed: &[NhId]) {
+        if changed.is_empty() {
+            return;
         }
+        let sets = self.nhs.mark_of(changed);
+        self.inet.touch_sets(&sets);
+        self.inet6.touch_sets(&sets);
     }
 
     pub fn interface_up(&self, ifid: IfId) -> bool {

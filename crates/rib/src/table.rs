@@ -22,6 +22,16 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    fn new(source: Source, (preference, metric, nh): (u32, u32, NhId), since: u32) -> Candidate {
+        Candidate {
+            source,
+            preference,
+            metric,
+            nh,
+            since,
+        }
+    }
+
     /// Junos order: preference, then metric, then the source (a stable tie-breaker).
     fn rank(&self) -> (u32, u32, Source) {
         (self.preference, self.metric, self.source)
@@ -86,6 +96,11 @@ impl Default for Entry {
 impl Entry {
     pub fn candidates(&self) -> &[Candidate] {
         &self.cands
+    }
+
+    /// Marks the entry for selection; true if it was not marked (the caller queues it).
+    fn set_dirty(&mut self) -> bool {
+        !std::mem::replace(&mut self.dirty, true)
     }
 
     /// The source of the active route.
@@ -216,11 +231,6 @@ impl<A: Addr> Default for Table<A> {
 }
 
 impl<A: Addr> Table<A> {
-    fn entry_mut(&mut self, prefix: &Prefix<A>) -> Option<&mut Entry> {
-        let i = *self.routes.get(prefix)?;
-        Some(&mut self.entries[i as usize])
-    }
-
     /// The slab slot of `prefix`'s entry, made empty if there was none.
     fn slot_or_new(&mut self, prefix: Prefix<A>) -> usize {
         let i = match self.routes.get(&prefix) {
@@ -245,16 +255,6 @@ impl<A: Addr> Table<A> {
             // The slot's candidate list (if it spilled to the heap) goes now.
             self.entries[i as usize] = Entry::default();
             self.free.push(i);
-        }
-    }
-
-    fn mark(&mut self, prefix: Prefix<A>) {
-        if let Some(&i) = self.routes.get(&prefix) {
-            let e = &mut self.entries[i as usize];
-            if !e.dirty {
-                e.dirty = true;
-                self.dirty.push(prefix);
-            }
         }
     }
 
@@ -283,24 +283,12 @@ impl<A: Addr> Table<A> {
                     return;
                 }
                 let old = c.nh;
-                *c = Candidate {
-                    source,
-                    preference,
-                    metric,
-                    nh,
-                    since: now,
-                };
+                *c = Candidate::new(source, (preference, metric, nh), now);
                 entry.cands.sort_by_key(Candidate::rank);
                 Some(old)
             }
-            (None, Some((preference, metric, nh))) => {
-                let c = Candidate {
-                    source,
-                    preference,
-                    metric,
-                    nh,
-                    since: now,
-                };
+            (None, Some(route)) => {
+                let c = Candidate::new(source, route, now);
                 let at = entry
                     .cands
                     .iter()
@@ -322,14 +310,13 @@ impl<A: Addr> Table<A> {
         if let Some(old) = old_nh {
             nhs.release(old);
         }
+        let entry = &mut self.entries[slot];
         // The active route changed (in place, or withdrawn and offered again before the
         // drain): the FIB is told again, as the entry keeps no copy of it to compare with.
-        if was_active {
-            if let Some(e) = self.entry_mut(&prefix) {
-                e.refresh = true;
-            }
+        entry.refresh |= was_active;
+        if entry.set_dirty() {
+            self.dirty.push(prefix);
         }
-        self.mark(prefix);
     }
 
     /// Replaces `protocol`'s candidates of `prefix` with `new` (the i-th as source id i);
@@ -347,86 +334,66 @@ impl<A: Addr> Table<A> {
         }
         let slot = self.slot_or_new(prefix);
         let entry = &mut self.entries[slot];
-        let mut changed = false;
-        for (i, &(preference, metric, nh)) in new.iter().enumerate() {
+        let active = entry.active_source();
+        // Whether any candidate changed, and whether the active one did (changed in place,
+        // withdrawn, or withdrawn and offered again before the drain: the FIB is told again).
+        let (mut changed, mut active_changed) = (false, false);
+        for (i, &route) in new.iter().enumerate() {
             let source = Source::new(protocol, i as u32);
-            let c = Candidate {
-                source,
-                preference,
-                metric,
-                nh,
-                since: now,
-            };
+            let c = Candidate::new(source, route, now);
             match entry.cands.iter_mut().find(|c| c.source == source) {
-                Some(x) if x.preference == preference && x.metric == metric && x.nh == nh => {
-                    nhs.release(nh);
+                Some(x) if x.rank() == c.rank() && x.nh == c.nh => {
+                    nhs.release(c.nh);
+                    continue;
                 }
-                Some(x) => {
-                    let old = std::mem::replace(x, c);
-                    nhs.release(old.nh);
-                    changed = true;
-                    if entry.active_source() == Some(source) {
-                        entry.refresh = true;
-                    }
-                }
+                Some(x) => nhs.release(std::mem::replace(x, c).nh),
                 None => {
-                    // (Withdrawn and offered again before the drain: told again.)
-                    if entry.active_source() == Some(source) {
-                        entry.refresh = true;
-                    }
                     entry.cands.reserve_exact(1);
                     entry.cands.push(c);
                     self.candidates += 1;
-                    changed = true;
                 }
             }
+            changed = true;
+            active_changed |= active == Some(source);
         }
         let n = new.len() as u32;
         let before = entry.cands.len();
-        let mut gone_active = false;
-        let active = entry.active_source();
         entry.cands.retain(|c| {
             let stale = c.source.protocol == protocol && c.source.id >= n;
             if stale {
                 nhs.release(c.nh);
-                gone_active |= active == Some(c.source);
+                active_changed |= active == Some(c.source);
             }
             !stale
         });
         let removed = before - entry.cands.len();
         self.candidates -= removed;
-        if gone_active {
-            entry.refresh = true;
-        }
+        entry.refresh |= active_changed;
         if changed || removed > 0 {
             entry.cands.sort_by_key(Candidate::rank);
-            if !entry.dirty {
-                entry.dirty = true;
+            if entry.set_dirty() {
                 self.dirty.push(prefix);
             }
         }
     }
 
     /// Marks every prefix with a candidate through one of `sets` (indexed by set id) for
-    /// selection again; with `refresh`, those whose active route is through one go to the
-    /// FIB again even if it stays active (its hops, or which of them are usable, changed).
+    /// selection again; those whose active route is through one go to the FIB again even if
+    /// it stays active (its hops, or which of them are usable, changed).
     ///
     /// A walk of the whole table, as BIRD walks its table when next hops change: an index
     /// from set to prefixes cost more memory (a hash-set entry per route) and time on every
     /// route change than the walk costs on the rare link or resolution change (a full table
     /// in about ten milliseconds).
-    pub(crate) fn touch_sets(&mut self, sets: &[bool], refresh: bool) {
+    pub(crate) fn touch_sets(&mut self, sets: &[bool]) {
         let through = |nh: NhId| sets.get(nh.index() as usize).copied().unwrap_or(false);
         for (p, &i) in self.routes.iter() {
             let e = &mut self.entries[i as usize];
             if !e.cands.iter().any(|c| through(c.nh)) {
                 continue;
             }
-            if refresh {
-                e.refresh = true;
-            }
-            if !e.dirty {
-                e.dirty = true;
+            e.refresh = true;
+            if e.set_dirty() {
                 self.dirty.push(*p);
             }
         }
@@ -437,7 +404,7 @@ impl<A: Addr> Table<A> {
     pub(crate) fn drain(&mut self, nhs: &mut NextHopTable, out: &mut Vec<TableUpdate<A>>) {
         let mut dirty = std::mem::take(&mut self.dirty);
         // In address order: the FIB under it then writes neighbouring prefixes one after
-        // another, in the same part of its tree (the index hands them over in hash order).
+        // another, in the same part of its tree (changes arrive in any order).
         dirty.sort_unstable();
         for prefix in dirty {
             let Some(&slot) = self.routes.get(&prefix) else {
