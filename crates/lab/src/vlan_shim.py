@@ -22,7 +22,10 @@ while True:
     if tap in ready:
         frame = os.read(tap, 65535)
         if len(frame) >= 14:
-            raw.send(frame[:12] + tag + frame[12:])
+            try:
+                raw.send(frame[:12] + tag + frame[12:])
+            except OSError:
+                pass  # parent down or its queue full: a link drops the frame, so do we
     if raw in ready:
         frame, anc, _, addr = raw.recvmsg(65535, socket.CMSG_SPACE(20))
         if addr[2] == socket.PACKET_OUTGOING or len(frame) < 14:
@@ -37,4 +40,10 @@ while True:
             got = struct.unpack("!H", frame[14:16])[0] & 0x0FFF
             frame = frame[:12] + frame[16:]
         if got == vid:
-            os.write(tap, frame)
+            try:
+                os.write(tap, frame)
+            except OSError:
+                # EIO while NAME is not up yet: the other side's IPv6 autoconfiguration frames
+                # arrive in the window between TUNSETIFF and `ip link set NAME up`. Dying here
+                # took the device with it ("Cannot find device"); drop the frame instead.
+                pass
