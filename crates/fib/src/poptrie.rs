@@ -18,6 +18,9 @@ pub const MAX_NEXT_HOP: u32 = u16::MAX as u32;
 pub enum FibError {
     #[error("next hop {0} out of range (1..={MAX_NEXT_HOP})")]
     NextHopOutOfRange(u32),
+    /// The writer's trie has no room for another prefix's nodes (millions of prefixes).
+    #[error("forwarding table full: no room for another prefix")]
+    Full,
 }
 
 fn check_next_hop(nh: u32) -> Result<(), FibError> {
@@ -415,9 +418,9 @@ fn expand<K: Key>(
     out: &mut [Child],
 ) {
     let node = trie.nodes[n as usize];
-    let best = if node.nh != MISS { node.nh } else { best };
+    let best = if node.nh() != MISS { node.nh() } else { best };
     if depth_left == 0 {
-        out[idx] = if node.child != [0, 0] {
+        out[idx] = if !node.is_leaf() {
             Child::Node(n, best)
         } else {
             Child::Leaf(best)
@@ -427,7 +430,7 @@ fn expand<K: Key>(
     let span = 1usize << (depth_left - 1);
     for b in 0..2 {
         let at = idx + b * span;
-        match node.child[b] {
+        match node.child(b) {
             0 => out[at..at + span]
                 .iter_mut()
                 .for_each(|c| *c = Child::Leaf(best)),
@@ -562,7 +565,7 @@ impl<K: Key> Fib<K> {
         let mut fib = Fib::new();
         for (a, l, nh) in routes {
             check_next_hop(nh)?;
-            fib.rib.insert(a.masked(l), l, nh);
+            fib.rib.insert(a.masked(l), l, nh).ok_or(FibError::Full)?;
         }
         fib.rebuild();
         Ok(fib)
@@ -642,7 +645,7 @@ impl<K: Key> Fib<K> {
     pub fn insert(&mut self, addr: K, len: u8, nh: u32) -> Result<(), FibError> {
         check_next_hop(nh)?;
         let addr = addr.masked(len);
-        if self.rib.insert(addr, len, nh) != nh {
+        if self.rib.insert(addr, len, nh).ok_or(FibError::Full)? != nh {
             self.refresh(addr, len);
         }
         Ok(())
@@ -655,7 +658,8 @@ impl<K: Key> Fib<K> {
     /// [`Fib::insert`] does; a slot with several is rebuilt; when the changes reach a quarter
     /// of the table, the whole table is rebuilt and published at once. Every next hop is
     /// checked first: one out of range refuses the whole batch and leaves the table as it was.
-    /// Returns how many prefixes changed.
+    /// When the writer's trie is full, the changes that fit are published and the others
+    /// refused ([`FibError::Full`]). Returns how many prefixes changed.
     pub fn apply(
         &mut self,
         changes: impl IntoIterator<Item = (K, u8, Option<u32>)>,
@@ -667,10 +671,17 @@ impl<K: Key> Fib<K> {
             }
         }
         let mut touched: Vec<(K, u8)> = Vec::with_capacity(changes.len());
+        let mut full = false;
         for (addr, len, nh) in changes {
             let addr = addr.masked(len);
             let changed = match nh {
-                Some(nh) => self.rib.insert(addr, len, nh) != nh,
+                Some(nh) => match self.rib.insert(addr, len, nh) {
+                    Some(old) => old != nh,
+                    None => {
+                        full = true;
+                        false
+                    }
+                },
                 None => self.rib.remove(addr, len) != MISS,
             };
             if changed {
@@ -678,6 +689,11 @@ impl<K: Key> Fib<K> {
             }
         }
         let n = touched.len();
+        if full {
+            // What did fit is published; the rest is refused, and said so.
+            self.rebuild();
+            return Err(FibError::Full);
+        }
         if n == 0 {
             return Ok(0);
         }
@@ -880,5 +896,44 @@ impl<K: Key> Fib<K> {
             garbage_nodes: self.garbage,
             writer_bytes: self.rib.bytes(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_writer_trie_refuses_what_does_not_fit_and_keeps_the_rest_right() {
+        let mut fib: Fib<u32> = Fib::new();
+        // Room for the root and 70 more nodes: two /32s that differ in the first bit (32
+        // nodes each) fit, a third does not.
+        fib.rib = Trie::with_max_nodes(71);
+        let a = 0x0a00_0001u32;
+        let b = 0xc000_0201u32;
+        let c = 0x6400_0001u32;
+        assert_eq!(fib.insert(a, 32, 1), Ok(()));
+        assert_eq!(
+            fib.apply([(b, 32, Some(2)), (c, 32, Some(3))]),
+            Err(FibError::Full)
+        );
+        assert_eq!(fib.lookup(a), 1);
+        assert_eq!(fib.lookup(b), 2, "what fits is published");
+        assert_eq!(fib.lookup(c), MISS, "what does not is not half-there");
+        assert_eq!(fib.len(), 2);
+        assert_eq!(fib.insert(c, 32, 3), Err(FibError::Full));
+        // A prefix on an existing branch needs no node: still taken; and a removal makes room.
+        assert_eq!(fib.insert(a, 24, 4), Ok(()));
+        assert_eq!(fib.lookup(a | 0xff), 4);
+        assert!(fib.remove(b, 32));
+        assert_eq!(fib.insert(c, 32, 3), Ok(()));
+        for k in [a, a | 0xff, b, c] {
+            assert_eq!(fib.lookup(k), fib.lookup_reference(k), "{k:#x}");
+        }
+    }
+
+    #[test]
+    fn a_trie_node_is_eight_bytes() {
+        assert_eq!(std::mem::size_of::<crate::rib::TrieNode>(), 8);
     }
 }
