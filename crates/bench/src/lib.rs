@@ -255,6 +255,15 @@ pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// The kernel's slab memory (all caches), KiB: where its FIB lives (IPv4 trie nodes and
+/// aliases, IPv6 `fib6_info`s). Machine-wide, so read it around one receiver at a time.
+pub(crate) fn slab_kib() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("Slab:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 fn timed(c: &mut Client, line: &str, data: Option<Attachment>) -> anyhow::Result<(f64, String)> {
     let t = Instant::now();
     let r = c.request(&Request::Exec {
