@@ -2,7 +2,8 @@
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
 # hping3, nmap, nftables, BGP peers (bird2, frr, gobgpd, exabgp),
 # python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets),
-# and cargo-fuzz. As root it installs; otherwise it says what is missing.
+# ncclient and OpenSSH (the NETCONF and SSH clients), and cargo-fuzz. As root it installs;
+# otherwise it says what is missing.
 set -euo pipefail
 
 pkgs=()
@@ -25,6 +26,10 @@ command -v bird >/dev/null 2>&1 || pkgs+=(bird2)
 [ -x /usr/lib/frr/bgpd ] || pkgs+=(frr)
 command -v gobgpd >/dev/null 2>&1 || pkgs+=(gobgpd)
 command -v exabgp >/dev/null 2>&1 || pkgs+=(exabgp)
+# SSH and NETCONF clients of the management tests: OpenSSH's ssh and ssh-keygen, openssl
+# (crypt hashes for `encrypted-password`).
+command -v ssh >/dev/null 2>&1 || pkgs+=(openssh-client)
+command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)
 if [ ${#pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     [ -n "${SAVIN_APT_UPDATED:-}" ] || apt-get update -qq
@@ -36,6 +41,10 @@ fi
 # scapy crafts the malformed packets of the pcap replay tests.
 if ! python3 -c 'import scapy' >/dev/null 2>&1; then
   python3 -m pip install -q scapy >/dev/null 2>&1 || echo "deps: could not install scapy (pip)" >&2
+fi
+# ncclient (over paramiko) is the NETCONF client of the management tests, pinned.
+if ! python3 -c 'import ncclient' >/dev/null 2>&1; then
+  python3 -m pip install -q ncclient==0.6.19 paramiko==5.1.0 >/dev/null 2>&1 || echo "deps: could not install ncclient (pip)" >&2
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz >/dev/null 2>&1 || echo "deps: could not install cargo-fuzz" >&2

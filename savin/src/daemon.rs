@@ -70,6 +70,10 @@ pub fn run(
         operational.push(bgp.operational());
         subsystems.push(Box::new(bgp));
     }
+    // SSH and NETCONF: the listeners follow `system services`, the logins `system login`.
+    let key = savin_ssh::host_key(&state_dir)?;
+    let ssh = savin_ssh::SshService::new(key);
+    subsystems.push(Box::new(ssh.clone()));
     let engine = Engine::open(&state_dir, subsystems, minute_ms.max(1))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("loading the configuration from {}", state_dir.display()))?;
@@ -82,6 +86,7 @@ pub fn run(
         .enable_all()
         .build()?;
     info!(version = env!("CARGO_PKG_VERSION"), state_dir = %state_dir.display(), "savin daemon starting");
+    ssh.start(rt.handle().clone(), server.clone());
     rt.block_on(async move {
         let shutdown = async {
             let mut term =

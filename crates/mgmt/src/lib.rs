@@ -7,6 +7,7 @@
 
 pub mod datastore;
 pub mod engine;
+pub mod netconf;
 pub mod ops;
 pub mod proto;
 pub mod server;

@@ -202,13 +202,19 @@ pub fn pretty(v: serde_json::Value) -> String {
 pub fn json_to_xml(v: &serde_json::Value) -> String {
     let mut out =
         String::from("<rpc-reply xmlns:junos=\"http://xml.juniper.net/junos/*/junos\">\n");
-    if let serde_json::Value::Object(m) = v {
-        for (k, v) in m {
-            xml_member(&mut out, k, v, 1);
-        }
-    }
+    json_to_xml_body(v, 1, &mut out);
     out.push_str("</rpc-reply>\n");
     out
+}
+
+/// The elements of [`json_to_xml`] without the `<rpc-reply>` around them (what a NETCONF
+/// reply carries), indented from `depth`.
+pub fn json_to_xml_body(v: &serde_json::Value, depth: usize, out: &mut String) {
+    if let serde_json::Value::Object(m) = v {
+        for (k, v) in m {
+            xml_member(out, k, v, depth);
+        }
+    }
 }
 
 fn xml_member(out: &mut String, name: &str, v: &serde_json::Value, depth: usize) {

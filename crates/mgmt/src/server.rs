@@ -45,6 +45,40 @@ impl Server {
         })
     }
 
+    /// A new session's id: CLI, API and NETCONF sessions share the numbering, so a lock's
+    /// holder is named the same way everywhere.
+    pub fn next_session_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Runs `f` on the datastore under the management lock, on a blocking thread, and wakes
+    /// the `commit confirmed` timer if `f` moved its deadline. None if `f` panicked.
+    pub async fn with_shared<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Shared) -> T + Send + 'static,
+    ) -> Option<T> {
+        let shared = self.shared.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            let mut sh = lock(&shared);
+            let before = sh.engine.deadline_ms();
+            let out = f(&mut sh);
+            (out, sh.engine.deadline_ms() != before)
+        })
+        .await;
+        match res {
+            Ok((out, changed)) => {
+                if changed {
+                    self.timer.notify_one();
+                }
+                Some(out)
+            }
+            Err(e) => {
+                error!(%e, "management request failed");
+                None
+            }
+        }
+    }
+
     /// Binds the socket (mode 0600) and serves until `shutdown` resolves.
     pub async fn run(
         self: Arc<Server>,

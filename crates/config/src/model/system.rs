@@ -928,6 +928,97 @@ pub struct System {
     pub name_server: NameServers,
     #[serde(default)]
     pub syslog: Syslog,
+    #[serde(default)]
+    pub services: Services,
+    #[serde(default)]
+    pub login: Login,
+    #[serde(default)]
+    pub root_authentication: Authentication,
+}
+
+/// `system services`: the box's own servers (the others are kept with no effect).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Services {
+    /// `ssh`: the CLI over SSH (and the NETCONF subsystem on the same port, as Junos serves).
+    pub ssh: Option<SshService>,
+    pub netconf: Option<NetconfService>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SshService {
+    /// 22 unless set.
+    pub port: Option<u16>,
+    /// `allow`, `deny`, `deny-password` (Junos's default).
+    pub root_login: Option<String>,
+    pub connection_limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NetconfService {
+    /// `netconf ssh`: the NETCONF subsystem on its own port (830 unless set).
+    pub ssh: Option<NetconfSsh>,
+    /// Chunked framing and RFC 6241 replies when the client offers base:1.1.
+    #[serde(default)]
+    pub rfc_compliant: super::Flag,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct NetconfSsh {
+    pub port: Option<u16>,
+    pub connection_limit: Option<u32>,
+}
+
+/// `system login`: the users who may log in over SSH and NETCONF.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Login {
+    #[serde(default)]
+    pub user: Vec<User>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct User {
+    pub name: String,
+    pub uid: Option<u32>,
+    /// `super-user`, `operator`, `read-only` (or `unauthorized`).
+    pub class: Option<String>,
+    #[serde(default)]
+    pub authentication: Authentication,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Authentication {
+    /// A crypt(3) hash: `$6$...` (SHA-512), `$5$...` (SHA-256).
+    pub encrypted_password: Option<String>,
+    #[serde(default)]
+    pub ssh_rsa: Vec<PublicKey>,
+    #[serde(default)]
+    pub ssh_ecdsa: Vec<PublicKey>,
+    #[serde(default)]
+    pub ssh_ed25519: Vec<PublicKey>,
+}
+
+impl Authentication {
+    /// Every public key, in OpenSSH's one-line form (`ssh-ed25519 AAAA... comment`).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.ssh_rsa
+            .iter()
+            .chain(&self.ssh_ecdsa)
+            .chain(&self.ssh_ed25519)
+            .map(|k| k.name.as_str())
+    }
+}
+
+/// One `ssh-ed25519 "KEY"` statement.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PublicKey {
+    pub name: String,
 }
 
 /// `system syslog`: where the box's messages go.
@@ -977,4 +1068,71 @@ pub struct NameServers {
 #[serde(rename_all = "kebab-case")]
 pub struct NameServer {
     pub name: std::net::IpAddr,
+}
+
+#[cfg(test)]
+mod login_tests {
+    use crate::Configuration;
+
+    #[test]
+    fn services_and_users_reach_the_typed_view() {
+        let c = Configuration::parse(
+            r#"system {
+                services { ssh { port 2222; } netconf { ssh { port 8830; } } }
+                login {
+                    user alice { uid 2001; class super-user; authentication {
+                        encrypted-password "$6$salt$hash";
+                        ssh-ed25519 "ssh-ed25519 AAAAC3Nza alice@host";
+                    } }
+                    user bob { uid 2002; class read-only; }
+                }
+            }"#,
+            None,
+        )
+        .unwrap()
+        .check()
+        .unwrap();
+        let s = &c.system;
+        assert_eq!(s.services.ssh.as_ref().unwrap().port, Some(2222));
+        assert_eq!(
+            s.services
+                .netconf
+                .as_ref()
+                .unwrap()
+                .ssh
+                .as_ref()
+                .unwrap()
+                .port,
+            Some(8830)
+        );
+        let alice = &s.login.user[0];
+        assert_eq!(alice.name, "alice");
+        assert_eq!(alice.class.as_deref(), Some("super-user"));
+        assert_eq!(
+            alice.authentication.encrypted_password.as_deref(),
+            Some("$6$salt$hash")
+        );
+        assert_eq!(
+            alice.authentication.keys().collect::<Vec<_>>(),
+            ["ssh-ed25519 AAAAC3Nza alice@host"]
+        );
+        assert_eq!(s.login.user[1].class.as_deref(), Some("read-only"));
+        let bare = Configuration::parse("system { services { netconf { ssh; } ssh; } }", None)
+            .unwrap()
+            .check()
+            .unwrap();
+        assert!(bare.system.services.ssh.is_some());
+        let rfc = Configuration::parse(
+            "system { services { netconf { ssh; rfc-compliant; } } }",
+            None,
+        )
+        .unwrap()
+        .check()
+        .unwrap();
+        assert!(rfc.system.services.netconf.unwrap().rfc_compliant.0);
+        assert_eq!(
+            bare.system.services.netconf.unwrap().ssh,
+            Some(super::NetconfSsh::default())
+        );
+    }
 }

@@ -1,0 +1,537 @@
+//! A NETCONF session on the datastore: what the SSH server's `netconf` subsystem runs. Each
+//! operation is answered from the same datastore and commit engine as the CLI (never by
+//! typing CLI text into a session), in the XML Junos gives: PyEZ, NAPALM, Ansible and
+//! ncclient parse these replies.
+
+use std::sync::Arc;
+
+use savin_netconf::framing::{frame, Deframer, Framing};
+use savin_netconf::reply::{self, rpc_reply, RpcError, JUNOS_RELEASE, OK};
+use savin_netconf::rpc::{self, ConfigBody, Datastore, Format, LoadAction, Message, Op};
+use savin_netconf::xml::escape;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tracing::{debug, info, warn};
+
+use crate::datastore::Shared;
+use crate::engine::{CommitOutcome, CommitRequest};
+use crate::proto::LoadMode;
+use crate::server::{now_ms, Server};
+use crate::session::Session;
+
+/// The largest request: a 100k-line configuration is a few MB; a client that sends more
+/// gets an error and the session ends (the daemon keeps serving the others).
+pub const MAX_MESSAGE: usize = 32 << 20;
+
+/// What the user may do, from their login class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// `super-user`: everything.
+    Configure,
+    /// `operator`, `read-only`: look, not change.
+    View,
+}
+
+/// Serves one NETCONF session over `rd`/`wr` (an SSH channel) until the client closes it.
+pub async fn serve<R, W>(server: Arc<Server>, mut rd: R, mut wr: W, user: String, perm: Permission)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let id = server.next_session_id();
+    info!(id, %user, "NETCONF session started");
+    let mut session = Some(Session::new(id, user.clone()));
+    let mut d = Deframer::new(MAX_MESSAGE);
+    let hello = reply::hello(id, false);
+    if wr
+        .write_all(&frame(Framing::EndOfMessage, hello.as_bytes()))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let _ = wr.flush().await;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut helloed = false;
+    'session: loop {
+        let n = match rd.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        d.push(&buf[..n]);
+        loop {
+            let msg = match d.next_message() {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => {
+                    warn!(id, %e, "NETCONF framing error: closing the session");
+                    let _ = write(&mut wr, d.framing(), &reply::malformed(&e.to_string())).await;
+                    break 'session;
+                }
+            };
+            let text = match std::str::from_utf8(&msg) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = write(&mut wr, d.framing(), &reply::malformed("not UTF-8")).await;
+                    continue;
+                }
+            };
+            let rpc = match rpc::read(text) {
+                Ok(Message::Hello { capabilities }) => {
+                    debug!(id, ?capabilities, "client hello");
+                    helloed = true;
+                    continue;
+                }
+                Ok(Message::Rpc(r)) => r,
+                Err(e) => {
+                    debug!(id, %e, "malformed request");
+                    if write(&mut wr, d.framing(), &reply::malformed(&e.to_string()))
+                        .await
+                        .is_err()
+                    {
+                        break 'session;
+                    }
+                    continue;
+                }
+            };
+            if !helloed {
+                warn!(id, "rpc before hello: closing the session");
+                break 'session;
+            }
+            let close = rpc.op == Op::CloseSession;
+            let s = session.take().expect("session present");
+            let Some((s, body)) = server
+                .with_shared(move |sh| {
+                    let mut s = s;
+                    let body = answer(sh, &mut s, &rpc.op, perm);
+                    (s, rpc_reply(&rpc.attrs, &body))
+                })
+                .await
+            else {
+                break 'session;
+            };
+            session = Some(s);
+            if write(&mut wr, d.framing(), &body).await.is_err() || close {
+                break 'session;
+            }
+        }
+    }
+    if let Some(mut s) = session {
+        server.with_shared(move |sh| s.close(sh)).await;
+    }
+    info!(id, %user, "NETCONF session ended");
+}
+
+async fn write<W: AsyncWrite + Unpin>(wr: &mut W, f: Framing, msg: &str) -> std::io::Result<()> {
+    wr.write_all(&frame(f, msg.as_bytes())).await?;
+    wr.flush().await
+}
+
+fn denied() -> String {
+    RpcError::application("permission denied").xml()
+}
+
+/// The body of the reply to one operation.
+fn answer(sh: &mut Shared, s: &mut Session, op: &Op, perm: Permission) -> String {
+    let changes = matches!(
+        op,
+        Op::EditConfig { .. }
+            | Op::LoadConfiguration { .. }
+            | Op::CommitConfiguration { .. }
+            | Op::Commit { .. }
+            | Op::Lock(_)
+            | Op::LockConfiguration
+            | Op::DiscardChanges
+            | Op::OpenConfiguration { .. }
+    );
+    if changes && perm == Permission::View {
+        return denied();
+    }
+    match op {
+        Op::CloseSession => OK.into(),
+        Op::Invalid { name, message } => RpcError {
+            bad_element: Some(name.clone()),
+            ..RpcError::new("invalid-value", message.clone())
+        }
+        .xml(),
+        Op::Lock(Datastore::Candidate) | Op::LockConfiguration => {
+            match sh.lock(s.id, &s.user, now_ms()) {
+                Ok(()) => OK.into(),
+                Err(e) => lock_error(sh, &e),
+            }
+        }
+        Op::Unlock(Datastore::Candidate) | Op::UnlockConfiguration => match sh.unlock(s.id) {
+            Ok(()) => OK.into(),
+            Err(e) => RpcError::application(strip(&e)).xml(),
+        },
+        Op::Lock(Datastore::Running) | Op::Unlock(Datastore::Running) => RpcError::new(
+            "operation-not-supported",
+            "only the candidate can be locked",
+        )
+        .xml(),
+        Op::DiscardChanges => match sh.check_lock(s.id) {
+            Ok(()) => {
+                sh.candidate = sh.engine.active().clone();
+                OK.into()
+            }
+            Err(e) => lock_error(sh, &e),
+        },
+        Op::OpenConfiguration { private: false } | Op::CloseConfiguration => OK.into(),
+        Op::OpenConfiguration { private: true } => {
+            RpcError::application("private configuration is not supported over NETCONF yet").xml()
+        }
+        Op::GetConfiguration {
+            database,
+            format,
+            rollback,
+            compare,
+            filter: _,
+        } => get_configuration(sh, *database, *format, *rollback, *compare),
+        Op::GetConfig { source, .. } => match config_text(sh, *source, Format::Xml, None) {
+            Ok(x) => format!("<data>\n{x}</data>"),
+            Err(e) => RpcError::application(strip(&e)).xml(),
+        },
+        Op::LoadConfiguration {
+            action,
+            body,
+            rollback,
+        } => {
+            let r = sh
+                .check_lock(s.id)
+                .and_then(|()| load(sh, *action, body.as_ref(), *rollback));
+            match r {
+                Ok(()) => "<load-configuration-results>\n<ok/>\n</load-configuration-results>"
+                    .into(),
+                Err(e) => format!(
+                    "<load-configuration-results>\n{}<load-error-count>1</load-error-count>\n</load-configuration-results>",
+                    config_error(&e).xml()
+                ),
+            }
+        }
+        Op::EditConfig { config, .. } => {
+            let r = sh
+                .check_lock(s.id)
+                .and_then(|()| load(sh, LoadAction::Merge, Some(config), None));
+            match r {
+                Ok(()) => OK.into(),
+                Err(e) => config_error(&e).xml(),
+            }
+        }
+        Op::Validate => commit(sh, s, true, None, None).map_or_else(|e| e, |_| OK.into()),
+        Op::Commit {
+            confirmed,
+            timeout_s,
+        } => {
+            // RFC 6241's timeout is in seconds (600 by default); ours are minutes.
+            let minutes = confirmed.then(|| timeout_s.unwrap_or(600).div_ceil(60).max(1));
+            commit(sh, s, false, minutes, None).map_or_else(|e| e, |_| OK.into())
+        }
+        Op::CommitConfiguration {
+            check,
+            confirmed,
+            confirm_timeout,
+            log,
+            synchronize: _,
+        } => {
+            let minutes = confirmed.then(|| confirm_timeout.unwrap_or(10));
+            match commit(sh, s, *check, minutes, log.clone()) {
+                Ok(_) => {
+                    let what = if *check {
+                        "<commit-check-success/>"
+                    } else {
+                        "<commit-success/>"
+                    };
+                    format!("<commit-results>\n<routing-engine junos:style=\"normal\">\n<name>re0</name>\n{what}\n</routing-engine>\n</commit-results>")
+                }
+                Err(e) => format!("<commit-results>\n{e}</commit-results>"),
+            }
+        }
+        Op::Command { text, format } => command(sh, s, text, *format),
+        Op::Operational { name, .. } => operational(sh, s, name),
+        Op::Get { .. } => RpcError::new(
+            "operation-not-supported",
+            "use get-configuration or an operational RPC",
+        )
+        .xml(),
+        Op::KillSession(_) => RpcError::new(
+            "operation-not-supported",
+            "kill-session is not supported yet",
+        )
+        .xml(),
+    }
+}
+
+/// Our messages start with `error: `; NETCONF's error-message does not.
+fn strip(e: &str) -> String {
+    e.trim()
+        .strip_prefix("error: ")
+        .unwrap_or(e.trim())
+        .to_string()
+}
+
+fn lock_error(sh: &Shared, e: &str) -> String {
+    RpcError {
+        session_id: sh.lock.as_ref().map(|l| l.session.to_string()),
+        ..RpcError::new("lock-denied", strip(e))
+    }
+    .xml()
+}
+
+/// A configuration error, with its place when the message names one (`[edit ...]`).
+fn config_error(e: &str) -> RpcError {
+    let e = strip(e);
+    let path = e
+        .strip_prefix('[')
+        .and_then(|r| r.split_once(']'))
+        .map(|(p, _)| format!("[{p}]"));
+    RpcError {
+        path,
+        ..RpcError::application(e)
+    }
+}
+
+fn load(
+    sh: &mut Shared,
+    action: LoadAction,
+    body: Option<&ConfigBody>,
+    rollback: Option<u32>,
+) -> Result<(), String> {
+    if let Some(n) = rollback {
+        let cfg = sh.engine.rollback(n as usize)?.into_owned();
+        sh.candidate = cfg;
+        return Ok(());
+    }
+    let Some(body) = body else {
+        return Err("error: nothing to load".into());
+    };
+    let mode = match action {
+        LoadAction::Merge => LoadMode::Merge,
+        LoadAction::Replace => LoadMode::Replace,
+        // `update` leaves the candidate equal to what was loaded, as override does.
+        LoadAction::Override | LoadAction::Update => LoadMode::Override,
+        LoadAction::Set => LoadMode::Set,
+    };
+    match body {
+        ConfigBody::Set(t) => sh.load(LoadMode::Set, "netconf", t),
+        ConfigBody::Text(t) if mode == LoadMode::Set => sh.load(LoadMode::Set, "netconf", t),
+        ConfigBody::Text(t) => sh.load(mode, "netconf", t),
+        ConfigBody::Json(_) => Err("error: loading JSON over NETCONF is not supported yet".into()),
+        ConfigBody::Xml(_) => Err("error: loading XML over NETCONF is not supported yet".into()),
+    }
+}
+
+/// Commits (or checks) the shared candidate; Err: the reply's error elements.
+fn commit(
+    sh: &mut Shared,
+    s: &Session,
+    check: bool,
+    confirm_minutes: Option<u32>,
+    comment: Option<String>,
+) -> Result<CommitOutcome, String> {
+    if let Err(e) = sh.check_lock(s.id) {
+        return Err(lock_error(sh, &e));
+    }
+    if let Some(m) = confirm_minutes {
+        if !(1..=65535).contains(&m) {
+            return Err(RpcError::new(
+                "invalid-value",
+                format!("confirm-timeout {m}: value is not within range (1..65535)"),
+            )
+            .xml());
+        }
+    }
+    let req = CommitRequest {
+        user: s.user.clone(),
+        via: Some("netconf".into()),
+        comment,
+        confirm_minutes,
+        check_only: check,
+    };
+    sh.commit(&req, now_ms())
+        .map_err(|e| config_error(&e.to_string()).xml())
+}
+
+/// The configuration in `format` (None for XML: the caller wraps it).
+fn config_text(
+    sh: &Shared,
+    db: Datastore,
+    format: Format,
+    rollback: Option<u32>,
+) -> Result<String, String> {
+    let cfg = match (rollback, db) {
+        (Some(n), _) => sh.engine.rollback(n as usize)?.into_owned(),
+        (None, Datastore::Candidate) => sh.candidate.clone(),
+        (None, Datastore::Running) => sh.engine.active().clone(),
+    };
+    Ok(match format {
+        Format::Text => cfg.to_curly(),
+        Format::Set => cfg.to_set(),
+        Format::Json => crate::ops::pretty(serde_json::json!({
+            "configuration": savin_config::print::json(&cfg.root, savin_config::schema::root(), false)
+        })),
+        Format::Xml => {
+            let json = savin_config::print::json(&cfg.root, savin_config::schema::root(), false);
+            let mut out = String::from("<configuration>\n");
+            crate::ops::json_to_xml_body(&json, 1, &mut out);
+            out.push_str("</configuration>\n");
+            out
+        }
+    })
+}
+
+fn get_configuration(
+    sh: &Shared,
+    db: Datastore,
+    format: Format,
+    rollback: Option<u32>,
+    compare: Option<u32>,
+) -> String {
+    if let Some(n) = compare {
+        let old = match sh.engine.rollback(n as usize) {
+            Ok(c) => c.into_owned(),
+            Err(e) => return RpcError::application(strip(&e)).xml(),
+        };
+        let new = match db {
+            Datastore::Candidate => &sh.candidate,
+            Datastore::Running => sh.engine.active(),
+        };
+        let diff = old.compare(new);
+        // Exactly "\n" when nothing differs: Ansible reads an empty element as a change.
+        let text = if diff.trim().is_empty() {
+            "\n".to_string()
+        } else {
+            format!("\n{diff}")
+        };
+        return format!(
+            "<configuration-information>\n<configuration-output>{}</configuration-output>\n</configuration-information>",
+            escape(&text)
+        );
+    }
+    let commit_attrs = || {
+        sh.engine
+            .history()
+            .first()
+            .map(|r| {
+                let t = chrono::DateTime::from_timestamp(r.time, 0)
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                    .unwrap_or_default();
+                format!(
+                    " junos:commit-seconds=\"{}\" junos:commit-localtime=\"{t}\" junos:commit-user=\"{}\"",
+                    r.time,
+                    escape(&r.user)
+                )
+            })
+            .unwrap_or_default()
+    };
+    match config_text(sh, db, format, rollback) {
+        Err(e) => RpcError::application(strip(&e)).xml(),
+        Ok(t) => match format {
+            Format::Text => format!("<configuration-text>\n{}</configuration-text>", escape(&t)),
+            Format::Set => format!("<configuration-set>\n{}</configuration-set>", escape(&t)),
+            Format::Json => escape(&t),
+            Format::Xml => t.replacen(
+                "<configuration>",
+                &format!("<configuration{}>", commit_attrs()),
+                1,
+            ),
+        },
+    }
+}
+
+/// `<command>`: a CLI command's text in `<output>`, or its XML.
+fn command(sh: &mut Shared, s: &mut Session, line: &str, format: Format) -> String {
+    if let Some(rest) = line.strip_suffix("| display xml rpc") {
+        return match rpc_of(rest.trim()) {
+            Some(name) => format!("<rpc>\n<{name}/>\n</rpc>"),
+            None => RpcError::application(format!("no RPC for '{}'", rest.trim())).xml(),
+        };
+    }
+    let first = line.split_whitespace().next().unwrap_or("");
+    if !(first.len() >= 2 && "show".starts_with(first)) {
+        return RpcError::application(format!(
+            "syntax error: only operational show commands run over <command>, not '{first}'"
+        ))
+        .xml();
+    }
+    match format {
+        Format::Text => {
+            let r = s.exec(sh, line, None, now_ms());
+            if r.ok {
+                format!("<output>\n{}</output>", escape(&r.output))
+            } else {
+                RpcError::application(strip(&r.output)).xml()
+            }
+        }
+        _ => {
+            if first == "show" && line.split_whitespace().nth(1) == Some("version") {
+                return software_information(sh);
+            }
+            let r = s.exec(sh, &format!("{line} | display json"), None, now_ms());
+            if !r.ok {
+                return RpcError::application(strip(&r.output)).xml();
+            }
+            match serde_json::from_str::<serde_json::Value>(&r.output) {
+                Ok(v) => {
+                    let mut out = String::new();
+                    crate::ops::json_to_xml_body(&v, 0, &mut out);
+                    out
+                }
+                Err(_) => format!("<output>\n{}</output>", escape(&r.output)),
+            }
+        }
+    }
+}
+
+/// Operational RPCs and the CLI commands they are.
+const RPCS: &[(&str, &str)] = &[
+    ("get-route-information", "show route"),
+    ("get-arp-table-information", "show arp no-resolve"),
+    ("get-interface-information", "show interfaces"),
+    ("get-system-uptime-information", "show system uptime"),
+    ("get-bgp-summary-information", "show bgp summary"),
+    ("get-bgp-neighbor-information", "show bgp neighbor"),
+    ("get-flow-session-information", "show security flow session"),
+    ("get-commit-information", "show system commit"),
+    ("get-software-information", "show version"),
+];
+
+fn rpc_of(line: &str) -> Option<&'static str> {
+    RPCS.iter().find(|(_, c)| *c == line).map(|(r, _)| *r)
+}
+
+fn software_information(sh: &Shared) -> String {
+    let host = sh.host_name().unwrap_or_else(|| "savin".into());
+    format!(
+        "<software-information>\n<host-name>{}</host-name>\n<product-model>savin</product-model>\n<product-name>savin</product-name>\n<junos-version>{JUNOS_RELEASE}</junos-version>\n<package-information>\n<name>junos</name>\n<comment>Savin {} [{JUNOS_RELEASE}]</comment>\n</package-information>\n</software-information>",
+        escape(&host),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn operational(sh: &mut Shared, s: &mut Session, name: &str) -> String {
+    match name {
+        "get-software-information" => software_information(sh),
+        "get-route-engine-information" => format!(
+            "<route-engine-information>\n<route-engine>\n<slot>0</slot>\n<mastership-state>master</mastership-state>\n<status>OK</status>\n<model>savin</model>\n<up-time junos:seconds=\"{s}\">{s} seconds</up-time>\n</route-engine>\n</route-engine-information>",
+            s = (now_ms() - sh.started_ms).max(0) / 1000
+        ),
+        "get-chassis-inventory" => "<chassis-inventory>\n<chassis junos:style=\"inventory\">\n<name>Chassis</name>\n<serial-number>SAVIN0000</serial-number>\n<description>savin</description>\n</chassis>\n</chassis-inventory>".into(),
+        "file-show" | "file-list" => RpcError::application("file access is not available on this system").xml(),
+        _ => match RPCS.iter().find(|(r, _)| *r == name) {
+            Some((_, line)) => command(sh, s, line, Format::Xml),
+            None => RpcError::unknown_rpc(name).xml(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_errors_keep_their_place_for_error_path() {
+        let e = config_error("error: [edit interfaces ge-0/0/0]\n  bad mtu");
+        assert_eq!(e.path.as_deref(), Some("[edit interfaces ge-0/0/0]"));
+        assert!(e.message.contains("bad mtu"));
+        assert_eq!(config_error("error: syntax error").path, None);
+    }
+}

@@ -1,0 +1,573 @@
+//! The box's SSH server (russh): users and their keys and passwords come from `system login`,
+//! the listeners from `system services ssh` (port 22) and `system services netconf ssh`
+//! (port 830). A login lands in Savin, never in a Linux shell: the `netconf` subsystem runs a
+//! NETCONF session on the datastore, a command (`ssh r1 show route`) runs as the CLI runs it.
+//!
+//! The listeners are a configuration subsystem: a commit that turns a service on binds its
+//! port in `prepare` (a port in use refuses the commit and changes nothing) and serves it
+//! from `apply`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use russh::keys::{PrivateKey, PublicKey};
+use russh::server::{Auth, Msg, Session};
+use russh::{Channel, ChannelId, MethodKind, MethodSet};
+use savin_config::model::system::User;
+use savin_config::subsystem::{Changes, PrepareError, Staged, Subsystem};
+use savin_config::Config;
+use savin_mgmt::netconf::Permission;
+use savin_mgmt::server::Server;
+use sha_crypt::{PasswordVerifier, ShaCrypt};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+pub const SSH_PORT: u16 = 22;
+pub const NETCONF_PORT: u16 = 830;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SshError {
+    #[error("host key {0}: {1}")]
+    HostKey(PathBuf, String),
+}
+
+/// The host key in `state_dir` (`ssh_host_ed25519_key`, OpenSSH format, mode 0600), made at
+/// first start and kept: clients pin it.
+pub fn host_key(state_dir: &Path) -> Result<PrivateKey, SshError> {
+    let path = state_dir.join("ssh_host_ed25519_key");
+    let err = |e: &dyn std::fmt::Display| SshError::HostKey(path.clone(), e.to_string());
+    if path.exists() {
+        return PrivateKey::read_openssh_file(&path).map_err(|e| err(&e));
+    }
+    let mut seed = [0u8; 32];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").map_err(|e| err(&e))?,
+        &mut seed,
+    )
+    .map_err(|e| err(&e))?;
+    let pair = russh::keys::ssh_key::private::Ed25519Keypair::from_seed(&seed);
+    let key = PrivateKey::from(pair);
+    let text = key
+        .to_openssh(russh::keys::ssh_key::LineEnding::LF)
+        .map_err(|e| err(&e))?;
+    // Written whole or not at all: temp file, fsync, rename.
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| err(&e))?;
+        f.write_all(text.as_bytes()).map_err(|e| err(&e))?;
+        f.sync_all().map_err(|e| err(&e))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| err(&e))?;
+    info!(path = %path.display(), "SSH host key created");
+    Ok(key)
+}
+
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    /// `system services ssh`: commands and the `netconf` subsystem (NAPALM connects on 22).
+    Ssh,
+    /// `system services netconf ssh`: the `netconf` subsystem only.
+    Netconf,
+}
+
+/// The listeners a configuration asks for.
+fn wanted(c: &Config) -> BTreeMap<u16, Service> {
+    let mut m = BTreeMap::new();
+    if let Some(s) = &c.system.services.ssh {
+        m.insert(s.port.unwrap_or(SSH_PORT), Service::Ssh);
+    }
+    if let Some(n) = c
+        .system
+        .services
+        .netconf
+        .as_ref()
+        .and_then(|n| n.ssh.as_ref())
+    {
+        m.entry(n.port.unwrap_or(NETCONF_PORT))
+            .or_insert(Service::Netconf);
+    }
+    m
+}
+
+struct Listener {
+    service: Service,
+    /// Bound, not yet served (before the runtime starts).
+    pending: Option<std::net::TcpListener>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+struct Inner {
+    listeners: BTreeMap<u16, Listener>,
+    /// Set by [`SshService::start`]: where sessions run and what they manage.
+    runtime: Option<(tokio::runtime::Handle, Arc<Server>)>,
+    users: Arc<Mutex<Users>>,
+    config: Arc<russh::server::Config>,
+}
+
+/// The users and root's policy, as the last commit left them.
+#[derive(Default, Clone)]
+struct Users {
+    users: Vec<User>,
+    root: savin_config::model::system::Authentication,
+    root_login: Option<String>,
+}
+
+/// The SSH service as a configuration subsystem.
+#[derive(Clone)]
+pub struct SshService(Arc<Mutex<Inner>>);
+
+impl SshService {
+    pub fn new(key: PrivateKey) -> SshService {
+        let config = russh::server::Config {
+            server_id: russh::SshId::Standard(
+                format!("SSH-2.0-savin_{}", env!("CARGO_PKG_VERSION")).into(),
+            ),
+            methods: MethodSet::from(&[MethodKind::PublicKey, MethodKind::Password][..]),
+            // A failed login waits before its answer: guessing is slow.
+            auth_rejection_time: std::time::Duration::from_secs(1),
+            auth_rejection_time_initial: Some(std::time::Duration::ZERO),
+            keys: vec![key],
+            max_auth_attempts: 6,
+            inactivity_timeout: Some(std::time::Duration::from_secs(3600)),
+            ..Default::default()
+        };
+        SshService(Arc::new(Mutex::new(Inner {
+            listeners: BTreeMap::new(),
+            runtime: None,
+            users: Arc::new(Mutex::new(Users::default())),
+            config: Arc::new(config),
+        })))
+    }
+
+    /// Starts serving (the listeners bound so far, and those later commits bind).
+    pub fn start(&self, rt: tokio::runtime::Handle, server: Arc<Server>) {
+        let mut inner = lock(&self.0);
+        inner.runtime = Some((rt, server));
+        let ports: Vec<u16> = inner.listeners.keys().copied().collect();
+        for port in ports {
+            spawn_pending(&mut inner, port);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn spawn_pending(inner: &mut Inner, port: u16) {
+    let Some((rt, server)) = inner.runtime.clone() else {
+        return;
+    };
+    let users = inner.users.clone();
+    let config = inner.config.clone();
+    let Some(l) = inner.listeners.get_mut(&port) else {
+        return;
+    };
+    let Some(std_listener) = l.pending.take() else {
+        return;
+    };
+    let service = l.service;
+    l.task = Some(rt.spawn(async move {
+        let listener = match tokio::net::TcpListener::from_std(std_listener) {
+            Ok(l) => l,
+            Err(e) => {
+                warn!(port, %e, "SSH listener failed");
+                return;
+            }
+        };
+        info!(port, ?service, "SSH listening");
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(a) => a,
+                Err(e) => {
+                    warn!(port, %e, "SSH accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let handler = Connection {
+                server: server.clone(),
+                users: users.clone(),
+                service,
+                peer,
+                user: None,
+                channels: HashMap::new(),
+            };
+            let config = config.clone();
+            tokio::spawn(async move {
+                match russh::server::run_stream(config, stream, handler).await {
+                    Ok(session) => {
+                        if let Err(e) = session.await {
+                            tracing::debug!(%peer, %e, "SSH session ended");
+                        }
+                    }
+                    Err(e) => tracing::debug!(%peer, %e, "SSH handshake failed"),
+                }
+            });
+        }
+    }));
+}
+
+fn bind(port: u16) -> std::io::Result<std::net::TcpListener> {
+    // IPv6 and IPv4 on one socket where the host allows it; else IPv4 alone.
+    let l = std::net::TcpListener::bind(("::", port))
+        .or_else(|_| std::net::TcpListener::bind(("0.0.0.0", port)))?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}
+
+struct StagedSsh {
+    svc: SshService,
+    wanted: BTreeMap<u16, Service>,
+    bound: BTreeMap<u16, std::net::TcpListener>,
+    users: Users,
+}
+
+impl Staged for StagedSsh {
+    fn apply(self: Box<Self>) -> Result<(), String> {
+        let me = *self;
+        let mut inner = lock(&me.svc.0);
+        *lock(&inner.users) = me.users;
+        inner
+            .listeners
+            .retain(|port, l| me.wanted.get(port) == Some(&l.service));
+        let mut bound = me.bound;
+        for (&port, _) in me.wanted.iter() {
+            if inner.listeners.contains_key(&port) || bound.contains_key(&port) {
+                continue;
+            }
+            // Its port served the other service until the line above closed it.
+            match bind(port) {
+                Ok(l) => {
+                    bound.insert(port, l);
+                }
+                Err(e) => tracing::error!(port, %e, "SSH listener not started"),
+            }
+        }
+        for (port, l) in bound {
+            inner.listeners.insert(
+                port,
+                Listener {
+                    service: me.wanted[&port],
+                    pending: Some(l),
+                    task: None,
+                },
+            );
+            spawn_pending(&mut inner, port);
+        }
+        Ok(())
+    }
+}
+
+impl Subsystem for SshService {
+    fn name(&self) -> &'static str {
+        "ssh"
+    }
+
+    fn hierarchies(&self) -> &'static [&'static str] {
+        &["system"]
+    }
+
+    fn prepare(
+        &mut self,
+        _old: &Config,
+        new: &Config,
+        _changed: &Changes,
+    ) -> Result<Box<dyn Staged>, PrepareError> {
+        let wanted = wanted(new);
+        let inner = lock(&self.0);
+        let mut bound = BTreeMap::new();
+        for (&port, &service) in &wanted {
+            let same = inner
+                .listeners
+                .get(&port)
+                .is_some_and(|l| l.service == service);
+            if same {
+                continue;
+            }
+            // A port we serve already for the other service is freed at apply: rebind then.
+            let l = match inner.listeners.get(&port) {
+                Some(_) => None,
+                None => match bind(port) {
+                    Ok(l) => Some(l),
+                    // At start-up the last commit is applied whole but for this listener:
+                    // a port taken since must not keep the rest of the box down.
+                    Err(e) if inner.runtime.is_none() => {
+                        tracing::error!(port, %e, "SSH listener not started");
+                        None
+                    }
+                    Err(e) => {
+                        let at = match service {
+                            Service::Ssh => "system services ssh",
+                            Service::Netconf => "system services netconf ssh",
+                        };
+                        return Err(PrepareError::at(at, format!("port {port}: {e}")));
+                    }
+                },
+            };
+            if let Some(l) = l {
+                bound.insert(port, l);
+            }
+        }
+        let s = &new.system;
+        Ok(Box::new(StagedSsh {
+            svc: self.clone(),
+            wanted,
+            bound,
+            users: Users {
+                users: s.login.user.clone(),
+                root: s.root_authentication.clone(),
+                root_login: s.services.ssh.as_ref().and_then(|s| s.root_login.clone()),
+            },
+        }))
+    }
+}
+
+/// One SSH connection.
+struct Connection {
+    server: Arc<Server>,
+    users: Arc<Mutex<Users>>,
+    service: Service,
+    peer: SocketAddr,
+    /// Who logged in, and what they may do.
+    user: Option<(String, Permission)>,
+    channels: HashMap<ChannelId, Channel<Msg>>,
+}
+
+/// What a login class may do: `super-user` (and root) configure; `operator` and `read-only`
+/// look. An unknown class or none gives no access at all, as on Junos (`unauthorized`).
+fn permission(class: Option<&str>) -> Option<Permission> {
+    match class? {
+        "super-user" => Some(Permission::Configure),
+        "operator" | "read-only" => Some(Permission::View),
+        _ => None,
+    }
+}
+
+impl Connection {
+    /// The user's record, if they may log in at all.
+    fn account(
+        &self,
+        name: &str,
+    ) -> Option<(
+        savin_config::model::system::Authentication,
+        Permission,
+        bool,
+    )> {
+        let u = lock(&self.users);
+        if name == "root" {
+            let deny_password = !matches!(u.root_login.as_deref(), Some("allow"));
+            if u.root_login.as_deref() == Some("deny") {
+                return None;
+            }
+            return Some((u.root.clone(), Permission::Configure, deny_password));
+        }
+        let user = u.users.iter().find(|x| x.name == name)?;
+        Some((
+            user.authentication.clone(),
+            permission(user.class.as_deref())?,
+            false,
+        ))
+    }
+
+    fn refused(&self, user: &str, how: &str) -> Auth {
+        warn!(peer = %self.peer, %user, method = how, "SSH login refused");
+        Auth::reject()
+    }
+}
+
+impl russh::server::Handler for Connection {
+    type Error = russh::Error;
+
+    async fn auth_password(&mut self, user: &str, password: &str) -> Result<Auth, Self::Error> {
+        let Some((auth, perm, no_password)) = self.account(user) else {
+            return Ok(self.refused(user, "password"));
+        };
+        let ok = !password.is_empty()
+            && !no_password
+            && auth.encrypted_password.as_deref().is_some_and(|h| {
+                ShaCrypt::default()
+                    .verify_password(password.as_bytes(), h)
+                    .is_ok()
+            });
+        if !ok {
+            return Ok(self.refused(user, "password"));
+        }
+        info!(peer = %self.peer, %user, "SSH login (password)");
+        self.user = Some((user.to_string(), perm));
+        Ok(Auth::Accept)
+    }
+
+    async fn auth_publickey_offered(
+        &mut self,
+        user: &str,
+        key: russh::server::PublicKeyOffer<'_>,
+    ) -> Result<Auth, Self::Error> {
+        let known = self
+            .account(user)
+            .is_some_and(|(auth, _, _)| has_key(&auth, key.public_key));
+        Ok(if known { Auth::Accept } else { Auth::reject() })
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: russh::server::VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        match self.account(user) {
+            Some((auth, perm, _)) if has_key(&auth, key.public_key) => {
+                info!(peer = %self.peer, %user, "SSH login (public key)");
+                self.user = Some((user.to_string(), perm));
+                Ok(Auth::Accept)
+            }
+            _ => Ok(self.refused(user, "publickey")),
+        }
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: russh::server::ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.channels.insert(channel.id(), channel);
+        reply.accept().await;
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        id: ChannelId,
+        name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if name != "netconf" {
+            session.channel_failure(id)?;
+            return Ok(());
+        }
+        self.start_netconf(id, session)
+    }
+
+    async fn exec_request(
+        &mut self,
+        id: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let line = String::from_utf8_lossy(data).trim().to_string();
+        // ncclient's fallback when the subsystem is refused: Junos's NETCONF over exec.
+        if line.starts_with("xml-mode netconf") {
+            return self.start_netconf(id, session);
+        }
+        let (Some(channel), Some((user, _)), Service::Ssh) =
+            (self.channels.remove(&id), self.user.clone(), self.service)
+        else {
+            session.channel_failure(id)?;
+            return Ok(());
+        };
+        session.channel_success(id)?;
+        let server = self.server.clone();
+        tokio::spawn(async move {
+            let reply = server
+                .with_shared(move |sh| {
+                    let id = 0;
+                    savin_mgmt::session::Session::new(id, user).exec(
+                        sh,
+                        &line,
+                        None,
+                        savin_mgmt::server::now_ms(),
+                    )
+                })
+                .await;
+            let (ok, out) = reply.map_or((false, "error: internal error\n".into()), |r| {
+                (r.ok, r.output)
+            });
+            let _ = channel.data(out.as_bytes()).await;
+            let _ = channel.exit_status(if ok { 0 } else { 1 }).await;
+            let _ = channel.eof().await;
+            let _ = channel.close().await;
+        });
+        Ok(())
+    }
+}
+
+impl Connection {
+    fn start_netconf(&mut self, id: ChannelId, session: &mut Session) -> Result<(), russh::Error> {
+        let (Some(channel), Some((user, perm))) = (self.channels.remove(&id), self.user.clone())
+        else {
+            session.channel_failure(id)?;
+            return Ok(());
+        };
+        session.channel_success(id)?;
+        let server = self.server.clone();
+        tokio::spawn(async move {
+            let stream = channel.into_stream();
+            let (rd, wr) = tokio::io::split(stream);
+            savin_mgmt::netconf::serve(server, rd, wr, user, perm).await;
+        });
+        Ok(())
+    }
+}
+
+fn has_key(auth: &savin_config::model::system::Authentication, offered: &PublicKey) -> bool {
+    auth.keys().any(|k| {
+        PublicKey::from_openssh(k.trim()).is_ok_and(|p| p.key_data() == offered.key_data())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_classes_map_to_what_their_users_may_do() {
+        assert_eq!(permission(Some("super-user")), Some(Permission::Configure));
+        assert_eq!(permission(Some("operator")), Some(Permission::View));
+        assert_eq!(permission(Some("read-only")), Some(Permission::View));
+        assert_eq!(permission(Some("unauthorized")), None);
+        assert_eq!(permission(None), None);
+    }
+
+    #[test]
+    fn the_host_key_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = host_key(dir.path()).unwrap();
+        let b = host_key(dir.path()).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+        let mode = std::fs::metadata(dir.path().join("ssh_host_ed25519_key"))
+            .unwrap()
+            .permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn passwords_check_against_crypt_hashes() {
+        // `openssl passwd -6 -salt saltsalt secret`
+        let h = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1";
+        assert!(ShaCrypt::default().verify_password(b"secret", h).is_ok());
+        assert!(ShaCrypt::default().verify_password(b"Secret", h).is_err());
+    }
+}

@@ -1,0 +1,254 @@
+//! SSH and NETCONF with real clients: ncclient (over paramiko) runs the checks a Junos
+//! automation script relies on (`netconf/ncclient_checks.py`), and OpenSSH's `ssh` logs in
+//! with a key, runs a command, and speaks NETCONF on the subsystem; a wrong key is refused.
+//! The daemon runs in its own network namespace, so its ports 22 and 830 are its own.
+
+mod labnet;
+
+use std::path::Path;
+use std::time::Duration;
+
+use labnet::{cli, have, SAVIN};
+use savin_lab::{wait_until, Lab, Ns};
+
+const PASSWORD: &str = "s3cret pass";
+
+fn python_module(test: &str, module: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let why =
+            format!("{test}: python3 module {module} is missing (scripts/deps.sh installs it)");
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{why}");
+        }
+        eprintln!("SKIP {why}");
+    }
+    ok
+}
+
+fn crypt(password: &str) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["passwd", "-6", password])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn keygen(dir: &Path, name: &str) -> String {
+    let path = dir.join(name);
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::fs::read_to_string(path.with_extension("pub"))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+/// The daemon in `ns`, management plane only, with a two-second `commit confirmed` minute.
+fn daemon(lab: &mut Lab, ns: &Ns, dir: &Path) -> std::path::PathBuf {
+    let sock = dir.join("savin.sock");
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+    let d = dir.to_string_lossy().to_string();
+    lab.spawn(
+        ns,
+        &[
+            SAVIN,
+            "daemon",
+            "--dataplane",
+            "none",
+            "--minute-ms",
+            "2000",
+            "--state-dir",
+            &d,
+        ],
+        None,
+        Some(log),
+    )
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || sock.exists()),
+        "the daemon did not start"
+    );
+    sock
+}
+
+fn ssh_args(key: &Path, port: &str) -> Vec<String> {
+    [
+        "-i",
+        &key.to_string_lossy(),
+        "-p",
+        port,
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "LogLevel=ERROR",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
+    let test = "ncclient_and_openssh_manage_savin_as_they_manage_junos";
+    if !have(test, &["python3", "openssl", "ssh", "ssh-keygen"]) || !python_module(test, "ncclient")
+    {
+        return;
+    }
+    let Some(mut lab) = Lab::require(test) else {
+        return;
+    };
+    let ns = lab.netns("r").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let sock = daemon(&mut lab, &ns, state.path());
+    let keys = tempfile::tempdir().unwrap();
+    let carol = keygen(keys.path(), "carol");
+    let _ = keygen(keys.path(), "stranger");
+    let hash = crypt(PASSWORD);
+    let (ok, out) = cli(
+        &sock,
+        &format!(
+            "configure; set system host-name r1; set system services ssh; \
+             set system services netconf ssh; \
+             set system login user alice class super-user authentication encrypted-password \"{hash}\"; \
+             set system login user bob class read-only authentication encrypted-password \"{hash}\"; \
+             set system login user carol class super-user authentication ssh-ed25519 \"{carol}\"; \
+             commit"
+        ),
+    );
+    assert!(ok, "{out}");
+
+    // ncclient: the whole NETCONF conversation, its checks in the script.
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/netconf/ncclient_checks.py"
+    );
+    let out = lab
+        .exec(
+            &ns,
+            &["python3", script, "127.0.0.1", "830", PASSWORD],
+            Duration::from_secs(120),
+        )
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("all ncclient checks passed"),
+        "{text}\n--- daemon log ---\n{}",
+        std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default()
+    );
+
+    // OpenSSH with a key: a command runs as the CLI runs it, on port 22.
+    let key = keys.path().join("carol");
+    let mut args = ssh_args(&key, "22");
+    args.extend([
+        "carol@127.0.0.1".to_string(),
+        "show system commit".to_string(),
+    ]);
+    let mut cmd = vec!["ssh"];
+    cmd.extend(args.iter().map(String::as_str));
+    let out = lab.exec(&ns, &cmd, Duration::from_secs(30)).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success() && text.contains("by alice via netconf"),
+        "{out:?}"
+    );
+
+    // ... and NETCONF on the subsystem of port 830, the hello and an RPC on its stdin.
+    let mut args = ssh_args(&key, "830");
+    args.extend(["-s".into(), "carol@127.0.0.1".into(), "netconf".into()]);
+    let input = r#"<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>]]>]]><rpc message-id="m1"><get-software-information/></rpc>]]>]]><rpc message-id="m2"><close-session/></rpc>]]>]]>"#;
+    let mut sh = format!("printf '%s' '{input}' | ssh");
+    for a in &args {
+        sh.push_str(&format!(" '{a}'"));
+    }
+    let out = lab
+        .exec(&ns, &["sh", "-c", &sh], Duration::from_secs(30))
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("<capability>http://xml.juniper.net/netconf/junos/1.0</capability>")
+            && text.contains("message-id=\"m1\"")
+            && text.contains("<host-name>r1</host-name>")
+            && text.contains("message-id=\"m2\"")
+            && text.contains("<ok/>"),
+        "{out:?}"
+    );
+
+    // A key nobody configured is refused.
+    let mut args = ssh_args(&keys.path().join("stranger"), "22");
+    args.extend(["carol@127.0.0.1".to_string(), "show version".to_string()]);
+    let mut cmd = vec!["ssh"];
+    cmd.extend(args.iter().map(String::as_str));
+    let out = lab.exec(&ns, &cmd, Duration::from_secs(30)).unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+        "{out:?}"
+    );
+    // A port someone else holds: the commit is refused, naming it, and nothing changes.
+    lab.spawn(
+        &ns,
+        &[
+            "python3",
+            "-c",
+            "import socket,time; s=socket.socket(socket.AF_INET6); s.bind(('::',2022)); s.listen(); time.sleep(120)",
+        ],
+        None,
+        None,
+    )
+    .unwrap();
+    let taken = || {
+        lab.exec(
+            &ns,
+            &["ss", "-Htln", "sport = :2022"],
+            Duration::from_secs(5),
+        )
+        .is_ok_and(|o| !o.stdout.is_empty())
+    };
+    assert!(wait_until(Duration::from_secs(10), taken));
+    let commits = || {
+        let (_, out) = cli(&sock, "show system commit");
+        out.lines().filter(|l| l.contains(" by ")).count()
+    };
+    let before = commits();
+    let (ok, out) = cli(
+        &sock,
+        "configure; set system services ssh port 2022; commit",
+    );
+    assert!(
+        !ok && out.contains("system services ssh") && out.contains("port 2022"),
+        "{out}"
+    );
+    assert_eq!(
+        commits(),
+        before,
+        "the refused commit is not in the history"
+    );
+    let mut args = ssh_args(&key, "22");
+    args.extend(["carol@127.0.0.1".to_string(), "show version".to_string()]);
+    let mut cmd = vec!["ssh"];
+    cmd.extend(args.iter().map(String::as_str));
+    let out = lab.exec(&ns, &cmd, Duration::from_secs(30)).unwrap();
+    assert!(out.status.success(), "port 22 still serves: {out:?}");
+
+    let log = std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default();
+    assert!(
+        log.contains("SSH login refused") && log.contains("user=carol"),
+        "refusals are logged: {log}"
+    );
+}
