@@ -307,3 +307,121 @@ fn meta_json(m: &Meta) -> Option<Json> {
     }
     (!a.is_empty()).then_some(Json::Object(a))
 }
+
+/// The XML form, as Junos prints `<configuration>` for NETCONF and `| display xml`: each
+/// statement an element named by its keyword (the schema's nesting, flattened containers
+/// included), a list entry's key in `<name>`, a flag an empty element, a leaf-list repeated;
+/// `inactive="inactive"` and `protect="protect"` as attributes, an annotation as a
+/// `<junos:comment>` before its statement. The statements inside `block`, indented by `depth`.
+pub fn xml(block: &Block, node: &Node, depth: usize, out: &mut String) {
+    for (idx, item) in &block.items {
+        let child = &node.children()[*idx];
+        let name = child.name;
+        match item {
+            Item::Block(b) => xml_element(out, depth, name, &b.meta, None, |out| {
+                xml(b, child, depth + 1, out)
+            }),
+            Item::List(entries) => {
+                for (k, b) in entries.iter() {
+                    xml_element(out, depth, name, &b.meta, Some(k), |out| {
+                        xml(b, child, depth + 1, out)
+                    });
+                }
+            }
+            Item::Leaf(m, v) => {
+                xml_comment(out, depth, m);
+                out.push_str(&format!(
+                    "{}<{name}{}>{}</{name}>\n",
+                    "    ".repeat(depth),
+                    xml_attrs(m),
+                    xml_escape(&v.to_plain())
+                ));
+            }
+            Item::Flag(m) => {
+                xml_comment(out, depth, m);
+                out.push_str(&format!(
+                    "{}<{name}{}/>\n",
+                    "    ".repeat(depth),
+                    xml_attrs(m)
+                ));
+            }
+            Item::LeafList(m, vs) => {
+                xml_comment(out, depth, m);
+                for v in vs {
+                    out.push_str(&format!(
+                        "{}<{name}{}>{}</{name}>\n",
+                        "    ".repeat(depth),
+                        xml_attrs(m),
+                        xml_escape(&v.to_plain())
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn xml_element(
+    out: &mut String,
+    depth: usize,
+    name: &str,
+    m: &Meta,
+    key: Option<&crate::value::Value>,
+    body: impl FnOnce(&mut String),
+) {
+    xml_comment(out, depth, m);
+    let pad = "    ".repeat(depth);
+    let mut inner = String::new();
+    if let Some(k) = key {
+        inner.push_str(&format!(
+            "{}    <name>{}</name>\n",
+            pad,
+            xml_escape(&k.to_plain())
+        ));
+    }
+    body(&mut inner);
+    if inner.is_empty() {
+        out.push_str(&format!("{pad}<{name}{}/>\n", xml_attrs(m)));
+    } else {
+        out.push_str(&format!(
+            "{pad}<{name}{}>\n{inner}{pad}</{name}>\n",
+            xml_attrs(m)
+        ));
+    }
+}
+
+fn xml_attrs(m: &Meta) -> String {
+    let mut a = String::new();
+    if m.inactive {
+        a.push_str(" inactive=\"inactive\"");
+    }
+    if m.protect {
+        a.push_str(" protect=\"protect\"");
+    }
+    a
+}
+
+fn xml_comment(out: &mut String, depth: usize, m: &Meta) {
+    if let Some(c) = &m.comment {
+        out.push_str(&format!(
+            "{}<junos:comment>/* {} */</junos:comment>\n",
+            "    ".repeat(depth),
+            xml_escape(c)
+        ));
+    }
+}
+
+/// Escapes text for XML content and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use savin_netconf::framing::{frame, Deframer, Framing};
 use savin_netconf::reply::{self, rpc_reply, RpcError, JUNOS_RELEASE, OK};
 use savin_netconf::rpc::{self, ConfigBody, Datastore, Format, LoadAction, Message, Op};
-use savin_netconf::xml::escape;
+use savin_netconf::xml::{escape, Element};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::{debug, info, warn};
 
@@ -314,9 +314,264 @@ fn load(
         ConfigBody::Set(t) => sh.load(LoadMode::Set, "netconf", t),
         ConfigBody::Text(t) if mode == LoadMode::Set => sh.load(LoadMode::Set, "netconf", t),
         ConfigBody::Text(t) => sh.load(mode, "netconf", t),
-        ConfigBody::Json(_) => Err("error: loading JSON over NETCONF is not supported yet".into()),
-        ConfigBody::Xml(_) => Err("error: loading XML over NETCONF is not supported yet".into()),
+        ConfigBody::Json(t) => {
+            let v: serde_json::Value =
+                serde_json::from_str(t).map_err(|e| format!("error: configuration-json: {e}"))?;
+            let conf = v.get("configuration").unwrap_or(&v);
+            load_tree(sh, mode, &element_of_json("configuration", conf))
+        }
+        ConfigBody::Xml(e) => load_tree(sh, mode, e),
     }
+}
+
+/// The `<configuration>` element of a configuration.
+pub fn configuration_xml(cfg: &savin_config::Configuration) -> String {
+    let mut out = String::from("<configuration>\n");
+    savin_config::print::xml(&cfg.root, savin_config::schema::root(), 1, &mut out);
+    out.push_str("</configuration>\n");
+    out
+}
+
+/// A `<configuration>` element as curly-brace text, and the `delete` lines of its elements
+/// marked for deletion (what [`load_tree`] loads).
+pub fn configuration_text(conf: &Element) -> Result<(String, Vec<String>), String> {
+    let mut out = Curly::default();
+    curly_block(
+        conf,
+        savin_config::schema::root(),
+        &mut Vec::new(),
+        0,
+        &mut out,
+    )?;
+    Ok((out.text, out.deletes))
+}
+
+/// JSON configuration read into the element shape of the XML form.
+pub fn configuration_element_of_json(v: &serde_json::Value) -> Element {
+    element_of_json("configuration", v.get("configuration").unwrap_or(v))
+}
+
+/// Loads a `<configuration>` (from XML, or JSON read into the same shape) as `load MODE`
+/// would load its text: the elements become statements by the schema, `delete="delete"`
+/// (or `operation="delete"`) removes one, `replace="replace"` replaces one, `inactive=
+/// "inactive"` loads one deactivated. All of it, or nothing.
+fn load_tree(sh: &mut Shared, mode: LoadMode, conf: &Element) -> Result<(), String> {
+    let (text, deletes) = configuration_text(conf)?;
+    let before = sh.candidate.clone();
+    let mode = if mode == LoadMode::Set {
+        LoadMode::Merge
+    } else {
+        mode
+    };
+    sh.load(mode, "netconf", &text)?;
+    if !deletes.is_empty() {
+        if let Err(e) = sh.load(LoadMode::Set, "netconf", &deletes.join("\n")) {
+            sh.candidate = before;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Curly {
+    text: String,
+    /// `delete ...` lines for the elements marked for deletion.
+    deletes: Vec<String>,
+}
+
+fn words(path: &[String]) -> String {
+    path.join(" ")
+}
+
+/// Writes the statements of `el` (whose schema node is `node`) as curly-brace text.
+fn curly_block(
+    el: &Element,
+    node: &savin_config::schema::Node,
+    path: &mut Vec<String>,
+    depth: usize,
+    out: &mut Curly,
+) -> Result<(), String> {
+    use savin_config::schema::Kind;
+    use savin_config::value::quote;
+    let pad = "    ".repeat(depth);
+    let mut lists_done: Vec<&str> = Vec::new();
+    for child in &el.children {
+        // `<junos:comment>/* text */</junos:comment>`: the annotation of what follows.
+        if child.name == "comment" && child.qname != child.name {
+            out.text.push_str(&format!("{pad}{}\n", child.text.trim()));
+            continue;
+        }
+        let Some(n) = node.children().iter().find(|c| c.name == child.name) else {
+            return Err(format!(
+                "error: [edit {}]\n  syntax error: unknown element <{}>",
+                words(path),
+                child.name
+            ));
+        };
+        let deleted = child.attr("delete") == Some("delete")
+            || matches!(child.attr("operation"), Some("delete") | Some("remove"));
+        let mut tags = String::new();
+        if child.attr("protect") == Some("protect") {
+            tags.push_str("protect: ");
+        }
+        if child.attr("inactive") == Some("inactive") {
+            tags.push_str("inactive: ");
+        }
+        if child.attr("replace") == Some("replace") || child.attr("operation") == Some("replace") {
+            tags.push_str("replace: ");
+        }
+        match &n.kind {
+            Kind::Container { .. } => {
+                path.push(n.name.to_string());
+                if deleted {
+                    out.deletes.push(format!("delete {}", words(path)));
+                } else if child.children.is_empty() {
+                    out.text.push_str(&format!("{pad}{tags}{};\n", n.name));
+                } else {
+                    out.text.push_str(&format!("{pad}{tags}{} {{\n", n.name));
+                    curly_block(child, n, path, depth + 1, out)?;
+                    out.text.push_str(&format!("{pad}}}\n"));
+                }
+                path.pop();
+            }
+            Kind::List { keyword, .. } => {
+                let Some(key) = child.child_text("name") else {
+                    return Err(format!(
+                        "error: [edit {}]\n  syntax error: <{}> without <name>",
+                        words(path),
+                        n.name
+                    ));
+                };
+                let head = if *keyword {
+                    format!("{} {}", n.name, quote(key))
+                } else {
+                    quote(key)
+                };
+                path.push(if *keyword {
+                    format!("{} {}", n.name, quote(key))
+                } else {
+                    quote(key)
+                });
+                if deleted {
+                    out.deletes.push(format!("delete {}", words(path)));
+                } else {
+                    let mut body = child.clone();
+                    body.children.retain(|c| c.name != "name");
+                    if body.children.is_empty() {
+                        out.text.push_str(&format!("{pad}{tags}{head};\n"));
+                    } else {
+                        out.text.push_str(&format!("{pad}{tags}{head} {{\n"));
+                        curly_block(&body, n, path, depth + 1, out)?;
+                        out.text.push_str(&format!("{pad}}}\n"));
+                    }
+                }
+                path.pop();
+            }
+            Kind::Leaf(_) => {
+                if deleted {
+                    out.deletes
+                        .push(format!("delete {} {}", words(path), n.name));
+                } else {
+                    out.text.push_str(&format!(
+                        "{pad}{tags}{} {};\n",
+                        n.name,
+                        quote(child.text.trim())
+                    ));
+                }
+            }
+            Kind::Flag => {
+                if deleted {
+                    out.deletes
+                        .push(format!("delete {} {}", words(path), n.name));
+                } else {
+                    out.text.push_str(&format!("{pad}{tags}{};\n", n.name));
+                }
+            }
+            Kind::LeafList(_) => {
+                if deleted {
+                    out.deletes.push(format!(
+                        "delete {} {} {}",
+                        words(path),
+                        n.name,
+                        quote(child.text.trim())
+                    ));
+                    continue;
+                }
+                // All of a leaf-list's elements at once, in their order.
+                if lists_done.contains(&n.name) {
+                    continue;
+                }
+                lists_done.push(n.name);
+                let values: Vec<String> = el
+                    .children
+                    .iter()
+                    .filter(|c| c.name == n.name && c.attr("delete").is_none())
+                    .map(|c| quote(c.text.trim()))
+                    .collect();
+                out.text.push_str(&format!(
+                    "{pad}{tags}{} [ {} ];\n",
+                    n.name,
+                    values.join(" ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// JSON configuration (Junos's layout: lists as arrays of objects keyed by `name`, flags
+/// as `[null]`) read into the element shape of the XML form.
+fn element_of_json(name: &str, v: &serde_json::Value) -> Element {
+    use serde_json::Value;
+    let mut el = Element::new(name);
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k.starts_with('@') {
+                    continue;
+                }
+                match v {
+                    Value::Array(items) => {
+                        for item in items {
+                            if !item.is_null() {
+                                el.children.push(element_of_json(k, item));
+                            } else {
+                                el.children.push(Element::new(k));
+                            }
+                        }
+                    }
+                    v => el.children.push(element_of_json(k, v)),
+                }
+            }
+            // `@` (this statement's own) and `@NAME` (a member's) attributes: `inactive`
+            // and `protect` (annotations are not loaded from JSON, as on Junos).
+            for (k, v) in m {
+                let Some(target) = k.strip_prefix('@') else {
+                    continue;
+                };
+                for flag in ["inactive", "protect"] {
+                    if v.get(flag).and_then(serde_json::Value::as_bool) != Some(true) {
+                        continue;
+                    }
+                    let attr = (flag.to_string(), flag.to_string());
+                    if target.is_empty() {
+                        el.attrs.push(attr);
+                    } else {
+                        for c in el.children.iter_mut().filter(|c| c.name == target) {
+                            c.attrs.push(attr.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Value::String(s) => el.text = s.clone(),
+        Value::Number(n) => el.text = n.to_string(),
+        Value::Bool(true) | Value::Null => {}
+        Value::Bool(false) => {}
+        Value::Array(_) => {}
+    }
+    el
 }
 
 /// Commits (or checks) the shared candidate; Err: the reply's error elements.
@@ -368,13 +623,7 @@ fn config_text(
         Format::Json => crate::ops::pretty(serde_json::json!({
             "configuration": savin_config::print::json(&cfg.root, savin_config::schema::root(), false)
         })),
-        Format::Xml => {
-            let json = savin_config::print::json(&cfg.root, savin_config::schema::root(), false);
-            let mut out = String::from("<configuration>\n");
-            crate::ops::json_to_xml_body(&json, 1, &mut out);
-            out.push_str("</configuration>\n");
-            out
-        }
+        Format::Xml => configuration_xml(&cfg),
     })
 }
 

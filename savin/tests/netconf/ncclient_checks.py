@@ -80,6 +80,17 @@ try:
     check(False, "a text load with an error is refused")
 except RPCError as e:
     check("netconf:1:" in str(e), "a load error names its place: %s" % str(e).strip())
+# XML and JSON loads; a deletion in XML; then discard them.
+m.load_configuration(action="merge", format="xml", config=to_ele(
+    "<configuration><system><time-zone>Europe/Paris</time-zone>"
+    "<domain-name delete=\"delete\"/></system></configuration>"))
+m.load_configuration(action="merge", format="json",
+                     config='{"configuration": {"routing-options": {"static": {"route": [{"name": "198.51.100.0/24", "discard": [null]}]}}}}')
+diff = m.compare_configuration(rollback=0).xpath("//configuration-output")[0].text
+check("+   time-zone Europe/Paris;" in diff and "route 198.51.100.0/24 discard;" in diff and "domain-name" not in diff,
+      "XML and JSON loads, and a delete in XML, show in compare: %r" % diff)
+m.discard_changes()
+m.load_configuration(action="set", config="set system domain-name example.net")
 r = m.commit(comment="from ncclient")
 check(r.xpath("//commit-results/routing-engine/commit-success"), "commit-configuration")
 m.unlock()
