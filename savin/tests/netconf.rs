@@ -102,56 +102,96 @@ fn ssh_args(key: &Path, port: &str) -> Vec<String> {
     .collect()
 }
 
-#[test]
-fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
-    let test = "ncclient_and_openssh_manage_savin_as_they_manage_junos";
-    if !have(test, &["python3", "openssl", "ssh", "ssh-keygen"]) || !python_module(test, "ncclient")
-    {
-        return;
+/// A box in its own namespace: the daemon, SSH and NETCONF on, host-name r1, users alice
+/// (super-user) and bob (read-only) with [`PASSWORD`], carol (super-user) with a key.
+struct Box_ {
+    lab: Lab,
+    ns: Ns,
+    state: tempfile::TempDir,
+    sock: std::path::PathBuf,
+    keys: tempfile::TempDir,
+}
+
+impl Box_ {
+    fn new(test: &str, module: &str) -> Option<Box_> {
+        if !have(test, &["python3", "openssl", "ssh", "ssh-keygen"]) || !python_module(test, module)
+        {
+            return None;
+        }
+        let mut lab = Lab::require(test)?;
+        let ns = lab.netns("r").unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let sock = daemon(&mut lab, &ns, state.path());
+        let keys = tempfile::tempdir().unwrap();
+        let carol = keygen(keys.path(), "carol");
+        let _ = keygen(keys.path(), "stranger");
+        let hash = crypt(PASSWORD);
+        let (ok, out) = cli(
+            &sock,
+            &format!(
+                "configure; set system host-name r1; set system services ssh; \
+                 set system services netconf ssh; \
+                 set system login user alice class super-user authentication encrypted-password \"{hash}\"; \
+                 set system login user bob class read-only authentication encrypted-password \"{hash}\"; \
+                 set system login user carol class super-user authentication ssh-ed25519 \"{carol}\"; \
+                 commit"
+            ),
+        );
+        assert!(ok, "{out}");
+        Some(Box_ {
+            lab,
+            ns,
+            state,
+            sock,
+            keys,
+        })
     }
-    let Some(mut lab) = Lab::require(test) else {
+
+    /// Runs a client script in the namespace; its checks must all pass.
+    fn script(&self, name: &str, done: &str) {
+        let script = format!("{}/tests/netconf/{name}", env!("CARGO_MANIFEST_DIR"));
+        let out = self
+            .lab
+            .exec(
+                &self.ns,
+                &["python3", &script, "127.0.0.1", "830", PASSWORD],
+                Duration::from_secs(180),
+            )
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && text.contains(done),
+            "{text}\n--- daemon log ---\n{}",
+            std::fs::read_to_string(self.state.path().join("daemon.log")).unwrap_or_default()
+        );
+    }
+}
+
+#[test]
+fn pyez_manages_savin_as_it_manages_junos() {
+    let Some(b) = Box_::new("pyez_manages_savin_as_it_manages_junos", "jnpr.junos") else {
         return;
     };
-    let ns = lab.netns("r").unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let sock = daemon(&mut lab, &ns, state.path());
-    let keys = tempfile::tempdir().unwrap();
-    let carol = keygen(keys.path(), "carol");
-    let _ = keygen(keys.path(), "stranger");
-    let hash = crypt(PASSWORD);
-    let (ok, out) = cli(
-        &sock,
-        &format!(
-            "configure; set system host-name r1; set system services ssh; \
-             set system services netconf ssh; \
-             set system login user alice class super-user authentication encrypted-password \"{hash}\"; \
-             set system login user bob class read-only authentication encrypted-password \"{hash}\"; \
-             set system login user carol class super-user authentication ssh-ed25519 \"{carol}\"; \
-             commit"
-        ),
-    );
-    assert!(ok, "{out}");
+    b.script("pyez_checks.py", "all PyEZ checks passed");
+}
 
-    // ncclient: the whole NETCONF conversation, its checks in the script.
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/netconf/ncclient_checks.py"
-    );
-    let out = lab
-        .exec(
-            &ns,
-            &["python3", script, "127.0.0.1", "830", PASSWORD],
-            Duration::from_secs(120),
-        )
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.contains("all ncclient checks passed"),
-        "{text}\n--- daemon log ---\n{}",
-        std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default()
-    );
-
+#[test]
+fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
+    let Some(mut b) = Box_::new(
+        "ncclient_and_openssh_manage_savin_as_they_manage_junos",
+        "ncclient",
+    ) else {
+        return;
+    };
+    b.script("ncclient_checks.py", "all ncclient checks passed");
+    let Box_ {
+        ref mut lab,
+        ref ns,
+        ref state,
+        ref sock,
+        ref keys,
+    } = b;
     // OpenSSH with a key: a command runs as the CLI runs it, on port 22.
     let key = keys.path().join("carol");
     let mut args = ssh_args(&key, "22");
@@ -161,7 +201,7 @@ fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
     ]);
     let mut cmd = vec!["ssh"];
     cmd.extend(args.iter().map(String::as_str));
-    let out = lab.exec(&ns, &cmd, Duration::from_secs(30)).unwrap();
+    let out = lab.exec(ns, &cmd, Duration::from_secs(30)).unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success() && text.contains("by alice via netconf"),
@@ -177,7 +217,7 @@ fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
         sh.push_str(&format!(" '{a}'"));
     }
     let out = lab
-        .exec(&ns, &["sh", "-c", &sh], Duration::from_secs(30))
+        .exec(ns, &["sh", "-c", &sh], Duration::from_secs(30))
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -194,7 +234,7 @@ fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
     args.extend(["carol@127.0.0.1".to_string(), "show version".to_string()]);
     let mut cmd = vec!["ssh"];
     cmd.extend(args.iter().map(String::as_str));
-    let out = lab.exec(&ns, &cmd, Duration::from_secs(30)).unwrap();
+    let out = lab.exec(ns, &cmd, Duration::from_secs(30)).unwrap();
     assert!(!out.status.success(), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
@@ -202,7 +242,7 @@ fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
     );
     // A port someone else holds: the commit is refused, naming it, and nothing changes.
     lab.spawn(
-        &ns,
+        ns,
         &[
             "python3",
             "-c",
@@ -214,7 +254,7 @@ fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
     .unwrap();
     let taken = || {
         lab.exec(
-            &ns,
+            ns,
             &["ss", "-Htln", "sport = :2022"],
             Duration::from_secs(5),
         )
@@ -222,14 +262,11 @@ fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
     };
     assert!(wait_until(Duration::from_secs(10), taken));
     let commits = || {
-        let (_, out) = cli(&sock, "show system commit");
+        let (_, out) = cli(sock, "show system commit");
         out.lines().filter(|l| l.contains(" by ")).count()
     };
     let before = commits();
-    let (ok, out) = cli(
-        &sock,
-        "configure; set system services ssh port 2022; commit",
-    );
+    let (ok, out) = cli(sock, "configure; set system services ssh port 2022; commit");
     assert!(
         !ok && out.contains("system services ssh") && out.contains("port 2022"),
         "{out}"
@@ -243,7 +280,7 @@ fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
     args.extend(["carol@127.0.0.1".to_string(), "show version".to_string()]);
     let mut cmd = vec!["ssh"];
     cmd.extend(args.iter().map(String::as_str));
-    let out = lab.exec(&ns, &cmd, Duration::from_secs(30)).unwrap();
+    let out = lab.exec(ns, &cmd, Duration::from_secs(30)).unwrap();
     assert!(out.status.success(), "port 22 still serves: {out:?}");
 
     let log = std::fs::read_to_string(state.path().join("daemon.log")).unwrap_or_default();

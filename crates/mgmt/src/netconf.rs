@@ -763,6 +763,9 @@ fn operational(sh: &mut Shared, s: &mut Session, name: &str) -> String {
             "<route-engine-information>\n<route-engine>\n<slot>0</slot>\n<mastership-state>master</mastership-state>\n<status>OK</status>\n<model>savin</model>\n<up-time junos:seconds=\"{s}\">{s} seconds</up-time>\n</route-engine>\n</route-engine-information>",
             s = (now_ms() - sh.started_ms).max(0) / 1000
         ),
+        "get-system-uptime-information" => {
+            crate::ops::uptime(&sh.engine, sh.started_ms, now_ms()).xml()
+        }
         "get-chassis-inventory" => "<chassis-inventory>\n<chassis junos:style=\"inventory\">\n<name>Chassis</name>\n<serial-number>SAVIN0000</serial-number>\n<description>savin</description>\n</chassis>\n</chassis-inventory>".into(),
         "file-show" | "file-list" => RpcError::application("file access is not available on this system").xml(),
         _ => match RPCS.iter().find(|(r, _)| *r == name) {

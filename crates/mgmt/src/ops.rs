@@ -110,6 +110,41 @@ impl State for SystemUptime {
     }
 }
 
+impl SystemUptime {
+    /// `get-system-uptime-information` as Junos answers it: each time a `date-time` with
+    /// `junos:seconds` since the epoch, and how long ago in `time-length` (PyEZ's
+    /// `Device.uptime` reads the boot time's).
+    pub fn xml(&self) -> String {
+        let at = |name: &str, t: i64, extra: &str| {
+            format!(
+                "<{name}>\n<date-time junos:seconds=\"{t}\">{}</date-time>\n<time-length junos:seconds=\"{}\">{}</time-length>\n{extra}</{name}>\n",
+                when(t),
+                (self.now - t).max(0),
+                ago(self.now - t)
+            )
+        };
+        let mut out = String::from("<system-uptime-information>\n");
+        out.push_str(&format!(
+            "<current-time>\n<date-time junos:seconds=\"{n}\">{}</date-time>\n</current-time>\n",
+            when(self.now),
+            n = self.now
+        ));
+        if let Some(b) = self.boot {
+            out.push_str(&at("system-booted-time", b, ""));
+        }
+        out.push_str(&at("protocols-started-time", self.started, ""));
+        if let Some((t, user)) = &self.last {
+            out.push_str(&at(
+                "last-configured-time",
+                *t,
+                &format!("<user>{}</user>\n", xml_escape(user)),
+            ));
+        }
+        out.push_str("</system-uptime-information>");
+        out
+    }
+}
+
 /// One commit as `show system commit` lists it.
 struct CommitRow {
     seq: u64,
