@@ -1,6 +1,8 @@
 //! SSH and NETCONF with real clients: ncclient (over paramiko) runs the checks a Junos
 //! automation script relies on (`netconf/ncclient_checks.py`), and OpenSSH's `ssh` logs in
 //! with a key, runs a command, and speaks NETCONF on the subsystem; a wrong key is refused.
+//! Hostile and careless clients (`netconf/hostile_checks.py`, paramiko by hand): malformed XML,
+//! a DOCTYPE, a 50 MB request, kill-session, a client gone mid-commit.
 //! The daemon runs in its own network namespace, so its ports 22 and 830 are its own.
 
 mod labnet;
@@ -174,6 +176,18 @@ fn pyez_manages_savin_as_it_manages_junos() {
         return;
     };
     b.script("pyez_checks.py", "all PyEZ checks passed");
+}
+
+#[test]
+fn hostile_and_careless_netconf_clients_get_clear_errors_and_break_nothing() {
+    let test = "hostile_and_careless_netconf_clients_get_clear_errors_and_break_nothing";
+    let Some(b) = Box_::new(test, "ncclient") else {
+        return;
+    };
+    b.script("hostile_checks.py", "all hostile-client checks passed");
+    // The daemon served on: the CLI still answers.
+    let (ok, out) = cli(&b.sock, "show system commit");
+    assert!(ok, "{out}");
 }
 
 #[test]

@@ -38,6 +38,7 @@ where
     W: AsyncWrite + Unpin,
 {
     let id = server.next_session_id();
+    let killed = server.register(id);
     info!(id, %user, "NETCONF session started");
     let mut session = Some(Session::new(id, user.clone()));
     let mut d = Deframer::new(MAX_MESSAGE);
@@ -53,9 +54,15 @@ where
     let mut buf = vec![0u8; 64 << 10];
     let mut helloed = false;
     'session: loop {
-        let n = match rd.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        let n = tokio::select! {
+            r = rd.read(&mut buf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+            _ = killed.notified() => {
+                info!(id, "NETCONF session killed");
+                break;
+            }
         };
         d.push(&buf[..n]);
         loop {
@@ -98,6 +105,25 @@ where
                 break 'session;
             }
             let close = rpc.op == Op::CloseSession;
+            if let Op::KillSession(target) = &rpc.op {
+                let body = match target.parse::<u64>() {
+                    Ok(t) if t == id => RpcError::new(
+                        "invalid-value",
+                        "a session cannot kill itself (use close-session)",
+                    )
+                    .xml(),
+                    Ok(_) if perm != Permission::Configure => denied(),
+                    Ok(t) if server.kill(t) => OK.into(),
+                    _ => RpcError::new("invalid-value", format!("no session {target}")).xml(),
+                };
+                if write(&mut wr, d.framing(), &rpc_reply(&rpc.attrs, &body))
+                    .await
+                    .is_err()
+                {
+                    break 'session;
+                }
+                continue;
+            }
             let s = session.take().expect("session present");
             let Some((s, body)) = server
                 .with_shared(move |sh| {
@@ -115,6 +141,7 @@ where
             }
         }
     }
+    server.unregister(id);
     if let Some(mut s) = session {
         server.with_shared(move |sh| s.close(sh)).await;
     }
@@ -252,11 +279,8 @@ fn answer(sh: &mut Shared, s: &mut Session, op: &Op, perm: Permission) -> String
             "use get-configuration or an operational RPC",
         )
         .xml(),
-        Op::KillSession(_) => RpcError::new(
-            "operation-not-supported",
-            "kill-session is not supported yet",
-        )
-        .xml(),
+        // Answered by the session loop, which knows the other sessions.
+        Op::KillSession(_) => RpcError::new("operation-failed", "kill-session").xml(),
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Server {
     /// Wakes the commit-confirmed timer when the deadline may have changed.
     timer: Arc<Notify>,
     next_id: AtomicU64,
+    /// NETCONF sessions by id, and what ends each (`<kill-session>`).
+    sessions: Mutex<std::collections::HashMap<u64, Arc<Notify>>>,
 }
 
 fn lock(m: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -42,6 +44,7 @@ impl Server {
             shared: Arc::new(Mutex::new(shared)),
             timer: Arc::new(Notify::new()),
             next_id: AtomicU64::new(1),
+            sessions: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -49,6 +52,39 @@ impl Server {
     /// holder is named the same way everywhere.
     pub fn next_session_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers a session that `kill-session` may end: the returned `Notify` fires then.
+    pub fn register(&self, id: u64) -> Arc<Notify> {
+        let n = Arc::new(Notify::new());
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, n.clone());
+        n
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    /// Ends session `id`: false if there is no such session.
+    pub fn kill(&self, id: u64) -> bool {
+        match self
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+        {
+            Some(n) => {
+                n.notify_one();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Runs `f` on the datastore under the management lock, on a blocking thread, and wakes
