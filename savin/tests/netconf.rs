@@ -1,6 +1,8 @@
 //! SSH and NETCONF with real clients: ncclient (over paramiko) runs the checks a Junos
 //! automation script relies on (`netconf/ncclient_checks.py`), and OpenSSH's `ssh` logs in
 //! with a key, runs a command, and speaks NETCONF on the subsystem; a wrong key is refused.
+//! The CLI over SSH through a terminal (`netconf/cli_checks.py`, paramiko): prompt, TAB, `?`,
+//! configuration mode and commit, a read-only user kept out.
 //! Hostile and careless clients (`netconf/hostile_checks.py`, paramiko by hand): malformed XML,
 //! a DOCTYPE, a 50 MB request, kill-session, a client gone mid-commit.
 //! The daemon runs in its own network namespace, so its ports 22 and 830 are its own.
@@ -151,12 +153,16 @@ impl Box_ {
 
     /// Runs a client script in the namespace; its checks must all pass.
     fn script(&self, name: &str, done: &str) {
+        self.script_on(name, "830", done)
+    }
+
+    fn script_on(&self, name: &str, port: &str, done: &str) {
         let script = format!("{}/tests/netconf/{name}", env!("CARGO_MANIFEST_DIR"));
         let out = self
             .lab
             .exec(
                 &self.ns,
-                &["python3", &script, "127.0.0.1", "830", PASSWORD],
+                &["python3", &script, "127.0.0.1", port, PASSWORD],
                 Duration::from_secs(180),
             )
             .unwrap();
@@ -176,6 +182,15 @@ fn pyez_manages_savin_as_it_manages_junos() {
         return;
     };
     b.script("pyez_checks.py", "all PyEZ checks passed");
+}
+
+#[test]
+fn ssh_lands_in_the_cli_with_its_prompt_completion_and_classes() {
+    let test = "ssh_lands_in_the_cli_with_its_prompt_completion_and_classes";
+    let Some(b) = Box_::new(test, "paramiko") else {
+        return;
+    };
+    b.script_on("cli_checks.py", "22", "all CLI checks passed");
 }
 
 #[test]

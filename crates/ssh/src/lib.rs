@@ -24,6 +24,8 @@ use sha_crypt::{PasswordVerifier, ShaCrypt};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+pub mod shell;
+
 pub const SSH_PORT: u16 = 22;
 pub const NETCONF_PORT: u16 = 830;
 
@@ -468,6 +470,44 @@ impl russh::server::Handler for Connection {
         self.start_netconf(id, session)
     }
 
+    #[allow(clippy::too_many_arguments)]
+    async fn pty_request(
+        &mut self,
+        id: ChannelId,
+        _term: &str,
+        _cols: u32,
+        _rows: u32,
+        _pix_w: u32,
+        _pix_h: u32,
+        _modes: &[(russh::Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        // The line editor does its own echo; a terminal is welcome.
+        session.channel_success(id)?;
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        id: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let (Some(channel), Some((user, perm)), Service::Ssh) =
+            (self.channels.remove(&id), self.user.clone(), self.service)
+        else {
+            session.channel_failure(id)?;
+            return Ok(());
+        };
+        session.channel_success(id)?;
+        let server = self.server.clone();
+        tokio::spawn(async move {
+            let stream = channel.into_stream();
+            let (rd, wr) = tokio::io::split(stream);
+            shell::serve(server, rd, wr, user, perm).await;
+        });
+        Ok(())
+    }
+
     async fn exec_request(
         &mut self,
         id: ChannelId,
@@ -479,7 +519,7 @@ impl russh::server::Handler for Connection {
         if line.starts_with("xml-mode netconf") {
             return self.start_netconf(id, session);
         }
-        let (Some(channel), Some((user, _)), Service::Ssh) =
+        let (Some(channel), Some((user, perm)), Service::Ssh) =
             (self.channels.remove(&id), self.user.clone(), self.service)
         else {
             session.channel_failure(id)?;
@@ -488,6 +528,13 @@ impl russh::server::Handler for Connection {
         session.channel_success(id)?;
         let server = self.server.clone();
         tokio::spawn(async move {
+            if !shell::allowed(perm, &line) {
+                let _ = channel.data(&b"error: permission denied\n"[..]).await;
+                let _ = channel.exit_status(1).await;
+                let _ = channel.eof().await;
+                let _ = channel.close().await;
+                return;
+            }
             let reply = server
                 .with_shared(move |sh| {
                     let id = 0;
