@@ -152,11 +152,7 @@ where
                     }
                     out.push_str(&crlf(&shell.prompt));
                 }
-                0x7f | 0x08 => {
-                    if line.pop().is_some() {
-                        out.push_str("\x08 \x08");
-                    }
-                }
+                0x7f | 0x08 if line.pop().is_some() => out.push_str("\x08 \x08"),
                 0x03 => {
                     line.clear();
                     out.push_str("^C\r\n");
