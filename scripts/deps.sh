@@ -2,7 +2,7 @@
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
 # hping3, nmap, nftables, BGP peers (bird2, frr, gobgpd, exabgp),
 # python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets),
-# PyEZ, ncclient and OpenSSH (the NETCONF and SSH clients), and cargo-fuzz. As root it installs;
+# PyEZ, NAPALM, ncclient and OpenSSH (the NETCONF and SSH clients), and cargo-fuzz. As root it installs;
 # otherwise it says what is missing.
 set -euo pipefail
 
@@ -42,11 +42,11 @@ fi
 if ! python3 -c 'import scapy' >/dev/null 2>&1; then
   python3 -m pip install -q scapy >/dev/null 2>&1 || echo "deps: could not install scapy (pip)" >&2
 fi
-# The NETCONF clients of the management tests, pinned: PyEZ (junos-eznc) and ncclient over
-# paramiko.
-if ! python3 -c 'import jnpr.junos, ncclient' >/dev/null 2>&1; then
-  python3 -m pip install -q junos-eznc==2.8.2 ncclient==0.7.0 paramiko==5.1.0 >/dev/null 2>&1 \
-    || echo "deps: could not install junos-eznc and ncclient (pip)" >&2
+# The NETCONF clients of the management tests, pinned: PyEZ (junos-eznc), ncclient over
+# paramiko, and NAPALM.
+if ! python3 -c 'import jnpr.junos, ncclient, napalm' >/dev/null 2>&1; then
+  python3 -m pip install -q junos-eznc==2.8.2 ncclient==0.7.0 paramiko==5.1.0 napalm==5.1.0 \
+    >/dev/null 2>&1 || echo "deps: could not install junos-eznc, ncclient and napalm (pip)" >&2
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz >/dev/null 2>&1 || echo "deps: could not install cargo-fuzz" >&2

@@ -1,6 +1,7 @@
 //! SSH and NETCONF with real clients: ncclient (over paramiko) runs the checks a Junos
 //! automation script relies on (`netconf/ncclient_checks.py`), and OpenSSH's `ssh` logs in
 //! with a key, runs a command, and speaks NETCONF on the subsystem; a wrong key is refused.
+//! NAPALM's junos driver runs its configuration workflow (`netconf/napalm_checks.py`).
 //! The CLI over SSH through a terminal (`netconf/cli_checks.py`, paramiko): prompt, TAB, `?`,
 //! configuration mode and commit, a read-only user kept out.
 //! Hostile and careless clients (`netconf/hostile_checks.py`, paramiko by hand): malformed XML,
@@ -191,6 +192,14 @@ fn ssh_lands_in_the_cli_with_its_prompt_completion_and_classes() {
         return;
     };
     b.script_on("cli_checks.py", "22", "all CLI checks passed");
+}
+
+#[test]
+fn napalm_runs_its_configuration_workflow_on_savin() {
+    let Some(b) = Box_::new("napalm_runs_its_configuration_workflow_on_savin", "napalm") else {
+        return;
+    };
+    b.script("napalm_checks.py", "all NAPALM checks passed");
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod netconf;
 pub mod ops;
 pub mod proto;
+pub mod rpcs;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -31,6 +31,20 @@ pub enum Permission {
     View,
 }
 
+/// Whether a read-only or operator user may run `line`: looking, not changing. The first
+/// word is matched as the CLI matches it (an unambiguous abbreviation).
+pub fn allowed(perm: Permission, line: &str) -> bool {
+    if perm == Permission::Configure {
+        return true;
+    }
+    let Some(first) = line.split_whitespace().next() else {
+        return true;
+    };
+    ["show", "ping", "traceroute", "exit", "quit", "help"]
+        .iter()
+        .any(|w| w.starts_with(first) && first.len() >= 2.min(w.len()))
+}
+
 /// Serves one NETCONF session over `rd`/`wr` (an SSH channel) until the client closes it.
 pub async fn serve<R, W>(server: Arc<Server>, mut rd: R, mut wr: W, user: String, perm: Permission)
 where
@@ -272,8 +286,25 @@ fn answer(sh: &mut Shared, s: &mut Session, op: &Op, perm: Permission) -> String
                 Err(e) => format!("<commit-results>\n{e}</commit-results>"),
             }
         }
-        Op::Command { text, format } => command(sh, s, text, *format),
-        Op::Operational { name, .. } => operational(sh, s, name),
+        Op::Command { text, format } => {
+            // Operational commands only: `configure` (or `exit`) would change what this
+            // session is; read-only users run what they may run on the CLI.
+            let first = text.split_whitespace().next().unwrap_or("");
+            let moves = ["configure", "edit", "exit", "quit"]
+                .iter()
+                .any(|w| first.len() >= 2 && w.starts_with(first));
+            if moves {
+                RpcError::application(format!(
+                    "syntax error: '{first}' is not an operational command here"
+                ))
+                .xml()
+            } else if !allowed(perm, text) {
+                denied()
+            } else {
+                command(sh, s, text, *format)
+            }
+        }
+        Op::Operational { element, .. } => operational(sh, s, element, perm),
         Op::Get { .. } => RpcError::new(
             "operation-not-supported",
             "use get-configuration or an operational RPC",
@@ -712,19 +743,19 @@ fn get_configuration(
 
 /// `<command>`: a CLI command's text in `<output>`, or its XML.
 fn command(sh: &mut Shared, s: &mut Session, line: &str, format: Format) -> String {
-    if let Some(rest) = line.strip_suffix("| display xml rpc") {
-        return match rpc_of(rest.trim()) {
-            Some(name) => format!("<rpc>\n<{name}/>\n</rpc>"),
-            None => RpcError::application(format!("no RPC for '{}'", rest.trim())).xml(),
+    if line.trim_end().ends_with("| display xml rpc") {
+        let r = s.exec(sh, line, None, now_ms());
+        return if r.ok {
+            r.output
+        } else {
+            RpcError::application(strip(&r.output)).xml()
         };
     }
-    let first = line.split_whitespace().next().unwrap_or("");
-    if !(first.len() >= 2 && "show".starts_with(first)) {
-        return RpcError::application(format!(
-            "syntax error: only operational show commands run over <command>, not '{first}'"
-        ))
-        .xml();
-    }
+    run_line(sh, s, line, format)
+}
+
+/// An operational command line, its reply as text (`<output>`) or XML.
+fn run_line(sh: &mut Shared, s: &mut Session, line: &str, format: Format) -> String {
     match format {
         Format::Text => {
             let r = s.exec(sh, line, None, now_ms());
@@ -735,7 +766,7 @@ fn command(sh: &mut Shared, s: &mut Session, line: &str, format: Format) -> Stri
             }
         }
         _ => {
-            if first == "show" && line.split_whitespace().nth(1) == Some("version") {
+            if line.split_whitespace().collect::<Vec<_>>() == ["show", "version"] {
                 return software_information(sh);
             }
             let r = s.exec(sh, &format!("{line} | display json"), None, now_ms());
@@ -754,21 +785,36 @@ fn command(sh: &mut Shared, s: &mut Session, line: &str, format: Format) -> Stri
     }
 }
 
-/// Operational RPCs and the CLI commands they are.
-const RPCS: &[(&str, &str)] = &[
-    ("get-route-information", "show route"),
-    ("get-arp-table-information", "show arp no-resolve"),
-    ("get-interface-information", "show interfaces"),
-    ("get-system-uptime-information", "show system uptime"),
-    ("get-bgp-summary-information", "show bgp summary"),
-    ("get-bgp-neighbor-information", "show bgp neighbor"),
-    ("get-flow-session-information", "show security flow session"),
-    ("get-commit-information", "show system commit"),
-    ("get-software-information", "show version"),
-];
-
-fn rpc_of(line: &str) -> Option<&'static str> {
-    RPCS.iter().find(|(_, c)| *c == line).map(|(r, _)| *r)
+/// `show system commit revision detail`: the newest commit, its time (`junos:seconds`),
+/// user, client and revision, and while it waits for its confirmation the note NAPALM's
+/// `has_pending_commit` reads (`commit confirmed, rollback in Nmins`) in `<comment>`; the
+/// user's own message is `<log>`.
+fn commit_revision(sh: &Shared) -> String {
+    let Some(r) = sh.engine.history().first() else {
+        return RpcError::application("no commits").xml();
+    };
+    let when = chrono::DateTime::from_timestamp(r.time, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default();
+    let mut out = format!(
+        "<commit-revision-information>\n<date-time junos:seconds=\"{}\">{when}</date-time>\n<user>{}</user>\n<client>{}</client>\n<revision>re0-{}-{}</revision>\n",
+        r.time,
+        escape(&r.user),
+        escape(&r.via),
+        r.time,
+        r.seq
+    );
+    let pending = sh.engine.pending().is_some_and(|p| p.seq == r.seq);
+    if let (true, Some(m)) = (pending, r.confirm_minutes) {
+        out.push_str(&format!(
+            "<comment>commit confirmed, rollback in {m}mins</comment>\n"
+        ));
+    }
+    if let Some(c) = &r.comment {
+        out.push_str(&format!("<log>{}</log>\n", escape(c)));
+    }
+    out.push_str("</commit-revision-information>");
+    out
 }
 
 fn software_information(sh: &Shared) -> String {
@@ -780,21 +826,23 @@ fn software_information(sh: &Shared) -> String {
     )
 }
 
-fn operational(sh: &mut Shared, s: &mut Session, name: &str) -> String {
-    match name {
+fn operational(sh: &mut Shared, s: &mut Session, rpc: &Element, perm: Permission) -> String {
+    match rpc.name.as_str() {
         "get-software-information" => software_information(sh),
+        "get-system-uptime-information" => {
+            crate::ops::uptime(&sh.engine, sh.started_ms, now_ms()).xml()
+        }
         "get-route-engine-information" => format!(
             "<route-engine-information>\n<route-engine>\n<slot>0</slot>\n<mastership-state>master</mastership-state>\n<status>OK</status>\n<model>savin</model>\n<up-time junos:seconds=\"{s}\">{s} seconds</up-time>\n</route-engine>\n</route-engine-information>",
             s = (now_ms() - sh.started_ms).max(0) / 1000
         ),
-        "get-system-uptime-information" => {
-            crate::ops::uptime(&sh.engine, sh.started_ms, now_ms()).xml()
-        }
+        "get-commit-revision-information" => commit_revision(sh),
         "get-chassis-inventory" => "<chassis-inventory>\n<chassis junos:style=\"inventory\">\n<name>Chassis</name>\n<serial-number>SAVIN0000</serial-number>\n<description>savin</description>\n</chassis>\n</chassis-inventory>".into(),
         "file-show" | "file-list" => RpcError::application("file access is not available on this system").xml(),
-        _ => match RPCS.iter().find(|(r, _)| *r == name) {
-            Some((_, line)) => command(sh, s, line, Format::Xml),
-            None => RpcError::unknown_rpc(name).xml(),
+        _ => match crate::rpcs::command_of(rpc) {
+            Some((_, def)) if def.clears && perm != Permission::Configure => denied(),
+            Some((line, _)) => run_line(sh, s, &line, Format::Xml),
+            None => RpcError::unknown_rpc(&rpc.name).xml(),
         },
     }
 }

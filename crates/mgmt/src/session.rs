@@ -172,6 +172,8 @@ struct Pipes {
     inheritance: bool,
     /// `| compare` (None inside: against the active configuration) or `| compare rollback N`.
     compare: Option<Option<usize>>,
+    /// `| display xml rpc`: the RPC the command is, instead of running it.
+    display_rpc: bool,
     filters: Vec<Filter>,
 }
 
@@ -196,7 +198,7 @@ pub(crate) fn deferred_op(
 ) -> Option<DeferredOp> {
     let (cmd, pipe_parts) = split_pipes(line);
     let pipes = parse_pipes(&pipe_parts).ok()?;
-    if pipes.compare.is_some() || pipes.display_set {
+    if pipes.compare.is_some() || pipes.display_set || pipes.display_rpc {
         return None;
     }
     let words = command_words(&cmd).ok()?;
@@ -307,6 +309,7 @@ fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
                 p.display_json = true;
                 p.filters.push(Filter::Xml);
             }
+            ["display", "xml", "rpc"] => p.display_rpc = true,
             ["compare"] => p.compare = Some(None),
             ["compare", "rollback", n] => {
                 let n: usize = n.parse().map_err(|_| format!("invalid rollback number '{n}'"))?;
@@ -321,7 +324,7 @@ fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
             [] => return Err("missing command after '|'".into()),
             _ => {
                 return Err(format!(
-                    "syntax error: unknown pipe '| {part}'; expected compare, count, display inheritance, display json, display set, display xml, except, last, match, no-more"
+                    "syntax error: unknown pipe '| {part}'; expected compare, count, display inheritance, display json, display set, display xml, display xml rpc, except, last, match, no-more"
                 ))
             }
         }
@@ -545,6 +548,11 @@ impl Session {
     ) -> Result<String, String> {
         let m = match_command(&sh.op_table, words).or_else(err)?;
         let rest = &words[m.len()..];
+        if pipes.display_rpc {
+            let args: Vec<String> = rest.iter().map(|w| w.text.clone()).collect();
+            return crate::rpcs::rpc_of(&m, &args)
+                .ok_or_else(|| format!("error: no RPC for '{}'", m.join(" ")));
+        }
         let host = sh.host_name().unwrap_or_default();
         let no_args = |out: String| {
             if let Some(w) = rest.first() {

@@ -12,19 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// The longest command line taken (a line past it is cut, as a terminal would be flooded).
 const MAX_LINE: usize = 64 << 10;
 
-/// Whether a read-only or operator user may run `line`: looking, not changing. The first
-/// word is matched as the CLI matches it (an unambiguous abbreviation).
-pub fn allowed(perm: Permission, line: &str) -> bool {
-    if perm == Permission::Configure {
-        return true;
-    }
-    let Some(first) = line.split_whitespace().next() else {
-        return true;
-    };
-    ["show", "ping", "traceroute", "exit", "quit", "help"]
-        .iter()
-        .any(|w| w.starts_with(first) && first.len() >= 2.min(w.len()))
-}
+pub use savin_mgmt::netconf::allowed;
 
 /// Output lines end in CR LF on a terminal.
 fn crlf(s: &str) -> String {
