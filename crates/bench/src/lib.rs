@@ -7,6 +7,7 @@
 mod bgp;
 mod bgp_churn;
 mod firewall;
+mod netconf;
 mod relay;
 mod rib;
 mod security;
@@ -129,6 +130,17 @@ pub enum BenchCmd {
     /// and in the same run to BIRD (RIB only, and with its kernel FIB export) and GoBGP: time
     /// from Established until every route is held, and memory per route (`--peers N`: N
     /// neighbours each sending the IPv4 table). Needs root.
+    /// NETCONF: a large configuration loaded and committed with PyEZ (beside the CLI in the
+    /// same run), and concurrent sessions' replies per second and latency while commits run.
+    /// Needs root, python3 with junos-eznc and ncclient.
+    Netconf {
+        #[arg(long, default_value_t = 100_000)]
+        lines: usize,
+        #[arg(long, default_value_t = 20)]
+        sessions: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
+    },
     Bgp {
         #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
         table: std::path::PathBuf,
@@ -175,6 +187,11 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
             rate,
             secs,
         } => crate::bgp_churn::bgp_churn(&table, limit, rate, secs),
+        BenchCmd::Netconf {
+            lines,
+            sessions,
+            secs,
+        } => crate::netconf::netconf(lines, sessions, secs),
         BenchCmd::Bgp {
             table,
             receivers,

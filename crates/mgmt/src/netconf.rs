@@ -56,7 +56,20 @@ where
     info!(id, %user, "NETCONF session started");
     let mut session = Some(Session::new(id, user.clone()));
     let mut d = Deframer::new(MAX_MESSAGE);
-    let hello = reply::hello(id, false);
+    // `netconf rfc-compliant`: offer base:1.1, and chunked framing if the client takes it.
+    let rfc = server
+        .with_shared(|sh| {
+            sh.engine
+                .active_typed()
+                .system
+                .services
+                .netconf
+                .as_ref()
+                .is_some_and(|n| n.rfc_compliant.0)
+        })
+        .await
+        .unwrap_or(false);
+    let hello = reply::hello(id, rfc);
     if wr
         .write_all(&frame(Framing::EndOfMessage, hello.as_bytes()))
         .await
@@ -100,6 +113,14 @@ where
                 Ok(Message::Hello { capabilities }) => {
                     debug!(id, ?capabilities, "client hello");
                     helloed = true;
+                    // RFC 6242 §4.1: both offered base:1.1, so chunked framing from here.
+                    if rfc
+                        && capabilities
+                            .iter()
+                            .any(|c| c == "urn:ietf:params:netconf:base:1.1")
+                    {
+                        d.set_framing(Framing::Chunked);
+                    }
                     continue;
                 }
                 Ok(Message::Rpc(r)) => r,

@@ -139,5 +139,18 @@ check(refused("alice", "wrong"), "a wrong password is refused")
 check(refused("alice", ""), "an empty password is refused")
 check(refused("mallory", PASSWORD), "an unknown user is refused")
 
+# `netconf rfc-compliant`: base:1.1 offered, and ncclient then frames in chunks both ways.
+m.lock()
+m.load_configuration(action="set", config="set system services netconf rfc-compliant")
+m.commit()
+m.unlock()
+c = connect("alice")
+check("urn:ietf:params:netconf:base:1.1" in list(c.server_capabilities), "rfc-compliant offers base:1.1")
+r = c.rpc(to_ele("<get-software-information/>"))
+check(r.xpath("//host-name")[0].text == "r1", "an RPC in chunked framing")
+big = c.get_configuration(format="text").xpath("//configuration-text")[0].text
+check("rfc-compliant;" in big, "and a longer reply")
+c.close_session()
+
 m.close_session()
 print("all ncclient checks passed")
