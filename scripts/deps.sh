@@ -2,7 +2,7 @@
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
 # hping3, nmap, nftables, BGP peers (bird2, frr, gobgpd, exabgp),
 # python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets),
-# PyEZ, NAPALM, ncclient and OpenSSH (the NETCONF and SSH clients), and cargo-fuzz. As root it installs;
+# PyEZ, NAPALM, Ansible, ncclient and OpenSSH (the NETCONF and SSH clients), and cargo-fuzz. As root it installs;
 # otherwise it says what is missing.
 set -euo pipefail
 
@@ -47,6 +47,12 @@ fi
 if ! python3 -c 'import jnpr.junos, ncclient, napalm' >/dev/null 2>&1; then
   python3 -m pip install -q junos-eznc==2.8.2 ncclient==0.7.0 paramiko==5.1.0 napalm==5.1.0 \
     >/dev/null 2>&1 || echo "deps: could not install junos-eznc, ncclient and napalm (pip)" >&2
+fi
+# Ansible with its Junos collection (the `ansible` package carries junipernetworks.junos and
+# ansible.netcommon), and what that collection's NETCONF plugin needs.
+if ! command -v ansible-playbook >/dev/null 2>&1 || ! python3 -c 'import jxmlease, xmltodict' >/dev/null 2>&1; then
+  python3 -m pip install -q ansible==10.7.0 jxmlease==1.0.3 xmltodict==1.0.4 >/dev/null 2>&1 \
+    || echo "deps: could not install ansible (pip)" >&2
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz >/dev/null 2>&1 || echo "deps: could not install cargo-fuzz" >&2

@@ -1,6 +1,8 @@
 //! SSH and NETCONF with real clients: ncclient (over paramiko) runs the checks a Junos
 //! automation script relies on (`netconf/ncclient_checks.py`), and OpenSSH's `ssh` logs in
 //! with a key, runs a command, and speaks NETCONF on the subsystem; a wrong key is refused.
+//! Ansible (junipernetworks.junos) configures over NETCONF (lines and src, twice: the second
+//! run changes nothing) and runs commands over the CLI (network_cli).
 //! NAPALM's junos driver runs its configuration workflow (`netconf/napalm_checks.py`).
 //! The CLI over SSH through a terminal (`netconf/cli_checks.py`, paramiko): prompt, TAB, `?`,
 //! configuration mode and commit, a read-only user kept out.
@@ -200,6 +202,120 @@ fn napalm_runs_its_configuration_workflow_on_savin() {
         return;
     };
     b.script("napalm_checks.py", "all NAPALM checks passed");
+}
+
+/// Runs a playbook of `tests/netconf/ansible` against the box with Ansible's JSON output;
+/// returns it parsed.
+fn playbook(b: &Box_, play: &str, connection: &str, port: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.ini");
+    std::fs::write(
+        &inv,
+        format!(
+            "[savin]\nr1 ansible_host=127.0.0.1\n\n[savin:vars]\nansible_user=alice\n\
+             ansible_password=\"{PASSWORD}\"\nansible_network_os=junipernetworks.junos.junos\n\
+             ansible_connection={connection}\nansible_port={port}\n"
+        ),
+    )
+    .unwrap();
+    let home = dir.path().to_string_lossy().to_string();
+    let book = format!(
+        "{}/tests/netconf/ansible/{play}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cmd = format!(
+        "ANSIBLE_STDOUT_CALLBACK=json ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_HOME={home} \
+         ANSIBLE_LOCAL_TEMP={home}/tmp ANSIBLE_PERSISTENT_CONTROL_PATH_DIR={home}/pc \
+         ansible-playbook -i {} {book}",
+        inv.display()
+    );
+    let out = b
+        .lab
+        .exec(&b.ns, &["sh", "-c", &cmd], Duration::from_secs(300))
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{play}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{play}: {e}: {text}"))
+}
+
+/// Whether each task of the play changed something on r1, by task name.
+fn changed(run: &serde_json::Value) -> Vec<(String, bool)> {
+    run["plays"][0]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["task"]["name"].as_str().unwrap_or("").to_string(),
+                t["hosts"]["r1"]["changed"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ansible_configures_savin_over_netconf_and_runs_commands_over_the_cli() {
+    let test = "ansible_configures_savin_over_netconf_and_runs_commands_over_the_cli";
+    if !have(test, &["ansible-playbook"]) {
+        return;
+    }
+    let Some(b) = Box_::new(test, "jxmlease") else {
+        return;
+    };
+    let first = playbook(&b, "netconf.yml", "ansible.netcommon.netconf", "830");
+    let tasks = &first["plays"][0]["tasks"];
+    assert_eq!(
+        tasks[0]["hosts"]["r1"]["ansible_facts"]["ansible_net_hostname"], "r1",
+        "{first}"
+    );
+    assert!(
+        tasks[1]["hosts"]["r1"]["stdout"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("Hostname: r1")),
+        "{first}"
+    );
+    assert_eq!(
+        changed(&first),
+        [
+            ("facts".to_string(), false),
+            ("command".to_string(), false),
+            ("config lines".to_string(), true),
+            ("config src".to_string(), true),
+        ],
+        "{first}"
+    );
+    let (_, conf) = cli(&b.sock, "show configuration");
+    for want in [
+        "domain-name ansible.example;",
+        "time-zone Europe/Paris;",
+        "route 198.51.100.0/24 discard;",
+        "route 203.0.113.0/24 discard;",
+    ] {
+        assert!(conf.contains(want), "{want} in\n{conf}");
+    }
+    let (_, history) = cli(&b.sock, "show system commit");
+    assert!(
+        history.contains("by alice via netconf") && history.contains("from ansible (src)"),
+        "{history}"
+    );
+    // Run again: nothing left to change.
+    let second = playbook(&b, "netconf.yml", "ansible.netcommon.netconf", "830");
+    assert!(
+        changed(&second).iter().all(|(_, c)| !c),
+        "the second run changes nothing: {second}"
+    );
+    // network_cli: the same user in the CLI over SSH.
+    let run = playbook(&b, "cli.yml", "ansible.netcommon.network_cli", "22");
+    let out = &run["plays"][0]["tasks"][0]["hosts"]["r1"]["stdout"];
+    assert!(
+        out[0].as_str().is_some_and(|s| s.contains("Hostname: r1"))
+            && out[1].as_str().is_some_and(|s| s.contains("via netconf")),
+        "{run}"
+    );
 }
 
 #[test]

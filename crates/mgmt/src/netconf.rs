@@ -37,9 +37,14 @@ pub fn allowed(perm: Permission, line: &str) -> bool {
     if perm == Permission::Configure {
         return true;
     }
-    let Some(first) = line.split_whitespace().next() else {
+    let mut words = line.split_whitespace();
+    let Some(first) = words.next() else {
         return true;
     };
+    // The terminal's own settings (`set cli screen-length 0`) are anyone's.
+    if first == "set" && words.next() == Some("cli") {
+        return true;
+    }
     ["show", "ping", "traceroute", "exit", "quit", "help"]
         .iter()
         .any(|w| w.starts_with(first) && first.len() >= 2.min(w.len()))

@@ -68,6 +68,17 @@ pub(crate) const OP_COMMANDS: &CommandTable = &[
     ),
     (&["exit"], "Exit the management session"),
     (&["quit"], "Exit the management session"),
+    (&["set"], "Set CLI properties"),
+    (&["set", "cli"], "Set CLI properties"),
+    (
+        &["set", "cli", "screen-length"],
+        "Set number of lines on screen",
+    ),
+    (
+        &["set", "cli", "screen-width"],
+        "Set number of characters on a line",
+    ),
+    (&["set", "cli", "timestamp"], "Timestamp CLI output"),
 ];
 
 /// Configuration-mode commands with their `?` help.
@@ -598,6 +609,28 @@ impl Session {
                 *exit = true;
                 no_args(String::new())
             }
+            // The terminal settings automation sets first (Ansible's network_cli): Savin's
+            // CLI neither pages nor wraps, so they are accepted and said, as Junos says them.
+            ["set", "cli", what @ ("screen-length" | "screen-width")] => {
+                let n = match rest {
+                    [w] => w.text.parse::<u32>().ok().filter(|n| *n <= 100_000),
+                    _ => None,
+                };
+                match n {
+                    Some(n) if *what == "screen-length" => {
+                        Ok(format!("Screen length set to {n}\n"))
+                    }
+                    Some(n) => Ok(format!("Screen width set to {n}\n")),
+                    None => err(format!(
+                        "syntax error: set cli {what} needs a number (0..100000)"
+                    )),
+                }
+            }
+            ["set", "cli", "timestamp"] => match rest {
+                [w] if w.text == "disable" => Ok("Timestamp disabled\n".into()),
+                [w] if w.text == "enable" => Ok("Timestamp enabled\n".into()),
+                _ => err("syntax error: set cli timestamp disable|enable"),
+            },
             m if m.len() > 1 => {
                 let provider = sh
                     .operational
