@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
 # hping3, nmap, nftables, BGP peers (bird2, frr, gobgpd, exabgp),
-# python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets),
-# PyEZ, NAPALM, Ansible, ncclient and OpenSSH (the NETCONF and SSH clients), and cargo-fuzz. As root it installs;
-# otherwise it says what is missing.
+# python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets), PyEZ,
+# NAPALM, Ansible, ncclient and OpenSSH (the NETCONF and SSH clients), and cargo-fuzz. As
+# root it installs; otherwise it says what is missing.
 set -euo pipefail
 
 pkgs=()
