@@ -232,7 +232,9 @@ pub(crate) const OPS: &[OpDef] = &[
         words: &["show", "arp"],
         help: "Show system Address Resolution Protocol table entries",
         answer: Answer::Control(|c, a| {
-            no_args(a)?;
+            // Savin never looks names up: `no-resolve` is how it always shows them.
+            let rest: Vec<String> = a.iter().filter(|w| *w != "no-resolve").cloned().collect();
+            no_args(&rest)?;
             Ok(Box::new(c.show_arp()))
         }),
     },

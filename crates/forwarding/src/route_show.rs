@@ -72,7 +72,8 @@ impl Query {
             match a.as_str() {
                 "exact" => q.exact = true,
                 "longer" => q.longer = true,
-                "detail" => q.detail = true,
+                // Savin's detail view carries what `extensive` adds on Junos that it keeps.
+                "detail" | "extensive" => q.detail = true,
                 "hidden" => q.hidden = true,
                 "summary" => q.summary = true,
                 "protocol" => {
