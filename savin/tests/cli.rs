@@ -725,6 +725,23 @@ fn a_private_commit_merges_onto_changes_committed_meanwhile() {
 }
 
 #[test]
+fn after_a_private_commit_an_unchanged_shared_candidate_shows_no_difference() {
+    let (_tmp, d) = daemon_with_base();
+    let mut p = d.client();
+    assert!(p.exec("configure private").unwrap().ok);
+    assert!(p.exec("set system domain-name private.example").unwrap().ok);
+    let r = p.exec("commit").unwrap();
+    assert!(r.ok, "{}", r.output);
+    // The shared candidate had no changes of its own: it follows the commit, and a shared
+    // session sees nothing to commit (it used to see the private change as a deletion).
+    let out = d.ok("configure; show | compare");
+    assert!(
+        out.ends_with("Entering configuration mode\n") && !out.contains("domain-name"),
+        "{out}"
+    );
+}
+
+#[test]
 fn load_merge_replace_and_override_follow_junos() {
     let (tmp, d) = daemon_with_base();
     let f = tmp.path().join("part.conf");

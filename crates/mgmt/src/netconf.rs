@@ -12,7 +12,7 @@ use savin_netconf::xml::{escape, Element};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tracing::{debug, info, warn};
 
-use crate::datastore::Shared;
+use crate::datastore::{Private, Shared};
 use crate::engine::{CommitOutcome, CommitRequest};
 use crate::proto::LoadMode;
 use crate::server::{now_ms, Server};
@@ -60,6 +60,8 @@ where
     let killed = server.register(id);
     info!(id, %user, "NETCONF session started");
     let mut session = Some(Session::new(id, user.clone()));
+    // `<open-configuration><private/>`: this session's own candidate until it is closed.
+    let mut private: Option<Private> = None;
     let mut d = Deframer::new(MAX_MESSAGE);
     // `netconf rfc-compliant`: offer base:1.1, and chunked framing if the client takes it.
     let rfc = server
@@ -165,17 +167,19 @@ where
                 continue;
             }
             let s = session.take().expect("session present");
-            let Some((s, body)) = server
+            let p = private.take();
+            let Some((s, p, body)) = server
                 .with_shared(move |sh| {
-                    let mut s = s;
-                    let body = answer(sh, &mut s, &rpc.op, perm);
-                    (s, rpc_reply(&rpc.attrs, &body))
+                    let (mut s, mut p) = (s, p);
+                    let body = answer_in(sh, &mut s, &mut p, &rpc.op, perm);
+                    (s, p, rpc_reply(&rpc.attrs, &body))
                 })
                 .await
             else {
                 break 'session;
             };
             session = Some(s);
+            private = p;
             if write(&mut wr, d.framing(), &body).await.is_err() || close {
                 break 'session;
             }
@@ -191,6 +195,67 @@ where
 async fn write<W: AsyncWrite + Unpin>(wr: &mut W, f: Framing, msg: &str) -> std::io::Result<()> {
     wr.write_all(&frame(f, msg.as_bytes())).await?;
     wr.flush().await
+}
+
+/// Answers `op` on this session's candidate: the shared one, or its private copy, which is
+/// put in the shared one's place while the operation runs (under the management lock, so no
+/// one else sees it there) so every operation works on either the same way. A private
+/// candidate is merged onto a newer commit before it is committed, as the CLI's is.
+fn answer_in(
+    sh: &mut Shared,
+    s: &mut Session,
+    private: &mut Option<Private>,
+    op: &Op,
+    perm: Permission,
+) -> String {
+    match (op, private.as_mut()) {
+        (Op::OpenConfiguration { private: true }, _) if perm != Permission::Configure => denied(),
+        (Op::OpenConfiguration { private: true }, Some(_)) => OK.into(),
+        (Op::OpenConfiguration { private: true }, None) => {
+            if &sh.candidate != sh.engine.active() {
+                return RpcError::application("shared configuration database modified").xml();
+            }
+            if let Err(e) = sh.check_lock(s.id) {
+                return lock_error(sh, &e);
+            }
+            *private = Some(Private {
+                candidate: sh.engine.active().clone(),
+                base: sh.engine.active().clone(),
+                base_seq: sh.engine.active_seq(),
+            });
+            OK.into()
+        }
+        (Op::CloseConfiguration, _) => {
+            *private = None;
+            OK.into()
+        }
+        (op, Some(p)) => {
+            let commits = matches!(
+                op,
+                Op::CommitConfiguration { .. } | Op::Commit { .. } | Op::Validate
+            );
+            if commits && p.base_seq != sh.engine.active_seq() {
+                if let Err(e) = p.rebase(sh.engine.active(), sh.engine.active_seq()) {
+                    return config_error(&e).xml();
+                }
+            }
+            let seq = sh.engine.active_seq();
+            let shared_clean = &sh.candidate == sh.engine.active();
+            std::mem::swap(&mut sh.candidate, &mut p.candidate);
+            let body = answer(sh, s, op, perm);
+            std::mem::swap(&mut sh.candidate, &mut p.candidate);
+            if sh.engine.active_seq() != seq {
+                p.base = sh.engine.active().clone();
+                p.base_seq = sh.engine.active_seq();
+                // A shared candidate nobody had changed follows the commit.
+                if shared_clean {
+                    sh.candidate = sh.engine.active().clone();
+                }
+            }
+            body
+        }
+        (op, None) => answer(sh, s, op, perm),
+    }
 }
 
 fn denied() -> String {
@@ -242,10 +307,8 @@ fn answer(sh: &mut Shared, s: &mut Session, op: &Op, perm: Permission) -> String
             }
             Err(e) => lock_error(sh, &e),
         },
-        Op::OpenConfiguration { private: false } | Op::CloseConfiguration => OK.into(),
-        Op::OpenConfiguration { private: true } => {
-            RpcError::application("private configuration is not supported over NETCONF yet").xml()
-        }
+        // Private ones are opened and closed by `answer_in`.
+        Op::OpenConfiguration { .. } | Op::CloseConfiguration => OK.into(),
         Op::GetConfiguration {
             database,
             format,

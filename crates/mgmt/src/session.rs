@@ -822,6 +822,7 @@ impl Session {
                         p.rebase(sh.engine.active(), sh.engine.active_seq())?;
                     }
                 }
+                let shared_clean = &sh.candidate == sh.engine.active();
                 let outcome = match private.as_ref() {
                     Some(p) => sh.engine.commit(&p.candidate, &req, now_ms),
                     None => sh.engine.commit(&sh.candidate, &req, now_ms),
@@ -831,6 +832,10 @@ impl Session {
                     if matches!(outcome, CommitOutcome::Committed { .. }) {
                         p.base = sh.engine.active().clone();
                         p.base_seq = sh.engine.active_seq();
+                        // A shared candidate nobody had changed follows the commit.
+                        if shared_clean {
+                            sh.candidate = sh.engine.active().clone();
+                        }
                     }
                 }
                 let mut out = String::new();

@@ -78,6 +78,19 @@ cu.rollback(0)
 check(cu.diff() is None, "rollback(0) discards")
 cu.unlock()
 
+# mode="private": this session's own candidate; others do not see it until it is committed.
+watcher = Device(host=HOST, user="alice", password=PASSWORD, port=PORT)
+watcher.open()
+with Config(dev, mode="private") as cp:
+    cp.load("set system domain-name private.example", format="set")
+    check("+   domain-name private.example;" in (cp.diff() or ""), "private: the session sees its change")
+    shared = watcher.rpc.get_configuration({"format": "text"}).text
+    check("private.example" not in shared, "private: the shared candidate does not")
+    cp.commit(comment="private commit")
+check("domain-name private.example;" in committed_text(watcher), "private: committed")
+check(Config(watcher).diff() is None, "private: nothing left behind in the shared candidate")
+watcher.close()
+
 hist = dev.cli("show system commit", warning=False)
 check("by alice via netconf" in hist and "pyez commit" in hist, "history: user, via netconf, comment")
 dev.close()
