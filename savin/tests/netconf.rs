@@ -3,6 +3,7 @@
 //! with a key, runs a command, and speaks NETCONF on the subsystem; a wrong key is refused.
 //! Ansible (junipernetworks.junos) configures over NETCONF (lines and src, twice: the second
 //! run changes nothing) and runs commands over the CLI (network_cli).
+//! With the data plane: NAPALM's getters and PyEZ's op tables read interfaces, routes, ARP.
 //! NAPALM's junos driver runs its configuration workflow (`netconf/napalm_checks.py`).
 //! The CLI over SSH through a terminal (`netconf/cli_checks.py`, paramiko): prompt, TAB, `?`,
 //! configuration mode and commit, a read-only user kept out.
@@ -59,27 +60,20 @@ fn keygen(dir: &Path, name: &str) -> String {
         .to_string()
 }
 
-/// The daemon in `ns`, management plane only, with a two-second `commit confirmed` minute.
-fn daemon(lab: &mut Lab, ns: &Ns, dir: &Path) -> std::path::PathBuf {
+/// The daemon in `ns` with a two-second `commit confirmed` minute: the management plane
+/// alone, or with the data plane on `eth1` as ge-0/0/0.
+fn daemon(lab: &mut Lab, ns: &Ns, dir: &Path, dataplane: bool) -> std::path::PathBuf {
     let sock = dir.join("savin.sock");
     let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
     let d = dir.to_string_lossy().to_string();
-    lab.spawn(
-        ns,
-        &[
-            SAVIN,
-            "daemon",
-            "--dataplane",
-            "none",
-            "--minute-ms",
-            "2000",
-            "--state-dir",
-            &d,
-        ],
-        None,
-        Some(log),
-    )
-    .unwrap();
+    let plane: &[&str] = if dataplane {
+        &["--interface-map", "ge-0/0/0=eth1"]
+    } else {
+        &["--dataplane", "none"]
+    };
+    let mut args = vec![SAVIN, "daemon", "--minute-ms", "2000", "--state-dir", &d];
+    args.extend_from_slice(plane);
+    lab.spawn(ns, &args, None, Some(log)).unwrap();
     assert!(
         wait_until(Duration::from_secs(10), || sock.exists()),
         "the daemon did not start"
@@ -121,14 +115,33 @@ struct Box_ {
 
 impl Box_ {
     fn new(test: &str, module: &str) -> Option<Box_> {
+        Box_::build(test, module, None)
+    }
+
+    /// With the data plane: `peer` on ge-0/0/0 (eth1, 192.0.2.0/24), a static route through
+    /// it, and pings allowed in, so interfaces, routes and ARP have something to show.
+    fn with_dataplane(test: &str, module: &str) -> Option<(Box_, Ns)> {
+        let mut peer = None;
+        let b = Box_::build(test, module, Some(&mut peer))?;
+        Some((b, peer.expect("peer namespace")))
+    }
+
+    fn build(test: &str, module: &str, peer: Option<&mut Option<Ns>>) -> Option<Box_> {
         if !have(test, &["python3", "openssl", "ssh", "ssh-keygen"]) || !python_module(test, module)
         {
             return None;
         }
         let mut lab = Lab::require(test)?;
         let ns = lab.netns("r").unwrap();
+        let dataplane = peer.is_some();
+        if let Some(peer) = peer {
+            let p = lab.netns("peer").unwrap();
+            lab.veth(&ns, "eth1", &p, "eth1").unwrap();
+            lab.addr(&p, "eth1", "192.0.2.2/24").unwrap();
+            *peer = Some(p);
+        }
         let state = tempfile::tempdir().unwrap();
-        let sock = daemon(&mut lab, &ns, state.path());
+        let sock = daemon(&mut lab, &ns, state.path(), dataplane);
         let keys = tempfile::tempdir().unwrap();
         let carol = keygen(keys.path(), "carol");
         let _ = keygen(keys.path(), "stranger");
@@ -145,6 +158,16 @@ impl Box_ {
             ),
         );
         assert!(ok, "{out}");
+        if dataplane {
+            let (ok, out) = cli(
+                &sock,
+                "configure; set interfaces ge-0/0/0 unit 0 family inet address 192.0.2.1/24; \
+                 set routing-options static route 198.51.100.0/24 next-hop 192.0.2.2; \
+                 set security zones security-zone trust interfaces ge-0/0/0.0 \
+                 host-inbound-traffic system-services ping; commit",
+            );
+            assert!(ok, "{out}");
+        }
         Some(Box_ {
             lab,
             ns,
@@ -160,12 +183,16 @@ impl Box_ {
     }
 
     fn script_on(&self, name: &str, port: &str, done: &str) {
+        self.script_with(name, port, &[], done)
+    }
+
+    fn script_with(&self, name: &str, port: &str, extra: &[&str], done: &str) {
         let script = format!("{}/tests/netconf/{name}", env!("CARGO_MANIFEST_DIR"));
         let out = self
             .lab
             .exec(
                 &self.ns,
-                &["python3", &script, "127.0.0.1", port, PASSWORD],
+                &[&["python3", &script, "127.0.0.1", port, PASSWORD], extra].concat(),
                 Duration::from_secs(180),
             )
             .unwrap();
@@ -194,6 +221,34 @@ fn ssh_lands_in_the_cli_with_its_prompt_completion_and_classes() {
         return;
     };
     b.script_on("cli_checks.py", "22", "all CLI checks passed");
+}
+
+#[test]
+fn napalm_getters_and_pyez_tables_read_interfaces_routes_and_arp() {
+    let test = "napalm_getters_and_pyez_tables_read_interfaces_routes_and_arp";
+    let Some((b, peer)) = Box_::with_dataplane(test, "napalm") else {
+        return;
+    };
+    // The peer's address in Savin's ARP table: it pings the box.
+    assert!(
+        wait_until(Duration::from_secs(20), || b.lab.ping(&peer, "192.0.2.1")),
+        "the box answers ping on ge-0/0/0"
+    );
+    let out = b
+        .lab
+        .exec(
+            &peer,
+            &["cat", "/sys/class/net/eth1/address"],
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    let mac = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    b.script_with(
+        "getters_checks.py",
+        "830",
+        &["192.0.2.2", &mac],
+        "all getter checks passed",
+    );
 }
 
 #[test]

@@ -335,7 +335,13 @@ impl RouteInformation {
             "active-tag": c.mark.to_string(),
             "protocol-name": c.protocol.name(),
             "preference": c.preference,
-            "age": c.age(),
+            // Junos's JSON form of an element with an attribute: XML gets
+            // `<age junos:seconds="N">1w2d 03:04:05</age>` (NAPALM reads the seconds).
+            "age": {"data": c.age(), "attributes": {"junos:seconds": SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+                .saturating_sub(c.since)
+                .to_string()}},
             "nh": nh,
         });
         if !c.via.is_empty() {
@@ -392,8 +398,14 @@ impl State for RouteInformation {
                     .map(|rt| {
                         let entries: Vec<Value> =
                             rt.entries.iter().map(|c| self.entry_json(c)).collect();
-                        json!({"rt-destination": format!("{}/{}", rt.dst.0, rt.dst.1),
-                            "rt-entry": entries})
+                        // The detail view names the length apart, as Junos's does.
+                        if self.detail {
+                            json!({"rt-destination": rt.dst.0.to_string(),
+                                "rt-prefix-length": rt.dst.1, "rt-entry": entries})
+                        } else {
+                            json!({"rt-destination": format!("{}/{}", rt.dst.0, rt.dst.1),
+                                "rt-entry": entries})
+                        }
                     })
                     .collect();
                 let mut v = table_json(t.name, &t.counts);

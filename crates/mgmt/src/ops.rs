@@ -269,6 +269,27 @@ fn xml_member(out: &mut String, name: &str, v: &serde_json::Value, depth: usize)
                 xml_member(out, name, e, depth);
             }
         }
+        // Junos's JSON for an element with attributes: {"data": text, "attributes": {...}}.
+        Value::Object(m)
+            if m.len() == 2 && m.contains_key("data") && m["attributes"].is_object() =>
+        {
+            let attrs: String = m["attributes"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    format!(" {k}=\"{}\"", xml_escape(&v))
+                })
+                .collect();
+            let text = m["data"]
+                .as_str()
+                .map_or_else(|| m["data"].to_string(), str::to_string);
+            out.push_str(&format!(
+                "{pad}<{name}{attrs}>{}</{name}>\n",
+                xml_escape(&text)
+            ));
+        }
         Value::Object(m) => {
             out.push_str(&format!("{pad}<{name}>\n"));
             for (k, v) in m {

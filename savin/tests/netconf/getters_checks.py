@@ -1,0 +1,45 @@
+"""State through NETCONF with the data plane running: NAPALM's getters and PyEZ's op tables
+read Savin's interfaces, routes and ARP table as they read Junos's.
+Usage: getters_checks.py HOST PORT PASSWORD PEER_IP PEER_MAC"""
+import sys
+
+import napalm
+from jnpr.junos import Device
+from jnpr.junos.op.arp import ArpTable
+from jnpr.junos.op.routes import RouteTable
+
+HOST, PORT, PASSWORD, PEER_IP, PEER_MAC = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+    print("ok:", what)
+
+
+d = napalm.get_network_driver("junos")(HOST, "alice", PASSWORD, optional_args={"port": PORT})
+d.open()
+facts = d.get_facts()
+check(facts["hostname"] == "r1" and "ge-0/0/0" in facts["interface_list"], "get_facts: %r" % facts)
+ifs = d.get_interfaces()
+ge = ifs.get("ge-0/0/0", {})
+check(ge.get("is_up") and ge.get("is_enabled") and ge.get("mac_address"), "get_interfaces: %r" % ge)
+rt = d.get_route_to("198.51.100.0/24")
+r = rt.get("198.51.100.0/24", [{}])[0]
+check(r.get("protocol") == "Static" and r.get("next_hop") == PEER_IP and r.get("current_active")
+      and isinstance(r.get("age"), int) and r.get("outgoing_interface") == "ge-0/0/0.0",
+      "get_route_to: %r" % rt)
+d.close()
+
+dev = Device(host=HOST, user="alice", password=PASSWORD, port=PORT)
+dev.open()
+routes = RouteTable(dev).get()
+check("198.51.100.0/24" in routes.keys() and routes["198.51.100.0/24"].nexthop == PEER_IP,
+      "PyEZ RouteTable: %r" % routes.items())
+arp = ArpTable(dev).get()
+check(PEER_MAC.lower() in [k.lower() for k in arp.keys()]
+      and arp[[k for k in arp.keys() if k.lower() == PEER_MAC.lower()][0]].ip_address == PEER_IP,
+      "PyEZ ArpTable: %r" % arp.items())
+dev.close()
+print("all getter checks passed")
