@@ -281,7 +281,11 @@ pub(crate) fn slab_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-fn timed(c: &mut Client, line: &str, data: Option<Attachment>) -> anyhow::Result<(f64, String)> {
+pub(crate) fn timed(
+    c: &mut Client,
+    line: &str,
+    data: Option<Attachment>,
+) -> anyhow::Result<(f64, String)> {
     let t = Instant::now();
     let r = c.request(&Request::Exec {
         line: line.into(),

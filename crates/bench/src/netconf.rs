@@ -7,24 +7,19 @@
 //! junos-eznc and ncclient.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use savin_lab::{wait_until, Lab};
-use savin_mgmt::proto::{Attachment, Client, Request};
+use savin_mgmt::proto::{Attachment, Client};
 use serde_json::{json, Value};
 
 const SCRIPT: &str = include_str!("netconf_bench.py");
 const PASSWORD: &str = "bench-pass";
 
+/// One command line through the CLI's socket; seconds it took.
 fn exec(c: &mut Client, line: &str, data: Option<Attachment>) -> anyhow::Result<f64> {
-    let t = Instant::now();
-    let r = c.request(&Request::Exec {
-        line: line.into(),
-        data,
-    })?;
-    anyhow::ensure!(r.ok, "{line}: {}", r.output);
-    Ok(t.elapsed().as_secs_f64())
+    crate::timed(c, line, data).map(|(ms, _)| ms / 1e3)
 }
 
 pub fn netconf(lines: usize, sessions: usize, secs: u64) -> anyhow::Result<ExitCode> {

@@ -3,6 +3,8 @@
 use savin_config::subsystem::State;
 use serde_json::json;
 
+use savin_config::print::xml_escape;
+
 use crate::engine::Engine;
 
 fn when(secs: i64) -> String {
@@ -300,13 +302,6 @@ fn xml_member(out: &mut String, name: &str, v: &serde_json::Value, depth: usize)
         Value::String(s) => out.push_str(&format!("{pad}<{name}>{}</{name}>\n", xml_escape(s))),
         Value::Number(n) => out.push_str(&format!("{pad}<{name}>{n}</{name}>\n")),
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -18,18 +18,27 @@ pub struct RpcDef {
     pub clears: bool,
 }
 
-const fn show(
+const fn def(
     rpc: &'static str,
     command: &'static str,
     positional: &'static [&'static str],
+    clears: bool,
 ) -> RpcDef {
     RpcDef {
         rpc,
         command,
         positional,
         requires: None,
-        clears: false,
+        clears,
     }
+}
+
+const fn show(
+    rpc: &'static str,
+    command: &'static str,
+    positional: &'static [&'static str],
+) -> RpcDef {
+    def(rpc, command, positional, false)
 }
 
 const fn clear(
@@ -37,13 +46,7 @@ const fn clear(
     command: &'static str,
     positional: &'static [&'static str],
 ) -> RpcDef {
-    RpcDef {
-        rpc,
-        command,
-        positional,
-        requires: None,
-        clears: true,
-    }
+    def(rpc, command, positional, true)
 }
 
 /// Longer commands first where one command's words begin another's.

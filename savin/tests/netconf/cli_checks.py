@@ -8,14 +8,9 @@ import time
 
 import paramiko
 
+from checks import check
+
 HOST, PORT, PASSWORD = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 class Term:

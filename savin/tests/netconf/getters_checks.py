@@ -8,14 +8,9 @@ from jnpr.junos import Device
 from jnpr.junos.op.arp import ArpTable
 from jnpr.junos.op.routes import RouteTable
 
+from checks import check
+
 HOST, PORT, PASSWORD, PEER_IP, PEER_MAC = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 d = napalm.get_network_driver("junos")(HOST, "alice", PASSWORD, optional_args={"port": PORT})

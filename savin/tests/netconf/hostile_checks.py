@@ -10,17 +10,12 @@ from ncclient import manager
 from ncclient.operations.rpc import RPCError
 from ncclient.xml_ import to_ele
 
+from checks import check
+
 HOST, PORT, PASSWORD = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 EOM = b"]]>]]>"
 HELLO = (b'<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities>'
          b"<capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>" + EOM)
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 def connect():

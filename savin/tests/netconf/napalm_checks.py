@@ -6,14 +6,9 @@ import time
 
 import napalm
 
+from checks import check
+
 HOST, PORT, PASSWORD = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 d = napalm.get_network_driver("junos")(HOST, "alice", PASSWORD, optional_args={"port": PORT})

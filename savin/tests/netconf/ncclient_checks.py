@@ -10,6 +10,8 @@ from ncclient.operations.rpc import RPCError
 from ncclient.transport.errors import AuthenticationError
 from ncclient.xml_ import to_ele
 
+from checks import check
+
 HOST, PORT, PASSWORD = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 
 
@@ -17,13 +19,6 @@ def connect(user, password=PASSWORD):
     return manager.connect(host=HOST, port=PORT, username=user, password=password,
                            hostkey_verify=False, device_params={"name": "junos"},
                            look_for_keys=False, allow_agent=False, timeout=20)
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 def refused(user, password):

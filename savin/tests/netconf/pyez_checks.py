@@ -9,14 +9,9 @@ from jnpr.junos import Device
 from jnpr.junos.exception import ConfigLoadError, LockError, RpcError
 from jnpr.junos.utils.config import Config
 
+from checks import check
+
 HOST, PORT, PASSWORD = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
 
 
 def committed_text(dev):
