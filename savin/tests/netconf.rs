@@ -249,6 +249,41 @@ fn napalm_getters_and_pyez_tables_read_interfaces_routes_and_arp() {
         &["192.0.2.2", &mac],
         "all getter checks passed",
     );
+
+    // From the network, through the data plane: host-inbound-traffic decides. The zone
+    // allows ping only, so NETCONF from the peer does not reach the box ...
+    let key = b.keys.path().join("carol");
+    let netconf_from_peer = || {
+        let mut args = ssh_args(&key, "830");
+        args.extend(
+            ["-o", "ConnectTimeout=3", "-s", "carol@192.0.2.1", "netconf"].map(String::from),
+        );
+        let hello = r#"<hello xmlns="urn:ietf:params:xml:ns:netconf:base:1.0"><capabilities><capability>urn:ietf:params:netconf:base:1.0</capability></capabilities></hello>]]>]]><rpc message-id="p1"><get-software-information/></rpc>]]>]]><rpc message-id="p2"><close-session/></rpc>]]>]]>"#;
+        let mut sh = format!("printf '%s' '{hello}' | timeout 20 ssh");
+        for a in &args {
+            sh.push_str(&format!(" '{a}'"));
+        }
+        let out = b
+            .lab
+            .exec(&peer, &["sh", "-c", &sh], Duration::from_secs(30))
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("<host-name>r1</host-name>")
+    };
+    assert!(
+        !netconf_from_peer(),
+        "NETCONF is not in the zone's host-inbound services"
+    );
+    // ... until it is.
+    let (ok, out) = cli(
+        &b.sock,
+        "configure; set security zones security-zone trust interfaces ge-0/0/0.0 \
+         host-inbound-traffic system-services netconf; commit",
+    );
+    assert!(ok, "{out}");
+    assert!(
+        netconf_from_peer(),
+        "NETCONF from the network once host-inbound allows it"
+    );
 }
 
 #[test]

@@ -504,12 +504,20 @@ impl Control {
 
     fn attach(&mut self, slot: u16, io: Box<dyn PacketIo>) {
         if let Some(p) = self.port(slot) {
+            // The kernel's knobs are the netdev's (`eth1`), not the Junos name it is bound
+            // to (`ge-0/0/0`): with an interface map they were written to no file, and the
+            // kernel answered on the port behind the data plane's back (host-inbound-traffic
+            // bypassed).
+            let dev = self
+                .system
+                .netdev_name(&p.name)
+                .unwrap_or_else(|| p.name.clone());
             // The netdev is Savin's now: the kernel must not speak IPv6 on it too (its own
             // link-local address, router solicitations, MLD). The host interface (TAP)
             // carries the kernel's side.
-            let knob = format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", p.name);
+            let knob = format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6");
             if std::fs::write(&knob, "1").is_err() {
-                debug!(interface = %p.name, "could not disable the kernel's IPv6");
+                warn!(interface = %p.name, netdev = %dev, "could not disable the kernel's IPv6");
             }
             // Nor IPv4: the kernel holds the port's addresses on the TAP, and by the weak host
             // model it would answer ARP and pings for them on this netdev too, behind the
@@ -517,19 +525,17 @@ impl Control {
             // path filtering drops what arrives (no route points out of this netdev).
             if !matches!(p.mode, PortMode::Host { .. }) {
                 for (knob, v) in [("arp_ignore", "8"), ("rp_filter", "1")] {
-                    let path = format!("/proc/sys/net/ipv4/conf/{}/{knob}", p.name);
+                    let path = format!("/proc/sys/net/ipv4/conf/{dev}/{knob}");
                     if std::fs::write(&path, v).is_err() {
-                        debug!(interface = %p.name, knob, "could not set");
+                        warn!(interface = %p.name, netdev = %dev, knob, "could not set");
                     }
                 }
             }
-            if !matches!(p.mode, PortMode::Host { .. }) && !savin_io::af_packet::set_up(&p.name) {
+            if !matches!(p.mode, PortMode::Host { .. }) && !savin_io::af_packet::set_up(&dev) {
                 warn!(interface = %p.name, "could not bring the interface up");
             }
             // Merged super-frames cannot be forwarded as they are: no GRO on our ports.
-            if !matches!(p.mode, PortMode::Host { .. })
-                && !savin_io::af_packet::disable_gro(&p.name)
-            {
+            if !matches!(p.mode, PortMode::Host { .. }) && !savin_io::af_packet::disable_gro(&dev) {
                 debug!(interface = %p.name, "GRO could not be turned off");
             }
         }
