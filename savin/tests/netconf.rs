@@ -1,6 +1,8 @@
 //! SSH and NETCONF with real clients: ncclient (over paramiko) runs the checks a Junos
 //! automation script relies on (`netconf/ncclient_checks.py`), and OpenSSH's `ssh` logs in
 //! with a key, runs a command, and speaks NETCONF on the subsystem; a wrong key is refused.
+//! An Ansible playbook rolls five routers out with commit confirmed; one broken part stops it
+//! and the others roll back by themselves; the good rollout carries traffic h1 -> h2.
 //! Ansible (junipernetworks.junos) configures over NETCONF (lines and src, twice: the second
 //! run changes nothing) and runs commands over the CLI (network_cli).
 //! With the data plane: NAPALM's getters and PyEZ's op tables read interfaces, routes, ARP.
@@ -531,5 +533,184 @@ fn ncclient_and_openssh_manage_savin_as_they_manage_junos() {
     assert!(
         log.contains("SSH login refused") && log.contains("user=carol"),
         "refusals are logged: {log}"
+    );
+}
+
+/// The lines router `k` (1..=5) of the fleet gets: its two links and a route each way; a
+/// broken address on router 5 when `break_last`.
+fn fleet_lines(k: u32, break_last: bool) -> Vec<String> {
+    let mut v = vec![
+        format!("set interfaces eth1 unit 0 family inet address 10.0.{k}.2/24"),
+        format!(
+            "set interfaces eth2 unit 0 family inet address 10.0.{}.1/24",
+            k + 1
+        ),
+        format!(
+            "set routing-options static route 10.0.6.0/24 next-hop 10.0.{}.2",
+            k + 1
+        ),
+        format!("set routing-options static route 10.0.1.0/24 next-hop 10.0.{k}.1"),
+        "set security policies default-policy permit-all".to_string(),
+        "set security zones security-zone trust interfaces eth1.0".to_string(),
+        "set security zones security-zone trust interfaces eth2.0".to_string(),
+    ];
+    if k == 5 {
+        // The last hop's routes point at hosts, not routers.
+        v.retain(|l| !l.contains("10.0.6.0/24"));
+        if break_last {
+            v.push("set interfaces eth2 unit 0 family inet address 10.0.6.1/33".into());
+        }
+    }
+    if k == 1 {
+        v.retain(|l| !l.contains("10.0.1.0/24 next-hop"));
+    }
+    v
+}
+
+#[test]
+fn an_ansible_playbook_rolls_out_five_routers_with_commit_confirmed() {
+    let test = "an_ansible_playbook_rolls_out_five_routers_with_commit_confirmed";
+    if !have(test, &["ansible-playbook", "python3", "openssl"]) || !python_module(test, "jxmlease")
+    {
+        return;
+    }
+    let Some(mut lab) = Lab::require(test) else {
+        return;
+    };
+    // h1 - r1 - r2 - r3 - r4 - r5 - h2 on 10.0.1.0/24 .. 10.0.6.0/24; each router's
+    // management link to `ctl` (where Ansible runs) on 172.31.K.0/30.
+    let h1 = lab.netns("h1").unwrap();
+    let h2 = lab.netns("h2").unwrap();
+    let ctl = lab.netns("ctl").unwrap();
+    let routers: Vec<Ns> = (1..=5)
+        .map(|k| lab.netns(&format!("r{k}")).unwrap())
+        .collect();
+    lab.veth(&h1, "eth0", &routers[0], "eth1").unwrap();
+    for k in 0..4 {
+        lab.veth(&routers[k], "eth2", &routers[k + 1], "eth1")
+            .unwrap();
+    }
+    lab.veth(&routers[4], "eth2", &h2, "eth0").unwrap();
+    lab.addr(&h1, "eth0", "10.0.1.1/24").unwrap();
+    lab.route(&h1, &["default", "via", "10.0.1.2"]).unwrap();
+    lab.addr(&h2, "eth0", "10.0.6.2/24").unwrap();
+    lab.route(&h2, &["default", "via", "10.0.6.1"]).unwrap();
+    let hash = crypt(PASSWORD);
+    let mut states = Vec::new();
+    let mut inventory = String::from("[fleet]\n");
+    for (i, r) in routers.iter().enumerate() {
+        let k = i + 1;
+        lab.veth(&ctl, &format!("m{k}"), r, "mgmt0").unwrap();
+        lab.addr(&ctl, &format!("m{k}"), &format!("172.31.{k}.1/30"))
+            .unwrap();
+        lab.addr(r, "mgmt0", &format!("172.31.{k}.2/30")).unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let sock = state.path().join("savin.sock");
+        let log = std::fs::File::create(state.path().join("daemon.log")).unwrap();
+        let d = state.path().to_string_lossy().to_string();
+        // A 15-second `commit confirmed` minute: long enough for the play to confirm.
+        lab.spawn(
+            r,
+            &[SAVIN, "daemon", "--minute-ms", "15000", "--state-dir", &d],
+            None,
+            Some(log),
+        )
+        .unwrap();
+        assert!(wait_until(Duration::from_secs(10), || sock.exists()));
+        let (ok, out) = cli(
+            &sock,
+            &format!(
+                "configure; set system host-name r{k}; set system services netconf ssh; \
+                 set system login user alice class super-user authentication encrypted-password \"{hash}\"; \
+                 commit"
+            ),
+        );
+        assert!(ok, "r{k}: {out}");
+        inventory.push_str(&format!("r{k} ansible_host=172.31.{k}.2\n"));
+        states.push((state, sock));
+    }
+    inventory.push_str(&format!(
+        "\n[fleet:vars]\nansible_user=alice\nansible_password=\"{PASSWORD}\"\n\
+         ansible_network_os=junipernetworks.junos.junos\nansible_connection=ansible.netcommon.netconf\n\
+         ansible_port=830\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let run = |break_last: bool| {
+        let vars = dir.path().join("host_vars");
+        std::fs::create_dir_all(&vars).unwrap();
+        for k in 1..=5u32 {
+            let lines: Vec<String> = fleet_lines(k, break_last)
+                .iter()
+                .map(|l| format!("  - \"{l}\"\n"))
+                .collect();
+            std::fs::write(
+                vars.join(format!("r{k}.yml")),
+                format!("lines:\n{}", lines.concat()),
+            )
+            .unwrap();
+        }
+        let inv = dir.path().join("inventory.ini");
+        std::fs::write(&inv, &inventory).unwrap();
+        let home = dir.path().to_string_lossy().to_string();
+        let book = format!(
+            "{}/tests/netconf/ansible/fleet.yml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let cmd = format!(
+            "ANSIBLE_HOST_KEY_CHECKING=False ANSIBLE_HOME={home} ANSIBLE_LOCAL_TEMP={home}/tmp \
+             ANSIBLE_PERSISTENT_CONTROL_PATH_DIR={home}/pc ANSIBLE_FORKS=5 \
+             ansible-playbook -i {} {book}",
+            inv.display()
+        );
+        lab.exec(&ctl, &["sh", "-c", &cmd], Duration::from_secs(300))
+            .unwrap()
+    };
+    let committed = |k: usize| cli(&states[k].1, "show configuration").1;
+
+    // A broken part on r5: the play stops before confirming, and the four commits that went
+    // in roll back by themselves.
+    let out = run(true);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        !committed(4).contains("10.0.6.1"),
+        "r5 took nothing: {}",
+        committed(4)
+    );
+    assert!(
+        wait_until(Duration::from_secs(60), || (0..4).all(|k| !committed(k)
+            .contains("10.0.1")
+            && !committed(k).contains("10.0.2."))),
+        "the unconfirmed routers rolled back: {}",
+        committed(0)
+    );
+    assert!(!lab.ping(&h1, "10.0.6.2"));
+    for k in 0..4 {
+        let (_, hist) = cli(&states[k].1, "show system commit");
+        assert!(
+            hist.contains("fleet rollout") && hist.contains("via confirm-timeout"),
+            "r{}: committed, then rolled back: {hist}",
+            k + 1
+        );
+    }
+
+    // The good rollout: all five commit confirmed, then confirmed; traffic crosses them.
+    let out = run(false);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        wait_until(Duration::from_secs(20), || lab.ping(&h1, "10.0.6.2")),
+        "h1 reaches h2 across five routers"
+    );
+    // Past the confirm timeout: still there (confirmed).
+    std::thread::sleep(Duration::from_secs(20));
+    assert!(lab.ping(&h1, "10.0.6.2"), "the rollout was confirmed");
+    let (_, hist) = cli(&states[2].1, "show system commit");
+    assert!(
+        hist.contains("fleet rollout") && hist.contains("via netconf"),
+        "{hist}"
     );
 }
