@@ -684,8 +684,8 @@ fn an_ansible_playbook_rolls_out_five_routers_with_commit_confirmed() {
         committed(0)
     );
     assert!(!lab.ping(&h1, "10.0.6.2"));
-    for k in 0..4 {
-        let (_, hist) = cli(&states[k].1, "show system commit");
+    for (k, (_, sock)) in states.iter().enumerate().take(4) {
+        let (_, hist) = cli(sock, "show system commit");
         assert!(
             hist.contains("fleet rollout") && hist.contains("via confirm-timeout"),
             "r{}: committed, then rolled back: {hist}",
