@@ -939,6 +939,18 @@ fn display_xml_renders_the_json_views_as_junos_xml() {
     assert!(out.contains("<name>eth1</name>"), "{out}");
     let out = d.ok("show configuration | display xml | match host-name");
     assert_eq!(out.trim(), "<host-name>r1</host-name>", "{out}");
+    // The configuration's XML is the schema's form, as NETCONF's: an inactive statement
+    // says so in an attribute, and a list entry's key comes first.
+    let out = d.ok(
+        "configure; deactivate interfaces eth1; commit; exit; show configuration interfaces | display xml",
+    );
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "<interface inactive=\"inactive\">")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(lines[at + 1], "<name>eth1</name>", "{out}");
+    d.ok("configure; activate interfaces eth1; commit");
     // One typed reply, three views: the text's host name is the JSON's and the XML's.
     let text = d.ok("show version");
     let host = text

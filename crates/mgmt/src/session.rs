@@ -185,6 +185,8 @@ struct Pipes {
     compare: Option<Option<usize>>,
     /// `| display xml rpc`: the RPC the command is, instead of running it.
     display_rpc: bool,
+    /// `| display xml`: a configuration prints in its schema's XML form.
+    display_xml: bool,
     filters: Vec<Filter>,
 }
 
@@ -318,6 +320,7 @@ fn parse_pipes(parts: &[String]) -> Result<Pipes, String> {
             ["display", "json"] => p.display_json = true,
             ["display", "xml"] => {
                 p.display_json = true;
+                p.display_xml = true;
                 p.filters.push(Filter::Xml);
             }
             ["display", "xml", "rpc"] => p.display_rpc = true,
@@ -428,6 +431,17 @@ fn render(root: &Block, t: &savin_config::tree::Target, pipes: &Pipes) -> String
     } else {
         root
     };
+    if pipes.display_xml {
+        // The XML form from the schema (inactive and protect as attributes, annotations as
+        // junos:comment, a list's key first), as NETCONF's get-configuration gives it.
+        let b = branch(root, &t.steps, &t.end);
+        let mut out = String::from(
+            "<rpc-reply xmlns:junos=\"http://xml.juniper.net/junos/*/junos\">\n    <configuration>\n",
+        );
+        savin_config::print::xml(&b, schema::root(), 2, &mut out);
+        out.push_str("    </configuration>\n</rpc-reply>\n");
+        return out;
+    }
     if pipes.display_json {
         let b = branch(root, &t.steps, &t.end);
         return ops::pretty(serde_json::json!({"configuration": json(&b, schema::root(), true)}));
