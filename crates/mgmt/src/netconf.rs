@@ -314,10 +314,22 @@ fn answer(sh: &mut Shared, s: &mut Session, op: &Op, perm: Permission) -> String
             format,
             rollback,
             compare,
-            filter: _,
-        } => get_configuration(sh, *database, *format, *rollback, *compare),
-        Op::GetConfig { source, .. } => match config_text(sh, *source, Format::Xml, None) {
-            Ok(x) => format!("<data>\n{x}</data>"),
+            filter,
+        } => {
+            let all = get_configuration(sh, *database, *format, *rollback, *compare);
+            match (filter, format) {
+                (Some(f), Format::Xml) if compare.is_none() => filtered(&all, f),
+                _ => all,
+            }
+        }
+        Op::GetConfig { source, filter } => match config_text(sh, *source, Format::Xml, None) {
+            Ok(x) => {
+                let x = match filter.as_ref().and_then(|f| f.child("configuration")) {
+                    Some(f) => filtered(&x, f),
+                    None => x,
+                };
+                format!("<data>\n{x}</data>")
+            }
             Err(e) => RpcError::application(strip(&e)).xml(),
         },
         Op::LoadConfiguration {
@@ -830,6 +842,76 @@ fn get_configuration(
     }
 }
 
+/// The part of a `<configuration>` (as text) that a subtree filter selects (RFC 6241 6.2:
+/// an empty filter element selects its whole subtree, one with text must match, one with
+/// children narrows further; `<interface><name>ge-0/0/0</name></interface>` picks that entry).
+fn filtered(configuration: &str, filter: &Element) -> String {
+    let Ok(data) = savin_netconf::xml::parse(configuration, usize::MAX) else {
+        return configuration.to_string();
+    };
+    let mut out = Element {
+        children: Vec::new(),
+        text: String::new(),
+        ..data.clone()
+    };
+    out.children = select(&data, filter);
+    let mut text = String::new();
+    out.write(&mut text);
+    text.push('\n');
+    text
+}
+
+/// The children of `data` that `filter`'s children select, each narrowed by its filter.
+fn select(data: &Element, filter: &Element) -> Vec<Element> {
+    let mut kept = Vec::new();
+    for d in &data.children {
+        // Content-match nodes (a leaf with text) were the parent's test, not a selection.
+        let selecting = |f: &&Element| !(f.children.is_empty() && !f.text.trim().is_empty());
+        for f in filter
+            .children
+            .iter()
+            .filter(|f| f.name == d.name)
+            .filter(selecting)
+        {
+            let matches: Vec<&Element> = f
+                .children
+                .iter()
+                .filter(|c| c.children.is_empty() && !c.text.trim().is_empty())
+                .collect();
+            // Content-match nodes: the entry's own values must equal them.
+            let fits = matches
+                .iter()
+                .all(|m| d.child_text(&m.name) == Some(m.text.trim()));
+            if !fits {
+                continue;
+            }
+            if f.children.is_empty() && f.text.trim().is_empty() {
+                kept.push(d.clone());
+            } else if f.children.len() == matches.len() {
+                // Only content matches: the whole matching entry.
+                kept.push(d.clone());
+            } else {
+                let mut e = Element {
+                    children: Vec::new(),
+                    text: String::new(),
+                    ..d.clone()
+                };
+                // The matched keys stay with what is selected under them.
+                e.children = d
+                    .children
+                    .iter()
+                    .filter(|c| matches.iter().any(|m| m.name == c.name))
+                    .cloned()
+                    .collect();
+                e.children.extend(select(d, f));
+                kept.push(e);
+            }
+            break;
+        }
+    }
+    kept
+}
+
 /// `<command>`: a CLI command's text in `<output>`, or its XML.
 fn command(sh: &mut Shared, s: &mut Session, line: &str, format: Format) -> String {
     if line.trim_end().ends_with("| display xml rpc") {
@@ -939,6 +1021,38 @@ fn operational(sh: &mut Shared, s: &mut Session, rpc: &Element, perm: Permission
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_subtree_filter_selects_what_it_names() {
+        let conf = "<configuration><system><host-name>r1</host-name><domain-name>x.example</domain-name></system><interfaces><interface><name>ge-0/0/0</name><mtu>9000</mtu></interface><interface><name>ge-0/0/1</name><mtu>1500</mtu></interface></interfaces></configuration>";
+        let f = |x: &str| savin_netconf::xml::parse(x, 100).unwrap();
+        let got = filtered(
+            conf,
+            &f("<configuration><system><domain-name/></system></configuration>"),
+        );
+        assert_eq!(
+            got.trim(),
+            "<configuration><system><domain-name>x.example</domain-name></system></configuration>"
+        );
+        let got = filtered(
+            conf,
+            &f("<configuration><interfaces><interface><name>ge-0/0/1</name></interface></interfaces></configuration>"),
+        );
+        assert_eq!(
+            got.trim(),
+            "<configuration><interfaces><interface><name>ge-0/0/1</name><mtu>1500</mtu></interface></interfaces></configuration>"
+        );
+        let got = filtered(
+            conf,
+            &f("<configuration><interfaces><interface><name>ge-0/0/0</name><mtu/></interface></interfaces></configuration>"),
+        );
+        assert_eq!(
+            got.trim(),
+            "<configuration><interfaces><interface><name>ge-0/0/0</name><mtu>9000</mtu></interface></interfaces></configuration>"
+        );
+        let got = filtered(conf, &f("<configuration><snmp/></configuration>"));
+        assert_eq!(got.trim(), "<configuration/>");
+    }
 
     #[test]
     fn config_errors_keep_their_place_for_error_path() {

@@ -51,6 +51,9 @@ check(json.loads(j.xpath("/rpc-reply")[0].text)["configuration"]["system"]["host
       "get-configuration json")
 out = m.compare_configuration(rollback=0).xpath("//configuration-output")[0].text
 check(out == "\n", "compare with nothing changed is exactly a newline")
+sub = m.get_configuration(format="xml", filter=to_ele("<configuration><system><host-name/></system></configuration>"))
+check(sub.xpath("//configuration/system/host-name")[0].text == "r1"
+      and not sub.xpath("//configuration/system/services"), "get-configuration with a subtree filter")
 
 # Two sessions, one lock.
 other = connect("alice")
