@@ -866,7 +866,7 @@ fn select(data: &Element, filter: &Element) -> Vec<Element> {
     let mut kept = Vec::new();
     for d in &data.children {
         // Content-match nodes (a leaf with text) were the parent's test, not a selection.
-        let selecting = |f: &&Element| !(f.children.is_empty() && !f.text.trim().is_empty());
+        let selecting = |f: &&Element| !f.children.is_empty() || f.text.trim().is_empty();
         for f in filter
             .children
             .iter()
