@@ -492,13 +492,9 @@ impl russh::server::Handler for Connection {
         id: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        let (Some(channel), Some((user, perm)), Service::Ssh) =
-            (self.channels.remove(&id), self.user.clone(), self.service)
-        else {
-            session.channel_failure(id)?;
+        let Some((channel, user, perm)) = self.cli_channel(id, session)? else {
             return Ok(());
         };
-        session.channel_success(id)?;
         let server = self.server.clone();
         tokio::spawn(async move {
             let stream = channel.into_stream();
@@ -519,13 +515,9 @@ impl russh::server::Handler for Connection {
         if line.starts_with("xml-mode netconf") {
             return self.start_netconf(id, session);
         }
-        let (Some(channel), Some((user, perm)), Service::Ssh) =
-            (self.channels.remove(&id), self.user.clone(), self.service)
-        else {
-            session.channel_failure(id)?;
+        let Some((channel, user, perm)) = self.cli_channel(id, session)? else {
             return Ok(());
         };
-        session.channel_success(id)?;
         let server = self.server.clone();
         tokio::spawn(async move {
             if !shell::allowed(perm, &line) {
@@ -559,6 +551,23 @@ impl russh::server::Handler for Connection {
 }
 
 impl Connection {
+    /// The channel `id` for the CLI (a shell or a command), accepted; None (refused) when
+    /// nobody is logged in or the port serves NETCONF only.
+    fn cli_channel(
+        &mut self,
+        id: ChannelId,
+        session: &mut Session,
+    ) -> Result<Option<(Channel<Msg>, String, Permission)>, russh::Error> {
+        let (Some(channel), Some((user, perm)), Service::Ssh) =
+            (self.channels.remove(&id), self.user.clone(), self.service)
+        else {
+            session.channel_failure(id)?;
+            return Ok(None);
+        };
+        session.channel_success(id)?;
+        Ok(Some((channel, user, perm)))
+    }
+
     fn start_netconf(&mut self, id: ChannelId, session: &mut Session) -> Result<(), russh::Error> {
         let (Some(channel), Some((user, perm))) = (self.channels.remove(&id), self.user.clone())
         else {

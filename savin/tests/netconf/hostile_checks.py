@@ -55,6 +55,18 @@ class Raw:
         self.t.close()
 
 
+def lock_within(m, secs):
+    """Whether `m` gets the candidate lock within `secs` seconds."""
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        try:
+            m.lock()
+            return True
+        except RPCError:
+            time.sleep(0.2)
+    return False
+
+
 def committed(m):
     return m.rpc(to_ele('<get-configuration database="committed" format="text"/>')).xpath(
         "//configuration-text")[0].text
@@ -101,15 +113,7 @@ try:
 except RPCError:
     pass
 m.rpc(to_ele("<kill-session><session-id>%s</session-id></kill-session>" % a.session_id))
-deadline = time.time() + 10
-locked = False
-while time.time() < deadline and not locked:
-    try:
-        m.lock()
-        locked = True
-    except RPCError:
-        time.sleep(0.2)
-check(locked, "kill-session frees the killed session's lock")
+check(lock_within(m, 10), "kill-session frees the killed session's lock")
 m.unlock()
 try:
     a.rpc(to_ele("<get-software-information/>"))
@@ -130,15 +134,7 @@ reply = r.rpc(b'<load-configuration action="set" format="text"><configuration-se
 check(b"<ok/>" in reply, "the vanishing client's load")
 r.ch.sendall(b'<rpc message-id="3"><commit-configuration/></rpc>' + EOM)
 r.close()
-deadline = time.time() + 10
-locked = False
-while time.time() < deadline and not locked:
-    try:
-        m.lock()
-        locked = True
-    except RPCError:
-        time.sleep(0.2)
-check(locked, "its lock is gone with it")
+check(lock_within(m, 10), "its lock is gone with it")
 text = committed(m)
 check(("domain-name vanished.example;" in text) or text == before,
       "its commit landed whole or not at all")
