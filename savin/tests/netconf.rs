@@ -251,6 +251,20 @@ fn napalm_getters_and_pyez_tables_read_interfaces_routes_and_arp() {
         &["192.0.2.2", &mac],
         "all getter checks passed",
     );
+    // The CLI shows the same lifetimes NAPALM read, in Junos's TTE column.
+    let (ok, out) = cli(&b.sock, "show arp expiration-time");
+    let row = out.lines().find(|l| l.contains("192.0.2.2")).unwrap_or("");
+    let tte: Option<u64> = row.split_whitespace().last().and_then(|t| t.parse().ok());
+    assert!(
+        ok && out.lines().next().is_some_and(|h| h.ends_with("TTE"))
+            && tte.is_some_and(|t| t > 0 && t <= 1200),
+        "{out}"
+    );
+    let (_, plain) = cli(&b.sock, "show arp");
+    assert!(
+        !plain.contains("TTE") && !plain.lines().any(|l| l.ends_with(' ')),
+        "{plain}"
+    );
 
     // From the network, through the data plane: host-inbound-traffic decides. The zone
     // allows ping only, so NETCONF from the peer does not reach the box ...

@@ -136,6 +136,11 @@ impl<P: Protocol> Cache<P> {
         }
     }
 
+    /// How long a confirmed entry stands before it is probed again (Junos's ARP aging).
+    pub fn aging_ms(&self) -> u64 {
+        self.cfg.aging_ms
+    }
+
     /// The MAC address of a resolved neighbour.
     pub fn lookup(&self, port: u16, ip: P::Addr) -> Option<[u8; 6]> {
         match self.entries.get(&(port, ip)) {

@@ -233,9 +233,15 @@ pub(crate) const OPS: &[OpDef] = &[
         help: "Show system Address Resolution Protocol table entries",
         answer: Answer::Control(|c, a| {
             // Savin never looks names up: `no-resolve` is how it always shows them.
-            let rest: Vec<String> = a.iter().filter(|w| *w != "no-resolve").cloned().collect();
+            let rest: Vec<String> = a
+                .iter()
+                .filter(|w| *w != "no-resolve" && *w != "expiration-time")
+                .cloned()
+                .collect();
             no_args(&rest)?;
-            Ok(Box::new(c.show_arp()))
+            Ok(Box::new(
+                c.show_arp(a.iter().any(|w| w == "expiration-time")),
+            ))
         }),
     },
     OpDef {

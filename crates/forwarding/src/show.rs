@@ -22,36 +22,55 @@ pub(crate) struct Ops {
     pub running: Shared,
 }
 
-/// `show arp`: `arp-table-information`, resolved neighbours as (MAC, address, interface).
+/// `show arp [expiration-time]`: `arp-table-information`, resolved neighbours as (MAC,
+/// address, interface, seconds until the entry is aged and probed again); the seconds are
+/// shown when asked for (`TTE`, `time-to-expire`), as Junos shows them.
 #[derive(Debug, Clone, Default)]
-pub struct ArpTableInformation(Vec<(String, Ipv4Addr, String)>);
+pub struct ArpTableInformation {
+    rows: Vec<(String, Ipv4Addr, String, u64)>,
+    expiration: bool,
+}
 
 impl State for ArpTableInformation {
     fn text(&self) -> String {
+        // The TTE column only when asked for, and no trailing blanks without it.
+        let flags = |f: &str, tte: Option<String>| match tte {
+            Some(t) => format!("{f:<8} {t}"),
+            None => f.to_string(),
+        };
         let mut out = format!(
             "{:<17} {:<15} {:<25} {:<23} {}\n",
-            "MAC Address", "Address", "Name", "Interface", "Flags"
+            "MAC Address",
+            "Address",
+            "Name",
+            "Interface",
+            flags("Flags", self.expiration.then(|| "TTE".to_string()))
         );
-        for (m, ip, ifl) in &self.0 {
+        for (m, ip, ifl, tte) in &self.rows {
             let ip = ip.to_string();
-            let _ = writeln!(out, "{m:<17} {ip:<15} {ip:<25} {ifl:<23} none");
+            let f = flags("none", self.expiration.then(|| tte.to_string()));
+            let _ = writeln!(out, "{m:<17} {ip:<15} {ip:<25} {ifl:<23} {f}");
         }
-        let _ = writeln!(out, "Total entries: {}", self.0.len());
+        let _ = writeln!(out, "Total entries: {}", self.rows.len());
         out
     }
 
     fn json(&self) -> Value {
         let rows: Vec<Value> = self
-            .0
+            .rows
             .iter()
-            .map(|(m, ip, ifl)| {
-                json!({"mac-address": m, "ip-address": ip.to_string(),
+            .map(|(m, ip, ifl, tte)| {
+                let mut v = json!({"mac-address": m, "ip-address": ip.to_string(),
                     "hostname": ip.to_string(), "interface-name": ifl,
-                    "arp-table-entry-flags": "none"})
+                    "arp-table-entry-flags": "none"});
+                if self.expiration {
+                    v["time-to-expire"] = json!(tte);
+                }
+                v
             })
             .collect();
         json!({"arp-table-information": {
-            "arp-table-entry": rows, "arp-entry-count": self.0.len()}})
+            "arp-table-entry": rows, "arp-entry-count": self.rows.len()}})
     }
 }
 
@@ -911,14 +930,18 @@ impl Control {
         ForwardingTable(families)
     }
 
-    pub fn show_arp(&self) -> ArpTableInformation {
-        let entries = self
+    pub fn show_arp(&self, expiration: bool) -> ArpTableInformation {
+        let aging = self.arp.aging_ms();
+        let rows = self
             .arp
             .entries(self.now())
             .into_iter()
-            .filter_map(|e| e.mac.map(|m| (mac(m), e.ip, self.ifl(e.port))))
+            .filter_map(|e| {
+                let tte = aging.saturating_sub(e.age_ms) / 1000;
+                e.mac.map(|m| (mac(m), e.ip, self.ifl(e.port), tte))
+            })
             .collect();
-        ArpTableInformation(entries)
+        ArpTableInformation { rows, expiration }
     }
 
     pub fn show_nd(&self) -> Ipv6NdInformation {

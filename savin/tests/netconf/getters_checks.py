@@ -25,6 +25,10 @@ r = rt.get("198.51.100.0/24", [{}])[0]
 check(r.get("protocol") == "Static" and r.get("next_hop") == PEER_IP and r.get("current_active")
       and isinstance(r.get("age"), int) and r.get("outgoing_interface") == "ge-0/0/0.0",
       "get_route_to: %r" % rt)
+arp = [e for e in d.get_arp_table() if e["ip"] == PEER_IP]
+check(len(arp) == 1 and arp[0]["mac"].lower() == PEER_MAC.lower()
+      and arp[0]["interface"] == "ge-0/0/0.0" and 0 < arp[0]["age"] <= 1200,
+      "get_arp_table (age: seconds until the entry is aged, 20 min at most): %r" % arp)
 d.close()
 
 dev = Device(host=HOST, user="alice", password=PASSWORD, port=PORT)
