@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use savin_netconf::framing::{frame, Deframer, Framing};
-use savin_netconf::reply::{self, rpc_reply, RpcError, JUNOS_RELEASE, OK};
+use savin_netconf::reply::{self, rpc_reply, RpcError, OK};
 use savin_netconf::rpc::{self, ConfigBody, Datastore, Format, LoadAction, Message, Op};
 use savin_netconf::xml::{escape, Element};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -988,13 +988,17 @@ fn commit_revision(sh: &Shared) -> String {
     out
 }
 
+/// `get-software-information`: `show version`'s reply (a box without a host name calls itself
+/// `savin` here: PyEZ's hostname fact must not be empty).
 fn software_information(sh: &Shared) -> String {
     let host = sh.host_name().unwrap_or_else(|| "savin".into());
-    format!(
-        "<software-information>\n<host-name>{}</host-name>\n<product-model>savin</product-model>\n<product-name>savin</product-name>\n<junos-version>{JUNOS_RELEASE}</junos-version>\n<package-information>\n<name>junos</name>\n<comment>Savin {} [{JUNOS_RELEASE}]</comment>\n</package-information>\n</software-information>",
-        escape(&host),
-        env!("CARGO_PKG_VERSION")
-    )
+    let mut out = String::new();
+    crate::ops::json_to_xml_body(
+        &savin_config::subsystem::State::json(&crate::ops::version(&host)),
+        0,
+        &mut out,
+    );
+    out
 }
 
 fn operational(sh: &mut Shared, s: &mut Session, rpc: &Element, perm: Permission) -> String {

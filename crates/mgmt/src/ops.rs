@@ -42,9 +42,16 @@ impl State for SoftwareInformation {
     }
 
     fn json(&self) -> serde_json::Value {
+        // `junos-version` in Junos's form: PyEZ parses it into its version facts.
+        let junos = savin_netconf::reply::JUNOS_RELEASE;
         json!({"software-information": {
             "host-name": self.host, "product-model": "savin", "product-name": "savin",
-            "savin-version": env!("CARGO_PKG_VERSION")
+            "savin-version": env!("CARGO_PKG_VERSION"),
+            "junos-version": junos,
+            "package-information": {
+                "name": "junos",
+                "comment": format!("Savin {} [{junos}]", env!("CARGO_PKG_VERSION")),
+            },
         }})
     }
 }
