@@ -119,6 +119,9 @@ pub fn escape_into(s: &str, out: &mut String) {
 fn start(e: &BytesStart<'_>, pos: u64) -> Result<Element, XmlError> {
     let malformed = |m: String| XmlError::Malformed { pos, message: m };
     let qname = e.name().as_ref().to_string();
+    if !is_name(&qname) {
+        return Err(malformed(format!("invalid element name {qname:?}")));
+    }
     let mut el = Element {
         name: local(&qname).to_string(),
         qname,
@@ -127,13 +130,43 @@ fn start(e: &BytesStart<'_>, pos: u64) -> Result<Element, XmlError> {
     for a in e.attributes() {
         let a = a.map_err(|e| malformed(e.to_string()))?;
         let key = a.key.as_ref().to_string();
+        if !is_name(&key) {
+            return Err(malformed(format!("invalid attribute name {key:?}")));
+        }
         let value = a
             .normalized_value(quick_xml::XmlVersion::Implicit1_0)
             .map_err(|e| malformed(e.to_string()))?
             .into_owned();
+        if !is_xml_text(&value) {
+            return Err(malformed(format!(
+                "a character not allowed in XML in attribute {key}"
+            )));
+        }
         el.attrs.push((key, value));
     }
     Ok(el)
+}
+
+/// XML 1.0's `Name` production (ASCII exactly; any non-ASCII letter or digit accepted).
+/// quick-xml reads whatever sits before `=` as an attribute name, quotes included, and an
+/// echoed attribute (an rpc's) must not break the reply.
+fn is_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    let start = |c: char| {
+        c.is_ascii_alphabetic() || c == '_' || c == ':' || (!c.is_ascii() && c.is_alphanumeric())
+    };
+    start(first) && chars.all(|c| start(c) || c.is_ascii_digit() || c == '-' || c == '.')
+}
+
+/// XML 1.0's `Char` production: no control characters but tab, newline and return, no
+/// U+FFFE/U+FFFF. Text with them could not be written back as XML.
+fn is_xml_text(s: &str) -> bool {
+    s.chars().all(|c| {
+        matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && c != '\u{FFFE}' && c != '\u{FFFF}')
+    })
 }
 
 /// Reads one document's root element (declaration, comments and processing instructions
@@ -189,6 +222,9 @@ pub fn parse(text: &str, max_elements: usize) -> Result<Element, XmlError> {
             }
             Event::Text(t) => {
                 let s = t.xml10_content();
+                if !is_xml_text(&s) {
+                    return Err(malformed("a character not allowed in XML"));
+                }
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&s),
                     None if s.trim().is_empty() => {}
@@ -197,6 +233,9 @@ pub fn parse(text: &str, max_elements: usize) -> Result<Element, XmlError> {
             }
             Event::CData(t) => {
                 let s = t.into_inner();
+                if !is_xml_text(&s) {
+                    return Err(malformed("a character not allowed in XML"));
+                }
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&s),
                     None => return Err(malformed("CDATA outside the root element")),
@@ -215,6 +254,9 @@ pub fn parse(text: &str, max_elements: usize) -> Result<Element, XmlError> {
                     },
                     Err(e) => return Err(malformed(&e.to_string())),
                 };
+                if !is_xml_text(c.encode_utf8(&mut [0; 4])) {
+                    return Err(malformed("a reference to a character not allowed in XML"));
+                }
                 match stack.last_mut() {
                     Some(el) => el.text.push(c),
                     None => return Err(malformed("a reference outside the root element")),
@@ -263,6 +305,15 @@ mod tests {
             "<!DOCTYPE rpc [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><rpc>&x;</rpc>",
             "<rpc a='1' a='2'/>",
             "",
+            // quick-xml takes anything before `=` as an attribute name (found by fuzzing:
+            // the name was echoed into the rpc-reply and broke it).
+            "<rpc ur\"x=\"1\"/>",
+            "<rpc a\u{e}\0=\"1\"/>",
+            "<rpc a=\"&#1;\"/>",
+            "<rpc>\u{1}</rpc>",
+            "<rpc>&#0;</rpc>",
+            "<rpc><![CDATA[\u{8}]]></rpc>",
+            "<r\u{1}pc/>",
         ] {
             assert!(parse(bad, 100).is_err(), "{bad}");
         }
