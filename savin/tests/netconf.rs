@@ -5,7 +5,8 @@
 //! and the others roll back by themselves; the good rollout carries traffic h1 -> h2.
 //! Ansible (junipernetworks.junos) configures over NETCONF (lines and src, twice: the second
 //! run changes nothing) and runs commands over the CLI (network_cli).
-//! With the data plane: NAPALM's getters and PyEZ's op tables read interfaces, routes, ARP.
+//! With the data plane: NAPALM's getters and PyEZ's op tables (EthPortTable too) read
+//! interfaces, routes, ARP.
 //! NAPALM's junos driver runs its configuration workflow (`netconf/napalm_checks.py`).
 //! The CLI over SSH through a terminal (`netconf/cli_checks.py`, paramiko): prompt, TAB, `?`,
 //! configuration mode and commit, a read-only user kept out.
@@ -164,6 +165,8 @@ impl Box_ {
             let (ok, out) = cli(
                 &sock,
                 "configure; set interfaces ge-0/0/0 unit 0 family inet address 192.0.2.1/24; \
+                 set interfaces ge-0/0/0 description \"to the peer\"; \
+                 set interfaces ge-0/0/0 unit 0 description \"peer LAN\"; \
                  set routing-options static route 198.51.100.0/24 next-hop 192.0.2.2; \
                  set security zones security-zone trust interfaces ge-0/0/0.0 \
                  host-inbound-traffic system-services ping; commit",
@@ -251,6 +254,26 @@ fn napalm_getters_and_pyez_tables_read_interfaces_routes_and_arp() {
         &["192.0.2.2", &mac],
         "all getter checks passed",
     );
+    // The CLI shows the descriptions NAPALM read, and takes patterns as EthPortTable does.
+    let (ok, out) = cli(&b.sock, "show interfaces descriptions");
+    assert!(
+        ok && out
+            .lines()
+            .any(|l| l.starts_with("ge-0/0/0 ") && l.ends_with("up   to the peer"))
+            && out
+                .lines()
+                .any(|l| l.starts_with("ge-0/0/0.0 ") && l.ends_with("peer LAN")),
+        "{out}"
+    );
+    let (ok, out) = cli(&b.sock, "show interfaces ge-* terse");
+    assert!(ok && out.contains("ge-0/0/0.0"), "{out}");
+    let (ok, out) = cli(&b.sock, "show interfaces xe-* terse");
+    assert!(
+        ok && !out.contains("ge-0/0/0"),
+        "a pattern that matches nothing: {out}"
+    );
+    let (ok, out) = cli(&b.sock, "show interfaces xe-0/0/0");
+    assert!(!ok && out.contains("device xe-0/0/0 not found"), "{out}");
     // The CLI shows the same lifetimes NAPALM read, in Junos's TTE column.
     let (ok, out) = cli(&b.sock, "show arp expiration-time");
     let row = out.lines().find(|l| l.contains("192.0.2.2")).unwrap_or("");

@@ -204,6 +204,7 @@ impl Engine {
             rib: rib.clone(),
             fed: HashMap::new(),
             absent: Vec::new(),
+            descriptions: HashMap::new(),
             link_events: crate::link_events::LinkEvents::open(),
             kernel_routes: BTreeMap::new(),
             targets: HashMap::new(),
@@ -339,6 +340,8 @@ pub(crate) struct Control {
     fed: HashMap<(IpPrefix, Source), RibRoute>,
     /// Configured interfaces whose netdev does not exist (for `show interfaces`).
     pub absent: Vec<String>,
+    /// Interface and unit descriptions from the configuration.
+    pub descriptions: HashMap<String, String>,
     link_events: Option<crate::link_events::LinkEvents>,
     /// Static routes given to the kernel (prefix -> `ip route` next-hop arguments).
     kernel_routes: BTreeMap<(IpAddr, u8), Vec<String>>,
@@ -967,6 +970,7 @@ impl Control {
         self.publish_filters(&plan);
         self.rib.policies.store(plan.policies.0.clone());
         self.absent.clone_from(&plan.absent);
+        self.descriptions = plan.descriptions.iter().cloned().collect();
         self.sync_interfaces();
         self.feed_rib(&plan, &slot_of);
         self.apply_rib();

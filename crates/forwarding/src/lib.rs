@@ -117,6 +117,8 @@ pub struct Plan {
     /// Configured interfaces whose netdev does not exist (yet): left out until it appears,
     /// as Junos keeps the configuration of a card that is not plugged in.
     pub absent: Vec<String>,
+    /// Interface and unit descriptions (`ge-0/0/0`, `ge-0/0/0.0`), for `show interfaces`.
+    pub descriptions: Vec<(String, String)>,
     /// Compiled firewall filters and where they apply (None: none is applied).
     pub filters: FilterPlan,
     /// Compiled routing policies (`test policy` now; the routing protocols' channels next).
@@ -424,6 +426,17 @@ impl Plan {
             ..Plan::default()
         };
         let mut candidates: Vec<Route> = Vec::new();
+        for i in &cfg.interfaces.interface {
+            if let Some(d) = &i.description {
+                plan.descriptions.push((i.name.clone(), d.clone()));
+            }
+            for u in &i.unit {
+                if let Some(d) = &u.description {
+                    plan.descriptions
+                        .push((format!("{}.{}", i.name, u.name), d.clone()));
+                }
+            }
+        }
         for i in &cfg.interfaces.interface {
             if i.name == "lo0" {
                 plan.add_loopback(i, &mut candidates);

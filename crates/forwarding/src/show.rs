@@ -80,6 +80,11 @@ pub enum IfView {
     Terse,
     Detail,
     Extensive,
+    /// `media`: the detail form with the Ethernet MAC's counters (what PyEZ's EthPortTable
+    /// asks for).
+    Media,
+    /// `descriptions`: the interfaces that have one.
+    Descriptions,
     /// One interface asked for by name, configured but with no netdev.
     NotPresent,
 }
@@ -95,6 +100,11 @@ pub struct IfRow {
     mtu: u16,
     mac: [u8; 6],
     flapped: SystemTime,
+    description: Option<String>,
+    /// Unit 0's description.
+    unit_description: Option<String>,
+    /// Mb/s, as the driver reports it.
+    speed_mbps: Option<u32>,
     /// An access or trunk port (`eth-switch` in the terse form).
     switched: bool,
     addrs: Vec<(Ipv4Addr, u8)>,
@@ -119,17 +129,46 @@ impl State for InterfaceInformation {
                  "description": crate::names::why_absent(&self.absent[0])}]}});
         }
         let link = |p: &IfRow| if p.link_up { "up" } else { "down" };
+        if self.view == IfView::Descriptions {
+            let list: Vec<Value> = self
+                .ports
+                .iter()
+                .filter(|p| p.description.is_some() || p.unit_description.is_some())
+                .map(|p| {
+                    let mut v = json!({"name": p.name, "admin-status": "up",
+                        "oper-status": link(p), "description": p.description});
+                    if let Some(d) = &p.unit_description {
+                        v["logical-interface"] = json!([{"name": logical(&p.name),
+                            "admin-status": "up", "oper-status": link(p), "description": d}]);
+                    }
+                    v
+                })
+                .collect();
+            return json!({"interface-information": {"physical-interface": list}});
+        }
         let list: Vec<Value> = self
             .ports
             .iter()
             .map(|p| {
                 let c = &p.counters;
-                json!({
+                let flapped_secs = SystemTime::now()
+                    .duration_since(p.flapped)
+                    .map_or(0, |d| d.as_secs());
+                let mut v = json!({
                     "name": p.name, "admin-status": "up", "oper-status": link(p),
+                    "description": p.description,
                     "snmp-index": p.ifindex, "mtu": u32::from(p.mtu) + 14,
+                    "speed": speed(p.speed_mbps),
+                    "link-mode": "Full-duplex",
                     "linux-netdev": p.netdev,
+                    "if-device-flags": {"ifdf-present": p.attached.then(|| json!([null])),
+                        "ifdf-running": (p.attached && p.link_up).then(|| json!([null]))},
                     "current-physical-address": mac(p.mac),
-                    "interface-flapped": when(p.flapped),
+                    "hardware-physical-address": mac(p.mac),
+                    // As Junos: the time and how long ago, with the seconds in an attribute
+                    // (NAPALM's get_interfaces reads last_flapped from it).
+                    "interface-flapped": {"data": format!("{} ({} ago)", when(p.flapped),
+                        age(p.flapped)), "attributes": {"junos:seconds": flapped_secs}},
                     "traffic-statistics": {
                         "input-bytes": c.rx_bytes, "input-packets": c.rx_packets,
                         "output-bytes": c.tx_bytes, "output-packets": c.tx_packets,
@@ -140,7 +179,7 @@ impl State for InterfaceInformation {
                         "input-resource-errors": c.ring_drops},
                     "logical-interface": [{
                         "name": format!("{}.0", p.name), "admin-status": "up",
-                        "oper-status": link(p),
+                        "oper-status": link(p), "description": p.unit_description,
                         "address-family": [{
                             "address-family-name": "inet", "mtu": p.mtu,
                             "interface-address": p.addrs.iter()
@@ -153,7 +192,15 @@ impl State for InterfaceInformation {
                                 .collect::<Vec<_>>(),
                         }],
                     }],
-                })
+                });
+                // The Ethernet MAC's own counters, in the forms that show them.
+                if matches!(self.view, IfView::Extensive | IfView::Media) {
+                    v["ethernet-mac-statistics"] = json!({
+                        "input-bytes": c.rx_bytes, "input-packets": c.rx_packets,
+                        "output-bytes": c.tx_bytes, "output-packets": c.tx_packets,
+                        "input-fcs-errors": 0, "input-oversized-frames": c.giants});
+                }
+                v
             })
             .collect();
         let mut list = list;
@@ -226,7 +273,23 @@ impl State for InterfaceInformation {
                 }
                 return out;
             }
-            IfView::Detail | IfView::Extensive => {}
+            IfView::Descriptions => {
+                let _ = writeln!(
+                    out,
+                    "{:<15} {:<5} {:<4} Description",
+                    "Interface", "Admin", "Link"
+                );
+                for p in &self.ports {
+                    if let Some(d) = &p.description {
+                        let _ = writeln!(out, "{:<15} up    {:<4} {d}", p.name, link(p));
+                    }
+                    if let Some(d) = &p.unit_description {
+                        let _ = writeln!(out, "{:<15} up    {:<4} {d}", logical(&p.name), link(p));
+                    }
+                }
+                return out;
+            }
+            IfView::Detail | IfView::Extensive | IfView::Media => {}
         }
         for p in &self.ports {
             let c = &p.counters;
@@ -238,13 +301,17 @@ impl State for InterfaceInformation {
             );
             let idx = p.ifindex.map_or("-".to_string(), |i| i.to_string());
             let _ = writeln!(out, "  Interface index: {idx}, SNMP ifIndex: {idx}");
+            if let Some(d) = &p.description {
+                let _ = writeln!(out, "  Description: {d}");
+            }
             if let Some(dev) = &p.netdev {
                 let _ = writeln!(out, "  Linux netdev   : {dev}");
             }
             let _ = writeln!(
                 out,
-                "  Link-level type: Ethernet, MTU: {}, Speed: Unspecified",
-                u32::from(p.mtu) + 14
+                "  Link-level type: Ethernet, MTU: {}, Link-mode: Full-duplex, Speed: {}",
+                u32::from(p.mtu) + 14,
+                speed(p.speed_mbps)
             );
             let _ = writeln!(
                 out,
@@ -300,7 +367,18 @@ impl State for InterfaceInformation {
                     p.rates[2], p.rates[3]
                 );
             }
+            if self.view == IfView::Media {
+                let _ = writeln!(out, "  Ethernet MAC statistics:");
+                let _ = writeln!(
+                    out,
+                    "    Input bytes: {}, Input packets: {}, Output bytes: {}, Output packets: {}",
+                    c.rx_bytes, c.rx_packets, c.tx_bytes, c.tx_packets
+                );
+            }
             let _ = writeln!(out, "\n  Logical interface {}.0", p.name);
+            if let Some(d) = &p.unit_description {
+                let _ = writeln!(out, "    Description: {d}");
+            }
             let _ = writeln!(out, "    Input packets : {}", c.rx_packets);
             let _ = writeln!(out, "    Output packets: {}", c.tx_packets);
             let _ = writeln!(out, "    Protocol inet, MTU: {}", p.mtu);
@@ -808,6 +886,95 @@ pub(crate) fn logical(name: &str) -> String {
     }
 }
 
+/// Whether `show interfaces NAME` names this interface: itself, its unit 0, or a shell
+/// pattern (`ge-*`, `[afgxe][et]-*`, as PyEZ's EthPortTable asks) that matches it.
+fn names_match(asked: &str, name: &str) -> bool {
+    if is_pattern(asked) {
+        glob(asked.as_bytes(), name.as_bytes())
+    } else {
+        asked == name || asked == format!("{name}.0")
+    }
+}
+
+fn is_pattern(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Shell pattern matching: `*`, `?` and `[set]` (ranges, `!` or `^` to negate). Iterative
+/// with one backtrack point, so no pattern takes more than length x length steps.
+fn glob(pat: &[u8], s: &[u8]) -> bool {
+    let (mut p, mut i) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while i < s.len() {
+        let step = match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p, i));
+                p += 1;
+                continue;
+            }
+            Some(b'?') => Some(p + 1),
+            Some(b'[') => class(&pat[p..], s[i])
+                .map(|(ok, len)| ok.then_some(p + len))
+                .unwrap_or(
+                    // An unclosed `[` is a plain character.
+                    (s[i] == b'[').then_some(p + 1),
+                ),
+            Some(&c) => (c == s[i]).then_some(p + 1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(next), _) => {
+                p = next;
+                i += 1;
+            }
+            (None, Some((sp, si))) => {
+                p = sp + 1;
+                i = si + 1;
+                star = Some((sp, si + 1));
+            }
+            (None, None) => return false,
+        }
+    }
+    pat[p..].iter().all(|&c| c == b'*')
+}
+
+/// A `[...]` class at the start of `pat`: whether `c` is in it, and the class's length.
+/// None if it does not close.
+fn class(pat: &[u8], c: u8) -> Option<(bool, usize)> {
+    let mut k = 1;
+    let negate = matches!(pat.get(k), Some(b'!' | b'^'));
+    if negate {
+        k += 1;
+    }
+    let mut hit = false;
+    let mut first = true;
+    loop {
+        let a = *pat.get(k)?;
+        if a == b']' && !first {
+            return Some((hit != negate, k + 1));
+        }
+        first = false;
+        if pat.get(k + 1) == Some(&b'-') && pat.get(k + 2).is_some_and(|&b| b != b']') {
+            let b = pat[k + 2];
+            hit |= (a..=b).contains(&c);
+            k += 3;
+        } else {
+            hit |= a == c;
+            k += 1;
+        }
+    }
+}
+
+/// A link speed as Junos writes it: `1000mbps`, `10Gbps`; `Unspecified` when the driver
+/// does not say.
+fn speed(mbps: Option<u32>) -> String {
+    match mbps {
+        Some(m) if m >= 10_000 && m % 1000 == 0 => format!("{}Gbps", m / 1000),
+        Some(m) => format!("{m}mbps"),
+        None => "Unspecified".into(),
+    }
+}
+
 fn when(t: SystemTime) -> String {
     let secs = t
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -1041,9 +1208,10 @@ impl Control {
             .enumerate()
             .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
             .filter(|(_, p)| !matches!(p.mode, PortMode::Host { .. }))
-            .filter(|(_, p)| name.is_none_or(|n| n == p.name || n == format!("{}.0", p.name)))
+            .filter(|(_, p)| name.is_none_or(|n| names_match(n, &p.name)))
             .collect();
-        if let (Some(n), true) = (name, all.is_empty()) {
+        // A pattern that matches nothing shows nothing, as on Junos; a name is an error.
+        if let (Some(n), true) = (name.filter(|n| !is_pattern(n)), all.is_empty()) {
             return Err(format!("error: device {n} not found"));
         }
         let mut all = all;
@@ -1060,7 +1228,9 @@ impl Control {
                 "terse" => view = IfView::Terse,
                 "extensive" if view != IfView::Terse => view = IfView::Extensive,
                 "extensive" => {}
-                "detail" | "brief" => {}
+                "media" if view != IfView::Terse => view = IfView::Media,
+                "descriptions" => view = IfView::Descriptions,
+                "detail" | "brief" | "media" => {}
                 n if name.is_none() => name = Some(n),
                 n => return Err(format!("syntax error: unexpected '{n}'")),
             }
@@ -1070,10 +1240,10 @@ impl Control {
         let absent: Vec<String> = self
             .absent
             .iter()
-            .filter(|a| name.is_none_or(|n| n == a.as_str() || n == format!("{a}.0")))
+            .filter(|a| name.is_none_or(|n| names_match(n, a)))
             .cloned()
             .collect();
-        if name.is_some() && !absent.is_empty() {
+        if name.is_some_and(|n| !is_pattern(n)) && !absent.is_empty() {
             return Ok(InterfaceInformation {
                 view: IfView::NotPresent,
                 ports: Vec::new(),
@@ -1092,6 +1262,11 @@ impl Control {
                 mtu: p.mtu,
                 mac: p.mac,
                 flapped: p.flapped,
+                description: self.descriptions.get(&p.name).cloned(),
+                unit_description: (!p.name.contains('.'))
+                    .then(|| self.descriptions.get(&logical(&p.name)).cloned())
+                    .flatten(),
+                speed_mbps: self.system.netdev(&p.name).and_then(|d| d.speed_mbps),
                 switched: matches!(p.mode, PortMode::Access { .. } | PortMode::Trunk { .. }),
                 addrs: p.addrs.clone(),
                 addrs6: p.addrs6.clone(),
@@ -1244,5 +1419,44 @@ impl Operational for Ops {
             }
         };
         out.unwrap_or_else(|| Err("error: the forwarding engine did not answer".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_match_by_name_unit_or_shell_pattern() {
+        assert!(names_match("ge-0/0/0", "ge-0/0/0"));
+        assert!(names_match("ge-0/0/0.0", "ge-0/0/0"));
+        assert!(!names_match("ge-0/0/1", "ge-0/0/0"));
+        // PyEZ's EthPortTable.
+        for n in ["ge-0/0/0", "xe-1/0/3", "fe-0/0/1", "et-0/0/0"] {
+            assert!(names_match("[afgxe][et]-*", n), "{n}");
+        }
+        for n in ["lo0", "irb.10", "ge", "gx-0/0/0", "st0"] {
+            assert!(!names_match("[afgxe][et]-*", n), "{n}");
+        }
+        assert!(names_match("ge-0/0/?", "ge-0/0/7"));
+        assert!(names_match("*", "lo0"));
+        assert!(names_match("ge-*/0/1*", "ge-0/0/10"));
+        assert!(names_match("[!x]e-*", "ge-0/0/0") && !names_match("[!g]e-*", "ge-0/0/0"));
+        assert!(
+            names_match("ge-0/0/[0-3]", "ge-0/0/2") && !names_match("ge-0/0/[0-3]", "ge-0/0/4")
+        );
+        // An unclosed class is a plain '['; a hostile pattern ends quickly.
+        assert!(!names_match("ge[", "ge-0") && names_match("g[*", "g[x"));
+        let long = "*a".repeat(500) + "b";
+        assert!(!glob(long.as_bytes(), "a".repeat(2000).as_bytes()));
+    }
+
+    #[test]
+    fn speeds_read_as_junos_writes_them() {
+        assert_eq!(speed(Some(1000)), "1000mbps");
+        assert_eq!(speed(Some(100)), "100mbps");
+        assert_eq!(speed(Some(10_000)), "10Gbps");
+        assert_eq!(speed(Some(100_000)), "100Gbps");
+        assert_eq!(speed(None), "Unspecified");
     }
 }

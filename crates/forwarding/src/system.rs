@@ -19,6 +19,9 @@ pub struct Netdev {
     pub mac: Option<[u8; 6]>,
     pub mtu: u16,
     pub carrier: bool,
+    /// The link speed in Mb/s, as the driver reports it (None: unknown, as a veth that is
+    /// down or a TAP reports it).
+    pub speed_mbps: Option<u32>,
 }
 
 /// The system the forwarding plane runs on.
@@ -73,6 +76,8 @@ impl System for Linux {
                 .unwrap_or(1500),
             // Unreadable (EINVAL) while the netdev is administratively down: no carrier.
             carrier: sysfs(name, "carrier").as_deref() == Some("1"),
+            // "-1" (unknown) fails to parse as unsigned: None.
+            speed_mbps: sysfs(name, "speed").and_then(|s| s.parse().ok()),
         })
     }
 
@@ -152,6 +157,7 @@ impl MemorySystem {
             mac: Some(mac),
             mtu,
             carrier: true,
+            speed_mbps: None,
         };
         s.netdevs.insert(
             name.to_string(),

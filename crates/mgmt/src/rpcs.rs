@@ -185,6 +185,8 @@ const FLAGS: &[&str] = &[
     "soft",
     "soft-inbound",
     "hidden",
+    "media",
+    "descriptions",
 ];
 
 /// The command an RPC element asks for, as a CLI line; None for an RPC we do not have.
