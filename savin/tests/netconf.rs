@@ -292,8 +292,8 @@ fn napalm_getters_and_pyez_tables_read_interfaces_routes_and_arp() {
     // From the network, through the data plane: host-inbound-traffic decides. The zone
     // allows ping only, so NETCONF from the peer does not reach the box ...
     let key = b.keys.path().join("carol");
-    let netconf_from_peer = || {
-        let mut args = ssh_args(&key, "830");
+    let netconf_from_peer = |port: &str| {
+        let mut args = ssh_args(&key, port);
         args.extend(
             ["-o", "ConnectTimeout=3", "-s", "carol@192.0.2.1", "netconf"].map(String::from),
         );
@@ -309,7 +309,7 @@ fn napalm_getters_and_pyez_tables_read_interfaces_routes_and_arp() {
         String::from_utf8_lossy(&out.stdout).contains("<host-name>r1</host-name>")
     };
     assert!(
-        !netconf_from_peer(),
+        !netconf_from_peer("830"),
         "NETCONF is not in the zone's host-inbound services"
     );
     // ... until it is.
@@ -320,8 +320,18 @@ fn napalm_getters_and_pyez_tables_read_interfaces_routes_and_arp() {
     );
     assert!(ok, "{out}");
     assert!(
-        netconf_from_peer(),
+        netconf_from_peer("830"),
         "NETCONF from the network once host-inbound allows it"
+    );
+    // The service moves to another port: host-inbound `netconf` follows it.
+    let (ok, out) = cli(
+        &b.sock,
+        "configure; set system services netconf ssh port 8300; commit",
+    );
+    assert!(ok, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(20), || netconf_from_peer("8300")),
+        "NETCONF on its configured port through host-inbound netconf"
     );
 }
 

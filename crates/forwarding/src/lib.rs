@@ -147,10 +147,12 @@ impl Eq for PolicyPlan {}
 
 /// The compiled security configuration, with ports named as the plan names them.
 pub struct SecuritySpec {
-    /// What it was compiled from (two plans are equal when these are).
+    /// What it was compiled from (two plans are equal when these are): the management
+    /// services' ports too, which host-inbound `ssh` and `netconf` follow.
     source: (
         savin_config::model::security::Security,
         savin_config::model::applications::Applications,
+        savin_security::ServicePorts,
     ),
     pub policy: Arc<savin_security::Compiled>,
     /// Zone id by port name (`eth1` for `eth1.0`, `irb.10`).
@@ -220,6 +222,21 @@ impl SecurityPlan {
         let nat = savin_security::compile_nat(cfg, &|z| policy.zone_id(z))?;
         let mut zone_of_port = HashMap::new();
         let mut host_inbound = HashMap::new();
+        let services = &cfg.system.services;
+        let defaults = savin_security::ServicePorts::default();
+        let ports = savin_security::ServicePorts {
+            ssh: services
+                .ssh
+                .as_ref()
+                .and_then(|s| s.port)
+                .unwrap_or(defaults.ssh),
+            netconf: services
+                .netconf
+                .as_ref()
+                .and_then(|n| n.ssh.as_ref())
+                .and_then(|s| s.port)
+                .unwrap_or(defaults.netconf),
+        };
         for z in &sec.zones.security_zone {
             let id = policy
                 .zone_id(&z.name)
@@ -237,6 +254,7 @@ impl SecurityPlan {
                 let hi = savin_security::HostInbound::new(
                     h.system_services.service.iter().map(|n| n.name.as_str()),
                     h.protocols.protocol.iter().map(|n| n.name.as_str()),
+                    ports,
                 );
                 let mut keys = vec![i.name.clone()];
                 if let Some(dev) = i.name.strip_suffix(".0").filter(|d| !no_netdev(d)) {
@@ -275,7 +293,7 @@ impl SecurityPlan {
             })
             .collect();
         Ok(SecurityPlan(Some(Arc::new(SecuritySpec {
-            source: (sec.clone(), cfg.applications.clone()),
+            source: (sec.clone(), cfg.applications.clone(), ports),
             screens,
             screen_of_zone,
             tcp_rst: sec
@@ -1020,6 +1038,8 @@ impl Subsystem for Forwarding {
             "firewall",
             "security",
             "applications",
+            // Host-inbound `ssh` and `netconf` follow the services' ports.
+            "system services",
         ]
     }
 

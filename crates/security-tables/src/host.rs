@@ -15,11 +15,29 @@ pub struct HostInbound {
     pub pim: bool,
 }
 
+/// The ports the box's own management services listen on (`system services`): the
+/// `ssh` and `netconf` host-inbound services follow them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServicePorts {
+    pub ssh: u16,
+    pub netconf: u16,
+}
+
+impl Default for ServicePorts {
+    fn default() -> Self {
+        ServicePorts {
+            ssh: 22,
+            netconf: 830,
+        }
+    }
+}
+
 impl HostInbound {
     /// Builds from the configured service and protocol names.
     pub fn new<'a>(
         services: impl Iterator<Item = &'a str>,
         protocols: impl Iterator<Item = &'a str>,
+        ports: ServicePorts,
     ) -> HostInbound {
         let mut h = HostInbound::default();
         let (mut t, mut u) = (0, 0);
@@ -39,11 +57,11 @@ impl HostInbound {
             match s {
                 "all" | "any-service" => h.all_services = true,
                 "ping" => h.ping = true,
-                "ssh" => tcp(22, &mut h),
+                "ssh" => tcp(ports.ssh, &mut h),
                 "telnet" => tcp(23, &mut h),
                 "http" => tcp(80, &mut h),
                 "https" => tcp(443, &mut h),
-                "netconf" => tcp(830, &mut h),
+                "netconf" => tcp(ports.netconf, &mut h),
                 "snmp" => udp(161, &mut h),
                 "ntp" => udp(123, &mut h),
                 "dns" => {
@@ -106,5 +124,29 @@ impl HostInbound {
             103 => self.pim || self.all_protocols,
             _ => self.all_services,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_and_netconf_follow_the_configured_ports() {
+        let tcp = |h: &HostInbound, port| h.allows(6, 40000, port, 0);
+        let h = HostInbound::new(
+            ["ssh", "netconf"].into_iter(),
+            [].into_iter(),
+            ServicePorts::default(),
+        );
+        assert!(tcp(&h, 22) && tcp(&h, 830) && !tcp(&h, 2222));
+        let moved = ServicePorts {
+            ssh: 2222,
+            netconf: 8300,
+        };
+        let h = HostInbound::new(["ssh", "netconf"].into_iter(), [].into_iter(), moved);
+        assert!(tcp(&h, 2222) && tcp(&h, 8300) && !tcp(&h, 22) && !tcp(&h, 830));
+        let h = HostInbound::new(["ping"].into_iter(), [].into_iter(), moved);
+        assert!(!tcp(&h, 2222) && h.allows(1, 0, 0, 8));
     }
 }

@@ -9,7 +9,7 @@ pub mod policy;
 pub mod screen;
 mod tables;
 
-pub use host::HostInbound;
+pub use host::{HostInbound, ServicePorts};
 pub use nat::{Context, DestinationPool, Nat, NatAction, NatRule, SourcePool};
 pub use policy::{
     icmp_port, Action, Compiled, Decision, PairRule, PolicyInfo, ZonePair, DEFAULT_POLICY,
