@@ -467,6 +467,31 @@ fn hostile_and_careless_netconf_clients_get_clear_errors_and_break_nothing() {
     // The daemon served on: the CLI still answers.
     let (ok, out) = cli(&b.sock, "show system commit");
     assert!(ok, "{out}");
+    // A flood of connections meets the listener's limits (a new port: a new listener, whose
+    // minute has not seen the connections above).
+    let (ok, out) = cli(
+        &b.sock,
+        "configure; set system services netconf ssh port 8300 connection-limit 2 rate-limit 4; \
+         commit",
+    );
+    assert!(ok, "{out}");
+    b.script_with(
+        "limits_checks.py",
+        "8300",
+        &["limited"],
+        "all limit checks passed",
+    );
+    let (ok, out) = cli(
+        &b.sock,
+        "configure; set system services netconf ssh rate-limit 250; commit",
+    );
+    assert!(ok, "{out}");
+    b.script_with(
+        "limits_checks.py",
+        "8300",
+        &["raised"],
+        "all limit checks passed",
+    );
 }
 
 #[test]

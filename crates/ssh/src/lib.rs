@@ -7,10 +7,12 @@
 //! port in `prepare` (a port in use refuses the commit and changes nothing) and serves it
 //! from `apply`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use russh::keys::{PrivateKey, PublicKey};
 use russh::server::{Auth, Msg, Session};
@@ -83,11 +85,98 @@ enum Service {
     Netconf,
 }
 
+/// Junos's defaults for `connection-limit` and `rate-limit` (connections a minute).
+pub const DEFAULT_CONNECTION_LIMIT: u32 = 75;
+pub const DEFAULT_RATE_LIMIT: u32 = 150;
+
+/// A listener's `connection-limit` and `rate-limit`: connections beyond either are closed at
+/// once (logged, and counted), so a flood of connections cannot take the box's memory.
+#[derive(Debug)]
+struct Limits {
+    max_active: AtomicU32,
+    per_minute: AtomicU32,
+    active: AtomicU32,
+    /// When the connections of the last minute were accepted (at most `per_minute`).
+    recent: Mutex<VecDeque<Instant>>,
+    refused: AtomicU64,
+}
+
+impl Limits {
+    fn new((max_active, per_minute): (u32, u32)) -> Limits {
+        Limits {
+            max_active: AtomicU32::new(max_active),
+            per_minute: AtomicU32::new(per_minute),
+            active: AtomicU32::new(0),
+            recent: Mutex::new(VecDeque::new()),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    fn set(&self, (max_active, per_minute): (u32, u32)) {
+        self.max_active.store(max_active, Ordering::Relaxed);
+        self.per_minute.store(per_minute, Ordering::Relaxed);
+    }
+
+    /// Takes a place for a new connection, or says which limit it is over.
+    fn admit(self: &Arc<Self>, now: Instant) -> Result<Admitted, &'static str> {
+        let mut recent = lock(&self.recent);
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            recent.pop_front();
+        }
+        let why = if self.active.load(Ordering::Relaxed) >= self.max_active.load(Ordering::Relaxed)
+        {
+            Some("connection-limit")
+        } else if recent.len() >= self.per_minute.load(Ordering::Relaxed) as usize {
+            Some("rate-limit")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(why);
+        }
+        recent.push_back(now);
+        self.active.fetch_add(1, Ordering::Relaxed);
+        Ok(Admitted(self.clone()))
+    }
+}
+
+/// A connection's place under its listener's limit, given back when it ends.
+struct Admitted(Arc<Limits>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A listener the configuration asks for: what it serves and its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Wanted {
+    service: Service,
+    limits: (u32, u32),
+}
+
 /// The listeners a configuration asks for.
-fn wanted(c: &Config) -> BTreeMap<u16, Service> {
+fn wanted(c: &Config) -> BTreeMap<u16, Wanted> {
+    let limits = |conn: Option<u32>, rate: Option<u32>| {
+        (
+            conn.unwrap_or(DEFAULT_CONNECTION_LIMIT),
+            rate.unwrap_or(DEFAULT_RATE_LIMIT),
+        )
+    };
     let mut m = BTreeMap::new();
     if let Some(s) = &c.system.services.ssh {
-        m.insert(s.port.unwrap_or(SSH_PORT), Service::Ssh);
+        m.insert(
+            s.port.unwrap_or(SSH_PORT),
+            Wanted {
+                service: Service::Ssh,
+                limits: limits(s.connection_limit, s.rate_limit),
+            },
+        );
     }
     if let Some(n) = c
         .system
@@ -96,14 +185,17 @@ fn wanted(c: &Config) -> BTreeMap<u16, Service> {
         .as_ref()
         .and_then(|n| n.ssh.as_ref())
     {
-        m.entry(n.port.unwrap_or(NETCONF_PORT))
-            .or_insert(Service::Netconf);
+        m.entry(n.port.unwrap_or(NETCONF_PORT)).or_insert(Wanted {
+            service: Service::Netconf,
+            limits: limits(n.connection_limit, n.rate_limit),
+        });
     }
     m
 }
 
 struct Listener {
     service: Service,
+    limits: Arc<Limits>,
     /// Bound, not yet served (before the runtime starts).
     pending: Option<std::net::TcpListener>,
     task: Option<JoinHandle<()>>,
@@ -188,6 +280,7 @@ fn spawn_pending(inner: &mut Inner, port: u16) {
         return;
     };
     let service = l.service;
+    let limits = l.limits.clone();
     l.task = Some(rt.spawn(async move {
         let listener = match tokio::net::TcpListener::from_std(std_listener) {
             Ok(l) => l,
@@ -206,6 +299,19 @@ fn spawn_pending(inner: &mut Inner, port: u16) {
                     continue;
                 }
             };
+            let place = match limits.admit(Instant::now()) {
+                Ok(p) => p,
+                Err(limit) => {
+                    // Closed before any SSH is spoken; one log line a refusal would let a
+                    // flood fill the log, so every hundredth is logged with the count.
+                    let n = limits.refused.load(Ordering::Relaxed);
+                    if n % 100 == 1 {
+                        warn!(port, %peer, limit, refused = n, "SSH connection refused");
+                    }
+                    drop(stream);
+                    continue;
+                }
+            };
             let _ = stream.set_nodelay(true);
             let handler = Connection {
                 server: server.clone(),
@@ -217,6 +323,7 @@ fn spawn_pending(inner: &mut Inner, port: u16) {
             };
             let config = config.clone();
             tokio::spawn(async move {
+                let _place = place;
                 match russh::server::run_stream(config, stream, handler).await {
                     Ok(session) => {
                         if let Err(e) = session.await {
@@ -240,7 +347,7 @@ fn bind(port: u16) -> std::io::Result<std::net::TcpListener> {
 
 struct StagedSsh {
     svc: SshService,
-    wanted: BTreeMap<u16, Service>,
+    wanted: BTreeMap<u16, Wanted>,
     bound: BTreeMap<u16, std::net::TcpListener>,
     users: Users,
 }
@@ -252,7 +359,10 @@ impl Staged for StagedSsh {
         *lock(&inner.users) = me.users;
         inner
             .listeners
-            .retain(|port, l| me.wanted.get(port) == Some(&l.service));
+            .retain(|port, l| me.wanted.get(port).map(|w| w.service) == Some(l.service));
+        for (port, l) in &inner.listeners {
+            l.limits.set(me.wanted[port].limits);
+        }
         let mut bound = me.bound;
         for (&port, _) in me.wanted.iter() {
             if inner.listeners.contains_key(&port) || bound.contains_key(&port) {
@@ -270,7 +380,8 @@ impl Staged for StagedSsh {
             inner.listeners.insert(
                 port,
                 Listener {
-                    service: me.wanted[&port],
+                    service: me.wanted[&port].service,
+                    limits: Arc::new(Limits::new(me.wanted[&port].limits)),
                     pending: Some(l),
                     task: None,
                 },
@@ -299,7 +410,8 @@ impl Subsystem for SshService {
         let wanted = wanted(new);
         let inner = lock(&self.0);
         let mut bound = BTreeMap::new();
-        for (&port, &service) in &wanted {
+        for (&port, w) in &wanted {
+            let service = w.service;
             let same = inner
                 .listeners
                 .get(&port)
@@ -625,5 +737,50 @@ mod tests {
         let h = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1";
         assert!(ShaCrypt::default().verify_password(b"secret", h).is_ok());
         assert!(ShaCrypt::default().verify_password(b"Secret", h).is_err());
+    }
+
+    #[test]
+    fn connections_beyond_the_limits_are_refused_until_places_free() {
+        let l = Arc::new(Limits::new((2, 3)));
+        let t0 = Instant::now();
+        let a = l.admit(t0).unwrap();
+        let b = l.admit(t0).unwrap();
+        assert_eq!(l.admit(t0).err(), Some("connection-limit"));
+        drop(a);
+        // A place is free again, but three in the last minute is the rate.
+        let c = l.admit(t0).unwrap();
+        drop((b, c));
+        assert_eq!(
+            l.admit(t0 + Duration::from_secs(59)).err(),
+            Some("rate-limit")
+        );
+        let d = l.admit(t0 + Duration::from_secs(60)).unwrap();
+        assert_eq!(l.refused.load(Ordering::Relaxed), 2);
+        // A commit raises the limit: the next one is let in.
+        l.set((2, 10));
+        let _e = l.admit(t0 + Duration::from_secs(60)).unwrap();
+        drop(d);
+        assert_eq!(l.active.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn junos_defaults_apply_unless_set() {
+        let mut c = Config::default();
+        c.system.services.ssh = Some(Default::default());
+        c.system.services.netconf = Some(savin_config::model::system::NetconfService {
+            ssh: Some(savin_config::model::system::NetconfSsh {
+                port: Some(8300),
+                connection_limit: Some(5),
+                rate_limit: None,
+            }),
+            ..Default::default()
+        });
+        let w = wanted(&c);
+        assert_eq!(
+            w[&22].limits,
+            (DEFAULT_CONNECTION_LIMIT, DEFAULT_RATE_LIMIT)
+        );
+        assert_eq!(w[&8300].limits, (5, DEFAULT_RATE_LIMIT));
+        assert_eq!(w[&8300].service, Service::Netconf);
     }
 }

@@ -952,7 +952,10 @@ pub struct SshService {
     pub port: Option<u16>,
     /// `allow`, `deny`, `deny-password` (Junos's default).
     pub root_login: Option<String>,
+    /// Simultaneous connections (75 unless set, as on Junos).
     pub connection_limit: Option<u32>,
+    /// Connections a minute (150 unless set).
+    pub rate_limit: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -970,6 +973,7 @@ pub struct NetconfService {
 pub struct NetconfSsh {
     pub port: Option<u16>,
     pub connection_limit: Option<u32>,
+    pub rate_limit: Option<u32>,
 }
 
 /// `system login`: the users who may log in over SSH and NETCONF.
