@@ -315,13 +315,17 @@ fn answer(sh: &mut Shared, s: &mut Session, op: &Op, perm: Permission) -> String
             rollback,
             compare,
             filter,
-        } => {
-            let all = get_configuration(sh, *database, *format, *rollback, *compare);
-            match (filter, format) {
-                (Some(f), Format::Xml) if compare.is_none() => filtered(&all, f),
-                _ => all,
+        } => match filter {
+            Some(f) if compare.is_none() => {
+                let xml = get_configuration(sh, *database, Format::Xml, *rollback, None);
+                let part = filtered(&xml, f);
+                match format {
+                    Format::Xml => part,
+                    _ => filtered_as(&part, *format),
+                }
             }
-        }
+            _ => get_configuration(sh, *database, *format, *rollback, *compare),
+        },
         Op::GetConfig { source, filter } => match config_text(sh, *source, Format::Xml, None) {
             Ok(x) => {
                 let x = match filter.as_ref().and_then(|f| f.child("configuration")) {
@@ -773,14 +777,36 @@ fn config_text(
         (None, Datastore::Candidate) => sh.candidate.clone(),
         (None, Datastore::Running) => sh.engine.active().clone(),
     };
-    Ok(match format {
+    Ok(render(&cfg, format))
+}
+
+/// A configuration in one of the four forms.
+fn render(cfg: &savin_config::Configuration, format: Format) -> String {
+    match format {
         Format::Text => cfg.to_curly(),
         Format::Set => cfg.to_set(),
         Format::Json => crate::ops::pretty(serde_json::json!({
             "configuration": savin_config::print::json(&cfg.root, savin_config::schema::root(), false)
         })),
-        Format::Xml => configuration_xml(&cfg),
-    })
+        Format::Xml => configuration_xml(cfg),
+    }
+}
+
+/// The element a `get-configuration` reply carries a configuration in, by format.
+fn wrapped(format: Format, text: &str, commit_attrs: impl Fn() -> String) -> String {
+    match format {
+        Format::Text => format!(
+            "<configuration-text>\n{}</configuration-text>",
+            escape(text)
+        ),
+        Format::Set => format!("<configuration-set>\n{}</configuration-set>", escape(text)),
+        Format::Json => escape(text),
+        Format::Xml => text.replacen(
+            "<configuration>",
+            &format!("<configuration{}>", commit_attrs()),
+            1,
+        ),
+    }
 }
 
 fn get_configuration(
@@ -829,17 +855,27 @@ fn get_configuration(
     };
     match config_text(sh, db, format, rollback) {
         Err(e) => RpcError::application(strip(&e)).xml(),
-        Ok(t) => match format {
-            Format::Text => format!("<configuration-text>\n{}</configuration-text>", escape(&t)),
-            Format::Set => format!("<configuration-set>\n{}</configuration-set>", escape(&t)),
-            Format::Json => escape(&t),
-            Format::Xml => t.replacen(
-                "<configuration>",
-                &format!("<configuration{}>", commit_attrs()),
-                1,
-            ),
-        },
+        Ok(t) => wrapped(format, &t, commit_attrs),
     }
+}
+
+/// A filtered `<configuration>` in another format (`get-configuration format="text"` with a
+/// subtree filter, as PyEZ's `get_config(filter_xml=..., options={'format': 'text'})` asks):
+/// the XML part read back as a configuration and printed in that format.
+fn filtered_as(part: &str, format: Format) -> String {
+    let conf = match savin_netconf::xml::parse(part, usize::MAX) {
+        Ok(c) if c.name == "configuration" => c,
+        // An error already, or no configuration at all: as it is.
+        _ => return part.to_string(),
+    };
+    let cfg = configuration_text(&conf).and_then(|(text, _)| {
+        savin_config::Configuration::parse(&text, None).map_err(|e| e.to_string())
+    });
+    let cfg = match cfg {
+        Ok(c) => c,
+        Err(e) => return RpcError::application(strip(&e)).xml(),
+    };
+    wrapped(format, &render(&cfg, format), String::new)
 }
 
 /// The part of a `<configuration>` (as text) that a subtree filter selects (RFC 6241 6.2:

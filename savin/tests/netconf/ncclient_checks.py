@@ -54,6 +54,18 @@ check(out == "\n", "compare with nothing changed is exactly a newline")
 sub = m.get_configuration(format="xml", filter=to_ele("<configuration><system><host-name/></system></configuration>"))
 check(sub.xpath("//configuration/system/host-name")[0].text == "r1"
       and not sub.xpath("//configuration/system/services"), "get-configuration with a subtree filter")
+# The same filter with the other formats (PyEZ's get_config(filter_xml=..., options={"format": ...})).
+only = "<configuration><system><services/></system></configuration>"
+t = m.get_configuration(format="text", filter=to_ele(only)).xpath("//configuration-text")[0].text
+check("netconf" in t and "ssh" in t and "host-name" not in t and "login" not in t,
+      "get-configuration text with a subtree filter: %r" % t)
+t = m.get_configuration(format="set", filter=to_ele(only)).xpath("//configuration-set")[0].text
+check(t.strip().splitlines() and all(l.startswith("set system services ") for l in t.strip().splitlines()),
+      "get-configuration set with a subtree filter: %r" % t)
+j = m.rpc(to_ele('<get-configuration format="json">' + only + "</get-configuration>"))
+j = json.loads(j.xpath("/rpc-reply")[0].text)["configuration"]
+check(list(j) == ["system"] and list(j["system"]) == ["services"],
+      "get-configuration json with a subtree filter: %r" % j)
 
 # Two sessions, one lock.
 other = connect("alice")
