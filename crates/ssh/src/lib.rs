@@ -26,6 +26,7 @@ use sha_crypt::{PasswordVerifier, ShaCrypt};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+pub mod editor;
 pub mod shell;
 
 pub const SSH_PORT: u16 = 22;

@@ -1,5 +1,5 @@
-//! The CLI over SSH: a line editor on the channel (echo, backspace, Ctrl-C, Ctrl-D, TAB
-//! completion, `?` help) in front of a management session, so an SSH login lands in the
+//! The CLI over SSH: a line editor on the channel ([`Editor`]: echo, cursor keys, history,
+//! Ctrl-C, Ctrl-D, TAB completion, `?` help) in front of a management session, so an SSH login lands in the
 //! same CLI as `savin cli`, with its prompt, never in a Linux shell.
 
 use std::sync::Arc;
@@ -8,6 +8,8 @@ use savin_mgmt::netconf::Permission;
 use savin_mgmt::server::{now_ms, Server};
 use savin_mgmt::session::Session;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::editor::{Action, Editor};
 
 /// The longest command line taken (a line past it is cut, as a terminal would be flooded).
 const MAX_LINE: usize = 64 << 10;
@@ -90,9 +92,9 @@ where
         perm,
         prompt,
     };
-    let mut line = String::new();
+    let mut editor = Editor::new(MAX_LINE);
+    editor.set_prompt(&shell.prompt);
     let mut buf = [0u8; 4096];
-    let mut escape = 0u8;
     if wr
         .write_all(crlf(&format!("\n{}", shell.prompt)).as_bytes())
         .await
@@ -101,6 +103,8 @@ where
         return;
     }
     let _ = wr.flush().await;
+    // A client that sends CR LF: the LF after a CR ends nothing new.
+    let mut after_cr = false;
     'conn: loop {
         let n = match rd.read(&mut buf).await {
             Ok(0) | Err(_) => break,
@@ -108,20 +112,16 @@ where
         };
         let mut out = String::new();
         for &b in &buf[..n] {
-            // Terminal escape sequences (arrow keys): ESC [ X, skipped.
-            if escape > 0 {
-                escape = if escape == 1 && b == b'[' { 2 } else { 0 };
+            let lf_of_crlf = b == b'\n' && after_cr;
+            after_cr = b == b'\r';
+            if lf_of_crlf {
                 continue;
             }
-            match b {
-                0x1b => escape = 1,
-                b'\r' | b'\n' => {
-                    if b == b'\n' && out.ends_with("\r\n") && line.is_empty() {
-                        // CR LF from a client: the LF ends nothing new.
-                        continue;
-                    }
-                    out.push_str("\r\n");
-                    let cmd = std::mem::take(&mut line);
+            let Some(action) = editor.feed(b, &mut out) else {
+                continue;
+            };
+            match action {
+                Action::Line(cmd) => {
                     if cmd.trim().is_empty() {
                         out.push_str(&crlf(&shell.prompt));
                         continue;
@@ -139,26 +139,20 @@ where
                         break 'conn;
                     }
                     out.push_str(&crlf(&shell.prompt));
+                    editor.set_prompt(&shell.prompt);
                 }
-                0x7f | 0x08 if line.pop().is_some() => out.push_str("\x08 \x08"),
-                0x03 => {
-                    line.clear();
-                    out.push_str("^C\r\n");
-                    out.push_str(&crlf(&shell.prompt));
-                }
-                0x04 if line.is_empty() => break 'conn,
-                b'\t' | b'?' => {
+                Action::Interrupt => out.push_str(&crlf(&shell.prompt)),
+                Action::Eof => break 'conn,
+                Action::Complete { help } => {
+                    let line = editor.line();
                     let cands = shell.complete(line.clone()).await;
                     let word_start = line.rfind(' ').map_or(0, |i| i + 1);
-                    let typed = line[word_start..].to_string();
+                    let typed = &line[word_start..];
                     let words: Vec<&savin_config::complete::Candidate> =
                         cands.iter().filter(|c| !c.placeholder).collect();
-                    if b == b'\t' && words.len() == 1 {
-                        let rest = &words[0].word[typed.len().min(words[0].word.len())..];
-                        line.push_str(rest);
-                        line.push(' ');
-                        out.push_str(rest);
-                        out.push(' ');
+                    if !help && words.len() == 1 {
+                        let rest = words[0].word.get(typed.len()..).unwrap_or("");
+                        editor.insert(&format!("{rest} "), &mut out);
                     } else {
                         out.push_str("\r\nPossible completions:\r\n");
                         for c in &cands {
@@ -168,11 +162,6 @@ where
                         out.push_str(&line);
                     }
                 }
-                b if (0x20..0x7f).contains(&b) && line.len() < MAX_LINE => {
-                    line.push(b as char);
-                    out.push(b as char);
-                }
-                _ => {}
             }
         }
         if !out.is_empty() && wr.write_all(out.as_bytes()).await.is_err() {

@@ -1,6 +1,7 @@
 """The CLI over SSH, driven through a terminal as a person (or Ansible's network_cli) drives
-it, with paramiko: the prompt, TAB and ?, configuration mode with its [edit] banner,
-commit, and a read-only user kept out of configuration mode.
+it, with paramiko: the prompt, TAB and ?, the arrows and editing keys with the command
+history, configuration mode with its [edit] banner, commit, and a read-only user kept out of
+configuration mode.
 Usage: cli_checks.py HOST PORT PASSWORD"""
 import re
 import sys
@@ -63,6 +64,20 @@ check("+   domain-name cli.example;" in out, "show | compare: %r" % out)
 t.send("commit\r")
 out = t.until(r"alice@r1# $")
 check("commit complete" in out, "commit: %r" % out)
+# The arrows: up brings earlier commands back (three up: `show | compare`), left and right
+# move in the line; Ctrl-A, Ctrl-K edit. The description is UTF-8 and arrives whole.
+t.send("set interfaces ge-0/0/5 description \"Zürich 東京\"\r")
+t.until(r"alice@r1# $")
+t.send("\x1b[A\x1b[A\x1b[A\r")
+out = t.until(r"alice@r1# $")
+check("show | compare" in out and "+           description \"Zürich 東京\";" in out,
+      "up-arrow history: %r" % out)
+# Junk killed with Ctrl-U; a letter left out put back in the middle of the line.
+t.send("junk\x15show intrfaces ge-0/0/5" + "\x1b[D" * 16 + "\x1b[Ce\r")
+out = t.until(r"alice@r1# $")
+check("description \"Zürich 東京\";" in out, "editing keys, UTF-8 kept: %r" % out)
+t.send("rollback 0\r")
+t.until(r"alice@r1# $")
 t.send("exit\r")
 t.until(r"alice@r1> $")
 t.send("show system commit\r")
