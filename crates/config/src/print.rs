@@ -242,7 +242,8 @@ fn json_inner(block: &Block, node: &Node, meta: bool, skip_inactive: bool) -> Js
     }
     for (idx, item) in &block.items {
         let child = &node.children()[*idx];
-        let name = child.name.to_string();
+        // Junos's JSON names are its XML names.
+        let name = xml_name(child.name).into_owned();
         if skip_inactive && item.meta().is_some_and(|m| m.inactive) {
             continue;
         }
@@ -313,10 +314,21 @@ fn meta_json(m: &Meta) -> Option<Json> {
 /// included), a list entry's key in `<name>`, a flag an empty element, a leaf-list repeated;
 /// `inactive="inactive"` and `protect="protect"` as attributes, an annotation as a
 /// `<junos:comment>` before its statement. The statements inside `block`, indented by `depth`.
+/// A statement's element name in the XML form: its name, but for names XML does not allow
+/// (a leading digit), which Junos spells its own way (`802.3ad` is `<ieee-802.3ad>`).
+pub fn xml_name(statement: &str) -> std::borrow::Cow<'_, str> {
+    if statement.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("ieee-{statement}").into()
+    } else {
+        statement.into()
+    }
+}
+
 pub fn xml(block: &Block, node: &Node, depth: usize, out: &mut String) {
     for (idx, item) in &block.items {
         let child = &node.children()[*idx];
-        let name = child.name;
+        let name = xml_name(child.name);
+        let name = name.as_ref();
         match item {
             Item::Block(b) => xml_element(out, depth, name, &b.meta, None, |out| {
                 xml(b, child, depth + 1, out)

@@ -89,6 +89,7 @@ pub struct Engine {
     subsystems: Vec<Box<dyn Subsystem>>,
     /// How long a "minute" of `commit confirmed` lasts, in milliseconds (tests shorten it).
     minute_ms: i64,
+    serial: String,
 }
 
 impl Engine {
@@ -111,7 +112,13 @@ impl Engine {
             let (_, cfg) = store.load(newest.seq)?;
             active = cfg;
         }
+        let serial = store.serial_number().unwrap_or_else(|e| {
+            // Not worth keeping the box down for: the inventory shows it unknown.
+            warn!(%e, "no serial number");
+            "unknown".into()
+        });
         let mut engine = Engine {
+            serial,
             store,
             active: Configuration::default(),
             active_typed: Config::default(),
@@ -158,6 +165,11 @@ impl Engine {
 
     pub fn active_typed(&self) -> &Config {
         &self.active_typed
+    }
+
+    /// The box's serial number (see [`Store::serial_number`]).
+    pub fn serial_number(&self) -> &str {
+        &self.serial
     }
 
     pub fn history(&self) -> &[CommitRecord] {

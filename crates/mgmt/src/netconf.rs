@@ -562,7 +562,11 @@ fn curly_block(
             out.text.push_str(&format!("{pad}{}\n", child.text.trim()));
             continue;
         }
-        let Some(n) = node.children().iter().find(|c| c.name == child.name) else {
+        let Some(n) = node
+            .children()
+            .iter()
+            .find(|c| savin_config::print::xml_name(c.name) == child.name)
+        else {
             return Err(format!(
                 "error: [edit {}]\n  syntax error: unknown element <{}>",
                 words(path),
@@ -1043,13 +1047,10 @@ fn operational(sh: &mut Shared, s: &mut Session, rpc: &Element, perm: Permission
         "get-system-uptime-information" => {
             crate::ops::uptime(&sh.engine, sh.started_ms, now_ms()).xml()
         }
-        "get-route-engine-information" => format!(
-            "<route-engine-information>\n<route-engine>\n<slot>0</slot>\n<mastership-state>master</mastership-state>\n<status>OK</status>\n<model>savin</model>\n<up-time junos:seconds=\"{s}\">{s} seconds</up-time>\n</route-engine>\n</route-engine-information>",
-            s = (now_ms() - sh.started_ms).max(0) / 1000
-        ),
         "get-commit-revision-information" => commit_revision(sh),
-        "get-chassis-inventory" => "<chassis-inventory>\n<chassis junos:style=\"inventory\">\n<name>Chassis</name>\n<serial-number>SAVIN0000</serial-number>\n<description>savin</description>\n</chassis>\n</chassis-inventory>".into(),
-        "file-show" | "file-list" => RpcError::application("file access is not available on this system").xml(),
+        "file-show" | "file-list" => {
+            RpcError::application("file access is not available on this system").xml()
+        }
         _ => match crate::rpcs::command_of(rpc) {
             Some((_, def)) if def.clears && perm != Permission::Configure => denied(),
             Some((line, _)) => run_line(sh, s, &line, Format::Xml),

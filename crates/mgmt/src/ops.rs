@@ -56,6 +56,135 @@ impl State for SoftwareInformation {
     }
 }
 
+/// `show chassis hardware`: `chassis-inventory`. Savin's chassis is the box it runs on; its
+/// serial number is the one made at first start (inventories key boxes by it).
+pub struct ChassisInventory {
+    serial: String,
+}
+
+pub fn chassis_inventory(serial: &str) -> ChassisInventory {
+    ChassisInventory {
+        serial: serial.to_string(),
+    }
+}
+
+impl State for ChassisInventory {
+    fn text(&self) -> String {
+        format!(
+            "Hardware inventory:\n{:<16} {:<8} {:<12} {:<17} Description\n{:<16} {:<8} {:<12} {:<17} savin\n",
+            "Item", "Version", "Part number", "Serial number", "Chassis", "", "", self.serial
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({"chassis-inventory": {"chassis": {
+            "name": "Chassis", "serial-number": self.serial, "description": "savin"}}})
+    }
+}
+
+/// `show chassis routing-engine`: `route-engine-information`, the one routing engine (the
+/// host): its memory and load as the kernel counts them, and how long Savin has run.
+pub struct RouteEngine {
+    now: i64,
+    started: i64,
+    /// Total and available memory in kB (`/proc/meminfo`).
+    memory_kb: Option<(u64, u64)>,
+    load: Option<[String; 3]>,
+}
+
+pub fn route_engine(started_ms: i64, now_ms: i64) -> RouteEngine {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let field = |name: &str| {
+        meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+    };
+    let load = std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| {
+        let mut w = l.split_whitespace().map(str::to_string);
+        Some([w.next()?, w.next()?, w.next()?])
+    });
+    RouteEngine {
+        now: now_ms / 1000,
+        started: started_ms / 1000,
+        memory_kb: field("MemTotal:").zip(field("MemAvailable:")),
+        load,
+    }
+}
+
+impl RouteEngine {
+    /// Junos's long form: `1 day, 2 hours, 3 minutes, 4 seconds`.
+    fn uptime(&self) -> String {
+        let s = (self.now - self.started).max(0);
+        let parts = [
+            (s / 86_400, "day"),
+            ((s / 3600) % 24, "hour"),
+            ((s / 60) % 60, "minute"),
+            (s % 60, "second"),
+        ];
+        let words: Vec<String> = parts
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, u)| format!("{n} {u}{}", if *n == 1 { "" } else { "s" }))
+            .collect();
+        if words.is_empty() {
+            "0 seconds".into()
+        } else {
+            words.join(", ")
+        }
+    }
+
+    fn used_percent(&self) -> Option<u64> {
+        self.memory_kb
+            .filter(|(t, _)| *t > 0)
+            .map(|(t, a)| (t.saturating_sub(a)) * 100 / t)
+    }
+}
+
+impl State for RouteEngine {
+    fn text(&self) -> String {
+        let mut out = String::from("Routing Engine status:\n");
+        let row = |out: &mut String, k: &str, v: &str| out.push_str(&format!("    {k:<31}{v}\n"));
+        row(&mut out, "Slot", "0");
+        row(&mut out, "Current state", "Master");
+        if let Some((t, _)) = self.memory_kb {
+            row(&mut out, "DRAM", &format!("{} MB", t / 1024));
+        }
+        if let Some(p) = self.used_percent() {
+            row(&mut out, "Memory utilization", &format!("{p} percent"));
+        }
+        row(&mut out, "Model", "savin");
+        row(&mut out, "Start time", &when(self.started));
+        row(&mut out, "Uptime", &self.uptime());
+        if let Some([a, b, c]) = &self.load {
+            out.push_str(&format!("    Load averages:                 1 minute   5 minute  15 minute\n{:<35}{a:<11}{b:<11}{c}\n", ""));
+        }
+        out
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let up = (self.now - self.started).max(0);
+        let mut re = json!({
+            "slot": 0, "mastership-state": "master", "status": "OK", "model": "savin",
+            "start-time": {"data": when(self.started),
+                "attributes": {"junos:seconds": self.started}},
+            "up-time": {"data": self.uptime(), "attributes": {"junos:seconds": up}},
+        });
+        if let Some((t, _)) = self.memory_kb {
+            re["memory-dram-size"] = json!(format!("{} MB", t / 1024));
+        }
+        if let Some(p) = self.used_percent() {
+            re["memory-buffer-utilization"] = json!(p);
+        }
+        if let Some([a, b, c]) = &self.load {
+            re["load-average-one"] = json!(a);
+            re["load-average-five"] = json!(b);
+            re["load-average-fifteen"] = json!(c);
+        }
+        json!({"route-engine-information": {"route-engine": re}})
+    }
+}
+
 fn boot_time() -> Option<i64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     stat.lines()

@@ -139,6 +139,12 @@ pub const RPCS: &[RpcDef] = &[
     show("get-system-uptime-information", "show system uptime", &[]),
     show("get-commit-information", "show system commit", &[]),
     show("get-software-information", "show version", &[]),
+    show("get-chassis-inventory", "show chassis hardware", &[]),
+    show(
+        "get-route-engine-information",
+        "show chassis routing-engine",
+        &[],
+    ),
     show("get-log", "show log", &["filename"]),
     show("test-policy", "test policy", &["policy-name", "prefix"]),
     clear("clear-arp-table", "clear arp", &[]),

@@ -52,6 +52,15 @@ pub(crate) const OP_COMMANDS: &CommandTable = &[
         "Edit the configuration with others locked out",
     ),
     (&["show"], "Show system information"),
+    (&["show", "chassis"], "Show chassis information"),
+    (
+        &["show", "chassis", "hardware"],
+        "Show installed hardware components",
+    ),
+    (
+        &["show", "chassis", "routing-engine"],
+        "Show Routing Engine status",
+    ),
     (&["show", "configuration"], "Show current configuration"),
     (&["show", "system"], "Show system information"),
     (
@@ -619,6 +628,14 @@ impl Session {
                 pipes.display_json,
             )),
             ["show", "version"] => no_args(view(&ops::version(&host), pipes.display_json)),
+            ["show", "chassis", "hardware"] => no_args(view(
+                &ops::chassis_inventory(sh.engine.serial_number()),
+                pipes.display_json,
+            )),
+            ["show", "chassis", "routing-engine"] => no_args(view(
+                &ops::route_engine(sh.started_ms, now_ms),
+                pipes.display_json,
+            )),
             ["exit"] | ["quit"] => {
                 *exit = true;
                 no_args(String::new())

@@ -188,6 +188,29 @@ fn parse_header(line: &str) -> Option<CommitRecord> {
     serde_json::from_str(line.strip_prefix(HEADER)?.trim_end()).ok()
 }
 
+impl Store {
+    /// The box's serial number (`serial-number` in the store, made at first start and kept):
+    /// inventories (PyEZ facts, NAPALM `get_facts`) key boxes by it, so each has its own.
+    pub fn serial_number(&self) -> Result<String, StoreError> {
+        let path = self.dir.join("serial-number");
+        if let Ok(s) = fs::read_to_string(&path) {
+            let s = s.trim();
+            if !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Ok(s.to_string());
+            }
+        }
+        let mut seed = [0u8; 5];
+        File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut seed))
+            .map_err(io(Path::new("/dev/urandom")))?;
+        let serial: String = std::iter::once("SV".to_string())
+            .chain(seed.iter().map(|b| format!("{b:02X}")))
+            .collect();
+        atomic_write(&path, format!("{serial}\n").as_bytes())?;
+        Ok(serial)
+    }
+}
+
 /// Temp file, write, fsync, rename, fsync the directory.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -251,5 +274,23 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert!(store.list().unwrap().is_empty());
         assert_eq!(fs::read_dir(dir.path().join("commits")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_serial_number_is_made_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path()).unwrap().serial_number().unwrap();
+        let b = Store::open(dir.path()).unwrap().serial_number().unwrap();
+        assert_eq!(a, b);
+        assert!(a.len() == 12 && a.starts_with("SV"), "{a}");
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(
+            Store::open(other.path()).unwrap().serial_number().unwrap(),
+            a
+        );
+        // A damaged file is replaced, not shown.
+        fs::write(dir.path().join("serial-number"), "<bad>\n").unwrap();
+        let c = Store::open(dir.path()).unwrap().serial_number().unwrap();
+        assert!(c.starts_with("SV") && c != "<bad>");
     }
 }

@@ -1,7 +1,9 @@
 """PyEZ (junos-eznc) against Savin, as a Junos automation script uses it: facts, cli, the
 Config utility (load in set, text, XML and JSON; diff; commit check; commit with a comment;
 commit confirmed and its automatic rollback; rollback N; lock), and errors it turns into
-exceptions. The first failed check exits non-zero. Usage: pyez_checks.py HOST PORT PASSWORD"""
+exceptions. The first failed check exits non-zero.
+Usage: pyez_checks.py HOST PORT PASSWORD SERIAL (SERIAL: the box's serial number)"""
+import re
 import sys
 import time
 
@@ -11,7 +13,7 @@ from jnpr.junos.utils.config import Config
 
 from checks import check
 
-HOST, PORT, PASSWORD = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+HOST, PORT, PASSWORD, SERIAL = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 
 
 def committed_text(dev):
@@ -24,8 +26,12 @@ f = dev.facts
 check(f["hostname"] == "r1", "facts: hostname %r" % f["hostname"])
 check(f["version"] == "24.1R1.1" and f["version_info"].major == (24, 1), "facts: version %r" % f["version"])
 check(f["model"] == "SAVIN", "facts: model %r" % f["model"])
-check(f["serialnumber"], "facts: serial number %r" % f["serialnumber"])
-check(f["RE0"] and f["RE0"]["mastership_state"] == "master", "facts: RE0 %r" % f["RE0"])
+check(f["serialnumber"] == SERIAL and SERIAL in dev.cli("show chassis hardware", warning=False),
+      "facts: serial number %r, the box's own (%r), as show chassis hardware shows it"
+      % (f["serialnumber"], SERIAL))
+check(f["RE0"] and f["RE0"]["mastership_state"] == "master"
+      and re.fullmatch(r"(\d+ (day|hour|minute|second)s?(, )?)+", f["RE0"]["up_time"] or ""),
+      "facts: RE0 %r" % f["RE0"])
 check(isinstance(dev.uptime, int) and dev.uptime >= 0, "uptime (system booted, seconds): %r" % dev.uptime)
 check("Hostname: r1" in dev.cli("show version", warning=False), "cli() runs a command")
 
