@@ -612,7 +612,7 @@ fn completion_and_help_come_from_the_schema() {
     assert_eq!(words(&mut c, "sh"), ["show"]);
     assert_eq!(
         words(&mut c, "show "),
-        ["configuration", "log", "system", "version"]
+        ["chassis", "configuration", "log", "system", "version"]
     );
     assert_eq!(words(&mut c, "show configuration inter"), ["interfaces"]);
     assert!(c.exec("configure").unwrap().ok);
