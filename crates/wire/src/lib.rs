@@ -13,6 +13,7 @@ pub mod icmp6;
 pub mod ipv4;
 pub mod ipv6;
 pub mod nd;
+pub mod rtp;
 pub mod tcp;
 
 /// A buffer too short for the header it should hold (or whose header claims more than the

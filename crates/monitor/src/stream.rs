@@ -1,0 +1,388 @@
+//! One RTP stream's statistics, updated packet by packet in fixed-size state (no allocation:
+//! the monitor holds thousands of these per core).
+//!
+//! The figures are the ones `tshark -z rtp,streams` reports, computed the same way so the
+//! two agree on the same traffic (RFC 3550 Appendix A.1 and A.8, as Wireshark applies them):
+//! - sequence numbers are extended across wraps; `expected` is the span from the lowest to
+//!   the highest extended number seen, and `lost` what of it never arrived. Unlike tshark,
+//!   a duplicate is counted as a duplicate and not as a received packet, so it does not hide
+//!   a loss;
+//! - jitter is the RFC 3550 estimator (J += (|D| - J) / 16) in milliseconds, D measured
+//!   against the last packet whose timestamp was not behind; the mean and maximum leave out
+//!   the packets tshark leaves out (marker, comfort noise and the packet after it, a
+//!   timestamp going backwards);
+//! - max delta is the longest time between two consecutive arrivals, over the same packets.
+//!
+//! A jump of more than 3000 sequence numbers that the next packet confirms is a restarted
+//! source (RFC 3550 A.1): the statistics start again, and the restart is counted.
+
+use crate::burst::BurstGap;
+
+/// RFC 3550 A.1: a jump this far ahead is not loss.
+const MAX_DROPOUT: i64 = 3000;
+/// RFC 3550 A.1: this far behind is a late packet, further a jump.
+const MAX_MISORDER: i64 = 100;
+/// Sequence numbers remembered behind the highest, to tell a duplicate from a late packet.
+const WINDOW: i64 = 128;
+
+/// Comfort noise payload types (RFC 3389 and the old G.711 CN).
+fn comfort_noise(pt: u8) -> bool {
+    pt == 13 || pt == 19
+}
+
+/// One packet as the monitor sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Packet {
+    pub sequence: u16,
+    pub timestamp: u32,
+    pub payload_type: u8,
+    pub marker: bool,
+    /// Arrival time, nanoseconds on a monotonic clock.
+    pub arrival_ns: u64,
+}
+
+/// A stream's figures (what `show services monitor rtp streams` shows).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Stats {
+    /// Packets received, duplicates included.
+    pub packets: u64,
+    /// Sequence numbers from the lowest to the highest seen.
+    pub expected: u64,
+    /// Expected and never received (duplicates do not fill a gap).
+    pub lost: u64,
+    pub duplicates: u64,
+    /// Arrived after a higher sequence number.
+    pub out_of_order: u64,
+    /// Jumps that restarted the stream (RFC 3550 A.1), and packets too far off to count.
+    pub sequence_errors: u64,
+    /// RFC 3550 jitter now, its mean and maximum, in milliseconds.
+    pub jitter_ms: f64,
+    pub mean_jitter_ms: f64,
+    pub max_jitter_ms: f64,
+    /// Longest time between consecutive packets, milliseconds.
+    pub max_delta_ms: f64,
+}
+
+impl Stats {
+    /// Lost as a percentage of expected.
+    pub fn loss_percent(&self) -> f64 {
+        if self.expected == 0 {
+            0.0
+        } else {
+            self.lost as f64 * 100.0 / self.expected as f64
+        }
+    }
+}
+
+/// The state of one stream.
+#[derive(Debug, Clone)]
+pub struct Stream {
+    clock_rate: u32,
+    started: bool,
+    /// Extended sequence numbers: lowest and highest seen, and the last one (for the
+    /// extension of the next).
+    lowest: i64,
+    highest: i64,
+    /// Bit i: `highest - i` was received.
+    seen: u128,
+    /// A jump waiting for the packet that confirms it (the number after it).
+    pending_jump: Option<i64>,
+    /// The jitter's reference: the last packet whose timestamp was not behind.
+    ref_arrival_ns: u64,
+    ref_timestamp: i64,
+    /// The timestamp extended across wraps.
+    last_timestamp: i64,
+    last_arrival_ns: u64,
+    last_payload_type: u8,
+    /// Packets the mean jitter is over.
+    regular: u64,
+    unique: u64,
+    stats: Stats,
+    burst: BurstGap,
+}
+
+impl Stream {
+    /// A stream whose timestamps tick at `clock_rate` Hz (0: unknown, no jitter).
+    pub fn new(clock_rate: u32) -> Stream {
+        Stream {
+            clock_rate,
+            started: false,
+            lowest: 0,
+            highest: 0,
+            seen: 0,
+            pending_jump: None,
+            ref_arrival_ns: 0,
+            ref_timestamp: 0,
+            last_timestamp: 0,
+            last_arrival_ns: 0,
+            last_payload_type: 0,
+            regular: 0,
+            unique: 0,
+            stats: Stats::default(),
+            burst: BurstGap::default(),
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn burst(&self) -> &BurstGap {
+        &self.burst
+    }
+
+    pub fn clock_rate(&self) -> u32 {
+        self.clock_rate
+    }
+
+    /// The sequence number extended to the one nearest the highest so far.
+    fn extend_seq(&self, seq: u16) -> i64 {
+        let base = self.highest & !0xffff;
+        let mut s = base | i64::from(seq);
+        if s - self.highest > 0x8000 {
+            s -= 0x1_0000;
+        } else if self.highest - s > 0x8000 {
+            s += 0x1_0000;
+        }
+        s
+    }
+
+    fn extend_ts(&self, ts: u32) -> i64 {
+        let base = self.last_timestamp & !0xffff_ffff;
+        let mut t = base | i64::from(ts);
+        if t - self.last_timestamp > 0x8000_0000 {
+            t -= 0x1_0000_0000;
+        } else if self.last_timestamp - t > 0x8000_0000 {
+            t += 0x1_0000_0000;
+        }
+        t
+    }
+
+    fn restart(&mut self, seq: i64, p: &Packet) {
+        let errors = self.stats.sequence_errors;
+        self.stats = Stats {
+            sequence_errors: errors,
+            ..Stats::default()
+        };
+        self.burst = BurstGap::default();
+        self.lowest = seq;
+        self.highest = seq;
+        self.seen = 1;
+        self.unique = 1;
+        self.regular = 0;
+        self.started = true;
+        self.stats.packets = 1;
+        self.stats.expected = 1;
+        self.burst.received();
+        self.ref_arrival_ns = p.arrival_ns;
+        self.last_timestamp = i64::from(p.timestamp);
+        self.ref_timestamp = self.last_timestamp;
+        self.last_arrival_ns = p.arrival_ns;
+        self.last_payload_type = p.payload_type;
+    }
+
+    /// Takes one packet of the stream.
+    pub fn add(&mut self, p: &Packet) {
+        if !self.started {
+            self.restart(i64::from(p.sequence), p);
+            return;
+        }
+        let seq = self.extend_seq(p.sequence);
+        let ahead = seq - self.highest;
+        if ahead > MAX_DROPOUT || -ahead > MAX_MISORDER {
+            // Too far off: a restarted source if the next packet follows this one.
+            if self.pending_jump == Some(seq) {
+                self.stats.sequence_errors += 1;
+                self.restart(seq, p);
+            } else {
+                self.stats.sequence_errors += 1;
+                self.pending_jump = Some(seq + 1);
+            }
+            return;
+        }
+        self.pending_jump = None;
+        self.stats.packets += 1;
+        if ahead > 0 {
+            for _ in 1..ahead {
+                self.burst.lost();
+            }
+            self.burst.received();
+            self.seen = if ahead >= 128 { 0 } else { self.seen << ahead };
+            self.seen |= 1;
+            self.highest = seq;
+            self.unique += 1;
+        } else {
+            let back = -ahead;
+            let bit = if back < WINDOW {
+                Some(1u128 << back)
+            } else {
+                None
+            };
+            match bit {
+                Some(b) if self.seen & b != 0 => {
+                    self.stats.duplicates += 1;
+                    return self.timing(p, false);
+                }
+                Some(b) => self.seen |= b,
+                None => {}
+            }
+            self.stats.out_of_order += 1;
+            self.unique += 1;
+            if seq < self.lowest {
+                self.lowest = seq;
+            }
+        }
+        self.stats.expected = (self.highest - self.lowest + 1) as u64;
+        self.stats.lost = self.stats.expected.saturating_sub(self.unique);
+        self.timing(p, true);
+    }
+
+    /// Jitter and delta, as tshark computes them.
+    fn timing(&mut self, p: &Packet, counted: bool) {
+        let ts = self.extend_ts(p.timestamp);
+        let in_time = ts >= self.ref_timestamp;
+        let delta_ms = p.arrival_ns.saturating_sub(self.last_arrival_ns) as f64 / 1e6;
+        if self.clock_rate != 0 {
+            let arrival_ms = (p.arrival_ns as f64 - self.ref_arrival_ns as f64) / 1e6;
+            let ts_ms = (ts - self.ref_timestamp) as f64 * 1000.0 / f64::from(self.clock_rate);
+            let d = (arrival_ms - ts_ms).abs();
+            self.stats.jitter_ms += (d - self.stats.jitter_ms) / 16.0;
+        }
+        let regular = counted
+            && in_time
+            && !p.marker
+            && !comfort_noise(p.payload_type)
+            && !comfort_noise(self.last_payload_type);
+        if regular {
+            self.regular += 1;
+            self.stats.max_delta_ms = self.stats.max_delta_ms.max(delta_ms);
+            if self.clock_rate != 0 {
+                let n = self.regular as f64;
+                self.stats.max_jitter_ms = self.stats.max_jitter_ms.max(self.stats.jitter_ms);
+                self.stats.mean_jitter_ms += (self.stats.jitter_ms - self.stats.mean_jitter_ms) / n;
+            }
+        }
+        if in_time {
+            self.ref_arrival_ns = p.arrival_ns;
+            self.ref_timestamp = ts;
+        }
+        self.last_timestamp = self.last_timestamp.max(ts);
+        self.last_arrival_ns = p.arrival_ns;
+        self.last_payload_type = p.payload_type;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// G.711 at 20 ms: 160 timestamp units a packet, 8000 Hz.
+    fn pkt(seq: u16, n: u32, at_ms: f64) -> Packet {
+        Packet {
+            sequence: seq,
+            timestamp: 1000u32.wrapping_add(n * 160),
+            payload_type: 0,
+            marker: false,
+            arrival_ns: (at_ms * 1e6) as u64,
+        }
+    }
+
+    #[test]
+    fn a_clean_stream_has_no_loss_and_no_jitter() {
+        let mut s = Stream::new(8000);
+        for i in 0..500u32 {
+            s.add(&pkt(
+                65_000u16.wrapping_add(i as u16),
+                i,
+                f64::from(i) * 20.0,
+            ));
+        }
+        let st = s.stats();
+        assert_eq!(
+            (st.packets, st.expected, st.lost, st.duplicates),
+            (500, 500, 0, 0)
+        );
+        assert!(st.jitter_ms.abs() < 1e-9 && st.max_jitter_ms.abs() < 1e-9);
+        assert!((st.max_delta_ms - 20.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn loss_reordering_and_duplicates_are_told_apart() {
+        let mut s = Stream::new(8000);
+        let order = [0u16, 1, 2, 4, 3, 3, 5, 8, 9, 9, 10];
+        for (k, &q) in order.iter().enumerate() {
+            s.add(&pkt(q, u32::from(q), k as f64 * 20.0));
+        }
+        let st = s.stats();
+        // 0..=10 expected; 6 and 7 never came; 3 and 9 twice; 3 late.
+        assert_eq!(st.expected, 11);
+        assert_eq!(st.lost, 2);
+        assert_eq!(st.duplicates, 2);
+        assert_eq!(st.out_of_order, 1);
+        assert_eq!(st.packets, 11);
+        assert!((st.loss_percent() - 200.0 / 11.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn jitter_follows_the_rfc_estimator_in_milliseconds() {
+        // Every other packet 4 ms late: |D| alternates 4, 4 (late, then back on time).
+        let mut s = Stream::new(8000);
+        let mut want = 0.0f64;
+        for i in 0..200u32 {
+            let late = if i % 2 == 1 { 4.0 } else { 0.0 };
+            s.add(&pkt(i as u16, i, f64::from(i) * 20.0 + late));
+            if i > 0 {
+                want += (4.0 - want) / 16.0;
+            }
+        }
+        let st = s.stats();
+        assert!(
+            (st.jitter_ms - want).abs() < 1e-6,
+            "{} vs {want}",
+            st.jitter_ms
+        );
+        assert!((st.max_jitter_ms - want).abs() < 1e-6);
+        assert!((st.max_delta_ms - 24.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_restarted_source_starts_the_figures_again() {
+        let mut s = Stream::new(8000);
+        for i in 0..10u16 {
+            s.add(&pkt(i, u32::from(i), f64::from(i) * 20.0));
+        }
+        // One stray packet far ahead: counted as an error, not as 20000 lost.
+        s.add(&pkt(20_000, 10, 200.0));
+        s.add(&pkt(10, 10, 220.0));
+        assert_eq!(s.stats().lost, 0);
+        assert_eq!(s.stats().sequence_errors, 1);
+        // Two in a row far away: the source restarted.
+        s.add(&pkt(40_000, 11, 240.0));
+        s.add(&pkt(40_001, 12, 260.0));
+        let st = s.stats();
+        assert_eq!(
+            (st.packets, st.expected, st.lost, st.sequence_errors),
+            (1, 1, 0, 3)
+        );
+    }
+
+    #[test]
+    fn marker_and_comfort_noise_stay_out_of_the_maxima() {
+        let mut s = Stream::new(8000);
+        s.add(&pkt(0, 0, 0.0));
+        s.add(&pkt(1, 1, 20.0));
+        // Silence: a comfort noise packet 500 ms later, then talk resumes with the marker.
+        let mut cn = pkt(2, 2, 520.0);
+        cn.payload_type = 13;
+        s.add(&cn);
+        let mut talk = pkt(3, 30, 620.0);
+        talk.marker = true;
+        s.add(&talk);
+        s.add(&pkt(4, 31, 640.0));
+        assert!(
+            (s.stats().max_delta_ms - 20.0).abs() < 1e-6,
+            "{:?}",
+            s.stats()
+        );
+    }
+}
