@@ -6,4 +6,5 @@
 pub mod burst;
 pub mod codec;
 pub mod emodel;
+pub mod sip;
 pub mod stream;
