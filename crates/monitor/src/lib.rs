@@ -8,3 +8,4 @@ pub mod codec;
 pub mod emodel;
 pub mod sip;
 pub mod stream;
+pub mod table;
