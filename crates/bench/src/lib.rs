@@ -126,10 +126,6 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 10)]
         secs: u64,
     },
-    /// Through namespaces: a BIRD originator sends the full table (IPv4 and IPv6) to Savin,
-    /// and in the same run to BIRD (RIB only, and with its kernel FIB export) and GoBGP: time
-    /// from Established until every route is held, and memory per route (`--peers N`: N
-    /// neighbours each sending the IPv4 table). Needs root.
     /// NETCONF: a large configuration loaded and committed with PyEZ (beside the CLI in the
     /// same run), and concurrent sessions' replies per second and latency while commits run.
     /// Needs root, python3 with junos-eznc and ncclient.
@@ -141,6 +137,10 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 10)]
         secs: u64,
     },
+    /// Through namespaces: a BIRD originator sends the full table (IPv4 and IPv6) to Savin,
+    /// and in the same run to BIRD (RIB only, and with its kernel FIB export) and GoBGP: time
+    /// from Established until every route is held, and memory per route (`--peers N`: N
+    /// neighbours each sending the IPv4 table). Needs root.
     Bgp {
         #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
         table: std::path::PathBuf,
