@@ -23,11 +23,20 @@ use savin_dataplane::{
 use savin_fib::Fib;
 use savin_filter::{FilterStage, FilterStats, FilterTables};
 use savin_io::PacketIo;
+use savin_monitor::stage::MonitorStage;
 use savin_security::SecurityTables;
 use savin_security::{SecurityStage, SecurityStats};
 
-/// The worker's features: stateless filters around security (an SRX's order).
-pub(crate) type Features = savin_dataplane::Chain<FilterStage, SecurityStage>;
+/// What the worker publishes: the monitor's streams, then the filters' and security's.
+pub(crate) type Published = (
+    savin_monitor::stage::Published,
+    (FilterStats, SecurityStats),
+);
+
+/// The worker's features: stateless filters around security (an SRX's order), and the
+/// service monitor outermost, so it sees on the way out what Savin forwards.
+pub(crate) type Features =
+    savin_dataplane::Chain<MonitorStage, savin_dataplane::Chain<FilterStage, SecurityStage>>;
 use tracing::{debug, info, warn};
 
 use savin_rib::{Hop, IpPrefix, NextHops, Route as RibRoute, Source};
@@ -145,8 +154,11 @@ impl Engine {
         let (punt_tx, punt_rx) = savin_dataplane::punt_queue(1024, 512);
         let filters: Arc<arc_swap::ArcSwapOption<FilterTables>> = Default::default();
         let (to_worker, worker_rx) = channel::<ToWorker<Features>>();
-        let features =
-            savin_dataplane::Chain::new(FilterStage::new(filters.clone()), SecurityStage::new(256));
+        let monitor: savin_monitor::stage::SettingsHandle = Default::default();
+        let features = savin_dataplane::Chain::new(
+            MonitorStage::new(monitor.clone()),
+            savin_dataplane::Chain::new(FilterStage::new(filters.clone()), SecurityStage::new(256)),
+        );
         let mut worker =
             Worker::with_feature(Vec::new(), 256, features).with_control(punt_tx, worker_rx);
         let stats = worker.stats();
@@ -197,6 +209,7 @@ impl Engine {
             l2,
             security,
             filters,
+            monitor,
             filter_generation: 0,
             filter_key: None,
             vlans: Vec::new(),
@@ -325,6 +338,8 @@ pub(crate) struct Control {
     pub(crate) security: Arc<arc_swap::ArcSwapOption<SecurityTables>>,
     /// Firewall filters bound to port slots (None: no filter is applied anywhere).
     pub(crate) filters: Arc<arc_swap::ArcSwapOption<FilterTables>>,
+    /// The service monitor's settings (None: off).
+    pub(crate) monitor: savin_monitor::stage::SettingsHandle,
     /// Bumped when the filters change (the worker's counters restart with it).
     pub(crate) filter_generation: u64,
     /// The configuration the running filters were compiled from.
@@ -377,7 +392,7 @@ pub(crate) struct Control {
     /// Frames handed to the kernel through host interfaces.
     pub host_in: u64,
     start: Instant,
-    pub stats: Arc<Mutex<WorkerStats<(FilterStats, SecurityStats)>>>,
+    pub stats: Arc<Mutex<WorkerStats<Published>>>,
     /// Hits carried over from security tables a commit replaced, by rule name.
     pub(crate) hit_base: crate::hits::HitBase,
     /// Session log events the worker reported lost, as last logged.
@@ -968,6 +983,15 @@ impl Control {
         self.publish_l2(&plan, &slot_of);
         self.publish_security(&plan);
         self.publish_filters(&plan);
+        // The same settings keep the pointer: the worker keeps its monitor as it is.
+        let same = match (self.monitor.load_full(), &plan.monitor.0) {
+            (Some(a), Some(b)) => *a == **b,
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.monitor.store(plan.monitor.0.clone());
+        }
         self.rib.policies.store(plan.policies.0.clone());
         self.absent.clone_from(&plan.absent);
         self.descriptions = plan.descriptions.iter().cloned().collect();

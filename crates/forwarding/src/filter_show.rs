@@ -105,7 +105,7 @@ impl Control {
     pub(crate) fn syslog_filters(&mut self) {
         let (generation, logged, entries) = match self.stats.try_lock() {
             Ok(s) => {
-                let f = &s.feature.0;
+                let f = &s.feature.1 .0;
                 let (g, n) = (f.generation, f.logged);
                 if (g, n) == self.filter_log_seen || f.log.is_empty() {
                     self.filter_log_seen = (g, n);
@@ -167,7 +167,7 @@ impl Control {
         let stats = self
             .stats
             .lock()
-            .map(|s| s.feature.0.clone())
+            .map(|s| s.feature.1 .0.clone())
             .unwrap_or_default();
         if stats.generation != tables.generation {
             return Ok(FirewallLog(Vec::new()));
@@ -233,7 +233,7 @@ impl Control {
         let stats = self
             .stats
             .lock()
-            .map(|s| s.feature.0.clone())
+            .map(|s| s.feature.1 .0.clone())
             .unwrap_or_default();
         // Counts for other filters (not yet published for these) read as zero.
         let fresh = stats.generation == tables.generation;
@@ -297,7 +297,7 @@ impl Control {
         self.to_worker
             .send(ToWorker::Feature(Box::new(
                 move |f: &mut Features, _now_ms| {
-                    f.a.clear();
+                    f.b.a.clear();
                     let _ = tx.try_send(());
                 },
             )))
@@ -307,8 +307,8 @@ impl Control {
         // The published counters follow with the worker's next publication; clear them here
         // too so a `show` right after reads zero.
         if let Ok(mut s) = self.stats.lock() {
-            s.feature.0.counters.iter_mut().for_each(|c| *c = (0, 0));
-            s.feature.0.policed.iter_mut().for_each(|c| *c = (0, 0));
+            s.feature.1 .0.counters.iter_mut().for_each(|c| *c = (0, 0));
+            s.feature.1 .0.policed.iter_mut().for_each(|c| *c = (0, 0));
         }
         Ok(String::new())
     }

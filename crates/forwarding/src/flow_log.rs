@@ -21,12 +21,12 @@ impl Control {
     pub(crate) fn log_sessions(&mut self) {
         let (events, lost) = match self.stats.try_lock() {
             Ok(mut s)
-                if !s.feature.1.events.is_empty()
-                    || s.feature.1.events_lost != self.events_lost_seen =>
+                if !s.feature.1 .1.events.is_empty()
+                    || s.feature.1 .1.events_lost != self.events_lost_seen =>
             {
                 (
-                    std::mem::take(&mut s.feature.1.events),
-                    s.feature.1.events_lost,
+                    std::mem::take(&mut s.feature.1 .1.events),
+                    s.feature.1 .1.events_lost,
                 )
             }
             _ => return,

@@ -86,6 +86,7 @@ impl Control {
         stats
             .feature
             .1
+             .1
             .hits
             .as_ref()
             .filter(|h| std::sync::Arc::ptr_eq(&h.0, &current))

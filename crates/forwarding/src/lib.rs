@@ -16,6 +16,7 @@ mod flow_log;
 mod hits;
 mod lag;
 mod link_events;
+mod monitor_show;
 pub mod names;
 mod nat_show;
 mod ops_table;
@@ -123,6 +124,30 @@ pub struct Plan {
     pub filters: FilterPlan,
     /// Compiled routing policies (`test policy` now; the routing protocols' channels next).
     pub policies: PolicyPlan,
+    /// The service monitor's settings (None: `services rtp-monitoring` is not configured).
+    pub monitor: MonitorPlan,
+}
+
+/// The monitor's settings for the workers, from `services rtp-monitoring`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorPlan(pub Option<Arc<savin_monitor::table::Settings>>);
+
+impl MonitorPlan {
+    fn of(cfg: &Config) -> MonitorPlan {
+        use savin_config::model::services as svc;
+        MonitorPlan(cfg.services.rtp_monitoring.as_ref().map(|r| {
+            Arc::new(savin_monitor::table::Settings {
+                sip_ports: r.sip_ports(),
+                port_ranges: r.port_ranges(),
+                max_streams: r.max_streams.unwrap_or(svc::DEFAULT_MAX_STREAMS) as usize,
+                max_calls: r.max_calls.unwrap_or(svc::DEFAULT_MAX_CALLS) as usize,
+                idle_ms: u64::from(r.inactivity_timeout.unwrap_or(svc::DEFAULT_INACTIVITY_S))
+                    * 1000,
+                history: r.history_size.unwrap_or(svc::DEFAULT_HISTORY) as usize,
+                plc: !r.no_packet_loss_concealment.0,
+            })
+        }))
+    }
 }
 
 /// Compiled `policy-options`, with the configuration they came from (equal when it is).
@@ -441,6 +466,7 @@ impl Plan {
             security: SecurityPlan::from_config(cfg)?,
             filters: FilterPlan(filters_of(cfg)?),
             policies: PolicyPlan::of(cfg)?,
+            monitor: MonitorPlan::of(cfg),
             ..Plan::default()
         };
         let mut candidates: Vec<Route> = Vec::new();
@@ -1038,6 +1064,7 @@ impl Subsystem for Forwarding {
             "firewall",
             "security",
             "applications",
+            "services",
             // Host-inbound `ssh` and `netconf` follow the services' ports.
             "system services",
         ]

@@ -93,6 +93,26 @@ pub(crate) const OPS: &[OpDef] = &[
         answer: Answer::Prefix,
     },
     OpDef {
+        words: &["show", "services"],
+        help: "Show services information",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "services", "rtp-monitoring"],
+        help: "Show the voice and video streams measured",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "services", "rtp-monitoring", "streams"],
+        help: "Show RTP streams: loss, jitter, MOS (detail)",
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("streams", a)?))),
+    },
+    OpDef {
+        words: &["show", "services", "rtp-monitoring", "statistics"],
+        help: "Show the monitor's counters (SIP, RTP, streams)",
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("statistics", a)?))),
+    },
+    OpDef {
         words: &["show", "security", "flow", "session"],
         help:
             "Show sessions (source-prefix, destination-prefix, destination-port, protocol, summary)",

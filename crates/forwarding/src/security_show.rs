@@ -325,7 +325,7 @@ impl Control {
         self.to_worker
             .send(ToWorker::Feature(Box::new(
                 move |f: &mut crate::control::Features, now_ms| {
-                    let _ = tx.try_send(f.b.sessions(now_ms, &*keep, clear));
+                    let _ = tx.try_send(f.b.b.sessions(now_ms, &*keep, clear));
                 },
             )))
             .map_err(|_| "error: the forwarding worker is not running".to_string())?;

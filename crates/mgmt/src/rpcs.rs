@@ -139,6 +139,16 @@ pub const RPCS: &[RpcDef] = &[
     show("get-system-uptime-information", "show system uptime", &[]),
     show("get-commit-information", "show system commit", &[]),
     show("get-software-information", "show version", &[]),
+    show(
+        "get-rtp-monitoring-information",
+        "show services rtp-monitoring streams",
+        &[],
+    ),
+    show(
+        "get-rtp-monitoring-statistics",
+        "show services rtp-monitoring statistics",
+        &[],
+    ),
     show("get-chassis-inventory", "show chassis hardware", &[]),
     show(
         "get-route-engine-information",

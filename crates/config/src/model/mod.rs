@@ -14,6 +14,7 @@ pub mod protocols;
 pub mod routing_options;
 pub mod screen;
 pub mod security;
+pub mod services;
 pub mod system;
 pub mod vlans;
 
@@ -59,6 +60,7 @@ fn hierarchies() -> Vec<Node> {
     vec![
         system::schema(),
         chassis::schema(),
+        services::schema(),
         interfaces::schema(),
         vlans::schema(),
         routing_options::schema(),
@@ -79,6 +81,8 @@ pub struct Config {
     pub version: Option<String>,
     #[serde(default)]
     pub system: system::System,
+    #[serde(default)]
+    pub services: services::Services,
     #[serde(default)]
     pub interfaces: interfaces::Interfaces,
     #[serde(default)]
@@ -111,6 +115,7 @@ impl Config {
         nat::validate(self, &mut errors);
         screen::validate(self, &mut errors);
         applications::validate(self, &mut errors);
+        services::validate(self, &mut errors);
         errors
     }
 }

@@ -1,0 +1,240 @@
+//! `show services rtp-monitoring streams [detail]` and `... statistics`: what the workers'
+//! monitors published (about once a second), as a table, a block per stream, or
+//! `rtp-monitoring-information` in JSON and XML.
+
+use std::fmt::Write as _;
+
+use savin_config::subsystem::State;
+use savin_monitor::stage::{Published, StreamView};
+use serde_json::{json, Value};
+
+use crate::control::Control;
+
+/// What `show services rtp-monitoring` answers.
+pub struct RtpMonitoring {
+    published: Published,
+    detail: bool,
+    /// Only the counters (`statistics`).
+    statistics: bool,
+    /// The monitor is configured.
+    on: bool,
+}
+
+fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
+    match ip {
+        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+fn stream_json(s: &StreamView, now_ms: u64) -> Value {
+    let st = &s.stats;
+    let mut v = json!({
+        "source-address": s.key.src.to_string(), "source-port": s.key.sport,
+        "destination-address": s.key.dst.to_string(), "destination-port": s.key.dport,
+        "ssrc": format!("0x{:08x}", s.key.ssrc),
+        "state": if s.ended { "ended" } else { "active" },
+        "codec": s.codec.unwrap_or("unknown"), "payload-type": s.payload_type,
+        "clock-rate": s.clock_rate,
+        "call-id": s.call_id,
+        "duration-seconds": s.last_ms.saturating_sub(s.first_ms) / 1000,
+        "idle-seconds": now_ms.saturating_sub(s.last_ms) / 1000,
+        "packets": st.packets, "expected": st.expected, "lost": st.lost,
+        "loss-percent": format!("{:.2}", st.loss_percent()),
+        "duplicates": st.duplicates, "out-of-order": st.out_of_order,
+        "sequence-errors": st.sequence_errors,
+        "jitter-ms": format!("{:.3}", st.jitter_ms),
+        "mean-jitter-ms": format!("{:.3}", st.mean_jitter_ms),
+        "max-jitter-ms": format!("{:.3}", st.max_jitter_ms),
+        "max-delta-ms": format!("{:.3}", st.max_delta_ms),
+        "burst-density-percent": format!("{:.1}", s.burst.burst_density * 100.0),
+        "gap-density-percent": format!("{:.1}", s.burst.gap_density * 100.0),
+        "burst-length-packets": format!("{:.1}", s.burst.burst_packets),
+        "gap-length-packets": format!("{:.1}", s.burst.gap_packets),
+        "burst-ratio": format!("{:.2}", s.burst_ratio),
+    });
+    if let Some(q) = &s.quality {
+        v["r-factor-lq"] = json!(format!("{:.1}", q.r_lq));
+        v["r-factor-cq"] = json!(format!("{:.1}", q.r_cq));
+        v["mos-lq"] = json!(format!("{:.2}", q.mos_lq));
+        v["mos-cq"] = json!(format!("{:.2}", q.mos_cq));
+    }
+    v
+}
+
+impl State for RtpMonitoring {
+    fn json(&self) -> Value {
+        let p = &self.published;
+        let c = &p.counters;
+        let mut v = json!({"rtp-monitoring-information": {
+            "monitoring": if self.on { "enabled" } else { "disabled" },
+            "calls": p.calls,
+            "statistics": {
+                "sip-messages": c.sip_messages, "sip-errors": c.sip_errors,
+                "calls-followed": c.calls, "calls-refused": c.calls_refused,
+                "rtp-packets": c.rtp_packets, "rtp-errors": c.rtp_errors,
+                "streams": c.streams, "streams-refused": c.streams_refused,
+                "streams-ended": c.streams_ended,
+            },
+        }});
+        if !self.statistics {
+            v["rtp-monitoring-information"]["rtp-stream"] = p
+                .streams
+                .iter()
+                .map(|s| stream_json(s, p.at_ms))
+                .collect::<Vec<_>>()
+                .into();
+        }
+        v
+    }
+
+    fn text(&self) -> String {
+        let p = &self.published;
+        let mut out = String::new();
+        if !self.on {
+            return "RTP monitoring is not enabled (services rtp-monitoring)\n".into();
+        }
+        if self.statistics {
+            let c = &p.counters;
+            let _ = writeln!(out, "RTP monitoring statistics:");
+            for (k, v) in [
+                ("SIP messages", c.sip_messages),
+                ("SIP messages malformed", c.sip_errors),
+                ("Calls followed", c.calls),
+                ("Calls refused (table full)", c.calls_refused),
+                ("Calls active", p.calls as u64),
+                ("RTP packets", c.rtp_packets),
+                ("Not RTP on RTP ports", c.rtp_errors),
+                ("Streams", c.streams),
+                ("Streams refused (table full)", c.streams_refused),
+                ("Streams ended", c.streams_ended),
+            ] {
+                let _ = writeln!(out, "  {k:<30} {v}");
+            }
+            return out;
+        }
+        if self.detail {
+            for s in &p.streams {
+                let st = &s.stats;
+                let _ = writeln!(
+                    out,
+                    "Stream: {} -> {}, SSRC 0x{:08x}, {}",
+                    endpoint(s.key.src, s.key.sport),
+                    endpoint(s.key.dst, s.key.dport),
+                    s.key.ssrc,
+                    if s.ended { "ended" } else { "active" }
+                );
+                let _ = writeln!(
+                    out,
+                    "  Codec: {} (payload type {}, clock {} Hz){}",
+                    s.codec.unwrap_or("unknown"),
+                    s.payload_type,
+                    s.clock_rate,
+                    s.call_id
+                        .as_ref()
+                        .map(|c| format!(", call {c}"))
+                        .unwrap_or_default()
+                );
+                let _ = writeln!(
+                    out,
+                    "  Packets: {}, expected: {}, lost: {} ({:.2}%), duplicates: {}, out of order: {}, sequence errors: {}",
+                    st.packets, st.expected, st.lost, st.loss_percent(), st.duplicates,
+                    st.out_of_order, st.sequence_errors
+                );
+                let _ = writeln!(
+                    out,
+                    "  Jitter: {:.3} ms (mean {:.3}, max {:.3}), max delta: {:.3} ms",
+                    st.jitter_ms, st.mean_jitter_ms, st.max_jitter_ms, st.max_delta_ms
+                );
+                let _ = writeln!(
+                    out,
+                    "  Bursts: density {:.1}%, length {:.1} packets; gaps: density {:.1}%, length {:.1} packets; burst ratio {:.2}",
+                    s.burst.burst_density * 100.0,
+                    s.burst.burst_packets,
+                    s.burst.gap_density * 100.0,
+                    s.burst.gap_packets,
+                    s.burst_ratio
+                );
+                match &s.quality {
+                    Some(q) => {
+                        let _ = writeln!(
+                            out,
+                            "  R-factor: {:.1} (listening), {:.1} (conversational); MOS-LQ {:.2}, MOS-CQ {:.2}",
+                            q.r_lq, q.r_cq, q.mos_lq, q.mos_cq
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "  MOS: not rated (not a narrowband voice codec G.113 rates)"
+                        );
+                    }
+                }
+                out.push('\n');
+            }
+            return out;
+        }
+        let _ = writeln!(
+            out,
+            "{:<23} {:<23} {:<10} {:<6} {:>8} {:>8} {:>6} {:>8} {:>8} {:>6}",
+            "Source",
+            "Destination",
+            "SSRC",
+            "Codec",
+            "Packets",
+            "Lost",
+            "Loss%",
+            "Jitter",
+            "MaxJit",
+            "MOS"
+        );
+        for s in &p.streams {
+            let st = &s.stats;
+            let _ = writeln!(
+                out,
+                "{:<23} {:<23} {:<10} {:<6} {:>8} {:>8} {:>6.2} {:>8.3} {:>8.3} {:>6}{}",
+                endpoint(s.key.src, s.key.sport),
+                endpoint(s.key.dst, s.key.dport),
+                format!("{:08x}", s.key.ssrc),
+                s.codec.unwrap_or("?"),
+                st.packets,
+                st.lost,
+                st.loss_percent(),
+                st.jitter_ms,
+                st.max_jitter_ms,
+                s.quality.map_or("-".into(), |q| format!("{:.2}", q.mos_cq)),
+                if s.ended { " (ended)" } else { "" }
+            );
+        }
+        out
+    }
+}
+
+impl Control {
+    /// `show services rtp-monitoring streams [detail]` / `statistics`.
+    pub fn show_rtp_monitoring(
+        &self,
+        what: &str,
+        args: &[String],
+    ) -> Result<RtpMonitoring, String> {
+        let mut detail = false;
+        for a in args {
+            match a.as_str() {
+                "detail" if what == "streams" => detail = true,
+                "brief" | "terse" if what == "streams" => {}
+                other => return Err(format!("syntax error: unexpected '{other}'")),
+            }
+        }
+        let published = self
+            .stats
+            .lock()
+            .map(|s| s.feature.0.clone())
+            .unwrap_or_else(|e| e.into_inner().feature.0.clone());
+        Ok(RtpMonitoring {
+            published,
+            detail,
+            statistics: what == "statistics",
+            on: self.monitor.load().is_some(),
+        })
+    }
+}
