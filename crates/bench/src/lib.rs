@@ -7,6 +7,7 @@
 mod bgp;
 mod bgp_churn;
 mod firewall;
+mod monitor;
 mod netconf;
 mod relay;
 mod rib;
@@ -71,6 +72,16 @@ pub enum BenchCmd {
     Sessions {
         #[arg(long, default_value_t = 1 << 20)]
         sessions: usize,
+    },
+    /// The pipeline with the service monitor's stage on and thousands of RTP streams active,
+    /// against the pipeline with it off, one core, in memory (goal: at least 0.9 of the
+    /// rate).
+    Monitor {
+        #[arg(long, default_value_t = 10_000)]
+        streams: usize,
+        /// Packets of each stream.
+        #[arg(long, default_value_t = 40)]
+        rounds: usize,
     },
     /// The pipeline with the security stage on, one core, in memory: new sessions per second
     /// through policy, source NAT and session insert, then established TCP packets with a
@@ -206,6 +217,7 @@ pub fn run(what: BenchCmd) -> anyhow::Result<ExitCode> {
         } => crate::security::lab(secs, rules, relay_threads),
         BenchCmd::Classifier { dir } => classifier(&dir),
         BenchCmd::Sessions { sessions } => sessions_bench(sessions),
+        BenchCmd::Monitor { streams, rounds } => crate::monitor::monitor(streams, rounds),
         BenchCmd::Security {
             sessions,
             rules,

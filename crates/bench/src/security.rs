@@ -130,7 +130,7 @@ fn tcp_frame(buf: &mut [u8], k: (u32, u32, u16, u16), flags: u8, seq: u32, ack: 
     60
 }
 
-fn tables(security: Option<SecurityTables>) -> Tables {
+pub(crate) fn tables(security: Option<SecurityTables>) -> Tables {
     // Everything routes out of port 1 (untrust) except 10/8, back out of port 0 (trust).
     let mut fib = savin_fib::Fib::<u32>::new();
     fib.insert(0, 0, 1).expect("next hop in range");

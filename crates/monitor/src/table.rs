@@ -6,7 +6,7 @@
 //! Sans-IO: the data-plane stage hands it UDP payloads with their addresses and the batch's
 //! clock; the control plane reads the tables (through the stage's published copy).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
 
@@ -16,6 +16,10 @@ use crate::codec::{Codec, Kind};
 use crate::emodel::{self, Quality};
 use crate::sip;
 use crate::stream::{Packet, Stats, Stream};
+
+/// The tables are keyed by what the network sends (addresses, ports, SSRCs): a keyed,
+/// randomly seeded hash, as std's is, several times faster on these small keys.
+type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 /// What the monitor watches (`services monitor rtp`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +78,17 @@ pub struct Entry {
 }
 
 impl Entry {
+    fn update(&mut self, codec: Option<Codec>, p: &Packet, now_ms: u64) {
+        // Comfort noise and DTMF events share the stream and its clock: the voice codec
+        // stays the stream's.
+        if codec.is_some_and(|c| c.kind != Kind::Other) {
+            self.codec = codec;
+            self.payload_type = p.payload_type;
+        }
+        self.last_ms = now_ms;
+        self.stream.add(p);
+    }
+
     /// The E-model's estimate, for narrowband voice with a rated codec.
     pub fn quality(&self, plc: bool) -> Option<Quality> {
         let c = self.codec.filter(|c| c.kind == Kind::Voice)?;
@@ -166,7 +181,11 @@ impl Monitor {
                 .iter()
                 .any(|r| r.contains(&dst.1) || r.contains(&src.1))
         };
-        let expected = self.expected.get(&dst);
+        let expected = if self.expected.is_empty() {
+            None
+        } else {
+            self.expected.get(&dst)
+        };
         if expected.is_none() && !ranged() {
             return;
         }
@@ -193,42 +212,33 @@ impl Monitor {
             .map(|(_, c)| *c)
             .or_else(|| Codec::of_static(h.payload_type));
         let now_ms = now_us / 1000;
-        if !self.streams.contains_key(&key) {
-            if self.streams.len() >= self.settings.max_streams {
-                self.counters.streams_refused += 1;
-                return;
-            }
-            self.counters.streams += 1;
-            let call_id = expected.map(|e| e.call_id.clone());
-            self.streams.insert(
-                key,
-                Entry {
-                    stream: Stream::new(codec.map_or(0, |c| c.clock_rate)),
-                    codec,
-                    payload_type: h.payload_type,
-                    call_id,
-                    first_ms: now_ms,
-                    last_ms: now_ms,
-                },
-            );
-        }
-        let Some(e) = self.streams.get_mut(&key) else {
-            return;
-        };
-        // Comfort noise and DTMF events share the stream and its clock: the voice codec
-        // stays the stream's.
-        if codec.is_some_and(|c| c.kind != Kind::Other) {
-            e.codec = codec;
-            e.payload_type = h.payload_type;
-        }
-        e.last_ms = now_ms;
-        e.stream.add(&Packet {
+        let packet = Packet {
             sequence: h.sequence,
             timestamp: h.timestamp,
             payload_type: h.payload_type,
             marker: h.marker,
             arrival_ns: now_us.saturating_mul(1000),
-        });
+        };
+        // One lookup for a known stream (the common case); a second only for a new one.
+        if let Some(e) = self.streams.get_mut(&key) {
+            e.update(codec, &packet, now_ms);
+            return;
+        }
+        if self.streams.len() >= self.settings.max_streams {
+            self.counters.streams_refused += 1;
+            return;
+        }
+        self.counters.streams += 1;
+        let mut e = Entry {
+            stream: Stream::new(codec.map_or(0, |c| c.clock_rate)),
+            codec,
+            payload_type: h.payload_type,
+            call_id: expected.map(|e| e.call_id.clone()),
+            first_ms: now_ms,
+            last_ms: now_ms,
+        };
+        e.update(codec, &packet, now_ms);
+        self.streams.insert(key, e);
     }
 
     fn sip(&mut self, payload: &[u8]) {
