@@ -133,7 +133,11 @@ pub struct Monitor {
     expected: HashMap<(IpAddr, u16), Expected>,
     /// Call-ID to the endpoints its SDP named.
     calls: HashMap<String, Vec<(IpAddr, u16)>>,
-    streams: HashMap<StreamKey, Entry>,
+    /// Stream to its slot in `slots`: the index is small (about 50 bytes a stream) and
+    /// stays in cache where the entries (a few hundred bytes each) would not.
+    index: HashMap<StreamKey, u32>,
+    slots: Vec<Option<(StreamKey, Entry)>>,
+    free: Vec<u32>,
     ended: VecDeque<(StreamKey, Entry)>,
     pub counters: Counters,
 }
@@ -220,11 +224,13 @@ impl Monitor {
             arrival_ns: now_us.saturating_mul(1000),
         };
         // One lookup for a known stream (the common case); a second only for a new one.
-        if let Some(e) = self.streams.get_mut(&key) {
-            e.update(codec, &packet, now_ms);
+        if let Some(&slot) = self.index.get(&key) {
+            if let Some((_, e)) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
+                e.update(codec, &packet, now_ms);
+            }
             return;
         }
-        if self.streams.len() >= self.settings.max_streams {
+        if self.index.len() >= self.settings.max_streams {
             self.counters.streams_refused += 1;
             return;
         }
@@ -238,7 +244,17 @@ impl Monitor {
             last_ms: now_ms,
         };
         e.update(codec, &packet, now_ms);
-        self.streams.insert(key, e);
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some((key, e));
+                i
+            }
+            None => {
+                self.slots.push(Some((key, e)));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(key, slot);
     }
 
     fn sip(&mut self, payload: &[u8]) {
@@ -296,14 +312,16 @@ impl Monitor {
     /// Ends the streams idle since `now_ms - idle_ms`, keeping their last figures.
     pub fn expire(&mut self, now_ms: u64) {
         let idle = self.settings.idle_ms;
-        let gone: Vec<StreamKey> = self
-            .streams
-            .iter()
-            .filter(|(_, e)| now_ms.saturating_sub(e.last_ms) >= idle)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in gone {
-            if let Some(e) = self.streams.remove(&k) {
+        for i in 0..self.slots.len() {
+            let quiet = self.slots[i]
+                .as_ref()
+                .is_some_and(|(_, e)| now_ms.saturating_sub(e.last_ms) >= idle);
+            if !quiet {
+                continue;
+            }
+            if let Some((k, e)) = self.slots[i].take() {
+                self.index.remove(&k);
+                self.free.push(i as u32);
                 self.counters.streams_ended += 1;
                 if self.settings.history > 0 {
                     if self.ended.len() == self.settings.history {
@@ -316,7 +334,7 @@ impl Monitor {
     }
 
     pub fn streams(&self) -> impl Iterator<Item = (&StreamKey, &Entry)> {
-        self.streams.iter()
+        self.slots.iter().flatten().map(|(k, e)| (k, e))
     }
 
     pub fn ended(&self) -> impl Iterator<Item = &(StreamKey, Entry)> {
