@@ -114,6 +114,10 @@ pub fn curly_stmt(out: &mut String, node: &Node, item: &Item, indent: usize, pre
 /// The head of a list entry: `unit 0`, or just `eth1` for lists printed without keyword.
 pub(crate) fn entry_head(node: &Node, prefix: &str, key: &str) -> String {
     if node.is_bare_list() {
+        // Quoted, a name that is also a keyword here reads back as the name.
+        if node.reserved.contains(&key) {
+            return format!("{prefix}\"{key}\"");
+        }
         format!("{prefix}{key}")
     } else {
         format!("{prefix}{} {key}", node.name)

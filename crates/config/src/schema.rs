@@ -33,6 +33,10 @@ pub struct Node {
     /// flags (`local-preference 200;`, `local-as 65001 private;`). Setting another key
     /// replaces the entry, as setting a leaf replaces its value.
     pub single: bool,
+    /// For a list printed without its keyword: its siblings' keywords. An entry named like
+    /// one (an interface called `apply-groups`) is printed quoted, which reads back as a
+    /// name and not as the statement.
+    pub reserved: Vec<&'static str>,
 }
 
 #[derive(Debug)]
@@ -189,6 +193,14 @@ impl Node {
         if !flatten {
             children.splice(0..0, apply_groups());
         }
+        let keywords: Vec<&'static str> = children
+            .iter()
+            .filter(|c| !c.is_bare_list())
+            .map(|c| c.name)
+            .collect();
+        for c in children.iter_mut().filter(|c| c.is_bare_list()) {
+            c.reserved.clone_from(&keywords);
+        }
     }
 
     /// Marks a list as kept in the order the operator wrote it.
@@ -215,6 +227,7 @@ pub fn container(name: &'static str, help: &'static str, children: Vec<Node>) ->
         unsupported: None,
         no_effect: false,
         single: false,
+        reserved: Vec::new(),
     }
 }
 
@@ -235,6 +248,7 @@ pub fn list(name: &'static str, help: &'static str, key: Type, children: Vec<Nod
         unsupported: None,
         no_effect: false,
         single: false,
+        reserved: Vec::new(),
     }
 }
 
@@ -249,6 +263,7 @@ pub fn leaf(name: &'static str, help: &'static str, ty: Type) -> Node {
         unsupported: None,
         no_effect: false,
         single: false,
+        reserved: Vec::new(),
     }
 }
 
@@ -263,6 +278,7 @@ pub fn flag(name: &'static str, help: &'static str) -> Node {
         unsupported: None,
         no_effect: false,
         single: false,
+        reserved: Vec::new(),
     }
 }
 
@@ -277,6 +293,7 @@ pub fn leaf_list(name: &'static str, help: &'static str, ty: Type) -> Node {
         unsupported: None,
         no_effect: false,
         single: false,
+        reserved: Vec::new(),
     }
 }
 

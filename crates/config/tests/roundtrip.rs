@@ -83,3 +83,30 @@ fn an_empty_block_tagged_replace_is_no_block() {
     assert_eq!(Configuration::parse(&c.to_curly(), None).unwrap(), c);
     assert!(c.to_curly().contains("vlan-id 10;"), "{}", c.to_curly());
 }
+
+/// Found by fuzzing: `edit interfaces`, `set "apply-groups"` makes an interface named like
+/// the statement beside it; printed bare it read back as `apply-groups` without a value.
+#[test]
+fn an_entry_named_like_a_keyword_prints_quoted_and_reads_back() {
+    use savin_config::parse::{command_words, Editor};
+    let mut cfg = Configuration::default();
+    let mut editor = Editor::new(true);
+    for line in [
+        "edit interfaces",
+        "set \"apply-groups\" description x",
+        "top",
+    ] {
+        editor
+            .exec(&mut cfg.root, &command_words(line).unwrap())
+            .unwrap();
+    }
+    let curly = cfg.to_curly();
+    assert!(curly.contains("\"apply-groups\" {"), "{curly}");
+    assert_eq!(Configuration::parse(&curly, None).unwrap(), cfg);
+    let set = cfg.to_set();
+    assert!(
+        set.contains("set interfaces \"apply-groups\" description x"),
+        "{set}"
+    );
+    assert_eq!(Configuration::parse_set(&set, None).unwrap(), cfg);
+}
