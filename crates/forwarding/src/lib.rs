@@ -134,16 +134,18 @@ pub struct MonitorPlan(pub Option<Arc<savin_monitor::table::Settings>>);
 
 impl MonitorPlan {
     fn of(cfg: &Config) -> MonitorPlan {
-        use savin_config::model::services as svc;
+        // What the configuration leaves unset keeps the monitor's own defaults.
+        let d = savin_monitor::table::Settings::default();
         MonitorPlan(cfg.services.rtp_monitoring.as_ref().map(|r| {
             Arc::new(savin_monitor::table::Settings {
                 sip_ports: r.sip_ports(),
                 port_ranges: r.port_ranges(),
-                max_streams: r.max_streams.unwrap_or(svc::DEFAULT_MAX_STREAMS) as usize,
-                max_calls: r.max_calls.unwrap_or(svc::DEFAULT_MAX_CALLS) as usize,
-                idle_ms: u64::from(r.inactivity_timeout.unwrap_or(svc::DEFAULT_INACTIVITY_S))
-                    * 1000,
-                history: r.history_size.unwrap_or(svc::DEFAULT_HISTORY) as usize,
+                max_streams: r.max_streams.map_or(d.max_streams, |n| n as usize),
+                max_calls: r.max_calls.map_or(d.max_calls, |n| n as usize),
+                idle_ms: r
+                    .inactivity_timeout
+                    .map_or(d.idle_ms, |s| u64::from(s) * 1000),
+                history: r.history_size.map_or(d.history, |n| n as usize),
                 plc: !r.no_packet_loss_concealment.0,
             })
         }))

@@ -183,13 +183,14 @@ impl Feature for MonitorStage {
 
     fn begin(&mut self, _tables: &Tables, now_ms: u64) {
         self.now_us = now_ms.saturating_mul(1000).max(self.now_us);
-        let cur = self.handle.load_full();
-        let same = match (&cur, &self.settings) {
+        // A guard per batch (no reference count touched); a clone only when it changed.
+        let same = match (&*self.handle.load(), &self.settings) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
             _ => false,
         };
         if !same {
+            let cur = self.handle.load_full();
             // New settings keep the streams measured so far; off forgets them.
             match (&cur, &mut self.monitor) {
                 (Some(s), Some(m)) => m.settings = Settings::clone(s),

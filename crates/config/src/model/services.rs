@@ -9,10 +9,6 @@ use crate::schema::{container, flag, leaf, leaf_list, Node};
 use crate::value::Type;
 
 pub const DEFAULT_SIP_PORT: u16 = 5060;
-pub const DEFAULT_MAX_STREAMS: u32 = 10_000;
-pub const DEFAULT_MAX_CALLS: u32 = 5_000;
-pub const DEFAULT_INACTIVITY_S: u32 = 10;
-pub const DEFAULT_HISTORY: u32 = 100;
 
 pub fn schema() -> Node {
     container(
