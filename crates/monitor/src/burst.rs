@@ -7,10 +7,22 @@
 /// RFC 3611's default: a gap is at least 16 received packets between losses.
 pub const GMIN: u64 = 16;
 
+/// The counters, those a received packet touches first (`repr(C)` keeps the order: the
+/// stream that holds them prefetches only [`BurstGap::HOT_BYTES`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct BurstGap {
-    // RFC 3611 A.2's counters.
+    /// RFC 3611 A.2's count of packets received since the last loss.
     pkt: u64,
+    last_lost: Option<bool>,
+    // The Markov model: transitions received->lost, lost->received, lost->lost (received
+    // to received is what the other received packets are: see `rr`), and whether the
+    // first event was a packet received.
+    first_received: bool,
+    rl: u64,
+    lr: u64,
+    ll: u64,
+    // RFC 3611 A.2's other counters.
     lost: u64,
     c11: u64,
     c13: u64,
@@ -19,13 +31,6 @@ pub struct BurstGap {
     c23: u64,
     c33: u64,
     loss_count: u64,
-    // The Markov model: transitions received->received, received->lost, lost->received,
-    // lost->lost, and the last event.
-    rr: u64,
-    rl: u64,
-    lr: u64,
-    ll: u64,
-    last_lost: Option<bool>,
 }
 
 /// The burst and gap metrics, as RFC 3611 defines them (densities as fractions, not /256).
@@ -42,15 +47,26 @@ pub struct Metrics {
 }
 
 impl BurstGap {
+    /// The leading bytes a received packet after a received one touches.
+    pub const HOT_BYTES: usize = std::mem::offset_of!(BurstGap, last_lost) + 1;
+
     fn transition(&mut self, lost: bool) {
         match (self.last_lost, lost) {
-            (Some(false), false) => self.rr += 1,
+            (Some(false), false) => {}
             (Some(false), true) => self.rl += 1,
             (Some(true), false) => self.lr += 1,
             (Some(true), true) => self.ll += 1,
-            (None, _) => {}
+            (None, _) => self.first_received = !lost,
         }
         self.last_lost = Some(lost);
+    }
+
+    /// Transitions from received to received: every packet received but the first event
+    /// and those that followed a loss. The packets received are those A.2 counted into
+    /// its gap and burst counters at each loss, and the run since the last one.
+    fn rr(&self) -> u64 {
+        let received = self.c11 + self.c22 + self.c23 + self.pkt;
+        received.saturating_sub(self.lr + u64::from(self.first_received))
     }
 
     /// A packet received.
@@ -86,7 +102,7 @@ impl BurstGap {
     /// G.107's burst ratio: 1 for random loss, above it for losses that come in bursts
     /// (never below 1; 1 with no loss at all).
     pub fn burst_ratio(&self) -> f64 {
-        let (from_r, from_l) = (self.rr + self.rl, self.lr + self.ll);
+        let (from_r, from_l) = (self.rr() + self.rl, self.lr + self.ll);
         if self.rl == 0 || from_r == 0 {
             return 1.0;
         }
@@ -159,6 +175,20 @@ mod tests {
             }
         }
         b
+    }
+
+    proptest::proptest! {
+        /// The received-to-received transitions, not counted but worked out from A.2's
+        /// counters, are those of the pattern.
+        #[test]
+        fn received_to_received_is_worked_out_right(events in proptest::collection::vec(proptest::bool::weighted(0.2), 0..300)) {
+            let mut b = BurstGap::default();
+            for &lost in &events {
+                if lost { b.lost() } else { b.received() }
+            }
+            let want = events.windows(2).filter(|w| !w[0] && !w[1]).count() as u64;
+            proptest::prop_assert_eq!(b.rr(), want);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod burst;
 pub mod codec;
 pub mod emodel;
+mod index;
 pub mod sip;
 pub mod stage;
 pub mod stream;

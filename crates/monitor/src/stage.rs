@@ -17,7 +17,7 @@ use savin_wire::ethernet::HEADER_LEN as ETH_HDR;
 use crate::burst::Metrics;
 use crate::emodel::Quality;
 use crate::stream::Stats;
-use crate::table::{Counters, Entry, Monitor, Settings, StreamKey};
+use crate::table::{Counters, Entry, Monitor, Pending, Settings, StreamKey};
 
 /// How the control plane hands the stage its settings.
 pub type SettingsHandle = Arc<ArcSwapOption<Settings>>;
@@ -58,7 +58,7 @@ impl StreamView {
             burst_ratio: e.stream.burst().burst_ratio(),
             quality: e.quality(plc),
             first_ms: e.first_ms,
-            last_ms: e.last_ms,
+            last_ms: e.last_ms(),
             ended,
         }
     }
@@ -79,6 +79,8 @@ pub struct MonitorStage {
     handle: SettingsHandle,
     settings: Option<Arc<Settings>>,
     monitor: Option<Monitor>,
+    /// This batch's RTP packets, measured together at its end.
+    pending: Vec<Pending>,
     now_us: u64,
     expired_ms: u64,
     published_ms: Option<u64>,
@@ -90,6 +92,7 @@ impl MonitorStage {
             handle,
             settings: None,
             monitor: None,
+            pending: Vec::new(),
             now_us: 0,
             expired_ms: 0,
             published_ms: None,
@@ -100,10 +103,39 @@ impl MonitorStage {
     pub fn monitor(&self) -> Option<&Monitor> {
         self.monitor.as_ref()
     }
+
+    /// Measures the packets the batch left pending.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if let Some(m) = &mut self.monitor {
+            m.apply(&mut self.pending, self.now_us / 1000);
+        }
+        self.pending.clear();
+    }
 }
 
 /// An address and port.
 type Endpoint = (IpAddr, u16);
+
+/// The UDP ports of an IP packet at `l3` (None: not UDP, a later fragment, or short).
+#[inline(always)]
+fn udp_ports(frame: &[u8], l3: usize, v6: bool) -> Option<(u16, u16)> {
+    let ip = frame.get(l3..)?;
+    let at = if v6 {
+        (*ip.get(6)? == savin_wire::ip_proto::UDP).then_some(40)?
+    } else {
+        let h = ip.get(..20)?;
+        let later = u16::from_be_bytes([h[6], h[7]]) & 0x1fff != 0;
+        (h[9] == savin_wire::ip_proto::UDP && !later).then_some(usize::from(h[0] & 0x0f) * 4)?
+    };
+    let u = ip.get(at..at + 4)?;
+    Some((
+        u16::from_be_bytes([u[0], u[1]]),
+        u16::from_be_bytes([u[2], u[3]]),
+    ))
+}
 
 /// The UDP datagram in an IP packet at `l3`: source, destination and payload. None: not
 /// UDP, a later fragment, or cut short.
@@ -170,7 +202,7 @@ impl Feature for MonitorStage {
             return;
         }
         self.published_ms = Some(now_ms);
-        let plc = m.settings.plc;
+        let plc = m.settings().plc;
         into.counters = m.counters;
         into.calls = m.calls();
         into.at_ms = now_ms;
@@ -182,6 +214,8 @@ impl Feature for MonitorStage {
     }
 
     fn begin(&mut self, _tables: &Tables, now_ms: u64) {
+        // A batch whose end was not seen (frames injected without one) is measured now.
+        self.flush();
         self.now_us = now_ms.saturating_mul(1000).max(self.now_us);
         // A guard per batch (no reference count touched); a clone only when it changed.
         let same = match (&*self.handle.load(), &self.settings) {
@@ -193,7 +227,7 @@ impl Feature for MonitorStage {
             let cur = self.handle.load_full();
             // New settings keep the streams measured so far; off forgets them.
             match (&cur, &mut self.monitor) {
-                (Some(s), Some(m)) => m.settings = Settings::clone(s),
+                (Some(s), Some(m)) => m.configure(Settings::clone(s)),
                 (Some(s), None) => self.monitor = Some(Monitor::new(Settings::clone(s))),
                 (None, _) => self.monitor = None,
             }
@@ -212,6 +246,7 @@ impl Feature for MonitorStage {
         self.monitor.is_some()
     }
 
+    #[inline]
     fn ip4_output(
         &mut self,
         cx: &mut Cx,
@@ -223,13 +258,22 @@ impl Feature for MonitorStage {
         let Some(m) = &mut self.monitor else {
             return true;
         };
-        if let Some((src, dst, payload)) = udp(batch.frame(usize::from(i)), ETH_HDR, v6) {
-            if m.wants(src.1, dst.1) {
-                // The batch's clock in microseconds: jitter needs finer than milliseconds.
-                m.udp(src, dst, payload, cx.now_us);
+        let frame = batch.frame(usize::from(i));
+        // The ports first: what the monitor does not watch goes on after two bit tests.
+        if !udp_ports(frame, ETH_HDR, v6).is_some_and(|(s, d)| m.watches(s, d)) {
+            return true;
+        }
+        if let Some((src, dst, payload)) = udp(frame, ETH_HDR, v6) {
+            // The batch's clock in microseconds: jitter needs finer than milliseconds.
+            if let Some(p) = m.classify(src, dst, payload, cx.now_us) {
+                self.pending.push(p);
             }
         }
         true
+    }
+
+    fn end_batch(&mut self, _cx: &mut Cx) {
+        self.flush();
     }
 }
 
@@ -328,6 +372,7 @@ mod tests {
                 assert!(stage.ip4_output(&mut cx, &mut batch, 0, Some(1), false));
             }
             assert!(stage.ip4_output(&mut cx, &mut batch, 1, Some(1), false));
+            stage.end_batch(&mut cx);
         }
         let mut p = Published::default();
         stage.publish(&mut p);

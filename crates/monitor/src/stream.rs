@@ -74,57 +74,107 @@ impl Stats {
     }
 }
 
-/// The state of one stream.
+/// The state of one stream. The fields every packet in order reads and writes come first
+/// (`repr(C)` keeps the order), so that the monitor asks memory for [`Stream::HOT_BYTES`]
+/// of it and not for the counters of losses, reordering and jumps behind them.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct Stream {
-    clock_rate: u32,
-    started: bool,
-    /// Extended sequence numbers: lowest and highest seen, and the last one (for the
-    /// extension of the next).
-    lowest: i64,
+    /// Extended sequence numbers: the highest seen (for the extension of the next).
     highest: i64,
-    /// Bit i: `highest - i` was received.
-    seen: u128,
-    /// A jump waiting for the packet that confirms it (the number after it).
-    pending_jump: Option<i64>,
     /// The jitter's reference: the last packet whose timestamp was not behind.
     ref_arrival_ns: u64,
+    /// Bit i: `highest - i` was received.
+    seen: u128,
+    last_arrival_ns: u64,
     ref_timestamp: i64,
     /// The timestamp extended across wraps.
     last_timestamp: i64,
-    last_arrival_ns: u64,
-    last_payload_type: u8,
+    /// Sequence numbers received (a duplicate counts once).
+    unique: u64,
     /// Packets the mean jitter is over.
     regular: u64,
-    unique: u64,
-    stats: Stats,
+    jitter_ms: f64,
+    /// The sum of the jitter over the regular packets: the mean without a division a
+    /// packet.
+    sum_jitter_ms: f64,
+    max_jitter_ms: f64,
+    max_delta_ns: u64,
+    /// Milliseconds per timestamp tick (0: clock rate unknown, no jitter).
+    tick_ms: f64,
+    last_payload_type: u8,
+    started: bool,
+    /// Its own hot fields first.
     burst: BurstGap,
+    // Cold from here.
+    clock_rate: u32,
+    lowest: i64,
+    /// A jump waiting for the packet that confirms it: the number after it, and the
+    /// packets counted when it came (the very next packet must confirm it).
+    pending_jump: Option<(i64, u64)>,
+    duplicates: u64,
+    out_of_order: u64,
+    sequence_errors: u64,
 }
 
 impl Stream {
+    /// The leading bytes of a stream that a packet in order touches.
+    pub const HOT_BYTES: usize = std::mem::offset_of!(Stream, burst) + BurstGap::HOT_BYTES;
+
     /// A stream whose timestamps tick at `clock_rate` Hz (0: unknown, no jitter).
     pub fn new(clock_rate: u32) -> Stream {
         Stream {
-            clock_rate,
-            started: false,
-            lowest: 0,
             highest: 0,
-            seen: 0,
-            pending_jump: None,
             ref_arrival_ns: 0,
+            seen: 0,
+            last_arrival_ns: 0,
             ref_timestamp: 0,
             last_timestamp: 0,
-            last_arrival_ns: 0,
-            last_payload_type: 0,
-            regular: 0,
             unique: 0,
-            stats: Stats::default(),
+            regular: 0,
+            jitter_ms: 0.0,
+            sum_jitter_ms: 0.0,
+            max_jitter_ms: 0.0,
+            max_delta_ns: 0,
+            tick_ms: if clock_rate == 0 {
+                0.0
+            } else {
+                1000.0 / f64::from(clock_rate)
+            },
+            clock_rate,
+            last_payload_type: 0,
+            started: false,
             burst: BurstGap::default(),
+            lowest: 0,
+            pending_jump: None,
+            duplicates: 0,
+            out_of_order: 0,
+            sequence_errors: 0,
         }
     }
 
     pub fn stats(&self) -> Stats {
-        self.stats
+        let expected = if self.started {
+            (self.highest - self.lowest + 1) as u64
+        } else {
+            0
+        };
+        Stats {
+            packets: self.unique + self.duplicates,
+            expected,
+            lost: expected.saturating_sub(self.unique),
+            duplicates: self.duplicates,
+            out_of_order: self.out_of_order,
+            sequence_errors: self.sequence_errors,
+            jitter_ms: self.jitter_ms,
+            mean_jitter_ms: if self.regular == 0 || self.tick_ms == 0.0 {
+                0.0
+            } else {
+                self.sum_jitter_ms / self.regular as f64
+            },
+            max_jitter_ms: self.max_jitter_ms,
+            max_delta_ms: self.max_delta_ns as f64 / 1e6,
+        }
     }
 
     pub fn burst(&self) -> &BurstGap {
@@ -133,6 +183,16 @@ impl Stream {
 
     pub fn clock_rate(&self) -> u32 {
         self.clock_rate
+    }
+
+    /// The payload type of the last packet.
+    pub fn last_payload_type(&self) -> u8 {
+        self.last_payload_type
+    }
+
+    /// Arrival of the last packet, nanoseconds on the monitor's clock.
+    pub fn last_arrival_ns(&self) -> u64 {
+        self.last_arrival_ns
     }
 
     /// The sequence number extended to the one nearest the highest so far.
@@ -159,21 +219,16 @@ impl Stream {
     }
 
     fn restart(&mut self, seq: i64, p: &Packet) {
-        let errors = self.stats.sequence_errors;
-        self.stats = Stats {
-            sequence_errors: errors,
-            ..Stats::default()
+        *self = Stream {
+            sequence_errors: self.sequence_errors,
+            ..Stream::new(self.clock_rate)
         };
-        self.burst = BurstGap::default();
+        self.burst.received();
         self.lowest = seq;
         self.highest = seq;
         self.seen = 1;
         self.unique = 1;
-        self.regular = 0;
         self.started = true;
-        self.stats.packets = 1;
-        self.stats.expected = 1;
-        self.burst.received();
         self.ref_arrival_ns = p.arrival_ns;
         self.last_timestamp = i64::from(p.timestamp);
         self.ref_timestamp = self.last_timestamp;
@@ -191,20 +246,20 @@ impl Stream {
         let ahead = seq - self.highest;
         if ahead > MAX_DROPOUT || -ahead > MAX_MISORDER {
             // Too far off: a restarted source if the next packet follows this one.
-            if self.pending_jump == Some(seq) {
-                self.stats.sequence_errors += 1;
+            let counted = self.unique + self.duplicates + self.sequence_errors;
+            self.sequence_errors += 1;
+            if self.pending_jump == Some((seq, counted)) {
                 self.restart(seq, p);
             } else {
-                self.stats.sequence_errors += 1;
-                self.pending_jump = Some(seq + 1);
+                self.pending_jump = Some((seq + 1, counted + 1));
             }
             return;
         }
-        self.pending_jump = None;
-        self.stats.packets += 1;
         if ahead > 0 {
-            for _ in 1..ahead {
-                self.burst.lost();
+            if ahead > 1 {
+                for _ in 1..ahead {
+                    self.burst.lost();
+                }
             }
             self.burst.received();
             self.seen = if ahead >= 128 { 0 } else { self.seen << ahead };
@@ -220,20 +275,18 @@ impl Stream {
             };
             match bit {
                 Some(b) if self.seen & b != 0 => {
-                    self.stats.duplicates += 1;
+                    self.duplicates += 1;
                     return self.timing(p, false);
                 }
                 Some(b) => self.seen |= b,
                 None => {}
             }
-            self.stats.out_of_order += 1;
+            self.out_of_order += 1;
             self.unique += 1;
             if seq < self.lowest {
                 self.lowest = seq;
             }
         }
-        self.stats.expected = (self.highest - self.lowest + 1) as u64;
-        self.stats.lost = self.stats.expected.saturating_sub(self.unique);
         self.timing(p, true);
     }
 
@@ -241,12 +294,14 @@ impl Stream {
     fn timing(&mut self, p: &Packet, counted: bool) {
         let ts = self.extend_ts(p.timestamp);
         let in_time = ts >= self.ref_timestamp;
-        let delta_ms = p.arrival_ns.saturating_sub(self.last_arrival_ns) as f64 / 1e6;
-        if self.clock_rate != 0 {
-            let arrival_ms = (p.arrival_ns as f64 - self.ref_arrival_ns as f64) / 1e6;
-            let ts_ms = (ts - self.ref_timestamp) as f64 * 1000.0 / f64::from(self.clock_rate);
+        let delta_ns = p.arrival_ns.saturating_sub(self.last_arrival_ns);
+        // Multiplications only: a division a packet costs more than the rest of the update.
+        let jitter = self.tick_ms != 0.0;
+        if jitter {
+            let arrival_ms = (p.arrival_ns as f64 - self.ref_arrival_ns as f64) * 1e-6;
+            let ts_ms = (ts - self.ref_timestamp) as f64 * self.tick_ms;
             let d = (arrival_ms - ts_ms).abs();
-            self.stats.jitter_ms += (d - self.stats.jitter_ms) / 16.0;
+            self.jitter_ms += (d - self.jitter_ms) * (1.0 / 16.0);
         }
         let regular = counted
             && in_time
@@ -255,11 +310,10 @@ impl Stream {
             && !comfort_noise(self.last_payload_type);
         if regular {
             self.regular += 1;
-            self.stats.max_delta_ms = self.stats.max_delta_ms.max(delta_ms);
-            if self.clock_rate != 0 {
-                let n = self.regular as f64;
-                self.stats.max_jitter_ms = self.stats.max_jitter_ms.max(self.stats.jitter_ms);
-                self.stats.mean_jitter_ms += (self.stats.jitter_ms - self.stats.mean_jitter_ms) / n;
+            self.max_delta_ns = self.max_delta_ns.max(delta_ns);
+            if jitter {
+                self.max_jitter_ms = self.max_jitter_ms.max(self.jitter_ms);
+                self.sum_jitter_ms += self.jitter_ms;
             }
         }
         if in_time {

@@ -14,6 +14,7 @@ use savin_wire::rtp::{Header, RtpError};
 
 use crate::codec::{Codec, Kind};
 use crate::emodel::{self, Quality};
+use crate::index::{prefetch_lines, Index};
 use crate::sip;
 use crate::stream::{Packet, Stats, Stream};
 
@@ -63,8 +64,27 @@ pub struct StreamKey {
     pub ssrc: u32,
 }
 
-/// A stream and what the monitor knows of it.
+impl StreamKey {
+    /// The key as three words for the hash (IPv4 as IPv4-mapped IPv6): a few mixing steps
+    /// instead of one per field and enum tag.
+    #[inline]
+    fn packed(&self) -> (u128, u128, u64) {
+        let a = |ip: IpAddr| match ip {
+            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V6(v6) => u128::from(v6),
+        };
+        (
+            a(self.src),
+            a(self.dst),
+            u64::from(self.sport) << 48 | u64::from(self.dport) << 32 | u64::from(self.ssrc),
+        )
+    }
+}
+
+/// A stream and what the monitor knows of it: the stream's state first (its hot bytes
+/// lead), what changes only with the payload type or never after.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct Entry {
     pub stream: Stream,
     /// The codec of its latest payload type (None: unknown dynamic type).
@@ -72,21 +92,59 @@ pub struct Entry {
     pub payload_type: u8,
     /// The SIP call it belongs to.
     pub call_id: Option<String>,
-    /// First and last packet, on the worker's clock.
+    /// First packet, on the worker's clock.
     pub first_ms: u64,
-    pub last_ms: u64,
 }
 
+/// The codec of a pending packet's payload type: from the rtpmap of the SDP that named its
+/// destination, else the static type's.
+fn codec_of(expected: &HashMap<(IpAddr, u16), Expected>, p: &Pending) -> Option<Codec> {
+    let pt = p.packet.payload_type;
+    p.sdp
+        .then(|| expected.get(&(p.key.dst, p.key.dport)))
+        .flatten()
+        .and_then(|e| e.rtpmap.iter().find(|(t, _)| *t == pt))
+        .map(|(_, c)| *c)
+        .or_else(|| Codec::of_static(pt))
+}
+
+/// A slot of the stream table: the key compared on every packet, then the entry, the two
+/// hot parts together at the start of a cache line.
+#[derive(Debug, Clone)]
+#[repr(C, align(64))]
+struct Slot {
+    key: StreamKey,
+    /// Holds a stream (a free slot keeps its last one until it is reused). A flag beside
+    /// the key rather than an `Option`, whose tag the compiler may put in a cold line.
+    live: bool,
+    entry: Entry,
+}
+
+/// The bytes of a slot a packet in order touches: what is prefetched.
+pub const SLOT_HOT_BYTES: usize = std::mem::offset_of!(Slot, entry) + Stream::HOT_BYTES;
+// Three cache lines a packet, checked when it builds: a field moved into the hot part that
+// pushed it over would cost a fourth miss on every packet of ten thousand streams.
+const _: () = assert!(SLOT_HOT_BYTES <= 192 && std::mem::align_of::<Slot>() == 64);
+
 impl Entry {
-    fn update(&mut self, codec: Option<Codec>, p: &Packet, now_ms: u64) {
+    /// One packet; `codec` tells its payload type's codec, asked only when the type
+    /// changes (the codec and its type are cold).
+    fn update(&mut self, codec: impl FnOnce() -> Option<Codec>, p: &Packet) {
         // Comfort noise and DTMF events share the stream and its clock: the voice codec
         // stays the stream's.
-        if codec.is_some_and(|c| c.kind != Kind::Other) {
-            self.codec = codec;
-            self.payload_type = p.payload_type;
+        if p.payload_type != self.stream.last_payload_type() {
+            let codec = codec();
+            if codec.is_some_and(|c| c.kind != Kind::Other) {
+                self.codec = codec;
+                self.payload_type = p.payload_type;
+            }
         }
-        self.last_ms = now_ms;
         self.stream.add(p);
+    }
+
+    /// Last packet, milliseconds on the worker's clock.
+    pub fn last_ms(&self) -> u64 {
+        self.stream.last_arrival_ns() / 1_000_000
     }
 
     /// The E-model's estimate, for narrowband voice with a rated codec.
@@ -126,17 +184,57 @@ pub struct Counters {
     pub streams_ended: u64,
 }
 
+/// UDP ports as a bitmap: one load to tell whether a port is the monitor's, however many
+/// ranges are configured.
+#[derive(Debug, Clone)]
+struct PortSet(Box<[u64; 1024]>);
+
+impl Default for PortSet {
+    fn default() -> Self {
+        PortSet(Box::new([0; 1024]))
+    }
+}
+
+impl PortSet {
+    fn add(&mut self, p: u16) {
+        self.0[usize::from(p >> 6)] |= 1 << (p & 63);
+    }
+
+    #[inline(always)]
+    fn contains(&self, p: u16) -> bool {
+        self.0[usize::from(p >> 6)] & (1 << (p & 63)) != 0
+    }
+}
+
+/// An RTP packet classified to its stream, waiting for the batch's lookup
+/// ([`Monitor::classify`], then [`Monitor::apply`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Pending {
+    key: StreamKey,
+    hash: u64,
+    packet: Packet,
+    /// Sent to an endpoint SDP named (whose rtpmap gives the codec).
+    sdp: bool,
+    /// The slot its tag pointed at, prefetched (confirmed against the key when applied).
+    slot: Option<u32>,
+}
+
 /// A worker's monitor.
 #[derive(Debug, Default)]
 pub struct Monitor {
-    pub settings: Settings,
+    settings: Settings,
+    sip_ports: PortSet,
+    rtp_ports: PortSet,
+    /// Every port the monitor may want: SIP, the ranges, and the ports SDP named (the
+    /// one test the traffic it does not watch pays).
+    watched: PortSet,
     expected: HashMap<(IpAddr, u16), Expected>,
     /// Call-ID to the endpoints its SDP named.
     calls: HashMap<String, Vec<(IpAddr, u16)>>,
-    /// Stream to its slot in `slots`: the index is small (about 50 bytes a stream) and
-    /// stays in cache where the entries (a few hundred bytes each) would not.
-    index: HashMap<StreamKey, u32>,
-    slots: Vec<Option<(StreamKey, Entry)>>,
+    /// Stream (its keyed hash) to its slot in `slots`.
+    hasher: ahash::RandomState,
+    index: Index,
+    slots: Vec<Slot>,
     free: Vec<u32>,
     ended: VecDeque<(StreamKey, Entry)>,
     pub counters: Counters,
@@ -144,63 +242,97 @@ pub struct Monitor {
 
 impl Monitor {
     pub fn new(settings: Settings) -> Monitor {
-        Monitor {
-            settings,
-            ..Monitor::default()
+        let mut m = Monitor::default();
+        m.configure(settings);
+        m
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// New settings; the streams measured so far stay.
+    pub fn configure(&mut self, settings: Settings) {
+        self.sip_ports = PortSet::default();
+        self.rtp_ports = PortSet::default();
+        for &p in &settings.sip_ports {
+            self.sip_ports.add(p);
         }
+        for r in &settings.port_ranges {
+            for p in r.clone() {
+                self.rtp_ports.add(p);
+            }
+        }
+        self.settings = settings;
+        self.rewatch();
     }
 
-    /// Whether a UDP packet between these ports may be the monitor's: SIP, a configured
-    /// range, or (checked in [`Monitor::udp`]) an endpoint SDP named. Cheap, for the stage
-    /// to skip the rest of the traffic.
-    pub fn wants(&self, sport: u16, dport: u16) -> bool {
-        !self.expected.is_empty()
-            || self
-                .settings
-                .sip_ports
-                .iter()
-                .any(|p| *p == sport || *p == dport)
-            || self
-                .settings
-                .port_ranges
-                .iter()
-                .any(|r| r.contains(&dport) || r.contains(&sport))
-    }
-
-    /// One UDP payload, `src` to `dst`, at `now_us` (microseconds on the worker's clock).
-    /// No allocation but for a new stream.
-    pub fn udp(&mut self, src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[u8], now_us: u64) {
-        if self
-            .settings
+    /// Builds the watched ports again (after the settings changed or endpoints were
+    /// forgotten).
+    fn rewatch(&mut self) {
+        let mut w = PortSet::default();
+        for (i, (s, r)) in self
             .sip_ports
+            .0
             .iter()
-            .any(|p| *p == src.1 || *p == dst.1)
+            .zip(self.rtp_ports.0.iter())
+            .enumerate()
         {
-            self.sip(payload);
-            return;
+            w.0[i] = s | r;
         }
-        let ranged = || {
-            self.settings
-                .port_ranges
-                .iter()
-                .any(|r| r.contains(&dst.1) || r.contains(&src.1))
-        };
+        for (_, port) in self.expected.keys() {
+            w.add(*port);
+        }
+        self.watched = w;
+    }
+
+    /// Whether a UDP packet between these ports may be the monitor's (SIP, a range, an
+    /// endpoint SDP named): false for everything else, at the cost of two bit tests.
+    #[inline(always)]
+    pub fn watches(&self, sport: u16, dport: u16) -> bool {
+        self.watched.contains(dport) || self.watched.contains(sport)
+    }
+
+    /// One UDP payload, `src` to `dst`, at `now_us` (microseconds on the worker's clock),
+    /// measured at once: [`Monitor::classify`] and [`Monitor::apply`] for one packet.
+    pub fn udp(&mut self, src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[u8], now_us: u64) {
+        if let Some(p) = self.classify(src, dst, payload, now_us) {
+            self.apply(&mut [p], now_us / 1000);
+        }
+    }
+
+    /// A UDP payload, `src` to `dst`, at `now_us`: SIP is read at once; RTP on a configured
+    /// port or an endpoint SDP named comes back to be measured with its batch (its index
+    /// bucket already asked for); anything else is passed over at the cost of two bit tests.
+    #[inline]
+    pub fn classify(
+        &mut self,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        payload: &[u8],
+        now_us: u64,
+    ) -> Option<Pending> {
+        if self.sip_ports.contains(src.1) || self.sip_ports.contains(dst.1) {
+            self.sip(payload);
+            return None;
+        }
         let expected = if self.expected.is_empty() {
             None
         } else {
             self.expected.get(&dst)
         };
-        if expected.is_none() && !ranged() {
-            return;
+        if expected.is_none() && !self.rtp_ports.contains(dst.1) && !self.rtp_ports.contains(src.1)
+        {
+            return None;
         }
         let h = match Header::parse(payload) {
             Ok(h) => h,
             // RTCP beside the RTP (RFC 5761) is not an error; neither is RTCP on the odd
             // port of a range, which parses as RTP version 2 with a conflicting type.
-            Err(RtpError::Rtcp) => return,
+            Err(RtpError::Rtcp) => return None,
             Err(_) => {
                 self.counters.rtp_errors += 1;
-                return;
+                return None;
             }
         };
         self.counters.rtp_packets += 1;
@@ -211,50 +343,97 @@ impl Monitor {
             dport: dst.1,
             ssrc: h.ssrc,
         };
-        let codec = expected
-            .and_then(|e| e.rtpmap.iter().find(|(pt, _)| *pt == h.payload_type))
-            .map(|(_, c)| *c)
-            .or_else(|| Codec::of_static(h.payload_type));
-        let now_ms = now_us / 1000;
-        let packet = Packet {
-            sequence: h.sequence,
-            timestamp: h.timestamp,
-            payload_type: h.payload_type,
-            marker: h.marker,
-            arrival_ns: now_us.saturating_mul(1000),
-        };
-        // One lookup for a known stream (the common case); a second only for a new one.
-        if let Some(&slot) = self.index.get(&key) {
-            if let Some((_, e)) = self.slots.get_mut(slot as usize).and_then(Option::as_mut) {
-                e.update(codec, &packet, now_ms);
+        let sdp = expected.is_some();
+        let hash = self.hasher.hash_one(key.packed());
+        self.index.prefetch(hash);
+        Some(Pending {
+            key,
+            hash,
+            packet: Packet {
+                sequence: h.sequence,
+                timestamp: h.timestamp,
+                payload_type: h.payload_type,
+                marker: h.marker,
+                arrival_ns: now_us.saturating_mul(1000),
+            },
+            sdp,
+            slot: None,
+        })
+    }
+
+    /// Measures a batch's classified packets, in order: every entry is asked for before
+    /// the first is touched. No allocation but for a new stream.
+    pub fn apply(&mut self, batch: &mut [Pending], now_ms: u64) {
+        for p in batch.iter_mut() {
+            p.slot = self.index.first(p.hash);
+            // By address: reading the slot to see whether it is occupied would wait for
+            // the very line being asked for.
+            if let Some(s) = p.slot.filter(|&s| (s as usize) < self.slots.len()) {
+                prefetch_lines(self.slots.as_ptr().wrapping_add(s as usize), SLOT_HOT_BYTES);
             }
-            return;
         }
+        for p in batch.iter() {
+            let slots = &self.slots;
+            let is = |s: u32| {
+                slots
+                    .get(s as usize)
+                    .is_some_and(|slot| slot.live && slot.key == p.key)
+            };
+            let found = match p.slot {
+                Some(s) if is(s) => Some(s),
+                // Another stream's tag came first (or the stream is new).
+                _ => self.index.find(p.hash, is),
+            };
+            match found {
+                Some(s) => {
+                    if let Some(slot) = self.slots.get_mut(s as usize) {
+                        let expected = &self.expected;
+                        slot.entry.update(|| codec_of(expected, p), &p.packet);
+                    }
+                }
+                None => self.create(p, now_ms),
+            }
+        }
+    }
+
+    fn create(&mut self, p: &Pending, now_ms: u64) {
         if self.index.len() >= self.settings.max_streams {
             self.counters.streams_refused += 1;
             return;
         }
         self.counters.streams += 1;
+        let call_id = if p.sdp {
+            self.expected
+                .get(&(p.key.dst, p.key.dport))
+                .map(|e| e.call_id.clone())
+        } else {
+            None
+        };
+        let codec = codec_of(&self.expected, p);
         let mut e = Entry {
             stream: Stream::new(codec.map_or(0, |c| c.clock_rate)),
             codec,
-            payload_type: h.payload_type,
-            call_id: expected.map(|e| e.call_id.clone()),
+            payload_type: p.packet.payload_type,
+            call_id,
             first_ms: now_ms,
-            last_ms: now_ms,
         };
-        e.update(codec, &packet, now_ms);
+        e.update(|| codec, &p.packet);
+        let new = Slot {
+            key: p.key,
+            live: true,
+            entry: e,
+        };
         let slot = match self.free.pop() {
             Some(i) => {
-                self.slots[i as usize] = Some((key, e));
+                self.slots[i as usize] = new;
                 i
             }
             None => {
-                self.slots.push(Some((key, e)));
+                self.slots.push(new);
                 (self.slots.len() - 1) as u32
             }
         };
-        self.index.insert(key, slot);
+        self.index.insert(p.hash, slot);
     }
 
     fn sip(&mut self, payload: &[u8]) {
@@ -271,6 +450,7 @@ impl Monitor {
                 for ep in eps {
                     self.expected.remove(&ep);
                 }
+                self.rewatch();
             }
             return;
         }
@@ -299,6 +479,7 @@ impl Monitor {
             } else if !eps.contains(&ep) {
                 continue;
             }
+            self.watched.add(ep.1);
             self.expected.insert(
                 ep,
                 Expected {
@@ -313,28 +494,36 @@ impl Monitor {
     pub fn expire(&mut self, now_ms: u64) {
         let idle = self.settings.idle_ms;
         for i in 0..self.slots.len() {
-            let quiet = self.slots[i]
-                .as_ref()
-                .is_some_and(|(_, e)| now_ms.saturating_sub(e.last_ms) >= idle);
-            if !quiet {
+            let s = &mut self.slots[i];
+            if !s.live || now_ms.saturating_sub(s.entry.last_ms()) < idle {
                 continue;
             }
-            if let Some((k, e)) = self.slots[i].take() {
-                self.index.remove(&k);
-                self.free.push(i as u32);
-                self.counters.streams_ended += 1;
-                if self.settings.history > 0 {
-                    if self.ended.len() == self.settings.history {
-                        self.ended.pop_front();
-                    }
-                    self.ended.push_back((k, e));
+            s.live = false;
+            let k = s.key;
+            // The entry's last figures go to the history (the slot keeps a copy until it is
+            // reused; only its call ID is moved out).
+            let ended = Entry {
+                call_id: s.entry.call_id.take(),
+                ..s.entry.clone()
+            };
+            self.index
+                .remove(self.hasher.hash_one(k.packed()), i as u32);
+            self.free.push(i as u32);
+            self.counters.streams_ended += 1;
+            if self.settings.history > 0 {
+                if self.ended.len() == self.settings.history {
+                    self.ended.pop_front();
                 }
+                self.ended.push_back((k, ended));
             }
         }
     }
 
     pub fn streams(&self) -> impl Iterator<Item = (&StreamKey, &Entry)> {
-        self.slots.iter().flatten().map(|(k, e)| (k, e))
+        self.slots
+            .iter()
+            .filter(|s| s.live)
+            .map(|s| (&s.key, &s.entry))
     }
 
     pub fn ended(&self) -> impl Iterator<Item = &(StreamKey, Entry)> {
@@ -445,7 +634,15 @@ mod tests {
             0,
         );
         assert_eq!(m.counters.sip_errors, 1);
-        assert!(!m.wants(80, 443) && m.wants(5060, 80) && m.wants(1, 16384));
+        // RTP outside the ranges and the SIP ports is not looked at; either end in a range
+        // is enough, the range's last port included.
+        let pkt = rtp(0, 1, 160, 9);
+        let (a, b) = (ip("198.51.100.2"), ip("198.51.100.1"));
+        assert!(m.classify((a, 80), (b, 443), &pkt, 0).is_none());
+        assert!(m.classify((a, 16383), (b, 32768), &pkt, 0).is_none());
+        assert!(m.classify((a, 32767), (b, 443), &pkt, 0).is_some());
+        assert!(m.classify((a, 1), (b, 16384), &pkt, 0).is_some());
+        assert_eq!(m.counters.rtp_packets, 5);
         // Two streams end; the history keeps one.
         m.expire(60_000);
         assert_eq!((m.ended().count(), m.counters.streams_ended), (1, 2));

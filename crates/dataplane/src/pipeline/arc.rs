@@ -157,6 +157,11 @@ pub trait Feature {
     /// their session further on), to be resumed at its end.
     fn take_deferred(&mut self, _into: &mut Vec<u16>) {}
 
+    /// The batch is through every arc: work a feature gathered frame by frame it may now do
+    /// for the batch at once (the monitor measures its RTP packets here, every stream's
+    /// state asked for from memory before the first is touched).
+    fn end_batch(&mut self, _cx: &mut Cx) {}
+
     /// A held-back frame at the end of the batch: the destination to route it on, or None
     /// (dropped and counted).
     fn resume(&mut self, _cx: &mut Cx, _batch: &mut FrameBatch, _i: u16) -> Option<u32> {
@@ -337,6 +342,15 @@ impl<A: Feature, B: Feature> Feature for Chain<A, B> {
     fn l2_output(&mut self, cx: &mut Cx, frame: &[u8], port: u16, out: u16, vid: u16) -> bool {
         (!self.b.active() || self.b.l2_output(cx, frame, port, out, vid))
             && (!self.a.active() || self.a.l2_output(cx, frame, port, out, vid))
+    }
+
+    fn end_batch(&mut self, cx: &mut Cx) {
+        if self.a.active() {
+            self.a.end_batch(cx);
+        }
+        if self.b.active() {
+            self.b.end_batch(cx);
+        }
     }
 
     fn take_deferred(&mut self, into: &mut Vec<u16>) {

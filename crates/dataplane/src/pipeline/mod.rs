@@ -392,6 +392,8 @@ impl<F: Feature> Pipeline<F> {
                 }
             }
             self.deferred = deferred;
+            let mut cx = cx!(self);
+            self.feature.end_batch(&mut cx);
         }
     }
 }
