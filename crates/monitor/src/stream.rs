@@ -108,6 +108,8 @@ pub struct Stream {
     burst: BurstGap,
     // Cold from here.
     clock_rate: u32,
+    /// The last packet of any kind (a stray far off included): the stream is not idle.
+    last_seen_ns: u64,
     lowest: i64,
     /// A jump waiting for the packet that confirms it: the number after it, and the
     /// packets counted when it came (the very next packet must confirm it).
@@ -142,6 +144,7 @@ impl Stream {
                 1000.0 / f64::from(clock_rate)
             },
             clock_rate,
+            last_seen_ns: 0,
             last_payload_type: 0,
             started: false,
             burst: BurstGap::default(),
@@ -190,9 +193,17 @@ impl Stream {
         self.last_payload_type
     }
 
-    /// Arrival of the last packet, nanoseconds on the monitor's clock.
+    /// Arrival of the last packet (counted or not), nanoseconds on the monitor's clock.
     pub fn last_arrival_ns(&self) -> u64 {
-        self.last_arrival_ns
+        self.last_arrival_ns.max(self.last_seen_ns)
+    }
+
+    /// The clock of a stream that had none (its codec learnt late); a known one stays.
+    pub fn set_clock_rate(&mut self, clock_rate: u32) {
+        if self.clock_rate == 0 && clock_rate != 0 {
+            self.clock_rate = clock_rate;
+            self.tick_ms = 1000.0 / f64::from(clock_rate);
+        }
     }
 
     /// The sequence number extended to the one nearest the highest so far.
@@ -248,6 +259,7 @@ impl Stream {
             // Too far off: a restarted source if the next packet follows this one.
             let counted = self.unique + self.duplicates + self.sequence_errors;
             self.sequence_errors += 1;
+            self.last_seen_ns = p.arrival_ns;
             if self.pending_jump == Some((seq, counted)) {
                 self.restart(seq, p);
             } else {

@@ -117,6 +117,8 @@ struct Slot {
     /// Holds a stream (a free slot keeps its last one until it is reused). A flag beside
     /// the key rather than an `Option`, whose tag the compiler may put in a cold line.
     live: bool,
+    /// No codec known yet: every packet asks (a dynamic type whose SDP comes later).
+    unknown_codec: bool,
     entry: Entry,
 }
 
@@ -127,19 +129,18 @@ pub const SLOT_HOT_BYTES: usize = std::mem::offset_of!(Slot, entry) + Stream::HO
 const _: () = assert!(SLOT_HOT_BYTES <= 192 && std::mem::align_of::<Slot>() == 64);
 
 impl Entry {
-    /// One packet; `codec` tells its payload type's codec, asked only when the type
-    /// changes (the codec and its type are cold).
-    fn update(&mut self, codec: impl FnOnce() -> Option<Codec>, p: &Packet) {
+    /// The codec of payload type `pt` (asked only when the type changes or no codec is
+    /// known yet: the codec and its type are cold). False while none is known.
+    fn codec_seen(&mut self, codec: Option<Codec>, pt: u8) -> bool {
         // Comfort noise and DTMF events share the stream and its clock: the voice codec
         // stays the stream's.
-        if p.payload_type != self.stream.last_payload_type() {
-            let codec = codec();
-            if codec.is_some_and(|c| c.kind != Kind::Other) {
-                self.codec = codec;
-                self.payload_type = p.payload_type;
-            }
+        if let Some(c) = codec.filter(|c| c.kind != Kind::Other) {
+            self.codec = Some(c);
+            self.payload_type = pt;
+            // A stream found before its SDP learns its clock now: jitter from here on.
+            self.stream.set_clock_rate(c.clock_rate);
         }
-        self.stream.add(p);
+        self.codec.is_some()
     }
 
     /// Last packet, milliseconds on the worker's clock.
@@ -219,8 +220,8 @@ pub struct Pending {
     slot: Option<u32>,
 }
 
-/// A worker's monitor.
-#[derive(Debug, Default)]
+/// A worker's monitor (made by [`Monitor::new`], which sets its port bitmaps).
+#[derive(Debug)]
 pub struct Monitor {
     settings: Settings,
     sip_ports: PortSet,
@@ -242,7 +243,20 @@ pub struct Monitor {
 
 impl Monitor {
     pub fn new(settings: Settings) -> Monitor {
-        let mut m = Monitor::default();
+        let mut m = Monitor {
+            settings: Settings::default(),
+            sip_ports: PortSet::default(),
+            rtp_ports: PortSet::default(),
+            watched: PortSet::default(),
+            expected: HashMap::default(),
+            calls: HashMap::default(),
+            hasher: ahash::RandomState::new(),
+            index: Index::default(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            ended: VecDeque::new(),
+            counters: Counters::default(),
+        };
         m.configure(settings);
         m
     }
@@ -304,6 +318,8 @@ impl Monitor {
     /// A UDP payload, `src` to `dst`, at `now_us`: SIP is read at once; RTP on a configured
     /// port or an endpoint SDP named comes back to be measured with its batch (its index
     /// bucket already asked for); anything else is passed over at the cost of two bit tests.
+    /// (So SIP is read ahead of RTP that came before it in the same batch: a BYE right
+    /// behind a call's first RTP packet leaves that stream without its call ID.)
     #[inline]
     pub fn classify(
         &mut self,
@@ -387,8 +403,12 @@ impl Monitor {
             match found {
                 Some(s) => {
                     if let Some(slot) = self.slots.get_mut(s as usize) {
-                        let expected = &self.expected;
-                        slot.entry.update(|| codec_of(expected, p), &p.packet);
+                        let pt = p.packet.payload_type;
+                        if slot.unknown_codec || pt != slot.entry.stream.last_payload_type() {
+                            let codec = codec_of(&self.expected, p);
+                            slot.unknown_codec = !slot.entry.codec_seen(codec, pt);
+                        }
+                        slot.entry.stream.add(&p.packet);
                     }
                 }
                 None => self.create(p, now_ms),
@@ -417,10 +437,11 @@ impl Monitor {
             call_id,
             first_ms: now_ms,
         };
-        e.update(|| codec, &p.packet);
+        e.stream.add(&p.packet);
         let new = Slot {
             key: p.key,
             live: true,
+            unknown_codec: codec.is_none(),
             entry: e,
         };
         let slot = match self.free.pop() {
@@ -561,6 +582,49 @@ mod tests {
             body.len()
         )
         .into_bytes()
+    }
+
+    #[test]
+    fn a_dynamic_type_seen_before_its_sdp_learns_its_codec_from_it() {
+        let mut m = Monitor::new(Settings {
+            port_ranges: vec![16384..=16385],
+            ..Settings::default()
+        });
+        let (a, b) = ((ip("198.51.100.2"), 30000), (ip("198.51.100.1"), 16384));
+        m.udp(a, b, &rtp(96, 1, 160, 5), 0);
+        m.udp(a, b, &rtp(96, 2, 320, 5), 20_000);
+        assert!(m.streams().all(|(_, e)| e.codec.is_none()));
+        m.udp(
+            (ip("198.51.100.2"), 5060),
+            (ip("198.51.100.1"), 5060),
+            &invite("late", "198.51.100.1", 16384),
+            30_000,
+        );
+        m.udp(a, b, &rtp(96, 3, 480, 5), 40_000);
+        let (_, e) = m.streams().next().unwrap();
+        assert_eq!(e.codec.map(|c| c.name), Some("PCMA"));
+        assert_eq!(e.stream.clock_rate(), 8000);
+        assert_eq!(e.stream.stats().packets, 3);
+    }
+
+    #[test]
+    fn stray_packets_keep_a_stream_alive() {
+        let mut m = Monitor::new(Settings {
+            port_ranges: vec![16384..=16385],
+            idle_ms: 1000,
+            ..Settings::default()
+        });
+        let (a, b) = ((ip("198.51.100.2"), 30000), (ip("198.51.100.1"), 16384));
+        m.udp(a, b, &rtp(0, 1, 160, 5), 0);
+        // Sequence numbers all over the place for two seconds: errors, but traffic.
+        for i in 0..100u32 {
+            let seq = if i % 2 == 0 { 20_000 } else { 40_000 };
+            m.udp(a, b, &rtp(0, seq, 0, 5), u64::from(i) * 20_000);
+        }
+        m.expire(2000);
+        assert_eq!((m.streams().count(), m.counters.streams_ended), (1, 0));
+        m.expire(2000 + 1000);
+        assert_eq!(m.counters.streams_ended, 1);
     }
 
     #[test]
