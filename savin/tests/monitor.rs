@@ -29,41 +29,34 @@ fn tshark_row(out: &str, dport: u16) -> Option<(u64, i64, f64, f64)> {
     ))
 }
 
-#[test]
-fn rtp_loss_and_jitter_agree_with_tshark() {
-    const T: &str = "rtp_loss_and_jitter_agree_with_tshark";
-    let _one = TIMING.lock().unwrap_or_else(|e| e.into_inner());
-    if !have(T, &["python3", "tshark"]) {
-        return;
-    }
-    let Some(mut net) = Net::new(T) else {
-        return;
-    };
-    let (ok, out) = net.cli(
+/// A lab with RTP monitoring on the range 16384-32767 (streams kept a minute), and tshark
+/// started on the receiver with `args` after `tshark -n -q -i eth0`, its output to the file
+/// `out` in the lab's state directory, or (`pcap`) the capture written there; returns once
+/// it captures.
+fn lab_with_tshark(test: &str, args: &[&str], out: &str, pcap: bool) -> Option<(Net, u32)> {
+    let mut net = Net::new(test)?;
+    let (ok, cli) = net.cli(
         "configure; set services rtp-monitoring udp-port 16384-32767; \
          set services rtp-monitoring inactivity-timeout 60; commit",
     );
-    assert!(ok, "{out}");
-    // tshark on the receiver, RTP recognised by its heuristic (no signalling for the first
-    // stream) and by the SIP for the second.
-    let out_file = net.state.path().join("tshark.out");
+    assert!(ok, "{cli}");
     let err_file = net.state.path().join("tshark.err");
+    let out = net.state.path().join(out);
+    let out_arg = out.to_str().unwrap().to_string();
+    let mut argv = vec!["tshark", "-n", "-q", "-i", "eth0"];
+    argv.extend_from_slice(args);
+    let stdout = if pcap {
+        argv.extend(["-w", &out_arg]);
+        None
+    } else {
+        Some(std::fs::File::create(&out).unwrap())
+    };
     let pid = net
         .lab
         .spawn(
             &net.h2,
-            &[
-                "tshark",
-                "-n",
-                "-q",
-                "-i",
-                "eth0",
-                "-o",
-                "rtp.heuristic_rtp:TRUE",
-                "-z",
-                "rtp,streams",
-            ],
-            Some(std::fs::File::create(&out_file).unwrap()),
+            &argv,
+            stdout,
             Some(std::fs::File::create(&err_file).unwrap()),
         )
         .unwrap();
@@ -75,6 +68,23 @@ fn rtp_loss_and_jitter_agree_with_tshark() {
         }),
         "tshark did not start"
     );
+    Some((net, pid))
+}
+
+#[test]
+fn rtp_loss_and_jitter_agree_with_tshark() {
+    const T: &str = "rtp_loss_and_jitter_agree_with_tshark";
+    let _one = TIMING.lock().unwrap_or_else(|e| e.into_inner());
+    if !have(T, &["python3", "tshark"]) {
+        return;
+    }
+    // tshark on the receiver, RTP recognised by its heuristic (no signalling for the first
+    // stream) and by the SIP for the second.
+    let args = ["-o", "rtp.heuristic_rtp:TRUE", "-z", "rtp,streams"];
+    let Some((mut net, pid)) = lab_with_tshark(T, &args, "tshark.out", false) else {
+        return;
+    };
+    let out_file = net.state.path().join("tshark.out");
     let script = format!("{}/tests/monitor/rtp_send.py", env!("CARGO_MANIFEST_DIR"));
     // 600 packets (12 s of voice; the sequence numbers wrap at packet 536), 9 lost in three
     // places (a burst of five among them), every tenth packet 6 ms late.
@@ -241,43 +251,10 @@ fn mos_falls_as_loss_and_burstiness_rise() {
     if !have(T, &["python3", "tshark"]) {
         return;
     }
-    let Some(mut net) = Net::new(T) else {
+    let Some((mut net, pid)) = lab_with_tshark(T, &["-f", "udp"], "rtp.pcap", true) else {
         return;
     };
-    let (ok, out) = net.cli(
-        "configure; set services rtp-monitoring udp-port 16384-32767; \
-         set services rtp-monitoring inactivity-timeout 60; commit",
-    );
-    assert!(ok, "{out}");
     let pcap = net.state.path().join("rtp.pcap");
-    let err_file = net.state.path().join("tshark.err");
-    let pid = net
-        .lab
-        .spawn(
-            &net.h2,
-            &[
-                "tshark",
-                "-n",
-                "-q",
-                "-i",
-                "eth0",
-                "-f",
-                "udp",
-                "-w",
-                pcap.to_str().unwrap(),
-            ],
-            None,
-            Some(std::fs::File::create(&err_file).unwrap()),
-        )
-        .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(20), || {
-            std::fs::read_to_string(&err_file)
-                .unwrap_or_default()
-                .contains("Capture started")
-        }),
-        "tshark did not start"
-    );
     let script = format!("{}/tests/monitor/rtp_impair.py", env!("CARGO_MANIFEST_DIR"));
     // 1000 packets of 10 ms each; seed 5 draws 3.4% random loss, 3.3% in bursts (burst
     // ratio about 2) and 8.5% random.
