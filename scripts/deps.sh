@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need, where it is missing: iproute2 (ip netns), ping,
-# hping3, nmap, nftables, BGP peers (bird2, frr, gobgpd, exabgp),
+# hping3, nmap, nftables, BGP peers (bird2, frr, gobgpd, exabgp), media sources (ffmpeg, SIPp),
 # python3 (the lab's 802.1Q shim on kernels without 802.1Q), scapy (crafted packets), PyEZ,
 # NAPALM, Ansible, ncclient and OpenSSH (the NETCONF and SSH clients), and cargo-fuzz. As
 # root it installs; otherwise it says what is missing.
@@ -16,6 +16,10 @@ command -v traceroute >/dev/null 2>&1 || pkgs+=(traceroute)
 command -v iperf3 >/dev/null 2>&1 || pkgs+=(iperf3)
 command -v tshark >/dev/null 2>&1 || pkgs+=(tshark)
 command -v ethtool >/dev/null 2>&1 || pkgs+=(ethtool)
+# The service monitor's media sources: ffmpeg (G.711, H.264 and MPEG-TS), SIPp (sip-tester:
+# SIP calls that play its G.711 capture).
+command -v ffmpeg >/dev/null 2>&1 || pkgs+=(ffmpeg)
+command -v sipp >/dev/null 2>&1 || pkgs+=(sip-tester)
 # The security tests' attackers and the kernel peer of the security benchmark.
 command -v hping3 >/dev/null 2>&1 || pkgs+=(hping3)
 command -v nmap >/dev/null 2>&1 || pkgs+=(nmap)

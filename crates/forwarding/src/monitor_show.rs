@@ -53,6 +53,21 @@ fn stream_json(s: &StreamView, now_ms: u64) -> Value {
         "gap-length-packets": format!("{:.1}", s.burst.gap_packets),
         "burst-ratio": format!("{:.2}", s.burst_ratio),
     });
+    v["transport"] = json!(if s.rtp { "rtp" } else { "udp" });
+    if let Some(t) = &s.ts {
+        let (c, m) = (&t.counters, &t.mdi);
+        v["mpeg-ts"] = json!({
+            "packets": c.packets, "continuity-errors": c.cc_errors, "lost": c.lost,
+            "duplicates": c.duplicates, "transport-errors": c.transport_errors,
+            "sync-errors": c.sync_errors, "untracked-pid-packets": c.untracked,
+            "mdi-intervals": m.intervals,
+            "delay-factor-ms": m.df_ms.map(|d| format!("{d:.3}")),
+            "media-loss-rate": format!("{:.1}", m.mlr),
+            "max-delay-factor-ms": format!("{:.3}", m.max_df_ms),
+            "max-media-loss-rate": format!("{:.1}", m.max_mlr),
+            "media-rate-bps": format!("{:.0}", m.rate_bps),
+        });
+    }
     if let Some(q) = &s.quality {
         v["r-factor-lq"] = json!(format!("{:.1}", q.r_lq));
         v["r-factor-cq"] = json!(format!("{:.1}", q.r_cq));
@@ -73,6 +88,7 @@ impl State for RtpMonitoring {
                 "sip-messages": c.sip_messages, "sip-errors": c.sip_errors,
                 "calls-followed": c.calls, "calls-refused": c.calls_refused,
                 "rtp-packets": c.rtp_packets, "rtp-errors": c.rtp_errors,
+                "ts-datagrams": c.ts_datagrams, "unreadable-datagrams": c.unreadable,
                 "streams": c.streams, "streams-refused": c.streams_refused,
                 "streams-ended": c.streams_ended,
             },
@@ -104,6 +120,8 @@ impl State for RtpMonitoring {
                 ("Calls refused (table full)", c.calls_refused),
                 ("Calls active", p.calls as u64),
                 ("RTP packets", c.rtp_packets),
+                ("MPEG-TS datagrams over UDP", c.ts_datagrams),
+                ("Fragmented or cut short", c.unreadable),
                 ("Not RTP on RTP ports", c.rtp_errors),
                 ("Streams", c.streams),
                 ("Streams refused (table full)", c.streams_refused),
@@ -155,6 +173,22 @@ impl State for RtpMonitoring {
                     s.burst.gap_packets,
                     s.burst_ratio
                 );
+                if let Some(t) = &s.ts {
+                    let (c, m) = (&t.counters, &t.mdi);
+                    let _ = writeln!(
+                        out,
+                        "  MPEG-TS{}: packets: {}, continuity errors: {}, lost: {}, duplicates: {}, transport errors: {}, sync errors: {}, packets of untracked PIDs: {}",
+                        if s.rtp { " over RTP" } else { " over UDP" },
+                        c.packets, c.cc_errors, c.lost, c.duplicates, c.transport_errors,
+                        c.sync_errors, c.untracked
+                    );
+                    let _ = writeln!(
+                        out,
+                        "  MDI (RFC 4445): DF {} ms, MLR {:.1} packets/s (last interval); max DF {:.3} ms, max MLR {:.1}; media rate {:.3} Mbit/s over {} intervals",
+                        m.df_ms.map_or("-".into(), |d| format!("{d:.3}")),
+                        m.mlr, m.max_df_ms, m.max_mlr, m.rate_bps / 1e6, m.intervals
+                    );
+                }
                 match &s.quality {
                     Some(q) => {
                         let _ = writeln!(
@@ -176,7 +210,7 @@ impl State for RtpMonitoring {
         }
         let _ = writeln!(
             out,
-            "{:<23} {:<23} {:<10} {:<6} {:>8} {:>8} {:>6} {:>8} {:>8} {:>6}",
+            "{:<23} {:<23} {:<10} {:<6} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8}",
             "Source",
             "Destination",
             "SSRC",
@@ -186,13 +220,28 @@ impl State for RtpMonitoring {
             "Loss%",
             "Jitter",
             "MaxJit",
-            "MOS"
+            "MOS/MDI"
         );
         for s in &p.streams {
-            let st = &s.stats;
+            let mut st = s.stats;
+            // A transport stream over bare UDP has no RTP figures: its TS packets instead.
+            if let (false, Some(t)) = (s.rtp, &s.ts) {
+                st.packets = t.counters.packets;
+                st.lost = t.counters.lost;
+                st.expected = t.counters.packets + t.counters.lost;
+            }
+            // Video is rated by its delivery index, DF:MLR.
+            let rating = match (&s.quality, &s.ts) {
+                (Some(q), _) => format!("{:.2}", q.mos_cq),
+                (None, Some(t)) => t
+                    .mdi
+                    .df_ms
+                    .map_or("-".into(), |d| format!("{d:.0}:{:.0}", t.mdi.mlr)),
+                _ => "-".into(),
+            };
             let _ = writeln!(
                 out,
-                "{:<23} {:<23} {:<10} {:<6} {:>8} {:>8} {:>6.2} {:>8.3} {:>8.3} {:>6}{}",
+                "{:<23} {:<23} {:<10} {:<6} {:>8} {:>8} {:>6.2} {:>8.3} {:>8.3} {:>8}{}",
                 endpoint(s.key.src, s.key.sport),
                 endpoint(s.key.dst, s.key.dport),
                 format!("{:08x}", s.key.ssrc),
@@ -202,7 +251,7 @@ impl State for RtpMonitoring {
                 st.loss_percent(),
                 st.jitter_ms,
                 st.max_jitter_ms,
-                s.quality.map_or("-".into(), |q| format!("{:.2}", q.mos_cq)),
+                rating,
                 if s.ended { " (ended)" } else { "" }
             );
         }

@@ -11,3 +11,4 @@ pub mod sip;
 pub mod stage;
 pub mod stream;
 pub mod table;
+pub mod ts;

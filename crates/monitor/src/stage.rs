@@ -18,6 +18,7 @@ use crate::burst::Metrics;
 use crate::emodel::Quality;
 use crate::stream::Stats;
 use crate::table::{Counters, Entry, Monitor, Pending, Settings, StreamKey};
+use crate::ts::{MdiView, TsCounters};
 
 /// How the control plane hands the stage its settings.
 pub type SettingsHandle = Arc<ArcSwapOption<Settings>>;
@@ -39,6 +40,10 @@ pub struct StreamView {
     pub burst: Metrics,
     pub burst_ratio: f64,
     pub quality: Option<Quality>,
+    /// A transport stream's figures (video over UDP, or RTP type 33).
+    pub ts: Option<TsView>,
+    /// Carried in RTP (false: a transport stream over bare UDP, no RTP figures).
+    pub rtp: bool,
     /// First and last packet, milliseconds on the worker's clock; `ended`: gone quiet.
     pub first_ms: u64,
     pub last_ms: u64,
@@ -57,11 +62,23 @@ impl StreamView {
             burst: e.stream.burst().metrics(),
             burst_ratio: e.stream.burst().burst_ratio(),
             quality: e.quality(plc),
+            ts: e.ts.as_ref().map(|t| TsView {
+                counters: *t.counters(),
+                mdi: *t.mdi(),
+            }),
+            rtp: k.ssrc != 0 || e.stream.stats().packets > 0,
             first_ms: e.first_ms,
             last_ms: e.last_ms(),
             ended,
         }
     }
+}
+
+/// A transport stream as `show` reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TsView {
+    pub counters: TsCounters,
+    pub mdi: MdiView,
 }
 
 /// What a worker's monitor publishes.
@@ -263,11 +280,16 @@ impl Feature for MonitorStage {
         if !udp_ports(frame, ETH_HDR, v6).is_some_and(|(s, d)| m.watches(s, d)) {
             return true;
         }
-        if let Some((src, dst, payload)) = udp(frame, ETH_HDR, v6) {
-            // The batch's clock in microseconds: jitter needs finer than milliseconds.
-            if let Some(p) = m.classify(src, dst, payload, cx.now_us) {
-                self.pending.push(p);
+        match udp(frame, ETH_HDR, v6) {
+            Some((src, dst, payload)) => {
+                // The batch's clock in microseconds: jitter needs finer than milliseconds.
+                if let Some(p) = m.classify(src, dst, payload, cx.now_us) {
+                    self.pending.push(p);
+                }
             }
+            // A first fragment (its datagram is not whole here) or a datagram cut short:
+            // counted, not measured.
+            None => m.counters.unreadable += 1,
         }
         true
     }

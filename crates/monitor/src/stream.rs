@@ -198,6 +198,12 @@ impl Stream {
         self.last_arrival_ns.max(self.last_seen_ns)
     }
 
+    /// A datagram of the stream without an RTP header (a transport stream over bare UDP):
+    /// it keeps the stream alive; the RTP figures stay empty.
+    pub fn seen_without_rtp(&mut self, arrival_ns: u64) {
+        self.last_seen_ns = self.last_seen_ns.max(arrival_ns);
+    }
+
     /// The clock of a stream that had none (its codec learnt late); a known one stays.
     pub fn set_clock_rate(&mut self, clock_rate: u32) {
         if self.clock_rate == 0 && clock_rate != 0 {

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::ops::RangeInclusive;
 
+use savin_wire::mpegts::is_transport_stream;
 use savin_wire::rtp::{Header, RtpError};
 
 use crate::codec::{Codec, Kind};
@@ -17,6 +18,7 @@ use crate::emodel::{self, Quality};
 use crate::index::{prefetch_lines, Index};
 use crate::sip;
 use crate::stream::{Packet, Stats, Stream};
+use crate::ts::TsStream;
 
 /// The tables are keyed by what the network sends (addresses, ports, SSRCs): a keyed,
 /// randomly seeded hash, as std's is, several times faster on these small keys.
@@ -94,7 +96,12 @@ pub struct Entry {
     pub call_id: Option<String>,
     /// First packet, on the worker's clock.
     pub first_ms: u64,
+    /// A transport stream's continuity and delivery index (video over UDP or RTP type 33).
+    pub ts: Option<Box<TsStream>>,
 }
+
+/// RFC 3551's payload type for MPEG-2 transport streams (RFC 2250).
+const MP2T: u8 = 33;
 
 /// The codec of a pending packet's payload type: from the rtpmap of the SDP that named its
 /// destination, else the static type's.
@@ -178,6 +185,11 @@ pub struct Counters {
     pub calls: u64,
     pub calls_refused: u64,
     pub rtp_packets: u64,
+    /// Datagrams of MPEG transport streams over bare UDP.
+    pub ts_datagrams: u64,
+    /// Datagrams on a watched port that could not be read whole: first fragments (the
+    /// monitor does not reassemble) and datagrams cut short.
+    pub unreadable: u64,
     /// Packets on an RTP port or endpoint that are not RTP.
     pub rtp_errors: u64,
     pub streams: u64,
@@ -341,6 +353,28 @@ impl Monitor {
         {
             return None;
         }
+        if is_transport_stream(payload) {
+            // MPEG-TS over bare UDP: a stream per 5-tuple (SSRC 0), measured at once.
+            self.counters.ts_datagrams += 1;
+            let key = StreamKey {
+                src: src.0,
+                dst: dst.0,
+                sport: src.1,
+                dport: dst.1,
+                ssrc: 0,
+            };
+            // No RTP header: only its arrival and type are the stream's.
+            let packet = Packet {
+                sequence: 0,
+                timestamp: 0,
+                payload_type: MP2T,
+                marker: false,
+                arrival_ns: now_us.saturating_mul(1000),
+            };
+            let p = self.pending(key, expected.is_some(), packet, false);
+            self.transport_stream(p, false, payload);
+            return None;
+        }
         let h = match Header::parse(payload) {
             Ok(h) => h,
             // RTCP beside the RTP (RFC 5761) is not an error; neither is RTCP on the odd
@@ -359,21 +393,70 @@ impl Monitor {
             dport: dst.1,
             ssrc: h.ssrc,
         };
-        let sdp = expected.is_some();
+        let packet = Packet {
+            sequence: h.sequence,
+            timestamp: h.timestamp,
+            payload_type: h.payload_type,
+            marker: h.marker,
+            arrival_ns: now_us.saturating_mul(1000),
+        };
+        let p = self.pending(key, expected.is_some(), packet, true);
+        let media = &payload[h.payload_offset..h.payload_offset + h.payload_len];
+        if h.payload_type == MP2T && is_transport_stream(media) {
+            self.transport_stream(p, true, media);
+            return None;
+        }
+        Some(p)
+    }
+
+    /// A packet classified to `key`, its index bucket asked for.
+    #[inline]
+    fn pending(&self, key: StreamKey, sdp: bool, packet: Packet, prefetch: bool) -> Pending {
         let hash = self.hasher.hash_one(key.packed());
-        self.index.prefetch(hash);
-        Some(Pending {
+        if prefetch {
+            self.index.prefetch(hash);
+        }
+        Pending {
             key,
             hash,
-            packet: Packet {
-                sequence: h.sequence,
-                timestamp: h.timestamp,
-                payload_type: h.payload_type,
-                marker: h.marker,
-                arrival_ns: now_us.saturating_mul(1000),
-            },
+            packet,
             sdp,
             slot: None,
+        }
+    }
+
+    /// A transport stream's datagram (`ts`: its 188-byte packets), measured at once rather
+    /// than with its batch: the analysis reads the payload, which a pending packet does not
+    /// keep. Video streams are few and their datagrams large; voice keeps the batched path.
+    fn transport_stream(&mut self, p: Pending, rtp: bool, ts: &[u8]) {
+        let now_ms = p.packet.arrival_ns / 1_000_000;
+        if rtp {
+            self.apply(&mut [p], now_ms);
+        }
+        let slot = match self.find(&p) {
+            Some(s) => Some(s),
+            None if !rtp => self.create(&p, now_ms, false),
+            None => None,
+        };
+        let Some(slot) = slot.and_then(|s| self.slots.get_mut(s as usize)) else {
+            return;
+        };
+        if !rtp {
+            slot.entry.stream.seen_without_rtp(p.packet.arrival_ns);
+        }
+        slot.entry
+            .ts
+            .get_or_insert_with(Box::default)
+            .add(ts, p.packet.arrival_ns);
+    }
+
+    /// The slot holding `p`'s stream.
+    fn find(&self, p: &Pending) -> Option<u32> {
+        let slots = &self.slots;
+        self.index.find(p.hash, |s: u32| {
+            slots
+                .get(s as usize)
+                .is_some_and(|slot| slot.live && slot.key == p.key)
         })
     }
 
@@ -411,15 +494,19 @@ impl Monitor {
                         slot.entry.stream.add(&p.packet);
                     }
                 }
-                None => self.create(p, now_ms),
+                None => {
+                    self.create(p, now_ms, true);
+                }
             }
         }
     }
 
-    fn create(&mut self, p: &Pending, now_ms: u64) {
+    /// A new stream for `p` (its first packet measured if it is RTP): its slot, or None
+    /// when the table is full.
+    fn create(&mut self, p: &Pending, now_ms: u64, rtp: bool) -> Option<u32> {
         if self.index.len() >= self.settings.max_streams {
             self.counters.streams_refused += 1;
-            return;
+            return None;
         }
         self.counters.streams += 1;
         let call_id = if p.sdp {
@@ -429,15 +516,22 @@ impl Monitor {
         } else {
             None
         };
-        let codec = codec_of(&self.expected, p);
+        let codec = if rtp {
+            codec_of(&self.expected, p)
+        } else {
+            Codec::of_static(MP2T)
+        };
         let mut e = Entry {
             stream: Stream::new(codec.map_or(0, |c| c.clock_rate)),
             codec,
             payload_type: p.packet.payload_type,
             call_id,
             first_ms: now_ms,
+            ts: None,
         };
-        e.stream.add(&p.packet);
+        if rtp {
+            e.stream.add(&p.packet);
+        }
         let new = Slot {
             key: p.key,
             live: true,
@@ -455,6 +549,7 @@ impl Monitor {
             }
         };
         self.index.insert(p.hash, slot);
+        Some(slot)
     }
 
     fn sip(&mut self, payload: &[u8]) {
@@ -605,6 +700,57 @@ mod tests {
         assert_eq!(e.codec.map(|c| c.name), Some("PCMA"));
         assert_eq!(e.stream.clock_rate(), 8000);
         assert_eq!(e.stream.stats().packets, 3);
+    }
+
+    /// Seven transport stream packets of one PID, counters from `cc`.
+    fn ts7(cc: u8) -> Vec<u8> {
+        (0..7u8)
+            .flat_map(|k| {
+                let mut p = [0u8; 188];
+                p[..4].copy_from_slice(&[0x47, 0x01, 0x00, 0x10 | ((cc + k) & 0x0f)]);
+                p
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transport_streams_over_udp_and_rtp_are_measured() {
+        let mut m = Monitor::new(Settings {
+            port_ranges: vec![5004..=5006],
+            ..Settings::default()
+        });
+        let (a, b) = ((ip("198.51.100.2"), 30000), (ip("198.51.100.1"), 5004));
+        // Over UDP: datagrams 0, 1, 3 (datagram 2, seven packets, lost).
+        for (i, n) in [0u8, 1, 3].into_iter().enumerate() {
+            m.udp(a, b, &ts7(7 * n), i as u64 * 5_000);
+        }
+        // Over RTP (type 33), every datagram.
+        let c = (ip("198.51.100.2"), 30002);
+        for n in 0..4u8 {
+            let mut p = Vec::new();
+            put_header(&mut p, false, 33, u16::from(n), u32::from(n) * 450, 9);
+            p.extend(ts7(7 * n));
+            m.udp(c, (b.0, 5006), &p, u64::from(n) * 5_000);
+        }
+        assert_eq!(m.counters.ts_datagrams, 3);
+        assert_eq!(m.counters.rtp_packets, 4);
+        let by_port = |port: u16| {
+            m.streams()
+                .find(|(k, _)| k.dport == port)
+                .map(|(k, e)| (*k, e.clone()))
+                .unwrap()
+        };
+        let (k, e) = by_port(5004);
+        assert_eq!(k.ssrc, 0);
+        let t = e.ts.as_ref().unwrap().counters();
+        assert_eq!((t.packets, t.cc_errors, t.lost), (21, 1, 7));
+        assert_eq!(e.stream.stats().packets, 0);
+        assert_eq!(e.codec.map(|c| c.name), Some("MP2T"));
+        assert_eq!(e.last_ms(), 10);
+        let (_, e) = by_port(5006);
+        let t = e.ts.as_ref().unwrap().counters();
+        assert_eq!((t.packets, t.cc_errors), (28, 0));
+        assert_eq!((e.stream.stats().packets, e.stream.stats().lost), (4, 0));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod icmp;
 pub mod icmp6;
 pub mod ipv4;
 pub mod ipv6;
+pub mod mpegts;
 pub mod nd;
 pub mod rtp;
 pub mod tcp;
