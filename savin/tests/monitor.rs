@@ -881,3 +881,109 @@ fn mpeg_ts_continuity_and_delivery_index_agree_with_tshark() {
         "{out}"
     );
 }
+
+/// A SIP call from SIPp through Savin: its `uac_pcap` scenario on h1 calls SIPp's `uas` on
+/// h2 (INVITE offering PCMA, 200 OK answering with media on port 6000, ACK), plays the
+/// G.711 A-law capture SIPp ships (a real call's 236 packets, 30 ms apart) to the answer's
+/// media port and hangs up. Savin finds the stream from the call's SDP alone (port 6000 is
+/// outside the configured range), names its codec and call, and its packets, loss and
+/// jitter agree with tshark's on the receiver's capture.
+#[test]
+fn a_sipp_call_is_followed_and_measured_like_tshark() {
+    const T: &str = "a_sipp_call_is_followed_and_measured_like_tshark";
+    let _one = TIMING.lock().unwrap_or_else(|e| e.into_inner());
+    if !have(T, &["sipp", "tshark"]) {
+        return;
+    }
+    let capture = std::path::Path::new("/usr/share/sip-tester/g711a.pcap");
+    assert!(
+        capture.exists(),
+        "SIPp's G.711 capture is missing (package sip-tester)"
+    );
+    let Some((mut net, pid)) = lab_with_tshark(T, &["-f", "udp"], "call.pcap", true) else {
+        return;
+    };
+    let pcap = net.state.path().join("call.pcap");
+    // The scenario plays `pcap/g711a.pcap` from its working directory.
+    let dir = net.state.path().join("uac");
+    std::fs::create_dir_all(dir.join("pcap")).unwrap();
+    // (It plays SIPp's DTMF captures too, RFC 2833 events after the voice.)
+    for f in std::fs::read_dir("/usr/share/sip-tester")
+        .unwrap()
+        .flatten()
+    {
+        if f.path().extension().is_some_and(|e| e == "pcap") {
+            std::fs::copy(f.path(), dir.join("pcap").join(f.file_name())).unwrap();
+        }
+    }
+    let uas = net
+        .lab
+        .spawn(
+            &net.h2,
+            &[
+                "sipp", "-sn", "uas", "-i", "10.0.2.2", "-p", "5060", "-mp", "6000", "-m", "1",
+                "-nostdin",
+            ],
+            None,
+            None,
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let uac = format!(
+        "cd {} && sipp -sn uac_pcap 10.0.2.2:5060 -i 10.0.1.2 -p 5062 -m 1 -nostdin",
+        dir.to_str().unwrap()
+    );
+    let (ok, out) = net.run(&net.h1, &["sh", "-c", &uac], 40);
+    assert!(ok, "sipp uac: {out}");
+    net.lab.wait(uas, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    net.lab.signal(pid, nix::sys::signal::Signal::SIGINT);
+    net.lab.wait(pid, Duration::from_secs(10));
+    let table = tshark_read(&pcap, &["-q", "-z", "rtp,streams"]);
+    // The voice's row (the DTMF events are a stream of their own).
+    let voice: String = table.lines().filter(|l| l.contains("g711A")).collect();
+    let want = tshark_row(&voice, 6000).unwrap_or_else(|| panic!("no tshark row: {table}"));
+    let call_id = tshark_read(
+        &pcap,
+        &[
+            "-Y",
+            "sip.Method == \"INVITE\"",
+            "-T",
+            "fields",
+            "-e",
+            "sip.Call-ID",
+        ],
+    );
+    let call_id = call_id.lines().next().unwrap_or("").trim().to_string();
+    assert!(!call_id.is_empty(), "no INVITE in the capture");
+    let voice = |s: &&serde_json::Value| s["destination-port"] == 6000 && s["ssrc"] == "0xdee0ee8f";
+    let streams = savin_streams(&net, |a| {
+        a.iter().filter(voice).any(|s| s["packets"] == want.0)
+    });
+    let s = streams.iter().find(voice).unwrap();
+    let num = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<f64>().ok()).unwrap();
+    let (mean, max) = (num(&s["mean-jitter-ms"]), num(&s["max-jitter-ms"]));
+    eprintln!(
+        "SIPp call {call_id}: Savin packets {} lost {} jitter mean {mean} max {max} MOS-LQ {}; \
+         tshark packets {} lost {} mean {} max {}",
+        s["packets"], s["lost"], s["mos-lq"], want.0, want.1, want.2, want.3
+    );
+    assert_eq!(want.0, 236, "{table}");
+    assert_eq!(
+        (&s["packets"], &s["lost"]),
+        (&want.0.into(), &want.1.into()),
+        "{s:#}"
+    );
+    assert_eq!(
+        (&s["codec"], &s["call-id"]),
+        (&"PCMA".into(), &call_id.clone().into()),
+        "{s:#}"
+    );
+    let close = |a: f64, b: f64| (a - b).abs() <= 0.1_f64.max(b * 0.01);
+    assert!(close(mean, want.2) && close(max, want.3), "{s:#}\n{table}");
+    let (ok, out) = net.cli("show services rtp-monitoring statistics");
+    assert!(
+        ok && out.contains("Calls followed                 1"),
+        "{out}"
+    );
+}
