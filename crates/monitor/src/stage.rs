@@ -393,6 +393,13 @@ mod tests {
             if n != 50 {
                 assert!(stage.ip4_output(&mut cx, &mut batch, 0, Some(1), false));
             }
+            if n == 60 {
+                // A first fragment on the watched port: counted, not measured.
+                let mut frag = frame_v4(30000, 20000, &rtp);
+                frag[ETH_HDR + 6] = 0x20;
+                batch.push(&frag);
+                assert!(stage.ip4_output(&mut cx, &mut batch, 2, Some(1), false));
+            }
             assert!(stage.ip4_output(&mut cx, &mut batch, 1, Some(1), false));
             stage.end_batch(&mut cx);
         }
@@ -405,6 +412,7 @@ mod tests {
             (42, Some("PCMU"), 100, 1)
         );
         assert!(s.quality.is_some_and(|q| q.mos_lq > 4.0));
+        assert_eq!(p.counters.unreadable, 1);
         // Off: the monitor and its streams go.
         handle.store(None);
         stage.begin(&tables, 5000);

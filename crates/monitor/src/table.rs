@@ -100,6 +100,17 @@ pub struct Entry {
     pub ts: Option<Box<TsStream>>,
 }
 
+/// An address and port.
+type Endpoint = (IpAddr, u16);
+
+/// Whether slot `s` holds the stream `key`.
+#[inline(always)]
+fn holds(slots: &[Slot], s: u32, key: &StreamKey) -> bool {
+    slots
+        .get(s as usize)
+        .is_some_and(|slot| slot.live && slot.key == *key)
+}
+
 /// RFC 3551's payload type for MPEG-2 transport streams (RFC 2250).
 const MP2T: u8 = 33;
 
@@ -329,7 +340,8 @@ impl Monitor {
 
     /// A UDP payload, `src` to `dst`, at `now_us`: SIP is read at once; RTP on a configured
     /// port or an endpoint SDP named comes back to be measured with its batch (its index
-    /// bucket already asked for); anything else is passed over at the cost of two bit tests.
+    /// bucket already asked for), but an MPEG transport stream (over UDP or RTP type 33) is
+    /// measured at once; anything else is passed over at the cost of two bit tests.
     /// (So SIP is read ahead of RTP that came before it in the same batch: a BYE right
     /// behind a call's first RTP packet leaves that stream without its call ID.)
     #[inline]
@@ -353,33 +365,17 @@ impl Monitor {
         {
             return None;
         }
-        if is_transport_stream(payload) {
-            // MPEG-TS over bare UDP: a stream per 5-tuple (SSRC 0), measured at once.
-            self.counters.ts_datagrams += 1;
-            let key = StreamKey {
-                src: src.0,
-                dst: dst.0,
-                sport: src.1,
-                dport: dst.1,
-                ssrc: 0,
-            };
-            // No RTP header: only its arrival and type are the stream's.
-            let packet = Packet {
-                sequence: 0,
-                timestamp: 0,
-                payload_type: MP2T,
-                marker: false,
-                arrival_ns: now_us.saturating_mul(1000),
-            };
-            let p = self.pending(key, expected.is_some(), packet, false);
-            self.transport_stream(p, false, payload);
-            return None;
-        }
         let h = match Header::parse(payload) {
             Ok(h) => h,
             // RTCP beside the RTP (RFC 5761) is not an error; neither is RTCP on the odd
             // port of a range, which parses as RTP version 2 with a conflicting type.
             Err(RtpError::Rtcp) => return None,
+            // MPEG-TS over bare UDP (its sync byte reads as RTP version 1): asked only of
+            // what is not RTP, so voice pays nothing for it.
+            Err(_) if is_transport_stream(payload) => {
+                self.ts_over_udp(src, dst, expected.is_some(), payload, now_us);
+                return None;
+            }
             Err(_) => {
                 self.counters.rtp_errors += 1;
                 return None;
@@ -393,36 +389,81 @@ impl Monitor {
             dport: dst.1,
             ssrc: h.ssrc,
         };
-        let packet = Packet {
-            sequence: h.sequence,
-            timestamp: h.timestamp,
-            payload_type: h.payload_type,
-            marker: h.marker,
-            arrival_ns: now_us.saturating_mul(1000),
-        };
-        let p = self.pending(key, expected.is_some(), packet, true);
-        let media = &payload[h.payload_offset..h.payload_offset + h.payload_len];
-        if h.payload_type == MP2T && is_transport_stream(media) {
-            self.transport_stream(p, true, media);
+        let sdp = expected.is_some();
+        // Every type-33 packet is a transport stream's: one whose bytes are damaged is
+        // counted in its stream (sync errors), in order with the rest.
+        if h.payload_type == MP2T {
+            self.ts_over_rtp(key, &h, sdp, payload, now_us);
             return None;
         }
-        Some(p)
-    }
-
-    /// A packet classified to `key`, its index bucket asked for.
-    #[inline]
-    fn pending(&self, key: StreamKey, sdp: bool, packet: Packet, prefetch: bool) -> Pending {
         let hash = self.hasher.hash_one(key.packed());
-        if prefetch {
-            self.index.prefetch(hash);
-        }
-        Pending {
+        self.index.prefetch(hash);
+        Some(Pending {
             key,
             hash,
-            packet,
+            packet: Packet {
+                sequence: h.sequence,
+                timestamp: h.timestamp,
+                payload_type: h.payload_type,
+                marker: h.marker,
+                arrival_ns: now_us.saturating_mul(1000),
+            },
             sdp,
             slot: None,
-        }
+        })
+    }
+
+    /// MPEG-TS over bare UDP: a stream per 5-tuple (SSRC 0), measured at once. Out of line:
+    /// the voice path above stays small (inlined into the stage, its Pending built in place).
+    #[cold]
+    #[inline(never)]
+    fn ts_over_udp(&mut self, src: Endpoint, dst: Endpoint, sdp: bool, ts: &[u8], now_us: u64) {
+        self.counters.ts_datagrams += 1;
+        let key = StreamKey {
+            src: src.0,
+            dst: dst.0,
+            sport: src.1,
+            dport: dst.1,
+            ssrc: 0,
+        };
+        // No RTP header: only its arrival and type are the stream's.
+        let p = Pending {
+            key,
+            hash: self.hasher.hash_one(key.packed()),
+            packet: Packet {
+                sequence: 0,
+                timestamp: 0,
+                payload_type: MP2T,
+                marker: false,
+                arrival_ns: now_us.saturating_mul(1000),
+            },
+            sdp,
+            slot: None,
+        };
+        self.transport_stream(p, false, ts);
+    }
+
+    /// MPEG-TS over RTP (type 33), measured at once.
+    #[cold]
+    #[inline(never)]
+    fn ts_over_rtp(&mut self, key: StreamKey, h: &Header, sdp: bool, payload: &[u8], now_us: u64) {
+        let p = Pending {
+            key,
+            hash: self.hasher.hash_one(key.packed()),
+            packet: Packet {
+                sequence: h.sequence,
+                timestamp: h.timestamp,
+                payload_type: h.payload_type,
+                marker: h.marker,
+                arrival_ns: now_us.saturating_mul(1000),
+            },
+            sdp,
+            slot: None,
+        };
+        let media = payload
+            .get(h.payload_offset..h.payload_offset + h.payload_len)
+            .unwrap_or_default();
+        self.transport_stream(p, true, media);
     }
 
     /// A transport stream's datagram (`ts`: its 188-byte packets), measured at once rather
@@ -452,12 +493,7 @@ impl Monitor {
 
     /// The slot holding `p`'s stream.
     fn find(&self, p: &Pending) -> Option<u32> {
-        let slots = &self.slots;
-        self.index.find(p.hash, |s: u32| {
-            slots
-                .get(s as usize)
-                .is_some_and(|slot| slot.live && slot.key == p.key)
-        })
+        self.index.find(p.hash, |s| holds(&self.slots, s, &p.key))
     }
 
     /// Measures a batch's classified packets, in order: every entry is asked for before
@@ -473,11 +509,7 @@ impl Monitor {
         }
         for p in batch.iter() {
             let slots = &self.slots;
-            let is = |s: u32| {
-                slots
-                    .get(s as usize)
-                    .is_some_and(|slot| slot.live && slot.key == p.key)
-            };
+            let is = |s: u32| holds(slots, s, &p.key);
             let found = match p.slot {
                 Some(s) if is(s) => Some(s),
                 // Another stream's tag came first (or the stream is new).

@@ -47,7 +47,7 @@ pub struct TsCounters {
 struct Mdi {
     /// Start of the current interval (its first packet's arrival); 0: none yet.
     start_ns: u64,
-    /// Bytes received in the interval before the latest packet.
+    /// Bytes received in the interval so far.
     bytes: u64,
     /// Lowest VB before a packet and highest after one, in bytes (may be negative: the
     /// buffer drains from the interval's start).
@@ -128,7 +128,13 @@ impl TsStream {
             v.max_df_ms = v.max_df_ms.max(v.df_ms.unwrap_or(0.0));
             v.max_mlr = v.max_mlr.max(v.mlr);
             v.intervals += 1;
-            m.rate = m.bytes as f64 / MDI_INTERVAL_NS as f64;
+            // After a silence of a whole interval or more the stream's average says nothing
+            // of its media rate: the next interval measures it again (no DF for it).
+            m.rate = if arrival_ns >= m.start_ns + 2 * MDI_INTERVAL_NS {
+                0.0
+            } else {
+                m.bytes as f64 / MDI_INTERVAL_NS as f64
+            };
             v.rate_bps = m.rate * 8e9;
         }
         *m = Mdi {
@@ -177,9 +183,11 @@ impl TsStream {
             // The counter does not advance without a payload; a different one is an error
             // (the packets with payloads between were lost) unless the discontinuity
             // indicator says otherwise.
-            if cc != p.cc && !h.discontinuity {
-                self.counters.cc_errors += 1;
-                self.counters.lost += u64::from(cc.wrapping_sub(p.cc) & 0x0f);
+            if cc != p.cc {
+                if !h.discontinuity {
+                    self.counters.cc_errors += 1;
+                    self.counters.lost += u64::from(cc.wrapping_sub(p.cc) & 0x0f);
+                }
                 p.cc = cc;
             }
             return;
@@ -190,6 +198,9 @@ impl TsStream {
         } else if cc == p.cc && !p.duplicate {
             p.duplicate = true;
             self.counters.duplicates += 1;
+        } else if cc == p.cc {
+            // Sent a third time: an error, but nothing is missing.
+            self.counters.cc_errors += 1;
         } else {
             self.counters.cc_errors += 1;
             self.counters.lost += u64::from(cc.wrapping_sub(expected) & 0x0f);
@@ -249,7 +260,44 @@ mod tests {
         s.add(&datagram(&[(0x100, 3), (0x100, 3)]), 1);
         assert_eq!((s.counters().duplicates, s.counters().cc_errors), (1, 0));
         s.add(&datagram(&[(0x100, 3)]), 2);
-        assert_eq!(s.counters().cc_errors, 1);
+        assert_eq!((s.counters().cc_errors, s.counters().lost), (1, 0));
+    }
+
+    #[test]
+    fn a_discontinuity_on_a_packet_without_payload_moves_the_counter() {
+        let mut s = TsStream::default();
+        let mut splice = packet(0x100, 9);
+        splice[3] = 0x20 | 9;
+        splice[4] = 183;
+        splice[5] = 0x80;
+        let mut bytes = datagram(&[(0x100, 0)]);
+        bytes.extend_from_slice(&splice);
+        bytes.extend(datagram(&[(0x100, 10)]));
+        s.add(&bytes, 1);
+        assert_eq!((s.counters().cc_errors, s.counters().lost), (0, 0));
+    }
+
+    /// A stream that pauses for seconds: the interval it comes back in has no rate to drain
+    /// at (the average over the pause is not the media rate), so no absurd DF.
+    #[test]
+    fn a_pause_does_not_make_an_absurd_delay_factor() {
+        let d = datagram(&[(0x100, 0); 7]);
+        let ms = 1_000_000u64;
+        let mut s = TsStream::default();
+        let mut t = 1_000 * ms;
+        for _ in 0..220 {
+            s.add(&d, t);
+            t += 5 * ms;
+        }
+        // 5 s of silence 0.1 s into the second interval, then 2 s of the same rate.
+        t += 5_000 * ms;
+        for _ in 0..400 {
+            s.add(&d, t);
+            t += 5 * ms;
+        }
+        s.add(&d, t);
+        let v = s.mdi();
+        assert!(v.max_df_ms < 10.0, "{v:?}");
     }
 
     #[test]
