@@ -987,3 +987,160 @@ fn a_sipp_call_is_followed_and_measured_like_tshark() {
         "{out}"
     );
 }
+
+/// Savin's logs reach a real rsyslog (on h2, UDP 514) as RFC 5424 with structured data:
+/// the session logs of a policy that logs (RT_FLOW_SESSION_CREATE when an RTP stream starts
+/// through it, RT_FLOW_SESSION_CLOSE when the session is cleared, with SRX's field names)
+/// and the service monitor's alarms (RTPMON_THRESHOLD_EXCEEDED when the stream's MOS-LQ
+/// falls below `thresholds mos-lq` and its loss rises past `loss-percent`). rsyslog's own
+/// parser takes the message apart: APP-NAME, MSGID and the structured data.
+#[test]
+fn session_logs_and_monitor_alarms_reach_rsyslog_as_rfc_5424() {
+    const T: &str = "session_logs_and_monitor_alarms_reach_rsyslog_as_rfc_5424";
+    let _one = TIMING.lock().unwrap_or_else(|e| e.into_inner());
+    if !have(T, &["python3", "rsyslogd"]) {
+        return;
+    }
+    let Some(mut net) = Net::new(T) else {
+        return;
+    };
+    let dir = net.state.path().to_path_buf();
+    let received = dir.join("received.log");
+    std::fs::create_dir_all(dir.join("rsyslog")).unwrap();
+    let conf = dir.join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global(workDirectory=\"{work}\")\n\
+             module(load=\"imudp\")\n\
+             template(name=\"fields\" type=\"string\" \
+             string=\"%app-name%|%msgid%|%syslogseverity-text%|%structured-data%|%msg%\\n\")\n\
+             ruleset(name=\"lab\") {{ action(type=\"omfile\" file=\"{out}\" template=\"fields\") }}\n\
+             input(type=\"imudp\" address=\"10.0.2.2\" port=\"514\" ruleset=\"lab\")\n",
+            work = dir.join("rsyslog").display(),
+            out = received.display()
+        ),
+    )
+    .unwrap();
+    let pidfile = dir.join("rsyslog.pid");
+    let rsyslog = net
+        .lab
+        .spawn(
+            &net.h2,
+            &[
+                "rsyslogd",
+                "-n",
+                "-f",
+                conf.to_str().unwrap(),
+                "-i",
+                pidfile.to_str().unwrap(),
+            ],
+            None,
+            Some(std::fs::File::create(dir.join("rsyslog.err")).unwrap()),
+        )
+        .unwrap();
+    let p = "set security policies from-zone trust to-zone untrust policy all";
+    let (ok, out) = net.cli(&format!(
+        "configure; \
+         set security zones security-zone trust interfaces eth1.0; \
+         set security zones security-zone untrust interfaces eth2.0; \
+         {p} match source-address any; {p} match destination-address any; \
+         {p} match application any; {p} then permit; \
+         {p} then log session-init; {p} then log session-close; \
+         set services rtp-monitoring udp-port 16384-32767; \
+         set services rtp-monitoring thresholds mos-lq 4.0; \
+         set services rtp-monitoring thresholds loss-percent 5; \
+         set system syslog host 10.0.2.2 any info; \
+         set system syslog host 10.0.2.2 structured-data; commit"
+    ));
+    assert!(ok, "{out}");
+    // 600 packets of 10 ms with 8% random loss: MOS-LQ about 3.6, loss about 8%.
+    let script = format!("{}/tests/monitor/rtp_impair.py", env!("CARGO_MANIFEST_DIR"));
+    let (ok, out) = net.run(
+        &net.h1,
+        &[
+            "python3",
+            &script,
+            "10.0.2.2",
+            "600",
+            "10",
+            "5",
+            "20040:20041:random/0.08:0",
+        ],
+        60,
+    );
+    assert!(ok, "{out}");
+    let read = || std::fs::read_to_string(&received).unwrap_or_default();
+    let has = |s: &str| read().lines().any(|l| l.contains(s));
+    assert!(
+        wait_until(Duration::from_secs(10), || has("RTPMON_THRESHOLD_EXCEEDED")
+            && read().matches("RTPMON_THRESHOLD_EXCEEDED").count() >= 2),
+        "received:\n{}\nrsyslog: {}\nSavin: {}",
+        read(),
+        std::fs::read_to_string(dir.join("rsyslog.err")).unwrap_or_default(),
+        net.log()
+    );
+    let (ok, out) = net.cli("clear security flow session all");
+    assert!(ok, "{out}");
+    assert!(
+        wait_until(Duration::from_secs(10), || has("RT_FLOW_SESSION_CLOSE")),
+        "received:\n{}",
+        read()
+    );
+    net.lab.signal(rsyslog, nix::sys::signal::Signal::SIGTERM);
+    net.lab.wait(rsyslog, Duration::from_secs(5));
+    let log = read();
+    let line = |msgid: &str, with: &str| {
+        log.lines()
+            .find(|l| l.split('|').nth(1) == Some(msgid) && l.contains(with))
+            .unwrap_or_else(|| panic!("no {msgid} with {with}:\n{log}"))
+            .to_string()
+    };
+    // The session's creation: APP-NAME RT_FLOW, SRX's field names, facility security.
+    let create = line("RT_FLOW_SESSION_CREATE", "destination-port=\"20040\"");
+    for want in [
+        "RT_FLOW|RT_FLOW_SESSION_CREATE|info|[savin@2636 facility=\"security\"",
+        "source-address=\"10.0.1.2\"",
+        "source-port=\"20041\"",
+        "destination-address=\"10.0.2.2\"",
+        "protocol-id=\"17\"",
+        "policy-name=\"all\"",
+        "source-zone-name=\"trust\"",
+        "destination-zone-name=\"untrust\"",
+        "RT_FLOW_SESSION_CREATE: session created 10.0.1.2/20041->10.0.2.2/20040",
+    ] {
+        assert!(create.contains(want), "{want} in {create}");
+    }
+    let close = line("RT_FLOW_SESSION_CLOSE", "destination-port=\"20040\"");
+    assert!(
+        close.contains("reason=\"CLI\"") && close.contains("packets-from-client=\""),
+        "{close}"
+    );
+    // The alarms: a warning each for MOS and loss, with the stream's figures.
+    for (metric, threshold) in [("mos-lq", "4.00"), ("loss-percent", "5.00")] {
+        let a = line("RTPMON_THRESHOLD_EXCEEDED", &format!("metric=\"{metric}\""));
+        for want in [
+            "RTPMON|RTPMON_THRESHOLD_EXCEEDED|warning|",
+            "destination-port=\"20040\"",
+            "codec=\"PCMU\"",
+            &format!("threshold=\"{threshold}\""),
+        ] {
+            assert!(a.contains(want), "{want} in {a}");
+        }
+        let value: f64 = a
+            .split("value=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        let threshold: f64 = threshold.parse().unwrap();
+        assert!(
+            if metric == "mos-lq" {
+                value < threshold
+            } else {
+                value > threshold
+            },
+            "{a}"
+        );
+    }
+}

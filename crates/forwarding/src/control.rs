@@ -199,6 +199,8 @@ impl Engine {
             proxy_arp: Vec::new(),
             hit_base: Default::default(),
             events_lost_seen: 0,
+            alarms: std::collections::HashMap::new(),
+            alarms_at_ms: 0,
             filter_log_seen: (0, 0),
             ifcs6: Vec::new(),
             fib,
@@ -397,6 +399,10 @@ pub(crate) struct Control {
     pub(crate) hit_base: crate::hits::HitBase,
     /// Session log events the worker reported lost, as last logged.
     pub(crate) events_lost_seen: u64,
+    /// The monitor's streams past a threshold (bit i: `ALARM_METRICS[i]`), and the
+    /// publication they were judged on.
+    pub(crate) alarms: std::collections::HashMap<savin_monitor::table::StreamKey, u8>,
+    pub(crate) alarms_at_ms: u64,
     /// Firewall log entries already written to syslog: (generation, count).
     pub(crate) filter_log_seen: (u64, u64),
     attached: Arc<Mutex<Vec<String>>>,
@@ -434,6 +440,7 @@ impl Control {
                 call(self);
             }
             self.log_sessions();
+            self.monitor_alarms();
             self.syslog_filters();
             let acts = self.arp.tick(&self.ifcs, self.now());
             self.apply(acts);

@@ -12,10 +12,6 @@ use savin_session::Info;
 
 use crate::control::Control;
 
-fn proto(p: u8) -> String {
-    p.to_string()
-}
-
 impl Control {
     /// Writes the session log events the worker has published since the last call.
     pub(crate) fn log_sessions(&mut self) {
@@ -39,51 +35,97 @@ impl Control {
             self.events_lost_seen = lost;
         }
         let sec = self.security.load_full();
+        let Some(t) = sec.as_deref() else {
+            return;
+        };
         for e in events {
-            let line = match (&e, sec.as_deref()) {
-                (_, None) => continue,
-                (
-                    SessionEvent::Create {
-                        info,
-                        source_rule,
-                        destination_rule,
-                    },
-                    Some(t),
-                ) => format!(
-                    "RT_FLOW_SESSION_CREATE: session created {} {} {} {} {}",
-                    self.flow_words(info, t),
-                    rule_words(t, *source_rule),
-                    rule_words(t, *destination_rule),
-                    self.policy_words(info, t),
-                    format_args!(
-                        "N/A(N/A) {} UNKNOWN UNKNOWN UNKNOWN",
-                        self.ifl(info.ports[0])
-                    ),
-                ),
-                (SessionEvent::Close(g), Some(t)) => {
+            // Each event is written once: its text in the SRX shape for files and RFC 3164,
+            // its fields as RFC 5424 structured data (the names SRX's structured logs use).
+            match &e {
+                SessionEvent::Create {
+                    info,
+                    source_rule,
+                    destination_rule,
+                } => {
+                    let f = self.flow(info, t);
+                    let line = format!(
+                        "RT_FLOW_SESSION_CREATE: session created {} {} {} {} N/A(N/A) {} UNKNOWN UNKNOWN UNKNOWN",
+                        f.flow_words(),
+                        rule_words(t, *source_rule),
+                        rule_words(t, *destination_rule),
+                        f.policy_words(),
+                        f.interface,
+                    );
+                    tracing::info!(
+                        target: "RT_FLOW",
+                        event_id = "RT_FLOW_SESSION_CREATE",
+                        source_address = %f.src,
+                        source_port = f.sport,
+                        destination_address = %f.dst,
+                        destination_port = f.dport,
+                        service_name = %f.service,
+                        nat_source_address = %f.nat_src,
+                        nat_source_port = f.nat_sport,
+                        nat_destination_address = %f.nat_dst,
+                        nat_destination_port = f.nat_dport,
+                        protocol_id = f.proto,
+                        policy_name = %f.policy,
+                        source_zone_name = %f.from_zone,
+                        destination_zone_name = %f.to_zone,
+                        session_id_32 = f.id,
+                        packet_incoming_interface = %f.interface,
+                        "{line}"
+                    );
+                }
+                SessionEvent::Close(g) => {
                     let i = &g.info;
-                    format!(
+                    let f = self.flow(i, t);
+                    let line = format!(
                         "RT_FLOW_SESSION_CLOSE: session closed {}: {} N/A N/A N/A N/A {} {}({}) {}({}) {} UNKNOWN UNKNOWN N/A(N/A) {} UNKNOWN",
                         g.reason.text(),
-                        self.flow_words(i, t),
-                        self.policy_words(i, t),
+                        f.flow_words(),
+                        f.policy_words(),
                         i.packets[0],
                         i.bytes[0],
                         i.packets[1],
                         i.bytes[1],
                         i.duration,
-                        self.ifl(i.ports[0]),
-                    )
+                        f.interface,
+                    );
+                    tracing::info!(
+                        target: "RT_FLOW",
+                        event_id = "RT_FLOW_SESSION_CLOSE",
+                        reason = g.reason.text(),
+                        source_address = %f.src,
+                        source_port = f.sport,
+                        destination_address = %f.dst,
+                        destination_port = f.dport,
+                        service_name = %f.service,
+                        nat_source_address = %f.nat_src,
+                        nat_source_port = f.nat_sport,
+                        nat_destination_address = %f.nat_dst,
+                        nat_destination_port = f.nat_dport,
+                        protocol_id = f.proto,
+                        policy_name = %f.policy,
+                        source_zone_name = %f.from_zone,
+                        destination_zone_name = %f.to_zone,
+                        session_id_32 = f.id,
+                        packets_from_client = i.packets[0],
+                        bytes_from_client = i.bytes[0],
+                        packets_from_server = i.packets[1],
+                        bytes_from_server = i.bytes[1],
+                        elapsed_time = i.duration,
+                        packet_incoming_interface = %f.interface,
+                        "{line}"
+                    );
                 }
-            };
-            tracing::info!(target: "RT_FLOW", "{line}");
+            }
         }
     }
 
-    /// `SRC/SP->DST/DP 0x0 SERVICE NSRC/NSP->NDST/NDP 0x0`.
-    fn flow_words(&self, i: &Info, t: &SecurityTables) -> String {
-        let k = i.key;
-        let r = i.reply;
+    /// A session's words, named with the tables in force.
+    fn flow(&self, i: &Info, t: &SecurityTables) -> Flow {
+        let (k, r) = (i.key, i.reply);
         let service = t
             .policy
             .policies
@@ -93,21 +135,6 @@ impl Control {
                 _ => None,
             })
             .unwrap_or_else(|| "None".into());
-        format!(
-            "{}/{}->{}/{} 0x0 {service} {}/{}->{}/{} 0x0",
-            Ipv4Addr::from(k.src),
-            k.sport,
-            Ipv4Addr::from(k.dst),
-            k.dport,
-            Ipv4Addr::from(r.dst),
-            r.dport,
-            Ipv4Addr::from(r.src),
-            r.sport,
-        )
-    }
-
-    /// `PROTO POLICY FROM-ZONE TO-ZONE SESSION-ID`.
-    fn policy_words(&self, i: &Info, t: &SecurityTables) -> String {
         let policy = t
             .policy
             .policies
@@ -118,12 +145,68 @@ impl Control {
                 .and_then(|z| t.policy.zones.get(usize::from(z)).cloned())
                 .unwrap_or_else(|| "N/A".into())
         };
+        Flow {
+            src: Ipv4Addr::from(k.src),
+            sport: k.sport,
+            dst: Ipv4Addr::from(k.dst),
+            dport: k.dport,
+            service,
+            // The reply's key turned around: where the session goes after NAT.
+            nat_src: Ipv4Addr::from(r.dst),
+            nat_sport: r.dport,
+            nat_dst: Ipv4Addr::from(r.src),
+            nat_dport: r.sport,
+            proto: k.proto,
+            policy,
+            from_zone: zone(i.ports[0]),
+            to_zone: zone(i.ports[1]),
+            id: i.id,
+            interface: self.ifl(i.ports[0]),
+        }
+    }
+}
+
+/// What a session log says of its session.
+struct Flow {
+    src: Ipv4Addr,
+    sport: u16,
+    dst: Ipv4Addr,
+    dport: u16,
+    service: String,
+    nat_src: Ipv4Addr,
+    nat_sport: u16,
+    nat_dst: Ipv4Addr,
+    nat_dport: u16,
+    proto: u8,
+    policy: String,
+    from_zone: String,
+    to_zone: String,
+    id: u32,
+    interface: String,
+}
+
+impl Flow {
+    /// `SRC/SP->DST/DP 0x0 SERVICE NSRC/NSP->NDST/NDP 0x0`.
+    fn flow_words(&self) -> String {
         format!(
-            "{} {policy} {} {} {}",
-            proto(i.key.proto),
-            zone(i.ports[0]),
-            zone(i.ports[1]),
-            i.id
+            "{}/{}->{}/{} 0x0 {} {}/{}->{}/{} 0x0",
+            self.src,
+            self.sport,
+            self.dst,
+            self.dport,
+            self.service,
+            self.nat_src,
+            self.nat_sport,
+            self.nat_dst,
+            self.nat_dport
+        )
+    }
+
+    /// `PROTO POLICY FROM-ZONE TO-ZONE SESSION-ID`.
+    fn policy_words(&self) -> String {
+        format!(
+            "{} {} {} {} {}",
+            self.proto, self.policy, self.from_zone, self.to_zone, self.id
         )
     }
 }

@@ -147,6 +147,15 @@ impl MonitorPlan {
                     .map_or(d.idle_ms, |s| u64::from(s) * 1000),
                 history: r.history_size.map_or(d.history, |n| n as usize),
                 plc: !r.no_packet_loss_concealment.0,
+                thresholds: r.thresholds.as_ref().map_or(d.thresholds, |t| {
+                    let [mos_lq, loss_percent, delay_factor, media_loss_rate] = t.hundredths();
+                    savin_monitor::table::Thresholds {
+                        mos_lq,
+                        loss_percent,
+                        delay_factor,
+                        media_loss_rate,
+                    }
+                }),
             })
         }))
     }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use savin_config::subsystem::State;
-use savin_monitor::stage::{Published, StreamView};
+use savin_monitor::stage::{Published, StreamView, ALARM_METRICS};
 use serde_json::{json, Value};
 
 use crate::control::Control;
@@ -285,5 +285,86 @@ impl Control {
             statistics: what == "statistics",
             on: self.monitor.load().is_some(),
         })
+    }
+}
+
+impl Control {
+    /// Judges the streams the workers last published against `thresholds` and logs each
+    /// crossing once: RTPMON_THRESHOLD_EXCEEDED (warning) when a stream goes past one,
+    /// RTPMON_THRESHOLD_CLEARED (notice-level info) when it comes back; the stream's
+    /// figures as fields (structured data for RFC 5424 hosts).
+    pub(crate) fn monitor_alarms(&mut self) {
+        let thresholds = self.monitor.load().as_ref().map(|s| s.thresholds);
+        let Some(t) = thresholds.filter(|t| *t != Default::default()) else {
+            self.alarms.clear();
+            return;
+        };
+        let stats = match self.stats.try_lock() {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        let p = &stats.feature.0;
+        if p.at_ms == self.alarms_at_ms {
+            return;
+        }
+        self.alarms_at_ms = p.at_ms;
+        let mut next = std::collections::HashMap::new();
+        for s in p.streams.iter().filter(|s| !s.ended) {
+            let was = self.alarms.get(&s.key).copied().unwrap_or(0);
+            let mut now = 0u8;
+            for (i, v) in s.alarm_values(&t).into_iter().enumerate() {
+                let Some((value, threshold, past)) = v else {
+                    continue;
+                };
+                let bit = 1u8 << i;
+                if past {
+                    now |= bit;
+                }
+                if past == (was & bit != 0) {
+                    continue;
+                }
+                let (event, word) = if past {
+                    ("RTPMON_THRESHOLD_EXCEEDED", "past")
+                } else {
+                    ("RTPMON_THRESHOLD_CLEARED", "back within")
+                };
+                let text = format!(
+                    "{event}: stream {} -> {} SSRC 0x{:08x} {}: {} {value:.2} {word} {threshold:.2}",
+                    endpoint(s.key.src, s.key.sport),
+                    endpoint(s.key.dst, s.key.dport),
+                    s.key.ssrc,
+                    s.codec.unwrap_or("unknown"),
+                    ALARM_METRICS[i],
+                );
+                macro_rules! alarm {
+                    ($level:ident) => {
+                        tracing::$level!(
+                            target: "RTPMON",
+                            event_id = event,
+                            source_address = %s.key.src,
+                            source_port = s.key.sport,
+                            destination_address = %s.key.dst,
+                            destination_port = s.key.dport,
+                            ssrc = %format_args!("0x{:08x}", s.key.ssrc),
+                            codec = s.codec.unwrap_or("unknown"),
+                            call_id = s.call_id.as_deref().unwrap_or("N/A"),
+                            metric = ALARM_METRICS[i],
+                            value = %format_args!("{value:.2}"),
+                            threshold = %format_args!("{threshold:.2}"),
+                            "{text}"
+                        )
+                    };
+                }
+                if past {
+                    alarm!(warn);
+                } else {
+                    alarm!(info);
+                }
+            }
+            if now != 0 {
+                next.insert(s.key, now);
+            }
+        }
+        self.alarms = next;
     }
 }

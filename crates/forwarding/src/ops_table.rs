@@ -79,7 +79,7 @@ pub(crate) const OPS: &[OpDef] = &[
     },
     OpDef {
         words: &["clear", "security", "flow", "session"],
-        help: "Clear sessions (source-prefix, destination-prefix, destination-port, protocol)",
+        help: "Clear sessions (all, or by source-prefix, destination-prefix, destination-port, protocol)",
         answer: Answer::Control(|c, a| c.clear_sessions(a).and_then(message)),
     },
     OpDef {

@@ -382,6 +382,11 @@ impl Control {
     }
 
     pub(crate) fn clear_sessions(&self, args: &[String]) -> Result<String, String> {
+        // `clear security flow session all`, as Junos says it: every session.
+        let args = match args {
+            [all] if all == "all" => &[],
+            _ => args,
+        };
         let (keep, summary) = parse_filter(args)?;
         if summary {
             return Err("syntax error: unexpected 'summary'".into());

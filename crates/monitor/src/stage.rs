@@ -17,7 +17,7 @@ use savin_wire::ethernet::HEADER_LEN as ETH_HDR;
 use crate::burst::Metrics;
 use crate::emodel::Quality;
 use crate::stream::Stats;
-use crate::table::{Counters, Entry, Monitor, Pending, Settings, StreamKey};
+use crate::table::{Counters, Entry, Monitor, Pending, Settings, StreamKey, Thresholds};
 use crate::ts::{MdiView, TsCounters};
 
 /// How the control plane hands the stage its settings.
@@ -71,6 +71,37 @@ impl StreamView {
             last_ms: e.last_ms(),
             ended,
         }
+    }
+}
+
+/// Packets a stream must have had before its loss or MOS raises an alarm: at the start a
+/// single loss is a large percentage of nothing.
+pub const ALARM_MIN_PACKETS: u64 = 100;
+
+/// The metrics alarms watch, in [`StreamView::alarm_values`]'s order.
+pub const ALARM_METRICS: [&str; 4] = ["mos-lq", "loss-percent", "delay-factor", "media-loss-rate"];
+
+impl StreamView {
+    /// Per alarm metric with a threshold set and a value to judge: (value, threshold, past
+    /// it). MOS alarms when below, the others when above.
+    pub fn alarm_values(&self, t: &Thresholds) -> [Option<(f64, f64, bool)>; 4] {
+        let enough = self.stats.expected >= ALARM_MIN_PACKETS;
+        let mdi = self.ts.as_ref().map(|t| t.mdi);
+        let values = [
+            self.quality.filter(|_| enough).map(|q| q.mos_lq),
+            enough.then(|| self.stats.loss_percent()),
+            mdi.and_then(|m| m.df_ms),
+            mdi.filter(|m| m.intervals > 0).map(|m| m.mlr),
+        ];
+        let limits = [t.mos_lq, t.loss_percent, t.delay_factor, t.media_loss_rate];
+        let mut out = [None; 4];
+        for (i, (v, l)) in values.into_iter().zip(limits).enumerate() {
+            if let (Some(v), Some(l)) = (v, l) {
+                let l = f64::from(l) / 100.0;
+                out[i] = Some((v, l, if i == 0 { v < l } else { v > l }));
+            }
+        }
+        out
     }
 }
 
@@ -413,6 +444,26 @@ mod tests {
         );
         assert!(s.quality.is_some_and(|q| q.mos_lq > 4.0));
         assert_eq!(p.counters.unreadable, 1);
+        // Alarms: MOS below 4.5 and loss above 0.5% are past; loss above 2% is not; the
+        // transport stream figures have no value to judge.
+        let t = Thresholds {
+            mos_lq: Some(450),
+            loss_percent: Some(50),
+            delay_factor: Some(5000),
+            media_loss_rate: None,
+        };
+        let v = s.alarm_values(&t);
+        assert!(
+            v[0].is_some_and(|(mos, l, past)| past && mos < 4.5 && l == 4.5),
+            "{v:?}"
+        );
+        assert_eq!(v[1], Some((1.0, 0.5, true)));
+        assert_eq!((v[2], v[3]), (None, None));
+        let t = Thresholds {
+            loss_percent: Some(200),
+            ..Thresholds::default()
+        };
+        assert_eq!(s.alarm_values(&t)[1], Some((1.0, 2.0, false)));
         // Off: the monitor and its streams go.
         handle.store(None);
         stage.begin(&tables, 5000);

@@ -24,6 +24,20 @@ use crate::ts::TsStream;
 /// randomly seeded hash, as std's is, several times faster on these small keys.
 type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
+/// Alarm thresholds, in hundredths (MOS x100, percent x100, ms x100, packets a second x100):
+/// integers keep `Settings` comparable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Voice whose MOS-LQ falls below.
+    pub mos_lq: Option<u32>,
+    /// Loss above this percentage.
+    pub loss_percent: Option<u32>,
+    /// MPEG-TS delay factor (last interval) above, ms.
+    pub delay_factor: Option<u32>,
+    /// MPEG-TS media loss rate (last interval) above.
+    pub media_loss_rate: Option<u32>,
+}
+
 /// What the monitor watches (`services monitor rtp`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -40,6 +54,8 @@ pub struct Settings {
     pub history: usize,
     /// The endpoints conceal lost packets (G.711 Appendix I): G.113's Bpl 25.1, else 4.3.
     pub plc: bool,
+    /// Alarm thresholds (none: no alarms).
+    pub thresholds: Thresholds,
 }
 
 impl Default for Settings {
@@ -52,6 +68,7 @@ impl Default for Settings {
             idle_ms: 10_000,
             history: 100,
             plc: true,
+            thresholds: Thresholds::default(),
         }
     }
 }

@@ -313,7 +313,7 @@ fn rotate(path: &Path, keep: u32) {
 
 /// The facility an event's source stands for.
 fn facility_of(target: &str) -> &'static str {
-    if target.contains("flow_log") || target.starts_with("savin_security") {
+    if target == "RT_FLOW" || target.contains("flow_log") || target.starts_with("savin_security") {
         "security"
     } else if target.contains("filter") {
         "firewall"
@@ -336,26 +336,69 @@ fn severity_of(level: &Level, facility: &str) -> usize {
     SEVERITIES.iter().position(|s| *s == name).unwrap_or(6)
 }
 
-struct Text(String);
+/// An event's words: its message, and its other fields. An event with an `event_id`
+/// field is a structured one (RT_FLOW_SESSION_CREATE, RTPMON_THRESHOLD_EXCEEDED, ...): its
+/// fields become RFC 5424 structured data (names with `-` for `_`, as Junos writes them)
+/// and its ID the MSGID; its text stays the message alone.
+#[derive(Default)]
+struct Text {
+    message: String,
+    event_id: Option<String>,
+    fields: Vec<(&'static str, String)>,
+}
 
 impl Visit for Text {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        use std::fmt::Write as _;
-        if field.name() == "message" {
-            let _ = write!(self.0, "{value:?}");
-        } else {
-            let _ = write!(self.0, " {}={value:?}", field.name());
-        }
+        self.record_str(field, &format!("{value:?}"));
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        use std::fmt::Write as _;
-        if field.name() == "message" {
-            self.0.push_str(value);
-        } else {
-            let _ = write!(self.0, " {}={value}", field.name());
+        match field.name() {
+            "message" => self.message.push_str(value),
+            "event_id" => self.event_id = Some(value.to_string()),
+            name => self.fields.push((name, value.to_string())),
         }
     }
+}
+
+impl Text {
+    /// The message as files and RFC 3164 hosts get it: a structured event's text alone,
+    /// another's with its fields after it.
+    fn line(&self) -> String {
+        let mut out = self.message.clone();
+        if self.event_id.is_none() {
+            for (k, v) in &self.fields {
+                out.push_str(&format!(" {k}={v}"));
+            }
+        }
+        out.replace(['\n', '\r'], " ")
+    }
+
+    /// RFC 5424's structured data: one element, the facility and the event's fields.
+    fn structured_data(&self, facility: &str) -> String {
+        let mut sd = format!("[savin@2636 facility=\"{facility}\"");
+        if self.event_id.is_some() {
+            for (k, v) in &self.fields {
+                sd.push_str(&format!(" {}=\"{}\"", k.replace('_', "-"), sd_escape(v)));
+            }
+        }
+        sd.push(']');
+        sd
+    }
+}
+
+/// A PARAM-VALUE with `"`, `\` and `]` escaped (RFC 5424 §6.3.3).
+fn sd_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if matches!(c, '"' | '\\' | ']') {
+            out.push('\\');
+        }
+        if c != '\n' && c != '\r' {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Routes the daemon's events to the configured destinations.
@@ -378,9 +421,9 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
         }
         let facility = facility_of(meta.target());
         let severity = severity_of(meta.level(), facility);
-        let mut text = Text(String::new());
+        let mut text = Text::default();
         event.record(&mut text);
-        let msg = text.0.replace(['\n', '\r'], " ");
+        let msg = text.line();
         let now = chrono::Utc::now();
         let pid = std::process::id();
         let pri = u32::from(facility_code(facility)) * 8 + severity as u32;
@@ -389,10 +432,17 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
             now.format("%b %e %H:%M:%S"),
             dest.host_name
         );
+        // A structured event names itself: its target as APP-NAME (RT_FLOW), its ID as
+        // MSGID, as Junos writes RT_FLOW_SESSION_CREATE.
+        let (app, msgid) = match &text.event_id {
+            Some(id) => (meta.target(), id.as_str()),
+            None => ("savin", "-"),
+        };
         let rfc5424 = format!(
-            "<{pri}>1 {} {} savin {pid} - [savin@2636 facility=\"{facility}\"] {msg}",
+            "<{pri}>1 {} {} {app} {pid} {msgid} {} {msg}",
             now.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-            dest.host_name
+            dest.host_name,
+            text.structured_data(facility)
         );
         for f in &dest.files {
             if f.sel.wants(facility, severity) {
@@ -518,6 +568,37 @@ mod tests {
         assert!(!s.wants("daemon", 6)); // info
         assert!(s.wants("security", 6));
         assert!(!s.wants("firewall", 0));
+    }
+
+    #[test]
+    fn a_structured_event_s_fields_become_structured_data() {
+        let t = Text {
+            message: "RT_FLOW_SESSION_CREATE: session created 10.0.1.2/1->10.0.2.2/80".into(),
+            event_id: Some("RT_FLOW_SESSION_CREATE".into()),
+            fields: vec![
+                ("source_address", "10.0.1.2".into()),
+                ("policy_name", "a \"b\" [c] \\d".into()),
+            ],
+        };
+        assert_eq!(
+            t.structured_data("security"),
+            "[savin@2636 facility=\"security\" source-address=\"10.0.1.2\" \
+             policy-name=\"a \\\"b\\\" [c\\] \\\\d\"]"
+        );
+        // The text alone: the fields are in the structured data.
+        assert_eq!(t.line(), t.message);
+        // Another event's fields follow its text, and its structured data is the facility.
+        let plain = Text {
+            event_id: None,
+            ..t
+        };
+        assert!(plain
+            .line()
+            .ends_with(" source_address=10.0.1.2 policy_name=a \"b\" [c] \\d"));
+        assert_eq!(
+            plain.structured_data("daemon"),
+            "[savin@2636 facility=\"daemon\"]"
+        );
     }
 
     #[test]

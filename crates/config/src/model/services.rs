@@ -68,6 +68,32 @@ pub fn schema() -> Node {
                     "no-packet-loss-concealment",
                     "The endpoints do not conceal lost packets (G.711 scored without PLC)",
                 ),
+                container(
+                    "thresholds",
+                    "Alarms (logged as RTPMON_THRESHOLD_EXCEEDED, then _CLEARED) when a stream crosses these",
+                    vec![
+                        leaf(
+                            "mos-lq",
+                            "Voice whose MOS-LQ falls below this (1-4.5, e.g. 3.6)",
+                            Type::Name,
+                        ),
+                        leaf(
+                            "loss-percent",
+                            "Streams losing more than this percentage of their packets",
+                            Type::Name,
+                        ),
+                        leaf(
+                            "delay-factor",
+                            "MPEG-TS whose last second's delay factor exceeds this (ms)",
+                            Type::Name,
+                        ),
+                        leaf(
+                            "media-loss-rate",
+                            "MPEG-TS losing more than this many packets in its last second",
+                            Type::Name,
+                        ),
+                    ],
+                ),
             ],
         )
         .presence()],
@@ -95,6 +121,47 @@ pub struct RtpMonitoring {
     pub history_size: Option<u32>,
     #[serde(default)]
     pub no_packet_loss_concealment: Flag,
+    pub thresholds: Option<Thresholds>,
+}
+
+/// `thresholds`: decimals as written (validated to two places).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Thresholds {
+    pub mos_lq: Option<String>,
+    pub loss_percent: Option<String>,
+    pub delay_factor: Option<String>,
+    pub media_loss_rate: Option<String>,
+}
+
+impl Thresholds {
+    /// Each threshold in hundredths (validation refused any that does not read).
+    pub fn hundredths(&self) -> [Option<u32>; 4] {
+        [
+            &self.mos_lq,
+            &self.loss_percent,
+            &self.delay_factor,
+            &self.media_loss_rate,
+        ]
+        .map(|v| v.as_deref().and_then(|t| hundredths(t).ok()))
+    }
+}
+
+/// `3.6` -> 360: a decimal with at most two places, below a million.
+pub fn hundredths(s: &str) -> Result<u32, String> {
+    let bad = || format!("'{s}' is not a number with at most two decimal places");
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty()
+        || frac.len() > 2
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || whole.len() > 6
+    {
+        return Err(bad());
+    }
+    let w: u32 = whole.parse().map_err(|_| bad())?;
+    let f: u32 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    Ok(w * 100 + f)
 }
 
 impl RtpMonitoring {
@@ -147,6 +214,31 @@ pub(super) fn validate(cfg: &Config, errors: &mut Vec<ValidationError>) {
             ));
         }
     }
+    if let Some(t) = &r.thresholds {
+        for (name, v, max) in [
+            ("mos-lq", &t.mos_lq, Some(450)),
+            ("loss-percent", &t.loss_percent, Some(10_000)),
+            ("delay-factor", &t.delay_factor, None),
+            ("media-loss-rate", &t.media_loss_rate, None),
+        ] {
+            let Some(v) = v else { continue };
+            let err = match (hundredths(v), max) {
+                (Err(e), _) => Some(e),
+                (Ok(n), Some(m)) if n > m || (name == "mos-lq" && n < 100) => Some(format!(
+                    "{v} is out of range ({})",
+                    if name == "mos-lq" { "1-4.5" } else { "0-100" }
+                )),
+                _ => None,
+            };
+            if let Some(e) = err {
+                errors.push(ValidationError::new(
+                    &["services", "rtp-monitoring", "thresholds"],
+                    format!("{name} {v}"),
+                    e,
+                ));
+            }
+        }
+    }
     if r.no_sip.0 && !r.sip_port.is_empty() {
         errors.push(ValidationError::new(
             &["services", "rtp-monitoring"],
@@ -166,6 +258,17 @@ mod tests {
         assert_eq!(port_range("16384-32767"), Ok(16384..=32767));
         for bad in ["0", "70000", "10-5", "a-b", "", "-5", "5-"] {
             assert!(port_range(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn thresholds_read_to_the_hundredth() {
+        assert_eq!(hundredths("3.6"), Ok(360));
+        assert_eq!(hundredths("3.65"), Ok(365));
+        assert_eq!(hundredths("50"), Ok(5000));
+        assert_eq!(hundredths("0.05"), Ok(5));
+        for bad in ["", ".5", "3.655", "-1", "1e3", "3,6", "x", "1234567"] {
+            assert!(hundredths(bad).is_err(), "{bad}");
         }
     }
 }
