@@ -22,6 +22,8 @@ command -v ffmpeg >/dev/null 2>&1 || pkgs+=(ffmpeg)
 command -v sipp >/dev/null 2>&1 || pkgs+=(sip-tester)
 # The remote syslog receiver of the structured-log test.
 command -v rsyslogd >/dev/null 2>&1 || pkgs+=(rsyslog)
+# The scraper of the metrics endpoint's test.
+command -v prometheus >/dev/null 2>&1 || pkgs+=(prometheus)
 # The security tests' attackers and the kernel peer of the security benchmark.
 command -v hping3 >/dev/null 2>&1 || pkgs+=(hping3)
 command -v nmap >/dev/null 2>&1 || pkgs+=(nmap)

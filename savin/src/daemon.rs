@@ -74,6 +74,9 @@ pub fn run(
     let key = savin_ssh::host_key(&state_dir)?;
     let ssh = savin_ssh::SshService::new(key);
     subsystems.push(Box::new(ssh.clone()));
+    // The metrics endpoint: off unless `system services prometheus`.
+    let prometheus = savin_metrics::Prometheus::new();
+    subsystems.push(Box::new(prometheus.clone()));
     let engine = Engine::open(&state_dir, subsystems, minute_ms.max(1))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("loading the configuration from {}", state_dir.display()))?;
@@ -87,6 +90,7 @@ pub fn run(
         .build()?;
     info!(version = env!("CARGO_PKG_VERSION"), state_dir = %state_dir.display(), "savin daemon starting");
     ssh.start(rt.handle().clone(), server.clone());
+    prometheus.start(rt.handle().clone(), server.clone());
     rt.block_on(async move {
         let shutdown = async {
             let mut term =

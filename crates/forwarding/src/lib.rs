@@ -272,6 +272,11 @@ impl SecurityPlan {
                 .and_then(|n| n.ssh.as_ref())
                 .and_then(|s| s.port)
                 .unwrap_or(defaults.netconf),
+            prometheus: services
+                .prometheus
+                .as_ref()
+                .and_then(|p| p.port)
+                .unwrap_or(defaults.prometheus),
         };
         for z in &sec.zones.security_zone {
             let id = policy

@@ -60,6 +60,20 @@ impl Shared {
         }
     }
 
+    /// The JSON of the operational command `line` (canonical words: the longest command a
+    /// subsystem answers, then its arguments), or None if none answers it or it failed. The
+    /// metrics endpoint reads the same state `show ... | display json` does.
+    pub fn op_json(&self, line: &[&str]) -> Option<serde_json::Value> {
+        let (ops, cmd) = self
+            .operational
+            .iter()
+            .flat_map(|o| o.commands().iter().map(move |(w, _)| (o, *w)))
+            .filter(|(_, w)| line.starts_with(w))
+            .max_by_key(|(_, w)| w.len())?;
+        let args: Vec<String> = line[cmd.len()..].iter().map(|a| a.to_string()).collect();
+        ops.run(cmd, &args).ok().map(|s| s.json())
+    }
+
     /// Adds a subsystem's operational commands.
     pub fn with_operational(mut self, ops: Arc<dyn Operational>) -> Shared {
         for c in ops.commands() {

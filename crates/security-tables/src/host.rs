@@ -21,6 +21,7 @@ pub struct HostInbound {
 pub struct ServicePorts {
     pub ssh: u16,
     pub netconf: u16,
+    pub prometheus: u16,
 }
 
 impl Default for ServicePorts {
@@ -28,6 +29,7 @@ impl Default for ServicePorts {
         ServicePorts {
             ssh: 22,
             netconf: 830,
+            prometheus: 9100,
         }
     }
 }
@@ -62,6 +64,8 @@ impl HostInbound {
                 "http" => tcp(80, &mut h),
                 "https" => tcp(443, &mut h),
                 "netconf" => tcp(ports.netconf, &mut h),
+                // Not a Junos service: Savin's metrics endpoint (`system services prometheus`).
+                "prometheus" => tcp(ports.prometheus, &mut h),
                 "snmp" => udp(161, &mut h),
                 "ntp" => udp(123, &mut h),
                 "dns" => {
@@ -143,6 +147,7 @@ mod tests {
         let moved = ServicePorts {
             ssh: 2222,
             netconf: 8300,
+            prometheus: 9100,
         };
         let h = HostInbound::new(["ssh", "netconf"].into_iter(), [].into_iter(), moved);
         assert!(tcp(&h, 2222) && tcp(&h, 8300) && !tcp(&h, 22) && !tcp(&h, 830));

@@ -31,6 +31,7 @@ pub const SYSTEM_SERVICES: &[&str] = &[
     "ftp",
     "snmp-trap",
     "twamp",
+    "prometheus",
     "xnm-clear-text",
     "xnm-ssl",
     "rlogin",

@@ -275,6 +275,12 @@ fn services() -> Node {
             })
             .presence(),
             container(
+                "prometheus",
+                "Serve metrics to Prometheus over HTTP (GET /metrics)",
+                vec![port()],
+            )
+            .presence(),
+            container(
                 "netconf",
                 "Allow NETCONF connections",
                 vec![
@@ -943,6 +949,15 @@ pub struct Services {
     /// `ssh`: the CLI over SSH (and the NETCONF subsystem on the same port, as Junos serves).
     pub ssh: Option<SshService>,
     pub netconf: Option<NetconfService>,
+    /// `prometheus`: the metrics endpoint (off unless configured).
+    pub prometheus: Option<PrometheusService>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PrometheusService {
+    /// 9100 unless set.
+    pub port: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
