@@ -128,7 +128,7 @@ fn prometheus_scrapes_what_show_says_when_host_inbound_allows_it() {
     let agreed = wait_until(Duration::from_secs(20), || {
         got = (
             query(&net, &format!("savin_rtp_stream_packets_total{sel}")),
-            query(&net, &format!("savin_rtp_stream_lost_packets_total{sel}")),
+            query(&net, &format!("savin_rtp_stream_lost_packets{sel}")),
             query(&net, "up{job=\"savin\"}"),
         );
         got == (Some(packets), Some(lost), Some(1.0))

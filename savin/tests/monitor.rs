@@ -1039,6 +1039,12 @@ fn session_logs_and_monitor_alarms_reach_rsyslog_as_rfc_5424() {
             Some(std::fs::File::create(dir.join("rsyslog.err")).unwrap()),
         )
         .unwrap();
+    // rsyslogd writes its pid file once its inputs are up.
+    assert!(
+        wait_until(Duration::from_secs(10), || pidfile.exists()),
+        "rsyslogd did not start: {}",
+        std::fs::read_to_string(dir.join("rsyslog.err")).unwrap_or_default()
+    );
     let p = "set security policies from-zone trust to-zone untrust policy all";
     let (ok, out) = net.cli(&format!(
         "configure; \
@@ -1072,9 +1078,9 @@ fn session_logs_and_monitor_alarms_reach_rsyslog_as_rfc_5424() {
     assert!(ok, "{out}");
     let read = || std::fs::read_to_string(&received).unwrap_or_default();
     let has = |s: &str| read().lines().any(|l| l.contains(s));
+    let exceeded = || read().matches("|RTPMON_THRESHOLD_EXCEEDED|").count();
     assert!(
-        wait_until(Duration::from_secs(10), || has("RTPMON_THRESHOLD_EXCEEDED")
-            && read().matches("RTPMON_THRESHOLD_EXCEEDED").count() >= 2),
+        wait_until(Duration::from_secs(10), || exceeded() >= 2),
         "received:\n{}\nrsyslog: {}\nSavin: {}",
         read(),
         std::fs::read_to_string(dir.join("rsyslog.err")).unwrap_or_default(),
@@ -1087,6 +1093,9 @@ fn session_logs_and_monitor_alarms_reach_rsyslog_as_rfc_5424() {
         "received:\n{}",
         read()
     );
+    // Once per crossing: the stream stays past both thresholds, and nothing repeats.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(exceeded(), 2, "{}", read());
     net.lab.signal(rsyslog, nix::sys::signal::Signal::SIGTERM);
     net.lab.wait(rsyslog, Duration::from_secs(5));
     let log = read();

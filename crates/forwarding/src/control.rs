@@ -401,7 +401,8 @@ pub(crate) struct Control {
     pub(crate) events_lost_seen: u64,
     /// The monitor's streams past a threshold (bit i: `ALARM_METRICS[i]`), and the
     /// publication they were judged on.
-    pub(crate) alarms: std::collections::HashMap<savin_monitor::table::StreamKey, u8>,
+    pub(crate) alarms:
+        std::collections::HashMap<savin_monitor::table::StreamKey, crate::monitor_show::AlarmState>,
     pub(crate) alarms_at_ms: u64,
     /// Firewall log entries already written to syslog: (generation, count).
     pub(crate) filter_log_seen: (u64, u64),

@@ -12,6 +12,35 @@ use savin_session::Info;
 
 use crate::control::Control;
 
+/// An RT_FLOW event: its text, and the session's fields (with the event's own after them)
+/// as SRX names them in structured logs.
+macro_rules! rt_flow {
+    ($id:literal, $f:expr, $line:expr $(, $k:ident = $v:expr)*) => {
+        tracing::info!(
+            target: "RT_FLOW",
+            event_id = $id,
+            source_address = %$f.src,
+            source_port = $f.sport,
+            destination_address = %$f.dst,
+            destination_port = $f.dport,
+            service_name = %$f.service,
+            nat_source_address = %$f.nat_src,
+            nat_source_port = $f.nat_sport,
+            nat_destination_address = %$f.nat_dst,
+            nat_destination_port = $f.nat_dport,
+            protocol_id = $f.proto,
+            policy_name = %$f.policy,
+            source_zone_name = %$f.from_zone,
+            destination_zone_name = %$f.to_zone,
+            session_id_32 = $f.id,
+            packet_incoming_interface = %$f.interface,
+            $($k = $v,)*
+            "{}",
+            $line
+        )
+    };
+}
+
 impl Control {
     /// Writes the session log events the worker has published since the last call.
     pub(crate) fn log_sessions(&mut self) {
@@ -56,26 +85,7 @@ impl Control {
                         f.policy_words(),
                         f.interface,
                     );
-                    tracing::info!(
-                        target: "RT_FLOW",
-                        event_id = "RT_FLOW_SESSION_CREATE",
-                        source_address = %f.src,
-                        source_port = f.sport,
-                        destination_address = %f.dst,
-                        destination_port = f.dport,
-                        service_name = %f.service,
-                        nat_source_address = %f.nat_src,
-                        nat_source_port = f.nat_sport,
-                        nat_destination_address = %f.nat_dst,
-                        nat_destination_port = f.nat_dport,
-                        protocol_id = f.proto,
-                        policy_name = %f.policy,
-                        source_zone_name = %f.from_zone,
-                        destination_zone_name = %f.to_zone,
-                        session_id_32 = f.id,
-                        packet_incoming_interface = %f.interface,
-                        "{line}"
-                    );
+                    rt_flow!("RT_FLOW_SESSION_CREATE", f, line);
                 }
                 SessionEvent::Close(g) => {
                     let i = &g.info;
@@ -92,31 +102,16 @@ impl Control {
                         i.duration,
                         f.interface,
                     );
-                    tracing::info!(
-                        target: "RT_FLOW",
-                        event_id = "RT_FLOW_SESSION_CLOSE",
+                    rt_flow!(
+                        "RT_FLOW_SESSION_CLOSE",
+                        f,
+                        line,
                         reason = g.reason.text(),
-                        source_address = %f.src,
-                        source_port = f.sport,
-                        destination_address = %f.dst,
-                        destination_port = f.dport,
-                        service_name = %f.service,
-                        nat_source_address = %f.nat_src,
-                        nat_source_port = f.nat_sport,
-                        nat_destination_address = %f.nat_dst,
-                        nat_destination_port = f.nat_dport,
-                        protocol_id = f.proto,
-                        policy_name = %f.policy,
-                        source_zone_name = %f.from_zone,
-                        destination_zone_name = %f.to_zone,
-                        session_id_32 = f.id,
                         packets_from_client = i.packets[0],
                         bytes_from_client = i.bytes[0],
                         packets_from_server = i.packets[1],
                         bytes_from_server = i.bytes[1],
-                        elapsed_time = i.duration,
-                        packet_incoming_interface = %f.interface,
-                        "{line}"
+                        elapsed_time = i.duration
                     );
                 }
             }

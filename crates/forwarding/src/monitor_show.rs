@@ -288,83 +288,223 @@ impl Control {
     }
 }
 
+/// Readings in a row back within a threshold before its alarm clears: a per-second figure
+/// hovering at the threshold would otherwise log a pair of messages every second.
+const CLEAR_AFTER: u8 = 3;
+
+/// A stream's alarm state: bit i set while past `ALARM_METRICS[i]`, and how many readings
+/// in a row each has been back within it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AlarmState {
+    past: u8,
+    within: [u8; 4],
+}
+
+impl AlarmState {
+    /// One reading of a stream's figures (per metric: value, threshold, past it; None: no
+    /// figure to judge, the alarm stays as it was): the new state and the alarms raised
+    /// (true) or cleared (false).
+    fn step(mut self, values: &[Option<(f64, f64, bool)>; 4]) -> (AlarmState, Vec<(usize, bool)>) {
+        let mut changes = Vec::new();
+        for (m, v) in values.iter().enumerate() {
+            let bit = 1u8 << m;
+            let Some((_, _, past)) = *v else {
+                continue;
+            };
+            match (past, self.past & bit != 0) {
+                (true, false) => {
+                    self.past |= bit;
+                    self.within[m] = 0;
+                    changes.push((m, true));
+                }
+                (true, true) => self.within[m] = 0,
+                (false, true) => {
+                    self.within[m] = self.within[m].saturating_add(1);
+                    if self.within[m] >= CLEAR_AFTER {
+                        self.past &= !bit;
+                        self.within[m] = 0;
+                        changes.push((m, false));
+                    }
+                }
+                (false, false) => {}
+            }
+        }
+        (self, changes)
+    }
+}
+
+/// An alarm to log: the stream, the metric, raised or cleared, and why.
+struct AlarmEvent {
+    key: savin_monitor::table::StreamKey,
+    codec: String,
+    call_id: String,
+    metric: usize,
+    raised: bool,
+    value: Option<f64>,
+    threshold: Option<f64>,
+    why: &'static str,
+}
+
+impl AlarmEvent {
+    fn log(&self) {
+        let (event, level_warn) = if self.raised {
+            ("RTPMON_THRESHOLD_EXCEEDED", true)
+        } else {
+            ("RTPMON_THRESHOLD_CLEARED", false)
+        };
+        let fmt = |v: Option<f64>| v.map_or("N/A".to_string(), |v| format!("{v:.2}"));
+        let (value, threshold) = (fmt(self.value), fmt(self.threshold));
+        let k = &self.key;
+        let text = format!(
+            "{event}: stream {} -> {} SSRC 0x{:08x} {}: {} {value} ({}; threshold {threshold})",
+            endpoint(k.src, k.sport),
+            endpoint(k.dst, k.dport),
+            k.ssrc,
+            self.codec,
+            ALARM_METRICS[self.metric],
+            self.why,
+        );
+        macro_rules! alarm {
+            ($level:ident) => {
+                tracing::$level!(
+                    target: "RTPMON",
+                    event_id = event,
+                    source_address = %k.src,
+                    source_port = k.sport,
+                    destination_address = %k.dst,
+                    destination_port = k.dport,
+                    ssrc = %format_args!("0x{:08x}", k.ssrc),
+                    codec = %self.codec,
+                    call_id = %self.call_id,
+                    metric = ALARM_METRICS[self.metric],
+                    value = %value,
+                    threshold = %threshold,
+                    reason = self.why,
+                    "{text}"
+                )
+            };
+        }
+        if level_warn {
+            alarm!(warn);
+        } else {
+            alarm!(info);
+        }
+    }
+}
+
 impl Control {
-    /// Judges the streams the workers last published against `thresholds` and logs each
-    /// crossing once: RTPMON_THRESHOLD_EXCEEDED (warning) when a stream goes past one,
-    /// RTPMON_THRESHOLD_CLEARED (notice-level info) when it comes back; the stream's
-    /// figures as fields (structured data for RFC 5424 hosts).
+    /// Judges the streams the workers last published against the monitor's `thresholds`
+    /// and logs each crossing once: RTPMON_THRESHOLD_EXCEEDED (warning) when a stream goes
+    /// past one, RTPMON_THRESHOLD_CLEARED (info) when it has been back within for
+    /// [`CLEAR_AFTER`] readings, when it ends, or when the thresholds go; the stream's
+    /// figures as fields (structured data for RFC 5424 hosts). Logged after the workers'
+    /// statistics are let go.
     pub(crate) fn monitor_alarms(&mut self) {
         let thresholds = self.monitor.load().as_ref().map(|s| s.thresholds);
+        let mut events = Vec::new();
+        let clear_all = |alarms: &std::collections::HashMap<_, AlarmState>,
+                         why: &'static str,
+                         events: &mut Vec<AlarmEvent>| {
+            for (key, st) in alarms {
+                for m in 0..ALARM_METRICS.len() {
+                    if st.past & (1 << m) != 0 {
+                        events.push(AlarmEvent {
+                            key: *key,
+                            codec: "unknown".into(),
+                            call_id: "N/A".into(),
+                            metric: m,
+                            raised: false,
+                            value: None,
+                            threshold: None,
+                            why,
+                        });
+                    }
+                }
+            }
+        };
         let Some(t) = thresholds.filter(|t| *t != Default::default()) else {
+            clear_all(&self.alarms, "thresholds removed", &mut events);
             self.alarms.clear();
+            events.iter().for_each(AlarmEvent::log);
             return;
         };
-        let stats = match self.stats.try_lock() {
-            Ok(s) => s,
-            Err(_) => return,
-        };
-        let p = &stats.feature.0;
-        if p.at_ms == self.alarms_at_ms {
-            return;
-        }
-        self.alarms_at_ms = p.at_ms;
-        let mut next = std::collections::HashMap::new();
-        for s in p.streams.iter().filter(|s| !s.ended) {
-            let was = self.alarms.get(&s.key).copied().unwrap_or(0);
-            let mut now = 0u8;
-            for (i, v) in s.alarm_values(&t).into_iter().enumerate() {
-                let Some((value, threshold, past)) = v else {
-                    continue;
-                };
-                let bit = 1u8 << i;
-                if past {
-                    now |= bit;
+        {
+            let Ok(stats) = self.stats.try_lock() else {
+                return;
+            };
+            let p = &stats.feature.0;
+            if p.at_ms == self.alarms_at_ms {
+                return;
+            }
+            self.alarms_at_ms = p.at_ms;
+            let mut next = std::collections::HashMap::new();
+            let mut live = std::collections::HashSet::new();
+            for s in p.streams.iter().filter(|s| !s.ended) {
+                live.insert(s.key);
+                let was = self.alarms.get(&s.key).copied().unwrap_or_default();
+                let values = s.alarm_values(&t);
+                let (st, changes) = was.step(&values);
+                for (m, raised) in changes {
+                    let (value, threshold, _) = values[m].unwrap_or_default();
+                    events.push(AlarmEvent {
+                        key: s.key,
+                        codec: s.codec.unwrap_or("unknown").into(),
+                        call_id: s.call_id.clone().unwrap_or_else(|| "N/A".into()),
+                        metric: m,
+                        raised,
+                        value: Some(value),
+                        threshold: Some(threshold),
+                        why: match (raised, m) {
+                            (true, 0) => "below",
+                            (true, _) => "above",
+                            (false, _) => "back within",
+                        },
+                    });
                 }
-                if past == (was & bit != 0) {
-                    continue;
-                }
-                let (event, word) = if past {
-                    ("RTPMON_THRESHOLD_EXCEEDED", "past")
-                } else {
-                    ("RTPMON_THRESHOLD_CLEARED", "back within")
-                };
-                let text = format!(
-                    "{event}: stream {} -> {} SSRC 0x{:08x} {}: {} {value:.2} {word} {threshold:.2}",
-                    endpoint(s.key.src, s.key.sport),
-                    endpoint(s.key.dst, s.key.dport),
-                    s.key.ssrc,
-                    s.codec.unwrap_or("unknown"),
-                    ALARM_METRICS[i],
-                );
-                macro_rules! alarm {
-                    ($level:ident) => {
-                        tracing::$level!(
-                            target: "RTPMON",
-                            event_id = event,
-                            source_address = %s.key.src,
-                            source_port = s.key.sport,
-                            destination_address = %s.key.dst,
-                            destination_port = s.key.dport,
-                            ssrc = %format_args!("0x{:08x}", s.key.ssrc),
-                            codec = s.codec.unwrap_or("unknown"),
-                            call_id = s.call_id.as_deref().unwrap_or("N/A"),
-                            metric = ALARM_METRICS[i],
-                            value = %format_args!("{value:.2}"),
-                            threshold = %format_args!("{threshold:.2}"),
-                            "{text}"
-                        )
-                    };
-                }
-                if past {
-                    alarm!(warn);
-                } else {
-                    alarm!(info);
+                if st.past != 0 {
+                    next.insert(s.key, st);
                 }
             }
-            if now != 0 {
-                next.insert(s.key, now);
-            }
+            // Alarmed streams that ended (or went from the table): their alarms clear.
+            self.alarms.retain(|k, _| !live.contains(k));
+            clear_all(&self.alarms, "stream ended", &mut events);
+            self.alarms = next;
         }
-        self.alarms = next;
+        events.iter().for_each(AlarmEvent::log);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alarm_is_raised_once_and_clears_after_readings_back_within() {
+        let past = Some((3.2, 3.6, true));
+        let within = Some((4.1, 3.6, false));
+        let mut st = AlarmState::default();
+        let mut log = Vec::new();
+        // Past, past, no figure, back once, past again, then back three times.
+        for v in [
+            past, past, None, within, past, within, within, within, within,
+        ] {
+            let (next, changes) = st.step(&[v, None, None, None]);
+            st = next;
+            log.push(changes);
+        }
+        let raised: Vec<usize> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.contains(&(0, true)))
+            .map(|(i, _)| i)
+            .collect();
+        let cleared: Vec<usize> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.contains(&(0, false)))
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!((raised, cleared), (vec![0], vec![7]), "{log:?}");
+        assert_eq!(st.past, 0);
     }
 }

@@ -25,8 +25,9 @@ pub const DEFAULT_PORT: u16 = 9100;
 const MAX_REQUEST: usize = 8 * 1024;
 /// Scrapes served at once; more wait for the listener.
 const MAX_CLIENTS: usize = 4;
-/// A client that sends its request slower than this is dropped.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// A client that has not sent its request within this is dropped (a scraper sends it at
+/// once; idle connections must not hold the few client slots).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The operational commands the metrics are read from.
 pub const SOURCES: &[&[&str]] = &[
@@ -282,11 +283,12 @@ pub fn render(sources: &[Option<Value>]) -> String {
                     "counter",
                     "RTP packets of a stream",
                 ),
+                // Expected less received: it falls when a late packet comes (a gauge).
                 (
                     "lost",
-                    "rtp_stream_lost_packets_total",
-                    "counter",
-                    "RTP packets lost",
+                    "rtp_stream_lost_packets",
+                    "gauge",
+                    "RTP packets lost so far",
                 ),
                 (
                     "jitter-ms",
@@ -464,11 +466,24 @@ async fn serve(mut stream: tokio::net::TcpStream, server: Arc<Server>) {
     let path = path.split('?').next().unwrap_or("");
     let (status, body) = match (method, path) {
         ("GET", "/metrics") => {
-            let sources = server
-                .with_shared(|sh| SOURCES.iter().map(|c| sh.op_json(c)).collect::<Vec<_>>())
+            // Who answers, under the management lock; the answers, away from it.
+            let queries = server
+                .with_shared(|sh| SOURCES.iter().map(|c| sh.op_query(c)).collect::<Vec<_>>())
+                .await;
+            let sources = match queries {
+                Some(q) => tokio::task::spawn_blocking(move || {
+                    q.iter()
+                        .map(|q| q.as_ref().and_then(|q| q.json()))
+                        .collect::<Vec<_>>()
+                })
                 .await
-                .unwrap_or_default();
-            ("200 OK", render(&sources))
+                .ok(),
+                None => None,
+            };
+            match sources {
+                Some(s) => ("200 OK", render(&s)),
+                None => ("500 Internal Server Error", String::new()),
+            }
         }
         ("GET", _) => ("404 Not Found", "metrics are at /metrics\n".to_string()),
         _ => ("405 Method Not Allowed", String::new()),
@@ -492,13 +507,19 @@ struct StagedPrometheus {
 impl Staged for StagedPrometheus {
     fn apply(self: Box<Self>) -> Result<(), String> {
         let mut inner = lock(&self.svc.0);
-        if inner.port == self.port {
+        if inner.port == self.port && self.bound.is_none() {
             return Ok(());
         }
         if let Some(t) = inner.task.take() {
             t.abort();
         }
-        inner.port = self.port;
+        // A port that could not be bound (taken at start-up) is not recorded: the next
+        // commit tries again.
+        inner.port = if self.bound.is_some() {
+            self.port
+        } else {
+            None
+        };
         inner.pending = self.bound;
         spawn_pending(&mut inner);
         Ok(())
@@ -579,7 +600,7 @@ mod tests {
             "savin_interface_receive_errors_total{interface=\"ge-0/0/0\"} 1",
             "savin_ip_packets_total{kind=\"received\"} 20",
             "savin_ip_drops_total{reason=\"no-route\"} 2",
-            "savin_rtp_stream_lost_packets_total{source=\"10.0.1.2\",source_port=\"20001\",destination=\"10.0.2.2\",destination_port=\"20000\",ssrc=\"0x00001000\",codec=\"PCMU\"} 9",
+            "savin_rtp_stream_lost_packets{source=\"10.0.1.2\",source_port=\"20001\",destination=\"10.0.2.2\",destination_port=\"20000\",ssrc=\"0x00001000\",codec=\"PCMU\"} 9",
             "savin_rtp_stream_mos_lq{",
             "savin_rtp_monitor_events_total{counter=\"streams\"} 1",
         ] {

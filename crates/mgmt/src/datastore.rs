@@ -31,6 +31,20 @@ pub struct Shared {
     pub(crate) op_table: Vec<OpCommand>,
 }
 
+/// An operational command ready to run away from the management lock.
+pub struct OpQuery {
+    ops: Arc<dyn Operational>,
+    cmd: &'static [&'static str],
+    args: Vec<String>,
+}
+
+impl OpQuery {
+    /// The command's state as `| display json` shows it (None if it failed).
+    pub fn json(&self) -> Option<serde_json::Value> {
+        self.ops.run(self.cmd, &self.args).ok().map(|s| s.json())
+    }
+}
+
 /// Who holds the candidate lock, and since when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockInfo {
@@ -60,18 +74,25 @@ impl Shared {
         }
     }
 
-    /// The JSON of the operational command `line` (canonical words: the longest command a
-    /// subsystem answers, then its arguments), or None if none answers it or it failed. The
-    /// metrics endpoint reads the same state `show ... | display json` does.
-    pub fn op_json(&self, line: &[&str]) -> Option<serde_json::Value> {
-        let (ops, cmd) = self
-            .operational
-            .iter()
-            .flat_map(|o| o.commands().iter().map(move |(w, _)| (o, *w)))
-            .filter(|(_, w)| line.starts_with(w))
-            .max_by_key(|(_, w)| w.len())?;
-        let args: Vec<String> = line[cmd.len()..].iter().map(|a| a.to_string()).collect();
-        ops.run(cmd, &args).ok().map(|s| s.json())
+    /// Who answers the operational command `line` (canonical words): the subsystem with
+    /// the longest command that starts it (the first registered on a tie, as the CLI
+    /// picks), that command, and the words after it. Taken under the management lock and
+    /// run outside it ([`OpQuery::json`]): the metrics endpoint must not hold up the CLI.
+    pub fn op_query(&self, line: &[&str]) -> Option<OpQuery> {
+        let mut best: Option<(&Arc<dyn Operational>, &'static [&'static str])> = None;
+        for o in &self.operational {
+            for (w, _) in o.commands() {
+                if line.starts_with(w) && best.is_none_or(|(_, b)| w.len() > b.len()) {
+                    best = Some((o, *w));
+                }
+            }
+        }
+        let (ops, cmd) = best?;
+        Some(OpQuery {
+            ops: ops.clone(),
+            cmd,
+            args: line[cmd.len()..].iter().map(|a| a.to_string()).collect(),
+        })
     }
 
     /// Adds a subsystem's operational commands.

@@ -434,9 +434,17 @@ impl<S: Subscriber> Layer<S> for SyslogLayer {
         );
         // A structured event names itself: its target as APP-NAME (RT_FLOW), its ID as
         // MSGID, as Junos writes RT_FLOW_SESSION_CREATE.
+        let header_word = |w: &str, max: usize| {
+            (!w.is_empty() && w.len() <= max && w.bytes().all(|b| (33..=126).contains(&b)))
+                .then(|| w.to_string())
+        };
         let (app, msgid) = match &text.event_id {
-            Some(id) => (meta.target(), id.as_str()),
-            None => ("savin", "-"),
+            // RFC 5424 6.2: APP-NAME at most 48, MSGID at most 32 printable characters.
+            Some(id) => (
+                header_word(meta.target(), 48).unwrap_or_else(|| "savin".into()),
+                header_word(id, 32).unwrap_or_else(|| "-".into()),
+            ),
+            None => ("savin".into(), "-".into()),
         };
         let rfc5424 = format!(
             "<{pri}>1 {} {} {app} {pid} {msgid} {} {msg}",
