@@ -93,8 +93,8 @@ impl Patch {
 
 /// Runs `frames` in batches; the packets per second of each slice of `slice` packets. The
 /// worker's clock moves `step_us` a batch.
-fn run(
-    p: &mut Pipeline,
+fn run<F: savin_dataplane::Feature>(
+    p: &mut savin_dataplane::Pipeline<F>,
     t: &savin_dataplane::Tables,
     (template, frames): (&[u8; FRAME], &[Patch]),
     slice: usize,
@@ -121,6 +121,43 @@ fn run(
         rates.push(slice as f64 / start.elapsed().as_secs_f64());
     }
     rates
+}
+
+/// Security as the daemon runs it for this traffic: the streams' side (port 0) in zone
+/// trust, the far side (port 1) in untrust, one policy that permits them, a session each.
+fn security_tables(capacity: usize) -> anyhow::Result<savin_security::SecurityTables> {
+    let p = "set security policies from-zone trust to-zone untrust policy all";
+    let set = format!(
+        "set interfaces eth1 unit 0 family inet address 10.0.0.1/8\n\
+         set interfaces eth2 unit 0 family inet address 198.51.100.2/24\n\
+         set security zones security-zone trust interfaces eth1.0\n\
+         set security zones security-zone untrust interfaces eth2.0\n\
+         {p} match source-address any\n{p} match destination-address any\n\
+         {p} match application any\n{p} then permit\n"
+    );
+    let c =
+        savin_config::Configuration::parse_set(&set, None).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cfg = c
+        .check()
+        .map_err(|e| anyhow::anyhow!("{}", e.first().map(|e| e.to_string()).unwrap_or_default()))?;
+    let policy = Arc::new(savin_security::compile_policy(&cfg).map_err(anyhow::Error::msg)?);
+    let nat =
+        savin_security::compile_nat(&cfg, &|z| policy.zone_id(z)).map_err(anyhow::Error::msg)?;
+    Ok(savin_security::SecurityTables {
+        policy: policy.clone(),
+        zone_of_port: vec![policy.zone_id("trust"), policy.zone_id("untrust")],
+        host_inbound: vec![savin_security::HostInbound::default(); 2],
+        sessions: savin_session::SessionConfig {
+            capacity: capacity.next_power_of_two(),
+            ..Default::default()
+        },
+        nat: Arc::new(nat),
+        port_addr: vec![0x0a00_0001, 0xc633_6402],
+        screens: Vec::new(),
+        screen_of_zone: vec![None, None],
+        tcp_rst: vec![false, false],
+        ipv6_packet_based: false,
+    })
 }
 
 fn best_median(mut v: Vec<f64>) -> (f64, f64) {
@@ -201,6 +238,41 @@ pub fn monitor(streams: usize, rounds: usize) -> anyhow::Result<ExitCode> {
         measured == streams && lost == 0 && dropped == 0,
         "the monitor saw {measured} streams (want {streams}), {lost} lost, {dropped} frames dropped"
     );
+    // The pipeline as the daemon runs it for this traffic: security (zones, a policy, a
+    // session per stream) and the monitor on the output arc, against security alone.
+    let full_handle: SettingsHandle = Arc::new(ArcSwapOption::empty());
+    let st = crate::security::tables(Some(security_tables(streams * 2)?));
+    let mut q = savin_dataplane::Pipeline::with_feature(
+        2,
+        BATCH,
+        savin_dataplane::Chain::new(
+            MonitorStage::new(full_handle.clone()),
+            savin_security::SecurityStage::new(BATCH),
+        ),
+    );
+    q.now_ms = 1000;
+    q.now_us = 1_000_000;
+    full_handle.store(Some(on.clone()));
+    run(&mut q, &st, first, streams, step_us);
+    let (mut full_on, mut full_off) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        full_handle.store(None);
+        full_off.extend(run(&mut q, &st, frames, slice, step_us));
+        full_handle.store(Some(on.clone()));
+        run(&mut q, &st, first, streams, step_us);
+        full_on.extend(run(&mut q, &st, rest, slice, step_us));
+    }
+    let sessions = q.feature.b.sessions.as_ref().map_or(0, |s| s.len());
+    let full_measured = q.feature.a.monitor().map_or(0, |m| m.streams().count());
+    let full_dropped = q.counters.total_drops();
+    anyhow::ensure!(
+        sessions == streams && full_measured == streams && full_dropped == 0,
+        "full pipeline: {sessions} sessions, {full_measured} streams (want {streams}), \
+         {full_dropped} frames dropped ({:?})",
+        q.counters
+    );
+    let (fb, fm) = best_median(full_on);
+    let (fob, fom) = best_median(full_off);
     let (wb, wm) = best_median(with);
     let (ob, om) = best_median(without);
     let (uwb, uwm) = best_median(other_on);
@@ -217,6 +289,12 @@ pub fn monitor(streams: usize, rounds: usize) -> anyhow::Result<ExitCode> {
             "monitor_on_mpps": {"best": uwb / 1e6, "median": uwm / 1e6},
             "monitor_off_mpps": {"best": uob / 1e6, "median": uom / 1e6},
             "ratio_on_to_off": {"best": uwb / uob, "median": uwm / uom},
+        },
+        "full_pipeline": {
+            "what": "the same RTP through security as well (trust to untrust, a permit policy, a session per stream: the pipeline as the daemon runs it for this traffic), with the monitor on and off",
+            "monitor_on_mpps": {"best": fb / 1e6, "median": fm / 1e6},
+            "monitor_off_mpps": {"best": fob / 1e6, "median": fom / 1e6},
+            "ratio_on_to_off": {"best": fb / fob, "median": fm / fom},
         },
         "bytes_per_stream_entry": std::mem::size_of::<savin_monitor::table::Entry>(),
         "bytes_touched_per_packet": savin_monitor::table::SLOT_HOT_BYTES,
