@@ -385,6 +385,33 @@ fn mos_falls_as_loss_and_burstiness_rise() {
         "{mos:?}"
     );
     assert!(clean.2 > random.2 && random.2 > heavy.2, "{mos:?}");
+    // Each stream's history under the name the issue gives the command: a row every 10 s
+    // with the packets and losses of that interval (the streams ran 10 s).
+    let mut hist = serde_json::Value::Null;
+    let rows = |h: &serde_json::Value| {
+        h["rtp-monitoring-information"]["rtp-stream-history"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["destination-port"] == 20040))
+            .and_then(|s| s["interval"].as_array().cloned())
+            .unwrap_or_default()
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || {
+            let (_, out) = net.cli("show services monitor rtp streams history | display json");
+            hist = serde_json::from_str(&out).unwrap_or_default();
+            !rows(&hist).is_empty()
+        }),
+        "{hist:#}"
+    );
+    let heavy_row = &rows(&hist)[0];
+    let packets = heavy_row["packets"].as_u64().unwrap();
+    assert!(packets > 0 && packets <= want[3].0, "{hist:#}");
+    assert!(heavy_row["lost"].as_i64().is_some_and(|l| l > 0), "{hist:#}");
+    let (ok, out) = net.cli("show services monitor rtp streams history");
+    assert!(
+        ok && out.contains("Stream: 10.0.1.2:20041 -> 10.0.2.2:20040") && out.contains("s ago"),
+        "{out}"
+    );
 }
 
 /// Runs `tshark -n -r PCAP ARGS` and returns what it printed.

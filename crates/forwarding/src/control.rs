@@ -201,6 +201,8 @@ impl Engine {
             events_lost_seen: 0,
             alarms: std::collections::HashMap::new(),
             alarms_at_ms: 0,
+            history: std::collections::HashMap::new(),
+            history_at_ms: 0,
             filter_log_seen: (0, 0),
             ifcs6: Vec::new(),
             fib,
@@ -404,6 +406,12 @@ pub(crate) struct Control {
     pub(crate) alarms:
         std::collections::HashMap<savin_monitor::table::StreamKey, crate::monitor_show::AlarmState>,
     pub(crate) alarms_at_ms: u64,
+    /// Each measured stream's history (`show ... streams history`).
+    pub(crate) history: std::collections::HashMap<
+        savin_monitor::table::StreamKey,
+        crate::monitor_show::StreamHistory,
+    >,
+    pub(crate) history_at_ms: u64,
     /// Firewall log entries already written to syslog: (generation, count).
     pub(crate) filter_log_seen: (u64, u64),
     attached: Arc<Mutex<Vec<String>>>,
@@ -442,6 +450,7 @@ impl Control {
             }
             self.log_sessions();
             self.monitor_alarms();
+            self.monitor_history();
             self.syslog_filters();
             let acts = self.arp.tick(&self.ifcs, self.now());
             self.apply(acts);

@@ -14,6 +14,8 @@ use crate::control::Control;
 pub struct RtpMonitoring {
     published: Published,
     detail: bool,
+    /// `history`: each stream's last intervals.
+    history: Option<Vec<(savin_monitor::table::StreamKey, Vec<HistoryRow>)>>,
     /// Only the counters (`statistics`).
     statistics: bool,
     /// The monitor is configured.
@@ -93,6 +95,30 @@ impl State for RtpMonitoring {
                 "streams-ended": c.streams_ended,
             },
         }});
+        if let Some(h) = &self.history {
+            v["rtp-monitoring-information"]["rtp-stream-history"] = h
+                .iter()
+                .map(|(k, rows)| {
+                    json!({
+                        "source-address": k.src.to_string(), "source-port": k.sport,
+                        "destination-address": k.dst.to_string(), "destination-port": k.dport,
+                        "ssrc": format!("0x{:08x}", k.ssrc),
+                        "interval": rows.iter().rev().map(|r| json!({
+                            "seconds-ago": p.at_ms.saturating_sub(r.end_ms) / 1000,
+                            "seconds": r.seconds,
+                            "packets": r.packets, "lost": r.lost,
+                            "loss-percent": format!("{:.2}", r.loss_percent()),
+                            "jitter-ms": format!("{:.3}", r.jitter_ms),
+                            "mos-lq": r.mos_lq.map(|m| format!("{m:.2}")),
+                            "delay-factor-ms": r.df_ms.map(|d| format!("{d:.3}")),
+                            "media-loss-rate": r.mlr.map(|m| format!("{m:.1}")),
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into();
+            return v;
+        }
         if !self.statistics {
             v["rtp-monitoring-information"]["rtp-stream"] = p
                 .streams
@@ -128,6 +154,40 @@ impl State for RtpMonitoring {
                 ("Streams ended", c.streams_ended),
             ] {
                 let _ = writeln!(out, "  {k:<30} {v}");
+            }
+            return out;
+        }
+        if let Some(h) = &self.history {
+            for (k, rows) in h {
+                let _ = writeln!(
+                    out,
+                    "Stream: {} -> {}, SSRC 0x{:08x}",
+                    endpoint(k.src, k.sport),
+                    endpoint(k.dst, k.dport),
+                    k.ssrc
+                );
+                let _ = writeln!(
+                    out,
+                    "  {:>9} {:>8} {:>6} {:>6} {:>8} {:>6} {:>9}",
+                    "Ended", "Packets", "Lost", "Loss%", "Jitter", "MOS", "DF:MLR"
+                );
+                for r in rows.iter().rev() {
+                    let _ = writeln!(
+                        out,
+                        "  {:>9} {:>8} {:>6} {:>6.2} {:>8.3} {:>6} {:>9}",
+                        format!("{}s ago", p.at_ms.saturating_sub(r.end_ms) / 1000),
+                        r.packets,
+                        r.lost,
+                        r.loss_percent(),
+                        r.jitter_ms,
+                        r.mos_lq.map_or("-".into(), |m| format!("{m:.2}")),
+                        r.df_ms.map_or("-".into(), |d| format!(
+                            "{d:.0}:{:.0}",
+                            r.mlr.unwrap_or(0.0)
+                        )),
+                    );
+                }
+                out.push('\n');
             }
             return out;
         }
@@ -266,10 +326,11 @@ impl Control {
         what: &str,
         args: &[String],
     ) -> Result<RtpMonitoring, String> {
-        let mut detail = false;
+        let (mut detail, mut history) = (false, false);
         for a in args {
             match a.as_str() {
                 "detail" if what == "streams" => detail = true,
+                "history" if what == "streams" => history = true,
                 "brief" | "terse" if what == "streams" => {}
                 other => return Err(format!("syntax error: unexpected '{other}'")),
             }
@@ -279,9 +340,23 @@ impl Control {
             .lock()
             .map(|s| s.feature.0.clone())
             .unwrap_or_else(|e| e.into_inner().feature.0.clone());
+        let history = history.then(|| {
+            let mut h: Vec<_> = self
+                .history
+                .iter()
+                .map(|(k, h)| (*k, h.rows.iter().copied().collect()))
+                .collect();
+            h.sort_by_key(
+                |(k, _): &(savin_monitor::table::StreamKey, Vec<HistoryRow>)| {
+                    (k.dst, k.dport, k.src, k.sport, k.ssrc)
+                },
+            );
+            h
+        });
         Ok(RtpMonitoring {
             published,
             detail,
+            history,
             statistics: what == "statistics",
             on: self.monitor.load().is_some(),
         })
@@ -479,6 +554,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn history_takes_a_row_an_interval_with_what_came_in_it() {
+        let mut view = StreamView {
+            key: savin_monitor::table::StreamKey {
+                src: "192.0.2.1".parse().unwrap(),
+                dst: "192.0.2.2".parse().unwrap(),
+                sport: 1,
+                dport: 2,
+                ssrc: 3,
+            },
+            codec: Some("PCMU"),
+            payload_type: 0,
+            clock_rate: 8000,
+            call_id: None,
+            stats: Default::default(),
+            burst: Default::default(),
+            burst_ratio: 1.0,
+            quality: None,
+            ts: None,
+            rtp: true,
+            first_ms: 1_000,
+            last_ms: 1_000,
+            ended: false,
+        };
+        let mut h = StreamHistory {
+            start_ms: view.first_ms,
+            ..StreamHistory::default()
+        };
+        // Published every second for 25 s: 50 packets a second, one lost every 5 s.
+        for sec in 1..=25u64 {
+            view.stats.packets = 50 * sec;
+            view.stats.lost = sec / 5;
+            h.sample(&view, 1_000 + sec * 1000);
+        }
+        let rows: Vec<(u64, u64, i64)> = h
+            .rows
+            .iter()
+            .map(|r| (r.seconds, r.packets, r.lost))
+            .collect();
+        assert_eq!(rows, vec![(10, 500, 2), (10, 500, 2)]);
+        assert!((h.rows[0].loss_percent() - 200.0 / 502.0).abs() < 1e-9);
+        for sec in 26..=200u64 {
+            h.sample(&view, 1_000 + sec * 1000);
+        }
+        assert_eq!(h.rows.len(), HISTORY_ROWS);
+    }
+
+    #[test]
     fn an_alarm_is_raised_once_and_clears_after_readings_back_within() {
         let past = Some((3.2, 3.6, true));
         let within = Some((4.1, 3.6, false));
@@ -506,5 +628,106 @@ mod tests {
             .collect();
         assert_eq!((raised, cleared), (vec![0], vec![7]), "{log:?}");
         assert_eq!(st.past, 0);
+    }
+}
+
+/// How often a stream's history takes a row, on the workers' clock.
+pub const HISTORY_INTERVAL_MS: u64 = 10_000;
+/// Rows kept per stream: two minutes.
+pub const HISTORY_ROWS: usize = 12;
+
+/// One interval of a stream's history: what arrived and was lost in it, and the quality at
+/// its end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryRow {
+    /// The interval's end, on the workers' clock, and its length.
+    pub end_ms: u64,
+    pub seconds: u64,
+    pub packets: u64,
+    /// Packets lost in the interval (negative when late packets filled earlier gaps).
+    pub lost: i64,
+    pub jitter_ms: f64,
+    pub mos_lq: Option<f64>,
+    pub df_ms: Option<f64>,
+    pub mlr: Option<f64>,
+}
+
+impl HistoryRow {
+    pub fn loss_percent(&self) -> f64 {
+        let expected = self.packets as i64 + self.lost;
+        if expected <= 0 {
+            0.0
+        } else {
+            self.lost.max(0) as f64 * 100.0 / expected as f64
+        }
+    }
+}
+
+/// A stream's history: the figures at the last row, and the rows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamHistory {
+    start_ms: u64,
+    packets: u64,
+    lost: u64,
+    rows: std::collections::VecDeque<HistoryRow>,
+}
+
+impl StreamHistory {
+    /// Takes a row if an interval has passed since the last (`s` as published at `at_ms`).
+    fn sample(&mut self, s: &StreamView, at_ms: u64) {
+        if at_ms.saturating_sub(self.start_ms) < HISTORY_INTERVAL_MS {
+            return;
+        }
+        // A transport stream over bare UDP counts TS packets; RTP its own.
+        let (packets, lost) = match (&s.ts, s.rtp) {
+            (Some(t), false) => (t.counters.packets, t.counters.lost),
+            _ => (s.stats.packets, s.stats.lost),
+        };
+        let mdi = s.ts.as_ref().map(|t| t.mdi);
+        self.rows.push_back(HistoryRow {
+            end_ms: at_ms,
+            seconds: at_ms.saturating_sub(self.start_ms) / 1000,
+            packets: packets.saturating_sub(self.packets),
+            lost: lost as i64 - self.lost as i64,
+            jitter_ms: s.stats.jitter_ms,
+            mos_lq: s.quality.map(|q| q.mos_lq),
+            df_ms: mdi.and_then(|m| m.df_ms),
+            mlr: mdi.filter(|m| m.intervals > 0).map(|m| m.mlr),
+        });
+        if self.rows.len() > HISTORY_ROWS {
+            self.rows.pop_front();
+        }
+        (self.start_ms, self.packets, self.lost) = (at_ms, packets, lost);
+    }
+}
+
+impl Control {
+    /// Samples every live stream the workers published into its history (a row every
+    /// [`HISTORY_INTERVAL_MS`]); streams gone from what is published lose theirs.
+    pub(crate) fn monitor_history(&mut self) {
+        if self.monitor.load().is_none() {
+            self.history.clear();
+            return;
+        }
+        let Ok(stats) = self.stats.try_lock() else {
+            return;
+        };
+        let p = &stats.feature.0;
+        if p.at_ms == self.history_at_ms {
+            return;
+        }
+        self.history_at_ms = p.at_ms;
+        let mut seen = std::collections::HashSet::new();
+        for s in &p.streams {
+            seen.insert(s.key);
+            let h = self.history.entry(s.key).or_insert_with(|| StreamHistory {
+                start_ms: s.first_ms,
+                ..StreamHistory::default()
+            });
+            if !s.ended {
+                h.sample(s, p.at_ms);
+            }
+        }
+        self.history.retain(|k, _| seen.contains(k));
     }
 }

@@ -104,8 +104,28 @@ pub(crate) const OPS: &[OpDef] = &[
     },
     OpDef {
         words: &["show", "services", "rtp-monitoring", "streams"],
-        help: "Show RTP streams: loss, jitter, MOS (detail)",
+        help: "Show RTP streams: loss, jitter, MOS (detail, history)",
         answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("streams", a)?))),
+    },
+    OpDef {
+        words: &["show", "services", "monitor"],
+        help: "Show the service monitor (rtp)",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "services", "monitor", "rtp"],
+        help: "Show the voice and video streams measured",
+        answer: Answer::Prefix,
+    },
+    OpDef {
+        words: &["show", "services", "monitor", "rtp", "streams"],
+        help: "Show RTP streams: loss, jitter, MOS (detail, history)",
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("streams", a)?))),
+    },
+    OpDef {
+        words: &["show", "services", "monitor", "rtp", "statistics"],
+        help: "Show the monitor's counters (SIP, RTP, streams)",
+        answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("statistics", a)?))),
     },
     OpDef {
         words: &["show", "services", "rtp-monitoring", "statistics"],
