@@ -1,5 +1,5 @@
 //! The service monitor measures the RTP that Savin forwards, and its figures agree with
-//! tshark's (`-z rtp,streams`) on the same streams captured at the receiver: packets, loss
+//! tshark's (`-z rtp,streams`) on the same streams captured on Savin's ingress port: packets, loss
 //! and jitter. One stream is found on a configured UDP port range, one from the SIP INVITE
 //! whose SDP names its port and maps its dynamic payload type to PCMA. The senders
 //! (`monitor/rtp_send.py`) skip known sequence numbers and send every tenth packet late.
@@ -30,10 +30,11 @@ fn tshark_row(out: &str, dport: u16) -> Option<(u64, i64, f64, f64)> {
 }
 
 /// A lab with RTP monitoring on the range 16384-32767 (streams kept a minute), the link to h2
-/// at the usual MTU (video's 1316-byte datagrams unfragmented), and tshark
-/// started on the receiver with `args` after `tshark -n -q -i eth0`, its output to the file
-/// `out` in the lab's state directory, or (`pcap`) the capture written there; returns once
-/// it captures.
+/// at the usual MTU (video's 1316-byte datagrams unfragmented), and tshark started with
+/// `args` after `tshark -n -q -i eth1` on Savin's own ingress port (in its namespace: the
+/// capture point where Savin takes the packets, so a delay after Savin, on its way out or at
+/// the receiver, is in neither figure), its output to the file `out` in the lab's state
+/// directory, or (`pcap`) the capture written there; returns once it captures.
 fn lab_with_tshark(test: &str, args: &[&str], out: &str, pcap: bool) -> Option<(Net, u32)> {
     let mut net = Net::new(test)?;
     let (ok, cli) = net.cli(
@@ -46,7 +47,7 @@ fn lab_with_tshark(test: &str, args: &[&str], out: &str, pcap: bool) -> Option<(
     let err_file = net.state.path().join("tshark.err");
     let out = net.state.path().join(out);
     let out_arg = out.to_str().unwrap().to_string();
-    let mut argv = vec!["tshark", "-n", "-q", "-i", "eth0"];
+    let mut argv = vec!["tshark", "-n", "-q", "-i", "eth1"];
     argv.extend_from_slice(args);
     let stdout = if pcap {
         argv.extend(["-w", &out_arg]);
@@ -57,7 +58,7 @@ fn lab_with_tshark(test: &str, args: &[&str], out: &str, pcap: bool) -> Option<(
     let pid = net
         .lab
         .spawn(
-            &net.h2,
+            &net.r,
             &argv,
             stdout,
             Some(std::fs::File::create(&err_file).unwrap()),
@@ -81,7 +82,7 @@ fn rtp_loss_and_jitter_agree_with_tshark() {
     if !have(T, &["python3", "tshark"]) {
         return;
     }
-    // tshark on the receiver, RTP recognised by its heuristic (no signalling for the first
+    // tshark on Savin's ingress port, RTP recognised by its heuristic (no signalling for the first
     // stream) and by the SIP for the second.
     let args = ["-o", "rtp.heuristic_rtp:TRUE", "-z", "rtp,streams"];
     let Some((mut net, pid)) = lab_with_tshark(T, &args, "tshark.out", false) else {
@@ -162,7 +163,7 @@ fn rtp_loss_and_jitter_agree_with_tshark() {
     assert_eq!(s["expected"], 600, "{s:#}");
     assert_eq!(s["codec"], "PCMU");
     // Jitter: the same estimator at two capture points (Savin's forwarding thread, the
-    // receiver's socket): within 0.1 ms or 1% of each other.
+    // kernel's receive on that port): within 0.1 ms or 1% of each other.
     let (mean, max) = (num(&s["mean-jitter-ms"]), num(&s["max-jitter-ms"]));
     eprintln!(
         "Savin: lost {} mean jitter {mean} max {max} MOS-LQ {}; tshark: lost {} mean {} max {}",
@@ -245,7 +246,7 @@ fn reference_burst_ratio(seqs: &[u32]) -> f64 {
 /// netem: the sender draws the same models with a fixed seed): clean; 3% random loss with
 /// 3 ms of jitter; about the same loss in bursts (Gilbert-Elliott, mean burst 3.3 packets)
 /// with jitter; 8% random loss. Savin's packets, loss and jitter agree with tshark's on a
-/// capture at the receiver; its R and MOS agree with the E-model computed here from that
+/// capture on Savin's ingress port; its R and MOS agree with the E-model computed here from that
 /// capture, and fall as loss and burstiness rise.
 #[test]
 fn mos_falls_as_loss_and_burstiness_rise() {
@@ -347,7 +348,7 @@ fn mos_falls_as_loss_and_burstiness_rise() {
         assert_eq!(s["packets"], w.0, "{s:#}\n{table}");
         assert_eq!(s["lost"], w.1, "{s:#}\n{table}");
         assert_eq!(s["expected"], expected, "{s:#}");
-        // Jitter: two capture points (Savin's worker, the receiver's socket), the same
+        // Jitter: two capture points (Savin's worker, the kernel's receive on its port), the same
         // estimator: within 0.1 ms or 1%.
         let (mean, max) = (num(&s["mean-jitter-ms"]), num(&s["max-jitter-ms"]));
         let close = |a: f64, b: f64| (a - b).abs() <= 0.1_f64.max(b * 0.01);
@@ -406,7 +407,10 @@ fn mos_falls_as_loss_and_burstiness_rise() {
     let heavy_row = &rows(&hist)[0];
     let packets = heavy_row["packets"].as_u64().unwrap();
     assert!(packets > 0 && packets <= want[3].0, "{hist:#}");
-    assert!(heavy_row["lost"].as_i64().is_some_and(|l| l > 0), "{hist:#}");
+    assert!(
+        heavy_row["lost"].as_i64().is_some_and(|l| l > 0),
+        "{hist:#}"
+    );
     let (ok, out) = net.cli("show services monitor rtp streams history");
     assert!(
         ok && out.contains("Stream: 10.0.1.2:20041 -> 10.0.2.2:20040") && out.contains("s ago"),
@@ -456,7 +460,7 @@ fn media_script(name: &str) -> String {
 /// packets of a tone, and H.264 video (dynamic type 96, announced by a SIP INVITE as a
 /// call's SDP would), each through a relay on the sender that impairs it as netem would
 /// (seeded loss; jitter on the A-law stream). Savin's packets, loss and jitter agree with
-/// tshark's on a capture at the receiver; the voice is rated, the video is not forced into
+/// tshark's on a capture on Savin's ingress port; the voice is rated, the video is not forced into
 /// the voice model.
 #[test]
 fn ffmpeg_voice_and_video_agree_with_tshark() {
@@ -724,7 +728,7 @@ fn reference_mdi(arrivals: &[(f64, u64, u64)]) -> Vec<(Option<f64>, u64)> {
 /// Video as an MPEG transport stream from ffmpeg (MPEG-2 video and audio at a constant
 /// 2 Mbit/s), sent at its mux rate over bare UDP and over RTP (type 33), with 1% of the
 /// datagrams lost and one stall of eight datagrams (42 ms) on both. Savin's transport stream
-/// packets, continuity errors and lost packets equal tshark's on the receiver's capture;
+/// packets, continuity errors and lost packets equal tshark's on a capture on Savin's ingress port;
 /// its delay factor and media loss rate agree with RFC 4445 computed here from that capture.
 #[test]
 fn mpeg_ts_continuity_and_delivery_index_agree_with_tshark() {
@@ -867,7 +871,7 @@ fn mpeg_ts_continuity_and_delivery_index_agree_with_tshark() {
             skips > 0 && skips <= sender_lost && sender_lost <= skips + errors,
             "{sent}"
         );
-        // Two capture points (Savin's worker, the receiver's socket): the stall's DF within
+        // Two capture points (Savin's worker, the kernel's receive on its port): the stall's DF within
         // 2 ms of the reference; the loss rate within one datagram (7 packets) of it.
         let df = num(&ts["max-delay-factor-ms"]);
         assert!(
@@ -914,7 +918,7 @@ fn mpeg_ts_continuity_and_delivery_index_agree_with_tshark() {
 /// G.711 A-law capture SIPp ships (a real call's 236 packets, 30 ms apart) to the answer's
 /// media port and hangs up. Savin finds the stream from the call's SDP alone (port 6000 is
 /// outside the configured range), names its codec and call, and its packets, loss and
-/// jitter agree with tshark's on the receiver's capture.
+/// jitter agree with tshark's on a capture on Savin's ingress port.
 #[test]
 fn a_sipp_call_is_followed_and_measured_like_tshark() {
     const T: &str = "a_sipp_call_is_followed_and_measured_like_tshark";
