@@ -871,11 +871,13 @@ fn mpeg_ts_continuity_and_delivery_index_agree_with_tshark() {
             skips > 0 && skips <= sender_lost && sender_lost <= skips + errors,
             "{sent}"
         );
-        // Two capture points (Savin's worker, the kernel's receive on its port): the stall's DF within
-        // 2 ms of the reference; the loss rate within one datagram (7 packets) of it.
+        // Two clocks: Savin stamps a batch when its worker takes it, the capture stamps each
+        // frame as the kernel receives it; a worker that wakes late (two cores under a CI
+        // load) moves a batch by a few ms (seen: 2.3 ms). The stall's DF within 5% of the
+        // reference; the loss rate within one datagram (7 packets) of it.
         let df = num(&ts["max-delay-factor-ms"]);
         assert!(
-            ref_df > 40.0 && (df - ref_df).abs() <= 2.0,
+            ref_df > 40.0 && (df - ref_df).abs() <= ref_df * 0.05,
             "DF {df} vs {ref_df}\n{s:#}"
         );
         let mlr = num(&ts["max-media-loss-rate"]);
