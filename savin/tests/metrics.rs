@@ -7,7 +7,7 @@ mod labnet;
 
 use std::time::Duration;
 
-use labnet::{have, Net};
+use labnet::{have, Net, PERMIT_TRUST_TO_UNTRUST};
 use savin_lab::wait_until;
 
 /// Asks h2's Prometheus for `query`; the first series' value, if it has one.
@@ -32,13 +32,8 @@ fn prometheus_scrapes_what_show_says_when_host_inbound_allows_it() {
     let Some(mut net) = Net::new(T) else {
         return;
     };
-    let p = "set security policies from-zone trust to-zone untrust policy all";
     let (ok, out) = net.cli(&format!(
-        "configure; \
-         set security zones security-zone trust interfaces eth1.0; \
-         set security zones security-zone untrust interfaces eth2.0; \
-         {p} match source-address any; {p} match destination-address any; \
-         {p} match application any; {p} then permit; \
+        "configure; {PERMIT_TRUST_TO_UNTRUST}; \
          set services rtp-monitoring udp-port 16384-32767; \
          set services rtp-monitoring inactivity-timeout 60; \
          set system services prometheus; commit"

@@ -8,7 +8,7 @@ mod labnet;
 
 use std::time::Duration;
 
-use labnet::{have, Net};
+use labnet::{have, Net, PERMIT_TRUST_TO_UNTRUST};
 use savin_lab::wait_until;
 
 /// The tests here measure jitter to a tenth of a millisecond: one at a time (two lab
@@ -132,31 +132,16 @@ fn rtp_loss_and_jitter_agree_with_tshark() {
     let tshark = std::fs::read_to_string(&out_file).unwrap_or_default();
     let want = tshark_row(&tshark, 20000).unwrap_or_else(|| panic!("no tshark row: {tshark}"));
     // Savin's figures once published (about a second).
-    let mut got = serde_json::Value::Null;
-    let found = wait_until(Duration::from_secs(10), || {
-        let (ok, out) = net.cli("show services rtp-monitoring streams | display json");
-        got = serde_json::from_str(&out).unwrap_or_default();
-        ok && got["rtp-monitoring-information"]["rtp-stream"]
-            .as_array()
-            .is_some_and(|a| {
-                a.iter().any(|s| {
-                    s["destination-port"] == 20000
-                        && s["packets"] == 591
-                        && s["destination-port"] != 7078
-                }) && a
-                    .iter()
-                    .any(|s| s["destination-port"] == 7078 && s["packets"] == 199)
-            })
+    let streams = savin_streams(&net, |a| {
+        a.iter()
+            .any(|s| s["destination-port"] == 20000 && s["packets"] == 591)
+            && a.iter()
+                .any(|s| s["destination-port"] == 7078 && s["packets"] == 199)
     });
-    assert!(found, "Savin's streams: {got:#}\ntshark:\n{tshark}");
-    let streams = got["rtp-monitoring-information"]["rtp-stream"]
-        .as_array()
-        .unwrap();
     let s = streams
         .iter()
         .find(|s| s["destination-port"] == 20000)
         .unwrap();
-    let num = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<f64>().ok()).unwrap();
     // tshark counts what it received; it sees the same 591 and the same 9 lost.
     assert_eq!((want.0, want.1), (591, 9), "tshark:\n{tshark}");
     assert_eq!(s["lost"], 9, "{s:#}");
@@ -169,7 +154,6 @@ fn rtp_loss_and_jitter_agree_with_tshark() {
         "Savin: lost {} mean jitter {mean} max {max} MOS-LQ {}; tshark: lost {} mean {} max {}",
         s["lost"], s["mos-lq"], want.1, want.2, want.3
     );
-    let close = |a: f64, b: f64| (a - b).abs() <= 0.1_f64.max(b * 0.01);
     assert!(
         close(mean, want.2) && close(max, want.3),
         "jitter mean {mean} max {max} vs tshark mean {} max {}\n{s:#}\n{tshark}",
@@ -282,20 +266,8 @@ fn mos_falls_as_loss_and_burstiness_rise() {
     std::thread::sleep(Duration::from_millis(500));
     net.lab.signal(pid, nix::sys::signal::Signal::SIGINT);
     net.lab.wait(pid, Duration::from_secs(10));
-    let tshark = |args: &[&str]| {
-        let o = std::process::Command::new("tshark")
-            .args([
-                "-n",
-                "-r",
-                pcap.to_str().unwrap(),
-                "-o",
-                "rtp.heuristic_rtp:TRUE",
-            ])
-            .args(args)
-            .output()
-            .expect("tshark runs");
-        String::from_utf8_lossy(&o.stdout).to_string()
-    };
+    let tshark =
+        |args: &[&str]| tshark_read(&pcap, &[&["-o", "rtp.heuristic_rtp:TRUE"], args].concat());
     let table = tshark(&["-q", "-z", "rtp,streams"]);
     let fields = tshark(&[
         "-Y",
@@ -313,26 +285,15 @@ fn mos_falls_as_loss_and_burstiness_rise() {
         .iter()
         .map(|p| tshark_row(&table, *p).unwrap_or_else(|| panic!("no tshark row {p}: {table}")))
         .collect();
-    let mut got = serde_json::Value::Null;
-    let found = wait_until(Duration::from_secs(10), || {
-        let (ok, out) = net.cli("show services rtp-monitoring streams | display json");
-        got = serde_json::from_str(&out).unwrap_or_default();
-        ok && ports.iter().zip(&want).all(|(p, w)| {
-            got["rtp-monitoring-information"]["rtp-stream"]
-                .as_array()
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|s| s["destination-port"] == *p && s["packets"] == w.0)
-                })
+    let streams = savin_streams(&net, |a| {
+        ports.iter().zip(&want).all(|(p, w)| {
+            a.iter()
+                .any(|s| s["destination-port"] == *p && s["packets"] == w.0)
         })
     });
-    assert!(found, "Savin's streams: {got:#}\ntshark:\n{table}");
-    let num = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<f64>().ok()).unwrap();
     let mut mos = Vec::new();
     for (p, w) in ports.iter().zip(&want) {
-        let s = got["rtp-monitoring-information"]["rtp-stream"]
-            .as_array()
-            .unwrap()
+        let s = streams
             .iter()
             .find(|s| s["destination-port"] == *p)
             .unwrap();
@@ -351,7 +312,6 @@ fn mos_falls_as_loss_and_burstiness_rise() {
         // Jitter: two capture points (Savin's worker, the kernel's receive on its port), the same
         // estimator: within 0.1 ms or 1%.
         let (mean, max) = (num(&s["mean-jitter-ms"]), num(&s["max-jitter-ms"]));
-        let close = |a: f64, b: f64| (a - b).abs() <= 0.1_f64.max(b * 0.01);
         assert!(
             close(mean, w.2) && close(max, w.3),
             "{p}: jitter mean {mean} max {max} vs tshark mean {} max {}\n{s:#}",
@@ -416,6 +376,17 @@ fn mos_falls_as_loss_and_burstiness_rise() {
         ok && out.contains("Stream: 10.0.1.2:20041 -> 10.0.2.2:20040") && out.contains("s ago"),
         "{out}"
     );
+}
+
+/// A figure Savin shows as a decimal string (`"0.465"`).
+fn num(v: &serde_json::Value) -> f64 {
+    v.as_str().and_then(|t| t.parse::<f64>().ok()).unwrap()
+}
+
+/// Whether Savin's jitter `a` agrees with tshark's `b`: within 0.1 ms or 1% (the issue's
+/// bound).
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 0.1_f64.max(b * 0.01)
 }
 
 /// Runs `tshark -n -r PCAP ARGS` and returns what it printed.
@@ -570,7 +541,6 @@ fn ffmpeg_voice_and_video_agree_with_tshark() {
                 .any(|s| s["destination-port"] == *p && s["packets"] == w.0)
         })
     });
-    let num = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<f64>().ok()).unwrap();
     let mut rated = Vec::new();
     for ((p, w), codec) in ports.iter().zip(&want).zip(["PCMU", "PCMA", "H264"]) {
         let s = streams
@@ -596,7 +566,6 @@ fn ffmpeg_voice_and_video_agree_with_tshark() {
             "{s:#}\n{table}"
         );
         assert_eq!(w.1, lost_by_relay as i64, "{relayed}\n{table}");
-        let close = |a: f64, b: f64| (a - b).abs() <= 0.1_f64.max(b * 0.01);
         // The mean over the packets the jitter is measured on (not a frame's last, which
         // carries the marker): for voice, tshark's; for video, where most packets carry
         // the marker, tshark's figure is a running mean whose divisor counts the marked
@@ -834,7 +803,6 @@ fn mpeg_ts_continuity_and_delivery_index_agree_with_tshark() {
             .find(|s| s["destination-port"] == port)
             .unwrap();
         let ts = &s["mpeg-ts"];
-        let num = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<f64>().ok()).unwrap();
         let ref_df = reference.iter().filter_map(|r| r.0).fold(0f64, f64::max);
         let ref_mlr = reference.iter().map(|r| r.1).max().unwrap_or(0);
         let sender_lost: u64 = sent
@@ -994,7 +962,6 @@ fn a_sipp_call_is_followed_and_measured_like_tshark() {
         a.iter().filter(voice).any(|s| s["packets"] == want.0)
     });
     let s = streams.iter().find(voice).unwrap();
-    let num = |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<f64>().ok()).unwrap();
     let (mean, max) = (num(&s["mean-jitter-ms"]), num(&s["max-jitter-ms"]));
     eprintln!(
         "SIPp call {call_id}: Savin packets {} lost {} jitter mean {mean} max {max} MOS-LQ {}; \
@@ -1012,7 +979,6 @@ fn a_sipp_call_is_followed_and_measured_like_tshark() {
         (&"PCMA".into(), &call_id.clone().into()),
         "{s:#}"
     );
-    let close = |a: f64, b: f64| (a - b).abs() <= 0.1_f64.max(b * 0.01);
     assert!(close(mean, want.2) && close(max, want.3), "{s:#}\n{table}");
     let (ok, out) = net.cli("show services rtp-monitoring statistics");
     assert!(
@@ -1080,11 +1046,7 @@ fn session_logs_and_monitor_alarms_reach_rsyslog_as_rfc_5424() {
     );
     let p = "set security policies from-zone trust to-zone untrust policy all";
     let (ok, out) = net.cli(&format!(
-        "configure; \
-         set security zones security-zone trust interfaces eth1.0; \
-         set security zones security-zone untrust interfaces eth2.0; \
-         {p} match source-address any; {p} match destination-address any; \
-         {p} match application any; {p} then permit; \
+        "configure; {PERMIT_TRUST_TO_UNTRUST}; \
          {p} then log session-init; {p} then log session-close; \
          set services rtp-monitoring udp-port 16384-32767; \
          set services rtp-monitoring thresholds mos-lq 4.0; \

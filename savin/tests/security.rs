@@ -5,7 +5,7 @@ mod labnet;
 
 use std::time::Duration;
 
-use labnet::{have, Net};
+use labnet::{have, Net, PERMIT_TRUST_TO_UNTRUST};
 
 /// A TCP connection attempt from `ns` with python: "ok", "refused" (a RST came back) or
 /// "timeout" (nothing came back).
@@ -20,14 +20,7 @@ fn connect(net: &Net, ns: &savin_lab::Ns, host: &str, port: u16) -> String {
 /// Commits zones trust (eth1) and untrust (eth2) and one policy permitting everything from
 /// trust to untrust.
 fn permit_all(net: &mut Net) {
-    let p = "set security policies from-zone trust to-zone untrust policy all";
-    let (ok, out) = net.cli(&format!(
-        "configure; \
-         set security zones security-zone trust interfaces eth1.0; \
-         set security zones security-zone untrust interfaces eth2.0; \
-         {p} match source-address any; {p} match destination-address any; \
-         {p} match application any; {p} then permit; commit"
-    ));
+    let (ok, out) = net.cli(&format!("configure; {PERMIT_TRUST_TO_UNTRUST}; commit"));
     assert!(ok, "{out}\n{}", net.log());
 }
 

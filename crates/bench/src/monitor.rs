@@ -140,24 +140,7 @@ fn security_tables(capacity: usize) -> anyhow::Result<savin_security::SecurityTa
     let cfg = c
         .check()
         .map_err(|e| anyhow::anyhow!("{}", e.first().map(|e| e.to_string()).unwrap_or_default()))?;
-    let policy = Arc::new(savin_security::compile_policy(&cfg).map_err(anyhow::Error::msg)?);
-    let nat =
-        savin_security::compile_nat(&cfg, &|z| policy.zone_id(z)).map_err(anyhow::Error::msg)?;
-    Ok(savin_security::SecurityTables {
-        policy: policy.clone(),
-        zone_of_port: vec![policy.zone_id("trust"), policy.zone_id("untrust")],
-        host_inbound: vec![savin_security::HostInbound::default(); 2],
-        sessions: savin_session::SessionConfig {
-            capacity: capacity.next_power_of_two(),
-            ..Default::default()
-        },
-        nat: Arc::new(nat),
-        port_addr: vec![0x0a00_0001, 0xc633_6402],
-        screens: Vec::new(),
-        screen_of_zone: vec![None, None],
-        tcp_rst: vec![false, false],
-        ipv6_packet_based: false,
-    })
+    crate::security::security_tables(&cfg, capacity, vec![0x0a00_0001, 0xc633_6402])
 }
 
 fn best_median(mut v: Vec<f64>) -> (f64, f64) {

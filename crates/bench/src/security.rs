@@ -186,6 +186,34 @@ fn run(
     rates
 }
 
+/// Security as the daemon runs it between two ports, port 0 in zone trust and port 1 in
+/// untrust (addresses `port_addr`), with `cfg`'s policies and NAT compiled and room for
+/// `sessions`.
+pub(crate) fn security_tables(
+    cfg: &savin_config::model::Config,
+    sessions: usize,
+    port_addr: Vec<u32>,
+) -> anyhow::Result<SecurityTables> {
+    let policy = Arc::new(savin_security::compile_policy(cfg).map_err(anyhow::Error::msg)?);
+    let nat =
+        savin_security::compile_nat(cfg, &|z| policy.zone_id(z)).map_err(anyhow::Error::msg)?;
+    Ok(SecurityTables {
+        policy: policy.clone(),
+        zone_of_port: vec![policy.zone_id("trust"), policy.zone_id("untrust")],
+        host_inbound: vec![HostInbound::default(); 2],
+        sessions: savin_session::SessionConfig {
+            capacity: sessions.next_power_of_two(),
+            ..Default::default()
+        },
+        nat: Arc::new(nat),
+        port_addr,
+        screens: Vec::new(),
+        screen_of_zone: vec![None, None],
+        tcp_rst: vec![false, false],
+        ipv6_packet_based: false,
+    })
+}
+
 fn best_median(mut v: Vec<f64>) -> serde_json::Value {
     v.sort_by(f64::total_cmp);
     json!({ "best": v[v.len() - 1] / 1e6, "median": v[v.len() / 2] / 1e6 })
@@ -194,26 +222,9 @@ fn best_median(mut v: Vec<f64>) -> serde_json::Value {
 pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result<ExitCode> {
     let cfg = config(rules, with_nat)?;
     let build = Instant::now();
-    let policy = Arc::new(savin_security::compile_policy(&cfg).map_err(anyhow::Error::msg)?);
-    let nat =
-        savin_security::compile_nat(&cfg, &|z| policy.zone_id(z)).map_err(anyhow::Error::msg)?;
+    let sec = security_tables(&cfg, sessions, vec![0x0a00_0001, 0xcb00_7101])?;
     let compile_ms = build.elapsed().as_secs_f64() * 1e3;
-    let capacity = sessions.next_power_of_two();
-    let sec = SecurityTables {
-        policy: policy.clone(),
-        zone_of_port: vec![policy.zone_id("trust"), policy.zone_id("untrust")],
-        host_inbound: vec![HostInbound::default(); 2],
-        sessions: savin_session::SessionConfig {
-            capacity,
-            ..Default::default()
-        },
-        nat: Arc::new(nat),
-        port_addr: vec![0x0a00_0001, 0xcb00_7101],
-        screens: Vec::new(),
-        screen_of_zone: vec![None, None],
-        tcp_rst: vec![false, false],
-        ipv6_packet_based: false,
-    };
+    let policies = sec.policy.policies.len();
     let t = tables(Some(sec));
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let flows: Vec<Flow> = (0..sessions)
@@ -385,7 +396,7 @@ pub fn security(sessions: usize, rules: usize, with_nat: bool) -> anyhow::Result
     let top = |v: &Vec<f64>| v[v.len() - 1];
     let out = json!({
         "bench": "security",
-        "workload": format!("one core, in memory, 60-byte TCP frames in batches of {BATCH}; {} policies (trust->untrust, {rules} deny + web permit), {}", policy.policies.len(), if with_nat { "source NAT to a 16-address pool with port translation" } else { "no NAT" }),
+        "workload": format!("one core, in memory, 60-byte TCP frames in batches of {BATCH}; {} policies (trust->untrust, {rules} deny + web permit), {}", policies, if with_nat { "source NAT to a 16-address pool with port translation" } else { "no NAT" }),
         "policy_compile_ms": compile_ms,
         "new_sessions_per_s_millions": best_median(new_s),
         "sessions_held": established,

@@ -19,7 +19,9 @@ mod poptrie;
 mod rib;
 
 pub use key::Key;
-pub use poptrie::{prefetch, Fib, FibError, FibReader, FibStats, Table, MAX_NEXT_HOP};
+pub use poptrie::{
+    prefetch, prefetch_lines, prefetch_ptr, Fib, FibError, FibReader, FibStats, Table, MAX_NEXT_HOP,
+};
 
 /// The next hop returned when no prefix matches.
 pub const MISS: u32 = 0;

@@ -102,6 +102,18 @@ pub fn prefetch_ptr<T>(p: *const T) {
     let _ = p;
 }
 
+/// Brings in the cache lines of the first `bytes` at `p` (which need not be valid: see
+/// [`prefetch_ptr`]).
+#[inline(always)]
+pub fn prefetch_lines<T>(p: *const T, bytes: usize) {
+    let p = p.cast::<u8>();
+    let mut off = 0;
+    while off < bytes {
+        prefetch_ptr(p.wrapping_add(off));
+        off += 64;
+    }
+}
+
 /// One step through a node: `Ok(child index)` or `Err(next hop)` when the key ends in a leaf.
 enum Step {
     Child(usize),

@@ -401,7 +401,7 @@ pub(crate) struct Control {
     pub(crate) hit_base: crate::hits::HitBase,
     /// Session log events the worker reported lost, as last logged.
     pub(crate) events_lost_seen: u64,
-    /// The monitor's streams past a threshold (bit i: `ALARM_METRICS[i]`), and the
+    /// The monitor's streams past a threshold (bit i: `ALARMS[i]`), and the
     /// publication they were judged on.
     pub(crate) alarms:
         std::collections::HashMap<savin_monitor::table::StreamKey, crate::monitor_show::AlarmState>,

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use savin_config::subsystem::State;
-use savin_monitor::stage::{Published, StreamView, ALARM_METRICS};
+use savin_monitor::stage::{Published, StreamView, ALARMS};
 use serde_json::{json, Value};
 
 use crate::control::Control;
@@ -27,6 +27,11 @@ fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
         std::net::IpAddr::V4(a) => format!("{a}:{port}"),
         std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
     }
+}
+
+/// A delivery index as `show` prints it, DF:MLR ("-" before a delay factor is known).
+fn df_mlr(df_ms: Option<f64>, mlr: f64) -> String {
+    df_ms.map_or("-".into(), |d| format!("{d:.0}:{mlr:.0}"))
 }
 
 fn stream_json(s: &StreamView, now_ms: u64) -> Value {
@@ -181,10 +186,7 @@ impl State for RtpMonitoring {
                         r.loss_percent(),
                         r.jitter_ms,
                         r.mos_lq.map_or("-".into(), |m| format!("{m:.2}")),
-                        r.df_ms.map_or("-".into(), |d| format!(
-                            "{d:.0}:{:.0}",
-                            r.mlr.unwrap_or(0.0)
-                        )),
+                        df_mlr(r.df_ms, r.mlr.unwrap_or(0.0)),
                     );
                 }
                 out.push('\n');
@@ -284,19 +286,12 @@ impl State for RtpMonitoring {
         );
         for s in &p.streams {
             let mut st = s.stats;
-            // A transport stream over bare UDP has no RTP figures: its TS packets instead.
-            if let (false, Some(t)) = (s.rtp, &s.ts) {
-                st.packets = t.counters.packets;
-                st.lost = t.counters.lost;
-                st.expected = t.counters.packets + t.counters.lost;
-            }
+            (st.packets, st.lost) = s.packets_lost();
+            st.expected = st.packets + st.lost;
             // Video is rated by its delivery index, DF:MLR.
             let rating = match (&s.quality, &s.ts) {
                 (Some(q), _) => format!("{:.2}", q.mos_cq),
-                (None, Some(t)) => t
-                    .mdi
-                    .df_ms
-                    .map_or("-".into(), |d| format!("{d:.0}:{:.0}", t.mdi.mlr)),
+                (None, Some(t)) => df_mlr(t.mdi.df_ms, t.mdi.mlr),
                 _ => "-".into(),
             };
             let _ = writeln!(
@@ -367,7 +362,7 @@ impl Control {
 /// hovering at the threshold would otherwise log a pair of messages every second.
 const CLEAR_AFTER: u8 = 3;
 
-/// A stream's alarm state: bit i set while past `ALARM_METRICS[i]`, and how many readings
+/// A stream's alarm state: bit i set while past `ALARMS[i]`, and how many readings
 /// in a row each has been back within it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct AlarmState {
@@ -436,7 +431,7 @@ impl AlarmEvent {
             endpoint(k.dst, k.dport),
             k.ssrc,
             self.codec,
-            ALARM_METRICS[self.metric],
+            ALARMS[self.metric].0,
             self.why,
         );
         macro_rules! alarm {
@@ -451,7 +446,7 @@ impl AlarmEvent {
                     ssrc = %format_args!("0x{:08x}", k.ssrc),
                     codec = %self.codec,
                     call_id = %self.call_id,
-                    metric = ALARM_METRICS[self.metric],
+                    metric = ALARMS[self.metric].0,
                     value = %value,
                     threshold = %threshold,
                     reason = self.why,
@@ -481,7 +476,7 @@ impl Control {
                          why: &'static str,
                          events: &mut Vec<AlarmEvent>| {
             for (key, st) in alarms {
-                for m in 0..ALARM_METRICS.len() {
+                for m in 0..ALARMS.len() {
                     if st.past & (1 << m) != 0 {
                         events.push(AlarmEvent {
                             key: *key,
@@ -513,10 +508,8 @@ impl Control {
             }
             self.alarms_at_ms = p.at_ms;
             let mut next = std::collections::HashMap::new();
-            let mut live = std::collections::HashSet::new();
             for s in p.streams.iter().filter(|s| !s.ended) {
-                live.insert(s.key);
-                let was = self.alarms.get(&s.key).copied().unwrap_or_default();
+                let was = self.alarms.remove(&s.key).unwrap_or_default();
                 let values = s.alarm_values(&t);
                 let (st, changes) = was.step(&values);
                 for (m, raised) in changes {
@@ -529,9 +522,9 @@ impl Control {
                         raised,
                         value: Some(value),
                         threshold: Some(threshold),
-                        why: match (raised, m) {
-                            (true, 0) => "below",
-                            (true, _) => "above",
+                        why: match (raised, ALARMS[m].1) {
+                            (true, true) => "below",
+                            (true, false) => "above",
                             (false, _) => "back within",
                         },
                     });
@@ -540,8 +533,8 @@ impl Control {
                     next.insert(s.key, st);
                 }
             }
-            // Alarmed streams that ended (or went from the table): their alarms clear.
-            self.alarms.retain(|k, _| !live.contains(k));
+            // What is left: alarmed streams that ended (or went from the table); their
+            // alarms clear.
             clear_all(&self.alarms, "stream ended", &mut events);
             self.alarms = next;
         }
@@ -678,11 +671,7 @@ impl StreamHistory {
         if at_ms.saturating_sub(self.start_ms) < HISTORY_INTERVAL_MS {
             return;
         }
-        // A transport stream over bare UDP counts TS packets; RTP its own.
-        let (packets, lost) = match (&s.ts, s.rtp) {
-            (Some(t), false) => (t.counters.packets, t.counters.lost),
-            _ => (s.stats.packets, s.stats.lost),
-        };
+        let (packets, lost) = s.packets_lost();
         let mdi = s.ts.as_ref().map(|t| t.mdi);
         self.rows.push_back(HistoryRow {
             end_ms: at_ms,
@@ -692,7 +681,7 @@ impl StreamHistory {
             jitter_ms: s.stats.jitter_ms,
             mos_lq: s.quality.map(|q| q.mos_lq),
             df_ms: mdi.and_then(|m| m.df_ms),
-            mlr: mdi.filter(|m| m.intervals > 0).map(|m| m.mlr),
+            mlr: mdi.and_then(|m| m.last_mlr()),
         });
         if self.rows.len() > HISTORY_ROWS {
             self.rows.pop_front();
@@ -717,17 +706,22 @@ impl Control {
             return;
         }
         self.history_at_ms = p.at_ms;
-        let mut seen = std::collections::HashSet::new();
+        // Streams gone from what is published are left behind in the old map.
+        let mut next = std::collections::HashMap::with_capacity(p.streams.len());
         for s in &p.streams {
-            seen.insert(s.key);
-            let h = self.history.entry(s.key).or_insert_with(|| StreamHistory {
-                start_ms: s.first_ms,
-                ..StreamHistory::default()
+            // (A key may be published twice: live, and ended before it came back.)
+            let h = next.entry(s.key).or_insert_with(|| {
+                self.history
+                    .remove(&s.key)
+                    .unwrap_or_else(|| StreamHistory {
+                        start_ms: s.first_ms,
+                        ..StreamHistory::default()
+                    })
             });
             if !s.ended {
                 h.sample(s, p.at_ms);
             }
         }
-        self.history.retain(|k, _| seen.contains(k));
+        self.history = next;
     }
 }

@@ -35,6 +35,18 @@ fn no_args(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// The service monitor's commands, answered alike under both their names: `show services
+/// monitor rtp ...` and `show services rtp-monitoring ...` (the configuration's).
+const RTP_MONITOR_HELP: &str = "Show the voice and video streams measured";
+const RTP_STREAMS: (&str, Answer) = (
+    "Show RTP streams: loss, jitter, MOS (detail, history)",
+    Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("streams", a)?))),
+);
+const RTP_STATISTICS: (&str, Answer) = (
+    "Show the monitor's counters (SIP, RTP, streams)",
+    Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("statistics", a)?))),
+);
+
 /// The operational commands this crate answers.
 pub(crate) const OPS: &[OpDef] = &[
     OpDef {
@@ -99,13 +111,13 @@ pub(crate) const OPS: &[OpDef] = &[
     },
     OpDef {
         words: &["show", "services", "rtp-monitoring"],
-        help: "Show the voice and video streams measured",
+        help: RTP_MONITOR_HELP,
         answer: Answer::Prefix,
     },
     OpDef {
         words: &["show", "services", "rtp-monitoring", "streams"],
-        help: "Show RTP streams: loss, jitter, MOS (detail, history)",
-        answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("streams", a)?))),
+        help: RTP_STREAMS.0,
+        answer: RTP_STREAMS.1,
     },
     OpDef {
         words: &["show", "services", "monitor"],
@@ -114,23 +126,23 @@ pub(crate) const OPS: &[OpDef] = &[
     },
     OpDef {
         words: &["show", "services", "monitor", "rtp"],
-        help: "Show the voice and video streams measured",
+        help: RTP_MONITOR_HELP,
         answer: Answer::Prefix,
     },
     OpDef {
         words: &["show", "services", "monitor", "rtp", "streams"],
-        help: "Show RTP streams: loss, jitter, MOS (detail, history)",
-        answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("streams", a)?))),
+        help: RTP_STREAMS.0,
+        answer: RTP_STREAMS.1,
     },
     OpDef {
         words: &["show", "services", "monitor", "rtp", "statistics"],
-        help: "Show the monitor's counters (SIP, RTP, streams)",
-        answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("statistics", a)?))),
+        help: RTP_STATISTICS.0,
+        answer: RTP_STATISTICS.1,
     },
     OpDef {
         words: &["show", "services", "rtp-monitoring", "statistics"],
-        help: "Show the monitor's counters (SIP, RTP, streams)",
-        answer: Answer::Control(|c, a| Ok(Box::new(c.show_rtp_monitoring("statistics", a)?))),
+        help: RTP_STATISTICS.0,
+        answer: RTP_STATISTICS.1,
     },
     OpDef {
         words: &["show", "security", "flow", "session"],

@@ -375,13 +375,6 @@ fn wanted(c: &Config) -> Option<u16> {
         .map(|p| p.port.unwrap_or(DEFAULT_PORT))
 }
 
-fn bind(port: u16) -> std::io::Result<std::net::TcpListener> {
-    let l = std::net::TcpListener::bind(("::", port))
-        .or_else(|_| std::net::TcpListener::bind(("0.0.0.0", port)))?;
-    l.set_nonblocking(true)?;
-    Ok(l)
-}
-
 impl Prometheus {
     pub fn new() -> Prometheus {
         Prometheus::default()
@@ -544,7 +537,7 @@ impl Subsystem for Prometheus {
         let port = wanted(new);
         let inner = lock(&self.0);
         let bound = match port {
-            Some(p) if inner.port != Some(p) => match bind(p) {
+            Some(p) if inner.port != Some(p) => match savin_mgmt::server::bind_service(p) {
                 Ok(l) => Some(l),
                 // At start-up the last commit applies whole but for this listener.
                 Err(e) if inner.runtime.is_none() => {

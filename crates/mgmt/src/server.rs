@@ -393,3 +393,13 @@ impl Drop for SocketGuard {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+/// A listening TCP socket on `port` for a management service (SSH, the metrics endpoint):
+/// IPv6 and IPv4 on one socket where the host allows it, else IPv4 alone; non-blocking, to
+/// be handed to tokio. Bound at commit time, so a port taken fails the commit.
+pub fn bind_service(port: u16) -> std::io::Result<std::net::TcpListener> {
+    let l = std::net::TcpListener::bind(("::", port))
+        .or_else(|_| std::net::TcpListener::bind(("0.0.0.0", port)))?;
+    l.set_nonblocking(true)?;
+    Ok(l)
+}

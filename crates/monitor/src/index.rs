@@ -11,30 +11,6 @@
 //! The bucket's position is the tag's top bits, so the table grows from the tags alone.
 //! The hash is keyed and randomly seeded (ahash): keys come from the network.
 
-/// Asks the CPU to bring the cache line at `p` in; a hint, it neither waits nor faults.
-#[inline(always)]
-pub(crate) fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 never faults, whatever the address; it loads nothing into a
-    // register and writes nothing.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>())
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
-/// Brings the cache lines of the first `bytes` at `p` in (`p` need not be valid).
-#[inline(always)]
-pub(crate) fn prefetch_lines<T>(p: *const T, bytes: usize) {
-    let p = p.cast::<u8>();
-    let mut off = 0;
-    while off < bytes {
-        prefetch(p.wrapping_add(off));
-        off += 64;
-    }
-}
-
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     buckets: Vec<u64>,
@@ -71,7 +47,7 @@ impl Index {
     #[inline(always)]
     pub fn prefetch(&self, h: u64) {
         if let Some(b) = self.buckets.get(self.pos(tag(h))) {
-            prefetch(b);
+            savin_fib::prefetch(b);
         }
     }
 

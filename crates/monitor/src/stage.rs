@@ -74,16 +74,34 @@ impl StreamView {
     }
 }
 
+impl StreamView {
+    /// Packets received and lost: a transport stream over bare UDP has no RTP figures, so
+    /// its TS packets'.
+    pub fn packets_lost(&self) -> (u64, u64) {
+        match (&self.ts, self.rtp) {
+            (Some(t), false) => (t.counters.packets, t.counters.lost),
+            _ => (self.stats.packets, self.stats.lost),
+        }
+    }
+}
+
 /// Packets a stream must have had before its loss or MOS raises an alarm: at the start a
 /// single loss is a large percentage of nothing.
 pub const ALARM_MIN_PACKETS: u64 = 100;
 
-/// The metrics alarms watch, in [`StreamView::alarm_values`]'s order.
-pub const ALARM_METRICS: [&str; 4] = ["mos-lq", "loss-percent", "delay-factor", "media-loss-rate"];
+/// The metrics alarms watch, in [`StreamView::alarm_values`]'s and
+/// [`Thresholds::limits`]'s order: the name, and whether a value below the threshold is
+/// past it (MOS) rather than one above (the others).
+pub const ALARMS: [(&str, bool); 4] = [
+    ("mos-lq", true),
+    ("loss-percent", false),
+    ("delay-factor", false),
+    ("media-loss-rate", false),
+];
 
 impl StreamView {
     /// Per alarm metric with a threshold set and a value to judge: (value, threshold, past
-    /// it). MOS alarms when below, the others when above.
+    /// it, as [`ALARMS`] says).
     pub fn alarm_values(&self, t: &Thresholds) -> [Option<(f64, f64, bool)>; 4] {
         let enough = self.stats.expected >= ALARM_MIN_PACKETS;
         let mdi = self.ts.as_ref().map(|t| t.mdi);
@@ -91,14 +109,13 @@ impl StreamView {
             self.quality.filter(|_| enough).map(|q| q.mos_lq),
             enough.then(|| self.stats.loss_percent()),
             mdi.and_then(|m| m.df_ms),
-            mdi.filter(|m| m.intervals > 0).map(|m| m.mlr),
+            mdi.and_then(|m| m.last_mlr()),
         ];
-        let limits = [t.mos_lq, t.loss_percent, t.delay_factor, t.media_loss_rate];
         let mut out = [None; 4];
-        for (i, (v, l)) in values.into_iter().zip(limits).enumerate() {
+        for (i, (v, l)) in values.into_iter().zip(t.limits()).enumerate() {
             if let (Some(v), Some(l)) = (v, l) {
                 let l = f64::from(l) / 100.0;
-                out[i] = Some((v, l, if i == 0 { v < l } else { v > l }));
+                out[i] = Some((v, l, if ALARMS[i].1 { v < l } else { v > l }));
             }
         }
         out

@@ -15,7 +15,7 @@ use savin_wire::rtp::{Header, RtpError};
 
 use crate::codec::{Codec, Kind};
 use crate::emodel::{self, Quality};
-use crate::index::{prefetch_lines, Index};
+use crate::index::Index;
 use crate::sip;
 use crate::stream::{Packet, Stats, Stream};
 use crate::ts::TsStream;
@@ -36,6 +36,18 @@ pub struct Thresholds {
     pub delay_factor: Option<u32>,
     /// MPEG-TS media loss rate (last interval) above.
     pub media_loss_rate: Option<u32>,
+}
+
+impl Thresholds {
+    /// The thresholds in [`crate::stage::ALARMS`]'s order.
+    pub fn limits(&self) -> [Option<u32>; 4] {
+        [
+            self.mos_lq,
+            self.loss_percent,
+            self.delay_factor,
+            self.media_loss_rate,
+        ]
+    }
 }
 
 /// What the monitor watches (`services monitor rtp`).
@@ -84,6 +96,16 @@ pub struct StreamKey {
 }
 
 impl StreamKey {
+    pub fn new(src: (IpAddr, u16), dst: (IpAddr, u16), ssrc: u32) -> StreamKey {
+        StreamKey {
+            src: src.0,
+            dst: dst.0,
+            sport: src.1,
+            dport: dst.1,
+            ssrc,
+        }
+    }
+
     /// The key as three words for the hash (IPv4 as IPv4-mapped IPv6): a few mixing steps
     /// instead of one per field and enum tag.
     #[inline]
@@ -241,6 +263,10 @@ impl PortSet {
         self.0[usize::from(p >> 6)] |= 1 << (p & 63);
     }
 
+    fn clear(&mut self) {
+        self.0.fill(0);
+    }
+
     #[inline(always)]
     fn contains(&self, p: u16) -> bool {
         self.0[usize::from(p >> 6)] & (1 << (p & 63)) != 0
@@ -266,6 +292,9 @@ pub struct Monitor {
     settings: Settings,
     sip_ports: PortSet,
     rtp_ports: PortSet,
+    /// The ports SDP named (the endpoints in `expected`): only their packets are looked up
+    /// there.
+    sdp_ports: PortSet,
     /// Every port the monitor may want: SIP, the ranges, and the ports SDP named (the
     /// one test the traffic it does not watch pays).
     watched: PortSet,
@@ -287,6 +316,7 @@ impl Monitor {
             settings: Settings::default(),
             sip_ports: PortSet::default(),
             rtp_ports: PortSet::default(),
+            sdp_ports: PortSet::default(),
             watched: PortSet::default(),
             expected: HashMap::default(),
             calls: HashMap::default(),
@@ -307,8 +337,8 @@ impl Monitor {
 
     /// New settings; the streams measured so far stay.
     pub fn configure(&mut self, settings: Settings) {
-        self.sip_ports = PortSet::default();
-        self.rtp_ports = PortSet::default();
+        self.sip_ports.clear();
+        self.rtp_ports.clear();
         for &p in &settings.sip_ports {
             self.sip_ports.add(p);
         }
@@ -324,20 +354,19 @@ impl Monitor {
     /// Builds the watched ports again (after the settings changed or endpoints were
     /// forgotten).
     fn rewatch(&mut self) {
-        let mut w = PortSet::default();
-        for (i, (s, r)) in self
-            .sip_ports
-            .0
-            .iter()
-            .zip(self.rtp_ports.0.iter())
-            .enumerate()
-        {
-            w.0[i] = s | r;
-        }
+        self.sdp_ports.clear();
         for (_, port) in self.expected.keys() {
-            w.add(*port);
+            self.sdp_ports.add(*port);
         }
-        self.watched = w;
+        let ports = self.sip_ports.0.iter().zip(self.rtp_ports.0.iter());
+        for (w, ((s, r), e)) in self
+            .watched
+            .0
+            .iter_mut()
+            .zip(ports.zip(self.sdp_ports.0.iter()))
+        {
+            *w = s | r | e;
+        }
     }
 
     /// Whether a UDP packet between these ports may be the monitor's (SIP, a range, an
@@ -349,6 +378,7 @@ impl Monitor {
 
     /// One UDP payload, `src` to `dst`, at `now_us` (microseconds on the worker's clock),
     /// measured at once: [`Monitor::classify`] and [`Monitor::apply`] for one packet.
+    #[cfg(test)]
     pub fn udp(&mut self, src: (IpAddr, u16), dst: (IpAddr, u16), payload: &[u8], now_us: u64) {
         if let Some(p) = self.classify(src, dst, payload, now_us) {
             self.apply(&mut [p], now_us / 1000);
@@ -373,10 +403,10 @@ impl Monitor {
             self.sip(payload);
             return None;
         }
-        let expected = if self.expected.is_empty() {
-            None
-        } else {
+        let expected = if self.sdp_ports.contains(dst.1) {
             self.expected.get(&dst)
+        } else {
+            None
         };
         if expected.is_none() && !self.rtp_ports.contains(dst.1) && !self.rtp_ports.contains(src.1)
         {
@@ -399,18 +429,22 @@ impl Monitor {
             }
         };
         self.counters.rtp_packets += 1;
-        let key = StreamKey {
-            src: src.0,
-            dst: dst.0,
-            sport: src.1,
-            dport: dst.1,
-            ssrc: h.ssrc,
+        let key = StreamKey::new(src, dst, h.ssrc);
+        let packet = Packet {
+            sequence: h.sequence,
+            timestamp: h.timestamp,
+            payload_type: h.payload_type,
+            marker: h.marker,
+            arrival_ns: now_us.saturating_mul(1000),
         };
         let sdp = expected.is_some();
         // Every type-33 packet is a transport stream's: one whose bytes are damaged is
         // counted in its stream (sync errors), in order with the rest.
         if h.payload_type == MP2T {
-            self.ts_over_rtp(key, &h, sdp, payload, now_us);
+            let media = payload
+                .get(h.payload_offset..h.payload_offset + h.payload_len)
+                .unwrap_or_default();
+            self.transport_stream(key, packet, sdp, true, media);
             return None;
         }
         let hash = self.hasher.hash_one(key.packed());
@@ -418,83 +452,56 @@ impl Monitor {
         Some(Pending {
             key,
             hash,
-            packet: Packet {
-                sequence: h.sequence,
-                timestamp: h.timestamp,
-                payload_type: h.payload_type,
-                marker: h.marker,
-                arrival_ns: now_us.saturating_mul(1000),
-            },
+            packet,
             sdp,
             slot: None,
         })
     }
 
-    /// MPEG-TS over bare UDP: a stream per 5-tuple (SSRC 0), measured at once. Out of line:
-    /// the voice path above stays small (inlined into the stage, its Pending built in place).
+    /// MPEG-TS over bare UDP: a stream per 5-tuple (SSRC 0); no RTP header, so only its
+    /// arrival and type are the stream's.
     #[cold]
     #[inline(never)]
     fn ts_over_udp(&mut self, src: Endpoint, dst: Endpoint, sdp: bool, ts: &[u8], now_us: u64) {
         self.counters.ts_datagrams += 1;
-        let key = StreamKey {
-            src: src.0,
-            dst: dst.0,
-            sport: src.1,
-            dport: dst.1,
-            ssrc: 0,
+        let packet = Packet {
+            sequence: 0,
+            timestamp: 0,
+            payload_type: MP2T,
+            marker: false,
+            arrival_ns: now_us.saturating_mul(1000),
         };
-        // No RTP header: only its arrival and type are the stream's.
-        let p = Pending {
-            key,
-            hash: self.hasher.hash_one(key.packed()),
-            packet: Packet {
-                sequence: 0,
-                timestamp: 0,
-                payload_type: MP2T,
-                marker: false,
-                arrival_ns: now_us.saturating_mul(1000),
-            },
-            sdp,
-            slot: None,
-        };
-        self.transport_stream(p, false, ts);
+        self.transport_stream(StreamKey::new(src, dst, 0), packet, sdp, false, ts);
     }
 
-    /// MPEG-TS over RTP (type 33), measured at once.
+    /// A transport stream's datagram (`ts`: its 188-byte packets; `rtp`: `packet` is its RTP
+    /// header's), measured at once rather than with its batch: the analysis reads the
+    /// payload, which a pending packet does not keep. Video streams are few and their
+    /// datagrams large; voice keeps the batched path. Out of line: the voice path stays
+    /// small (inlined into the stage, its Pending built in place).
     #[cold]
     #[inline(never)]
-    fn ts_over_rtp(&mut self, key: StreamKey, h: &Header, sdp: bool, payload: &[u8], now_us: u64) {
+    fn transport_stream(
+        &mut self,
+        key: StreamKey,
+        packet: Packet,
+        sdp: bool,
+        rtp: bool,
+        ts: &[u8],
+    ) {
         let p = Pending {
             key,
             hash: self.hasher.hash_one(key.packed()),
-            packet: Packet {
-                sequence: h.sequence,
-                timestamp: h.timestamp,
-                payload_type: h.payload_type,
-                marker: h.marker,
-                arrival_ns: now_us.saturating_mul(1000),
-            },
+            packet,
             sdp,
             slot: None,
         };
-        let media = payload
-            .get(h.payload_offset..h.payload_offset + h.payload_len)
-            .unwrap_or_default();
-        self.transport_stream(p, true, media);
-    }
-
-    /// A transport stream's datagram (`ts`: its 188-byte packets), measured at once rather
-    /// than with its batch: the analysis reads the payload, which a pending packet does not
-    /// keep. Video streams are few and their datagrams large; voice keeps the batched path.
-    fn transport_stream(&mut self, p: Pending, rtp: bool, ts: &[u8]) {
         let now_ms = p.packet.arrival_ns / 1_000_000;
-        if rtp {
-            self.apply(&mut [p], now_ms);
-        }
-        let slot = match self.find(&p) {
-            Some(s) => Some(s),
-            None if !rtp => self.create(&p, now_ms, false),
-            None => None,
+        let found = self.find(&p);
+        let slot = if rtp {
+            self.measure(&p, found, now_ms)
+        } else {
+            found.or_else(|| self.create(&p, now_ms, false))
         };
         let Some(slot) = slot.and_then(|s| self.slots.get_mut(s as usize)) else {
             return;
@@ -521,7 +528,10 @@ impl Monitor {
             // By address: reading the slot to see whether it is occupied would wait for
             // the very line being asked for.
             if let Some(s) = p.slot.filter(|&s| (s as usize) < self.slots.len()) {
-                prefetch_lines(self.slots.as_ptr().wrapping_add(s as usize), SLOT_HOT_BYTES);
+                savin_fib::prefetch_lines(
+                    self.slots.as_ptr().wrapping_add(s as usize),
+                    SLOT_HOT_BYTES,
+                );
             }
         }
         for p in batch.iter() {
@@ -532,22 +542,26 @@ impl Monitor {
                 // Another stream's tag came first (or the stream is new).
                 _ => self.index.find(p.hash, is),
             };
-            match found {
-                Some(s) => {
-                    if let Some(slot) = self.slots.get_mut(s as usize) {
-                        let pt = p.packet.payload_type;
-                        if slot.unknown_codec || pt != slot.entry.stream.last_payload_type() {
-                            let codec = codec_of(&self.expected, p);
-                            slot.unknown_codec = !slot.entry.codec_seen(codec, pt);
-                        }
-                        slot.entry.stream.add(&p.packet);
-                    }
-                }
-                None => {
-                    self.create(p, now_ms, true);
-                }
-            }
+            self.measure(p, found, now_ms);
         }
+    }
+
+    /// Measures RTP packet `p` in its stream (in slot `found`), or starts its stream: the
+    /// slot, or None when the table is full.
+    #[inline(always)]
+    fn measure(&mut self, p: &Pending, found: Option<u32>, now_ms: u64) -> Option<u32> {
+        let Some(s) = found else {
+            return self.create(p, now_ms, true);
+        };
+        if let Some(slot) = self.slots.get_mut(s as usize) {
+            let pt = p.packet.payload_type;
+            if slot.unknown_codec || pt != slot.entry.stream.last_payload_type() {
+                let codec = codec_of(&self.expected, p);
+                slot.unknown_codec = !slot.entry.codec_seen(codec, pt);
+            }
+            slot.entry.stream.add(&p.packet);
+        }
+        Some(s)
     }
 
     /// A new stream for `p` (its first packet measured if it is RTP): its slot, or None
@@ -645,6 +659,7 @@ impl Monitor {
                 continue;
             }
             self.watched.add(ep.1);
+            self.sdp_ports.add(ep.1);
             self.expected.insert(
                 ep,
                 Expected {
@@ -665,10 +680,11 @@ impl Monitor {
             }
             s.live = false;
             let k = s.key;
-            // The entry's last figures go to the history (the slot keeps a copy until it is
-            // reused; only its call ID is moved out).
+            // The entry's last figures go to the history (the slot keeps a copy of its
+            // fixed-size part until it is reused; its call ID and TS state are moved out).
             let ended = Entry {
                 call_id: s.entry.call_id.take(),
+                ts: s.entry.ts.take(),
                 ..s.entry.clone()
             };
             self.index
@@ -752,14 +768,13 @@ mod tests {
     }
 
     /// Seven transport stream packets of one PID, counters from `cc`.
+    /// A datagram of seven TS packets of PID 0x100, counters from `cc`.
     fn ts7(cc: u8) -> Vec<u8> {
-        (0..7u8)
-            .flat_map(|k| {
-                let mut p = [0u8; 188];
-                p[..4].copy_from_slice(&[0x47, 0x01, 0x00, 0x10 | ((cc + k) & 0x0f)]);
-                p
-            })
-            .collect()
+        let mut d = Vec::new();
+        for k in 0..7u8 {
+            savin_wire::mpegts::put_packet(&mut d, 0x100, 0b01, cc + k, &[]);
+        }
+        d
     }
 
     #[test]

@@ -76,6 +76,13 @@ pub struct MdiView {
     pub rate_bps: f64,
 }
 
+impl MdiView {
+    /// The last interval's media loss rate, once an interval has completed.
+    pub fn last_mlr(&self) -> Option<f64> {
+        (self.intervals > 0).then_some(self.mlr)
+    }
+}
+
 /// One transport stream's state.
 #[derive(Debug, Clone, Default)]
 pub struct TsStream {
@@ -227,19 +234,18 @@ impl TsStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use savin_wire::mpegts::SYNC_BYTE;
+    use savin_wire::mpegts::put_packet;
 
-    fn packet(pid: u16, cc: u8) -> [u8; PACKET_LEN] {
-        let mut p = [0u8; PACKET_LEN];
-        p[0] = SYNC_BYTE;
-        p[1] = (pid >> 8) as u8;
-        p[2] = pid as u8;
-        p[3] = 0x10 | cc;
-        p
+    fn packet(pid: u16, cc: u8) -> Vec<u8> {
+        datagram(&[(pid, cc)])
     }
 
     fn datagram(pkts: &[(u16, u8)]) -> Vec<u8> {
-        pkts.iter().flat_map(|&(pid, cc)| packet(pid, cc)).collect()
+        let mut d = Vec::new();
+        for &(pid, cc) in pkts {
+            put_packet(&mut d, pid, 0b01, cc, &[]);
+        }
+        d
     }
 
     #[test]

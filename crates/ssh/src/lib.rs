@@ -338,14 +338,6 @@ fn spawn_pending(inner: &mut Inner, port: u16) {
     }));
 }
 
-fn bind(port: u16) -> std::io::Result<std::net::TcpListener> {
-    // IPv6 and IPv4 on one socket where the host allows it; else IPv4 alone.
-    let l = std::net::TcpListener::bind(("::", port))
-        .or_else(|_| std::net::TcpListener::bind(("0.0.0.0", port)))?;
-    l.set_nonblocking(true)?;
-    Ok(l)
-}
-
 struct StagedSsh {
     svc: SshService,
     wanted: BTreeMap<u16, Wanted>,
@@ -370,7 +362,7 @@ impl Staged for StagedSsh {
                 continue;
             }
             // Its port served the other service until the line above closed it.
-            match bind(port) {
+            match savin_mgmt::server::bind_service(port) {
                 Ok(l) => {
                     bound.insert(port, l);
                 }
@@ -423,7 +415,7 @@ impl Subsystem for SshService {
             // A port we serve already for the other service is freed at apply: rebind then.
             let l = match inner.listeners.get(&port) {
                 Some(_) => None,
-                None => match bind(port) {
+                None => match savin_mgmt::server::bind_service(port) {
                     Ok(l) => Some(l),
                     // At start-up the last commit is applied whole but for this listener:
                     // a port taken since must not keep the rest of the box down.

@@ -101,17 +101,29 @@ impl TsHeader {
     }
 }
 
+/// Writes a 188-byte packet: `pid` with payload unit start set, adaptation field control
+/// `afc` (0b01 payload, 0b10 adaptation field only, 0b11 both), continuity counter `cc`,
+/// then `adaptation` (the field with its length byte, if any) and 0xff stuffing to the end
+/// (for tests and the probes that send a transport stream).
+pub fn put_packet(out: &mut Vec<u8>, pid: u16, afc: u8, cc: u8, adaptation: &[u8]) {
+    let start = out.len();
+    out.extend_from_slice(&[
+        SYNC_BYTE,
+        0x40 | (pid >> 8) as u8 & 0x1f,
+        pid as u8,
+        (afc & 0b11) << 4 | (cc & 0x0f),
+    ]);
+    out.extend_from_slice(&adaptation[..adaptation.len().min(PACKET_LEN - 4)]);
+    out.resize(start + PACKET_LEN, 0xff);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn packet(pid: u16, afc: u8, cc: u8, af: &[u8]) -> [u8; PACKET_LEN] {
-        let mut p = [0xffu8; PACKET_LEN];
-        p[0] = SYNC_BYTE;
-        p[1] = 0x40 | (pid >> 8) as u8;
-        p[2] = pid as u8;
-        p[3] = (afc << 4) | cc;
-        p[4..4 + af.len()].copy_from_slice(af);
+    fn packet(pid: u16, afc: u8, cc: u8, af: &[u8]) -> Vec<u8> {
+        let mut p = Vec::new();
+        put_packet(&mut p, pid, afc, cc, af);
         p
     }
 

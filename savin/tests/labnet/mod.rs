@@ -10,6 +10,16 @@ use savin_lab::{wait_until, Lab, Ns};
 
 pub const SAVIN: &str = env!("CARGO_BIN_EXE_savin");
 
+/// Zones trust (eth1) and untrust (eth2) and one policy permitting everything from trust to
+/// untrust: `set` commands to put in a commit.
+pub const PERMIT_TRUST_TO_UNTRUST: &str = "\
+    set security zones security-zone trust interfaces eth1.0; \
+    set security zones security-zone untrust interfaces eth2.0; \
+    set security policies from-zone trust to-zone untrust policy all match source-address any; \
+    set security policies from-zone trust to-zone untrust policy all match destination-address any; \
+    set security policies from-zone trust to-zone untrust policy all match application any; \
+    set security policies from-zone trust to-zone untrust policy all then permit";
+
 pub fn cli(sock: &Path, cmds: &str) -> (bool, String) {
     let out = std::process::Command::new(SAVIN)
         .args(["cli", "--socket"])
