@@ -256,6 +256,12 @@ impl<F: Feature> Worker<F> {
         let now = Instant::now();
         self.pipeline.now_ms = now.duration_since(self.started).as_millis() as u64;
         self.pipeline.now_us = now.duration_since(self.started).as_micros() as u64;
+        // Read beside the worker's clock each poll, so that a step of the wall clock moves
+        // only the frames around it.
+        let unix_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64);
+        self.pipeline.epoch_us = unix_us - self.pipeline.now_us as i64;
         let ms = now.duration_since(self.last_refill).as_millis() as u32;
         if ms > 0 {
             let add = ms.saturating_mul(ERRORS_PER_S / 1000);

@@ -22,6 +22,8 @@ const H2_STATUS: usize = 0;
 const H2_LEN: usize = 4;
 const H2_SNAPLEN: usize = 8;
 const H2_MAC: usize = 12;
+const H2_SEC: usize = 16;
+const H2_NSEC: usize = 20;
 const H2_VLAN_TCI: usize = 24;
 const H2_VLAN_TPID: usize = 26;
 /// A V2 receive slot: header and a frame of up to 1,978 bytes (an MTU of 1500 and tags fit).
@@ -44,6 +46,8 @@ const BD_NUM_PKTS: usize = 12;
 const BD_FIRST: usize = 16;
 // Offsets in `struct tpacket3_hdr`.
 const H_NEXT: usize = 0;
+const H_SEC: usize = 4;
+const H_NSEC: usize = 8;
 const H_SNAPLEN: usize = 12;
 const H_LEN: usize = 16;
 const H_STATUS: usize = 20;
@@ -363,7 +367,8 @@ impl AfPacket {
                     };
                     (tpid, self.read_u16(h + H2_VLAN_TCI))
                 });
-                self.push_frame(batch, start, len, vlan, status);
+                let at = self.stamp(h + H2_SEC, h + H2_NSEC);
+                self.push_frame(batch, start, len, vlan, status, at);
                 n += 1;
             }
             self.status(h + H2_STATUS).store(0, Ordering::Release); // TP_STATUS_KERNEL
@@ -372,9 +377,16 @@ impl AfPacket {
         n
     }
 
-    /// Copies a received frame into `batch`: the VLAN tag the kernel took out put back, the
-    /// offload state (virtio header, just before the frame) kept with it, or, without virtio
-    /// headers, the transport checksum completed if the sender left it to offload.
+    /// The receive stamp the kernel wrote in a frame's header (`tp_sec`, `tp_nsec`: the
+    /// skb's software stamp, or the time the packet socket took it), in nanoseconds.
+    fn stamp(&self, sec: usize, nsec: usize) -> u64 {
+        u64::from(self.read_u32(sec)) * 1_000_000_000 + u64::from(self.read_u32(nsec))
+    }
+
+    /// Copies a received frame into `batch` with its receive stamp `at`: the VLAN tag the
+    /// kernel took out put back, the offload state (virtio header, just before the frame)
+    /// kept with it, or, without virtio headers, the transport checksum completed if the
+    /// sender left it to offload.
     fn push_frame(
         &self,
         batch: &mut FrameBatch,
@@ -382,6 +394,7 @@ impl AfPacket {
         len: usize,
         vlan: Option<(u16, u16)>,
         status: u32,
+        at: u64,
     ) {
         let frame = self.bytes(start, len);
         let pushed = match vlan {
@@ -398,6 +411,7 @@ impl AfPacket {
             return;
         }
         let last = batch.len() - 1;
+        batch.set_rx_time(last, at);
         if self.cfg.vnet_hdr && start >= Offload::LEN {
             let raw: [u8; Offload::LEN] = self
                 .bytes(start - Offload::LEN, Offload::LEN)
@@ -489,7 +503,8 @@ impl PacketIo for AfPacket {
                         };
                         (tpid, self.read_u32(h + H_VLAN_TCI) as u16)
                     });
-                    self.push_frame(batch, start, len, vlan, status);
+                    let at = self.stamp(h + H_SEC, h + H_NSEC);
+                    self.push_frame(batch, start, len, vlan, status, at);
                     n += 1;
                 }
                 self.rx_left -= 1;

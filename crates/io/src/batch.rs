@@ -89,6 +89,9 @@ pub struct FrameBatch {
     start: Box<[u16]>,
     len: Box<[u32]>,
     offload: Box<[Offload]>,
+    /// When each frame arrived: the kernel's receive stamp, nanoseconds since the Unix epoch
+    /// (0: the port gave none).
+    rx_ns: Box<[u64]>,
     count: usize,
 }
 
@@ -115,6 +118,7 @@ impl FrameBatch {
             start: vec![HEADROOM as u16; n].into_boxed_slice(),
             len: vec![0u32; n].into_boxed_slice(),
             offload: vec![Offload::default(); n].into_boxed_slice(),
+            rx_ns: vec![0; n].into_boxed_slice(),
             count: 0,
         }
     }
@@ -130,7 +134,20 @@ impl FrameBatch {
         self.offload[i] = o;
     }
 
-    /// Copies frame `i` of `from`, with its offload state, into the next buffer. False if the
+    /// When frame `i` arrived, as the kernel stamped it on receive: nanoseconds since the
+    /// Unix epoch, or 0 when the port gave no stamp. The stamp of the moment the frame came
+    /// in rather than of when a worker took the batch: what jitter is measured on.
+    #[inline(always)]
+    pub fn rx_time(&self, i: usize) -> u64 {
+        self.rx_ns[i]
+    }
+
+    #[inline]
+    pub fn set_rx_time(&mut self, i: usize, ns: u64) {
+        self.rx_ns[i] = ns;
+    }
+
+    /// Copies frame `i` of `from`, with its offload state and receive time, into the next buffer. False if the
     /// batch is full or the frame does not fit a buffer.
     pub fn push_from(&mut self, from: &FrameBatch, i: usize) -> bool {
         if !self.push(from.frame(i)) {
@@ -138,6 +155,7 @@ impl FrameBatch {
         }
         let last = self.count - 1;
         self.offload[last] = from.offload[i];
+        self.rx_ns[last] = from.rx_ns[i];
         true
     }
 
@@ -189,6 +207,7 @@ impl FrameBatch {
         self.start[i] = HEADROOM as u16;
         self.len[i] = n as u32;
         self.offload[i] = Offload::default();
+        self.rx_ns[i] = 0;
         self.count += 1;
         true
     }

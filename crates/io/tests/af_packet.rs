@@ -1,6 +1,6 @@
 //! The AF_PACKET driver against a real Linux host in a namespace: frames we put in the TX ring
-//! reach the host's kernel, its replies come back through the RX ring, and a VLAN tag the
-//! kernel moved into metadata is back in the frame; a GSO super-frame goes out whole (by
+//! reach the host's kernel, its replies come back through the RX ring (V2 and V3) with the
+//! kernel's receive stamp, and a VLAN tag the kernel moved into metadata is back in the frame; a GSO super-frame goes out whole (by
 //! sendmsg, after the ring's frames) and arrives whole with its offload header; a fanout group
 //! spreads flows over its sockets, each flow to one.
 
@@ -28,18 +28,33 @@ fn arp_request(vlan: Option<u16>, spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
     f
 }
 
-/// Sends `frame` and waits for a received frame that `want` accepts.
+fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// Sends `frame` and waits for a received frame that `want` accepts; asserts that the frame
+/// carries the kernel's receive stamp, taken between the send and the receive.
 fn exchange(port: &mut AfPacket, frame: &[u8], want: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
     let mut out = FrameBatch::with_capacity(1);
     out.push(frame);
+    let sent = unix_ns();
     assert_eq!(port.tx(&out, &[0]).unwrap(), 1);
     let mut inb = FrameBatch::with_capacity(64);
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(3) {
         inb.clear();
         port.rx(&mut inb).unwrap();
-        if let Some(f) = inb.iter().find(|f| want(f)) {
-            return Some(f.to_vec());
+        let seen = unix_ns();
+        if let Some(i) = (0..inb.len()).find(|&i| want(inb.frame(i))) {
+            let at = inb.rx_time(i);
+            assert!(
+                sent <= at && at <= seen,
+                "receive stamp {at} not between the send {sent} and the receive {seen}"
+            );
+            return Some(inb.frame(i).to_vec());
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -64,7 +79,7 @@ fn arp_through_the_rings_untagged_and_tagged() {
         Duration::from_secs(5),
     )
     .unwrap();
-    let (plain, tagged) = lab.run_in(&a, || {
+    let (plain, tagged, v3) = lab.run_in(&a, || {
         let mut port = AfPacket::open("eth0", RingConfig::default()).unwrap();
         let is_reply_from = |ip: [u8; 4], tagged: bool| {
             move |f: &[u8]| {
@@ -92,12 +107,27 @@ fn arp_through_the_rings_untagged_and_tagged() {
             &arp_request(Some(100), [10, 9, 1, 1], [10, 9, 1, 2]),
             is_reply_from([10, 9, 1, 2], true),
         );
-        (plain, tagged)
+        // The same through a TPACKET_V3 ring (blocks of frames, stamps in their headers).
+        let mut v3 = AfPacket::open(
+            "eth0",
+            RingConfig {
+                version: savin_io::af_packet::RingVersion::V3,
+                ..RingConfig::default()
+            },
+        )
+        .unwrap();
+        let v3 = exchange(
+            &mut v3,
+            &arp_request(None, [10, 9, 0, 1], [10, 9, 0, 2]),
+            is_reply_from([10, 9, 0, 2], false),
+        );
+        (plain, tagged, v3)
     });
     let plain = plain.expect("ARP reply from the host on the untagged link");
     assert_eq!(plain[..6], OUR_MAC, "addressed to us");
     let tagged = tagged.expect("ARP reply from the host on VLAN 100, with its tag in the frame");
     assert_eq!(tagged[..6], OUR_MAC);
+    v3.expect("ARP reply through a TPACKET_V3 ring");
 }
 
 #[test]

@@ -330,8 +330,9 @@ impl Feature for MonitorStage {
         }
         match udp(frame, ETH_HDR, v6) {
             Some((src, dst, payload)) => {
-                // The batch's clock in microseconds: jitter needs finer than milliseconds.
-                if let Some(p) = m.classify(src, dst, payload, cx.now_us) {
+                // When the kernel took the frame in, in microseconds: jitter needs finer
+                // than milliseconds, and a batch's time would add the wait for the worker.
+                if let Some(p) = m.classify(src, dst, payload, cx.rx_us(batch, usize::from(i))) {
                     self.pending.push(p);
                 }
             }
@@ -437,6 +438,7 @@ mod tests {
                 dropped: 0,
                 now_ms,
                 now_us: now_ms * 1000,
+                epoch_us: 0,
             };
             if n != 50 {
                 assert!(stage.ip4_output(&mut cx, &mut batch, 0, Some(1), false));

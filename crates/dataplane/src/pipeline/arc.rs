@@ -41,9 +41,23 @@ pub struct Cx<'a> {
     pub dropped: u64,
     pub now_ms: u64,
     pub now_us: u64,
+    /// See [`Pipeline::epoch_us`](super::Pipeline::epoch_us).
+    pub epoch_us: i64,
 }
 
 impl Cx<'_> {
+    /// When frame `i` of `batch` arrived, on the worker's clock in microseconds: its kernel
+    /// receive stamp where the port gave one, else the batch's time. A frame that came in
+    /// after the clock was read is later than `now_us`.
+    #[inline]
+    pub fn rx_us(&self, batch: &FrameBatch, i: usize) -> u64 {
+        match batch.rx_time(i) {
+            0 => self.now_us,
+            _ if self.epoch_us == 0 => self.now_us,
+            ns => ((ns / 1000) as i64 - self.epoch_us).max(0) as u64,
+        }
+    }
+
     /// Counts a frame dropped under `reason` (an ip4-unicast hook also marks it taken in
     /// `meta`).
     #[inline]
