@@ -150,7 +150,8 @@ pub enum BenchCmd {
     },
     /// Through namespaces: a BIRD originator sends the full table (IPv4 and IPv6) to Savin,
     /// and in the same run to BIRD (RIB only, and with its kernel FIB export) and GoBGP: time
-    /// from Established until every route is held, and memory per route (`--peers N`: N
+    /// from the originator's routes being enabled (every session already up) until every
+    /// route is held, and memory per route (`--peers N`: N
     /// neighbours each sending the IPv4 table). Needs root.
     Bgp {
         #[arg(long, default_value = "../shared/data/full-table/prefixes.txt.gz")]
