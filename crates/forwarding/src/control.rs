@@ -4,6 +4,11 @@
 //! a lock on the forwarding path.
 
 use std::collections::{BTreeMap, HashMap};
+
+/// Next-hop targets to their index, or to the routes using them: looked up for every route
+/// installed (a full table: millions of times as it loads), so hashed with ahash, several
+/// times faster than std's SipHash (profiled: SipHash was a tenth of this thread's time).
+type TargetMap = HashMap<Target, u32, ahash::RandomState>;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -224,8 +229,8 @@ impl Engine {
             descriptions: HashMap::new(),
             link_events: crate::link_events::LinkEvents::open(),
             kernel_routes: BTreeMap::new(),
-            targets: HashMap::new(),
-            target_refs: HashMap::new(),
+            targets: TargetMap::default(),
+            target_refs: TargetMap::default(),
             unused_targets: Vec::new(),
             free_nh: Vec::new(),
             quarantined_nh: Quarantine::default(),
@@ -364,9 +369,9 @@ pub(crate) struct Control {
     link_events: Option<crate::link_events::LinkEvents>,
     /// Static routes given to the kernel (prefix -> `ip route` next-hop arguments).
     kernel_routes: BTreeMap<(IpAddr, u8), Vec<String>>,
-    targets: HashMap<Target, u32>,
+    targets: TargetMap,
     /// Installed routes per target: a target goes when its last route does.
-    target_refs: HashMap<Target, u32>,
+    target_refs: TargetMap,
     /// Targets whose last route went in this change, released at its end.
     unused_targets: Vec<Target>,
     free_nh: Vec<u32>,
