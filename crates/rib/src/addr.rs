@@ -65,11 +65,57 @@ impl Addr for u128 {
 
 /// A destination prefix: the address is always masked to the length. Ordered as Junos lists
 /// routes, by address and then by length (10.0.0.0/8 before 10.0.0.0/24).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Packed to 8-byte alignment: a `u128` is 16-aligned, which made an IPv6 prefix 32 bytes
+/// (16 of them padding) in every table keyed by it (a full table's speaker map and B-tree
+/// alike); packed it is 24. The fields are only ever read by value (no reference to a
+/// packed field), so the impls below are written out rather than derived.
+#[repr(C, packed(8))]
 pub struct Prefix<A> {
     addr: A,
     len: u8,
 }
+
+impl<A: Copy> Clone for Prefix<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: Copy> Copy for Prefix<A> {}
+
+impl<A: Addr> PartialEq for Prefix<A> {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.addr, other.addr);
+        a == b && self.len == other.len
+    }
+}
+
+impl<A: Addr> Eq for Prefix<A> {}
+
+impl<A: Addr> PartialOrd for Prefix<A> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<A: Addr> Ord for Prefix<A> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let (a, b) = (self.addr, other.addr);
+        a.cmp(&b).then(self.len.cmp(&other.len))
+    }
+}
+
+impl<A: Addr> Hash for Prefix<A> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let a = self.addr;
+        a.hash(state);
+        self.len.hash(state);
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Prefix<u128>>() == 24);
+const _: () = assert!(std::mem::size_of::<Prefix<u32>>() == 8);
 
 impl<A: Addr> Prefix<A> {
     /// `addr/len`, with host bits cleared; a length past the family's is clamped to it.
@@ -91,7 +137,8 @@ impl<A: Addr> Prefix<A> {
 
     /// Whether `other` lies inside this prefix (itself included).
     pub fn covers(self, other: Prefix<A>) -> bool {
-        other.len >= self.len && other.addr.masked(self.len) == self.addr
+        let (mine, theirs) = (self.addr, other.addr);
+        other.len >= self.len && theirs.masked(self.len) == mine
     }
 
     pub fn ip(self) -> IpAddr {
