@@ -16,6 +16,10 @@ use crate::pipeline::arc::{Feature, NoFeature, StageCounters};
 use crate::pipeline::{Originated, Pipeline, ERRORS_PER_S, ERROR_BURST, ERROR_QUOTE};
 use crate::tables::Tables;
 
+/// A change of the wall clock against the worker's beyond this is a step (set by hand, or
+/// by NTP at boot), not the clocks' read jitter.
+const CLOCK_STEP_NS: i64 = 1_000_000;
+
 /// What the control plane asks of a running worker, between two batches.
 pub enum ToWorker<F: Feature = NoFeature> {
     /// Send this frame out of `port` (ARP, ICMP, packets released after resolution). An IRB
@@ -77,6 +81,8 @@ pub struct Worker<F: Feature = NoFeature> {
     started: Instant,
     polls: u32,
     last_refill: Instant,
+    /// The wall clock at the worker clock's zero, as last read (see `housekeeping`).
+    epoch_ns: i64,
     last_publish: Instant,
     last_aging: Instant,
 }
@@ -107,6 +113,7 @@ impl<F: Feature> Worker<F> {
             started: Instant::now(),
             polls: 0,
             last_refill: Instant::now(),
+            epoch_ns: 0,
             last_publish: Instant::now(),
             last_aging: Instant::now(),
         }
@@ -254,14 +261,21 @@ impl<F: Feature> Worker<F> {
 
     fn housekeeping(&mut self, tables: &Tables) {
         let now = Instant::now();
+        // Right beside it (see below).
+        let unix = std::time::SystemTime::now();
         self.pipeline.now_ms = now.duration_since(self.started).as_millis() as u64;
         self.pipeline.now_us = now.duration_since(self.started).as_micros() as u64;
-        // Read beside the worker's clock each poll, so that a step of the wall clock moves
-        // only the frames around it.
-        let unix_us = std::time::SystemTime::now()
+        // The wall clock at the worker clock's zero, read beside it each poll. The two run at
+        // one rate (both NTP-slewed), so it changes only when the wall clock steps: then the
+        // frames stamped before the step and read after it would land a whole step off, and
+        // this poll measures at the batch's time instead (epoch 0).
+        let unix_ns = unix
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as i64);
-        self.pipeline.epoch_us = unix_us - self.pipeline.now_us as i64;
+            .map_or(0, |d| d.as_nanos() as i64);
+        let epoch_ns = unix_ns - now.duration_since(self.started).as_nanos() as i64;
+        let stepped = (epoch_ns - self.epoch_ns).abs() > CLOCK_STEP_NS;
+        self.epoch_ns = epoch_ns;
+        self.pipeline.epoch_ns = if unix_ns == 0 || stepped { 0 } else { epoch_ns };
         let ms = now.duration_since(self.last_refill).as_millis() as u32;
         if ms > 0 {
             let add = ms.saturating_mul(ERRORS_PER_S / 1000);

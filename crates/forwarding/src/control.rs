@@ -4,11 +4,6 @@
 //! a lock on the forwarding path.
 
 use std::collections::{BTreeMap, HashMap};
-
-/// Next-hop targets to their index, or to the routes using them: looked up for every route
-/// installed (a full table: millions of times as it loads), so hashed with ahash, several
-/// times faster than std's SipHash (profiled: SipHash was a tenth of this thread's time).
-type TargetMap = HashMap<Target, u32, ahash::RandomState>;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
@@ -31,6 +26,11 @@ use savin_io::PacketIo;
 use savin_monitor::stage::MonitorStage;
 use savin_security::SecurityTables;
 use savin_security::{SecurityStage, SecurityStats};
+
+/// Next-hop targets to their index, or to the routes using them: looked up for every route
+/// installed (a full table: millions of times as it loads), so hashed with ahash, several
+/// times faster than std's SipHash (profiled: SipHash was a tenth of this thread's time).
+type TargetMap = HashMap<Target, u32, ahash::RandomState>;
 
 /// What the worker publishes: the monitor's streams, then the filters' and security's.
 pub(crate) type Published = (

@@ -438,7 +438,7 @@ mod tests {
                 dropped: 0,
                 now_ms,
                 now_us: now_ms * 1000,
-                epoch_us: 0,
+                epoch_ns: 0,
             };
             if n != 50 {
                 assert!(stage.ip4_output(&mut cx, &mut batch, 0, Some(1), false));

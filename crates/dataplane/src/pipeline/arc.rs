@@ -41,8 +41,8 @@ pub struct Cx<'a> {
     pub dropped: u64,
     pub now_ms: u64,
     pub now_us: u64,
-    /// See [`Pipeline::epoch_us`](super::Pipeline::epoch_us).
-    pub epoch_us: i64,
+    /// See [`Pipeline::epoch_ns`](super::Pipeline::epoch_ns).
+    pub epoch_ns: i64,
 }
 
 impl Cx<'_> {
@@ -53,8 +53,8 @@ impl Cx<'_> {
     pub fn rx_us(&self, batch: &FrameBatch, i: usize) -> u64 {
         match batch.rx_time(i) {
             0 => self.now_us,
-            _ if self.epoch_us == 0 => self.now_us,
-            ns => ((ns / 1000) as i64 - self.epoch_us).max(0) as u64,
+            _ if self.epoch_ns == 0 => self.now_us,
+            ns => ((ns as i64 - self.epoch_ns) / 1000).max(0) as u64,
         }
     }
 
@@ -374,5 +374,43 @@ impl<A: Feature, B: Feature> Feature for Chain<A, B> {
 
     fn resume(&mut self, cx: &mut Cx, batch: &mut FrameBatch, i: u16) -> Option<u32> {
         self.b.resume(cx, batch, i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel stamp goes to the worker's clock through the epoch; a frame without one, or
+    /// a poll whose epoch is unknown (the wall clock stepped), takes the batch's time.
+    #[test]
+    fn a_frame_is_timed_at_its_receive_stamp_else_at_the_batch() {
+        let mut batch = FrameBatch::with_capacity(2);
+        batch.push(&[0; 60]);
+        batch.push(&[0; 60]);
+        // The worker's clock started at Unix time 1,700,000,000 s; the frame came in 2.5 ms
+        // after it reads 10 s.
+        let epoch_ns = 1_700_000_000_000_000_000i64;
+        batch.set_rx_time(0, (epoch_ns + 10_002_500_000) as u64);
+        let (mut meta, mut counters, mut punt, mut tokens) = (
+            BatchMeta::with_capacity(2),
+            Counters::default(),
+            Vec::new(),
+            0,
+        );
+        let mut cx = Cx {
+            meta: &mut meta,
+            counters: &mut counters,
+            punt: &mut punt,
+            error_tokens: &mut tokens,
+            dropped: 0,
+            now_ms: 10_001,
+            now_us: 10_001_000,
+            epoch_ns,
+        };
+        assert_eq!(cx.rx_us(&batch, 0), 10_002_500);
+        assert_eq!(cx.rx_us(&batch, 1), 10_001_000);
+        cx.epoch_ns = 0;
+        assert_eq!(cx.rx_us(&batch, 0), 10_001_000);
     }
 }

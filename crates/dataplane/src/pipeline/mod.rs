@@ -62,9 +62,10 @@ pub struct Pipeline<F: Feature = NoFeature> {
     pub now_ms: u64,
     /// The worker's clock in microseconds (port-scan windows).
     pub now_us: u64,
-    /// The Unix time at the worker clock's zero, in microseconds: takes a frame's kernel
-    /// receive stamp to the worker's clock ([`Cx::rx_us`]). Set with the clock.
-    pub epoch_us: i64,
+    /// The Unix time at the worker clock's zero, in nanoseconds: takes a frame's kernel
+    /// receive stamp to the worker's clock ([`Cx::rx_us`]). Set with the clock; 0 for a
+    /// poll in which the wall clock stepped (frames are then measured at the batch's time).
+    pub epoch_ns: i64,
     /// ICMP errors that may still be asked for (see `ERROR_BURST`).
     pub error_tokens: u32,
     pub counters: Counters,
@@ -87,7 +88,7 @@ macro_rules! cx {
             dropped: 0,
             now_ms: $p.now_ms,
             now_us: $p.now_us,
-            epoch_us: $p.epoch_us,
+            epoch_ns: $p.epoch_ns,
         }
     };
 }
@@ -117,7 +118,7 @@ impl<F: Feature> Pipeline<F> {
             fdb: Fdb::default(),
             now_ms: 0,
             now_us: 0,
-            epoch_us: 0,
+            epoch_ns: 0,
             error_tokens: ERROR_BURST,
             counters: Counters::default(),
             feature,
