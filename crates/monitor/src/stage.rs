@@ -416,10 +416,7 @@ mod tests {
             ..Settings::default()
         })));
         let mut batch = FrameBatch::with_capacity(4);
-        let mut meta = savin_dataplane::BatchMeta::default();
-        let mut counters = savin_dataplane::Counters::default();
-        let mut punt = Vec::new();
-        let mut tokens = 0u32;
+        let mut pipeline = savin_dataplane::Pipeline::new(2, 4);
         for n in 0..100u16 {
             let now_ms = u64::from(n) * 20;
             stage.begin(&tables, now_ms);
@@ -430,16 +427,8 @@ mod tests {
             batch.clear();
             batch.push(&frame_v4(30000, 20000, &rtp));
             batch.push(&frame_v4(40000, 443, b"not watched"));
-            let mut cx = Cx {
-                meta: &mut meta,
-                counters: &mut counters,
-                punt: &mut punt,
-                error_tokens: &mut tokens,
-                dropped: 0,
-                now_ms,
-                now_us: now_ms * 1000,
-                epoch_ns: 0,
-            };
+            (pipeline.now_ms, pipeline.now_us) = (now_ms, now_ms * 1000);
+            let mut cx = pipeline.cx();
             if n != 50 {
                 assert!(stage.ip4_output(&mut cx, &mut batch, 0, Some(1), false));
             }

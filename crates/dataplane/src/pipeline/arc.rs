@@ -392,22 +392,9 @@ mod tests {
         // after it reads 10 s.
         let epoch_ns = 1_700_000_000_000_000_000i64;
         batch.set_rx_time(0, (epoch_ns + 10_002_500_000) as u64);
-        let (mut meta, mut counters, mut punt, mut tokens) = (
-            BatchMeta::with_capacity(2),
-            Counters::default(),
-            Vec::new(),
-            0,
-        );
-        let mut cx = Cx {
-            meta: &mut meta,
-            counters: &mut counters,
-            punt: &mut punt,
-            error_tokens: &mut tokens,
-            dropped: 0,
-            now_ms: 10_001,
-            now_us: 10_001_000,
-            epoch_ns,
-        };
+        let mut pipeline = crate::Pipeline::new(1, 2);
+        (pipeline.now_ms, pipeline.now_us, pipeline.epoch_ns) = (10_001, 10_001_000, epoch_ns);
+        let mut cx = pipeline.cx();
         assert_eq!(cx.rx_us(&batch, 0), 10_002_500);
         assert_eq!(cx.rx_us(&batch, 1), 10_001_000);
         cx.epoch_ns = 0;

@@ -101,6 +101,13 @@ impl Pipeline {
 }
 
 impl<F: Feature> Pipeline<F> {
+    /// A hook's view of this pipeline at its clock, for callers that drive a feature's hooks
+    /// themselves (tests) rather than through [`Pipeline::process`].
+    pub fn cx(&mut self) -> Cx<'_> {
+        let p = self;
+        cx!(p)
+    }
+
     pub fn with_feature(ports: usize, batch: usize, feature: F) -> Pipeline<F> {
         Pipeline {
             keys: Vec::with_capacity(batch),
