@@ -2,16 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use smallvec::SmallVec;
-
 use crate::addr::{Addr, Prefix};
 use crate::nexthop::{NextHopTable, NhId};
 use crate::{Protocol, Source};
 
 /// One route to a prefix from one source.
+///
+/// 24 bytes, laid out so that [`Cands`] can hold one inline in the same 24 bytes as a boxed
+/// slice: the source's protocol byte (offset 16) is past the slice's pointer and length.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub struct Candidate {
-    pub source: Source,
     pub preference: u32,
     /// Within one preference: lower wins (OSPF cost, BGP's ranking as its producer gives it).
     pub metric: u32,
@@ -19,22 +20,144 @@ pub struct Candidate {
     /// When the route arrived or last changed (the RIB's clock, seconds; 32 bits: eight
     /// bytes less on every candidate of a table of millions, and good until 2106).
     pub since: u32,
+    pub source: Source,
+    /// [`ACTIVE`], [`LAST_ACTIVE`]: what the entry last chose, kept on the candidate itself
+    /// (eight bytes less per entry than naming the sources).
+    flags: u8,
 }
+
+/// The candidate is the active route, as the FIB was last told.
+const ACTIVE: u8 = 1;
+/// The candidate was active before the last change (while it is still a candidate).
+const LAST_ACTIVE: u8 = 2;
+
+const _: () = assert!(std::mem::size_of::<Candidate>() == 24);
+const _: () = assert!(std::mem::size_of::<Cands>() == 24);
+const _: () = assert!(std::mem::size_of::<Entry>() == 32);
 
 impl Candidate {
     fn new(source: Source, (preference, metric, nh): (u32, u32, NhId), since: u32) -> Candidate {
         Candidate {
-            source,
             preference,
             metric,
             nh,
             since,
+            source,
+            flags: 0,
         }
     }
 
     /// Junos order: preference, then metric, then the source (a stable tie-breaker).
     fn rank(&self) -> (u32, u32, Source) {
         (self.preference, self.metric, self.source)
+    }
+
+    /// `self` with `c`'s route and `self`'s flags (a route changed in place stays what
+    /// the entry chose until the next selection).
+    fn replaced_by(self, c: Candidate) -> Candidate {
+        Candidate {
+            flags: self.flags,
+            ..c
+        }
+    }
+}
+
+/// A prefix's candidates: almost always one, kept inline; more in a boxed slice of exactly
+/// their number (ten neighbours' routes take ten slots, not sixteen).
+#[derive(Debug, Clone)]
+enum Cands {
+    One(Candidate),
+    Many(Box<[Candidate]>),
+}
+
+impl Default for Cands {
+    fn default() -> Self {
+        Cands::Many(Box::new([]))
+    }
+}
+
+impl Cands {
+    fn as_slice(&self) -> &[Candidate] {
+        match self {
+            Cands::One(c) => std::slice::from_ref(c),
+            Cands::Many(b) => b,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [Candidate] {
+        match self {
+            Cands::One(c) => std::slice::from_mut(c),
+            Cands::Many(b) => b,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, Candidate> {
+        self.as_slice().iter()
+    }
+
+    fn from_vec(v: Vec<Candidate>) -> Cands {
+        match v.as_slice() {
+            [c] => Cands::One(*c),
+            _ => Cands::Many(v.into_boxed_slice()),
+        }
+    }
+
+    /// Rebuilds the list through a vector with room for one more (changes to a prefix with
+    /// several candidates are rare next to the table's size).
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<Candidate>) -> R) -> R {
+        let mut v = Vec::with_capacity(self.len() + 1);
+        v.extend_from_slice(self.as_slice());
+        let r = f(&mut v);
+        *self = Cands::from_vec(v);
+        r
+    }
+
+    fn insert(&mut self, at: usize, c: Candidate) {
+        self.edit(|v| v.insert(at, c));
+    }
+
+    fn push(&mut self, c: Candidate) {
+        self.edit(|v| v.push(c));
+    }
+
+    fn remove(&mut self, i: usize) -> Candidate {
+        self.edit(|v| v.remove(i))
+    }
+
+    /// Keeps the candidates `f` accepts; `f` sees each exactly once (it releases what it
+    /// drops). No allocation unless one goes.
+    fn retain(&mut self, mut f: impl FnMut(&Candidate) -> bool) {
+        match self {
+            Cands::One(c) => {
+                if !f(c) {
+                    *self = Cands::default();
+                }
+            }
+            Cands::Many(b) => {
+                let mut n = 0;
+                for i in 0..b.len() {
+                    if f(&b[i]) {
+                        b[n] = b[i];
+                        n += 1;
+                    }
+                }
+                if n != b.len() {
+                    *self = Cands::from_vec(b[..n].to_vec());
+                }
+            }
+        }
+    }
+
+    fn sort(&mut self) {
+        self.as_mut_slice().sort_by_key(Candidate::rank);
     }
 }
 
@@ -52,28 +175,25 @@ pub enum Inactive {
 }
 
 /// Every candidate route to one prefix. Kept small: a full table has a million of these
-/// (48 bytes; the FIB's usable-member mask and the active route's preference are not stored,
-/// a change of usable members marks the prefix for a refresh instead; the two sources are
-/// kept as their parts so the protocol bytes share the flags' padding).
+/// (32 bytes; the FIB's usable-member mask and the active route's preference are not stored,
+/// a change of usable members marks the prefix for a refresh instead; which candidate is
+/// active is a flag on the candidate).
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// Best first; the active route is the first usable one.
-    cands: SmallVec<[Candidate; 1]>,
-    /// The source of the active route, as the FIB was last told it (protocol None: nothing
-    /// usable).
-    active_id: u32,
-    /// The source that was active before the last change, while it is still a candidate.
-    last_active_id: u32,
+    cands: Cands,
     /// The next-hop set the FIB was last told (`NO_NH`: none). The entry holds a reference
     /// to it, so the set's id cannot be reused while this names it.
     fib_nh: u32,
-    active_protocol: Option<Protocol>,
-    last_active_protocol: Option<Protocol>,
-    dirty: bool,
-    /// The FIB must be told again even if the active route is the same: the hops of its
-    /// set, or which of them are usable, changed in place.
-    refresh: bool,
+    /// [`DIRTY`], [`REFRESH`].
+    state: u8,
 }
+
+/// Marked for selection (queued in the table's dirty list).
+const DIRTY: u8 = 1;
+/// The FIB must be told again even if the active route is the same: the hops of its set, or
+/// which of them are usable, changed in place.
+const REFRESH: u8 = 2;
 
 /// `Entry::fib_nh` when the FIB was told nothing.
 const NO_NH: u32 = u32::MAX;
@@ -81,51 +201,64 @@ const NO_NH: u32 = u32::MAX;
 impl Default for Entry {
     fn default() -> Self {
         Entry {
-            cands: SmallVec::new(),
-            active_id: 0,
-            last_active_id: 0,
+            cands: Cands::default(),
             fib_nh: NO_NH,
-            active_protocol: None,
-            last_active_protocol: None,
-            dirty: false,
-            refresh: false,
+            state: 0,
         }
     }
 }
 
 impl Entry {
     pub fn candidates(&self) -> &[Candidate] {
-        &self.cands
+        self.cands.as_slice()
     }
 
     /// Marks the entry for selection; true if it was not marked (the caller queues it).
     fn set_dirty(&mut self) -> bool {
-        !std::mem::replace(&mut self.dirty, true)
+        let was = self.state & DIRTY != 0;
+        self.state |= DIRTY;
+        !was
+    }
+
+    fn set_refresh(&mut self, on: bool) {
+        if on {
+            self.state |= REFRESH;
+        }
+    }
+
+    /// Takes the refresh mark and the dirty mark off; returns the refresh mark.
+    fn take_marks(&mut self) -> bool {
+        let refresh = self.state & REFRESH != 0;
+        self.state = 0;
+        refresh
     }
 
     /// The source of the active route.
     fn active_source(&self) -> Option<Source> {
-        self.active_protocol.map(|p| Source::new(p, self.active_id))
+        self.active().map(|c| c.source)
     }
 
+    /// Marks `s`'s candidate active and every other not.
     fn set_active_source(&mut self, s: Option<Source>) {
-        self.active_protocol = s.map(|s| s.protocol);
-        self.active_id = s.map_or(0, |s| s.id);
-    }
-
-    fn last_active_source(&self) -> Option<Source> {
-        self.last_active_protocol
-            .map(|p| Source::new(p, self.last_active_id))
+        for c in self.cands.as_mut_slice() {
+            c.flags &= !ACTIVE;
+            if Some(c.source) == s {
+                c.flags |= ACTIVE;
+            }
+        }
     }
 
     fn set_last_active_source(&mut self, s: Option<Source>) {
-        self.last_active_protocol = s.map(|s| s.protocol);
-        self.last_active_id = s.map_or(0, |s| s.id);
+        for c in self.cands.as_mut_slice() {
+            c.flags &= !LAST_ACTIVE;
+            if Some(c.source) == s {
+                c.flags |= LAST_ACTIVE;
+            }
+        }
     }
 
     pub fn active(&self) -> Option<&Candidate> {
-        let a = self.active_source()?;
-        self.cands.iter().find(|c| c.source == a)
+        self.cands.iter().find(|c| c.flags & ACTIVE != 0)
     }
 
     pub fn is_active(&self, c: &Candidate) -> bool {
@@ -133,7 +266,9 @@ impl Entry {
     }
 
     pub fn is_last_active(&self, c: &Candidate) -> bool {
-        self.last_active_source() == Some(c.source)
+        self.cands
+            .iter()
+            .any(|x| x.flags & LAST_ACTIVE != 0 && x.source == c.source)
     }
 
     /// Why `c` is not active (None if it is).
@@ -188,7 +323,7 @@ impl Summary {
     /// Counts one destination and its routes.
     pub fn add(&mut self, e: &Entry, nhs: &NextHopTable) {
         self.destinations += 1;
-        for c in &e.cands {
+        for c in e.cands.iter() {
             self.routes += 1;
             let p = self.protocols.entry(c.source.protocol).or_default();
             p.0 += 1;
@@ -277,14 +412,14 @@ impl<A: Addr> Table<A> {
         let was_active = entry.active_source() == Some(source);
         let old_nh = match (pos, route) {
             (Some(i), Some((preference, metric, nh))) => {
-                let c = &mut entry.cands[i];
+                let c = &mut entry.cands.as_mut_slice()[i];
                 if c.preference == preference && c.metric == metric && c.nh == nh {
                     nhs.release(nh);
                     return;
                 }
                 let old = c.nh;
-                *c = Candidate::new(source, (preference, metric, nh), now);
-                entry.cands.sort_by_key(Candidate::rank);
+                *c = c.replaced_by(Candidate::new(source, (preference, metric, nh), now));
+                entry.cands.sort();
                 Some(old)
             }
             (None, Some(route)) => {
@@ -294,9 +429,6 @@ impl<A: Addr> Table<A> {
                     .iter()
                     .position(|x| x.rank() > c.rank())
                     .unwrap_or(entry.cands.len());
-                // One at a time: doubling left room for sixteen where ten neighbours' routes
-                // are (tens of megabytes unused with ten full tables).
-                entry.cands.reserve_exact(1);
                 entry.cands.insert(at, c);
                 self.candidates += 1;
                 None
@@ -313,7 +445,7 @@ impl<A: Addr> Table<A> {
         let entry = &mut self.entries[slot];
         // The active route changed (in place, or withdrawn and offered again before the
         // drain): the FIB is told again, as the entry keeps no copy of it to compare with.
-        entry.refresh |= was_active;
+        entry.set_refresh(was_active);
         if entry.set_dirty() {
             self.dirty.push(prefix);
         }
@@ -341,14 +473,22 @@ impl<A: Addr> Table<A> {
         for (i, &route) in new.iter().enumerate() {
             let source = Source::new(protocol, i as u32);
             let c = Candidate::new(source, route, now);
-            match entry.cands.iter_mut().find(|c| c.source == source) {
+            match entry
+                .cands
+                .as_mut_slice()
+                .iter_mut()
+                .find(|c| c.source == source)
+            {
                 Some(x) if x.rank() == c.rank() && x.nh == c.nh => {
                     nhs.release(c.nh);
                     continue;
                 }
-                Some(x) => nhs.release(std::mem::replace(x, c).nh),
+                Some(x) => {
+                    let old = x.nh;
+                    *x = x.replaced_by(c);
+                    nhs.release(old);
+                }
                 None => {
-                    entry.cands.reserve_exact(1);
                     entry.cands.push(c);
                     self.candidates += 1;
                 }
@@ -368,9 +508,9 @@ impl<A: Addr> Table<A> {
         });
         let removed = before - entry.cands.len();
         self.candidates -= removed;
-        entry.refresh |= active_changed;
+        entry.set_refresh(active_changed);
         if changed || removed > 0 {
-            entry.cands.sort_by_key(Candidate::rank);
+            entry.cands.sort();
             if entry.set_dirty() {
                 self.dirty.push(prefix);
             }
@@ -392,7 +532,7 @@ impl<A: Addr> Table<A> {
             if !e.cands.iter().any(|c| through(c.nh)) {
                 continue;
             }
-            e.refresh = true;
+            e.set_refresh(true);
             if e.set_dirty() {
                 self.dirty.push(*p);
             }
@@ -411,7 +551,7 @@ impl<A: Addr> Table<A> {
                 continue;
             };
             let e = &mut self.entries[slot as usize];
-            e.dirty = false;
+            let refresh = e.take_marks();
             let best = e
                 .cands
                 .iter()
@@ -422,9 +562,15 @@ impl<A: Addr> Table<A> {
             let was = e.active_source();
             let changed = now_active != was || now_nh != e.fib_nh;
             // (A prefix whose active route is through another set is told again too: harmless.)
-            let refresh = std::mem::take(&mut e.refresh) && best.is_some();
-            if now_active != was && was.is_some() {
-                e.set_last_active_source(was);
+            let refresh = refresh && best.is_some();
+            if now_active != was {
+                match was {
+                    Some(w) => e.set_last_active_source(Some(w)),
+                    // The active candidate was withdrawn (the FIB still has it): it was the
+                    // last active, and it is gone.
+                    None if e.fib_nh != NO_NH => e.set_last_active_source(None),
+                    None => {}
+                }
             }
             e.set_active_source(now_active);
             if changed || refresh {
@@ -445,11 +591,6 @@ impl<A: Addr> Table<A> {
                     prefix,
                     active: fib,
                 });
-            }
-            if let Some(l) = e.last_active_source() {
-                if !e.cands.iter().any(|c| c.source == l) {
-                    e.set_last_active_source(None);
-                }
             }
             if e.cands.is_empty() {
                 self.remove_entry(&prefix);
@@ -535,5 +676,53 @@ impl<A: Addr> Table<A> {
             s.add(e, nhs);
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(id: u32, preference: u32) -> Candidate {
+        Candidate::new(
+            Source::new(Protocol::Static, id),
+            (preference, 0, NhId::from_index(id)),
+            0,
+        )
+    }
+
+    fn ids(c: &Cands) -> Vec<u32> {
+        c.iter().map(|c| c.source.id).collect()
+    }
+
+    #[test]
+    fn a_candidate_list_goes_between_inline_and_boxed_and_keeps_its_order() {
+        let mut c = Cands::default();
+        assert!(c.is_empty());
+        c.push(cand(1, 10));
+        assert!(matches!(c, Cands::One(_)));
+        c.insert(0, cand(2, 5));
+        c.push(cand(3, 20));
+        assert!(matches!(c, Cands::Many(ref b) if b.len() == 3));
+        assert_eq!(ids(&c), [2, 1, 3]);
+        assert_eq!({ c.remove(1).source.id }, 1);
+        assert_eq!(ids(&c), [2, 3]);
+        let mut seen = Vec::new();
+        c.retain(|x| {
+            seen.push(x.source.id);
+            x.source.id == 3
+        });
+        assert_eq!(seen, [2, 3], "each candidate is offered once");
+        assert!(matches!(c, Cands::One(ref x) if x.source.id == 3));
+        c.retain(|_| false);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_route_changed_in_place_keeps_what_the_entry_chose() {
+        let mut a = cand(1, 10);
+        a.flags = ACTIVE | LAST_ACTIVE;
+        let b = a.replaced_by(cand(1, 7));
+        assert_eq!((b.preference, b.flags), (7, ACTIVE | LAST_ACTIVE));
     }
 }
