@@ -88,8 +88,8 @@ pub struct ActiveRoute {
 }
 
 /// One neighbour's path to a prefix.
-#[derive(Debug, Clone)]
-struct Path {
+#[derive(Debug)]
+struct PathRec {
     /// As received.
     received: Arc<PathAttrs>,
     /// After import policy; None: rejected (kept hidden, as Junos keeps it).
@@ -98,25 +98,146 @@ struct Path {
     preference: u32,
 }
 
+/// A path, hash-consed ([`PathInterner`]): every prefix of an UPDATE, and of every UPDATE
+/// with the same attributes from that neighbour, shares one record, so a prefix holds a
+/// pointer per path (a full table from one neighbour with one attribute set: one record).
+#[derive(Debug, Clone)]
+struct Path(Arc<PathRec>);
+
+impl std::ops::Deref for Path {
+    type Target = PathRec;
+    fn deref(&self) -> &PathRec {
+        &self.0
+    }
+}
+
+/// What makes two paths the same: the interned attribute sets (by address), the neighbour
+/// and the preference.
+type PathId = (usize, usize, PeerId, u32);
+
+fn path_id(
+    received: &Arc<PathAttrs>,
+    accepted: Option<&Arc<PathAttrs>>,
+    peer: PeerId,
+    preference: u32,
+) -> PathId {
+    (
+        Arc::as_ptr(received) as usize,
+        accepted.map_or(0, |a| Arc::as_ptr(a) as usize),
+        peer,
+        preference,
+    )
+}
+
+/// Paths, hash-consed. A key's addresses stay valid while its entry lives: the record holds
+/// the sets they point at.
+#[derive(Debug, Default)]
+struct PathInterner {
+    paths: HashMap<PathId, Path>,
+}
+
+impl PathInterner {
+    fn intern(
+        &mut self,
+        received: Arc<PathAttrs>,
+        accepted: Option<Arc<PathAttrs>>,
+        peer: PeerId,
+        preference: u32,
+    ) -> Path {
+        let id = path_id(&received, accepted.as_ref(), peer, preference);
+        self.paths
+            .entry(id)
+            .or_insert_with(|| {
+                Path(Arc::new(PathRec {
+                    received,
+                    accepted,
+                    peer,
+                    preference,
+                }))
+            })
+            .clone()
+    }
+
+    /// Drops the paths no prefix holds any more (before the attribute sets are swept: the
+    /// paths hold those).
+    fn sweep(&mut self) {
+        self.paths.retain(|_, p| Arc::strong_count(&p.0) > 1);
+    }
+}
+
+/// A prefix's paths: one inline (the common case), or a boxed slice of exactly their number
+/// (16 bytes either way, where a small vector took 32).
+#[derive(Debug, Clone)]
+enum PathList {
+    One(Path),
+    Many(Box<[Path]>),
+}
+
+impl Default for PathList {
+    fn default() -> Self {
+        PathList::Many(Box::new([]))
+    }
+}
+
 /// A prefix's paths, best first, and which neighbours it was announced to.
 #[derive(Debug, Clone, Default)]
 struct Paths {
-    paths: SmallVec<[Path; 1]>,
+    list: PathList,
     /// Bit `i`: announced to neighbour `i` (the first 64), so a withdrawal goes only where
     /// an announcement went. Eight bytes a prefix instead of an Adj-RIB-Out per neighbour.
     sent: u64,
 }
 
+const _: () = assert!(std::mem::size_of::<PathList>() == 16);
+const _: () = assert!(std::mem::size_of::<Paths>() == 24);
+
 impl std::ops::Deref for Paths {
-    type Target = SmallVec<[Path; 1]>;
-    fn deref(&self) -> &Self::Target {
-        &self.paths
+    type Target = [Path];
+    fn deref(&self) -> &[Path] {
+        match &self.list {
+            PathList::One(p) => std::slice::from_ref(p),
+            PathList::Many(b) => b,
+        }
     }
 }
 
 impl std::ops::DerefMut for Paths {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.paths
+    fn deref_mut(&mut self) -> &mut [Path] {
+        match &mut self.list {
+            PathList::One(p) => std::slice::from_mut(p),
+            PathList::Many(b) => b,
+        }
+    }
+}
+
+impl Paths {
+    /// Changes the list through a vector (only where a path is added or removed).
+    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<Path>) -> R) -> R {
+        let mut v = Vec::with_capacity(self.len() + 1);
+        v.extend(self.iter().cloned());
+        let r = f(&mut v);
+        self.list = match v.len() {
+            1 => PathList::One(v.pop().expect("one")),
+            _ => PathList::Many(v.into_boxed_slice()),
+        };
+        r
+    }
+
+    fn push(&mut self, p: Path) {
+        self.edit(|v| v.push(p));
+    }
+
+    fn remove(&mut self, i: usize) -> Path {
+        self.edit(|v| v.remove(i))
+    }
+
+    /// Keeps the paths `f` (a pure test: it may see a path twice) accepts; true if any went.
+    fn retain(&mut self, mut f: impl FnMut(&Path) -> bool) -> bool {
+        if self.iter().all(&mut f) {
+            return false;
+        }
+        self.edit(|v| v.retain(f));
+        true
     }
 }
 
@@ -245,6 +366,7 @@ pub struct Speaker {
     table4: HashMap<Prefix<u32>, Paths>,
     table6: HashMap<Prefix<u128>, Paths>,
     interner: Interner,
+    path_recs: PathInterner,
     policies: Arc<Policies>,
     /// What `policies` was compiled from (a commit changes them only if this changed).
     policy_options: PolicyOptions,
@@ -274,6 +396,7 @@ impl Speaker {
             table4: HashMap::default(),
             table6: HashMap::default(),
             interner: Interner::default(),
+            path_recs: PathInterner::default(),
             policies: Arc::new(Policies::default()),
             policy_options: PolicyOptions::default(),
             others: HashMap::default(),
@@ -639,9 +762,10 @@ impl Speaker {
         for id in 0..self.peers.len() as PeerId {
             self.pump_session(id, now);
         }
-        if self.interner.len() > 2 * self.swept_at + 1024 {
+        if self.interner.len() + self.path_recs.paths.len() > 2 * self.swept_at + 1024 {
+            self.path_recs.sweep();
             self.interner.sweep();
-            self.swept_at = self.interner.len();
+            self.swept_at = self.interner.len() + self.path_recs.paths.len();
         }
     }
 
@@ -781,19 +905,17 @@ impl Speaker {
         let mut touched = Vec::new();
         let bit = peer_bit(id).unwrap_or(0);
         self.table4.retain(|p, paths| {
-            let before = paths.len();
-            paths.retain(|x| x.peer != id);
+            let gone = paths.retain(|x| x.peer != id);
             paths.sent &= !bit;
-            if paths.len() != before {
+            if gone {
                 touched.push(IpPrefix::V4(*p));
             }
             !paths.is_empty() || paths.sent != 0
         });
         self.table6.retain(|p, paths| {
-            let before = paths.len();
-            paths.retain(|x| x.peer != id);
+            let gone = paths.retain(|x| x.peer != id);
             paths.sent &= !bit;
-            if paths.len() != before {
+            if gone {
                 touched.push(IpPrefix::V6(*p));
             }
             !paths.is_empty() || paths.sent != 0
@@ -973,12 +1095,7 @@ impl Speaker {
             Some((a, pref)) => (Some(a), pref),
             None => (None, 0),
         };
-        let path = Path {
-            received,
-            accepted: acc,
-            peer: id,
-            preference,
-        };
+        let path = self.path_recs.intern(received, acc, id, preference);
         let is_acc = path.accepted.is_some();
         // One lookup of the prefix for all the work: this runs for every prefix received.
         let peers = &self.peers;
@@ -1003,7 +1120,7 @@ impl Speaker {
         let before = best_key_of(entry, peers);
         let before_all = paths_fingerprint(entry);
         let old = replace_path(entry, path);
-        RankCtx { peers }.order(&mut entry.paths);
+        RankCtx { peers }.order(entry);
         let changed = best_key_of(entry, peers) != before;
         let rib_changed = changed || paths_fingerprint(entry) != before_all;
         let n = self.peers[id as usize].as_mut().expect("peer");
@@ -1834,9 +1951,6 @@ fn replace_path(paths: &mut Paths, path: Path) -> Option<bool> {
         *x = path;
         Some(was)
     } else {
-        // Grown one at a time: doubling left a prefix with ten neighbours' paths holding
-        // room for sixteen (a full table per neighbour: tens of megabytes unused).
-        paths.paths.reserve_exact(1);
         paths.push(path);
         None
     }
@@ -1943,7 +2057,7 @@ impl RankCtx<'_> {
     /// this is Junos' deterministic MED: the paths are sorted without MED, the best of each
     /// neighbouring AS is found with MED, and the best of those winners (without MED) goes
     /// first.
-    fn order(&self, paths: &mut SmallVec<[Path; 1]>) {
+    fn order(&self, paths: &mut [Path]) {
         if paths.len() < 2 {
             return;
         }
@@ -1974,10 +2088,8 @@ impl RankCtx<'_> {
                     .then(i.cmp(&j))
             })
             .unwrap_or(0);
-        if best != 0 {
-            let p = paths.remove(best);
-            paths.insert(0, p);
-        }
+        // The best to the front, the others in their order.
+        paths[..=best].rotate_right(1);
     }
 
     /// Whether `b` may share the forwarding with the best path `a` (`multipath`): equal up
@@ -1995,5 +2107,60 @@ impl RankCtx<'_> {
             && x.med.unwrap_or(0) == y.med.unwrap_or(0)
             && pa.map(|r| r.internal) == pb.map(|r| r.internal)
             && (multiple_as || x.first_as() == y.first_as())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(med: u32) -> PathAttrs {
+        PathAttrs {
+            med: Some(med),
+            ..PathAttrs::default()
+        }
+    }
+
+    #[test]
+    fn equal_paths_are_one_record_and_swept_when_no_prefix_holds_them() {
+        let mut sets = Interner::default();
+        let mut recs = PathInterner::default();
+        let a = sets.intern(attrs(1));
+        let x = recs.intern(a.clone(), Some(a.clone()), 3, 170);
+        let y = recs.intern(sets.intern(attrs(1)), Some(a.clone()), 3, 170);
+        assert!(Arc::ptr_eq(&x.0, &y.0));
+        let z = recs.intern(a.clone(), None, 3, 170);
+        assert!(!Arc::ptr_eq(&x.0, &z.0), "rejected is another path");
+        assert_eq!(recs.paths.len(), 2);
+        drop((x, y));
+        recs.sweep();
+        assert_eq!(recs.paths.len(), 1);
+    }
+
+    #[test]
+    fn a_path_list_goes_between_inline_and_boxed() {
+        let mut sets = Interner::default();
+        let mut recs = PathInterner::default();
+        let mut path = |recs: &mut PathInterner, peer: PeerId| {
+            let a = sets.intern(attrs(peer));
+            recs.intern(a.clone(), Some(a), peer, 170)
+        };
+        let mut p = Paths::default();
+        assert!(p.is_empty());
+        p.push(path(&mut recs, 1));
+        assert!(matches!(p.list, PathList::One(_)));
+        p.push(path(&mut recs, 2));
+        p.push(path(&mut recs, 3));
+        assert!(matches!(&p.list, PathList::Many(b) if b.len() == 3));
+        // The best (the third) to the front, the others keep their order.
+        p[..=2].rotate_right(1);
+        let peers = |p: &Paths| p.iter().map(|x| x.peer).collect::<Vec<_>>();
+        assert_eq!(peers(&p), [3, 1, 2]);
+        assert_eq!(p.remove(1).peer, 1);
+        assert!(!p.retain(|x| x.peer != 9), "nothing went");
+        assert!(p.retain(|x| x.peer != 3));
+        assert!(matches!(&p.list, PathList::One(x) if x.peer == 2));
+        assert!(p.retain(|_| false));
+        assert!(p.is_empty());
     }
 }
