@@ -124,12 +124,30 @@ fn gobgp_receiver() -> String {
         .to_string()
 }
 
-/// A process's resident memory, KiB.
 /// How long after convergence the receiver's memory is read.
 const SETTLE: Duration = Duration::from_secs(5);
 
 fn rss(pid: u32) -> u64 {
     crate::rss_kib(pid).unwrap_or(0)
+}
+
+/// CPU time a process has used, user and system, all its threads (seconds): the work a
+/// receiver does for the table, less noisy than the wall-clock time on a shared machine.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces), from field 3: utime and stime
+    // are fields 14 and 15.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // In clock ticks: USER_HZ, 100 on Linux whatever the kernel's own HZ.
+    (f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0)) as f64 / 100.0
 }
 
 fn run(lab: &Lab, ns: &Ns, args: &[&str]) -> String {
@@ -519,6 +537,7 @@ fn measure(
     // Settled (keepalives, empty End-of-RIB) before the feed starts.
     std::thread::sleep(Duration::from_secs(1));
     let rss_before = rss(pid);
+    let cpu_before = cpu_seconds(pid);
     let slab_before = crate::slab_kib().unwrap_or(0);
     let fed = std::time::SystemTime::now();
     let feed: &[&str] = if peers == 1 { &["s4", "s6"] } else { &["s4"] };
@@ -537,6 +556,7 @@ fn measure(
         std::thread::sleep(Duration::from_millis(100));
     }
     let rss_converged = rss(pid);
+    let cpu = cpu_seconds(pid) - cpu_before;
     // Resident memory a few seconds on, when the receiver is idle: what it holds for the
     // table, not the buffers it freed while loading it (an allocator returns those to the
     // system after a moment). The same wait for every receiver.
@@ -556,6 +576,9 @@ fn measure(
         // 2.0 s in one run and 5.2 s in another.)
         "seconds_from_feed": converged.map(|c| c.duration_since(fed).unwrap_or_default().as_secs_f64()),
         "sessions_up_spread_s": up.map(|(first, last)| last.duration_since(first).unwrap_or_default().as_secs_f64()),
+        // The receiver's CPU time from the feed to convergence (a machine with more cores than
+        // this one's two runs a multi-threaded receiver in less wall-clock time than this).
+        "cpu_seconds_to_converge": cpu,
         "rss_before_mib": rss_before as f64 / 1024.0,
         "rss_at_convergence_mib": rss_converged as f64 / 1024.0,
         "rss_after_mib": rss_after as f64 / 1024.0,
