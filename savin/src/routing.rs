@@ -1,41 +1,20 @@
 //! The glue between the routing protocols and the forwarding plane's RIB: the protocols'
 //! crates do not know the forwarding crate, and it does not know them.
 
-use savin_bgp::speaker::{ActiveRoute, RibChange};
-use savin_forwarding::{ActiveChange, ProtocolRoute, RouteFeed};
-use savin_rib::Protocol;
+use savin_bgp::speaker::ActiveRoute;
+use savin_forwarding::{ActiveChange, RouteFeed};
+use savin_rib::{Protocol, SharedRib};
 
 /// BGP's door to the RIB.
 pub struct ForwardingRib(pub RouteFeed);
 
 impl savin_bgp::RibPort for ForwardingRib {
-    fn apply(&self, changes: Vec<RibChange>) {
-        self.0.update(
-            Protocol::Bgp,
-            changes
-                .into_iter()
-                .map(|c| {
-                    // BGP's order is kept by the metric (0 for its best, then 1, 2, ...): the
-                    // RIB takes the first candidate it can use.
-                    let routes = c
-                        .route
-                        .into_iter()
-                        .chain(c.backups)
-                        .enumerate()
-                        .map(|(i, r)| ProtocolRoute {
-                            preference: r.preference,
-                            metric: i as u32,
-                            next_hops: r.next_hops,
-                        })
-                        .collect();
-                    (c.prefix, routes)
-                })
-                .collect(),
-        );
+    fn rib(&self) -> std::sync::Arc<SharedRib> {
+        self.0.rib()
     }
 
-    fn backlog(&self) -> usize {
-        self.0.backlog()
+    fn written(&self) {
+        self.0.written();
     }
 
     fn watch(&self, f: savin_bgp::tasks::ActiveWatcher) {

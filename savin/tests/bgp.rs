@@ -154,7 +154,7 @@ fn savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them() {
     let route = |net: &Net, dst: &str| net.cli(&format!("show route {dst}")).1;
     assert!(
         wait_until(Duration::from_secs(10), || route(&net, "198.51.100.0/24")
-            .contains("BGP")),
+            .contains("*[BGP/")),
         "{}",
         route(&net, "198.51.100.0/24")
     );
@@ -183,8 +183,12 @@ fn savin_and_bird_exchange_routes_with_policy_and_traffic_follows_them() {
     let entry = &v["route-information"]["route-table"][0]["rt"][0]["rt-entry"][0];
     assert_eq!(entry["as-path"], "65002 I", "{v}");
     assert_eq!(entry["local-preference"], 200, "{v}");
-    let out = route(&net, "2001:db8:100::/48");
-    assert!(out.contains("*[BGP/170]"), "{out}");
+    assert!(
+        wait_until(Duration::from_secs(10), || route(&net, "2001:db8:100::/48")
+            .contains("*[BGP/170]")),
+        "{}",
+        route(&net, "2001:db8:100::/48")
+    );
 
     // BIRD took Savin's connected networks, with the communities the export policy added
     // and Savin's AS in the path.
@@ -627,7 +631,12 @@ fn traffic_moves_to_the_backup_path_when_a_link_goes_down_and_back_when_it_retur
         "{}",
         net.cli("show bgp summary").1
     );
-    assert!(active_via(&net, "10.0.3.2"));
+    // (The RIB's choice follows BGP's withdrawal of the path by a moment.)
+    assert!(
+        wait_until(Duration::from_secs(5), || active_via(&net, "10.0.3.2")),
+        "{}",
+        route(&net)
+    );
     // The link returns: the session comes back by itself, and the traffic with it.
     let (ok, out) = net.run(&h2, &["ip", "link", "set", "eth0", "up"], 5);
     assert!(ok, "{out}");

@@ -4,20 +4,25 @@
 //!
 //! Sans-IO like the sessions it holds: the adapter reports socket events and the RIB's active
 //! routes, calls [`Speaker::pump`] after each batch of events, and drains [`Speaker::poll_io`]
-//! (connects, writes, closes) and [`Speaker::drain_rib`] (route changes).
+//! (connects, writes, closes); when [`Speaker::take_rib_written`] says so, the RIB's owner
+//! selects the active routes and programs the FIB.
 //!
 //! Memory is the design's constraint (a full table from each of several peers):
+//! - BGP keeps no table of its own: a prefix's paths are its BGP candidates in the RIB, in
+//!   BGP's order (source id i for the i-th), each holding its path record as the candidate's
+//!   data. One index of a full table instead of two (the speaker's hash map and the RIB's
+//!   tree held the same million prefixes), written under the RIB's lock a message at a time;
 //! - attribute sets are interned ([`Interner`]): a path holds an `Arc` to a set shared with
 //!   every other path that has the same attributes, so a table of a million prefixes with a
 //!   few thousand distinct sets stores each set once;
-//! - a path is 24 bytes (the attributes as received, the attributes after import policy,
-//!   which are the same pointer when the policy changed nothing, the neighbour and the
-//!   preference); keeping the received attributes is what lets a policy change be applied
-//!   again without asking the neighbour (soft reconfiguration inbound), at the cost of a
-//!   pointer;
+//! - paths are interned too ([`PathInterner`]: the attributes as received, the attributes after
+//!   import policy, which are the same pointer when the policy changed nothing, the neighbour
+//!   and the preference), so a candidate holds one pointer; keeping the received attributes
+//!   is what lets a policy change be applied again without asking the neighbour (soft
+//!   reconfiguration inbound);
 //! - Adj-RIB-Out is not stored: what a neighbour gets is computed from the best path when it
-//!   changes, and a withdrawal is sent without checking that the prefix was announced (a
-//!   harmless extra message, RFC 4271 §9.2).
+//!   changes; a bit per neighbour, kept only for prefixes announced somewhere, says where a
+//!   withdrawal must go.
 
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
@@ -28,7 +33,7 @@ use std::time::{Duration, Instant};
 use savin_config::model::policy_options::PolicyOptions;
 use savin_config::model::protocols::Peer;
 use savin_policy::{Action, Attrs, Community, Large, NextHopAction, Policies, RouteIn};
-use savin_rib::{Addr, IpPrefix, Prefix};
+use savin_rib::{Candidate, IpPrefix, Prefix, Protocol, Rib, RouteData, SharedRib};
 use smallvec::SmallVec;
 
 /// The speaker's maps are keyed by what neighbours send (prefixes, attribute sets): a keyed,
@@ -64,9 +69,9 @@ pub struct RibRoute {
     pub next_hops: Vec<IpAddr>,
 }
 
-/// A change for the RIB: the prefix's BGP route now, or none.
+/// What BGP holds in the RIB for one prefix ([`Speaker::rib_view`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RibChange {
+pub struct PrefixRoutes {
     pub prefix: IpPrefix,
     pub route: Option<RibRoute>,
     /// The other accepted paths, best first: the RIB keeps them as inactive candidates, so
@@ -101,13 +106,65 @@ struct PathRec {
 /// A path, hash-consed ([`PathInterner`]): every prefix of an UPDATE, and of every UPDATE
 /// with the same attributes from that neighbour, shares one record, so a prefix holds a
 /// pointer per path (a full table from one neighbour with one attribute set: one record).
+///
+/// BGP keeps no table of its own: its paths are the RIB's BGP candidates, each holding its
+/// record as the candidate's [`RouteData`] (one index of a full table, not two).
 #[derive(Debug, Clone)]
-struct Path(Arc<PathRec>);
+struct Path(Arc<RouteData>);
 
 impl std::ops::Deref for Path {
     type Target = PathRec;
     fn deref(&self) -> &PathRec {
-        &self.0
+        // Only `PathInterner` makes a `Path`, and `Path::of` takes only what it made.
+        self.0
+             .0
+            .downcast_ref::<PathRec>()
+            .expect("a BGP path record")
+    }
+}
+
+impl Path {
+    /// The path a RIB candidate holds (None: not one of BGP's).
+    fn of(c: &Candidate) -> Option<Path> {
+        let d = c.data.as_ref()?;
+        d.0.is::<PathRec>().then(|| Path(d.clone()))
+    }
+
+    fn ptr_eq(&self, o: &Path) -> bool {
+        Arc::ptr_eq(&self.0, &o.0)
+    }
+}
+
+/// BGP's paths of `p` in the RIB, in BGP's order (best first, rejected last).
+fn paths_in(rib: &Rib, p: IpPrefix) -> Paths {
+    rib.protocol_candidates(p, Protocol::Bgp)
+        .iter()
+        .filter_map(|c| Path::of(c))
+        .collect()
+}
+
+/// Calls `f` with every prefix BGP has a path for, and its paths (a walk of the RIB).
+fn each_prefix(rib: &Rib, mut f: impl FnMut(IpPrefix, &Paths)) {
+    let mut paths = Paths::new();
+    let mut visit = |p: IpPrefix, e: &savin_rib::Entry| {
+        paths.clear();
+        let mut bgp: SmallVec<[&Candidate; 2]> = e
+            .candidates()
+            .iter()
+            .filter(|c| c.source.protocol == Protocol::Bgp)
+            .collect();
+        if bgp.is_empty() {
+            return;
+        }
+        bgp.sort_by_key(|c| c.source.id);
+        paths.extend(bgp.iter().filter_map(|c| Path::of(c)));
+        f(p, &paths);
+    };
+    for (k, e) in rib.inet.iter() {
+        visit(IpPrefix::V4(*k), e);
+    }
+    for (k, e) in rib.inet6.iter() {
+        visit(IpPrefix::V6(*k), e);
     }
 }
 
@@ -148,12 +205,12 @@ impl PathInterner {
         self.paths
             .entry(id)
             .or_insert_with(|| {
-                Path(Arc::new(PathRec {
+                Path(Arc::new(RouteData(Box::new(PathRec {
                     received,
                     accepted,
                     peer,
                     preference,
-                }))
+                }))))
             })
             .clone()
     }
@@ -165,83 +222,10 @@ impl PathInterner {
     }
 }
 
-/// A prefix's paths: one inline (the common case), or a boxed slice of exactly their number
-/// (16 bytes either way, where a small vector took 32).
-#[derive(Debug, Clone)]
-enum PathList {
-    One(Path),
-    Many(Box<[Path]>),
-}
+/// A prefix's paths, best first (read from the RIB's candidates).
+type Paths = SmallVec<[Path; 2]>;
 
-impl Default for PathList {
-    fn default() -> Self {
-        PathList::Many(Box::new([]))
-    }
-}
-
-/// A prefix's paths, best first, and which neighbours it was announced to.
-#[derive(Debug, Clone, Default)]
-struct Paths {
-    list: PathList,
-    /// Bit `i`: announced to neighbour `i` (the first 64), so a withdrawal goes only where
-    /// an announcement went. Eight bytes a prefix instead of an Adj-RIB-Out per neighbour.
-    sent: u64,
-}
-
-const _: () = assert!(std::mem::size_of::<PathList>() == 16);
-const _: () = assert!(std::mem::size_of::<Paths>() == 24);
-
-impl std::ops::Deref for Paths {
-    type Target = [Path];
-    fn deref(&self) -> &[Path] {
-        match &self.list {
-            PathList::One(p) => std::slice::from_ref(p),
-            PathList::Many(b) => b,
-        }
-    }
-}
-
-impl std::ops::DerefMut for Paths {
-    fn deref_mut(&mut self) -> &mut [Path] {
-        match &mut self.list {
-            PathList::One(p) => std::slice::from_mut(p),
-            PathList::Many(b) => b,
-        }
-    }
-}
-
-impl Paths {
-    /// Changes the list through a vector (only where a path is added or removed).
-    fn edit<R>(&mut self, f: impl FnOnce(&mut Vec<Path>) -> R) -> R {
-        let mut v = Vec::with_capacity(self.len() + 1);
-        v.extend(self.iter().cloned());
-        let r = f(&mut v);
-        self.list = match v.len() {
-            1 => PathList::One(v.pop().expect("one")),
-            _ => PathList::Many(v.into_boxed_slice()),
-        };
-        r
-    }
-
-    fn push(&mut self, p: Path) {
-        self.edit(|v| v.push(p));
-    }
-
-    fn remove(&mut self, i: usize) -> Path {
-        self.edit(|v| v.remove(i))
-    }
-
-    /// Keeps the paths `f` (a pure test: it may see a path twice) accepts; true if any went.
-    fn retain(&mut self, mut f: impl FnMut(&Path) -> bool) -> bool {
-        if self.iter().all(&mut f) {
-            return false;
-        }
-        self.edit(|v| v.retain(f));
-        true
-    }
-}
-
-/// The neighbour's bit in [`Paths::sent`]; None past 64 (those get every withdrawal).
+/// The neighbour's bit in [`Speaker::sent`]; None past 64 (those get every withdrawal).
 fn peer_bit(id: PeerId) -> Option<u64> {
     (id < 64).then(|| 1u64 << id)
 }
@@ -363,8 +347,16 @@ pub struct Speaker {
     global: Global,
     peers: Vec<Option<Neighbor>>,
     by_addr: HashMap<IpAddr, PeerId>,
-    table4: HashMap<Prefix<u32>, Paths>,
-    table6: HashMap<Prefix<u128>, Paths>,
+    /// The RIB, where BGP's paths are kept (as its candidates).
+    rib: Arc<SharedRib>,
+    /// Bit `i` of a prefix: announced to neighbour `i` (the first 64), so a withdrawal goes
+    /// only where an announcement went. Only prefixes announced somewhere are here: eight
+    /// bytes a prefix instead of an Adj-RIB-Out per neighbour.
+    ///
+    /// Per family, keyed by the family's prefix (8 bytes for IPv4, not an `IpPrefix`'s 32).
+    sent: (HashMap<Prefix<u32>, u64>, HashMap<Prefix<u128>, u64>),
+    /// The RIB was written since [`Speaker::take_rib_written`].
+    rib_written: bool,
     interner: Interner,
     path_recs: PathInterner,
     policies: Arc<Policies>,
@@ -375,11 +367,6 @@ pub struct Speaker {
     others: HashMap<IpPrefix, Option<ActiveRoute>>,
     /// Prefixes whose best path or active route changed since the last export.
     dirty: Vec<IpPrefix>,
-    /// Prefixes whose paths changed as the RIB sees them, since the last [`Speaker::drain_rib`]:
-    /// the changes are built then, once per prefix (with ten neighbours sending one table,
-    /// a batch holds the same prefix from several of them; building each prefix's every path
-    /// on each of its changes cost a square of the paths).
-    rib_out: Vec<IpPrefix>,
     io: VecDeque<Io>,
     /// The time of the event being handled.
     now: Instant,
@@ -388,20 +375,20 @@ pub struct Speaker {
 }
 
 impl Speaker {
-    pub fn new(global: Global, now: Instant) -> Speaker {
+    pub fn new(global: Global, rib: Arc<SharedRib>, now: Instant) -> Speaker {
         Speaker {
             global,
             peers: Vec::new(),
             by_addr: HashMap::default(),
-            table4: HashMap::default(),
-            table6: HashMap::default(),
+            rib,
+            sent: Default::default(),
+            rib_written: false,
             interner: Interner::default(),
             path_recs: PathInterner::default(),
             policies: Arc::new(Policies::default()),
             policy_options: PolicyOptions::default(),
             others: HashMap::default(),
             dirty: Vec::new(),
-            rib_out: Vec::new(),
             io: VecDeque::new(),
             now,
             swept_at: 0,
@@ -427,9 +414,14 @@ impl Speaker {
         self.by_addr.get(&a).copied()
     }
 
-    /// Prefixes with at least one path, per family.
+    /// Prefixes with at least one path, per family (a walk of the RIB).
     pub fn prefix_count(&self) -> (usize, usize) {
-        (self.table4.len(), self.table6.len())
+        let mut n = (0, 0);
+        each_prefix(&self.rib.read(), |p, _| match p {
+            IpPrefix::V4(_) => n.0 += 1,
+            IpPrefix::V6(_) => n.1 += 1,
+        });
+        n
     }
 
     pub fn interned_sets(&self) -> usize {
@@ -440,13 +432,30 @@ impl Speaker {
         self.io.pop_front()
     }
 
-    /// The RIB's changes since the last call: one per prefix, its paths as they are now, in
-    /// address order (the RIB's tree then takes them in order).
-    pub fn drain_rib(&mut self) -> Vec<RibChange> {
-        let mut prefixes = std::mem::take(&mut self.rib_out);
-        prefixes.sort_unstable();
-        prefixes.dedup();
-        prefixes.into_iter().map(|p| self.rib_change(p)).collect()
+    /// Whether the speaker wrote to the RIB since the last call (the RIB's owner then selects
+    /// and programs the FIB).
+    pub fn take_rib_written(&mut self) -> bool {
+        std::mem::take(&mut self.rib_written)
+    }
+
+    /// What BGP holds in the RIB, prefix by prefix: the route (the best path, with its
+    /// equal-cost siblings under `multipath`) and the backups (the other accepted paths).
+    pub fn rib_view(&self) -> std::collections::BTreeMap<IpPrefix, PrefixRoutes> {
+        let mut out = std::collections::BTreeMap::new();
+        each_prefix(&self.rib.read(), |p, paths| {
+            let route = rib_route_of(paths, &self.peers);
+            if route.is_some() {
+                out.insert(
+                    p,
+                    PrefixRoutes {
+                        prefix: p,
+                        route,
+                        backups: backups_of(paths, &self.peers),
+                    },
+                );
+            }
+        });
+        out
     }
 
     fn session_config(&self, p: &Peer) -> SessionConfig {
@@ -712,8 +721,10 @@ impl Speaker {
                 n.stale = None;
             }
         }
+        let shared = self.rib.clone();
+        let mut rib = shared.write();
         for p in gone {
-            self.remove_path(id, p);
+            self.remove_path(&mut rib, id, p);
         }
     }
 
@@ -728,6 +739,8 @@ impl Speaker {
 
     /// The RIB's active routes changed (all protocols, BGP's own included).
     pub fn rib_changed(&mut self, changes: Vec<(IpPrefix, Option<ActiveRoute>)>) {
+        let shared = self.rib.clone();
+        let rib = shared.read();
         for (p, active) in changes {
             let was = self.others.get(&p).cloned();
             match active {
@@ -737,7 +750,7 @@ impl Speaker {
                 Some(a) => {
                     self.others.insert(p, Some(a));
                 }
-                None if self.has_paths(p) => {
+                None if has_paths(&rib, p) => {
                     self.others.insert(p, None);
                 }
                 None => {
@@ -826,8 +839,10 @@ impl Speaker {
             for p in &gone {
                 st.prefixes.remove(p);
             }
+            let shared = self.rib.clone();
+            let mut rib = shared.write();
             for p in gone {
-                self.remove_path(id, p);
+                self.remove_path(&mut rib, id, p);
             }
         }
         let Some(n) = self.peers[id as usize].as_mut() else {
@@ -861,27 +876,22 @@ impl Speaker {
             .and_then(|n| n.restart_cap.clone())
             .filter(|(t, _)| *t > 0);
         if let (true, Some((time, families))) = (restarting, cap) {
+            let shared = self.rib.clone();
+            let mut rib = shared.write();
             let mut prefixes: HashSet<IpPrefix> = HashSet::default();
-            for (k, paths) in &self.table4 {
-                if families.contains(&Family::Ipv4Unicast) && paths.iter().any(|x| x.peer == id) {
-                    prefixes.insert(IpPrefix::V4(*k));
-                }
-            }
-            for (k, paths) in &self.table6 {
-                if families.contains(&Family::Ipv6Unicast) && paths.iter().any(|x| x.peer == id) {
-                    prefixes.insert(IpPrefix::V6(*k));
-                }
-            }
             // The families it did not cover go now.
-            let others: Vec<IpPrefix> = self
-                .table4
-                .keys()
-                .map(|k| IpPrefix::V4(*k))
-                .chain(self.table6.keys().map(|k| IpPrefix::V6(*k)))
-                .filter(|p| !families.contains(&family_of(*p)))
-                .collect();
+            let mut others: Vec<IpPrefix> = Vec::new();
+            each_prefix(&rib, |p, paths| {
+                if paths.iter().any(|x| x.peer == id) {
+                    if families.contains(&family_of(p)) {
+                        prefixes.insert(p);
+                    } else {
+                        others.push(p);
+                    }
+                }
+            });
             for p in others {
-                self.remove_path(id, p);
+                self.remove_path(&mut rib, id, p);
             }
             let until = self.now + Duration::from_secs(time.into());
             let n = self.peers[id as usize].as_mut().expect("peer");
@@ -902,40 +912,23 @@ impl Speaker {
 
     /// Removes every path of `id`, and forgets what was sent to it.
     fn drop_paths(&mut self, id: PeerId) {
-        let mut touched = Vec::new();
         let bit = peer_bit(id).unwrap_or(0);
-        self.table4.retain(|p, paths| {
-            let gone = paths.retain(|x| x.peer != id);
-            paths.sent &= !bit;
-            if gone {
-                touched.push(IpPrefix::V4(*p));
+        let keep = |s: &mut u64| {
+            *s &= !bit;
+            *s != 0
+        };
+        self.sent.0.retain(|_, s| keep(s));
+        self.sent.1.retain(|_, s| keep(s));
+        let shared = self.rib.clone();
+        let mut rib = shared.write();
+        let mut touched = Vec::new();
+        each_prefix(&rib, |p, paths| {
+            if paths.iter().any(|x| x.peer == id) {
+                touched.push(p);
             }
-            !paths.is_empty() || paths.sent != 0
-        });
-        self.table6.retain(|p, paths| {
-            let gone = paths.retain(|x| x.peer != id);
-            paths.sent &= !bit;
-            if gone {
-                touched.push(IpPrefix::V6(*p));
-            }
-            !paths.is_empty() || paths.sent != 0
         });
         for p in touched {
-            self.best_changed(p);
-        }
-    }
-
-    fn has_paths(&self, p: IpPrefix) -> bool {
-        match p {
-            IpPrefix::V4(k) => self.table4.get(&k).is_some_and(|e| !e.is_empty()),
-            IpPrefix::V6(k) => self.table6.get(&k).is_some_and(|e| !e.is_empty()),
-        }
-    }
-
-    fn paths(&self, p: IpPrefix) -> Option<&Paths> {
-        match p {
-            IpPrefix::V4(k) => self.table4.get(&k),
-            IpPrefix::V6(k) => self.table6.get(&k),
+            self.remove_path(&mut rib, id, p);
         }
     }
 
@@ -954,6 +947,9 @@ impl Speaker {
             self.purge_stale(id, Some(f));
             return;
         }
+        // One write lock for the message's prefixes (not one per prefix).
+        let shared = self.rib.clone();
+        let mut rib = shared.write();
         let mut withdrawn = u.withdrawn;
         let mut announced = u.announced;
         if let Some(e) = &u.treat_as_withdraw {
@@ -961,7 +957,7 @@ impl Speaker {
             withdrawn.append(&mut announced);
         }
         for p in withdrawn {
-            self.remove_path(id, p);
+            self.remove_path(&mut rib, id, p);
         }
         if announced.is_empty() {
             return;
@@ -988,7 +984,7 @@ impl Speaker {
             n.cfg.enforce_first_as && !n.cfg.internal && received.first_as() != Some(n.cfg.peer_as);
         if looped || first_as_bad {
             for p in announced {
-                self.remove_path(id, p);
+                self.remove_path(&mut rib, id, p);
             }
             return;
         }
@@ -1009,8 +1005,9 @@ impl Speaker {
             } else {
                 self.import(id, p, &received)
             };
-            self.insert_path(id, p, received.clone(), accepted);
+            self.insert_path(&mut rib, id, p, received.clone(), accepted);
         }
+        drop(rib);
         // Enforce the prefix limits.
         for f in [Family::Ipv4Unicast, Family::Ipv6Unicast] {
             let Some(lim) = limits[fam_index(f)] else {
@@ -1077,6 +1074,7 @@ impl Speaker {
 
     fn insert_path(
         &mut self,
+        rib: &mut Rib,
         id: PeerId,
         p: IpPrefix,
         received: Arc<PathAttrs>,
@@ -1098,31 +1096,17 @@ impl Speaker {
         let path = self.path_recs.intern(received, acc, id, preference);
         let is_acc = path.accepted.is_some();
         // One lookup of the prefix for all the work: this runs for every prefix received.
-        let peers = &self.peers;
-        let entry = match p {
-            IpPrefix::V4(k) => self.table4.entry(k).or_default(),
-            IpPrefix::V6(k) => self.table6.entry(k).or_default(),
-        };
+        let mut paths = paths_in(rib, p);
         // The same path again (a peer repeating itself) changes nothing.
-        let same = entry.iter().any(|x| {
-            x.peer == id
-                && Arc::ptr_eq(&x.received, &path.received)
-                && x.preference == path.preference
-                && match (&x.accepted, &path.accepted) {
-                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                    (None, None) => true,
-                    _ => false,
-                }
-        });
-        if same {
+        if paths.iter().any(|x| x.ptr_eq(&path)) {
             return;
         }
-        let before = best_key_of(entry, peers);
-        let before_all = paths_fingerprint(entry);
-        let old = replace_path(entry, path);
-        RankCtx { peers }.order(entry);
-        let changed = best_key_of(entry, peers) != before;
-        let rib_changed = changed || paths_fingerprint(entry) != before_all;
+        let peers = &self.peers;
+        let before = best_key_of(&paths, peers);
+        let old = replace_path(&mut paths, path);
+        RankCtx { peers }.order(&mut paths);
+        let changed = best_key_of(&paths, peers) != before;
+        self.write_paths(rib, p, &paths);
         let n = self.peers[id as usize].as_mut().expect("peer");
         match old {
             None => {
@@ -1133,53 +1117,88 @@ impl Speaker {
                 n.accepted[fi] = n.accepted[fi] + u64::from(is_acc) - u64::from(was_acc);
             }
         }
-        if rib_changed {
-            self.rib_out.push(p);
-        }
         if changed {
             self.mark(p);
         }
     }
 
-    /// What the RIB and the neighbours see of `p` (see [`best_key_of`]).
-    fn best_key(&self, p: IpPrefix) -> Option<BestKey> {
-        best_key_of(self.paths(p)?, &self.peers)
+    /// Hands the RIB `p`'s paths in BGP's order, as its BGP candidates (source id i for the
+    /// i-th path, its record as the candidate's data): the best path through its next hop
+    /// and, under `multipath`, its equal-cost siblings' too; each other accepted path through
+    /// its own (the RIB's backups: when the best path's next hop cannot carry traffic, the
+    /// next one does at once, as on Junos); a path import policy rejected with none (kept,
+    /// hidden, as Junos keeps it).
+    fn write_paths(&mut self, rib: &mut Rib, p: IpPrefix, paths: &[Path]) {
+        let ctx = RankCtx { peers: &self.peers };
+        let mp = paths
+            .first()
+            .filter(|b| b.accepted.is_some())
+            .and_then(|b| ctx.peer_cfg(b.peer))
+            .and_then(|c| c.multipath.as_ref());
+        let mut vias: SmallVec<[SmallVec<[IpAddr; 2]>; 2]> = SmallVec::new();
+        for (i, x) in paths.iter().enumerate() {
+            let mut hops: SmallVec<[IpAddr; 2]> = SmallVec::new();
+            if let Some(h) = x.accepted.as_ref().and_then(|a| next_hop_of(a)) {
+                hops.push(h);
+            }
+            if let (0, Some(m)) = (i, mp) {
+                for o in paths.iter().skip(1).take_while(|o| o.accepted.is_some()) {
+                    if ctx.multipath_equal(x, o, m.multiple_as.0) {
+                        if let Some(h) = o.accepted.as_ref().and_then(|a| next_hop_of(a)) {
+                            if !hops.contains(&h) {
+                                hops.push(h);
+                            }
+                        }
+                    }
+                }
+            }
+            vias.push(hops);
+        }
+        let preference = |x: &Path| match x.accepted {
+            Some(_) => x.preference,
+            // Rejected: shown hidden at the neighbour's preference.
+            None => ctx.peer_cfg(x.peer).map_or(170, |c| c.preference),
+        };
+        rib.replace_via_with(
+            p,
+            Protocol::Bgp,
+            paths
+                .iter()
+                .zip(&vias)
+                .enumerate()
+                .map(|(i, (x, v))| (preference(x), i as u32, &v[..], Some(x.0.clone()))),
+        );
+        self.rib_written = true;
     }
 
-    fn remove_path(&mut self, id: PeerId, p: IpPrefix) {
-        let before = self.best_key(p);
-        let before_all = self.paths(p).map_or(0, paths_fingerprint);
-        let removed = match p {
-            IpPrefix::V4(k) => remove_from(&mut self.table4, k, id),
-            IpPrefix::V6(k) => remove_from(&mut self.table6, k, id),
+    fn remove_path(&mut self, rib: &mut Rib, id: PeerId, p: IpPrefix) {
+        let mut paths = paths_in(rib, p);
+        let Some(i) = paths.iter().position(|x| x.peer == id) else {
+            return;
         };
-        if let Some(was_acc) = removed {
-            let fi = fam_index(family_of(p));
-            if let Some(n) = self.peers[id as usize].as_mut() {
-                n.received[fi] = n.received[fi].saturating_sub(1);
-                n.accepted[fi] = n.accepted[fi].saturating_sub(u64::from(was_acc));
-            }
-            if self.best_key(p) != before {
-                self.best_changed(p);
-            } else if self.paths(p).map_or(0, paths_fingerprint) != before_all {
-                self.rib_out.push(p);
-            }
+        let before = best_key_of(&paths, &self.peers);
+        let was_acc = paths.remove(i).accepted.is_some();
+        self.write_paths(rib, p, &paths);
+        let fi = fam_index(family_of(p));
+        if let Some(n) = self.peers[id as usize].as_mut() {
+            n.received[fi] = n.received[fi].saturating_sub(1);
+            n.accepted[fi] = n.accepted[fi].saturating_sub(u64::from(was_acc));
+        }
+        if best_key_of(&paths, &self.peers) != before {
+            self.best_changed(rib, p);
         }
     }
 
     /// Applies import policy again to every path of `id`, from the attributes as received.
     fn reimport(&mut self, id: PeerId) {
+        let shared = self.rib.clone();
+        let mut rib = shared.write();
         let mut keys: Vec<(IpPrefix, Arc<PathAttrs>)> = Vec::new();
-        for (k, paths) in &self.table4 {
+        each_prefix(&rib, |p, paths| {
             if let Some(x) = paths.iter().find(|x| x.peer == id) {
-                keys.push((IpPrefix::V4(*k), x.received.clone()));
+                keys.push((p, x.received.clone()));
             }
-        }
-        for (k, paths) in &self.table6 {
-            if let Some(x) = paths.iter().find(|x| x.peer == id) {
-                keys.push((IpPrefix::V6(*k), x.received.clone()));
-            }
-        }
+        });
         let Some(n) = self.peers[id as usize].as_ref() else {
             return;
         };
@@ -1191,31 +1210,17 @@ impl Speaker {
             } else {
                 self.import(id, p, &received)
             };
-            self.insert_path(id, p, received, accepted);
+            self.insert_path(&mut rib, id, p, received, accepted);
         }
     }
 
-    /// The best path of `p` may have changed: tell the RIB and mark it for export.
-    fn best_changed(&mut self, p: IpPrefix) {
+    /// The best path of `p` may have changed: mark it for export.
+    fn best_changed(&mut self, rib: &Rib, p: IpPrefix) {
         // No path left: a "nothing active" mark for it means nothing now.
-        if !self.has_paths(p) && self.others.get(&p) == Some(&None) {
+        if !has_paths(rib, p) && self.others.get(&p) == Some(&None) {
             self.others.remove(&p);
         }
-        self.rib_out.push(p);
         self.mark(p);
-    }
-
-    /// What the RIB gets for `p`: the best accepted path (with its equal-cost peers under
-    /// `multipath`) and the other accepted paths, from one lookup of the prefix.
-    fn rib_change(&self, p: IpPrefix) -> RibChange {
-        let paths = self.paths(p);
-        RibChange {
-            prefix: p,
-            route: paths.and_then(|e| rib_route_of(e, &self.peers)),
-            backups: paths
-                .map(|e| backups_of(e, &self.peers))
-                .unwrap_or_default(),
-        }
     }
 
     fn mark(&mut self, p: IpPrefix) {
@@ -1237,9 +1242,26 @@ impl Speaker {
             .filter(|(_, n)| n.session.established().is_some())
             .map(|(i, _)| i)
             .collect();
-        for id in ids {
-            self.send_prefixes(id, &dirty, &[]);
+        if ids.is_empty() {
+            return;
         }
+        // Each prefix's best path read once, for every neighbour.
+        let bests = self.bests(&dirty);
+        for id in ids {
+            self.send_prefixes(id, &dirty, &bests, &[]);
+        }
+    }
+
+    /// BGP's best path of each prefix (its candidate 0), from one read of the RIB.
+    fn bests(&self, prefixes: &[IpPrefix]) -> Vec<Option<Path>> {
+        let rib = self.rib.read();
+        prefixes
+            .iter()
+            .map(|p| {
+                rib.protocol_candidate(*p, Protocol::Bgp, 0)
+                    .and_then(Path::of)
+            })
+            .collect()
     }
 
     /// Sends the whole table to `id` (session up, route refresh, export policy change),
@@ -1249,7 +1271,13 @@ impl Speaker {
         if let Some(n) = self.peers[id as usize].as_mut() {
             n.advertised = [0; 2];
         }
-        self.send_prefixes(id, &all, &[Family::Ipv4Unicast, Family::Ipv6Unicast]);
+        let bests = self.bests(&all);
+        self.send_prefixes(
+            id,
+            &all,
+            &bests,
+            &[Family::Ipv4Unicast, Family::Ipv6Unicast],
+        );
     }
 
     /// A ROUTE-REFRESH for one family: that family's table again, with its End-of-RIB.
@@ -1259,11 +1287,19 @@ impl Speaker {
         if let Some(n) = self.peers[id as usize].as_mut() {
             n.advertised[fam_index(f)] = 0;
         }
-        self.send_prefixes(id, &all, &[f]);
+        let bests = self.bests(&all);
+        self.send_prefixes(id, &all, &bests, &[f]);
     }
 
-    /// Sends what `id` gets for `prefixes`, then End-of-RIB for the families in `eor`.
-    fn send_prefixes(&mut self, id: PeerId, prefixes: &[IpPrefix], eor: &[Family]) {
+    /// Sends what `id` gets for `prefixes` (whose best paths are `bests`), then End-of-RIB
+    /// for the families in `eor`.
+    fn send_prefixes(
+        &mut self,
+        id: PeerId,
+        prefixes: &[IpPrefix],
+        bests: &[Option<Path>],
+        eor: &[Family],
+    ) {
         let Some(n) = self.peers[id as usize].as_ref() else {
             return;
         };
@@ -1274,11 +1310,11 @@ impl Speaker {
         // Interned sets are equal exactly when their pointers are.
         let mut groups: HashMap<usize, (Arc<PathAttrs>, Vec<IpPrefix>)> = HashMap::default();
         let mut withdraw: Vec<IpPrefix> = Vec::new();
-        for &p in prefixes {
+        for (&p, best) in prefixes.iter().zip(bests) {
             if !neg.families.contains(&family_of(p)) {
                 continue;
             }
-            let exported = self.export(id, p);
+            let exported = self.export(id, p, best.as_ref());
             let was_sent = self.set_sent(p, id, exported.is_some());
             match exported {
                 Some(a) => groups
@@ -1357,37 +1393,37 @@ impl Speaker {
         let Some(bit) = peer_bit(id) else {
             return true;
         };
-        fn flip<A: Addr>(
-            t: &mut HashMap<Prefix<A>, Paths>,
-            k: Prefix<A>,
+        fn flip<K: std::hash::Hash + Eq>(
+            t: &mut HashMap<K, u64>,
+            k: K,
             bit: u64,
             now: bool,
         ) -> bool {
             if now {
                 let e = t.entry(k).or_default();
-                let was = e.sent & bit != 0;
-                e.sent |= bit;
+                let was = *e & bit != 0;
+                *e |= bit;
                 was
             } else {
                 let Some(e) = t.get_mut(&k) else {
                     return false;
                 };
-                let was = e.sent & bit != 0;
-                e.sent &= !bit;
-                if e.is_empty() && e.sent == 0 {
+                let was = *e & bit != 0;
+                *e &= !bit;
+                if *e == 0 {
                     t.remove(&k);
                 }
                 was
             }
         }
         match p {
-            IpPrefix::V4(k) => flip(&mut self.table4, k, bit, now),
-            IpPrefix::V6(k) => flip(&mut self.table6, k, bit, now),
+            IpPrefix::V4(k) => flip(&mut self.sent.0, k, bit, now),
+            IpPrefix::V6(k) => flip(&mut self.sent.1, k, bit, now),
         }
     }
 
     /// What neighbour `id` gets for `p`: the attributes to send, or None (withdraw).
-    fn export(&mut self, id: PeerId, p: IpPrefix) -> Option<Arc<PathAttrs>> {
+    fn export(&mut self, id: PeerId, p: IpPrefix, best: Option<&Path>) -> Option<Arc<PathAttrs>> {
         let to = self.peers[id as usize].as_ref()?;
         let local = to.local_addr?;
         // The route to advertise: BGP's best when it is the active route, else another
@@ -1409,7 +1445,7 @@ impl Speaker {
             ),
             Some(None) => return None,
             None => {
-                let best = self.paths(p)?.first()?;
+                let best = best?;
                 let attrs = best.accepted.as_ref()?;
                 let src = self.neighbor(best.peer)?;
                 if best.peer == id {
@@ -1522,10 +1558,10 @@ impl Speaker {
         &self,
         mut f: impl FnMut(IpPrefix, PeerId, &PathAttrs, Option<&PathAttrs>, u32, bool),
     ) {
-        for (k, paths) in &self.table4 {
+        each_prefix(&self.rib.read(), |p, paths| {
             for (i, x) in paths.iter().enumerate() {
                 f(
-                    IpPrefix::V4(*k),
+                    p,
                     x.peer,
                     &x.received,
                     x.accepted.as_deref(),
@@ -1533,62 +1569,30 @@ impl Speaker {
                     i == 0 && x.accepted.is_some(),
                 );
             }
-        }
-        for (k, paths) in &self.table6 {
-            for (i, x) in paths.iter().enumerate() {
-                f(
-                    IpPrefix::V6(*k),
-                    x.peer,
-                    &x.received,
-                    x.accepted.as_deref(),
-                    x.preference,
-                    i == 0 && x.accepted.is_some(),
-                );
-            }
-        }
+        });
     }
 
     /// Every prefix there is something to say about: BGP's and other protocols' active
     /// routes (each once).
     fn all_prefixes(&self) -> Vec<IpPrefix> {
-        let mut all: Vec<IpPrefix> = self.table4.keys().map(|k| IpPrefix::V4(*k)).collect();
-        all.extend(self.table6.keys().map(|k| IpPrefix::V6(*k)));
+        let rib = self.rib.read();
+        let mut all: Vec<IpPrefix> = Vec::new();
+        each_prefix(&rib, |p, _| all.push(p));
         all.extend(
             self.others
                 .iter()
-                .filter(|(p, a)| {
-                    a.is_some()
-                        && match p {
-                            IpPrefix::V4(k) => !self.table4.contains_key(k),
-                            IpPrefix::V6(k) => !self.table6.contains_key(k),
-                        }
-                })
+                .filter(|(p, a)| a.is_some() && !has_paths(&rib, **p))
                 .map(|(p, _)| *p),
         );
         all
     }
 
-    /// What `show route detail` says about BGP's candidates for `p`, in the order the RIB
-    /// has them (the best first, then the backups): (text lines, JSON members).
+    /// What `show route detail` says about BGP's candidates for `p`, in their order (the
+    /// i-th for candidate id i: the best, then the others, rejected ones last).
     pub fn notes(&self, p: IpPrefix) -> Vec<crate::northbound::Notes> {
-        let Some(paths) = self.paths(p) else {
-            return Vec::new();
-        };
-        let Some(best) = paths.first().filter(|x| x.accepted.is_some()) else {
-            return Vec::new();
-        };
-        let mp = self
-            .neighbor(best.peer)
-            .and_then(|n| n.cfg.multipath.as_ref());
-        let ctx = RankCtx { peers: &self.peers };
-        std::iter::once(best)
-            .chain(
-                paths
-                    .iter()
-                    .skip(1)
-                    .take_while(|x| x.accepted.is_some())
-                    .filter(|x| !mp.is_some_and(|m| ctx.multipath_equal(best, x, m.multiple_as.0))),
-            )
+        let paths = paths_in(&self.rib.read(), p);
+        paths
+            .iter()
             .map(|x| {
                 let a = x.accepted.as_deref().unwrap_or(&x.received);
                 let n = self.neighbor(x.peer);
@@ -1650,9 +1654,14 @@ impl Speaker {
             .and_then(|n| n.session.negotiated())
             .map(|n| n.families.clone())
             .unwrap_or_default();
-        all.into_iter()
+        let all: Vec<IpPrefix> = all
+            .into_iter()
             .filter(|p| fams.contains(&family_of(*p)))
-            .filter_map(|p| Some((p, self.export(id, p)?)))
+            .collect();
+        let bests = self.bests(&all);
+        all.into_iter()
+            .zip(bests)
+            .filter_map(|(p, best)| Some((p, self.export(id, p, best.as_ref())?)))
             .collect()
     }
 
@@ -1726,19 +1735,6 @@ fn rib_route_of(paths: &Paths, peers: &[Option<Neighbor>]) -> Option<RibRoute> {
         metric: attrs.med.unwrap_or(0),
         next_hops: hops,
     })
-}
-
-/// The accepted paths in order (neighbour, attributes, preference), hashed: whether
-/// anything the RIB holds of a prefix changed.
-fn paths_fingerprint(paths: &Paths) -> u64 {
-    paths
-        .iter()
-        .take_while(|x| x.accepted.is_some())
-        .fold(0u64, |h, x| {
-            let ptr = x.accepted.as_ref().map_or(0, |a| Arc::as_ptr(a) as u64);
-            h.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add(ptr ^ (u64::from(x.peer) << 32) ^ u64::from(x.preference))
-        })
 }
 
 /// The accepted paths after the best one (and after those sharing its forwarding under
@@ -1956,19 +1952,9 @@ fn replace_path(paths: &mut Paths, path: Path) -> Option<bool> {
     }
 }
 
-fn remove_from<A: Addr>(
-    t: &mut HashMap<Prefix<A>, Paths>,
-    k: Prefix<A>,
-    id: PeerId,
-) -> Option<bool> {
-    let paths = t.get_mut(&k)?;
-    let i = paths.iter().position(|x| x.peer == id)?;
-    let was = paths.remove(i).accepted.is_some();
-    // Kept while a neighbour still has it: the withdrawal is sent from it.
-    if paths.is_empty() && paths.sent == 0 {
-        t.remove(&k);
-    }
-    Some(was)
+/// Whether BGP has a path for `p`.
+fn has_paths(rib: &Rib, p: IpPrefix) -> bool {
+    !rib.protocol_candidates(p, Protocol::Bgp).is_empty()
 }
 
 #[derive(Debug, Clone)]
@@ -1979,12 +1965,19 @@ struct PeerRank {
     local_as: u32,
 }
 
+/// A path's record and its neighbour's rank, as a comparison takes them.
+type Ranked<'a> = (&'a PathRec, Option<&'a PeerRank>);
+
 /// What path selection needs to know about the neighbours.
 struct RankCtx<'a> {
     peers: &'a [Option<Neighbor>],
 }
 
-impl RankCtx<'_> {
+impl<'a> RankCtx<'a> {
+    fn peer_cfg(&self, id: PeerId) -> Option<&'a Peer> {
+        Some(&self.peers.get(id as usize)?.as_ref()?.cfg)
+    }
+
     fn peer(&self, id: PeerId) -> Option<PeerRank> {
         let n = self.peers.get(id as usize)?.as_ref()?;
         Some(PeerRank {
@@ -2008,7 +2001,7 @@ impl RankCtx<'_> {
     }
 
     /// The AS a path came from, for MED comparison (our own for internal paths without one).
-    fn neighbor_as(&self, p: &Path) -> u32 {
+    fn neighbor_as(&self, p: &PathRec) -> u32 {
         let attrs = p.accepted.as_deref();
         attrs
             .and_then(PathAttrs::first_as)
@@ -2019,13 +2012,16 @@ impl RankCtx<'_> {
     /// Junos' active path selection (RFC 4271 §9.1.2.2 plus Junos' tie-breakers), MED
     /// compared when `med`: Less is better, rejected paths last. With `med` it is a total
     /// order only among paths from one neighbouring AS (or under always-compare-med).
-    fn compare_with(&self, a: &Path, b: &Path, med: bool) -> std::cmp::Ordering {
+    fn compare_with(
+        &self,
+        (a, pa): Ranked<'_>,
+        (b, pb): Ranked<'_>,
+        med: bool,
+    ) -> std::cmp::Ordering {
         use std::cmp::Ordering;
         let (Some(x), Some(y)) = (&a.accepted, &b.accepted) else {
             return b.accepted.is_some().cmp(&a.accepted.is_some());
         };
-        let (pa, pb) = (self.peer(a.peer), self.peer(b.peer));
-        let (pa, pb) = (pa.as_ref(), pb.as_ref());
         let lp = |p: &PathAttrs| p.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
         let med = if med {
             x.med.unwrap_or(0).cmp(&y.med.unwrap_or(0))
@@ -2057,44 +2053,64 @@ impl RankCtx<'_> {
     /// this is Junos' deterministic MED: the paths are sorted without MED, the best of each
     /// neighbouring AS is found with MED, and the best of those winners (without MED) goes
     /// first.
-    fn order(&self, paths: &mut [Path]) {
+    fn order(&self, paths: &mut Paths) {
         if paths.len() < 2 {
             return;
         }
-        let acm = self.always_compare_med();
-        paths.sort_by(|a, b| self.compare_with(a, b, acm));
-        if acm {
-            return;
-        }
-        let accepted = paths.iter().take_while(|p| p.accepted.is_some()).count();
-        // (neighbouring AS, index of its best path)
-        let mut winners: SmallVec<[(u32, usize); 8]> = SmallVec::new();
-        for i in 0..accepted {
-            let asn = self.neighbor_as(&paths[i]);
-            match winners.iter_mut().find(|(a, _)| *a == asn) {
-                Some((_, w)) => {
-                    if self.compare_with(&paths[i], &paths[*w], true) == std::cmp::Ordering::Less {
-                        *w = i;
+        // Each path's record and its neighbour's rank read once (a sort reads them at every
+        // comparison), then the paths put in the order found.
+        let perm = {
+            let recs: SmallVec<[(&PathRec, Option<PeerRank>); 8]> = paths
+                .iter()
+                .map(|p| {
+                    let r: &PathRec = p;
+                    (r, self.peer(r.peer))
+                })
+                .collect();
+            let at = |i: usize| (recs[i].0, recs[i].1.as_ref());
+            let mut idx: SmallVec<[usize; 8]> = (0..recs.len()).collect();
+            let acm = self.always_compare_med();
+            idx.sort_by(|&i, &j| self.compare_with(at(i), at(j), acm));
+            if !acm {
+                let accepted = idx
+                    .iter()
+                    .take_while(|&&i| recs[i].0.accepted.is_some())
+                    .count();
+                // (neighbouring AS, position of its best path)
+                let mut winners: SmallVec<[(u32, usize); 8]> = SmallVec::new();
+                for k in 0..accepted {
+                    let asn = self.neighbor_as(recs[idx[k]].0);
+                    match winners.iter_mut().find(|(a, _)| *a == asn) {
+                        Some((_, w)) => {
+                            if self.compare_with(at(idx[k]), at(idx[*w]), true)
+                                == std::cmp::Ordering::Less
+                            {
+                                *w = k;
+                            }
+                        }
+                        None => winners.push((asn, k)),
                     }
                 }
-                None => winners.push((asn, i)),
+                let best = winners
+                    .iter()
+                    .map(|(_, k)| *k)
+                    .min_by(|&k, &l| {
+                        self.compare_with(at(idx[k]), at(idx[l]), false)
+                            .then(k.cmp(&l))
+                    })
+                    .unwrap_or(0);
+                // The best to the front, the others in their order.
+                idx[..=best].rotate_right(1);
             }
-        }
-        let best = winners
-            .iter()
-            .map(|(_, i)| *i)
-            .min_by(|&i, &j| {
-                self.compare_with(&paths[i], &paths[j], false)
-                    .then(i.cmp(&j))
-            })
-            .unwrap_or(0);
-        // The best to the front, the others in their order.
-        paths[..=best].rotate_right(1);
+            idx
+        };
+        let old = std::mem::take(paths);
+        paths.extend(perm.iter().map(|&i| old[i].clone()));
     }
 
     /// Whether `b` may share the forwarding with the best path `a` (`multipath`): equal up
     /// to the IGP metric, and from the same neighbouring AS unless `multiple-as`.
-    fn multipath_equal(&self, a: &Path, b: &Path, multiple_as: bool) -> bool {
+    fn multipath_equal(&self, a: &PathRec, b: &PathRec, multiple_as: bool) -> bool {
         let (Some(x), Some(y)) = (&a.accepted, &b.accepted) else {
             return false;
         };
@@ -2135,32 +2151,5 @@ mod tests {
         drop((x, y));
         recs.sweep();
         assert_eq!(recs.paths.len(), 1);
-    }
-
-    #[test]
-    fn a_path_list_goes_between_inline_and_boxed() {
-        let mut sets = Interner::default();
-        let mut recs = PathInterner::default();
-        let mut path = |recs: &mut PathInterner, peer: PeerId| {
-            let a = sets.intern(attrs(peer));
-            recs.intern(a.clone(), Some(a), peer, 170)
-        };
-        let mut p = Paths::default();
-        assert!(p.is_empty());
-        p.push(path(&mut recs, 1));
-        assert!(matches!(p.list, PathList::One(_)));
-        p.push(path(&mut recs, 2));
-        p.push(path(&mut recs, 3));
-        assert!(matches!(&p.list, PathList::Many(b) if b.len() == 3));
-        // The best (the third) to the front, the others keep their order.
-        p[..=2].rotate_right(1);
-        let peers = |p: &Paths| p.iter().map(|x| x.peer).collect::<Vec<_>>();
-        assert_eq!(peers(&p), [3, 1, 2]);
-        assert_eq!(p.remove(1).peer, 1);
-        assert!(!p.retain(|x| x.peer != 9), "nothing went");
-        assert!(p.retain(|x| x.peer != 3));
-        assert!(matches!(&p.list, PathList::One(x) if x.peer == 2));
-        assert!(p.retain(|_| false));
-        assert!(p.is_empty());
     }
 }

@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 use savin_config::model::policy_options::PolicyOptions;
 use savin_config::model::protocols::Peer;
 use savin_policy::Policies;
-use savin_rib::IpPrefix;
+use savin_rib::{IpPrefix, SharedRib};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc::{channel, unbounded_channel, Sender, UnboundedReceiver, UnboundedSender};
 use tracing::{debug, info, warn};
 
 use crate::session::{Conn, Output};
-use crate::speaker::{canonical, ActiveRoute, Global, PeerId, RibChange, Speaker};
+use crate::speaker::{canonical, ActiveRoute, Global, PeerId, Speaker};
 
 /// Socket events queued for the loop at most.
 const EVENTS: usize = 1024;
@@ -43,8 +43,8 @@ const BATCH: usize = 512;
 /// ... and at most this many bytes of them: a full table from ten neighbours at once must
 /// not become millions of route changes in one batch (memory, and the RIB's latency).
 const BATCH_BYTES: usize = 256 * 1024;
-/// Route changes the RIB may have queued before the loop waits for it: TCP then slows the
-/// neighbours down, as it does when BIRD is busy.
+/// Prefixes changed in the RIB and not yet drained into the FIB before the loop waits for the
+/// forwarding plane: TCP then slows the neighbours down, as it does when BIRD is busy.
 const RIB_BACKLOG: usize = 64 * 1024;
 
 /// A batch of active-route changes: the prefix and its active route now (None: none).
@@ -54,16 +54,18 @@ pub type ActiveWatcher = Box<dyn Fn(ActiveBatch) + Send + Sync>;
 /// Work for the BGP thread, run on its speaker.
 pub(crate) type Query = Box<dyn FnOnce(&mut Speaker, Instant) + Send>;
 
-/// Where BGP's routes go and where it learns the active routes: the forwarding plane's RIB
-/// (the daemon glues it), or a test's.
+/// Where BGP keeps its routes and where it learns the active routes: the forwarding plane's
+/// RIB (the daemon glues it), or a test's.
 pub trait RibPort: Send + Sync {
-    /// Hands the RIB BGP's route changes (must not block).
-    fn apply(&self, changes: Vec<RibChange>);
+    /// The RIB: BGP's paths are its BGP candidates, written by the speaker under its lock.
+    fn rib(&self) -> Arc<SharedRib>;
+    /// BGP wrote to the RIB: its owner selects and programs the FIB soon (must not block).
+    fn written(&self);
     /// Registers `f` for every batch of active-route changes (the current routes first).
     fn watch(&self, f: ActiveWatcher);
-    /// Changes handed over and not yet applied (0 if the RIB does not say).
+    /// Changes written and not yet drained into the FIB.
     fn backlog(&self) -> usize {
-        0
+        self.rib().read().pending()
     }
 }
 
@@ -160,9 +162,11 @@ async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16)
             router_id: std::net::Ipv4Addr::UNSPECIFIED,
             local_as: 0,
         },
+        rib.rib(),
         now,
     );
     let mut io = IoState::default();
+    let shared = rib.rib();
     loop {
         let wake = speaker
             .next_timeout()
@@ -201,10 +205,14 @@ async fn run(mut cmds: UnboundedReceiver<Cmd>, rib: Arc<dyn RibPort>, port: u16)
             }
         }
         let now = Instant::now();
+        // The RIB's clock (when a route arrived), for what the speaker writes now.
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        shared.write().set_time(unix);
         speaker.pump(now);
-        let changes = speaker.drain_rib();
-        if !changes.is_empty() {
-            rib.apply(changes);
+        if speaker.take_rib_written() {
+            rib.written();
         }
         while let Some(o) = speaker.poll_io() {
             execute(&mut speaker, &mut io, &ev_tx, o.peer, o.address, o.output);

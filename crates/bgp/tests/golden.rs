@@ -173,7 +173,7 @@ impl Replay {
             local_as: asn,
         };
         let now = Instant::now();
-        let mut sp = Speaker::new(g.clone(), now);
+        let mut sp = Speaker::new(g.clone(), Default::default(), now);
         sp.configure(g, peers, policies, &c.policy_options, now);
         let peer: IpAddr = PEER.parse().expect("address");
         // The peer connects (the speaker is passive, as the listener was).
@@ -208,11 +208,13 @@ impl Replay {
     fn flush(&mut self) {
         loop {
             self.sp.pump(self.now);
-            for ch in self.sp.drain_rib() {
-                match ch.route {
-                    Some(r) => self.rib.insert(ch.prefix, r),
-                    None => self.rib.remove(&ch.prefix),
-                };
+            if self.sp.take_rib_written() {
+                self.rib = self
+                    .sp
+                    .rib_view()
+                    .into_values()
+                    .filter_map(|c| Some((c.prefix, c.route?)))
+                    .collect();
             }
             let Some(io) = self.sp.poll_io() else {
                 break;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use savin_bgp::packet::{self, Family, PathAttrs};
 use savin_bgp::session::{Conn, Output, State};
-use savin_bgp::speaker::{ActiveRoute, Global, PeerId, RibChange, Speaker};
+use savin_bgp::speaker::{ActiveRoute, Global, PeerId, RibRoute, Speaker};
 use savin_config::Configuration;
 use savin_policy::Policies;
 use savin_rib::IpPrefix;
@@ -73,7 +73,7 @@ impl Net {
             router_id: id.parse().unwrap(),
             local_as: asn,
         };
-        let mut sp = Speaker::new(g.clone(), self.now);
+        let mut sp = Speaker::new(g.clone(), Default::default(), self.now);
         let po = Configuration::parse(config, None)
             .unwrap()
             .check()
@@ -116,10 +116,23 @@ impl Net {
         loop {
             self.boxes[i].sp.pump(self.now);
             let mut any = false;
-            for ch in self.boxes[i].sp.drain_rib() {
-                moved = true;
-                self.boxes[i].backups.insert(ch.prefix, ch.backups.clone());
-                apply(&mut self.boxes[i].rib, ch);
+            // What BGP holds in its RIB now (it writes there directly).
+            if self.boxes[i].sp.take_rib_written() {
+                let view = self.boxes[i].sp.rib_view();
+                let b = &mut self.boxes[i];
+                let rib: HashMap<IpPrefix, RibRoute> = view
+                    .values()
+                    .filter_map(|c| Some((c.prefix, c.route.clone()?)))
+                    .collect();
+                let backups = view
+                    .values()
+                    .map(|c| (c.prefix, c.backups.clone()))
+                    .collect();
+                if rib != b.rib || backups != b.backups {
+                    moved = true;
+                }
+                b.rib = rib;
+                b.backups = backups;
             }
             while let Some(io) = self.boxes[i].sp.poll_io() {
                 any = true;
@@ -228,17 +241,6 @@ impl Net {
             }),
         )]);
         self.settle();
-    }
-}
-
-fn apply(rib: &mut HashMap<IpPrefix, savin_bgp::speaker::RibRoute>, ch: RibChange) {
-    match ch.route {
-        Some(r) => {
-            rib.insert(ch.prefix, r);
-        }
-        None => {
-            rib.remove(&ch.prefix);
-        }
     }
 }
 

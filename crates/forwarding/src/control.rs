@@ -193,6 +193,7 @@ impl Engine {
             .expect("spawn worker");
         let attached = Arc::new(Mutex::new(Vec::new()));
         let rib: Arc<RibShared> = Arc::new(RibShared {
+            rib: hub.rib.clone(),
             hub: hub.clone(),
             ..RibShared::default()
         });
@@ -1109,7 +1110,7 @@ impl Control {
     /// Applies what the RIB chose since the last call: next hops first (visible before any
     /// route points at them), then the FIB in one batch per family, then next hops no route
     /// uses any more. Only the prefixes that changed are touched.
-    pub(crate) fn apply_rib(&mut self) {
+    pub(crate) fn apply_rib(&mut self) -> usize {
         // Under the write lock only as long as the drain takes; the FIB is written after.
         type Update = (IpAddr, u8, Option<(NextHops, Protocol)>);
         let updates: Vec<Update> = {
@@ -1124,8 +1125,9 @@ impl Control {
                 .collect()
         };
         if updates.is_empty() {
-            return;
+            return 0;
         }
+        let n = updates.len();
         if self.hub.has_watchers() {
             let changes = updates
                 .iter()
@@ -1206,6 +1208,7 @@ impl Control {
             ports = self.ports.iter().flatten().count(),
             "forwarding: tables updated"
         );
+        n
     }
 
     fn unref_target(&mut self, t: Target) {

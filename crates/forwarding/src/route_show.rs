@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::RwLockReadGuard;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
@@ -31,7 +31,8 @@ const CHUNK: usize = 2048;
 /// the threads that answer `show route`.
 #[derive(Default)]
 pub struct RibShared {
-    pub rib: RwLock<Rib>,
+    /// The hub's: it outlives an engine (BGP keeps its paths in it).
+    pub rib: std::sync::Arc<savin_rib::SharedRib>,
     /// Each port slot's netdev name (empty: no port).
     pub names: ArcSwap<Vec<String>>,
     /// The committed routing policies (`test policy`).
@@ -42,11 +43,11 @@ pub struct RibShared {
 
 impl RibShared {
     pub fn read(&self) -> RwLockReadGuard<'_, Rib> {
-        self.rib.read().unwrap_or_else(|e| e.into_inner())
+        self.rib.read()
     }
 
     pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Rib> {
-        self.rib.write().unwrap_or_else(|e| e.into_inner())
+        self.rib.write()
     }
 }
 

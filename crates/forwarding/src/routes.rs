@@ -90,6 +90,12 @@ pub struct RouteHub {
     /// Protocol routes handed over and not yet applied by the control thread.
     backlog: Arc<std::sync::atomic::AtomicUsize>,
     annotators: Mutex<Vec<(Protocol, Arc<Annotator>)>>,
+    /// The RIB: the engine's control thread drains it into the FIB; a protocol may keep its
+    /// routes in it (BGP). Here rather than in the engine so it is there before the engine
+    /// starts.
+    pub(crate) rib: Arc<savin_rib::SharedRib>,
+    /// A drain is queued on the control thread (a protocol's writes are drained together).
+    drain_queued: std::sync::atomic::AtomicBool,
 }
 
 impl RouteHub {
@@ -150,6 +156,36 @@ impl RouteFeed {
             let more = backlog.others_waiting();
             c.protocol_routes(protocol, changes, at, more);
             drop(backlog);
+        });
+    }
+
+    /// The RIB, for a protocol that keeps its routes in it (BGP writes its paths there).
+    pub fn rib(&self) -> Arc<savin_rib::SharedRib> {
+        self.hub.rib.clone()
+    }
+
+    /// A protocol wrote to the RIB: the control thread selects the active routes and writes
+    /// the FIB soon. Many calls before it runs are one drain. Does not block.
+    pub fn written(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.hub.drain_queued.swap(true, Relaxed) {
+            return;
+        }
+        let running = lock(&self.running);
+        let Some(engine) = running.engine.as_ref() else {
+            // No forwarding plane yet: its start drains what is there.
+            self.hub.drain_queued.store(false, Relaxed);
+            return;
+        };
+        let hub = self.hub.clone();
+        let at = std::time::Instant::now();
+        engine.post(move |c| {
+            // Cleared first: a write after this point queues another drain.
+            hub.drain_queued.store(false, Relaxed);
+            let n = c.apply_rib();
+            if n > 0 {
+                c.rib_lag.record(at.elapsed().as_micros() as u64, n as u64);
+            }
         });
     }
 

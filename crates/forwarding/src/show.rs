@@ -1327,7 +1327,8 @@ impl Control {
             next_hops: self.next_hops_in_use(),
             nh_table_full: self.nh_table_full,
             rib_lag: self.rib_lag.clone(),
-            rib_waiting_fib: self.rib_pending.iter().map(|(_, n)| n).sum(),
+            rib_waiting_fib: self.rib_pending.iter().map(|(_, n)| n).sum::<u64>()
+                + self.rib.read().pending() as u64,
         }
     }
 

@@ -19,9 +19,10 @@ mod table;
 
 pub use addr::{Addr, IpPrefix, Prefix};
 pub use nexthop::{Hop, IfId, NextHopTable, NextHops, NhId, MAX_ECMP};
-pub use table::{ActiveRoute, Candidate, Entry, Inactive, Summary, Table, TableUpdate};
+pub use table::{ActiveRoute, Candidate, Entry, Inactive, RouteData, Summary, Table, TableUpdate};
 
 use std::net::IpAddr;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use smallvec::SmallVec;
 
@@ -125,6 +126,48 @@ impl Route {
     }
 }
 
+/// Whether `via` (as a protocol gives it) names the set `key` (sorted, without repeats, as
+/// [`Rib::intern_via`] keys it).
+fn same_set(key: &[IpAddr], via: &[IpAddr]) -> bool {
+    match via {
+        [a] => key == [*a],
+        _ => {
+            let mut v: SmallVec<[IpAddr; 4]> = via.iter().copied().collect();
+            v.sort_unstable();
+            v.dedup();
+            key == v.as_slice()
+        }
+    }
+}
+
+/// The RIB shared between threads: the forwarding plane's control thread (which drains it
+/// into the FIB), the protocols that keep their routes in it (BGP writes its paths under the
+/// write lock, a batch of UPDATEs at a time) and the threads that answer `show route`.
+///
+/// Lock rules: hold it for a batch, never across a wait on another thread, and never take the
+/// read lock twice on one thread (readers queue behind a waiting writer, so the second read
+/// would wait for the first).
+#[derive(Default)]
+pub struct SharedRib(RwLock<Rib>);
+
+impl std::fmt::Debug for SharedRib {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedRib").finish_non_exhaustive()
+    }
+}
+
+impl SharedRib {
+    /// The read lock (a panic that poisoned it left the RIB consistent: every change is
+    /// made whole or not at all between two calls).
+    pub fn read(&self) -> RwLockReadGuard<'_, Rib> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Rib> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// A change for the forwarding plane, in either family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FibUpdate {
@@ -178,21 +221,103 @@ impl Rib {
         protocol: Protocol,
         routes: impl IntoIterator<Item = (u32, u32, &'a [IpAddr])>,
     ) {
-        let mut new: SmallVec<[(u32, u32, NhId); 4]> = SmallVec::new();
-        for (preference, metric, via) in routes {
-            new.push((preference, metric, self.intern_via(via)));
+        self.replace_via_with(
+            prefix,
+            protocol,
+            routes.into_iter().map(|(p, m, v)| (p, m, v, None)),
+        );
+    }
+
+    /// [`Rib::replace_via`] with each route's protocol record ([`RouteData`]), which the RIB
+    /// keeps with the candidate (a route with no next hop is kept as well, hidden: BGP's
+    /// path that import policy rejected).
+    pub fn replace_via_with<'a>(
+        &mut self,
+        prefix: IpPrefix,
+        protocol: Protocol,
+        routes: impl IntoIterator<Item = (u32, u32, &'a [IpAddr], Option<Arc<RouteData>>)>,
+    ) {
+        // The sets the protocol's candidates use now: a route whose next hops did not change
+        // (most of them, when a new path shifts the others down one place) takes its set
+        // again without hashing the addresses.
+        // One lookup of the prefix for the whole change (its slot stays: interning below
+        // changes the next-hop sets, not the tables).
+        let slot = match prefix {
+            IpPrefix::V4(p) => self.inet.slot(p),
+            IpPrefix::V6(p) => self.inet6.slot(p),
+        };
+        let cands = slot.map_or(&[][..], |s| match prefix {
+            IpPrefix::V4(_) => self.inet.at(s).candidates(),
+            IpPrefix::V6(_) => self.inet6.at(s).candidates(),
+        });
+        let have: SmallVec<[NhId; 4]> = cands
+            .iter()
+            .filter(|c| c.source.protocol == protocol)
+            .map(|c| c.nh)
+            .collect();
+        let mut new: SmallVec<[table::NewRoute; 4]> = SmallVec::new();
+        for (preference, metric, via, data) in routes {
+            let same = have
+                .iter()
+                .copied()
+                .find(|id| self.nhs.via(*id).is_some_and(|v| same_set(v, via)));
+            let nh = match same {
+                Some(id) => {
+                    self.nhs.hold(id);
+                    id
+                }
+                None => self.intern_via(via),
+            };
+            new.push((preference, metric, nh, data));
         }
         self.resolution_stale = true;
         match prefix {
             IpPrefix::V4(p) => {
                 self.inet
-                    .replace_protocol(&mut self.nhs, p, protocol, &new, self.now)
+                    .replace_protocol_in(&mut self.nhs, p, slot, protocol, &new, self.now)
             }
             IpPrefix::V6(p) => {
                 self.inet6
-                    .replace_protocol(&mut self.nhs, p, protocol, &new, self.now)
+                    .replace_protocol_in(&mut self.nhs, p, slot, protocol, &new, self.now)
             }
         }
+    }
+
+    /// `protocol`'s candidate `id` for `prefix`.
+    pub fn protocol_candidate(
+        &self,
+        prefix: IpPrefix,
+        protocol: Protocol,
+        id: u32,
+    ) -> Option<&Candidate> {
+        let entry = match prefix {
+            IpPrefix::V4(p) => self.inet.get(p),
+            IpPrefix::V6(p) => self.inet6.get(p),
+        }?;
+        let source = Source::new(protocol, id);
+        entry.candidates().iter().find(|c| c.source == source)
+    }
+
+    /// `protocol`'s candidates for `prefix`, in the order it handed them over (source id).
+    pub fn protocol_candidates(
+        &self,
+        prefix: IpPrefix,
+        protocol: Protocol,
+    ) -> SmallVec<[&Candidate; 2]> {
+        let entry = match prefix {
+            IpPrefix::V4(p) => self.inet.get(p),
+            IpPrefix::V6(p) => self.inet6.get(p),
+        };
+        let mut out: SmallVec<[&Candidate; 2]> = entry
+            .map(|e| {
+                e.candidates()
+                    .iter()
+                    .filter(|c| c.source.protocol == protocol)
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by_key(|c| c.source.id);
+        out
     }
 
     /// The recursive set of `via`, with a reference held by the caller.
@@ -309,6 +434,11 @@ impl Rib {
     }
 
     /// What the FIB must change since the last call.
+    /// Prefixes changed and not yet drained: what the forwarding plane has still to hear.
+    pub fn pending(&self) -> usize {
+        self.inet.pending() + self.inet6.pending()
+    }
+
     pub fn drain_fib_updates(&mut self) -> Vec<FibUpdate> {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();

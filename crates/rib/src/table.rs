@@ -1,16 +1,31 @@
 //! One routing table (inet.0 or inet6.0): every candidate per prefix, ordered best first.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::addr::{Addr, Prefix};
 use crate::nexthop::{NextHopTable, NhId};
 use crate::{Protocol, Source};
 
+/// What a protocol keeps with its candidate: BGP's path (its attributes as received and
+/// accepted, the neighbour). The RIB holds it and never looks inside; a protocol that keeps
+/// its routes here needs no table of its own (one index of a full table, not two).
+///
+/// Behind one thin pointer (the `Box` is inside the shared allocation): eight bytes per
+/// candidate, and protocols share one record among every prefix with the same path.
+pub struct RouteData(pub Box<dyn std::any::Any + Send + Sync>);
+
+impl std::fmt::Debug for RouteData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouteData")
+    }
+}
+
 /// One route to a prefix from one source.
 ///
-/// 24 bytes, laid out so that [`Cands`] can hold one inline in the same 24 bytes as a boxed
+/// 32 bytes, laid out so that [`Cands`] can hold one inline in the same 32 bytes as a boxed
 /// slice: the source's protocol byte (offset 16) is past the slice's pointer and length.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 #[repr(C)]
 pub struct Candidate {
     pub preference: u32,
@@ -24,6 +39,8 @@ pub struct Candidate {
     /// [`ACTIVE`], [`LAST_ACTIVE`]: what the entry last chose, kept on the candidate itself
     /// (eight bytes less per entry than naming the sources).
     flags: u8,
+    /// The protocol's own record of the route (BGP's path), if it keeps one here.
+    pub data: Option<Arc<RouteData>>,
 }
 
 /// The candidate is the active route, as the FIB was last told.
@@ -31,9 +48,12 @@ const ACTIVE: u8 = 1;
 /// The candidate was active before the last change (while it is still a candidate).
 const LAST_ACTIVE: u8 = 2;
 
-const _: () = assert!(std::mem::size_of::<Candidate>() == 24);
-const _: () = assert!(std::mem::size_of::<Cands>() == 24);
-const _: () = assert!(std::mem::size_of::<Entry>() == 32);
+/// A protocol's route as the table takes it: preference, metric, next-hop set, record.
+pub(crate) type NewRoute = (u32, u32, NhId, Option<Arc<RouteData>>);
+
+const _: () = assert!(std::mem::size_of::<Candidate>() == 32);
+const _: () = assert!(std::mem::size_of::<Cands>() == 32);
+const _: () = assert!(std::mem::size_of::<Entry>() == 40);
 
 impl Candidate {
     fn new(source: Source, (preference, metric, nh): (u32, u32, NhId), since: u32) -> Candidate {
@@ -44,6 +64,20 @@ impl Candidate {
             since,
             source,
             flags: 0,
+            data: None,
+        }
+    }
+
+    fn with_data(self, data: Option<Arc<RouteData>>) -> Candidate {
+        Candidate { data, ..self }
+    }
+
+    /// Whether the protocol's record is the same one (records are shared, so by address).
+    fn same_data(&self, o: &Option<Arc<RouteData>>) -> bool {
+        match (&self.data, o) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
         }
     }
 
@@ -54,7 +88,7 @@ impl Candidate {
 
     /// `self` with `c`'s route and `self`'s flags (a route changed in place stays what
     /// the entry chose until the next selection).
-    fn replaced_by(self, c: Candidate) -> Candidate {
+    fn replaced_by(&self, c: Candidate) -> Candidate {
         Candidate {
             flags: self.flags,
             ..c
@@ -105,7 +139,7 @@ impl Cands {
 
     fn from_vec(v: Vec<Candidate>) -> Cands {
         match v.as_slice() {
-            [c] => Cands::One(*c),
+            [_] => Cands::One(v.into_iter().next().expect("one")),
             _ => Cands::Many(v.into_boxed_slice()),
         }
     }
@@ -145,12 +179,14 @@ impl Cands {
                 let mut n = 0;
                 for i in 0..b.len() {
                     if f(&b[i]) {
-                        b[n] = b[i];
+                        b.swap(n, i);
                         n += 1;
                     }
                 }
                 if n != b.len() {
-                    *self = Cands::from_vec(b[..n].to_vec());
+                    let mut v = std::mem::take(b).into_vec();
+                    v.truncate(n);
+                    *self = Cands::from_vec(v);
                 }
             }
         }
@@ -451,28 +487,44 @@ impl<A: Addr> Table<A> {
         }
     }
 
+    /// The slab slot of `prefix`'s entry.
+    pub(crate) fn slot(&self, prefix: Prefix<A>) -> Option<usize> {
+        self.routes.get(&prefix).map(|&i| i as usize)
+    }
+
+    /// The entry in slab slot `slot` (from [`Table::slot`], with no change between).
+    pub(crate) fn at(&self, slot: usize) -> &Entry {
+        &self.entries[slot]
+    }
+
     /// Replaces `protocol`'s candidates of `prefix` with `new` (the i-th as source id i);
     /// the caller interned each next-hop set, and the table keeps or releases it.
-    pub(crate) fn replace_protocol(
+    /// `slot` is the prefix's, looked up with [`Table::slot`] (`None`: it has no entry).
+    pub(crate) fn replace_protocol_in(
         &mut self,
         nhs: &mut NextHopTable,
         prefix: Prefix<A>,
+        slot: Option<usize>,
         protocol: Protocol,
-        new: &[(u32, u32, NhId)],
+        new: &[NewRoute],
         now: u32,
     ) {
-        if new.is_empty() && !self.routes.contains_key(&prefix) {
+        if new.is_empty() && slot.is_none() {
             return;
         }
-        let slot = self.slot_or_new(prefix);
+        let slot = match slot {
+            Some(s) => s,
+            None => self.slot_or_new(prefix),
+        };
         let entry = &mut self.entries[slot];
         let active = entry.active_source();
         // Whether any candidate changed, and whether the active one did (changed in place,
         // withdrawn, or withdrawn and offered again before the drain: the FIB is told again).
         let (mut changed, mut active_changed) = (false, false);
-        for (i, &route) in new.iter().enumerate() {
+        for (i, (preference, metric, nh, data)) in new.iter().enumerate() {
             let source = Source::new(protocol, i as u32);
-            let c = Candidate::new(source, route, now);
+            let c =
+                Candidate::new(source, (*preference, *metric, *nh), now).with_data(data.clone());
             match entry
                 .cands
                 .as_mut_slice()
@@ -481,6 +533,11 @@ impl<A: Addr> Table<A> {
             {
                 Some(x) if x.rank() == c.rank() && x.nh == c.nh => {
                     nhs.release(c.nh);
+                    // The protocol's record may be a new one for the same route (other
+                    // attributes, the same next hop): kept, and nothing to select again.
+                    if !x.same_data(&c.data) {
+                        x.data = c.data;
+                    }
                     continue;
                 }
                 Some(x) => {
@@ -555,10 +612,10 @@ impl<A: Addr> Table<A> {
             let best = e
                 .cands
                 .iter()
-                .map(|c| (*c, nhs.usable(c.nh)))
+                .map(|c| ((c.source, c.preference, c.nh), nhs.usable(c.nh)))
                 .find(|(_, m)| *m != 0);
-            let now_active = best.map(|(c, _)| c.source);
-            let now_nh = best.map_or(NO_NH, |(c, _)| c.nh.index());
+            let now_active = best.map(|(c, _)| c.0);
+            let now_nh = best.map_or(NO_NH, |(c, _)| c.2.index());
             let was = e.active_source();
             let changed = now_active != was || now_nh != e.fib_nh;
             // (A prefix whose active route is through another set is told again too: harmless.)
@@ -574,10 +631,10 @@ impl<A: Addr> Table<A> {
             }
             e.set_active_source(now_active);
             if changed || refresh {
-                let fib = best.map(|(c, usable)| ActiveRoute {
-                    protocol: c.source.protocol,
-                    preference: c.preference,
-                    nh: c.nh,
+                let fib = best.map(|((source, preference, nh), usable)| ActiveRoute {
+                    protocol: source.protocol,
+                    preference,
+                    nh,
                     usable,
                 });
                 if let Some(a) = fib {
@@ -653,6 +710,11 @@ impl<A: Addr> Table<A> {
         self.routes
             .iter()
             .map(|(p, &i)| (p, &self.entries[i as usize]))
+    }
+
+    /// Prefixes changed since the last drain.
+    pub fn pending(&self) -> usize {
+        self.dirty.len()
     }
 
     /// Destinations (prefixes with at least one candidate).
