@@ -161,10 +161,10 @@ fn each_prefix(rib: &Rib, mut f: impl FnMut(IpPrefix, &Paths)) {
         f(p, &paths);
     };
     for (k, e) in rib.inet.iter() {
-        visit(IpPrefix::V4(*k), e);
+        visit(IpPrefix::V4(k), e);
     }
     for (k, e) in rib.inet6.iter() {
-        visit(IpPrefix::V6(*k), e);
+        visit(IpPrefix::V6(k), e);
     }
 }
 

@@ -431,7 +431,7 @@ fn count<A: Addr>(shared: &RibShared, pick: Pick<A>) -> Summary {
         let mut n = 0;
         for (p, e) in pick(&rib).within_after(all, after).take(CHUNK) {
             s.add(e, rib.next_hops());
-            after = Some(*p);
+            after = Some(p);
             n += 1;
         }
         if n < CHUNK {
@@ -514,10 +514,10 @@ fn walk<A: Addr>(
         let mut n = 0;
         for (p, e) in pick(&rib).within_after(outer, after).take(CHUNK) {
             n += 1;
-            after = Some(*p);
+            after = Some(p);
             let longer_ok = !q.longer || p.length() > outer.length();
             if longer_ok && e.candidates().iter().any(|c| q.shows(e, c, nhs)) {
-                chunk.push(row(q, nhs, *p, e));
+                chunk.push(row(q, nhs, p, e));
             }
         }
         drop(rib);

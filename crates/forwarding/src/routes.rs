@@ -265,7 +265,7 @@ impl Control {
         for (p, e) in rib.inet.iter() {
             if let Some(a) = e.active() {
                 out.push(self.active_change(
-                    IpPrefix::V4(*p),
+                    IpPrefix::V4(p),
                     Some((rib.hops(a.nh).clone(), a.source.protocol, a.metric)),
                 ));
             }
@@ -273,7 +273,7 @@ impl Control {
         for (p, e) in rib.inet6.iter() {
             if let Some(a) = e.active() {
                 out.push(self.active_change(
-                    IpPrefix::V6(*p),
+                    IpPrefix::V6(p),
                     Some((rib.hops(a.nh).clone(), a.source.protocol, a.metric)),
                 ));
             }

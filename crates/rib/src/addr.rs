@@ -1,13 +1,17 @@
 //! Address families as table keys, and prefixes of them.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Bound;
 
 /// An address a table is keyed by: `u32` for inet.0, `u128` for inet6.0 (the same keys the
 /// FIB uses, so an update needs no conversion on its way down).
 pub trait Addr: Copy + Ord + Eq + Hash + fmt::Debug + Send + Sync + 'static {
     const BITS: u8;
+    /// The ordered index of a table of this family (prefix to slab slot).
+    type Index: PrefixIndex<Self>;
     /// The address with the bits from `len` on cleared.
     fn masked(self, len: u8) -> Self;
     /// The address with the bits from `len` on set (the last address of the prefix).
@@ -19,6 +23,7 @@ pub trait Addr: Copy + Ord + Eq + Hash + fmt::Debug + Send + Sync + 'static {
 
 impl Addr for u32 {
     const BITS: u8 = 32;
+    type Index = PackedIndex;
     fn masked(self, len: u8) -> u32 {
         self & u32::MAX
             .checked_shl(32 - u32::from(len.min(32)))
@@ -42,6 +47,7 @@ impl Addr for u32 {
 
 impl Addr for u128 {
     const BITS: u8 = 128;
+    type Index = BTreeMap<Prefix<u128>, u32>;
     fn masked(self, len: u8) -> u128 {
         self & u128::MAX
             .checked_shl(128 - u32::from(len.min(128)))
@@ -195,5 +201,90 @@ impl fmt::Display for IpPrefix {
             IpPrefix::V4(p) => p.fmt(f),
             IpPrefix::V6(p) => p.fmt(f),
         }
+    }
+}
+
+/// A table's ordered index: each prefix's slab slot, walked in prefix order.
+pub trait PrefixIndex<A: Addr>: Default + Send + Sync {
+    /// Slots it can name (a table refuses prefixes past them).
+    const MAX_SLOTS: usize;
+    fn get(&self, p: Prefix<A>) -> Option<u32>;
+    /// Adds `p` (not there) at `slot` (below [`PrefixIndex::MAX_SLOTS`]).
+    fn insert(&mut self, p: Prefix<A>, slot: u32);
+    fn remove(&mut self, p: Prefix<A>) -> Option<u32>;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The prefixes from `from` on, in order, with their slots.
+    fn iter_from(&self, from: Bound<Prefix<A>>) -> impl Iterator<Item = (Prefix<A>, u32)> + '_;
+}
+
+impl PrefixIndex<u128> for BTreeMap<Prefix<u128>, u32> {
+    const MAX_SLOTS: usize = u32::MAX as usize;
+    fn get(&self, p: Prefix<u128>) -> Option<u32> {
+        BTreeMap::get(self, &p).copied()
+    }
+    fn insert(&mut self, p: Prefix<u128>, slot: u32) {
+        BTreeMap::insert(self, p, slot);
+    }
+    fn remove(&mut self, p: Prefix<u128>) -> Option<u32> {
+        BTreeMap::remove(self, &p)
+    }
+    fn len(&self) -> usize {
+        BTreeMap::len(self)
+    }
+    fn iter_from(
+        &self,
+        from: Bound<Prefix<u128>>,
+    ) -> impl Iterator<Item = (Prefix<u128>, u32)> + '_ {
+        self.range((from, Bound::Unbounded)).map(|(p, s)| (*p, *s))
+    }
+}
+
+/// inet.0's index: prefix and slot packed in one `u64` (address, 6 bits of length, 26 of
+/// slot), ordered as the prefixes are, in a B-tree set. A leaf of 11 keys is 100 bytes where
+/// a map of 8-byte prefixes to 4-byte slots took 144 (and jemalloc's 160): about seven bytes
+/// less per IPv4 route of a full table.
+#[derive(Debug, Default)]
+pub struct PackedIndex(BTreeSet<u64>);
+
+const SLOT_BITS: u32 = 26;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+
+fn packed(p: Prefix<u32>, slot: u64) -> u64 {
+    (u64::from(p.addr()) << 32) | (u64::from(p.length()) << SLOT_BITS) | slot
+}
+
+fn unpacked(k: u64) -> (Prefix<u32>, u32) {
+    let len = ((k >> SLOT_BITS) & 0x3f) as u8;
+    (Prefix::new((k >> 32) as u32, len), (k & SLOT_MASK) as u32)
+}
+
+impl PrefixIndex<u32> for PackedIndex {
+    const MAX_SLOTS: usize = 1 << SLOT_BITS;
+    fn get(&self, p: Prefix<u32>) -> Option<u32> {
+        let k = *self.0.range(packed(p, 0)..=packed(p, SLOT_MASK)).next()?;
+        Some((k & SLOT_MASK) as u32)
+    }
+    fn insert(&mut self, p: Prefix<u32>, slot: u32) {
+        debug_assert!(u64::from(slot) <= SLOT_MASK);
+        self.0.insert(packed(p, u64::from(slot) & SLOT_MASK));
+    }
+    fn remove(&mut self, p: Prefix<u32>) -> Option<u32> {
+        let slot = self.get(p)?;
+        self.0.remove(&packed(p, u64::from(slot)));
+        Some(slot)
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn iter_from(&self, from: Bound<Prefix<u32>>) -> impl Iterator<Item = (Prefix<u32>, u32)> + '_ {
+        let from = match from {
+            Bound::Included(p) => Bound::Included(packed(p, 0)),
+            Bound::Excluded(p) => Bound::Excluded(packed(p, SLOT_MASK)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        self.0.range((from, Bound::Unbounded)).map(|k| unpacked(*k))
     }
 }

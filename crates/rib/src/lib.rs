@@ -17,7 +17,7 @@ mod addr;
 mod nexthop;
 mod table;
 
-pub use addr::{Addr, IpPrefix, Prefix};
+pub use addr::{Addr, IpPrefix, PackedIndex, Prefix, PrefixIndex};
 pub use nexthop::{Hop, IfId, NextHopTable, NextHops, NhId, MAX_ECMP};
 pub use table::{ActiveRoute, Candidate, Entry, Inactive, RouteData, Summary, Table, TableUpdate};
 

@@ -1,9 +1,10 @@
 //! One routing table (inet.0 or inet6.0): every candidate per prefix, ordered best first.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::addr::{Addr, Prefix};
+use crate::addr::{Addr, Prefix, PrefixIndex};
 use crate::nexthop::{NextHopTable, NhId};
 use crate::{Protocol, Source};
 
@@ -375,54 +376,68 @@ impl Summary {
 
 /// One routing table.
 ///
-/// The ordered map holds only a 4-byte index per prefix; the entries live in a slab. A B-tree
-/// node is about two thirds full after random inserts (a BGP feed's order), so every byte in
-/// its slots costs half as much again: with the 56-byte entries in the nodes a full table
-/// took ~94 bytes a prefix there, with indices ~19 plus the entry.
+/// The ordered index holds only a slot number per prefix ([`Addr::Index`]: for IPv4 the prefix
+/// and its slot packed in one `u64`); the entries live in a slab. A B-tree node is about two
+/// thirds full after random inserts (a BGP feed's order), so every byte in its slots costs
+/// half as much again: with the 56-byte entries in the nodes a full table took ~94 bytes a
+/// prefix there, with indices ~19 plus the entry, packed ~15.
 pub struct Table<A: Addr> {
-    routes: BTreeMap<Prefix<A>, u32>,
+    routes: A::Index,
     entries: Vec<Entry>,
     /// Slab slots free for reuse.
     free: Vec<u32>,
     /// Prefixes changed since the last drain.
     dirty: Vec<Prefix<A>>,
     candidates: usize,
+    /// Prefixes refused for want of room in the index.
+    refused: u64,
 }
 
 impl<A: Addr> Default for Table<A> {
     fn default() -> Self {
         Table {
-            routes: BTreeMap::new(),
+            routes: A::Index::default(),
             entries: Vec::new(),
             free: Vec::new(),
             dirty: Vec::new(),
             candidates: 0,
+            refused: 0,
         }
     }
 }
 
 impl<A: Addr> Table<A> {
-    /// The slab slot of `prefix`'s entry, made empty if there was none.
-    fn slot_or_new(&mut self, prefix: Prefix<A>) -> usize {
-        let i = match self.routes.get(&prefix) {
-            Some(&i) => i,
+    /// The slab slot of `prefix`'s entry, made empty if there was none; None when the index
+    /// has no room for another prefix (tens of millions: counted, never a panic).
+    fn slot_or_new(&mut self, prefix: Prefix<A>) -> Option<usize> {
+        let i = match self.routes.get(prefix) {
+            Some(i) => i,
             None => {
                 let i = match self.free.pop() {
                     Some(i) => i,
-                    None => {
+                    None if self.entries.len() < <A::Index as PrefixIndex<A>>::MAX_SLOTS => {
                         self.entries.push(Entry::default());
                         (self.entries.len() - 1) as u32
+                    }
+                    None => {
+                        self.refused += 1;
+                        return None;
                     }
                 };
                 self.routes.insert(prefix, i);
                 i
             }
         };
-        i as usize
+        Some(i as usize)
+    }
+
+    /// Prefixes refused for want of room in the index.
+    pub fn refused(&self) -> u64 {
+        self.refused
     }
 
     fn remove_entry(&mut self, prefix: &Prefix<A>) {
-        if let Some(i) = self.routes.remove(prefix) {
+        if let Some(i) = self.routes.remove(*prefix) {
             // The slot's candidate list (if it spilled to the heap) goes now.
             self.entries[i as usize] = Entry::default();
             self.free.push(i);
@@ -439,10 +454,15 @@ impl<A: Addr> Table<A> {
         route: Option<(u32, u32, NhId)>,
         now: u32,
     ) {
-        if route.is_none() && !self.routes.contains_key(&prefix) {
+        if route.is_none() && self.routes.get(prefix).is_none() {
             return;
         }
-        let slot = self.slot_or_new(prefix);
+        let Some(slot) = self.slot_or_new(prefix) else {
+            if let Some((_, _, nh)) = route {
+                nhs.release(nh);
+            }
+            return;
+        };
         let entry = &mut self.entries[slot];
         let pos = entry.cands.iter().position(|c| c.source == source);
         let was_active = entry.active_source() == Some(source);
@@ -489,7 +509,7 @@ impl<A: Addr> Table<A> {
 
     /// The slab slot of `prefix`'s entry.
     pub(crate) fn slot(&self, prefix: Prefix<A>) -> Option<usize> {
-        self.routes.get(&prefix).map(|&i| i as usize)
+        self.routes.get(prefix).map(|i| i as usize)
     }
 
     /// The entry in slab slot `slot` (from [`Table::slot`], with no change between).
@@ -512,9 +532,14 @@ impl<A: Addr> Table<A> {
         if new.is_empty() && slot.is_none() {
             return;
         }
-        let slot = match slot {
+        let slot = match slot.or_else(|| self.slot_or_new(prefix)) {
             Some(s) => s,
-            None => self.slot_or_new(prefix),
+            None => {
+                for (_, _, nh, _) in new {
+                    nhs.release(*nh);
+                }
+                return;
+            }
         };
         let entry = &mut self.entries[slot];
         let active = entry.active_source();
@@ -584,14 +609,14 @@ impl<A: Addr> Table<A> {
     /// in about ten milliseconds).
     pub(crate) fn touch_sets(&mut self, sets: &[bool]) {
         let through = |nh: NhId| sets.get(nh.index() as usize).copied().unwrap_or(false);
-        for (p, &i) in self.routes.iter() {
+        for (p, i) in self.routes.iter_from(Bound::Unbounded) {
             let e = &mut self.entries[i as usize];
             if !e.cands.iter().any(|c| through(c.nh)) {
                 continue;
             }
             e.set_refresh(true);
             if e.set_dirty() {
-                self.dirty.push(*p);
+                self.dirty.push(p);
             }
         }
     }
@@ -604,7 +629,7 @@ impl<A: Addr> Table<A> {
         // another, in the same part of its tree (changes arrive in any order).
         dirty.sort_unstable();
         for prefix in dirty {
-            let Some(&slot) = self.routes.get(&prefix) else {
+            let Some(slot) = self.routes.get(prefix) else {
                 continue;
             };
             let e = &mut self.entries[slot as usize];
@@ -656,7 +681,7 @@ impl<A: Addr> Table<A> {
     }
 
     pub fn get(&self, prefix: Prefix<A>) -> Option<&Entry> {
-        let i = *self.routes.get(&prefix)?;
+        let i = self.routes.get(prefix)?;
         Some(&self.entries[i as usize])
     }
 
@@ -674,7 +699,7 @@ impl<A: Addr> Table<A> {
     }
 
     /// The prefixes inside `outer` (itself included), in order.
-    pub fn within(&self, outer: Prefix<A>) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
+    pub fn within(&self, outer: Prefix<A>) -> impl Iterator<Item = (Prefix<A>, &Entry)> {
         self.within_after(outer, None)
     }
 
@@ -684,32 +709,23 @@ impl<A: Addr> Table<A> {
         &self,
         outer: Prefix<A>,
         after: Option<Prefix<A>>,
-    ) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
-        use std::ops::Bound;
+    ) -> impl Iterator<Item = (Prefix<A>, &Entry)> {
         let last = Prefix::new(outer.addr().filled(outer.length()), A::BITS);
         let start = match after {
             Some(a) if a >= outer => Bound::Excluded(a),
             _ => Bound::Included(outer),
         };
-        let end = if after.is_some_and(|a| a > last) {
-            Bound::Excluded(outer) // nothing left: an empty range
-        } else {
-            Bound::Included(last)
-        };
-        let range = if matches!((start, end), (Bound::Excluded(_), Bound::Excluded(_))) {
-            self.routes.range(outer..outer)
-        } else {
-            self.routes.range((start, end))
-        };
-        range
-            .filter(move |(p, _)| outer.covers(**p))
-            .map(|(p, &i)| (p, &self.entries[i as usize]))
+        self.routes
+            .iter_from(start)
+            .take_while(move |(p, _)| *p <= last)
+            .filter(move |(p, _)| outer.covers(*p))
+            .map(|(p, i)| (p, &self.entries[i as usize]))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Prefix<A>, &Entry)> {
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix<A>, &Entry)> {
         self.routes
-            .iter()
-            .map(|(p, &i)| (p, &self.entries[i as usize]))
+            .iter_from(Bound::Unbounded)
+            .map(|(p, i)| (p, &self.entries[i as usize]))
     }
 
     /// Prefixes changed since the last drain.
@@ -733,7 +749,7 @@ impl<A: Addr> Table<A> {
 
     pub fn summary(&self, nhs: &NextHopTable) -> Summary {
         let mut s = Summary::default();
-        for &i in self.routes.values() {
+        for (_, i) in self.routes.iter_from(Bound::Unbounded) {
             let e = &self.entries[i as usize];
             s.add(e, nhs);
         }

@@ -286,7 +286,7 @@ fn longest_match_and_within_find_prefixes_without_a_scan() {
             .inet
             .within_after(outer, after)
             .take(2)
-            .map(|(p, _)| *p)
+            .map(|(p, _)| p)
             .collect();
         walked.extend(chunk.iter().map(|p| p.to_string()));
         match chunk.last() {
@@ -565,5 +565,38 @@ proptest! {
             prop_assert_eq!(cands(&at_once), cands(&one_by_one));
         }
         prop_assert_eq!(at_once.next_hops().len(), one_by_one.next_hops().len());
+    }
+}
+
+proptest! {
+    /// inet.0's packed index answers as a map from prefix to slot does: the same slot for
+    /// each prefix, and the same prefixes in the same order from any starting point.
+    #[test]
+    fn the_packed_index_is_a_map_in_prefix_order(
+        ops in proptest::collection::vec((any::<u32>(), 0u8..=32, 0u32..1 << 20, any::<bool>()), 1..300),
+        from in (any::<u32>(), 0u8..=32, any::<bool>()),
+    ) {
+        use savin_rib::{PackedIndex, PrefixIndex};
+        use std::ops::Bound;
+        let mut packed = PackedIndex::default();
+        let mut model: BTreeMap<Prefix<u32>, u32> = BTreeMap::new();
+        for (addr, len, slot, insert) in ops {
+            // Near addresses, so prefixes nest and collide.
+            let p = Prefix::new(addr & 0xff00_0f00, len);
+            if insert && !model.contains_key(&p) {
+                packed.insert(p, slot);
+                model.insert(p, slot);
+            } else if !insert {
+                prop_assert_eq!(packed.remove(p), model.remove(&p));
+            }
+            prop_assert_eq!(packed.get(p), model.get(&p).copied());
+        }
+        prop_assert_eq!(packed.len(), model.len());
+        let f = Prefix::new(from.0 & 0xff00_0f00, from.1);
+        let bound = if from.2 { Bound::Included(f) } else { Bound::Excluded(f) };
+        let got: Vec<(Prefix<u32>, u32)> = packed.iter_from(bound).collect();
+        let want: Vec<(Prefix<u32>, u32)> =
+            model.range((bound, Bound::Unbounded)).map(|(p, s)| (*p, *s)).collect();
+        prop_assert_eq!(got, want);
     }
 }
