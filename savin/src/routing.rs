@@ -17,6 +17,10 @@ impl savin_bgp::RibPort for ForwardingRib {
         self.0.written();
     }
 
+    fn backlog(&self) -> usize {
+        self.0.rib_backlog()
+    }
+
     fn watch(&self, f: savin_bgp::tasks::ActiveWatcher) {
         self.0.watch(Box::new(move |changes: Vec<ActiveChange>| {
             f(changes

@@ -56,6 +56,10 @@ const NO_ADVERTISE: u32 = 0xFFFF_FF02;
 const NO_EXPORT_SUBCONFED: u32 = 0xFFFF_FF03;
 /// LOCAL_PREF when a path has none (RFC 4271 §9.1.1 leaves it to the box; 100 everywhere).
 const DEFAULT_LOCAL_PREF: u32 = 100;
+/// Prefixes changed under one hold of the RIB's write lock when a neighbour's whole table is
+/// walked (a session down, a policy change): the control thread and `show route` get in
+/// between chunks.
+const RIB_CHUNK: usize = 4096;
 /// A neighbour's connect attempts this far apart.
 const CONNECT_RETRY: Duration = Duration::from_secs(30);
 
@@ -721,11 +725,7 @@ impl Speaker {
                 n.stale = None;
             }
         }
-        let shared = self.rib.clone();
-        let mut rib = shared.write();
-        for p in gone {
-            self.remove_path(&mut rib, id, p);
-        }
+        self.remove_paths(id, gone);
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
@@ -839,11 +839,7 @@ impl Speaker {
             for p in &gone {
                 st.prefixes.remove(p);
             }
-            let shared = self.rib.clone();
-            let mut rib = shared.write();
-            for p in gone {
-                self.remove_path(&mut rib, id, p);
-            }
+            self.remove_paths(id, gone);
         }
         let Some(n) = self.peers[id as usize].as_mut() else {
             return;
@@ -876,23 +872,17 @@ impl Speaker {
             .and_then(|n| n.restart_cap.clone())
             .filter(|(t, _)| *t > 0);
         if let (true, Some((time, families))) = (restarting, cap) {
-            let shared = self.rib.clone();
-            let mut rib = shared.write();
             let mut prefixes: HashSet<IpPrefix> = HashSet::default();
             // The families it did not cover go now.
             let mut others: Vec<IpPrefix> = Vec::new();
-            each_prefix(&rib, |p, paths| {
-                if paths.iter().any(|x| x.peer == id) {
-                    if families.contains(&family_of(p)) {
-                        prefixes.insert(p);
-                    } else {
-                        others.push(p);
-                    }
+            for p in self.prefixes_of(id) {
+                if families.contains(&family_of(p)) {
+                    prefixes.insert(p);
+                } else {
+                    others.push(p);
                 }
-            });
-            for p in others {
-                self.remove_path(&mut rib, id, p);
             }
+            self.remove_paths(id, others);
             let until = self.now + Duration::from_secs(time.into());
             let n = self.peers[id as usize].as_mut().expect("peer");
             tracing::info!(neighbor = %n.cfg.address, routes = prefixes.len(), restart_time = time, "bgp: neighbor restarting (graceful restart): its routes are kept as stale");
@@ -910,6 +900,30 @@ impl Speaker {
         }
     }
 
+    /// Removes `id`'s path of each of `prefixes`, a chunk at a time under the RIB's write lock
+    /// (a neighbour's full table must not hold the control thread and `show route` off for
+    /// the whole walk).
+    fn remove_paths(&mut self, id: PeerId, prefixes: Vec<IpPrefix>) {
+        let shared = self.rib.clone();
+        for chunk in prefixes.chunks(RIB_CHUNK) {
+            let mut rib = shared.write();
+            for p in chunk {
+                self.remove_path(&mut rib, id, *p);
+            }
+        }
+    }
+
+    /// The prefixes `id` has a path for (a walk of the RIB under its read lock).
+    fn prefixes_of(&self, id: PeerId) -> Vec<IpPrefix> {
+        let mut out = Vec::new();
+        each_prefix(&self.rib.read(), |p, paths| {
+            if paths.iter().any(|x| x.peer == id) {
+                out.push(p);
+            }
+        });
+        out
+    }
+
     /// Removes every path of `id`, and forgets what was sent to it.
     fn drop_paths(&mut self, id: PeerId) {
         let bit = peer_bit(id).unwrap_or(0);
@@ -919,17 +933,8 @@ impl Speaker {
         };
         self.sent.0.retain(|_, s| keep(s));
         self.sent.1.retain(|_, s| keep(s));
-        let shared = self.rib.clone();
-        let mut rib = shared.write();
-        let mut touched = Vec::new();
-        each_prefix(&rib, |p, paths| {
-            if paths.iter().any(|x| x.peer == id) {
-                touched.push(p);
-            }
-        });
-        for p in touched {
-            self.remove_path(&mut rib, id, p);
-        }
+        let touched = self.prefixes_of(id);
+        self.remove_paths(id, touched);
     }
 
     /// An UPDATE from an established neighbour.
@@ -1191,10 +1196,8 @@ impl Speaker {
 
     /// Applies import policy again to every path of `id`, from the attributes as received.
     fn reimport(&mut self, id: PeerId) {
-        let shared = self.rib.clone();
-        let mut rib = shared.write();
         let mut keys: Vec<(IpPrefix, Arc<PathAttrs>)> = Vec::new();
-        each_prefix(&rib, |p, paths| {
+        each_prefix(&self.rib.read(), |p, paths| {
             if let Some(x) = paths.iter().find(|x| x.peer == id) {
                 keys.push((p, x.received.clone()));
             }
@@ -1204,13 +1207,17 @@ impl Speaker {
         };
         let chain_empty = n.cfg.import.is_empty();
         let preference = n.cfg.preference;
-        for (p, received) in keys {
-            let accepted = if chain_empty {
-                Some((received.clone(), preference))
-            } else {
-                self.import(id, p, &received)
-            };
-            self.insert_path(&mut rib, id, p, received, accepted);
+        let shared = self.rib.clone();
+        for chunk in keys.chunks(RIB_CHUNK) {
+            let mut rib = shared.write();
+            for (p, received) in chunk {
+                let accepted = if chain_empty {
+                    Some((received.clone(), preference))
+                } else {
+                    self.import(id, *p, received)
+                };
+                self.insert_path(&mut rib, id, *p, received.clone(), accepted);
+            }
         }
     }
 
@@ -1267,7 +1274,7 @@ impl Speaker {
     /// Sends the whole table to `id` (session up, route refresh, export policy change),
     /// then End-of-RIB.
     fn advertise_all(&mut self, id: PeerId) {
-        let all = self.all_prefixes();
+        let all = self.all_prefixes_for(id);
         if let Some(n) = self.peers[id as usize].as_mut() {
             n.advertised = [0; 2];
         }
@@ -1282,7 +1289,7 @@ impl Speaker {
 
     /// A ROUTE-REFRESH for one family: that family's table again, with its End-of-RIB.
     fn advertise_family(&mut self, id: PeerId, f: Family) {
-        let mut all = self.all_prefixes();
+        let mut all = self.all_prefixes_for(id);
         all.retain(|p| family_of(*p) == f);
         if let Some(n) = self.peers[id as usize].as_mut() {
             n.advertised[fam_index(f)] = 0;
@@ -1570,6 +1577,34 @@ impl Speaker {
                 );
             }
         });
+    }
+
+    /// What a full advertisement to `id` covers: every prefix there is something to say
+    /// about, and those it was sent that have nothing left (withdrawn now; its bit cleared).
+    fn all_prefixes_for(&self, id: PeerId) -> Vec<IpPrefix> {
+        let mut all = self.all_prefixes();
+        if let Some(bit) = peer_bit(id) {
+            let n = all.len();
+            all.extend(
+                self.sent
+                    .0
+                    .iter()
+                    .filter(|(_, s)| **s & bit != 0)
+                    .map(|(k, _)| IpPrefix::V4(*k)),
+            );
+            all.extend(
+                self.sent
+                    .1
+                    .iter()
+                    .filter(|(_, s)| **s & bit != 0)
+                    .map(|(k, _)| IpPrefix::V6(*k)),
+            );
+            if all.len() > n {
+                all.sort_unstable();
+                all.dedup();
+            }
+        }
+        all
     }
 
     /// Every prefix there is something to say about: BGP's and other protocols' active

@@ -164,6 +164,17 @@ impl RouteFeed {
         self.hub.rib.clone()
     }
 
+    /// Prefixes a protocol wrote to the RIB that wait for the control thread: 0 with no
+    /// forwarding plane running (nothing drains them then, and a protocol must not wait).
+    pub fn rib_backlog(&self) -> usize {
+        let running = lock(&self.running).engine.is_some();
+        if running {
+            self.hub.rib.read().pending()
+        } else {
+            0
+        }
+    }
+
     /// A protocol wrote to the RIB: the control thread selects the active routes and writes
     /// the FIB soon. Many calls before it runs are one drain. Does not block.
     pub fn written(&self) {
