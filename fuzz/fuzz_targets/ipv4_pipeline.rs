@@ -43,8 +43,7 @@ fuzz_target!(|data: &[u8]| {
         let f = batch.frame(i);
         if f.len() >= 14 && savin_dataplane::ipv4::check(f, 14).is_ok() {
             if savin_wire::icmp::may_send_error_about(f) {
-                let e =
-                    savin_wire::icmp::error(f, 11, 0, std::net::Ipv4Addr::new(10, 0, 0, 1), 0);
+                let e = savin_wire::icmp::error(f, 11, 0, std::net::Ipv4Addr::new(10, 0, 0, 1), 0);
                 assert!(savin_dataplane::ipv4::check(&e, 14).is_ok());
             }
             let mut copy = f.to_vec();

@@ -37,7 +37,13 @@ fuzz_target!(|data: &[u8]| {
     assert!(c.cc_errors + c.duplicates + c.transport_errors + c.sync_errors + c.untracked <= seen);
     assert!(c.lost <= 15 * c.cc_errors);
     let m = s.mdi();
-    for v in [m.df_ms.unwrap_or(0.0), m.mlr, m.max_df_ms, m.max_mlr, m.rate_bps] {
+    for v in [
+        m.df_ms.unwrap_or(0.0),
+        m.mlr,
+        m.max_df_ms,
+        m.max_mlr,
+        m.rate_bps,
+    ] {
         assert!(v.is_finite() && v >= 0.0, "{m:?}");
     }
 });

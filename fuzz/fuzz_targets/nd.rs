@@ -5,10 +5,10 @@
 use std::net::Ipv6Addr;
 
 use libfuzzer_sys::fuzz_target;
-use savin_wire::icmp6;
 use savin_dataplane::nd::{Nd, NdAction, NdInterface};
-use savin_wire::nd::link_local;
 use savin_dataplane::neighbor::NeighborConfig;
+use savin_wire::icmp6;
+use savin_wire::nd::link_local;
 
 fuzz_target!(|data: &[u8]| {
     let ifc = NdInterface {

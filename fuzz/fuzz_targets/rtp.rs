@@ -33,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let st = s.stats();
     assert!(st.lost <= st.expected);
-    assert!(st.jitter_ms.is_finite() && st.max_jitter_ms.is_finite() && st.max_delta_ms.is_finite());
+    assert!(
+        st.jitter_ms.is_finite() && st.max_jitter_ms.is_finite() && st.max_delta_ms.is_finite()
+    );
     let m = s.burst().metrics();
     for f in [m.burst_density, m.gap_density] {
         assert!((0.0..=1.0).contains(&f), "{m:?}");

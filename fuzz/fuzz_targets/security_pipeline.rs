@@ -8,9 +8,9 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use savin_dataplane::{checksum, Adjacency, NextHop, Pipeline, Tables};
-use savin_security::{HostInbound, SecurityStage, SecurityTables};
 use savin_fib::Fib;
 use savin_io::FrameBatch;
+use savin_security::{HostInbound, SecurityStage, SecurityTables};
 
 const CONFIG: &str = "\
 set interfaces eth1 unit 0 family inet address 10.0.1.1/24
@@ -59,7 +59,9 @@ fn tables() -> &'static (Fib<u32>, Tables) {
         let policy = Arc::new(savin_security::compile_policy(&cfg).unwrap());
         let mut nat = savin_security::compile_nat(&cfg, &|z| policy.zone_id(z)).unwrap();
         nat.bind(&|_| None);
-        let screens = vec![savin_security::compile_screen(&cfg.security.screen.ids_option[0])];
+        let screens = vec![savin_security::compile_screen(
+            &cfg.security.screen.ids_option[0],
+        )];
         let sec = SecurityTables {
             policy: policy.clone(),
             zone_of_port: vec![policy.zone_id("trust"), policy.zone_id("untrust")],
