@@ -264,8 +264,11 @@ fn unpacked(k: u64) -> (Prefix<u32>, u32) {
 impl PrefixIndex<u32> for PackedIndex {
     const MAX_SLOTS: usize = 1 << SLOT_BITS;
     fn get(&self, p: Prefix<u32>) -> Option<u32> {
-        let k = *self.0.range(packed(p, 0)..=packed(p, SLOT_MASK)).next()?;
-        Some((k & SLOT_MASK) as u32)
+        // The last key at or below the prefix's highest: a range open at the start walks down
+        // to one leaf (its other end is the leftmost leaf, always cached), where a closed range
+        // walked down twice (a tenth of the BGP thread's time in a table load).
+        let k = *self.0.range(..=packed(p, SLOT_MASK)).next_back()?;
+        (k & !SLOT_MASK == packed(p, 0)).then_some((k & SLOT_MASK) as u32)
     }
     fn insert(&mut self, p: Prefix<u32>, slot: u32) {
         debug_assert!(u64::from(slot) <= SLOT_MASK);
